@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sluice: make this node's network datapath match a YAML file. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands/cli.h"
+#include "common/util.h"
+
+struct command {
+	const char *name;
+	int (*run)(const struct cli *c);
+	const char *args;
+	const char *summary;
+	const char *outputs; /* accepted -o values */
+};
+
+static const struct command commands[] = {
+	{ "validate", cmd_validate, "PATH...",
+	  "check state files; touches no kernel object; runs unprivileged", "text|json" },
+	{ "version", cmd_version, "", "print versions and the kernel features sluice detected", "text|json" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: sluice COMMAND [OPTIONS] [PATH...]\n\n"
+		     "Make this node's network datapath match a YAML state file.\n\nCommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-9s %-8s %s\n", commands[i].name, commands[i].args, commands[i].summary);
+	fprintf(out, "\nOptions:\n"
+		     "  -o, --output FORMAT  text (default) or json\n"
+		     "      --node NAME      which entry of 'nodes' this machine is (default: the state's\n"
+		     "                       'node:', else the host name)\n"
+		     "  -q, --quiet          print only diagnostics\n"
+		     "  -v, --verbose        say more\n"
+		     "      --no-color       no colour, even on a terminal (also: NO_COLOR)\n"
+		     "  -h, --help           this help; 'sluice COMMAND --help' for a command\n\n"
+		     "PATH is a state file, a directory of *.yaml files, or - for standard input.\n"
+		     "See sluice(8) and sluice-state(5).\n");
+}
+
+static void command_usage(const struct command *cmd, FILE *out)
+{
+	fprintf(out, "Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s, --node NAME, -q, -v, --no-color\n",
+		cmd->name, cmd->args, cmd->summary, cmd->outputs);
+}
+
+static const struct option long_opts[] = {
+	{ "output", required_argument, NULL, 'o' }, { "node", required_argument, NULL, 'N' },
+	{ "quiet", no_argument, NULL, 'q' },	    { "verbose", no_argument, NULL, 'v' },
+	{ "no-color", no_argument, NULL, 'C' },	    { "help", no_argument, NULL, 'h' },
+	{},
+};
+
+struct parsed {
+	struct cli c;
+	bool help, no_color;
+};
+
+/* One option; 0 when fine, 1 (the exit code) when not. */
+static int take_option(struct parsed *p, int opt, char **argv)
+{
+	switch (opt) {
+	case 'o':
+		if (streq(optarg, "text"))
+			p->c.output = CLI_OUTPUT_TEXT;
+		else if (streq(optarg, "json"))
+			p->c.output = CLI_OUTPUT_JSON;
+		else {
+			fprintf(stderr, "sluice: -o takes text or json, not '%s'\n", optarg);
+			return 1;
+		}
+		return 0;
+	case 'N':
+		p->c.node = optarg;
+		return 0;
+	case 'q':
+		p->c.quiet = true;
+		return 0;
+	case 'v':
+		p->c.verbose++;
+		return 0;
+	case 'C':
+		p->no_color = true;
+		return 0;
+	case 'h':
+		p->help = true;
+		return 0;
+	case ':':
+		fprintf(stderr, "sluice: option '%s' needs a value\n", argv[optind - 1]);
+		return 1;
+	default:
+		fprintf(stderr, "sluice: unknown option '%s'. See 'sluice --help'.\n", argv[optind - 1]);
+		return 1;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *cmd = NULL;
+	struct parsed p = { .c.output = CLI_OUTPUT_TEXT };
+	int opt, r;
+
+	opterr = 0;
+	/* Options before the command. */
+	while ((opt = getopt_long(argc, argv, "+:o:qvh", long_opts, NULL)) != -1)
+		if (take_option(&p, opt, argv))
+			return 1;
+	if (optind >= argc) {
+		usage(p.help ? stdout : stderr);
+		return p.help ? 0 : 1;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (streq(commands[i].name, argv[optind]))
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "sluice: unknown command '%s'. Commands:", argv[optind]);
+		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+			fprintf(stderr, " %s", commands[i].name);
+		fprintf(stderr, ". See 'sluice --help'.\n");
+		return 1;
+	}
+	/* After it, options and PATHs in any order; "--" ends the options. */
+	argv += optind;
+	argc -= optind;
+	optind = 0; /* 0, not 1: glibc then starts a new scan */
+	p.c.args = calloc((size_t)argc + 1, sizeof(char *));
+	if (!p.c.args)
+		return 1;
+	while ((opt = getopt_long(argc, argv, "-:o:qvh", long_opts, NULL)) != -1) {
+		if (opt == 1)
+			p.c.args[p.c.n_args++] = optarg;
+		else if (take_option(&p, opt, argv)) {
+			free(p.c.args);
+			return 1;
+		}
+	}
+	while (optind < argc)
+		p.c.args[p.c.n_args++] = argv[optind++];
+	if (p.help) {
+		command_usage(cmd, stdout);
+		free(p.c.args);
+		return 0;
+	}
+	p.c.color = !p.no_color && !getenv("NO_COLOR") && isatty(STDERR_FILENO);
+	r = cmd->run(&p.c);
+	free(p.c.args);
+	return r;
+}

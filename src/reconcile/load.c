@@ -1,0 +1,1124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The loader walks the libyaml event stream once, descending through the
+ * libcyaml schema tables (schema.c) as it goes: it fills the model structs,
+ * records the position of every value (model.h), and reports every problem of
+ * shape (unknown keys, wrong types, missing keys, bad enum values, syntax) with
+ * file:line:col and the document path, going on after each one so that a run
+ * reports them all.
+ *
+ * libcyaml's own loader is not used: it stops at the first error, keeps no
+ * positions and has no free-form maps (labels). Its schema tables are.
+ */
+#include "load.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "schema.h"
+
+struct loader {
+	struct sl_load *ld;
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	bool have_ev;
+	bool fatal; /* syntax error or out of memory: stop this file */
+	const char *file;
+	struct strbuf path;
+};
+
+static void report(struct loader *l, enum diag_severity sev, yaml_mark_t mark, const char *fmt, ...)
+	_printf_(4, 5);
+static void report(struct loader *l, enum diag_severity sev, yaml_mark_t mark, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vadd(&l->ld->diags, sev, l->file, (uint32_t)mark.line + 1, (uint32_t)mark.column + 1,
+		  strbuf_str(&l->path), fmt, ap);
+	va_end(ap);
+}
+
+static struct sl_mark mark_of(yaml_mark_t m)
+{
+	return (struct sl_mark){ .line = (uint32_t)m.line + 1, .col = (uint32_t)m.column + 1 };
+}
+
+static int next(struct loader *l)
+{
+	if (l->fatal)
+		return -1;
+	if (l->have_ev)
+		yaml_event_delete(&l->ev);
+	l->have_ev = false;
+	if (!yaml_parser_parse(&l->parser, &l->ev)) {
+		yaml_mark_t m = l->parser.problem_mark;
+		const char *problem = l->parser.problem ? l->parser.problem : "malformed YAML";
+
+		if (l->parser.error == YAML_MEMORY_ERROR) {
+			report(l, DIAG_ERROR, m, "out of memory");
+		} else if (l->parser.context) {
+			report(l, DIAG_ERROR, m, "YAML syntax: %s %s (line %zu)", problem, l->parser.context,
+			       (size_t)l->parser.context_mark.line + 1);
+		} else {
+			report(l, DIAG_ERROR, m, "YAML syntax: %s", problem);
+		}
+		l->fatal = true;
+		return -1;
+	}
+	l->have_ev = true;
+	return 0;
+}
+
+/* Skip the node whose first event is current; leaves its last event current. */
+static int skip_node(struct loader *l)
+{
+	int depth = 0;
+
+	do {
+		switch (l->ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			depth++;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+		if (depth == 0)
+			return 0;
+	} while (next(l) >= 0);
+	return -1;
+}
+
+static const char *event_kind(const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		return "a scalar";
+	case YAML_SEQUENCE_START_EVENT:
+		return "a list";
+	case YAML_MAPPING_START_EVENT:
+		return "a mapping";
+	case YAML_ALIAS_EVENT:
+		return "an alias";
+	default:
+		return "nothing";
+	}
+}
+
+static bool is_null(const yaml_event_t *ev)
+{
+	const char *v = (const char *)ev->data.scalar.value;
+
+	if (ev->type != YAML_SCALAR_EVENT || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return !*v || streq(v, "~") || streq(v, "null") || streq(v, "Null") || streq(v, "NULL");
+}
+
+static const char *type_name(const cyaml_schema_value_t *s)
+{
+	switch (s->type) {
+	case CYAML_INT:
+	case CYAML_UINT:
+		return "an integer";
+	case CYAML_BOOL:
+		return "true or false";
+	case CYAML_ENUM:
+		return "one of the listed words";
+	case CYAML_STRING:
+		return "a string";
+	case CYAML_MAPPING:
+		return s == &sl_schema_label_entry ? "a mapping of labels" : "a mapping";
+	case CYAML_SEQUENCE:
+		return s->sequence.entry == &sl_schema_label_entry ? "a mapping of labels" : "a list";
+	default:
+		return "a value";
+	}
+}
+
+static int alias_refused(struct loader *l)
+{
+	report(l, DIAG_ERROR, l->ev.start_mark, "aliases (*%s) are not supported; write the value out",
+	       (const char *)l->ev.data.alias.anchor);
+	return 0;
+}
+
+/* Anchors are refused with aliases: a state reads the same top to bottom. */
+static void anchor_refused(struct loader *l)
+{
+	const yaml_char_t *anchor = NULL;
+
+	if (l->ev.type == YAML_SCALAR_EVENT)
+		anchor = l->ev.data.scalar.anchor;
+	else if (l->ev.type == YAML_SEQUENCE_START_EVENT)
+		anchor = l->ev.data.sequence_start.anchor;
+	else if (l->ev.type == YAML_MAPPING_START_EVENT)
+		anchor = l->ev.data.mapping_start.anchor;
+	if (anchor)
+		report(l, DIAG_ERROR, l->ev.start_mark, "anchors (&%s) are not supported; write the value out",
+		       (const char *)anchor);
+}
+
+static void store_uint(void *dst, uint32_t size, uint64_t v)
+{
+	switch (size) {
+	case 1:
+		*(uint8_t *)dst = (uint8_t)v;
+		break;
+	case 2:
+		*(uint16_t *)dst = (uint16_t)v;
+		break;
+	case 4:
+		*(uint32_t *)dst = (uint32_t)v;
+		break;
+	default:
+		*(uint64_t *)dst = v;
+	}
+}
+
+/* Decimal or 0x hexadecimal, no sign, no spaces. */
+static bool parse_uint(const char *s, uint64_t max, uint64_t *ret)
+{
+	uint64_t v = 0;
+	int base = 10;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && s[2]) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			return false;
+		if (v > (max - d) / (uint64_t)base)
+			return false;
+		v = v * (uint64_t)base + d;
+	}
+	*ret = v;
+	return true;
+}
+
+/* Looks like a number (decimal, or hex after 0x), whatever its size. */
+static bool all_digits(const char *s)
+{
+	bool hex = false;
+
+	if (*s == '-' || *s == '+')
+		s++;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && s[2]) {
+		hex = true;
+		s += 2;
+	}
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(*s >= '0' && *s <= '9') &&
+		    !(hex && ((*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F'))))
+			return false;
+	return true;
+}
+
+static void enum_choices(const cyaml_schema_value_t *s, struct strbuf *b)
+{
+	for (uint32_t i = 0; i < s->enumeration.count; i++)
+		strbuf_addf(b, "%s%s", i ? (i + 1 == s->enumeration.count ? " or " : ", ") : "",
+			    s->enumeration.strings[i].str);
+}
+
+/* A scalar into a scalar-typed destination. */
+static int load_scalar(struct loader *l, const cyaml_schema_value_t *s, void *dst)
+{
+	const char *v = (const char *)l->ev.data.scalar.value;
+	size_t len = l->ev.data.scalar.length;
+
+	switch (s->type) {
+	case CYAML_STRING: {
+		char *p;
+
+		if (strlen(v) != len) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "a NUL character is not allowed here");
+			return 0;
+		}
+		p = arena_strndup(&l->ld->arena, v, len);
+		if (!p)
+			return -ENOMEM;
+		*(char **)dst = p;
+		return 0;
+	}
+	case CYAML_UINT: {
+		uint64_t max = s->data_size >= 8 ? UINT64_MAX : (UINT64_C(1) << (8 * s->data_size)) - 1, n;
+
+		if (!parse_uint(v, max, &n)) {
+			if (*v == '-' && all_digits(v))
+				report(l, DIAG_ERROR, l->ev.start_mark, "%s is negative; a whole number >= 0 is expected",
+				       v);
+			else if (all_digits(v))
+				report(l, DIAG_ERROR, l->ev.start_mark, "%s is too large (at most %" PRIu64 ")", v, max);
+			else
+				report(l, DIAG_ERROR, l->ev.start_mark, "'%s' is not a whole number", v);
+			return 0;
+		}
+		store_uint(dst, s->data_size, n);
+		return 0;
+	}
+	case CYAML_INT: {
+		bool neg = *v == '-';
+		uint64_t n, max = s->data_size >= 8 ? INT64_MAX : (UINT64_C(1) << (8 * s->data_size - 1)) - 1;
+
+		if (!parse_uint(v + neg, max + neg, &n)) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "'%s' is not a whole number in range", v);
+			return 0;
+		}
+		store_uint(dst, s->data_size, neg ? (uint64_t)(-(int64_t)(n - 1) - 1) : n);
+		return 0;
+	}
+	case CYAML_BOOL:
+		if (streq(v, "true") || streq(v, "True") || streq(v, "TRUE"))
+			*(bool *)dst = true;
+		else if (streq(v, "false") || streq(v, "False") || streq(v, "FALSE"))
+			*(bool *)dst = false;
+		else
+			report(l, DIAG_ERROR, l->ev.start_mark, "'%s' is not a boolean (true or false)", v);
+		return 0;
+	case CYAML_ENUM: {
+		struct strbuf choices = {};
+
+		for (uint32_t i = 0; i < s->enumeration.count; i++) {
+			if (streq(v, s->enumeration.strings[i].str)) {
+				store_uint(dst, s->data_size, (uint64_t)s->enumeration.strings[i].val);
+				return 0;
+			}
+		}
+		enum_choices(s, &choices);
+		report(l, DIAG_ERROR, l->ev.start_mark, "'%s' is not one of %s", v, strbuf_str(&choices));
+		strbuf_free(&choices);
+		return 0;
+	}
+	default:
+		report(l, DIAG_ERROR, l->ev.start_mark, "internal: no loader for this type");
+		return 0;
+	}
+}
+
+static int load_value(struct loader *l, const cyaml_schema_field_t *field, const cyaml_schema_value_t *s,
+		      void *dst);
+
+/* Edit distance, for "did you mean". */
+static unsigned distance(const char *a, const char *b)
+{
+	unsigned row[64], la = (unsigned)strlen(a), lb = (unsigned)strlen(b);
+
+	if (la >= ARRAY_SIZE(row) || lb >= ARRAY_SIZE(row))
+		return UINT_MAX;
+	for (unsigned j = 0; j <= lb; j++)
+		row[j] = j;
+	for (unsigned i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+
+		row[0] = i;
+		for (unsigned j = 1; j <= lb; j++) {
+			unsigned up = row[j], cost = a[i - 1] == b[j - 1] ? 0 : 1, best = diag + cost;
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static void unknown_key(struct loader *l, const cyaml_schema_field_t *fields, const char *key)
+{
+	const char *best = NULL;
+	unsigned best_d = UINT_MAX;
+	struct strbuf valid = {};
+
+	for (const cyaml_schema_field_t *f = fields; f->key; f++) {
+		unsigned d = distance(key, f->key);
+
+		if (strcasecmp(key, f->key) == 0)
+			d = 0;
+		if (d < best_d) {
+			best_d = d;
+			best = f->key;
+		}
+		strbuf_addf(&valid, "%s%s", f == fields ? "" : ", ", f->key);
+	}
+	if (best && best_d <= 2 + strlen(key) / 6)
+		report(l, DIAG_ERROR, l->ev.start_mark, "unknown key '%s' (did you mean '%s'?)", key, best);
+	else
+		report(l, DIAG_ERROR, l->ev.start_mark, "unknown key '%s' (known here: %s)", key,
+		       strbuf_str(&valid));
+	strbuf_free(&valid);
+}
+
+static const struct sl_named_list *named_list(const cyaml_schema_value_t *entry)
+{
+	for (unsigned i = 0; i < sl_n_named_lists; i++)
+		if (sl_named_lists[i].entry == entry)
+			return &sl_named_lists[i];
+	return NULL;
+}
+
+
+/* Rename path segment "prefix[i]" to "prefix[name]" in the diagnostics
+ * reported since `from`. */
+static void rename_item(struct loader *l, size_t from, const char *indexed, const char *named)
+{
+	struct diag_list *dl = &l->ld->diags;
+	size_t il = strlen(indexed);
+
+	for (size_t i = from; i < dl->n; i++) {
+		char *p = dl->v[i].path, *np;
+
+		if (strncmp(p, indexed, il) != 0 || (p[il] && p[il] != '.' && p[il] != '['))
+			continue;
+		if (asprintf(&np, "%s%s", named, p + il) < 0)
+			continue;
+		free(p);
+		dl->v[i].path = np;
+	}
+}
+
+/* A YAML mapping into the struct at base, which starts with SL_MARKS. */
+static int load_mapping(struct loader *l, const cyaml_schema_value_t *s, void *base)
+{
+	const cyaml_schema_field_t *fields = s->mapping.fields;
+	struct sl_mark *marks = base;
+	uint64_t seen = 0;
+	yaml_mark_t start = l->ev.start_mark;
+	struct sl_mark key_marks[64];
+	unsigned nf = 0;
+	int r;
+
+	marks[0] = mark_of(start);
+	while (fields[nf].key)
+		nf++;
+	for (;;) {
+		const cyaml_schema_field_t *f = NULL;
+		const char *key;
+		size_t saved;
+		unsigned i;
+
+		if (next(l) < 0)
+			return -1;
+		if (l->ev.type == YAML_MAPPING_END_EVENT)
+			break;
+		if (l->ev.type != YAML_SCALAR_EVENT) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "a key must be a plain word, found %s",
+			       event_kind(&l->ev));
+			if (skip_node(l) < 0 || next(l) < 0 || skip_node(l) < 0)
+				return -1;
+			continue;
+		}
+		key = (const char *)l->ev.data.scalar.value;
+		for (i = 0; i < nf; i++) {
+			if (streq(fields[i].key, key)) {
+				f = &fields[i];
+				break;
+			}
+		}
+		if (!f) {
+			unknown_key(l, fields, key);
+			if (next(l) < 0 || skip_node(l) < 0)
+				return -1;
+			continue;
+		}
+		saved = l->path.len;
+		strbuf_addf(&l->path, "%s%s", saved ? "." : "", key);
+		if (seen & (UINT64_C(1) << i)) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "duplicate key (first given at line %u)",
+			       key_marks[i].line);
+			strbuf_truncate(&l->path, saved);
+			if (next(l) < 0 || skip_node(l) < 0)
+				return -1;
+			continue;
+		}
+		seen |= UINT64_C(1) << i;
+		key_marks[i] = mark_of(l->ev.start_mark);
+		if (next(l) < 0)
+			return -1;
+		if (is_null(&l->ev)) {
+			if (!(f->value.flags & CYAML_FLAG_OPTIONAL))
+				report(l, DIAG_ERROR, l->ev.start_mark, "a value is required");
+			else if (f->value.type == CYAML_SEQUENCE && sl_schema_presence_matters(f))
+				report(l, DIAG_WARNING, l->ev.start_mark,
+				       "null is the same as leaving '%s' out; write '%s: []' to select with no rule",
+				       f->key, f->key);
+		} else {
+			/* The value's own position: diagnostics point at it. */
+			struct sl_mark vm = mark_of(l->ev.start_mark);
+			size_t errors = l->ld->diags.n_errors;
+
+			r = load_value(l, f, &f->value, (char *)base + f->data_offset);
+			if (r < 0)
+				return r;
+			if (l->ld->diags.n_errors != errors)
+				vm.col = 0; /* given, but refused: see SL_GIVEN */
+			marks[1 + i] = vm;
+		}
+		strbuf_truncate(&l->path, saved);
+	}
+	for (unsigned i = 0; i < nf; i++) {
+		if (fields[i].value.flags & CYAML_FLAG_OPTIONAL || (seen & (UINT64_C(1) << i)))
+			continue;
+		report(l, DIAG_ERROR, start, "missing required key '%s'", fields[i].key);
+	}
+	return 0;
+}
+
+/* A YAML mapping of strings into a sequence of struct sl_label. */
+static int load_labels(struct loader *l, const cyaml_schema_field_t *field, void *dst)
+{
+	struct sl_label *v = NULL;
+	size_t n = 0, cap = 0;
+	size_t saved = l->path.len;
+
+	if (l->ev.type != YAML_MAPPING_START_EVENT) {
+		report(l, DIAG_ERROR, l->ev.start_mark, "expected a mapping of labels (key: value), found %s",
+		       event_kind(&l->ev));
+		return skip_node(l);
+	}
+	for (;;) {
+		struct sl_label lab = {};
+		const char *key;
+
+		if (next(l) < 0)
+			goto fail;
+		if (l->ev.type == YAML_MAPPING_END_EVENT)
+			break;
+		if (l->ev.type != YAML_SCALAR_EVENT) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "a label key must be a string, found %s",
+			       event_kind(&l->ev));
+			if (skip_node(l) < 0 || next(l) < 0 || skip_node(l) < 0)
+				goto fail;
+			continue;
+		}
+		key = (const char *)l->ev.data.scalar.value;
+		strbuf_addf(&l->path, ".%s", key);
+		lab.m[0] = lab.m[1] = mark_of(l->ev.start_mark);
+		lab.key = arena_strndup(&l->ld->arena, key, l->ev.data.scalar.length);
+		for (size_t i = 0; i < n; i++) {
+			if (streq(v[i].key, key)) {
+				report(l, DIAG_ERROR, l->ev.start_mark, "duplicate label key (first given at line %u)",
+				       v[i].m[1].line);
+				lab.key = NULL;
+				break;
+			}
+		}
+		if (next(l) < 0)
+			goto fail;
+		if (l->ev.type != YAML_SCALAR_EVENT || is_null(&l->ev)) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "a label value must be a string%s, found %s",
+			       is_null(&l->ev) ? " (write \"\" for an empty value)" : "",
+			       is_null(&l->ev) ? "null" : event_kind(&l->ev));
+			if (skip_node(l) < 0)
+				goto fail;
+			strbuf_truncate(&l->path, saved);
+			continue;
+		}
+		lab.m[2] = mark_of(l->ev.start_mark);
+		lab.value = arena_strndup(&l->ld->arena, (const char *)l->ev.data.scalar.value,
+					  l->ev.data.scalar.length);
+		strbuf_truncate(&l->path, saved);
+		if (!lab.key)
+			continue;
+		if (grow_array((void **)&v, &cap, n + 1, sizeof(*v)) < 0)
+			goto fail;
+		v[n++] = lab;
+	}
+	*(struct sl_label **)dst = v;
+	store_uint((char *)dst - field->data_offset + field->count_offset, field->count_size, n);
+	return 0;
+fail:
+	free(v);
+	return -1;
+}
+
+static int load_sequence(struct loader *l, const cyaml_schema_field_t *field, void *dst)
+{
+	const cyaml_schema_value_t *entry = field->value.sequence.entry;
+	const struct sl_named_list *named = named_list(entry);
+	bool scalars = sl_schema_is_scalar_seq(field);
+	size_t esize = entry->flags & CYAML_FLAG_POINTER && entry->type == CYAML_STRING ? sizeof(char *)
+										       : entry->data_size;
+	char *v = NULL;
+	struct sl_mark *mv = NULL;
+	size_t n = 0, started = 0, cap = 0, mcap = 0, saved = l->path.len;
+	char *base = (char *)dst - field->data_offset;
+
+	if (entry == &sl_schema_label_entry)
+		return load_labels(l, field, dst);
+	if (l->ev.type != YAML_SEQUENCE_START_EVENT) {
+		report(l, DIAG_ERROR, l->ev.start_mark, "expected a list, found %s", event_kind(&l->ev));
+		return skip_node(l);
+	}
+	for (;;) {
+		size_t diags_before = l->ld->diags.n, errors;
+		char *elem;
+
+		if (next(l) < 0)
+			goto fail;
+		if (l->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		strbuf_addf(&l->path, "[%zu]", n);
+		if (is_null(&l->ev)) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "a list item may not be null");
+			strbuf_truncate(&l->path, saved);
+			continue;
+		}
+		if (grow_array((void **)&v, &cap, n + 1, esize) < 0)
+			goto fail;
+		elem = v + n * esize;
+		memset(elem, 0, esize);
+		started = n + 1;
+		if (scalars) {
+			if (grow_array((void **)&mv, &mcap, n + 1, sizeof(*mv)) < 0)
+				goto fail;
+			mv[n] = mark_of(l->ev.start_mark);
+		}
+		errors = l->ld->diags.n_errors;
+		if (load_value(l, NULL, entry, elem) < 0)
+			goto fail;
+		if (scalars && l->ld->diags.n_errors != errors)
+			mv[n].col = 0;
+		if (named) {
+			const cyaml_schema_field_t *nf = &entry->mapping.fields[named->name_field];
+			struct sl_mark *em = (struct sl_mark *)elem;
+			char indexed[512], name[320];
+
+			snprintf(indexed, sizeof(indexed), "%s", strbuf_str(&l->path));
+			name[0] = '\0';
+			if (em[1 + named->name_field].line) {
+				if (nf->value.type == CYAML_STRING && diag_path_name_ok(*(char **)(elem + nf->data_offset)))
+					snprintf(name, sizeof(name), "%s", *(char **)(elem + nf->data_offset));
+				else if (nf->value.type == CYAML_UINT)
+					snprintf(name, sizeof(name), "%" PRIu32, *(uint32_t *)(elem + nf->data_offset));
+			}
+			if (name[0]) {
+				char named_path[640];
+
+				strbuf_truncate(&l->path, saved);
+				snprintf(named_path, sizeof(named_path), "%s[%s]", strbuf_str(&l->path), name);
+				rename_item(l, diags_before, indexed, named_path);
+			}
+		}
+		n++;
+		strbuf_truncate(&l->path, saved);
+	}
+	*(char **)dst = v;
+	store_uint(base + field->count_offset, field->count_size, n);
+	if (scalars)
+		*(struct sl_mark **)(base + sl_schema_marks_offset(field)) = mv;
+	else
+		free(mv);
+	return 0;
+fail:
+	/* Elements loaded so far are released by the caller's cleanup of
+	 * whatever was stored; here only the arrays not yet stored. */
+	for (size_t i = 0; i < started && entry->type == CYAML_MAPPING; i++)
+		sl_schema_free_mapping(entry, v + i * esize);
+	free(v);
+	free(mv);
+	return -1;
+}
+
+/* The node whose first event is current into dst, as schema s says. field is
+ * the mapping field that holds it (NULL for sequence entries). On return the
+ * node's last event is current. */
+static int load_value(struct loader *l, const cyaml_schema_field_t *field, const cyaml_schema_value_t *s,
+		      void *dst)
+{
+	if (l->ev.type == YAML_ALIAS_EVENT)
+		return alias_refused(l);
+	anchor_refused(l);
+	switch (s->type) {
+	case CYAML_MAPPING: {
+		void *obj = dst;
+		int r;
+
+		if (l->ev.type != YAML_MAPPING_START_EVENT) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "expected %s, found %s", type_name(s),
+			       event_kind(&l->ev));
+			return skip_node(l);
+		}
+		if (s->flags & CYAML_FLAG_POINTER) {
+			obj = calloc(1, s->data_size);
+			if (!obj)
+				return -ENOMEM;
+			*(void **)dst = obj;
+		}
+		r = load_mapping(l, s, obj);
+		return r;
+	}
+	case CYAML_SEQUENCE:
+		return load_sequence(l, field, dst);
+	default:
+		if (l->ev.type != YAML_SCALAR_EVENT) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "expected %s, found %s", type_name(s),
+			       event_kind(&l->ev));
+			return skip_node(l);
+		}
+		return load_scalar(l, s, dst);
+	}
+}
+
+static int add_doc(struct sl_load *ld, struct sl_doc *doc, const char *file)
+{
+	if (grow_array((void **)&ld->docs, &ld->cap_docs, ld->n_docs + 1, sizeof(*ld->docs)) < 0)
+		return -ENOMEM;
+	ld->docs[ld->n_docs++] = (struct sl_loaded_doc){ .doc = doc, .file = file };
+	return 0;
+}
+
+static int add_file(struct sl_load *ld, const char *file, const char *dir)
+{
+	const char *d;
+
+	if (grow_array((void **)&ld->files, &ld->cap_files, ld->n_files + 1, sizeof(*ld->files)) < 0)
+		return -ENOMEM;
+	ld->file_dirs = realloc(ld->file_dirs, ld->cap_files * sizeof(*ld->file_dirs));
+	if (!ld->file_dirs)
+		return -ENOMEM;
+	d = arena_strndup(&ld->arena, dir, strlen(dir));
+	if (!d)
+		return -ENOMEM;
+	ld->files[ld->n_files] = file;
+	ld->file_dirs[ld->n_files] = d;
+	ld->n_files++;
+	return 0;
+}
+
+/* One YAML document whose DOCUMENT_START is current. */
+static int load_document(struct loader *l)
+{
+	struct sl_doc *doc;
+	size_t diags_before = l->ld->diags.n;
+	yaml_mark_t start;
+	int r;
+
+	if (next(l) < 0)
+		return -1;
+	start = l->ev.start_mark;
+	if (l->ev.type != YAML_MAPPING_START_EVENT) {
+		if (l->ev.type == YAML_SCALAR_EVENT && is_null(&l->ev)) {
+			/* An empty document, as after a trailing '---', says
+			 * nothing; a file of nothing but those is refused below. */
+			if (next(l) < 0)
+				return -1;
+			return 1;
+		}
+		else
+			report(l, DIAG_ERROR, start,
+			       "a state document is a mapping that starts with 'version: 1', found %s",
+			       event_kind(&l->ev));
+		if (skip_node(l) < 0)
+			return -1;
+		return next(l); /* DOCUMENT_END */
+	}
+	doc = calloc(1, sizeof(*doc));
+	if (!doc)
+		return -ENOMEM;
+	r = load_mapping(l, &sl_schema_doc, doc);
+	if (r >= 0 && SL_HAS(doc, SL_DOC_VERSION) && doc->version != 1) {
+		/* Another version's format is not ours to judge: drop what we
+		 * said about the rest of this document. */
+		struct diag_list *dl = &l->ld->diags;
+		struct sl_mark *vm = SL_AT(doc, SL_DOC_VERSION);
+
+		while (dl->n > diags_before) {
+			struct diag *d = &dl->v[--dl->n];
+
+			if (d->severity == DIAG_ERROR)
+				dl->n_errors--;
+			else
+				dl->n_warnings--;
+			free(d->path);
+			free(d->message);
+		}
+		diag_add(dl, DIAG_ERROR, l->file, vm->line, vm->col, "version",
+			 "version %" PRIu32 " is not supported (supported versions: 1)", doc->version);
+	}
+	if (r >= 0)
+		r = add_doc(l->ld, doc, l->file);
+	if (r < 0) {
+		sl_schema_free_mapping(&sl_schema_doc, doc);
+		free(doc);
+		return r;
+	}
+	return next(l); /* DOCUMENT_END */
+}
+
+int sl_load_buffer(struct sl_load *ld, const char *name, const char *dir, const char *buf, size_t len)
+{
+	struct loader l = { .ld = ld };
+	size_t docs = 0;
+	int r = 0;
+
+	l.file = diag_file(&ld->diags, name);
+	if (!l.file || add_file(ld, l.file, dir) < 0)
+		return -ENOMEM;
+	if (!yaml_parser_initialize(&l.parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&l.parser, (const unsigned char *)buf, len);
+	if (next(&l) < 0 || l.ev.type != YAML_STREAM_START_EVENT)
+		goto out;
+	for (;;) {
+		if (next(&l) < 0)
+			break;
+		if (l.ev.type == YAML_STREAM_END_EVENT)
+			break;
+		r = load_document(&l);
+		if (r < 0)
+			break;
+		if (r == 0)
+			docs++;
+		r = 0;
+	}
+	if (!l.fatal && r >= 0 && docs == 0)
+		diag_add(&ld->diags, DIAG_ERROR, l.file, 1, 1, "version",
+			 "the file is empty; every state file starts with 'version: 1'");
+out:
+	if (l.have_ev)
+		yaml_event_delete(&l.ev);
+	yaml_parser_delete(&l.parser);
+	strbuf_free(&l.path);
+	return r == -ENOMEM ? r : 0;
+}
+
+static int read_all(int fd, char **ret, size_t *ret_len)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *buf = NULL;
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = (size_t)st.st_size + 1;
+	for (;;) {
+		ssize_t n;
+
+		if (!buf || len == cap) {
+			char *p;
+
+			if (buf)
+				cap *= 2;
+			p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = p;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static int load_file(struct sl_load *ld, const char *display, const char *dir, int dirfd, const char *name)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	fd = streq(display, "-") ? dup(STDIN_FILENO) : openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (r = read_all(fd, &buf, &len)) < 0) {
+		r = fd < 0 ? -errno : r;
+		diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, display), 0, 0, "(file)", "cannot read: %s",
+			 strerror(-r));
+		return r == -ENOMEM ? r : 0;
+	}
+	return sl_load_buffer(ld, display, dir, buf, len);
+}
+
+bool sl_state_file_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (n[0] == '.' || n[len - 1] == '~')
+		return false;
+	if (len > 4 && (streq(n + len - 4, ".swp") || streq(n + len - 4, ".tmp")))
+		return false;
+	return (len > 5 && streq(n + len - 5, ".yaml")) || (len > 4 && streq(n + len - 4, ".yml"));
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_dir(struct sl_load *ld, const char *path)
+{
+	DIR *d = opendir(path);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int r = 0;
+
+	if (!d) {
+		r = -errno;
+		diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, path), 0, 0, "(file)", "cannot read: %s",
+			 strerror(-r));
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!sl_state_file_name(de->d_name))
+			continue;
+		/* Symlinks are followed; what they point at must be a file. */
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (grow_array((void **)&names, &cap, n + 1, sizeof(*names)) < 0 ||
+		    !(names[n] = strdup(de->d_name))) {
+			r = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		_cleanup_free_ char *display = NULL;
+		size_t pl = strlen(path);
+
+		if (asprintf(&display, "%s%s%s", path, pl && path[pl - 1] == '/' ? "" : "/", names[i]) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		r = load_file(ld, display, path, dirfd(d), names[i]);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return r;
+}
+
+int sl_load_paths(struct sl_load *ld, char *const *paths, size_t n_paths)
+{
+	for (size_t i = 0; i < n_paths; i++) {
+		const char *p = paths[i];
+		struct stat st;
+		int r;
+
+		if (streq(p, "-")) {
+			r = load_file(ld, "-", ".", AT_FDCWD, NULL);
+		} else if (stat(p, &st) < 0) {
+			r = -errno;
+			diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, p), 0, 0, "(file)", "cannot read: %s",
+				 strerror(-r));
+			r = 0;
+		} else if (S_ISDIR(st.st_mode)) {
+			r = load_dir(ld, p);
+		} else {
+			_cleanup_free_ char *dir = strdup(p);
+			char *slash;
+
+			if (!dir)
+				return -ENOMEM;
+			slash = strrchr(dir, '/');
+			if (slash)
+				slash[slash == dir ? 1 : 0] = '\0';
+			r = load_file(ld, p, slash ? dir : ".", AT_FDCWD, p);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Append a document's list to the state's, recording each item's file. */
+#define APPEND(st, list, count, d, file)                                                               \
+	({                                                                                             \
+		int _r = 0;                                                                            \
+		if ((d)->count) {                                                                      \
+			__typeof__((st)->list) _v =                                                    \
+				realloc((st)->list, ((st)->count + (d)->count) * sizeof(*(st)->list)); \
+			if (!_v) {                                                                     \
+				_r = -ENOMEM;                                                          \
+			} else {                                                                       \
+				memcpy(_v + (st)->count, (d)->list, (d)->count * sizeof(*_v));         \
+				for (uint32_t _i = 0; _i < (d)->count; _i++)                           \
+				{                                                                      \
+					_v[(st)->count + _i].file = (file);                            \
+					_v[(st)->count + _i].doc_index = _i;                           \
+				}                                                                      \
+				(st)->list = _v;                                                       \
+				(st)->count += (d)->count;                                             \
+				free((d)->list);                                                       \
+				(d)->list = NULL;                                                      \
+				(d)->count = 0;                                                        \
+			}                                                                              \
+		}                                                                                      \
+		_r;                                                                                    \
+	})
+
+/* Take a singleton section, or report that it was given twice. */
+static void take_singleton(struct sl_load *ld, void **dst, struct sl_origin *origin, void **src,
+			   const struct sl_mark *mark, const char *file, const char *section)
+{
+	if (!*src)
+		return;
+	if (*dst) {
+		diag_add(&ld->diags, DIAG_ERROR, file, mark->line, mark->col, section,
+			 "given again; '%s' was first given at %s:%u:%u, and may appear in one file only", section,
+			 origin->file, origin->mark.line, origin->mark.col);
+		return;
+	}
+	*dst = *src;
+	*src = NULL;
+	*origin = (struct sl_origin){ .file = file, .mark = *mark };
+}
+
+static void fill_defaults(struct sl_state *st)
+{
+	struct sl_datapath *dp = st->datapath;
+
+	if (!SL_HAS(dp, SL_DP_VXLAN_PORT))
+		dp->vxlan_port = SL_VXLAN_PORT_DEFAULT;
+	for (unsigned i = 0; i < SL_MAP__MAX; i++)
+		if (!SL_HAS(dp->map_sizes, i))
+			dp->map_sizes->size[i] = sl_map_size_default[i];
+	for (uint32_t i = 0; i < st->n_services; i++) {
+		struct sl_service *svc = &st->services[i];
+
+		if (!svc->frontend)
+			continue;
+		if (!SL_HAS(svc->frontend, SL_FE_PROTOCOL))
+			svc->frontend->protocol = SL_PROTO_TCP;
+		for (uint32_t j = 0; j < svc->n_backends; j++) {
+			struct sl_backend *be = &svc->backends[j];
+
+			if (!SL_HAS(be, SL_BE_PORT))
+				be->port = svc->frontend->port;
+			if (!SL_HAS(be, SL_BE_WEIGHT))
+				be->weight = 1;
+		}
+	}
+	for (uint32_t i = 0; st->encryption && i < st->encryption->n_keys; i++) {
+		struct sl_key *k = &st->encryption->keys[i];
+
+		if (!SL_HAS(k, SL_KEY_ICV_BITS))
+			k->icv_bits = SL_ICV_BITS_DEFAULT;
+	}
+}
+
+int sl_load_finish(struct sl_load *ld)
+{
+	struct sl_state *st = &ld->state;
+	int r = 0;
+
+	for (size_t i = 0; i < ld->n_docs; i++) {
+		struct sl_doc *d = ld->docs[i].doc;
+		const char *file = ld->docs[i].file;
+
+		take_singleton(ld, (void **)&st->node, &st->node_origin, (void **)&d->node, SL_AT(d, SL_DOC_NODE), file,
+			       "node");
+		take_singleton(ld, (void **)&st->datapath, &st->datapath_origin, (void **)&d->datapath,
+			       SL_AT(d, SL_DOC_DATAPATH), file, "datapath");
+		take_singleton(ld, (void **)&st->prefilter, &st->prefilter_origin, (void **)&d->prefilter,
+			       SL_AT(d, SL_DOC_PREFILTER), file, "prefilter");
+		take_singleton(ld, (void **)&st->encryption, &st->encryption_origin, (void **)&d->encryption,
+			       SL_AT(d, SL_DOC_ENCRYPTION), file, "encryption");
+		if (r >= 0)
+			r = APPEND(st, nodes, n_nodes, d, file);
+		if (r >= 0)
+			r = APPEND(st, identities, n_identities, d, file);
+		if (r >= 0)
+			r = APPEND(st, endpoints, n_endpoints, d, file);
+		if (r >= 0)
+			r = APPEND(st, policies, n_policies, d, file);
+		if (r >= 0)
+			r = APPEND(st, services, n_services, d, file);
+		for (uint32_t k = 0; st->encryption && k < st->encryption->n_keys; k++) {
+			st->encryption->keys[k].file = st->encryption_origin.file;
+			st->encryption->keys[k].doc_index = k;
+		}
+		sl_schema_free_mapping(&sl_schema_doc, d);
+		free(d);
+		ld->docs[i].doc = NULL;
+	}
+	free(ld->docs);
+	ld->docs = NULL;
+	ld->n_docs = ld->cap_docs = 0;
+	if (r < 0)
+		return r;
+	if (!st->datapath && !(st->datapath = calloc(1, sizeof(*st->datapath))))
+		return -ENOMEM;
+	if (!st->datapath->map_sizes && !(st->datapath->map_sizes = calloc(1, sizeof(*st->datapath->map_sizes))))
+		return -ENOMEM;
+	fill_defaults(st);
+	return 0;
+}
+
+/* The state as one big mapping, to free it with the schema walker. */
+static void free_list(const cyaml_schema_value_t *doc_schema, unsigned field, void *list, uint32_t n)
+{
+	struct sl_doc d = {};
+	const cyaml_schema_field_t *f = &doc_schema->mapping.fields[field];
+
+	*(void **)((char *)&d + f->data_offset) = list;
+	*(uint32_t *)((char *)&d + f->count_offset) = n;
+	sl_schema_free_mapping(doc_schema, &d);
+}
+
+void sl_load_free(struct sl_load *ld)
+{
+	struct sl_state *st = &ld->state;
+	struct sl_doc d = {
+		.datapath = st->datapath,
+		.prefilter = st->prefilter,
+		.encryption = st->encryption,
+	};
+
+	for (size_t i = 0; i < ld->n_docs; i++) {
+		sl_schema_free_mapping(&sl_schema_doc, ld->docs[i].doc);
+		free(ld->docs[i].doc);
+	}
+	free(ld->docs);
+	sl_schema_free_mapping(&sl_schema_doc, &d);
+	free_list(&sl_schema_doc, SL_DOC_NODES, st->nodes, st->n_nodes);
+	free_list(&sl_schema_doc, SL_DOC_IDENTITIES, st->identities, st->n_identities);
+	free_list(&sl_schema_doc, SL_DOC_ENDPOINTS, st->endpoints, st->n_endpoints);
+	free_list(&sl_schema_doc, SL_DOC_POLICIES, st->policies, st->n_policies);
+	free_list(&sl_schema_doc, SL_DOC_SERVICES, st->services, st->n_services);
+	diag_list_free(&ld->diags);
+	arena_free(&ld->arena);
+	free(ld->files);
+	free(ld->file_dirs);
+	memset(ld, 0, sizeof(*ld));
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool sl_addr_parse(const char *s, struct sl_prefix *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (strchr(s, ':')) {
+		if (inet_pton(AF_INET6, s, ret->addr) != 1)
+			return false;
+		ret->family = 6;
+		ret->len = 128;
+		return true;
+	}
+	if (inet_pton(AF_INET, s, ret->addr) != 1)
+		return false;
+	ret->family = 4;
+	ret->len = 32;
+	return true;
+}
+
+static unsigned max_len(const struct sl_prefix *p)
+{
+	return p->family == 4 ? 32 : 128;
+}
+
+static void mask(struct sl_prefix *p)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bits = p->len > i * 8 ? p->len - i * 8 : 0;
+
+		if (bits < 8)
+			p->addr[i] &= (uint8_t)(0xff00u >> bits);
+	}
+}
+
+void sl_prefix_format(const struct sl_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, p->len);
+}
+
+bool sl_prefix_parse(const char *s, bool allow_bare, struct sl_prefix *ret, char *why, size_t why_len)
+{
+	const char *slash = strchr(s, '/');
+	char addr[INET6_ADDRSTRLEN + 1];
+	struct sl_prefix masked;
+	char *end;
+	long len;
+
+	if (!slash) {
+		if (allow_bare && sl_addr_parse(s, ret))
+			return true;
+		snprintf(why, why_len, "'%s' is not a CIDR prefix (address/length, e.g. 10.0.0.0/8)", s);
+		return false;
+	}
+	if ((size_t)(slash - s) >= sizeof(addr)) {
+		snprintf(why, why_len, "'%s' is not a CIDR prefix", s);
+		return false;
+	}
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	if (!sl_addr_parse(addr, ret)) {
+		snprintf(why, why_len, "'%s' is not a CIDR prefix: '%s' is not an IPv4 or IPv6 address", s, addr);
+		return false;
+	}
+	len = strtol(slash + 1, &end, 10);
+	if (!slash[1] || *end || slash[1] == '-' || slash[1] == '+' || len < 0 || len > (long)max_len(ret)) {
+		snprintf(why, why_len, "'%s' is not a CIDR prefix: the length must be 0..%u", s, max_len(ret));
+		return false;
+	}
+	ret->len = (uint8_t)len;
+	masked = *ret;
+	mask(&masked);
+	if (memcmp(masked.addr, ret->addr, sizeof(ret->addr)) != 0) {
+		char fixed[64];
+
+		sl_prefix_format(&masked, fixed, sizeof(fixed));
+		snprintf(why, why_len, "%s has host bits set (the prefix is %s)", s, fixed);
+		return false;
+	}
+	return true;
+}
+
+static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned len)
+{
+	unsigned bytes = len / 8, rem = len % 8;
+
+	if (memcmp(a, b, bytes) != 0)
+		return false;
+	return !rem || ((a[bytes] ^ b[bytes]) & (uint8_t)(0xff00u >> rem)) == 0;
+}
+
+bool sl_prefix_contains(const struct sl_prefix *outer, const struct sl_prefix *inner)
+{
+	return outer->family == inner->family && outer->len <= inner->len &&
+	       prefix_match(outer->addr, inner->addr, outer->len);
+}
+
+bool sl_prefix_overlaps(const struct sl_prefix *a, const struct sl_prefix *b)
+{
+	return sl_prefix_contains(a, b) || sl_prefix_contains(b, a);
+}
+
+int sl_prefix_cmp(const struct sl_prefix *a, const struct sl_prefix *b)
+{
+	int r;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	r = memcmp(a->addr, b->addr, sizeof(a->addr));
+	if (r)
+		return r;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+const char *sl_ifname_problem(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (len == 0)
+		return "an interface name may not be empty";
+	if (len > 15)
+		return "an interface name has at most 15 characters";
+	if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+		return "'.' and '..' are not interface names";
+	for (; *n; n++)
+		if (*n == '/' || *n == ':' || (unsigned char)*n <= ' ' || (unsigned char)*n >= 0x7f)
+			return "an interface name may not contain '/', ':', white space or non-ASCII characters";
+	return NULL;
+}
