@@ -144,6 +144,20 @@ int diag_json(const struct diag_list *l, struct strbuf *b)
 	return r < 0 ? r : strbuf_adds(b, "]");
 }
 
+void diag_remove(struct diag_list *l, size_t i)
+{
+	if (i >= l->n)
+		return;
+	if (l->v[i].severity == DIAG_ERROR)
+		l->n_errors--;
+	else
+		l->n_warnings--;
+	free(l->v[i].path);
+	free(l->v[i].message);
+	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
+	l->n--;
+}
+
 void diag_list_free(struct diag_list *l)
 {
 	for (size_t i = 0; i < l->n; i++) {

@@ -48,6 +48,10 @@ void diag_print_text(const struct diag_list *l, FILE *out, bool color);
 /* The diagnostics as a JSON array. */
 int diag_json(const struct diag_list *l, struct strbuf *b);
 
+/* Take back diagnostic i (one that later input showed to be a consequence of
+ * another). */
+void diag_remove(struct diag_list *l, size_t i);
+
 void diag_list_free(struct diag_list *l);
 
 /* Whether a name can stand in a document path, as in endpoints[web-1]. */

@@ -31,6 +31,13 @@ struct loader {
 	bool fatal; /* syntax error or out of memory: stop this file */
 	const char *file;
 	struct strbuf path;
+	/* "missing key" reports, with where their mapping ended: a syntax
+	 * error there means the mapping was cut short, not incomplete. */
+	struct missing {
+		size_t diag;
+		uint32_t end_line;
+	} *missing;
+	size_t n_missing, cap_missing;
 };
 
 static void report(struct loader *l, enum diag_severity sev, yaml_mark_t mark, const char *fmt, ...)
@@ -485,6 +492,9 @@ static int load_mapping(struct loader *l, const cyaml_schema_value_t *s, void *b
 		if (fields[i].value.flags & CYAML_FLAG_OPTIONAL || (seen & (UINT64_C(1) << i)))
 			continue;
 		report(l, DIAG_ERROR, start, "missing required key '%s'", fields[i].key);
+		if (grow_array((void **)&l->missing, &l->cap_missing, l->n_missing + 1, sizeof(*l->missing)) >= 0)
+			l->missing[l->n_missing++] = (struct missing){ l->ld->diags.n - 1,
+								       (uint32_t)l->ev.start_mark.line };
 	}
 	return 0;
 }
@@ -801,6 +811,12 @@ int sl_load_buffer(struct sl_load *ld, const char *name, const char *dir, const 
 		diag_add(&ld->diags, DIAG_ERROR, l.file, 1, 1, "version",
 			 "the file is empty; every state file starts with 'version: 1'");
 out:
+	if (l.fatal && l.parser.error != YAML_NO_ERROR) {
+		for (size_t i = l.n_missing; i > 0; i--)
+			if (l.missing[i - 1].end_line >= l.parser.problem_mark.line)
+				diag_remove(&ld->diags, l.missing[i - 1].diag);
+	}
+	free(l.missing);
 	if (l.have_ev)
 		yaml_event_delete(&l.ev);
 	yaml_parser_delete(&l.parser);

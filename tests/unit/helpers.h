@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared helpers for the unit tests: load YAML text, look for diagnostics. */
+#pragma once
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "reconcile/load.h"
+#include "reconcile/validate.h"
+
+/* Load text as the file "t.yaml", merge, and (when validate) validate. */
+static inline void load_text(struct sl_load *ld, const char *yaml, bool validate)
+{
+	memset(ld, 0, sizeof(*ld));
+	cr_assert_geq(sl_load_buffer(ld, "t.yaml", ".", yaml, strlen(yaml)), 0);
+	cr_assert_geq(sl_load_finish(ld), 0);
+	if (validate) {
+		struct sl_validate_opts o = { .hostname = "test-host" };
+
+		cr_assert_geq(sl_validate(ld, &o), 0);
+	}
+	diag_sort(&ld->diags);
+}
+
+/* The diagnostics as "line:col: [warning: ]path: message" lines. */
+static inline char *diag_lines(const struct sl_load *ld)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	for (size_t i = 0; i < ld->diags.n; i++) {
+		const struct diag *d = &ld->diags.v[i];
+
+		fprintf(f, "%u:%u: %s%s: %s\n", d->line, d->col, d->severity == DIAG_WARNING ? "warning: " : "",
+			d->path, d->message);
+	}
+	fclose(f);
+	return buf;
+}
+
+#define assert_diags(ld, expected)                                                           \
+	do {                                                                                 \
+		char *_got = diag_lines(ld);                                                 \
+		cr_assert_str_eq(_got, expected, "diagnostics differ:\n--- got\n%s--- expected\n%s", \
+				 _got, expected);                                            \
+		free(_got);                                                                  \
+	} while (0)
+
+#define assert_no_diags(ld) assert_diags(ld, "")

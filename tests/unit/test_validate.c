@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define IDS                                                 \
+	"identities:\n"                                     \
+	"  - {id: 1000, labels: {app: web}}\n"              \
+	"  - {id: 1001, labels: {app: db, tier: data}}\n"
+
+Test(validate, endpoint_identity_from_labels)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\n" IDS "endpoints:\n"
+		  "  - {name: db-1, interface: lxc1, ipv4: 10.1.0.1, labels: {tier: data, app: db}}\n"
+		  "  - {name: web-1, interface: lxc2, ipv4: 10.1.0.2, identity: 1000}\n",
+		  true);
+	assert_no_diags(&ld);
+	cr_assert_eq(ld.state.endpoints[0].identity, 1001);
+	sl_load_free(&ld);
+}
+
+Test(validate, endpoint_references)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\n" IDS "endpoints:\n"
+		  "  - {name: a, interface: lxc1, ipv4: 10.1.0.1, labels: {app: db}}\n"
+		  "  - {name: b, interface: lxc2, ipv4: 10.1.0.2, identity: 1002}\n"
+		  "  - {name: c, interface: lxc3, ipv4: 10.1.0.3, identity: 4}\n"
+		  "  - {name: d, interface: lxc4, ipv4: 10.1.0.4, identity: 1000, labels: {app: web}}\n"
+		  "  - {name: e, interface: lxc5, ipv4: 10.1.0.5}\n"
+		  "  - {name: f, interface: lxc6, identity: 1000}\n"
+		  "  - {name: g, interface: lxc7, ipv4: 10.1.0.7, identity: 1000, node: elsewhere}\n",
+		  true);
+	assert_diags(&ld,
+		     "6:56: endpoints[a].labels: these labels are not the labels of any identity; an endpoint's "
+		     "labels must equal one identity's labels exactly\n"
+		     "7:58: endpoints[b].identity: identity 1002 is not defined in 'identities'\n"
+		     "8:58: endpoints[c].identity: identity 4 is reserved; an endpoint takes one of the identities "
+		     "listed in 'identities'\n"
+		     "9:72: endpoints[d].labels: give either identity or labels, not both\n"
+		     "10:5: endpoints[e]: an endpoint needs an identity: give identity or labels\n"
+		     "11:5: endpoints[f]: an endpoint needs an address: give ipv4, ipv6 or both\n"
+		     "12:70: endpoints[g].node: 'elsewhere' is not a known node: the state has no 'nodes' section\n");
+	sl_load_free(&ld);
+}
+
+Test(validate, addresses_and_families)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\n" IDS "endpoints:\n"
+		  "  - {name: a, interface: lxc1, ipv4: 'fd00::1', ipv6: 10.1.0.1, identity: 1000}\n"
+		  "  - {name: b, interface: lxc2, ipv4: 10.1.0.300, identity: 1000}\n"
+		  "services:\n"
+		  "  - name: s\n"
+		  "    frontend: {ip: 10.96.0.1, port: 80}\n"
+		  "    backends: [{ip: 'fd00::2'}, {ip: 10.1.0.2, port: 0}, {ip: 10.1.0.3, weight: 0}]\n",
+		  true);
+	assert_diags(&ld,
+		     "6:38: endpoints[a].ipv4: fd00::1 is an IPv6 address; ipv4 takes an IPv4 address\n"
+		     "6:55: endpoints[a].ipv6: 10.1.0.1 is an IPv4 address; ipv6 takes an IPv6 address\n"
+		     "7:38: endpoints[b].ipv4: '10.1.0.300' is not an IPv4 address\n"
+		     "11:21: services[s].backends[0].ip: fd00::2 is an IPv6 address but the frontend 10.96.0.1 is "
+		     "IPv4; a service's backends share its family\n"
+		     "11:54: services[s].backends[1].port: 0 is not a port (1..65535)\n"
+		     "11:81: services[s].backends[2].weight: 0 is not a weight (1..65535)\n");
+	sl_load_free(&ld);
+}
+
+Test(validate, duplicates_across_files_name_both)
+{
+	struct sl_load ld = {};
+	const char *a = "version: 1\n" IDS "endpoints: [{name: web-1, interface: lxc1, ipv4: 10.1.0.1, identity: 1000}]\n";
+	const char *b = "version: 1\nendpoints:\n  - {name: web-1, interface: lxc1, ipv4: 10.1.0.1, identity: 1000}\n";
+	struct sl_validate_opts o = {};
+
+	cr_assert_geq(sl_load_buffer(&ld, "a.yaml", ".", a, strlen(a)), 0);
+	cr_assert_geq(sl_load_buffer(&ld, "b.yaml", ".", b, strlen(b)), 0);
+	cr_assert_geq(sl_load_finish(&ld), 0);
+	cr_assert_geq(sl_validate(&ld, &o), 0);
+	diag_sort(&ld.diags);
+	assert_diags(&ld,
+		     "3:12: endpoints[web-1].name: endpoint name 'web-1' is already used at a.yaml:5:20\n"
+		     "3:30: endpoints[web-1].interface: interface 'lxc1' is already used at a.yaml:5:38\n"
+		     "3:42: endpoints[web-1].ipv4: address '10.1.0.1/32' is already used at a.yaml:5:50\n");
+	cr_assert_str_eq(ld.diags.v[0].file, "b.yaml");
+	sl_load_free(&ld);
+}
+
+Test(validate, identities)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\n"
+		  "identities:\n"
+		  "  - {id: 2, labels: {a: b}}\n"
+		  "  - {id: 16777216, labels: {a: c}}\n"
+		  "  - {id: 1000, labels: {a: d}}\n"
+		  "  - {id: 1000, labels: {a: e}}\n"
+		  "  - {id: 1001, labels: {a: d}}\n"
+		  "  - {id: 1002, labels: {'-x': 'y z'}}\n"
+		  "  - {id: 1003, labels: {}}\n",
+		  true);
+	assert_diags(&ld,
+		     "3:10: identities[2].id: identity 2 is reserved (world); identities of your own are 256..16777215\n"
+		     "4:10: identities[16777216].id: identity 16777216 is in the range sluice gives CIDRs (16777216 "
+		     "and up); identities of your own are 256..16777215\n"
+		     "6:10: identities[1000].id: identity '1000' is already used at t.yaml:5:10\n"
+		     "7:24: identities[1001].labels: label set 'a=d' is already used at t.yaml:5:24\n"
+		     "8:25: identities[1002].labels.-x: '-x' is not a label key: a label key's name must start and "
+		     "end with a letter or digit\n"
+		     "8:31: identities[1002].labels.-x: 'y z' is not a label value: a label value may contain only "
+		     "letters, digits, '.', '_' and '-'\n"
+		     "9:24: identities[1003].labels: an identity needs at least one label\n");
+	sl_load_free(&ld);
+}
+
+Test(validate, policies)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\n" IDS "endpoints: [{name: w, interface: lxc1, ipv4: 10.1.0.1, identity: 1000}]\n"
+		  "policies:\n"
+		  "  - name: p\n"
+		  "    endpointSelector: {matchLabels: {app: nothing}}\n"
+		  "    ingress:\n"
+		  "      - fromEndpoints: [{matchExpressions: [{key: app, operator: In}]}]\n"
+		  "      - fromEndpoints: [{matchExpressions: [{key: app, operator: Exists, values: [x]}]}]\n"
+		  "      - fromCIDRSet: [{cidr: 10.0.0.0/8, except: [11.0.0.0/16, 10.0.0.0/8]}]\n"
+		  "      - fromCIDR: [10.0.0.1/8]\n"
+		  "      - toPorts: [{ports: [{port: 70000}]}]\n"
+		  "      - fromEndpoints: [{matchLabels: {app: ghost}}]\n"
+		  "    ingressDeny:\n"
+		  "      - toPorts: [{ports: [{port: 80}], proxyPort: 15001}]\n",
+		  true);
+	assert_diags(&ld,
+		     "8:23: warning: policies[p].endpointSelector: this selector matches no endpoint\n"
+		     "10:66: policies[p].ingress[0].fromEndpoints[0].matchExpressions[0].operator: In needs at least "
+		     "one value\n"
+		     "11:82: policies[p].ingress[1].fromEndpoints[0].matchExpressions[0].values: Exists takes no "
+		     "values\n"
+		     "12:51: policies[p].ingress[2].fromCIDRSet[0].except[0]: 11.0.0.0/16 is not inside 10.0.0.0/8, so "
+		     "it cannot be excepted from it\n"
+		     "12:64: policies[p].ingress[2].fromCIDRSet[0].except[1]: 10.0.0.0/8 is not inside 10.0.0.0/8, so "
+		     "it cannot be excepted from it\n"
+		     "13:20: policies[p].ingress[3].fromCIDR[0]: 10.0.0.1/8 has host bits set (the prefix is "
+		     "10.0.0.0/8)\n"
+		     "14:35: policies[p].ingress[4].toPorts[0].ports[0].port: 70000 is not a port (0..65535)\n"
+		     "15:25: warning: policies[p].ingress[5].fromEndpoints[0]: this selector matches no identity\n"
+		     "17:52: policies[p].ingressDeny[0].toPorts[0].proxyPort: a deny rule cannot redirect to a proxy\n");
+	sl_load_free(&ld);
+}
+
+Test(validate, modes_need_their_settings)
+{
+	struct sl_load ld;
+
+	load_text(&ld, "version: 1\ndatapath: {mode: ipvlan, tunnel: vxlan, cgroupPath: rel}\n", true);
+	assert_diags(&ld,
+		     "2:18: datapath.mode: mode: ipvlan needs ipvlanMaster, the device the endpoints' ipvlan slaves "
+		     "hang off\n"
+		     "2:34: datapath.tunnel: tunnel: vxlan needs the nodes to tunnel to: add a 'nodes' section\n"
+		     "2:53: datapath.cgroupPath: 'rel' is not an absolute path\n");
+	sl_load_free(&ld);
+}
+
+Test(validate, this_node)
+{
+	struct sl_load ld = {};
+	const char *text = "version: 1\n"
+			   "nodes: [{name: node-a, ip: 192.168.50.1}, {name: node-b, ip: 192.168.50.2}]\n"
+			   "datapath: {tunnel: vxlan}\n";
+	struct sl_validate_opts o = { .hostname = "laptop" };
+
+	load_text(&ld, text, true);
+	cr_assert_eq(ld.diags.n_warnings, 1, "a host name that is no node is a warning for validate");
+	cr_assert_eq(ld.diags.n_errors, 0);
+	sl_load_free(&ld);
+
+	memset(&ld, 0, sizeof(ld));
+	sl_load_buffer(&ld, "t.yaml", ".", text, strlen(text));
+	sl_load_finish(&ld);
+	o.strict_node = true;
+	sl_validate(&ld, &o);
+	cr_assert_eq(ld.diags.n_errors, 1, "and an error for apply");
+	sl_load_free(&ld);
+
+	memset(&ld, 0, sizeof(ld));
+	sl_load_buffer(&ld, "t.yaml", ".", text, strlen(text));
+	sl_load_finish(&ld);
+	o.node = "node-b";
+	sl_validate(&ld, &o);
+	assert_no_diags(&ld);
+	cr_assert_str_eq(ld.state.node, "node-b");
+	sl_load_free(&ld);
+
+	memset(&ld, 0, sizeof(ld));
+	sl_load_buffer(&ld, "t.yaml", ".", text, strlen(text));
+	sl_load_finish(&ld);
+	o.node = "node-z";
+	sl_validate(&ld, &o);
+	diag_sort(&ld.diags);
+	cr_assert_eq(ld.diags.n_errors, 1);
+	cr_assert_str_eq(ld.diags.v[0].message, "'node-z' is not one of the nodes (node-a, node-b)");
+	sl_load_free(&ld);
+}
+
+Test(validate, pod_cidrs_do_not_overlap)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\nnode: a\nnodes:\n"
+		  "  - {name: a, ip: 192.168.50.1, podCIDRs: [10.1.0.0/16, 'fd00:1::/64']}\n"
+		  "  - {name: b, ip: 192.168.50.2, podCIDRs: [10.1.2.0/24, 10.2.0.0/16]}\n"
+		  "  - {name: c, ip: 192.168.50.1, podCIDRs: [10.3.0.0/16]}\n",
+		  true);
+	assert_diags(&ld,
+		     "5:44: nodes[b].podCIDRs[0]: 10.1.2.0/24 overlaps 10.1.0.0/16 of node a (t.yaml:4:44)\n"
+		     "6:19: nodes[c].ip: node address '192.168.50.1/32' is already used at t.yaml:4:19\n");
+	sl_load_free(&ld);
+}
+
+static char *key_dir(void)
+{
+	static char dir[64];
+
+	snprintf(dir, sizeof(dir), "/tmp/sluice-keys-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	return dir;
+}
+
+static void write_key(const char *dir, const char *name, const char *text, mode_t mode)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	chmod(path, mode);
+}
+
+Test(validate, key_material)
+{
+	char *dir = key_dir(), state[4096], cmd[128];
+	struct sl_load ld = {};
+	struct sl_validate_opts o = { .node = "a" };
+
+	write_key(dir, "good", "0x0123456789abcdef0123456789abcdef01234567\n", 0600);
+	write_key(dir, "open", "0123456789abcdef0123456789abcdef01234567", 0644);
+	write_key(dir, "short", "0123456789abcdef", 0600);
+	write_key(dir, "nothex", "0123456789abcdefZZ23456789abcdef01234567", 0400);
+	write_key(dir, "auth", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 0600);
+	write_key(dir, "enc", "00112233 44556677 8899aabb ccddeeff", 0600);
+	snprintf(state, sizeof(state),
+		 "version: 1\nnode: a\n"
+		 "nodes: [{name: a, ip: 192.168.50.1, encryptKeys: [1, 2, 3, 4, 5, 6, 7, 9]}]\n"
+		 "encryption:\n"
+		 "  enabled: true\n"
+		 "  keys:\n"
+		 "    - {spi: 1, aead: rfc4106(gcm(aes)), keyFile: good}\n"
+		 "    - {spi: 2, aead: rfc4106(gcm(aes)), keyFile: open}\n"
+		 "    - {spi: 3, aead: rfc4106(gcm(aes)), keyFile: short}\n"
+		 "    - {spi: 4, aead: rfc4106(gcm(aes)), keyFile: nothex, icvBits: 100}\n"
+		 "    - {spi: 5, auth: hmac(sha256), authKeyFile: auth, cipher: cbc(aes), cipherKeyFile: enc}\n"
+		 "    - {spi: 6, aead: rfc4106(gcm(aes)), key: 'deadbeefdeadbeefdeadbeefdeadbeefdeadbeef'}\n"
+		 "    - {spi: 7, aead: rfc4106(gcm(aes)), keyFile: missing}\n"
+		 "    - {spi: 8, auth: hmac(sha256), authKeyFile: auth}\n");
+	cr_assert_geq(sl_load_buffer(&ld, "t.yaml", dir, state, strlen(state)), 0);
+	cr_assert_geq(sl_load_finish(&ld), 0);
+	cr_assert_geq(sl_validate(&ld, &o), 0);
+	diag_sort(&ld.diags);
+	{
+		char *got = diag_lines(&ld), expected[4096];
+
+		snprintf(expected, sizeof(expected),
+			 "3:72: nodes[a].encryptKeys[7]: key 9 is not one of encryption.keys\n"
+			 "8:50: encryption.keys[2].keyFile: %1$s/open can be read by group and others (mode "
+			 "0644); a key file must be readable by its owner only (chmod 600)\n"
+			 "9:50: encryption.keys[3].keyFile: the key is 8 bytes long; rfc4106(gcm(aes)) takes 20, 28 or "
+			 "36 (an AES key of 16, 24 or 32 bytes and a 4-byte salt)\n"
+			 "10:50: encryption.keys[4].keyFile: %1$s/nothex does not hold a key in hex (only hex digits, "
+			 "an optional 0x and white space)\n"
+			 "10:67: encryption.keys[4].icvBits: 100 is not an ICV length of rfc4106(gcm(aes)) (64, 96 or "
+			 "128)\n"
+			 "12:46: warning: encryption.keys[6].key: the key sits in the state file; anyone who can read "
+			 "the file can read the key (prefer keyFile)\n"
+			 "13:50: encryption.keys[7].keyFile: cannot read %1$s/missing: No such file or directory\n"
+			 "14:22: encryption.keys[8].auth: auth needs cipher (cbc(aes)) beside it\n",
+			 dir);
+		cr_assert_str_eq(got, expected, "got:\n%s", got);
+		cr_assert_null(strstr(got, "deadbeef"), "key material never appears");
+		free(got);
+	}
+	sl_load_free(&ld);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(validate, key_lengths_per_algorithm)
+{
+	unsigned lens[4];
+
+	cr_assert_eq(sl_key_lengths(SL_AEAD_RFC4106_GCM_AES, 0, 0, "key", lens, 4), 3);
+	cr_assert_eq(lens[0], 20);
+	cr_assert_eq(lens[2], 36);
+	cr_assert_eq(sl_key_lengths(0, SL_AUTH_HMAC_SHA256, 0, "authKey", lens, 4), 1);
+	cr_assert_eq(lens[0], 32);
+	cr_assert_eq(sl_key_lengths(0, 0, SL_CIPHER_CBC_AES, "cipherKey", lens, 4), 3);
+	cr_assert_eq(lens[0], 16);
+}
+
+Test(validate, capacity)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\n"
+		  "datapath: {mapSizes: {endpoints: 2, ipcache: 100, prefilter: 1}}\n"
+		  "prefilter: {device: eth0, deny: [192.0.2.0/24, 198.51.100.0/24]}\n" IDS "endpoints:\n"
+		  "  - {name: a, interface: lxc1, ipv4: 10.1.0.1, identity: 1000}\n"
+		  "  - {name: b, interface: lxc2, ipv4: 10.1.0.2, identity: 1000}\n"
+		  "  - {name: c, interface: lxc3, ipv4: 10.1.0.3, identity: 1000}\n",
+		  true);
+	assert_diags(&ld,
+		     "2:34: datapath.mapSizes.endpoints: the state needs 3 entries in map endpoints, more than its "
+		     "capacity 2\n"
+		     "2:62: datapath.mapSizes.prefilter: the state needs 2 entries in map prefilter, more than its "
+		     "capacity 1\n");
+	sl_load_free(&ld);
+}
+
+Test(validate, encryption_needs_keys_and_nodes)
+{
+	struct sl_load ld;
+
+	load_text(&ld, "version: 1\nencryption: {enabled: true}\n", true);
+	assert_diags(&ld,
+		     "2:23: encryption.enabled: encryption needs the nodes to encrypt to: add a 'nodes' section\n"
+		     "2:23: encryption.enabled: encryption is enabled but has no keys\n");
+	sl_load_free(&ld);
+}
