@@ -30,7 +30,13 @@ struct loader {
 	bool have_ev;
 	bool fatal; /* syntax error or out of memory: stop this file */
 	const char *file;
-	struct strbuf path;
+	/* The document path, kept as segments and spelled out only when a
+	 * diagnostic needs it. */
+	struct seg {
+		const char *key; /* NULL: an index */
+		size_t index;
+	} path[64];
+	unsigned depth, overflow;
 	/* "missing key" reports, with where their mapping ended: a syntax
 	 * error there means the mapping was cut short, not incomplete. */
 	struct missing {
@@ -40,16 +46,53 @@ struct loader {
 	size_t n_missing, cap_missing;
 };
 
+static void push_key(struct loader *l, const char *key)
+{
+	if (l->depth < ARRAY_SIZE(l->path))
+		l->path[l->depth++] = (struct seg){ .key = key };
+	else
+		l->overflow++;
+}
+
+static void push_index(struct loader *l, size_t index)
+{
+	if (l->depth < ARRAY_SIZE(l->path))
+		l->path[l->depth++] = (struct seg){ .index = index };
+	else
+		l->overflow++;
+}
+
+static void pop(struct loader *l)
+{
+	if (l->overflow)
+		l->overflow--;
+	else if (l->depth)
+		l->depth--;
+}
+
+static void format_path(const struct loader *l, unsigned depth, struct strbuf *b)
+{
+	for (unsigned i = 0; i < depth; i++) {
+		if (l->path[i].key)
+			strbuf_addf(b, "%s%s", i ? "." : "", l->path[i].key);
+		else
+			strbuf_addf(b, "[%zu]", l->path[i].index);
+	}
+}
+
 static void report(struct loader *l, enum diag_severity sev, yaml_mark_t mark, const char *fmt, ...)
 	_printf_(4, 5);
 static void report(struct loader *l, enum diag_severity sev, yaml_mark_t mark, const char *fmt, ...)
 {
+	struct strbuf path = {};
 	va_list ap;
 
+	format_path(l, l->depth, &path);
 	va_start(ap, fmt);
 	diag_vadd(&l->ld->diags, sev, l->file, (uint32_t)mark.line + 1, (uint32_t)mark.column + 1,
-		  strbuf_str(&l->path), fmt, ap);
+		  strbuf_str(&path), fmt, ap);
 	va_end(ap);
+	strbuf_free(&path);
 }
 
 static struct sl_mark mark_of(yaml_mark_t m)
@@ -426,7 +469,6 @@ static int load_mapping(struct loader *l, const cyaml_schema_value_t *s, void *b
 	for (;;) {
 		const cyaml_schema_field_t *f = NULL;
 		const char *key;
-		size_t saved;
 		unsigned i;
 
 		if (next(l) < 0)
@@ -453,12 +495,11 @@ static int load_mapping(struct loader *l, const cyaml_schema_value_t *s, void *b
 				return -1;
 			continue;
 		}
-		saved = l->path.len;
-		strbuf_addf(&l->path, "%s%s", saved ? "." : "", key);
+		push_key(l, f->key);
 		if (seen & (UINT64_C(1) << i)) {
 			report(l, DIAG_ERROR, l->ev.start_mark, "duplicate key (first given at line %u)",
 			       key_marks[i].line);
-			strbuf_truncate(&l->path, saved);
+			pop(l);
 			if (next(l) < 0 || skip_node(l) < 0)
 				return -1;
 			continue;
@@ -486,7 +527,7 @@ static int load_mapping(struct loader *l, const cyaml_schema_value_t *s, void *b
 				vm.col = 0; /* given, but refused: see SL_GIVEN */
 			marks[1 + i] = vm;
 		}
-		strbuf_truncate(&l->path, saved);
+		pop(l);
 	}
 	for (unsigned i = 0; i < nf; i++) {
 		if (fields[i].value.flags & CYAML_FLAG_OPTIONAL || (seen & (UINT64_C(1) << i)))
@@ -504,7 +545,6 @@ static int load_labels(struct loader *l, const cyaml_schema_field_t *field, void
 {
 	struct sl_label *v = NULL;
 	size_t n = 0, cap = 0;
-	size_t saved = l->path.len;
 
 	if (l->ev.type != YAML_MAPPING_START_EVENT) {
 		report(l, DIAG_ERROR, l->ev.start_mark, "expected a mapping of labels (key: value), found %s",
@@ -513,6 +553,7 @@ static int load_labels(struct loader *l, const cyaml_schema_field_t *field, void
 	}
 	for (;;) {
 		struct sl_label lab = {};
+		bool i_dup = false;
 		const char *key;
 
 		if (next(l) < 0)
@@ -527,14 +568,16 @@ static int load_labels(struct loader *l, const cyaml_schema_field_t *field, void
 			continue;
 		}
 		key = (const char *)l->ev.data.scalar.value;
-		strbuf_addf(&l->path, ".%s", key);
 		lab.m[0] = lab.m[1] = mark_of(l->ev.start_mark);
 		lab.key = arena_strndup(&l->ld->arena, key, l->ev.data.scalar.length);
+		if (!lab.key)
+			goto fail;
+		push_key(l, lab.key);
 		for (size_t i = 0; i < n; i++) {
 			if (streq(v[i].key, key)) {
 				report(l, DIAG_ERROR, l->ev.start_mark, "duplicate label key (first given at line %u)",
 				       v[i].m[1].line);
-				lab.key = NULL;
+				i_dup = true;
 				break;
 			}
 		}
@@ -546,17 +589,22 @@ static int load_labels(struct loader *l, const cyaml_schema_field_t *field, void
 			       is_null(&l->ev) ? "null" : event_kind(&l->ev));
 			if (skip_node(l) < 0)
 				goto fail;
-			strbuf_truncate(&l->path, saved);
+			pop(l);
 			continue;
 		}
 		lab.m[2] = mark_of(l->ev.start_mark);
 		lab.value = arena_strndup(&l->ld->arena, (const char *)l->ev.data.scalar.value,
 					  l->ev.data.scalar.length);
-		strbuf_truncate(&l->path, saved);
-		if (!lab.key)
+		pop(l);
+		if (i_dup)
 			continue;
-		if (grow_array((void **)&v, &cap, n + 1, sizeof(*v)) < 0)
-			goto fail;
+		if (n == cap) {
+			struct sl_label *nv = realloc(v, (cap = cap ? cap * 2 : 4) * sizeof(*v));
+
+			if (!nv)
+				goto fail;
+			v = nv;
+		}
 		v[n++] = lab;
 	}
 	*(struct sl_label **)dst = v;
@@ -565,6 +613,35 @@ static int load_labels(struct loader *l, const cyaml_schema_field_t *field, void
 fail:
 	free(v);
 	return -1;
+}
+
+/* The item just loaded reported something: write its name instead of its
+ * index into those reports' paths. */
+static void name_item(struct loader *l, const struct sl_named_list *named, const cyaml_schema_value_t *entry,
+		      const char *elem, size_t diags_before)
+{
+	const cyaml_schema_field_t *nf = &entry->mapping.fields[named->name_field];
+	const struct sl_mark *em = (const struct sl_mark *)elem;
+	struct strbuf indexed = {}, renamed = {};
+	char name[32];
+	const char *nm = NULL;
+
+	if (!SL_MARK_OK(&em[1 + named->name_field]))
+		return;
+	if (nf->value.type == CYAML_STRING && diag_path_name_ok(*(char *const *)(elem + nf->data_offset))) {
+		nm = *(char *const *)(elem + nf->data_offset);
+	} else if (nf->value.type == CYAML_UINT) {
+		snprintf(name, sizeof(name), "%" PRIu32, *(const uint32_t *)(elem + nf->data_offset));
+		nm = name;
+	}
+	if (!nm)
+		return;
+	format_path(l, l->depth, &indexed);
+	format_path(l, l->depth - 1, &renamed);
+	strbuf_addf(&renamed, "[%s]", nm);
+	rename_item(l, diags_before, strbuf_str(&indexed), strbuf_str(&renamed));
+	strbuf_free(&indexed);
+	strbuf_free(&renamed);
 }
 
 static int load_sequence(struct loader *l, const cyaml_schema_field_t *field, void *dst)
@@ -576,7 +653,7 @@ static int load_sequence(struct loader *l, const cyaml_schema_field_t *field, vo
 										       : entry->data_size;
 	char *v = NULL;
 	struct sl_mark *mv = NULL;
-	size_t n = 0, started = 0, cap = 0, mcap = 0, saved = l->path.len;
+	size_t n = 0, started = 0, cap = 0, mcap = 0;
 	char *base = (char *)dst - field->data_offset;
 
 	if (entry == &sl_schema_label_entry)
@@ -593,10 +670,23 @@ static int load_sequence(struct loader *l, const cyaml_schema_field_t *field, vo
 			goto fail;
 		if (l->ev.type == YAML_SEQUENCE_END_EVENT)
 			break;
-		strbuf_addf(&l->path, "[%zu]", n);
+		push_index(l, n);
 		if (is_null(&l->ev)) {
 			report(l, DIAG_ERROR, l->ev.start_mark, "a list item may not be null");
-			strbuf_truncate(&l->path, saved);
+			pop(l);
+			continue;
+		}
+		if (entry->type == CYAML_MAPPING && l->ev.type != YAML_MAPPING_START_EVENT) {
+			/* Nothing of it can be kept: report it, and keep no
+			 * empty item for later checks to trip over. */
+			if (l->ev.type == YAML_ALIAS_EVENT)
+				alias_refused(l);
+			else
+				report(l, DIAG_ERROR, l->ev.start_mark, "expected %s, found %s", type_name(entry),
+				       event_kind(&l->ev));
+			if (skip_node(l) < 0)
+				goto fail;
+			pop(l);
 			continue;
 		}
 		if (grow_array((void **)&v, &cap, n + 1, esize) < 0)
@@ -614,29 +704,19 @@ static int load_sequence(struct loader *l, const cyaml_schema_field_t *field, vo
 			goto fail;
 		if (scalars && l->ld->diags.n_errors != errors)
 			mv[n].col = 0;
-		if (named) {
-			const cyaml_schema_field_t *nf = &entry->mapping.fields[named->name_field];
-			struct sl_mark *em = (struct sl_mark *)elem;
-			char indexed[512], name[320];
-
-			snprintf(indexed, sizeof(indexed), "%s", strbuf_str(&l->path));
-			name[0] = '\0';
-			if (em[1 + named->name_field].line) {
-				if (nf->value.type == CYAML_STRING && diag_path_name_ok(*(char **)(elem + nf->data_offset)))
-					snprintf(name, sizeof(name), "%s", *(char **)(elem + nf->data_offset));
-				else if (nf->value.type == CYAML_UINT)
-					snprintf(name, sizeof(name), "%" PRIu32, *(uint32_t *)(elem + nf->data_offset));
-			}
-			if (name[0]) {
-				char named_path[640];
-
-				strbuf_truncate(&l->path, saved);
-				snprintf(named_path, sizeof(named_path), "%s[%s]", strbuf_str(&l->path), name);
-				rename_item(l, diags_before, indexed, named_path);
-			}
-		}
+		if (named && l->ld->diags.n > diags_before)
+			name_item(l, named, entry, elem, diags_before);
 		n++;
-		strbuf_truncate(&l->path, saved);
+		pop(l);
+	}
+	/* Give back the growth slack: large states keep these for long. */
+	if (n && n < cap) {
+		char *fit = realloc(v, n * esize);
+
+		if (fit)
+			v = fit;
+		if (mv && (fit = realloc(mv, n * sizeof(*mv))))
+			mv = (struct sl_mark *)fit;
 	}
 	*(char **)dst = v;
 	store_uint(base + field->count_offset, field->count_size, n);
@@ -781,103 +861,95 @@ static int load_document(struct loader *l)
 	return next(l); /* DOCUMENT_END */
 }
 
-int sl_load_buffer(struct sl_load *ld, const char *name, const char *dir, const char *buf, size_t len)
+/* Parse what the parser was given as the file `name`. */
+static int load_stream(struct sl_load *ld, struct loader *l, const char *name, const char *dir)
 {
-	struct loader l = { .ld = ld };
 	size_t docs = 0;
 	int r = 0;
 
-	l.file = diag_file(&ld->diags, name);
-	if (!l.file || add_file(ld, l.file, dir) < 0)
+	l->ld = ld;
+	l->file = diag_file(&ld->diags, name);
+	if (!l->file || add_file(ld, l->file, dir) < 0)
 		return -ENOMEM;
-	if (!yaml_parser_initialize(&l.parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&l.parser, (const unsigned char *)buf, len);
-	if (next(&l) < 0 || l.ev.type != YAML_STREAM_START_EVENT)
+	if (next(l) < 0 || l->ev.type != YAML_STREAM_START_EVENT)
 		goto out;
 	for (;;) {
-		if (next(&l) < 0)
+		if (next(l) < 0)
 			break;
-		if (l.ev.type == YAML_STREAM_END_EVENT)
+		if (l->ev.type == YAML_STREAM_END_EVENT)
 			break;
-		r = load_document(&l);
+		r = load_document(l);
 		if (r < 0)
 			break;
 		if (r == 0)
 			docs++;
 		r = 0;
 	}
-	if (!l.fatal && r >= 0 && docs == 0)
-		diag_add(&ld->diags, DIAG_ERROR, l.file, 1, 1, "version",
+	if (!l->fatal && r >= 0 && docs == 0)
+		diag_add(&ld->diags, DIAG_ERROR, l->file, 1, 1, "version",
 			 "the file is empty; every state file starts with 'version: 1'");
 out:
-	if (l.fatal && l.parser.error != YAML_NO_ERROR) {
-		for (size_t i = l.n_missing; i > 0; i--)
-			if (l.missing[i - 1].end_line >= l.parser.problem_mark.line)
-				diag_remove(&ld->diags, l.missing[i - 1].diag);
+	if (l->fatal && l->parser.error != YAML_NO_ERROR) {
+		for (size_t i = l->n_missing; i > 0; i--)
+			if (l->missing[i - 1].end_line >= l->parser.problem_mark.line)
+				diag_remove(&ld->diags, l->missing[i - 1].diag);
 	}
-	free(l.missing);
-	if (l.have_ev)
-		yaml_event_delete(&l.ev);
-	yaml_parser_delete(&l.parser);
-	strbuf_free(&l.path);
+	free(l->missing);
+	if (l->have_ev)
+		yaml_event_delete(&l->ev);
+	yaml_parser_delete(&l->parser);
 	return r == -ENOMEM ? r : 0;
 }
 
-static int read_all(int fd, char **ret, size_t *ret_len)
+int sl_load_buffer(struct sl_load *ld, const char *name, const char *dir, const char *buf, size_t len)
 {
-	size_t cap = 64 * 1024, len = 0;
-	char *buf = NULL;
-	struct stat st;
+	struct loader l = {};
 
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		cap = (size_t)st.st_size + 1;
-	for (;;) {
-		ssize_t n;
+	if (!yaml_parser_initialize(&l.parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&l.parser, (const unsigned char *)buf, len);
+	return load_stream(ld, &l, name, dir);
+}
 
-		if (!buf || len == cap) {
-			char *p;
+/* Read a file as a stream: a large state is never held twice. */
+static int load_fd(struct sl_load *ld, int fd, const char *name, const char *dir)
+{
+	struct loader l = {};
+	FILE *f = fdopen(fd, "r");
+	int r;
 
-			if (buf)
-				cap *= 2;
-			p = realloc(buf, cap);
-			if (!p) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = p;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			free(buf);
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	if (!f) {
+		close(fd);
+		return -errno;
 	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
+	if (!yaml_parser_initialize(&l.parser)) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_file(&l.parser, f);
+	r = load_stream(ld, &l, name, dir);
+	if (ferror(f) && r >= 0)
+		diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, name), 0, 0, "(file)",
+			 "error while reading: %s", strerror(errno));
+	fclose(f);
+	return r;
 }
 
 static int load_file(struct sl_load *ld, const char *display, const char *dir, int dirfd, const char *name)
 {
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	int r;
+	int fd = streq(display, "-") ? dup(STDIN_FILENO) : openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
 
-	fd = streq(display, "-") ? dup(STDIN_FILENO) : openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || (r = read_all(fd, &buf, &len)) < 0) {
-		r = fd < 0 ? -errno : r;
+	if (fd < 0 || fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		int r = fd < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : -errno;
+
+		if (fd >= 0)
+			close(fd);
 		diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, display), 0, 0, "(file)", "cannot read: %s",
 			 strerror(-r));
-		return r == -ENOMEM ? r : 0;
+		return 0;
 	}
-	return sl_load_buffer(ld, display, dir, buf, len);
+	return load_fd(ld, fd, display, dir);
 }
 
 bool sl_state_file_name(const char *n)
@@ -982,12 +1054,14 @@ int sl_load_paths(struct sl_load *ld, char *const *paths, size_t n_paths)
 	({                                                                                             \
 		int _r = 0;                                                                            \
 		if ((d)->count) {                                                                      \
-			__typeof__((st)->list) _v =                                                    \
+			/* The first list is taken as it is; later ones are appended. */         \
+			__typeof__((st)->list) _v = !(st)->list ? (d)->list :                          \
 				realloc((st)->list, ((st)->count + (d)->count) * sizeof(*(st)->list)); \
 			if (!_v) {                                                                     \
 				_r = -ENOMEM;                                                          \
 			} else {                                                                       \
-				memcpy(_v + (st)->count, (d)->list, (d)->count * sizeof(*_v));         \
+				if (_v != (d)->list)                                                   \
+					memcpy(_v + (st)->count, (d)->list, (d)->count * sizeof(*_v)); \
 				for (uint32_t _i = 0; _i < (d)->count; _i++)                           \
 				{                                                                      \
 					_v[(st)->count + _i].file = (file);                            \
@@ -995,7 +1069,8 @@ int sl_load_paths(struct sl_load *ld, char *const *paths, size_t n_paths)
 				}                                                                      \
 				(st)->list = _v;                                                       \
 				(st)->count += (d)->count;                                             \
-				free((d)->list);                                                       \
+				if (_v != (d)->list)                                                   \
+					free((d)->list);                                               \
 				(d)->list = NULL;                                                      \
 				(d)->count = 0;                                                        \
 			}                                                                              \
@@ -1011,7 +1086,7 @@ static void take_singleton(struct sl_load *ld, void **dst, struct sl_origin *ori
 		return;
 	if (*dst) {
 		diag_add(&ld->diags, DIAG_ERROR, file, mark->line, mark->col, section,
-			 "given again; '%s' was first given at %s:%u:%u, and may appear in one file only", section,
+			 "given again; '%s' was first given at %s:%u:%u, and a state has one, in one file", section,
 			 origin->file, origin->mark.line, origin->mark.col);
 		return;
 	}

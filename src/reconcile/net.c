@@ -57,7 +57,10 @@ bool sl_prefix_parse(const char *s, bool allow_bare, struct sl_prefix *ret, char
 	if (!slash) {
 		if (allow_bare && sl_addr_parse(s, ret))
 			return true;
-		snprintf(why, why_len, "'%s' is not a CIDR prefix (address/length, e.g. 10.0.0.0/8)", s);
+		if (allow_bare)
+			snprintf(why, why_len, "'%s' is not an address or a CIDR prefix (e.g. 10.0.0.0/8)", s);
+		else
+			snprintf(why, why_len, "'%s' is not a CIDR prefix (address/length, e.g. 10.0.0.0/8)", s);
 		return false;
 	}
 	if ((size_t)(slash - s) >= sizeof(addr)) {

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include "labels.h"
@@ -103,32 +104,32 @@ static void W(struct v *v, const char *file, const struct sl_mark *m, const char
 /* ---- duplicates across files ---- */
 
 struct dup {
-	const char *key;	 /* what must be unique */
+	const char *key; /* what must be unique */
 	const char *file;
 	struct sl_mark mark;
 	uint32_t order;
-	const char *list;	 /* "endpoints" */
-	const char *name;	 /* the item's name, or NULL */
 	uint32_t doc_index;
-	const char *field;	 /* "ipv4", or NULL */
+	const char *name; /* the item's name, or NULL */
 };
 
 struct dups {
 	struct dup *v;
 	size_t n, cap;
-	const char *what; /* "endpoint name" */
+	const char *what;  /* "endpoint name" */
+	const char *list;  /* "endpoints" */
+	const char *field; /* "ipv4", or NULL */
 };
 
 static void dup_add(struct v *v, struct dups *ds, const char *key, const char *file, const struct sl_mark *m,
-		    const char *list, const char *name, uint32_t doc_index, const char *field)
+		    const char *name, uint32_t doc_index)
 {
-	if (!key || !m->line)
+	if (!key || !SL_MARK_OK(m))
 		return;
 	if (grow_array((void **)&ds->v, &ds->cap, ds->n + 1, sizeof(*ds->v)) < 0) {
 		v->oom = true;
 		return;
 	}
-	ds->v[ds->n] = (struct dup){ key, file, *m, (uint32_t)ds->n, list, name, doc_index, field };
+	ds->v[ds->n] = (struct dup){ key, file, *m, (uint32_t)ds->n, doc_index, name };
 	ds->n++;
 }
 
@@ -152,8 +153,8 @@ static void dup_report(struct v *v, struct dups *ds)
 			first--;
 		if (first == d)
 			continue;
-		saved = P_item(v, d->list, d->name, d->doc_index);
-		E(v, d->file, &d->mark, d->field, "%s '%s' is already used at %s:%u:%u", ds->what, d->key,
+		saved = P_item(v, ds->list, d->name, d->doc_index);
+		E(v, d->file, &d->mark, ds->field, "%s '%s' is already used at %s:%u:%u", ds->what, d->key,
 		  first->file, first->mark.line, first->mark.col);
 		PR(v, saved);
 	}
@@ -184,6 +185,15 @@ static const char *prefix_key(struct v *v, const struct sl_prefix *p)
 	char buf[64];
 
 	sl_prefix_format(p, buf, sizeof(buf));
+	return astrf(v, "%s", buf);
+}
+
+/* An address as one canonical text: "10.1.0.10", "fd00::10". */
+static const char *addr_key(struct v *v, const struct sl_prefix *p)
+{
+	char buf[64];
+
+	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, buf, sizeof(buf));
 	return astrf(v, "%s", buf);
 }
 
@@ -416,17 +426,20 @@ static int label_ptr_cmp(const void *a, const void *b)
 
 static const char *label_set_key(struct v *v, const struct sl_label *l, uint32_t n)
 {
-	const struct sl_label *sorted[64];
+	const struct sl_label **sorted = calloc(n + 1, sizeof(*sorted));
 	struct strbuf b = {};
 	const char *r;
 
-	if (n > ARRAY_SIZE(sorted))
-		n = ARRAY_SIZE(sorted);
+	if (!sorted) {
+		v->oom = true;
+		return NULL;
+	}
 	for (uint32_t i = 0; i < n; i++)
 		sorted[i] = &l[i];
 	qsort(sorted, n, sizeof(*sorted), label_ptr_cmp);
 	for (uint32_t i = 0; i < n; i++)
 		strbuf_addf(&b, "%s%s=%s", i ? "," : "", sorted[i]->key, sorted[i]->value);
+	free(sorted);
 	r = arena_strndup(&v->ld->arena, strbuf_str(&b), b.len);
 	strbuf_free(&b);
 	if (!r)
@@ -452,7 +465,8 @@ static int pod_cidr_cmp(const void *a, const void *b)
 static void validate_nodes(struct v *v)
 {
 	struct sl_state *st = v->st;
-	struct dups names = { .what = "node name" }, ips = { .what = "node address" };
+	struct dups names = { .what = "node name", .list = "nodes", .field = "name" },
+		    ips = { .what = "node address", .list = "nodes", .field = "ip" };
 	struct pod_cidr *pcs = NULL, *cur = NULL;
 	size_t n_pcs = 0, cap_pcs = 0;
 
@@ -462,11 +476,9 @@ static void validate_nodes(struct v *v)
 		struct sl_prefix ip;
 
 		check_name(v, nd->file, SL_AT(nd, SL_NODE_NAME), nd->name);
-		dup_add(v, &names, nd->name, nd->file, SL_AT(nd, SL_NODE_NAME), "nodes", nd->name, nd->doc_index,
-			"name");
+		dup_add(v, &names, nd->name, nd->file, SL_AT(nd, SL_NODE_NAME), nd->name, nd->doc_index);
 		if (check_addr(v, nd->file, SL_AT(nd, SL_NODE_IP), "ip", nd->ip, 0, &ip))
-			dup_add(v, &ips, prefix_key(v, &ip), nd->file, SL_AT(nd, SL_NODE_IP), "nodes", nd->name,
-				nd->doc_index, "ip");
+			dup_add(v, &ips, addr_key(v, &ip), nd->file, SL_AT(nd, SL_NODE_IP), nd->name, nd->doc_index);
 		for (uint32_t j = 0; j < nd->n_pod_cidrs; j++) {
 			size_t s2 = P(v, ".podCIDRs[%" PRIu32 "]", j);
 			struct sl_prefix p;
@@ -531,7 +543,7 @@ static const char *node_names(struct v *v)
 	const char *r;
 
 	for (uint32_t i = 0; i < v->st->n_nodes && i < 10; i++)
-		strbuf_addf(&b, "%s%s", i ? ", " : "", v->st->nodes[i].name);
+		strbuf_addf(&b, "%s%s", i ? ", " : "", v->st->nodes[i].name ? v->st->nodes[i].name : "?");
 	if (v->st->n_nodes > 10)
 		strbuf_addf(&b, ", ... (%" PRIu32 " in all)", v->st->n_nodes);
 	r = astrf(v, "%s", strbuf_str(&b));
@@ -605,16 +617,20 @@ static void validate_datapath(struct v *v)
 	const char *f = v->st->datapath_origin.file;
 	size_t saved = P(v, "datapath");
 
-	if (dp->mode == SL_MODE_IPVLAN && !dp->ipvlan_master)
+	bool mode_ok = !SL_GIVEN(dp, SL_DP_MODE) || SL_HAS(dp, SL_DP_MODE),
+	     tunnel_ok = !SL_GIVEN(dp, SL_DP_TUNNEL) || SL_HAS(dp, SL_DP_TUNNEL);
+
+	if (dp->mode == SL_MODE_IPVLAN && !SL_GIVEN(dp, SL_DP_IPVLAN_MASTER))
 		E(v, f, SL_AT(dp, SL_DP_MODE), "mode", "mode: ipvlan needs ipvlanMaster, the device the endpoints' "
 						       "ipvlan slaves hang off");
-	if (dp->mode != SL_MODE_IPVLAN && dp->ipvlan_master)
+	if (mode_ok && dp->mode != SL_MODE_IPVLAN && SL_HAS(dp, SL_DP_IPVLAN_MASTER))
 		W(v, f, SL_AT(dp, SL_DP_IPVLAN_MASTER), "ipvlanMaster",
 		  "ipvlanMaster is used only with mode: ipvlan and is ignored");
 	check_ifname(v, f, SL_AT(dp, SL_DP_IPVLAN_MASTER), "ipvlanMaster", dp->ipvlan_master);
 	check_ifname(v, f, SL_AT(dp, SL_DP_UNDERLAY_DEVICE), "underlayDevice", dp->underlay_device);
 	check_range(v, f, SL_AT(dp, SL_DP_VXLAN_PORT), "vxlanPort", dp->vxlan_port, 1, 65535, "a port");
-	if (SL_HAS(dp, SL_DP_VXLAN_PORT) && dp->tunnel != SL_TUNNEL_VXLAN)
+	if (tunnel_ok && SL_HAS(dp, SL_DP_VXLAN_PORT) && dp->vxlan_port >= 1 && dp->vxlan_port <= 65535 &&
+	    dp->tunnel != SL_TUNNEL_VXLAN)
 		W(v, f, SL_AT(dp, SL_DP_VXLAN_PORT), "vxlanPort", "vxlanPort is used only with tunnel: vxlan");
 	if (dp->cgroup_path && dp->cgroup_path[0] != '/')
 		E(v, f, SL_AT(dp, SL_DP_CGROUP_PATH), "cgroupPath", "'%s' is not an absolute path", dp->cgroup_path);
@@ -632,7 +648,7 @@ static void validate_prefilter(struct v *v)
 	const struct sl_prefilter *pf = v->st->prefilter;
 	const char *f = v->st->prefilter_origin.file;
 	size_t saved;
-	struct dups seen = { .what = "prefix" };
+	struct dups seen = { .what = "prefix", .list = "prefilter.deny" };
 
 	if (!pf)
 		return;
@@ -643,7 +659,7 @@ static void validate_prefilter(struct v *v)
 		struct sl_prefix p;
 
 		if (check_prefix(v, f, &pf->deny_m[i], NULL, pf->deny[i], true, &p))
-			dup_add(v, &seen, prefix_key(v, &p), f, &pf->deny_m[i], "prefilter.deny", NULL, i, NULL);
+			dup_add(v, &seen, prefix_key(v, &p), f, &pf->deny_m[i], NULL, i);
 		PR(v, s2);
 	}
 	PR(v, saved);
@@ -664,7 +680,8 @@ static void validate_prefilter(struct v *v)
 static void validate_identities(struct v *v)
 {
 	struct sl_state *st = v->st;
-	struct dups ids = { .what = "identity" }, sets = { .what = "label set" };
+	struct dups ids = { .what = "identity", .list = "identities", .field = "id" },
+		    sets = { .what = "label set", .list = "identities", .field = "labels" };
 
 	v->ids = calloc(st->n_identities + 1, sizeof(*v->ids));
 	v->id_used = calloc(st->n_identities + 1, sizeof(*v->id_used));
@@ -674,10 +691,13 @@ static void validate_identities(struct v *v)
 	}
 	for (uint32_t i = 0; i < st->n_identities; i++) {
 		const struct sl_identity *id = &st->identities[i];
-		size_t saved = P(v, "identities[%" PRIu32 "]", id->id);
+		bool has_id = SL_HAS(id, SL_IDENTITY_ID);
+		size_t saved = P(v, "identities[%" PRIu32 "]", has_id ? id->id : id->doc_index);
 		const char *reserved = reserved_identity(id->id);
 
-		if (id->id == 0)
+		if (!has_id)
+			; /* refused by the loader, and reported there */
+		else if (id->id == 0)
 			E(v, id->file, SL_AT(id, SL_IDENTITY_ID), "id", "0 is not an identity (256..16777215)");
 		else if (id->id < SL_IDENTITY_MIN)
 			E(v, id->file, SL_AT(id, SL_IDENTITY_ID), "id",
@@ -693,12 +713,10 @@ static void validate_identities(struct v *v)
 		P(v, ".labels");
 		check_labels(v, id->file, id->labels, id->n_labels);
 		PR(v, saved);
-		dup_add(v, &ids, astrf(v, "%" PRIu32, id->id), id->file, SL_AT(id, SL_IDENTITY_ID), "identities",
-			astrf(v, "%" PRIu32, id->id), id->doc_index, "id");
-		if (id->n_labels)
-			dup_add(v, &sets, label_set_key(v, id->labels, id->n_labels), id->file,
-				SL_AT(id, SL_IDENTITY_LABELS), "identities", astrf(v, "%" PRIu32, id->id),
-				id->doc_index, "labels");
+		if (has_id)
+			dup_add(v, &ids, astrf(v, "%" PRIu32, id->id), id->file, SL_AT(id, SL_IDENTITY_ID), astrf(v, "%" PRIu32, id->id), id->doc_index);
+		if (id->n_labels && SL_HAS(id, SL_IDENTITY_LABELS))
+			dup_add(v, &sets, label_set_key(v, id->labels, id->n_labels), id->file, SL_AT(id, SL_IDENTITY_LABELS), astrf(v, "%" PRIu32, id->id), id->doc_index);
 		v->ids[i] = (struct id_ref){ id->id, i };
 		for (uint32_t j = 0; j < id->n_labels; j++) {
 			char key[1024];
@@ -715,138 +733,223 @@ static void validate_identities(struct v *v)
 
 /* ---- endpoints ---- */
 
+/* Whether an endpoint lives on this node; *known false when that cannot be
+ * told (it names a node, and which node this is is not known). */
+static bool endpoint_local(const struct v *v, const struct sl_endpoint *ep, bool *known)
+{
+	*known = true;
+	if (!ep->node)
+		return true;
+	*known = v->node_known;
+	return v->node_known && streq(ep->node, v->node);
+}
+
+/* Parsed pod CIDRs of every node, parsed once. */
+struct node_cidrs {
+	struct sl_prefix *v;
+	uint32_t n;
+};
+
+static void endpoint_in_pod_cidrs(struct v *v, const struct sl_endpoint *ep, const struct sl_node *owner,
+				  const struct node_cidrs *nc, const struct sl_prefix *a, int field)
+{
+	bool any = false;
+
+	for (uint32_t j = 0; j < nc->n; j++) {
+		if (nc->v[j].family != a->family)
+			continue;
+		if (sl_prefix_contains(&nc->v[j], a))
+			return;
+		any = true;
+	}
+	if (any)
+		W(v, ep->file, SL_AT(ep, field), field == SL_EP_IPV4 ? "ipv4" : "ipv6",
+		  "%s is outside the pod CIDRs of node %s", field == SL_EP_IPV4 ? ep->ipv4 : ep->ipv6, owner->name);
+}
+
+static void validate_endpoint(struct v *v, struct sl_endpoint *ep, const struct node_cidrs *ncs)
+{
+	struct sl_state *st = v->st;
+	size_t saved = P_item(v, "endpoints", ep->name, ep->doc_index);
+	int owner_idx = v->node_idx;
+	bool local_known, local = endpoint_local(v, ep, &local_known);
+	struct sl_prefix a4, a6;
+	bool has4, has6;
+
+	check_name(v, ep->file, SL_AT(ep, SL_EP_NAME), ep->name);
+	/* Where it lives. */
+	if (SL_HAS(ep, SL_EP_NODE)) {
+		owner_idx = node_index(st, ep->node);
+		if (owner_idx < 0 && st->n_nodes)
+			E(v, ep->file, SL_AT(ep, SL_EP_NODE), "node", "'%s' is not one of the nodes (%s)", ep->node,
+			  node_names(v));
+		else if (owner_idx < 0 && !(v->node_known && streq(ep->node, v->node)))
+			E(v, ep->file, SL_AT(ep, SL_EP_NODE), "node",
+			  "'%s' is not a known node: the state has no 'nodes' section", ep->node);
+	}
+	/* Its device, on this node. */
+	if (SL_HAS(ep, SL_EP_INTERFACE))
+		check_ifname(v, ep->file, SL_AT(ep, SL_EP_INTERFACE), "interface", ep->interface);
+	else if (local && local_known && !SL_GIVEN(ep, SL_EP_INTERFACE))
+		E(v, ep->file, &ep->m[0], NULL, "missing required key 'interface' (the endpoint's device on this node)");
+	/* Addresses, inside the pod CIDRs of the node that owns it. */
+	has4 = check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV4), "ipv4", ep->ipv4, 4, &a4);
+	has6 = check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV6), "ipv6", ep->ipv6, 6, &a6);
+	if (!SL_GIVEN(ep, SL_EP_IPV4) && !SL_GIVEN(ep, SL_EP_IPV6))
+		E(v, ep->file, &ep->m[0], NULL, "an endpoint needs an address: give ipv4, ipv6 or both");
+	if (owner_idx >= 0) {
+		if (has4)
+			endpoint_in_pod_cidrs(v, ep, &st->nodes[owner_idx], &ncs[owner_idx], &a4, SL_EP_IPV4);
+		if (has6)
+			endpoint_in_pod_cidrs(v, ep, &st->nodes[owner_idx], &ncs[owner_idx], &a6, SL_EP_IPV6);
+	}
+	/* Identity: by number, or by labels equal to one identity's. */
+	if (SL_GIVEN(ep, SL_EP_IDENTITY) && SL_GIVEN(ep, SL_EP_LABELS)) {
+		E(v, ep->file, SL_AT(ep, SL_EP_LABELS), "labels", "give either identity or labels, not both");
+	} else if (SL_HAS(ep, SL_EP_IDENTITY)) {
+		uint32_t idx;
+
+		if (identity_by_id(v, ep->identity, &idx))
+			v->id_used[idx] = true;
+		else if (ep->identity < SL_IDENTITY_MIN)
+			E(v, ep->file, SL_AT(ep, SL_EP_IDENTITY), "identity",
+			  "identity %" PRIu32 " is reserved; an endpoint takes one of the identities listed in "
+			  "'identities'",
+			  ep->identity);
+		else
+			E(v, ep->file, SL_AT(ep, SL_EP_IDENTITY), "identity",
+			  "identity %" PRIu32 " is not defined in 'identities'", ep->identity);
+	} else if (SL_HAS(ep, SL_EP_LABELS)) {
+		size_t before = v->d->n_errors, s2 = P(v, ".labels");
+		const struct lidx_slot *cand = NULL;
+		bool found = false;
+
+		check_labels(v, ep->file, ep->labels, ep->n_labels);
+		PR(v, s2);
+		if (ep->n_labels && v->d->n_errors == before) {
+			char key[1024];
+
+			label_pair_key(key, sizeof(key), ep->labels[0].key, ep->labels[0].value);
+			cand = lidx_find(v, key, false);
+		}
+		for (uint32_t j = 0; cand && j < cand->n && !found; j++) {
+			const struct sl_identity *id = &st->identities[cand->v[j]];
+
+			if (sl_labels_equal(ep->labels, ep->n_labels, id->labels, id->n_labels)) {
+				ep->identity = id->id;
+				v->id_used[cand->v[j]] = true;
+				found = true;
+			}
+		}
+		if (!found && v->d->n_errors == before)
+			E(v, ep->file, SL_AT(ep, SL_EP_LABELS), "labels",
+			  "these labels are not the labels of any identity; an endpoint's labels must equal one "
+			  "identity's labels exactly");
+	} else if (!SL_GIVEN(ep, SL_EP_IDENTITY) && !SL_GIVEN(ep, SL_EP_LABELS)) {
+		E(v, ep->file, &ep->m[0], NULL, "an endpoint needs an identity: give identity or labels");
+	}
+	check_range(v, ep->file, SL_AT(ep, SL_EP_ID), "id", ep->id, 1, 65535, "an endpoint id");
+	PR(v, saved);
+}
+
+/* Duplicates among endpoints, one kind at a time so that a large state
+ * holds one index at once. */
+enum { EP_DUP_NAME, EP_DUP_INTERFACE, EP_DUP_ADDRESS, EP_DUP_ID, EP_DUP__MAX };
+
+static void endpoint_duplicates(struct v *v, int kind)
+{
+	static const struct {
+		const char *what, *field;
+	} kinds[EP_DUP__MAX] = {
+		[EP_DUP_NAME] = { "endpoint name", "name" },
+		[EP_DUP_INTERFACE] = { "interface", "interface" },
+		[EP_DUP_ADDRESS] = { "address", NULL },
+		[EP_DUP_ID] = { "endpoint id", "id" },
+	};
+	struct dups ds = { .what = kinds[kind].what, .list = "endpoints", .field = kinds[kind].field };
+	const struct sl_state *st = v->st;
+	struct sl_prefix a;
+
+	for (uint32_t i = 0; i < st->n_endpoints; i++) {
+		const struct sl_endpoint *ep = &st->endpoints[i];
+		bool known, local = endpoint_local(v, ep, &known);
+
+		switch (kind) {
+		case EP_DUP_NAME:
+			dup_add(v, &ds, ep->name, ep->file, SL_AT(ep, SL_EP_NAME), ep->name, ep->doc_index);
+			break;
+		case EP_DUP_INTERFACE:
+			/* Interfaces are per node: only this node's count. */
+			if (local && known)
+				dup_add(v, &ds, ep->interface, ep->file, SL_AT(ep, SL_EP_INTERFACE), ep->name,
+					ep->doc_index);
+			break;
+		case EP_DUP_ADDRESS:
+			if (SL_HAS(ep, SL_EP_IPV4) && sl_addr_parse(ep->ipv4, &a))
+				dup_add(v, &ds, addr_key(v, &a), ep->file, SL_AT(ep, SL_EP_IPV4), ep->name,
+					ep->doc_index);
+			if (SL_HAS(ep, SL_EP_IPV6) && sl_addr_parse(ep->ipv6, &a))
+				dup_add(v, &ds, addr_key(v, &a), ep->file, SL_AT(ep, SL_EP_IPV6), ep->name,
+					ep->doc_index);
+			break;
+		case EP_DUP_ID:
+			if ((local || !known) && SL_HAS(ep, SL_EP_ID) && ep->id >= 1 && ep->id <= 65535)
+				dup_add(v, &ds, astrf(v, "%" PRIu32, ep->id), ep->file, SL_AT(ep, SL_EP_ID), ep->name,
+					ep->doc_index);
+			break;
+		}
+	}
+	if (kind == EP_DUP_ADDRESS) {
+		/* The path names the field that holds the address. */
+		qsort(ds.v, ds.n, sizeof(*ds.v), dup_cmp);
+		for (size_t i = 1; i < ds.n; i++) {
+			const struct dup *first = &ds.v[i], *d = &ds.v[i];
+			size_t saved;
+
+			while (first > ds.v && streq(first[-1].key, d->key))
+				first--;
+			if (first == d)
+				continue;
+			saved = P_item(v, "endpoints", d->name, d->doc_index);
+			E(v, d->file, &d->mark, strchr(d->key, ':') ? "ipv6" : "ipv4",
+			  "address %s is already used at %s:%u:%u", d->key, first->file, first->mark.line,
+			  first->mark.col);
+			PR(v, saved);
+		}
+		free(ds.v);
+		return;
+	}
+	dup_report(v, &ds);
+}
+
 static void validate_endpoints(struct v *v)
 {
 	struct sl_state *st = v->st;
-	struct dups names = { .what = "endpoint name" }, ifaces = { .what = "interface" },
-		    addrs = { .what = "address" }, epids = { .what = "endpoint id" };
-	const struct sl_node *here = v->node_idx >= 0 ? &st->nodes[v->node_idx] : NULL;
+	struct node_cidrs *ncs = calloc(st->n_nodes + 1, sizeof(*ncs));
 
-	for (uint32_t i = 0; i < st->n_endpoints; i++) {
-		struct sl_endpoint *ep = &st->endpoints[i];
-		size_t saved = P_item(v, "endpoints", ep->name, ep->doc_index);
-		const struct sl_node *owner = here;
-		bool local = true, local_known = true;
-		struct sl_prefix a4 = {}, a6 = {};
-		bool has4 = false, has6 = false;
-
-		check_name(v, ep->file, SL_AT(ep, SL_EP_NAME), ep->name);
-		dup_add(v, &names, ep->name, ep->file, SL_AT(ep, SL_EP_NAME), "endpoints", ep->name, ep->doc_index,
-			"name");
-		/* Where it lives. */
-		if (ep->node) {
-			int ni = node_index(st, ep->node);
-
-			owner = ni >= 0 ? &st->nodes[ni] : NULL;
-			if (ni < 0 && st->n_nodes)
-				E(v, ep->file, SL_AT(ep, SL_EP_NODE), "node", "'%s' is not one of the nodes (%s)",
-				  ep->node, node_names(v));
-			else if (ni < 0 && !(v->node_known && streq(ep->node, v->node)))
-				E(v, ep->file, SL_AT(ep, SL_EP_NODE), "node",
-				  "'%s' is not a known node: the state has no 'nodes' section", ep->node);
-			local_known = v->node_known;
-			local = v->node_known && streq(ep->node, v->node);
-		}
-		/* Its device, on this node. */
-		if (ep->interface) {
-			check_ifname(v, ep->file, SL_AT(ep, SL_EP_INTERFACE), "interface", ep->interface);
-			if (local && local_known)
-				dup_add(v, &ifaces, ep->interface, ep->file, SL_AT(ep, SL_EP_INTERFACE), "endpoints",
-					ep->name, ep->doc_index, "interface");
-		} else if (local && local_known && !SL_GIVEN(ep, SL_EP_INTERFACE)) {
-			E(v, ep->file, &ep->m[0], NULL,
-			  "missing required key 'interface' (the endpoint's device on this node)");
-		}
-		/* Addresses. */
-		if (ep->ipv4 && (has4 = check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV4), "ipv4", ep->ipv4, 4, &a4)))
-			dup_add(v, &addrs, prefix_key(v, &a4), ep->file, SL_AT(ep, SL_EP_IPV4), "endpoints", ep->name,
-				ep->doc_index, "ipv4");
-		if (ep->ipv6 && (has6 = check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV6), "ipv6", ep->ipv6, 6, &a6)))
-			dup_add(v, &addrs, prefix_key(v, &a6), ep->file, SL_AT(ep, SL_EP_IPV6), "endpoints", ep->name,
-				ep->doc_index, "ipv6");
-		if (!SL_GIVEN(ep, SL_EP_IPV4) && !SL_GIVEN(ep, SL_EP_IPV6))
-			E(v, ep->file, &ep->m[0], NULL, "an endpoint needs an address: give ipv4, ipv6 or both");
-		/* Addresses outside the owning node's pod CIDRs are likely typos. */
-		if (owner && owner->n_pod_cidrs) {
-			for (int fam = 4; fam <= 6; fam += 2) {
-				const struct sl_prefix *a = fam == 4 ? &a4 : &a6;
-				bool has = fam == 4 ? has4 : has6, inside = false, any = false;
-
-				for (uint32_t j = 0; has && j < owner->n_pod_cidrs; j++) {
-					struct sl_prefix p;
-					char why[128];
-
-					if (!sl_prefix_parse(owner->pod_cidrs[j], false, &p, why, sizeof(why)) ||
-					    p.family != fam)
-						continue;
-					any = true;
-					inside |= sl_prefix_contains(&p, a);
-				}
-				if (has && any && !inside)
-					W(v, ep->file, SL_AT(ep, fam == 4 ? SL_EP_IPV4 : SL_EP_IPV6),
-					  fam == 4 ? "ipv4" : "ipv6", "%s is outside the pod CIDRs of node %s",
-					  fam == 4 ? ep->ipv4 : ep->ipv6, owner->name);
-			}
-		}
-		/* Identity: by number, or by labels equal to one identity's. */
-		if (SL_HAS(ep, SL_EP_IDENTITY) && SL_HAS(ep, SL_EP_LABELS)) {
-			E(v, ep->file, SL_AT(ep, SL_EP_LABELS), "labels",
-			  "give either identity or labels, not both");
-		} else if (SL_HAS(ep, SL_EP_IDENTITY)) {
-			uint32_t idx;
-
-			if (identity_by_id(v, ep->identity, &idx))
-				v->id_used[idx] = true;
-			else if (reserved_identity(ep->identity) || ep->identity < SL_IDENTITY_MIN)
-				E(v, ep->file, SL_AT(ep, SL_EP_IDENTITY), "identity",
-				  "identity %" PRIu32 " is reserved; an endpoint takes one of the identities listed "
-				  "in 'identities'",
-				  ep->identity);
-			else
-				E(v, ep->file, SL_AT(ep, SL_EP_IDENTITY), "identity",
-				  "identity %" PRIu32 " is not defined in 'identities'", ep->identity);
-		} else if (SL_HAS(ep, SL_EP_LABELS)) {
-			const struct lidx_slot *cand = NULL;
-			bool found = false;
-
-			P(v, ".labels");
-			check_labels(v, ep->file, ep->labels, ep->n_labels);
-			PR(v, saved);
-			P_item(v, "endpoints", ep->name, ep->doc_index);
-			if (ep->n_labels) {
-				char key[1024];
-
-				label_pair_key(key, sizeof(key), ep->labels[0].key, ep->labels[0].value);
-				cand = lidx_find(v, key, false);
-			}
-			for (uint32_t j = 0; cand && j < cand->n && !found; j++) {
-				const struct sl_identity *id = &st->identities[cand->v[j]];
-
-				if (sl_labels_equal(ep->labels, ep->n_labels, id->labels, id->n_labels)) {
-					ep->identity = id->id;
-					v->id_used[cand->v[j]] = true;
-					found = true;
-				}
-			}
-			if (!found)
-				E(v, ep->file, SL_AT(ep, SL_EP_LABELS), "labels",
-				  "these labels are not the labels of any identity; an endpoint's labels must equal "
-				  "one identity's labels exactly");
-		} else if (!SL_GIVEN(ep, SL_EP_IDENTITY) && !SL_GIVEN(ep, SL_EP_LABELS)) {
-			E(v, ep->file, &ep->m[0], NULL, "an endpoint needs an identity: give identity or labels");
-		}
-		if (SL_HAS(ep, SL_EP_ID)) {
-			if (check_range(v, ep->file, SL_AT(ep, SL_EP_ID), "id", ep->id, 1, 65535, "an endpoint id") &&
-			    (!local_known || local))
-				dup_add(v, &epids, astrf(v, "%" PRIu32, ep->id), ep->file, SL_AT(ep, SL_EP_ID),
-					"endpoints", ep->name, ep->doc_index, "id");
-		}
-		PR(v, saved);
+	if (!ncs) {
+		v->oom = true;
+		return;
 	}
-	dup_report(v, &names);
-	dup_report(v, &ifaces);
-	dup_report(v, &addrs);
-	dup_report(v, &epids);
+	for (uint32_t i = 0; i < st->n_nodes; i++) {
+		const struct sl_node *nd = &st->nodes[i];
+
+		ncs[i].v = calloc(nd->n_pod_cidrs + 1, sizeof(*ncs[i].v));
+		for (uint32_t j = 0; ncs[i].v && j < nd->n_pod_cidrs; j++) {
+			char why[128];
+
+			if (SL_MARK_OK(&nd->pod_cidrs_m[j]) &&
+			    sl_prefix_parse(nd->pod_cidrs[j], false, &ncs[i].v[ncs[i].n], why, sizeof(why)))
+				ncs[i].n++;
+		}
+	}
+	for (uint32_t i = 0; i < st->n_endpoints; i++)
+		validate_endpoint(v, &st->endpoints[i], ncs);
+	for (int k = 0; k < EP_DUP__MAX; k++)
+		endpoint_duplicates(v, k);
+	for (uint32_t i = 0; i < st->n_nodes; i++)
+		free(ncs[i].v);
+	free(ncs);
 }
 
 /* ---- policies ---- */
@@ -858,10 +961,19 @@ static bool validate_selector(struct v *v, const char *file, const struct sl_sel
 	saved = P(v, ".matchLabels");
 	check_labels(v, file, s->match_labels, s->n_match_labels);
 	PR(v, saved);
+	bool refused = false;
+
 	for (uint32_t i = 0; i < s->n_exprs; i++) {
 		const struct sl_expr *e = &s->exprs[i];
-		const char *pk = e->key ? sl_label_key_problem(e->key) : NULL;
+		const char *pk;
 
+		/* What the loader refused was reported there; judge the rest. */
+		if (!SL_HAS(e, SL_EXPR_KEY) || !SL_HAS(e, SL_EXPR_OPERATOR) ||
+		    (SL_GIVEN(e, SL_EXPR_VALUES) && !SL_HAS(e, SL_EXPR_VALUES))) {
+			refused = true;
+			continue;
+		}
+		pk = sl_label_key_problem(e->key);
 		saved = P(v, ".matchExpressions[%" PRIu32 "]", i);
 		if (pk)
 			E(v, file, SL_AT(e, SL_EXPR_KEY), "key", "'%s' is not a label key: %s", e->key, pk);
@@ -873,7 +985,13 @@ static bool validate_selector(struct v *v, const char *file, const struct sl_sel
 			E(v, file, SL_AT(e, SL_EXPR_VALUES), "values", "%s takes no values",
 			  e->op == SL_OP_EXISTS ? "Exists" : "DoesNotExist");
 		for (uint32_t j = 0; j < e->n_values; j++) {
-			const char *pv = sl_label_value_problem(e->values[j]);
+			const char *pv;
+
+			if (!SL_MARK_OK(&e->values_m[j]) || !e->values[j]) {
+				refused = true;
+				continue;
+			}
+			pv = sl_label_value_problem(e->values[j]);
 
 			if (pv) {
 				size_t s2 = P(v, ".values[%" PRIu32 "]", j);
@@ -884,7 +1002,11 @@ static bool validate_selector(struct v *v, const char *file, const struct sl_sel
 		}
 		PR(v, saved);
 	}
-	return v->d->n_errors == before;
+	if (SL_GIVEN(s, SL_SEL_MATCH_LABELS) && !SL_HAS(s, SL_SEL_MATCH_LABELS))
+		refused = true;
+	if (SL_GIVEN(s, SL_SEL_MATCH_EXPRESSIONS) && !SL_HAS(s, SL_SEL_MATCH_EXPRESSIONS))
+		refused = true;
+	return !refused && v->d->n_errors == before;
 }
 
 static const char *const dir_key[SL_DIRECTION__MAX] = {
@@ -933,8 +1055,8 @@ static void validate_rule(struct v *v, const char *file, const struct sl_rule *r
 		PR(v, saved);
 	}
 	for (uint32_t i = 0; i < r->n_entities; i++)
-		for (uint32_t j = 0; j < i; j++)
-			if (r->entities[i] == r->entities[j]) {
+		for (uint32_t j = 0; j < i && SL_MARK_OK(&r->entities_m[i]); j++)
+			if (SL_MARK_OK(&r->entities_m[j]) && r->entities[i] == r->entities[j]) {
 				saved = P(v, ".%sEntities[%" PRIu32 "]", pfx, i);
 				W(v, file, &r->entities_m[i], NULL, "this entity is listed twice");
 				PR(v, saved);
@@ -967,15 +1089,14 @@ static void validate_rule(struct v *v, const char *file, const struct sl_rule *r
 static void validate_policies(struct v *v)
 {
 	struct sl_state *st = v->st;
-	struct dups names = { .what = "policy name" };
+	struct dups names = { .what = "policy name", .list = "policies", .field = "name" };
 
 	for (uint32_t i = 0; i < st->n_policies; i++) {
 		const struct sl_policy *p = &st->policies[i];
 		size_t saved = P_item(v, "policies", p->name, p->doc_index);
 
 		check_name(v, p->file, SL_AT(p, SL_POLICY_NAME), p->name);
-		dup_add(v, &names, p->name, p->file, SL_AT(p, SL_POLICY_NAME), "policies", p->name, p->doc_index,
-			"name");
+		dup_add(v, &names, p->name, p->file, SL_AT(p, SL_POLICY_NAME), p->name, p->doc_index);
 		if (p->selector) {
 			size_t s2 = P(v, ".endpointSelector");
 
@@ -1015,7 +1136,8 @@ static const char *proto_name(int p)
 static void validate_services(struct v *v, size_t *ret_backends)
 {
 	struct sl_state *st = v->st;
-	struct dups names = { .what = "service name" }, fes = { .what = "frontend" };
+	struct dups names = { .what = "service name", .list = "services", .field = "name" },
+		    fes = { .what = "frontend", .list = "services", .field = "frontend" };
 	const char **bkeys = NULL;
 	size_t nb = 0, capb = 0, unique = 0;
 
@@ -1027,23 +1149,20 @@ static void validate_services(struct v *v, size_t *ret_backends)
 		bool fe_ok = false;
 
 		check_name(v, svc->file, SL_AT(svc, SL_SVC_NAME), svc->name);
-		dup_add(v, &names, svc->name, svc->file, SL_AT(svc, SL_SVC_NAME), "services", svc->name,
-			svc->doc_index, "name");
+		dup_add(v, &names, svc->name, svc->file, SL_AT(svc, SL_SVC_NAME), svc->name, svc->doc_index);
 		if (fe) {
 			size_t s2 = P(v, ".frontend");
 
 			fe_ok = check_addr(v, svc->file, SL_AT(fe, SL_FE_IP), "ip", fe->ip, 0, &fa);
 			fe_ok &= check_range(v, svc->file, SL_AT(fe, SL_FE_PORT), "port", fe->port, 1, 65535, "a port");
 			PR(v, s2);
-			if (fe_ok) {
+			if (fe_ok && (!SL_GIVEN(fe, SL_FE_PROTOCOL) || SL_HAS(fe, SL_FE_PROTOCOL))) {
 				char a[64];
 
 				sl_prefix_format(&fa, a, sizeof(a));
 				*strchr(a, '/') = '\0';
-				dup_add(v, &fes,
-					astrf(v, fa.family == 6 ? "[%s]:%" PRIu32 "/%s" : "%s:%" PRIu32 "/%s", a,
-					      fe->port, proto_name(fe->protocol)),
-					svc->file, &fe->m[0], "services", svc->name, svc->doc_index, "frontend");
+				dup_add(v, &fes, astrf(v, fa.family == 6 ? "[%s]:%" PRIu32 "/%s" : "%s:%" PRIu32 "/%s", a,
+					      fe->port, proto_name(fe->protocol)), svc->file, &fe->m[0], svc->name, svc->doc_index);
 			}
 		}
 		for (uint32_t j = 0; j < svc->n_backends; j++) {
@@ -1152,6 +1271,10 @@ static void validate_key_material(struct v *v, const struct sl_key *k, const cha
 	long bytes;
 
 	snprintf(file_key, sizeof(file_key), "%sFile", which);
+	if (inline_val)
+		W(v, k->file, SL_AT(k, f_inline), which,
+		  "the key sits in the state file; anyone who can read the file can read the key (prefer %s)",
+		  file_key);
 	if (inline_val && file_val) {
 		E(v, k->file, SL_AT(k, f_file), file_key, "give either %s or %s, not both", which, file_key);
 		return;
@@ -1162,9 +1285,6 @@ static void validate_key_material(struct v *v, const struct sl_key *k, const cha
 		return;
 	}
 	if (inline_val) {
-		W(v, k->file, SL_AT(k, f_inline), which,
-		  "the key sits in the state file; anyone who can read the file can read the key (prefer %s)",
-		  file_key);
 		bytes = hex_key_bytes(inline_val, strlen(inline_val));
 		if (bytes < 0) {
 			E(v, k->file, SL_AT(k, f_inline), which, "the key is not %s (<redacted>)",
@@ -1233,7 +1353,7 @@ static void validate_key_material(struct v *v, const struct sl_key *k, const cha
 			snprintf(accepted + strlen(accepted), sizeof(accepted) - strlen(accepted), "%s%u",
 				 i ? (i + 1 == nl ? " or " : ", ") : "", lens[i]);
 		E(v, k->file, SL_AT(k, inline_val ? f_inline : f_file), inline_val ? which : file_key,
-		  "the key is %ld bytes long; %s takes %s%s", bytes, algo, accepted,
+		  "the key is %ld byte%s long; %s takes %s%s", bytes, bytes == 1 ? "" : "s", algo, accepted,
 		  streq(algo, "rfc4106(gcm(aes))") ? " (an AES key of 16, 24 or 32 bytes and a 4-byte salt)" : "");
 	}
 }
@@ -1242,7 +1362,7 @@ static void validate_encryption(struct v *v)
 {
 	struct sl_state *st = v->st;
 	const struct sl_encryption *enc = st->encryption;
-	struct dups spis = { .what = "SPI" };
+	struct dups spis = { .what = "SPI", .list = "encryption.keys", .field = "spi" };
 	const char *f;
 	size_t saved;
 
@@ -1258,12 +1378,16 @@ static void validate_encryption(struct v *v)
 		PR(v, saved);
 		for (uint32_t i = 0; i < enc->n_keys; i++) {
 			const struct sl_key *k = &enc->keys[i];
-			bool is_aead = SL_HAS(k, SL_KEY_AEAD), is_auth = SL_HAS(k, SL_KEY_AUTH) || SL_HAS(k, SL_KEY_CIPHER);
+			bool is_aead = SL_GIVEN(k, SL_KEY_AEAD),
+			     is_auth = SL_GIVEN(k, SL_KEY_AUTH) || SL_GIVEN(k, SL_KEY_CIPHER),
+			     algo_ok = (!SL_GIVEN(k, SL_KEY_AEAD) || SL_HAS(k, SL_KEY_AEAD)) &&
+				       (!SL_GIVEN(k, SL_KEY_AUTH) || SL_HAS(k, SL_KEY_AUTH)) &&
+				       (!SL_GIVEN(k, SL_KEY_CIPHER) || SL_HAS(k, SL_KEY_CIPHER));
 
-			saved = P(v, "encryption.keys[%" PRIu32 "]", k->spi);
+			saved = P(v, "encryption.keys[%" PRIu32 "]", SL_HAS(k, SL_KEY_SPI) ? k->spi : i);
 			check_range(v, k->file, SL_AT(k, SL_KEY_SPI), "spi", k->spi, 1, SL_SPI_MAX, "an SPI");
-			dup_add(v, &spis, astrf(v, "%" PRIu32, k->spi), k->file, SL_AT(k, SL_KEY_SPI), "encryption.keys",
-				astrf(v, "%" PRIu32, k->spi), i, "spi");
+			if (SL_HAS(k, SL_KEY_SPI))
+				dup_add(v, &spis, astrf(v, "%" PRIu32, k->spi), k->file, SL_AT(k, SL_KEY_SPI), astrf(v, "%" PRIu32, k->spi), i);
 			if (is_aead && is_auth) {
 				E(v, k->file, SL_AT(k, SL_HAS(k, SL_KEY_AUTH) ? SL_KEY_AUTH : SL_KEY_CIPHER),
 				  SL_HAS(k, SL_KEY_AUTH) ? "auth" : "cipher",
@@ -1283,7 +1407,8 @@ static void validate_encryption(struct v *v)
 					E(v, k->file, SL_AT(k, SL_KEY_ICV_BITS), "icvBits",
 					  "%" PRIu32 " is not an ICV length of rfc4106(gcm(aes)) (64, 96 or 128)",
 					  k->icv_bits);
-				validate_key_material(v, k, "key", SL_KEY_KEY, SL_KEY_KEY_FILE, k->key, k->key_file,
+				if (algo_ok)
+					validate_key_material(v, k, "key", SL_KEY_KEY, SL_KEY_KEY_FILE, k->key, k->key_file,
 						      "rfc4106(gcm(aes))");
 			} else if (is_auth) {
 				static const int not_here[] = { SL_KEY_KEY, SL_KEY_KEY_FILE, SL_KEY_ICV_BITS };
@@ -1293,13 +1418,13 @@ static void validate_encryption(struct v *v)
 					if (SL_HAS(k, not_here[j]))
 						E(v, k->file, SL_AT(k, not_here[j]), names[j],
 						  "%s goes with aead, not with auth and cipher", names[j]);
-				if (!SL_HAS(k, SL_KEY_AUTH))
+				if (!SL_GIVEN(k, SL_KEY_AUTH))
 					E(v, k->file, SL_AT(k, SL_KEY_CIPHER), "cipher",
 					  "cipher needs auth (hmac(sha256)) beside it");
-				else if (!SL_HAS(k, SL_KEY_CIPHER))
+				else if (!SL_GIVEN(k, SL_KEY_CIPHER))
 					E(v, k->file, SL_AT(k, SL_KEY_AUTH), "auth",
 					  "auth needs cipher (cbc(aes)) beside it");
-				else {
+				else if (algo_ok) {
 					validate_key_material(v, k, "authKey", SL_KEY_AUTH_KEY, SL_KEY_AUTH_KEY_FILE,
 							      k->auth_key, k->auth_key_file, "hmac(sha256)");
 					validate_key_material(v, k, "cipherKey", SL_KEY_CIPHER_KEY,

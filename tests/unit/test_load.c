@@ -298,7 +298,7 @@ Test(load, singleton_in_two_files_names_both)
 	cr_assert_str_eq(ld.diags.v[0].file, "b.yaml");
 	cr_assert_eq(ld.diags.v[0].line, 4);
 	cr_assert_str_eq(ld.diags.v[0].message,
-			 "given again; 'datapath' was first given at a.yaml:2:11, and may appear in one file only");
+			 "given again; 'datapath' was first given at a.yaml:2:11, and a state has one, in one file");
 	cr_assert_eq(ld.state.datapath->mode, SL_MODE_VETH, "the first one is kept");
 	sl_load_free(&ld);
 }

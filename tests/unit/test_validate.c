@@ -91,7 +91,7 @@ Test(validate, duplicates_across_files_name_both)
 	assert_diags(&ld,
 		     "3:12: endpoints[web-1].name: endpoint name 'web-1' is already used at a.yaml:5:20\n"
 		     "3:30: endpoints[web-1].interface: interface 'lxc1' is already used at a.yaml:5:38\n"
-		     "3:42: endpoints[web-1].ipv4: address '10.1.0.1/32' is already used at a.yaml:5:50\n");
+		     "3:42: endpoints[web-1].ipv4: address 10.1.0.1 is already used at a.yaml:5:50\n");
 	cr_assert_str_eq(ld.diags.v[0].file, "b.yaml");
 	sl_load_free(&ld);
 }
@@ -228,7 +228,7 @@ Test(validate, pod_cidrs_do_not_overlap)
 		  true);
 	assert_diags(&ld,
 		     "5:44: nodes[b].podCIDRs[0]: 10.1.2.0/24 overlaps 10.1.0.0/16 of node a (t.yaml:4:44)\n"
-		     "6:19: nodes[c].ip: node address '192.168.50.1/32' is already used at t.yaml:4:19\n");
+		     "6:19: nodes[c].ip: node address '192.168.50.1' is already used at t.yaml:4:19\n");
 	sl_load_free(&ld);
 }
 
