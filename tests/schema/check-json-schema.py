@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Check sluice's editor schema against the examples and against libcyaml.
 
 usage: check-json-schema.py SCHEMA_JSON CYAML_DUMP_JSON EXAMPLES_DIR
