@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0) */
+/*
+ * The datapath's ABI: every map key and value, map names, verdicts, drop
+ * reasons and the packet-mark layout, shared by the BPF programs (bpf/) and
+ * user space (src/). Dual-licensed so that both may include it.
+ *
+ * Rules: fixed-width types, addresses as byte arrays, explicit padding, a
+ * size assertion per struct. Every port in a key or value is in network byte
+ * order, as it stands in the packet. A change of layout is a new map name
+ * (suffix _v2) and a migration, never an edit in place.
+ */
+#ifndef SLUICE_ABI_H
+#define SLUICE_ABI_H
+
+#include <linux/types.h>
+
+#ifdef __cplusplus
+#define SL_STATIC_ASSERT static_assert
+#else
+#define SL_STATIC_ASSERT _Static_assert
+#endif
+
+/* ---- map names (pinned under the pin directory by these names) ---- */
+
+#define SL_MAP_ENDPOINTS "sluice_endpoints"
+#define SL_MAP_IPCACHE "sluice_ipcache"
+#define SL_MAP_POLICY "sluice_policy"
+#define SL_MAP_SERVICES "sluice_services"
+#define SL_MAP_LB_SLOTS "sluice_lb_slots"
+#define SL_MAP_BACKENDS "sluice_backends"
+#define SL_MAP_CT_TCP "sluice_ct_tcp"
+#define SL_MAP_CT_ANY "sluice_ct_any"
+#define SL_MAP_DROPS "sluice_drops"
+#define SL_MAP_METRICS "sluice_metrics"
+#define SL_MAP_EVENTS "sluice_events"
+#define SL_MAP_PREFILTER_V4 "sluice_prefilter_v4"
+#define SL_MAP_PREFILTER_V6 "sluice_prefilter_v6"
+
+/* Program names: what sluice owns among attached programs starts so. */
+#define SL_PROG_PREFIX "sluice_"
+
+#define SL_FAMILY_IPV4 4
+#define SL_FAMILY_IPV6 6
+
+/* ---- reserved identities (state-format.md) ---- */
+
+enum sl_reserved_identity {
+	SL_ID_UNKNOWN = 0, /* in policy keys: any identity */
+	SL_ID_HOST = 1,
+	SL_ID_WORLD = 2,
+	SL_ID_UNMANAGED = 3,
+	SL_ID_HEALTH = 4,
+	SL_ID_INIT = 5,
+	SL_ID_REMOTE_NODE = 6,
+	SL_ID_USER_MIN = 256,
+	SL_ID_CIDR_MIN = 16777216,
+};
+
+/* ---- endpoints: host-side ifindex -> what the programs need ---- */
+
+struct sl_endpoint_key {
+	__u32 ifindex;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_endpoint_key) == 4, "sl_endpoint_key");
+
+enum sl_endpoint_flags {
+	SL_EP_ENFORCE_INGRESS = 1 << 0, /* ingress is default-deny */
+	SL_EP_ENFORCE_EGRESS = 1 << 1,	/* egress is default-deny */
+};
+
+struct sl_endpoint_value {
+	__u32 identity;
+	__u16 id;    /* the endpoint's id: first field of its policy keys */
+	__u8 flags;  /* enum sl_endpoint_flags */
+	__u8 pad;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_endpoint_value) == 8, "sl_endpoint_value");
+
+/* ---- ipcache: prefix -> identity, and how to reach it ---- */
+
+/* LPM trie key: prefixlen counts the family byte and padding (32 bits)
+ * plus the address bits. */
+struct sl_ipcache_key {
+	__u32 prefixlen;
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_ipcache_key) == 24, "sl_ipcache_key");
+#define SL_IPCACHE_PREFIX_BITS(addr_bits) (32 + (addr_bits))
+
+enum sl_ipcache_flags {
+	SL_IPCACHE_REMOTE = 1 << 0, /* behind another node: tunnel_addr is set */
+};
+
+struct sl_ipcache_value {
+	__u32 identity;
+	__u8 tunnel_addr[16]; /* the node to tunnel to (overlay) */
+	__u8 tunnel_family;   /* 0: local, no tunnel */
+	__u8 key;	      /* encryption key index (SPI 1..15), 0: none */
+	__u8 flags;	      /* enum sl_ipcache_flags */
+	__u8 pad;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_ipcache_value) == 24, "sl_ipcache_value");
+
+/* ---- policy ---- */
+
+enum sl_policy_dir {
+	SL_DIR_INGRESS = 0, /* traffic to the endpoint */
+	SL_DIR_EGRESS = 1,  /* traffic from the endpoint */
+};
+
+/*
+ * One entry of one endpoint's policy. Wildcards: identity 0 is any peer,
+ * proto 0 is any protocol (then dport is 0), dport 0 is any port. The
+ * programs look up, in this order, and a deny at any level wins:
+ *   1. (identity, proto, dport)   2. (identity, proto, 0)   3. (identity, 0, 0)
+ *   4. (0, proto, dport)          5. (0, proto, 0)          6. (0, 0, 0)
+ * A protocol of "ANY" with a port is compiled into entries per protocol
+ * (TCP, UDP, SCTP): the programs never look up (proto 0, dport != 0).
+ */
+struct sl_policy_key {
+	__u16 ep_id;
+	__u8 dir;   /* enum sl_policy_dir */
+	__u8 proto; /* IPPROTO_*, 0: any */
+	__u16 dport;
+	__u16 pad;
+	__u32 identity; /* the peer's, 0: any */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_policy_key) == 12, "sl_policy_key");
+
+enum sl_policy_flags {
+	SL_POLICY_DENY = 1 << 0,
+};
+
+struct sl_policy_value {
+	__u8 flags;	   /* enum sl_policy_flags; 0: allow */
+	__u8 pad;
+	__u16 proxy_port;  /* allow and hand to the local proxy on this port (host order), 0: no */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_policy_value) == 4, "sl_policy_value");
+
+/* ---- services ---- */
+
+struct sl_service_key {
+	__u8 addr[16];
+	__u16 port;
+	__u8 proto;
+	__u8 family;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_service_key) == 20, "sl_service_key");
+
+struct sl_service_value {
+	__u32 id;	  /* the service: key of its slots */
+	__u16 n_slots;	  /* size of its slot table; 0: no active backend */
+	__u16 flags;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_service_value) == 8, "sl_service_value");
+
+/*
+ * A service's slot table: a flow's hash picks slot (hash % n_slots), the
+ * slot names the backend. The table holds only active backends, each as
+ * many times as its weight asks (user space fills it, Maglev-style, so that
+ * a change of backends moves few slots). Terminating backends are in no
+ * slot: they keep the flows conntrack pins to them, and get no new one.
+ */
+struct sl_lb_slot_key {
+	__u32 service_id;
+	__u32 slot;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_lb_slot_key) == 8, "sl_lb_slot_key");
+
+struct sl_lb_slot_value {
+	__u32 backend_id;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_lb_slot_value) == 4, "sl_lb_slot_value");
+
+struct sl_backend_key {
+	__u32 id;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_backend_key) == 4, "sl_backend_key");
+
+enum sl_backend_flags {
+	SL_BACKEND_TERMINATING = 1 << 0,
+};
+
+struct sl_backend_value {
+	__u8 addr[16];
+	__u16 port;
+	__u8 family;
+	__u8 flags; /* enum sl_backend_flags */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_backend_value) == 20, "sl_backend_value");
+
+/* ---- connection tracking (runtime maps: never diffed) ---- */
+
+enum sl_ct_dir {
+	SL_CT_EGRESS = 0,  /* a flow a local endpoint opened (after service translation) */
+	SL_CT_INGRESS = 1, /* a flow a local endpoint accepted */
+	SL_CT_SERVICE = 2, /* a client's flow to a frontend: which backend it has */
+};
+
+struct sl_ct_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport; /* ICMP echo: the identifier */
+	__u16 dport; /* ICMP echo: 0 */
+	__u8 proto;
+	__u8 family;
+	__u8 dir; /* enum sl_ct_dir */
+	__u8 pad;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_ct_key) == 40, "sl_ct_key");
+
+enum sl_ct_flags {
+	SL_CT_REV_NAT = 1 << 0,	   /* replies get nat_addr:nat_port as their source */
+	SL_CT_SEEN_REPLY = 1 << 1, /* a reply passed: the flow is established */
+	SL_CT_FIN_FWD = 1 << 2,
+	SL_CT_FIN_REV = 1 << 3,
+	SL_CT_CLOSING = 1 << 4, /* RST, or FIN both ways: expire soon */
+	SL_CT_PROXY = 1 << 5,	/* redirected to proxy_port */
+};
+
+struct sl_ct_value {
+	__u64 expires;	     /* bpf_ktime_get_ns() deadline */
+	__u8 nat_addr[16];   /* SL_CT_REV_NAT: the frontend */
+	__u16 nat_port;
+	__u16 proxy_port;    /* host order */
+	__u32 backend_id;    /* SL_CT_SERVICE: the backend this flow has */
+	__u16 flags;	     /* enum sl_ct_flags */
+	__u16 pad;
+	__u32 peer_identity; /* the identity policy was decided for */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_ct_value) == 40, "sl_ct_value");
+
+/* Lifetimes, in seconds (docs/datapath.md). */
+#define SL_CT_LIFETIME_TCP_SYN 60
+#define SL_CT_LIFETIME_TCP 21600
+#define SL_CT_LIFETIME_TCP_CLOSING 10
+#define SL_CT_LIFETIME_ANY 60
+
+/* ---- verdicts and drop reasons ---- */
+
+enum sl_drop_reason {
+	SL_DROP_NONE = 0,
+	SL_DROP_POLICY = 1,	   /* enforced, and no rule allows it */
+	SL_DROP_POLICY_DENY = 2,   /* a deny rule matched */
+	SL_DROP_NO_BACKEND = 3,	   /* a service with no active backend */
+	SL_DROP_PREFILTER = 4,	   /* source in the XDP prefilter */
+	SL_DROP_INVALID = 5,	   /* truncated or malformed headers */
+	SL_DROP_FRAGMENT = 6,	   /* IP fragments are not carried */
+	SL_DROP_NO_ENDPOINT = 7,   /* attached to a device that is no endpoint */
+	SL_DROP_NAT_FAILED = 8,	   /* rewriting the packet failed */
+	SL_DROP_BACKEND_GONE = 9,  /* the service's slot names no backend */
+	SL_DROP_TUNNEL_FAILED = 10,/* setting the tunnel key failed */
+	SL_DROP_FAMILY = 11,       /* a frontend and its backend differ in family */
+	SL_DROP__MAX
+};
+
+/* Per-CPU counters, indexed by reason (sluice_drops) or metric. */
+struct sl_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_counter) == 16, "sl_counter");
+
+enum sl_metric {
+	SL_METRIC_FORWARD = 0,	 /* passed on to the stack */
+	SL_METRIC_REPLY = 1,	 /* passed as a reply of a tracked flow */
+	SL_METRIC_NEW = 2,	 /* new flows allowed (conntrack entry made) */
+	SL_METRIC_DNAT = 3,	 /* service translations of new and tracked flows */
+	SL_METRIC_REV_NAT = 4,	 /* reverse translations of replies */
+	SL_METRIC_TUNNEL = 5,	 /* redirected to the tunnel device */
+	SL_METRIC_ENCRYPT = 6,	 /* marked for encryption */
+	SL_METRIC_PROXY = 7,	 /* handed to a local proxy */
+	SL_METRIC_RELATED = 8,	 /* ICMP errors of tracked flows */
+	SL_METRIC_NOT_IP = 9,	 /* neither IPv4 nor IPv6 (ARP...): passed */
+	SL_METRIC__MAX
+};
+
+/* ---- packet marks ---- */
+
+/*
+ * skb->mark, as the programs set it for the rest of the stack:
+ *   bits  8..11  magic: what the mark means
+ *   bits 12..15  encryption key index (SPI), with SL_MARK_ENCRYPT
+ *   bits 16..31  proxy port (host order), with SL_MARK_PROXY
+ * The xfrm policies sluice installs match (mark & SL_MARK_ENCRYPT_MASK).
+ */
+#define SL_MARK_MAGIC_MASK 0x0F00u
+#define SL_MARK_ENCRYPT 0x0E00u
+#define SL_MARK_PROXY 0x0A00u
+#define SL_MARK_KEY_SHIFT 12
+#define SL_MARK_ENCRYPT_MASK 0xFF00u
+#define SL_MARK_PROXY_PORT_SHIFT 16
+
+static inline __u32 sl_mark_encrypt(__u8 key)
+{
+	return SL_MARK_ENCRYPT | ((__u32)(key & 0xF) << SL_MARK_KEY_SHIFT);
+}
+
+static inline __u32 sl_mark_proxy(__u16 port)
+{
+	return SL_MARK_PROXY | ((__u32)port << SL_MARK_PROXY_PORT_SHIFT);
+}
+
+/* ---- trace events (ring buffer, when the program's trace flag is on) ---- */
+
+enum sl_event_type {
+	SL_EVENT_DROP = 1,
+	SL_EVENT_TUNNEL = 2,  /* redirected into the overlay */
+	SL_EVENT_PROXY = 3,   /* handed to a local proxy */
+	SL_EVENT_POLICY = 4,  /* a new flow's verdict */
+};
+
+struct sl_event {
+	__u8 type;	/* enum sl_event_type */
+	__u8 reason;	/* enum sl_drop_reason, for drops */
+	__u8 dir;	/* enum sl_policy_dir */
+	__u8 proto;
+	__u32 ifindex;	/* where the program ran */
+	__u32 target;	/* redirect target ifindex, proxy port */
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 mark;
+	__u8 tunnel_addr[16];
+	__u8 tunnel_family;
+	__u8 pad[3];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_event) == 44, "sl_event");
+
+/* Node-wide settings are `const volatile` globals of the programs, set
+ * before load (see bpf/datapath.bpf.c): cfg_tunnel_ifindex, cfg_encrypt,
+ * cfg_trace. */
+
+#endif /* SLUICE_ABI_H */
