@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "harness.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static struct sl_event events[8];
+static bool have_event[8];
+static struct ring_buffer *rb;
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	const struct sl_event *e = data;
+
+	(void)ctx;
+	if (size >= sizeof(*e) && e->type < 8) {
+		events[e->type] = *e;
+		have_event[e->type] = true;
+	}
+	return 0;
+}
+
+void dp_setup(struct dp *dp, const struct dp_cfg *cfg)
+{
+	struct dp_cfg none = { 0 };
+	struct bpf_map *m;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root (BPF_PROG_TEST_RUN)");
+	if (!cfg)
+		cfg = &none;
+	memset(dp, 0, sizeof(*dp));
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(system("ip link add dpa type veth peer name dpa-peer && "
+			    "ip link add dpb type veth peer name dpb-peer && ip link set lo up"),
+		     0);
+	dp->if_a = (int)if_nametoindex("dpa");
+	dp->if_b = (int)if_nametoindex("dpb");
+	cr_assert(dp->if_a > 1 && dp->if_b > 1);
+	libbpf_set_print(quiet);
+
+	dp->skel = datapath_bpf__open();
+	cr_assert_not_null(dp->skel);
+	bpf_object__for_each_map(m, dp->skel->obj) {
+		enum bpf_map_type t = bpf_map__type(m);
+
+		if (t == BPF_MAP_TYPE_HASH || t == BPF_MAP_TYPE_LPM_TRIE)
+			bpf_map__set_max_entries(m, 4096);
+		else if (t == BPF_MAP_TYPE_LRU_HASH)
+			bpf_map__set_max_entries(m, cfg->ct_size ? cfg->ct_size : 4096);
+	}
+	dp->skel->rodata->cfg_tunnel_ifindex = cfg->tunnel_ifindex;
+	dp->skel->rodata->cfg_encrypt = cfg->encrypt;
+	dp->skel->rodata->cfg_trace = cfg->trace;
+	cr_assert_eq(datapath_bpf__load(dp->skel), 0, "datapath load failed");
+
+	dp->pf = prefilter_bpf__open();
+	cr_assert_not_null(dp->pf);
+	bpf_object__for_each_map(m, dp->pf->obj)
+		if (bpf_map__type(m) == BPF_MAP_TYPE_LPM_TRIE)
+			bpf_map__set_max_entries(m, 65536);
+	cr_assert_eq(prefilter_bpf__load(dp->pf), 0, "prefilter load failed");
+
+	memset(have_event, 0, sizeof(have_event));
+	rb = NULL;
+	if (cfg->trace) {
+		rb = ring_buffer__new(bpf_map__fd(dp->skel->maps.sluice_events), on_event, NULL, NULL);
+		cr_assert_not_null(rb);
+	}
+}
+
+void dp_teardown(struct dp *dp)
+{
+	ring_buffer__free(rb);
+	rb = NULL;
+	prefilter_bpf__destroy(dp->pf);
+	datapath_bpf__destroy(dp->skel);
+}
+
+/* ---- addresses ---- */
+
+static int addr(const char *s, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (strchr(s, ':')) {
+		cr_assert_eq(inet_pton(AF_INET6, s, out), 1, "%s", s);
+		return 6;
+	}
+	cr_assert_eq(inet_pton(AF_INET, s, out), 1, "%s", s);
+	return 4;
+}
+
+static void update(int fd, const void *k, const void *v)
+{
+	cr_assert_eq(bpf_map_update_elem(fd, k, v, BPF_ANY), 0, "map update: %s", strerror(errno));
+}
+
+void seed_endpoint(struct dp *dp, int ifindex, uint32_t identity, uint16_t id, uint8_t flags)
+{
+	struct sl_endpoint_key k = { .ifindex = (uint32_t)ifindex };
+	struct sl_endpoint_value v = { .identity = identity, .id = id, .flags = flags };
+
+	update(bpf_map__fd(dp->skel->maps.sluice_endpoints), &k, &v);
+}
+
+void seed_ipcache(struct dp *dp, const char *prefix, uint32_t identity, const char *tunnel, uint8_t key)
+{
+	struct sl_ipcache_key k = { 0 };
+	struct sl_ipcache_value v = { .identity = identity, .key = key };
+	char a[64];
+	const char *slash = strchr(prefix, '/');
+	int fam, len;
+
+	snprintf(a, sizeof(a), "%.*s", slash ? (int)(slash - prefix) : (int)strlen(prefix), prefix);
+	fam = addr(a, k.addr);
+	len = slash ? atoi(slash + 1) : (fam == 4 ? 32 : 128);
+	k.family = (uint8_t)fam;
+	k.prefixlen = SL_IPCACHE_PREFIX_BITS((uint32_t)len);
+	if (tunnel) {
+		v.tunnel_family = (uint8_t)addr(tunnel, v.tunnel_addr);
+		v.flags |= SL_IPCACHE_REMOTE;
+	}
+	update(bpf_map__fd(dp->skel->maps.sluice_ipcache), &k, &v);
+}
+
+void seed_policy(struct dp *dp, uint16_t ep_id, uint8_t dir, uint32_t identity, uint8_t proto, uint16_t dport,
+		 bool deny, uint16_t proxy_port)
+{
+	struct sl_policy_key k = { .ep_id = ep_id, .dir = dir, .proto = proto, .dport = htons(dport),
+				   .identity = identity };
+	struct sl_policy_value v = { .flags = deny ? SL_POLICY_DENY : 0, .proxy_port = proxy_port };
+
+	update(bpf_map__fd(dp->skel->maps.sluice_policy), &k, &v);
+}
+
+void seed_service(struct dp *dp, const char *ip, uint16_t port, uint8_t proto, uint32_t id, uint16_t n_slots)
+{
+	struct sl_service_key k = { .port = htons(port), .proto = proto };
+	struct sl_service_value v = { .id = id, .n_slots = n_slots };
+
+	k.family = (uint8_t)addr(ip, k.addr);
+	update(bpf_map__fd(dp->skel->maps.sluice_services), &k, &v);
+}
+
+void seed_slot(struct dp *dp, uint32_t service_id, uint32_t slot, uint32_t backend_id)
+{
+	struct sl_lb_slot_key k = { .service_id = service_id, .slot = slot };
+	struct sl_lb_slot_value v = { .backend_id = backend_id };
+
+	update(bpf_map__fd(dp->skel->maps.sluice_lb_slots), &k, &v);
+}
+
+void seed_backend(struct dp *dp, uint32_t id, const char *ip, uint16_t port, bool terminating)
+{
+	struct sl_backend_key k = { .id = id };
+	struct sl_backend_value v = { .port = htons(port), .flags = terminating ? SL_BACKEND_TERMINATING : 0 };
+
+	v.family = (uint8_t)addr(ip, v.addr);
+	update(bpf_map__fd(dp->skel->maps.sluice_backends), &k, &v);
+}
+
+void delete_backend(struct dp *dp, uint32_t id)
+{
+	struct sl_backend_key k = { .id = id };
+
+	cr_assert_eq(bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.sluice_backends), &k), 0);
+}
+
+/* ---- packets ---- */
+
+static uint32_t sum16(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(p[len - 1] << 8);
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Checksum of an L4 segment with its pseudo-header. */
+static uint16_t l4_csum(int fam, const uint8_t *src, const uint8_t *dst, uint8_t proto, const uint8_t *l4, uint32_t len)
+{
+	uint32_t sum = 0;
+	uint8_t tail[4] = { 0, 0, 0, proto };
+
+	sum = sum16(src, fam == 4 ? 4 : 16, sum);
+	sum = sum16(dst, fam == 4 ? 4 : 16, sum);
+	if (fam == 4) {
+		sum += proto;
+		sum += len;
+	} else {
+		uint8_t l[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
+
+		sum = sum16(l, 4, sum);
+		sum = sum16(tail, 4, sum);
+	}
+	return fold(sum16(l4, len, sum));
+}
+
+static uint32_t l4_header(uint8_t *l4, const struct flow *f, int fam, const void *payload, uint32_t plen)
+{
+	uint32_t hl;
+
+	switch (f->proto) {
+	case IPPROTO_TCP:
+		hl = 20;
+		memset(l4, 0, hl);
+		l4[0] = (uint8_t)(f->sport >> 8), l4[1] = (uint8_t)f->sport;
+		l4[2] = (uint8_t)(f->dport >> 8), l4[3] = (uint8_t)f->dport;
+		l4[7] = 1;   /* seq */
+		l4[12] = 5 << 4;
+		l4[13] = f->tcp_flags ? f->tcp_flags : TCP_ACK;
+		l4[14] = 0xff, l4[15] = 0xff;
+		break;
+	case IPPROTO_UDP:
+		hl = 8;
+		memset(l4, 0, hl);
+		l4[0] = (uint8_t)(f->sport >> 8), l4[1] = (uint8_t)f->sport;
+		l4[2] = (uint8_t)(f->dport >> 8), l4[3] = (uint8_t)f->dport;
+		l4[4] = (uint8_t)((hl + plen) >> 8), l4[5] = (uint8_t)(hl + plen);
+		break;
+	case IPPROTO_SCTP:
+		hl = 12;
+		memset(l4, 0, hl);
+		l4[0] = (uint8_t)(f->sport >> 8), l4[1] = (uint8_t)f->sport;
+		l4[2] = (uint8_t)(f->dport >> 8), l4[3] = (uint8_t)f->dport;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		hl = 8;
+		memset(l4, 0, hl);
+		/* echo request; sport is the identifier; dport 1 means echo reply */
+		l4[0] = f->proto == IPPROTO_ICMP ? (f->dport == 1 ? 0 : 8) : (f->dport == 1 ? 129 : 128);
+		l4[4] = (uint8_t)(f->sport >> 8), l4[5] = (uint8_t)f->sport;
+		l4[7] = 1;
+		break;
+	default:
+		hl = 0;
+	}
+	(void)fam;
+	memcpy(l4 + hl, payload, plen);
+	return hl + plen;
+}
+
+static void finish_l4(uint8_t *l4, uint32_t len, int fam, const uint8_t *s, const uint8_t *d, uint8_t proto)
+{
+	uint16_t c;
+
+	switch (proto) {
+	case IPPROTO_TCP:
+		c = l4_csum(fam, s, d, proto, l4, len);
+		l4[16] = (uint8_t)(c >> 8), l4[17] = (uint8_t)c;
+		break;
+	case IPPROTO_UDP:
+		c = l4_csum(fam, s, d, proto, l4, len);
+		if (!c)
+			c = 0xffff;
+		l4[6] = (uint8_t)(c >> 8), l4[7] = (uint8_t)c;
+		break;
+	case IPPROTO_ICMP:
+		c = fold(sum16(l4, len, 0));
+		l4[2] = (uint8_t)(c >> 8), l4[3] = (uint8_t)c;
+		break;
+	case IPPROTO_ICMPV6:
+		c = l4_csum(fam, s, d, proto, l4, len);
+		l4[2] = (uint8_t)(c >> 8), l4[3] = (uint8_t)c;
+		break;
+	}
+}
+
+static void build_ip(struct packet *p, int fam, const uint8_t *s, const uint8_t *d, uint8_t proto, const uint8_t *l4,
+		     uint32_t l4len)
+{
+	uint8_t *b = p->b;
+
+	memset(b, 0, MAX_PKT);
+	b[0] = 0x02, b[5] = 0x02; /* dst mac */
+	b[6] = 0x02, b[11] = 0x01; /* src mac */
+	if (fam == 4) {
+		uint16_t c;
+
+		b[12] = 0x08, b[13] = 0x00;
+		b[14] = 0x45;
+		b[16] = (uint8_t)((20 + l4len) >> 8), b[17] = (uint8_t)(20 + l4len);
+		b[18] = 0x12, b[19] = 0x34;
+		b[22] = 64;
+		b[23] = proto;
+		memcpy(b + 26, s, 4);
+		memcpy(b + 30, d, 4);
+		c = fold(sum16(b + 14, 20, 0));
+		b[24] = (uint8_t)(c >> 8), b[25] = (uint8_t)c;
+		memcpy(b + 34, l4, l4len);
+		p->len = 34 + l4len;
+	} else {
+		b[12] = 0x86, b[13] = 0xdd;
+		b[14] = 0x60;
+		b[18] = (uint8_t)(l4len >> 8), b[19] = (uint8_t)l4len;
+		b[20] = proto;
+		b[21] = 64;
+		memcpy(b + 22, s, 16);
+		memcpy(b + 38, d, 16);
+		memcpy(b + 54, l4, l4len);
+		p->len = 54 + l4len;
+	}
+}
+
+void build(struct packet *p, const struct flow *f, const void *payload, uint32_t payload_len)
+{
+	uint8_t s[16], d[16], l4[MAX_PKT];
+	int fam = addr(f->src, s);
+	uint32_t len;
+
+	cr_assert_eq(addr(f->dst, d), fam, "one family per flow");
+	len = l4_header(l4, f, fam, payload, payload_len);
+	finish_l4(l4, len, fam, s, d, f->proto);
+	build_ip(p, fam, s, d, f->proto, l4, len);
+}
+
+void build_icmp_error(struct packet *p, const char *src, const char *dst, const struct packet *about)
+{
+	uint8_t s[16], d[16], l4[MAX_PKT] = { 0 };
+	int fam = addr(src, s);
+	uint32_t quoted = about->len - 14;
+	uint8_t proto = fam == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+
+	addr(dst, d);
+	if (quoted > 200)
+		quoted = 200;
+	l4[0] = fam == 4 ? 3 : 1; /* destination unreachable */
+	l4[1] = fam == 4 ? 3 : 4; /* port unreachable */
+	memcpy(l4 + 8, about->b + 14, quoted);
+	finish_l4(l4, 8 + quoted, fam, s, d, proto);
+	build_ip(p, fam, s, d, proto, l4, 8 + quoted);
+}
+
+void parse(const struct packet *p, struct parsed *o)
+{
+	const uint8_t *b = p->b, *l4, *s, *d;
+	uint32_t l4len;
+
+	memset(o, 0, sizeof(*o));
+	if (b[12] == 0x08) {
+		o->family = 4;
+		s = b + 26, d = b + 30;
+		o->proto = b[23];
+		l4 = b + 34;
+		l4len = p->len - 34;
+		o->l3_csum_ok = fold(sum16(b + 14, 20, 0)) == 0;
+		inet_ntop(AF_INET, s, o->src, sizeof(o->src));
+		inet_ntop(AF_INET, d, o->dst, sizeof(o->dst));
+	} else {
+		o->family = 6;
+		s = b + 22, d = b + 38;
+		o->proto = b[20];
+		l4 = b + 54;
+		l4len = p->len - 54;
+		o->l3_csum_ok = true;
+		inet_ntop(AF_INET6, s, o->src, sizeof(o->src));
+		inet_ntop(AF_INET6, d, o->dst, sizeof(o->dst));
+	}
+	o->sport = (uint16_t)(l4[0] << 8 | l4[1]);
+	o->dport = (uint16_t)(l4[2] << 8 | l4[3]);
+	switch (o->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_ICMPV6:
+		o->l4_csum_ok = l4_csum(o->family, s, d, o->proto, l4, l4len) == 0;
+		break;
+	case IPPROTO_UDP:
+		o->l4_csum_ok = (l4[6] == 0 && l4[7] == 0 && o->family == 4) ||
+				l4_csum(o->family, s, d, o->proto, l4, l4len) == 0;
+		break;
+	case IPPROTO_ICMP:
+		o->l4_csum_ok = fold(sum16(l4, l4len, 0)) == 0;
+		break;
+	default:
+		o->l4_csum_ok = true;
+	}
+}
+
+/* ---- running ---- */
+
+static int run(int prog_fd, int ifindex, const struct packet *in, struct packet *out, uint32_t *mark)
+{
+	struct __sk_buff ctx = { .ifindex = (uint32_t)ifindex };
+	struct packet scratch;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->b, .data_size_in = in->len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx, .ctx_size_out = sizeof(ctx), .repeat = 1);
+
+	if (!out)
+		out = &scratch;
+	opts.data_out = out->b;
+	opts.data_size_out = sizeof(out->b);
+	cr_assert_eq(bpf_prog_test_run_opts(prog_fd, &opts), 0, "test run: %s", strerror(errno));
+	out->len = opts.data_size_out;
+	if (mark)
+		*mark = ctx.mark;
+	if (rb)
+		ring_buffer__consume(rb);
+	return (int)opts.retval;
+}
+
+int run_from(struct dp *dp, int ifindex, const struct packet *in, struct packet *out, uint32_t *mark)
+{
+	return run(bpf_program__fd(dp->skel->progs.sluice_from_endpoint), ifindex, in, out, mark);
+}
+
+int run_to(struct dp *dp, int ifindex, const struct packet *in, struct packet *out, uint32_t *mark)
+{
+	return run(bpf_program__fd(dp->skel->progs.sluice_to_endpoint), ifindex, in, out, mark);
+}
+
+int run_xdp(struct dp *dp, const struct packet *in)
+{
+	uint8_t out[MAX_PKT];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->b, .data_size_in = in->len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+
+	cr_assert_eq(bpf_prog_test_run_opts(bpf_program__fd(dp->pf->progs.sluice_prefilter), &opts), 0);
+	return (int)opts.retval;
+}
+
+static uint64_t percpu_sum(int fd, uint32_t idx)
+{
+	int n = libbpf_num_possible_cpus();
+	struct sl_counter *v = calloc((size_t)n, sizeof(*v));
+	uint64_t total = 0;
+
+	cr_assert_not_null(v);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &idx, v), 0);
+	for (int i = 0; i < n; i++)
+		total += v[i].packets;
+	free(v);
+	return total;
+}
+
+uint64_t drops(struct dp *dp, int reason)
+{
+	return percpu_sum(bpf_map__fd(dp->skel->maps.sluice_drops), (uint32_t)reason) +
+	       percpu_sum(bpf_map__fd(dp->pf->maps.sluice_drops), (uint32_t)reason);
+}
+
+uint64_t metric_count(struct dp *dp, int m)
+{
+	return percpu_sum(bpf_map__fd(dp->skel->maps.sluice_metrics), (uint32_t)m);
+}
+
+bool last_event(struct dp *dp, int type, struct sl_event *out)
+{
+	(void)dp;
+	if (rb)
+		ring_buffer__consume(rb);
+	if (type < 0 || type >= 8 || !have_event[type])
+		return false;
+	*out = events[type];
+	return true;
+}
