@@ -97,6 +97,13 @@ static __inline int from_forward(struct __sk_buff *skb, const struct env *env, c
 			__builtin_memcpy(tk.remote_ipv6, dst->tunnel_addr, 16);
 			flags = BPF_F_TUNINFO_IPV6;
 		}
+		if (!ep) {
+			struct sl_endpoint_key ek = { .ifindex = env->ifindex };
+
+			ep = bpf_map_lookup_elem(&sluice_endpoints, &ek);
+			if (!ep)
+				return drop(env, SL_DROP_NO_ENDPOINT, SL_DIR_EGRESS, 0, dst->identity);
+		}
 		tk.tunnel_id = ep->identity;
 		tk.tunnel_ttl = 64;
 		if (bpf_skb_set_tunnel_key(skb, &tk, sizeof(tk), flags) < 0)
@@ -124,7 +131,7 @@ static __inline int from_forward(struct __sk_buff *skb, const struct env *env, c
  * picks among the active ones. Returns a drop reason, 0 when found.
  */
 static __inline int lb_select(struct __sk_buff *skb, const struct pkt *p, const struct sl_service_value *svc,
-			      __u64 now, struct sl_backend_value **ret)
+			      __u64 now, struct sl_backend_value **ret, int *is_new)
 {
 	struct sl_ct_value *ct = ct_lookup(&p->t, SL_CT_SERVICE, 0, now);
 	struct sl_backend_value *be;
@@ -139,6 +146,7 @@ static __inline int lb_select(struct __sk_buff *skb, const struct pkt *p, const 
 		if (be) {
 			ct_update(ct, &p->t, p->tcp_flags, 0, now);
 			*ret = be;
+			*is_new = 0;
 			return 0;
 		}
 		/* Its backend is gone: the flow is given a new one. */
@@ -160,11 +168,11 @@ static __inline int lb_select(struct __sk_buff *skb, const struct pkt *p, const 
 	}
 	ct_create(&p->t, SL_CT_SERVICE, &init, now);
 	*ret = be;
+	*is_new = 1;
 	return 0;
 }
 
-SEC("tc")
-int sluice_from_endpoint(struct __sk_buff *skb)
+static __inline int from_endpoint(struct __sk_buff *skb)
 {
 	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
 	struct sl_endpoint_key ek = { .ifindex = env.ifindex };
@@ -177,6 +185,17 @@ int sluice_from_endpoint(struct __sk_buff *skb)
 	__u64 now;
 
 	r = parse_packet(skb, &p);
+	now = ct_now();
+	/* A flow this endpoint opened, to an address that is no frontend:
+	 * the common case first, before even the endpoint entry (the program
+	 * is attached to endpoints only; the entry is looked up where needed). */
+	if (r == PARSE_OK) {
+		ct = ct_lookup(&p.t, SL_CT_EGRESS, 0, now);
+		if (ct) {
+			ct_update(ct, &p.t, p.tcp_flags, 0, now);
+			return from_forward(skb, &env, &p, NULL, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
+		}
+	}
 	if (r == PARSE_NOT_IP) {
 		metric(SL_METRIC_NOT_IP, env.len);
 		return TC_ACT_OK;
@@ -188,16 +207,10 @@ int sluice_from_endpoint(struct __sk_buff *skb)
 		return drop(&env, SL_DROP_FRAGMENT, SL_DIR_EGRESS, ep->identity, 0);
 	if (r != PARSE_OK)
 		return drop(&env, SL_DROP_INVALID, SL_DIR_EGRESS, ep->identity, 0);
-	now = bpf_ktime_get_ns();
-
-	/* A flow this endpoint opened, to an address that is no frontend. */
-	ct = ct_lookup(&p.t, SL_CT_EGRESS, 0, now);
-	if (ct) {
-		ct_update(ct, &p.t, p.tcp_flags, 0, now);
-		return from_forward(skb, &env, &p, ep, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
-	}
-	/* A reply of a flow it accepted. */
-	ct = ct_lookup(&p.t, SL_CT_INGRESS, 1, now);
+	/* A reply of a flow it accepted (a bare SYN opens, never replies). */
+	ct = p.t.proto == IPPROTO_TCP && (p.tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN
+		     ? NULL
+		     : ct_lookup(&p.t, SL_CT_INGRESS, 1, now);
 	if (ct) {
 		ct_update(ct, &p.t, p.tcp_flags, 1, now);
 		metric(SL_METRIC_REPLY, env.len);
@@ -220,8 +233,9 @@ int sluice_from_endpoint(struct __sk_buff *skb)
 		svc = bpf_map_lookup_elem(&sluice_services, &sk);
 		if (svc) {
 			struct sl_backend_value *be = 0;
+			int is_new = 0;
 
-			r = lb_select(skb, &p, svc, now, &be);
+			r = lb_select(skb, &p, svc, now, &be, &is_new);
 			if (r || !be)
 				return drop(&env, r ? r : SL_DROP_BACKEND_GONE, SL_DIR_EGRESS, ep->identity, 0);
 			if (be->family != p.t.family)
@@ -235,7 +249,8 @@ int sluice_from_endpoint(struct __sk_buff *skb)
 			copy16(p.t.daddr, be->addr);
 			if (p.t.proto != IPPROTO_SCTP)
 				p.t.dport = be->port;
-			ct = ct_lookup(&p.t, SL_CT_EGRESS, 0, now);
+			/* A flow the service just gave a backend has no entry yet. */
+			ct = is_new ? NULL : ct_lookup(&p.t, SL_CT_EGRESS, 0, now);
 			if (ct) {
 				ct_update(ct, &p.t, p.tcp_flags, 0, now);
 				return from_forward(skb, &env, &p, ep, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
@@ -246,7 +261,7 @@ int sluice_from_endpoint(struct __sk_buff *skb)
 	/* A new flow: the endpoint's egress policy. Deny rules apply even
 	 * where egress is not enforced. */
 	dst_id = identity_of(p.t.daddr, p.t.family);
-	verdict = policy_lookup(ep->id, SL_DIR_EGRESS, dst_id, p.t.proto, policy_port(&p), &proxy_port);
+	verdict = policy_lookup(ep->id, SL_DIR_EGRESS, ep->policy_levels[SL_DIR_EGRESS], dst_id, p.t.proto, policy_port(&p), &proxy_port);
 	if (verdict == POLICY_DENY)
 		return drop(&env, SL_DROP_POLICY_DENY, SL_DIR_EGRESS, ep->identity, dst_id);
 	if ((ep->flags & SL_EP_ENFORCE_EGRESS) && verdict != POLICY_ALLOW)
@@ -263,8 +278,7 @@ int sluice_from_endpoint(struct __sk_buff *skb)
 	return from_forward(skb, &env, &p, ep, proxy_port);
 }
 
-SEC("tc")
-int sluice_to_endpoint(struct __sk_buff *skb)
+static __inline int to_endpoint(struct __sk_buff *skb)
 {
 	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
 	struct sl_endpoint_key ek = { .ifindex = env.ifindex };
@@ -277,6 +291,34 @@ int sluice_to_endpoint(struct __sk_buff *skb)
 	__u64 now;
 
 	r = parse_packet(skb, &p);
+	now = ct_now();
+	if (r == PARSE_OK) {
+		/* A reply of a flow this endpoint opened: undo service translation. */
+		ct = ct_lookup(&p.t, SL_CT_EGRESS, 1, now);
+		if (ct) {
+			ct_update(ct, &p.t, p.tcp_flags, 1, now);
+			if (ct->flags & SL_CT_REV_NAT) {
+				__u8 addr[16];
+				__u16 port = ct->nat_port;
+
+				copy16(addr, ct->nat_addr);
+				if (nat_rewrite(skb, &p, 1, addr, port) < 0)
+					return drop(&env, SL_DROP_NAT_FAILED, SL_DIR_INGRESS, 0, 0);
+				metric(SL_METRIC_REV_NAT, env.len);
+			}
+			metric(SL_METRIC_REPLY, env.len);
+			return TC_ACT_OK;
+		}
+		/* A flow it accepted. */
+		ct = ct_lookup(&p.t, SL_CT_INGRESS, 0, now);
+		if (ct) {
+			ct_update(ct, &p.t, p.tcp_flags, 0, now);
+			if (ct->flags & SL_CT_PROXY)
+				return to_proxy(skb, &env, ct->proxy_port, SL_DIR_INGRESS);
+			metric(SL_METRIC_FORWARD, env.len);
+			return TC_ACT_OK;
+		}
+	}
 	if (r == PARSE_NOT_IP) {
 		metric(SL_METRIC_NOT_IP, env.len);
 		return TC_ACT_OK;
@@ -288,33 +330,6 @@ int sluice_to_endpoint(struct __sk_buff *skb)
 		return drop(&env, SL_DROP_FRAGMENT, SL_DIR_INGRESS, 0, ep->identity);
 	if (r != PARSE_OK)
 		return drop(&env, SL_DROP_INVALID, SL_DIR_INGRESS, 0, ep->identity);
-	now = bpf_ktime_get_ns();
-
-	/* A reply of a flow this endpoint opened: undo service translation. */
-	ct = ct_lookup(&p.t, SL_CT_EGRESS, 1, now);
-	if (ct) {
-		ct_update(ct, &p.t, p.tcp_flags, 1, now);
-		if (ct->flags & SL_CT_REV_NAT) {
-			__u8 addr[16];
-			__u16 port = ct->nat_port;
-
-			copy16(addr, ct->nat_addr);
-			if (nat_rewrite(skb, &p, 1, addr, port) < 0)
-				return drop(&env, SL_DROP_NAT_FAILED, SL_DIR_INGRESS, 0, ep->identity);
-			metric(SL_METRIC_REV_NAT, env.len);
-		}
-		metric(SL_METRIC_REPLY, env.len);
-		return TC_ACT_OK;
-	}
-	/* A flow it accepted. */
-	ct = ct_lookup(&p.t, SL_CT_INGRESS, 0, now);
-	if (ct) {
-		ct_update(ct, &p.t, p.tcp_flags, 0, now);
-		if (ct->flags & SL_CT_PROXY)
-			return to_proxy(skb, &env, ct->proxy_port, SL_DIR_INGRESS);
-		metric(SL_METRIC_FORWARD, env.len);
-		return TC_ACT_OK;
-	}
 	if (p.icmp_error && ct_related(&p, now)) {
 		metric(SL_METRIC_RELATED, env.len);
 		return TC_ACT_OK;
@@ -322,7 +337,7 @@ int sluice_to_endpoint(struct __sk_buff *skb)
 
 	/* A new flow: the endpoint's ingress policy. */
 	src_id = identity_of(p.t.saddr, p.t.family);
-	verdict = policy_lookup(ep->id, SL_DIR_INGRESS, src_id, p.t.proto, policy_port(&p), &proxy_port);
+	verdict = policy_lookup(ep->id, SL_DIR_INGRESS, ep->policy_levels[SL_DIR_INGRESS], src_id, p.t.proto, policy_port(&p), &proxy_port);
 	if (verdict == POLICY_DENY)
 		return drop(&env, SL_DROP_POLICY_DENY, SL_DIR_INGRESS, src_id, ep->identity);
 	if ((ep->flags & SL_EP_ENFORCE_INGRESS) && verdict != POLICY_ALLOW)
@@ -342,4 +357,20 @@ int sluice_to_endpoint(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* bench/datapath.bpf.c includes this file for the bodies above and brings
+ * programs of its own. */
+#ifndef SLUICE_BENCH
+SEC("tc")
+int sluice_from_endpoint(struct __sk_buff *skb)
+{
+	return from_endpoint(skb);
+}
+
+SEC("tc")
+int sluice_to_endpoint(struct __sk_buff *skb)
+{
+	return to_endpoint(skb);
+}
+
 char LICENSE[] SEC("license") = "GPL";
+#endif

@@ -22,7 +22,6 @@ struct pkt {
 	struct tuple t;
 	__u32 l3_off;
 	__u32 l4_off;
-	__u32 len;
 	__u8 tcp_flags;
 	__u8 icmp_error; /* an ICMP error; inner is the tuple it is about */
 	__u8 has_ports;	 /* TCP, UDP, SCTP */
@@ -189,14 +188,76 @@ static __inline int parse_icmp_inner(struct __sk_buff *skb, struct pkt *p)
 	return parse_l4(skb, (__u32)l4, &p->inner, NULL);
 }
 
+/*
+ * The common case read straight from the packet: IPv4 without options or
+ * IPv6 without extension headers, not a fragment, TCP or UDP, headers in
+ * the linear part. 1 when done, 0 to take the general path.
+ */
+static __inline int parse_fast(struct __sk_buff *skb, struct pkt *p)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u8 *l4;
+	__u8 proto;
+
+	if ((void *)(eth + 1) > end)
+		return 0;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+		__u32 *s = (__u32 *)p->t.saddr, *d = (__u32 *)p->t.daddr;
+
+		if ((void *)(ip + 1) > end || ip->ihl != 5 || ip->version != 4 ||
+		    (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+			return 0;
+		proto = ip->protocol;
+		s[0] = ip->saddr, s[1] = 0, s[2] = 0, s[3] = 0;
+		d[0] = ip->daddr, d[1] = 0, d[2] = 0, d[3] = 0;
+		p->t.family = SL_FAMILY_IPV4;
+		p->l4_off = ETH_HLEN + sizeof(*ip);
+		l4 = (__u8 *)(ip + 1);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > end || ip6->version != 6)
+			return 0;
+		proto = ip6->nexthdr;
+		__builtin_memcpy(p->t.saddr, ip6->saddr.in6_u.u6_addr8, 16);
+		__builtin_memcpy(p->t.daddr, ip6->daddr.in6_u.u6_addr8, 16);
+		p->t.family = SL_FAMILY_IPV6;
+		p->l4_off = ETH_HLEN + sizeof(*ip6);
+		l4 = (__u8 *)(ip6 + 1);
+	} else {
+		return 0;
+	}
+	if (proto == IPPROTO_TCP) {
+		if ((void *)(l4 + 14) > end)
+			return 0;
+		p->tcp_flags = l4[13];
+	} else if (proto == IPPROTO_UDP) {
+		if ((void *)(l4 + 8) > end)
+			return 0;
+		p->tcp_flags = 0;
+	} else {
+		return 0;
+	}
+	p->t.proto = proto;
+	p->t.sport = *(__u16 *)l4;
+	p->t.dport = *(__u16 *)(l4 + 2);
+	p->has_ports = 1;
+	p->icmp_error = 0;
+	p->l3_off = ETH_HLEN;
+	return 1;
+}
+
 /* Ethernet, then IPv4 or IPv6, then L4. */
 static __inline int parse_packet(struct __sk_buff *skb, struct pkt *p)
 {
 	__u16 proto;
 	int l4, frag = 0;
 
+	if (parse_fast(skb, p))
+		return PARSE_OK;
 	__builtin_memset(p, 0, sizeof(*p));
-	p->len = skb->len;
 	if (bpf_skb_load_bytes(skb, 12, &proto, sizeof(proto)) < 0)
 		return PARSE_INVALID;
 	p->l3_off = ETH_HLEN;

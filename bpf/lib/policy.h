@@ -34,27 +34,32 @@ static __inline int policy_level(struct sl_policy_key *k, __u32 identity, __u8 p
 }
 
 /*
- * Look up the six levels, most specific first; any deny wins over every
- * allow; the most specific allow decides the proxy port.
+ * Look up the six levels, most specific first, skipping those the endpoint
+ * has no entries at (levels: its mask for this direction); any deny wins
+ * over every allow; the most specific allow decides the proxy port.
  */
-static __inline int policy_lookup(__u16 ep_id, __u8 dir, __u32 identity, __u8 proto, __u16 dport,
+static __inline int policy_lookup(__u16 ep_id, __u8 dir, __u8 levels, __u32 identity, __u8 proto, __u16 dport,
 				  __u16 *proxy_port)
 {
 	struct sl_policy_key k = { .ep_id = ep_id, .dir = dir };
 	int verdict = POLICY_NONE;
 
+	if (!(levels & SL_POLICY_LEVELS_KNOWN))
+		levels = 0xff;
 	*proxy_port = 0;
-	if (dport && policy_level(&k, identity, proto, dport, &verdict, proxy_port))
+	if (dport && (levels & SL_POLICY_LEVEL(1)) && policy_level(&k, identity, proto, dport, &verdict, proxy_port))
 		return verdict;
-	if (policy_level(&k, identity, proto, 0, &verdict, proxy_port))
+	if ((levels & SL_POLICY_LEVEL(2)) && policy_level(&k, identity, proto, 0, &verdict, proxy_port))
 		return verdict;
-	if (policy_level(&k, identity, 0, 0, &verdict, proxy_port))
+	if ((levels & SL_POLICY_LEVEL(3)) && policy_level(&k, identity, 0, 0, &verdict, proxy_port))
 		return verdict;
-	if (dport && policy_level(&k, SL_ID_UNKNOWN, proto, dport, &verdict, proxy_port))
+	if (dport && (levels & SL_POLICY_LEVEL(4)) &&
+	    policy_level(&k, SL_ID_UNKNOWN, proto, dport, &verdict, proxy_port))
 		return verdict;
-	if (policy_level(&k, SL_ID_UNKNOWN, proto, 0, &verdict, proxy_port))
+	if ((levels & SL_POLICY_LEVEL(5)) && policy_level(&k, SL_ID_UNKNOWN, proto, 0, &verdict, proxy_port))
 		return verdict;
-	policy_level(&k, SL_ID_UNKNOWN, 0, 0, &verdict, proxy_port);
+	if (levels & SL_POLICY_LEVEL(6))
+		policy_level(&k, SL_ID_UNKNOWN, 0, 0, &verdict, proxy_port);
 	return verdict;
 }
 

@@ -68,13 +68,24 @@ enum sl_endpoint_flags {
 	SL_EP_ENFORCE_EGRESS = 1 << 1,	/* egress is default-deny */
 };
 
+/*
+ * Which of the six lookup levels (struct sl_policy_key) have entries for
+ * this endpoint, per direction: bit L-1 for level L. The programs skip the
+ * levels that have none. SL_POLICY_LEVELS_KNOWN marks the mask as filled
+ * in; without it every level is looked up.
+ */
+#define SL_POLICY_LEVELS_KNOWN 0x80
+#define SL_POLICY_LEVEL(l) (1u << ((l) - 1))
+
 struct sl_endpoint_value {
 	__u32 identity;
-	__u16 id;    /* the endpoint's id: first field of its policy keys */
-	__u8 flags;  /* enum sl_endpoint_flags */
+	__u16 id;		 /* the endpoint's id: first field of its policy keys */
+	__u8 flags;		 /* enum sl_endpoint_flags */
 	__u8 pad;
+	__u8 policy_levels[2];	 /* indexed by enum sl_policy_dir */
+	__u16 pad2;
 };
-SL_STATIC_ASSERT(sizeof(struct sl_endpoint_value) == 8, "sl_endpoint_value");
+SL_STATIC_ASSERT(sizeof(struct sl_endpoint_value) == 12, "sl_endpoint_value");
 
 /* ---- ipcache: prefix -> identity, and how to reach it ---- */
 
@@ -222,7 +233,7 @@ enum sl_ct_flags {
 };
 
 struct sl_ct_value {
-	__u64 expires;	     /* bpf_ktime_get_ns() deadline */
+	__u64 expires;	     /* deadline in jiffies (bpf_jiffies64) */
 	__u8 nat_addr[16];   /* SL_CT_REV_NAT: the frontend */
 	__u16 nat_port;
 	__u16 proxy_port;    /* host order */
@@ -331,6 +342,7 @@ SL_STATIC_ASSERT(sizeof(struct sl_event) == 44, "sl_event");
 
 /* Node-wide settings are `const volatile` globals of the programs, set
  * before load (see bpf/datapath.bpf.c): cfg_tunnel_ifindex, cfg_encrypt,
- * cfg_trace. */
+ * cfg_trace, cfg_hz (the kernel's CONFIG_HZ: conntrack deadlines are in
+ * jiffies). */
 
 #endif /* SLUICE_ABI_H */

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bench/datapath: nanoseconds per packet through BPF_PROG_TEST_RUN, against
+ * an empty tc and an empty XDP program measured in the same run.
+ *
+ *   established  sluice_from_endpoint on a tracked flow, with 512k ipcache
+ *                entries, 1M policy entries and a full TCP conntrack table
+ *   new flow     a new TCP flow to a service, egress policy enforced: every
+ *                iteration is a new flow (bench_new_flow gives it a fresh
+ *                source port); the cost of that rewriting, measured apart,
+ *                is taken out
+ *   prefilter    XDP with 64k prefixes, a source in none of them
+ *
+ * Each figure is the median of 5 runs of --repeat iterations. Then the
+ * kernel memory of each map at its default size, from /proc/self/fdinfo.
+ * Needs root. Usage: datapath-bench [--repeat N] [--runs N]
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <linux/pkt_cls.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sluice/abi.h>
+
+#include "bench_datapath.skel.h"
+#include "prefilter.skel.h"
+
+static unsigned repeat = 1000000, runs = 5;
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "datapath-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* Ethernet + IPv4 + TCP, checksums left zero (the programs only adjust). */
+static uint32_t tcp4(uint8_t *b, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags)
+{
+	memset(b, 0, 64);
+	b[12] = 0x08;
+	b[14] = 0x45;
+	b[17] = 40;
+	b[22] = 64;
+	b[23] = IPPROTO_TCP;
+	memcpy(b + 26, &src, 4);
+	memcpy(b + 30, &dst, 4);
+	b[34] = (uint8_t)(sport >> 8), b[35] = (uint8_t)sport;
+	b[36] = (uint8_t)(dport >> 8), b[37] = (uint8_t)dport;
+	b[46] = 5 << 4;
+	b[47] = flags;
+	return 54;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median over runs of the average ns per iteration; *ret the verdict. */
+static double time_prog(int fd, const uint8_t *pkt, uint32_t len, int *ret)
+{
+	uint32_t d[16];
+	uint8_t out[256];
+
+	for (unsigned i = 0; i < runs && i < 16; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len, .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = repeat);
+		if (bpf_prog_test_run_opts(fd, &o) < 0)
+			die("test run");
+		d[i] = o.duration;
+		if (ret)
+			*ret = (int)o.retval;
+	}
+	qsort(d, runs, sizeof(d[0]), cmp_u32);
+	return d[runs / 2];
+}
+
+static long memlock(int fd)
+{
+	char path[64], line[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static void set_sizes(struct bpf_object *obj, unsigned scale_ct)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj) {
+		const char *n = bpf_map__name(m);
+
+		if (!strcmp(n, SL_MAP_CT_TCP))
+			bpf_map__set_max_entries(m, 1048576 / scale_ct);
+		else if (!strcmp(n, SL_MAP_CT_ANY))
+			bpf_map__set_max_entries(m, 262144 / scale_ct);
+		else if (!strcmp(n, SL_MAP_IPCACHE))
+			bpf_map__set_max_entries(m, 524288);
+		else if (!strcmp(n, SL_MAP_ENDPOINTS))
+			bpf_map__set_max_entries(m, 65535);
+		else if (!strcmp(n, SL_MAP_POLICY))
+			bpf_map__set_max_entries(m, 1048576);
+		else if (!strcmp(n, SL_MAP_SERVICES) || !strcmp(n, SL_MAP_BACKENDS))
+			bpf_map__set_max_entries(m, 65536);
+		else if (!strcmp(n, SL_MAP_LB_SLOTS))
+			bpf_map__set_max_entries(m, 65536 * 16);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = { { "repeat", 1, 0, 'r' }, { "runs", 1, 0, 'n' }, {} };
+	struct bench_datapath_bpf *s;
+	struct prefilter_bpf *pf;
+	uint8_t pkt[64];
+	uint32_t len, client = htonl(0x0a010001), server = htonl(0x0a010002), vip = htonl(0x0a60000a);
+	double empty_tc, empty_xdp, est, newf, rewrite, pf_t;
+	int c, verdict;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'r')
+			repeat = (unsigned)atoi(optarg);
+		else if (c == 'n')
+			runs = (unsigned)atoi(optarg);
+	}
+	if (runs < 1 || runs > 15)
+		runs = 5;
+	if (geteuid() != 0) {
+		fprintf(stderr, "datapath-bench: needs root\n");
+		return 77;
+	}
+	libbpf_set_print(quiet);
+	s = bench_datapath_bpf__open();
+	if (!s)
+		die("open");
+	set_sizes(s->obj, 1);
+	s->rodata->bench_frontend_addr = vip;
+	s->rodata->bench_frontend_port = htons(80);
+	if (bench_datapath_bpf__load(s))
+		die("load");
+
+	/* The endpoint: loopback (ifindex 1) is what the test run uses. */
+	{
+		struct sl_endpoint_key k = { .ifindex = 1 };
+		/* Its egress entries sit at level 1 (identity, protocol, port), as the
+		 * compiler would say in the endpoint's level mask. */
+		struct sl_endpoint_value v = { .identity = 1000, .id = 1, .flags = SL_EP_ENFORCE_EGRESS,
+					       .policy_levels = { SL_POLICY_LEVELS_KNOWN | SL_POLICY_LEVEL(1),
+								  SL_POLICY_LEVELS_KNOWN | SL_POLICY_LEVEL(1) } };
+
+		if (bpf_map_update_elem(bpf_map__fd(s->maps.sluice_endpoints), &k, &v, 0))
+			die("endpoint");
+	}
+	/* 512k ipcache entries: /32s in 10.128.0.0/9, and the two endpoints. */
+	fprintf(stderr, "filling ipcache (512k), policy (1M), conntrack (1M)...\n");
+	{
+		int fd = bpf_map__fd(s->maps.sluice_ipcache);
+
+		for (uint32_t i = 0; i < 524288 - 2; i++) {
+			struct sl_ipcache_key k = { .prefixlen = SL_IPCACHE_PREFIX_BITS(32), .family = 4 };
+			struct sl_ipcache_value v = { .identity = 20000 + (i % 50000) };
+			uint32_t a = htonl(0x0a800000 + i);
+
+			memcpy(k.addr, &a, 4);
+			if (bpf_map_update_elem(fd, &k, &v, 0))
+				die("ipcache");
+		}
+		for (int i = 0; i < 2; i++) {
+			struct sl_ipcache_key k = { .prefixlen = SL_IPCACHE_PREFIX_BITS(32), .family = 4 };
+			struct sl_ipcache_value v = { .identity = i ? 2000 : 1000 };
+
+			memcpy(k.addr, i ? &server : &client, 4);
+			if (bpf_map_update_elem(fd, &k, &v, 0))
+				die("ipcache");
+		}
+	}
+	/* 1M policy entries over 65k endpoints; endpoint 1 may reach 2000:8080. */
+	{
+		enum { N = 65536 };
+		struct sl_policy_key *keys = calloc(N, sizeof(*keys));
+		struct sl_policy_value *vals = calloc(N, sizeof(*vals));
+		int fd = bpf_map__fd(s->maps.sluice_policy);
+
+		for (uint32_t round = 0; round < 16; round++) {
+			uint32_t n = N;
+
+			for (uint32_t i = 0; i < N; i++) {
+				keys[i] = (struct sl_policy_key){ .ep_id = (uint16_t)(2 + i % 65000), .dir = (uint8_t)(i & 1),
+								  .proto = IPPROTO_TCP,
+								  .dport = htons((uint16_t)(1 + round * 1000 + i / 65000)),
+								  .identity = 20000 + i };
+			}
+			if (round == 0)
+				keys[0] = (struct sl_policy_key){ .ep_id = 1, .dir = SL_DIR_EGRESS, .proto = IPPROTO_TCP,
+								  .dport = htons(8080), .identity = 2000 };
+			if (bpf_map_update_batch(fd, keys, vals, &n, NULL))
+				die("policy batch");
+		}
+		free(keys);
+		free(vals);
+	}
+	/* A full TCP conntrack table. */
+	{
+		enum { N = 65536 };
+		struct sl_ct_key *keys = calloc(N, sizeof(*keys));
+		struct sl_ct_value *vals = calloc(N, sizeof(*vals));
+		int fd = bpf_map__fd(s->maps.sluice_ct_tcp);
+
+		for (uint32_t round = 0; round < 16; round++) {
+			uint32_t n = N;
+
+			for (uint32_t i = 0; i < N; i++) {
+				uint32_t a = htonl(0x0a800000 + round), b = htonl(0x0a900000 + i);
+
+				memset(&keys[i], 0, sizeof(keys[i]));
+				memcpy(keys[i].saddr, &a, 4);
+				memcpy(keys[i].daddr, &b, 4);
+				keys[i].sport = htons(40000);
+				keys[i].dport = htons(80);
+				keys[i].proto = IPPROTO_TCP;
+				keys[i].family = 4;
+				vals[i].expires = UINT64_MAX;
+			}
+			if (bpf_map_update_batch(fd, keys, vals, &n, NULL))
+				die("ct batch");
+		}
+		free(keys);
+		free(vals);
+	}
+	/* A service 10.96.0.10:80 with 3 backends on the server. */
+	{
+		struct sl_service_key k = { .port = htons(80), .proto = IPPROTO_TCP, .family = 4 };
+		struct sl_service_value v = { .id = 1, .n_slots = 3 };
+
+		memcpy(k.addr, &vip, 4);
+		if (bpf_map_update_elem(bpf_map__fd(s->maps.sluice_services), &k, &v, 0))
+			die("service");
+		for (uint32_t i = 0; i < 3; i++) {
+			struct sl_lb_slot_key sk = { .service_id = 1, .slot = i };
+			struct sl_lb_slot_value sv = { .backend_id = 10 + i };
+			struct sl_backend_key bk = { .id = 10 + i };
+			struct sl_backend_value bv = { .port = htons(8080), .family = 4 };
+
+			memcpy(bv.addr, &server, 4);
+			if (bpf_map_update_elem(bpf_map__fd(s->maps.sluice_lb_slots), &sk, &sv, 0) ||
+			    bpf_map_update_elem(bpf_map__fd(s->maps.sluice_backends), &bk, &bv, 0))
+				die("backends");
+		}
+	}
+
+	len = tcp4(pkt, client, vip, 1000, 80, 0x02);
+	empty_tc = time_prog(bpf_program__fd(s->progs.bench_empty_tc), pkt, len, NULL);
+	empty_xdp = time_prog(bpf_program__fd(s->progs.bench_empty_xdp), pkt, len, NULL);
+
+	/* Established: one flow to the server, opened once, then timed. */
+	len = tcp4(pkt, client, server, 41000, 8080, 0x10);
+	time_prog(bpf_program__fd(s->progs.bench_from_endpoint), pkt, len, &verdict);
+	est = time_prog(bpf_program__fd(s->progs.bench_from_endpoint), pkt, len, &verdict);
+	if (verdict != TC_ACT_OK)
+		fprintf(stderr, "warning: established verdict %d\n", verdict);
+
+	len = tcp4(pkt, client, vip, 1000, 80, 0x02);
+	rewrite = time_prog(bpf_program__fd(s->progs.bench_rewrite_only), pkt, len, NULL);
+	newf = time_prog(bpf_program__fd(s->progs.bench_new_flow), pkt, len, &verdict);
+	if (verdict != TC_ACT_OK)
+		fprintf(stderr, "warning: new-flow verdict %d\n", verdict);
+
+	/* Prefilter: 64k prefixes (/24 and /32), a source in none. */
+	pf = prefilter_bpf__open();
+	if (!pf)
+		die("prefilter open");
+	bpf_map__set_max_entries(pf->maps.sluice_prefilter_v4, 65536);
+	bpf_map__set_max_entries(pf->maps.sluice_prefilter_v6, 65536);
+	if (prefilter_bpf__load(pf))
+		die("prefilter load");
+	{
+		int fd = bpf_map__fd(pf->maps.sluice_prefilter_v4);
+		uint8_t one = 1;
+
+		for (uint32_t i = 0; i < 65536; i++) {
+			struct {
+				uint32_t prefixlen;
+				uint32_t addr;
+			} k = { i & 1 ? 32 : 24, htonl(i & 1 ? 0xc6000000 + i : 0xcb000000 + (i << 8)) };
+
+			if (bpf_map_update_elem(fd, &k, &one, 0))
+				die("prefilter fill");
+		}
+	}
+	len = tcp4(pkt, htonl(0x0a0a0a0a), client, 1, 2, 0x02);
+	pf_t = time_prog(bpf_program__fd(pf->progs.sluice_prefilter), pkt, len, &verdict);
+
+	printf("BPF_PROG_TEST_RUN, %u iterations, median of %u runs (ns per packet)\n", repeat, runs);
+	printf("  empty tc                      %6.1f\n", empty_tc);
+	printf("  empty xdp                     %6.1f\n", empty_xdp);
+	printf("  from-endpoint, established    %6.1f   %.2fx empty tc   (target <= 3x)\n", est, est / empty_tc);
+	printf("  from-endpoint, new flow to a  %6.1f   %.2fx empty tc   (target <= 6x; %.1f ns of per-iteration\n"
+	       "    service with policy                                   rewriting measured apart and taken out)\n",
+	       newf - rewrite + empty_tc, (newf - rewrite + empty_tc) / empty_tc, rewrite - empty_tc);
+	printf("  prefilter, 64k prefixes       %6.1f   %.2fx empty xdp  (target <= 2x)\n", pf_t, pf_t / empty_xdp);
+
+	printf("\nkernel memory per map (memlock from fdinfo; ipcache, policy, conntrack as filled above)\n");
+	{
+		struct bpf_map *m;
+
+		bpf_object__for_each_map(m, s->obj) {
+			const char *n = bpf_map__name(m);
+			long mem = memlock(bpf_map__fd(m));
+			unsigned max = bpf_map__max_entries(m);
+
+			if (strncmp(n, "sluice_", 7) || bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF)
+				continue;
+			printf("  %-22s %9u entries %12ld bytes %8.1f bytes/entry\n", n, max, mem,
+			       max ? (double)mem / max : 0);
+		}
+		bpf_object__for_each_map(m, pf->obj) {
+			const char *n = bpf_map__name(m);
+			long mem = memlock(bpf_map__fd(m));
+			unsigned max = bpf_map__max_entries(m);
+
+			if (strncmp(n, "sluice_prefilter", 16))
+				continue;
+			printf("  %-22s %9u entries %12ld bytes %8.1f bytes/entry\n", n, max, mem, (double)mem / max);
+		}
+	}
+	prefilter_bpf__destroy(pf);
+	bench_datapath_bpf__destroy(s);
+	return 0;
+}

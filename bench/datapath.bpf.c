@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Programs for bench/datapath: baselines, and wrappers that make every
+ * BPF_PROG_TEST_RUN iteration a new flow. The test run reuses one skb for
+ * all its iterations, so a wrapper gives each a fresh source port and puts
+ * the frontend back as the destination; bench_rewrite_only does the same
+ * rewriting and nothing else, so its cost can be taken out.
+ */
+#define SLUICE_BENCH
+#include "../bpf/datapath.bpf.c"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} bench_seq SEC(".maps");
+
+/* The frontend the wrappers restore, set before load (network order). */
+const volatile __u32 bench_frontend_addr = 0;
+const volatile __u16 bench_frontend_port = 0;
+
+static __inline int renew(struct __sk_buff *skb)
+{
+	__u32 zero = 0, *seq = bpf_map_lookup_elem(&bench_seq, &zero);
+	__u32 addr = bench_frontend_addr;
+	__u16 port = bench_frontend_port, sport;
+
+	if (!seq)
+		return -1;
+	*seq += 1;
+	sport = bpf_htons((__u16)(1024 + (*seq % 60000)));
+	/* Ethernet 14 + IPv4 20: TCP source port at 34, destination at 36. */
+	if (bpf_skb_store_bytes(skb, 34, &sport, 2, 0) < 0 || bpf_skb_store_bytes(skb, 36, &port, 2, 0) < 0 ||
+	    bpf_skb_store_bytes(skb, 30, &addr, 4, 0) < 0)
+		return -1;
+	return 0;
+}
+
+SEC("tc")
+int bench_empty_tc(struct __sk_buff *skb)
+{
+	return TC_ACT_OK;
+}
+
+SEC("xdp")
+int bench_empty_xdp(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+SEC("tc")
+int bench_rewrite_only(struct __sk_buff *skb)
+{
+	return renew(skb) < 0 ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+SEC("tc")
+int bench_new_flow(struct __sk_buff *skb)
+{
+	if (renew(skb) < 0)
+		return TC_ACT_SHOT;
+	return from_endpoint(skb);
+}
+
+SEC("tc")
+int bench_from_endpoint(struct __sk_buff *skb)
+{
+	return from_endpoint(skb);
+}
+
+char LICENSE[] SEC("license") = "GPL";
