@@ -113,9 +113,9 @@ static void set_sizes(struct bpf_object *obj, unsigned scale_ct)
 	bpf_object__for_each_map(m, obj) {
 		const char *n = bpf_map__name(m);
 
-		if (!strcmp(n, SL_MAP_CT_TCP))
+		if (!strcmp(n, SL_MAP_CT4_TCP) || !strcmp(n, SL_MAP_CT6_TCP))
 			bpf_map__set_max_entries(m, 1048576 / scale_ct);
-		else if (!strcmp(n, SL_MAP_CT_ANY))
+		else if (!strcmp(n, SL_MAP_CT4_ANY) || !strcmp(n, SL_MAP_CT6_ANY))
 			bpf_map__set_max_entries(m, 262144 / scale_ct);
 		else if (!strcmp(n, SL_MAP_IPCACHE))
 			bpf_map__set_max_entries(m, 524288);
@@ -225,9 +225,9 @@ int main(int argc, char **argv)
 	/* A full TCP conntrack table. */
 	{
 		enum { N = 65536 };
-		struct sl_ct_key *keys = calloc(N, sizeof(*keys));
+		struct sl_ct4_key *keys = calloc(N, sizeof(*keys));
 		struct sl_ct_value *vals = calloc(N, sizeof(*vals));
-		int fd = bpf_map__fd(s->maps.sluice_ct_tcp);
+		int fd = bpf_map__fd(s->maps.sluice_ct4_tcp);
 
 		for (uint32_t round = 0; round < 16; round++) {
 			uint32_t n = N;
@@ -241,7 +241,6 @@ int main(int argc, char **argv)
 				keys[i].sport = htons(40000);
 				keys[i].dport = htons(80);
 				keys[i].proto = IPPROTO_TCP;
-				keys[i].family = 4;
 				vals[i].expires = UINT64_MAX;
 			}
 			if (bpf_map_update_batch(fd, keys, vals, &n, NULL))

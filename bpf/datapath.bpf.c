@@ -131,7 +131,7 @@ static __inline int from_forward(struct __sk_buff *skb, const struct env *env, c
  * picks among the active ones. Returns a drop reason, 0 when found.
  */
 static __inline int lb_select(struct __sk_buff *skb, const struct pkt *p, const struct sl_service_value *svc,
-			      __u64 now, struct sl_backend_value **ret, int *is_new)
+			      __u64 now, struct sl_backend_value **ret, struct sl_ct_value **ret_ct)
 {
 	struct sl_ct_value *ct = ct_lookup(&p->t, SL_CT_SERVICE, 0, now);
 	struct sl_backend_value *be;
@@ -146,7 +146,7 @@ static __inline int lb_select(struct __sk_buff *skb, const struct pkt *p, const 
 		if (be) {
 			ct_update(ct, &p->t, p->tcp_flags, 0, now);
 			*ret = be;
-			*is_new = 0;
+			*ret_ct = ct;
 			return 0;
 		}
 		/* Its backend is gone: the flow is given a new one. */
@@ -168,8 +168,25 @@ static __inline int lb_select(struct __sk_buff *skb, const struct pkt *p, const 
 	}
 	ct_create(&p->t, SL_CT_SERVICE, &init, now);
 	*ret = be;
-	*is_new = 1;
+	*ret_ct = NULL; /* a new flow of the service */
 	return 0;
+}
+
+/*
+ * A service flow's SERVICE entry sees only the client's packets; its EGRESS
+ * entry sees the replies too. The SERVICE entry follows the flow's state and
+ * deadline, so that an established flow keeps its backend as long as it
+ * lives, idle or not.
+ */
+static __inline void lb_follow(struct sl_ct_value *svc_ct, const struct sl_ct_value *ct)
+{
+	const __u16 state = SL_CT_SEEN_REPLY | SL_CT_FIN_FWD | SL_CT_FIN_REV | SL_CT_CLOSING;
+	__u16 flags = (svc_ct->flags & (__u16)~state) | (ct->flags & state);
+
+	if (flags != svc_ct->flags)
+		svc_ct->flags = flags;
+	if (svc_ct->expires != ct->expires)
+		svc_ct->expires = ct->expires;
 }
 
 static __inline int from_endpoint(struct __sk_buff *skb)
@@ -233,9 +250,9 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 		svc = bpf_map_lookup_elem(&sluice_services, &sk);
 		if (svc) {
 			struct sl_backend_value *be = 0;
-			int is_new = 0;
+			struct sl_ct_value *svc_ct = 0;
 
-			r = lb_select(skb, &p, svc, now, &be, &is_new);
+			r = lb_select(skb, &p, svc, now, &be, &svc_ct);
 			if (r || !be)
 				return drop(&env, r ? r : SL_DROP_BACKEND_GONE, SL_DIR_EGRESS, ep->identity, 0);
 			if (be->family != p.t.family)
@@ -250,9 +267,10 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 			if (p.t.proto != IPPROTO_SCTP)
 				p.t.dport = be->port;
 			/* A flow the service just gave a backend has no entry yet. */
-			ct = is_new ? NULL : ct_lookup(&p.t, SL_CT_EGRESS, 0, now);
+			ct = svc_ct ? ct_lookup(&p.t, SL_CT_EGRESS, 0, now) : NULL;
 			if (ct) {
 				ct_update(ct, &p.t, p.tcp_flags, 0, now);
+				lb_follow(svc_ct, ct);
 				return from_forward(skb, &env, &p, ep, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
 			}
 		}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Connection tracking. One LRU map for TCP, one for everything else. Each
+ * Connection tracking. LRU maps per family, for TCP and for the rest. Each
  * direction of policy has entries of its own (struct sl_ct_key.dir): a flow
  * between two local endpoints has an EGRESS entry (made where it left the
  * client) and an INGRESS entry (made where it reached the server); a flow to
@@ -23,42 +23,54 @@ static __inline __u64 ct_now(void)
 	return bpf_jiffies64();
 }
 
-static __inline void *ct_map(__u8 proto)
+static __inline void *ct_map(const struct tuple *t)
 {
-	return proto == IPPROTO_TCP ? (void *)&sluice_ct_tcp : (void *)&sluice_ct_any;
+	if (t->family == SL_FAMILY_IPV4)
+		return t->proto == IPPROTO_TCP ? (void *)&sluice_ct4_tcp : (void *)&sluice_ct4_any;
+	return t->proto == IPPROTO_TCP ? (void *)&sluice_ct6_tcp : (void *)&sluice_ct6_any;
 }
 
-static __inline void ct_key(struct sl_ct_key *k, const struct tuple *t, __u8 dir, int reverse)
+union ct_key {
+	struct sl_ct4_key v4;
+	struct sl_ct6_key v6;
+};
+
+static __inline void ct_key(union ct_key *k, const struct tuple *t, __u8 dir, int reverse)
 {
-	__builtin_memset(k, 0, sizeof(*k));
-	if (reverse) {
-		copy16(k->saddr, t->daddr);
-		copy16(k->daddr, t->saddr);
-		k->sport = t->dport;
-		k->dport = t->sport;
+	const __u8 *s = reverse ? t->daddr : t->saddr, *d = reverse ? t->saddr : t->daddr;
+	__u16 sport = reverse ? t->dport : t->sport, dport = reverse ? t->sport : t->dport;
+
+	if (t->family == SL_FAMILY_IPV4) {
+		__builtin_memcpy(k->v4.saddr, s, 4);
+		__builtin_memcpy(k->v4.daddr, d, 4);
+		k->v4.sport = sport;
+		k->v4.dport = dport;
+		k->v4.proto = t->proto;
+		k->v4.dir = dir;
+		k->v4.pad = 0;
 	} else {
-		copy16(k->saddr, t->saddr);
-		copy16(k->daddr, t->daddr);
-		k->sport = t->sport;
-		k->dport = t->dport;
+		copy16(k->v6.saddr, s);
+		copy16(k->v6.daddr, d);
+		k->v6.sport = sport;
+		k->v6.dport = dport;
+		k->v6.proto = t->proto;
+		k->v6.dir = dir;
+		k->v6.pad = 0;
 	}
-	k->proto = t->proto;
-	k->family = t->family;
-	k->dir = dir;
 }
 
 /* A live entry, or NULL: an entry past its deadline is gone. */
 static __inline struct sl_ct_value *ct_lookup(const struct tuple *t, __u8 dir, int reverse, __u64 now)
 {
-	struct sl_ct_key k;
+	union ct_key k;
 	struct sl_ct_value *v;
 
 	ct_key(&k, t, dir, reverse);
-	v = bpf_map_lookup_elem(ct_map(t->proto), &k);
-	if (v && v->expires < now) {
-		bpf_map_delete_elem(ct_map(t->proto), &k);
+	v = bpf_map_lookup_elem(ct_map(t), &k);
+	/* Past its deadline it is as good as gone; a new flow overwrites it,
+	 * the LRU or user space's sweep removes it. */
+	if (v && v->expires < now)
 		return NULL;
-	}
 	return v;
 }
 
@@ -108,12 +120,12 @@ static __inline void ct_update(struct sl_ct_value *v, const struct tuple *t, __u
 
 static __inline int ct_create(const struct tuple *t, __u8 dir, const struct sl_ct_value *init, __u64 now)
 {
-	struct sl_ct_key k;
+	union ct_key k;
 	struct sl_ct_value v = *init;
 
 	ct_key(&k, t, dir, 0);
 	v.expires = now + ct_lifetime(t, v.flags);
-	return bpf_map_update_elem(ct_map(t->proto), &k, &v, BPF_ANY);
+	return bpf_map_update_elem(ct_map(t), &k, &v, BPF_ANY);
 }
 
 /* Whether an ICMP error is about a flow conntrack knows, either way. */

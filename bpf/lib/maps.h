@@ -57,18 +57,36 @@ struct {
 	__uint(max_entries, 1);
 	/* Per-CPU LRU lists: making room for a new flow takes no global lock. */
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct sl_ct_key);
+	__type(key, struct sl_ct4_key);
 	__type(value, struct sl_ct_value);
-} sluice_ct_tcp SEC(".maps");
+} sluice_ct4_tcp SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1);
 	/* Per-CPU LRU lists: making room for a new flow takes no global lock. */
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct sl_ct_key);
+	__type(key, struct sl_ct4_key);
 	__type(value, struct sl_ct_value);
-} sluice_ct_any SEC(".maps");
+} sluice_ct4_any SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	/* Per-CPU LRU lists: making room for a new flow takes no global lock. */
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct sl_ct6_key);
+	__type(value, struct sl_ct_value);
+} sluice_ct6_tcp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1);
+	/* Per-CPU LRU lists: making room for a new flow takes no global lock. */
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct sl_ct6_key);
+	__type(value, struct sl_ct_value);
+} sluice_ct6_any SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -117,9 +117,10 @@ static __inline int parse_ipv6(struct __sk_buff *skb, __u32 off, struct tuple *t
 			break;
 		if (bpf_skb_load_bytes(skb, l4, ext, sizeof(ext)) < 0)
 			return -PARSE_INVALID;
-		nexthdr = ext[0];
-		/* AH counts its length in 4-byte units minus 2; the others in 8-byte units minus 1 */
+		/* AH counts its length in 4-byte units minus 2; the others in
+		 * 8-byte units minus 1. The header being skipped decides. */
 		l4 += nexthdr == NEXTHDR_AUTH ? ((__u32)ext[1] + 2) * 4 : ((__u32)ext[1] + 1) * 8;
+		nexthdr = ext[0];
 	}
 	t->proto = nexthdr;
 	return (int)l4;

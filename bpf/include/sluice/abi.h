@@ -28,8 +28,10 @@
 #define SL_MAP_SERVICES "sluice_services"
 #define SL_MAP_LB_SLOTS "sluice_lb_slots"
 #define SL_MAP_BACKENDS "sluice_backends"
-#define SL_MAP_CT_TCP "sluice_ct_tcp"
-#define SL_MAP_CT_ANY "sluice_ct_any"
+#define SL_MAP_CT4_TCP "sluice_ct4_tcp"
+#define SL_MAP_CT4_ANY "sluice_ct4_any"
+#define SL_MAP_CT6_TCP "sluice_ct6_tcp"
+#define SL_MAP_CT6_ANY "sluice_ct6_any"
 #define SL_MAP_DROPS "sluice_drops"
 #define SL_MAP_METRICS "sluice_metrics"
 #define SL_MAP_EVENTS "sluice_events"
@@ -211,17 +213,33 @@ enum sl_ct_dir {
 	SL_CT_SERVICE = 2, /* a client's flow to a frontend: which backend it has */
 };
 
-struct sl_ct_key {
+/*
+ * One map per family and per TCP/other (sluice_ct4_tcp, _ct4_any, _ct6_tcp,
+ * _ct6_any; mapSizes.ctTcp sizes both TCP maps, ctAny both others): an IPv4
+ * key is 16 bytes, which hashes and compares faster than a key with room
+ * for IPv6 addresses.
+ */
+struct sl_ct4_key {
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u16 sport; /* ICMP echo: the identifier */
+	__u16 dport; /* ICMP echo: the identifier too */
+	__u8 proto;
+	__u8 dir; /* enum sl_ct_dir */
+	__u16 pad;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_ct4_key) == 16, "sl_ct4_key");
+
+struct sl_ct6_key {
 	__u8 saddr[16];
 	__u8 daddr[16];
-	__u16 sport; /* ICMP echo: the identifier */
-	__u16 dport; /* ICMP echo: 0 */
+	__u16 sport;
+	__u16 dport;
 	__u8 proto;
-	__u8 family;
 	__u8 dir; /* enum sl_ct_dir */
-	__u8 pad;
+	__u16 pad;
 };
-SL_STATIC_ASSERT(sizeof(struct sl_ct_key) == 40, "sl_ct_key");
+SL_STATIC_ASSERT(sizeof(struct sl_ct6_key) == 40, "sl_ct6_key");
 
 enum sl_ct_flags {
 	SL_CT_REV_NAT = 1 << 0,	   /* replies get nat_addr:nat_port as their source */
