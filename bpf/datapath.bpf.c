@@ -276,6 +276,10 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 		}
 	}
 
+	if (p.ndp) {
+		metric(SL_METRIC_FORWARD, env.len);
+		return TC_ACT_OK;
+	}
 	/* A new flow: the endpoint's egress policy. Deny rules apply even
 	 * where egress is not enforced. */
 	dst_id = identity_of(p.t.daddr, p.t.family);
@@ -293,6 +297,7 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 	}
 	ct_create(&p.t, SL_CT_EGRESS, &init, now);
 	metric(SL_METRIC_NEW, env.len);
+	policy_event(&env, SL_DIR_EGRESS, p.t.proto, ep->identity, dst_id, proxy_port);
 	return from_forward(skb, &env, &p, ep, proxy_port);
 }
 
@@ -353,6 +358,10 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 
+	if (p.ndp) {
+		metric(SL_METRIC_FORWARD, env.len);
+		return TC_ACT_OK;
+	}
 	/* A new flow: the endpoint's ingress policy. */
 	src_id = identity_of(p.t.saddr, p.t.family);
 	verdict = policy_lookup(ep->id, SL_DIR_INGRESS, ep->policy_levels[SL_DIR_INGRESS], src_id, p.t.proto, policy_port(&p), &proxy_port);
@@ -369,6 +378,7 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 	}
 	ct_create(&p.t, SL_CT_INGRESS, &init, now);
 	metric(SL_METRIC_NEW, env.len);
+	policy_event(&env, SL_DIR_INGRESS, p.t.proto, src_id, ep->identity, proxy_port);
 	if (proxy_port)
 		return to_proxy(skb, &env, proxy_port, SL_DIR_INGRESS);
 	metric(SL_METRIC_FORWARD, env.len);

@@ -48,6 +48,22 @@ struct env {
 	__u32 len;
 };
 
+/* A new flow's verdict, for the trace. */
+static __inline void policy_event(const struct env *env, __u8 dir, __u8 proto, __u32 src_id, __u32 dst_id,
+				  __u16 proxy_port)
+{
+	struct sl_event *e = event_start(SL_EVENT_POLICY, env->ifindex);
+
+	if (e) {
+		e->dir = dir;
+		e->proto = proto;
+		e->src_identity = src_id;
+		e->dst_identity = dst_id;
+		e->target = proxy_port;
+		bpf_ringbuf_submit(e, 0);
+	}
+}
+
 /* Count a drop by reason and say TC_ACT_SHOT. */
 static __inline int drop(const struct env *env, __u8 reason, __u8 dir, __u32 src_id, __u32 dst_id)
 {

@@ -25,7 +25,7 @@ struct pkt {
 	__u8 tcp_flags;
 	__u8 icmp_error; /* an ICMP error; inner is the tuple it is about */
 	__u8 has_ports;	 /* TCP, UDP, SCTP */
-	__u8 pad;
+	__u8 ndp;	 /* IPv6 neighbour discovery */
 	struct tuple inner;
 };
 
@@ -154,12 +154,21 @@ static __inline int parse_l4(struct __sk_buff *skb, __u32 off, struct tuple *t, 
 			return -PARSE_INVALID;
 		t->sport = 0;
 		t->dport = 0;
-		if ((t->proto == IPPROTO_ICMP && (hdr[0] == ICMP_ECHO || hdr[0] == ICMP_ECHOREPLY)) ||
-		    (t->proto == IPPROTO_ICMPV6 && (hdr[0] == ICMPV6_ECHO_REQUEST || hdr[0] == ICMPV6_ECHO_REPLY))) {
-			__u16 id = *(__u16 *)&hdr[4];
-
-			t->sport = id;
-			t->dport = id;
+		if ((t->proto == IPPROTO_ICMP && hdr[0] == ICMP_ECHO) ||
+		    (t->proto == IPPROTO_ICMPV6 && hdr[0] == ICMPV6_ECHO_REQUEST)) {
+			/* A request and its reply are each other's reverse: the
+			 * identifier stands as the request's source port and the
+			 * reply's destination port, so a request from the other
+			 * side is never taken for a reply. */
+			t->sport = *(__u16 *)&hdr[4];
+		} else if ((t->proto == IPPROTO_ICMP && hdr[0] == ICMP_ECHOREPLY) ||
+			   (t->proto == IPPROTO_ICMPV6 && hdr[0] == ICMPV6_ECHO_REPLY)) {
+			t->dport = *(__u16 *)&hdr[4];
+		} else if (p && t->proto == IPPROTO_ICMPV6 && hdr[0] >= 133 && hdr[0] <= 137) {
+			/* Neighbour discovery (router and neighbour solicitation
+			 * and advertisement, redirect): IPv6 does not work without
+			 * it, so no policy judges it. */
+			p->ndp = 1;
 		} else if (p && ((t->proto == IPPROTO_ICMP && icmp4_is_error(hdr[0])) ||
 				 (t->proto == IPPROTO_ICMPV6 && icmp6_is_error(hdr[0])))) {
 			p->icmp_error = 1;
@@ -246,6 +255,7 @@ static __inline int parse_fast(struct __sk_buff *skb, struct pkt *p)
 	p->t.dport = *(__u16 *)(l4 + 2);
 	p->has_ports = 1;
 	p->icmp_error = 0;
+	p->ndp = 0;
 	p->l3_off = ETH_HLEN;
 	return 1;
 }

@@ -2,6 +2,8 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 static struct sl_event events[8];
 static bool have_event[8];
 static struct ring_buffer *rb;
+static bool attached; /* inject(): programs attached with tc */
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -59,6 +62,10 @@ void dp_setup(struct dp *dp, const struct dp_cfg *cfg)
 			bpf_map__set_max_entries(m, cfg->ct_size ? cfg->ct_size : 4096);
 	}
 	dp->skel->rodata->cfg_tunnel_ifindex = cfg->tunnel_ifindex;
+	if (cfg->tunnel_dev) {
+		dp->skel->rodata->cfg_tunnel_ifindex = if_nametoindex(cfg->tunnel_dev);
+		cr_assert_gt(dp->skel->rodata->cfg_tunnel_ifindex, 0, "no device %s", cfg->tunnel_dev);
+	}
 	dp->skel->rodata->cfg_encrypt = cfg->encrypt;
 	dp->skel->rodata->cfg_trace = cfg->trace;
 	cr_assert_eq(datapath_bpf__load(dp->skel), 0, "datapath load failed");
@@ -71,6 +78,7 @@ void dp_setup(struct dp *dp, const struct dp_cfg *cfg)
 	cr_assert_eq(prefilter_bpf__load(dp->pf), 0, "prefilter load failed");
 
 	memset(have_event, 0, sizeof(have_event));
+	attached = false;
 	rb = NULL;
 	if (cfg->trace) {
 		rb = ring_buffer__new(bpf_map__fd(dp->skel->maps.sluice_events), on_event, NULL, NULL);
@@ -451,6 +459,26 @@ static uint64_t percpu_sum(int fd, uint32_t idx)
 	return total;
 }
 
+static uint64_t percpu_bytes(int fd, uint32_t idx)
+{
+	int n = libbpf_num_possible_cpus();
+	struct sl_counter *v = calloc((size_t)n, sizeof(*v));
+	uint64_t total = 0;
+
+	cr_assert_not_null(v);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &idx, v), 0);
+	for (int i = 0; i < n; i++)
+		total += v[i].bytes;
+	free(v);
+	return total;
+}
+
+uint64_t drop_bytes(struct dp *dp, int reason)
+{
+	return percpu_bytes(bpf_map__fd(dp->skel->maps.sluice_drops), (uint32_t)reason) +
+	       percpu_bytes(bpf_map__fd(dp->pf->maps.sluice_drops), (uint32_t)reason);
+}
+
 uint64_t drops(struct dp *dp, int reason)
 {
 	return percpu_sum(bpf_map__fd(dp->skel->maps.sluice_drops), (uint32_t)reason) +
@@ -471,4 +499,235 @@ bool last_event(struct dp *dp, int type, struct sl_event *out)
 		return false;
 	*out = events[type];
 	return true;
+}
+
+/* ---- added for the packet matrix ---- */
+
+int addr_bytes(const char *s, uint8_t out[16])
+{
+	return addr(s, out);
+}
+
+void seed_endpoint_levels(struct dp *dp, int ifindex, uint32_t identity, uint16_t id, uint8_t flags,
+			  uint8_t levels_ingress, uint8_t levels_egress)
+{
+	struct sl_endpoint_key k = { .ifindex = (uint32_t)ifindex };
+	struct sl_endpoint_value v = { .identity = identity, .id = id, .flags = flags };
+
+	v.policy_levels[SL_DIR_INGRESS] = levels_ingress;
+	v.policy_levels[SL_DIR_EGRESS] = levels_egress;
+	update(bpf_map__fd(dp->skel->maps.sluice_endpoints), &k, &v);
+}
+
+void delete_policy(struct dp *dp, uint16_t ep_id, uint8_t dir, uint32_t identity, uint8_t proto, uint16_t dport)
+{
+	struct sl_policy_key k = { .ep_id = ep_id, .dir = dir, .proto = proto, .dport = htons(dport),
+				   .identity = identity };
+
+	cr_assert_eq(bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.sluice_policy), &k), 0, "policy delete: %s",
+		     strerror(errno));
+}
+
+void delete_slot(struct dp *dp, uint32_t service_id, uint32_t slot)
+{
+	struct sl_lb_slot_key k = { .service_id = service_id, .slot = slot };
+
+	cr_assert_eq(bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.sluice_lb_slots), &k), 0, "slot delete: %s",
+		     strerror(errno));
+}
+
+void seed_prefilter(struct dp *dp, const char *prefix)
+{
+	struct {
+		uint32_t prefixlen;
+		uint8_t addr[16];
+	} k = { 0 };
+	char a[64];
+	const char *slash = strchr(prefix, '/');
+	uint8_t one = 1;
+	int fam;
+
+	snprintf(a, sizeof(a), "%.*s", slash ? (int)(slash - prefix) : (int)strlen(prefix), prefix);
+	fam = addr(a, k.addr);
+	k.prefixlen = slash ? (uint32_t)atoi(slash + 1) : (fam == 4 ? 32u : 128u);
+	/* The v4 key is 4 + 4 bytes: the same leading bytes of this one. */
+	update(bpf_map__fd(fam == 4 ? dp->pf->maps.sluice_prefilter_v4 : dp->pf->maps.sluice_prefilter_v6), &k, &one);
+}
+
+static int ct_fd(struct dp *dp, int fam, uint8_t proto)
+{
+	if (fam == 4)
+		return bpf_map__fd(proto == IPPROTO_TCP ? dp->skel->maps.sluice_ct4_tcp : dp->skel->maps.sluice_ct4_any);
+	return bpf_map__fd(proto == IPPROTO_TCP ? dp->skel->maps.sluice_ct6_tcp : dp->skel->maps.sluice_ct6_any);
+}
+
+bool ct_get(struct dp *dp, const struct flow *f, uint8_t dir, struct sl_ct_value *out)
+{
+	uint8_t s[16], d[16];
+	uint16_t sport = 0, dport = 0;
+	int fam = addr(f->src, s);
+
+	addr(f->dst, d);
+	if (f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6) {
+		/* echo: the identifier is a request's source port, a reply's
+		 * destination port (flow.dport 1 builds a reply) */
+		if (f->dport == 1)
+			dport = htons(f->sport);
+		else
+			sport = htons(f->sport);
+	} else if (f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP || f->proto == IPPROTO_SCTP) {
+		sport = htons(f->sport);
+		dport = htons(f->dport);
+	}
+	if (fam == 4) {
+		struct sl_ct4_key k = { .sport = sport, .dport = dport, .proto = f->proto, .dir = dir };
+
+		memcpy(k.saddr, s, 4);
+		memcpy(k.daddr, d, 4);
+		return bpf_map_lookup_elem(ct_fd(dp, fam, f->proto), &k, out) == 0;
+	} else {
+		struct sl_ct6_key k = { .sport = sport, .dport = dport, .proto = f->proto, .dir = dir };
+
+		memcpy(k.saddr, s, 16);
+		memcpy(k.daddr, d, 16);
+		return bpf_map_lookup_elem(ct_fd(dp, fam, f->proto), &k, out) == 0;
+	}
+}
+
+unsigned ct_entries(struct dp *dp, bool tcp)
+{
+	unsigned n = 0;
+
+	for (int fam = 4; fam <= 6; fam += 2) {
+		int fd = ct_fd(dp, fam, tcp ? IPPROTO_TCP : IPPROTO_UDP);
+		struct sl_ct6_key k, next; /* room for either key */
+		void *prev = NULL;
+
+		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+			n++;
+			k = next;
+			prev = &k;
+		}
+	}
+	return n;
+}
+
+uint64_t jiffies_now(void)
+{
+	FILE *f = fopen("/proc/timer_list", "r");
+	char line[256];
+	unsigned long long j = 0;
+
+	cr_assert_not_null(f, "/proc/timer_list: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "jiffies: %llu", &j) == 1)
+			break;
+	fclose(f);
+	cr_assert_neq(j, 0, "no jiffies in /proc/timer_list");
+	return j;
+}
+
+double ct_remaining_s(struct dp *dp, const struct sl_ct_value *v)
+{
+	return ((double)(int64_t)(v->expires - jiffies_now())) / (double)dp->skel->rodata->cfg_hz;
+}
+
+int try_run_from(struct dp *dp, int ifindex, const struct packet *in, int *verdict)
+{
+	struct __sk_buff ctx = { .ifindex = (uint32_t)ifindex };
+	uint8_t out[MAX_PKT];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->b, .data_size_in = in->len, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(dp->skel->progs.sluice_from_endpoint), &opts) < 0)
+		return -errno;
+	*verdict = (int)opts.retval;
+	return 0;
+}
+
+uint64_t drops_total(struct dp *dp)
+{
+	uint64_t n = 0;
+
+	for (int r = 0; r < SL_DROP__MAX; r++)
+		n += drops(dp, r);
+	return n;
+}
+
+
+void seed_pair(struct dp *dp, uint8_t flags_a, uint8_t flags_b)
+{
+	seed_endpoint(dp, dp->if_a, ID_A, EP_A, flags_a);
+	seed_endpoint(dp, dp->if_b, ID_B, EP_B, flags_b);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		seed_ipcache(dp, ip_a(fam), ID_A, NULL, 0);
+		seed_ipcache(dp, ip_b(fam), ID_B, NULL, 0);
+		seed_ipcache(dp, ip_c(fam), ID_C, NULL, 0);
+	}
+}
+
+static uint64_t all_counts(struct dp *dp)
+{
+	uint64_t n = 0;
+
+	for (int r = 0; r < SL_DROP__MAX; r++)
+		n += drops(dp, r);
+	for (int m = 0; m < SL_METRIC__MAX; m++)
+		n += metric_count(dp, m);
+	return n;
+}
+
+
+static void attach_tc(struct dp *dp)
+{
+	static const char *devs[] = { "dpa", "dpa-peer", "dpb", "dpb-peer" };
+	LIBBPF_OPTS(bpf_tc_hook, in_a, .ifindex = dp->if_a, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, out_b, .ifindex = dp->if_b, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, from, .prog_fd = bpf_program__fd(dp->skel->progs.sluice_from_endpoint));
+	LIBBPF_OPTS(bpf_tc_opts, to, .prog_fd = bpf_program__fd(dp->skel->progs.sluice_to_endpoint));
+
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+		char path[128];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", devs[i]);
+		f = fopen(path, "w");
+		if (f) {
+			fputs("1", f);
+			fclose(f);
+		}
+	}
+	cr_assert_eq(system("ip link set dpa up && ip link set dpa-peer up && ip link set dpb up && "
+			    "ip link set dpb-peer up"),
+		     0, "devices up");
+	cr_assert_eq(bpf_tc_hook_create(&in_a), 0, "clsact on dpa");
+	cr_assert_eq(bpf_tc_attach(&in_a, &from), 0, "from-endpoint on dpa ingress");
+	cr_assert_eq(bpf_tc_hook_create(&out_b), 0, "clsact on dpb");
+	cr_assert_eq(bpf_tc_attach(&out_b, &to), 0, "to-endpoint on dpb egress");
+	attached = true;
+}
+
+int inject(struct dp *dp, bool from, const struct packet *p)
+{
+	struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_halen = 6 };
+	uint64_t before;
+	int fd, r = 0;
+
+	if (!attached)
+		attach_tc(dp);
+	sa.sll_ifindex = (int)if_nametoindex(from ? "dpa-peer" : "dpb");
+	sa.sll_protocol = p->len >= 14 ? (uint16_t)(p->b[12] | p->b[13] << 8) : 0;
+	memcpy(sa.sll_addr, p->b, 6);
+	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	cr_assert_geq(fd, 0, "packet socket: %s", strerror(errno));
+	before = all_counts(dp);
+	if (sendto(fd, p->b, p->len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		r = -errno;
+	close(fd);
+	for (int i = 0; i < 1000 && all_counts(dp) == before; i++)
+		usleep(1000);
+	usleep(2000); /* a counter moves before the event is submitted */
+	if (rb)
+		ring_buffer__consume(rb);
+	return r;
 }

@@ -132,3 +132,44 @@ Test(basics, prefilter_drops_denied_sources)
 	cr_assert_eq(run_xdp(&dp, &p), XDP_PASS);
 	cr_assert_eq(drops(&dp, SL_DROP_PREFILTER), 1);
 }
+
+/* IPv6 needs neighbour discovery: it passes an endpoint that enforces both
+ * directions with no rule at all, while other ICMPv6 is judged as usual. */
+Test(basics, neighbour_discovery_is_never_judged)
+{
+	struct flow f = { "fd00::1", "fd00::2", 7, 0, IPPROTO_ICMPV6, 0 };
+	struct packet p;
+	uint8_t types[] = { 133, 134, 135, 136, 137 };
+
+	two_endpoints(SL_EP_ENFORCE_EGRESS | SL_EP_ENFORCE_INGRESS, SL_EP_ENFORCE_EGRESS | SL_EP_ENFORCE_INGRESS);
+	for (unsigned i = 0; i < sizeof(types); i++) {
+		build(&p, &f, NULL, 0);
+		p.b[54] = types[i]; /* the ICMPv6 type, after Ethernet and the IPv6 header */
+		cr_expect_eq(run_from(&dp, dp.if_a, &p, NULL, NULL), TC_ACT_OK, "type %u leaves", types[i]);
+		cr_expect_eq(run_to(&dp, dp.if_b, &p, NULL, NULL), TC_ACT_OK, "type %u arrives", types[i]);
+	}
+	cr_expect_eq(drops(&dp, SL_DROP_POLICY), 0);
+	build(&p, &f, NULL, 0); /* an echo request is policy's business */
+	cr_expect_eq(run_to(&dp, dp.if_b, &p, NULL, NULL), TC_ACT_SHOT);
+	cr_expect_eq(drops(&dp, SL_DROP_POLICY), 1);
+}
+
+/* A pings B; B's own echo request with the same identifier is no reply. */
+Test(basics, echo_request_is_not_a_reply)
+{
+	struct flow ping = { "10.1.0.1", "10.1.0.2", 0x4242, 0, IPPROTO_ICMP, 0 };
+	struct flow pong = { "10.1.0.2", "10.1.0.1", 0x4242, 1, IPPROTO_ICMP, 0 };
+	struct flow back = { "10.1.0.2", "10.1.0.1", 0x4242, 0, IPPROTO_ICMP, 0 };
+	struct packet p;
+
+	two_endpoints(0, SL_EP_ENFORCE_INGRESS);
+	seed_endpoint(&dp, dp.if_a, 1000, 1, SL_EP_ENFORCE_INGRESS);
+	seed_policy(&dp, 2, SL_DIR_INGRESS, 1000, IPPROTO_ICMP, 0, false, 0);
+	build(&p, &ping, NULL, 0);
+	cr_assert_eq(run_from(&dp, dp.if_a, &p, NULL, NULL), TC_ACT_OK);
+	cr_assert_eq(run_to(&dp, dp.if_b, &p, NULL, NULL), TC_ACT_OK);
+	build(&p, &pong, NULL, 0);
+	cr_assert_eq(run_to(&dp, dp.if_a, &p, NULL, NULL), TC_ACT_OK, "the reply reaches A without a rule");
+	build(&p, &back, NULL, 0);
+	cr_assert_eq(run_to(&dp, dp.if_a, &p, NULL, NULL), TC_ACT_SHOT, "B's own request is judged, and denied");
+}

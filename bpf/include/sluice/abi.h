@@ -222,8 +222,8 @@ enum sl_ct_dir {
 struct sl_ct4_key {
 	__u8 saddr[4];
 	__u8 daddr[4];
-	__u16 sport; /* ICMP echo: the identifier */
-	__u16 dport; /* ICMP echo: the identifier too */
+	__u16 sport; /* ICMP echo request: the identifier (reply: 0) */
+	__u16 dport; /* ICMP echo reply: the identifier (request: 0) */
 	__u8 proto;
 	__u8 dir; /* enum sl_ct_dir */
 	__u16 pad;
@@ -339,7 +339,7 @@ enum sl_event_type {
 	SL_EVENT_DROP = 1,
 	SL_EVENT_TUNNEL = 2,  /* redirected into the overlay */
 	SL_EVENT_PROXY = 3,   /* handed to a local proxy */
-	SL_EVENT_POLICY = 4,  /* a new flow's verdict */
+	SL_EVENT_POLICY = 4,  /* a new flow allowed: dir, proto, identities, proxy port */
 };
 
 struct sl_event {

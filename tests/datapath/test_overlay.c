@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Encryption marks, the overlay and the proxy, packet by packet. The node
+ * settings are fixed at load, so each setting has a suite of its own:
+ *   overlay           encryption on, tunnel device dpb-peer
+ *   overlay_plain     encryption off, tunnel device dpb-peer
+ *   overlay_encrypt   encryption on, no tunnel (native routing)
+ *   overlay_off       neither
+ * all with trace events on.
+ *
+ * Remote pods (ipcache entries with a node address, abi.h sl_ipcache_value):
+ *   10.2.0.5/32      identity 4001  node 192.168.50.2  key 3
+ *   10.3.0.0/24      identity 4002  node 192.168.50.3  no key
+ *   10.4.0.5/32      identity 4003  node fc00::4       no key (IPv4 over IPv6)
+ *   fd00:2::5/128    identity 4001  node fc00::2       key 5
+ *   fd00:3::/64      identity 4002  node fc00::3       no key
+ *   fd00:4::5/128    identity 4003  node 192.168.50.4  key 2 (IPv6 over IPv4)
+ * and on this node without a tunnel but with a key: 10.1.0.9, fd00::9
+ * (identity 4004, key 7); local endpoints B (no key).
+ */
+#include "harness.h"
+
+static struct dp dp;
+
+#define TUN_DEV "dpb-peer"
+
+static void setup_overlay(void)
+{
+	struct dp_cfg cfg = { .encrypt = true, .tunnel_dev = TUN_DEV, .trace = true };
+
+	dp_setup(&dp, &cfg);
+}
+
+static void setup_plain(void)
+{
+	struct dp_cfg cfg = { .encrypt = false, .tunnel_dev = TUN_DEV, .trace = true };
+
+	dp_setup(&dp, &cfg);
+}
+
+static void setup_encrypt(void)
+{
+	struct dp_cfg cfg = { .encrypt = true, .trace = true };
+
+	dp_setup(&dp, &cfg);
+}
+
+static void setup_off(void)
+{
+	struct dp_cfg cfg = { .trace = true };
+
+	dp_setup(&dp, &cfg);
+}
+
+static void teardown(void)
+{
+	dp_teardown(&dp);
+}
+
+TestSuite(overlay, .init = setup_overlay, .fini = teardown);
+TestSuite(overlay_plain, .init = setup_plain, .fini = teardown);
+TestSuite(overlay_encrypt, .init = setup_encrypt, .fini = teardown);
+TestSuite(overlay_off, .init = setup_off, .fini = teardown);
+
+static void seed_nodes(uint8_t flags_a, uint8_t flags_b)
+{
+	seed_pair(&dp, flags_a, flags_b);
+	seed_ipcache(&dp, "10.2.0.5", 4001, "192.168.50.2", 3);
+	seed_ipcache(&dp, "10.3.0.0/24", 4002, "192.168.50.3", 0);
+	seed_ipcache(&dp, "10.4.0.5", 4003, "fc00::4", 0);
+	seed_ipcache(&dp, "fd00:2::5", 4001, "fc00::2", 5);
+	seed_ipcache(&dp, "fd00:3::/64", 4002, "fc00::3", 0);
+	seed_ipcache(&dp, "fd00:4::5", 4003, "192.168.50.4", 2);
+	seed_ipcache(&dp, "10.1.0.9", 4004, NULL, 7);
+	seed_ipcache(&dp, "fd00::9", 4004, NULL, 7);
+}
+
+/* What sending to dst from A should come to. */
+struct ocase {
+	char name[96];
+	char dst[48];
+	uint32_t dst_id;
+	int verdict;
+	uint8_t key;	/* the mark's key, 0: no mark */
+	char node[48];	/* the tunnel's remote address, "": no tunnel */
+};
+
+/*
+ * Two packets of one flow from A (the first a new flow, the second through
+ * conntrack's fast path) and all they should show: verdict, mark, the
+ * ENCRYPT / TUNNEL / FORWARD metrics, the tunnel event's target, node
+ * address and identities, the packet bytes untouched.
+ */
+static void expect_send(const struct ocase *c)
+{
+	uint32_t want_mark = c->key ? sl_mark_encrypt(c->key) : 0;
+	bool tun = c->node[0] != 0;
+	uint32_t tun_if = if_nametoindex(TUN_DEV);
+
+	for (int n = 1; n <= 2; n++) {
+		struct flow f = { ip_a(strchr(c->dst, ':') ? 6 : 4), c->dst, 40000, 53, IPPROTO_UDP, 0 };
+		struct packet p, out;
+		struct sl_event ev;
+		uint32_t mark = 0xdead;
+		int v;
+
+		build(&p, &f, "data", 4);
+		v = run_from(&dp, dp.if_a, &p, &out, &mark);
+		cr_expect_eq(v, c->verdict, "%s, packet %d: verdict %d, expected %d", c->name, n, v, c->verdict);
+		cr_expect_eq(mark, want_mark, "%s, packet %d: mark 0x%x, expected 0x%x", c->name, n, mark, want_mark);
+		cr_expect_arr_eq(out.b, p.b, p.len, "%s, packet %d: bytes untouched", c->name, n);
+		cr_expect_eq(metric_count(&dp, SL_METRIC_ENCRYPT), c->key ? (uint64_t)n : 0, "%s, packet %d: ENCRYPT",
+			     c->name, n);
+		cr_expect_eq(metric_count(&dp, SL_METRIC_TUNNEL), tun ? (uint64_t)n : 0, "%s, packet %d: TUNNEL",
+			     c->name, n);
+		cr_expect_eq(metric_count(&dp, SL_METRIC_FORWARD), tun ? 0 : (uint64_t)n, "%s, packet %d: FORWARD",
+			     c->name, n);
+		cr_expect_eq(drops_total(&dp), 0, "%s, packet %d: nothing dropped", c->name, n);
+		if (!tun) {
+			cr_expect(!last_event(&dp, SL_EVENT_TUNNEL, &ev), "%s, packet %d: no tunnel event", c->name, n);
+			continue;
+		}
+		cr_assert(last_event(&dp, SL_EVENT_TUNNEL, &ev), "%s, packet %d: a tunnel event", c->name, n);
+		{
+			uint8_t node[16];
+			int fam = addr_bytes(c->node, node);
+
+			cr_expect_eq(ev.target, tun_if, "%s, packet %d: redirected to %u, the tunnel device is %u", c->name,
+				     n, ev.target, tun_if);
+			cr_expect_eq(ev.tunnel_family, fam, "%s, packet %d: underlay family %u", c->name, n,
+				     ev.tunnel_family);
+			cr_expect_arr_eq(ev.tunnel_addr, node, 16, "%s, packet %d: tunnel to %s", c->name, n, c->node);
+			cr_expect_eq(ev.ifindex, (uint32_t)dp.if_a, "%s, packet %d: event from A's device", c->name, n);
+			cr_expect_eq(ev.src_identity, ID_A, "%s, packet %d: source identity", c->name, n);
+			cr_expect_eq(ev.dst_identity, c->dst_id, "%s, packet %d: destination identity %u", c->name, n,
+				     ev.dst_identity);
+			cr_expect_eq(ev.mark, want_mark, "%s, packet %d: event mark", c->name, n);
+		}
+	}
+}
+
+ParameterizedTestParameters(overlay, encryption_and_tunnel)
+{
+	static struct ocase cases[] = {
+		{ "remote pod with key 3: encrypted, tunneled over IPv4 [IPv4]", "10.2.0.5", 4001, TC_ACT_REDIRECT, 3,
+		  "192.168.50.2" },
+		{ "remote pod CIDR without key: tunneled, no mark [IPv4]", "10.3.0.77", 4002, TC_ACT_REDIRECT, 0,
+		  "192.168.50.3" },
+		{ "remote pod behind an IPv6 node: tunneled over IPv6 [IPv4]", "10.4.0.5", 4003, TC_ACT_REDIRECT, 0,
+		  "fc00::4" },
+		{ "remote pod with key 5: encrypted, tunneled over IPv6 [IPv6]", "fd00:2::5", 4001, TC_ACT_REDIRECT, 5,
+		  "fc00::2" },
+		{ "remote pod CIDR without key: tunneled, no mark [IPv6]", "fd00:3::77", 4002, TC_ACT_REDIRECT, 0,
+		  "fc00::3" },
+		{ "remote pod behind an IPv4 node with key 2 [IPv6]", "fd00:4::5", 4003, TC_ACT_REDIRECT, 2,
+		  "192.168.50.4" },
+		{ "local endpoint: to the stack, no mark [IPv4]", "10.1.0.2", ID_B, TC_ACT_OK, 0, "" },
+		{ "local endpoint: to the stack, no mark [IPv6]", "fd00::2", ID_B, TC_ACT_OK, 0, "" },
+		{ "no tunnel but a key: marked, to the stack [IPv4]", "10.1.0.9", 4004, TC_ACT_OK, 7, "" },
+		{ "no tunnel but a key: marked, to the stack [IPv6]", "fd00::9", 4004, TC_ACT_OK, 7, "" },
+		{ "not in the ipcache (world): no mark, no tunnel [IPv4]", "198.51.100.7", SL_ID_WORLD, TC_ACT_OK, 0,
+		  "" },
+		{ "not in the ipcache (world): no mark, no tunnel [IPv6]", "2001:db8:ffff::7", SL_ID_WORLD, TC_ACT_OK,
+		  0, "" },
+	};
+
+	return cr_make_param_array(struct ocase, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct ocase *c, overlay, encryption_and_tunnel)
+{
+	seed_nodes(0, 0);
+	expect_send(c);
+}
+
+ParameterizedTestParameters(overlay_plain, tunnel_without_encryption)
+{
+	static struct ocase cases[] = {
+		{ "encryption off: a key gives no mark, tunnel still [IPv4]", "10.2.0.5", 4001, TC_ACT_REDIRECT, 0,
+		  "192.168.50.2" },
+		{ "encryption off: a key gives no mark, tunnel still [IPv6]", "fd00:2::5", 4001, TC_ACT_REDIRECT, 0,
+		  "fc00::2" },
+		{ "encryption off: no tunnel, a key, no mark [IPv4]", "10.1.0.9", 4004, TC_ACT_OK, 0, "" },
+		{ "encryption off: no tunnel, a key, no mark [IPv6]", "fd00::9", 4004, TC_ACT_OK, 0, "" },
+	};
+
+	return cr_make_param_array(struct ocase, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct ocase *c, overlay_plain, tunnel_without_encryption)
+{
+	seed_nodes(0, 0);
+	expect_send(c);
+}
+
+ParameterizedTestParameters(overlay_encrypt, encryption_without_tunnel)
+{
+	static struct ocase cases[] = {
+		{ "no overlay: remote pod with a key is marked, not redirected [IPv4]", "10.2.0.5", 4001, TC_ACT_OK, 3,
+		  "" },
+		{ "no overlay: remote pod with a key is marked, not redirected [IPv6]", "fd00:2::5", 4001, TC_ACT_OK, 5,
+		  "" },
+		{ "no overlay: remote pod without key, nothing [IPv4]", "10.3.0.1", 4002, TC_ACT_OK, 0, "" },
+	};
+
+	return cr_make_param_array(struct ocase, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct ocase *c, overlay_encrypt, encryption_without_tunnel)
+{
+	seed_nodes(0, 0);
+	expect_send(c);
+}
+
+ParameterizedTestParameters(overlay_off, neither)
+{
+	static struct ocase cases[] = {
+		{ "no encryption, no overlay: remote pod goes to the stack unmarked [IPv4]", "10.2.0.5", 4001,
+		  TC_ACT_OK, 0, "" },
+		{ "no encryption, no overlay: remote pod goes to the stack unmarked [IPv6]", "fd00:2::5", 4001,
+		  TC_ACT_OK, 0, "" },
+	};
+
+	return cr_make_param_array(struct ocase, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct ocase *c, overlay_off, neither)
+{
+	seed_nodes(0, 0);
+	expect_send(c);
+}
+
+/* ---- replies into the overlay ---- */
+
+struct rcase {
+	char name[96];
+	int fam;
+};
+
+ParameterizedTestParameters(overlay, reply_to_remote_peer)
+{
+	static struct rcase cases[] = {
+		{ "B's reply to a remote client is encrypted and tunneled [IPv4]", 4 },
+		{ "B's reply to a remote client is encrypted and tunneled [IPv6]", 6 },
+	};
+
+	return cr_make_param_array(struct rcase, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct rcase *c, overlay, reply_to_remote_peer)
+{
+	const char *remote = c->fam == 6 ? "fd00:2::5" : "10.2.0.5";
+	const char *node = c->fam == 6 ? "fc00::2" : "192.168.50.2";
+	uint8_t key = c->fam == 6 ? 5 : 3;
+	struct flow in = { remote, ip_b(c->fam), 40000, 443, IPPROTO_TCP, TCP_SYN };
+	struct flow out = { ip_b(c->fam), remote, 443, 40000, IPPROTO_TCP, TCP_SYN | TCP_ACK };
+	struct packet p;
+	struct sl_event ev;
+	uint8_t nb[16];
+	uint32_t mark = 0;
+	int v;
+
+	seed_nodes(0, SL_EP_ENFORCE_INGRESS | SL_EP_ENFORCE_EGRESS);
+	seed_policy(&dp, EP_B, SL_DIR_INGRESS, 4001, IPPROTO_TCP, 443, false, 0);
+	build(&p, &in, NULL, 0);
+	cr_assert_eq(run_to(&dp, dp.if_b, &p, NULL, NULL), TC_ACT_OK, "%s: the remote client reaches B", c->name);
+	build(&p, &out, NULL, 0);
+	v = run_from(&dp, dp.if_b, &p, NULL, &mark);
+	cr_expect_eq(v, TC_ACT_REDIRECT, "%s: the reply is redirected (%d)", c->name, v);
+	cr_expect_eq(mark, sl_mark_encrypt(key), "%s: marked with the peer's key (0x%x)", c->name, mark);
+	cr_expect_eq(metric_count(&dp, SL_METRIC_REPLY), 1, "%s: as a reply", c->name);
+	cr_assert(last_event(&dp, SL_EVENT_TUNNEL, &ev), "%s: tunnel event", c->name);
+	addr_bytes(node, nb);
+	cr_expect_arr_eq(ev.tunnel_addr, nb, 16, "%s: to the peer's node", c->name);
+	cr_expect_eq(ev.src_identity, ID_B, "%s: source identity B", c->name);
+	cr_expect_eq(ev.target, if_nametoindex(TUN_DEV), "%s: target", c->name);
+}
+
+/* ---- proxy ---- */
+
+struct prule {
+	int level; /* 1..6, 0: unused */
+	uint16_t proxy;
+	bool deny;
+};
+
+struct pxcase {
+	char name[112];
+	int fam;
+	uint8_t dir;   /* B's: ingress A -> B through to(B), egress B -> peer through from(B) */
+	bool remote;   /* egress to the remote pod with key (10.2.0.5 / fd00:2::5) instead of A */
+	uint8_t flags; /* B's enforcement */
+	struct prule r[3];
+	uint16_t want; /* the proxy port, 0: not proxied */
+	int verdict;
+};
+
+#define IN SL_DIR_INGRESS
+#define EG SL_DIR_EGRESS
+#define ENF (SL_EP_ENFORCE_INGRESS | SL_EP_ENFORCE_EGRESS)
+#define PX2(nm, ...) { .name = nm " [IPv4]", .fam = 4, __VA_ARGS__ }, { .name = nm " [IPv6]", .fam = 6, __VA_ARGS__ }
+
+ParameterizedTestParameters(overlay, proxy_redirect)
+{
+	static struct pxcase cases[] = {
+		PX2("egress allow with a proxy port", .dir = EG, .flags = ENF, .r = { { 1, 15001 } }, .want = 15001,
+		    .verdict = TC_ACT_OK),
+		PX2("ingress allow with a proxy port", .dir = IN, .flags = ENF, .r = { { 1, 15002 } }, .want = 15002,
+		    .verdict = TC_ACT_OK),
+		PX2("most specific allow decides: level 1 over level 6", .dir = EG, .flags = ENF,
+		    .r = { { 6, 15009 }, { 1, 15001 } }, .want = 15001, .verdict = TC_ACT_OK),
+		PX2("most specific allow decides: level 2 over level 5", .dir = IN, .flags = ENF,
+		    .r = { { 5, 15009 }, { 2, 15003 } }, .want = 15003, .verdict = TC_ACT_OK),
+		PX2("most specific allow has no proxy port: not proxied", .dir = EG, .flags = ENF,
+		    .r = { { 1, 0 }, { 4, 15009 } }, .want = 0, .verdict = TC_ACT_OK),
+		PX2("the only allow is less specific: its proxy port", .dir = IN, .flags = ENF, .r = { { 5, 15004 } },
+		    .want = 15004, .verdict = TC_ACT_OK),
+		PX2("proxy port with enforcement off", .dir = EG, .flags = 0, .r = { { 3, 15006 } }, .want = 15006,
+		    .verdict = TC_ACT_OK),
+		PX2("the proxy comes before encryption and the tunnel", .dir = EG, .remote = true, .flags = ENF,
+		    .r = { { 1, 15005 } }, .want = 15005, .verdict = TC_ACT_OK),
+		PX2("a deny beats an allow with a proxy port", .dir = IN, .flags = ENF,
+		    .r = { { 1, 15001 }, { 6, 0, true } }, .want = 0, .verdict = TC_ACT_SHOT),
+	};
+
+	return cr_make_param_array(struct pxcase, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct pxcase *c, overlay, proxy_redirect)
+{
+	const char *peer = c->remote ? (c->fam == 6 ? "fd00:2::5" : "10.2.0.5") : ip_a(c->fam);
+	uint32_t peer_id = c->remote ? 4001 : ID_A;
+	struct flow f = { c->dir == IN ? peer : ip_b(c->fam), c->dir == IN ? ip_b(c->fam) : peer, 40000, 80,
+			  IPPROTO_TCP, TCP_SYN };
+	uint32_t want_mark = c->want ? sl_mark_proxy(c->want) : 0;
+	uint8_t ctdir = c->dir == IN ? SL_CT_INGRESS : SL_CT_EGRESS;
+	struct sl_ct_value ct;
+	struct sl_event ev;
+
+	seed_nodes(0, c->flags);
+	for (int i = 0; i < 3; i++) {
+		const struct prule *r = &c->r[i];
+		static const struct {
+			bool id, port, proto;
+		} lv[7] = { { 0 }, { 1, 1, 1 }, { 1, 0, 1 }, { 1, 0, 0 }, { 0, 1, 1 }, { 0, 0, 1 }, { 0, 0, 0 } };
+
+		if (!r->level)
+			continue;
+		seed_policy(&dp, EP_B, c->dir, lv[r->level].id ? peer_id : 0, lv[r->level].proto ? IPPROTO_TCP : 0,
+			    lv[r->level].port ? 80 : 0, r->deny, r->proxy);
+	}
+
+	for (int n = 1; n <= 2; n++) {
+		struct packet p, out;
+		uint32_t mark = 0xdead;
+		int v;
+
+		f.tcp_flags = n == 1 ? TCP_SYN : TCP_ACK;
+		build(&p, &f, "GET /", 5);
+		v = c->dir == IN ? run_to(&dp, dp.if_b, &p, &out, &mark) : run_from(&dp, dp.if_b, &p, &out, &mark);
+		cr_expect_eq(v, c->verdict, "%s, packet %d: verdict %d", c->name, n, v);
+		if (c->verdict == TC_ACT_SHOT) {
+			cr_expect_eq(drops(&dp, SL_DROP_POLICY_DENY), (uint64_t)n, "%s: dropped as DENY", c->name);
+			cr_expect_eq(metric_count(&dp, SL_METRIC_PROXY), 0, "%s: nothing proxied", c->name);
+			continue;
+		}
+		cr_expect_eq(mark, want_mark, "%s, packet %d: mark 0x%x, expected 0x%x", c->name, n, mark, want_mark);
+		cr_expect_arr_eq(out.b, p.b, p.len, "%s, packet %d: bytes untouched", c->name, n);
+		cr_expect_eq(metric_count(&dp, SL_METRIC_PROXY), c->want ? (uint64_t)n : 0, "%s, packet %d: PROXY",
+			     c->name, n);
+		cr_expect_eq(metric_count(&dp, SL_METRIC_TUNNEL), 0, "%s, packet %d: not into the tunnel", c->name, n);
+		cr_expect_eq(metric_count(&dp, SL_METRIC_ENCRYPT), 0, "%s, packet %d: not marked for encryption",
+			     c->name, n);
+		if (c->want) {
+			cr_assert(last_event(&dp, SL_EVENT_PROXY, &ev), "%s, packet %d: a proxy event", c->name, n);
+			cr_expect_eq(ev.target, c->want, "%s, packet %d: event target %u", c->name, n, ev.target);
+			cr_expect_eq(ev.dir, c->dir, "%s, packet %d: event direction", c->name, n);
+			cr_expect_eq(ev.mark, want_mark, "%s, packet %d: event mark", c->name, n);
+		} else {
+			cr_expect(!last_event(&dp, SL_EVENT_PROXY, &ev), "%s: no proxy event", c->name);
+		}
+	}
+	if (c->verdict == TC_ACT_OK) {
+		cr_assert(ct_get(&dp, &f, ctdir, &ct), "%s: conntrack entry", c->name);
+		cr_expect_eq(!!(ct.flags & SL_CT_PROXY), !!c->want, "%s: entry's proxy flag", c->name);
+		if (c->want)
+			cr_expect_eq(ct.proxy_port, c->want, "%s: entry's proxy port %u", c->name, ct.proxy_port);
+	}
+}
