@@ -43,6 +43,37 @@ static __inline __u32 identity_of(const __u8 *addr, __u8 family)
 	return v ? v->identity : SL_ID_WORLD;
 }
 
+/*
+ * What both programs do once the fast conntrack paths have not decided:
+ * pass what is not IP and IPv6 neighbour discovery (IPv6 does not work
+ * without it, so no policy judges it), find the endpoint entry, drop what
+ * cannot be read. Returns the entry, or NULL with *verdict set.
+ */
+static __inline struct sl_endpoint_value *admit(const struct env *env, const struct pkt *p, int parse_result,
+						__u8 dir, int *verdict)
+{
+	struct sl_endpoint_key ek = { .ifindex = env->ifindex };
+	struct sl_endpoint_value *ep;
+	__u32 id;
+
+	if (parse_result == PARSE_NOT_IP || (parse_result == PARSE_OK && p->ndp)) {
+		metric(parse_result == PARSE_NOT_IP ? SL_METRIC_NOT_IP : SL_METRIC_FORWARD, env->len);
+		*verdict = TC_ACT_OK;
+		return NULL;
+	}
+	ep = bpf_map_lookup_elem(&sluice_endpoints, &ek);
+	if (!ep) {
+		*verdict = drop(env, SL_DROP_NO_ENDPOINT, dir, 0, 0);
+		return NULL;
+	}
+	if (parse_result == PARSE_OK)
+		return ep;
+	id = ep->identity;
+	*verdict = drop(env, parse_result == PARSE_FRAGMENT ? SL_DROP_FRAGMENT : SL_DROP_INVALID, dir,
+			dir == SL_DIR_EGRESS ? id : 0, dir == SL_DIR_EGRESS ? 0 : id);
+	return NULL;
+}
+
 /* The port policy sees: none for protocols without ports. */
 static __inline __u16 policy_port(const struct pkt *p)
 {
@@ -192,7 +223,6 @@ static __inline void lb_follow(struct sl_ct_value *svc_ct, const struct sl_ct_va
 static __inline int from_endpoint(struct __sk_buff *skb)
 {
 	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
-	struct sl_endpoint_key ek = { .ifindex = env.ifindex };
 	struct sl_endpoint_value *ep;
 	struct sl_ct_value *ct, init = {};
 	struct pkt p;
@@ -213,17 +243,9 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 			return from_forward(skb, &env, &p, NULL, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
 		}
 	}
-	if (r == PARSE_NOT_IP) {
-		metric(SL_METRIC_NOT_IP, env.len);
-		return TC_ACT_OK;
-	}
-	ep = bpf_map_lookup_elem(&sluice_endpoints, &ek);
+	ep = admit(&env, &p, r, SL_DIR_EGRESS, &verdict);
 	if (!ep)
-		return drop(&env, SL_DROP_NO_ENDPOINT, SL_DIR_EGRESS, 0, 0);
-	if (r == PARSE_FRAGMENT)
-		return drop(&env, SL_DROP_FRAGMENT, SL_DIR_EGRESS, ep->identity, 0);
-	if (r != PARSE_OK)
-		return drop(&env, SL_DROP_INVALID, SL_DIR_EGRESS, ep->identity, 0);
+		return verdict;
 	/* A reply of a flow it accepted (a bare SYN opens, never replies). */
 	ct = p.t.proto == IPPROTO_TCP && (p.tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN
 		     ? NULL
@@ -276,10 +298,6 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 		}
 	}
 
-	if (p.ndp) {
-		metric(SL_METRIC_FORWARD, env.len);
-		return TC_ACT_OK;
-	}
 	/* A new flow: the endpoint's egress policy. Deny rules apply even
 	 * where egress is not enforced. */
 	dst_id = identity_of(p.t.daddr, p.t.family);
@@ -304,7 +322,6 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 static __inline int to_endpoint(struct __sk_buff *skb)
 {
 	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
-	struct sl_endpoint_key ek = { .ifindex = env.ifindex };
 	struct sl_endpoint_value *ep;
 	struct sl_ct_value *ct, init = {};
 	struct pkt p;
@@ -342,26 +359,14 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 			return TC_ACT_OK;
 		}
 	}
-	if (r == PARSE_NOT_IP) {
-		metric(SL_METRIC_NOT_IP, env.len);
-		return TC_ACT_OK;
-	}
-	ep = bpf_map_lookup_elem(&sluice_endpoints, &ek);
+	ep = admit(&env, &p, r, SL_DIR_INGRESS, &verdict);
 	if (!ep)
-		return drop(&env, SL_DROP_NO_ENDPOINT, SL_DIR_INGRESS, 0, 0);
-	if (r == PARSE_FRAGMENT)
-		return drop(&env, SL_DROP_FRAGMENT, SL_DIR_INGRESS, 0, ep->identity);
-	if (r != PARSE_OK)
-		return drop(&env, SL_DROP_INVALID, SL_DIR_INGRESS, 0, ep->identity);
+		return verdict;
 	if (p.icmp_error && ct_related(&p, now)) {
 		metric(SL_METRIC_RELATED, env.len);
 		return TC_ACT_OK;
 	}
 
-	if (p.ndp) {
-		metric(SL_METRIC_FORWARD, env.len);
-		return TC_ACT_OK;
-	}
 	/* A new flow: the endpoint's ingress policy. */
 	src_id = identity_of(p.t.saddr, p.t.family);
 	verdict = policy_lookup(ep->id, SL_DIR_INGRESS, ep->policy_levels[SL_DIR_INGRESS], src_id, p.t.proto, policy_port(&p), &proxy_port);

@@ -39,14 +39,9 @@ struct {
 	__type(value, __u8);
 } sluice_prefilter_v6 SEC(".maps");
 
-/* The same layout as the endpoint programs' counters: user space shares one
- * pinned map between them. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SL_DROP__MAX);
-	__type(key, __u32);
-	__type(value, struct sl_counter);
-} sluice_drops SEC(".maps");
+/* The endpoint programs' drop counters: user space shares one pinned map
+ * between the objects. */
+#include "lib/drops.h"
 
 static __attribute__((always_inline)) inline int deny(struct xdp_md *ctx)
 {

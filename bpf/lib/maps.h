@@ -52,48 +52,23 @@ struct {
 	__type(value, struct sl_backend_value);
 } sluice_backends SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1);
-	/* Per-CPU LRU lists: making room for a new flow takes no global lock. */
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct sl_ct4_key);
-	__type(value, struct sl_ct_value);
-} sluice_ct4_tcp SEC(".maps");
+/* Conntrack: LRU, with per-CPU LRU lists so that making room for a new
+ * flow takes no global lock. */
+#define SL_CT_MAP(name, key_type)                              \
+	struct {                                               \
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);           \
+		__uint(max_entries, 1);                        \
+		__uint(map_flags, BPF_F_NO_COMMON_LRU);        \
+		__type(key, struct key_type);                  \
+		__type(value, struct sl_ct_value);             \
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1);
-	/* Per-CPU LRU lists: making room for a new flow takes no global lock. */
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct sl_ct4_key);
-	__type(value, struct sl_ct_value);
-} sluice_ct4_any SEC(".maps");
+SL_CT_MAP(sluice_ct4_tcp, sl_ct4_key);
+SL_CT_MAP(sluice_ct4_any, sl_ct4_key);
+SL_CT_MAP(sluice_ct6_tcp, sl_ct6_key);
+SL_CT_MAP(sluice_ct6_any, sl_ct6_key);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1);
-	/* Per-CPU LRU lists: making room for a new flow takes no global lock. */
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct sl_ct6_key);
-	__type(value, struct sl_ct_value);
-} sluice_ct6_tcp SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1);
-	/* Per-CPU LRU lists: making room for a new flow takes no global lock. */
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct sl_ct6_key);
-	__type(value, struct sl_ct_value);
-} sluice_ct6_any SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SL_DROP__MAX);
-	__type(key, __u32);
-	__type(value, struct sl_counter);
-} sluice_drops SEC(".maps");
+#include "drops.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
