@@ -113,19 +113,19 @@ static void set_sizes(struct bpf_object *obj, unsigned scale_ct)
 	bpf_object__for_each_map(m, obj) {
 		const char *n = bpf_map__name(m);
 
-		if (!strcmp(n, SL_MAP_CT4_TCP) || !strcmp(n, SL_MAP_CT6_TCP))
+		if (!strcmp(n, SL_MAPNAME_CT4_TCP) || !strcmp(n, SL_MAPNAME_CT6_TCP))
 			bpf_map__set_max_entries(m, 1048576 / scale_ct);
-		else if (!strcmp(n, SL_MAP_CT4_ANY) || !strcmp(n, SL_MAP_CT6_ANY))
+		else if (!strcmp(n, SL_MAPNAME_CT4_ANY) || !strcmp(n, SL_MAPNAME_CT6_ANY))
 			bpf_map__set_max_entries(m, 262144 / scale_ct);
-		else if (!strcmp(n, SL_MAP_IPCACHE))
+		else if (!strcmp(n, SL_MAPNAME_IPCACHE))
 			bpf_map__set_max_entries(m, 524288);
-		else if (!strcmp(n, SL_MAP_ENDPOINTS))
+		else if (!strcmp(n, SL_MAPNAME_ENDPOINTS))
 			bpf_map__set_max_entries(m, 65535);
-		else if (!strcmp(n, SL_MAP_POLICY))
+		else if (!strcmp(n, SL_MAPNAME_POLICY))
 			bpf_map__set_max_entries(m, 1048576);
-		else if (!strcmp(n, SL_MAP_SERVICES) || !strcmp(n, SL_MAP_BACKENDS))
+		else if (!strcmp(n, SL_MAPNAME_SERVICES) || !strcmp(n, SL_MAPNAME_BACKENDS))
 			bpf_map__set_max_entries(m, 65536);
-		else if (!strcmp(n, SL_MAP_LB_SLOTS))
+		else if (!strcmp(n, SL_MAPNAME_LB_SLOTS))
 			bpf_map__set_max_entries(m, 65536 * 16);
 	}
 }

@@ -170,7 +170,7 @@ void seed_slot(struct dp *dp, uint32_t service_id, uint32_t slot, uint32_t backe
 void seed_backend(struct dp *dp, uint32_t id, const char *ip, uint16_t port, bool terminating)
 {
 	struct sl_backend_key k = { .id = id };
-	struct sl_backend_value v = { .port = htons(port), .flags = terminating ? SL_BACKEND_TERMINATING : 0 };
+	struct sl_backend_value v = { .port = htons(port), .flags = terminating ? SL_BACKEND_F_TERMINATING : 0 };
 
 	v.family = (uint8_t)addr(ip, v.addr);
 	update(bpf_map__fd(dp->skel->maps.sluice_backends), &k, &v);

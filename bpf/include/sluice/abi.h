@@ -22,21 +22,21 @@
 
 /* ---- map names (pinned under the pin directory by these names) ---- */
 
-#define SL_MAP_ENDPOINTS "sluice_endpoints"
-#define SL_MAP_IPCACHE "sluice_ipcache"
-#define SL_MAP_POLICY "sluice_policy"
-#define SL_MAP_SERVICES "sluice_services"
-#define SL_MAP_LB_SLOTS "sluice_lb_slots"
-#define SL_MAP_BACKENDS "sluice_backends"
-#define SL_MAP_CT4_TCP "sluice_ct4_tcp"
-#define SL_MAP_CT4_ANY "sluice_ct4_any"
-#define SL_MAP_CT6_TCP "sluice_ct6_tcp"
-#define SL_MAP_CT6_ANY "sluice_ct6_any"
-#define SL_MAP_DROPS "sluice_drops"
-#define SL_MAP_METRICS "sluice_metrics"
-#define SL_MAP_EVENTS "sluice_events"
-#define SL_MAP_PREFILTER_V4 "sluice_prefilter_v4"
-#define SL_MAP_PREFILTER_V6 "sluice_prefilter_v6"
+#define SL_MAPNAME_ENDPOINTS "sluice_endpoints"
+#define SL_MAPNAME_IPCACHE "sluice_ipcache"
+#define SL_MAPNAME_POLICY "sluice_policy"
+#define SL_MAPNAME_SERVICES "sluice_services"
+#define SL_MAPNAME_LB_SLOTS "sluice_lb_slots"
+#define SL_MAPNAME_BACKENDS "sluice_backends"
+#define SL_MAPNAME_CT4_TCP "sluice_ct4_tcp"
+#define SL_MAPNAME_CT4_ANY "sluice_ct4_any"
+#define SL_MAPNAME_CT6_TCP "sluice_ct6_tcp"
+#define SL_MAPNAME_CT6_ANY "sluice_ct6_any"
+#define SL_MAPNAME_DROPS "sluice_drops"
+#define SL_MAPNAME_METRICS "sluice_metrics"
+#define SL_MAPNAME_EVENTS "sluice_events"
+#define SL_MAPNAME_PREFILTER_V4 "sluice_prefilter_v4"
+#define SL_MAPNAME_PREFILTER_V6 "sluice_prefilter_v6"
 
 /* Program names: what sluice owns among attached programs starts so. */
 #define SL_PROG_PREFIX "sluice_"
@@ -194,7 +194,7 @@ struct sl_backend_key {
 SL_STATIC_ASSERT(sizeof(struct sl_backend_key) == 4, "sl_backend_key");
 
 enum sl_backend_flags {
-	SL_BACKEND_TERMINATING = 1 << 0,
+	SL_BACKEND_F_TERMINATING = 1 << 0,
 };
 
 struct sl_backend_value {

@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "compile.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sluice/abi.h>
+
+#include "common/util.h"
+#include "labels.h"
+
+/* ---- identities of peers ---- */
+
+struct ids {
+	uint32_t *v;
+	size_t n, cap;
+	bool any; /* identity 0: every peer */
+};
+
+static int ids_add(struct ids *s, uint32_t id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == id)
+			return 0;
+	if (grow_array((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
+		return -ENOMEM;
+	s->v[s->n++] = id;
+	return 0;
+}
+
+/* A CIDR named by policy, with the identity it is given. */
+struct cidr_id {
+	struct sl_prefix p;
+	uint32_t id;
+};
+
+struct ctx {
+	const struct sl_state *st;
+	const struct sl_compile_prev *prev;
+	struct sl_objset *out;
+	struct cidr_id *cidrs;
+	size_t n_cidrs, cap_cidrs;
+	/* policy entries before merging */
+	struct pentry {
+		struct sl_policy_key k;
+		struct sl_policy_value v;
+	} *pe;
+	size_t n_pe, cap_pe;
+};
+
+static int prefix_cmp_v(const void *a, const void *b)
+{
+	return sl_prefix_cmp(&((const struct cidr_id *)a)->p, &((const struct cidr_id *)b)->p);
+}
+
+static const struct cidr_id *cidr_find(const struct ctx *c, const struct sl_prefix *p)
+{
+	struct cidr_id k = { .p = *p };
+
+	return bsearch(&k, c->cidrs, c->n_cidrs, sizeof(*c->cidrs), prefix_cmp_v);
+}
+
+static int cidr_collect(struct ctx *c, const char *s)
+{
+	struct sl_prefix p;
+	char why[8];
+
+	if (!s || !sl_prefix_parse(s, true, &p, why, sizeof(why)))
+		return 0;
+	if (grow_array((void **)&c->cidrs, &c->cap_cidrs, c->n_cidrs + 1, sizeof(*c->cidrs)) < 0)
+		return -ENOMEM;
+	c->cidrs[c->n_cidrs++] = (struct cidr_id){ .p = p };
+	return 0;
+}
+
+static int rule_cidrs(struct ctx *c, const struct sl_rule *r)
+{
+	int ret = 0;
+
+	for (uint32_t i = 0; ret >= 0 && i < r->n_cidrs; i++)
+		ret = cidr_collect(c, r->cidrs[i]);
+	for (uint32_t i = 0; ret >= 0 && i < r->n_cidr_sets; i++) {
+		ret = cidr_collect(c, r->cidr_sets[i].cidr);
+		for (uint32_t j = 0; ret >= 0 && j < r->cidr_sets[i].n_except; j++)
+			ret = cidr_collect(c, r->cidr_sets[i].except[j]);
+	}
+	return ret;
+}
+
+/* Every CIDR policy names gets an identity in the local range: the one it
+ * had (prev), else the lowest free. */
+static int assign_cidr_identities(struct ctx *c)
+{
+	const struct sl_state *st = c->st;
+	size_t w = 0;
+	uint32_t next = SL_ID_CIDR_MIN;
+	int r = 0;
+
+	for (uint32_t i = 0; r >= 0 && i < st->n_policies; i++)
+		for (int d = 0; r >= 0 && d < SL_DIRECTION__MAX; d++)
+			for (uint32_t j = 0; r >= 0 && j < st->policies[i].rules[d].n; j++)
+				r = rule_cidrs(c, &st->policies[i].rules[d].v[j]);
+	if (r < 0)
+		return r;
+	qsort(c->cidrs, c->n_cidrs, sizeof(*c->cidrs), prefix_cmp_v);
+	for (size_t i = 0; i < c->n_cidrs; i++)
+		if (!w || sl_prefix_cmp(&c->cidrs[w - 1].p, &c->cidrs[i].p) != 0)
+			c->cidrs[w++] = c->cidrs[i];
+	c->n_cidrs = w;
+	/* Keep what was assigned before. */
+	for (size_t i = 0; c->prev && i < c->prev->n_cidr; i++) {
+		struct cidr_id *ci = (struct cidr_id *)cidr_find(c, &c->prev->cidrs[i]);
+
+		if (ci && c->prev->cidr_ids[i] >= SL_ID_CIDR_MIN)
+			ci->id = c->prev->cidr_ids[i];
+	}
+	/* Two prefixes must not share one: the later loses it. */
+	for (size_t i = 0; i < c->n_cidrs; i++)
+		for (size_t j = 0; c->cidrs[i].id && j < i; j++)
+			if (c->cidrs[j].id == c->cidrs[i].id)
+				c->cidrs[i].id = 0;
+	for (size_t i = 0; i < c->n_cidrs; i++) {
+		bool used;
+
+		if (c->cidrs[i].id)
+			continue;
+		do {
+			used = false;
+			for (size_t j = 0; j < c->n_cidrs && !used; j++)
+				used = c->cidrs[j].id == next;
+			if (used)
+				next++;
+		} while (used);
+		if (next == 0)
+			return -ERANGE;
+		c->cidrs[i].id = next++;
+	}
+	return 0;
+}
+
+/* The identities of the endpoints a selector matches (user identities). */
+static int selector_ids(const struct ctx *c, const struct sl_selector *sel, struct ids *out)
+{
+	for (uint32_t i = 0; i < c->st->n_identities; i++) {
+		const struct sl_identity *id = &c->st->identities[i];
+
+		if (sl_selector_matches(sel, id->labels, id->n_labels)) {
+			int r = ids_add(out, id->id);
+
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int entity_ids(const struct ctx *c, int entity, struct ids *out)
+{
+	int r = 0;
+
+	switch (entity) {
+	case SL_ENTITY_HOST:
+		return ids_add(out, SL_ID_HOST);
+	case SL_ENTITY_WORLD:
+		/* Outside the cluster: the world identity, and the CIDR
+		 * identities, which are parts of the world. */
+		r = ids_add(out, SL_ID_WORLD);
+		for (size_t i = 0; r >= 0 && i < c->n_cidrs; i++)
+			r = ids_add(out, c->cidrs[i].id);
+		return r;
+	case SL_ENTITY_REMOTE_NODE:
+		return ids_add(out, SL_ID_REMOTE_NODE);
+	case SL_ENTITY_CLUSTER: {
+		static const uint32_t reserved[] = { SL_ID_HOST, SL_ID_HEALTH, SL_ID_INIT, SL_ID_REMOTE_NODE };
+
+		for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(reserved); i++)
+			r = ids_add(out, reserved[i]);
+		for (uint32_t i = 0; r >= 0 && i < c->st->n_identities; i++)
+			r = ids_add(out, c->st->identities[i].id);
+		return r;
+	}
+	case SL_ENTITY_ALL:
+		out->any = true;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int cidr_ids(const struct ctx *c, const char *s, struct ids *out)
+{
+	struct sl_prefix p;
+	const struct cidr_id *ci;
+	char why[8];
+
+	if (!s || !sl_prefix_parse(s, true, &p, why, sizeof(why)))
+		return 0;
+	ci = cidr_find(c, &p);
+	return ci ? ids_add(out, ci->id) : 0;
+}
+
+/* The peers a rule names; *none when it names no peer field at all. */
+static int rule_peers(const struct ctx *c, const struct sl_rule *r, struct ids *out, bool *no_peer_field)
+{
+	int ret = 0;
+
+	*no_peer_field = !SL_GIVEN(r, SL_RULE_ENDPOINTS) && !SL_GIVEN(r, SL_RULE_CIDR) &&
+			 !SL_GIVEN(r, SL_RULE_CIDR_SET) && !SL_GIVEN(r, SL_RULE_ENTITIES);
+	for (uint32_t i = 0; ret >= 0 && i < r->n_endpoints; i++)
+		ret = selector_ids(c, &r->endpoints[i], out);
+	for (uint32_t i = 0; ret >= 0 && i < r->n_cidrs; i++)
+		ret = cidr_ids(c, r->cidrs[i], out);
+	for (uint32_t i = 0; ret >= 0 && i < r->n_cidr_sets; i++)
+		ret = cidr_ids(c, r->cidr_sets[i].cidr, out);
+	for (uint32_t i = 0; ret >= 0 && i < r->n_entities; i++)
+		ret = entity_ids(c, r->entities[i], out);
+	return ret;
+}
+
+/* ---- policy entries ---- */
+
+int sl_policy_key_level(uint32_t identity, uint8_t proto, uint16_t dport)
+{
+	int base = identity ? 0 : 3;
+
+	if (!proto)
+		return base + 3;
+	return base + (dport ? 1 : 2);
+}
+
+static int pe_add(struct ctx *c, uint16_t ep_id, uint8_t dir, uint32_t id, uint8_t proto, uint16_t port, bool deny,
+		  uint16_t proxy)
+{
+	struct pentry *e;
+
+	if (grow_array((void **)&c->pe, &c->cap_pe, c->n_pe + 1, sizeof(*c->pe)) < 0)
+		return -ENOMEM;
+	e = &c->pe[c->n_pe++];
+	memset(e, 0, sizeof(*e));
+	e->k.ep_id = ep_id;
+	e->k.dir = dir;
+	e->k.identity = id;
+	e->k.proto = proto;
+	e->k.dport = htons(port);
+	e->v.flags = deny ? SL_POLICY_DENY : 0;
+	e->v.proxy_port = deny ? 0 : proxy;
+	return 0;
+}
+
+/* Entries of one rule for one endpoint. */
+static int rule_entries(struct ctx *c, uint16_t ep_id, uint8_t dir, const struct sl_rule *r, bool deny)
+{
+	struct ids peers = {};
+	bool no_peer_field;
+	int ret = rule_peers(c, r, &peers, &no_peer_field);
+
+	/* toPorts without a peer field: every peer on those ports. An empty
+	 * rule {}: nothing (it only turns enforcement on). */
+	if (ret >= 0 && no_peer_field) {
+		if (!r->n_to_ports)
+			goto out;
+		peers.any = true;
+	}
+	for (size_t pi = 0; ret >= 0 && pi < peers.n + (peers.any ? 1 : 0); pi++) {
+		uint32_t id = pi < peers.n ? peers.v[pi] : 0;
+
+		if (!r->n_to_ports) {
+			ret = pe_add(c, ep_id, dir, id, 0, 0, deny, 0);
+			continue;
+		}
+		for (uint32_t t = 0; ret >= 0 && t < r->n_to_ports; t++) {
+			const struct sl_port_rule *pr = &r->to_ports[t];
+
+			for (uint32_t q = 0; ret >= 0 && q < pr->n_ports; q++) {
+				const struct sl_port *port = &pr->ports[q];
+				uint16_t pn = (uint16_t)port->port;
+
+				if (port->protocol == SL_PROTO_ANY && pn) {
+					/* ANY with a port: one entry per protocol that has ports */
+					static const uint8_t protos[] = { SL_PROTO_TCP, SL_PROTO_UDP, SL_PROTO_SCTP };
+
+					for (size_t k = 0; ret >= 0 && k < ARRAY_SIZE(protos); k++)
+						ret = pe_add(c, ep_id, dir, id, protos[k], pn, deny,
+							     (uint16_t)pr->proxy_port);
+				} else {
+					ret = pe_add(c, ep_id, dir, id, (uint8_t)port->protocol,
+						     port->protocol == SL_PROTO_ANY ? 0 : pn, deny,
+						     (uint16_t)pr->proxy_port);
+				}
+			}
+		}
+	}
+out:
+	free(peers.v);
+	return ret;
+}
+
+static int pe_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct pentry *)a)->k, &((const struct pentry *)b)->k, sizeof(struct sl_policy_key));
+}
+
+/* ---- the pieces ---- */
+
+struct local_ep {
+	const struct sl_endpoint *ep;
+	uint16_t id;
+};
+
+static bool is_local(const struct sl_state *st, const struct sl_endpoint *ep)
+{
+	return !ep->node || (st->node && streq(ep->node, st->node));
+}
+
+static int ep_id_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct local_ep *)a)->ep->interface, ((const struct local_ep *)b)->ep->interface);
+}
+
+/* Endpoint ids: the state's, else the one it had (prev), else the lowest free. */
+static int assign_endpoint_ids(const struct ctx *c, struct local_ep *l, size_t n)
+{
+	static uint8_t used[65536 / 8];
+	uint32_t next = 1;
+
+	memset(used, 0, sizeof(used));
+	for (size_t i = 0; i < n; i++) {
+		if (SL_HAS(l[i].ep, SL_EP_ID))
+			l[i].id = (uint16_t)l[i].ep->id;
+		for (size_t j = 0; !l[i].id && c->prev && j < c->prev->n_ep; j++)
+			if (streq(c->prev->ep_ifnames[j], l[i].ep->interface))
+				l[i].id = c->prev->ep_ids[j];
+		if (l[i].id && (used[l[i].id / 8] & (1u << (l[i].id % 8))))
+			l[i].id = 0; /* taken by an explicit id: assigned anew below */
+		if (l[i].id)
+			used[l[i].id / 8] |= (uint8_t)(1u << (l[i].id % 8));
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (l[i].id)
+			continue;
+		while (next < 65536 && (used[next / 8] & (1u << (next % 8))))
+			next++;
+		if (next >= 65536)
+			return -ERANGE;
+		l[i].id = (uint16_t)next;
+		used[next / 8] |= (uint8_t)(1u << (next % 8));
+	}
+	return 0;
+}
+
+static const struct sl_identity *identity_by_id(const struct sl_state *st, uint32_t id)
+{
+	for (uint32_t i = 0; i < st->n_identities; i++)
+		if (st->identities[i].id == id)
+			return &st->identities[i];
+	return NULL;
+}
+
+static bool selects(const struct sl_policy *p, const struct sl_identity *id)
+{
+	return p->selector && id && sl_selector_matches(p->selector, id->labels, id->n_labels);
+}
+
+static int compile_endpoint(struct ctx *c, const struct local_ep *l)
+{
+	const struct sl_state *st = c->st;
+	const struct sl_identity *id = identity_by_id(st, l->ep->identity);
+	int mode = st->datapath->policy_enforcement;
+	struct sl_endpoint_value v = { .identity = l->ep->identity, .id = l->id };
+	char key[16] = { 0 };
+	size_t first = c->n_pe;
+	int r = 0;
+
+	for (uint32_t i = 0; r >= 0 && mode != SL_ENFORCE_NEVER && i < st->n_policies; i++) {
+		const struct sl_policy *p = &st->policies[i];
+
+		if (!selects(p, id))
+			continue;
+		if (SL_HAS(p, SL_POLICY_INGRESS))
+			v.flags |= SL_EP_ENFORCE_INGRESS;
+		if (SL_HAS(p, SL_POLICY_EGRESS))
+			v.flags |= SL_EP_ENFORCE_EGRESS;
+		for (int d = 0; r >= 0 && d < SL_DIRECTION__MAX; d++) {
+			uint8_t dir = d == SL_INGRESS || d == SL_INGRESS_DENY ? SL_DIR_INGRESS : SL_DIR_EGRESS;
+			bool deny = d == SL_INGRESS_DENY || d == SL_EGRESS_DENY;
+
+			for (uint32_t j = 0; r >= 0 && j < p->rules[d].n; j++)
+				r = rule_entries(c, l->id, dir, &p->rules[d].v[j], deny);
+		}
+	}
+	if (r < 0)
+		return r;
+	if (mode == SL_ENFORCE_ALWAYS)
+		v.flags = SL_EP_ENFORCE_INGRESS | SL_EP_ENFORCE_EGRESS;
+	/* Merge this endpoint's entries: deny beats allow on the same key;
+	 * among allows, the lowest proxy port (a stable choice). */
+	qsort(c->pe + first, c->n_pe - first, sizeof(*c->pe), pe_cmp);
+	{
+		size_t w = first;
+
+		for (size_t i = first; i < c->n_pe; i++) {
+			struct pentry *e = &c->pe[i];
+
+			if (w > first && !memcmp(&c->pe[w - 1].k, &e->k, sizeof(e->k))) {
+				struct sl_policy_value *m = &c->pe[w - 1].v;
+
+				if (e->v.flags & SL_POLICY_DENY) {
+					m->flags |= SL_POLICY_DENY;
+					m->proxy_port = 0;
+				} else if (!(m->flags & SL_POLICY_DENY) && e->v.proxy_port &&
+					   (!m->proxy_port || e->v.proxy_port < m->proxy_port)) {
+					m->proxy_port = e->v.proxy_port;
+				}
+				continue;
+			}
+			c->pe[w++] = *e;
+		}
+		c->n_pe = w;
+	}
+	v.policy_levels[SL_DIR_INGRESS] = SL_POLICY_LEVELS_KNOWN;
+	v.policy_levels[SL_DIR_EGRESS] = SL_POLICY_LEVELS_KNOWN;
+	for (size_t i = first; i < c->n_pe; i++) {
+		const struct sl_policy_key *k = &c->pe[i].k;
+
+		v.policy_levels[k->dir] |= (uint8_t)SL_POLICY_LEVEL(sl_policy_key_level(k->identity, k->proto, k->dport));
+	}
+	snprintf(key, sizeof(key), "%s", l->ep->interface);
+	return objset_add(c->out, SL_OBJ_ENDPOINT, key, sizeof(key), &v, sizeof(v));
+}
+
+/* ---- ipcache ---- */
+
+static void ipc_key(struct sl_ipcache_key *k, const struct sl_prefix *p)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	k->prefixlen = SL_IPCACHE_PREFIX_BITS(p->len);
+	memcpy(k->addr, p->addr, 16);
+}
+
+struct ipc {
+	struct sl_ipcache_key k;
+	struct sl_ipcache_value v;
+	int rank; /* which source wins a shared key: endpoint 3, node 2, pod CIDR 1, policy CIDR 0 */
+};
+
+static int ipc_cmp(const void *a, const void *b)
+{
+	const struct ipc *x = a, *y = b;
+	int r = memcmp(&x->k, &y->k, sizeof(x->k));
+
+	return r ? r : (x->rank > y->rank ? -1 : x->rank < y->rank);
+}
+
+/* The key this node would use to encrypt toward a node: the highest SPI
+ * both have. */
+static uint8_t node_key(const struct sl_state *st, const struct sl_node *n)
+{
+	uint32_t best = 0;
+
+	if (!st->encryption || !st->encryption->enabled)
+		return 0;
+	for (uint32_t i = 0; i < n->n_encrypt_keys; i++)
+		for (uint32_t j = 0; j < st->encryption->n_keys; j++)
+			if (st->encryption->keys[j].spi == n->encrypt_keys[i] && n->encrypt_keys[i] > best)
+				best = n->encrypt_keys[i];
+	return (uint8_t)best;
+}
+
+static const struct sl_node *node_by_name(const struct sl_state *st, const char *name)
+{
+	for (uint32_t i = 0; name && i < st->n_nodes; i++)
+		if (streq(st->nodes[i].name, name))
+			return &st->nodes[i];
+	return NULL;
+}
+
+static void remote_info(const struct sl_state *st, const struct sl_node *n, struct sl_ipcache_value *v)
+{
+	struct sl_prefix a;
+
+	if (!n || (st->node && streq(n->name, st->node)) || !sl_addr_parse(n->ip, &a))
+		return;
+	v->flags |= SL_IPCACHE_REMOTE;
+	v->tunnel_family = a.family;
+	memcpy(v->tunnel_addr, a.addr, 16);
+	v->key = node_key(st, n);
+}
+
+static int compile_ipcache(struct ctx *c)
+{
+	const struct sl_state *st = c->st;
+	struct ipc *e = NULL;
+	size_t n = 0, cap = 0;
+	struct sl_prefix p;
+	char why[8];
+	int r = 0;
+
+#define IPC_ADD(prefix, rank_, init)                                                                   \
+	do {                                                                                           \
+		if (grow_array((void **)&e, &cap, n + 1, sizeof(*e)) < 0) {                            \
+			r = -ENOMEM;                                                                   \
+			goto out;                                                                      \
+		}                                                                                      \
+		memset(&e[n], 0, sizeof(e[n]));                                                        \
+		ipc_key(&e[n].k, (prefix));                                                            \
+		e[n].rank = (rank_);                                                                   \
+		init;                                                                                  \
+		n++;                                                                                   \
+	} while (0)
+
+	for (uint32_t i = 0; i < st->n_endpoints; i++) {
+		const struct sl_endpoint *ep = &st->endpoints[i];
+		const char *addrs[2] = { ep->ipv4, ep->ipv6 };
+
+		for (int a = 0; a < 2; a++)
+			if (addrs[a] && sl_addr_parse(addrs[a], &p))
+				IPC_ADD(&p, 3, ({
+						e[n].v.identity = ep->identity;
+						if (!is_local(st, ep))
+							remote_info(st, node_by_name(st, ep->node), &e[n].v);
+					}));
+	}
+	for (uint32_t i = 0; i < st->n_nodes; i++) {
+		const struct sl_node *nd = &st->nodes[i];
+		bool here = st->node && streq(nd->name, st->node);
+
+		if (sl_addr_parse(nd->ip, &p))
+			IPC_ADD(&p, 2, e[n].v.identity = here ? SL_ID_HOST : SL_ID_REMOTE_NODE);
+		for (uint32_t j = 0; !here && j < nd->n_pod_cidrs; j++)
+			if (sl_prefix_parse(nd->pod_cidrs[j], false, &p, why, sizeof(why)))
+				IPC_ADD(&p, 1, ({
+						e[n].v.identity = SL_ID_WORLD;
+						remote_info(st, nd, &e[n].v);
+					}));
+	}
+	for (size_t i = 0; i < c->n_cidrs; i++)
+		IPC_ADD(&c->cidrs[i].p, 0, e[n].v.identity = c->cidrs[i].id);
+#undef IPC_ADD
+	/* One entry per prefix: the highest rank's identity; a policy CIDR
+	 * that is also a remote pod CIDR keeps its identity and gains the
+	 * pod CIDR's route. */
+	qsort(e, n, sizeof(*e), ipc_cmp);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct sl_ipcache_value v = e[i].v;
+
+		if (i && !memcmp(&e[i - 1].k, &e[i].k, sizeof(e[i].k)))
+			continue;
+		for (size_t j = i + 1; j < n && !memcmp(&e[j].k, &e[i].k, sizeof(e[i].k)); j++)
+			if (e[i].rank == 1 && e[j].rank == 0)
+				v.identity = e[j].v.identity;
+		r = objset_add(c->out, SL_OBJ_IPCACHE, &e[i].k, sizeof(e[i].k), &v, sizeof(v));
+	}
+out:
+	free(e);
+	return r;
+}
+
+/* ---- prefilter, attachments ---- */
+
+static int compile_prefilter(struct ctx *c)
+{
+	const struct sl_prefilter *pf = c->st->prefilter;
+	struct sl_prefix p;
+	char why[8];
+	int r = 0;
+
+	if (!pf)
+		return 0;
+	for (uint32_t i = 0; r >= 0 && i < pf->n_deny; i++) {
+		uint8_t one = 1;
+
+		if (!sl_prefix_parse(pf->deny[i], true, &p, why, sizeof(why)))
+			continue;
+		if (p.family == 4) {
+			struct {
+				uint32_t prefixlen;
+				uint8_t addr[4];
+			} k = { p.len, { 0 } };
+
+			memcpy(k.addr, p.addr, 4);
+			if (!objset_find_unsorted(c->out, SL_OBJ_PREFILTER4, &k, sizeof(k)))
+				r = objset_add(c->out, SL_OBJ_PREFILTER4, &k, sizeof(k), &one, 1);
+		} else {
+			struct {
+				uint32_t prefixlen;
+				uint8_t addr[16];
+			} k = { p.len, { 0 } };
+
+			memcpy(k.addr, p.addr, 16);
+			if (!objset_find_unsorted(c->out, SL_OBJ_PREFILTER6, &k, sizeof(k)))
+				r = objset_add(c->out, SL_OBJ_PREFILTER6, &k, sizeof(k), &one, 1);
+		}
+	}
+	if (r >= 0) {
+		struct sl_attach_key k = { .hook = SL_HOOK_XDP };
+		struct sl_attach_value v = { .prog = SL_PROG_PREFILTER, .xdp_mode = (uint8_t)pf->xdp_mode };
+
+		snprintf(k.ifname, sizeof(k.ifname), "%s", pf->device);
+		r = objset_add(c->out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
+	}
+	return r;
+}
+
+static int compile_attach(struct ctx *c, const char *ifname)
+{
+	struct sl_attach_key k = { .hook = SL_HOOK_TC_INGRESS };
+	struct sl_attach_value v = { .prog = SL_PROG_FROM_ENDPOINT };
+	int r;
+
+	snprintf(k.ifname, sizeof(k.ifname), "%s", ifname);
+	r = objset_add(c->out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
+	if (r < 0)
+		return r;
+	k.hook = SL_HOOK_TC_EGRESS;
+	v.prog = SL_PROG_TO_ENDPOINT;
+	return objset_add(c->out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
+}
+
+int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, struct sl_compile_result *res)
+{
+	struct ctx c = { .st = st, .prev = prev, .out = &res->set };
+	struct local_ep *l = NULL;
+	size_t n = 0;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	r = assign_cidr_identities(&c);
+	if (r < 0)
+		goto out;
+	res->n_cidr_identities = c.n_cidrs;
+	l = calloc(st->n_endpoints + 1, sizeof(*l));
+	if (!l) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < st->n_endpoints; i++)
+		if (is_local(st, &st->endpoints[i]) && st->endpoints[i].interface)
+			l[n++].ep = &st->endpoints[i];
+	qsort(l, n, sizeof(*l), ep_id_cmp);
+	r = assign_endpoint_ids(&c, l, n);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		r = compile_endpoint(&c, &l[i]);
+		if (r >= 0)
+			r = compile_attach(&c, l[i].ep->interface);
+	}
+	for (size_t i = 0; r >= 0 && i < c.n_pe; i++)
+		r = objset_add(&res->set, SL_OBJ_POLICY, &c.pe[i].k, sizeof(c.pe[i].k), &c.pe[i].v, sizeof(c.pe[i].v));
+	if (r >= 0)
+		r = compile_ipcache(&c);
+	if (r >= 0)
+		r = compile_prefilter(&c);
+	if (r >= 0)
+		objset_sort(&res->set);
+out:
+	free(l);
+	free(c.cidrs);
+	free(c.pe);
+	if (r < 0)
+		sl_compile_result_free(res);
+	return r;
+}
+
+void sl_compile_result_free(struct sl_compile_result *res)
+{
+	objset_free(&res->set);
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "objset.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+
+int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *val,
+	       size_t vlen)
+{
+	if (klen > UINT8_MAX || vlen > UINT8_MAX)
+		return -EINVAL;
+	if (grow_array((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0 ||
+	    grow_array((void **)&s->bytes, &s->bcap, s->blen + klen + vlen, 1) < 0)
+		return -ENOMEM;
+	s->v[s->n++] = (struct sl_obj){ .kind = (uint8_t)kind, .klen = (uint8_t)klen, .vlen = (uint8_t)vlen,
+					.off = (uint32_t)s->blen };
+	memcpy(s->bytes + s->blen, key, klen);
+	memcpy(s->bytes + s->blen + klen, val, vlen);
+	s->blen += klen + vlen;
+	s->sorted = false;
+	return 0;
+}
+
+int obj_cmp(const struct sl_objset *a, const struct sl_obj *x, const struct sl_objset *b, const struct sl_obj *y)
+{
+	int r;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	r = memcmp(obj_key(a, x), obj_key(b, y), x->klen < y->klen ? x->klen : y->klen);
+	if (r)
+		return r;
+	return x->klen < y->klen ? -1 : x->klen > y->klen;
+}
+
+static const struct sl_objset *sort_set;
+
+static int sort_cmp(const void *a, const void *b)
+{
+	return obj_cmp(sort_set, a, sort_set, b);
+}
+
+void objset_sort(struct sl_objset *s)
+{
+	sort_set = s;
+	qsort(s->v, s->n, sizeof(*s->v), sort_cmp);
+	sort_set = NULL;
+	s->sorted = true;
+}
+
+const struct sl_obj *objset_find(const struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct sl_obj *o = &s->v[mid];
+		int r = o->kind != kind ? (o->kind < kind ? -1 : 1) : memcmp(obj_key(s, o), key, o->klen < klen ? o->klen : klen);
+
+		if (!r && o->kind == kind)
+			r = o->klen < klen ? -1 : o->klen > klen;
+		if (r < 0)
+			lo = mid + 1;
+		else if (r > 0)
+			hi = mid;
+		else
+			return o;
+	}
+	return NULL;
+}
+
+size_t objset_count(const struct sl_objset *s, enum sl_obj_kind kind)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		n += s->v[i].kind == kind;
+	return n;
+}
+
+bool objset_find_unsorted(const struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].kind == kind && s->v[i].klen == klen && !memcmp(obj_key(s, &s->v[i]), key, klen))
+			return true;
+	return false;
+}
+
+void objset_free(struct sl_objset *s)
+{
+	free(s->v);
+	free(s->bytes);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The object set: every kernel object a state compiles to (or the kernel
+ * holds), in one representation, (kind, key bytes, value bytes), kept in
+ * flat arrays and sorted by (kind, key). An object costs an 8-byte record
+ * plus its key and value bytes, so millions fit in little memory.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum sl_obj_kind {
+	SL_OBJ_ENDPOINT,   /* key: interface name (16 bytes); value: struct sl_endpoint_value */
+	SL_OBJ_IPCACHE,	   /* struct sl_ipcache_key -> struct sl_ipcache_value */
+	SL_OBJ_POLICY,	   /* struct sl_policy_key -> struct sl_policy_value */
+	SL_OBJ_PREFILTER4, /* 4-byte prefix key (prefixlen + address) -> 1 */
+	SL_OBJ_PREFILTER6,
+	SL_OBJ_ATTACH,	   /* struct sl_attach_key -> struct sl_attach_value */
+	SL_OBJ__MAX
+};
+
+/* Where a program is attached: a device by name and a hook. */
+enum sl_hook { SL_HOOK_TC_INGRESS, SL_HOOK_TC_EGRESS, SL_HOOK_XDP, SL_HOOK__MAX };
+struct sl_attach_key {
+	char ifname[16];
+	uint8_t hook; /* enum sl_hook */
+	uint8_t pad[3];
+};
+enum sl_prog { SL_PROG_FROM_ENDPOINT, SL_PROG_TO_ENDPOINT, SL_PROG_PREFILTER, SL_PROG__MAX };
+struct sl_attach_value {
+	uint8_t prog;	  /* enum sl_prog */
+	uint8_t xdp_mode; /* enum sl_xdp_mode, for SL_HOOK_XDP */
+	uint8_t pad[2];
+};
+
+struct sl_obj {
+	uint8_t kind;
+	uint8_t klen;
+	uint8_t vlen;
+	uint8_t pad;
+	uint32_t off; /* key bytes at bytes + off, value right after */
+};
+
+struct sl_objset {
+	struct sl_obj *v;
+	size_t n, cap;
+	uint8_t *bytes;
+	size_t blen, bcap;
+	bool sorted;
+};
+
+int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *val,
+	       size_t vlen);
+/* Sort by (kind, key). Objects with equal kind and key must not be there. */
+void objset_sort(struct sl_objset *s);
+/* The object of that kind and key in a sorted set, or NULL. */
+const struct sl_obj *objset_find(const struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen);
+size_t objset_count(const struct sl_objset *s, enum sl_obj_kind kind);
+/* Whether an object of that kind and key was added (linear; for small kinds
+ * before sorting). */
+bool objset_find_unsorted(const struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen);
+void objset_free(struct sl_objset *s);
+
+static inline const void *obj_key(const struct sl_objset *s, const struct sl_obj *o)
+{
+	return s->bytes + o->off;
+}
+
+static inline const void *obj_val(const struct sl_objset *s, const struct sl_obj *o)
+{
+	return s->bytes + o->off + o->klen;
+}
+
+/* Compare two objects of possibly different sets by (kind, key). */
+int obj_cmp(const struct sl_objset *a, const struct sl_obj *x, const struct sl_objset *b, const struct sl_obj *y);
