@@ -20,6 +20,12 @@ struct command {
 static const struct command commands[] = {
 	{ "validate", cmd_validate, "PATH...",
 	  "check state files; touches no kernel object; runs unprivileged", "text|json" },
+	{ "diff", cmd_diff, "PATH...", "plan only: what apply would change (exit 2 when changes are pending)",
+	  "text|json" },
+	{ "apply", cmd_apply, "PATH...", "make the kernel match the state: plan, apply, verify", "text|json" },
+	//SHOW{ "show", cmd_show, "", "print the live state that sluice owns as a state document", "yaml|json" },
+	{ "status", cmd_status, "", "attachments, map fill per map, drop counters by reason", "text|json" },
+	{ "flush", cmd_flush, "", "remove everything sluice owns (runtime maps too), nothing else", "text|json" },
 	{ "version", cmd_version, "", "print versions and the kernel features sluice detected", "text|json" },
 };
 
@@ -30,7 +36,12 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-9s %-8s %s\n", commands[i].name, commands[i].args, commands[i].summary);
 	fprintf(out, "\nOptions:\n"
-		     "  -o, --output FORMAT  text (default) or json\n"
+		     "  -o, --output FORMAT  text (default) or json; show: yaml (default) or json\n"
+		     "      --pin-dir DIR    where sluice's objects are pinned (default: $SLUICE_PIN_DIR,\n"
+		     "                       else /sys/fs/bpf/sluice)\n"
+		     "      --dry-run        apply: plan only, exit 2 when changes are pending\n"
+		     "      --wait SECONDS   apply: how long to wait for another apply's lock (default 30)\n"
+		     "      --yes            flush: do not ask\n"
 		     "      --node NAME      which entry of 'nodes' this machine is (default: the state's\n"
 		     "                       'node:', else the host name)\n"
 		     "  -q, --quiet          print only diagnostics\n"
@@ -43,14 +54,20 @@ static void usage(FILE *out)
 
 static void command_usage(const struct command *cmd, FILE *out)
 {
-	fprintf(out, "Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s, --node NAME, -q, -v, --no-color\n",
-		cmd->name, cmd->args, cmd->summary, cmd->outputs);
+	fprintf(out, "Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s, --node NAME, -q, -v, --no-color%s\n",
+		cmd->name, cmd->args, cmd->summary, cmd->outputs,
+		streq(cmd->name, "validate") || streq(cmd->name, "version") ? ""
+		: streq(cmd->name, "apply")				     ? ", --pin-dir DIR, --dry-run, --wait SECONDS"
+		: streq(cmd->name, "flush")				     ? ", --pin-dir DIR, --yes, --wait SECONDS"
+									     : ", --pin-dir DIR");
 }
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' }, { "node", required_argument, NULL, 'N' },
 	{ "quiet", no_argument, NULL, 'q' },	    { "verbose", no_argument, NULL, 'v' },
 	{ "no-color", no_argument, NULL, 'C' },	    { "help", no_argument, NULL, 'h' },
+	{ "pin-dir", required_argument, NULL, 'P' }, { "dry-run", no_argument, NULL, 'D' },
+	{ "wait", required_argument, NULL, 'W' },    { "yes", no_argument, NULL, 'Y' },
 	{},
 };
 
@@ -68,14 +85,36 @@ static int take_option(struct parsed *p, int opt, char **argv)
 			p->c.output = CLI_OUTPUT_TEXT;
 		else if (streq(optarg, "json"))
 			p->c.output = CLI_OUTPUT_JSON;
+		else if (streq(optarg, "yaml"))
+			p->c.output = CLI_OUTPUT_YAML;
 		else {
-			fprintf(stderr, "sluice: -o takes text or json, not '%s'\n", optarg);
+			fprintf(stderr, "sluice: -o takes text, json or yaml, not '%s'\n", optarg);
 			return 1;
 		}
 		return 0;
 	case 'N':
 		p->c.node = optarg;
 		return 0;
+	case 'P':
+		p->c.pin_dir = optarg;
+		return 0;
+	case 'D':
+		p->c.dry_run = true;
+		return 0;
+	case 'Y':
+		p->c.yes = true;
+		return 0;
+	case 'W': {
+		char *end;
+		long w = strtol(optarg, &end, 10);
+
+		if (*end || end == optarg || w < 0 || w > 86400) {
+			fprintf(stderr, "sluice: --wait takes a number of seconds (0..86400), not '%s'\n", optarg);
+			return 1;
+		}
+		p->c.wait_s = (int)w;
+		return 0;
+	}
 	case 'q':
 		p->c.quiet = true;
 		return 0;
@@ -100,7 +139,7 @@ static int take_option(struct parsed *p, int opt, char **argv)
 int main(int argc, char **argv)
 {
 	const struct command *cmd = NULL;
-	struct parsed p = { .c.output = CLI_OUTPUT_TEXT };
+	struct parsed p = { .c.output = CLI_OUTPUT__MAX, .c.wait_s = 30 };
 	int opt, r;
 
 	opterr = 0;
@@ -144,7 +183,21 @@ int main(int argc, char **argv)
 		free(p.c.args);
 		return 0;
 	}
+	/* Each command takes the outputs it lists; the first is its default. */
+	if (p.c.output == CLI_OUTPUT__MAX) {
+		p.c.output = strncmp(cmd->outputs, "yaml", 4) == 0 ? CLI_OUTPUT_YAML : CLI_OUTPUT_TEXT;
+	} else {
+		static const char *const names[] = { "text", "json", "yaml" };
+
+		if (!strstr(cmd->outputs, names[p.c.output])) {
+			fprintf(stderr, "sluice %s: -o takes %s, not '%s'\n", cmd->name, cmd->outputs,
+				names[p.c.output]);
+			free(p.c.args);
+			return 1;
+		}
+	}
 	p.c.color = !p.no_color && !getenv("NO_COLOR") && isatty(STDERR_FILENO);
+	p.c.color_stdout = !p.no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO);
 	r = cmd->run(&p.c);
 	free(p.c.args);
 	return r;

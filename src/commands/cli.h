@@ -4,13 +4,18 @@
 
 #include <stdbool.h>
 
-enum cli_output { CLI_OUTPUT_TEXT, CLI_OUTPUT_JSON, CLI_OUTPUT__MAX };
+enum cli_output { CLI_OUTPUT_TEXT, CLI_OUTPUT_JSON, CLI_OUTPUT_YAML, CLI_OUTPUT__MAX };
 
 struct cli {
 	const char *node;
 	int verbose;
 	bool quiet;
 	bool color; /* standard error is a terminal and colour is not turned off */
+	bool color_stdout; /* the same for standard output (plans) */
+	const char *pin_dir; /* --pin-dir; NULL: SLUICE_PIN_DIR, else the default */
+	bool dry_run;
+	bool yes;
+	int wait_s; /* --wait: how long apply waits for the lock */
 	enum cli_output output;
 	char **args; /* the operands (PATHs) */
 	int n_args;
@@ -19,5 +24,17 @@ struct cli {
 /* Each returns the process's exit code. */
 int cmd_validate(const struct cli *c);
 int cmd_version(const struct cli *c);
+int cmd_diff(const struct cli *c);
+int cmd_apply(const struct cli *c);
+int cmd_show(const struct cli *c);
+int cmd_status(const struct cli *c);
+int cmd_flush(const struct cli *c);
+
+/* --pin-dir, else SLUICE_PIN_DIR, else /sys/fs/bpf/sluice */
+const char *cli_pin_dir(const struct cli *c);
+struct sl_kernel;
+struct sl_objset;
+/* Open the pin directory and read what sluice owns; 0, or exit code 1. */
+int cli_observe(const struct cli *c, const char *cmd, struct sl_kernel **k, struct sl_objset *live);
 
 #define SLUICE_VERSION "0.1.0"

@@ -3,12 +3,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sluice/abi.h>
 
 #include "common/util.h"
+#include "diag.h"
 #include "labels.h"
 
 /* ---- identities of peers ---- */
@@ -598,6 +600,9 @@ static int compile_prefilter(struct ctx *c)
 		struct sl_attach_key k = { .hook = SL_HOOK_XDP };
 		struct sl_attach_value v = { .prog = SL_PROG_PREFILTER, .xdp_mode = (uint8_t)pf->xdp_mode };
 
+		if (c->prev)
+			v.digest = c->prev->prog_digest[SL_PROG_PREFILTER];
+
 		snprintf(k.ifname, sizeof(k.ifname), "%s", pf->device);
 		r = objset_add(c->out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
 	}
@@ -610,13 +615,68 @@ static int compile_attach(struct ctx *c, const char *ifname)
 	struct sl_attach_value v = { .prog = SL_PROG_FROM_ENDPOINT };
 	int r;
 
+	if (c->prev)
+		v.digest = c->prev->prog_digest[SL_PROG_FROM_ENDPOINT];
 	snprintf(k.ifname, sizeof(k.ifname), "%s", ifname);
 	r = objset_add(c->out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
 	if (r < 0)
 		return r;
 	k.hook = SL_HOOK_TC_EGRESS;
 	v.prog = SL_PROG_TO_ENDPOINT;
+	v.digest = c->prev ? c->prev->prog_digest[SL_PROG_TO_ENDPOINT] : 0;
 	return objset_add(c->out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
+}
+
+/* The maps the state needs: the datapath's when anything but the prefilter
+ * is there, the prefilter's with a prefilter, the shared ones with either.
+ * An empty state needs none. */
+static int compile_maps(struct ctx *c)
+{
+	const struct sl_compile_prev *prev = c->prev;
+	bool need[SL_MAPS__MAX] = { false };
+	int r = 0;
+
+	if (!prev || !prev->layouts)
+		return 0;
+	for (size_t i = 0; i < c->out->n; i++) {
+		uint8_t k = c->out->v[i].kind;
+
+		if (k == SL_OBJ_PREFILTER4 || k == SL_OBJ_PREFILTER6)
+			need[SL_MAPS_PREFILTER] = true;
+		else if (k == SL_OBJ_ATTACH)
+			need[((const struct sl_attach_value *)obj_val(c->out, &c->out->v[i]))->prog == SL_PROG_PREFILTER
+				     ? SL_MAPS_PREFILTER
+				     : SL_MAPS_DATAPATH] = true;
+		else
+			need[SL_MAPS_DATAPATH] = true;
+	}
+	need[SL_MAPS_SHARED] = need[SL_MAPS_DATAPATH] || need[SL_MAPS_PREFILTER];
+	/* The programs the attachments use, loaded once and pinned. */
+	for (int p = 0; p < SL_PROG__MAX && r >= 0; p++) {
+		struct sl_prog_key k = { .prog = (uint8_t)p, .digest = prev->prog_digest[p] };
+		struct sl_prog_value v = { .current = 1 };
+		bool used = false;
+
+		for (size_t i = 0; i < c->out->n && !used; i++)
+			used = c->out->v[i].kind == SL_OBJ_ATTACH &&
+			       ((const struct sl_attach_value *)obj_val(c->out, &c->out->v[i]))->prog == p;
+		if (used)
+			r = objset_add(c->out, SL_OBJ_PROG, &k, sizeof(k), &v, sizeof(v));
+	}
+	for (size_t i = 0; r >= 0 && i < prev->n_layouts; i++) {
+		const struct sl_map_layout *l = &prev->layouts[i];
+		struct sl_map_key k = { { 0 } };
+		struct sl_map_value v = l->v;
+
+		if (!need[l->group])
+			continue;
+		if (l->size_from != SL_MAP_SIZE_FIXED)
+			v.max_entries = c->st->datapath->map_sizes ? c->st->datapath->map_sizes->size[l->size_from]
+								  : sl_map_size_default[l->size_from];
+		snprintf(k.name, sizeof(k.name), "%s", l->name);
+		r = objset_add(c->out, SL_OBJ_MAP, &k, sizeof(k), &v, sizeof(v));
+	}
+	return r;
 }
 
 int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, struct sl_compile_result *res)
@@ -653,6 +713,8 @@ int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, st
 	if (r >= 0)
 		r = compile_prefilter(&c);
 	if (r >= 0)
+		r = compile_maps(&c);
+	if (r >= 0)
 		objset_sort(&res->set);
 out:
 	free(l);
@@ -666,4 +728,99 @@ out:
 void sl_compile_result_free(struct sl_compile_result *res)
 {
 	objset_free(&res->set);
+}
+
+int sl_compile_check_capacity(const struct sl_state *st, const struct sl_objset *set, const char *first_file,
+			      struct diag_list *d)
+{
+	static const struct {
+		int kind, map;
+		const char *map_name;
+	} t[] = {
+		{ SL_OBJ_POLICY, SL_MAP_POLICY, "sluice_policy" },
+		{ SL_OBJ_IPCACHE, SL_MAP_IPCACHE, "sluice_ipcache" },
+		{ SL_OBJ_ENDPOINT, SL_MAP_ENDPOINTS, "sluice_endpoints" },
+		{ SL_OBJ_PREFILTER4, SL_MAP_PREFILTER, "sluice_prefilter_v4" },
+		{ SL_OBJ_PREFILTER6, SL_MAP_PREFILTER, "sluice_prefilter_v6" },
+	};
+	const struct sl_map_sizes *ms = st->datapath->map_sizes;
+	int bad = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		size_t need = objset_count(set, t[i].kind);
+		uint32_t limit = ms ? ms->size[t[i].map] : sl_map_size_default[t[i].map];
+		char path[64];
+
+		if (need <= limit)
+			continue;
+		bad++;
+		snprintf(path, sizeof(path), "datapath.mapSizes.%s", sl_map_size_name[t[i].map]);
+		if (ms && SL_HAS(ms, t[i].map))
+			diag_add(d, DIAG_ERROR, st->datapath_origin.file, SL_AT(ms, t[i].map)->line,
+				 SL_AT(ms, t[i].map)->col, path,
+				 "the state compiles to %zu entries in map %s, more than its capacity %u", need,
+				 t[i].map_name, limit);
+		else
+			diag_add(d, DIAG_ERROR, st->datapath_origin.file ? st->datapath_origin.file : first_file,
+				 st->datapath_origin.file ? st->datapath_origin.mark.line : 1,
+				 st->datapath_origin.file ? st->datapath_origin.mark.col : 1, path,
+				 "the state compiles to %zu entries in map %s, more than its default capacity %u; "
+				 "set datapath.mapSizes.%s",
+				 need, t[i].map_name, limit, sl_map_size_name[t[i].map]);
+	}
+	return bad ? -ENOSPC : 0;
+}
+
+void sl_compile_prev_from_live(const struct sl_objset *live, struct sl_compile_prev *prev, char (**ret_names)[17])
+{
+	size_t n_ep = objset_count(live, SL_OBJ_ENDPOINT), n_c = 0, ie = 0;
+	char(*names)[17] = calloc(n_ep + 1, sizeof(*names));
+	const char **np = calloc(n_ep + 1, sizeof(*np));
+	uint16_t *ids = calloc(n_ep + 1, sizeof(*ids));
+	struct sl_prefix *cidrs;
+	uint32_t *cids;
+
+	for (size_t i = 0; i < live->n; i++)
+		if (live->v[i].kind == SL_OBJ_IPCACHE &&
+		    ((const struct sl_ipcache_value *)obj_val(live, &live->v[i]))->identity >= SL_ID_CIDR_MIN)
+			n_c++;
+	cidrs = calloc(n_c + 1, sizeof(*cidrs));
+	cids = calloc(n_c + 1, sizeof(*cids));
+	n_c = 0;
+	for (size_t i = 0; names && np && ids && cidrs && cids && i < live->n; i++) {
+		const struct sl_obj *o = &live->v[i];
+
+		if (o->kind == SL_OBJ_ENDPOINT) {
+			memcpy(names[ie], obj_key(live, o), 16);
+			np[ie] = names[ie];
+			ids[ie++] = ((const struct sl_endpoint_value *)obj_val(live, o))->id;
+		} else if (o->kind == SL_OBJ_IPCACHE) {
+			const struct sl_ipcache_key *k = obj_key(live, o);
+			const struct sl_ipcache_value *v = obj_val(live, o);
+
+			if (v->identity < SL_ID_CIDR_MIN)
+				continue;
+			memset(&cidrs[n_c], 0, sizeof(cidrs[n_c]));
+			cidrs[n_c].family = k->family;
+			cidrs[n_c].len = (uint8_t)(k->prefixlen - 32);
+			memcpy(cidrs[n_c].addr, k->addr, 16);
+			cids[n_c++] = v->identity;
+		}
+	}
+	prev->ep_ifnames = (const char *const *)np;
+	prev->ep_ids = ids;
+	prev->n_ep = ie;
+	prev->cidrs = cidrs;
+	prev->cidr_ids = cids;
+	prev->n_cidr = n_c;
+	*ret_names = names;
+}
+
+void sl_compile_prev_free(struct sl_compile_prev *prev, char (*names)[17])
+{
+	free((void *)prev->ep_ifnames);
+	free((void *)prev->ep_ids);
+	free((void *)prev->cidrs);
+	free((void *)prev->cidr_ids);
+	free(names);
 }

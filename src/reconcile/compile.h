@@ -23,6 +23,12 @@ struct sl_compile_prev {
 	const struct sl_prefix *cidrs;
 	const uint32_t *cidr_ids;
 	size_t n_cidr;
+	/* What the datapath layer knows (datapath/progs.c): the digest of each
+	 * program as it would be loaded for this state, and the layouts of the
+	 * maps the programs define. Without layouts no SL_OBJ_MAP is made. */
+	uint64_t prog_digest[SL_PROG__MAX];
+	const struct sl_map_layout *layouts;
+	size_t n_layouts;
 };
 
 struct sl_compile_result {
@@ -41,3 +47,14 @@ void sl_compile_result_free(struct sl_compile_result *res);
 
 /* The lookup level (1..6, abi.h) of a policy key. */
 int sl_policy_key_level(uint32_t identity, uint8_t proto, uint16_t dport);
+
+/* The capacity check before any change: the entries per map against
+ * mapSizes, as errors in d. Returns 0, or -ENOSPC when one is too big. */
+struct diag_list;
+int sl_compile_check_capacity(const struct sl_state *st, const struct sl_objset *set, const char *first_file,
+			      struct diag_list *d);
+
+/* What the live set says was assigned (endpoint ids, CIDR identities), as
+ * compile's prev. Free with sl_compile_prev_free(prev, *ret_names). */
+void sl_compile_prev_from_live(const struct sl_objset *live, struct sl_compile_prev *prev, char (**ret_names)[17]);
+void sl_compile_prev_free(struct sl_compile_prev *prev, char (*names)[17]);

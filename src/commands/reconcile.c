@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sluice diff, apply and flush: load, validate, observe, compile, diff,
+ * plan, apply, verify (architecture.md's pipeline).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "common/strbuf.h"
+#include "datapath/kernel.h"
+#include "reconcile/compile.h"
+#include "reconcile/diff.h"
+#include "reconcile/load.h"
+#include "reconcile/plan.h"
+#include "reconcile/validate.h"
+
+struct pipeline {
+	struct sl_load ld;
+	struct sl_kernel *k;
+	struct sl_objset want, have;
+	struct sl_diff d;
+	struct sl_prog_settings s;
+	bool loaded;
+};
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void pipeline_free(struct pipeline *p)
+{
+	sl_diff_free(&p->d);
+	objset_free(&p->want);
+	objset_free(&p->have);
+	sl_kernel_close(p->k);
+	if (p->loaded)
+		sl_load_free(&p->ld);
+}
+
+const char *cli_pin_dir(const struct cli *c)
+{
+	const char *env = getenv("SLUICE_PIN_DIR");
+
+	if (c->pin_dir)
+		return c->pin_dir;
+	return env && *env ? env : SL_PIN_DIR_DEFAULT;
+}
+
+/* Load and validate; 0, or the exit code 1 after printing why. */
+static int load_state(const struct cli *c, const char *cmd, struct pipeline *p)
+{
+	struct sl_validate_opts opts = { .node = c->node, .strict_node = true };
+	char host[256] = "";
+	int r;
+
+	if (c->n_args == 0) {
+		fprintf(stderr, "sluice %s: give at least one PATH (a file, a directory, or - for standard input)\n",
+			cmd);
+		return 1;
+	}
+	if (gethostname(host, sizeof(host) - 1) == 0 && host[0])
+		opts.hostname = host;
+	p->loaded = true;
+	r = sl_load_paths(&p->ld, c->args, (size_t)c->n_args);
+	if (r >= 0)
+		r = sl_load_finish(&p->ld);
+	if (r >= 0)
+		r = sl_validate(&p->ld, &opts);
+	if (r < 0) {
+		fprintf(stderr, "sluice %s: %s\n", cmd, strerror(-r));
+		return 1;
+	}
+	diag_sort(&p->ld.diags);
+	if (p->ld.diags.n_errors) {
+		diag_print_text(&p->ld.diags, stderr, c->color);
+		fprintf(stderr, "sluice %s: the state is invalid (%zu error%s); nothing was changed\n", cmd,
+			p->ld.diags.n_errors, p->ld.diags.n_errors == 1 ? "" : "s");
+		return 1;
+	}
+	if (!c->quiet)
+		diag_print_text(&p->ld.diags, stderr, c->color);
+	return 0;
+}
+
+/* Observe, compile against what is live, check capacity, diff. */
+enum { LOCK_NONE, LOCK_CREATE, LOCK_IF_THERE };
+
+static int make_plan(const struct cli *c, const char *cmd, struct pipeline *p, int lock)
+{
+	const struct sl_state *st = p->loaded ? &p->ld.state : NULL;
+	struct sl_compile_prev prev = { 0 };
+	struct sl_compile_result res;
+	const struct sl_map_layout *layouts;
+	size_t n_layouts;
+	uint32_t sizes[SL_MAP__MAX];
+	char(*names)[17] = NULL;
+	struct sl_kerr e = { "" };
+	double t0 = now_ms(), t1, t2, t3;
+	int r;
+
+	sl_kernel_set_verbosity(c->verbose);
+	r = sl_kernel_open(cli_pin_dir(c), lock == LOCK_CREATE, &p->k, &e);
+	if (r >= 0 && lock != LOCK_NONE) {
+		r = sl_kernel_lock(p->k, c->wait_s, &e);
+		if (r == -ENOENT && lock == LOCK_IF_THERE)
+			r = 0;
+	}
+	if (r >= 0)
+		r = sl_kernel_observe(p->k, &p->have, &e);
+	if (r < 0) {
+		fprintf(stderr, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		return 1;
+	}
+	t1 = now_ms();
+	if (!st) /* flush: the empty state */
+		return sl_diff(&p->want, &p->have, &p->d) < 0 ? 1 : 0;
+	for (int i = 0; i < SL_MAP__MAX; i++)
+		sizes[i] = st->datapath->map_sizes ? st->datapath->map_sizes->size[i] : sl_map_size_default[i];
+	p->s = (struct sl_prog_settings){ .hz = sl_kernel_hz(),
+					  .encrypt = st->encryption && st->encryption->enabled };
+	r = sl_kernel_layouts(&layouts, &n_layouts);
+	if (r >= 0)
+		r = sl_kernel_digests(&p->s, sizes, prev.prog_digest);
+	if (r < 0) {
+		fprintf(stderr, "sluice %s: the embedded programs: %s\n", cmd, strerror(-r));
+		return 1;
+	}
+	sl_compile_prev_from_live(&p->have, &prev, &names);
+	prev.layouts = layouts;
+	prev.n_layouts = n_layouts;
+	r = sl_compile(st, &prev, &res);
+	sl_compile_prev_free(&prev, names);
+	if (r < 0) {
+		fprintf(stderr, "sluice %s: compiling the state: %s\n", cmd, strerror(-r));
+		return 1;
+	}
+	p->want = res.set;
+	t2 = now_ms();
+	if (sl_compile_check_capacity(st, &p->want, p->ld.n_files ? p->ld.files[0] : "-", &p->ld.diags) < 0) {
+		diag_sort(&p->ld.diags);
+		diag_print_text(&p->ld.diags, stderr, c->color);
+		fprintf(stderr, "sluice %s: the state does not fit the maps; nothing was changed\n", cmd);
+		return 1;
+	}
+	if (sl_diff(&p->want, &p->have, &p->d) < 0) {
+		fprintf(stderr, "sluice %s: out of memory\n", cmd);
+		return 1;
+	}
+	t3 = now_ms();
+	if (c->verbose)
+		fprintf(stderr, "sluice %s: %zu objects desired, %zu live; observe %.1f ms, compile %.1f ms, diff %.1f ms\n",
+			cmd, p->want.n, p->have.n, t1 - t0, t2 - t1, t3 - t2);
+	return 0;
+}
+
+static int print_plan(const struct cli *c, struct pipeline *p)
+{
+	struct strbuf b = {};
+	int r = sl_plan_render(&p->want, &p->have, &p->d, p->loaded ? &p->ld.state : NULL,
+			       c->output == CLI_OUTPUT_JSON ? SL_PLAN_JSON : SL_PLAN_TEXT,
+			       c->color_stdout, &b);
+
+	if (r >= 0 && (!c->quiet || c->output == CLI_OUTPUT_JSON))
+		fputs(strbuf_str(&b), stdout);
+	fflush(stdout);
+	strbuf_free(&b);
+	return r;
+}
+
+int cmd_diff(const struct cli *c)
+{
+	struct pipeline p = {};
+	int r = load_state(c, "diff", &p);
+
+	if (!r)
+		r = make_plan(c, "diff", &p, LOCK_NONE);
+	if (!r)
+		r = print_plan(c, &p) < 0 ? 1 : p.d.n ? 2 : 0;
+	pipeline_free(&p);
+	return r;
+}
+
+/* Apply the plan in p, then observe again: any difference is an error. */
+static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
+{
+	struct sl_kerr e = { "" };
+	struct sl_objset after = {};
+	struct sl_diff left = {};
+	double t0 = now_ms(), t1;
+	unsigned long writes0 = sl_kernel_writes;
+	int r;
+
+	r = sl_kernel_preflight(p->k, &p->want, &p->have, &e);
+	if (r < 0) {
+		fprintf(stderr, "sluice %s: %s\n", cmd, e.msg);
+		return 1;
+	}
+	r = sl_kernel_apply(p->k, &p->want, &p->have, &p->d, &p->s, &e);
+	if (r < 0) {
+		fprintf(stderr, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		fprintf(stderr, "sluice %s: the kernel holds part of the plan; run apply again to converge\n", cmd);
+		return 1;
+	}
+	t1 = now_ms();
+	/* Verify: the kernel is the record. */
+	r = sl_kernel_observe(p->k, &after, &e);
+	if (r >= 0)
+		r = sl_diff(&p->want, &after, &left);
+	if (r < 0) {
+		fprintf(stderr, "sluice %s: verifying: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		objset_free(&after);
+		return 1;
+	}
+	if (left.n) {
+		struct strbuf b = {};
+
+		sl_plan_render(&p->want, &after, &left, p->loaded ? &p->ld.state : NULL, SL_PLAN_TEXT, false, &b);
+		fprintf(stderr, "sluice %s: after applying, the kernel still differs from the state:\n%s", cmd,
+			strbuf_str(&b));
+		strbuf_free(&b);
+		r = -EIO;
+	}
+	if (c->verbose)
+		fprintf(stderr, "sluice %s: apply %.1f ms, verify %.1f ms; kernel writes: %lu\n", cmd, t1 - t0,
+			now_ms() - t1, sl_kernel_writes - writes0);
+	sl_diff_free(&left);
+	objset_free(&after);
+	return r < 0 ? 1 : 0;
+}
+
+int cmd_apply(const struct cli *c)
+{
+	struct pipeline p = {};
+	int r = load_state(c, "apply", &p);
+
+	if (!r)
+		r = make_plan(c, "apply", &p, c->dry_run ? LOCK_NONE : LOCK_CREATE);
+	if (!r && print_plan(c, &p) < 0)
+		r = 1;
+	if (!r && c->dry_run)
+		r = p.d.n ? 2 : 0;
+	else if (!r && p.d.n) {
+		r = execute(c, "apply", &p);
+		if (!r && !c->quiet && c->output != CLI_OUTPUT_JSON)
+			printf("Apply complete: %zu added, %zu changed, %zu removed.\n", p.d.count[SL_OP_ADD],
+			       p.d.count[SL_OP_CHANGE], p.d.count[SL_OP_REMOVE]);
+	} else if (!r && c->verbose) {
+		fprintf(stderr, "sluice apply: kernel writes: %lu\n", sl_kernel_writes);
+	}
+	pipeline_free(&p);
+	return r;
+}
+
+int cmd_flush(const struct cli *c)
+{
+	struct pipeline p = {};
+	int r;
+
+	if (c->n_args) {
+		fprintf(stderr, "sluice flush: takes no PATH\n");
+		return 1;
+	}
+	if (!c->yes) {
+		char answer[16] = "";
+
+		if (!isatty(STDIN_FILENO)) {
+			fprintf(stderr, "sluice flush: removes everything sluice owns under %s; pass --yes to do so "
+					"without a terminal\n",
+				cli_pin_dir(c));
+			return 1;
+		}
+		fprintf(stderr, "Remove everything sluice owns under %s (maps, programs, attachments)? [y/N] ",
+			cli_pin_dir(c));
+		if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
+			fprintf(stderr, "sluice flush: nothing was changed\n");
+			return 1;
+		}
+	}
+	/* A missing pin directory: nothing to flush, but attachments of a
+	 * lost pin directory are still found. */
+	r = make_plan(c, "flush", &p, LOCK_IF_THERE);
+	if (!r && print_plan(c, &p) < 0)
+		r = 1;
+	if (!r && p.d.n)
+		r = execute(c, "flush", &p);
+	if (!r && p.k)
+		sl_kernel_remove_dir(p.k);
+	if (!r && !c->quiet && p.d.n && c->output != CLI_OUTPUT_JSON)
+		printf("Flush complete: %zu removed.\n", p.d.count[SL_OP_REMOVE]);
+	pipeline_free(&p);
+	return r;
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sluice status: attachments, map fill, drop counters; read only. */
+#include <inttypes.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sluice/abi.h>
+
+#include "cli.h"
+#include "common/strbuf.h"
+#include "datapath/kernel.h"
+
+int cli_observe(const struct cli *c, const char *cmd, struct sl_kernel **k, struct sl_objset *live)
+{
+	struct sl_kerr e = { "" };
+	int r;
+
+	sl_kernel_set_verbosity(c->verbose);
+	r = sl_kernel_open(cli_pin_dir(c), false, k, &e);
+
+	if (r >= 0)
+		r = sl_kernel_observe(*k, live, &e);
+	if (r < 0) {
+		fprintf(stderr, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
+static const char *const drop_names[SL_DROP__MAX] = {
+	[SL_DROP_NONE] = "none",
+	[SL_DROP_POLICY] = "policy",
+	[SL_DROP_POLICY_DENY] = "policy-deny",
+	[SL_DROP_NO_BACKEND] = "no-backend",
+	[SL_DROP_PREFILTER] = "prefilter",
+	[SL_DROP_INVALID] = "invalid",
+	[SL_DROP_FRAGMENT] = "fragment",
+	[SL_DROP_NO_ENDPOINT] = "no-endpoint",
+	[SL_DROP_NAT_FAILED] = "nat-failed",
+	[SL_DROP_BACKEND_GONE] = "backend-gone",
+	[SL_DROP_TUNNEL_FAILED] = "tunnel-failed",
+	[SL_DROP_FAMILY] = "family",
+};
+
+static const char *const metric_names[SL_METRIC__MAX] = {
+	"forward", "reply", "new", "dnat", "rev-nat", "tunnel", "encrypt", "proxy", "related", "not-ip",
+};
+
+static const char *map_type(uint32_t t)
+{
+	switch (t) {
+	case BPF_MAP_TYPE_HASH:
+		return "hash";
+	case BPF_MAP_TYPE_LRU_HASH:
+		return "lru_hash";
+	case BPF_MAP_TYPE_LPM_TRIE:
+		return "lpm_trie";
+	case BPF_MAP_TYPE_ARRAY:
+		return "array";
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+		return "percpu_array";
+	case BPF_MAP_TYPE_RINGBUF:
+		return "ringbuf";
+	default:
+		return "other";
+	}
+}
+
+static const char *const hook_names[SL_HOOK__MAX] = { "tc ingress", "tc egress", "xdp" };
+static const char *const prog_names[SL_PROG__MAX] = { "from_endpoint", "to_endpoint", "prefilter" };
+
+int cmd_status(const struct cli *c)
+{
+	struct sl_kernel *k = NULL;
+	struct sl_objset live = {};
+	struct sl_kernel_status st = {};
+	struct sl_kerr e = { "" };
+	struct strbuf b = {};
+	bool json = c->output == CLI_OUTPUT_JSON, first = true;
+	int r;
+
+	if (c->n_args) {
+		fprintf(stderr, "sluice status: takes no PATH\n");
+		return 1;
+	}
+	r = cli_observe(c, "status", &k, &live);
+	if (!r && sl_kernel_status(k, &st, &e) < 0) {
+		fprintf(stderr, "sluice status: %s\n", e.msg);
+		r = 1;
+	}
+	if (r)
+		goto out;
+	strbuf_addf(&b, json ? "{\"pin_dir\":" : "pin directory: %s\n", cli_pin_dir(c));
+	if (json) {
+		strbuf_add_json_str(&b, cli_pin_dir(c));
+		strbuf_adds(&b, ",\"attachments\":[");
+	} else {
+		strbuf_adds(&b, "\nattachments:\n");
+	}
+	for (size_t i = 0; i < live.n; i++) {
+		const struct sl_attach_key *ak;
+		const struct sl_attach_value *av;
+		char dev[17] = { 0 };
+		const char *state;
+
+		if (live.v[i].kind != SL_OBJ_ATTACH)
+			continue;
+		ak = obj_key(&live, &live.v[i]);
+		av = obj_val(&live, &live.v[i]);
+		memcpy(dev, ak->ifname, 16);
+		state = av->digest ? "current" : "stale (apply replaces it)";
+		if (json) {
+			strbuf_addf(&b, "%s{\"device\":", first ? "" : ",");
+			strbuf_add_json_str(&b, dev);
+			strbuf_addf(&b, ",\"hook\":\"%s\",\"program\":\"%s\",\"current\":%s}", hook_names[ak->hook],
+				    prog_names[av->prog % SL_PROG__MAX], av->digest ? "true" : "false");
+		} else {
+			strbuf_addf(&b, "  %-16s %-10s %-14s %s%s\n", dev, hook_names[ak->hook],
+				    prog_names[av->prog % SL_PROG__MAX], state,
+				    ak->hook == SL_HOOK_XDP ? (av->xdp_mode ? ", generic" : ", native") : "");
+		}
+		first = false;
+	}
+	if (first && !json)
+		strbuf_adds(&b, "  (none)\n");
+	strbuf_adds(&b, json ? "],\"maps\":[" : "\nmaps:\n");
+	for (size_t i = 0; i < st.n_maps; i++) {
+		const struct sl_map_fill *f = &st.maps[i];
+		double pct = f->max_entries ? 100.0 * f->entries / f->max_entries : 0;
+
+		if (json) {
+			strbuf_addf(&b, "%s{\"name\":\"%s\",\"type\":\"%s\",\"entries\":%u,\"max_entries\":%u,\"runtime\":%s}",
+				    i ? "," : "", f->name, map_type(f->type), f->entries, f->max_entries,
+				    f->runtime ? "true" : "false");
+		} else if (f->type == BPF_MAP_TYPE_RINGBUF) {
+			strbuf_addf(&b, "  %-20s %-12s %u bytes\n", f->name, map_type(f->type), f->max_entries);
+		} else {
+			strbuf_addf(&b, "  %-20s %-12s %9u / %-9u %5.1f%%%s\n", f->name, map_type(f->type), f->entries,
+				    f->max_entries, pct, f->runtime ? "  (runtime)" : "");
+		}
+	}
+	if (!st.n_maps && !json)
+		strbuf_adds(&b, "  (none)\n");
+	strbuf_adds(&b, json ? "],\"drops\":{" : "\ndrops by reason (packets, bytes):\n");
+	first = true;
+	for (size_t i = 1; i < st.n_drops && i < SL_DROP__MAX; i++) {
+		if (json)
+			strbuf_addf(&b, "%s\"%s\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", first ? "" : ",",
+				    drop_names[i], st.drops[i][0], st.drops[i][1]);
+		else
+			strbuf_addf(&b, "  %-14s %12" PRIu64 " %14" PRIu64 "\n", drop_names[i], st.drops[i][0],
+				    st.drops[i][1]);
+		first = false;
+	}
+	if (!st.have_counters && !json)
+		strbuf_adds(&b, "  (no counters: nothing is applied)\n");
+	strbuf_adds(&b, json ? "},\"metrics\":{" : "\ntraffic (packets, bytes):\n");
+	first = true;
+	for (size_t i = 0; i < st.n_metrics && i < SL_METRIC__MAX; i++) {
+		if (json)
+			strbuf_addf(&b, "%s\"%s\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", first ? "" : ",",
+				    metric_names[i], st.metrics[i][0], st.metrics[i][1]);
+		else
+			strbuf_addf(&b, "  %-14s %12" PRIu64 " %14" PRIu64 "\n", metric_names[i], st.metrics[i][0],
+				    st.metrics[i][1]);
+		first = false;
+	}
+	if (!st.n_metrics && !json)
+		strbuf_adds(&b, "  (none)\n");
+	strbuf_adds(&b, json ? "}}\n" : "");
+	fputs(strbuf_str(&b), stdout);
+out:
+	strbuf_free(&b);
+	sl_kernel_status_free(&st);
+	objset_free(&live);
+	sl_kernel_close(k);
+	return r;
+}

@@ -1,0 +1,1003 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The kernel backend: the pin directory, its lock, and what it holds.
+ * Maps are read and written here (map entries are this file's concern);
+ * attachments are in attach.c, programs in programs.c.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sluice/abi.h>
+
+#include "attach.h"
+#include "common/util.h"
+#include "internal.h"
+
+void kerr(struct sl_kerr *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+}
+
+const char *kernel_path(struct sl_kernel *k, const char *name)
+{
+	snprintf(k->path, sizeof(k->path), "%s/%s", k->pin_dir, name);
+	return k->path;
+}
+
+void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len)
+{
+	snprintf(buf, len, "prog_%s_%016" PRIx64, kernel_prog_name[prog], digest);
+}
+
+static int layout_index(const char *name)
+{
+	const struct sl_map_layout *l;
+	size_t n;
+
+	if (sl_kernel_layouts(&l, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (streq(l[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int kernel_map_fd(struct sl_kernel *k, const char *name)
+{
+	int i = layout_index(name);
+
+	if (i < 0)
+		return -1;
+	return k->new_fd[i] >= 0 ? k->new_fd[i] : k->map_fd[i];
+}
+
+/* ---- open, lock ---- */
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int open_maps(struct sl_kernel *k, struct sl_kerr *e)
+{
+	const struct sl_map_layout *l;
+	size_t n;
+	int r = sl_kernel_layouts(&l, &n);
+
+	if (r < 0) {
+		kerr(e, "opening the embedded programs: %s", strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < n && k->dir_fd >= 0; i++) {
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
+		int fd;
+
+		if (faccessat(k->dir_fd, l[i].name, F_OK, 0) < 0)
+			continue;
+		fd = bpf_obj_get(kernel_path(k, l[i].name));
+		if (fd < 0) {
+			r = -errno;
+			kerr(e, "map %s: %s", kernel_path(k, l[i].name), strerror(-r));
+			return r;
+		}
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+			r = -errno;
+			close(fd);
+			kerr(e, "map %s: not a map sluice can read: %s", kernel_path(k, l[i].name), strerror(-r));
+			return r;
+		}
+		k->map_fd[i] = fd;
+		k->map_id[i] = info.id;
+	}
+	return 0;
+}
+
+int sl_kernel_open(const char *pin_dir, bool create, struct sl_kernel **ret, struct sl_kerr *e)
+{
+	struct sl_kernel *k = calloc(1, sizeof(*k));
+	struct statfs sfs;
+	int r;
+
+	*ret = NULL;
+	if (!k || !(k->pin_dir = strdup(pin_dir))) {
+		free(k);
+		return -ENOMEM;
+	}
+	k->dir_fd = -1;
+	for (int i = 0; i < KERNEL_MAX_MAPS; i++)
+		k->map_fd[i] = k->new_fd[i] = -1;
+	if (create && (r = mkdir_p(pin_dir)) < 0) {
+		kerr(e, "pin directory %s: cannot create it: %s%s", pin_dir, strerror(-r),
+		     r == -ENOENT || r == -EPERM ? " (is a bpffs mounted? mount -t bpf bpf /sys/fs/bpf)" : "");
+		sl_kernel_close(k);
+		return r;
+	}
+	k->dir_fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (k->dir_fd < 0 && (errno != ENOENT || create)) {
+		r = -errno;
+		kerr(e, "pin directory %s: %s", pin_dir, strerror(-r));
+		sl_kernel_close(k);
+		return r;
+	}
+	if (k->dir_fd >= 0 && (fstatfs(k->dir_fd, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC)) {
+		kerr(e, "pin directory %s is not on a bpffs (mount one: mount -t bpf bpf %s)", pin_dir,
+		     "/sys/fs/bpf");
+		sl_kernel_close(k);
+		return -ENOTDIR;
+	}
+	r = open_maps(k, e);
+	if (r < 0) {
+		sl_kernel_close(k);
+		return r;
+	}
+	*ret = k;
+	return 0;
+}
+
+void sl_kernel_close(struct sl_kernel *k)
+{
+	if (!k)
+		return;
+	for (int i = 0; i < KERNEL_MAX_MAPS; i++) {
+		if (k->map_fd[i] >= 0)
+			close(k->map_fd[i]);
+		if (k->new_fd[i] >= 0)
+			close(k->new_fd[i]);
+	}
+	if (k->dir_fd >= 0)
+		close(k->dir_fd);
+	free(k->foreign);
+	free(k->attached);
+	free(k->progs);
+	free(k->pin_dir);
+	free(k);
+}
+
+int sl_kernel_lock(struct sl_kernel *k, int wait_s, struct sl_kerr *e)
+{
+	struct timespec start, now;
+
+	if (k->dir_fd < 0) {
+		kerr(e, "pin directory %s does not exist", k->pin_dir);
+		return -ENOENT;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (flock(k->dir_fd, LOCK_EX | LOCK_NB) == 0) {
+			k->locked = true;
+			return 0;
+		}
+		if (errno != EWOULDBLOCK) {
+			kerr(e, "locking %s: %s", k->pin_dir, strerror(errno));
+			return -errno;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= wait_s) {
+			kerr(e, "another sluice holds the lock on %s; waited %d s (--wait SECONDS to wait longer)",
+			     k->pin_dir, wait_s);
+			return -EWOULDBLOCK;
+		}
+		usleep(20 * 1000);
+	}
+}
+
+int sl_kernel_remove_dir(struct sl_kernel *k)
+{
+	if (k->dir_fd < 0)
+		return 0;
+	if (rmdir(k->pin_dir) == 0) {
+		sl_kernel_writes++;
+		return 0;
+	}
+	return -errno;
+}
+
+/* ---- map entries ---- */
+
+/* Which object kind a map's entries are, for the maps whose entries are desired state. */
+static int map_kind(const char *name)
+{
+	if (streq(name, SL_MAPNAME_ENDPOINTS))
+		return SL_OBJ_ENDPOINT;
+	if (streq(name, SL_MAPNAME_IPCACHE))
+		return SL_OBJ_IPCACHE;
+	if (streq(name, SL_MAPNAME_POLICY))
+		return SL_OBJ_POLICY;
+	if (streq(name, SL_MAPNAME_PREFILTER_V4))
+		return SL_OBJ_PREFILTER4;
+	if (streq(name, SL_MAPNAME_PREFILTER_V6))
+		return SL_OBJ_PREFILTER6;
+	return -1;
+}
+
+static const char *kind_map(int kind)
+{
+	switch (kind) {
+	case SL_OBJ_ENDPOINT:
+		return SL_MAPNAME_ENDPOINTS;
+	case SL_OBJ_IPCACHE:
+		return SL_MAPNAME_IPCACHE;
+	case SL_OBJ_POLICY:
+		return SL_MAPNAME_POLICY;
+	case SL_OBJ_PREFILTER4:
+		return SL_MAPNAME_PREFILTER_V4;
+	case SL_OBJ_PREFILTER6:
+		return SL_MAPNAME_PREFILTER_V6;
+	default:
+		return NULL;
+	}
+}
+
+typedef int (*entry_fn)(void *ctx, const void *key, const void *val);
+
+/* Every entry of a map: batch lookups, or key by key where the map type
+ * has no batch operations. */
+static int map_dump(int fd, uint32_t ksz, uint32_t vsz, entry_fn fn, void *ctx)
+{
+	uint32_t chunk = 4096, count;
+	uint8_t *keys = malloc((size_t)chunk * ksz), *vals = malloc((size_t)chunk * vsz);
+	uint64_t in_tok = 0, out_tok = 0;
+	bool first = true, done = false;
+	int r = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (!keys || !vals) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (!done && r >= 0) {
+		count = chunk;
+		r = bpf_map_lookup_batch(fd, first ? NULL : &in_tok, &out_tok, keys, vals, &count, &opts);
+		if (r < 0) {
+			r = -errno;
+			if (r == -ENOENT) {
+				done = true;
+				r = 0;
+			} else if (first && (r == -EINVAL || r == -524 /* ENOTSUPP */ || r == -EOPNOTSUPP)) {
+				goto slow;
+			}
+		}
+		for (uint32_t i = 0; r >= 0 && i < count; i++)
+			r = fn(ctx, keys + (size_t)i * ksz, vals + (size_t)i * vsz);
+		in_tok = out_tok;
+		first = false;
+	}
+	goto out;
+slow:
+	r = 0;
+	{
+		uint8_t *prev = NULL;
+
+		while (r >= 0 && bpf_map_get_next_key(fd, prev, keys) == 0) {
+			if (bpf_map_lookup_elem(fd, keys, vals) == 0)
+				r = fn(ctx, keys, vals);
+			memcpy(keys + ksz, keys, ksz);
+			prev = keys + ksz;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return r;
+}
+
+struct dump_ctx {
+	struct sl_objset *set;
+	int kind;
+	uint32_t ksz, vsz;
+};
+
+static int dump_entry(void *ctx, const void *key, const void *val)
+{
+	struct dump_ctx *d = ctx;
+
+	if (d->kind == SL_OBJ_ENDPOINT) {
+		char name[16] = { 0 };
+		uint32_t ifindex;
+
+		memcpy(&ifindex, key, sizeof(ifindex));
+		if (!if_indextoname(ifindex, name))
+			snprintf(name, sizeof(name), "#%u", ifindex); /* the device is gone */
+		return objset_add(d->set, SL_OBJ_ENDPOINT, name, sizeof(name), val, d->vsz);
+	}
+	return objset_add(d->set, (enum sl_obj_kind)d->kind, key, d->ksz, val, d->vsz);
+}
+
+/* The interface index behind an endpoint key. */
+static int endpoint_ifindex(const char *name, uint32_t *ret)
+{
+	char buf[17];
+	unsigned idx;
+
+	memcpy(buf, name, 16);
+	buf[16] = 0;
+	if (buf[0] == '#' && sscanf(buf + 1, "%u", &idx) == 1) {
+		*ret = idx;
+		return 0;
+	}
+	idx = if_nametoindex(buf);
+	if (!idx)
+		return -ENODEV;
+	*ret = idx;
+	return 0;
+}
+
+/* Write n entries (keys and values packed); LPM tries have no batch update. */
+static int map_update_many(int fd, const char *name, const uint8_t *keys, const uint8_t *vals, uint32_t n,
+			   uint32_t ksz, uint32_t vsz, struct sl_kerr *e)
+{
+	uint32_t done = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+
+	while (done < n) {
+		uint32_t count = n - done > 65536 ? 65536 : n - done;
+
+		sl_kernel_writes++;
+		if (bpf_map_update_batch(fd, keys + (size_t)done * ksz, vals + (size_t)done * vsz, &count, &opts) == 0) {
+			done += count;
+			continue;
+		}
+		if (errno != EINVAL && errno != 524 /* ENOTSUPP */ && errno != EOPNOTSUPP) {
+			kerr(e, "map %s: writing %u entries: %s", name, n - done, strerror(errno));
+			return -errno;
+		}
+		for (; done < n; done++) {
+			sl_kernel_writes++;
+			if (bpf_map_update_elem(fd, keys + (size_t)done * ksz, vals + (size_t)done * vsz, BPF_ANY) < 0) {
+				kerr(e, "map %s: writing an entry: %s", name, strerror(errno));
+				return -errno;
+			}
+		}
+	}
+	return 0;
+}
+
+static int map_delete_many(int fd, const char *name, const uint8_t *keys, uint32_t n, uint32_t ksz,
+			   struct sl_kerr *e)
+{
+	uint32_t done = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	while (done < n) {
+		uint32_t count = n - done > 65536 ? 65536 : n - done;
+
+		sl_kernel_writes++;
+		if (bpf_map_delete_batch(fd, keys + (size_t)done * ksz, &count, &opts) == 0) {
+			done += count;
+			continue;
+		}
+		/* A batch stops at the first missing key; go one by one. */
+		done += count;
+		for (; done < n; done++) {
+			sl_kernel_writes++;
+			if (bpf_map_delete_elem(fd, keys + (size_t)done * ksz) < 0 && errno != ENOENT) {
+				kerr(e, "map %s: removing an entry: %s", name, strerror(errno));
+				return -errno;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- observe ---- */
+
+static int observe_progs(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
+{
+	DIR *d;
+	struct dirent *de;
+	int dfd, r = 0;
+
+	if (k->dir_fd < 0)
+		return 0;
+	dfd = dup(k->dir_fd);
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		kerr(e, "pin directory %s: %s", k->pin_dir, strerror(errno));
+		return -errno;
+	}
+	rewinddir(d);
+	while (r >= 0 && (de = readdir(d))) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info), ids[64];
+		struct kernel_pinned_prog pp = { 0 };
+		char kind[32];
+		uint64_t digest;
+		int fd, p;
+
+		if (strncmp(de->d_name, "prog_", 5) != 0)
+			continue;
+		{
+			/* prog_<kind>_<16 hex digits>; the kind has underscores itself */
+			const char *us = strrchr(de->d_name, '_');
+			size_t kl = us ? (size_t)(us - de->d_name) - 5 : 0;
+			char *end;
+
+			if (!us || kl == 0 || kl >= sizeof(kind) || strlen(us + 1) != 16)
+				continue;
+			memcpy(kind, de->d_name + 5, kl);
+			kind[kl] = 0;
+			digest = strtoull(us + 1, &end, 16);
+			if (*end)
+				continue;
+		}
+		for (p = 0; p < SL_PROG__MAX && !streq(kernel_prog_name[p], kind); p++)
+			;
+		if (p == SL_PROG__MAX)
+			continue;
+		fd = bpf_obj_get(kernel_path(k, de->d_name));
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+			close(fd);
+			continue;
+		}
+		pp = (struct kernel_pinned_prog){ .prog = (uint8_t)p, .digest = digest, .id = info.id, .current = true };
+		{
+			uint32_t n = info.nr_map_ids < 64 ? info.nr_map_ids : 64;
+
+			memset(&info, 0, sizeof(info));
+			info.nr_map_ids = n;
+			info.map_ids = (uint64_t)(uintptr_t)ids;
+			len = sizeof(info);
+			if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+				pp.current = false;
+			for (uint32_t i = 0; pp.current && i < n; i++) {
+				struct bpf_map_info mi = {};
+				uint32_t mlen = sizeof(mi);
+				int mfd = bpf_map_get_fd_by_id(ids[i]);
+				bool ok = false;
+
+				if (mfd < 0 || bpf_obj_get_info_by_fd(mfd, &mi, &mlen) < 0) {
+					pp.current = false;
+				} else if (strchr(mi.name, '.')) {
+					ok = true; /* the program's own .rodata */
+				} else {
+					for (int j = 0; j < KERNEL_MAX_MAPS && !ok; j++)
+						ok = k->map_fd[j] >= 0 && k->map_id[j] == ids[i];
+				}
+				if (mfd >= 0)
+					close(mfd);
+				pp.current = pp.current && ok;
+			}
+		}
+		close(fd);
+		if (grow_array((void **)&k->progs, &k->cap_progs, k->n_progs + 1, sizeof(*k->progs)) <
+		    0) {
+			r = -ENOMEM;
+			break;
+		}
+		k->progs[k->n_progs++] = pp;
+		{
+			struct sl_prog_key key = { .prog = (uint8_t)p, .digest = digest };
+			struct sl_prog_value val = { .current = pp.current };
+
+			r = objset_add(live, SL_OBJ_PROG, &key, sizeof(key), &val, sizeof(val));
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
+{
+	const struct sl_map_layout *l;
+	size_t n;
+	int r = sl_kernel_layouts(&l, &n);
+
+	memset(live, 0, sizeof(*live));
+	free(k->progs);
+	k->progs = NULL;
+	k->n_progs = k->cap_progs = 0;
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
+		struct sl_map_key mk = { { 0 } };
+		struct sl_map_value mv;
+		int kind = map_kind(l[i].name);
+
+		if (k->map_fd[i] < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(k->map_fd[i], &info, &len) < 0) {
+			r = -errno;
+			kerr(e, "map %s: %s", l[i].name, strerror(-r));
+			break;
+		}
+		k->map_id[i] = info.id;
+		mv = (struct sl_map_value){ .type = info.type, .key_size = info.key_size, .value_size = info.value_size,
+					    .max_entries = info.max_entries, .flags = info.map_flags };
+		snprintf(mk.name, sizeof(mk.name), "%s", l[i].name);
+		r = objset_add(live, SL_OBJ_MAP, &mk, sizeof(mk), &mv, sizeof(mv));
+		/* Entries of a map in another layout are not read: a migration
+		 * writes them all anew. */
+		if (r >= 0 && kind >= 0 && info.key_size == l[i].v.key_size && info.value_size == l[i].v.value_size) {
+			struct dump_ctx d = { live, kind, info.key_size, info.value_size };
+
+			r = map_dump(k->map_fd[i], info.key_size, info.value_size, dump_entry, &d);
+			if (r < 0)
+				kerr(e, "map %s: reading its entries: %s", l[i].name, strerror(-r));
+		}
+	}
+	if (r >= 0)
+		r = observe_progs(k, live, e);
+	if (r >= 0)
+		r = attach_observe(k, live, e);
+	if (r < 0) {
+		objset_free(live);
+		return r;
+	}
+	objset_sort(live);
+	return 0;
+}
+
+/* ---- apply ---- */
+
+struct batch {
+	uint8_t *keys, *vals;
+	uint32_t n;
+	size_t kcap, vcap;
+};
+
+static int batch_add(struct batch *b, const void *key, uint32_t ksz, const void *val, uint32_t vsz)
+{
+	if (grow_array((void **)&b->keys, &b->kcap, (size_t)(b->n + 1) * ksz, 1) < 0 ||
+	    (vsz && grow_array((void **)&b->vals, &b->vcap, (size_t)(b->n + 1) * vsz, 1) < 0))
+		return -ENOMEM;
+	memcpy(b->keys + (size_t)b->n * ksz, key, ksz);
+	if (vsz)
+		memcpy(b->vals + (size_t)b->n * vsz, val, vsz);
+	b->n++;
+	return 0;
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->keys);
+	free(b->vals);
+	memset(b, 0, sizeof(*b));
+}
+
+/* The map key of an object: endpoints go from name to ifindex. */
+static int entry_key(int kind, const uint8_t *okey, uint8_t *buf, uint32_t *ksz, struct sl_kerr *e)
+{
+	if (kind == SL_OBJ_ENDPOINT) {
+		uint32_t idx;
+
+		if (endpoint_ifindex((const char *)okey, &idx) < 0) {
+			kerr(e, "endpoint interface %.16s does not exist", (const char *)okey);
+			return -ENODEV;
+		}
+		memcpy(buf, &idx, sizeof(idx));
+		*ksz = sizeof(idx);
+		return 0;
+	}
+	return 1; /* use the object key as is */
+}
+
+/* Write the adds and changes (remove: the removes) of one kind. migrated:
+ * the map was made anew and already holds everything. */
+static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct sl_objset *want,
+		      const struct sl_objset *have, const struct sl_diff *d, struct sl_kerr *e)
+{
+	const char *name = kind_map(kind);
+	int li = name ? layout_index(name) : -1;
+	struct batch b = {};
+	uint32_t ksz = 0, vsz = 0;
+	int fd, r = 0;
+
+	if (li < 0)
+		return 0;
+	fd = k->new_fd[li] >= 0 ? k->new_fd[li] : k->map_fd[li];
+	if (k->new_fd[li] >= 0 && !remove)
+		return 0;
+	if (k->new_fd[li] >= 0 && remove)
+		return 0; /* the old map goes as a whole */
+	for (size_t i = 0; r >= 0 && i < d->n; i++) {
+		const struct sl_change *c = &d->v[i];
+		const struct sl_objset *s = remove ? have : want;
+		const struct sl_obj *o;
+		uint8_t kbuf[64];
+		const uint8_t *key;
+		int t;
+
+		if (c->kind != kind || (remove != (c->op == SL_OP_REMOVE)))
+			continue;
+		o = &s->v[remove ? c->have : c->want];
+		key = obj_key(s, o);
+		ksz = o->klen;
+		vsz = remove ? 0 : o->vlen;
+		t = entry_key(kind, key, kbuf, &ksz, e);
+		if (t < 0) {
+			r = t;
+			break;
+		}
+		r = batch_add(&b, t == 0 ? kbuf : key, ksz, obj_val(s, o), vsz);
+	}
+	if (r >= 0 && b.n) {
+		if (fd < 0) {
+			kerr(e, "map %s is missing", name);
+			r = -ENOENT;
+		} else if (remove) {
+			r = map_delete_many(fd, name, b.keys, b.n, ksz, e);
+		} else {
+			r = map_update_many(fd, name, b.keys, b.vals, b.n, ksz, vsz, e);
+		}
+	}
+	batch_free(&b);
+	return r;
+}
+
+/* Fill a new map with every desired entry of its kind. */
+static int fill_map(int fd, const char *name, const struct sl_objset *want, struct sl_kerr *e)
+{
+	int kind = map_kind(name);
+	struct batch b = {};
+	uint32_t ksz = 0, vsz = 0;
+	int r = 0;
+
+	for (size_t i = 0; kind >= 0 && r >= 0 && i < want->n; i++) {
+		const struct sl_obj *o = &want->v[i];
+		uint8_t kbuf[64];
+		int t;
+
+		if (o->kind != kind)
+			continue;
+		ksz = o->klen;
+		vsz = o->vlen;
+		t = entry_key(kind, obj_key(want, o), kbuf, &ksz, e);
+		if (t < 0)
+			r = t;
+		else
+			r = batch_add(&b, t == 0 ? kbuf : obj_key(want, o), ksz, obj_val(want, o), vsz);
+	}
+	if (r >= 0 && b.n)
+		r = map_update_many(fd, name, b.keys, b.vals, b.n, ksz, vsz, e);
+	batch_free(&b);
+	return r;
+}
+
+struct copy_ctx {
+	int fd;
+	uint32_t copied, failed;
+};
+
+static int copy_entry(void *ctx, const void *key, const void *val)
+{
+	struct copy_ctx *c = ctx;
+
+	sl_kernel_writes++;
+	if (bpf_map_update_elem(c->fd, key, val, BPF_ANY) == 0)
+		c->copied++;
+	else
+		c->failed++;
+	return 0;
+}
+
+static int create_map(struct sl_kernel *k, const char *name, const struct sl_map_value *v, struct sl_kerr *e)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = v->flags);
+	char kname[16];
+	int fd;
+
+	snprintf(kname, sizeof(kname), "%.15s", name);
+	sl_kernel_writes++;
+	fd = bpf_map_create((enum bpf_map_type)v->type, kname, v->key_size, v->value_size, v->max_entries, &opts);
+	if (fd < 0) {
+		int r = -errno;
+
+		kerr(e, "map %s: creating it (%u entries of %u+%u bytes): %s", name, v->max_entries, v->key_size,
+		     v->value_size, strerror(-r));
+		return r;
+	}
+	(void)k;
+	return fd;
+}
+
+static int maps_prepare(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			const struct sl_diff *d, struct sl_kerr *e)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct sl_change *c = &d->v[i];
+		const struct sl_map_key *mk;
+		const struct sl_map_value *mv;
+		int li, fd, r;
+
+		if (c->kind != SL_OBJ_MAP || c->op == SL_OP_REMOVE)
+			continue;
+		mk = obj_key(want, &want->v[c->want]);
+		mv = obj_val(want, &want->v[c->want]);
+		li = layout_index(mk->name);
+		if (li < 0)
+			continue;
+		fd = create_map(k, mk->name, mv, e);
+		if (fd < 0)
+			return fd;
+		if (c->op == SL_OP_ADD) {
+			sl_kernel_writes++;
+			if (bpf_obj_pin(fd, kernel_path(k, mk->name)) < 0) {
+				r = -errno;
+				kerr(e, "map %s: pinning at %s: %s", mk->name, kernel_path(k, mk->name), strerror(-r));
+				close(fd);
+				return r;
+			}
+			if (k->map_fd[li] >= 0)
+				close(k->map_fd[li]);
+			k->map_fd[li] = fd;
+			r = fill_map(fd, mk->name, want, e);
+		} else {
+			/* A migration: the new map gets the desired entries, or a
+			 * runtime map the old one's entries; the pin moves at the end. */
+			const struct sl_map_value *old = obj_val(have, &have->v[c->have]);
+
+			k->new_fd[li] = fd;
+			if (map_kind(mk->name) >= 0) {
+				r = fill_map(fd, mk->name, want, e);
+			} else if (old->type == mv->type && old->key_size == mv->key_size &&
+				   old->value_size == mv->value_size && k->map_fd[li] >= 0 &&
+				   mv->type != BPF_MAP_TYPE_RINGBUF) {
+				struct copy_ctx cc = { .fd = fd };
+
+				r = map_dump(k->map_fd[li], old->key_size, old->value_size, copy_entry, &cc);
+			} else {
+				r = 0;
+			}
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int maps_finish(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+		       const struct sl_diff *d, struct sl_kerr *e)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct sl_change *c = &d->v[i];
+		const struct sl_map_key *mk;
+		int li;
+
+		if (c->kind != SL_OBJ_MAP || c->op == SL_OP_ADD)
+			continue;
+		mk = c->op == SL_OP_REMOVE ? obj_key(have, &have->v[c->have]) : obj_key(want, &want->v[c->want]);
+		li = layout_index(mk->name);
+		sl_kernel_writes++;
+		if (unlinkat(k->dir_fd, mk->name, 0) < 0 && errno != ENOENT) {
+			kerr(e, "map %s: unpinning %s: %s", mk->name, kernel_path(k, mk->name), strerror(errno));
+			return -errno;
+		}
+		if (li >= 0 && k->map_fd[li] >= 0) {
+			close(k->map_fd[li]);
+			k->map_fd[li] = -1;
+		}
+		if (c->op == SL_OP_CHANGE && li >= 0 && k->new_fd[li] >= 0) {
+			sl_kernel_writes++;
+			if (bpf_obj_pin(k->new_fd[li], kernel_path(k, mk->name)) < 0) {
+				kerr(e, "map %s: pinning the migrated map at %s: %s", mk->name,
+				     kernel_path(k, mk->name), strerror(errno));
+				return -errno;
+			}
+			k->map_fd[li] = k->new_fd[li];
+			k->new_fd[li] = -1;
+		}
+	}
+	return 0;
+}
+
+static int progs_load(struct sl_kernel *k, const struct sl_objset *want, const struct sl_diff *d,
+		      const struct sl_prog_settings *s, struct sl_kerr *e)
+{
+	uint64_t digest[SL_PROG__MAX] = { 0 };
+	bool load[SL_MAPS__MAX] = { false };
+
+	for (size_t i = 0; i < want->n; i++)
+		if (want->v[i].kind == SL_OBJ_PROG) {
+			const struct sl_prog_key *pk = obj_key(want, &want->v[i]);
+
+			digest[pk->prog] = pk->digest;
+		}
+	for (size_t i = 0; i < d->n; i++) {
+		const struct sl_prog_key *pk;
+
+		if (d->v[i].kind != SL_OBJ_PROG || d->v[i].op == SL_OP_REMOVE)
+			continue;
+		pk = obj_key(want, &want->v[d->v[i].want]);
+		load[pk->prog == SL_PROG_PREFILTER ? SL_MAPS_PREFILTER : SL_MAPS_DATAPATH] = true;
+	}
+	for (int g = 0; g < SL_MAPS__MAX; g++) {
+		int r;
+
+		if (!load[g])
+			continue;
+		/* Both endpoint programs are one object: a missing digest would
+		 * pin a program under a name no attachment asks for. */
+		if (g == SL_MAPS_DATAPATH && (!digest[SL_PROG_FROM_ENDPOINT] || !digest[SL_PROG_TO_ENDPOINT]))
+			continue;
+		r = kernel_load_progs(k, g, s, digest, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int progs_unpin(struct sl_kernel *k, const struct sl_objset *have, const struct sl_diff *d, struct sl_kerr *e)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct sl_prog_key *pk;
+		char name[64];
+
+		if (d->v[i].kind != SL_OBJ_PROG || d->v[i].op != SL_OP_REMOVE)
+			continue;
+		pk = obj_key(have, &have->v[d->v[i].have]);
+		kernel_prog_pin_name(pk->prog, pk->digest, name, sizeof(name));
+		sl_kernel_writes++;
+		if (unlinkat(k->dir_fd, name, 0) < 0 && errno != ENOENT) {
+			kerr(e, "program %s: unpinning %s: %s", kernel_prog_name[pk->prog], kernel_path(k, name),
+			     strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			struct sl_kerr *e)
+{
+	(void)have;
+	for (size_t i = 0; i < want->n; i++) {
+		const struct sl_obj *o = &want->v[i];
+		char name[17] = { 0 };
+
+		if (o->kind != SL_OBJ_ENDPOINT && o->kind != SL_OBJ_ATTACH)
+			continue;
+		memcpy(name, obj_key(want, o), 16);
+		if (!if_nametoindex(name)) {
+			kerr(e, "%s %s: no such device in this network namespace; nothing was changed",
+			     o->kind == SL_OBJ_ENDPOINT ? "endpoint interface" : "device", name);
+			return -ENODEV;
+		}
+	}
+	return attach_preflight(k, want, e);
+}
+
+int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+		    const struct sl_diff *d, const struct sl_prog_settings *s, struct sl_kerr *e)
+{
+	static const int add_order[] = { SL_OBJ_IPCACHE, SL_OBJ_POLICY, SL_OBJ_ENDPOINT, SL_OBJ_PREFILTER4,
+					 SL_OBJ_PREFILTER6 };
+	int r;
+
+	if (!d->n)
+		return 0;
+	/* 1. maps: new ones, and the new halves of migrations */
+	r = maps_prepare(k, want, have, d, e);
+	/* 2. entries added and changed: what is pointed at first */
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(add_order); i++)
+		r = write_kind(k, add_order[i], false, want, have, d, e);
+	/* 3. programs: load what is new, then attach or replace atomically */
+	if (r >= 0)
+		r = progs_load(k, want, d, s, e);
+	if (r >= 0)
+		r = attach_apply(k, want, have, d, false, e);
+	/* 4. removals, in reverse */
+	if (r >= 0)
+		r = attach_apply(k, want, have, d, true, e);
+	for (size_t i = ARRAY_SIZE(add_order); r >= 0 && i-- > 0;)
+		r = write_kind(k, add_order[i], true, want, have, d, e);
+	if (r >= 0)
+		r = maps_finish(k, want, have, d, e);
+	if (r >= 0)
+		r = progs_unpin(k, have, d, e);
+	return r;
+}
+
+/* ---- status ---- */
+
+static int count_entry(void *ctx, const void *key, const void *val)
+{
+	(void)key;
+	(void)val;
+	(*(uint32_t *)ctx)++;
+	return 0;
+}
+
+static void sum_counters(int fd, uint32_t n, uint64_t out[][2])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sl_counter *v;
+
+	if (ncpu <= 0 || !(v = calloc((size_t)ncpu, sizeof(*v))))
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(fd, &i, v) < 0)
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			out[i][0] += v[c].packets;
+			out[i][1] += v[c].bytes;
+		}
+	}
+	free(v);
+}
+
+int sl_kernel_status(struct sl_kernel *k, struct sl_kernel_status *st, struct sl_kerr *e)
+{
+	const struct sl_map_layout *l;
+	size_t n;
+	int r = sl_kernel_layouts(&l, &n);
+
+	memset(st, 0, sizeof(*st));
+	if (r < 0)
+		return r;
+	st->maps = calloc(n, sizeof(*st->maps));
+	if (!st->maps)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_map_info info = {};
+		uint32_t len = sizeof(info);
+		struct sl_map_fill *f;
+
+		if (k->map_fd[i] < 0 || bpf_obj_get_info_by_fd(k->map_fd[i], &info, &len) < 0)
+			continue;
+		f = &st->maps[st->n_maps++];
+		snprintf(f->name, sizeof(f->name), "%s", l[i].name);
+		f->type = info.type;
+		f->max_entries = info.max_entries;
+		f->runtime = strstr(l[i].name, "_ct") || streq(l[i].name, SL_MAPNAME_DROPS) ||
+			     streq(l[i].name, SL_MAPNAME_METRICS) || streq(l[i].name, SL_MAPNAME_EVENTS);
+		if (info.type == BPF_MAP_TYPE_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_ARRAY)
+			f->entries = info.max_entries;
+		else if (info.type != BPF_MAP_TYPE_RINGBUF)
+			map_dump(k->map_fd[i], info.key_size, info.value_size, count_entry, &f->entries);
+		if (streq(l[i].name, SL_MAPNAME_DROPS)) {
+			st->n_drops = info.max_entries < 32 ? info.max_entries : 32;
+			sum_counters(k->map_fd[i], (uint32_t)st->n_drops, st->drops);
+			st->have_counters = true;
+		}
+		if (streq(l[i].name, SL_MAPNAME_METRICS)) {
+			st->n_metrics = info.max_entries < 32 ? info.max_entries : 32;
+			sum_counters(k->map_fd[i], (uint32_t)st->n_metrics, st->metrics);
+		}
+	}
+	(void)e;
+	return 0;
+}
+
+void sl_kernel_status_free(struct sl_kernel_status *st)
+{
+	free(st->maps);
+	memset(st, 0, sizeof(*st));
+}

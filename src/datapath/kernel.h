@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The kernel backend: what sluice owns under one pin directory (maps,
+ * pinned programs) and the tc/XDP attachments of its programs in this
+ * network namespace, read into an object set and changed to match one.
+ * src/reconcile/ talks to the kernel only through this header.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reconcile/diff.h"
+#include "reconcile/model.h"
+#include "reconcile/objset.h"
+
+#define SL_PIN_DIR_DEFAULT "/sys/fs/bpf/sluice"
+
+/* sluice's tc filters: this priority and handle, programs named sluice_*. */
+#define SL_TC_PRIORITY 21
+#define SL_TC_HANDLE 0x51c0
+
+/* An error for people: which object, and the kernel's message. */
+struct sl_kerr {
+	char msg[512];
+};
+
+/* Node-wide settings of the programs (const volatile globals). */
+struct sl_prog_settings {
+	uint32_t hz;		 /* the kernel's CONFIG_HZ */
+	uint32_t tunnel_ifindex; /* sluice_vxlan, 0: none */
+	uint8_t encrypt;
+	uint8_t trace;
+};
+
+/* Kernel writes made by this process: bpf() commands that change state
+ * (create, update, delete, pin, load) and netlink requests that change
+ * state (filters, qdiscs, XDP). Reads are not counted. */
+extern unsigned long sl_kernel_writes;
+
+struct sl_kernel;
+
+/* Route libbpf's messages: shown from -vv on. */
+void sl_kernel_set_verbosity(int verbose);
+
+/* The maps the embedded programs define. Static; no kernel call. */
+int sl_kernel_layouts(const struct sl_map_layout **ret, size_t *ret_n);
+/* The digest of each program as it would be loaded with these settings and
+ * map sizes (indexed by SL_MAP_*). No kernel call. */
+int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t sizes[SL_MAP__MAX],
+		      uint64_t ret[SL_PROG__MAX]);
+/* The kernel's CONFIG_HZ (for conntrack lifetimes), or 250 when unknown. */
+uint32_t sl_kernel_hz(void);
+
+/*
+ * Open the pin directory. With create, make it (and its parents) when
+ * missing; it must be on a bpffs. Without create, a missing directory is
+ * an empty one (*ret is still set).
+ */
+int sl_kernel_open(const char *pin_dir, bool create, struct sl_kernel **ret, struct sl_kerr *e);
+void sl_kernel_close(struct sl_kernel *k);
+/* flock the pin directory, waiting up to wait_s seconds. */
+int sl_kernel_lock(struct sl_kernel *k, int wait_s, struct sl_kerr *e);
+
+/* Read what sluice owns into live (sorted). */
+int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e);
+
+/*
+ * Make the kernel match want, given have = the live set just observed and
+ * d = sl_diff(want, have). Order: maps (new ones, migrations), entries
+ * added and changed (ipcache, policy, endpoints, prefilter), programs
+ * (attach, replace), then removals in reverse. Interface names must
+ * resolve (see sl_kernel_preflight).
+ */
+int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+		    const struct sl_diff *d, const struct sl_prog_settings *s, struct sl_kerr *e);
+
+/* Checks before any change: every device named by want exists, and no
+ * foreign program holds sluice's tc slot or the XDP hook of a device. */
+int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			struct sl_kerr *e);
+
+/* For status: per map its fill; per drop reason its packets. */
+struct sl_map_fill {
+	char name[32];
+	uint32_t type, max_entries, entries;
+	bool runtime;
+};
+struct sl_kernel_status {
+	struct sl_map_fill *maps;
+	size_t n_maps;
+	uint64_t drops[32][2]; /* [reason][packets, bytes] summed over CPUs */
+	uint64_t metrics[32][2];
+	size_t n_drops, n_metrics;
+	bool have_counters;
+};
+int sl_kernel_status(struct sl_kernel *k, struct sl_kernel_status *st, struct sl_kerr *e);
+void sl_kernel_status_free(struct sl_kernel_status *st);
+
+/* Remove the pin directory itself when it is empty (after flush). */
+int sl_kernel_remove_dir(struct sl_kernel *k);

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The embedded programs: the layouts of the maps they define, their
+ * digests, and loading them against the pinned maps.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <zlib.h>
+
+#include <sluice/abi.h>
+
+#include "common/util.h"
+#include "datapath.skel.h"
+#include "internal.h"
+#include "prefilter.skel.h"
+
+unsigned long sl_kernel_writes;
+static int log_level;
+
+/* libbpf's messages go to standard error only at -vv (the verifier's log
+ * at -vvv); a failure is reported once, by the command, with its object. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if ((level == LIBBPF_WARN && log_level >= 2) || log_level >= 3) {
+		fputs("libbpf: ", stderr);
+		return vfprintf(stderr, fmt, ap);
+	}
+	return 0;
+}
+
+void sl_kernel_set_verbosity(int v)
+{
+	log_level = v;
+	libbpf_set_print(libbpf_log);
+}
+
+static struct sl_map_layout layouts[24];
+static char layout_names[24][32];
+static size_t n_layouts;
+static bool layouts_done;
+
+static int size_from(const char *name)
+{
+	static const struct {
+		const char *name;
+		int from;
+	} t[] = {
+		{ SL_MAPNAME_ENDPOINTS, SL_MAP_ENDPOINTS }, { SL_MAPNAME_IPCACHE, SL_MAP_IPCACHE },
+		{ SL_MAPNAME_POLICY, SL_MAP_POLICY },	    { SL_MAPNAME_SERVICES, SL_MAP_SERVICES },
+		{ SL_MAPNAME_LB_SLOTS, SL_MAP_BACKENDS },   { SL_MAPNAME_BACKENDS, SL_MAP_BACKENDS },
+		{ SL_MAPNAME_CT4_TCP, SL_MAP_CT_TCP },	    { SL_MAPNAME_CT6_TCP, SL_MAP_CT_TCP },
+		{ SL_MAPNAME_CT4_ANY, SL_MAP_CT_ANY },	    { SL_MAPNAME_CT6_ANY, SL_MAP_CT_ANY },
+		{ SL_MAPNAME_PREFILTER_V4, SL_MAP_PREFILTER }, { SL_MAPNAME_PREFILTER_V6, SL_MAP_PREFILTER },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (streq(t[i].name, name))
+			return t[i].from;
+	return SL_MAP_SIZE_FIXED;
+}
+
+static int add_layouts(struct bpf_object *obj, uint8_t group)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj)
+	{
+		const char *name = bpf_map__name(m);
+		size_t i;
+
+		if (bpf_map__is_internal(m))
+			continue;
+		for (i = 0; i < n_layouts; i++)
+			if (streq(layouts[i].name, name))
+				break;
+		if (i < n_layouts) {
+			if (layouts[i].group != group)
+				layouts[i].group = SL_MAPS_SHARED;
+			continue;
+		}
+		if (n_layouts == ARRAY_SIZE(layouts))
+			return -E2BIG;
+		snprintf(layout_names[n_layouts], sizeof(layout_names[0]), "%s", name);
+		layouts[n_layouts] = (struct sl_map_layout){
+			.name = layout_names[n_layouts],
+			.v = { .type = bpf_map__type(m), .key_size = bpf_map__key_size(m),
+			       .value_size = bpf_map__value_size(m), .max_entries = bpf_map__max_entries(m),
+			       .flags = bpf_map__map_flags(m) },
+			.size_from = size_from(name),
+			.group = group,
+		};
+		n_layouts++;
+	}
+	return 0;
+}
+
+int sl_kernel_layouts(const struct sl_map_layout **ret, size_t *ret_n)
+{
+	if (!layouts_done) {
+		struct datapath_bpf *d = datapath_bpf__open();
+		struct prefilter_bpf *p = prefilter_bpf__open();
+		int r = d && p ? 0 : -errno;
+
+		if (r >= 0)
+			r = add_layouts(d->obj, SL_MAPS_DATAPATH);
+		if (r >= 0)
+			r = add_layouts(p->obj, SL_MAPS_PREFILTER);
+		datapath_bpf__destroy(d);
+		prefilter_bpf__destroy(p);
+		if (r < 0)
+			return r ? r : -ENOMEM;
+		layouts_done = true;
+	}
+	*ret = layouts;
+	*ret_n = n_layouts;
+	return 0;
+}
+
+const struct sl_map_layout *kernel_layout(const char *name)
+{
+	const struct sl_map_layout *l;
+	size_t n;
+
+	if (sl_kernel_layouts(&l, &n) < 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (streq(l[i].name, name))
+			return &l[i];
+	return NULL;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t sizes[SL_MAP__MAX],
+		      uint64_t ret[SL_PROG__MAX])
+{
+	const struct sl_map_layout *l;
+	size_t n, dsz = 0, psz = 0;
+	const void *delf = datapath_bpf__elf_bytes(&dsz);
+	const void *pelf = prefilter_bpf__elf_bytes(&psz);
+	uint64_t base = 0xcbf29ce484222325ULL;
+	int r = sl_kernel_layouts(&l, &n);
+
+	if (r < 0)
+		return r;
+	/* Map layouts as they will be created: a migration is a new program. */
+	for (size_t i = 0; i < n; i++) {
+		struct sl_map_value v = l[i].v;
+
+		if (l[i].size_from != SL_MAP_SIZE_FIXED)
+			v.max_entries = sizes[l[i].size_from];
+		base = fnv(base, l[i].name, strlen(l[i].name));
+		base = fnv(base, &v, sizeof(v));
+	}
+	ret[SL_PROG_FROM_ENDPOINT] = fnv(fnv(fnv(base, delf, dsz), s, sizeof(*s)), "from", 4);
+	ret[SL_PROG_TO_ENDPOINT] = fnv(fnv(fnv(base, delf, dsz), s, sizeof(*s)), "to", 2);
+	ret[SL_PROG_PREFILTER] = fnv(fnv(base, pelf, psz), "prefilter", 9);
+	for (int i = 0; i < SL_PROG__MAX; i++)
+		if (!ret[i])
+			ret[i] = 1; /* 0 means "not known" in observed attachments */
+	return 0;
+}
+
+uint32_t sl_kernel_hz(void)
+{
+	gzFile gz = gzopen("/proc/config.gz", "rb");
+	char line[256];
+	uint32_t hz = 0;
+
+	if (!gz) {
+		struct utsname u;
+		char path[300];
+
+		if (uname(&u) == 0) {
+			snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+			gz = gzopen(path, "rb");
+		}
+	}
+	if (!gz)
+		return 250;
+	while (gzgets(gz, line, sizeof(line)))
+		if (sscanf(line, "CONFIG_HZ=%u", &hz) == 1)
+			break;
+	gzclose(gz);
+	return hz ? hz : 250;
+}
+
+const char *const kernel_prog_name[SL_PROG__MAX] = { "from_endpoint", "to_endpoint", "prefilter" };
+
+/* Bind every map of obj to the fd the pin directory holds for it. */
+static int reuse_maps(struct sl_kernel *k, struct bpf_object *obj, struct sl_kerr *e)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj)
+	{
+		int fd;
+
+		if (bpf_map__is_internal(m))
+			continue;
+		fd = kernel_map_fd(k, bpf_map__name(m));
+		if (fd < 0) {
+			kerr(e, "program load: map %s is not there", bpf_map__name(m));
+			return -ENOENT;
+		}
+		if (bpf_map__reuse_fd(m, fd) < 0) {
+			int r = -errno;
+
+			kerr(e, "program load: reusing map %s: %s", bpf_map__name(m), strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int pin_prog(struct sl_kernel *k, int prog, uint64_t digest, int fd, struct sl_kerr *e)
+{
+	char name[64];
+
+	kernel_prog_pin_name(prog, digest, name, sizeof(name));
+	if (unlinkat(k->dir_fd, name, 0) == 0)
+		sl_kernel_writes++;
+	sl_kernel_writes++;
+	if (bpf_obj_pin(fd, kernel_path(k, name)) < 0) {
+		int r = -errno;
+
+		kerr(e, "program %s: pinning at %s: %s", kernel_prog_name[prog], kernel_path(k, name), strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int kernel_load_progs(struct sl_kernel *k, int group, const struct sl_prog_settings *s, const uint64_t digest[SL_PROG__MAX],
+		      struct sl_kerr *e)
+{
+	int r;
+
+	sl_kernel_writes++;
+	if (group == SL_MAPS_DATAPATH) {
+		struct datapath_bpf *d = datapath_bpf__open();
+
+		if (!d) {
+			kerr(e, "program from_endpoint: open: %s", strerror(errno));
+			return -errno;
+		}
+		d->rodata->cfg_hz = s->hz;
+		d->rodata->cfg_tunnel_ifindex = s->tunnel_ifindex;
+		d->rodata->cfg_encrypt = s->encrypt;
+		d->rodata->cfg_trace = s->trace;
+		r = reuse_maps(k, d->obj, e);
+		if (r >= 0 && (r = datapath_bpf__load(d)) < 0)
+			kerr(e, "program from_endpoint/to_endpoint: the kernel refused to load it: %s "
+				"(run with -vv for the verifier's log)", strerror(-r));
+		if (r >= 0)
+			r = pin_prog(k, SL_PROG_FROM_ENDPOINT, digest[SL_PROG_FROM_ENDPOINT],
+				     bpf_program__fd(d->progs.sluice_from_endpoint), e);
+		if (r >= 0)
+			r = pin_prog(k, SL_PROG_TO_ENDPOINT, digest[SL_PROG_TO_ENDPOINT],
+				     bpf_program__fd(d->progs.sluice_to_endpoint), e);
+		datapath_bpf__destroy(d);
+	} else {
+		struct prefilter_bpf *p = prefilter_bpf__open();
+
+		if (!p) {
+			kerr(e, "program prefilter: open: %s", strerror(errno));
+			return -errno;
+		}
+		r = reuse_maps(k, p->obj, e);
+		if (r >= 0 && (r = prefilter_bpf__load(p)) < 0)
+			kerr(e, "program prefilter: the kernel refused to load it: %s", strerror(-r));
+		if (r >= 0)
+			r = pin_prog(k, SL_PROG_PREFILTER, digest[SL_PROG_PREFILTER],
+				     bpf_program__fd(p->progs.sluice_prefilter), e);
+		prefilter_bpf__destroy(p);
+	}
+	return r;
+}
