@@ -1,0 +1,1236 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "plan.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/bpf.h>
+
+#include <sluice/abi.h>
+
+#include "common/util.h"
+#include "model.h"
+#include "net.h"
+
+enum { BEFORE, AFTER };	 /* the sides of a change: the live value, the desired one */
+enum { WANT, HAVE };	 /* the two object sets */
+
+/* ---- output with a sticky error ---- */
+
+/* What a change says: its line (the text after the sign, also JSON's
+ * "object") and, for JSON, each side's decoded fields. */
+struct plan_desc {
+	struct strbuf line;
+	struct strbuf obj[2]; /* indexed by BEFORE/AFTER: fields, without the braces */
+	bool fields;	      /* fill obj[] */
+	int err;	      /* the first failed append; later appends do nothing */
+};
+
+static void put(struct plan_desc *d, struct strbuf *sb, const char *fmt, ...) _printf_(3, 4);
+static void put(struct plan_desc *d, struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (d->err < 0)
+		return;
+	va_start(ap, fmt);
+	r = strbuf_vaddf(sb, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		d->err = r;
+}
+
+static void put_json_str(struct plan_desc *d, struct strbuf *sb, const char *s)
+{
+	int r;
+
+	if (d->err < 0)
+		return;
+	r = strbuf_add_json_str(sb, s);
+	if (r < 0)
+		d->err = r;
+}
+
+static void json_key(struct plan_desc *d, struct strbuf *sb, const char *name)
+{
+	put(d, sb, "%s\"%s\":", sb->len ? "," : "", name);
+}
+
+static void json_u(struct plan_desc *d, struct strbuf *sb, const char *name, uint64_t v)
+{
+	json_key(d, sb, name);
+	put(d, sb, "%" PRIu64, v);
+}
+
+/* A string, or null when s is NULL. */
+static void json_s(struct plan_desc *d, struct strbuf *sb, const char *name, const char *s)
+{
+	json_key(d, sb, name);
+	if (s)
+		put_json_str(d, sb, s);
+	else
+		put(d, sb, "null");
+}
+
+static void json_bool(struct plan_desc *d, struct strbuf *sb, const char *name, bool v)
+{
+	json_key(d, sb, name);
+	put(d, sb, v ? "true" : "false");
+}
+
+/* The separator before the next item of a list of differences. */
+static void put_sep(struct plan_desc *d, bool *first)
+{
+	if (!*first)
+		put(d, &d->line, ", ");
+	*first = false;
+}
+
+/* ---- the context: indexes for human names ---- */
+
+struct ep_ref {
+	uint16_t id;
+	uint32_t obj; /* the ENDPOINT object with that id */
+};
+
+struct cidr_ref {
+	uint32_t identity;
+	uint8_t set; /* WANT or HAVE: want's first */
+	uint32_t obj; /* an IPCACHE object carrying that identity */
+};
+
+enum plan_section { SEC_ENDPOINT, SEC_GONE, SEC_IPCACHE, SEC_PREFILTER, SEC_MAPS, SEC_PROGS, SEC_OTHER };
+static const char *const section_name[] = {
+	[SEC_IPCACHE] = "ipcache", [SEC_PREFILTER] = "prefilter", [SEC_MAPS] = "maps", [SEC_PROGS] = "programs",
+	[SEC_OTHER] = "other"
+};
+
+/* One change, with where it is printed. */
+struct plan_item {
+	char ifname[16]; /* SEC_ENDPOINT: the group's interface */
+	uint32_t ep_id;	 /* SEC_GONE: the group's endpoint id */
+	uint8_t section; /* enum plan_section */
+	uint8_t rank;	 /* order of kinds inside the group */
+	uint32_t change; /* index into the diff */
+};
+
+struct plan_ctx {
+	const struct sl_objset *set[2]; /* WANT, HAVE */
+	const struct sl_diff *d;
+	const struct sl_state *st;
+	struct ep_ref *eps[2]; /* ENDPOINT objects of each set by id */
+	size_t n_eps[2];
+	struct cidr_ref *cidrs; /* IPCACHE objects of CIDR identities, both sets */
+	size_t n_cidrs;
+	const struct sl_identity **idents; /* st's, by id */
+	size_t n_idents;
+	const struct sl_endpoint **st_eps; /* st's local endpoints, by interface */
+	size_t n_st_eps;
+	struct plan_item *items;
+};
+
+/* One change as the describe functions see it. */
+struct plan_view {
+	uint8_t kind;
+	const void *key;
+	uint8_t klen;
+	const void *val[2]; /* BEFORE (have's value), AFTER (want's); NULL when absent */
+	uint8_t vlen[2];
+};
+
+static int ep_ref_cmp(const void *a, const void *b)
+{
+	const struct ep_ref *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->obj < y->obj ? -1 : x->obj > y->obj;
+}
+
+static int cidr_ref_cmp(const void *a, const void *b)
+{
+	const struct cidr_ref *x = a, *y = b;
+
+	if (x->identity != y->identity)
+		return x->identity < y->identity ? -1 : 1;
+	if (x->set != y->set)
+		return x->set < y->set ? -1 : 1;
+	return x->obj < y->obj ? -1 : x->obj > y->obj;
+}
+
+static int ident_cmp(const void *a, const void *b)
+{
+	const struct sl_identity *x = *(const struct sl_identity *const *)a, *y = *(const struct sl_identity *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int st_ep_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct sl_endpoint *const *)a)->interface,
+		      (*(const struct sl_endpoint *const *)b)->interface);
+}
+
+static bool obj_fits(const struct sl_obj *o, size_t klen, size_t vlen)
+{
+	return o->klen == klen && o->vlen == vlen;
+}
+
+static int ctx_init(struct plan_ctx *c)
+{
+	const struct sl_state *st = c->st;
+
+	for (int s = WANT; s <= HAVE; s++) {
+		const struct sl_objset *set = c->set[s];
+
+		c->eps[s] = calloc(objset_count(set, SL_OBJ_ENDPOINT) + 1, sizeof(*c->eps[s]));
+		if (!c->eps[s])
+			return -ENOMEM;
+		for (size_t i = 0; i < set->n; i++) {
+			const struct sl_obj *o = &set->v[i];
+
+			if (o->kind == SL_OBJ_ENDPOINT && obj_fits(o, 16, sizeof(struct sl_endpoint_value)))
+				c->eps[s][c->n_eps[s]++] = (struct ep_ref){
+					.id = ((const struct sl_endpoint_value *)obj_val(set, o))->id, .obj = (uint32_t)i
+				};
+		}
+		qsort(c->eps[s], c->n_eps[s], sizeof(*c->eps[s]), ep_ref_cmp);
+	}
+	c->cidrs = calloc(objset_count(c->set[WANT], SL_OBJ_IPCACHE) + objset_count(c->set[HAVE], SL_OBJ_IPCACHE) + 1,
+			  sizeof(*c->cidrs));
+	if (!c->cidrs)
+		return -ENOMEM;
+	for (int s = WANT; s <= HAVE; s++) {
+		const struct sl_objset *set = c->set[s];
+
+		for (size_t i = 0; i < set->n; i++) {
+			const struct sl_obj *o = &set->v[i];
+			const struct sl_ipcache_value *v = obj_val(set, o);
+
+			if (o->kind == SL_OBJ_IPCACHE &&
+			    obj_fits(o, sizeof(struct sl_ipcache_key), sizeof(struct sl_ipcache_value)) &&
+			    v->identity >= SL_ID_CIDR_MIN)
+				c->cidrs[c->n_cidrs++] = (struct cidr_ref){ .identity = v->identity, .set = (uint8_t)s,
+									    .obj = (uint32_t)i };
+		}
+	}
+	qsort(c->cidrs, c->n_cidrs, sizeof(*c->cidrs), cidr_ref_cmp);
+	if (!st)
+		return 0;
+	c->idents = calloc(st->n_identities + 1, sizeof(*c->idents));
+	c->st_eps = calloc(st->n_endpoints + 1, sizeof(*c->st_eps));
+	if (!c->idents || !c->st_eps)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < st->n_identities; i++)
+		c->idents[c->n_idents++] = &st->identities[i];
+	qsort(c->idents, c->n_idents, sizeof(*c->idents), ident_cmp);
+	/* The endpoints compile makes objects of: those of this node. */
+	for (uint32_t i = 0; i < st->n_endpoints; i++) {
+		const struct sl_endpoint *ep = &st->endpoints[i];
+
+		if (ep->interface && (!ep->node || (st->node && streq(ep->node, st->node))))
+			c->st_eps[c->n_st_eps++] = ep;
+	}
+	qsort(c->st_eps, c->n_st_eps, sizeof(*c->st_eps), st_ep_cmp);
+	return 0;
+}
+
+static void ctx_free(struct plan_ctx *c)
+{
+	free(c->eps[WANT]);
+	free(c->eps[HAVE]);
+	free(c->cidrs);
+	free(c->idents);
+	free(c->st_eps);
+	free(c->items);
+}
+
+/* The interface name of the endpoint with that id in one set, or NULL. */
+static const char *ep_ifname_by_id(const struct plan_ctx *c, int s, uint16_t id)
+{
+	size_t lo = 0, hi = c->n_eps[s];
+
+	/* the first entry with that id */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (c->eps[s][mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == c->n_eps[s] || c->eps[s][lo].id != id)
+		return NULL;
+	return obj_key(c->set[s], &c->set[s]->v[c->eps[s][lo].obj]);
+}
+
+/* The ENDPOINT value of an interface: want's, else have's, else NULL. */
+static const struct sl_endpoint_value *ep_value(const struct plan_ctx *c, const char ifname[16])
+{
+	for (int s = WANT; s <= HAVE; s++) {
+		const struct sl_obj *o = objset_find(c->set[s], SL_OBJ_ENDPOINT, ifname, 16);
+
+		if (o && obj_fits(o, 16, sizeof(struct sl_endpoint_value)))
+			return obj_val(c->set[s], o);
+	}
+	return NULL;
+}
+
+static const struct sl_endpoint *st_endpoint(const struct plan_ctx *c, const char *ifname)
+{
+	struct sl_endpoint k = { .interface = (char *)ifname };
+	const struct sl_endpoint *kp = &k;
+	const struct sl_endpoint *const *r = c->n_st_eps ? bsearch(&kp, c->st_eps, c->n_st_eps, sizeof(*c->st_eps),
+								    st_ep_cmp)
+							  : NULL;
+
+	return r ? *r : NULL;
+}
+
+static const struct sl_identity *st_identity(const struct plan_ctx *c, uint32_t id)
+{
+	struct sl_identity k = { .id = id };
+	const struct sl_identity *kp = &k;
+	const struct sl_identity *const *r = c->n_idents ? bsearch(&kp, c->idents, c->n_idents, sizeof(*c->idents),
+								   ident_cmp)
+							 : NULL;
+
+	return r ? *r : NULL;
+}
+
+/* ---- names of things ---- */
+
+/* A fixed-size name field, NUL-terminated. */
+static void name_copy(char *buf, size_t size, const void *field, size_t flen)
+{
+	size_t n = strnlen(field, flen);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, field, n);
+	buf[n] = '\0';
+}
+
+static void addr_format(uint8_t family, const uint8_t *addr, char *buf, size_t len)
+{
+	if (family == SL_FAMILY_IPV4 || family == SL_FAMILY_IPV6)
+		inet_ntop(family == SL_FAMILY_IPV4 ? AF_INET : AF_INET6, addr, buf, (socklen_t)len);
+	else
+		snprintf(buf, len, "family %u", family);
+}
+
+/* "10.1.0.0/24"; false when family or length make no prefix. */
+static bool prefix_format(uint8_t family, uint32_t len, const uint8_t *addr, char *buf, size_t size)
+{
+	struct sl_prefix p = { .family = family, .len = (uint8_t)len };
+
+	if ((family != SL_FAMILY_IPV4 || len > 32) && (family != SL_FAMILY_IPV6 || len > 128)) {
+		snprintf(buf, size, "<family %u, length %u>", family, len);
+		return false;
+	}
+	memcpy(p.addr, addr, family == SL_FAMILY_IPV4 ? 4 : 16);
+	sl_prefix_format(&p, buf, size);
+	return true;
+}
+
+static const char *const reserved_identity_name[] = {
+	[SL_ID_HOST] = "host",	     [SL_ID_WORLD] = "world", [SL_ID_UNMANAGED] = "unmanaged",
+	[SL_ID_HEALTH] = "health",   [SL_ID_INIT] = "init",   [SL_ID_REMOTE_NODE] = "remote-node",
+};
+
+/* Whether label l comes after p, by key (then by place: keys are unique). */
+static bool label_after(const struct sl_label *l, const struct sl_label *p)
+{
+	int r = strcmp(l->key, p->key);
+
+	return r > 0 || (r == 0 && l > p);
+}
+
+/* "k=v,k2=v2", by key (a selection sort: label sets are small). */
+static void put_labels(struct plan_desc *d, struct strbuf *sb, const struct sl_identity *id)
+{
+	const struct sl_label *prev = NULL;
+
+	for (uint32_t n = 0; n < id->n_labels; n++) {
+		const struct sl_label *next = NULL;
+
+		for (uint32_t i = 0; i < id->n_labels; i++) {
+			const struct sl_label *l = &id->labels[i];
+
+			if ((!prev || label_after(l, prev)) && (!next || label_after(next, l)))
+				next = l;
+		}
+		put(d, sb, "%s%s=%s", n ? "," : "", next->key, next->value ? next->value : "");
+		prev = next;
+	}
+}
+
+/* "1001 (app=client)", "2 (world)", "16777216 (cidr 192.0.2.0/24)", "1005". */
+static void put_identity(const struct plan_ctx *c, struct plan_desc *d, struct strbuf *sb, uint32_t id)
+{
+	put(d, sb, "%" PRIu32, id);
+	if (id && id < ARRAY_SIZE(reserved_identity_name) && reserved_identity_name[id]) {
+		put(d, sb, " (%s)", reserved_identity_name[id]);
+	} else if (id && id < SL_ID_USER_MIN) {
+		put(d, sb, " (reserved)");
+	} else if (id >= SL_ID_CIDR_MIN) {
+		size_t lo = 0, hi = c->n_cidrs;
+		char p[64];
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (c->cidrs[mid].identity < id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < c->n_cidrs && c->cidrs[lo].identity == id) {
+			const struct sl_objset *set = c->set[c->cidrs[lo].set];
+			const struct sl_ipcache_key *k = obj_key(set, &set->v[c->cidrs[lo].obj]);
+
+			prefix_format(k->family, k->prefixlen - SL_IPCACHE_PREFIX_BITS(0), k->addr, p, sizeof(p));
+			put(d, sb, " (cidr %s)", p);
+		} else {
+			put(d, sb, " (cidr)");
+		}
+	} else if (id) {
+		const struct sl_identity *ident = st_identity(c, id);
+
+		if (ident && ident->n_labels) {
+			put(d, sb, " (");
+			put_labels(d, sb, ident);
+			put(d, sb, ")");
+		}
+	}
+}
+
+static const char *proto_name(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case 0:
+		return "any";
+	case 1:
+		return "ICMP";
+	case SL_PROTO_TCP:
+		return "TCP";
+	case SL_PROTO_UDP:
+		return "UDP";
+	case 58:
+		return "ICMPv6";
+	case SL_PROTO_SCTP:
+		return "SCTP";
+	default:
+		snprintf(buf, len, "%u", proto);
+		return buf;
+	}
+}
+
+static const char *const hook_name[SL_HOOK__MAX] = {
+	[SL_HOOK_TC_INGRESS] = "tc ingress", [SL_HOOK_TC_EGRESS] = "tc egress", [SL_HOOK_XDP] = "xdp"
+};
+static const char *const prog_name[SL_PROG__MAX] = {
+	[SL_PROG_FROM_ENDPOINT] = "from_endpoint", [SL_PROG_TO_ENDPOINT] = "to_endpoint",
+	[SL_PROG_PREFILTER] = "prefilter"
+};
+static const char *const xdp_mode_name[SL_XDP__MAX] = { [SL_XDP_NATIVE] = "native", [SL_XDP_GENERIC] = "generic" };
+
+static const char *const map_type_name[] = {
+	[BPF_MAP_TYPE_HASH] = "hash",
+	[BPF_MAP_TYPE_ARRAY] = "array",
+	[BPF_MAP_TYPE_PROG_ARRAY] = "prog_array",
+	[BPF_MAP_TYPE_PERF_EVENT_ARRAY] = "perf_event_array",
+	[BPF_MAP_TYPE_PERCPU_HASH] = "percpu_hash",
+	[BPF_MAP_TYPE_PERCPU_ARRAY] = "percpu_array",
+	[BPF_MAP_TYPE_LRU_HASH] = "lru_hash",
+	[BPF_MAP_TYPE_LRU_PERCPU_HASH] = "lru_percpu_hash",
+	[BPF_MAP_TYPE_LPM_TRIE] = "lpm_trie",
+	[BPF_MAP_TYPE_ARRAY_OF_MAPS] = "array_of_maps",
+	[BPF_MAP_TYPE_HASH_OF_MAPS] = "hash_of_maps",
+	[BPF_MAP_TYPE_DEVMAP] = "devmap",
+	[BPF_MAP_TYPE_SOCKMAP] = "sockmap",
+	[BPF_MAP_TYPE_CPUMAP] = "cpumap",
+	[BPF_MAP_TYPE_XSKMAP] = "xskmap",
+	[BPF_MAP_TYPE_SOCKHASH] = "sockhash",
+	[BPF_MAP_TYPE_DEVMAP_HASH] = "devmap_hash",
+	[BPF_MAP_TYPE_RINGBUF] = "ringbuf",
+};
+
+/* An entry of a name table, or "<what> N" in buf. */
+static const char *table_name(const char *const *t, size_t n, unsigned v, const char *what, char *buf, size_t len)
+{
+	if (v < n && t[v])
+		return t[v];
+	snprintf(buf, len, "%s %u", what, v);
+	return buf;
+}
+
+#define TABLE_NAME(t, v, what, buf) table_name(t, ARRAY_SIZE(t), (v), what, buf, sizeof(buf))
+
+/* ---- one describe function per kind: the line, and each side's fields ---- */
+
+/* The endpoint's enforced directions. */
+static const char *enforce_name(uint8_t flags)
+{
+	static const char *const n[] = { "none", "ingress", "egress", "ingress,egress" };
+
+	return n[flags & (SL_EP_ENFORCE_INGRESS | SL_EP_ENFORCE_EGRESS)];
+}
+
+/* The policy levels a mask names: "1,5", "none", or "all" (not filled in). */
+static void levels_format(uint8_t mask, char *buf, size_t len)
+{
+	size_t w = 0;
+
+	if (!(mask & SL_POLICY_LEVELS_KNOWN)) {
+		snprintf(buf, len, "all");
+		return;
+	}
+	buf[0] = '\0';
+	for (int l = 1; l <= 6; l++)
+		if (mask & SL_POLICY_LEVEL(l))
+			w += (size_t)snprintf(buf + w, len - w, "%s%d", w ? "," : "", l);
+	if (!w)
+		snprintf(buf, len, "none");
+}
+
+static void describe_endpoint(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	static const char *const dir[2] = { "ingress", "egress" };
+	const struct sl_endpoint_value *b = v->val[BEFORE], *a = v->val[AFTER];
+	char ifname[17];
+
+	if (!a || !b) {
+		const struct sl_endpoint_value *e = a ? a : b;
+
+		put(d, &d->line, "endpoint identity ");
+		put_identity(c, d, &d->line, e->identity);
+		put(d, &d->line, " enforce %s", enforce_name(e->flags));
+	} else {
+		bool first = true;
+
+		put(d, &d->line, "endpoint: ");
+		if (b->identity != a->identity) {
+			put_sep(d, &first);
+			put(d, &d->line, "identity ");
+			put_identity(c, d, &d->line, b->identity);
+			put(d, &d->line, " -> ");
+			put_identity(c, d, &d->line, a->identity);
+		}
+		if (b->id != a->id) {
+			put_sep(d, &first);
+			put(d, &d->line, "id %u -> %u", b->id, a->id);
+		}
+		if (strcmp(enforce_name(b->flags), enforce_name(a->flags))) {
+			put_sep(d, &first);
+			put(d, &d->line, "enforce %s -> %s", enforce_name(b->flags), enforce_name(a->flags));
+		}
+		for (int i = 0; i < 2; i++) {
+			char lb[32], la[32];
+
+			if (b->policy_levels[i] == a->policy_levels[i])
+				continue;
+			levels_format(b->policy_levels[i], lb, sizeof(lb));
+			levels_format(a->policy_levels[i], la, sizeof(la));
+			put_sep(d, &first);
+			put(d, &d->line, "%s levels %s -> %s", dir[i], lb, la);
+		}
+		if (first)
+			put(d, &d->line, "value differs");
+	}
+	name_copy(ifname, sizeof(ifname), v->key, 16);
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_endpoint_value *e = v->val[s];
+		struct strbuf *sb = &d->obj[s];
+
+		if (!e)
+			continue;
+		json_s(d, sb, "interface", ifname);
+		json_u(d, sb, "id", e->id);
+		json_u(d, sb, "identity", e->identity);
+		json_bool(d, sb, "enforce_ingress", e->flags & SL_EP_ENFORCE_INGRESS);
+		json_bool(d, sb, "enforce_egress", e->flags & SL_EP_ENFORCE_EGRESS);
+		/* the levels with entries, or null: not filled in, every level is looked up */
+		for (int i = 0; i < 2; i++) {
+			uint8_t m = e->policy_levels[i];
+			char name[32];
+
+			snprintf(name, sizeof(name), "%s_levels", dir[i]);
+			json_key(d, sb, name);
+			if (!(m & SL_POLICY_LEVELS_KNOWN)) {
+				put(d, sb, "null");
+				continue;
+			}
+			put(d, sb, "[");
+			for (int l = 1, n = 0; l <= 6; l++)
+				if (m & SL_POLICY_LEVEL(l))
+					put(d, sb, "%s%d", n++ ? "," : "", l);
+			put(d, sb, "]");
+		}
+	}
+}
+
+/* "allow", "deny", "allow proxy 15001". */
+static void verdict_format(const struct sl_policy_value *v, char *buf, size_t len)
+{
+	if (v->flags & SL_POLICY_DENY)
+		snprintf(buf, len, "deny");
+	else if (v->proxy_port)
+		snprintf(buf, len, "allow proxy %u", v->proxy_port);
+	else
+		snprintf(buf, len, "allow");
+}
+
+static void describe_policy(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const struct sl_policy_key *k = v->key;
+	const struct sl_policy_value *b = v->val[BEFORE], *a = v->val[AFTER];
+	uint16_t port = ntohs(k->dport);
+	char dirbuf[16], pbuf[8], vb[32], va[32];
+	const char *dir = k->dir == SL_DIR_INGRESS ? "ingress" : k->dir == SL_DIR_EGRESS ? "egress" : NULL;
+	const char *proto = proto_name(k->proto, pbuf, sizeof(pbuf));
+
+	if (!dir) {
+		snprintf(dirbuf, sizeof(dirbuf), "dir %u", k->dir);
+		dir = dirbuf;
+	}
+	put(d, &d->line, "policy %s ", dir);
+	if (k->identity) {
+		put(d, &d->line, "identity ");
+		put_identity(c, d, &d->line, k->identity);
+	} else {
+		put(d, &d->line, "any peer");
+	}
+	/* Ports: "80/TCP"; a protocol's every port "any/TCP"; every protocol "any". */
+	if (k->proto && port)
+		put(d, &d->line, " %u/%s", port, proto);
+	else if (k->proto)
+		put(d, &d->line, " any/%s", proto);
+	else if (port)
+		put(d, &d->line, " %u/any", port);
+	else
+		put(d, &d->line, " any");
+	if (b)
+		verdict_format(b, vb, sizeof(vb));
+	if (a)
+		verdict_format(a, va, sizeof(va));
+	if (a && b && strcmp(vb, va))
+		put(d, &d->line, ": %s -> %s", vb, va);
+	else if (a && b)
+		put(d, &d->line, ": value differs");
+	else
+		put(d, &d->line, " %s", a ? va : vb);
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_policy_value *e = v->val[s];
+		struct strbuf *sb = &d->obj[s];
+
+		if (!e)
+			continue;
+		json_u(d, sb, "endpoint_id", k->ep_id);
+		json_s(d, sb, "direction", dir);
+		json_u(d, sb, "identity", k->identity);
+		json_s(d, sb, "protocol", proto);
+		json_u(d, sb, "port", port);
+		json_s(d, sb, "verdict", e->flags & SL_POLICY_DENY ? "deny" : "allow");
+		json_u(d, sb, "proxy_port", e->proxy_port);
+	}
+}
+
+/* The tunnel endpoint of an ipcache entry, "none" when it has none. */
+static void tunnel_format(const struct sl_ipcache_value *e, char *buf, size_t len)
+{
+	if (e->tunnel_family)
+		addr_format(e->tunnel_family, e->tunnel_addr, buf, len);
+	else
+		snprintf(buf, len, "none");
+}
+
+static void describe_ipcache(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const struct sl_ipcache_key *k = v->key;
+	const struct sl_ipcache_value *b = v->val[BEFORE], *a = v->val[AFTER];
+	char prefix[80], tb[INET6_ADDRSTRLEN + 16], ta[INET6_ADDRSTRLEN + 16];
+
+	/* prefixlen counts the family byte and padding: 32 bits */
+	if (k->prefixlen < SL_IPCACHE_PREFIX_BITS(0))
+		snprintf(prefix, sizeof(prefix), "<family %u, prefixlen %u>", k->family, k->prefixlen);
+	else
+		prefix_format(k->family, k->prefixlen - SL_IPCACHE_PREFIX_BITS(0), k->addr, prefix, sizeof(prefix));
+	put(d, &d->line, "ipcache %s", prefix);
+	if (b)
+		tunnel_format(b, tb, sizeof(tb));
+	if (a)
+		tunnel_format(a, ta, sizeof(ta));
+	if (!a || !b) {
+		const struct sl_ipcache_value *e = a ? a : b;
+
+		put(d, &d->line, " identity ");
+		put_identity(c, d, &d->line, e->identity);
+		if (e->tunnel_family)
+			put(d, &d->line, " via %s", a ? ta : tb);
+		if (e->key)
+			put(d, &d->line, " key %u", e->key);
+		if ((e->flags & SL_IPCACHE_REMOTE) && !e->tunnel_family)
+			put(d, &d->line, " remote");
+	} else {
+		bool first = true;
+
+		put(d, &d->line, ": ");
+		if (b->identity != a->identity) {
+			put_sep(d, &first);
+			put(d, &d->line, "identity ");
+			put_identity(c, d, &d->line, b->identity);
+			put(d, &d->line, " -> ");
+			put_identity(c, d, &d->line, a->identity);
+		}
+		if (strcmp(tb, ta)) {
+			put_sep(d, &first);
+			put(d, &d->line, "via %s -> %s", tb, ta);
+		}
+		if (b->key != a->key) {
+			put_sep(d, &first);
+			if (!b->key)
+				put(d, &d->line, "key none -> %u", a->key);
+			else if (!a->key)
+				put(d, &d->line, "key %u -> none", b->key);
+			else
+				put(d, &d->line, "key %u -> %u", b->key, a->key);
+		}
+		if ((b->flags ^ a->flags) & SL_IPCACHE_REMOTE) {
+			put_sep(d, &first);
+			put(d, &d->line, "remote %s -> %s", b->flags & SL_IPCACHE_REMOTE ? "yes" : "no",
+			    a->flags & SL_IPCACHE_REMOTE ? "yes" : "no");
+		}
+		if (first)
+			put(d, &d->line, "value differs");
+	}
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_ipcache_value *e = v->val[s];
+		struct strbuf *sb = &d->obj[s];
+
+		if (!e)
+			continue;
+		json_s(d, sb, "prefix", prefix);
+		json_u(d, sb, "identity", e->identity);
+		json_s(d, sb, "tunnel", e->tunnel_family ? (s == BEFORE ? tb : ta) : NULL);
+		json_u(d, sb, "key", e->key);
+		json_bool(d, sb, "remote", e->flags & SL_IPCACHE_REMOTE);
+	}
+}
+
+/* PREFILTER4 and PREFILTER6: (prefixlen, address) -> 1. */
+static void describe_prefilter(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const uint8_t *b = v->val[BEFORE], *a = v->val[AFTER];
+	uint32_t len;
+	char prefix[80];
+
+	(void)c;
+	memcpy(&len, v->key, sizeof(len));
+	prefix_format(v->kind == SL_OBJ_PREFILTER4 ? SL_FAMILY_IPV4 : SL_FAMILY_IPV6, len,
+		      (const uint8_t *)v->key + sizeof(len), prefix, sizeof(prefix));
+	put(d, &d->line, "prefilter deny %s", prefix);
+	if (a && b)
+		put(d, &d->line, ": value %u -> %u", *b, *a);
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		if (!v->val[s])
+			continue;
+		json_s(d, &d->obj[s], "prefix", prefix);
+		json_u(d, &d->obj[s], "value", *(const uint8_t *)v->val[s]);
+	}
+}
+
+static void describe_attach(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const struct sl_attach_key *k = v->key;
+	const struct sl_attach_value *b = v->val[BEFORE], *a = v->val[AFTER];
+	bool xdp = k->hook == SL_HOOK_XDP;
+	char ifname[17], hbuf[16], pb[16], pa[16], mb[16], ma[16];
+	const char *hook = TABLE_NAME(hook_name, k->hook, "hook", hbuf);
+
+	(void)c;
+	name_copy(ifname, sizeof(ifname), k->ifname, sizeof(k->ifname));
+	put(d, &d->line, "attach %s %s", hook, ifname);
+	if (!a || !b) {
+		const struct sl_attach_value *e = a ? a : b;
+
+		if (xdp)
+			put(d, &d->line, " %s", TABLE_NAME(xdp_mode_name, e->xdp_mode, "mode", ma));
+	} else {
+		bool first = true;
+
+		put(d, &d->line, ": ");
+		if (b->prog != a->prog) {
+			put_sep(d, &first);
+			put(d, &d->line, "program %s -> %s", TABLE_NAME(prog_name, b->prog, "program", pb),
+			    TABLE_NAME(prog_name, a->prog, "program", pa));
+		} else if (b->digest != a->digest) {
+			put_sep(d, &first);
+			put(d, &d->line, "program changed%s", b->digest ? "" : " (not sluice's current build)");
+		}
+		if (xdp && b->xdp_mode != a->xdp_mode) {
+			put_sep(d, &first);
+			put(d, &d->line, "mode %s -> %s", TABLE_NAME(xdp_mode_name, b->xdp_mode, "mode", mb),
+			    TABLE_NAME(xdp_mode_name, a->xdp_mode, "mode", ma));
+		}
+		if (first)
+			put(d, &d->line, "value differs");
+	}
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_attach_value *e = v->val[s];
+		struct strbuf *sb = &d->obj[s];
+		char digest[17], prog[16], mode[16];
+
+		if (!e)
+			continue;
+		snprintf(digest, sizeof(digest), "%016" PRIx64, e->digest);
+		json_s(d, sb, "device", ifname);
+		json_s(d, sb, "hook", hook);
+		json_s(d, sb, "program", TABLE_NAME(prog_name, e->prog, "program", prog));
+		json_s(d, sb, "digest", digest);
+		if (xdp)
+			json_s(d, sb, "xdp_mode", TABLE_NAME(xdp_mode_name, e->xdp_mode, "mode", mode));
+	}
+}
+
+static void describe_map(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const struct sl_map_value *b = v->val[BEFORE], *a = v->val[AFTER];
+	char name[33], tb[24], ta[24];
+
+	(void)c;
+	name_copy(name, sizeof(name), v->key, sizeof(((struct sl_map_key *)0)->name));
+	put(d, &d->line, "map %s", name);
+	if (!a || !b) {
+		const struct sl_map_value *e = a ? a : b;
+
+		put(d, &d->line, " %s key %" PRIu32 " value %" PRIu32 " max %" PRIu32,
+		    TABLE_NAME(map_type_name, e->type, "type", tb), e->key_size, e->value_size, e->max_entries);
+		if (e->flags)
+			put(d, &d->line, " flags 0x%" PRIx32, e->flags);
+	} else {
+		bool first = true;
+		/* The entries fit a map of another size or flags; another
+		 * type or entry size drops them. */
+		bool layout = b->type != a->type || b->key_size != a->key_size || b->value_size != a->value_size;
+
+		put(d, &d->line, ": ");
+		if (b->type != a->type) {
+			put_sep(d, &first);
+			put(d, &d->line, "type %s -> %s", TABLE_NAME(map_type_name, b->type, "type", tb),
+			    TABLE_NAME(map_type_name, a->type, "type", ta));
+		}
+		if (b->key_size != a->key_size) {
+			put_sep(d, &first);
+			put(d, &d->line, "key %" PRIu32 " -> %" PRIu32, b->key_size, a->key_size);
+		}
+		if (b->value_size != a->value_size) {
+			put_sep(d, &first);
+			put(d, &d->line, "value %" PRIu32 " -> %" PRIu32, b->value_size, a->value_size);
+		}
+		if (b->max_entries != a->max_entries) {
+			put_sep(d, &first);
+			put(d, &d->line, "max %" PRIu32 " -> %" PRIu32, b->max_entries, a->max_entries);
+		}
+		if (b->flags != a->flags) {
+			put_sep(d, &first);
+			put(d, &d->line, "flags 0x%" PRIx32 " -> 0x%" PRIx32, b->flags, a->flags);
+		}
+		if (first)
+			put(d, &d->line, "value differs");
+		else
+			put(d, &d->line, layout ? " (recreated: entries dropped)" : " (migrated: entries carried over)");
+	}
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_map_value *e = v->val[s];
+		struct strbuf *sb = &d->obj[s];
+		char t[24];
+
+		if (!e)
+			continue;
+		json_s(d, sb, "name", name);
+		json_s(d, sb, "type", TABLE_NAME(map_type_name, e->type, "type", t));
+		json_u(d, sb, "key_size", e->key_size);
+		json_u(d, sb, "value_size", e->value_size);
+		json_u(d, sb, "max_entries", e->max_entries);
+		json_u(d, sb, "flags", e->flags);
+	}
+}
+
+/* A program is current when it uses the maps pinned now. */
+static const char *prog_state_name(const struct sl_prog_value *v)
+{
+	return v->current ? "current" : "stale (bound to replaced maps)";
+}
+
+static void describe_prog(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const struct sl_prog_key *k = v->key;
+	const struct sl_prog_value *b = v->val[BEFORE], *a = v->val[AFTER];
+	char pbuf[24], digest[17];
+	const char *prog = TABLE_NAME(prog_name, k->prog, "program", pbuf);
+
+	(void)c;
+	snprintf(digest, sizeof(digest), "%016" PRIx64, k->digest);
+	put(d, &d->line, "program %s %s", prog, digest);
+	if (a && b)
+		put(d, &d->line, ": %s -> %s", prog_state_name(b), prog_state_name(a));
+	else if (!(a ? a : b)->current)
+		put(d, &d->line, " %s", prog_state_name(a ? a : b));
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_prog_value *e = v->val[s];
+
+		if (!e)
+			continue;
+		json_s(d, &d->obj[s], "program", prog);
+		json_s(d, &d->obj[s], "digest", digest);
+		json_bool(d, &d->obj[s], "current", e->current);
+	}
+}
+
+static void put_hex(struct plan_desc *d, struct strbuf *sb, const void *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		put(d, sb, "%02x", ((const uint8_t *)p)[i]);
+}
+
+struct plan_kind {
+	const char *name; /* JSON's "kind" */
+	uint8_t klen, vlen;
+	void (*describe)(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d);
+};
+
+static const struct plan_kind plan_kinds[SL_OBJ__MAX] = {
+	[SL_OBJ_ENDPOINT] = { "endpoint", 16, sizeof(struct sl_endpoint_value), describe_endpoint },
+	[SL_OBJ_IPCACHE] = { "ipcache", sizeof(struct sl_ipcache_key), sizeof(struct sl_ipcache_value),
+			     describe_ipcache },
+	[SL_OBJ_POLICY] = { "policy", sizeof(struct sl_policy_key), sizeof(struct sl_policy_value), describe_policy },
+	[SL_OBJ_PREFILTER4] = { "prefilter", 4 + 4, 1, describe_prefilter },
+	[SL_OBJ_PREFILTER6] = { "prefilter", 4 + 16, 1, describe_prefilter },
+	[SL_OBJ_ATTACH] = { "attach", sizeof(struct sl_attach_key), sizeof(struct sl_attach_value), describe_attach },
+	[SL_OBJ_MAP] = { "map", sizeof(struct sl_map_key), sizeof(struct sl_map_value), describe_map },
+	[SL_OBJ_PROG] = { "program", sizeof(struct sl_prog_key), sizeof(struct sl_prog_value), describe_prog },
+};
+
+/* Whether the renderer knows the object's kind and sizes. */
+static bool view_known(const struct plan_view *v)
+{
+	const struct plan_kind *k = v->kind < SL_OBJ__MAX ? &plan_kinds[v->kind] : NULL;
+
+	if (!k || !k->describe || v->klen != k->klen)
+		return false;
+	for (int s = BEFORE; s <= AFTER; s++)
+		if (v->val[s] && v->vlen[s] != k->vlen)
+			return false;
+	return true;
+}
+
+/* Any other object: its kind and bytes. */
+static void describe_generic(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const char *name = v->kind < SL_OBJ__MAX ? plan_kinds[v->kind].name : NULL;
+
+	(void)c;
+	if (name)
+		put(d, &d->line, "%s (unexpected size) key ", name);
+	else
+		put(d, &d->line, "object kind %u key ", v->kind);
+	put_hex(d, &d->line, v->key, v->klen);
+	put(d, &d->line, " value ");
+	if (v->val[BEFORE] && v->val[AFTER]) {
+		put_hex(d, &d->line, v->val[BEFORE], v->vlen[BEFORE]);
+		put(d, &d->line, " -> ");
+	}
+	put_hex(d, &d->line, v->val[AFTER] ? v->val[AFTER] : v->val[BEFORE],
+		v->val[AFTER] ? v->vlen[AFTER] : v->vlen[BEFORE]);
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		if (!v->val[s])
+			continue;
+		json_key(d, &d->obj[s], "key");
+		put(d, &d->obj[s], "\"");
+		put_hex(d, &d->obj[s], v->key, v->klen);
+		put(d, &d->obj[s], "\"");
+		json_key(d, &d->obj[s], "value");
+		put(d, &d->obj[s], "\"");
+		put_hex(d, &d->obj[s], v->val[s], v->vlen[s]);
+		put(d, &d->obj[s], "\"");
+	}
+}
+
+static const char *kind_name(const struct plan_view *v)
+{
+	return view_known(v) ? plan_kinds[v->kind].name : "unknown";
+}
+
+static void view_init(const struct plan_ctx *c, const struct sl_change *ch, struct plan_view *v)
+{
+	const struct sl_objset *w = c->set[WANT], *h = c->set[HAVE];
+	const struct sl_obj *a = ch->want != SL_DIFF_NONE ? &w->v[ch->want] : NULL;
+	const struct sl_obj *b = ch->have != SL_DIFF_NONE ? &h->v[ch->have] : NULL;
+
+	memset(v, 0, sizeof(*v));
+	v->kind = ch->kind;
+	if (b) {
+		v->key = obj_key(h, b);
+		v->klen = b->klen;
+		v->val[BEFORE] = obj_val(h, b);
+		v->vlen[BEFORE] = b->vlen;
+	}
+	if (a) {
+		v->key = obj_key(w, a);
+		v->klen = a->klen;
+		v->val[AFTER] = obj_val(w, a);
+		v->vlen[AFTER] = a->vlen;
+	}
+}
+
+static void describe(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	strbuf_truncate(&d->line, 0);
+	strbuf_truncate(&d->obj[BEFORE], 0);
+	strbuf_truncate(&d->obj[AFTER], 0);
+	if (view_known(v))
+		plan_kinds[v->kind].describe(c, v, d);
+	else
+		describe_generic(c, v, d);
+}
+
+/* ---- grouping ---- */
+
+/* The group's interface: the name up to its NUL, zero-padded, so that
+ * every kind's copy of one name groups together. */
+static void item_ifname(struct plan_item *it, const char *name)
+{
+	memset(it->ifname, 0, sizeof(it->ifname));
+	memcpy(it->ifname, name, strnlen(name, sizeof(it->ifname)));
+}
+
+static void item_init(const struct plan_ctx *c, uint32_t i, struct plan_item *it)
+{
+	struct plan_view v;
+
+	view_init(c, &c->d->v[i], &v);
+	memset(it, 0, sizeof(*it));
+	it->change = i;
+	it->section = SEC_OTHER;
+	if (!view_known(&v))
+		return;
+	switch (v.kind) {
+	case SL_OBJ_ENDPOINT:
+		it->section = SEC_ENDPOINT;
+		item_ifname(it, v.key);
+		break;
+	case SL_OBJ_POLICY: {
+		const struct sl_policy_key *k = v.key;
+		/* the endpoint of the set the entry is in, else of the other */
+		int first = v.val[AFTER] ? WANT : HAVE;
+		const char *ifname = ep_ifname_by_id(c, first, k->ep_id);
+
+		if (!ifname)
+			ifname = ep_ifname_by_id(c, !first, k->ep_id);
+		it->rank = 1;
+		if (ifname) {
+			it->section = SEC_ENDPOINT;
+			item_ifname(it, ifname);
+		} else {
+			it->section = SEC_GONE;
+			it->ep_id = k->ep_id;
+		}
+		break;
+	}
+	case SL_OBJ_ATTACH: {
+		const struct sl_attach_key *k = v.key;
+
+		it->rank = 2;
+		if (k->hook == SL_HOOK_TC_INGRESS || k->hook == SL_HOOK_TC_EGRESS) {
+			it->section = SEC_ENDPOINT;
+			item_ifname(it, k->ifname);
+		} else if (k->hook == SL_HOOK_XDP) {
+			it->section = SEC_PREFILTER;
+		}
+		break;
+	}
+	case SL_OBJ_IPCACHE:
+		it->section = SEC_IPCACHE;
+		break;
+	case SL_OBJ_PREFILTER4:
+	case SL_OBJ_PREFILTER6:
+		it->section = SEC_PREFILTER;
+		it->rank = v.kind == SL_OBJ_PREFILTER4 ? 0 : 1;
+		break;
+	case SL_OBJ_MAP:
+		it->section = SEC_MAPS;
+		break;
+	case SL_OBJ_PROG:
+		it->section = SEC_PROGS;
+		break;
+	}
+}
+
+static int item_group_cmp(const struct plan_item *x, const struct plan_item *y)
+{
+	int r;
+
+	if (x->section != y->section)
+		return x->section < y->section ? -1 : 1;
+	r = memcmp(x->ifname, y->ifname, sizeof(x->ifname));
+	if (r)
+		return r;
+	return x->ep_id < y->ep_id ? -1 : x->ep_id > y->ep_id;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct plan_item *x = a, *y = b;
+	int r = item_group_cmp(x, y);
+
+	if (r)
+		return r;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->change < y->change ? -1 : x->change > y->change;
+}
+
+/* "endpoint web-1 (lxc-web1, id 17)", "endpoint lxc-web1 (id 17)",
+ * "endpoint id 7 (gone)", "ipcache"... */
+static void put_group(const struct plan_ctx *c, const struct plan_item *it, struct plan_desc *d, struct strbuf *sb)
+{
+	char ifname[17];
+	const struct sl_endpoint_value *ev;
+	const struct sl_endpoint *ep;
+
+	if (it->section == SEC_GONE) {
+		put(d, sb, "endpoint id %" PRIu32 " (gone)", it->ep_id);
+		return;
+	}
+	if (it->section != SEC_ENDPOINT) {
+		put(d, sb, "%s", section_name[it->section]);
+		return;
+	}
+	name_copy(ifname, sizeof(ifname), it->ifname, sizeof(it->ifname));
+	ev = ep_value(c, it->ifname);
+	ep = st_endpoint(c, ifname);
+	if (ep && ep->name)
+		put(d, sb, "endpoint %s (%s", ep->name, ifname);
+	else
+		put(d, sb, "endpoint %s%s", ifname, ev ? " (" : "");
+	if (ev)
+		put(d, sb, "%sid %u", ep && ep->name ? ", " : "", ev->id);
+	if (ev || (ep && ep->name))
+		put(d, sb, ")");
+}
+
+/* ---- rendering ---- */
+
+/* indexed by enum sl_op */
+static const char *const op_sign[] = { [SL_OP_ADD] = "+", [SL_OP_CHANGE] = "~", [SL_OP_REMOVE] = "-" };
+static const char *const op_color[] = { [SL_OP_ADD] = "\033[32m", [SL_OP_CHANGE] = "\033[33m",
+					[SL_OP_REMOVE] = "\033[31m" };
+#define COLOR_BOLD "\033[1m"
+#define COLOR_RESET "\033[0m"
+
+static void render_text(const struct plan_ctx *c, size_t n, bool color, struct plan_desc *d, struct strbuf *out)
+{
+	if (!n) {
+		put(d, out, "No changes.\n");
+		return;
+	}
+	for (size_t i = 0; i < n && d->err >= 0; i++) {
+		const struct plan_item *it = &c->items[i];
+		const struct sl_change *ch = &c->d->v[it->change];
+		struct plan_view v;
+
+		if (!i || item_group_cmp(&c->items[i - 1], it)) {
+			put(d, out, "%s", color ? COLOR_BOLD : "");
+			put_group(c, it, d, out);
+			put(d, out, "%s\n", color ? COLOR_RESET : "");
+		}
+		view_init(c, ch, &v);
+		describe(c, &v, d);
+		if (ch->op < ARRAY_SIZE(op_sign))
+			put(d, out, "  %s%s%s %s\n", color ? op_color[ch->op] : "", op_sign[ch->op],
+			    color ? COLOR_RESET : "", strbuf_str(&d->line));
+		else
+			put(d, out, "  ? %s\n", strbuf_str(&d->line));
+	}
+	put(d, out, "Plan: %zu to add, %zu to change, %zu to remove.\n", c->d->count[SL_OP_ADD],
+	    c->d->count[SL_OP_CHANGE], c->d->count[SL_OP_REMOVE]);
+}
+
+static void render_json(const struct plan_ctx *c, size_t n, struct plan_desc *d, struct strbuf *out)
+{
+	struct strbuf group = {};
+
+	d->fields = true;
+	put(d, out, "{\"changes\":[");
+	for (size_t i = 0; i < n && d->err >= 0; i++) {
+		const struct plan_item *it = &c->items[i];
+		const struct sl_change *ch = &c->d->v[it->change];
+		struct plan_view v;
+
+		if (!i || item_group_cmp(&c->items[i - 1], it)) {
+			strbuf_truncate(&group, 0);
+			put_group(c, it, d, &group);
+		}
+		view_init(c, ch, &v);
+		describe(c, &v, d);
+		put(d, out, "%s{\"op\":", i ? "," : "");
+		put_json_str(d, out, ch->op <= SL_OP_REMOVE ? sl_op_name[ch->op] : "unknown");
+		put(d, out, ",\"kind\":");
+		put_json_str(d, out, kind_name(&v));
+		put(d, out, ",\"object\":");
+		put_json_str(d, out, strbuf_str(&d->line));
+		put(d, out, ",\"group\":");
+		put_json_str(d, out, strbuf_str(&group));
+		for (int s = BEFORE; s <= AFTER; s++) {
+			put(d, out, ",\"%s\":", s == BEFORE ? "before" : "after");
+			if (v.val[s])
+				put(d, out, "{%s}", strbuf_str(&d->obj[s]));
+			else
+				put(d, out, "null");
+		}
+		put(d, out, "}");
+	}
+	put(d, out, "],\"summary\":{\"add\":%zu,\"change\":%zu,\"remove\":%zu}}\n", c->d->count[SL_OP_ADD],
+	    c->d->count[SL_OP_CHANGE], c->d->count[SL_OP_REMOVE]);
+	strbuf_free(&group);
+}
+
+int sl_plan_render(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
+		   const struct sl_state *st, enum sl_plan_format fmt, bool color, struct strbuf *out)
+{
+	struct plan_ctx c = { .set = { want, have }, .d = d, .st = st };
+	struct plan_desc desc = {};
+	size_t start = out->len;
+	int r;
+
+	r = ctx_init(&c);
+	if (r < 0)
+		goto out;
+	c.items = calloc(d->n + 1, sizeof(*c.items));
+	if (!c.items) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < d->n; i++)
+		item_init(&c, (uint32_t)i, &c.items[i]);
+	qsort(c.items, d->n, sizeof(*c.items), item_cmp);
+	if (fmt == SL_PLAN_JSON)
+		render_json(&c, d->n, &desc, out);
+	else
+		render_text(&c, d->n, color, &desc, out);
+	r = desc.err;
+out:
+	if (r < 0)
+		strbuf_truncate(out, start);
+	strbuf_free(&desc.line);
+	strbuf_free(&desc.obj[BEFORE]);
+	strbuf_free(&desc.obj[AFTER]);
+	ctx_free(&c);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Plan rendering: a diff as people (text) and programs (JSON) read it, in
+ * the format of cli.md ("Plan output"). Pure: no kernel calls.
+ *
+ * Changes are grouped: one group per endpoint (by interface name: the
+ * endpoint entry, its policy entries, its tc attachments), then policy
+ * entries of endpoint ids no endpoint object has ("endpoint id N (gone)"),
+ * then "ipcache", "prefilter" (entries and the XDP attachment), "maps",
+ * "programs" (pinned programs), and "other" for objects of a kind or size
+ * this renderer does not know. Inside
+ * a group, changes keep the diff's (kind, key) order.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "common/strbuf.h"
+#include "diff.h"
+#include "objset.h"
+
+struct sl_state;
+
+enum sl_plan_format { SL_PLAN_TEXT, SL_PLAN_JSON, SL_PLAN__MAX };
+
+/*
+ * Append the plan of d (= sl_diff(want, have), both sets sorted) to out.
+ * st is the desired state, used only for human names (endpoint names,
+ * identity labels); it may be NULL. color: ANSI colours in the text format
+ * (ignored for JSON). Returns 0, or -ENOMEM (out is then as it was).
+ */
+int sl_plan_render(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
+		   const struct sl_state *st, enum sl_plan_format fmt, bool color, struct strbuf *out);
