@@ -23,7 +23,7 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, "PATH...", "plan only: what apply would change (exit 2 when changes are pending)",
 	  "text|json" },
 	{ "apply", cmd_apply, "PATH...", "make the kernel match the state: plan, apply, verify", "text|json" },
-	//SHOW{ "show", cmd_show, "", "print the live state that sluice owns as a state document", "yaml|json" },
+	{ "show", cmd_show, "", "print the live state that sluice owns as a state document", "yaml|json" },
 	{ "status", cmd_status, "", "attachments, map fill per map, drop counters by reason", "text|json" },
 	{ "flush", cmd_flush, "", "remove everything sluice owns (runtime maps too), nothing else", "text|json" },
 	{ "version", cmd_version, "", "print versions and the kernel features sluice detected", "text|json" },

@@ -67,6 +67,8 @@ static int load_state(const struct cli *c, const char *cmd, struct pipeline *p)
 			cmd);
 		return 1;
 	}
+	double t0 = now_ms();
+
 	if (gethostname(host, sizeof(host) - 1) == 0 && host[0])
 		opts.hostname = host;
 	p->loaded = true;
@@ -88,6 +90,8 @@ static int load_state(const struct cli *c, const char *cmd, struct pipeline *p)
 	}
 	if (!c->quiet)
 		diag_print_text(&p->ld.diags, stderr, c->color);
+	if (c->verbose)
+		fprintf(stderr, "sluice %s: load and validate %.1f ms\n", cmd, now_ms() - t0);
 	return 0;
 }
 
@@ -230,8 +234,11 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 		r = -EIO;
 	}
 	if (c->verbose)
-		fprintf(stderr, "sluice %s: apply %.1f ms, verify %.1f ms; kernel writes: %lu\n", cmd, t1 - t0,
-			now_ms() - t1, sl_kernel_writes - writes0);
+		fprintf(stderr,
+			"sluice %s: apply %.1f ms (maps %.1f, entries %.1f, programs %.1f, removals %.1f), "
+			"verify %.1f ms; kernel writes: %lu\n",
+			cmd, t1 - t0, sl_kernel_timing.maps_ms, sl_kernel_timing.entries_ms, sl_kernel_timing.programs_ms,
+			sl_kernel_timing.removals_ms, now_ms() - t1, sl_kernel_writes - writes0);
 	sl_diff_free(&left);
 	objset_free(&after);
 	return r < 0 ? 1 : 0;
@@ -249,6 +256,10 @@ int cmd_apply(const struct cli *c)
 	if (!r && c->dry_run)
 		r = p.d.n ? 2 : 0;
 	else if (!r && p.d.n) {
+		/* The model is not needed any more: give its memory back before
+		 * the kernel is read a second time to verify. */
+		sl_load_free(&p.ld);
+		p.loaded = false;
 		r = execute(c, "apply", &p);
 		if (!r && !c->quiet && c->output != CLI_OUTPUT_JSON)
 			printf("Apply complete: %zu added, %zu changed, %zu removed.\n", p.d.count[SL_OP_ADD],

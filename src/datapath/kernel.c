@@ -28,6 +28,16 @@
 #include "common/util.h"
 #include "internal.h"
 
+struct sl_kernel_timing sl_kernel_timing;
+
+static double mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 void kerr(struct sl_kerr *e, const char *fmt, ...)
 {
 	va_list ap;
@@ -271,7 +281,9 @@ static int map_dump(int fd, uint32_t ksz, uint32_t vsz, entry_fn fn, void *ctx)
 {
 	uint32_t chunk = 4096, count;
 	uint8_t *keys = malloc((size_t)chunk * ksz), *vals = malloc((size_t)chunk * vsz);
-	uint64_t in_tok = 0, out_tok = 0;
+	/* Batch tokens: a bucket number for hash maps, a key for the generic
+	 * batch ops (LPM tries), so room for either. */
+	uint8_t in_tok[256] = { 0 }, out_tok[256] = { 0 };
 	bool first = true, done = false;
 	int r = 0;
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -282,7 +294,7 @@ static int map_dump(int fd, uint32_t ksz, uint32_t vsz, entry_fn fn, void *ctx)
 	}
 	while (!done && r >= 0) {
 		count = chunk;
-		r = bpf_map_lookup_batch(fd, first ? NULL : &in_tok, &out_tok, keys, vals, &count, &opts);
+		r = bpf_map_lookup_batch(fd, first ? NULL : in_tok, out_tok, keys, vals, &count, &opts);
 		if (r < 0) {
 			r = -errno;
 			if (r == -ENOENT) {
@@ -294,7 +306,7 @@ static int map_dump(int fd, uint32_t ksz, uint32_t vsz, entry_fn fn, void *ctx)
 		}
 		for (uint32_t i = 0; r >= 0 && i < count; i++)
 			r = fn(ctx, keys + (size_t)i * ksz, vals + (size_t)i * vsz);
-		in_tok = out_tok;
+		memcpy(in_tok, out_tok, sizeof(in_tok));
 		first = false;
 	}
 	goto out;
@@ -561,6 +573,7 @@ int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_ker
 		objset_free(live);
 		return r;
 	}
+	objset_shrink(live);
 	objset_sort(live);
 	return 0;
 }
@@ -758,7 +771,7 @@ static int maps_prepare(struct sl_kernel *k, const struct sl_objset *want, const
 			if (k->map_fd[li] >= 0)
 				close(k->map_fd[li]);
 			k->map_fd[li] = fd;
-			r = fill_map(fd, mk->name, want, e);
+			r = 0; /* its entries are adds of the entries phase */
 		} else {
 			/* A migration: the new map gets the desired entries, or a
 			 * runtime map the old one's entries; the pin moves at the end. */
@@ -899,20 +912,27 @@ int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const str
 {
 	static const int add_order[] = { SL_OBJ_IPCACHE, SL_OBJ_POLICY, SL_OBJ_ENDPOINT, SL_OBJ_PREFILTER4,
 					 SL_OBJ_PREFILTER6 };
+	double t0 = mono_ms(), t1, t2, t3;
 	int r;
 
 	if (!d->n)
 		return 0;
 	/* 1. maps: new ones, and the new halves of migrations */
 	r = maps_prepare(k, want, have, d, e);
+	t1 = mono_ms();
 	/* 2. entries added and changed: what is pointed at first */
 	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(add_order); i++)
 		r = write_kind(k, add_order[i], false, want, have, d, e);
+	t2 = mono_ms();
 	/* 3. programs: load what is new, then attach or replace atomically */
 	if (r >= 0)
 		r = progs_load(k, want, d, s, e);
 	if (r >= 0)
 		r = attach_apply(k, want, have, d, false, e);
+	t3 = mono_ms();
+	sl_kernel_timing.maps_ms = t1 - t0;
+	sl_kernel_timing.entries_ms = t2 - t1;
+	sl_kernel_timing.programs_ms = t3 - t2;
 	/* 4. removals, in reverse */
 	if (r >= 0)
 		r = attach_apply(k, want, have, d, true, e);
@@ -922,6 +942,7 @@ int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const str
 		r = maps_finish(k, want, have, d, e);
 	if (r >= 0)
 		r = progs_unpin(k, have, d, e);
+	sl_kernel_timing.removals_ms = mono_ms() - t3;
 	return r;
 }
 

@@ -39,6 +39,12 @@ struct sl_prog_settings {
  * state (filters, qdiscs, XDP). Reads are not counted. */
 extern unsigned long sl_kernel_writes;
 
+/* Where the last sl_kernel_apply spent its time (for -v and the benches). */
+struct sl_kernel_timing {
+	double maps_ms, entries_ms, programs_ms, removals_ms;
+};
+extern struct sl_kernel_timing sl_kernel_timing;
+
 struct sl_kernel;
 
 /* Route libbpf's messages: shown from -vv on. */

@@ -23,13 +23,29 @@ struct ids {
 
 static int ids_add(struct ids *s, uint32_t id)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i] == id)
-			return 0;
+	/* Duplicates are dropped once, by ids_finish: a rule may name 100k peers. */
 	if (grow_array((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
 		return -ENOMEM;
 	s->v[s->n++] = id;
 	return 0;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void ids_finish(struct ids *s)
+{
+	size_t w = 0;
+
+	qsort(s->v, s->n, sizeof(*s->v), u32_cmp);
+	for (size_t i = 0; i < s->n; i++)
+		if (!w || s->v[w - 1] != s->v[i])
+			s->v[w++] = s->v[i];
+	s->n = w;
 }
 
 /* A CIDR named by policy, with the identity it is given. */
@@ -91,6 +107,16 @@ static int rule_cidrs(struct ctx *c, const struct sl_rule *r)
 	return ret;
 }
 
+/* (id, index) pairs by id, then index: the first holder of an id first. */
+static int u32_pair_cmp(const void *a, const void *b)
+{
+	const uint32_t *x = a, *y = b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
 /* Every CIDR policy names gets an identity in the local range: the one it
  * had (prev), else the lowest free. */
 static int assign_cidr_identities(struct ctx *c)
@@ -118,26 +144,56 @@ static int assign_cidr_identities(struct ctx *c)
 		if (ci && c->prev->cidr_ids[i] >= SL_ID_CIDR_MIN)
 			ci->id = c->prev->cidr_ids[i];
 	}
-	/* Two prefixes must not share one: the later loses it. */
-	for (size_t i = 0; i < c->n_cidrs; i++)
-		for (size_t j = 0; c->cidrs[i].id && j < i; j++)
-			if (c->cidrs[j].id == c->cidrs[i].id)
-				c->cidrs[i].id = 0;
-	for (size_t i = 0; i < c->n_cidrs; i++) {
-		bool used;
+	/* Two prefixes must not share one: the later loses it. Then the free
+	 * ones get the lowest ids not in use, in prefix order. */
+	{
+		uint32_t *used = malloc((c->n_cidrs + 1) * sizeof(*used));
+		size_t n_used = 0, u = 0;
 
-		if (c->cidrs[i].id)
-			continue;
-		do {
-			used = false;
-			for (size_t j = 0; j < c->n_cidrs && !used; j++)
-				used = c->cidrs[j].id == next;
-			if (used)
+		if (!used)
+			return -ENOMEM;
+		/* Where two prefixes claim one id, the later prefix loses it. */
+		{
+			struct pair {
+				uint32_t id;
+				uint32_t idx;
+			} *pr = malloc((c->n_cidrs + 1) * sizeof(*pr));
+			size_t np = 0;
+
+			if (!pr) {
+				free(used);
+				return -ENOMEM;
+			}
+			for (size_t i = 0; i < c->n_cidrs; i++)
+				if (c->cidrs[i].id)
+					pr[np++] = (struct pair){ c->cidrs[i].id, (uint32_t)i };
+			qsort(pr, np, sizeof(*pr), u32_pair_cmp);
+			for (size_t i = 1; i < np; i++)
+				if (pr[i].id == pr[i - 1].id)
+					c->cidrs[pr[i].idx].id = 0;
+			free(pr);
+		}
+		n_used = 0;
+		for (size_t i = 0; i < c->n_cidrs; i++)
+			if (c->cidrs[i].id)
+				used[n_used++] = c->cidrs[i].id;
+		qsort(used, n_used, sizeof(*used), u32_cmp);
+		for (size_t i = 0; i < c->n_cidrs; i++) {
+			if (c->cidrs[i].id)
+				continue;
+			while (u < n_used && used[u] < next)
+				u++;
+			while (u < n_used && used[u] == next) {
 				next++;
-		} while (used);
-		if (next == 0)
-			return -ERANGE;
-		c->cidrs[i].id = next++;
+				u++;
+			}
+			if (next == 0) {
+				free(used);
+				return -ERANGE;
+			}
+			c->cidrs[i].id = next++;
+		}
+		free(used);
 	}
 	return 0;
 }
@@ -257,6 +313,8 @@ static int rule_entries(struct ctx *c, uint16_t ep_id, uint8_t dir, const struct
 	struct ids peers = {};
 	bool no_peer_field;
 	int ret = rule_peers(c, r, &peers, &no_peer_field);
+
+	ids_finish(&peers);
 
 	/* toPorts without a peer field: every peer on those ports. An empty
 	 * rule {}: nothing (it only turns enforcement on). */
@@ -714,8 +772,10 @@ int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, st
 		r = compile_prefilter(&c);
 	if (r >= 0)
 		r = compile_maps(&c);
-	if (r >= 0)
+	if (r >= 0) {
+		objset_shrink(&res->set);
 		objset_sort(&res->set);
+	}
 out:
 	free(l);
 	free(c.cidrs);

@@ -36,6 +36,17 @@ int obj_cmp(const struct sl_objset *a, const struct sl_obj *x, const struct sl_o
 	return x->klen < y->klen ? -1 : x->klen > y->klen;
 }
 
+static const uint8_t *sort_bytes;
+static size_t sort_klen;
+
+/* Within one kind every key has the same length (objset.h): compare bytes. */
+static int sort_cmp_fixed(const void *a, const void *b)
+{
+	const struct sl_obj *x = a, *y = b;
+
+	return memcmp(sort_bytes + x->off, sort_bytes + y->off, sort_klen);
+}
+
 static const struct sl_objset *sort_set;
 
 static int sort_cmp(const void *a, const void *b)
@@ -45,10 +56,65 @@ static int sort_cmp(const void *a, const void *b)
 
 void objset_sort(struct sl_objset *s)
 {
-	sort_set = s;
-	qsort(s->v, s->n, sizeof(*s->v), sort_cmp);
+	size_t count[SL_OBJ__MAX + 1] = { 0 }, start[SL_OBJ__MAX + 1];
+	struct sl_obj *tmp;
+
+	if (s->n < 2) {
+		s->sorted = true;
+		return;
+	}
+	/* Bucket by kind (a counting sort), then sort each kind's run. */
+	tmp = malloc(s->n * sizeof(*tmp));
+	if (!tmp) {
+		sort_set = s;
+		qsort(s->v, s->n, sizeof(*s->v), sort_cmp);
+		sort_set = NULL;
+		s->sorted = true;
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		count[s->v[i].kind < SL_OBJ__MAX ? s->v[i].kind : SL_OBJ__MAX]++;
+	start[0] = 0;
+	for (int k = 1; k <= SL_OBJ__MAX; k++)
+		start[k] = start[k - 1] + count[k - 1];
+	for (size_t i = 0; i < s->n; i++)
+		tmp[start[s->v[i].kind < SL_OBJ__MAX ? s->v[i].kind : SL_OBJ__MAX]++] = s->v[i];
+	memcpy(s->v, tmp, s->n * sizeof(*tmp));
+	free(tmp);
+	for (size_t k = 0, at = 0; k <= SL_OBJ__MAX; at += count[k], k++) {
+		struct sl_obj *run = s->v + at;
+		bool fixed = true;
+
+		if (count[k] < 2)
+			continue;
+		for (size_t i = 1; i < count[k] && fixed; i++)
+			fixed = run[i].klen == run[0].klen;
+		if (fixed) {
+			sort_bytes = s->bytes;
+			sort_klen = run[0].klen;
+			qsort(run, count[k], sizeof(*run), sort_cmp_fixed);
+		} else {
+			sort_set = s;
+			qsort(run, count[k], sizeof(*run), sort_cmp);
+		}
+	}
 	sort_set = NULL;
+	sort_bytes = NULL;
 	s->sorted = true;
+}
+
+void objset_shrink(struct sl_objset *s)
+{
+	void *p;
+
+	if (s->n && s->cap > s->n && (p = realloc(s->v, s->n * sizeof(*s->v)))) {
+		s->v = p;
+		s->cap = s->n;
+	}
+	if (s->blen && s->bcap > s->blen && (p = realloc(s->bytes, s->blen))) {
+		s->bytes = p;
+		s->bcap = s->blen;
+	}
 }
 
 const struct sl_obj *objset_find(const struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen)

@@ -98,6 +98,8 @@ int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size
 	       size_t vlen);
 /* Sort by (kind, key). Objects with equal kind and key must not be there. */
 void objset_sort(struct sl_objset *s);
+/* Give back the room reserved for growth. */
+void objset_shrink(struct sl_objset *s);
 /* The object of that kind and key in a sorted set, or NULL. */
 const struct sl_obj *objset_find(const struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen);
 size_t objset_count(const struct sl_objset *s, enum sl_obj_kind kind);

@@ -55,7 +55,7 @@ expect_rc 1 "$sluice"
 # help lists exactly the commands that exist
 expect_rc 0 "$sluice" --help
 cmds=$(awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}' "$tmp/out" | tr '\n' ' ')
-[ "$cmds" = "validate version " ] && ok || bad "help lists: $cmds"
+[ "$cmds" = "validate diff apply show status flush version " ] && ok || bad "help lists: $cmds"
 for c in $cmds; do
 	expect_rc 0 "$sluice" "$c" --help
 done
