@@ -16,6 +16,12 @@
  * add has an entry that the rule cannot change; where that does not hold
  * the rule is written anyway and a note says that the round trip adds
  * entries.
+ *
+ * Every CIDR identity in the ipcache must be named by some rule, or the
+ * document would not give it one: by a rule of the entries, else as an
+ * exception (fromCIDRSet except) of the narrowest such CIDR around it,
+ * else beside world in a rule that names world, else by a policy that
+ * selects no endpoint of this node (SHOW_HOLDER_POLICY).
  */
 #include "show.h"
 
@@ -141,9 +147,11 @@ struct spolicy {
 	size_t n_rules, cap_rules;
 };
 
-/* Local endpoints of one identity: their policy is that of rep. */
+/* Local endpoints of one identity, eps[order[first..first+n)], in
+ * interface order: their policy is that of the first, the rep. */
 struct sgroup {
 	uint32_t identity;
+	size_t first, n;
 	size_t rep; /* index in eps */
 };
 
@@ -176,6 +184,7 @@ struct show {
 	size_t n_pe, cap_pe;
 	struct sgroup *groups; /* by identity */
 	size_t n_groups, cap_groups;
+	size_t *order; /* shown local endpoints, by identity and interface */
 	uint32_t *ids; /* the identities written, sorted */
 	size_t n_ids, cap_ids;
 	struct spolicy *pols;
@@ -291,6 +300,18 @@ static const char *addr_name(struct show *s, const char *what, const struct sl_p
 	if (n && b[n - 1] == '-') /* "fd00::" */
 		memcpy(b + n, "0", 2);
 	return sfmt(s, "%s-%s", what, b);
+}
+
+/* Keep the first len bits of p's address. */
+static void prefix_mask(struct sl_prefix *p, uint8_t len)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bits = len > i * 8 ? len - i * 8 : 0;
+
+		if (bits < 8)
+			p->addr[i] &= (uint8_t)(0xff00u >> bits);
+	}
+	p->len = len;
 }
 
 static int prefix_cmp_v(const void *a, const void *b)
@@ -413,12 +434,22 @@ static bool ipc_prefix(const struct sl_ipcache_key *k, struct sl_prefix *p)
 	return true;
 }
 
+static int snode_cmp(const void *a, const void *b)
+{
+	return sl_prefix_cmp(&((const struct snode *)a)->ip, &((const struct snode *)b)->ip);
+}
+
+/* The node with that address (nodes are sorted by address), or -1. */
 static int node_by_addr(const struct show *s, uint8_t family, const uint8_t *addr)
 {
-	for (size_t i = 0; i < s->n_nodes; i++)
-		if (s->nodes[i].ip.family == family && !memcmp(s->nodes[i].ip.addr, addr, family == 4 ? 4 : 16))
-			return (int)i;
-	return -1;
+	struct snode k = { .ip = { .family = family, .len = family == 4 ? 32 : 128 } };
+	const struct snode *n;
+
+	if (family != 4 && family != 6)
+		return -1;
+	memcpy(k.ip.addr, addr, family == 4 ? 4 : 16);
+	n = bsearch(&k, s->nodes, s->n_nodes, sizeof(*s->nodes), snode_cmp);
+	return n ? (int)(n - s->nodes) : -1;
 }
 
 static bool ipc_obj(const struct show *s, const struct sl_obj *o, const struct sl_ipcache_key **k,
@@ -461,13 +492,17 @@ static void read_ipcache(struct show *s)
 		n->name = addr_name(s, "node", &p);
 		if (v->identity == SL_ID_HOST && s->here < 0) {
 			n->here = true;
-			s->here = (int)(s->n_nodes - 1);
+			s->here = 0;
 		} else if (v->identity == SL_ID_HOST) {
 			addr_text(&p, t, sizeof(t));
 			note(s, "several addresses have the identity of this node (host); %s is shown as another node",
 			     t);
 		}
 	}
+	qsort(s->nodes, s->n_nodes, sizeof(*s->nodes), snode_cmp);
+	for (size_t i = 0; i < s->n_nodes; i++)
+		if (s->nodes[i].here)
+			s->here = (int)i;
 	for (size_t i = 0; i < l->n; i++) {
 		struct saddr *a;
 		int node = -1;
@@ -482,7 +517,7 @@ static void read_ipcache(struct show *s)
 		if (v->flags & SL_IPCACHE_REMOTE) {
 			node = node_by_addr(s, v->tunnel_family, v->tunnel_addr);
 			if (node < 0 || s->nodes[node].here) {
-				note(s, "ipcache entry %s leads to a node that is not in the ipcache: not shown", t);
+				note(s, "ipcache entry %s leads to a node that is not in the ipcache: its route is not shown", t);
 				node = -2;
 			} else if (v->key && v->key < 32) {
 				s->nodes[node].keys |= 1u << v->key;
@@ -888,8 +923,7 @@ static void local_endpoints(struct show *s)
 	}
 	for (; ai < a_end; ai++)
 		orphan_addr(s, &s->addrs[ai]);
-	/* Names, in interface order; the groups of one identity, with the
-	 * policy of the first. */
+	/* Names, in interface order. */
 	for (size_t i = 0; i < s->n_eps; i++) {
 		struct sep *e = &s->eps[i];
 
@@ -897,18 +931,27 @@ static void local_endpoints(struct show *s)
 			continue;
 		e->name = unique_name(s, sl_name_problem(e->ifname) ? sfmt(s, "ep-%u", e->v.id) : e->ifname);
 	}
-	for (size_t i = 0; i < n; i++) {
+	/* The groups of one identity. */
+	for (size_t i = 0, w = 0; i < n; i++) {
 		const struct sep *e = &s->eps[idx[i]];
 		struct sgroup *g;
 
-		if (e->skip || (s->n_groups && s->groups[s->n_groups - 1].identity == e->v.identity))
+		if (e->skip)
 			continue;
+		idx[w++] = idx[i];
+		if (s->n_groups && s->groups[s->n_groups - 1].identity == e->v.identity) {
+			s->groups[s->n_groups - 1].n++;
+			continue;
+		}
 		g = PUSH(s, s->groups, s->n_groups, s->cap_groups);
 		if (!g)
 			break;
 		g->identity = e->v.identity;
+		g->first = w - 1;
+		g->n = 1;
 		g->rep = idx[i];
 	}
+	s->order = TAKE_PTR(idx);
 out:
 	free(id_used);
 	free(idx);
@@ -1370,13 +1413,11 @@ static void policies(struct show *s)
 		struct spolicy *p;
 
 		/* The other endpoints of the identity have the same policy. */
-		for (size_t i = 0; i < s->n_eps; i++) {
-			const struct sep *e = &s->eps[i];
+		for (size_t i = 1; i < s->groups[g].n; i++) {
+			const struct sep *e = &s->eps[s->order[s->groups[g].first + i]];
 			size_t n;
 			const struct pent *E;
 
-			if (e->skip || e == rep || e->v.identity != id)
-				continue;
 			E = pe_range(s, e->v.id, -1, &n);
 			if ((e->v.flags & (SL_EP_ENFORCE_INGRESS | SL_EP_ENFORCE_EGRESS)) != flags ||
 			    !same_entries(E, n, all, n_all))
@@ -1422,12 +1463,15 @@ static int cidr_idx_prefix_cmp(const void *a, const void *b)
 static void place_cidrs(struct show *s)
 {
 	size_t *order = calloc(s->n_cidrs + 1, sizeof(*order)), n_held = 0;
+	size_t *strong = calloc(s->n_cidrs + 1, sizeof(*strong)), n_strong = 0;
 	struct srule holder = { .dir = SL_INGRESS_DENY };
 	const char *subject = NULL;
 	struct spolicy *p;
 	struct strbuf list = {};
 
-	if (!order) {
+	if (!order || !strong) {
+		free(order);
+		free(strong);
 		s->oom = true;
 		return;
 	}
@@ -1451,18 +1495,29 @@ static void place_cidrs(struct show *s)
 			}
 		}
 	/* Otherwise an exception of the narrowest such prefix around it. */
+	for (size_t o = 0; o < s->n_cidrs; o++)
+		if (s->cidrs[order[o]].strong)
+			strong[n_strong++] = order[o];
 	for (size_t o = 0; o < s->n_cidrs; o++) {
 		struct scidr *c = &s->cidrs[order[o]];
 		int best = -1;
 
-		if (c->strong)
-			continue;
-		for (size_t i = 0; i < s->n_cidrs; i++) {
-			const struct scidr *x = &s->cidrs[i];
+		for (int len = c->strong ? -1 : c->p.len - 1; len >= 0 && best < 0; len--) {
+			struct sl_prefix outer = c->p;
+			size_t lo = 0, hi = n_strong;
 
-			if (x->strong && x->p.len < c->p.len && sl_prefix_contains(&x->p, &c->p) &&
-			    (best < 0 || x->p.len > s->cidrs[best].p.len))
-				best = (int)i;
+			prefix_mask(&outer, (uint8_t)len);
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				int r = sl_prefix_cmp(&s->cidrs[strong[mid]].p, &outer);
+
+				if (!r)
+					best = (int)strong[mid];
+				if (r < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
 		}
 		if (best < 0)
 			continue;
@@ -1474,6 +1529,7 @@ static void place_cidrs(struct show *s)
 			s->cidrs[best].except_head = (int)order[o];
 		s->cidrs[best].except_tail = (int)order[o];
 	}
+	free(strong);
 	/* A rule with world lists the CIDRs it covers that are named
 	 * nowhere else, once. */
 	for (size_t i = 0; i < s->n_pols; i++)
@@ -1964,7 +2020,7 @@ static int render(struct show *s, enum sl_show_format fmt, struct strbuf *out)
 	if (s->n_notes) {
 		const char *p = strbuf_str(&s->notes);
 
-		put(&o, "# sluice show: notes on what cannot be shown exactly\n");
+		put(&o, "# sluice show: notes on what the kernel does not record\n");
 		while (*p && !o.err) {
 			const char *nl = strchr(p, '\n');
 			size_t len = nl ? (size_t)(nl - p) : strlen(p);
@@ -1993,6 +2049,7 @@ static void show_free(struct show *s)
 	free(s->cidrs);
 	free(s->pe);
 	free(s->groups);
+	free(s->order);
 	free(s->ids);
 	free(s->pols);
 	free(s->deny);
