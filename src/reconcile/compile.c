@@ -571,6 +571,14 @@ static int compile_ipcache(struct ctx *c)
 		n++;                                                                                   \
 	} while (0)
 
+	/* Room for every source at once: a doubling array would hold up to
+	 * twice what it needs at the peak of a large compile. */
+	cap = (size_t)st->n_endpoints * 2 + c->n_cidrs + 1;
+	for (uint32_t i = 0; i < st->n_nodes; i++)
+		cap += 1 + st->nodes[i].n_pod_cidrs;
+	e = malloc(cap * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
 	for (uint32_t i = 0; i < st->n_endpoints; i++) {
 		const struct sl_endpoint *ep = &st->endpoints[i];
 		const char *addrs[2] = { ep->ipv4, ep->ipv6 };
@@ -603,6 +611,7 @@ static int compile_ipcache(struct ctx *c)
 	 * that is also a remote pod CIDR keeps its identity and gains the
 	 * pod CIDR's route. */
 	qsort(e, n, sizeof(*e), ipc_cmp);
+	r = objset_reserve(c->out, n, n * (sizeof(struct sl_ipcache_key) + sizeof(struct sl_ipcache_value)));
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		struct sl_ipcache_value v = e[i].v;
 
@@ -764,6 +773,9 @@ int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, st
 		if (r >= 0)
 			r = compile_attach(&c, l[i].ep->interface);
 	}
+	if (r >= 0)
+		r = objset_reserve(&res->set, c.n_pe,
+				   c.n_pe * (sizeof(struct sl_policy_key) + sizeof(struct sl_policy_value)));
 	for (size_t i = 0; r >= 0 && i < c.n_pe; i++)
 		r = objset_add(&res->set, SL_OBJ_POLICY, &c.pe[i].k, sizeof(c.pe[i].k), &c.pe[i].v, sizeof(c.pe[i].v));
 	if (r >= 0)

@@ -24,6 +24,27 @@ int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size
 	return 0;
 }
 
+int objset_reserve(struct sl_objset *s, size_t more, size_t more_bytes)
+{
+	void *p;
+
+	if (s->n + more > s->cap) {
+		p = realloc(s->v, (s->n + more) * sizeof(*s->v));
+		if (!p)
+			return -ENOMEM;
+		s->v = p;
+		s->cap = s->n + more;
+	}
+	if (s->blen + more_bytes > s->bcap) {
+		p = realloc(s->bytes, s->blen + more_bytes);
+		if (!p)
+			return -ENOMEM;
+		s->bytes = p;
+		s->bcap = s->blen + more_bytes;
+	}
+	return 0;
+}
+
 int obj_cmp(const struct sl_objset *a, const struct sl_obj *x, const struct sl_objset *b, const struct sl_obj *y)
 {
 	int r;

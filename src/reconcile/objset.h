@@ -96,6 +96,9 @@ struct sl_objset {
 
 int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *val,
 	       size_t vlen);
+/* Make room for `more` objects of `more_bytes` key and value bytes in all,
+ * exactly (growth by doubling leaves up to half unused). */
+int objset_reserve(struct sl_objset *s, size_t more, size_t more_bytes);
 /* Sort by (kind, key). Objects with equal kind and key must not be there. */
 void objset_sort(struct sl_objset *s);
 /* Give back the room reserved for growth. */
