@@ -9,24 +9,34 @@
 #include "commands/cli.h"
 #include "common/util.h"
 
+/* NO_COLOR (no-color.org): set and not empty. */
+static bool no_color_env(void)
+{
+	const char *v = getenv("NO_COLOR");
+
+	return v && *v;
+}
+
 struct command {
 	const char *name;
 	int (*run)(const struct cli *c);
 	const char *args;
 	const char *summary;
 	const char *outputs; /* accepted -o values */
+	const char *options; /* the option letters it takes beyond -o -q -v -h --no-color */
 };
 
 static const struct command commands[] = {
 	{ "validate", cmd_validate, "PATH...",
-	  "check state files; touches no kernel object; runs unprivileged", "text|json" },
+	  "check state files; touches no kernel object; runs unprivileged", "text|json", "N" },
 	{ "diff", cmd_diff, "PATH...", "plan only: what apply would change (exit 2 when changes are pending)",
-	  "text|json" },
-	{ "apply", cmd_apply, "PATH...", "make the kernel match the state: plan, apply, verify", "text|json" },
-	{ "show", cmd_show, "", "print the live state that sluice owns as a state document", "yaml|json" },
-	{ "status", cmd_status, "", "attachments, map fill per map, drop counters by reason", "text|json" },
-	{ "flush", cmd_flush, "", "remove everything sluice owns (runtime maps too), nothing else", "text|json" },
-	{ "version", cmd_version, "", "print versions and the kernel features sluice detected", "text|json" },
+	  "text|json", "NP" },
+	{ "apply", cmd_apply, "PATH...", "make the kernel match the state: plan, apply, verify", "text|json", "NPDW" },
+	{ "show", cmd_show, "", "print the live state that sluice owns as a state document", "yaml|json", "P" },
+	{ "status", cmd_status, "", "attachments, map fill per map, drop counters by reason", "text|json", "P" },
+	{ "flush", cmd_flush, "", "remove everything sluice owns (runtime maps too), nothing else", "text|json",
+	  "PYW" },
+	{ "version", cmd_version, "", "print versions and the kernel features sluice detected", "text|json", "" },
 };
 
 static void usage(FILE *out)
@@ -54,12 +64,10 @@ static void usage(FILE *out)
 
 static void command_usage(const struct command *cmd, FILE *out)
 {
-	fprintf(out, "Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s, --node NAME, -q, -v, --no-color%s\n",
-		cmd->name, cmd->args, cmd->summary, cmd->outputs,
-		streq(cmd->name, "validate") || streq(cmd->name, "version") ? ""
-		: streq(cmd->name, "apply")				     ? ", --pin-dir DIR, --dry-run, --wait SECONDS"
-		: streq(cmd->name, "flush")				     ? ", --pin-dir DIR, --yes, --wait SECONDS"
-									     : ", --pin-dir DIR");
+	fprintf(out, "Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s, -q, -v, --no-color%s%s%s%s%s\n",
+		cmd->name, cmd->args, cmd->summary, cmd->outputs, strchr(cmd->options, 'N') ? ", --node NAME" : "",
+		strchr(cmd->options, 'P') ? ", --pin-dir DIR" : "", strchr(cmd->options, 'D') ? ", --dry-run" : "",
+		strchr(cmd->options, 'W') ? ", --wait SECONDS" : "", strchr(cmd->options, 'Y') ? ", --yes" : "");
 }
 
 static const struct option long_opts[] = {
@@ -74,6 +82,7 @@ static const struct option long_opts[] = {
 struct parsed {
 	struct cli c;
 	bool help, no_color;
+	char given[16]; /* the command-specific option letters seen */
 };
 
 /* One option; 0 when fine, 1 (the exit code) when not. */
@@ -94,15 +103,19 @@ static int take_option(struct parsed *p, int opt, char **argv)
 		return 0;
 	case 'N':
 		p->c.node = optarg;
+		strncat(p->given, "N", sizeof(p->given) - strlen(p->given) - 1);
 		return 0;
 	case 'P':
 		p->c.pin_dir = optarg;
+		strncat(p->given, "P", sizeof(p->given) - strlen(p->given) - 1);
 		return 0;
 	case 'D':
 		p->c.dry_run = true;
+		strncat(p->given, "D", sizeof(p->given) - strlen(p->given) - 1);
 		return 0;
 	case 'Y':
 		p->c.yes = true;
+		strncat(p->given, "Y", sizeof(p->given) - strlen(p->given) - 1);
 		return 0;
 	case 'W': {
 		char *end;
@@ -113,6 +126,7 @@ static int take_option(struct parsed *p, int opt, char **argv)
 			return 1;
 		}
 		p->c.wait_s = (int)w;
+		strncat(p->given, "W", sizeof(p->given) - strlen(p->given) - 1);
 		return 0;
 	}
 	case 'q':
@@ -183,6 +197,17 @@ int main(int argc, char **argv)
 		free(p.c.args);
 		return 0;
 	}
+	for (const char *g = p.given; *g; g++) {
+		static const char *const long_name[] = { ['N'] = "--node", ['P'] = "--pin-dir", ['D'] = "--dry-run",
+							 ['W'] = "--wait", ['Y'] = "--yes" };
+
+		if (!strchr(cmd->options, *g)) {
+			fprintf(stderr, "sluice %s: %s does not apply to this command. See 'sluice %s --help'.\n",
+				cmd->name, long_name[(unsigned char)*g], cmd->name);
+			free(p.c.args);
+			return 1;
+		}
+	}
 	/* Each command takes the outputs it lists; the first is its default. */
 	if (p.c.output == CLI_OUTPUT__MAX) {
 		p.c.output = strncmp(cmd->outputs, "yaml", 4) == 0 ? CLI_OUTPUT_YAML : CLI_OUTPUT_TEXT;
@@ -196,8 +221,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	p.c.color = !p.no_color && !getenv("NO_COLOR") && isatty(STDERR_FILENO);
-	p.c.color_stdout = !p.no_color && !getenv("NO_COLOR") && isatty(STDOUT_FILENO);
+	p.c.color = !p.no_color && !no_color_env() && isatty(STDERR_FILENO);
+	p.c.color_stdout = !p.no_color && !no_color_env() && isatty(STDOUT_FILENO);
 	r = cmd->run(&p.c);
 	free(p.c.args);
 	return r;

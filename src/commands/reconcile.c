@@ -36,6 +36,16 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+/* Forget what was observed and planned (the loaded state stays). */
+static void pipeline_reset(struct pipeline *p)
+{
+	sl_diff_free(&p->d);
+	objset_free(&p->want);
+	objset_free(&p->have);
+	sl_kernel_close(p->k);
+	p->k = NULL;
+}
+
 static void pipeline_free(struct pipeline *p)
 {
 	sl_diff_free(&p->d);
@@ -250,7 +260,20 @@ int cmd_apply(const struct cli *c)
 	int r = load_state(c, "apply", &p);
 
 	if (!r)
-		r = make_plan(c, "apply", &p, c->dry_run ? LOCK_NONE : LOCK_CREATE);
+		r = make_plan(c, "apply", &p, c->dry_run ? LOCK_NONE : LOCK_IF_THERE);
+	if (!r && !c->dry_run && p.d.n && !sl_kernel_exists(p.k)) {
+		/* The pin directory is made only for a plan that can be carried
+		 * out: then lock it and plan again against what is there now. */
+		struct sl_kerr e = { "" };
+
+		if (sl_kernel_preflight(p.k, &p.want, &p.have, &e) < 0) {
+			fprintf(stderr, "sluice apply: %s\n", e.msg);
+			r = 1;
+		} else {
+			pipeline_reset(&p);
+			r = make_plan(c, "apply", &p, LOCK_CREATE);
+		}
+	}
 	if (!r && print_plan(c, &p) < 0)
 		r = 1;
 	if (!r && c->dry_run)

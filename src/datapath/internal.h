@@ -48,6 +48,7 @@ struct sl_kernel {
 
 void kerr(struct sl_kerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *kernel_path(struct sl_kernel *k, const char *name);
+bool kernel_parent_on_bpffs(const char *path);
 /* The fd of a map by name: the new one of a migration, else the pinned one; -1. */
 int kernel_map_fd(struct sl_kernel *k, const char *name);
 const struct sl_map_layout *kernel_layout(const char *name);

@@ -151,6 +151,12 @@ int sl_kernel_open(const char *pin_dir, bool create, struct sl_kernel **ret, str
 	k->dir_fd = -1;
 	for (int i = 0; i < KERNEL_MAX_MAPS; i++)
 		k->map_fd[i] = k->new_fd[i] = -1;
+	if (create && !kernel_parent_on_bpffs(pin_dir)) {
+		kerr(e, "pin directory %s is not on a bpffs; nothing was made (mount one: mount -t bpf bpf %s)",
+		     pin_dir, "/sys/fs/bpf");
+		sl_kernel_close(k);
+		return -ENOTDIR;
+	}
 	if (create && (r = mkdir_p(pin_dir)) < 0) {
 		kerr(e, "pin directory %s: cannot create it: %s%s", pin_dir, strerror(-r),
 		     r == -ENOENT || r == -EPERM ? " (is a bpffs mounted? mount -t bpf bpf /sys/fs/bpf)" : "");
@@ -177,6 +183,31 @@ int sl_kernel_open(const char *pin_dir, bool create, struct sl_kernel **ret, str
 	}
 	*ret = k;
 	return 0;
+}
+
+bool sl_kernel_exists(const struct sl_kernel *k)
+{
+	return k && k->dir_fd >= 0;
+}
+
+/* The deepest existing directory on the way to path must be on a bpffs:
+ * nothing is made elsewhere. */
+bool kernel_parent_on_bpffs(const char *path)
+{
+	char buf[4096];
+	struct statfs sfs;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (;;) {
+		char *slash;
+
+		if (statfs(buf, &sfs) == 0)
+			return sfs.f_type == BPF_FS_MAGIC;
+		slash = strrchr(buf, '/');
+		if (!slash || slash == buf)
+			return false;
+		*slash = 0;
+	}
 }
 
 void sl_kernel_close(struct sl_kernel *k)

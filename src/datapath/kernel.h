@@ -66,6 +66,8 @@ uint32_t sl_kernel_hz(void);
  */
 int sl_kernel_open(const char *pin_dir, bool create, struct sl_kernel **ret, struct sl_kerr *e);
 void sl_kernel_close(struct sl_kernel *k);
+/* Whether the pin directory exists (opened without create, it may not). */
+bool sl_kernel_exists(const struct sl_kernel *k);
 /* flock the pin directory, waiting up to wait_s seconds. */
 int sl_kernel_lock(struct sl_kernel *k, int wait_s, struct sl_kerr *e);
 

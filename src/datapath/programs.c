@@ -27,8 +27,7 @@ static int log_level;
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if ((level == LIBBPF_WARN && log_level >= 2) || log_level >= 3) {
-		fputs("libbpf: ", stderr);
-		return vfprintf(stderr, fmt, ap);
+		return vfprintf(stderr, fmt, ap); /* libbpf's lines carry their own prefix */
 	}
 	return 0;
 }

@@ -59,7 +59,7 @@ it_init() {
 	IT_SLUICE=${1:-${SLUICE:-$IT_DIR/../../build/sluice}}
 	[ "$(id -u)" -eq 0 ] || it_skip "needs root"
 	local t
-	for t in unshare nsenter setpriv ip mount umount mktemp "$IT_PY"; do
+	for t in unshare nsenter setpriv ip sysctl mount umount mktemp "$IT_PY"; do
 		command -v "$t" >/dev/null 2>&1 || it_skip "needs $t"
 	done
 	[ -x "$IT_SLUICE" ] || it_die "no sluice binary at $IT_SLUICE (give its path as the first argument)"
@@ -69,6 +69,13 @@ it_init() {
 		exec unshare -m -n --propagation private -- bash "$0" "$IT_SLUICE"
 	fi
 	unset SLUICE_IT_INNER
+	# Never configure the host's own network: SLUICE_IT_INNER set by hand
+	# must not skip the namespaces.
+	if [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/1/ns/net)" ] ||
+		[ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+		echo "ERROR: not in namespaces of its own; refusing to touch the host's network"
+		exit 1
+	fi
 	trap it_cleanup EXIT
 	trap 'echo "interrupted"; exit 130' INT
 	trap 'echo "terminated"; exit 143' TERM
@@ -127,8 +134,11 @@ it_in() { # PID command...: run in that process's network namespace
 	nsenter -t "$pid" -n -- "$@"
 }
 
-it_sysctls() { # the settings every namespace of the test gets
-	sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+# it_sysctls [it_in PID]: the settings every namespace of the test gets:
+# no duplicate address detection (addresses usable at once), no reverse
+# path filter.
+it_sysctls() {
+	"$@" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 >/dev/null
 }
 
@@ -142,8 +152,7 @@ it_node_setup() {
 	it_netns IT_WORLD
 	IT_PID[world]=$IT_WORLD
 	it_in "$IT_WORLD" ip link set lo up
-	it_in "$IT_WORLD" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 >/dev/null
+	it_sysctls it_in "$IT_WORLD"
 	ip link add wld type veth peer name eth0 netns "$IT_WORLD" || it_die "world: veth"
 	ip -batch - <<-EOF || it_die "node: world link"
 		link set wld up
@@ -174,9 +183,10 @@ it_endpoint() {
 	it_netns pid
 	IT_PID[$name]=$pid IT_A4[$name]=10.1.0.$n IT_A6[$name]=fd00:1::$n IT_IDENT[$name]=$ident
 	IT_ENDPOINTS+=("$name")
-	it_in "$pid" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 >/dev/null
+	it_sysctls it_in "$pid"
 	ip link add "$dev" type veth peer name eth0 netns "$pid" || it_die "$name: veth"
+	# Proxy ARP answers for 169.254.1.1 (the node has a route to it, its
+	# default), at once: the default proxy_delay holds answers up to 0.8 s.
 	echo 1 > "/proc/sys/net/ipv4/conf/$dev/proxy_arp"
 	echo 0 > "/proc/sys/net/ipv4/neigh/$dev/proxy_delay"
 	ip -batch - <<-EOF || it_die "$name: node side"
@@ -266,10 +276,23 @@ it_matrix() {
 	cat > "$IT_WORK/expect.$IT_RUN"
 	local t0=$SECONDS
 	local srcs=${1:-"${IT_ENDPOINTS[*]} host world"} dsts=${2:-"${IT_ENDPOINTS[*]} world-a world-x"}
+	local d0 d1 refused
+	[ -n "${IT_CHECK_DROPS:-}" ] && { d0=$(it_drops) || it_die "sluice status -o json: no drop counters"; }
 	it_measure "$IT_WORK/measured.$IT_RUN" "$srcs" "$dsts"
 	local rc=0
 	"$IT_PY" "$IT_MATRIX" "$IT_WORK/expect.$IT_RUN" "$IT_WORK/measured.$IT_RUN" "$title" "$srcs" "$dsts" || rc=1
 	if [ $rc -eq 0 ]; then it_ok; else it_bad "reachability $title (see DIFF lines above)"; fi
+	if [ -n "${IT_CHECK_DROPS:-}" ]; then
+		# Each refused probe is one packet (a SYN, a datagram, an echo
+		# request; the probe gives up before TCP would send the SYN
+		# again), dropped and counted once, as policy or policy-deny.
+		d1=$(it_drops) || it_die "sluice status -o json: no drop counters"
+		refused=$(grep -c ' fail$' "$IT_WORK/measured.$IT_RUN")
+		IT_DROP_POLICY=$((${d1% *} - ${d0% *})) IT_DROP_DENY=$((${d1#* } - ${d0#* }))
+		echo "   drops counted: policy +$IT_DROP_POLICY, policy-deny +$IT_DROP_DENY; refused probes: $refused"
+		it_check "$title: the drop counters count every refused probe once" \
+			test $((IT_DROP_POLICY + IT_DROP_DENY)) -eq "$refused"
+	fi
 	it_log "matrix $title measured in $((SECONDS - t0))s"
 	return $rc
 }
@@ -316,6 +339,15 @@ it_sluice() {
 	it_bad "sluice $* exited $rc, want $want"
 	sed 's/^/   | /' "$IT_OUT" "$IT_ERR"
 	return 1
+}
+
+# it_drops: "POLICY POLICY-DENY", the packets that the drop counters
+# (sluice status) hold for the two policy reasons.
+it_drops() {
+	"$IT_SLUICE" status -o json | "$IT_PY" -c '
+import json, sys
+d = json.load(sys.stdin)["drops"]
+print(d["policy"]["packets"], d["policy-deny"]["packets"])'
 }
 
 # it_apply STATE: apply it (exit 0), showing the plan.

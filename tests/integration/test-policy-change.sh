@@ -74,6 +74,7 @@ step s1 <<-'Y'
 	    ingress:
 	      - fromEndpoints: [{matchLabels: {app: web}}]
 Y
+IT_CHECK_DROPS=1  # each matrix: one policy drop per refused probe, no more
 it_matrix s1 "$SRCS" "$DSTS" <<-'R'
 	ok   *        *       * *
 	fail *        web-1   * *
@@ -90,7 +91,7 @@ for mode in stream churn; do
 		if [ $fam = v4 ]; then dst=${IT_A4[web-1]}; else dst=${IT_A6[web-1]}; fi
 		rm -f "$IT_WORK/ready.$mode.$fam"
 		it_spawn pid nsenter -t "${IT_PID[client-1]}" -n -- "$IT_PY" "$IT_PROBE" "$mode" \
-			--dst "$dst" --port 80 --ready "$IT_WORK/ready.$mode.$fam"
+			--dst "$dst" --port 80 --ready "$IT_WORK/ready.$mode.$fam" > "$IT_WORK/traffic.$mode.$fam"
 		TRAFFIC[$mode.$fam]=$pid
 	done
 done
@@ -202,14 +203,19 @@ sleep 1
 
 # The churn has seen every apply that kept its flow allowed; stop it
 # before the one that does not.
-stop_traffic() { # KEY: SIGTERM, wait, check it saw no error
-	local k=$1 rc
+stop_traffic() { # KEY MIN-RATE: SIGTERM, wait, check it saw no error and
+	# made at least MIN-RATE exchanges a second (a fifth of its pace)
+	local k=$1 rate=$2 rc n secs=$((SECONDS - T_START - 1))
 	kill -TERM "${TRAFFIC[$k]}" 2>/dev/null
 	wait "${TRAFFIC[$k]}"
 	rc=$?
+	sed 's/^/   /' "$IT_WORK/traffic.$k"
 	it_check "$k to web-1 saw no error (exit $rc)" test "$rc" -eq 0
+	n=$(sed -n 's/.*: \([0-9]*\) exchanges, \([0-9]*\) ok.*/\2/p' "$IT_WORK/traffic.$k")
+	it_check "$k to web-1 made ${n:-no} good exchanges in ${secs}s, want $((secs * rate)) at least" \
+		test "${n:-0}" -ge $((secs * rate))
 }
-for k in churn.v4 churn.v6; do stop_traffic "$k"; done
+for k in churn.v4 churn.v6; do stop_traffic "$k" 10; done
 
 # S4: the rules that allowed client-1 -> web-1 TCP 80 go, on both sides.
 # New connections are refused; the established ones go on.
@@ -248,6 +254,6 @@ it_matrix s4 "$SRCS" "$DSTS" <<-'R'
 	ok   db-1     other-1 * tcp/8080
 R
 sleep 1
-for k in stream.v4 stream.v6; do stop_traffic "$k"; done
+for k in stream.v4 stream.v6; do stop_traffic "$k" 2; done
 it_log "the connections ran for $((SECONDS - T_START))s"
 it_finish

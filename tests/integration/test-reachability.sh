@@ -11,6 +11,7 @@
 # Usage: test-reachability.sh [PATH-TO-SLUICE]
 . "$(dirname "$0")/lib.sh"
 it_init "$@"
+command -v tc >/dev/null || it_skip "needs tc"
 
 IT_LABELS[1000]="app: web, tier: front"
 IT_LABELS[1001]="app: client"
@@ -30,16 +31,20 @@ it_matrix "sanity, no sluice state" <<-'R' || it_die "the topology does not work
 	ok * * * *
 R
 
-# set NAME EXPECT-RULES-FILE < POLICY-YAML: diff (changes pending), apply,
-# converged, matrix.
+# policy_set NAME EXPECT-RULES-FILE [DENY-DROPS] < POLICY-YAML: diff
+# (changes pending), apply, converged, matrix; once drops are checked,
+# DENY-DROPS (default 0) of the refused probes are policy-deny drops.
 policy_set() {
-	local name=$1 rules=$2 f
+	local name=$1 rules=$2 deny=${3:-0} f
 	f=$(it_state "$name")
 	it_log "---- policy set $name"
 	it_sluice 2 diff "$f"
 	it_apply "$f"
 	it_converged "$f"
 	it_matrix "$name" < "$rules"
+	[ -n "${IT_CHECK_DROPS:-}" ] &&
+		it_check "$name: $deny refused probes are counted as policy-deny, not $IT_DROP_DENY" \
+			test "$IT_DROP_DENY" -eq "$deny"
 }
 rules() { cat > "$IT_WORK/rules.$1"; echo "$IT_WORK/rules.$1"; }
 
@@ -52,6 +57,9 @@ Y
 
 it_sluice 0 status
 it_check "status names the endpoint programs' attachment" grep -q 'lxc-web-1' "$IT_OUT"
+# From here on, every matrix also checks the drop counters: one policy or
+# policy-deny drop per refused probe.
+IT_CHECK_DROPS=1
 
 # (b) Ingress to web only from client on TCP 80: ICMP, UDP and 8080 to web
 # are refused, also from the host and the world; web's own egress stays
@@ -117,7 +125,10 @@ Y
 # egress deny to other and other's ingress deny from the world block only
 # that; client denies port 8080 (both protocols) to every peer. (Up to set
 # h, the state names no node, so no address of the host is in the ipcache:
-# the host's traffic is world's, as anything unknown.)
+# the host's traffic is world's, as anything unknown.) Refused by a deny,
+# per family: client -> web TCP 80 (2), client -> db (5), db -> other (5),
+# world -> other (5), host -> other (5), 8080 to client from the six other
+# sources (12): 34, so 68 policy-deny drops; the rest are policy drops.
 E_POLICIES='policies:
   - name: web
     endpointSelector: {matchLabels: {app: web}}
@@ -159,7 +170,7 @@ policy_set e-deny "$(rules e <<-'R'
 	fail *        client-1 * tcp/8080
 	fail *        client-1 * udp/8080
 R
-)" <<-Y
+)" 68 <<-Y
 	$E_POLICIES
 Y
 
