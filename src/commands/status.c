@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "common/strbuf.h"
 #include "datapath/kernel.h"
+#include "reconcile/plan.h"
 
 int cli_observe(const struct cli *c, const char *cmd, struct sl_kernel **k, struct sl_objset *live)
 {
@@ -47,23 +48,16 @@ static const char *const metric_names[SL_METRIC__MAX] = {
 	"forward", "reply", "new", "dnat", "rev-nat", "tunnel", "encrypt", "proxy", "related", "not-ip",
 };
 
-static const char *map_type(uint32_t t)
+/* Counters [from, to) by name: JSON members or text lines. */
+static void add_counters(struct strbuf *b, bool json, const char *const *names, size_t from, size_t to,
+			 const uint64_t (*v)[2])
 {
-	switch (t) {
-	case BPF_MAP_TYPE_HASH:
-		return "hash";
-	case BPF_MAP_TYPE_LRU_HASH:
-		return "lru_hash";
-	case BPF_MAP_TYPE_LPM_TRIE:
-		return "lpm_trie";
-	case BPF_MAP_TYPE_ARRAY:
-		return "array";
-	case BPF_MAP_TYPE_PERCPU_ARRAY:
-		return "percpu_array";
-	case BPF_MAP_TYPE_RINGBUF:
-		return "ringbuf";
-	default:
-		return "other";
+	for (size_t i = from; i < to; i++) {
+		if (json)
+			strbuf_addf(b, "%s\"%s\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", i == from ? "" : ",",
+				    names[i], v[i][0], v[i][1]);
+		else
+			strbuf_addf(b, "  %-14s %12" PRIu64 " %14" PRIu64 "\n", names[i], v[i][0], v[i][1]);
 	}
 }
 
@@ -131,41 +125,24 @@ int cmd_status(const struct cli *c)
 
 		if (json) {
 			strbuf_addf(&b, "%s{\"name\":\"%s\",\"type\":\"%s\",\"entries\":%u,\"max_entries\":%u,\"runtime\":%s}",
-				    i ? "," : "", f->name, map_type(f->type), f->entries, f->max_entries,
+				    i ? "," : "", f->name, sl_map_type_name(f->type), f->entries, f->max_entries,
 				    f->runtime ? "true" : "false");
 		} else if (f->type == BPF_MAP_TYPE_RINGBUF) {
-			strbuf_addf(&b, "  %-20s %-12s %u bytes\n", f->name, map_type(f->type), f->max_entries);
+			strbuf_addf(&b, "  %-20s %-12s %u bytes\n", f->name, sl_map_type_name(f->type), f->max_entries);
 		} else {
-			strbuf_addf(&b, "  %-20s %-12s %9u / %-9u %5.1f%%%s\n", f->name, map_type(f->type), f->entries,
+			strbuf_addf(&b, "  %-20s %-12s %9u / %-9u %5.1f%%%s\n", f->name, sl_map_type_name(f->type), f->entries,
 				    f->max_entries, pct, f->runtime ? "  (runtime)" : "");
 		}
 	}
 	if (!st.n_maps && !json)
 		strbuf_adds(&b, "  (none)\n");
 	strbuf_adds(&b, json ? "],\"drops\":{" : "\ndrops by reason (packets, bytes):\n");
-	first = true;
-	for (size_t i = 1; i < st.n_drops && i < SL_DROP__MAX; i++) {
-		if (json)
-			strbuf_addf(&b, "%s\"%s\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", first ? "" : ",",
-				    drop_names[i], st.drops[i][0], st.drops[i][1]);
-		else
-			strbuf_addf(&b, "  %-14s %12" PRIu64 " %14" PRIu64 "\n", drop_names[i], st.drops[i][0],
-				    st.drops[i][1]);
-		first = false;
-	}
+	add_counters(&b, json, drop_names, 1, st.n_drops < SL_DROP__MAX ? st.n_drops : SL_DROP__MAX, st.drops);
 	if (!st.have_counters && !json)
 		strbuf_adds(&b, "  (no counters: nothing is applied)\n");
 	strbuf_adds(&b, json ? "},\"metrics\":{" : "\ntraffic (packets, bytes):\n");
-	first = true;
-	for (size_t i = 0; i < st.n_metrics && i < SL_METRIC__MAX; i++) {
-		if (json)
-			strbuf_addf(&b, "%s\"%s\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", first ? "" : ",",
-				    metric_names[i], st.metrics[i][0], st.metrics[i][1]);
-		else
-			strbuf_addf(&b, "  %-14s %12" PRIu64 " %14" PRIu64 "\n", metric_names[i], st.metrics[i][0],
-				    st.metrics[i][1]);
-		first = false;
-	}
+	add_counters(&b, json, metric_names, 0, st.n_metrics < SL_METRIC__MAX ? st.n_metrics : SL_METRIC__MAX,
+		     st.metrics);
 	if (!st.n_metrics && !json)
 		strbuf_adds(&b, "  (none)\n");
 	strbuf_adds(&b, json ? "}}\n" : "");

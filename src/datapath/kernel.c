@@ -666,11 +666,10 @@ static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct s
 
 	if (li < 0)
 		return 0;
-	fd = k->new_fd[li] >= 0 ? k->new_fd[li] : k->map_fd[li];
-	if (k->new_fd[li] >= 0 && !remove)
+	/* A migrated map was filled whole when made; the old one goes whole. */
+	if (k->new_fd[li] >= 0)
 		return 0;
-	if (k->new_fd[li] >= 0 && remove)
-		return 0; /* the old map goes as a whole */
+	fd = k->map_fd[li];
 	for (size_t i = 0; r >= 0 && i < d->n; i++) {
 		const struct sl_change *c = &d->v[i];
 		const struct sl_objset *s = remove ? have : want;
@@ -752,7 +751,7 @@ static int copy_entry(void *ctx, const void *key, const void *val)
 	return 0;
 }
 
-static int create_map(struct sl_kernel *k, const char *name, const struct sl_map_value *v, struct sl_kerr *e)
+static int create_map(const char *name, const struct sl_map_value *v, struct sl_kerr *e)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = v->flags);
 	char kname[16];
@@ -768,7 +767,6 @@ static int create_map(struct sl_kernel *k, const char *name, const struct sl_map
 		     v->value_size, strerror(-r));
 		return r;
 	}
-	(void)k;
 	return fd;
 }
 
@@ -788,7 +786,7 @@ static int maps_prepare(struct sl_kernel *k, const struct sl_objset *want, const
 		li = layout_index(mk->name);
 		if (li < 0)
 			continue;
-		fd = create_map(k, mk->name, mv, e);
+		fd = create_map(mk->name, mv, e);
 		if (fd < 0)
 			return fd;
 		if (c->op == SL_OP_ADD) {

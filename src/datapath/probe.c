@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/magic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -87,6 +88,21 @@ static char kconfig_get(const struct kconfig *k, const char *option)
 		return 'n';
 	p += strlen(needle);
 	return *p == 'y' || *p == 'm' ? *p : 'n';
+}
+
+long probe_kconfig_number(const char *option, long fallback)
+{
+	struct kconfig k = {};
+	char needle[96];
+	const char *p;
+	long v = fallback;
+
+	kconfig_load(&k);
+	snprintf(needle, sizeof(needle), "\n%s=", option);
+	if (k.loaded && (p = strstr(k.text, needle)))
+		v = strtol(p + strlen(needle), NULL, 10);
+	free(k.text);
+	return v > 0 ? v : fallback;
 }
 
 static void from_kconfig(struct probe_feature *f, const struct kconfig *k, const char *option, const char *module)

@@ -36,3 +36,7 @@ enum {
 };
 
 void probe_kernel(struct probe_feature features[PROBE__MAX]);
+
+/* A numeric option of the kernel's build configuration (/proc/config.gz or
+ * /boot/config-RELEASE), e.g. CONFIG_HZ; fallback when unknown. */
+long probe_kconfig_number(const char *option, long fallback);

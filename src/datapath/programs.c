@@ -9,8 +9,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <zlib.h>
 
 #include <sluice/abi.h>
 
@@ -18,6 +16,7 @@
 #include "datapath.skel.h"
 #include "internal.h"
 #include "prefilter.skel.h"
+#include "probe.h"
 
 unsigned long sl_kernel_writes;
 static int log_level;
@@ -176,26 +175,7 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t sizes[SL_
 
 uint32_t sl_kernel_hz(void)
 {
-	gzFile gz = gzopen("/proc/config.gz", "rb");
-	char line[256];
-	uint32_t hz = 0;
-
-	if (!gz) {
-		struct utsname u;
-		char path[300];
-
-		if (uname(&u) == 0) {
-			snprintf(path, sizeof(path), "/boot/config-%s", u.release);
-			gz = gzopen(path, "rb");
-		}
-	}
-	if (!gz)
-		return 250;
-	while (gzgets(gz, line, sizeof(line)))
-		if (sscanf(line, "CONFIG_HZ=%u", &hz) == 1)
-			break;
-	gzclose(gz);
-	return hz ? hz : 250;
+	return (uint32_t)probe_kconfig_number("CONFIG_HZ", 250);
 }
 
 const char *const kernel_prog_name[SL_PROG__MAX] = { "from_endpoint", "to_endpoint", "prefilter" };

@@ -461,6 +461,11 @@ static const char *const map_type_name[] = {
 	[BPF_MAP_TYPE_RINGBUF] = "ringbuf",
 };
 
+const char *sl_map_type_name(uint32_t type)
+{
+	return type < ARRAY_SIZE(map_type_name) && map_type_name[type] ? map_type_name[type] : "other";
+}
+
 /* An entry of a name table, or "<what> N" in buf. */
 static const char *table_name(const char *const *t, size_t n, unsigned v, const char *what, char *buf, size_t len)
 {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/strbuf.h"
 #include "diff.h"
@@ -31,3 +32,6 @@ enum sl_plan_format { SL_PLAN_TEXT, SL_PLAN_JSON, SL_PLAN__MAX };
  */
 int sl_plan_render(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
 		   const struct sl_state *st, enum sl_plan_format fmt, bool color, struct strbuf *out);
+
+/* A BPF map type by name (hash, lru_hash, lpm_trie, ...), "other" if unknown. */
+const char *sl_map_type_name(uint32_t type);
