@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,14 @@ struct pipeline {
 	struct sl_prog_settings s;
 	bool loaded;
 };
+
+/* Peak resident memory so far, in MB (for -v). */
+static double peak_mb(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
+}
 
 static double now_ms(void)
 {
@@ -101,7 +110,8 @@ static int load_state(const struct cli *c, const char *cmd, struct pipeline *p)
 	if (!c->quiet)
 		diag_print_text(&p->ld.diags, stderr, c->color);
 	if (c->verbose)
-		fprintf(stderr, "sluice %s: load and validate %.1f ms\n", cmd, now_ms() - t0);
+		fprintf(stderr, "sluice %s: load and validate %.1f ms (peak memory %.1f MB)\n", cmd, now_ms() - t0,
+			peak_mb());
 	return 0;
 }
 
@@ -171,22 +181,24 @@ static int make_plan(const struct cli *c, const char *cmd, struct pipeline *p, i
 	}
 	t3 = now_ms();
 	if (c->verbose)
-		fprintf(stderr, "sluice %s: %zu objects desired, %zu live; observe %.1f ms, compile %.1f ms, diff %.1f ms\n",
-			cmd, p->want.n, p->have.n, t1 - t0, t2 - t1, t3 - t2);
+		fprintf(stderr, "sluice %s: %zu objects desired, %zu live; observe %.1f ms, compile %.1f ms, diff %.1f ms "
+			"(peak memory %.1f MB)\n",
+			cmd, p->want.n, p->have.n, t1 - t0, t2 - t1, t3 - t2, peak_mb());
 	return 0;
 }
 
 static int print_plan(const struct cli *c, struct pipeline *p)
 {
-	struct strbuf b = {};
-	int r = sl_plan_render(&p->want, &p->have, &p->d, p->loaded ? &p->ld.state : NULL,
-			       c->output == CLI_OUTPUT_JSON ? SL_PLAN_JSON : SL_PLAN_TEXT,
-			       c->color_stdout, &b);
+	int r;
 
-	if (r >= 0 && (!c->quiet || c->output == CLI_OUTPUT_JSON))
-		fputs(strbuf_str(&b), stdout);
-	fflush(stdout);
-	strbuf_free(&b);
+	if (c->quiet && c->output != CLI_OUTPUT_JSON)
+		return 0; /* nothing would be printed: do not render it */
+	r = sl_plan_write(&p->want, &p->have, &p->d, p->loaded ? &p->ld.state : NULL,
+			  c->output == CLI_OUTPUT_JSON ? SL_PLAN_JSON : SL_PLAN_TEXT, c->color_stdout, stdout);
+	if (fflush(stdout) != 0 && r >= 0)
+		r = -EIO;
+	if (r < 0)
+		fprintf(stderr, "sluice: writing the plan: %s\n", strerror(-r));
 	return r;
 }
 
@@ -245,13 +257,56 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 	}
 	if (c->verbose)
 		fprintf(stderr,
-			"sluice %s: apply %.1f ms (maps %.1f, entries %.1f, programs %.1f, removals %.1f), "
-			"verify %.1f ms; kernel writes: %lu\n",
+			"sluice %s: apply %.1f ms (maps %.1f, entries %.1f, programs %.1f, removals %.1f; "
+			"runtime maps %.1f beside the entries), "
+			"verify %.1f ms (peak memory %.1f MB); kernel writes: %lu\n",
 			cmd, t1 - t0, sl_kernel_timing.maps_ms, sl_kernel_timing.entries_ms, sl_kernel_timing.programs_ms,
-			sl_kernel_timing.removals_ms, now_ms() - t1, sl_kernel_writes - writes0);
+			sl_kernel_timing.removals_ms, sl_kernel_timing.runtime_ms, now_ms() - t1, peak_mb(),
+			sl_kernel_writes - writes0);
 	sl_diff_free(&left);
 	objset_free(&after);
 	return r < 0 ? 1 : 0;
+}
+
+/*
+ * The pin directory did not exist when p was planned: create it, lock it,
+ * and observe again. Unless something changed in between (another apply
+ * that won the race), the plan stands and is not compiled a second time.
+ */
+static int relock(const struct cli *c, struct pipeline *p)
+{
+	struct sl_kernel *k = NULL;
+	struct sl_objset now = {};
+	struct sl_diff moved = {};
+	struct sl_kerr e = { "" };
+	int r;
+
+	r = sl_kernel_open(cli_pin_dir(c), true, &k, &e);
+	if (r >= 0)
+		r = sl_kernel_lock(k, c->wait_s, &e);
+	if (r >= 0)
+		r = sl_kernel_observe(k, &now, &e);
+	if (r >= 0)
+		r = sl_diff(&now, &p->have, &moved);
+	if (r < 0) {
+		fprintf(stderr, "sluice apply: %s\n", e.msg[0] ? e.msg : strerror(-r));
+		sl_kernel_close(k);
+		objset_free(&now);
+		return 1;
+	}
+	if (moved.n) { /* plan again against what is there now */
+		sl_diff_free(&moved);
+		sl_kernel_close(k);
+		objset_free(&now);
+		pipeline_reset(p);
+		return make_plan(c, "apply", p, LOCK_CREATE);
+	}
+	sl_diff_free(&moved);
+	objset_free(&p->have);
+	p->have = now;
+	sl_kernel_close(p->k);
+	p->k = k;
+	return 0;
 }
 
 int cmd_apply(const struct cli *c)
@@ -270,8 +325,7 @@ int cmd_apply(const struct cli *c)
 			fprintf(stderr, "sluice apply: %s\n", e.msg);
 			r = 1;
 		} else {
-			pipeline_reset(&p);
-			r = make_plan(c, "apply", &p, LOCK_CREATE);
+			r = relock(c, &p);
 		}
 	}
 	if (!r && print_plan(c, &p) < 0)

@@ -43,10 +43,10 @@ struct sl_kernel {
 	struct kernel_attached *attached;
 	size_t n_attached, cap_attached;
 	size_t cap_foreign;
-	char path[4096];
 };
 
 void kerr(struct sl_kerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* pin_dir/name, in a buffer of the calling thread (valid until its next call). */
 const char *kernel_path(struct sl_kernel *k, const char *name);
 bool kernel_parent_on_bpffs(const char *path);
 /* The fd of a map by name: the new one of a migration, else the pinned one; -1. */

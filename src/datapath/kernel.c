@@ -12,6 +12,8 @@
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +53,10 @@ void kerr(struct sl_kerr *e, const char *fmt, ...)
 
 const char *kernel_path(struct sl_kernel *k, const char *name)
 {
-	snprintf(k->path, sizeof(k->path), "%s/%s", k->pin_dir, name);
-	return k->path;
+	static __thread char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", k->pin_dir, name);
+	return path;
 }
 
 void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len)
@@ -557,10 +561,88 @@ static int observe_progs(struct sl_kernel *k, struct sl_objset *live, struct sl_
 	return r;
 }
 
+/*
+ * Reading the maps' entries is time spent in the kernel copying, one map at
+ * a time: two threads (this one and a helper) take the maps in turn, each
+ * into a set of its own, largest maps first.
+ */
+struct dump_job {
+	int fd, kind;
+	uint32_t ksz, vsz, max_entries;
+	const char *name;
+};
+
+struct dump_pool {
+	struct dump_job *jobs;
+	size_t n;
+	atomic_size_t next;
+	atomic_int failed;
+};
+
+struct dump_worker {
+	struct dump_pool *pool;
+	struct sl_objset *set;
+	struct sl_kerr e;
+	int r;
+};
+
+static void *dump_work(void *arg)
+{
+	struct dump_worker *w = arg;
+
+	while (!atomic_load(&w->pool->failed)) {
+		size_t i = atomic_fetch_add(&w->pool->next, 1);
+		const struct dump_job *j;
+		struct dump_ctx d;
+
+		if (i >= w->pool->n)
+			break;
+		j = &w->pool->jobs[i];
+		d = (struct dump_ctx){ w->set, j->kind, j->ksz, j->vsz };
+		w->r = map_dump(j->fd, j->ksz, j->vsz, dump_entry, &d);
+		if (w->r < 0) {
+			kerr(&w->e, "map %s: reading its entries: %s", j->name, strerror(-w->r));
+			atomic_store(&w->pool->failed, 1);
+		}
+	}
+	return NULL;
+}
+
+static int job_cmp(const void *a, const void *b)
+{
+	const struct dump_job *x = a, *y = b;
+
+	return x->max_entries < y->max_entries ? 1 : x->max_entries > y->max_entries ? -1 : 0;
+}
+
+static int dump_maps(struct dump_job *jobs, size_t n, struct sl_objset *live, struct sl_kerr *e)
+{
+	struct dump_pool pool = { .jobs = jobs, .n = n };
+	struct sl_objset other = {};
+	struct dump_worker main_w = { &pool, live }, help_w = { &pool, &other };
+	pthread_t helper;
+	bool helped;
+	int r;
+
+	qsort(jobs, n, sizeof(*jobs), job_cmp);
+	helped = n > 1 && pthread_create(&helper, NULL, dump_work, &help_w) == 0;
+	dump_work(&main_w);
+	if (helped)
+		pthread_join(helper, NULL);
+	r = main_w.r < 0 ? main_w.r : help_w.r;
+	if (r < 0)
+		kerr(e, "%s", main_w.r < 0 ? main_w.e.msg : help_w.e.msg);
+	else
+		r = objset_append(live, &other);
+	objset_free(&other);
+	return r;
+}
+
 int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
 {
 	const struct sl_map_layout *l;
-	size_t n;
+	struct dump_job jobs[KERNEL_MAX_MAPS];
+	size_t n, n_jobs = 0;
 	int r = sl_kernel_layouts(&l, &n);
 
 	memset(live, 0, sizeof(*live));
@@ -588,14 +670,13 @@ int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_ker
 		r = objset_add(live, SL_OBJ_MAP, &mk, sizeof(mk), &mv, sizeof(mv));
 		/* Entries of a map in another layout are not read: a migration
 		 * writes them all anew. */
-		if (r >= 0 && kind >= 0 && info.key_size == l[i].v.key_size && info.value_size == l[i].v.value_size) {
-			struct dump_ctx d = { live, kind, info.key_size, info.value_size };
-
-			r = map_dump(k->map_fd[i], info.key_size, info.value_size, dump_entry, &d);
-			if (r < 0)
-				kerr(e, "map %s: reading its entries: %s", l[i].name, strerror(-r));
-		}
+		if (r >= 0 && kind >= 0 && info.key_size == l[i].v.key_size && info.value_size == l[i].v.value_size &&
+		    n_jobs < ARRAY_SIZE(jobs))
+			jobs[n_jobs++] = (struct dump_job){ k->map_fd[i], kind, info.key_size, info.value_size,
+							    info.max_entries, l[i].name };
 	}
+	if (r >= 0)
+		r = dump_maps(jobs, n_jobs, live, e);
 	if (r >= 0)
 		r = observe_progs(k, live, e);
 	if (r >= 0)
@@ -770,8 +851,10 @@ static int create_map(const char *name, const struct sl_map_value *v, struct sl_
 	return fd;
 }
 
+/* Make the new maps and the new halves of migrations: the runtime maps
+ * (conntrack, counters), or the others. */
 static int maps_prepare(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
-			const struct sl_diff *d, struct sl_kerr *e)
+			const struct sl_diff *d, bool runtime, struct sl_kerr *e)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const struct sl_change *c = &d->v[i];
@@ -784,7 +867,7 @@ static int maps_prepare(struct sl_kernel *k, const struct sl_objset *want, const
 		mk = obj_key(want, &want->v[c->want]);
 		mv = obj_val(want, &want->v[c->want]);
 		li = layout_index(mk->name);
-		if (li < 0)
+		if (li < 0 || (map_kind(mk->name) < 0) != runtime)
 			continue;
 		fd = create_map(mk->name, mv, e);
 		if (fd < 0)
@@ -936,32 +1019,78 @@ int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const
 	return attach_preflight(k, want, e);
 }
 
+/* The runtime maps are large preallocated tables whose making is the
+ * kernel clearing memory: a second thread makes them while this one
+ * writes the entries. */
+struct maps_job {
+	struct sl_kernel *k;
+	const struct sl_objset *want, *have;
+	const struct sl_diff *d;
+	struct sl_kerr e;
+	int r;
+	double ms;
+};
+
+static bool runtime_maps_change(const struct sl_objset *want, const struct sl_diff *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].kind == SL_OBJ_MAP && d->v[i].op != SL_OP_REMOVE &&
+		    map_kind(((const struct sl_map_key *)obj_key(want, &want->v[d->v[i].want]))->name) < 0)
+			return true;
+	return false;
+}
+
+static void *maps_work(void *arg)
+{
+	struct maps_job *j = arg;
+	double t0 = mono_ms();
+
+	j->r = maps_prepare(j->k, j->want, j->have, j->d, true, &j->e);
+	j->ms = mono_ms() - t0;
+	return NULL;
+}
+
 int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
 		    const struct sl_diff *d, const struct sl_prog_settings *s, struct sl_kerr *e)
 {
 	static const int add_order[] = { SL_OBJ_IPCACHE, SL_OBJ_POLICY, SL_OBJ_ENDPOINT, SL_OBJ_PREFILTER4,
 					 SL_OBJ_PREFILTER6 };
-	double t0 = mono_ms(), t1, t2, t3;
+	struct maps_job rt = { k, want, have, d, { "" }, 0, 0 };
+	double t0 = mono_ms(), t1, t2, t3, t4;
+	pthread_t helper;
+	bool helped = false;
 	int r;
 
 	if (!d->n)
 		return 0;
 	/* 1. maps: new ones, and the new halves of migrations */
-	r = maps_prepare(k, want, have, d, e);
+	if (runtime_maps_change(want, d))
+		helped = pthread_create(&helper, NULL, maps_work, &rt) == 0;
+	if (!helped)
+		maps_work(&rt);
+	r = maps_prepare(k, want, have, d, false, e);
 	t1 = mono_ms();
 	/* 2. entries added and changed: what is pointed at first */
 	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(add_order); i++)
 		r = write_kind(k, add_order[i], false, want, have, d, e);
 	t2 = mono_ms();
+	if (helped)
+		pthread_join(helper, NULL);
+	if (r >= 0 && rt.r < 0) {
+		r = rt.r;
+		kerr(e, "%s", rt.e.msg);
+	}
+	t3 = mono_ms();
 	/* 3. programs: load what is new, then attach or replace atomically */
 	if (r >= 0)
 		r = progs_load(k, want, d, s, e);
 	if (r >= 0)
 		r = attach_apply(k, want, have, d, false, e);
-	t3 = mono_ms();
-	sl_kernel_timing.maps_ms = t1 - t0;
+	t4 = mono_ms();
+	sl_kernel_timing.maps_ms = (t1 - t0) + (t3 - t2);
+	sl_kernel_timing.runtime_ms = rt.ms;
 	sl_kernel_timing.entries_ms = t2 - t1;
-	sl_kernel_timing.programs_ms = t3 - t2;
+	sl_kernel_timing.programs_ms = t4 - t3;
 	/* 4. removals, in reverse */
 	if (r >= 0)
 		r = attach_apply(k, want, have, d, true, e);
@@ -971,7 +1100,7 @@ int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const str
 		r = maps_finish(k, want, have, d, e);
 	if (r >= 0)
 		r = progs_unpin(k, have, d, e);
-	sl_kernel_timing.removals_ms = mono_ms() - t3;
+	sl_kernel_timing.removals_ms = mono_ms() - t4;
 	return r;
 }
 

@@ -37,11 +37,13 @@ struct sl_prog_settings {
 /* Kernel writes made by this process: bpf() commands that change state
  * (create, update, delete, pin, load) and netlink requests that change
  * state (filters, qdiscs, XDP). Reads are not counted. */
-extern unsigned long sl_kernel_writes;
+extern _Atomic unsigned long sl_kernel_writes;
 
 /* Where the last sl_kernel_apply spent its time (for -v and the benches). */
 struct sl_kernel_timing {
-	double maps_ms, entries_ms, programs_ms, removals_ms;
+	/* maps: the data maps, plus any wait for the runtime maps, which are
+	 * made by a second thread while the entries are written (runtime_ms) */
+	double maps_ms, runtime_ms, entries_ms, programs_ms, removals_ms;
 };
 extern struct sl_kernel_timing sl_kernel_timing;
 

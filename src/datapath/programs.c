@@ -18,7 +18,7 @@
 #include "prefilter.skel.h"
 #include "probe.h"
 
-unsigned long sl_kernel_writes;
+_Atomic unsigned long sl_kernel_writes;
 static int log_level;
 
 /* libbpf's messages go to standard error only at -vv (the verifier's log

@@ -109,6 +109,8 @@ size_t objset_count(const struct sl_objset *s, enum sl_obj_kind kind);
 /* Whether an object of that kind and key was added (linear; for small kinds
  * before sorting). */
 bool objset_find_unsorted(const struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen);
+/* Add every object of src to dst (dst is then unsorted). */
+int objset_append(struct sl_objset *dst, const struct sl_objset *src);
 void objset_free(struct sl_objset *s);
 
 static inline const void *obj_key(const struct sl_objset *s, const struct sl_obj *o)

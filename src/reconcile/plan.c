@@ -28,7 +28,19 @@ struct plan_desc {
 	struct strbuf obj[2]; /* indexed by BEFORE/AFTER: fields, without the braces */
 	bool fields;	      /* fill obj[] */
 	int err;	      /* the first failed append; later appends do nothing */
+	FILE *sink;	      /* if set, the output is written here as it grows */
 };
+
+/* Between two changes: hand what is rendered so far to the sink, so that a
+ * plan of a million changes is never held whole in memory. */
+static void drain(struct plan_desc *d, struct strbuf *out)
+{
+	if (!d->sink || d->err < 0 || out->len < (1u << 16))
+		return;
+	if (fwrite(out->s, 1, out->len, d->sink) != out->len)
+		d->err = -EIO;
+	strbuf_truncate(out, 0);
+}
 
 static void put(struct plan_desc *d, struct strbuf *sb, const char *fmt, ...) _printf_(3, 4);
 static void put(struct plan_desc *d, struct strbuf *sb, const char *fmt, ...)
@@ -1162,6 +1174,7 @@ static void render_text(const struct plan_ctx *c, size_t n, bool color, struct p
 			    color ? COLOR_RESET : "", strbuf_str(&d->line));
 		else
 			put(d, out, "  ? %s\n", strbuf_str(&d->line));
+		drain(d, out);
 	}
 	put(d, out, "Plan: %zu to add, %zu to change, %zu to remove.\n", c->d->count[SL_OP_ADD],
 	    c->d->count[SL_OP_CHANGE], c->d->count[SL_OP_REMOVE]);
@@ -1200,17 +1213,18 @@ static void render_json(const struct plan_ctx *c, size_t n, struct plan_desc *d,
 				put(d, out, "null");
 		}
 		put(d, out, "}");
+		drain(d, out);
 	}
 	put(d, out, "],\"summary\":{\"add\":%zu,\"change\":%zu,\"remove\":%zu}}\n", c->d->count[SL_OP_ADD],
 	    c->d->count[SL_OP_CHANGE], c->d->count[SL_OP_REMOVE]);
 	strbuf_free(&group);
 }
 
-int sl_plan_render(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
-		   const struct sl_state *st, enum sl_plan_format fmt, bool color, struct strbuf *out)
+static int render(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
+		  const struct sl_state *st, enum sl_plan_format fmt, bool color, FILE *sink, struct strbuf *out)
 {
 	struct plan_ctx c = { .set = { want, have }, .d = d, .st = st };
-	struct plan_desc desc = {};
+	struct plan_desc desc = { .sink = sink };
 	size_t start = out->len;
 	int r;
 
@@ -1230,12 +1244,30 @@ int sl_plan_render(const struct sl_objset *want, const struct sl_objset *have, c
 	else
 		render_text(&c, d->n, color, &desc, out);
 	r = desc.err;
+	if (r >= 0 && sink && fwrite(out->s ? out->s : "", 1, out->len, sink) != out->len)
+		r = -EIO;
 out:
-	if (r < 0)
+	if (r < 0 || sink)
 		strbuf_truncate(out, start);
 	strbuf_free(&desc.line);
 	strbuf_free(&desc.obj[BEFORE]);
 	strbuf_free(&desc.obj[AFTER]);
 	ctx_free(&c);
 	return r < 0 ? r : 0;
+}
+
+int sl_plan_render(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
+		   const struct sl_state *st, enum sl_plan_format fmt, bool color, struct strbuf *out)
+{
+	return render(want, have, d, st, fmt, color, NULL, out);
+}
+
+int sl_plan_write(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
+		  const struct sl_state *st, enum sl_plan_format fmt, bool color, FILE *f)
+{
+	struct strbuf b = {};
+	int r = render(want, have, d, st, fmt, color, f, &b);
+
+	strbuf_free(&b);
+	return r;
 }

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/strbuf.h"
 #include "diff.h"
@@ -32,6 +33,12 @@ enum sl_plan_format { SL_PLAN_TEXT, SL_PLAN_JSON, SL_PLAN__MAX };
  */
 int sl_plan_render(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
 		   const struct sl_state *st, enum sl_plan_format fmt, bool color, struct strbuf *out);
+
+/* The same, written to f as it is rendered (a large plan is never held whole
+ * in memory). Returns 0, -ENOMEM, or -EIO if f fails; on error, part of the
+ * plan may have been written. */
+int sl_plan_write(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
+		  const struct sl_state *st, enum sl_plan_format fmt, bool color, FILE *f);
 
 /* A BPF map type by name (hash, lru_hash, lpm_trie, ...), "other" if unknown. */
 const char *sl_map_type_name(uint32_t type);
