@@ -125,8 +125,6 @@ static void set_sizes(struct bpf_object *obj, unsigned scale_ct)
 			bpf_map__set_max_entries(m, 1048576);
 		else if (!strcmp(n, SL_MAPNAME_SERVICES) || !strcmp(n, SL_MAPNAME_BACKENDS))
 			bpf_map__set_max_entries(m, 65536);
-		else if (!strcmp(n, SL_MAPNAME_LB_SLOTS))
-			bpf_map__set_max_entries(m, 65536 * 16);
 	}
 }
 
@@ -252,22 +250,21 @@ int main(int argc, char **argv)
 	/* A service 10.96.0.10:80 with 3 backends on the server. */
 	{
 		struct sl_service_key k = { .port = htons(80), .proto = IPPROTO_TCP, .family = 4 };
-		struct sl_service_value v = { .id = 1, .n_slots = 3 };
+		struct sl_service_value v = { .id = 1, .n_slots = 3, .n_members = 3 };
 
 		memcpy(k.addr, &vip, 4);
-		if (bpf_map_update_elem(bpf_map__fd(s->maps.sluice_services), &k, &v, 0))
-			die("service");
 		for (uint32_t i = 0; i < 3; i++) {
-			struct sl_lb_slot_key sk = { .service_id = 1, .slot = i };
-			struct sl_lb_slot_value sv = { .backend_id = 10 + i };
 			struct sl_backend_key bk = { .id = 10 + i };
 			struct sl_backend_value bv = { .port = htons(8080), .family = 4 };
 
+			v.member[i] = (struct sl_lb_member){ .backend_id = 10 + i, .weight = 1 };
+			v.slot[i] = (uint8_t)i;
 			memcpy(bv.addr, &server, 4);
-			if (bpf_map_update_elem(bpf_map__fd(s->maps.sluice_lb_slots), &sk, &sv, 0) ||
-			    bpf_map_update_elem(bpf_map__fd(s->maps.sluice_backends), &bk, &bv, 0))
+			if (bpf_map_update_elem(bpf_map__fd(s->maps.sluice_backends), &bk, &bv, 0))
 				die("backends");
 		}
+		if (bpf_map_update_elem(bpf_map__fd(s->maps.sluice_services), &k, &v, 0))
+			die("service");
 	}
 
 	len = tcp4(pkt, client, vip, 1000, 80, 0x02);

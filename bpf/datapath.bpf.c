@@ -166,8 +166,6 @@ static __inline int lb_select(struct __sk_buff *skb, const struct pkt *p, const 
 {
 	struct sl_ct_value *ct = ct_lookup(&p->t, SL_CT_SERVICE, 0, now);
 	struct sl_backend_value *be;
-	struct sl_lb_slot_value *slot;
-	struct sl_lb_slot_key sk;
 	struct sl_ct_value init = {};
 
 	if (ct) {
@@ -184,14 +182,16 @@ static __inline int lb_select(struct __sk_buff *skb, const struct pkt *p, const 
 	}
 	if (!svc->n_slots)
 		return SL_DROP_NO_BACKEND;
-	sk.service_id = svc->id;
-	sk.slot = bpf_get_hash_recalc(skb) % svc->n_slots;
-	slot = bpf_map_lookup_elem(&sluice_lb_slots, &sk);
-	if (!slot)
-		return SL_DROP_BACKEND_GONE;
 	{
-		struct sl_backend_key bk = { .id = slot->backend_id };
+		__u32 slot = bpf_get_hash_recalc(skb) % svc->n_slots, m;
+		struct sl_backend_key bk;
 
+		if (slot >= SL_LB_SLOTS)
+			return SL_DROP_BACKEND_GONE;
+		m = svc->slot[slot];
+		if (m >= SL_LB_MAX_BACKENDS || m >= svc->n_members)
+			return SL_DROP_BACKEND_GONE;
+		bk.id = svc->member[m].backend_id;
 		be = bpf_map_lookup_elem(&sluice_backends, &bk);
 		if (!be)
 			return SL_DROP_BACKEND_GONE;

@@ -30,20 +30,15 @@ struct {
 	__type(value, struct sl_policy_value);
 } sluice_policy SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__type(key, struct sl_service_key);
-	__type(value, struct sl_service_value);
-} sluice_services SEC(".maps");
-
+/* Not preallocated: a service's value is 772 bytes, and most nodes have
+ * far fewer services than the map's capacity. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct sl_lb_slot_key);
-	__type(value, struct sl_lb_slot_value);
-} sluice_lb_slots SEC(".maps");
+	__type(key, struct sl_service_key);
+	__type(value, struct sl_service_value);
+} sluice_services SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -32,10 +32,19 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* The key each service id was seeded under, so that seed_slot can find its
+ * value (one test's services at a time). */
+static struct {
+	uint32_t id;
+	struct sl_service_key k;
+} seeded[16];
+
 void dp_setup(struct dp *dp, const struct dp_cfg *cfg)
 {
 	struct dp_cfg none = { 0 };
 	struct bpf_map *m;
+
+	memset(seeded, 0, sizeof(seeded));
 
 	if (geteuid() != 0)
 		cr_skip_test("needs root (BPF_PROG_TEST_RUN)");
@@ -150,21 +159,55 @@ void seed_policy(struct dp *dp, uint16_t ep_id, uint8_t dir, uint32_t identity, 
 	update(bpf_map__fd(dp->skel->maps.sluice_policy), &k, &v);
 }
 
+static struct sl_service_key *service_key(uint32_t id)
+{
+	for (size_t i = 0; i < sizeof(seeded) / sizeof(seeded[0]); i++)
+		if (seeded[i].id == id)
+			return &seeded[i].k;
+	cr_assert_fail("service %u was not seeded", id);
+	return NULL;
+}
+
+/* A service with n_slots slots and, until seed_slot, no member. Seeding it
+ * again keeps its members and slots. */
 void seed_service(struct dp *dp, const char *ip, uint16_t port, uint8_t proto, uint32_t id, uint16_t n_slots)
 {
 	struct sl_service_key k = { .port = htons(port), .proto = proto };
-	struct sl_service_value v = { .id = id, .n_slots = n_slots };
+	struct sl_service_value v = {};
+	int fd = bpf_map__fd(dp->skel->maps.sluice_services);
+	size_t i;
 
 	k.family = (uint8_t)addr(ip, k.addr);
-	update(bpf_map__fd(dp->skel->maps.sluice_services), &k, &v);
+	if (bpf_map_lookup_elem(fd, &k, &v) < 0)
+		memset(&v, 0, sizeof(v));
+	v.id = id;
+	v.n_slots = n_slots;
+	update(fd, &k, &v);
+	for (i = 0; i < sizeof(seeded) / sizeof(seeded[0]) - 1 && seeded[i].id && seeded[i].id != id; i++)
+		;
+	seeded[i].id = id;
+	seeded[i].k = k;
 }
 
+/* Slot `slot` of a service names backend_id (made a member if it is not). */
 void seed_slot(struct dp *dp, uint32_t service_id, uint32_t slot, uint32_t backend_id)
 {
-	struct sl_lb_slot_key k = { .service_id = service_id, .slot = slot };
-	struct sl_lb_slot_value v = { .backend_id = backend_id };
+	struct sl_service_key *k = service_key(service_id);
+	struct sl_service_value v;
+	int fd = bpf_map__fd(dp->skel->maps.sluice_services);
+	uint8_t m;
 
-	update(bpf_map__fd(dp->skel->maps.sluice_lb_slots), &k, &v);
+	cr_assert_eq(bpf_map_lookup_elem(fd, k, &v), 0, "service %u: %s", service_id, strerror(errno));
+	cr_assert_lt(slot, SL_LB_SLOTS);
+	for (m = 0; m < v.n_members && v.member[m].backend_id != backend_id; m++)
+		;
+	if (m == v.n_members) {
+		cr_assert_lt(m, SL_LB_MAX_BACKENDS);
+		v.member[m] = (struct sl_lb_member){ .backend_id = backend_id, .weight = 1 };
+		v.n_members++;
+	}
+	v.slot[slot] = m;
+	update(fd, k, &v);
 }
 
 void seed_backend(struct dp *dp, uint32_t id, const char *ip, uint16_t port, bool terminating)
@@ -528,12 +571,16 @@ void delete_policy(struct dp *dp, uint16_t ep_id, uint8_t dir, uint32_t identity
 		     strerror(errno));
 }
 
+/* Slot `slot` names no member (what a torn table looks like). */
 void delete_slot(struct dp *dp, uint32_t service_id, uint32_t slot)
 {
-	struct sl_lb_slot_key k = { .service_id = service_id, .slot = slot };
+	struct sl_service_key *k = service_key(service_id);
+	struct sl_service_value v;
+	int fd = bpf_map__fd(dp->skel->maps.sluice_services);
 
-	cr_assert_eq(bpf_map_delete_elem(bpf_map__fd(dp->skel->maps.sluice_lb_slots), &k), 0, "slot delete: %s",
-		     strerror(errno));
+	cr_assert_eq(bpf_map_lookup_elem(fd, k, &v), 0, "service %u: %s", service_id, strerror(errno));
+	v.slot[slot] = 0xff;
+	update(fd, k, &v);
 }
 
 void seed_prefilter(struct dp *dp, const char *prefix)

@@ -26,7 +26,6 @@
 #define SL_MAPNAME_IPCACHE "sluice_ipcache"
 #define SL_MAPNAME_POLICY "sluice_policy"
 #define SL_MAPNAME_SERVICES "sluice_services"
-#define SL_MAPNAME_LB_SLOTS "sluice_lb_slots"
 #define SL_MAPNAME_BACKENDS "sluice_backends"
 #define SL_MAPNAME_CT4_TCP "sluice_ct4_tcp"
 #define SL_MAPNAME_CT4_ANY "sluice_ct4_any"
@@ -163,30 +162,41 @@ struct sl_service_key {
 };
 SL_STATIC_ASSERT(sizeof(struct sl_service_key) == 20, "sl_service_key");
 
-struct sl_service_value {
-	__u32 id;	  /* the service: key of its slots */
-	__u16 n_slots;	  /* size of its slot table; 0: no active backend */
-	__u16 flags;
-};
-SL_STATIC_ASSERT(sizeof(struct sl_service_value) == 8, "sl_service_value");
-
 /*
- * A service's slot table: a flow's hash picks slot (hash % n_slots), the
- * slot names the backend. The table holds only active backends, each as
- * many times as its weight asks (user space fills it, Maglev-style, so that
- * a change of backends moves few slots). Terminating backends are in no
- * slot: they keep the flows conntrack pins to them, and get no new one.
+ * A service: its backends (members) and its table of slots. A new flow's
+ * hash picks a slot (hash % n_slots); the slot names a member; the member
+ * names a backend. The table holds only active members, each in about as
+ * many slots as its weight asks; user space fills it Maglev-style, so that
+ * a change of one backend moves about 1/N of the slots. Terminating members
+ * are in no slot: they keep the flows conntrack pins to them and get no new
+ * one. Members are kept in the value (with their weight and state) so that
+ * the kernel holds the whole service: plans and `show` read them back.
  */
-struct sl_lb_slot_key {
-	__u32 service_id;
-	__u32 slot;
-};
-SL_STATIC_ASSERT(sizeof(struct sl_lb_slot_key) == 8, "sl_lb_slot_key");
+#define SL_LB_SLOTS 251		/* a prime: every service's table size */
+#define SL_LB_MAX_BACKENDS 64	/* members of one service, active and terminating */
 
-struct sl_lb_slot_value {
-	__u32 backend_id;
+enum sl_lb_member_flags {
+	SL_LB_MEMBER_TERMINATING = 1 << 0,
 };
-SL_STATIC_ASSERT(sizeof(struct sl_lb_slot_value) == 4, "sl_lb_slot_value");
+
+struct sl_lb_member {
+	__u32 backend_id;
+	__u16 weight;
+	__u8 flags; /* enum sl_lb_member_flags */
+	__u8 pad;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_lb_member) == 8, "sl_lb_member");
+
+struct sl_service_value {
+	__u32 id;	/* the service, for counters and events */
+	__u16 n_slots;	/* SL_LB_SLOTS, or 0: no active backend (refuse new flows) */
+	__u8 n_members;
+	__u8 flags;
+	struct sl_lb_member member[SL_LB_MAX_BACKENDS];
+	__u8 slot[SL_LB_SLOTS + 1]; /* an index of member[]; the last byte is padding */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_service_value) == 8 + 8 * SL_LB_MAX_BACKENDS + SL_LB_SLOTS + 1,
+		 "sl_service_value");
 
 struct sl_backend_key {
 	__u32 id;
