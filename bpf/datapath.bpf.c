@@ -21,6 +21,7 @@
 #include "lib/ct.h"
 #include "lib/policy.h"
 #include "lib/nat.h"
+#include "lib/refuse.h"
 
 /* Node settings, set before load; a change replaces the programs. */
 const volatile __u32 cfg_tunnel_ifindex = 0; /* sluice_vxlan; 0: no overlay */
@@ -275,6 +276,12 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 			struct sl_ct_value *svc_ct = 0;
 
 			r = lb_select(skb, &p, svc, now, &be, &svc_ct);
+			if (r == SL_DROP_NO_BACKEND) {
+				/* Counted as "no backend", and answered at once. */
+				drop(&env, r, SL_DIR_EGRESS, ep->identity, 0);
+				verdict = refuse(skb, &p);
+				return verdict < 0 ? TC_ACT_SHOT : verdict;
+			}
 			if (r || !be)
 				return drop(&env, r ? r : SL_DROP_BACKEND_GONE, SL_DIR_EGRESS, ep->identity, 0);
 			if (be->family != p.t.family)

@@ -11,6 +11,7 @@
  * Client A (10.1.0.1 / fd00::1) on dpa; frontend 10.96.0.10:80 /
  * [fd00:96::10]:80; backend X = B:8080 (id 100), Y = C:8080 (id 200).
  */
+#include <arpa/inet.h>
 #include "harness.h"
 
 static struct dp dp;
@@ -264,7 +265,8 @@ ParameterizedTest(struct tcase *c, services, terminating_backend)
 		cr_expect_eq(v, TC_ACT_OK, "%s: new flow passes", c->name);
 		cr_expect_str_eq(o.dst, ip_c(c->fam), "%s: new flow goes to Y (went to %s)", c->name, o.dst);
 	} else {
-		cr_expect_eq(v, TC_ACT_SHOT, "%s: new flow refused", c->name);
+		cr_expect_eq(v, TC_ACT_REDIRECT, "%s: new flow refused at once", c->name);
+		cr_expect_eq(o.proto, c->fam == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6, "%s: by an ICMP error", c->name);
 		cr_expect_eq(drops(&dp, SL_DROP_NO_BACKEND), 1, "%s: counted as NO_BACKEND", c->name);
 	}
 }
@@ -357,10 +359,32 @@ ParameterizedTest(struct scase *c, services, empty_service)
 	struct sl_ct_value ct;
 	int v;
 
+	struct flow in = { ip_a(c->fam), fe(c->fam), 40000, FE_PORT, c->proto, c->proto == IPPROTO_TCP ? TCP_SYN : 0 };
+	struct packet p, out;
+	struct parsed o;
+	uint8_t want_fe[16] = { 0 };
+	uint32_t icmp = c->fam == 4 ? 14 + 20 : 14 + 40, alen = c->fam == 4 ? 4 : 16;
+
 	seed_pair(&dp, 0, 0);
 	seed_service(&dp, fe(c->fam), FE_PORT, c->proto, SVC, 0);
-	v = to_frontend(c->fam, c->proto, 40000, c->proto == IPPROTO_TCP ? TCP_SYN : 0, NULL);
-	cr_expect_eq(v, TC_ACT_SHOT, "%s: verdict %d", c->name, v);
+	build(&p, &in, "hello", 5);
+	v = run_from(&dp, dp.if_a, &p, &out, NULL);
+	parse(&out, &o);
+	/* Refused at once: an ICMP port unreachable from the frontend, sent
+	 * back to the client (to the peer of the device it came in on). */
+	cr_expect_eq(v, TC_ACT_REDIRECT, "%s: answered, verdict %d", c->name, v);
+	cr_expect_eq(o.proto, c->fam == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6, "%s: an ICMP error (proto %u)", c->name,
+		     o.proto);
+	cr_expect_str_eq(o.src, fe(c->fam), "%s: from the frontend", c->name);
+	cr_expect_str_eq(o.dst, ip_a(c->fam), "%s: to the client", c->name);
+	cr_expect(o.l3_csum_ok && o.l4_csum_ok, "%s: checksums right", c->name);
+	cr_expect_eq(out.b[icmp], c->fam == 4 ? 3 : 1, "%s: destination unreachable", c->name);
+	cr_expect_eq(out.b[icmp + 1], c->fam == 4 ? 3 : 4, "%s: port unreachable", c->name);
+	cr_expect_eq(out.len, c->fam == 4 ? 70u : 110u, "%s: the quote is the IP header and 8 bytes", c->name);
+	inet_pton(c->fam == 4 ? AF_INET : AF_INET6, fe(c->fam), want_fe);
+	cr_expect_eq(memcmp(out.b + icmp + 8 + (c->fam == 4 ? 16 : 24), want_fe, alen), 0,
+		     "%s: quoting the packet sent to the frontend", c->name);
+	cr_expect_eq(memcmp(out.b + 0, p.b + 6, 6), 0, "%s: to the client's MAC", c->name);
 	cr_expect_eq(drops(&dp, SL_DROP_NO_BACKEND), 1, "%s: counted as NO_BACKEND", c->name);
 	cr_expect_eq(drops_total(&dp), 1, "%s: and as nothing else", c->name);
 	cr_expect_eq(metric_count(&dp, SL_METRIC_DNAT), 0, "%s: no translation", c->name);
