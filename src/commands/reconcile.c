@@ -26,6 +26,7 @@ struct pipeline {
 	struct sl_objset want, have;
 	struct sl_diff d;
 	struct sl_prog_settings s;
+	size_t lines[SL_CHANGE_OPS]; /* the printed plan's lines by op */
 	bool loaded;
 };
 
@@ -194,7 +195,7 @@ static int print_plan(const struct cli *c, struct pipeline *p)
 	if (c->quiet && c->output != CLI_OUTPUT_JSON)
 		return 0; /* nothing would be printed: do not render it */
 	r = sl_plan_write(&p->want, &p->have, &p->d, p->loaded ? &p->ld.state : NULL,
-			  c->output == CLI_OUTPUT_JSON ? SL_PLAN_JSON : SL_PLAN_TEXT, c->color_stdout, stdout);
+			  c->output == CLI_OUTPUT_JSON ? SL_PLAN_JSON : SL_PLAN_TEXT, c->color_stdout, stdout, p->lines);
 	if (fflush(stdout) != 0 && r >= 0)
 		r = -EIO;
 	if (r < 0)
@@ -339,8 +340,8 @@ int cmd_apply(const struct cli *c)
 		p.loaded = false;
 		r = execute(c, "apply", &p);
 		if (!r && !c->quiet && c->output != CLI_OUTPUT_JSON)
-			printf("Apply complete: %zu added, %zu changed, %zu removed.\n", p.d.count[SL_OP_ADD],
-			       p.d.count[SL_OP_CHANGE], p.d.count[SL_OP_REMOVE]);
+			printf("Apply complete: %zu added, %zu changed, %zu removed.\n", p.lines[SL_OP_ADD],
+			       p.lines[SL_OP_CHANGE], p.lines[SL_OP_REMOVE]);
 	} else if (!r && c->verbose) {
 		fprintf(stderr, "sluice apply: kernel writes: %lu\n", sl_kernel_writes);
 	}
@@ -383,7 +384,7 @@ int cmd_flush(const struct cli *c)
 	if (!r && p.k)
 		sl_kernel_remove_dir(p.k);
 	if (!r && !c->quiet && p.d.n && c->output != CLI_OUTPUT_JSON)
-		printf("Flush complete: %zu removed.\n", p.d.count[SL_OP_REMOVE]);
+		printf("Flush complete: %zu removed.\n", p.lines[SL_OP_REMOVE]);
 	pipeline_free(&p);
 	return r;
 }

@@ -287,6 +287,10 @@ static int map_kind(const char *name)
 		return SL_OBJ_PREFILTER4;
 	if (streq(name, SL_MAPNAME_PREFILTER_V6))
 		return SL_OBJ_PREFILTER6;
+	if (streq(name, SL_MAPNAME_SERVICES))
+		return SL_OBJ_SERVICE;
+	if (streq(name, SL_MAPNAME_BACKENDS))
+		return SL_OBJ_BACKEND;
 	return -1;
 }
 
@@ -303,6 +307,10 @@ static const char *kind_map(int kind)
 		return SL_MAPNAME_PREFILTER_V4;
 	case SL_OBJ_PREFILTER6:
 		return SL_MAPNAME_PREFILTER_V6;
+	case SL_OBJ_SERVICE:
+		return SL_MAPNAME_SERVICES;
+	case SL_OBJ_BACKEND:
+		return SL_MAPNAME_BACKENDS;
 	default:
 		return NULL;
 	}
@@ -1053,8 +1061,10 @@ static void *maps_work(void *arg)
 int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
 		    const struct sl_diff *d, const struct sl_prog_settings *s, struct sl_kerr *e)
 {
-	static const int add_order[] = { SL_OBJ_IPCACHE, SL_OBJ_POLICY, SL_OBJ_ENDPOINT, SL_OBJ_PREFILTER4,
-					 SL_OBJ_PREFILTER6 };
+	/* What is pointed at before what points at it: identities before the
+	 * policy that names them, backends before the services that use them. */
+	static const int add_order[] = { SL_OBJ_IPCACHE, SL_OBJ_POLICY,	    SL_OBJ_ENDPOINT, SL_OBJ_PREFILTER4,
+					 SL_OBJ_PREFILTER6, SL_OBJ_BACKEND, SL_OBJ_SERVICE };
 	struct maps_job rt = { k, want, have, d, { "" }, 0, 0 };
 	double t0 = mono_ms(), t1, t2, t3, t4;
 	pthread_t helper;

@@ -783,6 +783,8 @@ int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, st
 	if (r >= 0)
 		r = compile_prefilter(&c);
 	if (r >= 0)
+		r = sl_lb_compile(st, prev ? &prev->lb : NULL, &res->set);
+	if (r >= 0)
 		r = compile_maps(&c);
 	if (r >= 0) {
 		objset_shrink(&res->set);
@@ -814,6 +816,8 @@ int sl_compile_check_capacity(const struct sl_state *st, const struct sl_objset 
 		{ SL_OBJ_ENDPOINT, SL_MAP_ENDPOINTS, "sluice_endpoints" },
 		{ SL_OBJ_PREFILTER4, SL_MAP_PREFILTER, "sluice_prefilter_v4" },
 		{ SL_OBJ_PREFILTER6, SL_MAP_PREFILTER, "sluice_prefilter_v6" },
+		{ SL_OBJ_SERVICE, SL_MAP_SERVICES, "sluice_services" },
+		{ SL_OBJ_BACKEND, SL_MAP_BACKENDS, "sluice_backends" },
 	};
 	const struct sl_map_sizes *ms = st->datapath->map_sizes;
 	int bad = 0;
@@ -879,6 +883,28 @@ void sl_compile_prev_from_live(const struct sl_objset *live, struct sl_compile_p
 			cids[n_c++] = v->identity;
 		}
 	}
+	{
+		size_t nb = objset_count(live, SL_OBJ_BACKEND), ns = objset_count(live, SL_OBJ_SERVICE), ib = 0,
+		       is = 0;
+		struct sl_backend_value *bv = calloc(nb + 1, sizeof(*bv));
+		struct sl_service_key *sk = calloc(ns + 1, sizeof(*sk));
+		uint32_t *bi = calloc(nb + 1, sizeof(*bi)), *si = calloc(ns + 1, sizeof(*si));
+
+		for (size_t i = 0; bv && sk && bi && si && i < live->n; i++) {
+			const struct sl_obj *o = &live->v[i];
+
+			if (o->kind == SL_OBJ_BACKEND && o->klen == sizeof(struct sl_backend_key) &&
+			    o->vlen == sizeof(*bv)) {
+				memcpy(&bv[ib], obj_val(live, o), sizeof(*bv));
+				bi[ib++] = ((const struct sl_backend_key *)obj_key(live, o))->id;
+			} else if (o->kind == SL_OBJ_SERVICE && o->klen == sizeof(*sk) &&
+				   o->vlen == sizeof(struct sl_service_value)) {
+				memcpy(&sk[is], obj_key(live, o), sizeof(*sk));
+				si[is++] = ((const struct sl_service_value *)obj_val(live, o))->id;
+			}
+		}
+		prev->lb = (struct sl_lb_prev){ bv, bi, ib, sk, si, is };
+	}
 	prev->ep_ifnames = (const char *const *)np;
 	prev->ep_ids = ids;
 	prev->n_ep = ie;
@@ -894,5 +920,9 @@ void sl_compile_prev_free(struct sl_compile_prev *prev, char (*names)[17])
 	free((void *)prev->ep_ids);
 	free((void *)prev->cidrs);
 	free((void *)prev->cidr_ids);
+	free((void *)prev->lb.backends);
+	free((void *)prev->lb.backend_ids);
+	free((void *)prev->lb.services);
+	free((void *)prev->lb.service_ids);
 	free(names);
 }

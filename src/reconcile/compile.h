@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lb.h"
 #include "model.h"
 #include "net.h"
 #include "objset.h"
@@ -23,6 +24,8 @@ struct sl_compile_prev {
 	const struct sl_prefix *cidrs;
 	const uint32_t *cidr_ids;
 	size_t n_cidr;
+	/* backend and service ids in use */
+	struct sl_lb_prev lb;
 	/* What the datapath layer knows (datapath/progs.c): the digest of each
 	 * program as it would be loaded for this state, and the layouts of the
 	 * maps the programs define. Without layouts no SL_OBJ_MAP is made. */
@@ -54,7 +57,8 @@ struct diag_list;
 int sl_compile_check_capacity(const struct sl_state *st, const struct sl_objset *set, const char *first_file,
 			      struct diag_list *d);
 
-/* What the live set says was assigned (endpoint ids, CIDR identities), as
+/* What the live set says was assigned (endpoint ids, CIDR identities,
+ * backend and service ids), as
  * compile's prev. Free with sl_compile_prev_free(prev, *ret_names). */
 void sl_compile_prev_from_live(const struct sl_objset *live, struct sl_compile_prev *prev, char (**ret_names)[17]);
 void sl_compile_prev_free(struct sl_compile_prev *prev, char (*names)[17]);

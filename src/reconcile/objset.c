@@ -10,12 +10,12 @@
 int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *val,
 	       size_t vlen)
 {
-	if (klen > UINT8_MAX || vlen > UINT8_MAX)
+	if (klen > UINT8_MAX || vlen > UINT16_MAX)
 		return -EINVAL;
 	if (grow_array((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0 ||
 	    grow_array((void **)&s->bytes, &s->bcap, s->blen + klen + vlen, 1) < 0)
 		return -ENOMEM;
-	s->v[s->n++] = (struct sl_obj){ .kind = (uint8_t)kind, .klen = (uint8_t)klen, .vlen = (uint8_t)vlen,
+	s->v[s->n++] = (struct sl_obj){ .kind = (uint8_t)kind, .klen = (uint8_t)klen, .vlen = (uint16_t)vlen,
 					.off = (uint32_t)s->blen };
 	memcpy(s->bytes + s->blen, key, klen);
 	memcpy(s->bytes + s->blen + klen, val, vlen);

@@ -20,6 +20,8 @@ enum sl_obj_kind {
 	SL_OBJ_ATTACH,	   /* struct sl_attach_key -> struct sl_attach_value */
 	SL_OBJ_MAP,	   /* struct sl_map_key -> struct sl_map_value: a pinned map's layout */
 	SL_OBJ_PROG,	   /* struct sl_prog_key -> struct sl_prog_value: a pinned program */
+	SL_OBJ_BACKEND,	   /* struct sl_backend_key -> struct sl_backend_value */
+	SL_OBJ_SERVICE,	   /* struct sl_service_key -> struct sl_service_value (members and slots) */
 	SL_OBJ__MAX
 };
 
@@ -81,8 +83,7 @@ struct sl_map_layout {
 struct sl_obj {
 	uint8_t kind;
 	uint8_t klen;
-	uint8_t vlen;
-	uint8_t pad;
+	uint16_t vlen;
 	uint32_t off; /* key bytes at bytes + off, value right after */
 };
 

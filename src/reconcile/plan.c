@@ -29,6 +29,7 @@ struct plan_desc {
 	bool fields;	      /* fill obj[] */
 	int err;	      /* the first failed append; later appends do nothing */
 	FILE *sink;	      /* if set, the output is written here as it grows */
+	size_t count[SL_CHANGE_OPS]; /* lines rendered, by op: the plan's summary */
 };
 
 /* Between two changes: hand what is rendered so far to the sink, so that a
@@ -116,10 +117,27 @@ struct cidr_ref {
 	uint32_t obj; /* an IPCACHE object carrying that identity */
 };
 
-enum plan_section { SEC_ENDPOINT, SEC_GONE, SEC_IPCACHE, SEC_PREFILTER, SEC_MAPS, SEC_PROGS, SEC_OTHER };
+enum plan_section {
+	SEC_ENDPOINT,
+	SEC_GONE,
+	SEC_SERVICE,
+	SEC_BACKENDS,
+	SEC_IPCACHE,
+	SEC_PREFILTER,
+	SEC_MAPS,
+	SEC_PROGS,
+	SEC_OTHER,
+	SEC_HIDDEN, /* said by another line (a backend by its service's lines) */
+};
 static const char *const section_name[] = {
-	[SEC_IPCACHE] = "ipcache", [SEC_PREFILTER] = "prefilter", [SEC_MAPS] = "maps", [SEC_PROGS] = "programs",
-	[SEC_OTHER] = "other"
+	[SEC_BACKENDS] = "backends", [SEC_IPCACHE] = "ipcache", [SEC_PREFILTER] = "prefilter",
+	[SEC_MAPS] = "maps",	     [SEC_PROGS] = "programs",	  [SEC_OTHER] = "other"
+};
+
+/* A service of the state by its frontend, for its name. */
+struct svc_ref {
+	struct sl_service_key k;
+	const char *name;
 };
 
 /* One change, with where it is printed. */
@@ -129,6 +147,7 @@ struct plan_item {
 	uint8_t section; /* enum plan_section */
 	uint8_t rank;	 /* order of kinds inside the group */
 	uint32_t change; /* index into the diff */
+	const struct sl_service_key *svc; /* SEC_SERVICE: the group's frontend */
 };
 
 struct plan_ctx {
@@ -143,6 +162,8 @@ struct plan_ctx {
 	size_t n_idents;
 	const struct sl_endpoint **st_eps; /* st's local endpoints, by interface */
 	size_t n_st_eps;
+	struct svc_ref *svcs; /* st's services, by frontend */
+	size_t n_svcs;
 	struct plan_item *items;
 };
 
@@ -152,7 +173,7 @@ struct plan_view {
 	const void *key;
 	uint8_t klen;
 	const void *val[2]; /* BEFORE (have's value), AFTER (want's); NULL when absent */
-	uint8_t vlen[2];
+	uint16_t vlen[2];
 };
 
 static int ep_ref_cmp(const void *a, const void *b)
@@ -186,6 +207,11 @@ static int st_ep_cmp(const void *a, const void *b)
 {
 	return strcmp((*(const struct sl_endpoint *const *)a)->interface,
 		      (*(const struct sl_endpoint *const *)b)->interface);
+}
+
+static int svc_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sl_service_key));
 }
 
 static bool obj_fits(const struct sl_obj *o, size_t klen, size_t vlen)
@@ -249,6 +275,24 @@ static int ctx_init(struct plan_ctx *c)
 			c->st_eps[c->n_st_eps++] = ep;
 	}
 	qsort(c->st_eps, c->n_st_eps, sizeof(*c->st_eps), st_ep_cmp);
+	c->svcs = calloc(st->n_services + 1, sizeof(*c->svcs));
+	if (!c->svcs)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < st->n_services; i++) {
+		const struct sl_service *svc = &st->services[i];
+		struct sl_prefix a;
+		struct svc_ref *r = &c->svcs[c->n_svcs];
+
+		if (!svc->frontend || !sl_addr_parse(svc->frontend->ip, &a))
+			continue;
+		memcpy(r->k.addr, a.addr, 16);
+		r->k.family = a.family;
+		r->k.port = htons((uint16_t)svc->frontend->port);
+		r->k.proto = (uint8_t)svc->frontend->protocol;
+		r->name = svc->name;
+		c->n_svcs++;
+	}
+	qsort(c->svcs, c->n_svcs, sizeof(*c->svcs), svc_key_cmp);
 	return 0;
 }
 
@@ -259,6 +303,7 @@ static void ctx_free(struct plan_ctx *c)
 	free(c->cidrs);
 	free(c->idents);
 	free(c->st_eps);
+	free(c->svcs);
 	free(c->items);
 }
 
@@ -910,6 +955,173 @@ static void describe_prog(const struct plan_ctx *c, const struct plan_view *v, s
 	}
 }
 
+/* ---- services and backends ---- */
+
+/* "10.96.0.10:80/TCP", "[fd00::10]:80/TCP" */
+static void frontend_format(const struct sl_service_key *k, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN], pb[8];
+
+	addr_format(k->family, k->addr, a, sizeof(a));
+	snprintf(buf, len, k->family == SL_FAMILY_IPV6 ? "[%s]:%u/%s" : "%s:%u/%s", a, ntohs(k->port),
+		 proto_name(k->proto, pb, sizeof(pb)));
+}
+
+static void backend_format(const struct sl_backend_value *b, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	addr_format(b->family, b->addr, a, sizeof(a));
+	snprintf(buf, len, b->family == SL_FAMILY_IPV6 ? "[%s]:%u" : "%s:%u", a, ntohs(b->port));
+}
+
+/* A backend's address by id: from set s, else the other; "#id" if neither
+ * has it. */
+static void backend_by_id(const struct plan_ctx *c, int s, uint32_t id, char *buf, size_t len)
+{
+	struct sl_backend_key k = { .id = id };
+
+	for (int i = 0; i < 2; i++) {
+		const struct sl_objset *set = c->set[i ? !s : s];
+		const struct sl_obj *o = objset_find(set, SL_OBJ_BACKEND, &k, sizeof(k));
+
+		if (o && obj_fits(o, sizeof(k), sizeof(struct sl_backend_value))) {
+			backend_format(obj_val(set, o), buf, len);
+			return;
+		}
+	}
+	snprintf(buf, len, "#%u", id);
+}
+
+static const char *member_state(const struct sl_lb_member *m)
+{
+	return m->flags & SL_LB_MEMBER_TERMINATING ? "terminating" : "active";
+}
+
+static uint8_t active_members(const struct sl_service_value *v)
+{
+	uint8_t n = 0;
+
+	for (uint8_t m = 0; m < v->n_members && m < SL_LB_MAX_BACKENDS; m++)
+		n += !(v->member[m].flags & SL_LB_MEMBER_TERMINATING);
+	return n;
+}
+
+/* One line of a service group, said as a whole service (add, remove, or a
+ * change of something other than its backends). */
+static void describe_service(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const struct sl_service_value *b = v->val[BEFORE], *a = v->val[AFTER];
+	char fe[80];
+
+	(void)c;
+	frontend_format(v->key, fe, sizeof(fe));
+	put(d, &d->line, "service %s", fe);
+	if (a && b) {
+		bool first = true;
+		unsigned moved = 0;
+
+		for (int i = 0; i < SL_LB_SLOTS; i++)
+			moved += a->slot[i] != b->slot[i];
+		put(d, &d->line, ":");
+		if (a->id != b->id) {
+			put_sep(d, &first);
+			put(d, &d->line, " id %u -> %u", b->id, a->id);
+		}
+		if (a->n_slots != b->n_slots) {
+			put_sep(d, &first);
+			put(d, &d->line, " %u -> %u slots", b->n_slots, a->n_slots);
+		}
+		if (moved) {
+			put_sep(d, &first);
+			put(d, &d->line, " slot table: %u of %u slots changed", moved, SL_LB_SLOTS);
+		}
+		if (first)
+			put(d, &d->line, " value changed");
+	} else if (a && !active_members(a)) {
+		put(d, &d->line, " (no active backend: new connections are refused)");
+	}
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_service_value *x = v->val[s];
+
+		if (!x)
+			continue;
+		json_s(d, &d->obj[s], "frontend", fe);
+		json_u(d, &d->obj[s], "id", x->id);
+		json_u(d, &d->obj[s], "backends", x->n_members);
+		json_u(d, &d->obj[s], "active", active_members(x));
+		json_u(d, &d->obj[s], "slots", x->n_slots);
+	}
+}
+
+/* A backend entry said on its own: one no service change names. */
+static void describe_backend(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const struct sl_backend_key *k = v->key;
+	const struct sl_backend_value *b = v->val[BEFORE], *a = v->val[AFTER];
+	char addr[80], was[80];
+
+	(void)c;
+	backend_format(a ? a : b, addr, sizeof(addr));
+	put(d, &d->line, "backend %s (id %u)", addr, k->id);
+	if (a && b) {
+		backend_format(b, was, sizeof(was));
+		if (strcmp(was, addr))
+			put(d, &d->line, ": %s -> %s", was, addr);
+		else
+			put(d, &d->line, ": flags %u -> %u", b->flags, a->flags);
+	}
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_backend_value *x = v->val[s];
+
+		if (!x)
+			continue;
+		backend_format(x, was, sizeof(was));
+		json_u(d, &d->obj[s], "id", k->id);
+		json_s(d, &d->obj[s], "backend", was);
+		json_bool(d, &d->obj[s], "terminating", x->flags & SL_BACKEND_F_TERMINATING);
+	}
+}
+
+/* A member line: "backend 10.1.0.11:8080 weight 2", or what changed. */
+static void describe_member(const struct plan_ctx *c, const struct sl_lb_member *b, const struct sl_lb_member *a,
+			    struct plan_desc *d)
+{
+	const struct sl_lb_member *m = a ? a : b;
+	char addr[80];
+
+	strbuf_truncate(&d->line, 0);
+	strbuf_truncate(&d->obj[BEFORE], 0);
+	strbuf_truncate(&d->obj[AFTER], 0);
+	backend_by_id(c, a ? WANT : HAVE, m->backend_id, addr, sizeof(addr));
+	put(d, &d->line, "backend %s", addr);
+	if (a && b) {
+		bool first = true;
+
+		put(d, &d->line, ":");
+		if (a->weight != b->weight) {
+			put_sep(d, &first);
+			put(d, &d->line, " weight %u -> %u", b->weight, a->weight);
+		}
+		if ((a->flags ^ b->flags) & SL_LB_MEMBER_TERMINATING) {
+			put_sep(d, &first);
+			put(d, &d->line, " %s -> %s", member_state(b), member_state(a));
+		}
+	} else {
+		put(d, &d->line, " weight %u%s", m->weight, m->flags & SL_LB_MEMBER_TERMINATING ? " terminating" : "");
+	}
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_lb_member *x = s == BEFORE ? b : a;
+
+		if (!x)
+			continue;
+		json_s(d, &d->obj[s], "backend", addr);
+		json_u(d, &d->obj[s], "id", x->backend_id);
+		json_u(d, &d->obj[s], "weight", x->weight);
+		json_s(d, &d->obj[s], "state", member_state(x));
+	}
+}
+
 static void put_hex(struct plan_desc *d, struct strbuf *sb, const void *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -918,7 +1130,8 @@ static void put_hex(struct plan_desc *d, struct strbuf *sb, const void *p, size_
 
 struct plan_kind {
 	const char *name; /* JSON's "kind" */
-	uint8_t klen, vlen;
+	uint8_t klen;
+	uint16_t vlen;
 	void (*describe)(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d);
 };
 
@@ -932,6 +1145,10 @@ static const struct plan_kind plan_kinds[SL_OBJ__MAX] = {
 	[SL_OBJ_ATTACH] = { "attach", sizeof(struct sl_attach_key), sizeof(struct sl_attach_value), describe_attach },
 	[SL_OBJ_MAP] = { "map", sizeof(struct sl_map_key), sizeof(struct sl_map_value), describe_map },
 	[SL_OBJ_PROG] = { "program", sizeof(struct sl_prog_key), sizeof(struct sl_prog_value), describe_prog },
+	[SL_OBJ_BACKEND] = { "backend", sizeof(struct sl_backend_key), sizeof(struct sl_backend_value),
+			     describe_backend },
+	[SL_OBJ_SERVICE] = { "service", sizeof(struct sl_service_key), sizeof(struct sl_service_value),
+			     describe_service },
 };
 
 /* Whether the renderer knows the object's kind and sizes. */
@@ -1086,7 +1303,62 @@ static void item_init(const struct plan_ctx *c, uint32_t i, struct plan_item *it
 	case SL_OBJ_PROG:
 		it->section = SEC_PROGS;
 		break;
+	case SL_OBJ_SERVICE:
+		it->section = SEC_SERVICE;
+		it->svc = v.key;
+		break;
+	case SL_OBJ_BACKEND:
+		it->section = SEC_BACKENDS;
+		break;
 	}
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Backend entries that a service change names are said by its lines: hide
+ * them. Returns 0 or -ENOMEM. */
+static int hide_named_backends(const struct plan_ctx *c, struct plan_item *items, size_t n)
+{
+	uint32_t *ids = NULL;
+	size_t n_ids = 0, cap = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct plan_view v;
+
+		if (items[i].section != SEC_SERVICE)
+			continue;
+		view_init(c, &c->d->v[items[i].change], &v);
+		for (int s = BEFORE; s <= AFTER; s++) {
+			const struct sl_service_value *x = v.val[s];
+
+			for (uint8_t m = 0; x && m < x->n_members && m < SL_LB_MAX_BACKENDS; m++) {
+				if (grow_array((void **)&ids, &cap, n_ids + 1, sizeof(*ids)) < 0) {
+					free(ids);
+					return -ENOMEM;
+				}
+				ids[n_ids++] = x->member[m].backend_id;
+			}
+		}
+	}
+	qsort(ids, n_ids, sizeof(*ids), u32_cmp);
+	for (size_t i = 0; n_ids && i < n; i++) {
+		struct plan_view v;
+		uint32_t id;
+
+		if (items[i].section != SEC_BACKENDS)
+			continue;
+		view_init(c, &c->d->v[items[i].change], &v);
+		id = ((const struct sl_backend_key *)v.key)->id;
+		if (bsearch(&id, ids, n_ids, sizeof(*ids), u32_cmp))
+			items[i].section = SEC_HIDDEN;
+	}
+	free(ids);
+	return 0;
 }
 
 static int item_group_cmp(const struct plan_item *x, const struct plan_item *y)
@@ -1095,6 +1367,8 @@ static int item_group_cmp(const struct plan_item *x, const struct plan_item *y)
 
 	if (x->section != y->section)
 		return x->section < y->section ? -1 : 1;
+	if (x->section == SEC_SERVICE)
+		return memcmp(x->svc, y->svc, sizeof(*x->svc));
 	r = memcmp(x->ifname, y->ifname, sizeof(x->ifname));
 	if (r)
 		return r;
@@ -1125,6 +1399,15 @@ static void put_group(const struct plan_ctx *c, const struct plan_item *it, stru
 		put(d, sb, "endpoint id %" PRIu32 " (gone)", it->ep_id);
 		return;
 	}
+	if (it->section == SEC_SERVICE) {
+		const struct svc_ref *r = c->n_svcs ? bsearch(it->svc, c->svcs, c->n_svcs, sizeof(*c->svcs), svc_key_cmp)
+						    : NULL;
+		char fe[80];
+
+		frontend_format(it->svc, fe, sizeof(fe));
+		put(d, sb, "service %s%s%s", r && r->name ? r->name : "", r && r->name ? " " : "", fe);
+		return;
+	}
 	if (it->section != SEC_ENDPOINT) {
 		put(d, sb, "%s", section_name[it->section]);
 		return;
@@ -1151,81 +1434,145 @@ static const char *const op_color[] = { [SL_OP_ADD] = "\033[32m", [SL_OP_CHANGE]
 #define COLOR_BOLD "\033[1m"
 #define COLOR_RESET "\033[0m"
 
-static void render_text(const struct plan_ctx *c, size_t n, bool color, struct plan_desc *d, struct strbuf *out)
+/* Where the lines of a plan go, text or JSON. */
+struct emitter {
+	const struct plan_ctx *c;
+	struct plan_desc *d;
+	struct strbuf *out;
+	bool json, color;
+	struct strbuf group; /* JSON: the current group's name */
+	size_t n;	     /* lines so far */
+};
+
+/* One line: the op, d->line and (JSON) d->obj[]. */
+static void emit(struct emitter *e, int op, const char *kind, bool before, bool after)
 {
-	if (!n) {
-		put(d, out, "No changes.\n");
+	struct plan_desc *d = e->d;
+
+	if (op >= 0 && op < SL_CHANGE_OPS)
+		d->count[op]++;
+	if (!e->json) {
+		if (op >= 0 && op < (int)ARRAY_SIZE(op_sign))
+			put(d, e->out, "  %s%s%s %s\n", e->color ? op_color[op] : "", op_sign[op],
+			    e->color ? COLOR_RESET : "", strbuf_str(&d->line));
+		else
+			put(d, e->out, "  ? %s\n", strbuf_str(&d->line));
+		e->n++;
 		return;
 	}
-	for (size_t i = 0; i < n && d->err >= 0; i++) {
-		const struct plan_item *it = &c->items[i];
-		const struct sl_change *ch = &c->d->v[it->change];
-		struct plan_view v;
-
-		if (!i || item_group_cmp(&c->items[i - 1], it)) {
-			put(d, out, "%s", color ? COLOR_BOLD : "");
-			put_group(c, it, d, out);
-			put(d, out, "%s\n", color ? COLOR_RESET : "");
-		}
-		view_init(c, ch, &v);
-		describe(c, &v, d);
-		if (ch->op < ARRAY_SIZE(op_sign))
-			put(d, out, "  %s%s%s %s\n", color ? op_color[ch->op] : "", op_sign[ch->op],
-			    color ? COLOR_RESET : "", strbuf_str(&d->line));
+	put(d, e->out, "%s{\"op\":", e->n++ ? "," : "");
+	put_json_str(d, e->out, op >= 0 && op <= SL_OP_REMOVE ? sl_op_name[op] : "unknown");
+	put(d, e->out, ",\"kind\":");
+	put_json_str(d, e->out, kind);
+	put(d, e->out, ",\"object\":");
+	put_json_str(d, e->out, strbuf_str(&d->line));
+	put(d, e->out, ",\"group\":");
+	put_json_str(d, e->out, strbuf_str(&e->group));
+	for (int s = BEFORE; s <= AFTER; s++) {
+		put(d, e->out, ",\"%s\":", s == BEFORE ? "before" : "after");
+		if (s == BEFORE ? before : after)
+			put(d, e->out, "{%s}", strbuf_str(&d->obj[s]));
 		else
-			put(d, out, "  ? %s\n", strbuf_str(&d->line));
-		drain(d, out);
+			put(d, e->out, "null");
 	}
-	put(d, out, "Plan: %zu to add, %zu to change, %zu to remove.\n", c->d->count[SL_OP_ADD],
-	    c->d->count[SL_OP_CHANGE], c->d->count[SL_OP_REMOVE]);
+	put(d, e->out, "}");
 }
 
-static void render_json(const struct plan_ctx *c, size_t n, struct plan_desc *d, struct strbuf *out)
+static const struct sl_lb_member *member_find(const struct sl_service_value *v, uint32_t backend_id)
 {
-	struct strbuf group = {};
+	for (uint8_t m = 0; v && m < v->n_members && m < SL_LB_MAX_BACKENDS; m++)
+		if (v->member[m].backend_id == backend_id)
+			return &v->member[m];
+	return NULL;
+}
 
-	d->fields = true;
-	put(d, out, "{\"changes\":[");
+/* A service's lines: the service itself when it comes or goes (or changes
+ * in something other than its backends), then one line per backend that
+ * comes, goes or changes weight or state. Never the slot table's bytes. */
+static void emit_service(struct emitter *e, const struct sl_change *ch, const struct plan_view *v)
+{
+	const struct sl_service_value *b = v->val[BEFORE], *a = v->val[AFTER];
+	bool members_differ = false;
+
+	if (a && b) {
+		members_differ = a->n_members != b->n_members;
+		for (uint8_t m = 0; !members_differ && m < a->n_members && m < SL_LB_MAX_BACKENDS; m++)
+			members_differ = memcmp(&a->member[m], &b->member[m], sizeof(a->member[m])) != 0;
+	}
+	if (!a || !b || !members_differ || a->id != b->id) {
+		describe(e->c, v, e->d);
+		emit(e, ch->op, "service", b != NULL, a != NULL);
+	}
+	/* removed and changed members, in the order of the live value */
+	for (uint8_t m = 0; b && m < b->n_members && m < SL_LB_MAX_BACKENDS; m++) {
+		const struct sl_lb_member *now = member_find(a, b->member[m].backend_id);
+
+		if (!now) {
+			describe_member(e->c, &b->member[m], NULL, e->d);
+			emit(e, SL_OP_REMOVE, "backend", true, false);
+		} else if (now->weight != b->member[m].weight ||
+			   ((now->flags ^ b->member[m].flags) & SL_LB_MEMBER_TERMINATING)) {
+			describe_member(e->c, &b->member[m], now, e->d);
+			emit(e, SL_OP_CHANGE, "backend", true, true);
+		}
+	}
+	for (uint8_t m = 0; a && m < a->n_members && m < SL_LB_MAX_BACKENDS; m++)
+		if (!member_find(b, a->member[m].backend_id)) {
+			describe_member(e->c, NULL, &a->member[m], e->d);
+			emit(e, SL_OP_ADD, "backend", false, true);
+		}
+}
+
+static void render_lines(const struct plan_ctx *c, size_t n, bool json, bool color, struct plan_desc *d,
+			 struct strbuf *out)
+{
+	struct emitter e = { .c = c, .d = d, .out = out, .json = json, .color = color };
+
+	d->fields = json;
+	if (json)
+		put(d, out, "{\"changes\":[");
+	else if (!n)
+		put(d, out, "No changes.\n");
 	for (size_t i = 0; i < n && d->err >= 0; i++) {
 		const struct plan_item *it = &c->items[i];
 		const struct sl_change *ch = &c->d->v[it->change];
 		struct plan_view v;
 
 		if (!i || item_group_cmp(&c->items[i - 1], it)) {
-			strbuf_truncate(&group, 0);
-			put_group(c, it, d, &group);
+			if (json) {
+				strbuf_truncate(&e.group, 0);
+				put_group(c, it, d, &e.group);
+			} else {
+				put(d, out, "%s", color ? COLOR_BOLD : "");
+				put_group(c, it, d, out);
+				put(d, out, "%s\n", color ? COLOR_RESET : "");
+			}
 		}
 		view_init(c, ch, &v);
-		describe(c, &v, d);
-		put(d, out, "%s{\"op\":", i ? "," : "");
-		put_json_str(d, out, ch->op <= SL_OP_REMOVE ? sl_op_name[ch->op] : "unknown");
-		put(d, out, ",\"kind\":");
-		put_json_str(d, out, kind_name(&v));
-		put(d, out, ",\"object\":");
-		put_json_str(d, out, strbuf_str(&d->line));
-		put(d, out, ",\"group\":");
-		put_json_str(d, out, strbuf_str(&group));
-		for (int s = BEFORE; s <= AFTER; s++) {
-			put(d, out, ",\"%s\":", s == BEFORE ? "before" : "after");
-			if (v.val[s])
-				put(d, out, "{%s}", strbuf_str(&d->obj[s]));
-			else
-				put(d, out, "null");
+		if (it->section == SEC_SERVICE && view_known(&v)) {
+			emit_service(&e, ch, &v);
+		} else {
+			describe(c, &v, d);
+			emit(&e, ch->op, kind_name(&v), v.val[BEFORE] != NULL, v.val[AFTER] != NULL);
 		}
-		put(d, out, "}");
 		drain(d, out);
 	}
-	put(d, out, "],\"summary\":{\"add\":%zu,\"change\":%zu,\"remove\":%zu}}\n", c->d->count[SL_OP_ADD],
-	    c->d->count[SL_OP_CHANGE], c->d->count[SL_OP_REMOVE]);
-	strbuf_free(&group);
+	if (json)
+		put(d, out, "],\"summary\":{\"add\":%zu,\"change\":%zu,\"remove\":%zu}}\n", d->count[SL_OP_ADD],
+		    d->count[SL_OP_CHANGE], d->count[SL_OP_REMOVE]);
+	else if (n)
+		put(d, out, "Plan: %zu to add, %zu to change, %zu to remove.\n", d->count[SL_OP_ADD],
+		    d->count[SL_OP_CHANGE], d->count[SL_OP_REMOVE]);
+	strbuf_free(&e.group);
 }
 
 static int render(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
-		  const struct sl_state *st, enum sl_plan_format fmt, bool color, FILE *sink, struct strbuf *out)
+		  const struct sl_state *st, enum sl_plan_format fmt, bool color, FILE *sink, struct strbuf *out,
+		  size_t *ret_counts)
 {
 	struct plan_ctx c = { .set = { want, have }, .d = d, .st = st };
 	struct plan_desc desc = { .sink = sink };
-	size_t start = out->len;
+	size_t start = out->len, n;
 	int r;
 
 	r = ctx_init(&c);
@@ -1238,12 +1585,16 @@ static int render(const struct sl_objset *want, const struct sl_objset *have, co
 	}
 	for (size_t i = 0; i < d->n; i++)
 		item_init(&c, (uint32_t)i, &c.items[i]);
+	r = hide_named_backends(&c, c.items, d->n);
+	if (r < 0)
+		goto out;
 	qsort(c.items, d->n, sizeof(*c.items), item_cmp);
-	if (fmt == SL_PLAN_JSON)
-		render_json(&c, d->n, &desc, out);
-	else
-		render_text(&c, d->n, color, &desc, out);
+	for (n = 0; n < d->n && c.items[n].section != SEC_HIDDEN; n++)
+		;
+	render_lines(&c, n, fmt == SL_PLAN_JSON, color && fmt != SL_PLAN_JSON, &desc, out);
 	r = desc.err;
+	if (ret_counts)
+		memcpy(ret_counts, desc.count, sizeof(desc.count));
 	if (r >= 0 && sink && fwrite(out->s ? out->s : "", 1, out->len, sink) != out->len)
 		r = -EIO;
 out:
@@ -1259,14 +1610,15 @@ out:
 int sl_plan_render(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
 		   const struct sl_state *st, enum sl_plan_format fmt, bool color, struct strbuf *out)
 {
-	return render(want, have, d, st, fmt, color, NULL, out);
+	return render(want, have, d, st, fmt, color, NULL, out, NULL);
 }
 
 int sl_plan_write(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
-		  const struct sl_state *st, enum sl_plan_format fmt, bool color, FILE *f)
+		  const struct sl_state *st, enum sl_plan_format fmt, bool color, FILE *f,
+		  size_t ret_counts[SL_CHANGE_OPS])
 {
 	struct strbuf b = {};
-	int r = render(want, have, d, st, fmt, color, f, &b);
+	int r = render(want, have, d, st, fmt, color, f, &b, ret_counts);
 
 	strbuf_free(&b);
 	return r;

@@ -36,9 +36,12 @@ int sl_plan_render(const struct sl_objset *want, const struct sl_objset *have, c
 
 /* The same, written to f as it is rendered (a large plan is never held whole
  * in memory). Returns 0, -ENOMEM, or -EIO if f fails; on error, part of the
- * plan may have been written. */
+ * plan may have been written. ret_counts (may be NULL): the lines of the
+ * plan by op, what its summary says (a service change is a line per
+ * backend, and a backend entry its service names is no line of its own). */
 int sl_plan_write(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
-		  const struct sl_state *st, enum sl_plan_format fmt, bool color, FILE *f);
+		  const struct sl_state *st, enum sl_plan_format fmt, bool color, FILE *f,
+		  size_t ret_counts[SL_CHANGE_OPS]);
 
 /* A BPF map type by name (hash, lru_hash, lpm_trie, ...), "other" if unknown. */
 const char *sl_map_type_name(uint32_t type);

@@ -199,6 +199,8 @@ struct show {
 	int enforcement; /* enum sl_enforcement */
 	struct nameset names;
 	struct dn *root;
+	size_t svc_first, n_svcs; /* the SERVICE objects: a run of the live set */
+	bool has_svcs;
 };
 
 /* ---- small helpers ---- */
@@ -770,6 +772,18 @@ static void read_live(struct show *s)
 			break;
 		case SL_OBJ_PROG:
 			break; /* follows from the rest */
+		case SL_OBJ_BACKEND:
+			break; /* with the services that name them */
+		case SL_OBJ_SERVICE:
+			if (o->klen != sizeof(struct sl_service_key) || o->vlen != sizeof(struct sl_service_value)) {
+				note(s, "a service of an unknown form is not shown");
+				break;
+			}
+			if (!s->has_svcs)
+				s->svc_first = i;
+			s->has_svcs = true;
+			s->n_svcs = i + 1 - s->svc_first;
+			break;
 		default:
 			unknown[o->kind]++;
 		}
@@ -1592,6 +1606,8 @@ out:
 
 /* ---- the document ---- */
 
+static void doc_services(struct show *s);
+
 static struct dn *dn_add(struct show *s, struct dn *parent, const char *key, uint8_t type, bool flow,
 			 const char *text)
 {
@@ -1831,6 +1847,87 @@ static void build_doc(struct show *s)
 			}
 		}
 	}
+	doc_services(s);
+}
+
+/* ---- services ---- */
+
+static const struct sl_backend_value *backend_value(struct show *s, uint32_t id)
+{
+	struct sl_backend_key k = { .id = id };
+	const struct sl_obj *o = objset_find(s->live, SL_OBJ_BACKEND, &k, sizeof(k));
+
+	if (!o || o->vlen != sizeof(struct sl_backend_value))
+		return NULL;
+	return obj_val(s->live, o);
+}
+
+static const char *addr_of(struct show *s, uint8_t family, const uint8_t *addr)
+{
+	struct sl_prefix p = { .family = family, .len = family == SL_FAMILY_IPV4 ? 32 : 128 };
+
+	memcpy(p.addr, addr, 16);
+	return addr_str(s, &p);
+}
+
+/* "svc-10-96-0-10-80-tcp": a name from the frontend. */
+static const char *service_name(struct show *s, const struct sl_service_key *k)
+{
+	const char *a = addr_of(s, k->family, k->addr), *pn = proto_name(k->proto);
+	char base[96], *p;
+
+	snprintf(base, sizeof(base), "svc-%s-%u-%s", a ? a : "x", ntohs(k->port), pn ? pn : "any");
+	for (p = base; *p; p++) {
+		if (*p == '.' || *p == ':')
+			*p = '-';
+		else if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	}
+	return unique_name(s, sfmt(s, "%s", base));
+}
+
+static void doc_services(struct show *s)
+{
+	struct dn *q;
+	size_t missing = 0;
+
+	if (!s->has_svcs)
+		return;
+	q = dn_seq(s, s->root, "services", false);
+	for (size_t i = s->svc_first; i < s->svc_first + s->n_svcs; i++) {
+		const struct sl_obj *o = &s->live->v[i];
+		const struct sl_service_key *k = obj_key(s->live, o);
+		const struct sl_service_value *v = obj_val(s->live, o);
+		struct dn *m = dn_map(s, q, NULL, false), *fe, *bes;
+
+		if (o->kind != SL_OBJ_SERVICE)
+			continue;
+		dn_str(s, m, "name", service_name(s, k));
+		fe = dn_map(s, m, "frontend", true);
+		dn_str(s, fe, "ip", addr_of(s, k->family, k->addr));
+		dn_num(s, fe, "port", ntohs(k->port));
+		dn_str(s, fe, "protocol", proto_name(k->proto));
+		bes = dn_seq(s, m, "backends", false);
+		for (uint8_t j = 0; j < v->n_members && j < SL_LB_MAX_BACKENDS; j++) {
+			const struct sl_lb_member *mb = &v->member[j];
+			const struct sl_backend_value *b = backend_value(s, mb->backend_id);
+			struct dn *bm;
+
+			if (!b) {
+				missing++;
+				continue;
+			}
+			bm = dn_map(s, bes, NULL, true);
+			dn_str(s, bm, "ip", addr_of(s, b->family, b->addr));
+			dn_num(s, bm, "port", ntohs(b->port));
+			if (mb->weight != 1)
+				dn_num(s, bm, "weight", mb->weight);
+			if (mb->flags & SL_LB_MEMBER_TERMINATING)
+				dn_str(s, bm, "state", "terminating");
+		}
+	}
+	if (missing)
+		note(s, "%zu backends that services name have no backend entry: not shown", missing);
 }
 
 static void encryption_note(struct show *s)

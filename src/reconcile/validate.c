@@ -8,6 +8,8 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include <sluice/abi.h>
+
 #include "labels.h"
 #include "net.h"
 
@@ -1165,6 +1167,14 @@ static void validate_services(struct v *v, size_t *ret_backends)
 					      fe->port, proto_name(fe->protocol)), svc->file, &fe->m[0], svc->name, svc->doc_index);
 			}
 		}
+		if (svc->n_backends > SL_LB_MAX_BACKENDS) {
+			size_t s2 = P(v, ".backends");
+
+			E(v, svc->file, SL_AT(svc, SL_SVC_BACKENDS), NULL,
+			  "%" PRIu32 " backends; a service has at most %d (its slot table has %d slots)",
+			  svc->n_backends, SL_LB_MAX_BACKENDS, SL_LB_SLOTS);
+			PR(v, s2);
+		}
 		for (uint32_t j = 0; j < svc->n_backends; j++) {
 			const struct sl_backend *be = &svc->backends[j];
 			size_t s2 = P(v, ".backends[%" PRIu32 "]", j);
@@ -1181,10 +1191,17 @@ static void validate_services(struct v *v, size_t *ret_backends)
 			if (SL_HAS(be, SL_BE_PORT))
 				ok &= check_range(v, svc->file, SL_AT(be, SL_BE_PORT), "port", be->port, 1, 65535,
 						  "a port");
+			if (SL_HAS(be, SL_BE_PORT) && fe && fe->protocol == SL_PROTO_SCTP && be->port != fe->port) {
+				E(v, svc->file, SL_AT(be, SL_BE_PORT), "port",
+				  "an SCTP backend listens on the frontend's port (%" PRIu32 "): SCTP ports are not "
+				  "translated",
+				  fe->port);
+				ok = false;
+			}
 			check_range(v, svc->file, SL_AT(be, SL_BE_WEIGHT), "weight", be->weight, 1, 65535, "a weight");
 			if (ok) {
-				const char *k = astrf(v, "%s|%" PRIu32 "|%d", prefix_key(v, &ba), be->port,
-						      fe ? fe->protocol : 0);
+				/* one entry per address and port, whatever the protocol */
+				const char *k = astrf(v, "%s|%" PRIu32, prefix_key(v, &ba), be->port);
 
 				for (uint32_t q = 0; q < j; q++) {
 					const struct sl_backend *o = &svc->backends[q];

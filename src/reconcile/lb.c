@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Services: frontends, backends and their weights become SL_OBJ_BACKEND and
+ * SL_OBJ_SERVICE objects (abi.h). Backend and service ids come from the
+ * live maps when the same backend (address and port) or the same frontend
+ * is there already, so established flows keep their backend across applies.
+ * Each service's slot table is filled Maglev-style (Eisenbud et al., NSDI
+ * 2016): every backend walks its own permutation of the slots, taking free
+ * ones in turn, until it holds its share of the table by weight. A change of
+ * one backend among N moves about 1/N of the slots.
+ */
+#include "lb.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "common/util.h"
+
+/* A backend by what identifies it: family, address, port (network order). */
+struct lb_backend {
+	struct sl_backend_value v; /* flags: TERMINATING when every service has it terminating */
+	uint32_t id;
+};
+
+static int backend_cmp(const void *a, const void *b)
+{
+	const struct sl_backend_value *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	{
+		int r = memcmp(x->addr, y->addr, 16);
+
+		if (r)
+			return r;
+	}
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Ids for the objects of one kind: kept[i] is the id from the live set or
+ * 0; the others get the lowest ids no kept one uses. */
+static int assign_ids(uint32_t *ids, size_t n)
+{
+	uint32_t *used = malloc((n + 1) * sizeof(*used));
+	size_t nu = 0, u = 0;
+	uint32_t next = 1;
+
+	if (!used)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (ids[i])
+			used[nu++] = ids[i];
+	qsort(used, nu, sizeof(*used), u32_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i])
+			continue;
+		while (u < nu && used[u] < next)
+			u++;
+		while (u < nu && used[u] == next) {
+			next++;
+			u++;
+		}
+		if (next == 0) {
+			free(used);
+			return -ENOSPC;
+		}
+		ids[i] = next++;
+	}
+	free(used);
+	return 0;
+}
+
+static const struct sl_service_key *sort_keys;
+
+static int order_cmp(const void *a, const void *b)
+{
+	return memcmp(&sort_keys[*(const uint32_t *)a], &sort_keys[*(const uint32_t *)b], sizeof(*sort_keys));
+}
+
+static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int frontend_key(const struct sl_service *svc, struct sl_service_key *k)
+{
+	struct sl_prefix a;
+
+	memset(k, 0, sizeof(*k));
+	if (!svc->frontend || !sl_addr_parse(svc->frontend->ip, &a))
+		return -EINVAL;
+	memcpy(k->addr, a.addr, 16);
+	k->family = a.family;
+	k->port = htons((uint16_t)svc->frontend->port);
+	k->proto = (uint8_t)svc->frontend->protocol;
+	return 0;
+}
+
+static int backend_of(const struct sl_service *svc, const struct sl_backend *be, struct sl_backend_value *v)
+{
+	struct sl_prefix a;
+
+	memset(v, 0, sizeof(*v));
+	if (!sl_addr_parse(be->ip, &a))
+		return -EINVAL;
+	memcpy(v->addr, a.addr, 16);
+	v->family = a.family;
+	/* SCTP ports are not translated (its checksum is a CRC over the whole
+	 * packet): validation makes the backend port equal the frontend's. */
+	v->port = htons((uint16_t)(svc->frontend && svc->frontend->protocol == SL_PROTO_SCTP ? svc->frontend->port
+											    : be->port));
+	return 0;
+}
+
+/* A backend's place in every table: its hash, from what identifies it. */
+uint64_t sl_lb_backend_hash(const struct sl_backend_value *b)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	h = fnv1a(&b->family, 1, h);
+	h = fnv1a(b->addr, b->family == 4 ? 4 : 16, h);
+	return fnv1a(&b->port, 2, h);
+}
+
+void sl_lb_fill_slots(struct sl_service_value *v, const uint64_t *member_hash)
+{
+	uint32_t weight_sum = 0, n_active = 0, given = 0, filled = 0;
+	uint32_t share[SL_LB_MAX_BACKENDS], held[SL_LB_MAX_BACKENDS] = { 0 };
+	uint32_t offset[SL_LB_MAX_BACKENDS], skip[SL_LB_MAX_BACKENDS], next[SL_LB_MAX_BACKENDS] = { 0 };
+	uint64_t rem[SL_LB_MAX_BACKENDS];
+	uint8_t active[SL_LB_MAX_BACKENDS];
+	bool taken[SL_LB_SLOTS] = { false };
+
+	memset(v->slot, 0, sizeof(v->slot));
+	v->n_slots = 0;
+	for (uint8_t m = 0; m < v->n_members && m < SL_LB_MAX_BACKENDS; m++)
+		if (!(v->member[m].flags & SL_LB_MEMBER_TERMINATING) && v->member[m].weight) {
+			active[n_active++] = m;
+			weight_sum += v->member[m].weight;
+		}
+	if (!n_active)
+		return;
+	/* Each active backend's share of the slots by weight: at least one,
+	 * the rest by largest remainder (ties: the earlier member). */
+	for (uint32_t i = 0; i < n_active; i++) {
+		uint64_t exact = (uint64_t)SL_LB_SLOTS * v->member[active[i]].weight;
+
+		share[i] = (uint32_t)(exact / weight_sum);
+		rem[i] = exact % weight_sum;
+		if (!share[i]) {
+			share[i] = 1;
+			rem[i] = 0;
+		}
+		given += share[i];
+	}
+	while (given < SL_LB_SLOTS) {
+		uint32_t best = 0;
+
+		for (uint32_t i = 1; i < n_active; i++)
+			if (rem[i] > rem[best])
+				best = i;
+		share[best]++;
+		rem[best] = 0;
+		given++;
+	}
+	while (given > SL_LB_SLOTS) { /* more minimums than room: from the largest */
+		uint32_t big = 0;
+
+		for (uint32_t i = 1; i < n_active; i++)
+			if (share[i] > share[big])
+				big = i;
+		share[big]--;
+		given--;
+	}
+	/* Each backend's permutation of the slots: start at offset, step by
+	 * skip (SL_LB_SLOTS is prime, so every skip visits every slot). */
+	for (uint32_t i = 0; i < n_active; i++) {
+		uint64_t h = member_hash[active[i]];
+		uint64_t h2 = fnv1a(&h, sizeof(h), 0x84222325cbf29ce4ull);
+
+		offset[i] = (uint32_t)(h % SL_LB_SLOTS);
+		skip[i] = (uint32_t)(h2 % (SL_LB_SLOTS - 1)) + 1;
+	}
+	/* In turns, each backend short of its share takes the next free slot
+	 * of its permutation. */
+	while (filled < SL_LB_SLOTS) {
+		for (uint32_t i = 0; i < n_active && filled < SL_LB_SLOTS; i++) {
+			uint32_t c;
+
+			if (held[i] >= share[i])
+				continue;
+			do {
+				c = (uint32_t)((offset[i] + (uint64_t)next[i] * skip[i]) % SL_LB_SLOTS);
+				next[i]++;
+			} while (taken[c]);
+			taken[c] = true;
+			v->slot[c] = active[i];
+			held[i]++;
+			filled++;
+		}
+	}
+	v->n_slots = SL_LB_SLOTS;
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+	const struct lb_backend *const *x = a, *const *y = b;
+
+	return backend_cmp(&(*x)->v, &(*y)->v);
+}
+
+static const struct lb_backend *find_backend(const struct lb_backend *all, size_t n, const struct sl_backend_value *v)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = backend_cmp(&all[mid].v, v);
+
+		if (!r)
+			return &all[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, struct sl_objset *out)
+{
+	struct lb_backend *all = NULL;
+	uint32_t *sids = NULL, *bids = NULL;
+	struct sl_service_key *keys = NULL;
+	struct sl_service_value *val = NULL;
+	size_t n_all = 0, n = 0;
+	int r = 0;
+
+	if (!st->n_services)
+		return 0;
+	for (uint32_t i = 0; i < st->n_services; i++)
+		n_all += st->services[i].n_backends;
+	all = calloc(n_all + 1, sizeof(*all));
+	sids = calloc(st->n_services, sizeof(*sids));
+	keys = calloc(st->n_services, sizeof(*keys));
+	val = malloc(sizeof(*val));
+	if (!all || !sids || !keys || !val) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Every backend once, with the id it has in the kernel. */
+	for (uint32_t i = 0; r >= 0 && i < st->n_services; i++)
+		for (uint32_t j = 0; r >= 0 && j < st->services[i].n_backends; j++)
+			r = backend_of(&st->services[i], &st->services[i].backends[j], &all[n++].v);
+	if (r < 0)
+		goto out;
+	qsort(all, n, sizeof(*all), backend_cmp);
+	n_all = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!n_all || backend_cmp(&all[n_all - 1].v, &all[i].v))
+			all[n_all++] = all[i];
+	bids = calloc(n_all + 1, sizeof(*bids));
+	if (!bids) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; prev && i < prev->n_backends; i++) {
+		struct sl_backend_value b = prev->backends[i];
+		const struct lb_backend *f;
+
+		b.flags = 0;
+		f = find_backend(all, n_all, &b);
+		if (f)
+			bids[f - all] = prev->backend_ids[i];
+	}
+	r = assign_ids(bids, n_all);
+	for (size_t i = 0; r >= 0 && i < n_all; i++) {
+		all[i].id = bids[i];
+		all[i].v.flags = SL_BACKEND_F_TERMINATING; /* until a service has it active */
+	}
+	/* Services: ids from the kernel by frontend. */
+	for (uint32_t i = 0; r >= 0 && i < st->n_services; i++) {
+		r = frontend_key(&st->services[i], &keys[i]);
+		for (size_t p = 0; r >= 0 && prev && p < prev->n_services; p++)
+			if (!memcmp(&prev->services[p], &keys[i], sizeof(keys[i])))
+				sids[i] = prev->service_ids[p];
+	}
+	/* New ids in frontend order, so that a state compiles to the same ids
+	 * whatever the order of its files and lists. */
+	if (r >= 0) {
+		uint32_t *order = malloc(st->n_services * sizeof(*order)), *tmp = malloc(st->n_services * sizeof(*tmp));
+
+		if (!order || !tmp) {
+			r = -ENOMEM;
+		} else {
+			for (uint32_t i = 0; i < st->n_services; i++)
+				order[i] = i;
+			sort_keys = keys;
+			qsort(order, st->n_services, sizeof(*order), order_cmp);
+			sort_keys = NULL;
+			for (uint32_t i = 0; i < st->n_services; i++)
+				tmp[i] = sids[order[i]];
+			r = assign_ids(tmp, st->n_services);
+			for (uint32_t i = 0; i < st->n_services; i++)
+				sids[order[i]] = tmp[i];
+		}
+		free(order);
+		free(tmp);
+	}
+	for (uint32_t i = 0; r >= 0 && i < st->n_services; i++) {
+		const struct sl_service *svc = &st->services[i];
+		const struct lb_backend *mem[SL_LB_MAX_BACKENDS];
+		uint64_t hash[SL_LB_MAX_BACKENDS];
+		uint32_t nm = 0;
+
+		memset(val, 0, sizeof(*val));
+		val->id = sids[i];
+		for (uint32_t j = 0; j < svc->n_backends && nm < SL_LB_MAX_BACKENDS; j++) {
+			struct sl_backend_value b;
+
+			if (backend_of(svc, &svc->backends[j], &b) < 0)
+				continue;
+			mem[nm] = find_backend(all, n_all, &b);
+			if (mem[nm])
+				nm++;
+		}
+		/* Members in address order: the table does not depend on the
+		 * order the file lists them in. */
+		qsort(mem, nm, sizeof(*mem), member_cmp);
+		for (uint32_t m = 0; m < nm; m++) {
+			const struct sl_backend *be = NULL;
+
+			for (uint32_t j = 0; j < svc->n_backends && !be; j++) {
+				struct sl_backend_value b;
+
+				if (backend_of(svc, &svc->backends[j], &b) >= 0 && !backend_cmp(&b, &mem[m]->v))
+					be = &svc->backends[j];
+			}
+			val->member[m].backend_id = mem[m]->id;
+			val->member[m].weight = (uint16_t)(be ? be->weight : 1);
+			if (be && be->state == SL_BACKEND_TERMINATING)
+				val->member[m].flags = SL_LB_MEMBER_TERMINATING;
+			else
+				((struct lb_backend *)mem[m])->v.flags = 0;
+			hash[m] = sl_lb_backend_hash(&mem[m]->v);
+		}
+		val->n_members = (uint8_t)nm;
+		sl_lb_fill_slots(val, hash);
+		r = objset_add(out, SL_OBJ_SERVICE, &keys[i], sizeof(keys[i]), val, sizeof(*val));
+	}
+	for (size_t i = 0; r >= 0 && i < n_all; i++) {
+		struct sl_backend_key k = { .id = all[i].id };
+
+		r = objset_add(out, SL_OBJ_BACKEND, &k, sizeof(k), &all[i].v, sizeof(all[i].v));
+	}
+out:
+	free(all);
+	free(sids);
+	free(bids);
+	free(keys);
+	free(val);
+	return r;
+}
