@@ -3,16 +3,21 @@
  * Services: frontends, backends and their weights become SL_OBJ_BACKEND and
  * SL_OBJ_SERVICE objects (abi.h). Backend and service ids come from the
  * live maps when the same backend (address and port) or the same frontend
- * is there already, so established flows keep their backend across applies.
- * Each service's slot table is filled Maglev-style (Eisenbud et al., NSDI
- * 2016): every backend walks its own permutation of the slots, taking free
- * ones in turn, until it holds its share of the table by weight. A change of
- * one backend among N moves about 1/N of the slots.
+ * is there already, so established flows keep their backend across applies;
+ * a new backend never takes an id the kernel still uses, so a flow pinned
+ * to a removed backend is not sent to a new one of the same id.
+ * Each service has a table of slots, looked up by a flow's hash as Maglev
+ * does (Eisenbud et al., NSDI 2016); the table is filled by weighted
+ * rendezvous hashing (Thaler and Ravishankar, 1998) rather than Maglev's
+ * permutations, because with a table this small (251 slots, to keep a
+ * service in one map value) Maglev's fill moves 1.5 to 3 times more slots
+ * than the backend that comes or goes held; rendezvous moves exactly those.
  */
 #include "lb.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
@@ -47,11 +52,12 @@ static int u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Ids for the objects of one kind: kept[i] is the id from the live set or
- * 0; the others get the lowest ids no kept one uses. */
-static int assign_ids(uint32_t *ids, size_t n)
+/* Ids for the objects of one kind: ids[i] is the id from the live set or
+ * 0; the others get the lowest ids that neither a kept object nor any
+ * live one (avoid) uses. */
+static int assign_ids(uint32_t *ids, size_t n, const uint32_t *avoid, size_t n_avoid)
 {
-	uint32_t *used = malloc((n + 1) * sizeof(*used));
+	uint32_t *used = malloc((n + n_avoid + 1) * sizeof(*used));
 	size_t nu = 0, u = 0;
 	uint32_t next = 1;
 
@@ -60,6 +66,8 @@ static int assign_ids(uint32_t *ids, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (ids[i])
 			used[nu++] = ids[i];
+	for (size_t i = 0; i < n_avoid; i++)
+		used[nu++] = avoid[i];
 	qsort(used, nu, sizeof(*used), u32_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (ids[i])
@@ -68,7 +76,8 @@ static int assign_ids(uint32_t *ids, size_t n)
 			u++;
 		while (u < nu && used[u] == next) {
 			next++;
-			u++;
+			while (u < nu && used[u] < next)
+				u++;
 		}
 		if (next == 0) {
 			free(used);
@@ -138,82 +147,82 @@ uint64_t sl_lb_backend_hash(const struct sl_backend_value *b)
 	return fnv1a(&b->port, 2, h);
 }
 
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
 void sl_lb_fill_slots(struct sl_service_value *v, const uint64_t *member_hash)
 {
-	uint32_t weight_sum = 0, n_active = 0, given = 0, filled = 0;
-	uint32_t share[SL_LB_MAX_BACKENDS], held[SL_LB_MAX_BACKENDS] = { 0 };
-	uint32_t offset[SL_LB_MAX_BACKENDS], skip[SL_LB_MAX_BACKENDS], next[SL_LB_MAX_BACKENDS] = { 0 };
-	uint64_t rem[SL_LB_MAX_BACKENDS];
 	uint8_t active[SL_LB_MAX_BACKENDS];
-	bool taken[SL_LB_SLOTS] = { false };
+	double weight[SL_LB_MAX_BACKENDS];
+	uint32_t n_active = 0;
+	bool equal = true;
 
 	memset(v->slot, 0, sizeof(v->slot));
 	v->n_slots = 0;
 	for (uint8_t m = 0; m < v->n_members && m < SL_LB_MAX_BACKENDS; m++)
 		if (!(v->member[m].flags & SL_LB_MEMBER_TERMINATING) && v->member[m].weight) {
+			weight[n_active] = v->member[m].weight;
+			equal &= weight[n_active] == weight[0];
 			active[n_active++] = m;
-			weight_sum += v->member[m].weight;
 		}
 	if (!n_active)
 		return;
-	/* Each active backend's share of the slots by weight: at least one,
-	 * the rest by largest remainder (ties: the earlier member). */
-	for (uint32_t i = 0; i < n_active; i++) {
-		uint64_t exact = (uint64_t)SL_LB_SLOTS * v->member[active[i]].weight;
-
-		share[i] = (uint32_t)(exact / weight_sum);
-		rem[i] = exact % weight_sum;
-		if (!share[i]) {
-			share[i] = 1;
-			rem[i] = 0;
-		}
-		given += share[i];
-	}
-	while (given < SL_LB_SLOTS) {
+	/* Each slot goes to the backend with the highest score for it (weighted
+	 * rendezvous hashing): w / -ln(u), u uniform in (0, 1) from the slot and
+	 * the backend's hash. A slot changes hands only when the backend that
+	 * wins it comes or goes, so one backend more or less among N moves
+	 * 1/N of the slots on average, and no other slot. With equal weights
+	 * the highest u wins, no logarithm needed. */
+	for (uint32_t c = 0; c < SL_LB_SLOTS; c++) {
+		uint64_t salt = mix64(c + 0x51c0ull);
 		uint32_t best = 0;
+		double best_score = -1.0;
+		uint64_t best_u = 0;
 
-		for (uint32_t i = 1; i < n_active; i++)
-			if (rem[i] > rem[best])
-				best = i;
-		share[best]++;
-		rem[best] = 0;
-		given++;
-	}
-	while (given > SL_LB_SLOTS) { /* more minimums than room: from the largest */
-		uint32_t big = 0;
+		for (uint32_t i = 0; i < n_active; i++) {
+			uint64_t x = mix64(member_hash[active[i]] ^ salt);
 
-		for (uint32_t i = 1; i < n_active; i++)
-			if (share[i] > share[big])
-				big = i;
-		share[big]--;
-		given--;
-	}
-	/* Each backend's permutation of the slots: start at offset, step by
-	 * skip (SL_LB_SLOTS is prime, so every skip visits every slot). */
-	for (uint32_t i = 0; i < n_active; i++) {
-		uint64_t h = member_hash[active[i]];
-		uint64_t h2 = fnv1a(&h, sizeof(h), 0x84222325cbf29ce4ull);
+			if (equal) {
+				if (!i || x > best_u) {
+					best_u = x;
+					best = i;
+				}
+			} else {
+				double u = ((double)(x >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
+				double score = weight[i] / -log(u);
 
-		offset[i] = (uint32_t)(h % SL_LB_SLOTS);
-		skip[i] = (uint32_t)(h2 % (SL_LB_SLOTS - 1)) + 1;
-	}
-	/* In turns, each backend short of its share takes the next free slot
-	 * of its permutation. */
-	while (filled < SL_LB_SLOTS) {
-		for (uint32_t i = 0; i < n_active && filled < SL_LB_SLOTS; i++) {
-			uint32_t c;
-
-			if (held[i] >= share[i])
-				continue;
-			do {
-				c = (uint32_t)((offset[i] + (uint64_t)next[i] * skip[i]) % SL_LB_SLOTS);
-				next[i]++;
-			} while (taken[c]);
-			taken[c] = true;
-			v->slot[c] = active[i];
-			held[i]++;
-			filled++;
+				if (score > best_score) {
+					best_score = score;
+					best = i;
+				}
+			}
 		}
+		v->slot[c] = active[best];
+	}
+	/* Every active backend gets new flows: one that won no slot (a tiny
+	 * weight beside large ones) takes the slot where it scores best. */
+	for (uint32_t i = 0; i < n_active; i++) {
+		uint32_t held = 0, pick = 0;
+		uint64_t top = 0;
+
+		for (uint32_t c = 0; c < SL_LB_SLOTS; c++)
+			held += v->slot[c] == active[i];
+		if (held)
+			continue;
+		for (uint32_t c = 0; c < SL_LB_SLOTS; c++) {
+			uint64_t x = mix64(member_hash[active[i]] ^ mix64(c + 0x51c0ull));
+
+			if (x > top) {
+				top = x;
+				pick = c;
+			}
+		}
+		v->slot[pick] = active[i];
 	}
 	v->n_slots = SL_LB_SLOTS;
 }
@@ -289,7 +298,7 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 		if (f)
 			bids[f - all] = prev->backend_ids[i];
 	}
-	r = assign_ids(bids, n_all);
+	r = assign_ids(bids, n_all, prev ? prev->backend_ids : NULL, prev ? prev->n_backends : 0);
 	for (size_t i = 0; r >= 0 && i < n_all; i++) {
 		all[i].id = bids[i];
 		all[i].v.flags = SL_BACKEND_F_TERMINATING; /* until a service has it active */
@@ -316,7 +325,8 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 			sort_keys = NULL;
 			for (uint32_t i = 0; i < st->n_services; i++)
 				tmp[i] = sids[order[i]];
-			r = assign_ids(tmp, st->n_services);
+			r = assign_ids(tmp, st->n_services, prev ? prev->service_ids : NULL,
+				       prev ? prev->n_services : 0);
 			for (uint32_t i = 0; i < st->n_services; i++)
 				sids[order[i]] = tmp[i];
 		}

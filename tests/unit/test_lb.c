@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Services compiled: slot tables by weight, how few slots a change of one
+ * backend moves, ids kept from the live set, terminating and empty
+ * services.
+ */
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "reconcile/compile.h"
+#include "reconcile/lb.h"
+
+/* A state with one service 10.96.0.10:80/TCP and these backends (YAML
+ * flow maps, one per line). */
+static void compile_service(const char *backends, const struct sl_compile_prev *prev, struct sl_compile_result *res)
+{
+	char yaml[8192];
+	struct sl_load ld;
+
+	snprintf(yaml, sizeof(yaml),
+		 "version: 1\nservices:\n  - name: web\n    frontend: {ip: 10.96.0.10, port: 80, protocol: TCP}\n"
+		 "    backends:\n%s",
+		 backends);
+	load_text(&ld, yaml, true);
+	assert_no_diags(&ld);
+	cr_assert_eq(sl_compile(&ld.state, prev, res), 0);
+	sl_load_free(&ld);
+}
+
+static const struct sl_service_value *the_service(const struct sl_objset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].kind == SL_OBJ_SERVICE)
+			return obj_val(s, &s->v[i]);
+	cr_assert_fail("no service object");
+	return NULL;
+}
+
+/* The backend (by last address byte) each slot sends new flows to. */
+static void slot_owners(const struct sl_objset *s, int owner[SL_LB_SLOTS])
+{
+	const struct sl_service_value *v = the_service(s);
+
+	for (int i = 0; i < SL_LB_SLOTS; i++) {
+		struct sl_backend_key k = { .id = v->member[v->slot[i]].backend_id };
+		const struct sl_obj *o = objset_find(s, SL_OBJ_BACKEND, &k, sizeof(k));
+
+		cr_assert_not_null(o, "slot %d names backend id %u, which has no entry", i, k.id);
+		owner[i] = ((const struct sl_backend_value *)obj_val(s, o))->addr[3];
+	}
+}
+
+static char *backends_text(int first, int n, const char *extra)
+{
+	static char buf[4096];
+	size_t len = 0;
+
+	for (int i = first; i < first + n; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "      - {ip: 10.1.0.%d, port: 8080}\n", i);
+	snprintf(buf + len, sizeof(buf) - len, "%s", extra ? extra : "");
+	return buf;
+}
+
+Test(lb, shares_follow_weights)
+{
+	static const struct {
+		const char *backends;
+		int weights[4];
+	} cases[] = {
+		{ "      - {ip: 10.1.0.1, port: 8080}\n      - {ip: 10.1.0.2, port: 8080, weight: 3}\n", { 1, 3 } },
+		{ "      - {ip: 10.1.0.1, port: 8080}\n      - {ip: 10.1.0.2, port: 8080}\n"
+		  "      - {ip: 10.1.0.3, port: 8080, weight: 2}\n",
+		  { 1, 1, 2 } },
+		{ "      - {ip: 10.1.0.1, port: 8080, weight: 1}\n      - {ip: 10.1.0.2, port: 8080, weight: 1000}\n",
+		  { 1, 1000 } },
+	};
+
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		struct sl_compile_result res;
+		int owner[SL_LB_SLOTS], count[8] = { 0 }, total = 0;
+
+		compile_service(cases[c].backends, NULL, &res);
+		cr_assert_eq(the_service(&res.set)->n_slots, SL_LB_SLOTS);
+		slot_owners(&res.set, owner);
+		for (int i = 0; i < SL_LB_SLOTS; i++)
+			count[owner[i]]++;
+		for (int b = 0; b < 4; b++)
+			total += cases[c].weights[b];
+		for (int b = 0; b < 4 && cases[c].weights[b]; b++) {
+			double p = (double)cases[c].weights[b] / total, exact = SL_LB_SLOTS * p;
+			/* each slot is its own draw: a binomial spread around the share */
+			double sigma = sqrt(SL_LB_SLOTS * p * (1 - p));
+
+			cr_expect(count[b + 1] >= 1, "case %zu: backend %d has a slot", c, b + 1);
+			cr_expect(fabs(count[b + 1] - exact) <= 3 * sigma + 1,
+				  "case %zu: backend %d has %d slots, its weight asks %.1f (sigma %.1f)", c, b + 1,
+				  count[b + 1], exact, sigma);
+		}
+		sl_compile_result_free(&res);
+	}
+}
+
+/* Consistency: one backend more or less moves about 1/N of the slots. */
+Test(lb, one_backend_moves_few_slots)
+{
+	for (int n = 3; n <= 40; n++) {
+		struct sl_compile_result a, b, c;
+		int oa[SL_LB_SLOTS], ob[SL_LB_SLOTS], oc[SL_LB_SLOTS], added = 0, removed = 0;
+		double fair = (double)SL_LB_SLOTS / (n + 1);
+
+		compile_service(backends_text(1, n, NULL), NULL, &a);
+		compile_service(backends_text(1, n + 1, NULL), NULL, &b); /* one added */
+		compile_service(backends_text(2, n - 1, NULL), NULL, &c); /* the first removed */
+		slot_owners(&a.set, oa);
+		slot_owners(&b.set, ob);
+		slot_owners(&c.set, oc);
+		for (int i = 0; i < SL_LB_SLOTS; i++) {
+			added += oa[i] != ob[i];
+			removed += oa[i] != oc[i];
+			/* only slots the new backend takes, or the removed one held, move */
+			cr_expect(oa[i] == ob[i] || ob[i] == n + 1, "%d backends, one added: slot %d moved from %d to %d",
+				  n, i, oa[i], ob[i]);
+			cr_expect(oa[i] == oc[i] || oa[i] == 1, "%d backends, one removed: slot %d moved from %d to %d",
+				  n, i, oa[i], oc[i]);
+		}
+		/* the new backend takes its share; little else moves */
+		cr_expect_leq(added, (int)(fair * 1.5) + 3, "%d backends, one added: %d of %d slots moved (its share %.1f)",
+			      n, added, SL_LB_SLOTS, fair);
+		cr_expect_leq(removed, (int)((double)SL_LB_SLOTS / n * 1.5) + 3,
+			      "%d backends, one removed: %d of %d slots moved (its share %.1f)", n, removed, SL_LB_SLOTS,
+			      (double)SL_LB_SLOTS / n);
+		sl_compile_result_free(&a);
+		sl_compile_result_free(&b);
+		sl_compile_result_free(&c);
+	}
+}
+
+Test(lb, order_in_the_file_does_not_matter)
+{
+	struct sl_compile_result a, b;
+
+	compile_service("      - {ip: 10.1.0.1, port: 8080}\n      - {ip: 10.1.0.2, port: 8080, weight: 2}\n"
+			"      - {ip: 10.1.0.3, port: 8080}\n",
+			NULL, &a);
+	compile_service("      - {ip: 10.1.0.3, port: 8080}\n      - {ip: 10.1.0.1, port: 8080}\n"
+			"      - {ip: 10.1.0.2, port: 8080, weight: 2}\n",
+			NULL, &b);
+	cr_assert_eq(memcmp(the_service(&a.set), the_service(&b.set), sizeof(struct sl_service_value)), 0);
+	sl_compile_result_free(&a);
+	sl_compile_result_free(&b);
+}
+
+Test(lb, terminating_and_empty)
+{
+	struct sl_compile_result res;
+	const struct sl_service_value *v;
+	int owner[SL_LB_SLOTS];
+
+	compile_service("      - {ip: 10.1.0.1, port: 8080, state: terminating}\n      - {ip: 10.1.0.2, port: 8080}\n",
+			NULL, &res);
+	v = the_service(&res.set);
+	cr_assert_eq(v->n_members, 2, "the terminating backend stays a member");
+	cr_assert(v->member[0].flags & SL_LB_MEMBER_TERMINATING);
+	slot_owners(&res.set, owner);
+	for (int i = 0; i < SL_LB_SLOTS; i++)
+		cr_assert_eq(owner[i], 2, "slot %d goes to the terminating backend", i);
+	sl_compile_result_free(&res);
+
+	compile_service("      - {ip: 10.1.0.1, port: 8080, state: terminating}\n", NULL, &res);
+	cr_assert_eq(the_service(&res.set)->n_slots, 0, "all terminating: no slot, new flows refused");
+	sl_compile_result_free(&res);
+	compile_service("      []\n", NULL, &res);
+	cr_assert_eq(the_service(&res.set)->n_slots, 0, "no backend: no slot");
+	cr_assert_eq(objset_count(&res.set, SL_OBJ_BACKEND), 0);
+	sl_compile_result_free(&res);
+}
+
+/* Ids from the live set stay; new ones take the lowest free ids. */
+Test(lb, ids_come_from_the_live_set)
+{
+	struct sl_backend_value live_b[2] = { 0 };
+	uint32_t live_bid[2] = { 7, 1 };
+	struct sl_service_key live_s = { .port = htons(80), .proto = 6, .family = 4 };
+	uint32_t live_sid = 42;
+	struct sl_compile_prev prev = { 0 };
+	struct sl_compile_result res;
+	uint32_t ids[3] = { 0 };
+	int n = 0;
+
+	live_b[0].family = live_b[1].family = 4;
+	inet_pton(AF_INET, "10.1.0.2", live_b[0].addr);
+	inet_pton(AF_INET, "10.1.0.9", live_b[1].addr); /* no longer in the state */
+	live_b[0].port = live_b[1].port = htons(8080);
+	inet_pton(AF_INET, "10.96.0.10", live_s.addr);
+	prev.lb = (struct sl_lb_prev){ live_b, live_bid, 2, &live_s, &live_sid, 1 };
+	compile_service("      - {ip: 10.1.0.1, port: 8080}\n      - {ip: 10.1.0.2, port: 8080}\n"
+			"      - {ip: 10.1.0.3, port: 8080}\n",
+			&prev, &res);
+	cr_assert_eq(the_service(&res.set)->id, 42, "the service keeps its id");
+	for (size_t i = 0; i < res.set.n; i++) {
+		const struct sl_obj *o = &res.set.v[i];
+
+		if (o->kind == SL_OBJ_BACKEND) {
+			const struct sl_backend_value *b = obj_val(&res.set, o);
+
+			ids[b->addr[3] - 1] = ((const struct sl_backend_key *)obj_key(&res.set, o))->id;
+			n++;
+		}
+	}
+	cr_assert_eq(n, 3);
+	cr_expect_eq(ids[1], 7, "10.1.0.2 keeps id 7 (got %u)", ids[1]);
+	cr_expect_eq(ids[0], 2, "10.1.0.1 gets the lowest free id, 2 (got %u)", ids[0]);
+	cr_expect_eq(ids[2], 3, "10.1.0.3 gets the next, 3 (got %u)", ids[2]);
+	sl_compile_result_free(&res);
+}
+
+/* A backend shared by two services (and two protocols) is one entry. */
+Test(lb, shared_backend_is_one_entry)
+{
+	struct sl_load ld;
+	struct sl_compile_result res;
+
+	load_text(&ld,
+		  "version: 1\nservices:\n"
+		  "  - name: dns-udp\n    frontend: {ip: 10.96.0.53, port: 53, protocol: UDP}\n"
+		  "    backends: [{ip: 10.1.0.53}]\n"
+		  "  - name: dns-tcp\n    frontend: {ip: 10.96.0.53, port: 53, protocol: TCP}\n"
+		  "    backends: [{ip: 10.1.0.53}, {ip: 10.1.0.54, state: terminating}]\n",
+		  true);
+	assert_no_diags(&ld);
+	cr_assert_eq(sl_compile(&ld.state, NULL, &res), 0);
+	cr_expect_eq(objset_count(&res.set, SL_OBJ_SERVICE), 2);
+	cr_expect_eq(objset_count(&res.set, SL_OBJ_BACKEND), 2);
+	sl_compile_result_free(&res);
+	sl_load_free(&ld);
+}
