@@ -155,6 +155,18 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* A random salt per slot, and a backend's draw for a slot: one multiply of
+ * the two, well mixed (both are already uniform 64-bit hashes). */
+static uint64_t salt[SL_LB_SLOTS];
+static bool salt_ready;
+
+static inline uint64_t slot_draw(uint64_t backend_hash, uint32_t c)
+{
+	uint64_t x = (backend_hash ^ salt[c]) * 0x9e3779b97f4a7c15ull;
+
+	return x ^ (x >> 29);
+}
+
 void sl_lb_fill_slots(struct sl_service_value *v, const uint64_t *member_hash)
 {
 	uint8_t active[SL_LB_MAX_BACKENDS];
@@ -178,20 +190,25 @@ void sl_lb_fill_slots(struct sl_service_value *v, const uint64_t *member_hash)
 	 * wins it comes or goes, so one backend more or less among N moves
 	 * 1/N of the slots on average, and no other slot. With equal weights
 	 * the highest u wins, no logarithm needed. */
+	if (!salt_ready) {
+		for (uint32_t c = 0; c < SL_LB_SLOTS; c++)
+			salt[c] = mix64(c + 0x51c0ull);
+		salt_ready = true;
+	}
 	for (uint32_t c = 0; c < SL_LB_SLOTS; c++) {
-		uint64_t salt = mix64(c + 0x51c0ull);
 		uint32_t best = 0;
 		double best_score = -1.0;
 		uint64_t best_u = 0;
 
 		for (uint32_t i = 0; i < n_active; i++) {
-			uint64_t x = mix64(member_hash[active[i]] ^ salt);
+			uint64_t x = slot_draw(member_hash[active[i]], c);
 
 			if (equal) {
-				if (!i || x > best_u) {
-					best_u = x;
-					best = i;
-				}
+				/* branch-free: the comparison is a coin toss */
+				uint64_t take = -(uint64_t)(x > best_u || !i);
+
+				best_u = (x & take) | (best_u & ~take);
+				best = (uint32_t)((i & take) | (best & ~take));
 			} else {
 				double u = ((double)(x >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
 				double score = weight[i] / -log(u);
@@ -215,7 +232,7 @@ void sl_lb_fill_slots(struct sl_service_value *v, const uint64_t *member_hash)
 		if (held)
 			continue;
 		for (uint32_t c = 0; c < SL_LB_SLOTS; c++) {
-			uint64_t x = mix64(member_hash[active[i]] ^ mix64(c + 0x51c0ull));
+			uint64_t x = slot_draw(member_hash[active[i]], c);
 
 			if (x > top) {
 				top = x;
