@@ -728,3 +728,81 @@ Test(plan, color)
 	version_free(&old);
 	version_free(&new);
 }
+
+/* ---- services: lines per backend, never slot bytes ---- */
+
+#define SVC_HEAD "version: 1\nservices:\n  - name: web\n    frontend: {ip: 10.96.0.10, port: 80, protocol: TCP}\n"
+
+/* The new version is compiled against the old as the live set, as apply
+ * does, so that backend ids carry over. */
+static void assert_service_plan(const char *old_yaml, const char *new_yaml, const char *expected,
+				size_t add, size_t change, size_t remove)
+{
+	struct version old, new;
+	struct sl_compile_prev prev = {};
+	char(*names)[17] = NULL;
+	struct sl_diff d;
+	struct strbuf out = {};
+	size_t counts[SL_CHANGE_OPS];
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0;
+
+	version_compile(&old, old_yaml, NULL);
+	sl_compile_prev_from_live(&old.res.set, &prev, &names);
+	version_compile(&new, new_yaml, &prev);
+	cr_assert_eq(sl_diff(&new.res.set, &old.res.set, &d), 0);
+	cr_assert_eq(sl_plan_render(&new.res.set, &old.res.set, &d, &new.ld.state, SL_PLAN_TEXT, false, &out), 0);
+	cr_expect_str_eq(strbuf_str(&out), expected, "--- got\n%s--- expected\n%s", strbuf_str(&out), expected);
+	f = open_memstream(&buf, &len);
+	cr_assert_eq(sl_plan_write(&new.res.set, &old.res.set, &d, &new.ld.state, SL_PLAN_JSON, false, f, counts), 0);
+	fclose(f);
+	cr_expect(json_valid(buf), "JSON:\n%s", buf);
+	cr_expect(counts[SL_OP_ADD] == add && counts[SL_OP_CHANGE] == change && counts[SL_OP_REMOVE] == remove,
+		  "counted %zu/%zu/%zu lines", counts[SL_OP_ADD], counts[SL_OP_CHANGE], counts[SL_OP_REMOVE]);
+	free(buf);
+	strbuf_free(&out);
+	sl_diff_free(&d);
+	sl_compile_prev_free(&prev, names);
+	version_free(&old);
+	version_free(&new);
+}
+
+Test(plan, service_backends_come_go_and_change)
+{
+	assert_service_plan(SVC_HEAD "    backends:\n"
+				     "      - {ip: 10.1.0.10, port: 8080}\n"
+				     "      - {ip: 10.1.0.11, port: 8080}\n"
+				     "      - {ip: 10.1.0.12, port: 8080}\n",
+			    SVC_HEAD "    backends:\n"
+				     "      - {ip: 10.1.0.10, port: 8080, state: terminating}\n"
+				     "      - {ip: 10.1.0.11, port: 8080, weight: 2}\n"
+				     "      - {ip: 10.1.0.13, port: 8080}\n",
+			    "service web 10.96.0.10:80/TCP\n"
+			    "  ~ backend 10.1.0.10:8080: active -> terminating\n"
+			    "  ~ backend 10.1.0.11:8080: weight 1 -> 2\n"
+			    "  - backend 10.1.0.12:8080 weight 1\n"
+			    "  + backend 10.1.0.13:8080 weight 1\n"
+			    "Plan: 1 to add, 2 to change, 1 to remove.\n",
+			    1, 2, 1);
+}
+
+Test(plan, a_service_added_and_one_emptied)
+{
+	assert_service_plan("version: 1\nservices:\n  - name: api\n"
+			    "    frontend: {ip: 10.96.0.20, port: 443, protocol: TCP}\n"
+			    "    backends: [{ip: 10.1.0.20}]\n",
+			    "version: 1\nservices:\n  - name: api\n"
+			    "    frontend: {ip: 10.96.0.20, port: 443, protocol: TCP}\n"
+			    "    backends: []\n"
+			    "  - name: dns\n    frontend: {ip: \"fd00:96::53\", port: 53, protocol: UDP}\n"
+			    "    backends: [{ip: \"fd00:1::53\"}, {ip: \"fd00:1::54\", weight: 3}]\n",
+			    "service api 10.96.0.20:443/TCP\n"
+			    "  - backend 10.1.0.20:443 weight 1\n"
+			    "service dns [fd00:96::53]:53/UDP\n"
+			    "  + service [fd00:96::53]:53/UDP\n"
+			    "  + backend [fd00:1::53]:53 weight 1\n"
+			    "  + backend [fd00:1::54]:53 weight 3\n"
+			    "Plan: 3 to add, 0 to change, 1 to remove.\n",
+			    3, 0, 1);
+}
