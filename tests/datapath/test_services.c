@@ -266,7 +266,7 @@ ParameterizedTest(struct tcase *c, services, terminating_backend)
 		cr_expect_str_eq(o.dst, ip_c(c->fam), "%s: new flow goes to Y (went to %s)", c->name, o.dst);
 	} else {
 		cr_expect_eq(v, TC_ACT_REDIRECT, "%s: new flow refused at once", c->name);
-		cr_expect_eq(o.proto, c->fam == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6, "%s: by an ICMP error", c->name);
+		cr_expect_eq(o.proto, IPPROTO_TCP, "%s: by a reset", c->name);
 		cr_expect_eq(drops(&dp, SL_DROP_NO_BACKEND), 1, "%s: counted as NO_BACKEND", c->name);
 	}
 }
@@ -370,21 +370,36 @@ ParameterizedTest(struct scase *c, services, empty_service)
 	build(&p, &in, "hello", 5);
 	v = run_from(&dp, dp.if_a, &p, &out, NULL);
 	parse(&out, &o);
-	/* Refused at once: an ICMP port unreachable from the frontend, sent
-	 * back to the client (to the peer of the device it came in on). */
+	/* Refused at once, back to the client (to the peer of the device it
+	 * came in on): TCP by a reset from the frontend, UDP by an ICMP port
+	 * unreachable from the frontend quoting the packet. */
 	cr_expect_eq(v, TC_ACT_REDIRECT, "%s: answered, verdict %d", c->name, v);
-	cr_expect_eq(o.proto, c->fam == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6, "%s: an ICMP error (proto %u)", c->name,
-		     o.proto);
 	cr_expect_str_eq(o.src, fe(c->fam), "%s: from the frontend", c->name);
 	cr_expect_str_eq(o.dst, ip_a(c->fam), "%s: to the client", c->name);
 	cr_expect(o.l3_csum_ok && o.l4_csum_ok, "%s: checksums right", c->name);
-	cr_expect_eq(out.b[icmp], c->fam == 4 ? 3 : 1, "%s: destination unreachable", c->name);
-	cr_expect_eq(out.b[icmp + 1], c->fam == 4 ? 3 : 4, "%s: port unreachable", c->name);
-	cr_expect_eq(out.len, c->fam == 4 ? 70u : 110u, "%s: the quote is the IP header and 8 bytes", c->name);
-	inet_pton(c->fam == 4 ? AF_INET : AF_INET6, fe(c->fam), want_fe);
-	cr_expect_eq(memcmp(out.b + icmp + 8 + (c->fam == 4 ? 16 : 24), want_fe, alen), 0,
-		     "%s: quoting the packet sent to the frontend", c->name);
 	cr_expect_eq(memcmp(out.b + 0, p.b + 6, 6), 0, "%s: to the client's MAC", c->name);
+	if (c->proto == IPPROTO_TCP) {
+		uint32_t seq, ack;
+
+		cr_expect_eq(o.proto, IPPROTO_TCP, "%s: a TCP segment (proto %u)", c->name, o.proto);
+		cr_expect(o.sport == FE_PORT && o.dport == 40000, "%s: from the frontend's port to the client's (%u -> %u)",
+			  c->name, o.sport, o.dport);
+		cr_expect_eq(out.b[icmp + 13], TCP_RST | TCP_ACK, "%s: RST|ACK (flags 0x%x)", c->name, out.b[icmp + 13]);
+		memcpy(&seq, p.b + icmp + 4, 4);
+		memcpy(&ack, out.b + icmp + 8, 4);
+		/* the test's SYN carries "hello": the SYN and its 5 bytes */
+		cr_expect_eq(ntohl(ack), ntohl(seq) + 1 + 5, "%s: acknowledging the SYN and its data", c->name);
+		cr_expect_eq(out.len, c->fam == 4 ? 54u : 74u, "%s: headers only", c->name);
+	} else {
+		cr_expect_eq(o.proto, c->fam == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6, "%s: an ICMP error (proto %u)",
+			     c->name, o.proto);
+		cr_expect_eq(out.b[icmp], c->fam == 4 ? 3 : 1, "%s: destination unreachable", c->name);
+		cr_expect_eq(out.b[icmp + 1], c->fam == 4 ? 3 : 4, "%s: port unreachable", c->name);
+		cr_expect_eq(out.len, c->fam == 4 ? 70u : 110u, "%s: the quote is the IP header and 8 bytes", c->name);
+		inet_pton(c->fam == 4 ? AF_INET : AF_INET6, fe(c->fam), want_fe);
+		cr_expect_eq(memcmp(out.b + icmp + 8 + (c->fam == 4 ? 16 : 24), want_fe, alen), 0,
+			     "%s: quoting the packet sent to the frontend", c->name);
+	}
 	cr_expect_eq(drops(&dp, SL_DROP_NO_BACKEND), 1, "%s: counted as NO_BACKEND", c->name);
 	cr_expect_eq(drops_total(&dp), 1, "%s: and as nothing else", c->name);
 	cr_expect_eq(metric_count(&dp, SL_METRIC_DNAT), 0, "%s: no translation", c->name);
