@@ -166,8 +166,9 @@ SL_STATIC_ASSERT(sizeof(struct sl_service_key) == 20, "sl_service_key");
  * A service: its backends (members) and its table of slots. A new flow's
  * hash picks a slot (hash % n_slots); the slot names a member; the member
  * names a backend. The table holds only active members, each in about as
- * many slots as its weight asks; user space fills it Maglev-style, so that
- * a change of one backend moves about 1/N of the slots. Terminating members
+ * many slots as its weight asks; user space fills it by weighted rendezvous
+ * hashing (src/reconcile/lb.c), so that a change of one backend moves only
+ * the slots it wins or held, about 1/N. Terminating members
  * are in no slot: they keep the flows conntrack pins to them and get no new
  * one. Members are kept in the value (with their weight and state) so that
  * the kernel holds the whole service: plans and `show` read them back.
