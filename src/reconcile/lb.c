@@ -275,6 +275,7 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 	uint32_t *sids = NULL, *bids = NULL;
 	struct sl_service_key *keys = NULL;
 	struct sl_service_value *val = NULL;
+	uint32_t *live_idx = NULL;
 	size_t n_all = 0, n = 0;
 	int r = 0;
 
@@ -320,13 +321,40 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 		all[i].id = bids[i];
 		all[i].v.flags = SL_BACKEND_F_TERMINATING; /* until a service has it active */
 	}
-	/* Services: ids from the kernel by frontend. */
+	/* Services: ids from the kernel by frontend (the live ones sorted by
+	 * frontend, then looked up). */
+	if (r >= 0 && prev && prev->n_services) {
+		live_idx = malloc(prev->n_services * sizeof(*live_idx));
+		if (!live_idx)
+			r = -ENOMEM;
+		for (uint32_t p = 0; live_idx && p < prev->n_services; p++)
+			live_idx[p] = p;
+		if (live_idx) {
+			sort_keys = prev->services;
+			qsort(live_idx, prev->n_services, sizeof(*live_idx), order_cmp);
+		}
+	}
 	for (uint32_t i = 0; r >= 0 && i < st->n_services; i++) {
 		r = frontend_key(&st->services[i], &keys[i]);
-		for (size_t p = 0; r >= 0 && prev && p < prev->n_services; p++)
-			if (!memcmp(&prev->services[p], &keys[i], sizeof(keys[i])))
-				sids[i] = prev->service_ids[p];
+		if (r >= 0 && live_idx) {
+			size_t lo = 0, hi = prev->n_services;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				int c = memcmp(&prev->services[live_idx[mid]], &keys[i], sizeof(keys[i]));
+
+				if (!c) {
+					sids[i] = prev->service_ids[live_idx[mid]];
+					break;
+				}
+				if (c < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		}
 	}
+	sort_keys = NULL;
 	/* New ids in frontend order, so that a state compiles to the same ids
 	 * whatever the order of its files and lists. */
 	if (r >= 0) {
@@ -397,6 +425,7 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 		r = objset_add(out, SL_OBJ_BACKEND, &k, sizeof(k), &all[i].v, sizeof(all[i].v));
 	}
 out:
+	free(live_idx);
 	free(all);
 	free(sids);
 	free(bids);
