@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -50,4 +51,26 @@ int grow_array(void **v, size_t *cap, size_t need, size_t elem_size);
 static inline bool streq(const char *a, const char *b)
 {
 	return a && b && __builtin_strcmp(a, b) == 0;
+}
+
+/* qsort/bsearch comparison of two uint32_t. */
+static inline int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define FNV1A64_INIT 0xcbf29ce484222325ULL
+
+/* FNV-1a over n bytes, continuing from h (FNV1A64_INIT to start). */
+static inline uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
 }

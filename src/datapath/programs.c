@@ -132,17 +132,6 @@ const struct sl_map_layout *kernel_layout(const char *name)
 	return NULL;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t sizes[SL_MAP__MAX],
 		      uint64_t ret[SL_PROG__MAX])
 {
@@ -150,7 +139,7 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t sizes[SL_
 	size_t n, dsz = 0, psz = 0;
 	const void *delf = datapath_bpf__elf_bytes(&dsz);
 	const void *pelf = prefilter_bpf__elf_bytes(&psz);
-	uint64_t base = 0xcbf29ce484222325ULL;
+	uint64_t base = FNV1A64_INIT;
 	int r = sl_kernel_layouts(&l, &n);
 
 	if (r < 0)
@@ -161,12 +150,12 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t sizes[SL_
 
 		if (l[i].size_from != SL_MAP_SIZE_FIXED)
 			v.max_entries = sizes[l[i].size_from];
-		base = fnv(base, l[i].name, strlen(l[i].name));
-		base = fnv(base, &v, sizeof(v));
+		base = fnv1a64(base, l[i].name, strlen(l[i].name));
+		base = fnv1a64(base, &v, sizeof(v));
 	}
-	ret[SL_PROG_FROM_ENDPOINT] = fnv(fnv(fnv(base, delf, dsz), s, sizeof(*s)), "from", 4);
-	ret[SL_PROG_TO_ENDPOINT] = fnv(fnv(fnv(base, delf, dsz), s, sizeof(*s)), "to", 2);
-	ret[SL_PROG_PREFILTER] = fnv(fnv(base, pelf, psz), "prefilter", 9);
+	ret[SL_PROG_FROM_ENDPOINT] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "from", 4);
+	ret[SL_PROG_TO_ENDPOINT] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "to", 2);
+	ret[SL_PROG_PREFILTER] = fnv1a64(fnv1a64(base, pelf, psz), "prefilter", 9);
 	for (int i = 0; i < SL_PROG__MAX; i++)
 		if (!ret[i])
 			ret[i] = 1; /* 0 means "not known" in observed attachments */

@@ -30,18 +30,11 @@ static int ids_add(struct ids *s, uint32_t id)
 	return 0;
 }
 
-static int u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void ids_finish(struct ids *s)
 {
 	size_t w = 0;
 
-	qsort(s->v, s->n, sizeof(*s->v), u32_cmp);
+	qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
 	for (size_t i = 0; i < s->n; i++)
 		if (!w || s->v[w - 1] != s->v[i])
 			s->v[w++] = s->v[i];
@@ -177,7 +170,7 @@ static int assign_cidr_identities(struct ctx *c)
 		for (size_t i = 0; i < c->n_cidrs; i++)
 			if (c->cidrs[i].id)
 				used[n_used++] = c->cidrs[i].id;
-		qsort(used, n_used, sizeof(*used), u32_cmp);
+		qsort(used, n_used, sizeof(*used), cmp_u32);
 		for (size_t i = 0; i < c->n_cidrs; i++) {
 			if (c->cidrs[i].id)
 				continue;

@@ -45,13 +45,6 @@ static int backend_cmp(const void *a, const void *b)
 	return x->port < y->port ? -1 : x->port > y->port;
 }
 
-static int u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Ids for the objects of one kind: ids[i] is the id from the live set or
  * 0; the others get the lowest ids that neither a kept object nor any
  * live one (avoid) uses. */
@@ -68,7 +61,7 @@ static int assign_ids(uint32_t *ids, size_t n, const uint32_t *avoid, size_t n_a
 			used[nu++] = ids[i];
 	for (size_t i = 0; i < n_avoid; i++)
 		used[nu++] = avoid[i];
-	qsort(used, nu, sizeof(*used), u32_cmp);
+	qsort(used, nu, sizeof(*used), cmp_u32);
 	for (size_t i = 0; i < n; i++) {
 		if (ids[i])
 			continue;
@@ -94,17 +87,6 @@ static const struct sl_service_key *sort_keys;
 static int order_cmp(const void *a, const void *b)
 {
 	return memcmp(&sort_keys[*(const uint32_t *)a], &sort_keys[*(const uint32_t *)b], sizeof(*sort_keys));
-}
-
-static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
 }
 
 static int frontend_key(const struct sl_service *svc, struct sl_service_key *k)
@@ -140,11 +122,10 @@ static int backend_of(const struct sl_service *svc, const struct sl_backend *be,
 /* A backend's place in every table: its hash, from what identifies it. */
 uint64_t sl_lb_backend_hash(const struct sl_backend_value *b)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = fnv1a64(FNV1A64_INIT, &b->family, 1);
 
-	h = fnv1a(&b->family, 1, h);
-	h = fnv1a(b->addr, b->family == 4 ? 4 : 16, h);
-	return fnv1a(&b->port, 2, h);
+	h = fnv1a64(h, b->addr, b->family == 4 ? 4 : 16);
+	return fnv1a64(h, &b->port, 2);
 }
 
 static uint64_t mix64(uint64_t x)

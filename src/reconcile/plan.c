@@ -1313,13 +1313,6 @@ static void item_init(const struct plan_ctx *c, uint32_t i, struct plan_item *it
 	}
 }
 
-static int u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Backend entries that a service change names are said by its lines: hide
  * them. Returns 0 or -ENOMEM. */
 static int hide_named_backends(const struct plan_ctx *c, struct plan_item *items, size_t n)
@@ -1345,7 +1338,7 @@ static int hide_named_backends(const struct plan_ctx *c, struct plan_item *items
 			}
 		}
 	}
-	qsort(ids, n_ids, sizeof(*ids), u32_cmp);
+	qsort(ids, n_ids, sizeof(*ids), cmp_u32);
 	for (size_t i = 0; n_ids && i < n; i++) {
 		struct plan_view v;
 		uint32_t id;
@@ -1354,7 +1347,7 @@ static int hide_named_backends(const struct plan_ctx *c, struct plan_item *items
 			continue;
 		view_init(c, &c->d->v[items[i].change], &v);
 		id = ((const struct sl_backend_key *)v.key)->id;
-		if (bsearch(&id, ids, n_ids, sizeof(*ids), u32_cmp))
+		if (bsearch(&id, ids, n_ids, sizeof(*ids), cmp_u32))
 			items[i].section = SEC_HIDDEN;
 	}
 	free(ids);

@@ -321,13 +321,6 @@ static int prefix_cmp_v(const void *a, const void *b)
 	return sl_prefix_cmp(a, b);
 }
 
-static int u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static const char *proto_name(uint8_t proto)
 {
 	switch (proto) {
@@ -1365,7 +1358,7 @@ static void collect_identities(struct show *s)
 	}
 	for (size_t i = 0; i < s->n_reps; i++)
 		add_id(s, s->reps[i].identity);
-	qsort(s->ids, s->n_ids, sizeof(*s->ids), u32_cmp);
+	qsort(s->ids, s->n_ids, sizeof(*s->ids), cmp_u32);
 	for (size_t i = 0; i < s->n_ids; i++)
 		if (!w || s->ids[w - 1] != s->ids[i])
 			s->ids[w++] = s->ids[i];
