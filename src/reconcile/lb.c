@@ -225,14 +225,20 @@ void sl_lb_fill_slots(struct sl_service_value *v, const uint64_t *member_hash)
 	v->n_slots = SL_LB_SLOTS;
 }
 
+/* A service's member as compiled: its backend entry and its line in the file. */
+struct lb_member {
+	struct lb_backend *b;
+	const struct sl_backend *src;
+};
+
 static int member_cmp(const void *a, const void *b)
 {
-	const struct lb_backend *const *x = a, *const *y = b;
+	const struct lb_member *x = a, *y = b;
 
-	return backend_cmp(&(*x)->v, &(*y)->v);
+	return backend_cmp(&x->b->v, &y->b->v);
 }
 
-static const struct lb_backend *find_backend(const struct lb_backend *all, size_t n, const struct sl_backend_value *v)
+static struct lb_backend *find_backend(struct lb_backend *all, size_t n, const struct sl_backend_value *v)
 {
 	size_t lo = 0, hi = n;
 
@@ -361,7 +367,7 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 	}
 	for (uint32_t i = 0; r >= 0 && i < st->n_services; i++) {
 		const struct sl_service *svc = &st->services[i];
-		const struct lb_backend *mem[SL_LB_MAX_BACKENDS];
+		struct lb_member mem[SL_LB_MAX_BACKENDS];
 		uint64_t hash[SL_LB_MAX_BACKENDS];
 		uint32_t nm = 0;
 
@@ -372,29 +378,21 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 
 			if (backend_of(svc, &svc->backends[j], &b) < 0)
 				continue;
-			mem[nm] = find_backend(all, n_all, &b);
-			if (mem[nm])
+			mem[nm] = (struct lb_member){ find_backend(all, n_all, &b), &svc->backends[j] };
+			if (mem[nm].b)
 				nm++;
 		}
 		/* Members in address order: the table does not depend on the
 		 * order the file lists them in. */
 		qsort(mem, nm, sizeof(*mem), member_cmp);
 		for (uint32_t m = 0; m < nm; m++) {
-			const struct sl_backend *be = NULL;
-
-			for (uint32_t j = 0; j < svc->n_backends && !be; j++) {
-				struct sl_backend_value b;
-
-				if (backend_of(svc, &svc->backends[j], &b) >= 0 && !backend_cmp(&b, &mem[m]->v))
-					be = &svc->backends[j];
-			}
-			val->member[m].backend_id = mem[m]->id;
-			val->member[m].weight = (uint16_t)(be ? be->weight : 1);
-			if (be && be->state == SL_BACKEND_TERMINATING)
+			val->member[m].backend_id = mem[m].b->id;
+			val->member[m].weight = (uint16_t)mem[m].src->weight;
+			if (mem[m].src->state == SL_BACKEND_TERMINATING)
 				val->member[m].flags = SL_LB_MEMBER_TERMINATING;
 			else
-				((struct lb_backend *)mem[m])->v.flags = 0;
-			hash[m] = sl_lb_backend_hash(&mem[m]->v);
+				mem[m].b->v.flags = 0; /* active in some service */
+			hash[m] = sl_lb_backend_hash(&mem[m].b->v);
 		}
 		val->n_members = (uint8_t)nm;
 		sl_lb_fill_slots(val, hash);
