@@ -46,16 +46,6 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-/* Forget what was observed and planned (the loaded state stays). */
-static void pipeline_reset(struct pipeline *p)
-{
-	sl_diff_free(&p->d);
-	objset_free(&p->want);
-	objset_free(&p->have);
-	sl_kernel_close(p->k);
-	p->k = NULL;
-}
-
 static void pipeline_free(struct pipeline *p)
 {
 	sl_diff_free(&p->d);
@@ -119,7 +109,28 @@ static int load_state(const struct cli *c, const char *cmd, struct pipeline *p)
 /* Observe, compile against what is live, check capacity, diff. */
 enum { LOCK_NONE, LOCK_CREATE, LOCK_IF_THERE };
 
-static int make_plan(const struct cli *c, const char *cmd, struct pipeline *p, int lock)
+/* Open the pin directory (LOCK_CREATE: make it), lock it, and observe what
+ * sluice owns. Returns 0, or -errno with e set. */
+static int open_observe(const struct cli *c, int lock, struct sl_kernel **ret_k, struct sl_objset *ret_have,
+			struct sl_kerr *e)
+{
+	int r;
+
+	sl_kernel_set_verbosity(c->verbose);
+	r = sl_kernel_open(cli_pin_dir(c), lock == LOCK_CREATE, ret_k, e);
+	if (r >= 0 && lock != LOCK_NONE) {
+		r = sl_kernel_lock(*ret_k, c->wait_s, e);
+		if (r == -ENOENT && lock == LOCK_IF_THERE)
+			r = 0;
+	}
+	if (r >= 0)
+		r = sl_kernel_observe(*ret_k, ret_have, e);
+	return r;
+}
+
+/* Compile against p->have, check capacity, diff into p->d. t_observe: the
+ * time observing took, for -v. */
+static int plan_against_live(const struct cli *c, const char *cmd, struct pipeline *p, double t_observe)
 {
 	const struct sl_state *st = p->loaded ? &p->ld.state : NULL;
 	struct sl_compile_prev prev = { 0 };
@@ -128,23 +139,9 @@ static int make_plan(const struct cli *c, const char *cmd, struct pipeline *p, i
 	size_t n_layouts;
 	uint32_t sizes[SL_MAP__MAX];
 	char(*names)[17] = NULL;
-	struct sl_kerr e = { "" };
-	double t0 = now_ms(), t1, t2, t3;
+	double t1, t2, t3;
 	int r;
 
-	sl_kernel_set_verbosity(c->verbose);
-	r = sl_kernel_open(cli_pin_dir(c), lock == LOCK_CREATE, &p->k, &e);
-	if (r >= 0 && lock != LOCK_NONE) {
-		r = sl_kernel_lock(p->k, c->wait_s, &e);
-		if (r == -ENOENT && lock == LOCK_IF_THERE)
-			r = 0;
-	}
-	if (r >= 0)
-		r = sl_kernel_observe(p->k, &p->have, &e);
-	if (r < 0) {
-		fprintf(stderr, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
-		return 1;
-	}
 	t1 = now_ms();
 	if (!st) /* flush: the empty state */
 		return sl_diff(&p->want, &p->have, &p->d) < 0 ? 1 : 0;
@@ -184,8 +181,21 @@ static int make_plan(const struct cli *c, const char *cmd, struct pipeline *p, i
 	if (c->verbose)
 		fprintf(stderr, "sluice %s: %zu objects desired, %zu live; observe %.1f ms, compile %.1f ms, diff %.1f ms "
 			"(peak memory %.1f MB)\n",
-			cmd, p->want.n, p->have.n, t1 - t0, t2 - t1, t3 - t2, peak_mb());
+			cmd, p->want.n, p->have.n, t_observe, t2 - t1, t3 - t2, peak_mb());
 	return 0;
+}
+
+static int make_plan(const struct cli *c, const char *cmd, struct pipeline *p, int lock)
+{
+	struct sl_kerr e = { "" };
+	double t0 = now_ms();
+	int r = open_observe(c, lock, &p->k, &p->have, &e);
+
+	if (r < 0) {
+		fprintf(stderr, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		return 1;
+	}
+	return plan_against_live(c, cmd, p, now_ms() - t0);
 }
 
 static int print_plan(const struct cli *c, struct pipeline *p)
@@ -280,13 +290,9 @@ static int relock(const struct cli *c, struct pipeline *p)
 	struct sl_objset now = {};
 	struct sl_diff moved = {};
 	struct sl_kerr e = { "" };
-	int r;
+	double t0 = now_ms();
+	int r = open_observe(c, LOCK_CREATE, &k, &now, &e);
 
-	r = sl_kernel_open(cli_pin_dir(c), true, &k, &e);
-	if (r >= 0)
-		r = sl_kernel_lock(k, c->wait_s, &e);
-	if (r >= 0)
-		r = sl_kernel_observe(k, &now, &e);
 	if (r >= 0)
 		r = sl_diff(&now, &p->have, &moved);
 	if (r < 0) {
@@ -295,19 +301,17 @@ static int relock(const struct cli *c, struct pipeline *p)
 		objset_free(&now);
 		return 1;
 	}
-	if (moved.n) { /* plan again against what is there now */
-		sl_diff_free(&moved);
-		sl_kernel_close(k);
-		objset_free(&now);
-		pipeline_reset(p);
-		return make_plan(c, "apply", p, LOCK_CREATE);
-	}
-	sl_diff_free(&moved);
-	objset_free(&p->have);
-	p->have = now;
 	sl_kernel_close(p->k);
 	p->k = k;
-	return 0;
+	objset_free(&p->have);
+	p->have = now;
+	if (!moved.n)
+		return 0; /* the plan stands */
+	/* something changed in between: plan again against what is there now */
+	sl_diff_free(&moved);
+	sl_diff_free(&p->d);
+	objset_free(&p->want);
+	return plan_against_live(c, "apply", p, now_ms() - t0);
 }
 
 int cmd_apply(const struct cli *c)
