@@ -120,7 +120,7 @@ static int backend_of(const struct sl_service *svc, const struct sl_backend *be,
 }
 
 /* A backend's place in every table: its hash, from what identifies it. */
-uint64_t sl_lb_backend_hash(const struct sl_backend_value *b)
+static uint64_t backend_hash(const struct sl_backend_value *b)
 {
 	uint64_t h = fnv1a64(FNV1A64_INIT, &b->family, 1);
 
@@ -148,7 +148,9 @@ static inline uint64_t slot_draw(uint64_t backend_hash, uint32_t c)
 	return x ^ (x >> 29);
 }
 
-void sl_lb_fill_slots(struct sl_service_value *v, const uint64_t *member_hash)
+/* Fill v->slot and v->n_slots from v's members (n_members, weights,
+ * flags); member_hash[m] places member m (backend_hash). */
+static void fill_slots(struct sl_service_value *v, const uint64_t *member_hash)
 {
 	uint8_t active[SL_LB_MAX_BACKENDS];
 	double weight[SL_LB_MAX_BACKENDS];
@@ -392,10 +394,10 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 				val->member[m].flags = SL_LB_MEMBER_TERMINATING;
 			else
 				mem[m].b->v.flags = 0; /* active in some service */
-			hash[m] = sl_lb_backend_hash(&mem[m].b->v);
+			hash[m] = backend_hash(&mem[m].b->v);
 		}
 		val->n_members = (uint8_t)nm;
-		sl_lb_fill_slots(val, hash);
+		fill_slots(val, hash);
 		r = objset_add(out, SL_OBJ_SERVICE, &keys[i], sizeof(keys[i]), val, sizeof(*val));
 	}
 	for (size_t i = 0; r >= 0 && i < n_all; i++) {

@@ -27,7 +27,3 @@ struct sl_lb_prev {
 /* Add st's services and backends to out. prev may be NULL. */
 int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, struct sl_objset *out);
 
-/* Fill v->slot and v->n_slots from v's members (n_members, weights,
- * flags); member_hash[m] places member m (sl_lb_backend_hash). */
-void sl_lb_fill_slots(struct sl_service_value *v, const uint64_t *member_hash);
-uint64_t sl_lb_backend_hash(const struct sl_backend_value *b);
