@@ -32,6 +32,8 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, "PATH...", "plan only: what apply would change (exit 2 when changes are pending)",
 	  "text|json", "NP" },
 	{ "apply", cmd_apply, "PATH...", "make the kernel match the state: plan, apply, verify", "text|json", "NPDW" },
+	{ "watch", cmd_watch, "DIR", "keep the kernel matching a directory of state files (inotify, resync)", "text",
+	  "NPWRBLH" },
 	{ "show", cmd_show, "", "print the live state that sluice owns as a state document", "yaml|json", "P" },
 	{ "status", cmd_status, "", "attachments, map fill per map, drop counters by reason", "text|json", "P" },
 	{ "flush", cmd_flush, "", "remove everything sluice owns (runtime maps too), nothing else", "text|json",
@@ -52,6 +54,10 @@ static void usage(FILE *out)
 		     "      --dry-run        apply: plan only, exit 2 when changes are pending\n"
 		     "      --wait SECONDS   apply: how long to wait for another apply's lock (default 30)\n"
 		     "      --yes            flush: do not ask\n"
+		     "      --debounce MS    watch: quiet time after a change before applying (default 200)\n"
+		     "      --resync SECONDS watch: re-plan against the kernel this often (default 60; 0: never)\n"
+		     "      --log-format F   watch: text (default) or json, one line per event on stderr\n"
+		     "      --health-file P  watch: keep a JSON health file at P for liveness probes\n"
 		     "      --node NAME      which entry of 'nodes' this machine is (default: the state's\n"
 		     "                       'node:', else the host name)\n"
 		     "  -q, --quiet          print only diagnostics\n"
@@ -64,10 +70,13 @@ static void usage(FILE *out)
 
 static void command_usage(const struct command *cmd, FILE *out)
 {
-	fprintf(out, "Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s, -q, -v, --no-color%s%s%s%s%s\n",
+	fprintf(out, "Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s, -q, -v, --no-color%s%s%s%s%s%s%s%s%s\n",
 		cmd->name, cmd->args, cmd->summary, cmd->outputs, strchr(cmd->options, 'N') ? ", --node NAME" : "",
 		strchr(cmd->options, 'P') ? ", --pin-dir DIR" : "", strchr(cmd->options, 'D') ? ", --dry-run" : "",
-		strchr(cmd->options, 'W') ? ", --wait SECONDS" : "", strchr(cmd->options, 'Y') ? ", --yes" : "");
+		strchr(cmd->options, 'W') ? ", --wait SECONDS" : "", strchr(cmd->options, 'Y') ? ", --yes" : "",
+		strchr(cmd->options, 'B') ? ", --debounce MS" : "", strchr(cmd->options, 'R') ? ", --resync SECONDS" : "",
+		strchr(cmd->options, 'L') ? ", --log-format text|json" : "",
+		strchr(cmd->options, 'H') ? ", --health-file PATH" : "");
 }
 
 static const struct option long_opts[] = {
@@ -76,6 +85,8 @@ static const struct option long_opts[] = {
 	{ "no-color", no_argument, NULL, 'C' },	    { "help", no_argument, NULL, 'h' },
 	{ "pin-dir", required_argument, NULL, 'P' }, { "dry-run", no_argument, NULL, 'D' },
 	{ "wait", required_argument, NULL, 'W' },    { "yes", no_argument, NULL, 'Y' },
+	{ "resync", required_argument, NULL, 'R' },  { "debounce", required_argument, NULL, 'B' },
+	{ "log-format", required_argument, NULL, 'L' }, { "health-file", required_argument, NULL, 'H' },
 	{},
 };
 
@@ -129,6 +140,40 @@ static int take_option(struct parsed *p, int opt, char **argv)
 		strncat(p->given, "W", sizeof(p->given) - strlen(p->given) - 1);
 		return 0;
 	}
+	case 'R':
+	case 'B': {
+		char *end;
+		long v = strtol(optarg, &end, 10);
+		long max = opt == 'R' ? 86400 * 7 : 3600 * 1000;
+
+		if (*end || end == optarg || v < 0 || v > max) {
+			fprintf(stderr, "sluice: %s takes a number of %s (0..%ld), not '%s'\n",
+				opt == 'R' ? "--resync" : "--debounce", opt == 'R' ? "seconds" : "milliseconds", max, optarg);
+			return 1;
+		}
+		if (opt == 'R')
+			p->c.resync_s = (int)v;
+		else
+			p->c.debounce_ms = (int)v;
+		strncat(p->given, opt == 'R' ? "R" : "B", sizeof(p->given) - strlen(p->given) - 1);
+		return 0;
+	}
+	case 'L':
+		if (!streq(optarg, "text") && !streq(optarg, "json")) {
+			fprintf(stderr, "sluice: --log-format takes text or json, not '%s'\n", optarg);
+			return 1;
+		}
+		p->c.log_json = streq(optarg, "json");
+		strncat(p->given, "L", sizeof(p->given) - strlen(p->given) - 1);
+		return 0;
+	case 'H':
+		if (!*optarg) {
+			fprintf(stderr, "sluice: --health-file takes a path\n");
+			return 1;
+		}
+		p->c.health_file = optarg;
+		strncat(p->given, "H", sizeof(p->given) - strlen(p->given) - 1);
+		return 0;
 	case 'q':
 		p->c.quiet = true;
 		return 0;
@@ -153,7 +198,7 @@ static int take_option(struct parsed *p, int opt, char **argv)
 int main(int argc, char **argv)
 {
 	const struct command *cmd = NULL;
-	struct parsed p = { .c.output = CLI_OUTPUT__MAX, .c.wait_s = 30 };
+	struct parsed p = { .c.output = CLI_OUTPUT__MAX, .c.wait_s = 30, .c.resync_s = 60, .c.debounce_ms = 200 };
 	int opt, r;
 
 	opterr = 0;
@@ -198,8 +243,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (const char *g = p.given; *g; g++) {
-		static const char *const long_name[] = { ['N'] = "--node", ['P'] = "--pin-dir", ['D'] = "--dry-run",
-							 ['W'] = "--wait", ['Y'] = "--yes" };
+		static const char *const long_name[] = { ['N'] = "--node",	  ['P'] = "--pin-dir",
+							 ['D'] = "--dry-run",	  ['W'] = "--wait",
+							 ['Y'] = "--yes",	  ['R'] = "--resync",
+							 ['B'] = "--debounce",	  ['L'] = "--log-format",
+							 ['H'] = "--health-file" };
 
 		if (!strchr(cmd->options, *g)) {
 			fprintf(stderr, "sluice %s: %s does not apply to this command. See 'sluice %s --help'.\n",

@@ -16,6 +16,10 @@ struct cli {
 	bool dry_run;
 	bool yes;
 	int wait_s; /* --wait: how long apply waits for the lock */
+	int resync_s; /* watch --resync (0: none) */
+	int debounce_ms; /* watch --debounce */
+	bool log_json; /* watch --log-format json */
+	const char *health_file; /* watch --health-file */
 	enum cli_output output;
 	char **args; /* the operands (PATHs) */
 	int n_args;
@@ -38,3 +42,17 @@ struct sl_objset;
 int cli_observe(const struct cli *c, const char *cmd, struct sl_kernel **k, struct sl_objset *live);
 
 #define SLUICE_VERSION "0.1.0"
+
+/* watch: apply a loaded, valid state (see reconcile.c). */
+#include <stddef.h>
+#include <stdio.h>
+struct sl_load;
+struct reconcile_result {
+	size_t lines[3]; /* the plan's lines by op: add, change, remove */
+	unsigned long writes;
+	bool changed; /* the plan was not empty */
+	bool invalid; /* the state was refused (capacity); the load's diagnostics say why */
+	char *plan; /* the text plan when changed (free it) */
+};
+int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, FILE *err, struct reconcile_result *res);
+int cmd_watch(const struct cli *c);

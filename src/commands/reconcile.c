@@ -28,6 +28,7 @@ struct pipeline {
 	struct sl_prog_settings s;
 	size_t lines[SL_CHANGE_OPS]; /* the printed plan's lines by op */
 	bool loaded;
+	FILE *err; /* where errors go: stderr, or watch's buffer for its log */
 };
 
 /* Peak resident memory so far, in MB (for -v). */
@@ -153,7 +154,7 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 	if (r >= 0)
 		r = sl_kernel_digests(&p->s, sizes, prev.prog_digest);
 	if (r < 0) {
-		fprintf(stderr, "sluice %s: the embedded programs: %s\n", cmd, strerror(-r));
+		fprintf(p->err, "sluice %s: the embedded programs: %s\n", cmd, strerror(-r));
 		return 1;
 	}
 	sl_compile_prev_from_live(&p->have, &prev, &names);
@@ -162,24 +163,24 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 	r = sl_compile(st, &prev, &res);
 	sl_compile_prev_free(&prev, names);
 	if (r < 0) {
-		fprintf(stderr, "sluice %s: compiling the state: %s\n", cmd, strerror(-r));
+		fprintf(p->err, "sluice %s: compiling the state: %s\n", cmd, strerror(-r));
 		return 1;
 	}
 	p->want = res.set;
 	t2 = now_ms();
 	if (sl_compile_check_capacity(st, &p->want, p->ld.n_files ? p->ld.files[0] : "-", &p->ld.diags) < 0) {
 		diag_sort(&p->ld.diags);
-		diag_print_text(&p->ld.diags, stderr, c->color);
-		fprintf(stderr, "sluice %s: the state does not fit the maps; nothing was changed\n", cmd);
+		diag_print_text(&p->ld.diags, p->err, c->color);
+		fprintf(p->err, "sluice %s: the state does not fit the maps; nothing was changed\n", cmd);
 		return 1;
 	}
 	if (sl_diff(&p->want, &p->have, &p->d) < 0) {
-		fprintf(stderr, "sluice %s: out of memory\n", cmd);
+		fprintf(p->err, "sluice %s: out of memory\n", cmd);
 		return 1;
 	}
 	t3 = now_ms();
 	if (c->verbose)
-		fprintf(stderr, "sluice %s: %zu objects desired, %zu live; observe %.1f ms, compile %.1f ms, diff %.1f ms "
+		fprintf(p->err, "sluice %s: %zu objects desired, %zu live; observe %.1f ms, compile %.1f ms, diff %.1f ms "
 			"(peak memory %.1f MB)\n",
 			cmd, p->want.n, p->have.n, t_observe, t2 - t1, t3 - t2, peak_mb());
 	return 0;
@@ -192,7 +193,7 @@ static int make_plan(const struct cli *c, const char *cmd, struct pipeline *p, i
 	int r = open_observe(c, lock, &p->k, &p->have, &e);
 
 	if (r < 0) {
-		fprintf(stderr, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
 		return 1;
 	}
 	return plan_against_live(c, cmd, p, now_ms() - t0);
@@ -215,7 +216,7 @@ static int print_plan(const struct cli *c, struct pipeline *p)
 
 int cmd_diff(const struct cli *c)
 {
-	struct pipeline p = {};
+	struct pipeline p = { .err = stderr };
 	int r = load_state(c, "diff", &p);
 
 	if (!r)
@@ -238,13 +239,13 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 
 	r = sl_kernel_preflight(p->k, &p->want, &p->have, &e);
 	if (r < 0) {
-		fprintf(stderr, "sluice %s: %s\n", cmd, e.msg);
+		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg);
 		return 1;
 	}
 	r = sl_kernel_apply(p->k, &p->want, &p->have, &p->d, &p->s, &e);
 	if (r < 0) {
-		fprintf(stderr, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
-		fprintf(stderr, "sluice %s: the kernel holds part of the plan; run apply again to converge\n", cmd);
+		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		fprintf(p->err, "sluice %s: the kernel holds part of the plan; run apply again to converge\n", cmd);
 		return 1;
 	}
 	t1 = now_ms();
@@ -253,7 +254,7 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 	if (r >= 0)
 		r = sl_diff(&p->want, &after, &left);
 	if (r < 0) {
-		fprintf(stderr, "sluice %s: verifying: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		fprintf(p->err, "sluice %s: verifying: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
 		objset_free(&after);
 		return 1;
 	}
@@ -261,13 +262,13 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 		struct strbuf b = {};
 
 		sl_plan_render(&p->want, &after, &left, p->loaded ? &p->ld.state : NULL, SL_PLAN_TEXT, false, &b);
-		fprintf(stderr, "sluice %s: after applying, the kernel still differs from the state:\n%s", cmd,
+		fprintf(p->err, "sluice %s: after applying, the kernel still differs from the state:\n%s", cmd,
 			strbuf_str(&b));
 		strbuf_free(&b);
 		r = -EIO;
 	}
 	if (c->verbose)
-		fprintf(stderr,
+		fprintf(p->err,
 			"sluice %s: apply %.1f ms (maps %.1f, entries %.1f, programs %.1f, removals %.1f; "
 			"runtime maps %.1f beside the entries), "
 			"verify %.1f ms (peak memory %.1f MB); kernel writes: %lu\n",
@@ -296,7 +297,7 @@ static int relock(const struct cli *c, struct pipeline *p)
 	if (r >= 0)
 		r = sl_diff(&now, &p->have, &moved);
 	if (r < 0) {
-		fprintf(stderr, "sluice apply: %s\n", e.msg[0] ? e.msg : strerror(-r));
+		fprintf(p->err, "sluice apply: %s\n", e.msg[0] ? e.msg : strerror(-r));
 		sl_kernel_close(k);
 		objset_free(&now);
 		return 1;
@@ -316,7 +317,7 @@ static int relock(const struct cli *c, struct pipeline *p)
 
 int cmd_apply(const struct cli *c)
 {
-	struct pipeline p = {};
+	struct pipeline p = { .err = stderr };
 	int r = load_state(c, "apply", &p);
 
 	if (!r)
@@ -355,7 +356,7 @@ int cmd_apply(const struct cli *c)
 
 int cmd_flush(const struct cli *c)
 {
-	struct pipeline p = {};
+	struct pipeline p = { .err = stderr };
 	int r;
 
 	if (c->n_args) {
@@ -389,6 +390,57 @@ int cmd_flush(const struct cli *c)
 		sl_kernel_remove_dir(p.k);
 	if (!r && !c->quiet && p.d.n && c->output != CLI_OUTPUT_JSON)
 		printf("Flush complete: %zu removed.\n", p.lines[SL_OP_REMOVE]);
+	pipeline_free(&p);
+	return r;
+}
+
+/*
+ * watch's apply of a state it loaded and validated (ld stays the caller's:
+ * watch keeps the last good one for its resyncs). Quiet: the plan is
+ * rendered only into res->plan, and errors go to err. Returns 0 when the
+ * kernel matches the state afterwards, 1 when not; res->invalid when the
+ * state itself was refused (capacity: ld->diags holds why).
+ */
+int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, FILE *err, struct reconcile_result *res)
+{
+	struct pipeline p = { .ld = *ld, .loaded = true, .err = err };
+	size_t errors0 = ld->diags.n_errors;
+	int r;
+
+	*res = (struct reconcile_result){};
+	r = make_plan(c, "watch", &p, LOCK_IF_THERE);
+	if (r && p.ld.diags.n_errors > errors0)
+		res->invalid = true;
+	if (!r && p.d.n && !sl_kernel_exists(p.k)) {
+		struct sl_kerr e = { "" };
+
+		if (sl_kernel_preflight(p.k, &p.want, &p.have, &e) < 0) {
+			fprintf(err, "sluice watch: %s\n", e.msg);
+			r = 1;
+		} else {
+			r = relock(c, &p);
+		}
+	}
+	if (!r && p.d.n) {
+		size_t len = 0;
+		FILE *f = open_memstream(&res->plan, &len);
+
+		if (!f || sl_plan_write(&p.want, &p.have, &p.d, &p.ld.state, SL_PLAN_TEXT, false, f, res->lines) < 0) {
+			fprintf(err, "sluice watch: rendering the plan: out of memory\n");
+			r = 1;
+		}
+		if (f)
+			fclose(f);
+		if (!r) {
+			unsigned long w0 = sl_kernel_writes;
+
+			r = execute(c, "watch", &p);
+			res->writes = sl_kernel_writes - w0;
+		}
+	}
+	res->changed = p.d.n > 0;
+	*ld = p.ld; /* back to the caller, with any diagnostics added */
+	p.loaded = false;
 	pipeline_free(&p);
 	return r;
 }

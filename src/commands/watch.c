@@ -1,0 +1,797 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sluice watch DIR: keep the datapath equal to a directory of state files
+ * (cli.md, "watch").
+ *
+ * One thread, one poll(2) over an inotify descriptor and a signalfd; the
+ * only timers are the debounce, the resync, a retry after a failed apply,
+ * systemd's watchdog and the health file, so an idle watch sleeps in poll
+ * until something happens.
+ *
+ * What is watched:
+ *   - DIR itself (the directory it resolves to): writes, removals and new
+ *     entries of state files, and renames of any entry, hidden ones too
+ *     (a Kubernetes ConfigMap volume swaps its `..data` symlink by rename);
+ *   - DIR's parent, for DIR's own name: DIR replaced (a symlink swapped by
+ *     rename, or a directory renamed onto it) moves the watch to the new
+ *     target;
+ *   - the directories that hold the targets of state files that are
+ *     symlinks, for those names only.
+ *
+ * The state read at each apply is fingerprinted (names and bytes of the
+ * state files); the changes an apply makes while the fingerprint equals
+ * the last applied one are drift, and each is logged as such.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+#include "reconcile/load.h"
+#include "reconcile/validate.h"
+#include "watch_log.h"
+
+enum reason { REASON_START, REASON_CHANGE, REASON_SIGNAL, REASON_RESYNC, REASON_RETRY, REASON__MAX };
+static const char *const reason_name[REASON__MAX] = { "start", "change", "signal", "resync", "retry" };
+
+#define DIR_MASK                                                                                                 \
+	(IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF |     \
+	 IN_MOVE_SELF | IN_ONLYDIR)
+#define PARENT_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR)
+#define TARGET_MASK (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_MASK_ADD)
+#define HEALTH_INTERVAL_MS 30000.0
+#define RETRY_MAX_S 60
+#define NEVER INFINITY
+
+/* A directory holding the target of a state file that is a symlink. */
+struct target_dir {
+	int wd;
+	char *path;
+	char **names; /* the target files in it */
+	size_t n_names;
+};
+
+struct watch {
+	const struct cli *c;
+	const char *dir;     /* as given */
+	char *parent, *base; /* DIR's parent and its name in it (NULL: not watched) */
+	char host[256];
+	struct wlog log;
+	struct notifier notify;
+	struct health health;
+	int ifd, sfd;
+	int dir_wd, parent_wd;
+	bool dir_missing_logged;
+	struct target_dir *targets;
+	size_t n_targets;
+
+	struct sl_load good; /* the last state applied, for resyncs while DIR is invalid */
+	bool have_good;
+	uint64_t good_print;	 /* fingerprint of that state's files */
+	uint64_t reported_print; /* the files whose diagnostics were last logged */
+	bool have_reported;
+
+	unsigned long applies;
+	int retry_s;
+	double t_debounce, t_retry, t_resync, t_watchdog, t_health;
+	bool stop;
+};
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* ---- what is in DIR ----------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct scan {
+	uint64_t print;
+	char **link_targets; /* realpath of each state file that is a symlink */
+	size_t n_links;
+};
+
+static void scan_free(struct scan *s)
+{
+	for (size_t i = 0; i < s->n_links; i++)
+		free(s->link_targets[i]);
+	free(s->link_targets);
+	*s = (struct scan){};
+}
+
+/* Fingerprint the state files of DIR (names and bytes, in byte order of
+ * the names, as the loader reads them) and find those that are symlinks.
+ * Returns 0, or -errno when DIR cannot be read. */
+static int scan_dir(const char *dir, struct scan *ret)
+{
+	DIR *d = opendir(dir);
+	char **names = NULL;
+	size_t n = 0, cap = 0, cap_links = 0;
+	struct dirent *de;
+	uint64_t h = FNV1A64_INIT;
+	int r = 0;
+
+	*ret = (struct scan){};
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (!sl_state_file_name(de->d_name))
+			continue;
+		if (grow_array((void **)&names, &cap, n + 1, sizeof(*names)) < 0 || !(names[n] = strdup(de->d_name))) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (r >= 0)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct stat st;
+		char buf[65536];
+		ssize_t got;
+		int fd;
+
+		h = fnv1a64(h, names[i], strlen(names[i]) + 1);
+		if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+			char path[PATH_MAX], *real;
+
+			if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < (int)sizeof(path) &&
+			    (real = realpath(path, NULL))) {
+				if (grow_array((void **)&ret->link_targets, &cap_links, ret->n_links + 1,
+					       sizeof(char *)) < 0) {
+					free(real);
+					r = -ENOMEM;
+					break;
+				}
+				ret->link_targets[ret->n_links++] = real;
+			}
+		}
+		fd = openat(dirfd(d), names[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0) {
+			h = fnv1a64(h, &errno, sizeof(errno));
+			continue;
+		}
+		while ((got = read(fd, buf, sizeof(buf))) > 0)
+			h = fnv1a64(h, buf, (size_t)got);
+		if (got < 0)
+			h = fnv1a64(h, &errno, sizeof(errno));
+		close(fd);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	ret->print = h;
+	if (r < 0)
+		scan_free(ret);
+	return r;
+}
+
+/* ---- inotify watches ---------------------------------------------------- */
+
+static bool wd_in_use(const struct watch *w, int wd, size_t skip_target)
+{
+	if (wd == w->dir_wd || wd == w->parent_wd)
+		return true;
+	for (size_t i = 0; i < w->n_targets; i++)
+		if (i != skip_target && w->targets[i].wd == wd)
+			return true;
+	return false;
+}
+
+static void target_dir_free(struct target_dir *t)
+{
+	for (size_t i = 0; i < t->n_names; i++)
+		free(t->names[i]);
+	free(t->names);
+	free(t->path);
+}
+
+static void targets_clear(struct watch *w)
+{
+	for (size_t i = 0; i < w->n_targets; i++) {
+		if (w->targets[i].wd >= 0 && !wd_in_use(w, w->targets[i].wd, i))
+			inotify_rm_watch(w->ifd, w->targets[i].wd);
+		w->targets[i].wd = -1;
+		target_dir_free(&w->targets[i]);
+	}
+	free(w->targets);
+	w->targets = NULL;
+	w->n_targets = 0;
+}
+
+/* Watch the directories of the symlinks' targets (those of the last scan). */
+static void targets_set(struct watch *w, const struct scan *s)
+{
+	size_t cap = 0;
+
+	targets_clear(w);
+	for (size_t i = 0; i < s->n_links; i++) {
+		char *slash = strrchr(s->link_targets[i], '/');
+		char *path, *name;
+		struct target_dir *t = NULL;
+		size_t cap_names;
+
+		if (!slash)
+			continue;
+		path = slash == s->link_targets[i] ? strdup("/") : strndup(s->link_targets[i], (size_t)(slash - s->link_targets[i]));
+		name = strdup(slash + 1);
+		if (!path || !name) {
+			free(path);
+			free(name);
+			continue;
+		}
+		for (size_t j = 0; j < w->n_targets && !t; j++)
+			if (streq(w->targets[j].path, path))
+				t = &w->targets[j];
+		if (!t) {
+			int wd = inotify_add_watch(w->ifd, path, TARGET_MASK);
+
+			if (wd < 0 || grow_array((void **)&w->targets, &cap, w->n_targets + 1, sizeof(*t)) < 0) {
+				if (wd >= 0 && !wd_in_use(w, wd, SIZE_MAX))
+					inotify_rm_watch(w->ifd, wd);
+				free(path);
+				free(name);
+				continue;
+			}
+			t = &w->targets[w->n_targets++];
+			*t = (struct target_dir){ .wd = wd, .path = TAKE_PTR(path) };
+		}
+		free(path);
+		cap_names = t->n_names;
+		if (grow_array((void **)&t->names, &cap_names, t->n_names + 1, sizeof(char *)) < 0) {
+			free(name);
+			continue;
+		}
+		t->names[t->n_names++] = name;
+	}
+}
+
+/* (Re)watch what DIR names now: after it was replaced, the watch follows. */
+static void watch_dir(struct watch *w)
+{
+	int wd = inotify_add_watch(w->ifd, w->dir, DIR_MASK);
+
+	if (w->dir_wd >= 0 && w->dir_wd != wd) {
+		int old = w->dir_wd;
+
+		w->dir_wd = -1;
+		if (!wd_in_use(w, old, SIZE_MAX))
+			inotify_rm_watch(w->ifd, old);
+	}
+	w->dir_wd = wd;
+	if (wd >= 0)
+		w->dir_missing_logged = false;
+}
+
+/* ---- one apply ---------------------------------------------------------- */
+
+static void set_result(struct watch *w, const char *result, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_result(struct watch *w, const char *result, const char *fmt, ...)
+{
+	va_list ap;
+	char status[600];
+
+	w->health.last_result = result;
+	va_start(ap, fmt);
+	vsnprintf(w->health.last_message, sizeof(w->health.last_message), fmt, ap);
+	va_end(ap);
+	snprintf(status, sizeof(status), "STATUS=%s: %s", result, w->health.last_message);
+	notifier_send(&w->notify, status);
+}
+
+/* Each diagnostic as an `invalid` (error) or `validate` (warning) line. */
+static void log_diags(struct watch *w, const struct diag_list *dl)
+{
+	for (size_t i = 0; i < dl->n; i++) {
+		const struct diag *d = &dl->v[i];
+		struct wfield f[] = { WF_S("file", d->file), WF_I("line", d->line), WF_I("col", d->col),
+				      WF_S("path", d->path ? d->path : "") };
+		bool err = d->severity == DIAG_ERROR;
+
+		wlog_event(&w->log, err ? WLOG_ERROR : WLOG_WARNING, err ? "invalid" : "validate", f, ARRAY_SIZE(f),
+			   "%s:%u:%u: %s%s%s%s", d->file, d->line, d->col, err ? "" : "warning: ",
+			   d->path && *d->path ? d->path : "", d->path && *d->path ? ": " : "", d->message);
+	}
+}
+
+/* Each change of a text plan as a line: drift (repaired) or a change. */
+static void log_plan(struct watch *w, const char *plan, bool drift)
+{
+	char object[512] = "";
+	const char *p = plan;
+
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (len > 2 && p[0] == ' ' && p[1] == ' ') {
+			char *change = strndup(p + 2, len - 2);
+			struct wfield f[] = { WF_S("object", object), WF_S("change", change) };
+
+			if (change)
+				wlog_event(&w->log, drift ? WLOG_WARNING : WLOG_DEBUG, drift ? "drift" : "change", f,
+					   ARRAY_SIZE(f), "%s: %s%s", object, change, drift ? " (repaired)" : "");
+			free(change);
+		} else if (len && strncmp(p, "Plan: ", 6) != 0) {
+			snprintf(object, sizeof(object), "%.*s", (int)len, p);
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+/* The errors an apply wrote, as one message: lines joined by "; ", each
+ * without the "sluice watch: " prefix. */
+static void join_errors(const char *text, char *out, size_t size)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (const char *p = text; p && *p && used + 1 < size;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (len > 14 && strncmp(p, "sluice watch: ", 14) == 0) {
+			p += 14;
+			len -= 14;
+		}
+		if (len) {
+			int n = snprintf(out + used, size - used, "%s%.*s", used ? "; " : "", (int)len, p);
+
+			used += n > 0 ? (size_t)n : 0;
+			if (used >= size)
+				used = size - 1;
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	if (!out[0])
+		snprintf(out, size, "unknown error");
+}
+
+static int load_dir(struct watch *w, struct sl_load *ld)
+{
+	struct sl_validate_opts opts = { .node = w->c->node, .strict_node = true,
+					 .hostname = w->host[0] ? w->host : NULL };
+	char *paths[] = { (char *)w->dir };
+	int r = sl_load_paths(ld, paths, 1);
+
+	if (r >= 0)
+		r = sl_load_finish(ld);
+	if (r >= 0)
+		r = sl_validate(ld, &opts);
+	diag_sort(&ld->diags);
+	return r;
+}
+
+static void schedule_retry(struct watch *w)
+{
+	w->retry_s = w->retry_s ? (w->retry_s * 2 > RETRY_MAX_S ? RETRY_MAX_S : w->retry_s * 2) : 1;
+	w->t_retry = now_ms() + w->retry_s * 1e3;
+}
+
+static void apply_now(struct watch *w, enum reason why)
+{
+	const char *reason = reason_name[why];
+	struct sl_load fresh = {}, *use = NULL;
+	struct reconcile_result res = {};
+	struct scan sc = {};
+	uint64_t print = 0;
+	bool from_dir = false;
+	double t0 = now_ms();
+	char *errtext = NULL;
+	size_t errlen = 0;
+	FILE *err = NULL;
+	int r;
+
+	w->applies++;
+	w->health.applies = w->applies;
+	w->t_debounce = NEVER;
+	w->t_retry = NEVER;
+	if (w->dir_wd < 0)
+		watch_dir(w);
+
+	r = scan_dir(w->dir, &sc);
+	if (r < 0) {
+		struct wfield f[] = { WF_S("reason", reason), WF_I("errors", 1) };
+
+		if (!w->dir_missing_logged || why != REASON_RESYNC)
+			wlog_event(&w->log, WLOG_ERROR, "rejected", f, ARRAY_SIZE(f),
+				   "%s: %s; the datapath keeps the last good state (%s)", w->dir, strerror(-r), reason);
+		w->dir_missing_logged = true;
+		set_result(w, "invalid", "%s: %s", w->dir, strerror(-r));
+	} else {
+		print = sc.print;
+		targets_set(w, &sc);
+		r = load_dir(w, &fresh);
+		if (r < 0) {
+			struct wfield f[] = { WF_S("reason", reason) };
+
+			wlog_event(&w->log, WLOG_ERROR, "failed", f, ARRAY_SIZE(f), "reading %s: %s (%s)", w->dir,
+				   strerror(-r), reason);
+			set_result(w, "failed", "reading %s: %s", w->dir, strerror(-r));
+			schedule_retry(w);
+		} else if (fresh.diags.n_errors) {
+			struct wfield f[] = { WF_S("reason", reason), WF_I("errors", fresh.diags.n_errors) };
+			bool again = w->have_reported && w->reported_print == print;
+
+			if (!again)
+				log_diags(w, &fresh.diags);
+			wlog_event(&w->log, WLOG_ERROR, "rejected", f, ARRAY_SIZE(f),
+				   "the state is %sinvalid (%zu error%s%s); the datapath keeps the last good state (%s)",
+				   again ? "still " : "", fresh.diags.n_errors, fresh.diags.n_errors == 1 ? "" : "s",
+				   again ? ", as logged before" : "", reason);
+			set_result(w, "invalid", "the state in %s is invalid (%zu error%s)", w->dir, fresh.diags.n_errors,
+				   fresh.diags.n_errors == 1 ? "" : "s");
+			w->reported_print = print;
+			w->have_reported = true;
+		} else {
+			if (!(w->have_reported && w->reported_print == print))
+				log_diags(w, &fresh.diags); /* warnings, once per content */
+			w->reported_print = print;
+			w->have_reported = true;
+			use = &fresh;
+			from_dir = true;
+		}
+	}
+	scan_free(&sc);
+	/* DIR unusable: a resync or SIGHUP still repairs drift from the last
+	 * good state; a change that broke DIR applies nothing. */
+	if (!use && w->have_good && (why == REASON_RESYNC || why == REASON_SIGNAL || why == REASON_RETRY)) {
+		use = &w->good;
+		print = w->good_print;
+	}
+	if (!use)
+		goto out;
+
+	err = open_memstream(&errtext, &errlen);
+	if (!err) {
+		r = 1;
+	} else {
+		struct cli c = *w->c;
+
+		c.quiet = true;
+		c.verbose = 0;
+		c.color = c.color_stdout = false;
+		r = reconcile_apply_loaded(&c, use, err, &res);
+		fclose(err);
+	}
+	if (res.invalid) {
+		struct wfield f[] = { WF_S("reason", reason), WF_I("errors", use->diags.n_errors) };
+
+		log_diags(w, &use->diags);
+		wlog_event(&w->log, WLOG_ERROR, "rejected", f, ARRAY_SIZE(f),
+			   "the state does not fit the maps; the datapath keeps the last good state (%s)", reason);
+		set_result(w, "invalid", "the state in %s does not fit the maps", w->dir);
+	} else if (r) {
+		char msg[1024];
+		struct wfield f[] = { WF_S("reason", reason), WF_I("retryS", 0) };
+
+		join_errors(errtext ? errtext : "out of memory", msg, sizeof(msg));
+		schedule_retry(w);
+		f[1].i = w->retry_s;
+		wlog_event(&w->log, WLOG_ERROR, "failed", f, ARRAY_SIZE(f), "%s; retrying in %d s (%s)", msg, w->retry_s,
+			   reason);
+		set_result(w, "failed", "%s", msg);
+	} else {
+		bool drift = w->have_good && print == w->good_print && why != REASON_START;
+		double ms = now_ms() - t0;
+
+		if (res.changed) {
+			struct wfield f[] = { WF_S("reason", reason),	     WF_I("added", res.lines[0]),
+					      WF_I("changed", res.lines[1]), WF_I("removed", res.lines[2]),
+					      WF_I("writes", res.writes),    WF_D("ms", ms) };
+
+			log_plan(w, res.plan, drift);
+			wlog_event(&w->log, WLOG_INFO, "applied", f, ARRAY_SIZE(f),
+				   "%zu added, %zu changed, %zu removed in %.1f ms, %lu kernel writes (%s)", res.lines[0],
+				   res.lines[1], res.lines[2], ms, res.writes, reason);
+			set_result(w, "applied", "%zu added, %zu changed, %zu removed (%s)", res.lines[0], res.lines[1],
+				   res.lines[2], reason);
+		} else {
+			struct wfield f[] = { WF_S("reason", reason), WF_D("ms", ms) };
+
+			wlog_event(&w->log, why == REASON_RESYNC ? WLOG_DEBUG : WLOG_INFO, "unchanged", f, ARRAY_SIZE(f),
+				   "no changes in %.1f ms (%s)", ms, reason);
+			set_result(w, "unchanged", "no changes (%s)", reason);
+		}
+		w->retry_s = 0;
+		w->health.ready = true;
+		if (from_dir) {
+			if (w->have_good)
+				sl_load_free(&w->good);
+			w->good = fresh;
+			w->have_good = true;
+			w->good_print = print;
+			from_dir = false; /* now owned as w->good */
+			fresh = (struct sl_load){};
+		}
+	}
+out:
+	free(res.plan);
+	free(errtext);
+	sl_load_free(&fresh);
+	/* the next resync counts from this apply */
+	w->t_resync = w->c->resync_s > 0 ? now_ms() + w->c->resync_s * 1e3 : NEVER;
+	health_write(&w->health);
+	if (w->health.path)
+		w->t_health = now_ms() + HEALTH_INTERVAL_MS;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static bool is_state_name(const struct inotify_event *ev)
+{
+	return ev->len && sl_state_file_name(ev->name);
+}
+
+/* Whether an event in DIR is one that makes it read DIR again. */
+static bool dir_event_triggers(const struct watch *w, const struct inotify_event *ev)
+{
+	if (ev->mask & (IN_MOVED_FROM | IN_MOVED_TO))
+		return true; /* any entry, hidden ones too */
+	if (!is_state_name(ev))
+		return false;
+	if (ev->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_ATTRIB))
+		return true;
+	if (ev->mask & IN_CREATE) {
+		/* A new regular file is read at its IN_CLOSE_WRITE; a symlink,
+		 * a directory or a hard link brings no other event. */
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (snprintf(path, sizeof(path), "%s/%s", w->dir, ev->name) >= (int)sizeof(path) ||
+		    lstat(path, &st) < 0)
+			return true;
+		return !S_ISREG(st.st_mode) || st.st_nlink > 1;
+	}
+	return false;
+}
+
+/* Read the pending inotify events; returns whether one of them asks for a
+ * new read of DIR. */
+static bool read_events(struct watch *w)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool trigger = false, rewatch = false;
+	ssize_t n;
+
+	while ((n = read(w->ifd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				trigger = rewatch = true;
+				continue;
+			}
+			if (ev->wd == w->dir_wd) {
+				if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT)) {
+					if (ev->mask & IN_IGNORED)
+						w->dir_wd = -1;
+					trigger = rewatch = true;
+				} else if (dir_event_triggers(w, ev)) {
+					trigger = true;
+				}
+			}
+			if (ev->wd == w->parent_wd && ev->len && streq(ev->name, w->base))
+				trigger = rewatch = true;
+			for (size_t i = 0; i < w->n_targets; i++) {
+				struct target_dir *t = &w->targets[i];
+
+				if (t->wd != ev->wd)
+					continue;
+				if (ev->mask & IN_IGNORED) {
+					t->wd = -1;
+					continue;
+				}
+				for (size_t j = 0; ev->len && j < t->n_names; j++)
+					if (streq(t->names[j], ev->name))
+						trigger = true;
+			}
+		}
+	}
+	if (rewatch)
+		watch_dir(w);
+	return trigger;
+}
+
+static void read_signals(struct watch *w)
+{
+	struct signalfd_siginfo si;
+
+	while (read(w->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		struct wfield f[] = { WF_S("signal", sigabbrev_np((int)si.ssi_signo)) };
+
+		if (si.ssi_signo == SIGHUP) {
+			wlog_event(&w->log, WLOG_INFO, "signal", f, ARRAY_SIZE(f), "SIGHUP: applying now");
+			apply_now(w, REASON_SIGNAL);
+		} else if (!w->stop) {
+			wlog_event(&w->log, WLOG_INFO, "signal", f, ARRAY_SIZE(f),
+				   "SIG%s: finishing; the datapath stays in place", sigabbrev_np((int)si.ssi_signo));
+			w->stop = true;
+		}
+	}
+}
+
+static double min_deadline(const struct watch *w)
+{
+	double t = w->t_debounce;
+
+	t = fmin(t, w->t_retry);
+	t = fmin(t, w->t_resync);
+	t = fmin(t, w->t_watchdog);
+	return fmin(t, w->t_health);
+}
+
+static int parse_dir_name(struct watch *w)
+{
+	size_t len = strlen(w->dir);
+	char *copy, *slash;
+
+	while (len > 1 && w->dir[len - 1] == '/')
+		len--;
+	copy = strndup(w->dir, len);
+	if (!copy)
+		return -ENOMEM;
+	slash = strrchr(copy, '/');
+	if (!slash) {
+		w->parent = strdup(".");
+		w->base = strdup(copy);
+	} else {
+		w->base = strdup(slash + 1);
+		*slash = '\0';
+		w->parent = strdup(slash == copy ? "/" : copy);
+	}
+	free(copy);
+	if (!w->parent || !w->base)
+		return -ENOMEM;
+	if (!*w->base || streq(w->base, ".") || streq(w->base, "..")) {
+		free(w->parent);
+		free(w->base);
+		w->parent = w->base = NULL; /* DIR has no name of its own to watch */
+	}
+	return 0;
+}
+
+int cmd_watch(const struct cli *c)
+{
+	struct watch w = { .c = c, .ifd = -1, .sfd = -1, .dir_wd = -1, .parent_wd = -1 };
+	struct stat st;
+	sigset_t mask, old_mask;
+	int r = 1;
+
+	if (c->n_args != 1) {
+		fprintf(stderr, "sluice watch: give one DIR (the directory of state files to keep applied)\n");
+		return 1;
+	}
+	w.dir = c->args[0];
+	if (stat(w.dir, &st) < 0) {
+		fprintf(stderr, "sluice watch: %s: %s\n", w.dir, strerror(errno));
+		return 1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "sluice watch: %s: not a directory (watch takes the directory of state files)\n", w.dir);
+		return 1;
+	}
+	w.log = (struct wlog){ .json = c->log_json, .fd = STDERR_FILENO,
+			       .min = c->verbose ? WLOG_DEBUG : c->quiet ? WLOG_WARNING : WLOG_INFO };
+	w.health.path = c->health_file;
+	w.t_debounce = w.t_retry = w.t_resync = w.t_watchdog = w.t_health = NEVER;
+	if (gethostname(w.host, sizeof(w.host) - 1) < 0)
+		w.host[0] = '\0';
+	if (parse_dir_name(&w) < 0) {
+		fprintf(stderr, "sluice watch: out of memory\n");
+		return 1;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, &old_mask);
+	w.sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	w.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w.sfd < 0 || w.ifd < 0) {
+		fprintf(stderr, "sluice watch: %s: %s\n", w.sfd < 0 ? "signalfd" : "inotify", strerror(errno));
+		goto out;
+	}
+	watch_dir(&w);
+	if (w.dir_wd < 0) {
+		fprintf(stderr, "sluice watch: watching %s: %s\n", w.dir, strerror(errno));
+		goto out;
+	}
+	if (w.parent)
+		w.parent_wd = inotify_add_watch(w.ifd, w.parent, PARENT_MASK); /* best effort */
+	notifier_open(&w.notify);
+	{
+		struct wfield f[] = { WF_S("dir", w.dir), WF_I("debounceMs", c->debounce_ms), WF_I("resyncS", c->resync_s),
+				      WF_S("pinDir", cli_pin_dir(c)) };
+		char resync[32] = "no resync";
+
+		if (c->resync_s > 0)
+			snprintf(resync, sizeof(resync), "resync %d s", c->resync_s);
+		wlog_event(&w.log, WLOG_INFO, "start", f, ARRAY_SIZE(f), "watching %s (debounce %d ms, %s, pin dir %s)",
+			   w.dir, c->debounce_ms, resync, cli_pin_dir(c));
+	}
+	apply_now(&w, REASON_START);
+	notifier_send(&w.notify, "READY=1");
+	if (w.notify.watchdog_usec) {
+		notifier_send(&w.notify, "WATCHDOG=1");
+		w.t_watchdog = now_ms() + (double)w.notify.watchdog_usec / 2e3;
+	}
+
+	while (!w.stop) {
+		struct pollfd pfd[] = { { .fd = w.sfd, .events = POLLIN }, { .fd = w.ifd, .events = POLLIN } };
+		double deadline = min_deadline(&w), now = now_ms();
+		int timeout = isinf(deadline) ? -1 : deadline <= now ? 0 : (int)ceil(deadline - now);
+
+		if (poll(pfd, ARRAY_SIZE(pfd), timeout) < 0 && errno != EINTR) {
+			fprintf(stderr, "sluice watch: poll: %s\n", strerror(errno));
+			break;
+		}
+		if (pfd[0].revents)
+			read_signals(&w);
+		if (w.stop)
+			break;
+		if (pfd[1].revents && read_events(&w))
+			w.t_debounce = now_ms() + c->debounce_ms;
+		now = now_ms();
+		if (now >= w.t_debounce)
+			apply_now(&w, REASON_CHANGE);
+		else if (now >= w.t_retry)
+			apply_now(&w, REASON_RETRY);
+		else if (now >= w.t_resync)
+			apply_now(&w, REASON_RESYNC);
+		now = now_ms();
+		if (now >= w.t_watchdog) {
+			notifier_send(&w.notify, "WATCHDOG=1");
+			w.t_watchdog = now + (double)w.notify.watchdog_usec / 2e3;
+		}
+		if (now >= w.t_health) {
+			health_write(&w.health);
+			w.t_health = now + HEALTH_INTERVAL_MS;
+		}
+	}
+	if (w.stop) {
+		struct wfield f[] = { WF_I("applies", w.applies) };
+
+		notifier_send(&w.notify, "STOPPING=1");
+		wlog_event(&w.log, WLOG_INFO, "exit", f, ARRAY_SIZE(f), "stopped after %lu appl%s", w.applies,
+			   w.applies == 1 ? "y" : "ies");
+		r = 0;
+	}
+out:
+	health_remove(&w.health);
+	targets_clear(&w);
+	if (w.have_good)
+		sl_load_free(&w.good);
+	notifier_close(&w.notify);
+	if (w.ifd >= 0)
+		close(w.ifd);
+	if (w.sfd >= 0)
+		close(w.sfd);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	free(w.parent);
+	free(w.base);
+	return r;
+}
