@@ -55,10 +55,25 @@ expect_rc 1 "$sluice"
 # help lists exactly the commands that exist
 expect_rc 0 "$sluice" --help
 cmds=$(awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}' "$tmp/out" | tr '\n' ' ')
-[ "$cmds" = "validate diff apply show status flush version " ] && ok || bad "help lists: $cmds"
+[ "$cmds" = "validate diff apply watch show status flush version " ] && ok || bad "help lists: $cmds"
 for c in $cmds; do
 	expect_rc 0 "$sluice" "$c" --help
 done
+# watch: what it refuses before it starts
+expect_rc 1 "$sluice" watch
+expect_rc 1 "$sluice" watch "$tmp/no-such-dir"
+grep -q "no-such-dir: No such file or directory" "$tmp/err" && ok || bad "watch of a missing DIR names it"
+expect_rc 1 "$sluice" watch "$ex/minimal.yaml"
+grep -q "not a directory" "$tmp/err" && ok || bad "watch of a file says it is not a directory"
+expect_rc 1 "$sluice" watch "$ex" "$ex"
+expect_rc 1 "$sluice" watch --debounce -1 "$ex"
+expect_rc 1 "$sluice" watch --debounce 5s "$ex"
+expect_rc 1 "$sluice" watch --resync x "$ex"
+expect_rc 1 "$sluice" watch --log-format xml "$ex"
+expect_rc 1 "$sluice" watch --health-file "" "$ex"
+expect_rc 1 "$sluice" apply --resync 5 "$ex/minimal.yaml"
+grep -q "does not apply to this command" "$tmp/err" && ok || bad "--resync is refused by apply"
+expect_rc 1 "$sluice" validate --log-format json "$ex/minimal.yaml"
 # version
 expect_rc 0 "$sluice" version
 grep -q '^sluice 0\.1\.0$' "$tmp/out" && grep -q '^libbpf ' "$tmp/out" && grep -q '^libcyaml 1\.' "$tmp/out" &&
