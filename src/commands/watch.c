@@ -76,6 +76,7 @@ struct watch {
 	int ifd, sfd;
 	int dir_wd, parent_wd;
 	bool dir_missing_logged;
+	bool health_failed_logged;
 	struct target_dir *targets;
 	size_t n_targets;
 
@@ -287,6 +288,26 @@ static void watch_dir(struct watch *w)
 
 /* ---- one apply ---------------------------------------------------------- */
 
+static void ping_watchdog(struct watch *w)
+{
+	if (!w->notify.watchdog_usec)
+		return;
+	notifier_send(&w->notify, "WATCHDOG=1");
+	w->t_watchdog = now_ms() + (double)w->notify.watchdog_usec / 2e3;
+}
+
+static void refresh_health(struct watch *w)
+{
+	int r = health_write(&w->health);
+
+	if (r < 0 && !w->health_failed_logged)
+		wlog_event(&w->log, WLOG_WARNING, "health", NULL, 0, "writing the health file %s: %s", w->health.path,
+			   strerror(-r));
+	w->health_failed_logged = r < 0;
+	if (w->health.path)
+		w->t_health = now_ms() + HEALTH_INTERVAL_MS;
+}
+
 static void set_result(struct watch *w, const char *result, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_result(struct watch *w, const char *result, const char *fmt, ...)
 {
@@ -406,6 +427,7 @@ static void apply_now(struct watch *w, enum reason why)
 
 	w->applies++;
 	w->health.applies = w->applies;
+	ping_watchdog(w); /* an apply may wait for the lock: start it with a full period */
 	w->t_debounce = NEVER;
 	w->t_retry = NEVER;
 	if (w->dir_wd < 0)
@@ -533,9 +555,7 @@ out:
 	sl_load_free(&fresh);
 	/* the next resync counts from this apply */
 	w->t_resync = w->c->resync_s > 0 ? now_ms() + w->c->resync_s * 1e3 : NEVER;
-	health_write(&w->health);
-	if (w->health.path)
-		w->t_health = now_ms() + HEALTH_INTERVAL_MS;
+	refresh_health(w);
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -715,6 +735,17 @@ int cmd_watch(const struct cli *c)
 		fprintf(stderr, "sluice watch: %s: %s\n", w.sfd < 0 ? "signalfd" : "inotify", strerror(errno));
 		goto out;
 	}
+	if (w.health.path) {
+		int hr;
+
+		w.health.last_result = "starting";
+		hr = health_write(&w.health);
+		if (hr < 0) {
+			fprintf(stderr, "sluice watch: --health-file %s: %s\n", w.health.path, strerror(-hr));
+			w.health.path = NULL; /* not ours to remove */
+			goto out;
+		}
+	}
 	watch_dir(&w);
 	if (w.dir_wd < 0) {
 		fprintf(stderr, "sluice watch: watching %s: %s\n", w.dir, strerror(errno));
@@ -735,10 +766,7 @@ int cmd_watch(const struct cli *c)
 	}
 	apply_now(&w, REASON_START);
 	notifier_send(&w.notify, "READY=1");
-	if (w.notify.watchdog_usec) {
-		notifier_send(&w.notify, "WATCHDOG=1");
-		w.t_watchdog = now_ms() + (double)w.notify.watchdog_usec / 2e3;
-	}
+	ping_watchdog(&w);
 
 	while (!w.stop) {
 		struct pollfd pfd[] = { { .fd = w.sfd, .events = POLLIN }, { .fd = w.ifd, .events = POLLIN } };
@@ -763,14 +791,10 @@ int cmd_watch(const struct cli *c)
 		else if (now >= w.t_resync)
 			apply_now(&w, REASON_RESYNC);
 		now = now_ms();
-		if (now >= w.t_watchdog) {
-			notifier_send(&w.notify, "WATCHDOG=1");
-			w.t_watchdog = now + (double)w.notify.watchdog_usec / 2e3;
-		}
-		if (now >= w.t_health) {
-			health_write(&w.health);
-			w.t_health = now + HEALTH_INTERVAL_MS;
-		}
+		if (now >= w.t_watchdog)
+			ping_watchdog(&w);
+		if (now >= w.t_health)
+			refresh_health(&w);
 	}
 	if (w.stop) {
 		struct wfield f[] = { WF_I("applies", w.applies) };
