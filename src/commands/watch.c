@@ -322,18 +322,22 @@ static void set_result(struct watch *w, const char *result, const char *fmt, ...
 	notifier_send(&w->notify, status);
 }
 
-/* Each diagnostic as an `invalid` (error) or `validate` (warning) line. */
+/* Each diagnostic as an `invalid` (error) or `validate` (warning) line, in
+ * the words `validate` prints it (a problem with a whole file has no line). */
 static void log_diags(struct watch *w, const struct diag_list *dl)
 {
 	for (size_t i = 0; i < dl->n; i++) {
 		const struct diag *d = &dl->v[i];
-		struct wfield f[] = { WF_S("file", d->file), WF_I("line", d->line), WF_I("col", d->col),
-				      WF_S("path", d->path ? d->path : "") };
+		struct wfield f[] = { WF_S("file", d->file), WF_S("path", d->path ? d->path : ""), WF_I("line", d->line),
+				      WF_I("col", d->col) };
 		bool err = d->severity == DIAG_ERROR;
+		char where[32] = "";
 
-		wlog_event(&w->log, err ? WLOG_ERROR : WLOG_WARNING, err ? "invalid" : "validate", f, ARRAY_SIZE(f),
-			   "%s:%u:%u: %s%s%s%s", d->file, d->line, d->col, err ? "" : "warning: ",
-			   d->path && *d->path ? d->path : "", d->path && *d->path ? ": " : "", d->message);
+		if (d->line)
+			snprintf(where, sizeof(where), ":%u:%u", d->line, d->col);
+		wlog_event(&w->log, err ? WLOG_ERROR : WLOG_WARNING, err ? "invalid" : "validate", f,
+			   d->line ? ARRAY_SIZE(f) : 2, "%s%s: %s%s: %s", d->file ? d->file : "-", where,
+			   err ? "" : "warning: ", d->path ? d->path : "", d->message);
 	}
 }
 
@@ -765,7 +769,12 @@ int cmd_watch(const struct cli *c)
 			   w.dir, c->debounce_ms, resync, cli_pin_dir(c));
 	}
 	apply_now(&w, REASON_START);
-	notifier_send(&w.notify, "READY=1");
+	{
+		char ready[640];
+
+		snprintf(ready, sizeof(ready), "READY=1\nSTATUS=%s: %s", w.health.last_result, w.health.last_message);
+		notifier_send(&w.notify, ready);
+	}
 	ping_watchdog(&w);
 
 	while (!w.stop) {
