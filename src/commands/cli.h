@@ -54,5 +54,18 @@ struct reconcile_result {
 	bool invalid; /* the state was refused (capacity); the load's diagnostics say why */
 	char *plan; /* the text plan when changed (free it) */
 };
-int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, FILE *err, struct reconcile_result *res);
+/* The kernel as watch read it beside its read of DIR. */
+#include "datapath/kernel.h"
+#include "reconcile/objset.h"
+struct reconcile_live {
+	struct sl_kernel *k;
+	struct sl_objset have;
+	struct sl_kerr e;
+	double ms;
+	int r;
+};
+void reconcile_observe(const struct cli *c, struct reconcile_live *live);
+void reconcile_live_free(struct reconcile_live *live);
+int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct reconcile_live *live, FILE *err,
+			   struct reconcile_result *res);
 int cmd_watch(const struct cli *c);

@@ -395,20 +395,50 @@ int cmd_flush(const struct cli *c)
 }
 
 /*
+ * watch reads the kernel on a thread of its own while it reads DIR: open
+ * the pin directory, lock it if it exists, observe. live->r < 0 and
+ * live->e say why when it failed.
+ */
+void reconcile_observe(const struct cli *c, struct reconcile_live *live)
+{
+	double t0 = now_ms();
+
+	live->r = open_observe(c, LOCK_IF_THERE, &live->k, &live->have, &live->e);
+	live->ms = now_ms() - t0;
+}
+
+void reconcile_live_free(struct reconcile_live *live)
+{
+	sl_kernel_close(live->k);
+	live->k = NULL;
+	objset_free(&live->have);
+}
+
+/*
  * watch's apply of a state it loaded and validated (ld stays the caller's:
- * watch keeps the last good one for its resyncs). Quiet: the plan is
+ * watch keeps the last good one for its resyncs), against the kernel as
+ * reconcile_observe read it (live is consumed). Quiet: the plan is
  * rendered only into res->plan, and errors go to err. Returns 0 when the
  * kernel matches the state afterwards, 1 when not; res->invalid when the
  * state itself was refused (capacity: ld->diags holds why).
  */
-int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, FILE *err, struct reconcile_result *res)
+int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct reconcile_live *live, FILE *err,
+			   struct reconcile_result *res)
 {
 	struct pipeline p = { .ld = *ld, .loaded = true, .err = err };
 	size_t errors0 = ld->diags.n_errors;
 	int r;
 
 	*res = (struct reconcile_result){};
-	r = make_plan(c, "watch", &p, LOCK_IF_THERE);
+	p.k = TAKE_PTR(live->k);
+	p.have = live->have;
+	live->have = (struct sl_objset){};
+	if (live->r < 0) {
+		fprintf(err, "sluice watch: %s\n", live->e.msg[0] ? live->e.msg : strerror(-live->r));
+		r = 1;
+	} else {
+		r = plan_against_live(c, "watch", &p, live->ms);
+	}
 	if (r && p.ld.diags.n_errors > errors0)
 		res->invalid = true;
 	if (!r && p.d.n && !sl_kernel_exists(p.k)) {

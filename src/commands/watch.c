@@ -26,8 +26,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,7 @@ static const char *const reason_name[REASON__MAX] = { "start", "change", "signal
 #define TARGET_MASK (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_MASK_ADD)
 #define HEALTH_INTERVAL_MS 30000.0
 #define RETRY_MAX_S 60
+#define RENAME_PAIR_MS 5
 #define NEVER INFINITY
 
 /* A directory holding the target of a state file that is a symlink. */
@@ -415,6 +418,19 @@ static void schedule_retry(struct watch *w)
 	w->t_retry = now_ms() + w->retry_s * 1e3;
 }
 
+struct observe_job {
+	const struct cli *c;
+	struct reconcile_live live;
+};
+
+static void *observe_thread(void *arg)
+{
+	struct observe_job *j = arg;
+
+	reconcile_observe(j->c, &j->live);
+	return NULL;
+}
+
 static void apply_now(struct watch *w, enum reason why)
 {
 	const char *reason = reason_name[why];
@@ -427,8 +443,18 @@ static void apply_now(struct watch *w, enum reason why)
 	char *errtext = NULL;
 	size_t errlen = 0;
 	FILE *err = NULL;
+	struct cli qc = *w->c;
+	struct observe_job job = { .c = &qc };
+	pthread_t observer;
+	bool threaded;
 	int r;
 
+	qc.quiet = true;
+	qc.verbose = 0;
+	qc.color = qc.color_stdout = false;
+	/* The kernel is read (under the lock) while DIR is read and validated:
+	 * the two take about as long as each other and share nothing. */
+	threaded = pthread_create(&observer, NULL, observe_thread, &job) == 0;
 	w->applies++;
 	w->health.applies = w->applies;
 	ping_watchdog(w); /* an apply may wait for the lock: start it with a full period */
@@ -487,21 +513,23 @@ static void apply_now(struct watch *w, enum reason why)
 		use = &w->good;
 		print = w->good_print;
 	}
-	if (!use)
+	if (threaded)
+		pthread_join(observer, NULL);
+	else if (use)
+		reconcile_observe(&qc, &job.live);
+	if (!use) {
+		reconcile_live_free(&job.live); /* and the lock with it */
 		goto out;
+	}
 
 	err = open_memstream(&errtext, &errlen);
 	if (!err) {
 		r = 1;
 	} else {
-		struct cli c = *w->c;
-
-		c.quiet = true;
-		c.verbose = 0;
-		c.color = c.color_stdout = false;
-		r = reconcile_apply_loaded(&c, use, err, &res);
+		r = reconcile_apply_loaded(&qc, use, &job.live, err, &res);
 		fclose(err);
 	}
+	reconcile_live_free(&job.live);
 	if (res.invalid) {
 		struct wfield f[] = { WF_S("reason", reason), WF_I("errors", use->diags.n_errors) };
 
@@ -593,11 +621,15 @@ static bool dir_event_triggers(const struct watch *w, const struct inotify_event
 }
 
 /* Read the pending inotify events; returns whether one of them asks for a
- * new read of DIR. */
-static bool read_events(struct watch *w)
+ * new read of DIR. *ret_unpaired: a rename's IN_MOVED_FROM came without
+ * its IN_MOVED_TO (the kernel queues them one after the other, and a read
+ * can fall between them when the renamer loses the CPU). */
+static bool read_events(struct watch *w, bool *ret_unpaired)
 {
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool trigger = false, rewatch = false;
+	uint32_t from[16];
+	size_t n_from = 0;
 	ssize_t n;
 
 	while ((n = read(w->ifd, buf, sizeof(buf))) > 0) {
@@ -605,6 +637,12 @@ static bool read_events(struct watch *w)
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 
 			p += sizeof(*ev) + ev->len;
+			if ((ev->mask & IN_MOVED_FROM) && n_from < ARRAY_SIZE(from))
+				from[n_from++] = ev->cookie;
+			if (ev->mask & IN_MOVED_TO)
+				for (size_t i = 0; i < n_from; i++)
+					if (from[i] == ev->cookie)
+						from[i--] = from[--n_from];
 			if (ev->mask & IN_Q_OVERFLOW) {
 				trigger = rewatch = true;
 				continue;
@@ -637,6 +675,7 @@ static bool read_events(struct watch *w)
 	}
 	if (rewatch)
 		watch_dir(w);
+	*ret_unpaired = n_from > 0;
 	return trigger;
 }
 
@@ -710,6 +749,11 @@ int cmd_watch(const struct cli *c)
 		return 1;
 	}
 	w.dir = c->args[0];
+	/* Every apply allocates about the same again: keep freed memory in
+	 * the process instead of giving it back and faulting it in anew each
+	 * time (the peak is what the resident size stays at). */
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	if (stat(w.dir, &st) < 0) {
 		fprintf(stderr, "sluice watch: %s: %s\n", w.dir, strerror(errno));
 		return 1;
@@ -790,8 +834,15 @@ int cmd_watch(const struct cli *c)
 			read_signals(&w);
 		if (w.stop)
 			break;
-		if (pfd[1].revents && read_events(&w))
-			w.t_debounce = now_ms() + c->debounce_ms;
+		if (pfd[1].revents) {
+			bool unpaired = false;
+
+			/* A rename half seen waits a moment for its other half,
+			 * so that one rename makes one apply. */
+			if (read_events(&w, &unpaired))
+				w.t_debounce = now_ms() + (unpaired && c->debounce_ms < RENAME_PAIR_MS ? RENAME_PAIR_MS
+												     : c->debounce_ms);
+		}
 		now = now_ms();
 		if (now >= w.t_debounce)
 			apply_now(&w, REASON_CHANGE);
