@@ -18,13 +18,11 @@
  *   - the directories that hold the targets of state files that are
  *     symlinks, for those names only.
  *
- * The state read at each apply is fingerprinted (names and bytes of the
- * state files); the changes an apply makes while the fingerprint equals
- * the last applied one are drift, and each is logged as such.
+ * The loader fingerprints what it reads (sl_load.digest: names and bytes
+ * of the state files); the changes an apply makes while the fingerprint
+ * equals the last applied one are drift, and each is logged as such.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <math.h>
@@ -78,7 +76,6 @@ struct watch {
 	struct health health;
 	int ifd, sfd;
 	int dir_wd, parent_wd;
-	bool dir_missing_logged;
 	bool health_failed_logged;
 	struct target_dir *targets;
 	size_t n_targets;
@@ -105,91 +102,37 @@ static double now_ms(void)
 
 /* ---- what is in DIR ----------------------------------------------------- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-struct scan {
-	uint64_t print;
-	char **link_targets; /* realpath of each state file that is a symlink */
-	size_t n_links;
+struct links {
+	char **target; /* realpath of each state file that is a symlink */
+	size_t n;
 };
 
-static void scan_free(struct scan *s)
+static void links_free(struct links *l)
 {
-	for (size_t i = 0; i < s->n_links; i++)
-		free(s->link_targets[i]);
-	free(s->link_targets);
-	*s = (struct scan){};
+	for (size_t i = 0; i < l->n; i++)
+		free(l->target[i]);
+	free(l->target);
+	*l = (struct links){};
 }
 
-/* Fingerprint the state files of DIR (names and bytes, in byte order of
- * the names, as the loader reads them) and find those that are symlinks.
- * Returns 0, or -errno when DIR cannot be read. */
-static int scan_dir(const char *dir, struct scan *ret)
+/* The targets of the state files the loader read that are symlinks. */
+static void links_of(const struct sl_load *ld, struct links *ret)
 {
-	DIR *d = opendir(dir);
-	char **names = NULL;
-	size_t n = 0, cap = 0, cap_links = 0;
-	struct dirent *de;
-	uint64_t h = FNV1A64_INIT;
-	int r = 0;
+	size_t cap = 0;
 
-	*ret = (struct scan){};
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		if (!sl_state_file_name(de->d_name))
-			continue;
-		if (grow_array((void **)&names, &cap, n + 1, sizeof(*names)) < 0 || !(names[n] = strdup(de->d_name))) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	if (r >= 0)
-		qsort(names, n, sizeof(*names), cmp_str);
-	for (size_t i = 0; r >= 0 && i < n; i++) {
+	*ret = (struct links){};
+	for (size_t i = 0; i < ld->n_files; i++) {
 		struct stat st;
-		char buf[65536];
-		ssize_t got;
-		int fd;
+		char *real;
 
-		h = fnv1a64(h, names[i], strlen(names[i]) + 1);
-		if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-			char path[PATH_MAX], *real;
-
-			if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) < (int)sizeof(path) &&
-			    (real = realpath(path, NULL))) {
-				if (grow_array((void **)&ret->link_targets, &cap_links, ret->n_links + 1,
-					       sizeof(char *)) < 0) {
-					free(real);
-					r = -ENOMEM;
-					break;
-				}
-				ret->link_targets[ret->n_links++] = real;
-			}
-		}
-		fd = openat(dirfd(d), names[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-		if (fd < 0) {
-			h = fnv1a64(h, &errno, sizeof(errno));
+		if (lstat(ld->files[i], &st) < 0 || !S_ISLNK(st.st_mode) || !(real = realpath(ld->files[i], NULL)))
 			continue;
+		if (grow_array((void **)&ret->target, &cap, ret->n + 1, sizeof(char *)) < 0) {
+			free(real);
+			return;
 		}
-		while ((got = read(fd, buf, sizeof(buf))) > 0)
-			h = fnv1a64(h, buf, (size_t)got);
-		if (got < 0)
-			h = fnv1a64(h, &errno, sizeof(errno));
-		close(fd);
+		ret->target[ret->n++] = real;
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
-	ret->print = h;
-	if (r < 0)
-		scan_free(ret);
-	return r;
 }
 
 /* ---- inotify watches ---------------------------------------------------- */
@@ -225,21 +168,21 @@ static void targets_clear(struct watch *w)
 	w->n_targets = 0;
 }
 
-/* Watch the directories of the symlinks' targets (those of the last scan). */
-static void targets_set(struct watch *w, const struct scan *s)
+/* Watch the directories of the symlinks' targets (those of the last read). */
+static void targets_set(struct watch *w, const struct links *s)
 {
 	size_t cap = 0;
 
 	targets_clear(w);
-	for (size_t i = 0; i < s->n_links; i++) {
-		char *slash = strrchr(s->link_targets[i], '/');
+	for (size_t i = 0; i < s->n; i++) {
+		char *slash = strrchr(s->target[i], '/');
 		char *path, *name;
 		struct target_dir *t = NULL;
 		size_t cap_names;
 
 		if (!slash)
 			continue;
-		path = slash == s->link_targets[i] ? strdup("/") : strndup(s->link_targets[i], (size_t)(slash - s->link_targets[i]));
+		path = slash == s->target[i] ? strdup("/") : strndup(s->target[i], (size_t)(slash - s->target[i]));
 		name = strdup(slash + 1);
 		if (!path || !name) {
 			free(path);
@@ -285,8 +228,6 @@ static void watch_dir(struct watch *w)
 			inotify_rm_watch(w->ifd, old);
 	}
 	w->dir_wd = wd;
-	if (wd >= 0)
-		w->dir_missing_logged = false;
 }
 
 /* ---- one apply ---------------------------------------------------------- */
@@ -436,8 +377,8 @@ static void apply_now(struct watch *w, enum reason why)
 	const char *reason = reason_name[why];
 	struct sl_load fresh = {}, *use = NULL;
 	struct reconcile_result res = {};
-	struct scan sc = {};
-	uint64_t print = 0;
+	struct links links;
+	uint64_t print;
 	bool from_dir = false;
 	double t0 = now_ms();
 	char *errtext = NULL;
@@ -463,50 +404,40 @@ static void apply_now(struct watch *w, enum reason why)
 	if (w->dir_wd < 0)
 		watch_dir(w);
 
-	r = scan_dir(w->dir, &sc);
+	r = load_dir(w, &fresh);
+	print = fresh.digest;
+	links_of(&fresh, &links);
+	targets_set(w, &links);
+	links_free(&links);
 	if (r < 0) {
-		struct wfield f[] = { WF_S("reason", reason), WF_I("errors", 1) };
+		struct wfield f[] = { WF_S("reason", reason) };
 
-		if (!w->dir_missing_logged || why != REASON_RESYNC)
-			wlog_event(&w->log, WLOG_ERROR, "rejected", f, ARRAY_SIZE(f),
-				   "%s: %s; the datapath keeps the last good state (%s)", w->dir, strerror(-r), reason);
-		w->dir_missing_logged = true;
-		set_result(w, "invalid", "%s: %s", w->dir, strerror(-r));
+		wlog_event(&w->log, WLOG_ERROR, "failed", f, ARRAY_SIZE(f), "reading %s: %s (%s)", w->dir, strerror(-r),
+			   reason);
+		set_result(w, "failed", "reading %s: %s", w->dir, strerror(-r));
+		schedule_retry(w);
+	} else if (fresh.diags.n_errors) {
+		struct wfield f[] = { WF_S("reason", reason), WF_I("errors", fresh.diags.n_errors) };
+		bool again = w->have_reported && w->reported_print == print;
+
+		if (!again)
+			log_diags(w, &fresh.diags);
+		wlog_event(&w->log, WLOG_ERROR, "rejected", f, ARRAY_SIZE(f),
+			   "the state is %sinvalid (%zu error%s%s); the datapath keeps the last good state (%s)",
+			   again ? "still " : "", fresh.diags.n_errors, fresh.diags.n_errors == 1 ? "" : "s",
+			   again ? ", as logged before" : "", reason);
+		set_result(w, "invalid", "the state in %s is invalid (%zu error%s)", w->dir, fresh.diags.n_errors,
+			   fresh.diags.n_errors == 1 ? "" : "s");
+		w->reported_print = print;
+		w->have_reported = true;
 	} else {
-		print = sc.print;
-		targets_set(w, &sc);
-		r = load_dir(w, &fresh);
-		if (r < 0) {
-			struct wfield f[] = { WF_S("reason", reason) };
-
-			wlog_event(&w->log, WLOG_ERROR, "failed", f, ARRAY_SIZE(f), "reading %s: %s (%s)", w->dir,
-				   strerror(-r), reason);
-			set_result(w, "failed", "reading %s: %s", w->dir, strerror(-r));
-			schedule_retry(w);
-		} else if (fresh.diags.n_errors) {
-			struct wfield f[] = { WF_S("reason", reason), WF_I("errors", fresh.diags.n_errors) };
-			bool again = w->have_reported && w->reported_print == print;
-
-			if (!again)
-				log_diags(w, &fresh.diags);
-			wlog_event(&w->log, WLOG_ERROR, "rejected", f, ARRAY_SIZE(f),
-				   "the state is %sinvalid (%zu error%s%s); the datapath keeps the last good state (%s)",
-				   again ? "still " : "", fresh.diags.n_errors, fresh.diags.n_errors == 1 ? "" : "s",
-				   again ? ", as logged before" : "", reason);
-			set_result(w, "invalid", "the state in %s is invalid (%zu error%s)", w->dir, fresh.diags.n_errors,
-				   fresh.diags.n_errors == 1 ? "" : "s");
-			w->reported_print = print;
-			w->have_reported = true;
-		} else {
-			if (!(w->have_reported && w->reported_print == print))
-				log_diags(w, &fresh.diags); /* warnings, once per content */
-			w->reported_print = print;
-			w->have_reported = true;
-			use = &fresh;
-			from_dir = true;
-		}
+		if (!(w->have_reported && w->reported_print == print))
+			log_diags(w, &fresh.diags); /* warnings, once per content */
+		w->reported_print = print;
+		w->have_reported = true;
+		use = &fresh;
+		from_dir = true;
 	}
-	scan_free(&sc);
 	/* DIR unusable: a resync or SIGHUP still repairs drift from the last
 	 * good state; a change that broke DIR applies nothing. */
 	if (!use && w->have_good && (why == REASON_RESYNC || why == REASON_SIGNAL || why == REASON_RETRY)) {
@@ -577,8 +508,7 @@ static void apply_now(struct watch *w, enum reason why)
 			w->good = fresh;
 			w->have_good = true;
 			w->good_print = print;
-			from_dir = false; /* now owned as w->good */
-			fresh = (struct sl_load){};
+			fresh = (struct sl_load){}; /* now owned as w->good */
 		}
 	}
 out:

@@ -861,12 +861,20 @@ static int load_document(struct loader *l)
 	return next(l); /* DOCUMENT_END */
 }
 
+/* A file that could not be read still counts in the digest, by its error. */
+static void digest_error(struct sl_load *ld, const char *name, int err)
+{
+	ld->digest = fnv1a64(ld->digest, name, strlen(name) + 1);
+	ld->digest = fnv1a64(ld->digest, &err, sizeof(err));
+}
+
 /* Parse what the parser was given as the file `name`. */
 static int load_stream(struct sl_load *ld, struct loader *l, const char *name, const char *dir)
 {
 	size_t docs = 0;
 	int r = 0;
 
+	ld->digest = fnv1a64(ld->digest, name, strlen(name) + 1);
 	l->ld = ld;
 	l->file = diag_file(&ld->diags, name);
 	if (!l->file || add_file(ld, l->file, dir) < 0)
@@ -904,11 +912,30 @@ out:
 int sl_load_buffer(struct sl_load *ld, const char *name, const char *dir, const char *buf, size_t len)
 {
 	struct loader l = {};
+	int r;
 
 	if (!yaml_parser_initialize(&l.parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&l.parser, (const unsigned char *)buf, len);
-	return load_stream(ld, &l, name, dir);
+	r = load_stream(ld, &l, name, dir);
+	ld->digest = fnv1a64(ld->digest, buf, len);
+	return r;
+}
+
+struct digest_reader {
+	FILE *f;
+	struct sl_load *ld;
+};
+
+/* libyaml's read handler (1: fine, *size_read 0 at the end), adding what it
+ * reads to the digest on the way. */
+static int read_digested(void *data, unsigned char *buf, size_t size, size_t *size_read)
+{
+	struct digest_reader *dr = data;
+
+	*size_read = fread(buf, 1, size, dr->f);
+	dr->ld->digest = fnv1a64(dr->ld->digest, buf, *size_read);
+	return !ferror(dr->f);
 }
 
 /* Read a file as a stream: a large state is never held twice. */
@@ -916,6 +943,7 @@ static int load_fd(struct sl_load *ld, int fd, const char *name, const char *dir
 {
 	struct loader l = {};
 	FILE *f = fdopen(fd, "r");
+	struct digest_reader dr = { .f = f, .ld = ld };
 	int r;
 
 	if (!f) {
@@ -926,7 +954,7 @@ static int load_fd(struct sl_load *ld, int fd, const char *name, const char *dir
 		fclose(f);
 		return -ENOMEM;
 	}
-	yaml_parser_set_input_file(&l.parser, f);
+	yaml_parser_set_input(&l.parser, read_digested, &dr);
 	r = load_stream(ld, &l, name, dir);
 	if (ferror(f) && r >= 0)
 		diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, name), 0, 0, "(file)",
@@ -945,6 +973,7 @@ static int load_file(struct sl_load *ld, const char *display, const char *dir, i
 
 		if (fd >= 0)
 			close(fd);
+		digest_error(ld, display, r);
 		diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, display), 0, 0, "(file)", "cannot read: %s",
 			 strerror(-r));
 		return 0;
@@ -978,6 +1007,7 @@ static int load_dir(struct sl_load *ld, const char *path)
 
 	if (!d) {
 		r = -errno;
+		digest_error(ld, path, r);
 		diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, path), 0, 0, "(file)", "cannot read: %s",
 			 strerror(-r));
 		return 0;
@@ -1027,6 +1057,7 @@ int sl_load_paths(struct sl_load *ld, char *const *paths, size_t n_paths)
 			r = load_file(ld, "-", ".", AT_FDCWD, NULL);
 		} else if (stat(p, &st) < 0) {
 			r = -errno;
+			digest_error(ld, p, r);
 			diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, p), 0, 0, "(file)", "cannot read: %s",
 				 strerror(-r));
 			r = 0;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/arena.h"
 #include "diag.h"
@@ -21,6 +22,10 @@ struct sl_load {
 	const char **file_dirs;	 /* directory of each file, for relative key files */
 	struct sl_loaded_doc *docs; /* loaded, not yet merged */
 	size_t n_docs, cap_docs;
+	/* FNV-1a over the names and bytes of everything read, in order, and
+	 * over the errors of what could not be read: equal digests, equal
+	 * input (watch tells drift from a change of its files by it). */
+	uint64_t digest;
 };
 
 struct sl_loaded_doc {

@@ -371,6 +371,55 @@ Test(load, directories_in_byte_order_skipping_leftovers)
 	}
 }
 
+/* The digest of what one read of dir saw. */
+static uint64_t dir_digest(char *dir)
+{
+	struct sl_load ld = {};
+	char *paths[] = { dir };
+	uint64_t d;
+
+	cr_assert_geq(sl_load_paths(&ld, paths, 1), 0);
+	d = ld.digest;
+	sl_load_free(&ld);
+	return d;
+}
+
+Test(load, digest_follows_names_bytes_and_read_errors)
+{
+	char dir[] = "/tmp/sluice-test-XXXXXX", cmd[600], path[600];
+	uint64_t first, d;
+
+	cr_assert_not_null(mkdtemp(dir));
+	write_file(dir, "10-a.yaml", "version: 1\nidentities: [{id: 1001, labels: {a: a}}]\n");
+	write_file(dir, "20-b.yaml", "version: 1\n");
+	first = dir_digest(dir);
+	cr_assert_neq(first, 0);
+	cr_assert_eq(dir_digest(dir), first, "the same files, the same digest");
+	write_file(dir, ".hidden.yaml", "anything");
+	write_file(dir, "x.tmp", "anything");
+	cr_assert_eq(dir_digest(dir), first, "files that are not read do not count");
+	write_file(dir, "10-a.yaml", "version: 1\nidentities: [{id: 1002, labels: {a: a}}]\n");
+	d = dir_digest(dir);
+	cr_assert_neq(d, first, "one byte changed");
+	write_file(dir, "10-a.yaml", "version: 1\nidentities: [{id: 1001, labels: {a: a}}]\n");
+	cr_assert_eq(dir_digest(dir), first, "changed back");
+	snprintf(cmd, sizeof(cmd), "mv '%s/20-b.yaml' '%s/21-b.yaml'", dir, dir);
+	cr_assert_eq(system(cmd), 0);
+	cr_assert_neq(dir_digest(dir), first, "a file renamed");
+	snprintf(cmd, sizeof(cmd), "mv '%s/21-b.yaml' '%s/20-b.yaml'", dir, dir);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/10-a.yaml", dir);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	d = dir_digest(dir);
+	cr_assert_neq(d, first, "a file that became a directory");
+	cr_assert_eq(rmdir(path), 0);
+	snprintf(path, sizeof(path), "%s/gone", dir);
+	cr_assert_neq(dir_digest(path), first, "a directory that is not there");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
 Test(load, state_file_names)
 {
 	cr_assert(sl_state_file_name("a.yaml"));
