@@ -285,7 +285,7 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
  * and observe again. Unless something changed in between (another apply
  * that won the race), the plan stands and is not compiled a second time.
  */
-static int relock(const struct cli *c, struct pipeline *p)
+static int relock(const struct cli *c, const char *cmd, struct pipeline *p)
 {
 	struct sl_kernel *k = NULL;
 	struct sl_objset now = {};
@@ -297,7 +297,7 @@ static int relock(const struct cli *c, struct pipeline *p)
 	if (r >= 0)
 		r = sl_diff(&now, &p->have, &moved);
 	if (r < 0) {
-		fprintf(p->err, "sluice apply: %s\n", e.msg[0] ? e.msg : strerror(-r));
+		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
 		sl_kernel_close(k);
 		objset_free(&now);
 		return 1;
@@ -312,7 +312,25 @@ static int relock(const struct cli *c, struct pipeline *p)
 	sl_diff_free(&moved);
 	sl_diff_free(&p->d);
 	objset_free(&p->want);
-	return plan_against_live(c, "apply", p, now_ms() - t0);
+	return plan_against_live(c, cmd, p, now_ms() - t0);
+}
+
+/*
+ * The pin directory is made only for a plan that can be carried out: when
+ * p was planned without it, check the plan, then create and lock it and
+ * observe again (relock). Returns 0, or 1 after saying why.
+ */
+static int lock_for_plan(const struct cli *c, const char *cmd, struct pipeline *p)
+{
+	struct sl_kerr e = { "" };
+
+	if (!p->d.n || sl_kernel_exists(p->k))
+		return 0;
+	if (sl_kernel_preflight(p->k, &p->want, &p->have, &e) < 0) {
+		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg);
+		return 1;
+	}
+	return relock(c, cmd, p);
 }
 
 int cmd_apply(const struct cli *c)
@@ -322,18 +340,8 @@ int cmd_apply(const struct cli *c)
 
 	if (!r)
 		r = make_plan(c, "apply", &p, c->dry_run ? LOCK_NONE : LOCK_IF_THERE);
-	if (!r && !c->dry_run && p.d.n && !sl_kernel_exists(p.k)) {
-		/* The pin directory is made only for a plan that can be carried
-		 * out: then lock it and plan again against what is there now. */
-		struct sl_kerr e = { "" };
-
-		if (sl_kernel_preflight(p.k, &p.want, &p.have, &e) < 0) {
-			fprintf(stderr, "sluice apply: %s\n", e.msg);
-			r = 1;
-		} else {
-			r = relock(c, &p);
-		}
-	}
+	if (!r && !c->dry_run)
+		r = lock_for_plan(c, "apply", &p);
 	if (!r && print_plan(c, &p) < 0)
 		r = 1;
 	if (!r && c->dry_run)
@@ -441,16 +449,8 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 	}
 	if (r && p.ld.diags.n_errors > errors0)
 		res->invalid = true;
-	if (!r && p.d.n && !sl_kernel_exists(p.k)) {
-		struct sl_kerr e = { "" };
-
-		if (sl_kernel_preflight(p.k, &p.want, &p.have, &e) < 0) {
-			fprintf(err, "sluice watch: %s\n", e.msg);
-			r = 1;
-		} else {
-			r = relock(c, &p);
-		}
-	}
+	if (!r)
+		r = lock_for_plan(c, "watch", &p);
 	if (!r && p.d.n) {
 		size_t len = 0;
 		FILE *f = open_memstream(&res->plan, &len);
