@@ -30,8 +30,8 @@ void wlog_time(char buf[32], int64_t *ret_unix)
 		*ret_unix = (int64_t)t.tv_sec;
 }
 
-/* The whole buffer, retrying short writes and EINTR. */
-static void write_all(int fd, const char *s, size_t n)
+/* The whole buffer, retrying short writes and EINTR; 0 or -errno. */
+static int write_all(int fd, const char *s, size_t n)
 {
 	while (n) {
 		ssize_t w = write(fd, s, n);
@@ -39,10 +39,11 @@ static void write_all(int fd, const char *s, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return;
+			return w < 0 ? -errno : -EIO;
 		s += w;
 		n -= (size_t)w;
 	}
+	return 0;
 }
 
 void wlog_event(const struct wlog *l, enum wlog_level lv, const char *event, const struct wfield *f, size_t n_f,
@@ -78,7 +79,7 @@ void wlog_event(const struct wlog *l, enum wlog_level lv, const char *event, con
 		}
 		strbuf_adds(&line, "}\n");
 	}
-	write_all(l->fd, strbuf_str(&line), line.len);
+	(void)write_all(l->fd, strbuf_str(&line), line.len); /* nowhere to report a log that cannot be written */
 	strbuf_free(&msg);
 	strbuf_free(&line);
 }
@@ -150,11 +151,13 @@ int health_write(const struct health *h)
 	if (fd < 0) {
 		r = -errno;
 	} else {
-		write_all(fd, strbuf_str(&b), b.len);
-		if (close(fd) < 0 || rename(tmp, h->path) < 0) {
+		r = write_all(fd, strbuf_str(&b), b.len);
+		if (close(fd) < 0 && r >= 0)
 			r = -errno;
-			unlink(tmp);
-		}
+		if (r >= 0 && rename(tmp, h->path) < 0)
+			r = -errno;
+		if (r < 0)
+			unlink(tmp); /* a short health file is never put in place */
 	}
 	strbuf_free(&b);
 	return r;
