@@ -320,13 +320,13 @@ static const char *state_refusal(const struct sl_xfrm_req *r, int *err)
 	}
 	if (!sl_xfrm_reqid_owned(v->reqid)) {
 		*err = -EPERM;
-		return "reqid outside sluice's range 0x51c01..0x51c0f: not sluice's, left alone";
+		return "reqid outside sluice's range 0x51c00..0x51c0f: not sluice's, left alone";
 	}
 	if (r->op == SL_XFRM_OP_DEL)
 		return NULL;
-	if (v->reqid != sl_xfrm_reqid(k->spi)) {
+	if (v->reqid != sl_xfrm_reqid(k->spi) && v->reqid != SL_XFRM_REQID_IN) {
 		*err = -EPERM;
-		return "reqid is not SL_XFRM_REQID_BASE + spi";
+		return "reqid is neither SL_XFRM_REQID_IN nor SL_XFRM_REQID_BASE + spi";
 	}
 	if (v->mode != XFRM_MODE_TUNNEL)
 		return "sluice's SAs are in tunnel mode";
@@ -363,7 +363,7 @@ static const char *policy_refusal(const struct sl_xfrm_req *r, int *err)
 		return "policy type is not main or sub";
 	if (!sl_xfrm_reqid_owned(v->reqid)) {
 		*err = -EPERM;
-		return "template reqid outside sluice's range 0x51c01..0x51c0f: not sluice's, left alone";
+		return "template reqid outside sluice's range 0x51c00..0x51c0f: not sluice's, left alone";
 	}
 	if (r->op != SL_XFRM_OP_DEL && !family_ok(v->tmpl_family)) {
 		*err = -EAFNOSUPPORT;

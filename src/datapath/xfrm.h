@@ -17,8 +17,8 @@
  *   - in and fwd policies for the remote pod CIDRs -> the local pod CIDRs,
  *     with a template from that node.
  *
- * Ownership: every state sluice makes has reqid SL_XFRM_REQID_BASE + spi,
- * every policy exactly one template with such a reqid. Observation returns
+ * Ownership: every state sluice makes has a reqid of sluice's range
+ * (below), every policy exactly one template with such a reqid. Observation returns
  * only those; add, update and delete refuse anything else (-EPERM), so
  * sluice never writes or removes another's entries. The reqid is the mark
  * of ownership, not the SPI: an SA of another program may use SPI 3 too.
@@ -41,12 +41,17 @@
 #include "datapath/kernel.h"
 
 /*
- * sluice's reqids: SL_XFRM_REQID_BASE + spi, spi 1..15 (the SPIs of
- * encryption.keys, as in Cilium). 0x51c00 ("slc") keeps clear of the small
- * reqids that people and IKE daemons use (strongSwan counts up from 1,
- * Cilium uses 1); 0x51c00 itself (spi 0) is not sluice's.
+ * sluice's reqids, 0x51c00 ("slc") and up, clear of the small reqids that
+ * people and IKE daemons use (strongSwan counts up from 1, Cilium uses 1):
+ *   - SL_XFRM_REQID_IN (0x51c00): every inbound SA, and the templates of
+ *     the in and fwd policies. One reqid for all keys, so that an in or
+ *     fwd policy accepts what any of this node's keys decrypted: during a
+ *     rotation, peers send with the old key and the new one at once.
+ *   - SL_XFRM_REQID_BASE + spi (0x51c01..0x51c0f): the outbound SA of that
+ *     key, and the templates of the out policies that use it.
  */
 #define SL_XFRM_REQID_BASE 0x51c00u
+#define SL_XFRM_REQID_IN SL_XFRM_REQID_BASE
 #define SL_XFRM_SPI_MIN 1u
 #define SL_XFRM_SPI_MAX 15u
 
@@ -55,10 +60,10 @@ static inline uint32_t sl_xfrm_reqid(uint32_t spi)
 	return SL_XFRM_REQID_BASE + spi;
 }
 
-/* Whether a reqid is sluice's: SL_XFRM_REQID_BASE + 1 .. + 15. */
+/* Whether a reqid is sluice's: SL_XFRM_REQID_BASE .. + 15. */
 static inline bool sl_xfrm_reqid_owned(uint32_t reqid)
 {
-	return reqid >= SL_XFRM_REQID_BASE + SL_XFRM_SPI_MIN && reqid <= SL_XFRM_REQID_BASE + SL_XFRM_SPI_MAX;
+	return reqid >= SL_XFRM_REQID_BASE && reqid <= SL_XFRM_REQID_BASE + SL_XFRM_SPI_MAX;
 }
 
 /* Key material, in bytes: the largest the algorithms sluice allows take

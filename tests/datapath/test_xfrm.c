@@ -243,9 +243,9 @@ Test(xfrm, foreign_policies_untouched)
 		/* a reqid of somebody else */
 		"ip xfrm policy add src 10.9.0.0/24 dst 10.8.0.0/24 dir out tmpl src 1.1.1.1 dst 2.2.2.2 proto esp reqid 5 "
 		"mode tunnel",
-		/* the edges of sluice's range: base + 0 and base + 16 */
+		/* just outside sluice's range: base - 1 and base + 16 */
 		"ip xfrm policy add src 10.9.1.0/24 dst 10.8.0.0/24 dir out tmpl src 1.1.1.1 dst 2.2.2.2 proto esp reqid "
-		"0x51c00 mode tunnel",
+		"0x51bff mode tunnel",
 		"ip xfrm policy add src 10.9.2.0/24 dst 10.8.0.0/24 dir in tmpl src 1.1.1.1 dst 2.2.2.2 proto esp reqid "
 		"0x51c10 mode tunnel",
 		/* two templates, one of them with sluice's reqid */
@@ -280,9 +280,9 @@ Test(xfrm, foreign_policies_untouched)
 	cr_assert_eq(r, -EPERM, "update of a foreign policy: %d %s", r, e.msg);
 	r = xfrm_policy_del(x, &f.k, &f.v, &e);
 	cr_assert_eq(r, -EPERM, "del of a foreign policy: %d %s", r, e.msg);
-	f.v.reqid = SL_XFRM_REQID_BASE;
+	f.v.reqid = SL_XFRM_REQID_BASE - 1;
 	r = xfrm_policy_add(x, &f.k, &f.v, &e);
-	cr_assert_eq(r, -EPERM, "reqid base + 0: %d %s", r, e.msg);
+	cr_assert_eq(r, -EPERM, "reqid base - 1: %d %s", r, e.msg);
 	f.v.reqid = SL_XFRM_REQID_BASE + 16;
 	r = xfrm_policy_del(x, &f.k, &f.v, &e);
 	cr_assert_eq(r, -EPERM, "reqid base + 16: %d %s", r, e.msg);
