@@ -1,0 +1,1230 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The route backend (route.h): sluice's routes over NETLINK_ROUTE with
+ * libmnl.
+ *
+ * Writes go in chunks: many requests in one sendmsg. The kernel handles
+ * the messages of a sendmsg to NETLINK_ROUTE synchronously, one after the
+ * other, and answers a request only when it fails or asks for an ack. So
+ * only the last request of a chunk asks for one: when sendmsg returns, the
+ * socket already holds one error per failed request (found by its sequence
+ * number) and the last one's ack. NETLINK_CAP_ACK keeps the requests out
+ * of the errors; NETLINK_EXT_ACK brings the kernel's own message.
+ *
+ * Failures are gathered during the batch and reported at its end, in
+ * request order: a route that failed to be added, removed or replaced
+ * because of what holds its key is explained by one read of the main
+ * table then (whose route it is), which costs nothing when all went well.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "common/util.h"
+#include "datapath/route.h"
+
+/* Kernel writes made by this process (kernel.h); weak so that this file
+ * also links alone (tests, bench) without the rest of the backend. */
+extern _Atomic unsigned long sl_kernel_writes __attribute__((weak));
+
+/* A chunk: what one sendmsg carries (below the default SO_SNDBUF). */
+#define ROUTE_CHUNK (64 * 1024)
+/* The largest single request (~120 bytes with every attribute). */
+#define ROUTE_REQ_MAX 512
+/* At most this many requests to a chunk. */
+#define ROUTE_CHUNK_REQS 1024
+/* Dump replies: the kernel fills at most 32 KiB per message. */
+#define ROUTE_RBUF (64 * 1024)
+/* Room for every error of a chunk that fails whole. */
+#define ROUTE_RCVBUF (4 * 1024 * 1024)
+/* Devices remembered during one batch or observation. */
+#define ROUTE_DEVS 16
+
+#ifndef NETLINK_GET_STRICT_CHK
+#define NETLINK_GET_STRICT_CHK 12
+#endif
+
+struct route_dev {
+	uint32_t ifindex; /* 0: no device of that name */
+	char name[SL_ROUTE_DEV_MAX];
+};
+
+struct sl_route {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	bool strict; /* NETLINK_GET_STRICT_CHK: the kernel filters dumps */
+	int via6;    /* IPv6 routes via IPv4 gateways: -1 not asked, 0 no, 1 yes */
+	char via6_msg[160];
+	uint8_t *sbuf; /* ROUTE_CHUNK + ROUTE_REQ_MAX */
+	uint8_t *rbuf; /* ROUTE_RBUF */
+	struct route_dev devs[ROUTE_DEVS];
+	size_t n_devs, next_dev;
+};
+
+static void rerr(struct sl_kerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rerr(struct sl_kerr *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+}
+
+static void count_writes(unsigned long n)
+{
+	if (&sl_kernel_writes)
+		sl_kernel_writes += n;
+}
+
+static size_t addr_len(uint8_t family)
+{
+	return family == AF_INET6 ? 16 : 4;
+}
+
+static bool family_ok(uint8_t f)
+{
+	return f == AF_INET || f == AF_INET6;
+}
+
+/* Room for one more element in *v (this file links alone: no util.c). */
+static int grow(void **v, size_t n, size_t *cap, size_t elem)
+{
+	size_t c;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 64;
+	p = realloc(*v, c * elem);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
+static bool zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* ---- names ---- */
+
+static const char *addr_str(uint8_t family, const uint8_t *a, char *buf, size_t len)
+{
+	if (!family_ok(family) || !inet_ntop(family, a, buf, len))
+		return "?";
+	return buf;
+}
+
+/* "10.2.0.0/24" */
+static int prefix_str(const struct sl_route_key *k, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	return snprintf(buf, len, "%s/%u", addr_str(k->family, k->prefix, a, sizeof(a)), k->prefix_len);
+}
+
+int route_name(const struct sl_route_key *k, const struct sl_route_value *v, char *buf, size_t len)
+{
+	char p[64], gw[INET6_ADDRSTRLEN + 16] = "", dev[SL_ROUTE_DEV_MAX + 8] = "", tail[96] = "";
+	size_t m = 0;
+
+	prefix_str(k, p, sizeof(p));
+	if (v) {
+		char a[INET6_ADDRSTRLEN];
+
+		if (v->gw_family == k->family)
+			snprintf(gw, sizeof(gw), " via %s", addr_str(v->gw_family, v->gw, a, sizeof(a)));
+		else if (v->gw_family)
+			snprintf(gw, sizeof(gw), " via %s %s", v->gw_family == AF_INET ? "inet" : "inet6",
+				 addr_str(v->gw_family, v->gw, a, sizeof(a)));
+		if (memchr(v->dev, '\0', sizeof(v->dev)) && v->dev[0])
+			snprintf(dev, sizeof(dev), " dev %s", v->dev);
+	}
+	if (k->metric)
+		m += (size_t)snprintf(tail + m, sizeof(tail) - m, " metric %u", k->metric);
+	if (v && v->mtu && m < sizeof(tail))
+		m += (size_t)snprintf(tail + m, sizeof(tail) - m, " mtu %u", v->mtu);
+	if (v && (v->flags & SL_ROUTE_F_ONLINK) && m < sizeof(tail))
+		m += (size_t)snprintf(tail + m, sizeof(tail) - m, " onlink");
+	if (k->table != SL_ROUTE_TABLE_MAIN && m < sizeof(tail))
+		snprintf(tail + m, sizeof(tail) - m, " table %u", k->table);
+	return snprintf(buf, len, "route %s%s%s%s", p, gw, dev, tail);
+}
+
+static void req_name(const struct sl_route_req *q, char *buf, size_t len)
+{
+	if (!q->key)
+		snprintf(buf, len, "route request without a key");
+	else
+		route_name(q->key, q->value, buf, len);
+}
+
+/* The names iproute2 gives route protocols, for messages. */
+static const char *proto_str(uint8_t p, char *buf, size_t len)
+{
+	static const struct {
+		uint8_t n;
+		const char *s;
+	} names[] = {
+		{ RTPROT_UNSPEC, "unspec" }, { RTPROT_REDIRECT, "redirect" }, { RTPROT_KERNEL, "kernel" },
+		{ RTPROT_BOOT, "boot" },     { RTPROT_STATIC, "static" },     { RTPROT_GATED, "gated" },
+		{ RTPROT_RA, "ra" },	     { RTPROT_ZEBRA, "zebra" },	      { RTPROT_BIRD, "bird" },
+		{ RTPROT_DHCP, "dhcp" },     { RTPROT_KEEPALIVED, "keepalived" }, { RTPROT_BABEL, "babel" },
+		{ RTPROT_BGP, "bgp" },	     { RTPROT_ISIS, "isis" },	      { RTPROT_OSPF, "ospf" },
+		{ RTPROT_RIP, "rip" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i].n == p)
+			return names[i].s;
+	snprintf(buf, len, "%u", p);
+	return buf;
+}
+
+/* ---- the socket ---- */
+
+int route_open(struct sl_route **ret, struct sl_kerr *e)
+{
+	struct sl_route *r;
+	int one = 1, rcv = ROUTE_RCVBUF, fd, err;
+
+	*ret = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->via6 = -1;
+	r->sbuf = calloc(1, ROUTE_CHUNK + ROUTE_REQ_MAX);
+	r->rbuf = calloc(1, ROUTE_RBUF);
+	if (!r->sbuf || !r->rbuf) {
+		route_close(r);
+		return -ENOMEM;
+	}
+	r->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!r->nl) {
+		err = -errno;
+		rerr(e, "routes: opening a NETLINK_ROUTE socket: %s", strerror(errno));
+		route_close(r);
+		return err;
+	}
+	if (mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		rerr(e, "routes: binding the netlink socket: %s", strerror(errno));
+		route_close(r);
+		return err;
+	}
+	if (mnl_socket_setsockopt(r->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+	    mnl_socket_setsockopt(r->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0) {
+		err = -errno;
+		rerr(e, "routes: setting NETLINK_EXT_ACK and NETLINK_CAP_ACK: %s", strerror(errno));
+		route_close(r);
+		return err;
+	}
+	/* Dumps filtered by the kernel (table, protocol) since Linux 4.20;
+	 * without it they are filtered here, as they are anyway. */
+	r->strict = mnl_socket_setsockopt(r->nl, NETLINK_GET_STRICT_CHK, &one, sizeof(one)) == 0;
+	fd = mnl_socket_get_fd(r->nl);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	r->portid = mnl_socket_get_portid(r->nl);
+	r->seq = 1;
+	*ret = r;
+	return 0;
+}
+
+void route_close(struct sl_route *r)
+{
+	if (!r)
+		return;
+	if (r->nl)
+		mnl_socket_close(r->nl);
+	free(r->sbuf);
+	free(r->rbuf);
+	free(r);
+}
+
+/* ---- devices ---- */
+
+/*
+ * Names and ifindexes through ioctls on the netlink socket itself: the
+ * kernel answers SIOCGIFINDEX and SIOCGIFNAME on any socket, in that
+ * socket's network namespace, which is the one of the routes.
+ */
+static void devs_forget(struct sl_route *r)
+{
+	r->n_devs = 0;
+	r->next_dev = 0;
+}
+
+static struct route_dev *dev_remember(struct sl_route *r)
+{
+	struct route_dev *d;
+
+	if (r->n_devs < ROUTE_DEVS)
+		return &r->devs[r->n_devs++];
+	d = &r->devs[r->next_dev];
+	r->next_dev = (r->next_dev + 1) % ROUTE_DEVS;
+	return d;
+}
+
+/* The ifindex of a device by name: > 0, or -errno. */
+static int dev_index(struct sl_route *r, const char *name)
+{
+	struct route_dev *d;
+	struct ifreq ifr;
+
+	for (size_t i = 0; i < r->n_devs; i++)
+		if (streq(r->devs[i].name, name))
+			return r->devs[i].ifindex ? (int)r->devs[i].ifindex : -ENODEV;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+	if (ioctl(mnl_socket_get_fd(r->nl), SIOCGIFINDEX, &ifr) < 0) {
+		int err = -errno;
+
+		if (err != -ENODEV)
+			return err;
+		ifr.ifr_ifindex = 0;
+	}
+	d = dev_remember(r);
+	memset(d, 0, sizeof(*d));
+	memcpy(d->name, name, strnlen(name, IFNAMSIZ - 1));
+	d->ifindex = (uint32_t)ifr.ifr_ifindex;
+	return d->ifindex ? (int)d->ifindex : -ENODEV;
+}
+
+/* The name of a device by ifindex into name (zeros when there is none). */
+static void dev_name(struct sl_route *r, uint32_t ifindex, char name[SL_ROUTE_DEV_MAX])
+{
+	struct route_dev *d;
+	struct ifreq ifr;
+
+	memset(name, 0, SL_ROUTE_DEV_MAX);
+	if (!ifindex)
+		return;
+	for (size_t i = 0; i < r->n_devs; i++) {
+		if (r->devs[i].ifindex == ifindex) {
+			memcpy(name, r->devs[i].name, SL_ROUTE_DEV_MAX);
+			return;
+		}
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_ifindex = (int)ifindex;
+	if (ioctl(mnl_socket_get_fd(r->nl), SIOCGIFNAME, &ifr) < 0)
+		return;
+	d = dev_remember(r);
+	memset(d, 0, sizeof(*d));
+	memcpy(d->name, ifr.ifr_name, strnlen(ifr.ifr_name, SL_ROUTE_DEV_MAX - 1));
+	d->ifindex = ifindex;
+	memcpy(name, d->name, SL_ROUTE_DEV_MAX);
+}
+
+/* ---- acks ---- */
+
+/* The error of an NLMSG_ERROR or NLMSG_DONE message and the kernel's
+ * message (NLMSGERR_ATTR_MSG), if any. */
+static int ack_parse(const struct nlmsghdr *nlh, int *ret_err, const char **ret_msg)
+{
+	const uint8_t *payload = mnl_nlmsg_get_payload(nlh);
+	size_t plen = mnl_nlmsg_get_payload_len(nlh), off;
+	const struct nlattr *a;
+
+	*ret_msg = NULL;
+	*ret_err = 0;
+	if (nlh->nlmsg_type == NLMSG_DONE) {
+		if (plen < sizeof(int))
+			return 0;
+		memcpy(ret_err, payload, sizeof(int));
+		off = sizeof(int);
+	} else {
+		const struct nlmsgerr *me = (const struct nlmsgerr *)payload;
+
+		if (plen < sizeof(*me))
+			return -EBADMSG;
+		*ret_err = me->error;
+		off = sizeof(*me);
+		if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && me->msg.nlmsg_len >= sizeof(struct nlmsghdr))
+			off += MNL_ALIGN(me->msg.nlmsg_len) - sizeof(struct nlmsghdr);
+	}
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || off >= plen)
+		return 0;
+	for (a = (const struct nlattr *)(payload + off); mnl_attr_ok(a, (int)((payload + plen) - (const uint8_t *)a));
+	     a = mnl_attr_next(a))
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			*ret_msg = mnl_attr_get_str(a);
+	return 0;
+}
+
+/* ---- dumps ---- */
+
+/* One route of a dump, as far as this module reads it. */
+struct route_seen {
+	struct sl_route_key k;
+	struct sl_route_value v;
+	uint32_t ifindex;
+	uint8_t protocol, type, scope;
+	bool owned;
+};
+
+static void parse_metrics(const struct nlattr *nest, uint32_t *mtu)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, nest) {
+		if (mnl_attr_get_type(a) == RTAX_MTU && mnl_attr_get_payload_len(a) >= 4)
+			*mtu = mnl_attr_get_u32(a);
+	}
+}
+
+/* A route of a dump into s; 1 when it is one this module considers (a
+ * unicast-family route of the main table, TOS 0, no source prefix, not a
+ * cached clone), 0 when not. s->owned says whether it is sluice's. */
+static int route_parse(const struct nlmsghdr *nlh, struct route_seen *s)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	uint32_t table;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return 0;
+	if (!family_ok(rtm->rtm_family) || rtm->rtm_dst_len > addr_len(rtm->rtm_family) * 8)
+		return 0;
+	if (rtm->rtm_tos || rtm->rtm_src_len || (rtm->rtm_flags & RTM_F_CLONED))
+		return 0;
+	memset(s, 0, sizeof(*s));
+	table = rtm->rtm_table;
+	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
+		size_t al = mnl_attr_get_payload_len(a);
+		const uint8_t *d = mnl_attr_get_payload(a);
+
+		switch (mnl_attr_get_type(a)) {
+		case RTA_TABLE:
+			if (al >= 4)
+				table = mnl_attr_get_u32(a);
+			break;
+		case RTA_DST:
+			if (al >= addr_len(rtm->rtm_family))
+				memcpy(s->k.prefix, d, addr_len(rtm->rtm_family));
+			break;
+		case RTA_PRIORITY:
+			if (al >= 4)
+				s->k.metric = mnl_attr_get_u32(a);
+			break;
+		case RTA_OIF:
+			if (al >= 4)
+				s->ifindex = mnl_attr_get_u32(a);
+			break;
+		case RTA_GATEWAY:
+			if (al >= addr_len(rtm->rtm_family)) {
+				s->v.gw_family = rtm->rtm_family;
+				memcpy(s->v.gw, d, addr_len(rtm->rtm_family));
+			}
+			break;
+		case RTA_VIA: {
+			const struct rtvia *via = (const struct rtvia *)d;
+			uint8_t f;
+
+			if (al < sizeof(*via))
+				break;
+			f = (uint8_t)via->rtvia_family;
+			if (family_ok(f) && al >= sizeof(*via) + addr_len(f)) {
+				s->v.gw_family = f;
+				memcpy(s->v.gw, via->rtvia_addr, addr_len(f));
+			}
+			break;
+		}
+		case RTA_METRICS:
+			parse_metrics(a, &s->v.mtu);
+			break;
+		default:
+			break;
+		}
+	}
+	if (table != SL_ROUTE_TABLE_MAIN)
+		return 0;
+	s->k.family = rtm->rtm_family;
+	s->k.prefix_len = rtm->rtm_dst_len;
+	s->k.table = table;
+	if (rtm->rtm_flags & RTNH_F_ONLINK)
+		s->v.flags |= SL_ROUTE_F_ONLINK;
+	s->protocol = rtm->rtm_protocol;
+	s->type = rtm->rtm_type;
+	s->scope = rtm->rtm_scope;
+	s->owned = rtm->rtm_protocol == SL_RTPROT && rtm->rtm_type == RTN_UNICAST && rtm->rtm_scope == RT_SCOPE_UNIVERSE;
+	return 1;
+}
+
+/*
+ * Dump the main table of one family, routes of one protocol (0: all), and
+ * give each message to each(); a negative return stops the calls, and the
+ * dump is read to its end all the same. *ret_intr tells whether the kernel
+ * said the table changed during the dump (NLM_F_DUMP_INTR).
+ */
+static int dump(struct sl_route *r, uint8_t family, uint8_t protocol,
+		int (*each)(struct sl_route *r, const struct nlmsghdr *nlh, void *data), void *data, bool *ret_intr,
+		struct sl_kerr *e)
+{
+	uint8_t req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct rtmsg))] = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	const char *what = family == AF_INET ? "IPv4" : "IPv6";
+	uint32_t seq = r->seq++;
+	int stop = 0;
+
+	*ret_intr = false;
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	rtm->rtm_family = family;
+	if (r->strict) {
+		rtm->rtm_table = RT_TABLE_MAIN;
+		rtm->rtm_protocol = protocol;
+	}
+	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0) {
+		int err = -errno;
+
+		rerr(e, "routes: reading the %s main table: %s", what, strerror(errno));
+		return err;
+	}
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(r->nl, r->rbuf, ROUTE_RBUF);
+		const struct nlmsghdr *m;
+		int len;
+
+		if (n < 0) {
+			int err = -errno;
+
+			if (errno == EINTR)
+				continue;
+			rerr(e, "routes: reading the %s main table: %s", what, strerror(errno));
+			return err;
+		}
+		len = (int)n;
+		for (m = (const struct nlmsghdr *)r->rbuf; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+			if (m->nlmsg_seq != seq || m->nlmsg_pid != r->portid)
+				continue;
+			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+				*ret_intr = true;
+			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
+				const char *ext;
+				int err = 0;
+
+				if (ack_parse(m, &err, &ext) == 0 && err < 0 && !stop) {
+					/* A table that was never made: empty
+					 * ("ipv4: FIB table does not exist"). */
+					if (err == -ENOENT && family == AF_INET)
+						return stop;
+					if (ext && *ext)
+						rerr(e, "routes: reading the %s main table: %s (%s)", what, ext,
+						     strerror(-err));
+					else
+						rerr(e, "routes: reading the %s main table: %s", what, strerror(-err));
+					stop = err;
+				}
+				return stop;
+			}
+			if (!stop) {
+				int ret = each(r, m, data);
+
+				if (ret < 0)
+					stop = ret;
+			}
+		}
+	}
+}
+
+/* ---- observe ---- */
+
+struct observe_ctx {
+	int (*cb)(void *ctx, const struct sl_route_key *k, const struct sl_route_value *v);
+	void *ctx;
+};
+
+static int observe_each(struct sl_route *r, const struct nlmsghdr *nlh, void *data)
+{
+	struct observe_ctx *o = data;
+	struct route_seen s;
+
+	if (route_parse(nlh, &s) <= 0 || !s.owned)
+		return 0;
+	dev_name(r, s.ifindex, s.v.dev);
+	return o->cb(o->ctx, &s.k, &s.v);
+}
+
+int route_observe(struct sl_route *r,
+		  int (*cb)(void *ctx, const struct sl_route_key *k, const struct sl_route_value *v), void *ctx,
+		  struct sl_kerr *e)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	struct observe_ctx o = { cb, ctx };
+
+	devs_forget(r);
+	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
+		bool intr;
+		int ret = dump(r, families[i], SL_RTPROT, observe_each, &o, &intr, e);
+
+		if (ret < 0)
+			return ret;
+		if (intr) {
+			rerr(e, "routes: the %s main table changed while it was read; observe again",
+			     families[i] == AF_INET ? "IPv4" : "IPv6");
+			return -EAGAIN;
+		}
+	}
+	return 0;
+}
+
+/* ---- who holds a key ---- */
+
+struct holder {
+	uint8_t family, prefix_len;
+	uint8_t protocol, type;
+	uint32_t metric;
+	uint8_t prefix[16];
+	bool owned;
+};
+
+struct holders {
+	struct holder *v;
+	size_t n, cap;
+	int err;
+};
+
+static int holder_cmp(const void *a, const void *b)
+{
+	const struct holder *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->prefix_len != y->prefix_len)
+		return x->prefix_len < y->prefix_len ? -1 : 1;
+	if (x->metric != y->metric)
+		return x->metric < y->metric ? -1 : 1;
+	return memcmp(x->prefix, y->prefix, sizeof(x->prefix));
+}
+
+static int holders_each(struct sl_route *r, const struct nlmsghdr *nlh, void *data)
+{
+	struct holders *h = data;
+	struct route_seen s;
+	struct holder *o;
+
+	(void)r;
+	if (route_parse(nlh, &s) <= 0)
+		return 0;
+	if (grow((void **)&h->v, h->n, &h->cap, sizeof(*h->v)) < 0)
+		return -ENOMEM;
+	o = &h->v[h->n++];
+	memset(o, 0, sizeof(*o));
+	o->family = s.k.family;
+	o->prefix_len = s.k.prefix_len;
+	o->metric = s.k.metric;
+	memcpy(o->prefix, s.k.prefix, sizeof(o->prefix));
+	o->protocol = s.protocol;
+	o->type = s.type;
+	o->owned = s.owned;
+	return 0;
+}
+
+/* Every route of the main table of the families in mask (bit 0 IPv4,
+ * bit 1 IPv6), sorted. */
+static int holders_load(struct sl_route *r, unsigned mask, struct holders *h)
+{
+	struct sl_kerr ignored;
+
+	h->n = 0;
+	for (unsigned f = 0; f < 2; f++) {
+		bool intr;
+		int ret;
+
+		if (!(mask & (1u << f)))
+			continue;
+		ret = dump(r, f ? AF_INET6 : AF_INET, 0, holders_each, h, &intr, &ignored);
+		if (ret < 0)
+			return ret;
+	}
+	if (h->n)
+		qsort(h->v, h->n, sizeof(*h->v), holder_cmp);
+	return 0;
+}
+
+static const struct holder *holder_find(const struct holders *h, const struct sl_route_key *k)
+{
+	struct holder want;
+
+	if (!h->n)
+		return NULL;
+	memset(&want, 0, sizeof(want));
+	want.family = k->family;
+	want.prefix_len = k->prefix_len;
+	want.metric = k->metric;
+	memcpy(want.prefix, k->prefix, sizeof(want.prefix));
+	return bsearch(&want, h->v, h->n, sizeof(*h->v), holder_cmp);
+}
+
+static unsigned family_bit(uint8_t family)
+{
+	return family == AF_INET ? 1u : 2u;
+}
+
+/* "a route that is not sluice's (proto boot) holds 10.2.0.0/24" */
+static void foreign_str(const struct holder *o, const struct sl_route_key *k, char *buf, size_t len)
+{
+	char p[64], pb[8], type[24] = "";
+
+	prefix_str(k, p, sizeof(p));
+	if (o->type != RTN_UNICAST)
+		snprintf(type, sizeof(type), ", type %u", o->type);
+	snprintf(buf, len, "a route that is not sluice's (proto %s%s) holds %s%s", proto_str(o->protocol, pb, sizeof(pb)),
+		 type, p, k->metric ? " at that metric" : "");
+}
+
+/* ---- requests ---- */
+
+/* Why this module refuses to send q, or NULL (*err then the errno). */
+static const char *refusal(const struct sl_route_req *q, int *err)
+{
+	const struct sl_route_key *k = q->key;
+	const struct sl_route_value *v = q->value;
+	size_t al;
+
+	*err = -EINVAL;
+	if (q->op >= SL_ROUTE_OP__MAX)
+		return "unknown request";
+	if (!k)
+		return "no key";
+	if (!family_ok(k->family)) {
+		*err = -EAFNOSUPPORT;
+		return "not an IPv4 or IPv6 route";
+	}
+	if (k->table != SL_ROUTE_TABLE_MAIN) {
+		*err = -EPERM;
+		return "sluice's routes are in the main table (254) only: not sluice's, left alone";
+	}
+	al = addr_len(k->family);
+	if (k->prefix_len > al * 8)
+		return "prefix length too long for the family";
+	if (!zero(k->pad, sizeof(k->pad)) || !zero(k->prefix + al, sizeof(k->prefix) - al))
+		return "key has nonzero padding or address bytes past the family's length";
+	for (unsigned b = k->prefix_len; b < al * 8; b++)
+		if (k->prefix[b / 8] & (0x80u >> (b % 8)))
+			return "prefix has bits set past its length";
+	if (k->family == AF_INET6 && !k->metric)
+		return "IPv6 routes have no metric 0 (the kernel makes it 1024): ask SL_ROUTE_METRIC_V6";
+	if (q->op == SL_ROUTE_OP_DEL)
+		return NULL;
+	if (!v)
+		return "no value";
+	if (v->gw_family && !family_ok(v->gw_family)) {
+		*err = -EAFNOSUPPORT;
+		return "gateway is not IPv4 or IPv6";
+	}
+	if (!zero(v->gw + (v->gw_family ? addr_len(v->gw_family) : 0),
+		  sizeof(v->gw) - (v->gw_family ? addr_len(v->gw_family) : 0)))
+		return "gateway has bytes set past its family's length";
+	if (!memchr(v->dev, '\0', sizeof(v->dev)))
+		return "device name not terminated (15 characters at most)";
+	if (!v->dev[0])
+		return "no device: sluice's routes name theirs";
+	if (!zero(v->dev + strlen(v->dev), sizeof(v->dev) - strlen(v->dev)))
+		return "device name has bytes set after its end";
+	if (v->mtu > SL_ROUTE_MTU_MAX)
+		return "MTU above 65520 (the kernel would cap it)";
+	if (v->flags & ~SL_ROUTE_F_ONLINK)
+		return "unknown flags";
+	if (!zero(v->pad, sizeof(v->pad)))
+		return "value has nonzero padding";
+	return NULL;
+}
+
+static bool v6_via_v4(const struct sl_route_req *q)
+{
+	const struct sl_route_key *k = q->key;
+	const struct sl_route_value *v = q->value;
+
+	return q->op != SL_ROUTE_OP_DEL && k->family == AF_INET6 && v->gw_family == AF_INET;
+}
+
+/* The gateway: RTA_GATEWAY in the route's family, else RTA_VIA. */
+static void put_gateway(struct nlmsghdr *nlh, uint8_t family, uint8_t gw_family, const uint8_t *gw)
+{
+	if (gw_family == family) {
+		mnl_attr_put(nlh, RTA_GATEWAY, addr_len(family), gw);
+	} else if (gw_family) {
+		uint8_t buf[sizeof(struct rtvia) + 16] __attribute__((aligned(4)));
+		struct rtvia *via = (struct rtvia *)buf;
+
+		memset(buf, 0, sizeof(buf));
+		via->rtvia_family = gw_family;
+		memcpy(via->rtvia_addr, gw, addr_len(gw_family));
+		mnl_attr_put(nlh, RTA_VIA, sizeof(*via) + addr_len(gw_family), buf);
+	}
+}
+
+/* Write request q at buf; ifindex is its device's (add, replace). */
+static int put_req(uint8_t *buf, uint32_t seq, const struct sl_route_req *q, uint32_t ifindex)
+{
+	const struct sl_route_key *k = q->key;
+	const struct sl_route_value *v = q->value;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = q->op == SL_ROUTE_OP_DEL ? RTM_DELROUTE : RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	if (q->op == SL_ROUTE_OP_ADD)
+		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
+	else if (q->op == SL_ROUTE_OP_REPLACE)
+		nlh->nlmsg_flags |= NLM_F_REPLACE;
+	nlh->nlmsg_seq = seq;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = k->family;
+	rtm->rtm_dst_len = k->prefix_len;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	/* On removal, the kernel takes only a route of this protocol, type
+	 * and scope: the ownership check and the removal are one step. */
+	rtm->rtm_protocol = SL_RTPROT;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	if (k->prefix_len)
+		mnl_attr_put(nlh, RTA_DST, addr_len(k->family), k->prefix);
+	mnl_attr_put_u32(nlh, RTA_TABLE, k->table);
+	if (k->metric)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, k->metric);
+	if (q->op != SL_ROUTE_OP_DEL) {
+		if (v->flags & SL_ROUTE_F_ONLINK)
+			rtm->rtm_flags |= RTNH_F_ONLINK;
+		put_gateway(nlh, k->family, v->gw_family, v->gw);
+		mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+		if (v->mtu) {
+			struct nlattr *nest = mnl_attr_nest_start(nlh, RTA_METRICS);
+
+			mnl_attr_put_u32(nlh, RTAX_MTU, v->mtu);
+			mnl_attr_nest_end(nlh, nest);
+		}
+	}
+	return (int)nlh->nlmsg_len;
+}
+
+/* ---- IPv6 via IPv4 ---- */
+
+int route_probe_v6_via_v4(struct sl_route *r, struct sl_kerr *e)
+{
+	uint8_t req[MNL_NLMSG_HDRLEN + 256] __attribute__((aligned(4))) = { 0 };
+	static const uint8_t gw[4] = { 192, 0, 2, 1 }; /* TEST-NET-1 */
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct rtmsg *rtm;
+	uint32_t seq;
+
+	if (r->via6 >= 0)
+		return r->via6;
+	seq = r->seq++;
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+	nlh->nlmsg_seq = seq;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET6;
+	/* A prefix length no kernel takes: whatever it thinks of RTA_VIA,
+	 * this request changes nothing. */
+	rtm->rtm_dst_len = 255;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = SL_RTPROT;
+	rtm->rtm_type = RTN_UNICAST;
+	put_gateway(nlh, AF_INET6, AF_INET, gw);
+	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0) {
+		int err = -errno;
+
+		rerr(e, "routes: asking whether IPv6 routes take IPv4 gateways: %s", strerror(errno));
+		return err;
+	}
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(r->nl, r->rbuf, ROUTE_RBUF);
+		const struct nlmsghdr *m;
+		int len;
+
+		if (n < 0) {
+			int err = -errno;
+
+			if (errno == EINTR)
+				continue;
+			rerr(e, "routes: asking whether IPv6 routes take IPv4 gateways: %s", strerror(errno));
+			return err;
+		}
+		len = (int)n;
+		for (m = (const struct nlmsghdr *)r->rbuf; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+			const char *ext;
+			int err;
+
+			if (m->nlmsg_seq != seq || m->nlmsg_type != NLMSG_ERROR || ack_parse(m, &err, &ext) < 0)
+				continue;
+			/* "IPv6 does not support RTA_VIA attribute": no. Any
+			 * other answer is about the prefix length: yes. */
+			r->via6 = !(err == -EINVAL && ext && strstr(ext, "RTA_VIA"));
+			snprintf(r->via6_msg, sizeof(r->via6_msg), "%s", ext ? ext : strerror(-err));
+			return r->via6;
+		}
+	}
+}
+
+/* ---- batches ---- */
+
+struct route_fail {
+	size_t i;
+	int err;
+	char why[240];
+};
+
+struct batch {
+	struct sl_route *r;
+	struct sl_route_req *reqs;
+	struct route_fail *v;
+	size_t n, cap;
+	uint8_t sent[ROUTE_CHUNK_REQS]; /* of the chunk being answered */
+};
+
+static void fail(struct batch *b, size_t i, int err, const char *why)
+{
+	struct route_fail *f;
+
+	b->reqs[i].err = err;
+	if (grow((void **)&b->v, b->n, &b->cap, sizeof(*b->v)) < 0)
+		return; /* its err says it failed; route_batch says why */
+	f = &b->v[b->n++];
+	f->i = i;
+	f->err = err;
+	snprintf(f->why, sizeof(f->why), "%s", why ? why : "");
+}
+
+static int fail_cmp(const void *a, const void *b)
+{
+	const struct route_fail *x = a, *y = b;
+
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Read the answers of a chunk sent with sequence numbers seq0 + (i -
+ * start) for reqs[start..end), last the one that asked for an ack. */
+static void collect(struct batch *b, size_t start, size_t end, size_t last, uint32_t seq0)
+{
+	struct sl_route *r = b->r;
+	int fd = mnl_socket_get_fd(r->nl);
+	bool done = false, lost = false;
+
+	while (!done) {
+		ssize_t n = recv(fd, r->rbuf, ROUTE_RBUF, MSG_DONTWAIT);
+		const struct nlmsghdr *nlh;
+		int len;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				lost = true;
+				continue;
+			}
+			/* EAGAIN: the kernel answered all it will. */
+			break;
+		}
+		len = (int)n;
+		for (nlh = (const struct nlmsghdr *)r->rbuf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			uint32_t off = nlh->nlmsg_seq - seq0;
+			size_t i = start + off;
+			const char *ext;
+			int err;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR || off >= end - start || ack_parse(nlh, &err, &ext) < 0)
+				continue;
+			if (err < 0 && !b->reqs[i].err)
+				fail(b, i, err, ext);
+			if (i == last)
+				done = true;
+		}
+	}
+	if (done && !lost)
+		return;
+	/* Without the last ack, nothing says which of the others failed. */
+	for (size_t i = start; i < end; i++)
+		if (b->sent[i - start] && !b->reqs[i].err)
+			fail(b, i, -EIO,
+			     lost ? "the kernel's replies overflowed the socket; observe again"
+				  : "no reply from the kernel; observe again");
+}
+
+/* Requests start..: as many as fit in one sendmsg. */
+static size_t write_chunk(struct batch *b, size_t start, size_t n)
+{
+	struct sl_route *r = b->r;
+	size_t i, len = 0, last = SIZE_MAX, last_off = 0, sent = 0;
+	uint32_t seq0 = r->seq;
+	ssize_t w;
+
+	for (i = start; i < n && i - start < ROUTE_CHUNK_REQS && len < ROUTE_CHUNK; i++) {
+		struct sl_route_req *q = &b->reqs[i];
+		int ifindex = 0;
+
+		b->sent[i - start] = 0;
+		if (q->err)
+			continue;
+		if (q->op != SL_ROUTE_OP_DEL) {
+			const struct sl_route_value *v = q->value;
+
+			ifindex = dev_index(r, v->dev);
+			if (ifindex < 0) {
+				char why[96];
+
+				if (ifindex == -ENODEV)
+					snprintf(why, sizeof(why), "device %s does not exist", v->dev);
+				else
+					snprintf(why, sizeof(why), "looking up device %s: %s", v->dev, strerror(-ifindex));
+				fail(b, i, ifindex, why);
+				continue;
+			}
+		}
+		last = i;
+		last_off = len;
+		len += (size_t)put_req(r->sbuf + len, seq0 + (uint32_t)(i - start), q, (uint32_t)ifindex);
+		b->sent[i - start] = 1;
+		sent++;
+	}
+	r->seq = seq0 + (uint32_t)(i - start);
+	if (last == SIZE_MAX)
+		return i;
+	((struct nlmsghdr *)(r->sbuf + last_off))->nlmsg_flags |= NLM_F_ACK;
+	do
+		w = mnl_socket_sendto(r->nl, r->sbuf, len);
+	while (w < 0 && errno == EINTR);
+	/* The next chunk is built on zeros (attribute padding). */
+	memset(r->sbuf, 0, len);
+	if (w < 0) {
+		int err = -errno;
+
+		for (size_t j = start; j < i; j++)
+			if (b->sent[j - start])
+				fail(b, j, err, "sending to the kernel");
+		return i;
+	}
+	count_writes(sent);
+	collect(b, start, i, last, seq0);
+	return i;
+}
+
+/* Before sending: what this module refuses, and replaces over a route
+ * that is not sluice's. */
+static void refuse(struct batch *b, size_t n, struct holders *h)
+{
+	unsigned replace_families = 0;
+	bool via6 = false;
+
+	for (size_t i = 0; i < n; i++) {
+		struct sl_route_req *q = &b->reqs[i];
+		const char *why;
+		int err;
+
+		q->err = 0;
+		why = refusal(q, &err);
+		if (why) {
+			fail(b, i, err, why);
+			continue;
+		}
+		if (q->op == SL_ROUTE_OP_REPLACE)
+			replace_families |= family_bit(((const struct sl_route_key *)q->key)->family);
+		via6 |= v6_via_v4(q);
+	}
+	if (via6 && route_probe_v6_via_v4(b->r, NULL) != 1) {
+		for (size_t i = 0; i < n; i++) {
+			char why[320];
+
+			if (b->reqs[i].err || !v6_via_v4(&b->reqs[i]))
+				continue;
+			snprintf(why, sizeof(why),
+				 "this kernel takes no IPv4 gateway for IPv6 routes (RTA_VIA: %s); give the node an "
+				 "IPv6 address",
+				 b->r->via6 == 0 ? b->r->via6_msg : "could not ask");
+			fail(b, i, -EOPNOTSUPP, why);
+		}
+	}
+	if (!replace_families)
+		return;
+	if (holders_load(b->r, replace_families, h) < 0) {
+		/* Without the table, no replace is known to be safe. */
+		for (size_t i = 0; i < n; i++)
+			if (!b->reqs[i].err && b->reqs[i].op == SL_ROUTE_OP_REPLACE)
+				fail(b, i, -EAGAIN, "could not read the main table to check who holds the route");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sl_route_req *q = &b->reqs[i];
+		const struct holder *o;
+		char why[200], more[240];
+
+		if (q->err || q->op != SL_ROUTE_OP_REPLACE)
+			continue;
+		o = holder_find(h, q->key);
+		if (!o || o->owned)
+			continue;
+		foreign_str(o, q->key, why, sizeof(why));
+		snprintf(more, sizeof(more), "%s; left alone", why);
+		fail(b, i, -EPERM, more);
+	}
+}
+
+/* After: say whose route made an add, a removal or a replace fail. */
+static void explain(struct batch *b, struct holders *h)
+{
+	unsigned families = 0;
+
+	for (size_t j = 0; j < b->n; j++) {
+		const struct sl_route_req *q = &b->reqs[b->v[j].i];
+		int err = b->v[j].err;
+
+		if ((q->op == SL_ROUTE_OP_ADD && err == -EEXIST) || (q->op == SL_ROUTE_OP_DEL && err == -ESRCH) ||
+		    (q->op == SL_ROUTE_OP_REPLACE && err == -ENOENT))
+			families |= family_bit(((const struct sl_route_key *)q->key)->family);
+	}
+	if (!families || holders_load(b->r, families, h) < 0)
+		return;
+	for (size_t j = 0; j < b->n; j++) {
+		struct route_fail *f = &b->v[j];
+		const struct sl_route_req *q = &b->reqs[f->i];
+		const struct sl_route_key *k = q->key;
+		const struct holder *o;
+		char p[64], why[200];
+
+		if (!k || !family_ok(k->family) || !(families & family_bit(k->family)))
+			continue;
+		o = holder_find(h, k);
+		prefix_str(k, p, sizeof(p));
+		if (q->op == SL_ROUTE_OP_ADD && f->err == -EEXIST && o) {
+			if (o->owned) {
+				snprintf(f->why, sizeof(f->why), "sluice's own route holds %s already%s", p,
+					 k->metric ? " at that metric" : "");
+			} else {
+				foreign_str(o, k, why, sizeof(why));
+				snprintf(f->why, sizeof(f->why), "%s; left alone", why);
+			}
+		} else if (q->op == SL_ROUTE_OP_DEL && f->err == -ESRCH) {
+			if (o && !o->owned) {
+				/* Refused, as a replace over it is. */
+				foreign_str(o, k, why, sizeof(why));
+				snprintf(f->why, sizeof(f->why), "sluice has no such route; %s, left alone", why);
+				f->err = -EPERM;
+				b->reqs[f->i].err = -EPERM;
+			} else {
+				snprintf(f->why, sizeof(f->why), "sluice has no such route");
+			}
+		} else if (q->op == SL_ROUTE_OP_REPLACE && f->err == -ENOENT && !o) {
+			snprintf(f->why, sizeof(f->why), "no route of sluice's to replace");
+		}
+	}
+}
+
+int route_batch(struct sl_route *r, struct sl_route_req *reqs, size_t n,
+		void (*on_error)(void *ctx, const struct sl_route_req *req, const struct sl_kerr *e), void *ctx,
+		struct sl_kerr *e)
+{
+	_cleanup_free_ struct batch *b = calloc(1, sizeof(*b));
+	struct holders h = { 0 };
+	struct sl_kerr first = { "" };
+	int first_err = 0;
+	size_t i = 0, failed = 0;
+
+	if (!n)
+		return 0;
+	if (!b) {
+		rerr(e, "routes: out of memory");
+		return -ENOMEM;
+	}
+	b->r = r;
+	b->reqs = reqs;
+	devs_forget(r);
+	refuse(b, n, &h);
+	while (i < n)
+		i = write_chunk(b, i, n);
+	if (b->n) {
+		qsort(b->v, b->n, sizeof(*b->v), fail_cmp);
+		explain(b, &h);
+	}
+	for (size_t j = 0; j < b->n; j++) {
+		struct sl_route_req *q = &reqs[b->v[j].i];
+		struct sl_kerr one = { "" };
+		char name[200];
+
+		req_name(q, name, sizeof(name));
+		if (b->v[j].why[0])
+			snprintf(one.msg, sizeof(one.msg), "%s: %s (%s)", name, b->v[j].why, strerror(-b->v[j].err));
+		else
+			snprintf(one.msg, sizeof(one.msg), "%s: %s", name, strerror(-b->v[j].err));
+		if (j == 0) {
+			first = one;
+			first_err = b->v[j].err;
+		}
+		if (on_error)
+			on_error(ctx, q, &one);
+	}
+	free(b->v);
+	free(h.v);
+	for (size_t j = 0; j < n; j++) {
+		if (!reqs[j].err)
+			continue;
+		/* Out of memory, a failure may have its err and no message. */
+		if (!failed++ && !first_err) {
+			first_err = reqs[j].err;
+			snprintf(first.msg, sizeof(first.msg), "routes: out of memory recording failures (%s)",
+				 strerror(-first_err));
+		}
+	}
+	if (!failed)
+		return 0;
+	if (e) {
+		*e = first;
+		if (failed > 1) {
+			size_t l = strlen(e->msg);
+
+			snprintf(e->msg + l, sizeof(e->msg) - l, " (and %zu more failed)", failed - 1);
+		}
+	}
+	return first_err;
+}
+
+static int one(struct sl_route *r, uint8_t op, const struct sl_route_key *k, const struct sl_route_value *v,
+	       struct sl_kerr *e)
+{
+	struct sl_route_req q = { .op = op, .key = k, .value = v };
+
+	return route_batch(r, &q, 1, NULL, NULL, e);
+}
+
+int route_add(struct sl_route *r, const struct sl_route_key *k, const struct sl_route_value *v, struct sl_kerr *e)
+{
+	return one(r, SL_ROUTE_OP_ADD, k, v, e);
+}
+
+int route_replace(struct sl_route *r, const struct sl_route_key *k, const struct sl_route_value *v,
+		  struct sl_kerr *e)
+{
+	return one(r, SL_ROUTE_OP_REPLACE, k, v, e);
+}
+
+int route_del(struct sl_route *r, const struct sl_route_key *k, const struct sl_route_value *v, struct sl_kerr *e)
+{
+	return one(r, SL_ROUTE_OP_DEL, k, v, e);
+}
