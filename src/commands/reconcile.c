@@ -16,6 +16,7 @@
 #include "datapath/kernel.h"
 #include "reconcile/compile.h"
 #include "reconcile/diff.h"
+#include "reconcile/keys.h"
 #include "reconcile/load.h"
 #include "reconcile/plan.h"
 #include "reconcile/validate.h"
@@ -135,6 +136,7 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 {
 	const struct sl_state *st = p->loaded ? &p->ld.state : NULL;
 	struct sl_compile_prev prev = { 0 };
+	struct sl_keyring keys = { 0 };
 	struct sl_compile_result res;
 	const struct sl_map_layout *layouts;
 	size_t n_layouts;
@@ -157,11 +159,22 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 		fprintf(p->err, "sluice %s: the embedded programs: %s\n", cmd, strerror(-r));
 		return 1;
 	}
+	if (st->encryption && st->encryption->enabled) {
+		char why[4400];
+
+		r = sl_keyring_load(&p->ld, &keys, why, sizeof(why));
+		if (r < 0) {
+			fprintf(p->err, "sluice %s: encryption keys: %s; nothing was changed\n", cmd, why);
+			return 1;
+		}
+	}
 	sl_compile_prev_from_live(&p->have, &prev, &names);
 	prev.layouts = layouts;
 	prev.n_layouts = n_layouts;
+	prev.keys = &keys;
 	r = sl_compile(st, &prev, &res);
 	sl_compile_prev_free(&prev, names);
+	sl_keyring_free(&keys);
 	if (r < 0) {
 		fprintf(p->err, "sluice %s: compiling the state: %s\n", cmd, strerror(-r));
 		return 1;

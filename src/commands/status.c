@@ -7,7 +7,10 @@
 
 #include <sluice/abi.h>
 
+#include <arpa/inet.h>
+
 #include "cli.h"
+#include "datapath/xfrm.h"
 #include "common/strbuf.h"
 #include "datapath/kernel.h"
 #include "reconcile/plan.h"
@@ -63,6 +66,80 @@ static void add_counters(struct strbuf *b, bool json, const char *const *names, 
 
 static const char *const hook_names[SL_HOOK__MAX] = { "tc ingress", "tc egress", "xdp" };
 static const char *const prog_names[SL_PROG__MAX] = { "from_endpoint", "to_endpoint", "prefilter" };
+
+/* The xfrm error counters of this network namespace that are not zero
+ * (/proc/net/xfrm_stat), as "name value" pairs; see docs/encryption.md. */
+static void xfrm_stats(struct strbuf *b, bool json)
+{
+	FILE *f = fopen("/proc/net/xfrm_stat", "re");
+	char name[64];
+	unsigned long long v;
+	bool first = true;
+
+	if (json)
+		strbuf_adds(b, ",\"xfrm_errors\":{");
+	while (f && fscanf(f, "%63s %llu", name, &v) == 2) {
+		if (!v)
+			continue;
+		if (json)
+			strbuf_addf(b, "%s\"%s\":%llu", first ? "" : ",", name, v);
+		else
+			strbuf_addf(b, "  %-26s %12llu\n", name, v);
+		first = false;
+	}
+	if (json)
+		strbuf_adds(b, "}");
+	else if (first)
+		strbuf_adds(b, f ? "  (none: every counter of /proc/net/xfrm_stat is zero)\n"
+				 : "  (no /proc/net/xfrm_stat: this kernel has no xfrm)\n");
+	if (f)
+		fclose(f);
+}
+
+/* The SAs sluice owns, without their keys; the policies and routes by
+ * number. */
+static void encryption(struct strbuf *b, bool json, const struct sl_objset *live)
+{
+	static const uint8_t zero[16];
+	size_t n_pol = objset_count(live, SL_OBJ_XFRM_POLICY), n_rt = objset_count(live, SL_OBJ_ROUTE);
+	bool first = true;
+
+	strbuf_adds(b, json ? ",\"encryption\":{\"states\":[" : "\nencryption (xfrm states; keys are never shown):\n");
+	for (size_t i = 0; i < live->n; i++) {
+		const struct sl_xfrm_state_key *k;
+		const struct sl_xfrm_state_value *v;
+		char dst[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN] = "any";
+		bool in;
+
+		if (live->v[i].kind != SL_OBJ_XFRM_STATE || live->v[i].klen != sizeof(*k) ||
+		    live->v[i].vlen != sizeof(*v))
+			continue;
+		k = obj_key(live, &live->v[i]);
+		v = obj_val(live, &live->v[i]);
+		in = !memcmp(v->saddr, zero, 16);
+		inet_ntop(k->family, k->daddr, dst, sizeof(dst));
+		if (!in)
+			inet_ntop(k->family, v->saddr, src, sizeof(src));
+		if (json)
+			strbuf_addf(b, "%s{\"direction\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"spi\":%u,\"algorithm\":\"%.64s\"}",
+				    first ? "" : ",", in ? "in" : "out", src, dst, k->spi, v->enc_name);
+		else
+			strbuf_addf(b, "  %-3s %s -> %s spi 0x%x %.64s%s%.64s\n", in ? "in" : "out", src, dst, k->spi,
+				    v->enc_name, v->auth_name[0] ? " " : "", v->auth_name);
+		first = false;
+	}
+	if (first && !json)
+		strbuf_adds(b, "  (none)\n");
+	if (json)
+		strbuf_addf(b, "],\"policies\":%zu,\"routes\":%zu", n_pol, n_rt);
+	else
+		strbuf_addf(b, "  %zu xfrm policies, %zu routes (ip xfrm policy; ip route show proto 81)\n", n_pol, n_rt);
+	if (!json)
+		strbuf_adds(b, "\nxfrm errors (/proc/net/xfrm_stat):\n");
+	xfrm_stats(b, json);
+	if (json)
+		strbuf_adds(b, "}");
+}
 
 int cmd_status(const struct cli *c)
 {
@@ -145,7 +222,9 @@ int cmd_status(const struct cli *c)
 		     st.metrics);
 	if (!st.n_metrics && !json)
 		strbuf_adds(&b, "  (none)\n");
-	strbuf_adds(&b, json ? "}}\n" : "");
+	strbuf_adds(&b, json ? "}" : "");
+	encryption(&b, json, &live);
+	strbuf_adds(&b, json ? "}\n" : "");
 	fputs(strbuf_str(&b), stdout);
 out:
 	strbuf_free(&b);

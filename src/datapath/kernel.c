@@ -27,6 +27,8 @@
 #include <sluice/abi.h>
 
 #include "attach.h"
+#include "encrypt.h"
+#include "route.h"
 #include "common/util.h"
 #include "internal.h"
 
@@ -689,6 +691,8 @@ int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_ker
 		r = observe_progs(k, live, e);
 	if (r >= 0)
 		r = attach_observe(k, live, e);
+	if (r >= 0)
+		r = kernel_encrypt_observe(k, live, e);
 	if (r < 0) {
 		objset_free(live);
 		return r;
@@ -1015,12 +1019,21 @@ int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const
 		const struct sl_obj *o = &want->v[i];
 		char name[17] = { 0 };
 
-		if (o->kind != SL_OBJ_ENDPOINT && o->kind != SL_OBJ_ATTACH)
+		if (o->kind == SL_OBJ_ROUTE && o->vlen == sizeof(struct sl_route_value)) {
+			const struct sl_route_value *rv = obj_val(want, o);
+
+			memcpy(name, rv->dev, sizeof(name) - 1 < sizeof(rv->dev) ? sizeof(name) - 1 : sizeof(rv->dev));
+		} else if (o->kind == SL_OBJ_ENDPOINT || o->kind == SL_OBJ_ATTACH) {
+			memcpy(name, obj_key(want, o), 16);
+		} else {
 			continue;
-		memcpy(name, obj_key(want, o), 16);
+		}
 		if (!if_nametoindex(name)) {
 			kerr(e, "%s %s: no such device in this network namespace; nothing was changed",
-			     o->kind == SL_OBJ_ENDPOINT ? "endpoint interface" : "device", name);
+			     o->kind == SL_OBJ_ENDPOINT ? "endpoint interface"
+			     : o->kind == SL_OBJ_ROUTE	? "underlay device (datapath.underlayDevice)"
+							: "device",
+			     name);
 			return -ENODEV;
 		}
 	}
@@ -1079,6 +1092,9 @@ int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const str
 	if (!helped)
 		maps_work(&rt);
 	r = maps_prepare(k, want, have, d, false, e);
+	/* SAs and xfrm policies before the marks that use them */
+	if (r >= 0)
+		r = kernel_encrypt_apply(k, want, have, d, KERNEL_XFRM_ADD, e);
 	t1 = mono_ms();
 	/* 2. entries added and changed: what is pointed at first */
 	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(add_order); i++)
@@ -1096,6 +1112,9 @@ int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const str
 		r = progs_load(k, want, d, s, e);
 	if (r >= 0)
 		r = attach_apply(k, want, have, d, false, e);
+	/* remote pod CIDRs are routed once their packets are encrypted */
+	if (r >= 0)
+		r = kernel_encrypt_apply(k, want, have, d, KERNEL_ROUTES_ADD, e);
 	t4 = mono_ms();
 	sl_kernel_timing.maps_ms = (t1 - t0) + (t3 - t2);
 	sl_kernel_timing.runtime_ms = rt.ms;
@@ -1103,9 +1122,13 @@ int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const str
 	sl_kernel_timing.programs_ms = t4 - t3;
 	/* 4. removals, in reverse */
 	if (r >= 0)
+		r = kernel_encrypt_apply(k, want, have, d, KERNEL_ROUTES_REMOVE, e);
+	if (r >= 0)
 		r = attach_apply(k, want, have, d, true, e);
 	for (size_t i = ARRAY_SIZE(add_order); r >= 0 && i-- > 0;)
 		r = write_kind(k, add_order[i], true, want, have, d, e);
+	if (r >= 0)
+		r = kernel_encrypt_apply(k, want, have, d, KERNEL_XFRM_REMOVE, e);
 	if (r >= 0)
 		r = maps_finish(k, want, have, d, e);
 	if (r >= 0)

@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "diag.h"
+#include "encrypt.h"
 #include "labels.h"
 
 /* ---- identities of peers ---- */
@@ -507,21 +508,6 @@ static int ipc_cmp(const void *a, const void *b)
 	return r ? r : (x->rank > y->rank ? -1 : x->rank < y->rank);
 }
 
-/* The key this node would use to encrypt toward a node: the highest SPI
- * both have. */
-static uint8_t node_key(const struct sl_state *st, const struct sl_node *n)
-{
-	uint32_t best = 0;
-
-	if (!st->encryption || !st->encryption->enabled)
-		return 0;
-	for (uint32_t i = 0; i < n->n_encrypt_keys; i++)
-		for (uint32_t j = 0; j < st->encryption->n_keys; j++)
-			if (st->encryption->keys[j].spi == n->encrypt_keys[i] && n->encrypt_keys[i] > best)
-				best = n->encrypt_keys[i];
-	return (uint8_t)best;
-}
-
 static const struct sl_node *node_by_name(const struct sl_state *st, const char *name)
 {
 	for (uint32_t i = 0; name && i < st->n_nodes; i++)
@@ -539,7 +525,7 @@ static void remote_info(const struct sl_state *st, const struct sl_node *n, stru
 	v->flags |= SL_IPCACHE_REMOTE;
 	v->tunnel_family = a.family;
 	memcpy(v->tunnel_addr, a.addr, 16);
-	v->key = node_key(st, n);
+	v->key = sl_node_key(st, n);
 }
 
 static int compile_ipcache(struct ctx *c)
@@ -707,7 +693,7 @@ static int compile_maps(struct ctx *c)
 			need[((const struct sl_attach_value *)obj_val(c->out, &c->out->v[i]))->prog == SL_PROG_PREFILTER
 				     ? SL_MAPS_PREFILTER
 				     : SL_MAPS_DATAPATH] = true;
-		else
+		else if (k != SL_OBJ_XFRM_STATE && k != SL_OBJ_XFRM_POLICY && k != SL_OBJ_ROUTE)
 			need[SL_MAPS_DATAPATH] = true;
 	}
 	need[SL_MAPS_SHARED] = need[SL_MAPS_DATAPATH] || need[SL_MAPS_PREFILTER];
@@ -777,6 +763,8 @@ int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, st
 		r = compile_prefilter(&c);
 	if (r >= 0)
 		r = sl_lb_compile(st, prev ? &prev->lb : NULL, &res->set);
+	if (r >= 0)
+		r = sl_compile_encryption(st, prev ? prev->keys : NULL, &res->set);
 	if (r >= 0)
 		r = compile_maps(&c);
 	if (r >= 0) {

@@ -13,6 +13,7 @@
 #include "lb.h"
 #include "model.h"
 #include "net.h"
+#include "keys.h"
 #include "objset.h"
 
 struct sl_compile_prev {
@@ -32,6 +33,9 @@ struct sl_compile_prev {
 	uint64_t prog_digest[SL_PROG__MAX];
 	const struct sl_map_layout *layouts;
 	size_t n_layouts;
+	/* The decoded keys of encryption.keys (keys.h). NULL: encryption's
+	 * SAs, xfrm policies and routes are not compiled (see encrypt.h). */
+	const struct sl_keyring *keys;
 };
 
 struct sl_compile_result {

@@ -7,14 +7,48 @@
 
 #include "common/util.h"
 
+/* Give the byte array cap bytes. A secret set's old array is wiped, not
+ * left to the allocator as realloc would. */
+static int bytes_resize(struct sl_objset *s, size_t cap)
+{
+	uint8_t *p;
+
+	if (!s->secret) {
+		p = realloc(s->bytes, cap ? cap : 1);
+		if (!p)
+			return -ENOMEM;
+	} else {
+		p = malloc(cap ? cap : 1);
+		if (!p)
+			return -ENOMEM;
+		if (s->bytes) {
+			memcpy(p, s->bytes, s->blen < cap ? s->blen : cap);
+			explicit_bzero(s->bytes, s->bcap);
+			free(s->bytes);
+		}
+	}
+	s->bytes = p;
+	s->bcap = cap;
+	return 0;
+}
+
 int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *val,
 	       size_t vlen)
 {
 	if (klen > UINT8_MAX || vlen > UINT16_MAX)
 		return -EINVAL;
-	if (grow_array((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0 ||
-	    grow_array((void **)&s->bytes, &s->bcap, s->blen + klen + vlen, 1) < 0)
+	if (kind == SL_OBJ_XFRM_STATE)
+		s->secret = true;
+	if (grow_array((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
 		return -ENOMEM;
+	if (s->blen + klen + vlen > s->bcap) {
+		size_t cap = s->bcap ? s->bcap * 2 : 256;
+
+		while (cap < s->blen + klen + vlen)
+			cap *= 2;
+		if (bytes_resize(s, cap) < 0)
+			return -ENOMEM;
+	}
 	s->v[s->n++] = (struct sl_obj){ .kind = (uint8_t)kind, .klen = (uint8_t)klen, .vlen = (uint16_t)vlen,
 					.off = (uint32_t)s->blen };
 	memcpy(s->bytes + s->blen, key, klen);
@@ -35,13 +69,8 @@ int objset_reserve(struct sl_objset *s, size_t more, size_t more_bytes)
 		s->v = p;
 		s->cap = s->n + more;
 	}
-	if (s->blen + more_bytes > s->bcap) {
-		p = realloc(s->bytes, s->blen + more_bytes);
-		if (!p)
-			return -ENOMEM;
-		s->bytes = p;
-		s->bcap = s->blen + more_bytes;
-	}
+	if (s->blen + more_bytes > s->bcap && bytes_resize(s, s->blen + more_bytes) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -53,6 +82,11 @@ int objset_append(struct sl_objset *dst, const struct sl_objset *src)
 		return 0;
 	if (base + src->blen > UINT32_MAX)
 		return -E2BIG;
+	if (src->secret && !dst->secret) {
+		/* from now on: what dst held so far is no secret, but its
+		 * arrays to come will hold one */
+		dst->secret = true;
+	}
 	if (objset_reserve(dst, src->n, src->blen) < 0)
 		return -ENOMEM;
 	memcpy(dst->bytes + base, src->bytes, src->blen);
@@ -176,10 +210,8 @@ void objset_shrink(struct sl_objset *s)
 		s->v = p;
 		s->cap = s->n;
 	}
-	if (s->blen && s->bcap > s->blen && (p = realloc(s->bytes, s->blen))) {
-		s->bytes = p;
-		s->bcap = s->blen;
-	}
+	if (s->blen && s->bcap > s->blen)
+		bytes_resize(s, s->blen); /* on failure the larger array stays */
 }
 
 const struct sl_obj *objset_find(const struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen)
@@ -222,6 +254,8 @@ bool objset_find_unsorted(const struct sl_objset *s, enum sl_obj_kind kind, cons
 
 void objset_free(struct sl_objset *s)
 {
+	if (s->secret && s->bytes)
+		explicit_bzero(s->bytes, s->bcap);
 	free(s->v);
 	free(s->bytes);
 	memset(s, 0, sizeof(*s));

@@ -22,6 +22,9 @@ enum sl_obj_kind {
 	SL_OBJ_PROG,	   /* struct sl_prog_key -> struct sl_prog_value: a pinned program */
 	SL_OBJ_BACKEND,	   /* struct sl_backend_key -> struct sl_backend_value */
 	SL_OBJ_SERVICE,	   /* struct sl_service_key -> struct sl_service_value (members and slots) */
+	SL_OBJ_XFRM_STATE, /* struct sl_xfrm_state_key -> struct sl_xfrm_state_value (datapath/xfrm.h) */
+	SL_OBJ_XFRM_POLICY, /* struct sl_xfrm_policy_key -> struct sl_xfrm_policy_value */
+	SL_OBJ_ROUTE,	   /* struct sl_route_key -> struct sl_route_value (datapath/route.h) */
 	SL_OBJ__MAX
 };
 
@@ -93,6 +96,9 @@ struct sl_objset {
 	uint8_t *bytes;
 	size_t blen, bcap;
 	bool sorted;
+	/* It holds key material (an xfrm state): bytes are wiped whenever
+	 * they are given back (growth, shrink, free). */
+	bool secret;
 };
 
 int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *val,

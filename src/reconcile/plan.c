@@ -2,6 +2,7 @@
 #include "plan.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -13,6 +14,9 @@
 #include <sluice/abi.h>
 
 #include "common/util.h"
+#include "datapath/route.h"
+#include "datapath/xfrm.h"
+#include "keys.h"
 #include "model.h"
 #include "net.h"
 
@@ -122,6 +126,8 @@ enum plan_section {
 	SEC_GONE,
 	SEC_SERVICE,
 	SEC_BACKENDS,
+	SEC_XFRM,
+	SEC_ROUTES,
 	SEC_IPCACHE,
 	SEC_PREFILTER,
 	SEC_MAPS,
@@ -130,7 +136,7 @@ enum plan_section {
 	SEC_HIDDEN, /* said by another line (a backend by its service's lines) */
 };
 static const char *const section_name[] = {
-	[SEC_BACKENDS] = "backends", [SEC_IPCACHE] = "ipcache", [SEC_PREFILTER] = "prefilter",
+	[SEC_BACKENDS] = "backends", [SEC_XFRM] = "xfrm", [SEC_ROUTES] = "routes", [SEC_IPCACHE] = "ipcache", [SEC_PREFILTER] = "prefilter",
 	[SEC_MAPS] = "maps",	     [SEC_PROGS] = "programs",	  [SEC_OTHER] = "other"
 };
 
@@ -1122,6 +1128,256 @@ static void describe_member(const struct plan_ctx *c, const struct sl_lb_member 
 	}
 }
 
+/* ---- xfrm states and policies, routes ---- */
+
+/* An address of an xfrm or route object: AF_INET/AF_INET6, "any" when
+ * zero. */
+static void af_addr_format(uint8_t af, const uint8_t *a, bool zero_any, char *buf, size_t len)
+{
+	static const uint8_t zero[16];
+
+	if (zero_any && !memcmp(a, zero, af == AF_INET ? 4 : 16))
+		snprintf(buf, len, "any");
+	else if (af == AF_INET || af == AF_INET6)
+		inet_ntop(af, a, buf, (socklen_t)len);
+	else
+		snprintf(buf, len, "family %u", af);
+}
+
+static void af_prefix_format(uint8_t af, const uint8_t *a, uint8_t plen, char *buf, size_t len)
+{
+	if (!plen && (af == AF_INET || af == AF_INET6))
+		snprintf(buf, len, "any");
+	else
+		prefix_format(af == AF_INET ? SL_FAMILY_IPV4 : af == AF_INET6 ? SL_FAMILY_IPV6 : af, plen, a, buf,
+			      len);
+}
+
+static void sa_fingerprint(const struct sl_xfrm_state_value *v, char out[9])
+{
+	sl_key_fingerprint(v->enc_key, v->enc_key_len < SL_XFRM_ENC_KEY_MAX ? v->enc_key_len : SL_XFRM_ENC_KEY_MAX,
+			   v->auth_key,
+			   v->auth_key_len < SL_XFRM_AUTH_KEY_MAX ? v->auth_key_len : SL_XFRM_AUTH_KEY_MAX, out);
+}
+
+static void sa_algorithms(const struct sl_xfrm_state_value *v, char *buf, size_t len)
+{
+	char enc[SL_XFRM_ALG_NAME_MAX + 1], auth[SL_XFRM_ALG_NAME_MAX + 1];
+
+	name_copy(enc, sizeof(enc), v->enc_name, sizeof(v->enc_name));
+	name_copy(auth, sizeof(auth), v->auth_name, sizeof(v->auth_name));
+	if (auth[0])
+		snprintf(buf, len, "%s %s", enc, auth);
+	else
+		snprintf(buf, len, "%s", enc);
+}
+
+/* "state out 192.168.50.1 -> 192.168.50.2 spi 0x4", "state in any ->
+ * 192.168.50.1 spi 0x4": an SA with a source is this node's outbound one,
+ * an inbound SA has none (the kernel finds it by destination and SPI). */
+static void describe_xfrm_state(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const struct sl_xfrm_state_key *k = v->key;
+	const struct sl_xfrm_state_value *b = v->val[BEFORE], *a = v->val[AFTER], *e = a ? a : b;
+	static const uint8_t zero[16];
+	char src[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8], alg[2 * SL_XFRM_ALG_NAME_MAX + 2], fb[9], fa[9];
+	bool in = !memcmp(e->saddr, zero, 16);
+
+	(void)c;
+	af_addr_format(k->family, e->saddr, true, src, sizeof(src));
+	af_addr_format(k->family, k->daddr, false, dst, sizeof(dst));
+	put(d, &d->line, "state %s %s -> %s spi 0x%x", in ? "in" : "out", src, dst, k->spi);
+	if (k->mark || k->mark_mask)
+		put(d, &d->line, " mark 0x%x/0x%x", k->mark, k->mark_mask);
+	if (b)
+		sa_fingerprint(b, fb);
+	if (a)
+		sa_fingerprint(a, fa);
+	if (!a || !b) {
+		sa_algorithms(e, alg, sizeof(alg));
+		put(d, &d->line, " %s key <redacted> (fingerprint %s) reqid 0x%x", alg, a ? fa : fb, e->reqid);
+	} else {
+		bool first = true;
+		char ab[sizeof(alg)];
+
+		put(d, &d->line, ": ");
+		sa_algorithms(b, ab, sizeof(ab));
+		sa_algorithms(a, alg, sizeof(alg));
+		if (strcmp(ab, alg)) {
+			put_sep(d, &first);
+			put(d, &d->line, "algorithms %s -> %s", ab, alg);
+		}
+		if (strcmp(fb, fa) || b->enc_key_len != a->enc_key_len || b->auth_key_len != a->auth_key_len ||
+		    memcmp(b->enc_key, a->enc_key, sizeof(a->enc_key)) || memcmp(b->auth_key, a->auth_key, sizeof(a->auth_key))) {
+			put_sep(d, &first);
+			put(d, &d->line, "key <redacted> (fingerprint %s -> %s)", fb, fa);
+		}
+		if (memcmp(b->saddr, a->saddr, 16)) {
+			char sb[INET6_ADDRSTRLEN + 8];
+
+			af_addr_format(k->family, b->saddr, true, sb, sizeof(sb));
+			put_sep(d, &first);
+			put(d, &d->line, "source %s -> %s", sb, src);
+		}
+		if (b->reqid != a->reqid) {
+			put_sep(d, &first);
+			put(d, &d->line, "reqid 0x%x -> 0x%x", b->reqid, a->reqid);
+		}
+		if (b->icv_bits != a->icv_bits) {
+			put_sep(d, &first);
+			put(d, &d->line, "icv %u -> %u bits", b->icv_bits, a->icv_bits);
+		}
+		if (b->replay_window != a->replay_window) {
+			put_sep(d, &first);
+			put(d, &d->line, "replay window %u -> %u", b->replay_window, a->replay_window);
+		}
+		if (first)
+			put(d, &d->line, "settings differ");
+		if (!first)
+			put(d, &d->line, " (replaced: removed and added in one message)");
+	}
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_xfrm_state_value *x = v->val[s];
+		struct strbuf *sb = &d->obj[s];
+		char xs[INET6_ADDRSTRLEN + 8];
+
+		if (!x)
+			continue;
+		af_addr_format(k->family, x->saddr, true, xs, sizeof(xs));
+		sa_algorithms(x, alg, sizeof(alg));
+		json_s(d, sb, "direction", memcmp(x->saddr, zero, 16) ? "out" : "in");
+		json_s(d, sb, "src", xs);
+		json_s(d, sb, "dst", dst);
+		json_u(d, sb, "spi", k->spi);
+		json_u(d, sb, "reqid", x->reqid);
+		json_s(d, sb, "algorithms", alg);
+		json_u(d, sb, "icvBits", x->icv_bits);
+		json_u(d, sb, "replayWindow", x->replay_window);
+		json_s(d, sb, "key", "<redacted>");
+		json_s(d, sb, "keyFingerprint", s == BEFORE ? fb : fa);
+	}
+}
+
+static const char *const xfrm_dir_name[] = { "in", "out", "fwd" };
+
+static void describe_xfrm_policy(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const struct sl_xfrm_policy_key *k = v->key;
+	const struct sl_xfrm_policy_value *b = v->val[BEFORE], *a = v->val[AFTER], *e = a ? a : b;
+	char src[80], dst[80], ts[INET6_ADDRSTRLEN + 8], td[INET6_ADDRSTRLEN + 8];
+	const char *dir = k->dir < ARRAY_SIZE(xfrm_dir_name) ? xfrm_dir_name[k->dir] : "?";
+
+	(void)c;
+	af_prefix_format(k->family, k->src, k->src_len, src, sizeof(src));
+	af_prefix_format(k->family, k->dst, k->dst_len, dst, sizeof(dst));
+	put(d, &d->line, "policy %s %s -> %s", dir, src, dst);
+	if (k->mark || k->mark_mask)
+		put(d, &d->line, " mark 0x%x/0x%x", k->mark, k->mark_mask);
+	af_addr_format(e->tmpl_family, e->tmpl_src, true, ts, sizeof(ts));
+	af_addr_format(e->tmpl_family, e->tmpl_dst, true, td, sizeof(td));
+	if (!a || !b) {
+		put(d, &d->line, " tmpl %s -> %s", ts, td);
+		if (e->spi)
+			put(d, &d->line, " spi 0x%x", e->spi);
+		else
+			put(d, &d->line, " any spi");
+		put(d, &d->line, " reqid 0x%x", e->reqid);
+	} else {
+		char bs[INET6_ADDRSTRLEN + 8], bd[INET6_ADDRSTRLEN + 8];
+		bool first = true;
+
+		af_addr_format(b->tmpl_family, b->tmpl_src, true, bs, sizeof(bs));
+		af_addr_format(b->tmpl_family, b->tmpl_dst, true, bd, sizeof(bd));
+		put(d, &d->line, ": ");
+		if (strcmp(bs, ts) || strcmp(bd, td)) {
+			put_sep(d, &first);
+			put(d, &d->line, "tmpl %s -> %s to %s -> %s", bs, bd, ts, td);
+		}
+		if (b->spi != a->spi) {
+			put_sep(d, &first);
+			put(d, &d->line, "spi 0x%x -> 0x%x", b->spi, a->spi);
+		}
+		if (b->reqid != a->reqid) {
+			put_sep(d, &first);
+			put(d, &d->line, "reqid 0x%x -> 0x%x", b->reqid, a->reqid);
+		}
+		if (b->priority != a->priority) {
+			put_sep(d, &first);
+			put(d, &d->line, "priority %u -> %u", b->priority, a->priority);
+		}
+		if (first)
+			put(d, &d->line, "settings differ");
+	}
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_xfrm_policy_value *x = v->val[s];
+		struct strbuf *sb = &d->obj[s];
+		char xs[INET6_ADDRSTRLEN + 8], xd[INET6_ADDRSTRLEN + 8];
+
+		if (!x)
+			continue;
+		af_addr_format(x->tmpl_family, x->tmpl_src, true, xs, sizeof(xs));
+		af_addr_format(x->tmpl_family, x->tmpl_dst, true, xd, sizeof(xd));
+		json_s(d, sb, "direction", dir);
+		json_s(d, sb, "src", src);
+		json_s(d, sb, "dst", dst);
+		json_u(d, sb, "mark", k->mark);
+		json_u(d, sb, "markMask", k->mark_mask);
+		json_s(d, sb, "tmplSrc", xs);
+		json_s(d, sb, "tmplDst", xd);
+		json_u(d, sb, "spi", x->spi);
+		json_u(d, sb, "reqid", x->reqid);
+		json_u(d, sb, "priority", x->priority);
+	}
+}
+
+static void route_format(const struct sl_route_key *k, const struct sl_route_value *x, char *buf, size_t len)
+{
+	char gw[INET6_ADDRSTRLEN + 8], dev[SL_ROUTE_DEV_MAX + 1], metric[24] = "", mtu[24] = "";
+
+	af_addr_format(x->gw_family, x->gw, false, gw, sizeof(gw));
+	name_copy(dev, sizeof(dev), x->dev, sizeof(x->dev));
+	if (k->family == AF_INET ? k->metric != 0 : k->metric != SL_ROUTE_METRIC_V6)
+		snprintf(metric, sizeof(metric), " metric %u", k->metric);
+	if (x->mtu)
+		snprintf(mtu, sizeof(mtu), " mtu %u", x->mtu);
+	snprintf(buf, len, "%s%s%sdev %s%s%s", x->gw_family ? "via " : "", x->gw_family ? gw : "",
+		 x->gw_family ? " " : "", dev, metric, mtu);
+}
+
+static void describe_route(const struct plan_ctx *c, const struct plan_view *v, struct plan_desc *d)
+{
+	const struct sl_route_key *k = v->key;
+	const struct sl_route_value *b = v->val[BEFORE], *a = v->val[AFTER];
+	char dst[80], rb[INET6_ADDRSTRLEN + 80], ra[INET6_ADDRSTRLEN + 80];
+
+	(void)c;
+	prefix_format(k->family == AF_INET ? SL_FAMILY_IPV4 : k->family == AF_INET6 ? SL_FAMILY_IPV6 : k->family,
+		      k->prefix_len, k->prefix, dst, sizeof(dst));
+	if (b)
+		route_format(k, b, rb, sizeof(rb));
+	if (a)
+		route_format(k, a, ra, sizeof(ra));
+	put(d, &d->line, "route %s", dst);
+	if (a && b)
+		put(d, &d->line, ": %s -> %s", rb, ra);
+	else
+		put(d, &d->line, " %s", a ? ra : rb);
+	for (int s = BEFORE; d->fields && s <= AFTER; s++) {
+		const struct sl_route_value *x = v->val[s];
+		char gw[INET6_ADDRSTRLEN + 8], dev[SL_ROUTE_DEV_MAX + 1];
+
+		if (!x)
+			continue;
+		af_addr_format(x->gw_family, x->gw, false, gw, sizeof(gw));
+		name_copy(dev, sizeof(dev), x->dev, sizeof(x->dev));
+		json_s(d, &d->obj[s], "dst", dst);
+		json_s(d, &d->obj[s], "via", x->gw_family ? gw : NULL);
+		json_s(d, &d->obj[s], "dev", dev);
+		json_u(d, &d->obj[s], "metric", k->metric);
+		json_u(d, &d->obj[s], "mtu", x->mtu);
+	}
+}
+
 static void put_hex(struct plan_desc *d, struct strbuf *sb, const void *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -1149,6 +1405,11 @@ static const struct plan_kind plan_kinds[SL_OBJ__MAX] = {
 			     describe_backend },
 	[SL_OBJ_SERVICE] = { "service", sizeof(struct sl_service_key), sizeof(struct sl_service_value),
 			     describe_service },
+	[SL_OBJ_XFRM_STATE] = { "xfrm-state", sizeof(struct sl_xfrm_state_key), sizeof(struct sl_xfrm_state_value),
+				describe_xfrm_state },
+	[SL_OBJ_XFRM_POLICY] = { "xfrm-policy", sizeof(struct sl_xfrm_policy_key),
+				 sizeof(struct sl_xfrm_policy_value), describe_xfrm_policy },
+	[SL_OBJ_ROUTE] = { "route", sizeof(struct sl_route_key), sizeof(struct sl_route_value), describe_route },
 };
 
 /* Whether the renderer knows the object's kind and sizes. */
@@ -1175,6 +1436,11 @@ static void describe_generic(const struct plan_ctx *c, const struct plan_view *v
 	else
 		put(d, &d->line, "object kind %u key ", v->kind);
 	put_hex(d, &d->line, v->key, v->klen);
+	if (v->kind == SL_OBJ_XFRM_STATE) {
+		/* an SA's value holds its key: never its bytes */
+		put(d, &d->line, " value <redacted>");
+		return;
+	}
 	put(d, &d->line, " value ");
 	if (v->val[BEFORE] && v->val[AFTER]) {
 		put_hex(d, &d->line, v->val[BEFORE], v->vlen[BEFORE]);
@@ -1309,6 +1575,20 @@ static void item_init(const struct plan_ctx *c, uint32_t i, struct plan_item *it
 		break;
 	case SL_OBJ_BACKEND:
 		it->section = SEC_BACKENDS;
+		break;
+	case SL_OBJ_XFRM_STATE:
+	case SL_OBJ_XFRM_POLICY:
+		/* in the order apply takes: states added, policies added,
+		 * policies removed, states removed (a new key's SAs before
+		 * anything uses them, the old ones after nothing does) */
+		it->section = SEC_XFRM;
+		if (c->d->v[i].op != SL_OP_REMOVE)
+			it->rank = v.kind == SL_OBJ_XFRM_STATE ? 0 : 1;
+		else
+			it->rank = v.kind == SL_OBJ_XFRM_POLICY ? 2 : 3;
+		break;
+	case SL_OBJ_ROUTE:
+		it->section = SEC_ROUTES;
 		break;
 	}
 }

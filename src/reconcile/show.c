@@ -38,6 +38,7 @@
 
 #include "common/arena.h"
 #include "common/util.h"
+#include "datapath/xfrm.h"
 #include "labels.h"
 #include "model.h"
 #include "net.h"
@@ -168,6 +169,9 @@ struct show {
 	bool oom;
 	struct strbuf notes;
 	size_t n_notes, n_more;
+	/* encryption's objects: counted, never shown (SAs hold keys) */
+	size_t n_sa, n_xpol, n_routes;
+	uint32_t sa_spis; /* bit k: an SA with SPI k */
 
 	struct snode *nodes;
 	size_t n_nodes, cap_nodes;
@@ -776,6 +780,21 @@ static void read_live(struct show *s)
 				s->svc_first = i;
 			s->has_svcs = true;
 			s->n_svcs = i + 1 - s->svc_first;
+			break;
+		case SL_OBJ_XFRM_STATE:
+			s->n_sa++;
+			if (o->klen == sizeof(struct sl_xfrm_state_key)) {
+				const struct sl_xfrm_state_key *sk = obj_key(l, o);
+
+				if (sk->spi < 32)
+					s->sa_spis |= 1u << sk->spi;
+			}
+			break;
+		case SL_OBJ_XFRM_POLICY:
+			s->n_xpol++;
+			break;
+		case SL_OBJ_ROUTE:
+			s->n_routes++;
 			break;
 		default:
 			unknown[o->kind]++;
@@ -1941,6 +1960,15 @@ static void encryption_note(struct show *s)
 	if (b.len)
 		note(s, "encryption is not shown (key material is never printed), so the encryption key indexes of "
 			"the ipcache entries toward %s do not round-trip", strbuf_str(&b));
+	strbuf_truncate(&b, 0);
+	for (unsigned k = 0; k < 32; k++)
+		if (s->sa_spis & (1u << k) && strbuf_addf(&b, "%s%u", b.len ? ", " : "", k) < 0)
+			s->oom = true;
+	if (s->n_sa || s->n_xpol || s->n_routes)
+		note(s, "encryption's %zu xfrm states%s%s%s, %zu xfrm policies and %zu routes are not shown: the "
+			"encryption section names key files, which the kernel does not know (see sluice status)",
+		     s->n_sa, b.len ? " (SPI " : "", b.len ? strbuf_str(&b) : "", b.len ? ")" : "", s->n_xpol,
+		     s->n_routes);
 	strbuf_free(&b);
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "validate.h"
+#include "keys.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1248,29 +1249,6 @@ unsigned sl_key_lengths(int aead, int auth, int cipher, const char *which, unsig
 	return n < max ? n : max;
 }
 
-/* Count the bytes of a hex key; -1 when it is not hex. Never looks at more
- * than it must, never copies it. */
-static long hex_key_bytes(const char *s, size_t len)
-{
-	size_t digits = 0, i = 0;
-
-	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-		i++;
-	if (i + 1 < len && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X'))
-		i += 2;
-	for (; i < len; i++) {
-		char c = s[i];
-
-		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
-			digits++;
-		else if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-			return -1;
-	}
-	if (digits % 2)
-		return -2;
-	return (long)(digits / 2);
-}
-
 static const char *file_dir(struct v *v, const char *file)
 {
 	for (size_t i = 0; i < v->ld->n_files; i++)
@@ -1302,52 +1280,26 @@ static void validate_key_material(struct v *v, const struct sl_key *k, const cha
 		return;
 	}
 	if (inline_val) {
-		bytes = hex_key_bytes(inline_val, strlen(inline_val));
+		bytes = sl_key_hex_decode(inline_val, strlen(inline_val), NULL, 0);
 		if (bytes < 0) {
 			E(v, k->file, SL_AT(k, f_inline), which, "the key is not %s (<redacted>)",
 			  bytes == -1 ? "hexadecimal" : "a whole number of bytes in hex");
 			return;
 		}
 	} else {
-		char path[4096], buf[4097];
-		_cleanup_close_ int fd = -1;
-		struct stat sb;
-		ssize_t n;
+		char path[4096], buf[4097], why[4400];
+		long n;
 
 		if (file_val[0] == '/')
 			snprintf(path, sizeof(path), "%s", file_val);
 		else
 			snprintf(path, sizeof(path), "%s/%s", file_dir(v, k->file), file_val);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fd < 0) {
-			E(v, k->file, SL_AT(k, f_file), file_key, "cannot read %s: %s", path, strerror(errno));
-			return;
-		}
-		if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-			E(v, k->file, SL_AT(k, f_file), file_key, "%s is not a regular file", path);
-			return;
-		}
-		if (sb.st_mode & (S_IRGRP | S_IROTH)) {
-			E(v, k->file, SL_AT(k, f_file), file_key,
-			  "%s can be read by %s (mode %04o); a key file must be readable by its owner only "
-			  "(chmod 600)",
-			  path, (sb.st_mode & S_IRGRP) && (sb.st_mode & S_IROTH) ? "group and others"
-				: sb.st_mode & S_IRGRP				       ? "its group"
-										       : "others",
-			  (unsigned)(sb.st_mode & 07777));
-			return;
-		}
-		n = read(fd, buf, sizeof(buf));
+		n = sl_key_file_read(path, buf, sizeof(buf), why, sizeof(why));
 		if (n < 0) {
-			E(v, k->file, SL_AT(k, f_file), file_key, "cannot read %s: %s", path, strerror(errno));
+			E(v, k->file, SL_AT(k, f_file), file_key, "%s", why);
 			return;
 		}
-		if ((size_t)n == sizeof(buf)) {
-			explicit_bzero(buf, sizeof(buf));
-			E(v, k->file, SL_AT(k, f_file), file_key, "%s is too large to be a key", path);
-			return;
-		}
-		bytes = hex_key_bytes(buf, (size_t)n);
+		bytes = sl_key_hex_decode(buf, (size_t)n, NULL, 0);
 		explicit_bzero(buf, sizeof(buf));
 		if (bytes < 0) {
 			E(v, k->file, SL_AT(k, f_file), file_key, "%s does not hold %s", path,
@@ -1388,6 +1340,14 @@ static void validate_encryption(struct v *v)
 		saved = P(v, "encryption");
 		if (enc->enabled && !enc->n_keys)
 			E(v, f, SL_AT(enc, SL_ENC_ENABLED), "enabled", "encryption is enabled but has no keys");
+		if (enc->enabled && st->datapath->tunnel == SL_TUNNEL_VXLAN)
+			E(v, f, SL_AT(enc, SL_ENC_ENABLED), "enabled",
+			  "encryption with tunnel: vxlan is not supported by this version of sluice; encryption "
+			  "works in direct routing (datapath.tunnel: disabled)");
+		else if (enc->enabled && !st->datapath->underlay_device)
+			E(v, f, SL_AT(enc, SL_ENC_ENABLED), "enabled",
+			  "encryption routes the remote nodes' pod CIDRs through the device toward them: set "
+			  "datapath.underlayDevice");
 		if (!enc->enabled && enc->n_keys)
 			W(v, f, SL_HAS(enc, SL_ENC_ENABLED) ? SL_AT(enc, SL_ENC_ENABLED) : &enc->m[0],
 			  SL_HAS(enc, SL_ENC_ENABLED) ? "enabled" : NULL,
@@ -1457,9 +1417,22 @@ static void validate_encryption(struct v *v)
 		}
 		dup_report(v, &spis);
 	}
-	/* Keys the nodes name must exist here. */
+	/* Keys the nodes name must exist here; the tunnel between two nodes
+	 * is of one family. */
 	for (uint32_t i = 0; i < st->n_nodes; i++) {
 		const struct sl_node *nd = &st->nodes[i];
+		const struct sl_node *me = v->node_idx >= 0 ? &st->nodes[v->node_idx] : NULL;
+		struct sl_prefix a, b;
+
+		if (enc && enc->enabled && me && me != nd && nd->ip && me->ip && sl_addr_parse(nd->ip, &a) &&
+		    sl_addr_parse(me->ip, &b) && a.family != b.family) {
+			saved = P_item(v, "nodes", nd->name, nd->doc_index);
+			E(v, nd->file, SL_AT(nd, SL_NODE_IP), "ip",
+			  "%s is an IPv%u address and this node's ip (%s) is IPv%u: encryption tunnels between "
+			  "node ips of one family",
+			  nd->ip, a.family, me->ip, b.family);
+			PR(v, saved);
+		}
 
 		saved = P_item(v, "nodes", nd->name, nd->doc_index);
 		for (uint32_t j = 0; j < nd->n_encrypt_keys; j++) {

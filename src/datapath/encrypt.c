@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Encryption's kernel objects for the kernel backend: the xfrm states and
+ * policies (xfrm.c) and the routes to remote pod CIDRs (route.c) that
+ * sluice owns, observed into the live set and changed to match the
+ * desired one, in the order that never sends plaintext where the state
+ * says to encrypt (encrypt.h).
+ */
+#include "encrypt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "internal.h"
+#include "route.h"
+#include "xfrm.h"
+
+static int state_cb(void *ctx, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v)
+{
+	return objset_add(ctx, SL_OBJ_XFRM_STATE, k, sizeof(*k), v, sizeof(*v));
+}
+
+static int policy_cb(void *ctx, const struct sl_xfrm_policy_key *k, const struct sl_xfrm_policy_value *v)
+{
+	return objset_add(ctx, SL_OBJ_XFRM_POLICY, k, sizeof(*k), v, sizeof(*v));
+}
+
+static int route_cb(void *ctx, const struct sl_route_key *k, const struct sl_route_value *v)
+{
+	return objset_add(ctx, SL_OBJ_ROUTE, k, sizeof(*k), v, sizeof(*v));
+}
+
+/* A kernel without the xfrm netlink interface (no CONFIG_XFRM_USER) holds
+ * no SA of sluice's: observing it finds none; adding one fails. */
+static bool no_xfrm(int r)
+{
+	return r == -EPROTONOSUPPORT || r == -EAFNOSUPPORT;
+}
+
+int kernel_encrypt_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
+{
+	struct sl_xfrm *x = NULL;
+	struct sl_route *rt = NULL;
+	int r;
+
+	(void)k;
+	r = xfrm_open(&x, e);
+	if (r >= 0) {
+		r = xfrm_state_observe(x, state_cb, live, e);
+		if (r >= 0)
+			r = xfrm_policy_observe(x, policy_cb, live, e);
+		xfrm_close(x);
+	} else if (no_xfrm(r)) {
+		r = 0;
+		e->msg[0] = '\0';
+	}
+	if (r < 0)
+		return r;
+	r = route_open(&rt, e);
+	if (r >= 0)
+		r = route_observe(rt, route_cb, live, e);
+	route_close(rt);
+	return r;
+}
+
+/* This node's underlay address: the destination of an inbound SA (one with
+ * no source), for the direction in xfrm's object names. */
+static void set_local(struct sl_xfrm *x, const struct sl_objset *want, const struct sl_objset *have)
+{
+	static const uint8_t zero[16];
+	const struct sl_objset *sets[2] = { want, have };
+
+	for (int s = 0; s < 2; s++)
+		for (size_t i = 0; i < sets[s]->n; i++) {
+			const struct sl_obj *o = &sets[s]->v[i];
+			const struct sl_xfrm_state_key *sk;
+			const struct sl_xfrm_state_value *sv;
+
+			if (o->kind != SL_OBJ_XFRM_STATE || o->klen != sizeof(*sk) || o->vlen != sizeof(*sv))
+				continue;
+			sk = obj_key(sets[s], o);
+			sv = obj_val(sets[s], o);
+			if (!memcmp(sv->saddr, zero, 16)) {
+				xfrm_set_local(x, sk->family, sk->daddr);
+				return;
+			}
+		}
+}
+
+static bool fits(const struct sl_obj *o, size_t klen, size_t vlen)
+{
+	return o->klen == klen && o->vlen == vlen;
+}
+
+static int xfrm_phase(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
+		      bool remove, struct sl_kerr *e)
+{
+	static const uint8_t add_kinds[] = { SL_OBJ_XFRM_STATE, SL_OBJ_XFRM_POLICY },
+			     del_kinds[] = { SL_OBJ_XFRM_POLICY, SL_OBJ_XFRM_STATE };
+	const uint8_t *kinds = remove ? del_kinds : add_kinds;
+	struct sl_xfrm_req *reqs;
+	struct sl_xfrm *x = NULL;
+	size_t n = 0, first[3];
+	int r;
+
+	for (size_t i = 0; i < d->n; i++)
+		n += (d->v[i].kind == SL_OBJ_XFRM_STATE || d->v[i].kind == SL_OBJ_XFRM_POLICY) &&
+		     (d->v[i].op == SL_OP_REMOVE) == remove;
+	if (!n)
+		return 0;
+	reqs = calloc(2 * n, sizeof(*reqs));
+	if (!reqs)
+		return -ENOMEM;
+	n = 0;
+	for (int p = 0; p < 2; p++) {
+		first[p] = n;
+		for (size_t i = 0; i < d->n; i++) {
+			const struct sl_change *c = &d->v[i];
+			const struct sl_obj *w = c->want != SL_DIFF_NONE ? &want->v[c->want] : NULL;
+			const struct sl_obj *h = c->have != SL_DIFF_NONE ? &have->v[c->have] : NULL;
+			bool state = c->kind == SL_OBJ_XFRM_STATE;
+			size_t kl = state ? sizeof(struct sl_xfrm_state_key) : sizeof(struct sl_xfrm_policy_key);
+			size_t vl = state ? sizeof(struct sl_xfrm_state_value) : sizeof(struct sl_xfrm_policy_value);
+			uint8_t kind = state ? SL_XFRM_STATE : SL_XFRM_POLICY;
+
+			if (c->kind != kinds[p] || (c->op == SL_OP_REMOVE) != remove)
+				continue;
+			if ((w && !fits(w, kl, vl)) || (h && !fits(h, kl, vl))) {
+				free(reqs);
+				kerr(e, "xfrm %s: an object of unexpected size; nothing was changed",
+				     state ? "state" : "policy");
+				return -EINVAL;
+			}
+			if (c->op == SL_OP_REMOVE) {
+				reqs[n++] = (struct sl_xfrm_req){ .op = SL_XFRM_OP_DEL, .kind = kind,
+								  .key = obj_key(have, h), .value = obj_val(have, h) };
+			} else if (c->op == SL_OP_ADD) {
+				reqs[n++] = (struct sl_xfrm_req){ .op = SL_XFRM_OP_ADD, .kind = kind,
+								  .key = obj_key(want, w), .value = obj_val(want, w) };
+			} else if (!state || xfrm_state_update_in_place(obj_val(have, h), obj_val(want, w))) {
+				reqs[n++] = (struct sl_xfrm_req){ .op = SL_XFRM_OP_UPDATE, .kind = kind,
+								  .key = obj_key(want, w), .value = obj_val(want, w) };
+			} else {
+				/* the kernel changes no SA's key or algorithm in
+				 * place: remove it and add it again, in one message */
+				reqs[n++] = (struct sl_xfrm_req){ .op = SL_XFRM_OP_DEL, .kind = kind,
+								  .key = obj_key(have, h), .value = obj_val(have, h) };
+				reqs[n++] = (struct sl_xfrm_req){ .op = SL_XFRM_OP_ADD, .kind = kind,
+								  .key = obj_key(want, w), .value = obj_val(want, w) };
+			}
+		}
+	}
+	first[2] = n;
+	r = xfrm_open(&x, e);
+	if (no_xfrm(r))
+		kerr(e, "xfrm: this kernel has no xfrm netlink interface (CONFIG_XFRM_USER), so sluice cannot "
+			"%s IPsec SAs and policies", remove ? "remove" : "add");
+	if (r >= 0)
+		set_local(x, want, have);
+	/* one batch per kind: policies only once the SAs they use are in
+	 * (adding), SAs only once no policy uses them (removing) */
+	for (int p = 0; r >= 0 && p < 2; p++)
+		if (first[p + 1] > first[p])
+			r = xfrm_batch(x, reqs + first[p], first[p + 1] - first[p], NULL, NULL, e);
+	xfrm_close(x);
+	free(reqs);
+	return r;
+}
+
+static int route_phase(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
+		       bool remove, struct sl_kerr *e)
+{
+	struct sl_route_req *reqs;
+	struct sl_route *rt = NULL;
+	size_t n = 0;
+	int r;
+
+	for (size_t i = 0; i < d->n; i++)
+		n += d->v[i].kind == SL_OBJ_ROUTE && (d->v[i].op == SL_OP_REMOVE) == remove;
+	if (!n)
+		return 0;
+	reqs = calloc(n, sizeof(*reqs));
+	if (!reqs)
+		return -ENOMEM;
+	n = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct sl_change *c = &d->v[i];
+		const struct sl_obj *w = c->want != SL_DIFF_NONE ? &want->v[c->want] : NULL;
+		const struct sl_obj *h = c->have != SL_DIFF_NONE ? &have->v[c->have] : NULL;
+
+		if (c->kind != SL_OBJ_ROUTE || (c->op == SL_OP_REMOVE) != remove)
+			continue;
+		if ((w && !fits(w, sizeof(struct sl_route_key), sizeof(struct sl_route_value))) ||
+		    (h && !fits(h, sizeof(struct sl_route_key), sizeof(struct sl_route_value)))) {
+			free(reqs);
+			kerr(e, "route: an object of unexpected size; nothing was changed");
+			return -EINVAL;
+		}
+		if (c->op == SL_OP_REMOVE)
+			reqs[n++] = (struct sl_route_req){ .op = SL_ROUTE_OP_DEL, .key = obj_key(have, h),
+							   .value = obj_val(have, h) };
+		else
+			reqs[n++] = (struct sl_route_req){ .op = c->op == SL_OP_ADD ? SL_ROUTE_OP_ADD
+										    : SL_ROUTE_OP_REPLACE,
+							   .key = obj_key(want, w), .value = obj_val(want, w) };
+	}
+	r = route_open(&rt, e);
+	if (r >= 0)
+		r = route_batch(rt, reqs, n, NULL, NULL, e);
+	route_close(rt);
+	free(reqs);
+	return r;
+}
+
+int kernel_encrypt_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			 const struct sl_diff *d, enum kernel_encrypt_phase phase, struct sl_kerr *e)
+{
+	(void)k;
+	switch (phase) {
+	case KERNEL_XFRM_ADD:
+		return xfrm_phase(want, have, d, false, e);
+	case KERNEL_ROUTES_ADD:
+		return route_phase(want, have, d, false, e);
+	case KERNEL_ROUTES_REMOVE:
+		return route_phase(want, have, d, true, e);
+	case KERNEL_XFRM_REMOVE:
+		return xfrm_phase(want, have, d, true, e);
+	}
+	return -EINVAL;
+}
