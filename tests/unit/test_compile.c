@@ -337,10 +337,12 @@ Test(compiler, encryption_key_per_remote_node)
 {
 	struct sl_load ld;
 	struct sl_compile_result res;
-	char state[4096];
+	struct sl_keyring keys;
+	struct sl_compile_prev prev = { 0 };
+	char state[4096], why[512];
 
 	snprintf(state, sizeof(state),
-		 "version: 1\nnode: a\n"
+		 "version: 1\nnode: a\ndatapath: {underlayDevice: eth0}\n"
 		 "nodes:\n  - {name: a, ip: 192.168.50.1, encryptKeys: [3, 4]}\n"
 		 "  - {name: b, ip: 192.168.50.2, podCIDRs: [10.2.0.0/24], encryptKeys: [3]}\n"
 		 "  - {name: c, ip: 192.168.50.3, podCIDRs: [10.3.0.0/24], encryptKeys: [3, 4]}\n"
@@ -349,7 +351,10 @@ Test(compiler, encryption_key_per_remote_node)
 		 "    - {spi: 4, aead: rfc4106(gcm(aes)), key: '0123456789abcdef0123456789abcdef01234567'}\n");
 	load_text(&ld, state, true);
 	cr_assert_eq(ld.diags.n_errors, 0);
-	cr_assert_eq(sl_compile(&ld.state, NULL, &res), 0);
+	cr_assert_eq(sl_keyring_load(&ld, &keys, why, sizeof(why)), 0, "%s", why);
+	prev.keys = &keys;
+	cr_assert_eq(sl_compile(&ld.state, &prev, &res), 0);
+	sl_keyring_free(&keys);
 	cr_expect_eq(ipc(&res.set, "10.2.0.0/24")->key, 3, "b has only key 3");
 	cr_expect_eq(ipc(&res.set, "10.3.0.0/24")->key, 4, "c has 3 and 4: the highest");
 	sl_compile_result_free(&res);

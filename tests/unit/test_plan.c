@@ -323,6 +323,7 @@ Test(plan, cidr_identities_are_named_by_their_prefix)
 #define ENC_NODES(b_ip, b_keys)                                                                          \
 	"version: 1\n"                                                                                  \
 	"node: node-a\n"                                                                                \
+	"datapath: {underlayDevice: eth0}\n"                                                            \
 	"nodes:\n"                                                                                      \
 	"  - {name: node-a, ip: 192.168.50.1, podCIDRs: [10.1.0.0/24], encryptKeys: [3, 4]}\n"          \
 	"  - {name: node-b, ip: " b_ip ", podCIDRs: [10.2.0.0/24], encryptKeys: " b_keys "}\n"          \

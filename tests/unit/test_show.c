@@ -161,7 +161,7 @@ Test(show, examples)
 	cr_assert_not_null(root, "SLUICE_SOURCE_ROOT is set by meson");
 	snprintf(dir, sizeof(dir), "%s/examples/states", root);
 	/* git keeps no file modes: key files are refused unless 0600 */
-	snprintf(path, sizeof(path), "chmod 0600 %s/keys/[0-9]* %s/cluster/keys/[0-9]*", dir, dir);
+	snprintf(path, sizeof(path), "chmod 0600 %s/keys/[0-9]*", dir);
 	cr_assert_eq(system(path), 0);
 	n = scandir(dir, &names, NULL, alphasort);
 	cr_assert_geq(n, 0);
@@ -323,7 +323,7 @@ static const struct scase cases[] = {
 	{ "prefilter alone", "version: 1\nprefilter: {device: eth1}\n",
 	  "version: 1\nprefilter:\n  device: eth1\n  xdpMode: native\n" },
 	{ "encryption keys toward nodes",
-	  WEB_DB "node: a\nnodes:\n  - {name: a, ip: 192.168.50.1, encryptKeys: [3]}\n"
+	  WEB_DB "node: a\ndatapath: {underlayDevice: eth0}\nnodes:\n  - {name: a, ip: 192.168.50.1, encryptKeys: [3]}\n"
 	  "  - {name: b, ip: 192.168.50.2, podCIDRs: [10.2.0.0/24], encryptKeys: [3]}\n"
 	  "encryption:\n  enabled: true\n  keys:\n"
 	  "    - {spi: 3, aead: rfc4106(gcm(aes)), key: '0123456789abcdef0123456789abcdef01234567'}\n",

@@ -289,6 +289,8 @@ Test(validate, key_material)
 
 		snprintf(expected, sizeof(expected),
 			 "3:72: nodes[a].encryptKeys[7]: key 9 is not one of encryption.keys\n"
+			 "5:12: encryption.enabled: encryption routes the remote nodes' pod CIDRs through the device "
+			 "toward them: set datapath.underlayDevice\n"
 			 "8:50: encryption.keys[2].keyFile: %1$s/open can be read by group and others (mode "
 			 "0644); a key file must be readable by its owner only (chmod 600)\n"
 			 "9:50: encryption.keys[3].keyFile: the key is 8 bytes long; rfc4106(gcm(aes)) takes 20, 28 or "
@@ -351,6 +353,8 @@ Test(validate, encryption_needs_keys_and_nodes)
 	load_text(&ld, "version: 1\nencryption: {enabled: true}\n", true);
 	assert_diags(&ld,
 		     "2:23: encryption.enabled: encryption needs the nodes to encrypt to: add a 'nodes' section\n"
-		     "2:23: encryption.enabled: encryption is enabled but has no keys\n");
+		     "2:23: encryption.enabled: encryption is enabled but has no keys\n"
+		     "2:23: encryption.enabled: encryption routes the remote nodes' pod CIDRs through the device toward "
+		     "them: set datapath.underlayDevice\n");
 	sl_load_free(&ld);
 }
