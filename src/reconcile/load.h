@@ -43,6 +43,31 @@ int sl_load_paths(struct sl_load *ld, char *const *paths, size_t n_paths);
 /* Load one buffer as if it were the file `name` (tests, standard input). */
 int sl_load_buffer(struct sl_load *ld, const char *name, const char *dir, const char *buf, size_t len);
 
+/*
+ * What a load parsed, by file, for the next load of the same paths (watch):
+ * a file whose bytes are the same as last time is not parsed again, its
+ * documents and diagnostics are copied from here. Every file is still read
+ * in full each time and compared byte for byte with what was parsed (the
+ * files are the truth; no stat or mtime decides anything), and the result
+ * is the same sl_load, digest included, as a load without the cache.
+ * Files the last load did not read (deleted, renamed) are dropped from it.
+ * It holds file bytes and strings that may be key material: all of it is
+ * wiped when it is freed or replaced.
+ */
+struct sl_cached_file;
+struct sl_load_cache {
+	struct sl_cached_file *files;
+	size_t n_files, cap_files;
+	size_t next;		/* where the next lookup starts (files come in order) */
+	size_t parsed, reused;	/* files parsed and files copied from here by the last load */
+};
+
+/* sl_load_paths with a cache (NULL: none). Standard input is never cached. */
+int sl_load_paths_cached(struct sl_load *ld, struct sl_load_cache *cache, char *const *paths, size_t n_paths);
+
+/* Free (and wipe) everything the cache holds; it can be used again after. */
+void sl_load_cache_free(struct sl_load_cache *cache);
+
 /* Merge what was loaded and fill defaults; call once after the loads. */
 int sl_load_finish(struct sl_load *ld);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -494,5 +495,496 @@ Test(load, schema_marks_match_fields)
 
 		cr_assert_eq(e->type, CYAML_MAPPING);
 		cr_assert_lt(sl_named_lists[i].name_field, sl_schema_n_fields(e));
+	}
+}
+
+/* ---- the cache of parsed files (watch) ----
+ *
+ * A load with the cache must give what a load without it gives: the state
+ * field by field with every position, each item's file and index, the
+ * diagnostics with their positions and order, the files read and the
+ * digest. dump_load spells all of that out, so that two loads compare as
+ * two strings. */
+
+static void dump_value(FILE *f, const cyaml_schema_value_t *s, const void *p);
+
+static void dump_mapping(FILE *f, const cyaml_schema_value_t *s, const void *obj)
+{
+	const struct sl_mark *m = obj;
+	unsigned i = 0;
+
+	fprintf(f, "{@%u:%u", m[0].line, m[0].col);
+	for (const cyaml_schema_field_t *fl = s->mapping.fields; fl->key; fl++, i++) {
+		const char *p = (const char *)obj + fl->data_offset;
+
+		fprintf(f, " %s@%u:%u=", fl->key, m[1 + i].line, m[1 + i].col);
+		if (fl->value.type == CYAML_SEQUENCE) {
+			const cyaml_schema_value_t *e = fl->value.sequence.entry;
+			size_t es = e->type == CYAML_STRING ? sizeof(char *) : e->data_size;
+			const char *arr = *(char *const *)p;
+			uint32_t n = *(const uint32_t *)((const char *)obj + fl->count_offset);
+			const struct sl_mark *em = NULL;
+
+			cr_assert_eq(fl->count_size, sizeof(uint32_t));
+			if (sl_schema_is_scalar_seq(fl))
+				em = *(struct sl_mark *const *)((const char *)obj + sl_schema_marks_offset(fl));
+			fprintf(f, "[%u%s", n, arr ? "" : " null");
+			for (uint32_t j = 0; arr && j < n; j++) {
+				fputc(' ', f);
+				if (em)
+					fprintf(f, "@%u:%u ", em[j].line, em[j].col);
+				dump_value(f, e, arr + j * es);
+			}
+			fputc(']', f);
+		} else {
+			dump_value(f, &fl->value, p);
+		}
+	}
+	fputc('}', f);
+}
+
+static void dump_value(FILE *f, const cyaml_schema_value_t *s, const void *p)
+{
+	switch (s->type) {
+	case CYAML_STRING: {
+		const char *str = *(char *const *)p;
+
+		fprintf(f, str ? "'%s'" : "null", str);
+		break;
+	}
+	case CYAML_MAPPING: {
+		const void *obj = s->flags & CYAML_FLAG_POINTER ? *(void *const *)p : p;
+
+		if (obj)
+			dump_mapping(f, s, obj);
+		else
+			fputs("null", f);
+		break;
+	}
+	case CYAML_BOOL:
+		fprintf(f, "%d", *(const bool *)p);
+		break;
+	default: {
+		uint64_t v = 0;
+
+		memcpy(&v, p, s->data_size); /* little or big endian: the same bytes compare */
+		fprintf(f, "%#" PRIx64, v);
+	}
+	}
+}
+
+#define DUMP_LIST(f, st, field, list, count)                                                                  \
+	do {                                                                                                  \
+		const cyaml_schema_value_t *_e = sl_schema_doc.mapping.fields[field].value.sequence.entry;    \
+		fprintf(f, "%s: %u%s\n", #list, (st)->count, (st)->list ? "" : " null");                     \
+		for (uint32_t _i = 0; (st)->list && _i < (st)->count; _i++) {                                  \
+			fprintf(f, "  %s#%u ", (st)->list[_i].file, (st)->list[_i].doc_index);                \
+			dump_mapping(f, _e, &(st)->list[_i]);                                                 \
+			fputc('\n', f);                                                                       \
+		}                                                                                             \
+	} while (0)
+
+static void dump_origin(FILE *f, const char *what, const struct sl_origin *o)
+{
+	fprintf(f, "%s from %s:%u:%u\n", what, o->file ? o->file : "-", o->mark.line, o->mark.col);
+}
+
+/* Everything a load gave, as text (free it). */
+static char *dump_load(const struct sl_load *ld)
+{
+	const struct sl_state *st = &ld->state;
+	const cyaml_schema_field_t *df = sl_schema_doc.mapping.fields;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	fprintf(f, "digest %016" PRIx64 "\nfiles %zu\n", ld->digest, ld->n_files);
+	for (size_t i = 0; i < ld->n_files; i++)
+		fprintf(f, "  %s in %s\n", ld->files[i], ld->file_dirs[i]);
+	fprintf(f, "diags %zu: %zu errors, %zu warnings%s\n", ld->diags.n, ld->diags.n_errors, ld->diags.n_warnings,
+		ld->diags.out_of_memory ? ", out of memory" : "");
+	for (size_t i = 0; i < ld->diags.n; i++) {
+		const struct diag *d = &ld->diags.v[i];
+
+		fprintf(f, "  #%zu %s:%u:%u: %s%s: %s\n", d->seq, d->file, d->line, d->col,
+			d->severity == DIAG_WARNING ? "warning: " : "", d->path, d->message);
+	}
+	fprintf(f, "unmerged docs %zu\nnode %s\n", ld->n_docs, st->node ? st->node : "null");
+	dump_origin(f, "node", &st->node_origin);
+	dump_origin(f, "datapath", &st->datapath_origin);
+	dump_origin(f, "prefilter", &st->prefilter_origin);
+	dump_origin(f, "encryption", &st->encryption_origin);
+	fputs("datapath ", f);
+	dump_value(f, &df[SL_DOC_DATAPATH].value, &st->datapath);
+	fputs("\nprefilter ", f);
+	dump_value(f, &df[SL_DOC_PREFILTER].value, &st->prefilter);
+	fputs("\nencryption ", f);
+	dump_value(f, &df[SL_DOC_ENCRYPTION].value, &st->encryption);
+	fputc('\n', f);
+	for (uint32_t i = 0; st->encryption && i < st->encryption->n_keys; i++)
+		fprintf(f, "  key %s#%u\n", st->encryption->keys[i].file, st->encryption->keys[i].doc_index);
+	DUMP_LIST(f, st, SL_DOC_NODES, nodes, n_nodes);
+	DUMP_LIST(f, st, SL_DOC_IDENTITIES, identities, n_identities);
+	DUMP_LIST(f, st, SL_DOC_ENDPOINTS, endpoints, n_endpoints);
+	DUMP_LIST(f, st, SL_DOC_POLICIES, policies, n_policies);
+	DUMP_LIST(f, st, SL_DOC_SERVICES, services, n_services);
+	fclose(f);
+	return buf;
+}
+
+/* Load paths (with the cache or without), merge, validate, sort the
+ * diagnostics: the state as it stands after the loader, then after
+ * validation, as watch and apply use it. */
+static char *load_and_dump(char **paths, size_t n, struct sl_load_cache *cache)
+{
+	struct sl_load ld = {};
+	struct sl_validate_opts o = { .hostname = "test-host", .strict_node = true };
+	char *merged, *validated, *both;
+
+	cr_assert_geq(cache ? sl_load_paths_cached(&ld, cache, paths, n) : sl_load_paths(&ld, paths, n), 0);
+	cr_assert_geq(sl_load_finish(&ld), 0);
+	merged = dump_load(&ld);
+	cr_assert_geq(sl_validate(&ld, &o), 0);
+	diag_sort(&ld.diags);
+	validated = dump_load(&ld);
+	cr_assert_gt(asprintf(&both, "%s--- validated\n%s", merged, validated), 0);
+	free(merged);
+	free(validated);
+	sl_load_free(&ld);
+	return both;
+}
+
+/* One load with the cache, checked against one without it; how many files
+ * it parsed and reused (-1: either). Returns the dump (free it). */
+static char *check_cached(char *path, struct sl_load_cache *cache, int parsed, int reused, const char *what)
+{
+	char *paths[] = { path };
+	char *plain = load_and_dump(paths, 1, NULL), *cached = load_and_dump(paths, 1, cache);
+
+	cr_assert_str_eq(cached, plain, "%s: the cache changed the load\n--- cached\n%s--- not cached\n%s", what,
+			 cached, plain);
+	if (parsed >= 0)
+		cr_assert_eq(cache->parsed, (size_t)parsed, "%s: %zu files parsed, expected %d", what, cache->parsed,
+			     parsed);
+	if (reused >= 0)
+		cr_assert_eq(cache->reused, (size_t)reused, "%s: %zu files reused, expected %d", what, cache->reused,
+			     reused);
+	free(plain);
+	return cached;
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static const char cache_base[] =
+	"version: 1\n"
+	"node: node-a\n"
+	"nodes:\n"
+	"  - {name: node-a, ip: 192.168.50.1, podCIDRs: [10.1.0.0/16]}\n"
+	"  - {name: node-b, ip: 192.168.50.2, podCIDRs: [10.2.0.0/16]}\n"
+	"datapath: {tunnel: vxlan, mapSizes: {ipcache: 1000}}\n"
+	"identities:\n"
+	"  - {id: 1001, labels: {app: web}}\n"
+	"  - {id: 1002, labels: {app: db, tier: data}}\n"
+	"policies:\n"
+	"  - name: web-in\n"
+	"    endpointSelector: {matchExpressions: [{key: app, operator: In, values: [web]}]}\n"
+	"    ingress:\n"
+	"      - fromEndpoints: [{matchLabels: {app: db}}]\n"
+	"        fromCIDR: [192.0.2.0/24]\n"
+	"        toPorts: [{ports: [{port: 80, protocol: TCP}]}]\n"
+	"    egressDeny: []\n"
+	"services:\n"
+	"  - name: web\n"
+	"    frontend: {ip: 10.96.0.10, port: 80}\n"
+	"    backends: [{ip: 10.1.0.10}, {ip: 10.1.0.11, port: 8080, weight: 3}]\n";
+static const char cache_endpoints[] =
+	"version: 1\n"
+	"endpoints:\n"
+	"  - {name: web-1, interface: lxc-web1, ipv4: 10.1.0.10, identity: 1001}\n"
+	"  - {name: db-1, ipv4: 10.2.0.20, labels: {app: db, tier: data}, node: node-b}\n"
+	"---\n"
+	"version: 1\n"
+	"endpoints:\n"
+	"  - {name: web-2, ipv4: 10.2.0.21, identity: 1001, node: node-b}\n";
+static const char cache_more[] =
+	"version: 1\n"
+	"endpoints:\n"
+	"  - {name: web-3, ipv4: 10.2.0.30, identity: 1001, node: node-b}\n";
+
+static void cache_dir(char *dir)
+{
+	cr_assert_not_null(mkdtemp(dir));
+	write_file(dir, "10-base.yaml", cache_base);
+	write_file(dir, "20-endpoints.yaml", cache_endpoints);
+	write_file(dir, "30-more.yaml", cache_more);
+}
+
+Test(load_cache, unchanged_files_are_not_parsed_again)
+{
+	char dir[] = "/tmp/sluice-test-XXXXXX";
+	struct sl_load_cache cache = {};
+	char *first, *again;
+
+	cache_dir(dir);
+	first = check_cached(dir, &cache, 3, 0, "first load");
+	cr_assert(strstr(first, "'web-3'") && strstr(first, "diags 0"), "the dump shows the state:\n%s", first);
+	again = check_cached(dir, &cache, 0, 3, "the same files again");
+	cr_assert_str_eq(again, first);
+	free(again);
+	again = check_cached(dir, &cache, 0, 3, "and once more");
+	cr_assert_str_eq(again, first);
+	cr_assert_eq(cache.n_files, 3);
+	free(again);
+	free(first);
+	sl_load_cache_free(&cache);
+	cr_assert_eq(cache.n_files, 0);
+	rm_rf(dir);
+}
+
+Test(load_cache, a_changed_file_is_parsed_again)
+{
+	char dir[] = "/tmp/sluice-test-XXXXXX";
+	struct sl_load_cache cache = {};
+	char *before, *after;
+
+	cache_dir(dir);
+	before = check_cached(dir, &cache, 3, 0, "first load");
+	write_file(dir, "30-more.yaml",
+		   "version: 1\n"
+		   "endpoints:\n"
+		   "  - {name: web-3, ipv4: 10.2.0.30, identity: 1002, node: node-b}\n"
+		   "  - {name: web-4, ipv4: 10.2.0.31, identity: 1001, node: node-b}\n");
+	after = check_cached(dir, &cache, 1, 2, "30-more.yaml changed");
+	cr_assert(strstr(after, "'web-4'"));
+	cr_assert_str_neq(after, before);
+	free(after);
+	/* The first file of three changes: what follows it is read after
+	 * other bytes, and its part of the digest with them. */
+	write_file(dir, "10-base.yaml", "# a comment\n" "# more\n" "# and more\n");
+	after = check_cached(dir, &cache, 1, 2, "10-base.yaml changed");
+	free(after);
+	write_file(dir, "10-base.yaml", cache_base);
+	after = check_cached(dir, &cache, 1, 2, "10-base.yaml back");
+	free(after);
+	free(before);
+	sl_load_cache_free(&cache);
+	rm_rf(dir);
+}
+
+Test(load_cache, same_size_other_bytes)
+{
+	char dir[] = "/tmp/sluice-test-XXXXXX", path[600];
+	struct sl_load_cache cache = {};
+	char *before, *after;
+	struct stat st1, st2;
+
+	cache_dir(dir);
+	snprintf(path, sizeof(path), "%s/30-more.yaml", dir);
+	before = check_cached(dir, &cache, 3, 0, "first load");
+	cr_assert_eq(stat(path, &st1), 0);
+	{
+		/* One byte, in place: same size, and the same mtime too as far
+		 * as a coarse clock can tell. */
+		int fd = open(path, O_WRONLY);
+		const char *at = strstr(cache_more, "identity: 1001");
+
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(pwrite(fd, "2", 1, (off_t)(at - cache_more) + 13), 1);
+		close(fd);
+	}
+	cr_assert_eq(stat(path, &st2), 0);
+	cr_assert_eq(st1.st_size, st2.st_size);
+	after = check_cached(dir, &cache, 1, 2, "30-more.yaml: one byte changed, same size");
+	cr_assert_str_neq(after, before, "the change is seen");
+	cr_assert(strstr(after, "identity@3:46=0x3ea"), "identity 1002 now:\n%s", after);
+	free(after);
+	free(before);
+	sl_load_cache_free(&cache);
+	rm_rf(dir);
+}
+
+Test(load_cache, removed_and_added_files)
+{
+	char dir[] = "/tmp/sluice-test-XXXXXX", path[600], to[600];
+	struct sl_load_cache cache = {};
+	char *dump;
+
+	cache_dir(dir);
+	free(check_cached(dir, &cache, 3, 0, "first load"));
+	snprintf(path, sizeof(path), "%s/20-endpoints.yaml", dir);
+	cr_assert_eq(unlink(path), 0);
+	dump = check_cached(dir, &cache, 0, 2, "20-endpoints.yaml removed");
+	cr_assert_null(strstr(dump, "'web-1'"));
+	cr_assert_eq(cache.n_files, 2, "a removed file leaves the cache");
+	free(dump);
+	write_file(dir, "25-new.yaml", cache_endpoints);
+	dump = check_cached(dir, &cache, 1, 2, "25-new.yaml added");
+	cr_assert(strstr(dump, "'web-1'"));
+	cr_assert_eq(cache.n_files, 3);
+	free(dump);
+	/* Renamed: the same bytes under another name are another file. */
+	snprintf(path, sizeof(path), "%s/25-new.yaml", dir);
+	snprintf(to, sizeof(to), "%s/40-renamed.yaml", dir);
+	cr_assert_eq(rename(path, to), 0);
+	dump = check_cached(dir, &cache, 1, 2, "25-new.yaml renamed to 40-renamed.yaml");
+	cr_assert(strstr(dump, "40-renamed.yaml#0"));
+	cr_assert_eq(cache.n_files, 3);
+	free(dump);
+	/* Nothing left to read. */
+	rm_rf(dir);
+	strcpy(dir, "/tmp/sluice-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	dump = check_cached(dir, &cache, 0, 0, "an empty directory");
+	cr_assert_eq(cache.n_files, 0);
+	free(dump);
+	sl_load_cache_free(&cache);
+	rm_rf(dir);
+}
+
+Test(load_cache, invalid_then_fixed)
+{
+	char dir[] = "/tmp/sluice-test-XXXXXX";
+	struct sl_load_cache cache = {};
+	char *bad, *bad2, *again;
+
+	cache_dir(dir);
+	free(check_cached(dir, &cache, 3, 0, "first load"));
+	/* Errors of shape, which the loader reports and goes on after, and
+	 * of the whole state, which validation reports. */
+	write_file(dir, "30-more.yaml",
+		   "version: 1\n"
+		   "endpoints:\n"
+		   "  - {name: web-3, ipv4: 10.2.0.300, identity: 1001, node: node-b, colour: red}\n"
+		   "  - {name: web-1, ipv4: 10.2.0.31, identity: x, node: node-b}\n"
+		   "  - {ipv4: 10.2.0.32}\n"
+		   "services:\n"
+		   "  - name: web\n"
+		   "    frontend: {ip: 10.96.0.11, port: 81}\n"
+		   "---\n"
+		   "version: 2\n"
+		   "anything: [1, 2]\n");
+	bad = check_cached(dir, &cache, 1, 2, "30-more.yaml invalid");
+	cr_assert(strstr(bad, "unknown key 'colour'") && strstr(bad, "version 2 is not supported") &&
+			  strstr(bad, "--- validated"),
+		  "%s", bad);
+	again = check_cached(dir, &cache, 0, 3, "30-more.yaml still invalid");
+	cr_assert_str_eq(again, bad, "diagnostics come back from the cache as they were");
+	free(again);
+	/* A syntax error: the file stops there. */
+	write_file(dir, "30-more.yaml", "version: 1\nendpoints:\n  - {name: web-3, ipv4: [\n");
+	free(check_cached(dir, &cache, 1, 2, "30-more.yaml a syntax error"));
+	free(check_cached(dir, &cache, 0, 3, "30-more.yaml a syntax error, again"));
+	/* One that takes back a report it made before (the item on the line
+	 * of the error was cut short, not incomplete): later reports keep
+	 * their order numbers, which sort ties. */
+	write_file(dir, "30-more.yaml",
+		   "version: 1\nendpoints:\n  - {ipv4: 10.2.0.30}\n  - {ipv4: 10.2.0.31} ]\n");
+	bad2 = check_cached(dir, &cache, 1, 2, "30-more.yaml a syntax error that takes back a report");
+	cr_assert(strstr(bad2, "\n  #0 /") && strstr(bad2, "\n  #2 /") && !strstr(bad2, "\n  #1 /"), "%s", bad2);
+	free(bad2);
+	free(check_cached(dir, &cache, 0, 3, "the same, again"));
+	write_file(dir, "30-more.yaml", "");
+	free(check_cached(dir, &cache, 1, 2, "30-more.yaml empty"));
+	write_file(dir, "30-more.yaml", cache_more);
+	again = check_cached(dir, &cache, 1, 2, "30-more.yaml fixed");
+	cr_assert(strstr(again, "diags 0"), "%s", again);
+	free(again);
+	free(bad);
+	sl_load_cache_free(&cache);
+	rm_rf(dir);
+}
+
+/* A syntax error near the top of a large file stops the parse long before
+ * the end of the file: the digest still covers all of its bytes, with the
+ * cache (which reads it all) and without (which reads it as a stream). */
+Test(load_cache, digest_of_a_large_file_cut_short)
+{
+	char dir[] = "/tmp/sluice-test-XXXXXX", *dump1, *dump2;
+	struct sl_load_cache cache = {};
+	struct strbuf big = {};
+
+	cache_dir(dir);
+	strbuf_adds(&big, "version: 1\nendpoints: [\n  - {name: x\n");
+	for (int i = 0; i < 20000; i++)
+		strbuf_addf(&big, "  - {name: ep-%d, ipv4: 10.3.%d.%d, identity: 1001, node: node-b}\n", i,
+			    (i >> 8) & 0xff, i & 0xff);
+	write_file(dir, "30-more.yaml", strbuf_str(&big));
+	dump1 = check_cached(dir, &cache, 3, 0, "a large file with a syntax error at the top");
+	/* One byte near the end changes: the digest does too. */
+	strbuf_adds(&big, "# end\n");
+	write_file(dir, "30-more.yaml", strbuf_str(&big));
+	dump2 = check_cached(dir, &cache, 1, 2, "the same, with a comment at the end");
+	cr_assert_str_neq(dump1, dump2, "the digests differ");
+	free(dump1);
+	free(dump2);
+	strbuf_free(&big);
+	sl_load_cache_free(&cache);
+	rm_rf(dir);
+}
+
+/* Single files (not a directory), the same file twice, and every example
+ * and invalid state of the repository (each kind of diagnostic). */
+Test(load_cache, every_example_and_invalid_state)
+{
+	const char *root = getenv("SLUICE_SOURCE_ROOT");
+	const char *dirs[] = { "examples/states", "tests/states/invalid" };
+	char path[2048];
+	int n = 0;
+
+	cr_assert_not_null(root, "SLUICE_SOURCE_ROOT is set by meson");
+	snprintf(path, sizeof(path), "chmod 0600 %s/examples/states/keys/[0-9]*", root);
+	cr_assert_eq(system(path), 0);
+	for (size_t k = 0; k < ARRAY_SIZE(dirs); k++) {
+		char dir[1024];
+		struct dirent *de;
+		DIR *d;
+
+		snprintf(dir, sizeof(dir), "%s/%s", root, dirs[k]);
+		d = opendir(dir);
+		cr_assert_not_null(d, "%s", dir);
+		while ((de = readdir(d))) {
+			struct sl_load_cache cache = {};
+			char *first, *again;
+
+			if (!sl_state_file_name(de->d_name) && strcmp(de->d_name, "cluster") != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			first = check_cached(path, &cache, -1, 0, path);
+			cr_assert_geq(cache.n_files, 1, "%s", path);
+			cr_assert_eq(cache.parsed, cache.n_files, "%s", path);
+			again = check_cached(path, &cache, 0, (int)cache.n_files, path);
+			cr_assert_str_eq(again, first, "%s", path);
+			free(first);
+			free(again);
+			sl_load_cache_free(&cache);
+			n++;
+		}
+		closedir(d);
+	}
+	cr_assert_geq(n, 90, "the examples and the invalid corpus: %d states", n);
+	{
+		struct sl_load_cache cache = {};
+		char *paths[3], *plain, *cached;
+
+		snprintf(path, sizeof(path), "%s/examples/states/policy.yaml", root);
+		paths[0] = paths[1] = path;
+		paths[2] = "/nonexistent/state.yaml";
+		plain = load_and_dump(paths, 3, NULL);
+		for (int i = 0; i < 2; i++) {
+			cached = load_and_dump(paths, 3, &cache);
+			cr_assert_str_eq(cached, plain, "the same file twice, and a missing one");
+			cr_assert_eq(cache.reused, i ? 2u : 1u);
+			free(cached);
+		}
+		cr_assert_eq(cache.n_files, 1);
+		free(plain);
+		sl_load_cache_free(&cache);
 	}
 }
