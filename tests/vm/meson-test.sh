@@ -8,4 +8,10 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 77
 fi
 here=$(cd "$(dirname "$0")" && pwd)
-exec "$here/run" --timeout "${SLUICE_VM_TIMEOUT:-600}" "$@"
+# From the source root: the guest keeps the working folder visible when it
+# is under /tmp (a clone there, as CI's), and the guest scripts use files
+# beside theirs (tests/integration/probe.py) and the build directory.
+script=$(readlink -f "$1") || exit 1
+shift
+cd "$here/../.." || exit 1
+exec "$here/run" --timeout "${SLUICE_VM_TIMEOUT:-600}" "$script" "$@"
