@@ -23,7 +23,6 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,8 @@
 #include <sys/socket.h>
 
 #include "common/util.h"
+#include "datapath/internal.h"
+#include "datapath/nl.h"
 #include "datapath/route.h"
 
 /* Kernel writes made by this process (kernel.h); weak so that this file
@@ -72,18 +73,6 @@ struct sl_route {
 	struct route_dev devs[ROUTE_DEVS];
 	size_t n_devs, next_dev;
 };
-
-static void rerr(struct sl_kerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void rerr(struct sl_kerr *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!e)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-}
 
 static void count_writes(unsigned long n)
 {
@@ -208,7 +197,7 @@ static const char *proto_str(uint8_t p, char *buf, size_t len)
 int route_open(struct sl_route **ret, struct sl_kerr *e)
 {
 	struct sl_route *r;
-	int one = 1, rcv = ROUTE_RCVBUF, fd, err;
+	int one = 1, err;
 
 	*ret = NULL;
 	r = calloc(1, sizeof(*r));
@@ -221,32 +210,14 @@ int route_open(struct sl_route **ret, struct sl_kerr *e)
 		route_close(r);
 		return -ENOMEM;
 	}
-	r->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!r->nl) {
-		err = -errno;
-		rerr(e, "routes: opening a NETLINK_ROUTE socket: %s", strerror(errno));
-		route_close(r);
-		return err;
-	}
-	if (mnl_socket_bind(r->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = -errno;
-		rerr(e, "routes: binding the netlink socket: %s", strerror(errno));
-		route_close(r);
-		return err;
-	}
-	if (mnl_socket_setsockopt(r->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
-	    mnl_socket_setsockopt(r->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0) {
-		err = -errno;
-		rerr(e, "routes: setting NETLINK_EXT_ACK and NETLINK_CAP_ACK: %s", strerror(errno));
+	err = nl_open(NETLINK_ROUTE, "routes", "NETLINK_ROUTE", ROUTE_RCVBUF, &r->nl, e);
+	if (err < 0) {
 		route_close(r);
 		return err;
 	}
 	/* Dumps filtered by the kernel (table, protocol) since Linux 4.20;
 	 * without it they are filtered here, as they are anyway. */
 	r->strict = mnl_socket_setsockopt(r->nl, NETLINK_GET_STRICT_CHK, &one, sizeof(one)) == 0;
-	fd = mnl_socket_get_fd(r->nl);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	r->portid = mnl_socket_get_portid(r->nl);
 	r->seq = 1;
 	*ret = r;
@@ -340,40 +311,6 @@ static void dev_name(struct sl_route *r, uint32_t ifindex, char name[SL_ROUTE_DE
 }
 
 /* ---- acks ---- */
-
-/* The error of an NLMSG_ERROR or NLMSG_DONE message and the kernel's
- * message (NLMSGERR_ATTR_MSG), if any. */
-static int ack_parse(const struct nlmsghdr *nlh, int *ret_err, const char **ret_msg)
-{
-	const uint8_t *payload = mnl_nlmsg_get_payload(nlh);
-	size_t plen = mnl_nlmsg_get_payload_len(nlh), off;
-	const struct nlattr *a;
-
-	*ret_msg = NULL;
-	*ret_err = 0;
-	if (nlh->nlmsg_type == NLMSG_DONE) {
-		if (plen < sizeof(int))
-			return 0;
-		memcpy(ret_err, payload, sizeof(int));
-		off = sizeof(int);
-	} else {
-		const struct nlmsgerr *me = (const struct nlmsgerr *)payload;
-
-		if (plen < sizeof(*me))
-			return -EBADMSG;
-		*ret_err = me->error;
-		off = sizeof(*me);
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && me->msg.nlmsg_len >= sizeof(struct nlmsghdr))
-			off += MNL_ALIGN(me->msg.nlmsg_len) - sizeof(struct nlmsghdr);
-	}
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || off >= plen)
-		return 0;
-	for (a = (const struct nlattr *)(payload + off); mnl_attr_ok(a, (int)((payload + plen) - (const uint8_t *)a));
-	     a = mnl_attr_next(a))
-		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-			*ret_msg = mnl_attr_get_str(a);
-	return 0;
-}
 
 /* ---- dumps ---- */
 
@@ -503,7 +440,7 @@ static int dump(struct sl_route *r, uint8_t family, uint8_t protocol,
 	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0) {
 		int err = -errno;
 
-		rerr(e, "routes: reading the %s main table: %s", what, strerror(errno));
+		kerr(e, "routes: reading the %s main table: %s", what, strerror(errno));
 		return err;
 	}
 	for (;;) {
@@ -516,7 +453,7 @@ static int dump(struct sl_route *r, uint8_t family, uint8_t protocol,
 
 			if (errno == EINTR)
 				continue;
-			rerr(e, "routes: reading the %s main table: %s", what, strerror(errno));
+			kerr(e, "routes: reading the %s main table: %s", what, strerror(errno));
 			return err;
 		}
 		len = (int)n;
@@ -529,16 +466,16 @@ static int dump(struct sl_route *r, uint8_t family, uint8_t protocol,
 				const char *ext;
 				int err = 0;
 
-				if (ack_parse(m, &err, &ext) == 0 && err < 0 && !stop) {
+				if (nl_ack_parse(m, &err, &ext) == 0 && err < 0 && !stop) {
 					/* A table that was never made: empty
 					 * ("ipv4: FIB table does not exist"). */
 					if (err == -ENOENT && family == AF_INET)
 						return stop;
 					if (ext && *ext)
-						rerr(e, "routes: reading the %s main table: %s (%s)", what, ext,
+						kerr(e, "routes: reading the %s main table: %s (%s)", what, ext,
 						     strerror(-err));
 					else
-						rerr(e, "routes: reading the %s main table: %s", what, strerror(-err));
+						kerr(e, "routes: reading the %s main table: %s", what, strerror(-err));
 					stop = err;
 				}
 				return stop;
@@ -586,7 +523,7 @@ int route_observe(struct sl_route *r,
 		if (ret < 0)
 			return ret;
 		if (intr) {
-			rerr(e, "routes: the %s main table changed while it was read; observe again",
+			kerr(e, "routes: the %s main table changed while it was read; observe again",
 			     families[i] == AF_INET ? "IPv4" : "IPv6");
 			return -EAGAIN;
 		}
@@ -853,7 +790,7 @@ int route_probe_v6_via_v4(struct sl_route *r, struct sl_kerr *e)
 	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0) {
 		int err = -errno;
 
-		rerr(e, "routes: asking whether IPv6 routes take IPv4 gateways: %s", strerror(errno));
+		kerr(e, "routes: asking whether IPv6 routes take IPv4 gateways: %s", strerror(errno));
 		return err;
 	}
 	for (;;) {
@@ -866,7 +803,7 @@ int route_probe_v6_via_v4(struct sl_route *r, struct sl_kerr *e)
 
 			if (errno == EINTR)
 				continue;
-			rerr(e, "routes: asking whether IPv6 routes take IPv4 gateways: %s", strerror(errno));
+			kerr(e, "routes: asking whether IPv6 routes take IPv4 gateways: %s", strerror(errno));
 			return err;
 		}
 		len = (int)n;
@@ -874,7 +811,7 @@ int route_probe_v6_via_v4(struct sl_route *r, struct sl_kerr *e)
 			const char *ext;
 			int err;
 
-			if (m->nlmsg_seq != seq || m->nlmsg_type != NLMSG_ERROR || ack_parse(m, &err, &ext) < 0)
+			if (m->nlmsg_seq != seq || m->nlmsg_type != NLMSG_ERROR || nl_ack_parse(m, &err, &ext) < 0)
 				continue;
 			/* "IPv6 does not support RTA_VIA attribute": no. Any
 			 * other answer is about the prefix length: yes. */
@@ -951,7 +888,7 @@ static void collect(struct batch *b, size_t start, size_t end, size_t last, uint
 			const char *ext;
 			int err;
 
-			if (nlh->nlmsg_type != NLMSG_ERROR || off >= end - start || ack_parse(nlh, &err, &ext) < 0)
+			if (nlh->nlmsg_type != NLMSG_ERROR || off >= end - start || nl_ack_parse(nlh, &err, &ext) < 0)
 				continue;
 			if (err < 0 && !b->reqs[i].err)
 				fail(b, i, err, ext);
@@ -1150,7 +1087,7 @@ int route_batch(struct sl_route *r, struct sl_route_req *reqs, size_t n,
 	if (!n)
 		return 0;
 	if (!b) {
-		rerr(e, "routes: out of memory");
+		kerr(e, "routes: out of memory");
 		return -ENOMEM;
 	}
 	b->r = r;

@@ -19,7 +19,6 @@
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,8 @@
 #include <sys/socket.h>
 
 #include "common/util.h"
+#include "datapath/internal.h"
+#include "datapath/nl.h"
 #include "datapath/xfrm.h"
 
 /* Kernel writes made by this process (kernel.h); weak so that this file
@@ -56,18 +57,6 @@ struct sl_xfrm {
 	uint8_t local[16];
 	uint8_t local_family;
 };
-
-static void xerr(struct sl_kerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void xerr(struct sl_kerr *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!e)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-}
 
 static void count_writes(unsigned long n)
 {
@@ -165,7 +154,7 @@ static void req_name(const struct sl_xfrm *x, const struct sl_xfrm_req *r, char 
 int xfrm_open(struct sl_xfrm **ret, struct sl_kerr *e)
 {
 	struct sl_xfrm *x;
-	int one = 1, rcv = XFRM_RCVBUF, fd, r;
+	int r;
 
 	*ret = NULL;
 	x = calloc(1, sizeof(*x));
@@ -177,31 +166,11 @@ int xfrm_open(struct sl_xfrm **ret, struct sl_kerr *e)
 		xfrm_close(x);
 		return -ENOMEM;
 	}
-	x->nl = mnl_socket_open2(NETLINK_XFRM, SOCK_CLOEXEC);
-	if (!x->nl) {
-		r = -errno;
-		xerr(e, "xfrm: opening a NETLINK_XFRM socket: %s", strerror(errno));
+	r = nl_open(NETLINK_XFRM, "xfrm", "NETLINK_XFRM", XFRM_RCVBUF, &x->nl, e);
+	if (r < 0) {
 		xfrm_close(x);
 		return r;
 	}
-	if (mnl_socket_bind(x->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = -errno;
-		xerr(e, "xfrm: binding the netlink socket: %s", strerror(errno));
-		xfrm_close(x);
-		return r;
-	}
-	if (mnl_socket_setsockopt(x->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
-	    mnl_socket_setsockopt(x->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0) {
-		r = -errno;
-		xerr(e, "xfrm: setting NETLINK_EXT_ACK and NETLINK_CAP_ACK: %s", strerror(errno));
-		xfrm_close(x);
-		return r;
-	}
-	/* Room for every error of a chunk that fails whole; without the
-	 * privilege to force it, as much as the system allows. */
-	fd = mnl_socket_get_fd(x->nl);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	x->portid = mnl_socket_get_portid(x->nl);
 	x->seq = 1;
 	*ret = x;
@@ -235,50 +204,13 @@ void xfrm_set_local(struct sl_xfrm *x, uint8_t family, const uint8_t addr[16])
 
 /* ---- acks ---- */
 
-/* The error of an NLMSG_ERROR (or NLMSG_DONE) message and the kernel's
- * message (NLMSGERR_ATTR_MSG), if any. */
-static int ack_parse(const struct nlmsghdr *nlh, int *ret_err, const char **ret_msg)
-{
-	size_t plen = mnl_nlmsg_get_payload_len(nlh), off;
-	const uint8_t *payload = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *a;
-
-	*ret_msg = NULL;
-	if (nlh->nlmsg_type == NLMSG_DONE) {
-		if (plen < sizeof(int)) {
-			*ret_err = 0;
-			return 0;
-		}
-		memcpy(ret_err, payload, sizeof(int));
-		off = sizeof(int);
-	} else {
-		const struct nlmsgerr *me = (const struct nlmsgerr *)payload;
-
-		if (plen < sizeof(*me))
-			return -EBADMSG;
-		*ret_err = me->error;
-		off = sizeof(*me);
-		/* Without NETLINK_CAP_ACK's cap, the request follows whole. */
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED) && me->msg.nlmsg_len >= sizeof(struct nlmsghdr))
-			off += me->msg.nlmsg_len - sizeof(struct nlmsghdr);
-	}
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || off >= plen)
-		return 0;
-	for (a = (const struct nlattr *)(payload + off); mnl_attr_ok(a, (int)((payload + plen) - (const uint8_t *)a));
-	     a = mnl_attr_next(a)) {
-		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-			*ret_msg = mnl_attr_get_str(a);
-	}
-	return 0;
-}
-
 /* "NAME: kernel message (strerror)" or "NAME: strerror". */
 static void fail_msg(struct sl_kerr *e, const char *name, int err, const char *ext)
 {
 	if (ext && *ext)
-		xerr(e, "%s: %s (%s)", name, ext, strerror(-err));
+		kerr(e, "%s: %s (%s)", name, ext, strerror(-err));
 	else
-		xerr(e, "%s: %s", name, strerror(-err));
+		kerr(e, "%s: %s", name, strerror(-err));
 }
 
 /* ---- requests ---- */
@@ -688,7 +620,7 @@ static int collect(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t start, si
 
 			if (nlh->nlmsg_type != NLMSG_ERROR || off >= end - start || i < b->cursor)
 				continue;
-			if (ack_parse(nlh, &err, &ext) < 0)
+			if (nl_ack_parse(nlh, &err, &ext) < 0)
 				continue;
 			if (err < 0) {
 				report_to(b, reqs, i, 0, NULL);
@@ -812,7 +744,7 @@ static void pdel_lookup(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t star
 				const char *ext;
 				int err;
 
-				if (ack_parse(nlh, &err, &ext) == 0 && err < 0) {
+				if (nl_ack_parse(nlh, &err, &ext) == 0 && err < 0) {
 					reqs[i].err = err;
 					answered++;
 				}
@@ -921,7 +853,7 @@ int xfrm_batch(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t n,
 	size_t i = 0;
 
 	if (!b) {
-		xerr(e, "xfrm: out of memory");
+		kerr(e, "xfrm: out of memory");
 		return -ENOMEM;
 	}
 	b->x = x;
@@ -1022,7 +954,7 @@ static int dump(struct sl_xfrm *x, uint16_t type, bool secret, int (*each)(const
 	if (mnl_socket_sendto(x->nl, nlh, nlh->nlmsg_len) < 0) {
 		int r = -errno;
 
-		xerr(e, "xfrm: dumping the %s: %s", what, strerror(errno));
+		kerr(e, "xfrm: dumping the %s: %s", what, strerror(errno));
 		return r;
 	}
 	for (;;) {
@@ -1035,7 +967,7 @@ static int dump(struct sl_xfrm *x, uint16_t type, bool secret, int (*each)(const
 			if (errno == EINTR)
 				continue;
 			r = -errno;
-			xerr(e, "xfrm: dumping the %s: %s", what, strerror(errno));
+			kerr(e, "xfrm: dumping the %s: %s", what, strerror(errno));
 			return r;
 		}
 		len = (int)n;
@@ -1047,7 +979,7 @@ static int dump(struct sl_xfrm *x, uint16_t type, bool secret, int (*each)(const
 				int err = 0;
 
 				done = true;
-				if (ack_parse(m, &err, &ext) == 0 && err < 0 && !stop) {
+				if (nl_ack_parse(m, &err, &ext) == 0 && err < 0 && !stop) {
 					char name[64];
 
 					snprintf(name, sizeof(name), "xfrm: dumping the %s", what);

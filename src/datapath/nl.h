@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the libmnl backends (xfrm.c, route.c) share: how a netlink socket
+ * of theirs is opened, and how an ack is read. Inside src/datapath/ only.
+ */
+#pragma once
+
+#include <libmnl/libmnl.h>
+
+#include "kernel.h"
+
+/*
+ * Open and bind a socket of bus (NETLINK_XFRM, NETLINK_ROUTE) in the
+ * caller's network namespace, with NETLINK_EXT_ACK (the kernel's message
+ * comes with an error) and NETLINK_CAP_ACK (without the request), and a
+ * receive buffer of rcvbuf bytes (forced when privileged, else as large as
+ * the system allows): room for every error of a batch that fails whole.
+ * who and bus_name name it in errors ("xfrm", "NETLINK_XFRM").
+ * Returns 0, or -errno with e set.
+ */
+int nl_open(int bus, const char *who, const char *bus_name, int rcvbuf, struct mnl_socket **ret,
+	    struct sl_kerr *e);
+
+/* The error of an NLMSG_ERROR or NLMSG_DONE message and the kernel's
+ * message (NLMSGERR_ATTR_MSG), NULL when none. Returns 0, or -EBADMSG. */
+int nl_ack_parse(const struct nlmsghdr *nlh, int *ret_err, const char **ret_msg);
