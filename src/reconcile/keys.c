@@ -106,12 +106,18 @@ long sl_key_file_read(const char *path, char *buf, size_t size, char *why, size_
 	return (long)n;
 }
 
-static const char *dir_of(const struct sl_load *ld, const char *file)
+void sl_key_path(const struct sl_load *ld, const char *state_file, const char *key_file, char *buf, size_t len)
 {
+	const char *dir = ".";
+
+	if (key_file[0] == '/') {
+		snprintf(buf, len, "%s", key_file);
+		return;
+	}
 	for (size_t i = 0; i < ld->n_files; i++)
-		if (ld->files[i] == file)
-			return ld->file_dirs[i];
-	return ".";
+		if (ld->files[i] == state_file)
+			dir = ld->file_dirs[i];
+	snprintf(buf, len, "%s/%s", dir, key_file);
 }
 
 /* One key's bytes, from its inline text or its file. */
@@ -124,10 +130,7 @@ static int material(const struct sl_load *ld, const struct sl_key *k, const char
 	if (inline_val) {
 		n = sl_key_hex_decode(inline_val, strlen(inline_val), out, SL_KEY_BYTES_MAX);
 	} else if (file_val) {
-		if (file_val[0] == '/')
-			snprintf(path, sizeof(path), "%s", file_val);
-		else
-			snprintf(path, sizeof(path), "%s/%s", dir_of(ld, k->file), file_val);
+		sl_key_path(ld, k->file, file_val, path, sizeof(path));
 		n = sl_key_file_read(path, buf, sizeof(buf), why, why_len);
 		if (n < 0)
 			return (int)n;

@@ -33,6 +33,10 @@ long sl_key_hex_decode(const char *s, size_t len, uint8_t *out, size_t max);
  */
 long sl_key_file_read(const char *path, char *buf, size_t size, char *why, size_t why_len);
 
+/* The path of a key file as the state file that names it means it: as it
+ * is when absolute, else relative to that state file's directory. */
+void sl_key_path(const struct sl_load *ld, const char *state_file, const char *key_file, char *buf, size_t len);
+
 /* The decoded keys of a state, by SPI. */
 struct sl_key_material {
 	uint32_t spi;

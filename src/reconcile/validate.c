@@ -1249,14 +1249,6 @@ unsigned sl_key_lengths(int aead, int auth, int cipher, const char *which, unsig
 	return n < max ? n : max;
 }
 
-static const char *file_dir(struct v *v, const char *file)
-{
-	for (size_t i = 0; i < v->ld->n_files; i++)
-		if (v->ld->files[i] == file)
-			return v->ld->file_dirs[i];
-	return ".";
-}
-
 /* Check one key of a key entry: inline or from a file. */
 static void validate_key_material(struct v *v, const struct sl_key *k, const char *which, int f_inline,
 				  int f_file, const char *inline_val, const char *file_val, const char *algo)
@@ -1290,10 +1282,7 @@ static void validate_key_material(struct v *v, const struct sl_key *k, const cha
 		char path[4096], buf[4097], why[4400];
 		long n;
 
-		if (file_val[0] == '/')
-			snprintf(path, sizeof(path), "%s", file_val);
-		else
-			snprintf(path, sizeof(path), "%s/%s", file_dir(v, k->file), file_val);
+		sl_key_path(v->ld, k->file, file_val, path, sizeof(path));
 		n = sl_key_file_read(path, buf, sizeof(buf), why, sizeof(why));
 		if (n < 0) {
 			E(v, k->file, SL_AT(k, f_file), file_key, "%s", why);
