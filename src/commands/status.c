@@ -123,9 +123,14 @@ static void encryption(struct strbuf *b, bool json, const struct sl_objset *live
 		if (json)
 			strbuf_addf(b, "%s{\"direction\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"spi\":%u,\"algorithm\":\"%.64s\"}",
 				    first ? "" : ",", in ? "in" : "out", src, dst, k->spi, v->enc_name);
-		else
-			strbuf_addf(b, "  %-3s %s -> %s spi 0x%x %.64s%s%.64s\n", in ? "in" : "out", src, dst, k->spi,
-				    v->enc_name, v->auth_name[0] ? " " : "", v->auth_name);
+		else {
+			char name[160];
+
+			/* the SA's own end is the local one: its name says in or out */
+			xfrm_state_name(k, v, in ? k->daddr : v->saddr, name, sizeof(name));
+			strbuf_addf(b, "  %s %.64s%s%.64s\n", name + strlen("xfrm state "), v->enc_name,
+				    v->auth_name[0] ? " " : "", v->auth_name);
+		}
 		first = false;
 	}
 	if (first && !json)
