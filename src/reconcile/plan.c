@@ -1130,18 +1130,21 @@ static void describe_member(const struct plan_ctx *c, const struct sl_lb_member 
 
 /* ---- xfrm states and policies, routes ---- */
 
-/* An address of an xfrm or route object: AF_INET/AF_INET6, "any" when
- * zero. */
+/* SL_FAMILY_* of an AF_* family (xfrm and route objects carry AF_*). */
+static uint8_t sl_family(uint8_t af)
+{
+	return af == AF_INET ? SL_FAMILY_IPV4 : af == AF_INET6 ? SL_FAMILY_IPV6 : af;
+}
+
+/* An address of an xfrm or route object; "any" when zero and zero_any. */
 static void af_addr_format(uint8_t af, const uint8_t *a, bool zero_any, char *buf, size_t len)
 {
 	static const uint8_t zero[16];
 
-	if (zero_any && !memcmp(a, zero, af == AF_INET ? 4 : 16))
+	if (zero_any && (af == AF_INET || af == AF_INET6) && !memcmp(a, zero, af == AF_INET ? 4 : 16))
 		snprintf(buf, len, "any");
-	else if (af == AF_INET || af == AF_INET6)
-		inet_ntop(af, a, buf, (socklen_t)len);
 	else
-		snprintf(buf, len, "family %u", af);
+		addr_format(sl_family(af), a, buf, len);
 }
 
 static void af_prefix_format(uint8_t af, const uint8_t *a, uint8_t plen, char *buf, size_t len)
@@ -1149,8 +1152,7 @@ static void af_prefix_format(uint8_t af, const uint8_t *a, uint8_t plen, char *b
 	if (!plen && (af == AF_INET || af == AF_INET6))
 		snprintf(buf, len, "any");
 	else
-		prefix_format(af == AF_INET ? SL_FAMILY_IPV4 : af == AF_INET6 ? SL_FAMILY_IPV6 : af, plen, a, buf,
-			      len);
+		prefix_format(sl_family(af), plen, a, buf, len);
 }
 
 static void sa_fingerprint(const struct sl_xfrm_state_value *v, char out[9])
@@ -1351,8 +1353,7 @@ static void describe_route(const struct plan_ctx *c, const struct plan_view *v, 
 	char dst[80], rb[INET6_ADDRSTRLEN + 80], ra[INET6_ADDRSTRLEN + 80];
 
 	(void)c;
-	prefix_format(k->family == AF_INET ? SL_FAMILY_IPV4 : k->family == AF_INET6 ? SL_FAMILY_IPV6 : k->family,
-		      k->prefix_len, k->prefix, dst, sizeof(dst));
+	prefix_format(sl_family(k->family), k->prefix_len, k->prefix, dst, sizeof(dst));
 	if (b)
 		route_format(k, b, rb, sizeof(rb));
 	if (a)
