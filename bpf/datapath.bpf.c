@@ -256,9 +256,31 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 		metric(SL_METRIC_REPLY, env.len);
 		return from_forward(skb, &env, &p, ep, 0);
 	}
-	if (p.icmp_error && ct_related(&p, now)) {
-		metric(SL_METRIC_RELATED, env.len);
-		return from_forward(skb, &env, &p, ep, 0);
+	if (p.icmp_error) {
+		/* An error about a reply of a service flow, which came from the
+		 * frontend: it goes to the flow's backend, about what the
+		 * backend sent. */
+		struct sl_ct_value *svc_ct = p.inner.proto == IPPROTO_ICMP || p.inner.proto == IPPROTO_ICMPV6
+						     ? NULL
+						     : ct_lookup(&p.inner, SL_CT_SERVICE, 1, now);
+
+		if (svc_ct) {
+			struct sl_backend_key bk = { .id = svc_ct->backend_id };
+			struct sl_backend_value *be = bpf_map_lookup_elem(&sluice_backends, &bk);
+
+			if (be && be->family == p.t.family) {
+				if (nat_icmp_error(skb, &p, 1, be->addr, be->port) < 0)
+					return drop(&env, SL_DROP_NAT_FAILED, SL_DIR_EGRESS, ep->identity, 0);
+				metric(SL_METRIC_DNAT, env.len);
+				metric(SL_METRIC_RELATED, env.len);
+				copy16(p.t.daddr, be->addr);
+				return from_forward(skb, &env, &p, ep, 0);
+			}
+		}
+		if (ct_related(&p, now)) {
+			metric(SL_METRIC_RELATED, env.len);
+			return from_forward(skb, &env, &p, ep, 0);
+		}
 	}
 
 	/* To a frontend: translate to its backend. */
@@ -369,9 +391,26 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 	ep = admit(&env, &p, r, SL_DIR_INGRESS, &verdict);
 	if (!ep)
 		return verdict;
-	if (p.icmp_error && ct_related(&p, now)) {
-		metric(SL_METRIC_RELATED, env.len);
-		return TC_ACT_OK;
+	if (p.icmp_error) {
+		/* An error about a service flow this endpoint opened (from its
+		 * backend, or on the way there): about the flow to the
+		 * frontend, as the endpoint knows it. */
+		ct = ct_lookup(&p.inner, SL_CT_EGRESS, 0, now);
+		if (ct && (ct->flags & SL_CT_REV_NAT)) {
+			__u8 addr[16];
+			__u16 port = ct->nat_port;
+
+			copy16(addr, ct->nat_addr);
+			if (nat_icmp_error(skb, &p, 0, addr, port) < 0)
+				return drop(&env, SL_DROP_NAT_FAILED, SL_DIR_INGRESS, 0, ep->identity);
+			metric(SL_METRIC_REV_NAT, env.len);
+			metric(SL_METRIC_RELATED, env.len);
+			return TC_ACT_OK;
+		}
+		if (ct || ct_related(&p, now)) {
+			metric(SL_METRIC_RELATED, env.len);
+			return TC_ACT_OK;
+		}
 	}
 
 	/* A new flow: the endpoint's ingress policy. */

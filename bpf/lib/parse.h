@@ -27,6 +27,7 @@ struct pkt {
 	__u8 has_ports;	 /* TCP, UDP, SCTP */
 	__u8 ndp;	 /* IPv6 neighbour discovery */
 	struct tuple inner;
+	__u32 inner_l4_off; /* ICMP errors: where the quoted packet's L4 header starts */
 };
 
 enum parse_result {
@@ -194,6 +195,7 @@ static __inline int parse_icmp_inner(struct __sk_buff *skb, struct pkt *p)
 		l4 = parse_ipv6(skb, off, &p->inner, &frag);
 	if (l4 < 0)
 		return l4;
+	p->inner_l4_off = (__u32)l4;
 	/* An error quotes at least 8 bytes of the L4 header: the ports. */
 	return parse_l4(skb, (__u32)l4, &p->inner, NULL);
 }

@@ -387,6 +387,16 @@ void build(struct packet *p, const struct flow *f, const void *payload, uint32_t
 
 void build_icmp_error(struct packet *p, const char *src, const char *dst, const struct packet *about)
 {
+	/* destination unreachable, port unreachable */
+	if (strchr(src, ':'))
+		build_icmp_error_typed(p, src, dst, about, 1, 4, 0);
+	else
+		build_icmp_error_typed(p, src, dst, about, 3, 3, 0);
+}
+
+void build_icmp_error_typed(struct packet *p, const char *src, const char *dst, const struct packet *about,
+			    uint8_t type, uint8_t code, uint32_t rest)
+{
 	uint8_t s[16], d[16], l4[MAX_PKT] = { 0 };
 	int fam = addr(src, s);
 	uint32_t quoted = about->len - 14;
@@ -395,8 +405,9 @@ void build_icmp_error(struct packet *p, const char *src, const char *dst, const 
 	addr(dst, d);
 	if (quoted > 200)
 		quoted = 200;
-	l4[0] = fam == 4 ? 3 : 1; /* destination unreachable */
-	l4[1] = fam == 4 ? 3 : 4; /* port unreachable */
+	l4[0] = type;
+	l4[1] = code;
+	l4[4] = (uint8_t)(rest >> 24), l4[5] = (uint8_t)(rest >> 16), l4[6] = (uint8_t)(rest >> 8), l4[7] = (uint8_t)rest;
 	memcpy(l4 + 8, about->b + 14, quoted);
 	finish_l4(l4, 8 + quoted, fam, s, d, proto);
 	build_ip(p, fam, s, d, proto, l4, 8 + quoted);

@@ -76,6 +76,10 @@ void delete_backend(struct dp *dp, uint32_t id);
 void build(struct packet *p, const struct flow *f, const void *payload, uint32_t payload_len);
 /* An ICMP(v6) error about the packet `about` (quoted whole), sent from src to dst. */
 void build_icmp_error(struct packet *p, const char *src, const char *dst, const struct packet *about);
+/* The same with a type, code and the 32 bits after the checksum (the MTU of
+ * "fragmentation needed" and "packet too big"). */
+void build_icmp_error_typed(struct packet *p, const char *src, const char *dst, const struct packet *about,
+			    uint8_t type, uint8_t code, uint32_t rest);
 /* Parts of a packet. */
 struct parsed {
 	int family;

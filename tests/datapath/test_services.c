@@ -5,8 +5,8 @@
  * both checksums are right by construction, and verified again), backend
  * stickiness across slot-table changes, a new backend once the old one is
  * gone, terminating backends, the weighted spread over many flows, empty
- * services and slots naming no backend, UDP without checksum. IPv4 and
- * IPv6, TCP and UDP.
+ * services and slots naming no backend, UDP without checksum, ICMP errors
+ * about service flows translated both ways. IPv4 and IPv6, TCP and UDP.
  *
  * Client A (10.1.0.1 / fd00::1) on dpa; frontend 10.96.0.10:80 /
  * [fd00:96::10]:80; backend X = B:8080 (id 100), Y = C:8080 (id 200).
@@ -157,6 +157,135 @@ ParameterizedTest(struct scase *c, services, reverse_translation)
 	cr_expect_arr_eq(back.b, exp.b, exp.len, "%s: bytes equal a packet built from the frontend", c->name);
 	cr_expect_eq(metric_count(&dp, SL_METRIC_REV_NAT), 1, "%s: REV_NAT counted", c->name);
 	cr_expect_eq(metric_count(&dp, SL_METRIC_REPLY), 2, "%s: a reply at B's egress and A's ingress", c->name);
+}
+
+/* ---- ICMP errors about service flows ---- */
+
+struct icase {
+	char name[112];
+	int fam;
+	uint8_t proto;
+	bool from_backend; /* else from a router on the way */
+	bool short_quote;  /* the quote ends 8 bytes into L4: no TCP checksum */
+	bool too_big;	   /* "fragmentation needed" / "packet too big", MTU 1400 */
+};
+
+#define ICASES(what, from_backend, short_quote, too_big)                                                         \
+	{ what " TCP [IPv4]", 4, IPPROTO_TCP, from_backend, short_quote, too_big },                             \
+		{ what " UDP [IPv4]", 4, IPPROTO_UDP, from_backend, short_quote, too_big },                     \
+		{ what " TCP [IPv6]", 6, IPPROTO_TCP, from_backend, short_quote, too_big },                     \
+	{                                                                                                        \
+		what " UDP [IPv6]", 6, IPPROTO_UDP, from_backend, short_quote, too_big                          \
+	}
+
+ParameterizedTestParameters(services, icmp_error_to_client)
+{
+	static struct icase cases[] = {
+		ICASES("error from the backend", true, false, false),
+		ICASES("error from a router", false, false, false),
+		ICASES("error from the backend, 8-byte quote", true, true, false),
+		ICASES("too big, from a router", false, false, true),
+	};
+
+	return cr_make_param_array(struct icase, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/*
+ * A's flow to the frontend went to B; an ICMP error about it (from B, or
+ * from a router between: a port unreachable, or the "too big" of path MTU
+ * discovery) reaches A. A's socket knows the flow by the
+ * frontend, so the error must be about A's packet as A sent it: the bytes
+ * must equal an error built from scratch about that packet, from the
+ * frontend when B sent it (a router's address stays). Every checksum is
+ * right by construction, and checked again.
+ */
+ParameterizedTest(struct icase *c, services, icmp_error_to_client)
+{
+	bool tcp = c->proto == IPPROTO_TCP;
+	struct flow f = { ip_a(c->fam), fe(c->fam), 40000, FE_PORT, c->proto, tcp ? TCP_SYN : 0 };
+	const char *router = c->fam == 6 ? "fd00::99" : "10.1.0.99";
+	struct packet p, out, err, mid, back, exp;
+	struct parsed o;
+
+	one_service(c->fam, c->proto);
+	build(&p, &f, "hello", 5);
+	cr_assert_eq(run_from(&dp, dp.if_a, &p, &out, NULL), TC_ACT_OK, "%s: request leaves A", c->name);
+	cr_assert_eq(run_to(&dp, dp.if_b, &out, NULL, NULL), TC_ACT_OK, "%s: request reaches B", c->name);
+	if (c->short_quote)
+		p.len = out.len = 14 + (c->fam == 6 ? 40 : 20) + 8;
+
+	if (c->too_big)
+		build_icmp_error_typed(&err, router, ip_a(c->fam), &out, c->fam == 6 ? 2 : 3, c->fam == 6 ? 0 : 4,
+				       1400);
+	else
+		build_icmp_error(&err, c->from_backend ? ip_b(c->fam) : router, ip_a(c->fam), &out);
+	if (c->from_backend) {
+		cr_expect_eq(run_from(&dp, dp.if_b, &err, &mid, NULL), TC_ACT_OK, "%s: the error leaves B", c->name);
+		cr_expect_arr_eq(mid.b, err.b, err.len, "%s: B's egress leaves it as it is", c->name);
+	}
+	cr_assert_eq(run_to(&dp, dp.if_a, &err, &back, NULL), TC_ACT_OK, "%s: the error reaches A", c->name);
+	if (c->too_big)
+		build_icmp_error_typed(&exp, router, ip_a(c->fam), &p, c->fam == 6 ? 2 : 3, c->fam == 6 ? 0 : 4, 1400);
+	else
+		build_icmp_error(&exp, c->from_backend ? fe(c->fam) : router, ip_a(c->fam), &p);
+	parse(&back, &o);
+	cr_expect(o.l3_csum_ok, "%s: IPv4 header checksum valid", c->name);
+	cr_expect(o.l4_csum_ok, "%s: ICMP checksum valid", c->name);
+	cr_expect_eq(back.len, exp.len, "%s: length", c->name);
+	cr_expect_arr_eq(back.b, exp.b, exp.len, "%s: bytes equal an error built about the packet A sent, from %s",
+			 c->name, c->from_backend ? "the frontend" : "the router");
+	cr_expect_eq(metric_count(&dp, SL_METRIC_REV_NAT), 1, "%s: REV_NAT counted", c->name);
+	cr_expect_eq(metric_count(&dp, SL_METRIC_RELATED), c->from_backend ? 2 : 1, "%s: RELATED counted", c->name);
+	cr_expect_eq(drops_total(&dp), 0, "%s: nothing dropped", c->name);
+}
+
+ParameterizedTestParameters(services, icmp_error_from_client)
+{
+	static struct scase cases[] = { FOUR("error about a reply goes to the backend") };
+
+	return cr_make_param_array(struct scase, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/*
+ * The other way: B's reply reached A from the frontend, and A answers it
+ * with an error (its socket is gone). The error must reach B about B's
+ * reply as B sent it, from A: byte for byte an error built from scratch.
+ */
+ParameterizedTest(struct scase *c, services, icmp_error_from_client)
+{
+	bool tcp = c->proto == IPPROTO_TCP;
+	struct flow f = { ip_a(c->fam), fe(c->fam), 40000, FE_PORT, c->proto, tcp ? TCP_SYN : 0 };
+	struct flow r = { ip_b(c->fam), ip_a(c->fam), BE_PORT, 40000, c->proto, tcp ? TCP_SYN | TCP_ACK : 0 };
+	struct packet p, out, reply, back, err, fwd, exp;
+	struct parsed o;
+
+	one_service(c->fam, c->proto);
+	seed_pair(&dp, SL_EP_ENFORCE_EGRESS | SL_EP_ENFORCE_INGRESS, SL_EP_ENFORCE_INGRESS);
+	seed_policy(&dp, EP_A, SL_DIR_EGRESS, ID_B, c->proto, BE_PORT, false, 0);
+	seed_policy(&dp, EP_B, SL_DIR_INGRESS, ID_A, c->proto, BE_PORT, false, 0);
+	build(&p, &f, "hello", 5);
+	cr_assert_eq(run_from(&dp, dp.if_a, &p, &out, NULL), TC_ACT_OK, "%s: request leaves A", c->name);
+	cr_assert_eq(run_to(&dp, dp.if_b, &out, NULL, NULL), TC_ACT_OK, "%s: request reaches B", c->name);
+	build(&reply, &r, "world!", 6);
+	cr_assert_eq(run_from(&dp, dp.if_b, &reply, NULL, NULL), TC_ACT_OK, "%s: reply leaves B", c->name);
+	cr_assert_eq(run_to(&dp, dp.if_a, &reply, &back, NULL), TC_ACT_OK, "%s: reply reaches A", c->name);
+
+	build_icmp_error(&err, ip_a(c->fam), fe(c->fam), &back);
+	cr_assert_eq(run_from(&dp, dp.if_a, &err, &fwd, NULL), TC_ACT_OK,
+		     "%s: the error leaves A (egress enforced, no rule for ICMP)", c->name);
+	build_icmp_error(&exp, ip_a(c->fam), ip_b(c->fam), &reply);
+	parse(&fwd, &o);
+	cr_expect_str_eq(o.dst, ip_b(c->fam), "%s: to the backend (%s)", c->name, o.dst);
+	cr_expect(o.l3_csum_ok, "%s: IPv4 header checksum valid", c->name);
+	cr_expect(o.l4_csum_ok, "%s: ICMP checksum valid", c->name);
+	cr_expect_eq(fwd.len, exp.len, "%s: length", c->name);
+	cr_expect_arr_eq(fwd.b, exp.b, exp.len, "%s: bytes equal an error built about B's reply as B sent it",
+			 c->name);
+	cr_expect_eq(run_to(&dp, dp.if_b, &fwd, NULL, NULL), TC_ACT_OK,
+		     "%s: B's enforced ingress takes it as related", c->name);
+	cr_expect_eq(metric_count(&dp, SL_METRIC_DNAT), 2, "%s: the request and the error translated", c->name);
+	cr_expect_eq(metric_count(&dp, SL_METRIC_RELATED), 2, "%s: RELATED at A's egress and B's ingress", c->name);
+	cr_expect_eq(drops_total(&dp), 0, "%s: nothing dropped", c->name);
 }
 
 /* ---- stickiness ---- */

@@ -23,6 +23,11 @@
 #   blocking) and a connected UDP socket get ECONNREFUSED within 0.5 s,
 #   IPv4 and IPv6, and each refused packet is counted as a "no-backend"
 #   drop;
+# - ICMP errors about service flows are translated both ways: a backend
+#   whose port is closed refuses a connected UDP socket of the client (its
+#   port unreachable reaches the client about the frontend) within 0.5 s,
+#   and a backend whose reply finds the client's socket gone gets the
+#   client's port unreachable on its connected socket, IPv4 and IPv6;
 # - removing services removes their entries and their backends that no
 #   other service uses (and keeps a shared one); their frontends are no
 #   longer translated;
@@ -39,7 +44,7 @@ command -v bpftool >/dev/null || it_skip "needs bpftool"
 # ---- traffic helper: servers that name themselves, and their clients ----
 SVC=$IT_WORK/svc.py
 cat > "$SVC" <<-'PY'
-	"""svc.py server|conns|refused|stream: see test-services.sh."""
+	"""svc.py server|conns|refused|stream|late|fire: see test-services.sh."""
 	import argparse, collections, errno, ipaddress, json, os, signal, socket
 	import socketserver, struct, sys, threading, time
 
@@ -240,6 +245,45 @@ cat > "$SVC" <<-'PY'
 	            "" if ok else "  <- want ECONNREFUSED within %g s" % a.limit))
 	    return 1 if bad else 0
 
+	# late: a backend's UDP socket on PORT takes one datagram, connects to
+	# its sender, and 0.3 s later (the sender's socket is gone by then)
+	# sends a reply: the sender's kernel answers with a port unreachable,
+	# which must reach this connected socket as ECONNREFUSED within LIMIT s.
+	def late(a):
+	    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+	    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+	    s.bind(("::", a.port))
+	    s.settimeout(a.timeout)
+	    with open(a.ready + ".tmp", "w") as f:
+	        f.write("%d\n" % os.getpid())
+	    os.rename(a.ready + ".tmp", a.ready)
+	    try:
+	        data, peer = s.recvfrom(65536)
+	    except OSError as e:
+	        print("   late: no datagram arrived on port %d: %s" % (a.port, e))
+	        return 1
+	    s.connect(peer[:2])
+	    time.sleep(0.3)
+	    t0 = time.monotonic()
+	    try:
+	        s.send(b"late reply")
+	        s.recv(65536)
+	        what = "a reply"
+	    except OSError as e:
+	        what = errno.errorcode.get(e.errno, str(e)) if e.errno else type(e).__name__
+	    dt = time.monotonic() - t0
+	    ok = what == "ECONNREFUSED" and dt <= a.limit
+	    print("   late: reply to %s port %d: %s after %.3f s%s" % (
+	        peer[0], peer[1], what, dt, "" if ok else "  <- want ECONNREFUSED within %g s" % a.limit))
+	    return 0 if ok else 1
+
+	# fire: one datagram from a fresh socket, which is closed at once.
+	def fire(a):
+	    s = socket.socket(fam(a.dst), socket.SOCK_DGRAM)
+	    s.sendto(b"hello", (a.dst, a.port))
+	    s.close()
+	    return 0
+
 	# stream: one long-lived TCP connection, a line every INTERVAL, each
 	# echoed by the backend that gave the banner. STATUS holds
 	# "BACKEND OK ERRORS" after each exchange; on SIGTERM it prints a
@@ -283,7 +327,12 @@ cat > "$SVC" <<-'PY'
 	p.add_argument("--tcp", type=int, action="append")
 	p.add_argument("--udp", type=int, action="append")
 	p.add_argument("--ready", required=True)
-	for m in ("conns", "refused", "stream"):
+	p = sub.add_parser("late")
+	p.add_argument("--port", type=int, required=True)
+	p.add_argument("--ready", required=True)
+	p.add_argument("--timeout", type=float, default=5.0)
+	p.add_argument("--limit", type=float, default=0.5)
+	for m in ("conns", "refused", "stream", "fire"):
 	    p = sub.add_parser(m)
 	    p.add_argument("--dst", required=True)
 	    p.add_argument("--port", type=int, required=True)
@@ -301,7 +350,8 @@ cat > "$SVC" <<-'PY'
 	    p.add_argument("--status")
 	    p.add_argument("--interval", type=float, default=0.1)
 	a = ap.parse_args()
-	sys.exit({"server": server, "conns": conns, "refused": refused, "stream": stream}[a.mode](a))
+	sys.exit({"server": server, "conns": conns, "refused": refused, "stream": stream, "late": late,
+	          "fire": fire}[a.mode](a))
 PY
 
 # client ARGS...: svc.py in client-1's namespace.
@@ -393,6 +443,18 @@ services_yaml() {
 		  - name: noneudp6
 		    frontend: {ip: "fd00:96::13", port: 53, protocol: UDP}
 		    backends: []
+		  - name: closed4
+		    frontend: {ip: 10.96.0.14, port: 53, protocol: UDP}
+		    backends: [{ip: 10.1.0.11, port: 5399}]
+		  - name: closed6
+		    frontend: {ip: "fd00:96::14", port: 53, protocol: UDP}
+		    backends: [{ip: "fd00:1::12", port: 5399}]
+		  - name: late4
+		    frontend: {ip: 10.96.0.15, port: 53, protocol: UDP}
+		    backends: [{ip: 10.1.0.13, port: 5355}]
+		  - name: late6
+		    frontend: {ip: "fd00:96::15", port: 53, protocol: UDP}
+		    backends: [{ip: "fd00:1::13", port: 5355}]
 		  - name: live4
 		    frontend: {ip: 10.96.0.30, port: 80, protocol: TCP}
 		    backends: $LIVE4
@@ -557,6 +619,31 @@ it_check "each packet refused (12 attempts, $((p1 - p0)) packets) is counted onc
 it_check "sluice status (text) shows the no-backend drops" \
 	grep -Eq "^  no-backend +${d1:-x} " "$IT_WORK/status.txt"
 
+it_log "-- ICMP errors about service flows, both ways"
+# A backend's port unreachable quotes the datagram as the backend got it
+# (to the backend's address and port); the client's socket knows it by the
+# frontend. Without translation the error finds no socket and the client
+# waits out its timeout.
+it_check "closed4 (10.96.0.14:53/UDP -> be-1:5399, closed): be-1's port unreachable refuses the client's connected UDP socket within 0.5 s" \
+	client refused --dst 10.96.0.14 --port 53 --proto udp -n 2 --timeout 3
+it_check "closed6 ([fd00:96::14]:53/UDP -> be-2:5399, closed): be-2's port unreachable refuses the client's connected UDP socket within 0.5 s" \
+	client refused --dst fd00:96::14 --port 53 --proto udp -n 2 --timeout 3
+# The other way: the client's port unreachable about a reply that came from
+# the frontend must reach the backend about the reply it sent.
+late_check() { # FRONTEND
+	local ready=$IT_WORK/ready.late pid rc
+	rm -f "$ready"
+	it_spawn pid nsenter -t "${IT_PID[be-3]}" -n -- "$IT_PY" "$SVC" late --port 5355 --ready "$ready"
+	for i in $(seq 500); do [ -e "$ready" ] && break; sleep 0.01; done
+	client fire --dst "$1" --port 53
+	wait "$pid"; rc=$?
+	return "$rc"
+}
+it_check "late4 (10.96.0.15:53/UDP -> be-3:5355): the client's port unreachable reaches be-3's connected socket within 0.5 s" \
+	late_check 10.96.0.15
+it_check "late6 ([fd00:96::15]:53/UDP -> be-3:5355): the client's port unreachable reaches be-3's connected socket within 0.5 s" \
+	late_check fd00:96::15
+
 # ==== long-lived connections through B, C, D ====
 declare -A STREAM=()
 stream_field() { # KEY FIELD(1 backend, 2 ok, 3 errors)
@@ -695,7 +782,7 @@ done
 it_check "e: sluice_services still holds web4 (a sanity check of the lookup)" \
 	map_has sluice_services service 10.96.0.10 80 TCP
 n=$(map_count sluice_services)
-it_check "e: sluice_services holds the 15 services left ($n)" test "$n" -eq 15
+it_check "e: sluice_services holds the 19 services left ($n)" test "$n" -eq 19
 for be in "10.1.0.13 8083" "fd00:1::13 8083"; do
 	# shellcheck disable=SC2086
 	it_check "e: sluice_backends no longer holds ${be% *} port ${be#* } (used by no service left)" \
@@ -705,10 +792,11 @@ it_check "e: sluice_backends keeps 10.1.0.11:8080 (api shared it with web4)" \
 	map_has sluice_backends backend 10.1.0.11 8080
 # Backends in use: v4 .11/.12:8080, .13:8081, .11/.12:5353, .13:8080 (term4),
 # v6 ::11/::12/::13:8080, ::13:8081, ::12/::13:5353 (live6's removed one is
-# still weighted6's); the terminating .12:5353 and ::11:8080 are the same
-# entries as the active ones (one backend, two services).
+# still weighted6's), and the four of closed4/6 and late4/6; the terminating
+# .12:5353 and ::11:8080 are the same entries as the active ones (one
+# backend, two services).
 n=$(map_count sluice_backends)
-it_check "e: sluice_backends holds the 12 backends in use ($n)" test "$n" -eq 12
+it_check "e: sluice_backends holds the 16 backends in use ($n)" test "$n" -eq 16
 conns "e: 10.96.0.20:80 (gone4's frontend) is no longer translated: the world answers" \
 	--dst 10.96.0.20 --port 80 -n 5 --expect world
 conns "e: [fd00:96::20]:80 (gone6's frontend) is no longer translated: the world answers" \
