@@ -62,12 +62,62 @@ static void PR(struct v *v, size_t saved)
 	strbuf_truncate(&v->path, saved);
 }
 
+/* The shapes nearly every path step has, without printf: validation
+ * builds a path for every item of a large state and prints few. */
+static void P_add(struct v *v, const char *s, size_t len)
+{
+	if (strbuf_add(&v->path, s, len) < 0)
+		v->oom = true;
+}
+
+static size_t P_lit(struct v *v, const char *s)
+{
+	size_t saved = v->path.len;
+
+	P_add(v, s, strlen(s));
+	return saved;
+}
+
+/* Decimal digits of n into buf (at least 10 bytes); returns their count. */
+static size_t u32_digits(uint32_t n, char *buf)
+{
+	char tmp[10];
+	size_t k = 0;
+
+	do
+		tmp[k++] = (char)('0' + n % 10);
+	while ((n /= 10));
+	for (size_t i = 0; i < k; i++)
+		buf[i] = tmp[k - 1 - i];
+	return k;
+}
+
+/* "s[i]" */
+static size_t P_idx(struct v *v, const char *s, uint32_t i)
+{
+	size_t saved = v->path.len;
+	char num[12];
+	size_t n = u32_digits(i, num + 1);
+
+	num[0] = '[';
+	num[n + 1] = ']';
+	P_add(v, s, strlen(s));
+	P_add(v, num, n + 2);
+	return saved;
+}
+
 /* "list[name]", or "list[i]" (index in its document) for a bad name. */
 static size_t P_item(struct v *v, const char *list, const char *name, uint32_t doc_index)
 {
-	if (diag_path_name_ok(name))
-		return P(v, "%s[%s]", list, name);
-	return P(v, "%s[%" PRIu32 "]", list, doc_index);
+	size_t saved = v->path.len;
+
+	if (!diag_path_name_ok(name))
+		return P_idx(v, list, doc_index);
+	P_add(v, list, strlen(list));
+	P_add(v, "[", 1);
+	P_add(v, name, strlen(name));
+	P_add(v, "]", 1);
+	return saved;
 }
 
 static void report(struct v *v, enum diag_severity sev, const char *file, const struct sl_mark *m,
@@ -183,12 +233,29 @@ static const char *astrf(struct v *v, const char *fmt, ...)
 	return p;
 }
 
+/* Text kept in the loader's arena (keys that must outlive the caller). */
+static const char *astr(struct v *v, const char *s, size_t len)
+{
+	const char *p = arena_strndup(&v->ld->arena, s, len);
+
+	if (!p)
+		v->oom = true;
+	return p;
+}
+
+static const char *u32_key(struct v *v, uint32_t n)
+{
+	char buf[12];
+
+	return astr(v, buf, u32_digits(n, buf));
+}
+
 static const char *prefix_key(struct v *v, const struct sl_prefix *p)
 {
 	char buf[64];
 
 	sl_prefix_format(p, buf, sizeof(buf));
-	return astrf(v, "%s", buf);
+	return astr(v, buf, strlen(buf));
 }
 
 /* An address as one canonical text: "10.1.0.10", "fd00::10". */
@@ -197,7 +264,7 @@ static const char *addr_key(struct v *v, const struct sl_prefix *p)
 	char buf[64];
 
 	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, buf, sizeof(buf));
-	return astrf(v, "%s", buf);
+	return astr(v, buf, strlen(buf));
 }
 
 /* ---- small checks ---- */
@@ -483,7 +550,7 @@ static void validate_nodes(struct v *v)
 		if (check_addr(v, nd->file, SL_AT(nd, SL_NODE_IP), "ip", nd->ip, 0, &ip))
 			dup_add(v, &ips, addr_key(v, &ip), nd->file, SL_AT(nd, SL_NODE_IP), nd->name, nd->doc_index);
 		for (uint32_t j = 0; j < nd->n_pod_cidrs; j++) {
-			size_t s2 = P(v, ".podCIDRs[%" PRIu32 "]", j);
+			size_t s2 = P_idx(v, ".podCIDRs", j);
 			struct sl_prefix p;
 
 			if (check_prefix(v, nd->file, &nd->pod_cidrs_m[j], NULL, nd->pod_cidrs[j], false, &p)) {
@@ -495,7 +562,7 @@ static void validate_nodes(struct v *v)
 			PR(v, s2);
 		}
 		for (uint32_t j = 0; j < nd->n_encrypt_keys; j++) {
-			size_t s2 = P(v, ".encryptKeys[%" PRIu32 "]", j);
+			size_t s2 = P_idx(v, ".encryptKeys", j);
 
 			check_range(v, nd->file, &nd->encrypt_keys_m[j], NULL, nd->encrypt_keys[j], 1, SL_SPI_MAX,
 				    "an SPI");
@@ -519,7 +586,7 @@ static void validate_nodes(struct v *v)
 		if (cur && cur->p.family == pc->p.family && sl_prefix_contains(&cur->p, &pc->p)) {
 			size_t saved = P_item(v, "nodes", pc->node->name, pc->node->doc_index);
 
-			P(v, ".podCIDRs[%" PRIu32 "]", pc->idx);
+			P_idx(v, ".podCIDRs", pc->idx);
 			E(v, pc->node->file, &pc->node->pod_cidrs_m[pc->idx], NULL,
 			  "%s overlaps %s of node %s (%s:%u:%u)", pc->node->pod_cidrs[pc->idx],
 			  cur->node->pod_cidrs[cur->idx], cur->node->name, cur->node->file,
@@ -571,7 +638,7 @@ static void resolve_this_node(struct v *v)
 			diag_add(v->d, DIAG_ERROR, "(command line)", 0, 0, "--node",
 				 "'%s' is not one of the nodes (%s)", name, node_names(v));
 		} else if (from_file) {
-			size_t saved = P(v, "node");
+			size_t saved = P_lit(v, "node");
 
 			E(v, st->node_origin.file, &st->node_origin.mark, NULL, "'%s' is not one of the nodes (%s)",
 			  name, node_names(v));
@@ -584,14 +651,14 @@ static void resolve_this_node(struct v *v)
 	}
 	if (needs && !st->n_nodes) {
 		if (dp->tunnel == SL_TUNNEL_VXLAN) {
-			size_t saved = P(v, "datapath");
+			size_t saved = P_lit(v, "datapath");
 
 			E(v, st->datapath_origin.file, SL_AT(dp, SL_DP_TUNNEL), "tunnel",
 			  "tunnel: vxlan needs the nodes to tunnel to: add a 'nodes' section");
 			PR(v, saved);
 		}
 		if (st->encryption && st->encryption->enabled) {
-			size_t saved = P(v, "encryption");
+			size_t saved = P_lit(v, "encryption");
 
 			E(v, st->encryption_origin.file, SL_AT(st->encryption, SL_ENC_ENABLED), "enabled",
 			  "encryption needs the nodes to encrypt to: add a 'nodes' section");
@@ -618,7 +685,7 @@ static void validate_datapath(struct v *v)
 {
 	const struct sl_datapath *dp = v->st->datapath;
 	const char *f = v->st->datapath_origin.file;
-	size_t saved = P(v, "datapath");
+	size_t saved = P_lit(v, "datapath");
 
 	bool mode_ok = !SL_GIVEN(dp, SL_DP_MODE) || SL_HAS(dp, SL_DP_MODE),
 	     tunnel_ok = !SL_GIVEN(dp, SL_DP_TUNNEL) || SL_HAS(dp, SL_DP_TUNNEL);
@@ -638,7 +705,7 @@ static void validate_datapath(struct v *v)
 	if (dp->cgroup_path && dp->cgroup_path[0] != '/')
 		E(v, f, SL_AT(dp, SL_DP_CGROUP_PATH), "cgroupPath", "'%s' is not an absolute path", dp->cgroup_path);
 	if (dp->map_sizes) {
-		P(v, ".mapSizes");
+		P_lit(v, ".mapSizes");
 		for (unsigned i = 0; i < SL_MAP__MAX; i++)
 			check_range(v, f, SL_AT(dp->map_sizes, i), sl_map_size_name[i], dp->map_sizes->size[i], 1,
 				    1u << 26, "a map size");
@@ -655,10 +722,10 @@ static void validate_prefilter(struct v *v)
 
 	if (!pf)
 		return;
-	saved = P(v, "prefilter");
+	saved = P_lit(v, "prefilter");
 	check_ifname(v, f, SL_AT(pf, SL_PF_DEVICE), "device", pf->device);
 	for (uint32_t i = 0; i < pf->n_deny; i++) {
-		size_t s2 = P(v, ".deny[%" PRIu32 "]", i);
+		size_t s2 = P_idx(v, ".deny", i);
 		struct sl_prefix p;
 
 		if (check_prefix(v, f, &pf->deny_m[i], NULL, pf->deny[i], true, &p))
@@ -670,7 +737,7 @@ static void validate_prefilter(struct v *v)
 	qsort(seen.v, seen.n, sizeof(*seen.v), dup_cmp);
 	for (size_t i = 1; i < seen.n; i++)
 		if (streq(seen.v[i].key, seen.v[i - 1].key)) {
-			size_t s2 = P(v, "prefilter.deny[%" PRIu32 "]", seen.v[i].doc_index);
+			size_t s2 = P_idx(v, "prefilter.deny", seen.v[i].doc_index);
 
 			W(v, f, &seen.v[i].mark, NULL, "%s is listed more than once", seen.v[i].key);
 			PR(v, s2);
@@ -695,7 +762,7 @@ static void validate_identities(struct v *v)
 	for (uint32_t i = 0; i < st->n_identities; i++) {
 		const struct sl_identity *id = &st->identities[i];
 		bool has_id = SL_HAS(id, SL_IDENTITY_ID);
-		size_t saved = P(v, "identities[%" PRIu32 "]", has_id ? id->id : id->doc_index);
+		size_t saved = P_idx(v, "identities", has_id ? id->id : id->doc_index);
 		const char *reserved = reserved_identity(id->id);
 
 		if (!has_id)
@@ -713,7 +780,7 @@ static void validate_identities(struct v *v)
 			  id->id);
 		if (!id->n_labels && SL_HAS(id, SL_IDENTITY_LABELS))
 			E(v, id->file, SL_AT(id, SL_IDENTITY_LABELS), "labels", "an identity needs at least one label");
-		P(v, ".labels");
+		P_lit(v, ".labels");
 		check_labels(v, id->file, id->labels, id->n_labels);
 		PR(v, saved);
 		if (has_id)
@@ -823,7 +890,7 @@ static void validate_endpoint(struct v *v, struct sl_endpoint *ep, const struct 
 			E(v, ep->file, SL_AT(ep, SL_EP_IDENTITY), "identity",
 			  "identity %" PRIu32 " is not defined in 'identities'", ep->identity);
 	} else if (SL_HAS(ep, SL_EP_LABELS)) {
-		size_t before = v->d->n_errors, s2 = P(v, ".labels");
+		size_t before = v->d->n_errors, s2 = P_lit(v, ".labels");
 		const struct lidx_slot *cand = NULL;
 		bool found = false;
 
@@ -897,7 +964,7 @@ static void endpoint_duplicates(struct v *v, int kind)
 			break;
 		case EP_DUP_ID:
 			if ((local || !known) && SL_HAS(ep, SL_EP_ID) && ep->id >= 1 && ep->id <= 65535)
-				dup_add(v, &ds, astrf(v, "%" PRIu32, ep->id), ep->file, SL_AT(ep, SL_EP_ID), ep->name,
+				dup_add(v, &ds, u32_key(v, ep->id), ep->file, SL_AT(ep, SL_EP_ID), ep->name,
 					ep->doc_index);
 			break;
 		}
@@ -961,7 +1028,7 @@ static bool validate_selector(struct v *v, const char *file, const struct sl_sel
 {
 	size_t before = v->d->n_errors, saved;
 
-	saved = P(v, ".matchLabels");
+	saved = P_lit(v, ".matchLabels");
 	check_labels(v, file, s->match_labels, s->n_match_labels);
 	PR(v, saved);
 	bool refused = false;
@@ -977,7 +1044,7 @@ static bool validate_selector(struct v *v, const char *file, const struct sl_sel
 			continue;
 		}
 		pk = sl_label_key_problem(e->key);
-		saved = P(v, ".matchExpressions[%" PRIu32 "]", i);
+		saved = P_idx(v, ".matchExpressions", i);
 		if (pk)
 			E(v, file, SL_AT(e, SL_EXPR_KEY), "key", "'%s' is not a label key: %s", e->key, pk);
 		if ((e->op == SL_OP_IN || e->op == SL_OP_NOT_IN) && !e->n_values)
@@ -997,7 +1064,7 @@ static bool validate_selector(struct v *v, const char *file, const struct sl_sel
 			pv = sl_label_value_problem(e->values[j]);
 
 			if (pv) {
-				size_t s2 = P(v, ".values[%" PRIu32 "]", j);
+				size_t s2 = P_idx(v, ".values", j);
 
 				E(v, file, &e->values_m[j], NULL, "'%s' is not a label value: %s", e->values[j], pv);
 				PR(v, s2);
@@ -1047,7 +1114,7 @@ static void validate_rule(struct v *v, const char *file, const struct sl_rule *r
 		ok = cs->cidr && check_prefix(v, file, SL_AT(cs, SL_CIDRSET_CIDR), "cidr", cs->cidr, true, &outer);
 		for (uint32_t j = 0; j < cs->n_except; j++) {
 			struct sl_prefix p;
-			size_t s2 = P(v, ".except[%" PRIu32 "]", j);
+			size_t s2 = P_idx(v, ".except", j);
 
 			if (check_prefix(v, file, &cs->except_m[j], NULL, cs->except[j], true, &p) && ok &&
 			    !(sl_prefix_contains(&outer, &p) && p.len > outer.len))
@@ -1067,11 +1134,11 @@ static void validate_rule(struct v *v, const char *file, const struct sl_rule *r
 	for (uint32_t i = 0; i < r->n_to_ports; i++) {
 		const struct sl_port_rule *pr = &r->to_ports[i];
 
-		saved = P(v, ".toPorts[%" PRIu32 "]", i);
+		saved = P_idx(v, ".toPorts", i);
 		if (SL_HAS(pr, SL_PORTRULE_PORTS) && !pr->n_ports)
 			W(v, file, SL_AT(pr, SL_PORTRULE_PORTS), "ports", "an empty list of ports matches nothing");
 		for (uint32_t j = 0; j < pr->n_ports; j++) {
-			size_t s2 = P(v, ".ports[%" PRIu32 "]", j);
+			size_t s2 = P_idx(v, ".ports", j);
 
 			check_range(v, file, SL_AT(&pr->ports[j], SL_PORT_PORT), "port", pr->ports[j].port, 0, 65535,
 				    "a port");
@@ -1101,7 +1168,7 @@ static void validate_policies(struct v *v)
 		check_name(v, p->file, SL_AT(p, SL_POLICY_NAME), p->name);
 		dup_add(v, &names, p->name, p->file, SL_AT(p, SL_POLICY_NAME), p->name, p->doc_index);
 		if (p->selector) {
-			size_t s2 = P(v, ".endpointSelector");
+			size_t s2 = P_lit(v, ".endpointSelector");
 
 			if (validate_selector(v, p->file, p->selector) && !selector_matches_any(v, p->selector, true))
 				W(v, p->file, &p->selector->m[0], NULL, "this selector matches no endpoint");
@@ -1122,6 +1189,19 @@ static void validate_policies(struct v *v)
 
 /* ---- services ---- */
 
+/* A backend entry's identity: address and port, whatever the protocol. */
+struct be_key {
+	uint8_t family;
+	uint8_t addr[16];
+	uint8_t pad;
+	uint16_t port;
+};
+
+static int be_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct be_key));
+}
+
 static const char *proto_name(int p)
 {
 	switch (p) {
@@ -1141,7 +1221,7 @@ static void validate_services(struct v *v, size_t *ret_backends)
 	struct sl_state *st = v->st;
 	struct dups names = { .what = "service name", .list = "services", .field = "name" },
 		    fes = { .what = "frontend", .list = "services", .field = "frontend" };
-	const char **bkeys = NULL;
+	struct be_key *bkeys = NULL;
 	size_t nb = 0, capb = 0, unique = 0;
 
 	for (uint32_t i = 0; i < st->n_services; i++) {
@@ -1154,22 +1234,33 @@ static void validate_services(struct v *v, size_t *ret_backends)
 		check_name(v, svc->file, SL_AT(svc, SL_SVC_NAME), svc->name);
 		dup_add(v, &names, svc->name, svc->file, SL_AT(svc, SL_SVC_NAME), svc->name, svc->doc_index);
 		if (fe) {
-			size_t s2 = P(v, ".frontend");
+			size_t s2 = P_lit(v, ".frontend");
 
 			fe_ok = check_addr(v, svc->file, SL_AT(fe, SL_FE_IP), "ip", fe->ip, 0, &fa);
 			fe_ok &= check_range(v, svc->file, SL_AT(fe, SL_FE_PORT), "port", fe->port, 1, 65535, "a port");
 			PR(v, s2);
 			if (fe_ok && (!SL_GIVEN(fe, SL_FE_PROTOCOL) || SL_HAS(fe, SL_FE_PROTOCOL))) {
-				char a[64];
+				/* "10.96.0.10:80/TCP", "[fd00::10]:80/TCP" */
+				char k[96], *e = k;
+				const char *proto = proto_name(fe->protocol);
 
-				sl_prefix_format(&fa, a, sizeof(a));
-				*strchr(a, '/') = '\0';
-				dup_add(v, &fes, astrf(v, fa.family == 6 ? "[%s]:%" PRIu32 "/%s" : "%s:%" PRIu32 "/%s", a,
-					      fe->port, proto_name(fe->protocol)), svc->file, &fe->m[0], svc->name, svc->doc_index);
+				if (fa.family == 6)
+					*e++ = '[';
+				inet_ntop(fa.family == 4 ? AF_INET : AF_INET6, fa.addr, e, INET6_ADDRSTRLEN);
+				e += strlen(e);
+				if (fa.family == 6)
+					*e++ = ']';
+				*e++ = ':';
+				e += u32_digits(fe->port, e);
+				*e++ = '/';
+				memcpy(e, proto, strlen(proto) + 1);
+				e += strlen(proto);
+				dup_add(v, &fes, astr(v, k, (size_t)(e - k)), svc->file, &fe->m[0], svc->name,
+					svc->doc_index);
 			}
 		}
 		if (svc->n_backends > SL_LB_MAX_BACKENDS) {
-			size_t s2 = P(v, ".backends");
+			size_t s2 = P_lit(v, ".backends");
 
 			E(v, svc->file, SL_AT(svc, SL_SVC_BACKENDS), NULL,
 			  "%" PRIu32 " backends; a service has at most %d (its slot table has %d slots)",
@@ -1178,7 +1269,7 @@ static void validate_services(struct v *v, size_t *ret_backends)
 		}
 		for (uint32_t j = 0; j < svc->n_backends; j++) {
 			const struct sl_backend *be = &svc->backends[j];
-			size_t s2 = P(v, ".backends[%" PRIu32 "]", j);
+			size_t s2 = P_idx(v, ".backends", j);
 			struct sl_prefix ba;
 			bool ok = check_addr(v, svc->file, SL_AT(be, SL_BE_IP), "ip", be->ip, 0, &ba);
 
@@ -1202,7 +1293,7 @@ static void validate_services(struct v *v, size_t *ret_backends)
 			check_range(v, svc->file, SL_AT(be, SL_BE_WEIGHT), "weight", be->weight, 1, 65535, "a weight");
 			if (ok) {
 				/* one entry per address and port, whatever the protocol */
-				const char *k = astrf(v, "%s|%" PRIu32, prefix_key(v, &ba), be->port);
+				struct be_key k = { .family = ba.family, .port = (uint16_t)be->port };
 
 				for (uint32_t q = 0; q < j; q++) {
 					const struct sl_backend *o = &svc->backends[q];
@@ -1212,8 +1303,11 @@ static void validate_services(struct v *v, size_t *ret_backends)
 						  "backend %s:%" PRIu32 " is listed twice (first at line %u)", be->ip,
 						  be->port, o->m[0].line);
 				}
-				if (k && grow_array((void **)&bkeys, &capb, nb + 1, sizeof(*bkeys)) >= 0)
+				memcpy(k.addr, ba.addr, sizeof(k.addr));
+				if (grow_array((void **)&bkeys, &capb, nb + 1, sizeof(*bkeys)) >= 0)
 					bkeys[nb++] = k;
+				else
+					v->oom = true;
 			}
 			PR(v, s2);
 		}
@@ -1222,9 +1316,9 @@ static void validate_services(struct v *v, size_t *ret_backends)
 	dup_report(v, &names);
 	dup_report(v, &fes);
 	/* Backends shared by several services are one backend entry. */
-	qsort(bkeys, nb, sizeof(*bkeys), (int (*)(const void *, const void *))strcmp);
+	qsort(bkeys, nb, sizeof(*bkeys), be_key_cmp);
 	for (size_t i = 0; i < nb; i++)
-		if (!i || strcmp(bkeys[i], bkeys[i - 1]) != 0)
+		if (!i || be_key_cmp(&bkeys[i], &bkeys[i - 1]) != 0)
 			unique++;
 	free(bkeys);
 	*ret_backends = unique;
@@ -1326,7 +1420,7 @@ static void validate_encryption(struct v *v)
 
 	if (enc) {
 		f = st->encryption_origin.file;
-		saved = P(v, "encryption");
+		saved = P_lit(v, "encryption");
 		if (enc->enabled && !enc->n_keys)
 			E(v, f, SL_AT(enc, SL_ENC_ENABLED), "enabled", "encryption is enabled but has no keys");
 		if (enc->enabled && st->datapath->tunnel == SL_TUNNEL_VXLAN)
@@ -1350,7 +1444,7 @@ static void validate_encryption(struct v *v)
 				       (!SL_GIVEN(k, SL_KEY_AUTH) || SL_HAS(k, SL_KEY_AUTH)) &&
 				       (!SL_GIVEN(k, SL_KEY_CIPHER) || SL_HAS(k, SL_KEY_CIPHER));
 
-			saved = P(v, "encryption.keys[%" PRIu32 "]", SL_HAS(k, SL_KEY_SPI) ? k->spi : i);
+			saved = P_idx(v, "encryption.keys", SL_HAS(k, SL_KEY_SPI) ? k->spi : i);
 			check_range(v, k->file, SL_AT(k, SL_KEY_SPI), "spi", k->spi, 1, SL_SPI_MAX, "an SPI");
 			if (SL_HAS(k, SL_KEY_SPI))
 				dup_add(v, &spis, astrf(v, "%" PRIu32, k->spi), k->file, SL_AT(k, SL_KEY_SPI), astrf(v, "%" PRIu32, k->spi), i);
@@ -1430,7 +1524,7 @@ static void validate_encryption(struct v *v)
 			for (uint32_t q = 0; enc && q < enc->n_keys && !found; q++)
 				found = enc->keys[q].spi == nd->encrypt_keys[j];
 			if (!found && nd->encrypt_keys[j] >= 1 && nd->encrypt_keys[j] <= SL_SPI_MAX) {
-				size_t s2 = P(v, ".encryptKeys[%" PRIu32 "]", j);
+				size_t s2 = P_idx(v, ".encryptKeys", j);
 
 				E(v, nd->file, &nd->encrypt_keys_m[j], NULL,
 				  "key %" PRIu32 " is not one of encryption.keys", nd->encrypt_keys[j]);
