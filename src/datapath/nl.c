@@ -87,3 +87,45 @@ int nl_ack_parse(const struct nlmsghdr *nlh, int *ret_err, const char **ret_msg)
 			*ret_msg = mnl_attr_get_str(a);
 	return 0;
 }
+
+const char *nl_acks_read(struct mnl_socket *nl, void *buf, size_t buf_len, uint32_t seq0, size_t n, size_t last,
+			 void (*on_error)(void *ctx, size_t i, int err, const char *msg), void *ctx)
+{
+	int fd = mnl_socket_get_fd(nl);
+	bool done = false, lost = false;
+
+	while (!done) {
+		ssize_t got = recv(fd, buf, buf_len, MSG_DONTWAIT);
+		const struct nlmsghdr *nlh;
+		int len;
+
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				/* Replies were dropped: the receive buffer filled. */
+				lost = true;
+				continue;
+			}
+			/* EAGAIN: the kernel answered everything it will. */
+			break;
+		}
+		len = (int)got;
+		for (nlh = buf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			size_t i = nlh->nlmsg_seq - seq0;
+			const char *msg;
+			int err;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR || i >= n || nl_ack_parse(nlh, &err, &msg) < 0)
+				continue;
+			if (err < 0)
+				on_error(ctx, i, err, msg);
+			if (i == last)
+				done = true;
+		}
+	}
+	if (done && !lost)
+		return NULL;
+	return lost ? "the kernel's replies overflowed the socket; observe again"
+		    : "no reply from the kernel; observe again";
+}

@@ -24,3 +24,15 @@ int nl_open(int bus, const char *who, const char *bus_name, int rcvbuf, struct m
 /* The error of an NLMSG_ERROR or NLMSG_DONE message and the kernel's
  * message (NLMSGERR_ATTR_MSG), NULL when none. Returns 0, or -EBADMSG. */
 int nl_ack_parse(const struct nlmsghdr *nlh, int *ret_err, const char **ret_msg);
+
+/*
+ * Read the answers to a chunk of n requests sent back to back with
+ * sequence numbers seq0, seq0 + 1, ..., where only the request at index
+ * last asked for an ack (the others are answered only when they fail).
+ * on_error(ctx, i, err, msg) is called for each failed request i (0..n-1)
+ * in the order the kernel answers. Returns NULL once the last ack has
+ * arrived; else why the outcome of the others is unknown (replies lost to
+ * a full receive buffer, or none at all), for the caller to report.
+ */
+const char *nl_acks_read(struct mnl_socket *nl, void *buf, size_t buf_len, uint32_t seq0, size_t n, size_t last,
+			 void (*on_error)(void *ctx, size_t i, int err, const char *msg), void *ctx);

@@ -858,52 +858,34 @@ static int fail_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* A failure the kernel reported for request start + i of the chunk. */
+struct chunk {
+	struct batch *b;
+	size_t start;
+};
+
+static void chunk_error(void *ctx, size_t i, int err, const char *msg)
+{
+	struct chunk *c = ctx;
+
+	if (!c->b->reqs[c->start + i].err)
+		fail(c->b, c->start + i, err, msg);
+}
+
 /* Read the answers of a chunk sent with sequence numbers seq0 + (i -
  * start) for reqs[start..end), last the one that asked for an ack. */
 static void collect(struct batch *b, size_t start, size_t end, size_t last, uint32_t seq0)
 {
-	struct sl_route *r = b->r;
-	int fd = mnl_socket_get_fd(r->nl);
-	bool done = false, lost = false;
+	struct chunk c = { b, start };
+	const char *unknown =
+		nl_acks_read(b->r->nl, b->r->rbuf, ROUTE_RBUF, seq0, end - start, last - start, chunk_error, &c);
 
-	while (!done) {
-		ssize_t n = recv(fd, r->rbuf, ROUTE_RBUF, MSG_DONTWAIT);
-		const struct nlmsghdr *nlh;
-		int len;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ENOBUFS) {
-				lost = true;
-				continue;
-			}
-			/* EAGAIN: the kernel answered all it will. */
-			break;
-		}
-		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)r->rbuf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			uint32_t off = nlh->nlmsg_seq - seq0;
-			size_t i = start + off;
-			const char *ext;
-			int err;
-
-			if (nlh->nlmsg_type != NLMSG_ERROR || off >= end - start || nl_ack_parse(nlh, &err, &ext) < 0)
-				continue;
-			if (err < 0 && !b->reqs[i].err)
-				fail(b, i, err, ext);
-			if (i == last)
-				done = true;
-		}
-	}
-	if (done && !lost)
+	if (!unknown)
 		return;
 	/* Without the last ack, nothing says which of the others failed. */
 	for (size_t i = start; i < end; i++)
 		if (b->sent[i - start] && !b->reqs[i].err)
-			fail(b, i, -EIO,
-			     lost ? "the kernel's replies overflowed the socket; observe again"
-				  : "no reply from the kernel; observe again");
+			fail(b, i, -EIO, unknown);
 }
 
 /* Requests start..: as many as fit in one sendmsg. */

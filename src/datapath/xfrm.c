@@ -587,59 +587,37 @@ static ssize_t send_chunk(struct sl_xfrm *x, size_t len)
 	return w;
 }
 
+/* A failure the kernel reported for request start + i of the chunk:
+ * the requests before it succeeded. */
+struct chunk {
+	struct batch_report *b;
+	struct sl_xfrm_req *reqs;
+	size_t start;
+};
+
+static void chunk_error(void *ctx, size_t i, int err, const char *msg)
+{
+	struct chunk *c = ctx;
+	size_t at = c->start + i;
+
+	if (at < c->b->cursor)
+		return;
+	report_to(c->b, c->reqs, at, 0, NULL);
+	report(c->b, &c->reqs[at], err, msg);
+	c->b->cursor = at + 1;
+}
+
 /* Read the acks of a chunk sent with sequence numbers seq0 + (i - start)
  * for reqs[start..end), last the one that asked for an ack. */
 static int collect(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t start, size_t end, size_t last, uint32_t seq0,
 		   struct batch_report *b)
 {
-	int fd = mnl_socket_get_fd(x->nl);
-	bool done = false, lost = false;
+	struct chunk c = { b, reqs, start };
+	const char *unknown = nl_acks_read(x->nl, x->rbuf, XFRM_RBUF, seq0, end - start, last - start, chunk_error, &c);
 
-	while (!done) {
-		ssize_t n = recv(fd, x->rbuf, XFRM_RBUF, MSG_DONTWAIT);
-		const struct nlmsghdr *nlh;
-		int len;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ENOBUFS) {
-				/* Replies were dropped: the receive buffer filled. */
-				lost = true;
-				continue;
-			}
-			/* EAGAIN: the kernel answered everything it will. */
-			break;
-		}
-		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)x->rbuf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			uint32_t off = nlh->nlmsg_seq - seq0;
-			size_t i = start + off;
-			const char *ext;
-			int err;
-
-			if (nlh->nlmsg_type != NLMSG_ERROR || off >= end - start || i < b->cursor)
-				continue;
-			if (nl_ack_parse(nlh, &err, &ext) < 0)
-				continue;
-			if (err < 0) {
-				report_to(b, reqs, i, 0, NULL);
-				report(b, &reqs[i], err, ext);
-				b->cursor = i + 1;
-			}
-			if (i == last)
-				done = true;
-		}
-	}
-	if (done && !lost) {
-		report_to(b, reqs, end, 0, NULL);
-		return 0;
-	}
 	/* Without the last ack, nothing says which requests failed. */
-	report_to(b, reqs, end, -EIO,
-		  lost ? "the kernel's replies overflowed the socket; observe again"
-		       : "no reply from the kernel; observe again");
-	return -EIO;
+	report_to(b, reqs, end, unknown ? -EIO : 0, unknown);
+	return unknown ? -EIO : 0;
 }
 
 static bool is_policy_del(const struct sl_xfrm_req *r)
