@@ -32,6 +32,7 @@
 
 #include <sluice/abi.h>
 
+#include "timing.h"
 #include "datapath/xfrm.h"
 
 #define MAX_ROUNDS 15
@@ -44,27 +45,6 @@ struct pol {
 static int cmp_pol(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct pol));
-}
-
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Policy i: any -> 10.(100 + i / 256).(i % 256).0/24, key 1 + i % 15,

@@ -53,6 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timing.h"
 #include "datapath/encrypt.h"
 #include "datapath/route.h"
 #include "datapath/xfrm.h"
@@ -75,28 +76,6 @@
 #define BENCH_KEY "0x0123456789abcdef0123456789abcdef01234567"
 
 static const char *prog = "xfrm-reconcile";
-
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The median of v[0..n) (v is left sorted). */
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* ---- the state ---- */
 
