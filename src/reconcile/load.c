@@ -1001,20 +1001,6 @@ struct sl_cached_file {
 	bool used;			/* read by the current load */
 };
 
-static uint64_t load_uint(const void *p, uint32_t size)
-{
-	switch (size) {
-	case 1:
-		return *(const uint8_t *)p;
-	case 2:
-		return *(const uint16_t *)p;
-	case 4:
-		return *(const uint32_t *)p;
-	default:
-		return *(const uint64_t *)p;
-	}
-}
-
 static size_t seq_entry_size(const cyaml_schema_value_t *e)
 {
 	return e->flags & CYAML_FLAG_POINTER && e->type == CYAML_STRING ? sizeof(char *) : e->data_size;
@@ -1043,7 +1029,7 @@ static void wipe_mapping(const cyaml_schema_value_t *s, void *obj)
 		} else if (f->value.type == CYAML_SEQUENCE) {
 			const cyaml_schema_value_t *e = f->value.sequence.entry;
 			char *arr = *(char **)p;
-			uint64_t n = load_uint((char *)obj + f->count_offset, f->count_size);
+			uint64_t n = sl_schema_load_count((char *)obj + f->count_offset, f->count_size);
 
 			for (uint64_t i = 0; arr && i < n; i++) {
 				if (e->type == CYAML_MAPPING)
@@ -1094,7 +1080,7 @@ static int copy_sequence(const cyaml_schema_field_t *f, char *dst, const char *s
 	const cyaml_schema_value_t *e = f->value.sequence.entry;
 	size_t esize = seq_entry_size(e);
 	const char *from = *(char *const *)(src + f->data_offset);
-	uint64_t n = load_uint(src + f->count_offset, f->count_size);
+	uint64_t n = sl_schema_load_count(src + f->count_offset, f->count_size);
 	char *to;
 
 	if (!from || !n)

@@ -411,7 +411,7 @@ int sl_schema_presence_matters(const cyaml_schema_field_t *f)
 	return f >= &policy_fields[SL_POLICY_INGRESS] && f <= &policy_fields[SL_POLICY_EGRESS_DENY];
 }
 
-static uint64_t load_count(const void *p, uint8_t size)
+uint64_t sl_schema_load_count(const void *p, uint32_t size)
 {
 	switch (size) {
 	case 1:
@@ -443,7 +443,7 @@ void sl_schema_free_mapping(const cyaml_schema_value_t *s, void *obj)
 		} else if (f->value.type == CYAML_SEQUENCE) {
 			const cyaml_schema_value_t *e = f->value.sequence.entry;
 			char *arr = *(char **)p;
-			uint64_t n = load_count((char *)obj + f->count_offset, f->count_size);
+			uint64_t n = sl_schema_load_count((char *)obj + f->count_offset, f->count_size);
 
 			if (e->type == CYAML_MAPPING)
 				for (uint64_t i = 0; arr && i < n; i++)

@@ -41,6 +41,9 @@ unsigned sl_schema_n_fields(const cyaml_schema_value_t *mapping);
  * it (policy directions: absent means "not enforced", [] means "deny all"). */
 int sl_schema_presence_matters(const cyaml_schema_field_t *f);
 
+/* A sequence's count as libcyaml stores it: size bytes (1, 2, 4 or 8) at p. */
+uint64_t sl_schema_load_count(const void *p, uint32_t size);
+
 /* Free what the struct at obj (loaded as mapping schema s) points to, not obj
  * itself. Strings live in the loader's arena and are not freed here. */
 void sl_schema_free_mapping(const cyaml_schema_value_t *s, void *obj);
