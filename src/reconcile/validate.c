@@ -197,7 +197,8 @@ static int dup_cmp(const void *pa, const void *pb)
 /* Report every later occurrence of a key, naming the first. */
 static void dup_report(struct v *v, struct dups *ds)
 {
-	qsort(ds->v, ds->n, sizeof(*ds->v), dup_cmp);
+	if (ds->n > 1) /* qsort(NULL, 0) is undefined */
+		qsort(ds->v, ds->n, sizeof(*ds->v), dup_cmp);
 	for (size_t i = 1; i < ds->n; i++) {
 		const struct dup *first = &ds->v[i], *d = &ds->v[i];
 		size_t saved;
@@ -579,7 +580,8 @@ static void validate_nodes(struct v *v)
 	/* Pod CIDRs of different nodes (or the same) must not overlap. Sorted,
 	 * a prefix that overlaps an earlier one is inside the earlier prefix
 	 * reaching furthest. */
-	qsort(pcs, n_pcs, sizeof(*pcs), pod_cidr_cmp);
+	if (n_pcs > 1)
+		qsort(pcs, n_pcs, sizeof(*pcs), pod_cidr_cmp);
 	for (size_t i = 0; i < n_pcs; i++) {
 		struct pod_cidr *pc = &pcs[i];
 
@@ -734,7 +736,8 @@ static void validate_prefilter(struct v *v)
 	}
 	PR(v, saved);
 	/* A repeated prefix is harmless; say so as a warning. */
-	qsort(seen.v, seen.n, sizeof(*seen.v), dup_cmp);
+	if (seen.n > 1)
+		qsort(seen.v, seen.n, sizeof(*seen.v), dup_cmp);
 	for (size_t i = 1; i < seen.n; i++)
 		if (streq(seen.v[i].key, seen.v[i - 1].key)) {
 			size_t s2 = P_idx(v, "prefilter.deny", seen.v[i].doc_index);
@@ -971,7 +974,8 @@ static void endpoint_duplicates(struct v *v, int kind)
 	}
 	if (kind == EP_DUP_ADDRESS) {
 		/* The path names the field that holds the address. */
-		qsort(ds.v, ds.n, sizeof(*ds.v), dup_cmp);
+		if (ds.n > 1)
+			qsort(ds.v, ds.n, sizeof(*ds.v), dup_cmp);
 		for (size_t i = 1; i < ds.n; i++) {
 			const struct dup *first = &ds.v[i], *d = &ds.v[i];
 			size_t saved;
@@ -1316,7 +1320,8 @@ static void validate_services(struct v *v, size_t *ret_backends)
 	dup_report(v, &names);
 	dup_report(v, &fes);
 	/* Backends shared by several services are one backend entry. */
-	qsort(bkeys, nb, sizeof(*bkeys), be_key_cmp);
+	if (nb > 1)
+		qsort(bkeys, nb, sizeof(*bkeys), be_key_cmp);
 	for (size_t i = 0; i < nb; i++)
 		if (!i || be_key_cmp(&bkeys[i], &bkeys[i - 1]) != 0)
 			unique++;
@@ -1610,7 +1615,8 @@ static void validate_capacity(struct v *v, size_t backends)
 				}
 			}
 #undef ADD_KEY
-	qsort(keys, n, sizeof(*keys), cstr_cmp);
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), cstr_cmp);
 	for (size_t i = 0; i < n; i++)
 		if (!i || strcmp(keys[i], keys[i - 1]) != 0)
 			uniq++;
