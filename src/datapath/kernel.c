@@ -436,6 +436,7 @@ static int map_delete_many(int fd, const char *name, const uint8_t *keys, uint32
 			   struct sl_kerr *e)
 {
 	uint32_t done = 0;
+	int err;
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 
 	while (done < n) {
@@ -446,8 +447,17 @@ static int map_delete_many(int fd, const char *name, const uint8_t *keys, uint32
 			done += count;
 			continue;
 		}
-		/* A batch stops at the first missing key; go one by one. */
-		done += count;
+		/* A batch stops at the first missing key, having removed
+		 * count keys before it; a map type without batch deletes
+		 * removes none (and leaves count as it was): go one by one.
+		 * Any other error is the kernel refusing the removal. */
+		err = errno;
+		if (err == ENOENT) {
+			done += count;
+		} else if (err != EINVAL && err != 524 /* ENOTSUPP */ && err != EOPNOTSUPP) {
+			kerr(e, "map %s: removing %u entries: %s", name, n - done, strerror(err));
+			return -err;
+		}
 		for (; done < n; done++) {
 			sl_kernel_writes++;
 			if (bpf_map_delete_elem(fd, keys + (size_t)done * ksz) < 0 && errno != ENOENT) {
