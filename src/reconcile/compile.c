@@ -35,7 +35,8 @@ static void ids_finish(struct ids *s)
 {
 	size_t w = 0;
 
-	qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
+	if (s->n > 1) /* qsort(NULL, 0) is undefined */
+		qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
 	for (size_t i = 0; i < s->n; i++)
 		if (!w || s->v[w - 1] != s->v[i])
 			s->v[w++] = s->v[i];
@@ -126,7 +127,8 @@ static int assign_cidr_identities(struct ctx *c)
 				r = rule_cidrs(c, &st->policies[i].rules[d].v[j]);
 	if (r < 0)
 		return r;
-	qsort(c->cidrs, c->n_cidrs, sizeof(*c->cidrs), prefix_cmp_v);
+	if (c->n_cidrs > 1)
+		qsort(c->cidrs, c->n_cidrs, sizeof(*c->cidrs), prefix_cmp_v);
 	for (size_t i = 0; i < c->n_cidrs; i++)
 		if (!w || sl_prefix_cmp(&c->cidrs[w - 1].p, &c->cidrs[i].p) != 0)
 			c->cidrs[w++] = c->cidrs[i];
@@ -450,7 +452,8 @@ static int compile_endpoint(struct ctx *c, const struct local_ep *l)
 		v.flags = SL_EP_ENFORCE_INGRESS | SL_EP_ENFORCE_EGRESS;
 	/* Merge this endpoint's entries: deny beats allow on the same key;
 	 * among allows, the lowest proxy port (a stable choice). */
-	qsort(c->pe + first, c->n_pe - first, sizeof(*c->pe), pe_cmp);
+	if (c->n_pe - first > 1) /* else c->pe may be NULL: NULL + 0 is undefined */
+		qsort(c->pe + first, c->n_pe - first, sizeof(*c->pe), pe_cmp);
 	{
 		size_t w = first;
 
@@ -673,6 +676,16 @@ static int compile_attach(struct ctx *c, const char *ifname)
 	return objset_add(c->out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
 }
 
+/* The program of an ATTACH object. Values sit at any alignment in a set's
+ * bytes (obj_val), so the value is copied out, not read in place. */
+static uint8_t attach_prog(const struct sl_objset *s, const struct sl_obj *o)
+{
+	struct sl_attach_value v;
+
+	memcpy(&v, obj_val(s, o), sizeof(v));
+	return v.prog;
+}
+
 /* The maps the state needs: the datapath's when anything but the prefilter
  * is there, the prefilter's with a prefilter, the shared ones with either.
  * An empty state needs none. */
@@ -690,9 +703,8 @@ static int compile_maps(struct ctx *c)
 		if (k == SL_OBJ_PREFILTER4 || k == SL_OBJ_PREFILTER6)
 			need[SL_MAPS_PREFILTER] = true;
 		else if (k == SL_OBJ_ATTACH)
-			need[((const struct sl_attach_value *)obj_val(c->out, &c->out->v[i]))->prog == SL_PROG_PREFILTER
-				     ? SL_MAPS_PREFILTER
-				     : SL_MAPS_DATAPATH] = true;
+			need[attach_prog(c->out, &c->out->v[i]) == SL_PROG_PREFILTER ? SL_MAPS_PREFILTER
+										    : SL_MAPS_DATAPATH] = true;
 		else if (k != SL_OBJ_XFRM_STATE && k != SL_OBJ_XFRM_POLICY && k != SL_OBJ_ROUTE)
 			need[SL_MAPS_DATAPATH] = true;
 	}
@@ -704,8 +716,7 @@ static int compile_maps(struct ctx *c)
 		bool used = false;
 
 		for (size_t i = 0; i < c->out->n && !used; i++)
-			used = c->out->v[i].kind == SL_OBJ_ATTACH &&
-			       ((const struct sl_attach_value *)obj_val(c->out, &c->out->v[i]))->prog == p;
+			used = c->out->v[i].kind == SL_OBJ_ATTACH && attach_prog(c->out, &c->out->v[i]) == p;
 		if (used)
 			r = objset_add(c->out, SL_OBJ_PROG, &k, sizeof(k), &v, sizeof(v));
 	}
