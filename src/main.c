@@ -23,21 +23,21 @@ struct command {
 	const char *args;
 	const char *summary;
 	const char *outputs; /* accepted -o values */
-	const char *options; /* the option letters it takes beyond -o -q -v -h --no-color */
+	const char *options; /* the option letters it takes beyond -o and the common options */
 };
 
 static const struct command commands[] = {
 	{ "validate", cmd_validate, "PATH...",
-	  "check state files; touches no kernel object; runs unprivileged", "text|json", "N" },
+	  "check state files; touches no kernel object; runs unprivileged", "text|json", "" },
 	{ "diff", cmd_diff, "PATH...", "plan only: what apply would change (exit 2 when changes are pending)",
-	  "text|json", "NP" },
-	{ "apply", cmd_apply, "PATH...", "make the kernel match the state: plan, apply, verify", "text|json", "NPDW" },
+	  "text|json", "" },
+	{ "apply", cmd_apply, "PATH...", "make the kernel match the state: plan, apply, verify", "text|json", "DW" },
 	{ "watch", cmd_watch, "DIR", "keep the kernel matching a directory of state files (inotify, resync)", "text",
-	  "NPWRBLH" },
-	{ "show", cmd_show, "", "print the live state that sluice owns as a state document", "yaml|json", "P" },
-	{ "status", cmd_status, "", "attachments, map fill per map, drop counters by reason", "text|json", "P" },
+	  "WRBLH" },
+	{ "show", cmd_show, "", "print the live state that sluice owns as a state document", "yaml|json", "" },
+	{ "status", cmd_status, "", "attachments, map fill per map, drop counters by reason", "text|json", "" },
 	{ "flush", cmd_flush, "", "remove everything sluice owns (runtime maps too), nothing else", "text|json",
-	  "PYW" },
+	  "YW" },
 	{ "version", cmd_version, "", "print versions and the kernel features sluice detected", "text|json", "" },
 };
 
@@ -70,9 +70,10 @@ static void usage(FILE *out)
 
 static void command_usage(const struct command *cmd, FILE *out)
 {
-	fprintf(out, "Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s, -q, -v, --no-color%s%s%s%s%s%s%s%s%s\n",
-		cmd->name, cmd->args, cmd->summary, cmd->outputs, strchr(cmd->options, 'N') ? ", --node NAME" : "",
-		strchr(cmd->options, 'P') ? ", --pin-dir DIR" : "", strchr(cmd->options, 'D') ? ", --dry-run" : "",
+	fprintf(out,
+		"Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s%s%s%s%s%s%s%s\n"
+		"Common options (every command takes them): --pin-dir DIR, --node NAME, -q, -v, --no-color\n",
+		cmd->name, cmd->args, cmd->summary, cmd->outputs, strchr(cmd->options, 'D') ? ", --dry-run" : "",
 		strchr(cmd->options, 'W') ? ", --wait SECONDS" : "", strchr(cmd->options, 'Y') ? ", --yes" : "",
 		strchr(cmd->options, 'B') ? ", --debounce MS" : "", strchr(cmd->options, 'R') ? ", --resync SECONDS" : "",
 		strchr(cmd->options, 'L') ? ", --log-format text|json" : "",
@@ -112,13 +113,14 @@ static int take_option(struct parsed *p, int opt, char **argv)
 			return 1;
 		}
 		return 0;
+	/* --node and --pin-dir are common options (cli.md): every command
+	 * accepts them, and one that has no use for them ignores them, so
+	 * that a wrapper or an alias can always pass them. */
 	case 'N':
 		p->c.node = optarg;
-		strncat(p->given, "N", sizeof(p->given) - strlen(p->given) - 1);
 		return 0;
 	case 'P':
 		p->c.pin_dir = optarg;
-		strncat(p->given, "P", sizeof(p->given) - strlen(p->given) - 1);
 		return 0;
 	case 'D':
 		p->c.dry_run = true;

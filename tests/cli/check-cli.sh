@@ -74,6 +74,14 @@ expect_rc 1 "$sluice" watch --health-file "" "$ex"
 expect_rc 1 "$sluice" apply --resync 5 "$ex/minimal.yaml"
 grep -q "does not apply to this command" "$tmp/err" && ok || bad "--resync is refused by apply"
 expect_rc 1 "$sluice" validate --log-format json "$ex/minimal.yaml"
+# the common options are accepted by every command (cli.md), so that a
+# wrapper or an alias can always pass them
+for c in validate diff apply watch show status flush version; do
+	"$sluice" "$c" --pin-dir "$tmp/nowhere" --node node-a -q -v --no-color --help >"$tmp/out" 2>"$tmp/err" &&
+		ok || bad "sluice $c refuses a common option: $(cat "$tmp/err")"
+done
+expect_rc 0 "$sluice" validate --pin-dir "$tmp/nowhere" "$ex/minimal.yaml"
+expect_rc 0 "$sluice" version --pin-dir "$tmp/nowhere" --node x -o json
 # version
 expect_rc 0 "$sluice" version
 grep -q '^sluice 0\.1\.0$' "$tmp/out" && grep -q '^libbpf ' "$tmp/out" && grep -q '^libcyaml 1\.' "$tmp/out" &&
