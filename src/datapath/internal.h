@@ -32,6 +32,8 @@ struct sl_kernel {
 	char *pin_dir;
 	int dir_fd; /* -1: the pin directory does not exist */
 	bool locked;
+	bool maps_open; /* map_fd holds what was pinned when last opened */
+	bool create; /* make the pin directory when it is missing */
 	/* by layout index: the pinned map, and a new one made by a migration */
 	int map_fd[KERNEL_MAX_MAPS];
 	uint32_t map_id[KERNEL_MAX_MAPS];

@@ -96,11 +96,28 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+static void close_maps(struct sl_kernel *k)
+{
+	for (int i = 0; i < KERNEL_MAX_MAPS; i++) {
+		if (k->map_fd[i] >= 0)
+			close(k->map_fd[i]);
+		if (k->new_fd[i] >= 0)
+			close(k->new_fd[i]);
+		k->map_fd[i] = k->new_fd[i] = -1;
+		k->map_id[i] = 0;
+	}
+	k->maps_open = false;
+}
+
+/* Open the pinned maps (again: whatever was opened before is closed). */
 static int open_maps(struct sl_kernel *k, struct sl_kerr *e)
 {
 	const struct sl_map_layout *l;
 	size_t n;
 	int r = sl_kernel_layouts(&l, &n);
+
+	close_maps(k);
+	k->maps_open = true;
 
 	if (r < 0) {
 		kerr(e, "opening the embedded programs: %s", strerror(-r));
@@ -143,6 +160,7 @@ int sl_kernel_open(const char *pin_dir, bool create, struct sl_kernel **ret, str
 		return -ENOMEM;
 	}
 	k->dir_fd = -1;
+	k->create = create;
 	for (int i = 0; i < KERNEL_MAX_MAPS; i++)
 		k->map_fd[i] = k->new_fd[i] = -1;
 	if (create && !kernel_parent_on_bpffs(pin_dir)) {
@@ -170,11 +188,9 @@ int sl_kernel_open(const char *pin_dir, bool create, struct sl_kernel **ret, str
 		sl_kernel_close(k);
 		return -ENOTDIR;
 	}
-	r = open_maps(k, e);
-	if (r < 0) {
-		sl_kernel_close(k);
-		return r;
-	}
+	/* The map pins are opened by sl_kernel_lock, once the lock is held,
+	 * or by the first observe of a reader that takes no lock: an apply
+	 * that waited behind another must see the maps that one left. */
 	*ret = k;
 	return 0;
 }
@@ -208,12 +224,7 @@ void sl_kernel_close(struct sl_kernel *k)
 {
 	if (!k)
 		return;
-	for (int i = 0; i < KERNEL_MAX_MAPS; i++) {
-		if (k->map_fd[i] >= 0)
-			close(k->map_fd[i]);
-		if (k->new_fd[i] >= 0)
-			close(k->new_fd[i]);
-	}
+	close_maps(k);
 	if (k->dir_fd >= 0)
 		close(k->dir_fd);
 	free(k->foreign);
@@ -223,26 +234,72 @@ void sl_kernel_close(struct sl_kernel *k)
 	free(k);
 }
 
+/* Whether dir_fd is still the directory at pin_dir: a flush that held the
+ * lock before us removes it. */
+static bool dir_still_pinned(struct sl_kernel *k)
+{
+	struct stat a, b;
+
+	return fstat(k->dir_fd, &a) == 0 && stat(k->pin_dir, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+static int reopen_dir(struct sl_kernel *k, struct sl_kerr *e)
+{
+	int r;
+
+	close(k->dir_fd);
+	k->dir_fd = -1;
+	if (k->create && (r = mkdir_p(k->pin_dir)) < 0) {
+		kerr(e, "pin directory %s: cannot create it: %s", k->pin_dir, strerror(-r));
+		return r;
+	}
+	k->dir_fd = open(k->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (k->dir_fd < 0) {
+		r = -errno;
+		if (r == -ENOENT)
+			kerr(e, "pin directory %s does not exist", k->pin_dir);
+		else
+			kerr(e, "pin directory %s: %s", k->pin_dir, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * Take the lock, then open the map pins: nothing that sluice plans or
+ * writes is read before the lock is held. The wait is measured in
+ * milliseconds, so --wait N waits N seconds.
+ */
 int sl_kernel_lock(struct sl_kernel *k, int wait_s, struct sl_kerr *e)
 {
-	struct timespec start, now;
+	double start = mono_ms();
+	int r;
 
 	if (k->dir_fd < 0) {
 		kerr(e, "pin directory %s does not exist", k->pin_dir);
 		return -ENOENT;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		if (flock(k->dir_fd, LOCK_EX | LOCK_NB) == 0) {
-			k->locked = true;
-			return 0;
+			if (dir_still_pinned(k)) {
+				k->locked = true;
+				return open_maps(k, e);
+			}
+			/* removed (a flush) or replaced while we waited:
+			 * lock the directory that is there now */
+			flock(k->dir_fd, LOCK_UN);
+			r = reopen_dir(k, e);
+			if (r < 0)
+				return r;
+			continue;
 		}
 		if (errno != EWOULDBLOCK) {
-			kerr(e, "locking %s: %s", k->pin_dir, strerror(errno));
-			return -errno;
+			r = -errno;
+			kerr(e, "locking %s: %s", k->pin_dir, strerror(-r));
+			return r;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= wait_s) {
+		if (mono_ms() - start >= (double)wait_s * 1000.0) {
 			kerr(e, "another sluice holds the lock on %s; waited %d s (--wait SECONDS to wait longer)",
 			     k->pin_dir, wait_s);
 			return -EWOULDBLOCK;
@@ -657,6 +714,8 @@ int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_ker
 	free(k->progs);
 	k->progs = NULL;
 	k->n_progs = k->cap_progs = 0;
+	if (r >= 0 && !k->maps_open)
+		r = open_maps(k, e);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		struct bpf_map_info info = {};
 		uint32_t len = sizeof(info);
@@ -1170,6 +1229,8 @@ int sl_kernel_status(struct sl_kernel *k, struct sl_kernel_status *st, struct sl
 	int r = sl_kernel_layouts(&l, &n);
 
 	memset(st, 0, sizeof(*st));
+	if (r >= 0 && !k->maps_open)
+		r = open_maps(k, e);
 	if (r < 0)
 		return r;
 	st->maps = calloc(n, sizeof(*st->maps));
@@ -1202,7 +1263,6 @@ int sl_kernel_status(struct sl_kernel *k, struct sl_kernel_status *st, struct sl
 			sum_counters(k->map_fd[i], (uint32_t)st->n_metrics, st->metrics);
 		}
 	}
-	(void)e;
 	return 0;
 }
 
