@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "common/strbuf.h"
+#include "reconcile/compile.h"
 #include "reconcile/load.h"
 #include "reconcile/validate.h"
 
@@ -40,6 +41,20 @@ int cmd_validate(const struct cli *c)
 		fprintf(stderr, "sluice validate: %s\n", strerror(-r));
 		sl_load_free(&ld);
 		return 1;
+	}
+	/* The capacity checks that apply makes: the entries the state
+	 * compiles to, per map, against mapSizes (no kernel is read). */
+	if (ld.diags.n_errors == 0) {
+		struct sl_compile_result res;
+
+		r = sl_compile(&ld.state, NULL, &res);
+		if (r < 0) {
+			fprintf(stderr, "sluice validate: compiling the state: %s\n", strerror(-r));
+			sl_load_free(&ld);
+			return 1;
+		}
+		sl_compile_check_capacity(&ld.state, &res.set, ld.n_files ? ld.files[0] : "-", &ld.diags);
+		sl_compile_result_free(&res);
 	}
 	diag_sort(&ld.diags);
 	valid = ld.diags.n_errors == 0;
