@@ -57,6 +57,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <linux/bpf.h>
 #include <linux/magic.h>
 #include <linux/netlink.h>
@@ -362,6 +363,70 @@ static const char *xfrm_type_name(uint16_t t)
 	}
 }
 
+static const char *xaddr(uint16_t family, const xfrm_address_t *a, char *buf, size_t len)
+{
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+/* The object of an xfrm write, as sluice names it in messages: an SA by
+ * "DST spi 0xN", a policy by "DIR SRC/LEN -> DST/LEN". */
+static void xfrm_desc(const struct nlmsghdr *h, const char *t, char *desc, size_t len)
+{
+	static const char *const dir[] = { "in", "out", "fwd" };
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	const struct xfrm_selector *sel = NULL;
+	unsigned pdir = 0;
+
+	switch (h->nlmsg_type) {
+	case XFRM_MSG_NEWSA:
+	case XFRM_MSG_UPDSA:
+		if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_usersa_info))) {
+			const struct xfrm_usersa_info *i = NLMSG_DATA(h);
+
+			snprintf(desc, len, "%s %s spi 0x%x", t, xaddr(i->family, &i->id.daddr, d, sizeof(d)),
+				 ntohl(i->id.spi));
+			return;
+		}
+		break;
+	case XFRM_MSG_DELSA:
+		if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_usersa_id))) {
+			const struct xfrm_usersa_id *i = NLMSG_DATA(h);
+
+			snprintf(desc, len, "%s %s spi 0x%x", t, xaddr(i->family, &i->daddr, d, sizeof(d)), ntohl(i->spi));
+			return;
+		}
+		break;
+	case XFRM_MSG_NEWPOLICY:
+	case XFRM_MSG_UPDPOLICY:
+		if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_info))) {
+			const struct xfrm_userpolicy_info *i = NLMSG_DATA(h);
+
+			sel = &i->sel;
+			pdir = i->dir;
+		}
+		break;
+	case XFRM_MSG_DELPOLICY:
+		if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct xfrm_userpolicy_id))) {
+			const struct xfrm_userpolicy_id *i = NLMSG_DATA(h);
+
+			sel = &i->sel;
+			pdir = i->dir;
+		}
+		break;
+	default:
+		break;
+	}
+	if (sel) {
+		snprintf(desc, len, "%s %s %s/%u -> %s/%u", t, pdir < 3 ? dir[pdir] : "?",
+			 xaddr(sel->family, &sel->saddr, s, sizeof(s)), sel->prefixlen_s,
+			 xaddr(sel->family, &sel->daddr, d, sizeof(d)), sel->prefixlen_d);
+		return;
+	}
+	snprintf(desc, len, "%s", t);
+}
+
 static void ifname_of(int ifindex, char *buf, size_t len)
 {
 	char n[IF_NAMESIZE] = "";
@@ -384,7 +449,7 @@ static bool nl_desc(int proto, const struct nlmsghdr *h, char *desc, size_t len)
 
 		if (!t)
 			return false;
-		snprintf(desc, len, "%s", t);
+		xfrm_desc(h, t, desc, len);
 		return true;
 	}
 	if (proto != NETLINK_ROUTE || (h->nlmsg_type & 3) == 2 /* GET */)
@@ -413,6 +478,22 @@ static bool nl_desc(int proto, const struct nlmsghdr *h, char *desc, size_t len)
 
 			ifname_of(i->ifi_index, dev, sizeof(dev));
 			snprintf(desc, len, "%s %s", rtnl_type_name(h->nlmsg_type), dev);
+			return true;
+		}
+		break;
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE:
+		if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg))) {
+			const struct rtmsg *rt = NLMSG_DATA(h);
+			const struct rtattr *a = RTM_RTA(rt);
+			int alen = (int)RTM_PAYLOAD(h);
+			char dst[INET6_ADDRSTRLEN] = "default";
+
+			for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+				if (a->rta_type == RTA_DST)
+					inet_ntop(rt->rtm_family, RTA_DATA(a), dst, sizeof(dst));
+			/* as sluice names routes: "route PREFIX/LEN" */
+			snprintf(desc, len, "%s %s/%u", rtnl_type_name(h->nlmsg_type), dst, rt->rtm_dst_len);
 			return true;
 		}
 		break;
