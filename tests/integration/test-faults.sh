@@ -13,8 +13,9 @@
 #      ingress and egress, a service with two backends, an XDP prefilter);
 #   b. from A to state B (an endpoint removed and one added, policies
 #      changed and removed, a service changed and one added, prefilter
-#      prefixes changed, the policy map's capacity changed: a migration of
-#      a map and new programs on every attachment).
+#      prefixes changed and its XDP from generic to native (detach, then
+#      attach), the policy map's capacity changed: a migration of a map and
+#      new programs on every attachment).
 # For each, one apply without injection lists its writes (W); then for each
 # of the W writes in turn, from the same start: apply with that write
 # failed exits 1 and its message names the object (the map, program, pin or
@@ -99,7 +100,7 @@ A=$IT_WORK/A.yaml B=$IT_WORK/B.yaml EMPTY=$IT_WORK/empty.yaml
 	cat <<-'EOF'
 		prefilter:
 		  device: wld
-		  xdpMode: generic
+		  xdpMode: native
 		  deny: [198.51.100.0/25, "2001:db8:bad::/48"]
 		policies:
 		  - name: web-in
