@@ -37,11 +37,8 @@ SHIM=${SLUICE_FAULTSHIM:-$IT_DIR/../../build/tests/faultshim.so}
 SHIM=$(readlink -f "$SHIM")
 ONLY=${SLUICE_FAULT_ONLY:-a b}
 MAXP=${SLUICE_FAULT_POINTS:-0}
-IT_KINDS="icmp tcp/80"
+IT_KINDS="icmp tcp/80" # lib.sh's probe kinds: two are enough here
 
-IT_LABELS[1000]="app: web"
-IT_LABELS[1001]="app: client"
-IT_LABELS[1002]="app: db"
 it_endpoint a 11 1000
 it_endpoint b 21 1001
 it_endpoint c 31 1002
