@@ -3,6 +3,9 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdio.h>
+
+struct sl_kerr;
 
 enum cli_output { CLI_OUTPUT_TEXT, CLI_OUTPUT_JSON, CLI_OUTPUT_YAML, CLI_OUTPUT__MAX };
 
@@ -39,6 +42,9 @@ const char *cli_pin_dir(const struct cli *c);
 struct sl_kernel;
 struct sl_objset;
 /* Open the pin directory and read what sluice owns; 0, or exit code 1. */
+/* Report a kernel error of cmd (e's message, else strerror(-r)); a
+ * permission error of an unprivileged user says what is needed. */
+void cli_kernel_error(FILE *out, const char *cmd, int r, const struct sl_kerr *e);
 int cli_observe(const struct cli *c, const char *cmd, struct sl_kernel **k, struct sl_objset *live);
 
 #define SLUICE_VERSION "0.1.0"

@@ -199,6 +199,15 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 	return 0;
 }
 
+void cli_kernel_error(FILE *out, const char *cmd, int r, const struct sl_kerr *e)
+{
+	fprintf(out, "sluice %s: %s\n", cmd, e->msg[0] ? e->msg : strerror(-r));
+	if ((r == -EPERM || r == -EACCES) && geteuid() != 0)
+		fprintf(out, "sluice %s: reading the datapath's state needs root (or the capabilities CAP_BPF, "
+			     "CAP_NET_ADMIN and CAP_SYS_ADMIN); 'sluice validate' runs unprivileged\n",
+			cmd);
+}
+
 static int make_plan(const struct cli *c, const char *cmd, struct pipeline *p, int lock)
 {
 	struct sl_kerr e = { "" };
@@ -206,7 +215,7 @@ static int make_plan(const struct cli *c, const char *cmd, struct pipeline *p, i
 	int r = open_observe(c, lock, &p->k, &p->have, &e);
 
 	if (r < 0) {
-		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		cli_kernel_error(p->err, cmd, r, &e);
 		return 1;
 	}
 	return plan_against_live(c, cmd, p, now_ms() - t0);
@@ -227,6 +236,19 @@ static int print_plan(const struct cli *c, struct pipeline *p)
 	return r;
 }
 
+/* A plan that apply would refuse (a missing device, a foreign program in
+ * sluice's slot, an SA this kernel cannot hold) is an error of diff and
+ * apply --dry-run too, with apply's message: CI's dry run tells the truth. */
+static int check_plan(const char *cmd, struct pipeline *p)
+{
+	struct sl_kerr e = { "" };
+
+	if (!p->d.n || sl_kernel_preflight(p->k, &p->want, &p->have, &e) >= 0)
+		return 0;
+	fprintf(p->err, "sluice %s: %s\n", cmd, e.msg);
+	return 1;
+}
+
 int cmd_diff(const struct cli *c)
 {
 	struct pipeline p = { .err = stderr };
@@ -234,8 +256,9 @@ int cmd_diff(const struct cli *c)
 
 	if (!r)
 		r = make_plan(c, "diff", &p, LOCK_NONE);
+	/* The plan is printed, then what apply would refuse in it. */
 	if (!r)
-		r = print_plan(c, &p) < 0 ? 1 : p.d.n ? 2 : 0;
+		r = print_plan(c, &p) < 0 ? 1 : check_plan("diff", &p) ? 1 : p.d.n ? 2 : 0;
 	pipeline_free(&p);
 	return r;
 }
@@ -358,7 +381,7 @@ int cmd_apply(const struct cli *c)
 	if (!r && print_plan(c, &p) < 0)
 		r = 1;
 	if (!r && c->dry_run)
-		r = p.d.n ? 2 : 0;
+		r = check_plan("apply", &p) ? 1 : p.d.n ? 2 : 0;
 	else if (!r && p.d.n) {
 		/* The model is not needed any more: give its memory back before
 		 * the kernel is read a second time to verify. */

@@ -26,7 +26,7 @@ int cli_observe(const struct cli *c, const char *cmd, struct sl_kernel **k, stru
 	if (r >= 0)
 		r = sl_kernel_observe(*k, live, &e);
 	if (r < 0) {
-		fprintf(stderr, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		cli_kernel_error(stderr, cmd, r, &e);
 		return 1;
 	}
 	return 0;

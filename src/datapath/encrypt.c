@@ -9,6 +9,8 @@
 #include "encrypt.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,4 +231,67 @@ int kernel_encrypt_apply(struct sl_kernel *k, const struct sl_objset *want, cons
 		return xfrm_phase(want, have, d, true, e);
 	}
 	return -EINVAL;
+}
+
+/*
+ * Whether this kernel can hold the SAs the plan adds, asked before any
+ * change: each is added in a scratch network namespace of a thread of its
+ * own (unshare(CLONE_NEWNET) moves only that thread), which goes away with
+ * the thread's socket. A kernel without ESP or without an algorithm is
+ * then refused by name before anything is written, instead of failing
+ * half way. Without the right to make a namespace, nothing is probed.
+ */
+struct sa_probe {
+	const struct sl_objset *want, *have;
+	struct sl_kerr e;
+	int r;
+};
+
+static void *sa_probe_work(void *arg)
+{
+	struct sa_probe *p = arg;
+	struct sl_xfrm *x = NULL;
+
+	if (unshare(CLONE_NEWNET) < 0) {
+		p->r = 0; /* cannot probe: the apply itself will say */
+		return NULL;
+	}
+	p->r = xfrm_open(&x, &p->e);
+	for (size_t i = 0; p->r >= 0 && i < p->want->n; i++) {
+		const struct sl_obj *o = &p->want->v[i];
+		const struct sl_obj *h;
+
+		if (o->kind != SL_OBJ_XFRM_STATE || !fits(o, sizeof(struct sl_xfrm_state_key),
+							     sizeof(struct sl_xfrm_state_value)))
+			continue;
+		h = objset_find(p->have, SL_OBJ_XFRM_STATE, obj_key(p->want, o), o->klen);
+		if (h && h->vlen == o->vlen && !memcmp(obj_val(p->have, h), obj_val(p->want, o), o->vlen))
+			continue; /* there already */
+		p->r = xfrm_state_add(x, obj_key(p->want, o), obj_val(p->want, o), &p->e);
+	}
+	xfrm_close(x);
+	return NULL;
+}
+
+int kernel_encrypt_preflight(const struct sl_objset *want, const struct sl_objset *have, struct sl_kerr *e)
+{
+	struct sa_probe p = { .want = want, .have = have, .e = { "" } };
+	pthread_t t;
+	bool any = false;
+
+	for (size_t i = 0; i < want->n && !any; i++)
+		any = want->v[i].kind == SL_OBJ_XFRM_STATE;
+	if (!any)
+		return 0;
+	if (pthread_create(&t, NULL, sa_probe_work, &p) != 0)
+		return 0;
+	pthread_join(t, NULL);
+	if (p.r >= 0)
+		return 0;
+	if (no_xfrm(p.r))
+		kerr(e, "encryption: this kernel has no xfrm netlink interface (CONFIG_XFRM_USER); nothing was changed");
+	else
+		kerr(e, "encryption: this kernel cannot hold the SAs the state needs: %s (tried in a scratch network "
+			"namespace); nothing was changed", p.e.msg);
+	return p.r;
 }

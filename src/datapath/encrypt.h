@@ -20,6 +20,9 @@
 enum kernel_encrypt_phase { KERNEL_XFRM_ADD, KERNEL_ROUTES_ADD, KERNEL_ROUTES_REMOVE, KERNEL_XFRM_REMOVE };
 
 /* Add the xfrm states, policies and routes that sluice owns to live. */
+/* Refuse, before any change, SAs this kernel cannot hold (no ESP, an
+ * algorithm missing): each new SA is tried in a scratch namespace. */
+int kernel_encrypt_preflight(const struct sl_objset *want, const struct sl_objset *have, struct sl_kerr *e);
 int kernel_encrypt_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e);
 int kernel_encrypt_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
 			 const struct sl_diff *d, enum kernel_encrypt_phase phase, struct sl_kerr *e);

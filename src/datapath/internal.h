@@ -47,6 +47,8 @@ struct sl_kernel {
 	size_t cap_foreign;
 };
 
+/* -v given how many times (sl_kernel_set_verbosity). */
+int kernel_verbosity(void);
 void kerr(struct sl_kerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* pin_dir/name, in a buffer of the calling thread (valid until its next call). */
 const char *kernel_path(struct sl_kernel *k, const char *name);

@@ -148,8 +148,32 @@ static int open_maps(struct sl_kernel *k, struct sl_kerr *e)
 	return 0;
 }
 
+/* Where a bpffs would hold pin_dir: its parent directory, for the hint
+ * "mount -t bpf bpf DIR" (the pin directory actually used, not the
+ * default). */
+static const char *bpffs_mount_point(const char *pin_dir, char *buf, size_t len)
+{
+	char *slash;
+
+	snprintf(buf, len, "%s", pin_dir);
+	slash = strrchr(buf, '/');
+	while (slash && slash > buf && slash[1] == '\0') { /* trailing slashes */
+		*slash = '\0';
+		slash = strrchr(buf, '/');
+	}
+	if (!slash)
+		snprintf(buf, len, ".");
+	else if (slash == buf)
+		buf[1] = '\0';
+	else
+		*slash = '\0';
+	return buf;
+}
+
 int sl_kernel_open(const char *pin_dir, bool create, struct sl_kernel **ret, struct sl_kerr *e)
 {
+	char mnt[4096];
+
 	struct sl_kernel *k = calloc(1, sizeof(*k));
 	struct statfs sfs;
 	int r;
@@ -165,13 +189,15 @@ int sl_kernel_open(const char *pin_dir, bool create, struct sl_kernel **ret, str
 		k->map_fd[i] = k->new_fd[i] = -1;
 	if (create && !kernel_parent_on_bpffs(pin_dir)) {
 		kerr(e, "pin directory %s is not on a bpffs; nothing was made (mount one: mount -t bpf bpf %s)",
-		     pin_dir, "/sys/fs/bpf");
+		     pin_dir, bpffs_mount_point(pin_dir, mnt, sizeof(mnt)));
 		sl_kernel_close(k);
 		return -ENOTDIR;
 	}
 	if (create && (r = mkdir_p(pin_dir)) < 0) {
-		kerr(e, "pin directory %s: cannot create it: %s%s", pin_dir, strerror(-r),
-		     r == -ENOENT || r == -EPERM ? " (is a bpffs mounted? mount -t bpf bpf /sys/fs/bpf)" : "");
+		kerr(e, "pin directory %s: cannot create it: %s%s%s%s", pin_dir, strerror(-r),
+		     r == -ENOENT || r == -EPERM ? " (is a bpffs mounted? mount -t bpf bpf " : "",
+		     r == -ENOENT || r == -EPERM ? bpffs_mount_point(pin_dir, mnt, sizeof(mnt)) : "",
+		     r == -ENOENT || r == -EPERM ? ")" : "");
 		sl_kernel_close(k);
 		return r;
 	}
@@ -184,7 +210,7 @@ int sl_kernel_open(const char *pin_dir, bool create, struct sl_kernel **ret, str
 	}
 	if (k->dir_fd >= 0 && (fstatfs(k->dir_fd, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC)) {
 		kerr(e, "pin directory %s is not on a bpffs (mount one: mount -t bpf bpf %s)", pin_dir,
-		     "/sys/fs/bpf");
+		     bpffs_mount_point(pin_dir, mnt, sizeof(mnt)));
 		sl_kernel_close(k);
 		return -ENOTDIR;
 	}
@@ -1071,7 +1097,8 @@ static int progs_unpin(struct sl_kernel *k, const struct sl_objset *have, const 
 int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
 			struct sl_kerr *e)
 {
-	(void)have;
+	int r;
+
 	for (size_t i = 0; i < want->n; i++) {
 		const struct sl_obj *o = &want->v[i];
 		char name[17] = { 0 };
@@ -1094,7 +1121,10 @@ int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const
 			return -ENODEV;
 		}
 	}
-	return attach_preflight(k, want, e);
+	r = attach_preflight(k, want, e);
+	if (r >= 0)
+		r = kernel_encrypt_preflight(want, have, e);
+	return r;
 }
 
 /* The runtime maps are large preallocated tables whose making is the
@@ -1128,6 +1158,43 @@ static void *maps_work(void *arg)
 	return NULL;
 }
 
+/*
+ * Whether the adds of a kind would not fit beside the entries they replace:
+ * the live entries plus the new keys exceed the map's capacity. Make before
+ * break needs old and new side by side; where the map cannot hold both, the
+ * kind's removals go first (the final state fits: compile's capacity check
+ * has made sure), so that a rerun converges instead of failing with ENOSPC
+ * every time. The removed entries are ones the state no longer has.
+ */
+static bool kind_removes_first(struct sl_kernel *k, int kind, const struct sl_objset *have,
+			       const struct sl_diff *d)
+{
+	const char *name = kind_map(kind);
+	int li = name ? layout_index(name) : -1;
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	size_t adds = 0, removes = 0;
+
+	if (li < 0 || k->new_fd[li] >= 0 || k->map_fd[li] < 0)
+		return false;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].kind != kind)
+			continue;
+		adds += d->v[i].op == SL_OP_ADD;
+		removes += d->v[i].op == SL_OP_REMOVE;
+	}
+	if (!adds || !removes || bpf_obj_get_info_by_fd(k->map_fd[li], &info, &len) < 0)
+		return false;
+	if (objset_count(have, kind) + adds <= info.max_entries)
+		return false;
+	if (kernel_verbosity() > 0)
+		fprintf(stderr,
+			"sluice: map %s: %zu live entries and %zu new ones exceed its capacity %u; its %zu removals "
+			"go first\n",
+			name, objset_count(have, kind), adds, info.max_entries, removes);
+	return true;
+}
+
 int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
 		    const struct sl_diff *d, const struct sl_prog_settings *s, struct sl_kerr *e)
 {
@@ -1136,6 +1203,7 @@ int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const str
 	static const int add_order[] = { SL_OBJ_IPCACHE, SL_OBJ_POLICY,	    SL_OBJ_ENDPOINT, SL_OBJ_PREFILTER4,
 					 SL_OBJ_PREFILTER6, SL_OBJ_BACKEND, SL_OBJ_SERVICE };
 	struct maps_job rt = { k, want, have, d, { "" }, 0, 0 };
+	bool removed_first[ARRAY_SIZE(add_order)] = { false };
 	double t0 = mono_ms(), t1, t2, t3, t4;
 	pthread_t helper;
 	bool helped = false;
@@ -1154,8 +1222,14 @@ int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const str
 		r = kernel_encrypt_apply(k, want, have, d, KERNEL_XFRM_ADD, e);
 	t1 = mono_ms();
 	/* 2. entries added and changed: what is pointed at first */
-	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(add_order); i++)
-		r = write_kind(k, add_order[i], false, want, have, d, e);
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(add_order); i++) {
+		if (kind_removes_first(k, add_order[i], have, d)) {
+			removed_first[i] = true;
+			r = write_kind(k, add_order[i], true, want, have, d, e);
+		}
+		if (r >= 0)
+			r = write_kind(k, add_order[i], false, want, have, d, e);
+	}
 	t2 = mono_ms();
 	if (helped)
 		pthread_join(helper, NULL);
@@ -1183,7 +1257,8 @@ int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const str
 	if (r >= 0)
 		r = attach_apply(k, want, have, d, true, e);
 	for (size_t i = ARRAY_SIZE(add_order); r >= 0 && i-- > 0;)
-		r = write_kind(k, add_order[i], true, want, have, d, e);
+		if (!removed_first[i])
+			r = write_kind(k, add_order[i], true, want, have, d, e);
 	if (r >= 0)
 		r = kernel_encrypt_apply(k, want, have, d, KERNEL_XFRM_REMOVE, e);
 	if (r >= 0)

@@ -31,6 +31,11 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
+int kernel_verbosity(void)
+{
+	return log_level;
+}
+
 void sl_kernel_set_verbosity(int v)
 {
 	log_level = v;

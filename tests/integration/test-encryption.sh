@@ -67,7 +67,12 @@ keep() { # keep the last outputs for the key sweep
 
 # ---- validate, diff ----
 it_sluice 0 validate "$S"; keep validate
-it_sluice 2 diff "$S"; keep diff
+# This kernel has no ESP: diff prints the plan, then refuses it as apply
+# would (exit 1), naming the SA and the kernel's answer.
+it_sluice 1 diff "$S"; keep diff
+it_check "diff refuses what apply would: the SAs this kernel cannot hold" \
+	grep -q 'cannot hold the SAs the state needs: xfrm state .*spi 0x[34]' "$IT_ERR"
+cp "$IT_ERR" "$IT_WORK/diff-refusal"
 it_check "the plan has the inbound SA of each key" \
 	grep -q '^  + state in any -> 192.168.60.1 spi 0x4 cbc(aes) hmac(sha256) key <redacted> (fingerprint [0-9a-f]\{8\}) reqid 0x51c00$' "$IT_OUT"
 it_check "the out SA toward node-b uses key 4, the highest both have" \
@@ -82,7 +87,7 @@ it_check "routes to node-b's pod CIDRs" grep -q '^  + route 10.2.0.0/24 via 192.
 it_check "an IPv6 pod CIDR behind an IPv4 node ip is routed on the device" \
 	grep -q '^  + route fd00:2::/64 dev ul0$' "$IT_OUT"
 it_check "the ipcache marks node-b's CIDR with key 4" grep -q '^  + ipcache 10.2.0.0/24 .* key 4' "$IT_OUT"
-it_sluice 2 diff -o json "$S"; keep diff-json
+it_sluice 1 diff -o json "$S"; keep diff-json
 it_check "JSON plan: SAs with key redacted and a fingerprint" "$IT_PY" -c '
 import json, sys
 p = json.load(open(sys.argv[1]))
@@ -103,6 +108,14 @@ it_sluice 1 apply -vv "$S"; keep apply-vv
 grep "^sluice apply" "$IT_ERR" | sed "s/^/   | /"
 it_check "the error names the SA and the kernel's answer ($(tail -n 2 "$IT_ERR" | tr '\n' ' '))" \
 	grep -q 'xfrm state in 192.168.60.1 spi 0x3\|xfrm state .*spi 0x[34]' "$IT_ERR"
+it_check "... refused before any change, not left to a rerun" \
+	sh -c "grep -q 'nothing was changed' '$IT_ERR' && ! grep -q 'run apply again' '$IT_ERR'"
+it_check "... no pin directory was made" test ! -e "$SLUICE_PIN_DIR"
+it_check "... with the message diff gave" \
+	test "$(grep -o 'cannot hold.*' "$IT_ERR")" = "$(grep -o 'cannot hold.*' "$IT_WORK/diff-refusal")"
+it_sluice 1 apply --dry-run "$S"
+it_check "apply --dry-run refuses it the same way" \
+	test "$(grep -o 'cannot hold.*' "$IT_ERR")" = "$(grep -o 'cannot hold.*' "$IT_WORK/diff-refusal")"
 it_check "no xfrm policy of sluice's was added without its SA" \
 	test "$(ip xfrm policy list | grep -cE 'reqid 3348(4[89]|5[0-9]|6[0-3])')" -eq 0
 it_check "no route of sluice's was added" test -z "$(ip route show proto 81)"
@@ -118,7 +131,7 @@ it_check "a key file others can read is refused" grep -q 'keys/3 can be read by 
 it_check "... before anything else" grep -q 'nothing was changed' "$IT_ERR"
 chmod 0600 "$IT_WORK/keys/3"
 enc_state "$IT_WORK/inline.yaml" "    - {spi: 5, aead: rfc4106(gcm(aes)), key: '$INLINE'}"
-it_sluice 2 diff "$IT_WORK/inline.yaml"; keep diff-inline
+it_sluice 1 diff "$IT_WORK/inline.yaml"; keep diff-inline
 it_check "an inline key is warned about" grep -q 'the key sits in the state file' "$IT_ERR"
 
 # ---- the rest of the commands ----
