@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -199,15 +201,29 @@ void sl_keyring_free(struct sl_keyring *kr)
 
 void sl_key_fingerprint(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, char out[9])
 {
-	static const char prefix[] = "sluice key fingerprint";
-	uint64_t h = 0xcbf29ce484222325ull;
+	static const char domain[] = "sluice key fingerprint v2"; /* with its NUL */
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	uint8_t len[8];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok;
 
-	for (size_t i = 0; i < sizeof(prefix); i++)
-		h = (h ^ (uint8_t)prefix[i]) * 0x100000001b3ull;
-	for (size_t i = 0; i < alen; i++)
-		h = (h ^ a[i]) * 0x100000001b3ull;
-	h = (h ^ 0xff) * 0x100000001b3ull;
-	for (size_t i = 0; i < blen; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	snprintf(out, 9, "%08x", (unsigned)((h >> 32) ^ h));
+	/* SHA-256 over a domain, then each part with its length (so that the
+	 * split between a and b is part of what is hashed) */
+	for (int i = 0; i < 4; i++) {
+		len[i] = (uint8_t)(alen >> (8 * i));
+		len[4 + i] = (uint8_t)(blen >> (8 * i));
+	}
+	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(ctx, domain, sizeof(domain)) == 1 && EVP_DigestUpdate(ctx, len, 4) == 1 &&
+	     (!alen || EVP_DigestUpdate(ctx, a, alen) == 1) && EVP_DigestUpdate(ctx, len + 4, 4) == 1 &&
+	     (!blen || EVP_DigestUpdate(ctx, b, blen) == 1) && EVP_DigestFinal_ex(ctx, md, &md_len) == 1 &&
+	     md_len >= 4;
+	EVP_MD_CTX_free(ctx);
+	if (!ok) {
+		snprintf(out, 9, "????????"); /* never anything derived from the key by other means */
+		return;
+	}
+	snprintf(out, 9, "%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
+	explicit_bzero(md, sizeof(md));
 }

@@ -63,7 +63,6 @@ const struct sl_key_material *sl_keyring_find(const struct sl_keyring *kr, uint3
 void sl_keyring_free(struct sl_keyring *kr);
 
 /* A short fingerprint of key bytes, 8 hex digits, that tells two keys apart
- * in a plan without showing them: 32 bits of FNV-1a over a fixed prefix and
- * the bytes. Not a cryptographic digest; it reveals nothing usable about a
- * key of 16 bytes or more. */
+ * in a plan without showing them: the first 32 bits of SHA-256 (OpenSSL's
+ * libcrypto) over a domain string and the two parts with their lengths. */
 void sl_key_fingerprint(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, char out[9]);

@@ -420,3 +420,24 @@ Test(encrypt, validation)
 	}
 	sl_load_free(&ld);
 }
+
+/* Fingerprints are SHA-256 (libcrypto) over a domain and both parts with
+ * their lengths, truncated to 32 bits: the values are what Python's
+ * hashlib gives for the same bytes, so no home-made hash can pass. */
+Test(encrypt, fingerprint_is_sha256)
+{
+	uint8_t a[20], b[32];
+	char fp[9], fp2[9];
+
+	for (int i = 0; i < 20; i++)
+		a[i] = (uint8_t)i;
+	memset(b, 0xaa, sizeof(b));
+	sl_key_fingerprint(a, sizeof(a), b, sizeof(b), fp);
+	cr_assert_str_eq(fp, "ad934d1b");
+	sl_key_fingerprint(a, sizeof(a), NULL, 0, fp);
+	cr_assert_str_eq(fp, "0019125a");
+	/* where a ends and b begins is part of what is hashed */
+	sl_key_fingerprint(a, 10, a + 10, 10, fp);
+	sl_key_fingerprint(a, 11, a + 11, 9, fp2);
+	cr_assert_str_neq(fp, fp2);
+}
