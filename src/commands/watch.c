@@ -413,19 +413,35 @@ static void apply_now(struct watch *w, enum reason why)
 	w->applies++;
 	w->health.applies = w->applies;
 	ping_watchdog(w); /* an apply may wait for the lock: start it with a full period */
-	w->t_debounce = NEVER;
-	w->t_retry = NEVER;
+	/* A resync leaves a pending change (its debounce) and a pending retry
+	 * for later: it does not read DIR, so it does not stand for them. */
+	if (why != REASON_RESYNC || !w->have_good) {
+		w->t_debounce = NEVER;
+		w->t_retry = NEVER;
+	}
 	if (w->dir_wd < 0)
 		watch_dir(w);
 
-	load_ms = now_ms();
-	r = load_dir(w, &fresh);
-	load_ms = now_ms() - load_ms;
-	print = fresh.digest;
-	links_of(&fresh, &links);
-	targets_set(w, &links);
-	links_free(&links);
-	if (r < 0) {
+	/* A resync re-plans the last good state, as parsed, against the
+	 * kernel: it never reads DIR, which may be half written (a change
+	 * is applied once its writes have gone quiet, by the debounce). */
+	if (why == REASON_RESYNC && w->have_good) {
+		load_ms = 0;
+		print = w->good_print;
+		use = &w->good;
+		r = 0;
+	} else {
+		load_ms = now_ms();
+		r = load_dir(w, &fresh);
+		load_ms = now_ms() - load_ms;
+		print = fresh.digest;
+		links_of(&fresh, &links);
+		targets_set(w, &links);
+		links_free(&links);
+	}
+	if (use) {
+		/* the last good state: nothing was read */
+	} else if (r < 0) {
 		struct wfield f[] = { WF_S("reason", reason) };
 
 		wlog_event(&w->log, WLOG_ERROR, "failed", f, ARRAY_SIZE(f), "reading %s: %s (%s)", w->dir, strerror(-r),
@@ -796,8 +812,10 @@ int cmd_watch(const struct cli *c)
 			apply_now(&w, REASON_CHANGE);
 		else if (now >= w.t_retry)
 			apply_now(&w, REASON_RETRY);
-		else if (now >= w.t_resync)
+		else if (now >= w.t_resync && w.have_good)
 			apply_now(&w, REASON_RESYNC);
+		else if (now >= w.t_resync) /* no good state yet: nothing to re-plan */
+			w.t_resync = now + c->resync_s * 1e3;
 		now = now_ms();
 		if (now >= w.t_watchdog)
 			ping_watchdog(&w);
