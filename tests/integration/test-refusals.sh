@@ -80,6 +80,18 @@ refused "a missing interface" "$IT_WORK/missing.yaml" 'endpoint interface lxc-go
 refused "a state larger than its maps" "$IT_WORK/small.yaml" 'entries in map [a-z_]*, more than its capacity 2'
 it_converged "$good"
 
+# ---- --wait N waits N seconds for the lock, not up to one less ----
+command -v flock >/dev/null || it_skip "needs flock"
+flock "$SLUICE_PIN_DIR" sleep 4 &
+holder=$!
+sleep 0.3
+t0=${EPOCHREALTIME/./}
+it_sluice 1 apply --wait 2 "$good"
+waited=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+it_check "apply --wait 2 waited 2 s for the lock (${waited} ms)" test "$waited" -ge 2000
+it_check "... and then said another sluice holds it" grep -q 'another sluice holds the lock' "$IT_ERR"
+
 # ---- unprivileged: say what is needed ----
 # (the state comes on standard input: the work directory is root's alone)
 for cmd in "diff -" status show; do
