@@ -60,7 +60,11 @@ void wlog_event(const struct wlog *l, enum wlog_level lv, const char *event, con
 	va_end(ap);
 	wlog_time(when, NULL);
 	if (!l->json) {
-		strbuf_addf(&line, "%s %s %s: %s\n", when, level_name[lv], event, strbuf_str(&msg));
+		/* One line whatever the message holds (file names, values):
+		 * control characters are escaped, a newline never splits it. */
+		strbuf_addf(&line, "%s %s %s: ", when, level_name[lv], event);
+		strbuf_add_escaped(&line, strbuf_str(&msg));
+		strbuf_adds(&line, "\n");
 	} else {
 		strbuf_addf(&line, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":", when, level_name[lv]);
 		strbuf_add_json_str(&line, event);

@@ -103,20 +103,30 @@ void diag_print_text(const struct diag_list *l, FILE *out, bool color)
 {
 	const char *bold = color ? "\033[1m" : "", *red = color ? "\033[1;31m" : "",
 		   *magenta = color ? "\033[1;35m" : "", *reset = color ? "\033[0m" : "";
+	struct strbuf line = {};
 
+	/* File names, paths and messages carry input: what a terminal would
+	 * act on in them is escaped. */
 	for (size_t i = 0; i < l->n; i++) {
 		const struct diag *d = &l->v[i];
 
+		strbuf_truncate(&line, 0);
+		strbuf_adds(&line, bold);
+		strbuf_add_escaped(&line, d->file ? d->file : "-");
 		if (d->line)
-			fprintf(out, "%s%s:%u:%u:%s ", bold, d->file ? d->file : "-", d->line, d->col, reset);
-		else
-			fprintf(out, "%s%s:%s ", bold, d->file ? d->file : "-", reset);
+			strbuf_addf(&line, ":%u:%u", d->line, d->col);
+		strbuf_addf(&line, ":%s ", reset);
 		if (d->severity == DIAG_WARNING)
-			fprintf(out, "%swarning:%s ", magenta, reset);
+			strbuf_addf(&line, "%swarning:%s ", magenta, reset);
 		else if (color)
-			fprintf(out, "%serror:%s ", red, reset);
-		fprintf(out, "%s: %s\n", d->path, d->message);
+			strbuf_addf(&line, "%serror:%s ", red, reset);
+		strbuf_add_escaped(&line, d->path);
+		strbuf_adds(&line, ": ");
+		strbuf_add_escaped(&line, d->message);
+		strbuf_adds(&line, "\n");
+		fputs(strbuf_str(&line), out);
 	}
+	strbuf_free(&line);
 	if (l->out_of_memory)
 		fprintf(out, "sluice: out of memory while collecting diagnostics; some are missing\n");
 }
@@ -181,4 +191,53 @@ bool diag_path_name_ok(const char *s)
 		if ((unsigned char)*s <= ' ' || strchr("[]{}\"'", *s))
 			return false;
 	return true;
+}
+
+/* Where the first `max` characters of s end (never inside a character). */
+static size_t cut_at(const char *s, size_t max, bool *cut)
+{
+	size_t i = 0, chars = 0;
+
+	while (s[i] && chars < max) {
+		uint32_t cp;
+		int n = utf8_decode(s + i, &cp);
+
+		i += n ? (size_t)n : 1;
+		chars++;
+	}
+	*cut = s[i] != '\0';
+	return i;
+}
+
+const char *diag_quote(const char *s, size_t max, unsigned flags)
+{
+	/* Up to 4 bytes a character, quotes, "..." and " (N bytes)". */
+	static _Thread_local char ring[8][DIAG_QUOTE_PATH_MAX * 4 + 48];
+	static _Thread_local unsigned next;
+	char *buf = ring[next++ % ARRAY_SIZE(ring)];
+	const char *q = flags & DIAG_Q_QUOTES ? "'" : "";
+	bool cut;
+	size_t n;
+
+	if (!s)
+		s = "";
+	if (max > DIAG_QUOTE_PATH_MAX)
+		max = DIAG_QUOTE_PATH_MAX;
+	n = cut_at(s, max, &cut);
+	if (!cut)
+		snprintf(buf, sizeof(ring[0]), "%s%s%s", q, s, q);
+	else if (flags & DIAG_Q_LENGTH)
+		snprintf(buf, sizeof(ring[0]), "%s%.*s...%s (%zu bytes)", q, (int)n, s, q, strlen(s));
+	else
+		snprintf(buf, sizeof(ring[0]), "%s%.*s...%s", q, (int)n, s, q);
+	return buf;
+}
+
+int diag_path_add_key(struct strbuf *b, const char *key)
+{
+	bool cut;
+	size_t n = cut_at(key, DIAG_QUOTE_MAX, &cut);
+	int r = strbuf_add(b, key, n);
+
+	return r < 0 || !cut ? r : strbuf_add(b, "...", 3);
 }

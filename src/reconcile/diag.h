@@ -56,3 +56,51 @@ void diag_list_free(struct diag_list *l);
 
 /* Whether a name can stand in a document path, as in endpoints[web-1]. */
 bool diag_path_name_ok(const char *name);
+
+/*
+ * How much of the input a diagnostic quotes (sluice-state(5), ERRORS):
+ * a value or key of the state up to DIAG_QUOTE_MAX characters, then "..."
+ * and its length in bytes; inside the encryption section (where a typo can
+ * put key material anywhere) at most DIAG_QUOTE_SECRET characters and no
+ * length; a key file's path up to DIAG_QUOTE_PATH_MAX characters. Control
+ * characters are not removed here: every text output escapes them
+ * (strbuf_add_escaped), JSON escapes them its own way.
+ */
+#define DIAG_QUOTE_MAX 64
+#define DIAG_QUOTE_SECRET 4
+#define DIAG_QUOTE_PATH_MAX 256
+
+enum {
+	DIAG_Q_QUOTES = 1 << 0, /* 'value' */
+	DIAG_Q_LENGTH = 1 << 1, /* when cut: the length in bytes after it, as 'abc...' (70000 bytes) */
+};
+
+/*
+ * s as a message quotes it: its first `max` characters (never a character
+ * cut in two), "..." when there is more, with `flags`. The text lives in
+ * one of 8 thread-local buffers used in turn: use it in the call it is
+ * made for (up to 8 quotes in one call).
+ */
+const char *diag_quote(const char *s, size_t max, unsigned flags);
+
+/* 'value', cut at DIAG_QUOTE_MAX characters, with the length when cut. */
+static inline const char *diag_q(const char *s)
+{
+	return diag_quote(s, DIAG_QUOTE_MAX, DIAG_Q_QUOTES | DIAG_Q_LENGTH);
+}
+
+/* The same without the quotes (numbers, lists of names). */
+static inline const char *diag_cut(const char *s)
+{
+	return diag_quote(s, DIAG_QUOTE_MAX, DIAG_Q_LENGTH);
+}
+
+/* What may be key material: 'abcd...', at most DIAG_QUOTE_SECRET characters. */
+static inline const char *diag_q_secret(const char *s)
+{
+	return diag_quote(s, DIAG_QUOTE_SECRET, DIAG_Q_QUOTES);
+}
+
+/* Append a key of the input (a label key) as a segment of a document path:
+ * as it is up to DIAG_QUOTE_MAX characters, else cut, with "...". */
+int diag_path_add_key(struct strbuf *b, const char *key);
