@@ -262,12 +262,18 @@ static void set_result(struct watch *w, const char *result, const char *fmt, ...
 static void set_result(struct watch *w, const char *result, const char *fmt, ...)
 {
 	va_list ap;
-	char status[600];
+	char status[600], raw[sizeof(w->health.last_message)];
+	struct strbuf esc = {};
 
 	w->health.last_result = result;
 	va_start(ap, fmt);
-	vsnprintf(w->health.last_message, sizeof(w->health.last_message), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* One line: the message names DIR, and STATUS= is a line of the
+	 * notification (a newline in it would start another KEY=). */
+	strbuf_add_escaped(&esc, raw);
+	snprintf(w->health.last_message, sizeof(w->health.last_message), "%s", strbuf_str(&esc));
+	strbuf_free(&esc);
 	snprintf(status, sizeof(status), "STATUS=%s: %s", result, w->health.last_message);
 	notifier_send(&w->notify, status);
 }
