@@ -37,6 +37,10 @@ struct loader {
 		size_t index;
 	} path[64];
 	unsigned depth, overflow;
+	unsigned nest; /* mappings and lists open, against SL_LOAD_DEPTH_MAX */
+	size_t errors_before; /* the load's errors when this file started */
+	uint32_t stop_line; /* fatal: the line (0-based) where reading stopped */
+	struct stream_in *in; /* what a stream reader knows (NULL: a buffer) */
 	/* "missing key" reports, with where their mapping ended: a syntax
 	 * error there means the mapping was cut short, not incomplete. */
 	struct missing {
@@ -73,11 +77,32 @@ static void pop(struct loader *l)
 static void format_path(const struct loader *l, unsigned depth, struct strbuf *b)
 {
 	for (unsigned i = 0; i < depth; i++) {
-		if (l->path[i].key)
-			strbuf_addf(b, "%s%s", i ? "." : "", l->path[i].key);
-		else
+		if (l->path[i].key) {
+			if (i)
+				strbuf_adds(b, ".");
+			diag_path_add_key(b, l->path[i].key); /* a label key is input */
+		} else {
 			strbuf_addf(b, "[%zu]", l->path[i].index);
+		}
 	}
+}
+
+/* Inside the encryption section, where a typo can put key material in any
+ * value or key: messages quote at most its first characters. */
+static bool secret(const struct loader *l)
+{
+	return l->depth && l->path[0].key && streq(l->path[0].key, "encryption");
+}
+
+/* Input as a message quotes it: 'value' (Q) or value (QN), cut. */
+static const char *Q(const struct loader *l, const char *s)
+{
+	return secret(l) ? diag_q_secret(s) : diag_q(s);
+}
+
+static const char *QN(const struct loader *l, const char *s)
+{
+	return secret(l) ? diag_quote(s, DIAG_QUOTE_SECRET, 0) : diag_cut(s);
 }
 
 static void report(struct loader *l, enum diag_severity sev, yaml_mark_t mark, const char *fmt, ...)
@@ -93,11 +118,148 @@ static void report(struct loader *l, enum diag_severity sev, yaml_mark_t mark, c
 		  strbuf_str(&path), fmt, ap);
 	va_end(ap);
 	strbuf_free(&path);
+	/* A file of nothing but errors (an endless stream of "a: b") would
+	 * otherwise cost time and memory for each: enough is enough. */
+	if (!l->fatal && l->ld->diags.n_errors - l->errors_before >= SL_LOAD_ERRORS_MAX) {
+		diag_add(&l->ld->diags, DIAG_ERROR, l->file, (uint32_t)mark.line + 1, (uint32_t)mark.column + 1,
+			 "(file)", "%d errors in this file; the rest of it is not read", SL_LOAD_ERRORS_MAX);
+		l->fatal = true;
+		l->stop_line = (uint32_t)mark.line;
+	}
 }
 
 static struct sl_mark mark_of(yaml_mark_t m)
 {
 	return (struct sl_mark){ .line = (uint32_t)m.line + 1, .col = (uint32_t)m.column + 1 };
+}
+
+/* A stream being read (a file, standard input, a FIFO): at most `limit`
+ * bytes, each added to the load's digest on the way. */
+struct stream_in {
+	FILE *f;
+	struct sl_load *ld;
+	size_t limit, total;
+	bool total_limit; /* the limit is what is left of the state's, not the file's */
+	bool over;	  /* there was more than limit: reading stopped */
+	bool reported;
+	int err;	  /* a read failed: its errno */
+};
+
+static size_t file_max(const struct sl_load *ld)
+{
+	return ld->max_file_bytes ? ld->max_file_bytes : SL_LOAD_FILE_MAX;
+}
+
+static size_t total_max(const struct sl_load *ld)
+{
+	return ld->max_total_bytes ? ld->max_total_bytes : SL_LOAD_TOTAL_MAX;
+}
+
+/* "64 MiB", or bytes when the limit is no whole number of MiB. */
+static const char *size_text(size_t n, char buf[32])
+{
+	if (n && n % ((size_t)1 << 20) == 0)
+		snprintf(buf, 32, "%zu MiB", n >> 20);
+	else
+		snprintf(buf, 32, "%zu bytes", n);
+	return buf;
+}
+
+/* How much more a file may hold: its own limit, or what is left of the
+ * state's when that is less. */
+static void stream_limit(const struct sl_load *ld, struct stream_in *in)
+{
+	size_t left = total_max(ld) > ld->bytes_read ? total_max(ld) - ld->bytes_read : 0;
+
+	in->limit = file_max(ld);
+	in->total_limit = left < in->limit;
+	if (in->total_limit)
+		in->limit = left;
+}
+
+/* A file over a limit: `size` is its size when known before reading (0:
+ * found while reading, which then stopped). */
+static void too_large(struct sl_load *ld, const char *file, bool total, size_t size)
+{
+	char lim[32], what[64] = "reading stopped there";
+
+	if (size)
+		snprintf(what, sizeof(what), "the file (%zu bytes) is not read", size);
+	if (total)
+		diag_add(&ld->diags, DIAG_ERROR, file, 0, 0, "(file)",
+			 "the state's files hold more than %s together, the most a state may hold; %s",
+			 size_text(total_max(ld), lim), what);
+	else
+		diag_add(&ld->diags, DIAG_ERROR, file, 0, 0, "(file)",
+			 "the file holds more than %s, the most a state file may hold; %s", size_text(file_max(ld), lim),
+			 what);
+}
+
+/* Why a stream stopped before its end: once. */
+static void stream_stopped(struct stream_in *in, const char *file)
+{
+	if (in->reported)
+		return;
+	in->reported = true;
+	if (in->over)
+		too_large(in->ld, file, in->total_limit, 0);
+	else if (in->err)
+		diag_add(&in->ld->diags, DIAG_ERROR, file, 0, 0, "(file)", "error while reading: %s",
+			 strerror(in->err));
+}
+
+/* libyaml's read handler (1: fine, *size_read 0 at the end; 0: stop). */
+static int read_stream(void *data, unsigned char *buf, size_t size, size_t *size_read)
+{
+	struct stream_in *in = data;
+	size_t n;
+
+	*size_read = 0;
+	if (in->over || in->err)
+		return 0;
+	n = fread(buf, 1, size, in->f);
+	if (ferror(in->f)) {
+		in->err = errno ? errno : EIO;
+		return 0;
+	}
+	in->ld->digest = fnv1a64(in->ld->digest, buf, n);
+	in->total += n;
+	if (in->total > in->limit) {
+		in->over = true;
+		return 0;
+	}
+	*size_read = n;
+	return 1;
+}
+
+/* Where a reader error is (invalid UTF-8, a control character): libyaml
+ * gives its byte offset, not its line. The characters it decoded before
+ * the bad one are still in its buffer, from the scanner's position on, so
+ * the error is that far past the scanner's mark. Breaks count as libyaml
+ * counts them: CR, LF, CR LF, NEL, LS and PS. */
+static yaml_mark_t reader_error_mark(const yaml_parser_t *p)
+{
+	yaml_mark_t m = p->mark;
+	const unsigned char *s = p->buffer.pointer, *e = p->buffer.last;
+
+	if (!s || !e || s > e)
+		return m;
+	while (s < e) {
+		size_t w = (s[0] & 0x80) == 0 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : 4;
+		bool brk = s[0] == '\n' || s[0] == '\r' || (w == 2 && s + 1 < e && s[0] == 0xc2 && s[1] == 0x85) ||
+			   (w == 3 && s + 2 < e && s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9));
+
+		if (s[0] == '\r' && s + 1 < e && s[1] == '\n')
+			w = 2;
+		if (brk) {
+			m.line++;
+			m.column = 0;
+		} else {
+			m.column++;
+		}
+		s += w < (size_t)(e - s) ? w : (size_t)(e - s);
+	}
+	return m;
 }
 
 static int next(struct loader *l)
@@ -113,6 +275,22 @@ static int next(struct loader *l)
 
 		if (l->parser.error == YAML_MEMORY_ERROR) {
 			report(l, DIAG_ERROR, m, "out of memory");
+		} else if (l->parser.error == YAML_READER_ERROR && l->in && (l->in->over || l->in->err)) {
+			m = reader_error_mark(&l->parser);
+			stream_stopped(l->in, l->file);
+		} else if (l->parser.error == YAML_READER_ERROR) {
+			/* Where and what: not the scanner's place, and not its
+			 * path (the reader runs ahead of both). */
+			int v = l->parser.problem_value;
+			char what[32] = "";
+
+			m = reader_error_mark(&l->parser);
+			if (v >= 0 && strstr(problem, "octet"))
+				snprintf(what, sizeof(what), " (byte 0x%02x)", (unsigned)v);
+			else if (v >= 0)
+				snprintf(what, sizeof(what), " (U+%04X)", (unsigned)v);
+			diag_add(&l->ld->diags, DIAG_ERROR, l->file, (uint32_t)m.line + 1, (uint32_t)m.column + 1,
+				 "(file)", "not valid text: %s%s", problem, what);
 		} else if (l->parser.context) {
 			report(l, DIAG_ERROR, m, "YAML syntax: %s %s (line %zu)", problem, l->parser.context,
 			       (size_t)l->parser.context_mark.line + 1);
@@ -120,9 +298,31 @@ static int next(struct loader *l)
 			report(l, DIAG_ERROR, m, "YAML syntax: %s", problem);
 		}
 		l->fatal = true;
+		l->stop_line = (uint32_t)m.line;
 		return -1;
 	}
 	l->have_ev = true;
+	switch (l->ev.type) {
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		/* Refused at once: libyaml's scanner slows down with the square
+		 * of the depth, and no state needs more than a few levels. */
+		if (++l->nest > SL_LOAD_DEPTH_MAX) {
+			report(l, DIAG_ERROR, l->ev.start_mark,
+			       "nested deeper than %d levels (a state nests 10 at most); the rest of the file is not read",
+			       SL_LOAD_DEPTH_MAX);
+			l->fatal = true;
+			l->stop_line = (uint32_t)l->ev.start_mark.line;
+			return -1;
+		}
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		l->nest--;
+		break;
+	default:
+		break;
+	}
 	return 0;
 }
 
@@ -199,7 +399,7 @@ static const char *type_name(const cyaml_schema_value_t *s)
 static int alias_refused(struct loader *l)
 {
 	report(l, DIAG_ERROR, l->ev.start_mark, "aliases (*%s) are not supported; write the value out",
-	       (const char *)l->ev.data.alias.anchor);
+	       QN(l, (const char *)l->ev.data.alias.anchor));
 	return 0;
 }
 
@@ -216,7 +416,7 @@ static void anchor_refused(struct loader *l)
 		anchor = l->ev.data.mapping_start.anchor;
 	if (anchor)
 		report(l, DIAG_ERROR, l->ev.start_mark, "anchors (&%s) are not supported; write the value out",
-		       (const char *)anchor);
+		       QN(l, (const char *)anchor));
 }
 
 static void store_uint(void *dst, uint32_t size, uint64_t v)
@@ -300,14 +500,16 @@ static int load_scalar(struct loader *l, const cyaml_schema_value_t *s, void *ds
 	const char *v = (const char *)l->ev.data.scalar.value;
 	size_t len = l->ev.data.scalar.length;
 
+	/* "\0" in a double-quoted scalar: C would read a shorter string
+	 * ("web\0evil" as "web", "TCP\0x" as TCP), so it is refused. */
+	if (strlen(v) != len) {
+		report(l, DIAG_ERROR, l->ev.start_mark, "a NUL character (\\0) is not allowed in a value");
+		return 0;
+	}
 	switch (s->type) {
 	case CYAML_STRING: {
 		char *p;
 
-		if (strlen(v) != len) {
-			report(l, DIAG_ERROR, l->ev.start_mark, "a NUL character is not allowed here");
-			return 0;
-		}
 		p = arena_strndup(&l->ld->arena, v, len);
 		if (!p)
 			return -ENOMEM;
@@ -320,11 +522,12 @@ static int load_scalar(struct loader *l, const cyaml_schema_value_t *s, void *ds
 		if (!parse_uint(v, max, &n)) {
 			if (*v == '-' && all_digits(v))
 				report(l, DIAG_ERROR, l->ev.start_mark, "%s is negative; a whole number >= 0 is expected",
-				       v);
+				       QN(l, v));
 			else if (all_digits(v))
-				report(l, DIAG_ERROR, l->ev.start_mark, "%s is too large (at most %" PRIu64 ")", v, max);
+				report(l, DIAG_ERROR, l->ev.start_mark, "%s is too large (at most %" PRIu64 ")", QN(l, v),
+				       max);
 			else
-				report(l, DIAG_ERROR, l->ev.start_mark, "'%s' is not a whole number", v);
+				report(l, DIAG_ERROR, l->ev.start_mark, "%s is not a whole number", Q(l, v));
 			return 0;
 		}
 		store_uint(dst, s->data_size, n);
@@ -335,7 +538,7 @@ static int load_scalar(struct loader *l, const cyaml_schema_value_t *s, void *ds
 		uint64_t n, max = s->data_size >= 8 ? INT64_MAX : (UINT64_C(1) << (8 * s->data_size - 1)) - 1;
 
 		if (!parse_uint(v + neg, max + neg, &n)) {
-			report(l, DIAG_ERROR, l->ev.start_mark, "'%s' is not a whole number in range", v);
+			report(l, DIAG_ERROR, l->ev.start_mark, "%s is not a whole number in range", Q(l, v));
 			return 0;
 		}
 		store_uint(dst, s->data_size, neg ? (uint64_t)(-(int64_t)(n - 1) - 1) : n);
@@ -347,7 +550,7 @@ static int load_scalar(struct loader *l, const cyaml_schema_value_t *s, void *ds
 		else if (streq(v, "false") || streq(v, "False") || streq(v, "FALSE"))
 			*(bool *)dst = false;
 		else
-			report(l, DIAG_ERROR, l->ev.start_mark, "'%s' is not a boolean (true or false)", v);
+			report(l, DIAG_ERROR, l->ev.start_mark, "%s is not a boolean (true or false)", Q(l, v));
 		return 0;
 	case CYAML_ENUM: {
 		struct strbuf choices = {};
@@ -359,7 +562,7 @@ static int load_scalar(struct loader *l, const cyaml_schema_value_t *s, void *ds
 			}
 		}
 		enum_choices(s, &choices);
-		report(l, DIAG_ERROR, l->ev.start_mark, "'%s' is not one of %s", v, strbuf_str(&choices));
+		report(l, DIAG_ERROR, l->ev.start_mark, "%s is not one of %s", Q(l, v), strbuf_str(&choices));
 		strbuf_free(&choices);
 		return 0;
 	}
@@ -417,9 +620,9 @@ static void unknown_key(struct loader *l, const cyaml_schema_field_t *fields, co
 		strbuf_addf(&valid, "%s%s", f == fields ? "" : ", ", f->key);
 	}
 	if (best && best_d <= 2 + strlen(key) / 6)
-		report(l, DIAG_ERROR, l->ev.start_mark, "unknown key '%s' (did you mean '%s'?)", key, best);
+		report(l, DIAG_ERROR, l->ev.start_mark, "unknown key %s (did you mean '%s'?)", Q(l, key), best);
 	else
-		report(l, DIAG_ERROR, l->ev.start_mark, "unknown key '%s' (known here: %s)", key,
+		report(l, DIAG_ERROR, l->ev.start_mark, "unknown key %s (known here: %s)", Q(l, key),
 		       strbuf_str(&valid));
 	strbuf_free(&valid);
 }
@@ -483,6 +686,12 @@ static int load_mapping(struct loader *l, const cyaml_schema_value_t *s, void *b
 			continue;
 		}
 		key = (const char *)l->ev.data.scalar.value;
+		if (strlen(key) != l->ev.data.scalar.length) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "a NUL character (\\0) is not allowed in a key");
+			if (next(l) < 0 || skip_node(l) < 0)
+				return -1;
+			continue;
+		}
 		for (i = 0; i < nf; i++) {
 			if (streq(fields[i].key, key)) {
 				f = &fields[i];
@@ -568,6 +777,13 @@ static int load_labels(struct loader *l, const cyaml_schema_field_t *field, void
 			continue;
 		}
 		key = (const char *)l->ev.data.scalar.value;
+		if (strlen(key) != l->ev.data.scalar.length) {
+			/* C would read "app\0x" as "app": refused, not cut. */
+			report(l, DIAG_ERROR, l->ev.start_mark, "a NUL character (\\0) is not allowed in a label key");
+			if (next(l) < 0 || skip_node(l) < 0)
+				goto fail;
+			continue;
+		}
 		lab.m[0] = lab.m[1] = mark_of(l->ev.start_mark);
 		lab.key = arena_strndup(&l->ld->arena, key, l->ev.data.scalar.length);
 		if (!lab.key)
@@ -592,9 +808,16 @@ static int load_labels(struct loader *l, const cyaml_schema_field_t *field, void
 			pop(l);
 			continue;
 		}
+		if (strlen((const char *)l->ev.data.scalar.value) != l->ev.data.scalar.length) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "a NUL character (\\0) is not allowed in a label value");
+			pop(l);
+			continue;
+		}
 		lab.m[2] = mark_of(l->ev.start_mark);
 		lab.value = arena_strndup(&l->ld->arena, (const char *)l->ev.data.scalar.value,
 					  l->ev.data.scalar.length);
+		if (!lab.value)
+			goto fail;
 		pop(l);
 		if (i_dup)
 			continue;
@@ -630,7 +853,8 @@ static void name_item(struct loader *l, const struct sl_named_list *named, const
 		return;
 	if (nf->value.type == CYAML_STRING && diag_path_name_ok(*(char *const *)(elem + nf->data_offset))) {
 		nm = *(char *const *)(elem + nf->data_offset);
-	} else if (nf->value.type == CYAML_UINT) {
+	} else if (nf->value.type == CYAML_UINT && (!secret(l) || *(const uint32_t *)(elem + nf->data_offset) < 10000)) {
+		/* (an SPI of more than 4 digits may be key material) */
 		snprintf(name, sizeof(name), "%" PRIu32, *(const uint32_t *)(elem + nf->data_offset));
 		nm = name;
 	}
@@ -876,6 +1100,7 @@ static int load_stream(struct sl_load *ld, struct loader *l, const char *name, c
 
 	ld->digest = fnv1a64(ld->digest, name, strlen(name) + 1);
 	l->ld = ld;
+	l->errors_before = ld->diags.n_errors;
 	l->file = diag_file(&ld->diags, name);
 	if (!l->file || add_file(ld, l->file, dir) < 0)
 		return -ENOMEM;
@@ -899,7 +1124,7 @@ static int load_stream(struct sl_load *ld, struct loader *l, const char *name, c
 out:
 	if (l->fatal && l->parser.error != YAML_NO_ERROR) {
 		for (size_t i = l->n_missing; i > 0; i--)
-			if (l->missing[i - 1].end_line >= l->parser.problem_mark.line)
+			if (l->missing[i - 1].end_line >= l->stop_line)
 				diag_remove(&ld->diags, l->missing[i - 1].diag);
 	}
 	free(l->missing);
@@ -920,36 +1145,40 @@ static int parse_buffer(struct sl_load *ld, const char *name, const char *dir, c
 	return load_stream(ld, &l, name, dir);
 }
 
+/* Whether a file of `size` bytes fits the limits; if not, says so. */
+static bool fits(struct sl_load *ld, const char *file, size_t size)
+{
+	struct stream_in in = { .ld = ld };
+
+	stream_limit(ld, &in);
+	if (size <= in.limit)
+		return true;
+	too_large(ld, file, in.total_limit, size);
+	return false;
+}
+
 int sl_load_buffer(struct sl_load *ld, const char *name, const char *dir, const char *buf, size_t len)
 {
-	int r = parse_buffer(ld, name, dir, buf, len);
+	int r = 0;
 
+	if (fits(ld, diag_file(&ld->diags, name), len)) {
+		r = parse_buffer(ld, name, dir, buf, len);
+		ld->bytes_read += len;
+	} else {
+		ld->digest = fnv1a64(ld->digest, name, strlen(name) + 1);
+	}
 	ld->digest = fnv1a64(ld->digest, buf, len);
 	return r;
 }
 
-struct digest_reader {
-	FILE *f;
-	struct sl_load *ld;
-};
-
-/* libyaml's read handler (1: fine, *size_read 0 at the end), adding what it
- * reads to the digest on the way. */
-static int read_digested(void *data, unsigned char *buf, size_t size, size_t *size_read)
-{
-	struct digest_reader *dr = data;
-
-	*size_read = fread(buf, 1, size, dr->f);
-	dr->ld->digest = fnv1a64(dr->ld->digest, buf, *size_read);
-	return !ferror(dr->f);
-}
-
-/* Read a file as a stream: a large state is never held twice. */
-static int load_fd(struct sl_load *ld, int fd, const char *name, const char *dir)
+/* Read a file as a stream: a large state is never held twice. `regular`:
+ * a regular file, whose bytes after a parse that stopped early are read for
+ * the digest too (a stream, such as standard input, is left as it is). */
+static int load_fd(struct sl_load *ld, int fd, const char *name, const char *dir, bool regular)
 {
 	struct loader l = {};
 	FILE *f = fdopen(fd, "r");
-	struct digest_reader dr = { .f = f, .ld = ld };
+	struct stream_in in = { .f = f, .ld = ld };
 	int r;
 
 	if (!f) {
@@ -960,22 +1189,29 @@ static int load_fd(struct sl_load *ld, int fd, const char *name, const char *dir
 		fclose(f);
 		return -ENOMEM;
 	}
-	yaml_parser_set_input(&l.parser, read_digested, &dr);
+	stream_limit(ld, &in);
+	l.in = &in;
+	yaml_parser_set_input(&l.parser, read_stream, &in);
 	r = load_stream(ld, &l, name, dir);
 	/* A parse that stopped early (a syntax error) has not read all of the
 	 * file: the rest counts in the digest too, so that equal digests mean
-	 * equal bytes (standard input is left as it is). */
-	if (r >= 0 && !ferror(f) && !streq(name, "-")) {
+	 * equal bytes; never more than the limit. */
+	if (r >= 0 && regular && !in.over && !in.err) {
 		unsigned char rest[4096];
 		size_t n;
 
-		while ((n = fread(rest, 1, sizeof(rest), f)) > 0)
+		while (!in.over && (n = fread(rest, 1, sizeof(rest), f)) > 0) {
 			ld->digest = fnv1a64(ld->digest, rest, n);
+			in.total += n;
+			in.over = in.total > in.limit;
+		}
+		if (ferror(f))
+			in.err = errno ? errno : EIO;
 		explicit_bzero(rest, sizeof(rest));
 	}
-	if (ferror(f) && r >= 0)
-		diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, name), 0, 0, "(file)",
-			 "error while reading: %s", strerror(errno));
+	if (r >= 0 && (in.over || in.err))
+		stream_stopped(&in, diag_file(&ld->diags, name));
+	ld->bytes_read += in.total;
 	fclose(f);
 	return r;
 }
@@ -1242,9 +1478,9 @@ static int cache_parse(struct sl_load_cache *c, const char *name, unsigned char 
 }
 
 /* Read all of fd into *ret (and its length into *ret_len), also when a
- * read fails part way: then what was read and -errno. Buffers outgrown are
- * wiped. */
-static int read_all(int fd, size_t size_hint, unsigned char **ret, size_t *ret_len)
+ * read fails part way: then what was read and -errno; -EFBIG when there is
+ * more than max bytes (max + 1 are read). Buffers outgrown are wiped. */
+static int read_all(int fd, size_t size_hint, size_t max, unsigned char **ret, size_t *ret_len)
 {
 	size_t cap = size_hint + 1 > 4096 ? size_hint + 1 : 4096, len = 0;
 	unsigned char *buf = malloc(cap);
@@ -1277,6 +1513,10 @@ static int read_all(int fd, size_t size_hint, unsigned char **ret, size_t *ret_l
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		if (len > max) {
+			r = -EFBIG;
+			break;
+		}
 	}
 	*ret = buf;
 	*ret_len = len;
@@ -1322,17 +1562,29 @@ static int load_fd_cached(struct sl_load *ld, struct sl_load_cache *c, int fd, s
 			  const char *dir)
 {
 	struct sl_cached_file *cf = NULL;
+	struct stream_in in = { .ld = ld };
 	unsigned char *bytes = NULL;
 	const char *file;
 	size_t len = 0;
 	uint64_t h;
 	int r;
 
-	r = read_all(fd, size, &bytes, &len);
+	stream_limit(ld, &in);
+	r = read_all(fd, size, in.limit, &bytes, &len);
 	close(fd);
 	if (r == -ENOMEM) {
 		wipe_free(bytes, len);
 		return r;
+	}
+	if (r == -EFBIG) {
+		/* As the stream reader: refused, counted in the digest. */
+		ld->bytes_read += len;
+		ld->digest = fnv1a64(ld->digest, name, strlen(name) + 1);
+		ld->digest = fnv1a64(ld->digest, bytes, len);
+		wipe_free(bytes, len);
+		in.over = true;
+		stream_stopped(&in, diag_file(&ld->diags, name));
+		return 0;
 	}
 	if (r < 0) {
 		/* As the stream reader: what could be read, then the error. */
@@ -1345,6 +1597,7 @@ static int load_fd_cached(struct sl_load *ld, struct sl_load_cache *c, int fd, s
 			 "error while reading: %s", strerror(-r));
 		return 0;
 	}
+	ld->bytes_read += len;
 	cf = cache_find(c, name);
 	if (cf && cf->len == len && memcmp(cf->bytes, bytes, len) == 0) {
 		wipe_free(bytes, len);
@@ -1369,25 +1622,96 @@ static int load_fd_cached(struct sl_load *ld, struct sl_load_cache *c, int fd, s
 	return cache_replay(ld, cf, file);
 }
 
-static int load_file(struct sl_load *ld, struct sl_load_cache *cache, const char *display, const char *dir,
-		     int dirfd, const char *name)
+static const char *file_kind(mode_t m)
 {
-	int fd = streq(display, "-") ? dup(STDIN_FILENO) : openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+			     : "of another kind";
+}
+
+static void cannot_read(struct sl_load *ld, const char *display, int r, const char *fmt, ...) _printf_(4, 5);
+static void cannot_read(struct sl_load *ld, const char *display, int r, const char *fmt, ...)
+{
+	_cleanup_free_ char *why = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&why, fmt, ap) < 0)
+		why = NULL;
+	va_end(ap);
+	digest_error(ld, display, r);
+	diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, display), 0, 0, "(file)", "%s",
+		 why ? why : "cannot read");
+}
+
+/*
+ * One file: standard input ("-"), a PATH (dirfd AT_FDCWD), or an entry of a
+ * directory. An entry is opened without blocking and must be a regular
+ * file (a FIFO there would stall the read of the directory); a PATH may be
+ * a stream, read as standard input is, up to the limit.
+ */
+static int load_file(struct sl_load *ld, struct sl_load_cache *cache, const char *display, const char *dir,
+		     int dirfd, const char *name, bool entry)
+{
+	bool in = streq(display, "-");
+	int fd = in ? dup(STDIN_FILENO)
+		    : openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | (entry ? O_NONBLOCK : 0));
 	struct stat st;
 
-	if (fd < 0 || fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-		int r = fd < 0 ? -errno : S_ISDIR(st.st_mode) ? -EISDIR : -errno;
+	if (fd < 0) {
+		int r = -errno;
+		struct stat lst;
+		char target[256];
+		ssize_t tl;
 
-		if (fd >= 0)
-			close(fd);
-		digest_error(ld, display, r);
-		diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, display), 0, 0, "(file)", "cannot read: %s",
-			 strerror(-r));
+		if (entry && r == -ENOENT && fstatat(dirfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(lst.st_mode) && (tl = readlinkat(dirfd, name, target, sizeof(target) - 1)) >= 0) {
+			target[tl] = '\0';
+			cannot_read(ld, display, r, "cannot read: a symbolic link to %s, which does not exist",
+				    diag_q(target));
+		} else {
+			cannot_read(ld, display, r, "cannot read: %s", strerror(-r));
+		}
 		return 0;
 	}
-	if (cache && !streq(display, "-"))
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+
+		close(fd);
+		cannot_read(ld, display, r, "cannot read: %s", strerror(-r));
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode) || (entry && !S_ISREG(st.st_mode))) {
+		int r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+
+		close(fd);
+		if (entry)
+			cannot_read(ld, display, r,
+				    "not a regular file (%s): the *.yaml and *.yml entries of a directory are read "
+				    "as state files and must be regular files or symbolic links to them",
+				    file_kind(st.st_mode));
+		else
+			cannot_read(ld, display, r, "cannot read: %s", strerror(-r));
+		return 0;
+	}
+	if (entry && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		int r = -errno;
+
+		close(fd);
+		cannot_read(ld, display, r, "cannot read: %s", strerror(-r));
+		return 0;
+	}
+	if (S_ISREG(st.st_mode) && !fits(ld, diag_file(&ld->diags, display), (size_t)st.st_size)) {
+		close(fd);
+		digest_error(ld, display, -EFBIG);
+		return 0;
+	}
+	if (cache && !in)
 		return load_fd_cached(ld, cache, fd, (size_t)st.st_size, display, dir);
-	return load_fd(ld, fd, display, dir);
+	return load_fd(ld, fd, display, dir, S_ISREG(st.st_mode) && !in);
 }
 
 bool sl_state_file_name(const char *n)
@@ -1422,12 +1746,9 @@ static int load_dir(struct sl_load *ld, struct sl_load_cache *cache, const char 
 		return 0;
 	}
 	while ((de = readdir(d))) {
-		struct stat st;
-
+		/* Symlinks are followed; what they point at must be a file,
+		 * which load_file checks (anything else is reported). */
 		if (!sl_state_file_name(de->d_name))
-			continue;
-		/* Symlinks are followed; what they point at must be a file. */
-		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		if (grow_array((void **)&names, &cap, n + 1, sizeof(*names)) < 0 ||
 		    !(names[n] = strdup(de->d_name))) {
@@ -1436,7 +1757,8 @@ static int load_dir(struct sl_load *ld, struct sl_load_cache *cache, const char 
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		_cleanup_free_ char *display = NULL;
 		size_t pl = strlen(path);
@@ -1445,7 +1767,7 @@ static int load_dir(struct sl_load *ld, struct sl_load_cache *cache, const char 
 			r = -ENOMEM;
 			break;
 		}
-		r = load_file(ld, cache, display, path, dirfd(d), names[i]);
+		r = load_file(ld, cache, display, path, dirfd(d), names[i], true);
 	}
 out:
 	for (size_t i = 0; i < n; i++)
@@ -1463,7 +1785,7 @@ static int load_paths(struct sl_load *ld, struct sl_load_cache *cache, char *con
 		int r;
 
 		if (streq(p, "-")) {
-			r = load_file(ld, cache, "-", ".", AT_FDCWD, NULL);
+			r = load_file(ld, cache, "-", ".", AT_FDCWD, NULL, false);
 		} else if (stat(p, &st) < 0) {
 			r = -errno;
 			digest_error(ld, p, r);
@@ -1481,7 +1803,7 @@ static int load_paths(struct sl_load *ld, struct sl_load_cache *cache, char *con
 			slash = strrchr(dir, '/');
 			if (slash)
 				slash[slash == dir ? 1 : 0] = '\0';
-			r = load_file(ld, cache, p, slash ? dir : ".", AT_FDCWD, p);
+			r = load_file(ld, cache, p, slash ? dir : ".", AT_FDCWD, p, false);
 		}
 		if (r < 0)
 			return r;

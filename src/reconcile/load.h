@@ -13,6 +13,17 @@
 
 struct sl_loaded_doc;
 
+/*
+ * Limits on the input (sluice-state(5), LIMITS): bytes of one state file,
+ * bytes of all the files of one load together, how deep mappings and lists
+ * may nest (a state needs 10 levels at most), and the errors of shape one
+ * file may give before the rest of it is not read.
+ */
+#define SL_LOAD_FILE_MAX ((size_t)64 << 20)
+#define SL_LOAD_TOTAL_MAX ((size_t)256 << 20)
+#define SL_LOAD_DEPTH_MAX 64
+#define SL_LOAD_ERRORS_MAX 1000
+
 struct sl_load {
 	struct sl_state state;
 	struct diag_list diags;
@@ -26,6 +37,10 @@ struct sl_load {
 	 * over the errors of what could not be read: equal digests, equal
 	 * input (watch tells drift from a change of its files by it). */
 	uint64_t digest;
+	/* The limits, 0 for SL_LOAD_FILE_MAX and SL_LOAD_TOTAL_MAX (tests set
+	 * small ones), and the bytes read so far against the second. */
+	size_t max_file_bytes, max_total_bytes;
+	size_t bytes_read;
 };
 
 struct sl_loaded_doc {
@@ -74,5 +89,7 @@ int sl_load_finish(struct sl_load *ld);
 void sl_load_free(struct sl_load *ld);
 
 /* Whether a directory entry is read as state: *.yaml or *.yml, not hidden,
- * not an editor's leftover. */
+ * not an editor's leftover. Such an entry must be a regular file or a
+ * symlink to one; anything else (a directory, a FIFO, a dangling symlink)
+ * is an error that names it. */
 bool sl_state_file_name(const char *name);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
+
 bool sl_addr_parse(const char *s, struct sl_prefix *ret)
 {
 	memset(ret, 0, sizeof(*ret));
@@ -58,24 +60,24 @@ bool sl_prefix_parse(const char *s, bool allow_bare, struct sl_prefix *ret, char
 		if (allow_bare && sl_addr_parse(s, ret))
 			return true;
 		if (allow_bare)
-			snprintf(why, why_len, "'%s' is not an address or a CIDR prefix (e.g. 10.0.0.0/8)", s);
+			snprintf(why, why_len, "%s is not an address or a CIDR prefix (e.g. 10.0.0.0/8)", diag_q(s));
 		else
-			snprintf(why, why_len, "'%s' is not a CIDR prefix (address/length, e.g. 10.0.0.0/8)", s);
+			snprintf(why, why_len, "%s is not a CIDR prefix (address/length, e.g. 10.0.0.0/8)", diag_q(s));
 		return false;
 	}
 	if ((size_t)(slash - s) >= sizeof(addr)) {
-		snprintf(why, why_len, "'%s' is not a CIDR prefix", s);
+		snprintf(why, why_len, "%s is not a CIDR prefix", diag_q(s));
 		return false;
 	}
 	memcpy(addr, s, (size_t)(slash - s));
 	addr[slash - s] = '\0';
 	if (!sl_addr_parse(addr, ret)) {
-		snprintf(why, why_len, "'%s' is not a CIDR prefix: '%s' is not an IPv4 or IPv6 address", s, addr);
+		snprintf(why, why_len, "%s is not a CIDR prefix: %s is not an IPv4 or IPv6 address", diag_q(s), diag_q(addr));
 		return false;
 	}
 	len = strtol(slash + 1, &end, 10);
 	if (!slash[1] || *end || slash[1] == '-' || slash[1] == '+' || len < 0 || len > (long)max_len(ret)) {
-		snprintf(why, why_len, "'%s' is not a CIDR prefix: the length must be 0..%u", s, max_len(ret));
+		snprintf(why, why_len, "%s is not a CIDR prefix: the length must be 0..%u", diag_q(s), max_len(ret));
 		return false;
 	}
 	ret->len = (uint8_t)len;
@@ -136,5 +138,32 @@ const char *sl_ifname_problem(const char *n)
 	for (; *n; n++)
 		if (*n == '/' || *n == ':' || (unsigned char)*n <= ' ' || (unsigned char)*n >= 0x7f)
 			return "an interface name may not contain '/', ':', white space or non-ASCII characters";
+	return NULL;
+}
+
+const char *sl_addr_endpoint_problem(const struct sl_prefix *a)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t zero[16];
+
+	if (a->family == 4) {
+		if (memcmp(a->addr, zero, 4) == 0)
+			return "the unspecified address";
+		if (a->addr[0] == 127)
+			return "a loopback address";
+		if ((a->addr[0] & 0xf0) == 224)
+			return "a multicast address";
+		if (a->addr[0] == 255 && a->addr[1] == 255 && a->addr[2] == 255 && a->addr[3] == 255)
+			return "the broadcast address";
+		return NULL;
+	}
+	if (memcmp(a->addr, zero, 16) == 0)
+		return "the unspecified address";
+	if (memcmp(a->addr, zero, 15) == 0 && a->addr[15] == 1)
+		return "the loopback address";
+	if (a->addr[0] == 0xff)
+		return "a multicast address";
+	if (memcmp(a->addr, mapped, 12) == 0)
+		return "an IPv4-mapped IPv6 address";
 	return NULL;
 }

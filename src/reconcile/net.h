@@ -28,6 +28,11 @@ bool sl_prefix_overlaps(const struct sl_prefix *a, const struct sl_prefix *b);
 int sl_prefix_cmp(const struct sl_prefix *a, const struct sl_prefix *b);
 void sl_prefix_format(const struct sl_prefix *p, char *buf, size_t len);
 
+/* Why an address cannot be an endpoint's, or NULL: the unspecified
+ * address, loopback, multicast, the IPv4 broadcast address, an IPv4-mapped
+ * IPv6 address. */
+const char *sl_addr_endpoint_problem(const struct sl_prefix *a);
+
 /* Linux interface names: 1..15 bytes, no '/', ':' or white space. NULL when
  * fine, else what is wrong. */
 const char *sl_ifname_problem(const char *name);

@@ -208,7 +208,7 @@ static void dup_report(struct v *v, struct dups *ds)
 		if (first == d)
 			continue;
 		saved = P_item(v, ds->list, d->name, d->doc_index);
-		E(v, d->file, &d->mark, ds->field, "%s '%s' is already used at %s:%u:%u", ds->what, d->key,
+		E(v, d->file, &d->mark, ds->field, "%s %s is already used at %s:%u:%u", ds->what, diag_q(d->key),
 		  first->file, first->mark.line, first->mark.col);
 		PR(v, saved);
 	}
@@ -287,7 +287,7 @@ static bool check_addr(struct v *v, const char *file, const struct sl_mark *m, c
 	if (!s || !SL_MARK_OK(m))
 		return false;
 	if (!sl_addr_parse(s, &p)) {
-		E(v, file, m, field, "'%s' is not an %s address", s,
+		E(v, file, m, field, "%s is not an %s address", diag_q(s),
 		  family == 4 ? "IPv4" : family == 6 ? "IPv6" : "IPv4 or IPv6");
 		return false;
 	}
@@ -319,7 +319,7 @@ static void check_ifname(struct v *v, const char *file, const struct sl_mark *m,
 	const char *p = n ? sl_ifname_problem(n) : NULL;
 
 	if (p)
-		E(v, file, m, field, "'%s': %s", n, p);
+		E(v, file, m, field, "%s: %s", diag_q(n), p);
 }
 
 static bool check_name(struct v *v, const char *file, const struct sl_mark *m, const char *n)
@@ -327,7 +327,7 @@ static bool check_name(struct v *v, const char *file, const struct sl_mark *m, c
 	const char *p = n ? sl_name_problem(n) : NULL;
 
 	if (p)
-		E(v, file, m, "name", "'%s': %s", n, p);
+		E(v, file, m, "name", "%s: %s", diag_q(n), p);
 	return !p;
 }
 
@@ -335,12 +335,14 @@ static void check_labels(struct v *v, const char *file, const struct sl_label *l
 {
 	for (uint32_t i = 0; i < n; i++) {
 		const char *pk = sl_label_key_problem(l[i].key), *pv = sl_label_value_problem(l[i].value);
-		size_t saved = P(v, ".%s", l[i].key);
+		size_t saved = P_lit(v, ".");
 
+		if (diag_path_add_key(&v->path, l[i].key) < 0)
+			v->oom = true;
 		if (pk)
-			E(v, file, &l[i].m[1], NULL, "'%s' is not a label key: %s", l[i].key, pk);
+			E(v, file, &l[i].m[1], NULL, "%s is not a label key: %s", diag_q(l[i].key), pk);
 		if (pv)
-			E(v, file, &l[i].m[2], NULL, "'%s' is not a label value: %s", l[i].value, pv);
+			E(v, file, &l[i].m[2], NULL, "%s is not a label value: %s", diag_q(l[i].value), pv);
 		PR(v, saved);
 	}
 }
@@ -567,8 +569,9 @@ static void validate_nodes(struct v *v)
 
 			check_range(v, nd->file, &nd->encrypt_keys_m[j], NULL, nd->encrypt_keys[j], 1, SL_SPI_MAX,
 				    "an SPI");
-			for (uint32_t k = 0; k < j; k++)
-				if (nd->encrypt_keys[k] == nd->encrypt_keys[j])
+			/* (a value the loader refused is no key: not a duplicate) */
+			for (uint32_t k = 0; k < j && SL_MARK_OK(&nd->encrypt_keys_m[j]); k++)
+				if (SL_MARK_OK(&nd->encrypt_keys_m[k]) && nd->encrypt_keys[k] == nd->encrypt_keys[j])
 					E(v, nd->file, &nd->encrypt_keys_m[j], NULL, "key %" PRIu32 " is listed twice",
 					  nd->encrypt_keys[j]);
 			PR(v, s2);
@@ -591,7 +594,7 @@ static void validate_nodes(struct v *v)
 			P_idx(v, ".podCIDRs", pc->idx);
 			E(v, pc->node->file, &pc->node->pod_cidrs_m[pc->idx], NULL,
 			  "%s overlaps %s of node %s (%s:%u:%u)", pc->node->pod_cidrs[pc->idx],
-			  cur->node->pod_cidrs[cur->idx], cur->node->name, cur->node->file,
+			  cur->node->pod_cidrs[cur->idx], diag_cut(cur->node->name), cur->node->file,
 			  cur->node->pod_cidrs_m[cur->idx].line, cur->node->pod_cidrs_m[cur->idx].col);
 			PR(v, saved);
 		} else {
@@ -614,8 +617,11 @@ static const char *node_names(struct v *v)
 	struct strbuf b = {};
 	const char *r;
 
-	for (uint32_t i = 0; i < v->st->n_nodes && i < 10; i++)
-		strbuf_addf(&b, "%s%s", i ? ", " : "", v->st->nodes[i].name ? v->st->nodes[i].name : "?");
+	/* (names cut without diag_q's buffers: a message quotes beside it) */
+	for (uint32_t i = 0; i < v->st->n_nodes && i < 10; i++) {
+		strbuf_adds(&b, i ? ", " : "");
+		diag_path_add_key(&b, v->st->nodes[i].name ? v->st->nodes[i].name : "?");
+	}
 	if (v->st->n_nodes > 10)
 		strbuf_addf(&b, ", ... (%" PRIu32 " in all)", v->st->n_nodes);
 	r = astrf(v, "%s", strbuf_str(&b));
@@ -638,12 +644,12 @@ static void resolve_this_node(struct v *v)
 	if (st->n_nodes && v->node_idx < 0 && name) {
 		if (from_flag) {
 			diag_add(v->d, DIAG_ERROR, "(command line)", 0, 0, "--node",
-				 "'%s' is not one of the nodes (%s)", name, node_names(v));
+				 "%s is not one of the nodes (%s)", diag_q(name), node_names(v));
 		} else if (from_file) {
 			size_t saved = P_lit(v, "node");
 
-			E(v, st->node_origin.file, &st->node_origin.mark, NULL, "'%s' is not one of the nodes (%s)",
-			  name, node_names(v));
+			E(v, st->node_origin.file, &st->node_origin.mark, NULL, "%s is not one of the nodes (%s)",
+			  diag_q(name), node_names(v));
 			PR(v, saved);
 		} else {
 			/* The host name is a guess, not something the user said. */
@@ -705,7 +711,7 @@ static void validate_datapath(struct v *v)
 	    dp->tunnel != SL_TUNNEL_VXLAN)
 		W(v, f, SL_AT(dp, SL_DP_VXLAN_PORT), "vxlanPort", "vxlanPort is used only with tunnel: vxlan");
 	if (dp->cgroup_path && dp->cgroup_path[0] != '/')
-		E(v, f, SL_AT(dp, SL_DP_CGROUP_PATH), "cgroupPath", "'%s' is not an absolute path", dp->cgroup_path);
+		E(v, f, SL_AT(dp, SL_DP_CGROUP_PATH), "cgroupPath", "%s is not an absolute path", diag_q(dp->cgroup_path));
 	if (dp->map_sizes) {
 		P_lit(v, ".mapSizes");
 		for (unsigned i = 0; i < SL_MAP__MAX; i++)
@@ -730,8 +736,14 @@ static void validate_prefilter(struct v *v)
 		size_t s2 = P_idx(v, ".deny", i);
 		struct sl_prefix p;
 
-		if (check_prefix(v, f, &pf->deny_m[i], NULL, pf->deny[i], true, &p))
+		if (check_prefix(v, f, &pf->deny_m[i], NULL, pf->deny[i], true, &p)) {
 			dup_add(v, &seen, prefix_key(v, &p), f, &pf->deny_m[i], NULL, i);
+			if (p.len == 0)
+				W(v, f, &pf->deny_m[i], NULL,
+				  "%s drops every IPv%u packet that arrives on %s, whatever its source (replies to "
+				  "the node's own connections included)",
+				  pf->deny[i], p.family, pf->device ? diag_cut(pf->device) : "the device");
+		}
 		PR(v, s2);
 	}
 	PR(v, saved);
@@ -837,7 +849,21 @@ static void endpoint_in_pod_cidrs(struct v *v, const struct sl_endpoint *ep, con
 	}
 	if (any)
 		W(v, ep->file, SL_AT(ep, field), field == SL_EP_IPV4 ? "ipv4" : "ipv6",
-		  "%s is outside the pod CIDRs of node %s", field == SL_EP_IPV4 ? ep->ipv4 : ep->ipv6, owner->name);
+		  "%s is outside the pod CIDRs of node %s", field == SL_EP_IPV4 ? ep->ipv4 : ep->ipv6,
+		  diag_cut(owner->name));
+}
+
+/* An address no endpoint can have: refused (0.0.0.0, loopback, ...). */
+static bool endpoint_addr_ok(struct v *v, const struct sl_endpoint *ep, int field, const struct sl_prefix *a)
+{
+	const char *why = sl_addr_endpoint_problem(a);
+	bool v4 = field == SL_EP_IPV4;
+
+	if (!why)
+		return true;
+	E(v, ep->file, SL_AT(ep, field), v4 ? "ipv4" : "ipv6", "%s is %s, which no endpoint can have%s",
+	  v4 ? ep->ipv4 : ep->ipv6, why, strstr(why, "IPv4-mapped") ? "; give the IPv4 address as ipv4" : "");
+	return false;
 }
 
 static void validate_endpoint(struct v *v, struct sl_endpoint *ep, const struct node_cidrs *ncs)
@@ -854,11 +880,11 @@ static void validate_endpoint(struct v *v, struct sl_endpoint *ep, const struct 
 	if (SL_HAS(ep, SL_EP_NODE)) {
 		owner_idx = node_index(st, ep->node);
 		if (owner_idx < 0 && st->n_nodes)
-			E(v, ep->file, SL_AT(ep, SL_EP_NODE), "node", "'%s' is not one of the nodes (%s)", ep->node,
+			E(v, ep->file, SL_AT(ep, SL_EP_NODE), "node", "%s is not one of the nodes (%s)", diag_q(ep->node),
 			  node_names(v));
 		else if (owner_idx < 0 && !(v->node_known && streq(ep->node, v->node)))
 			E(v, ep->file, SL_AT(ep, SL_EP_NODE), "node",
-			  "'%s' is not a known node: the state has no 'nodes' section", ep->node);
+			  "%s is not a known node: the state has no 'nodes' section", diag_q(ep->node));
 	}
 	/* Its device, on this node. */
 	if (SL_HAS(ep, SL_EP_INTERFACE))
@@ -868,6 +894,8 @@ static void validate_endpoint(struct v *v, struct sl_endpoint *ep, const struct 
 	/* Addresses, inside the pod CIDRs of the node that owns it. */
 	has4 = check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV4), "ipv4", ep->ipv4, 4, &a4);
 	has6 = check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV6), "ipv6", ep->ipv6, 6, &a6);
+	has4 = has4 && endpoint_addr_ok(v, ep, SL_EP_IPV4, &a4);
+	has6 = has6 && endpoint_addr_ok(v, ep, SL_EP_IPV6, &a6);
 	if (!SL_GIVEN(ep, SL_EP_IPV4) && !SL_GIVEN(ep, SL_EP_IPV6))
 		E(v, ep->file, &ep->m[0], NULL, "an endpoint needs an address: give ipv4, ipv6 or both");
 	if (owner_idx >= 0) {
@@ -1050,7 +1078,7 @@ static bool validate_selector(struct v *v, const char *file, const struct sl_sel
 		pk = sl_label_key_problem(e->key);
 		saved = P_idx(v, ".matchExpressions", i);
 		if (pk)
-			E(v, file, SL_AT(e, SL_EXPR_KEY), "key", "'%s' is not a label key: %s", e->key, pk);
+			E(v, file, SL_AT(e, SL_EXPR_KEY), "key", "%s is not a label key: %s", diag_q(e->key), pk);
 		if ((e->op == SL_OP_IN || e->op == SL_OP_NOT_IN) && !e->n_values)
 			E(v, file, SL_HAS(e, SL_EXPR_VALUES) ? SL_AT(e, SL_EXPR_VALUES) : SL_AT(e, SL_EXPR_OPERATOR),
 			  SL_HAS(e, SL_EXPR_VALUES) ? "values" : "operator", "%s needs at least one value",
@@ -1070,7 +1098,7 @@ static bool validate_selector(struct v *v, const char *file, const struct sl_sel
 			if (pv) {
 				size_t s2 = P_idx(v, ".values", j);
 
-				E(v, file, &e->values_m[j], NULL, "'%s' is not a label value: %s", e->values[j], pv);
+				E(v, file, &e->values_m[j], NULL, "%s is not a label value: %s", diag_q(e->values[j]), pv);
 				PR(v, s2);
 			}
 		}
@@ -1348,6 +1376,43 @@ unsigned sl_key_lengths(int aead, int auth, int cipher, const char *which, unsig
 	return n < max ? n : max;
 }
 
+/*
+ * A key file's path as messages show it: whole up to DIAG_QUOTE_PATH_MAX
+ * characters, unless the value as written holds 8 hex digits in a row, as
+ * every key does and a path rarely: then it may be a key given in the wrong
+ * field, and only its first characters are shown.
+ */
+static const char *key_path_shown(const char *value, const char *path)
+{
+	size_t run = 0;
+
+	for (const char *c = value; *c; c++) {
+		bool hex = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') || (*c >= 'A' && *c <= 'F');
+
+		run = hex ? run + 1 : 0;
+		if (run >= 8)
+			return diag_q_secret(value);
+	}
+	return diag_quote(path, DIAG_QUOTE_PATH_MAX, DIAG_Q_LENGTH);
+}
+
+/* Write `shown` for every `path` in the message why. */
+static void show_path(char *why, size_t len, const char *path, const char *shown)
+{
+	struct strbuf b = {};
+	const char *p = why, *hit;
+	size_t pl = strlen(path);
+
+	while (pl && (hit = strstr(p, path))) {
+		strbuf_add(&b, p, (size_t)(hit - p));
+		strbuf_adds(&b, shown);
+		p = hit + pl;
+	}
+	strbuf_adds(&b, p);
+	snprintf(why, len, "%s", strbuf_str(&b));
+	strbuf_free(&b);
+}
+
 /* Check one key of a key entry: inline or from a file. */
 static void validate_key_material(struct v *v, const struct sl_key *k, const char *which, int f_inline,
 				  int f_file, const char *inline_val, const char *file_val, const char *algo)
@@ -1379,24 +1444,27 @@ static void validate_key_material(struct v *v, const struct sl_key *k, const cha
 		}
 	} else {
 		char path[4096], buf[4097], why[4400];
+		const char *shown;
 		long n;
 
 		sl_key_path(v->ld, k->file, file_val, path, sizeof(path));
 		n = sl_key_file_read(path, buf, sizeof(buf), why, sizeof(why));
+		shown = key_path_shown(file_val, path);
 		if (n < 0) {
+			show_path(why, sizeof(why), path, shown);
 			E(v, k->file, SL_AT(k, f_file), file_key, "%s", why);
 			return;
 		}
 		bytes = sl_key_hex_decode(buf, (size_t)n, NULL, 0);
 		explicit_bzero(buf, sizeof(buf));
 		if (bytes < 0) {
-			E(v, k->file, SL_AT(k, f_file), file_key, "%s does not hold %s", path,
+			E(v, k->file, SL_AT(k, f_file), file_key, "%s does not hold %s", shown,
 			  bytes == -1 ? "a key in hex (only hex digits, an optional 0x and white space)"
 				      : "a whole number of bytes in hex");
 			return;
 		}
 		if (bytes == 0) {
-			E(v, k->file, SL_AT(k, f_file), file_key, "%s is empty", path);
+			E(v, k->file, SL_AT(k, f_file), file_key, "%s is empty", shown);
 			return;
 		}
 	}
@@ -1413,6 +1481,18 @@ static void validate_key_material(struct v *v, const struct sl_key *k, const cha
 		  "the key is %ld byte%s long; %s takes %s%s", bytes, bytes == 1 ? "" : "s", algo, accepted,
 		  streq(algo, "rfc4106(gcm(aes))") ? " (an AES key of 16, 24 or 32 bytes and a 4-byte salt)" : "");
 	}
+}
+
+/* A number of the encryption section as messages write it: a number of
+ * more than 4 digits may be key material (spi: 0x4b1d...), and is not. */
+static const char *enc_number(uint32_t n)
+{
+	static _Thread_local char buf[16];
+
+	if (n >= 10000)
+		return "this number";
+	snprintf(buf, sizeof(buf), "%" PRIu32, n);
+	return buf;
 }
 
 static void validate_encryption(struct v *v)
@@ -1449,9 +1529,11 @@ static void validate_encryption(struct v *v)
 				       (!SL_GIVEN(k, SL_KEY_AUTH) || SL_HAS(k, SL_KEY_AUTH)) &&
 				       (!SL_GIVEN(k, SL_KEY_CIPHER) || SL_HAS(k, SL_KEY_CIPHER));
 
-			saved = P_idx(v, "encryption.keys", SL_HAS(k, SL_KEY_SPI) ? k->spi : i);
-			check_range(v, k->file, SL_AT(k, SL_KEY_SPI), "spi", k->spi, 1, SL_SPI_MAX, "an SPI");
-			if (SL_HAS(k, SL_KEY_SPI))
+			saved = P_idx(v, "encryption.keys", SL_HAS(k, SL_KEY_SPI) && k->spi < 10000 ? k->spi : i);
+			if (SL_HAS(k, SL_KEY_SPI) && (k->spi < 1 || k->spi > SL_SPI_MAX))
+				E(v, k->file, SL_AT(k, SL_KEY_SPI), "spi", "%s is not an SPI (1..%u)", enc_number(k->spi),
+				  SL_SPI_MAX);
+			else if (SL_HAS(k, SL_KEY_SPI))
 				dup_add(v, &spis, astrf(v, "%" PRIu32, k->spi), k->file, SL_AT(k, SL_KEY_SPI), astrf(v, "%" PRIu32, k->spi), i);
 			if (is_aead && is_auth) {
 				E(v, k->file, SL_AT(k, SL_HAS(k, SL_KEY_AUTH) ? SL_KEY_AUTH : SL_KEY_CIPHER),
@@ -1470,8 +1552,8 @@ static void validate_encryption(struct v *v)
 				if (SL_HAS(k, SL_KEY_ICV_BITS) && k->icv_bits != 64 && k->icv_bits != 96 &&
 				    k->icv_bits != 128)
 					E(v, k->file, SL_AT(k, SL_KEY_ICV_BITS), "icvBits",
-					  "%" PRIu32 " is not an ICV length of rfc4106(gcm(aes)) (64, 96 or 128)",
-					  k->icv_bits);
+					  "%s is not an ICV length of rfc4106(gcm(aes)) (64, 96 or 128)",
+					  enc_number(k->icv_bits));
 				if (algo_ok)
 					validate_key_material(v, k, "key", SL_KEY_KEY, SL_KEY_KEY_FILE, k->key, k->key_file,
 						      "rfc4106(gcm(aes))");

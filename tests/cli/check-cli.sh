@@ -88,6 +88,89 @@ grep -q '^sluice 0\.1\.0$' "$tmp/out" && grep -q '^libbpf ' "$tmp/out" && grep -
 	grep -q '^  program load ' "$tmp/out" && ok || bad "version output"
 expect_rc 0 "$sluice" version -o json
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert "features" in d and d["libcyaml"]' "$tmp/out" && ok || bad "version json"
+# ---- hostile input (issue 15, items 3 and 4) ----
+# /dev/zero, an endless standard input and an endless FIFO are refused, never
+# read forever: at once (a NUL is no text) or at the 64 MiB limit
+expect_rc 1 timeout 20 "$sluice" validate --no-color /dev/zero
+grep -qx '/dev/zero:1:1: (file): not valid text: control characters are not allowed (U+0000)' "$tmp/err" && ok ||
+	bad "/dev/zero is refused at once"
+yes '# an endless comment' | timeout 60 "$sluice" validate --no-color - > "$tmp/out" 2> "$tmp/err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -qx -- '-: (file): the file holds more than 64 MiB, the most a state file may hold; reading stopped there' "$tmp/err" &&
+	ok || bad "an endless standard input stops at 64 MiB (rc $rc): $(cat "$tmp/err")"
+mkfifo "$tmp/fifo.yaml"
+(yes '# an endless comment' > "$tmp/fifo.yaml" 2> /dev/null &)
+expect_rc 1 timeout 60 "$sluice" validate --no-color "$tmp/fifo.yaml"
+grep -qx "$tmp/fifo.yaml: (file): the file holds more than 64 MiB, the most a state file may hold; reading stopped there" "$tmp/err" &&
+	ok || bad "a FIFO as PATH is read as a stream, up to 64 MiB"
+truncate -s 65M "$tmp/huge.yaml"
+expect_rc 1 "$sluice" validate --no-color "$tmp/huge.yaml"
+grep -qx "$tmp/huge.yaml: (file): the file holds more than 64 MiB, the most a state file may hold; the file (68157440 bytes) is not read" "$tmp/err" &&
+	ok || bad "a file over 64 MiB is refused by its size"
+rm -f "$tmp/huge.yaml"
+# *.yaml entries of a directory that are no files: each named, none read
+# (a FIFO there would block)
+mkdir "$tmp/d" "$tmp/d/20-dir.yaml"
+printf 'version: 1\n' > "$tmp/d/10-ok.yaml"
+mkfifo "$tmp/d/30-fifo.yaml"
+ln -s missing.yaml "$tmp/d/40-dangling.yaml"
+expect_rc 1 timeout 20 "$sluice" validate --no-color "$tmp/d"
+for e in "20-dir.yaml: (file): not a regular file (a directory): " "30-fifo.yaml: (file): not a regular file (a FIFO): " \
+	"40-dangling.yaml: (file): cannot read: a symbolic link to 'missing.yaml', which does not exist"; do
+	grep -qF "$tmp/d/$e" "$tmp/err" && ok || bad "a directory entry that is no file: $e"
+done
+# Terminal escapes never reach the terminal raw: in a file name, in values,
+# in validate's and diff's diagnostics (diff refuses an invalid state before
+# it looks at the kernel); JSON carries them escaped its own way.
+bad_name="$tmp/x"$'\033'"[31m"$'\a'".yaml"
+printf 'version: 1\nidentities: [{id: 1000, labels: {app: "\\e]0;pwned\\a"}}]\nnodes: [{name: "a\\rb", ip: 10.0.0.1}]\n' > "$bad_name"
+for cmd in validate diff; do
+	expect_rc 1 "$sluice" "$cmd" --pin-dir "$tmp/no-pins" "$bad_name"
+	if grep -q $'[\033\a\r]' "$tmp/err"; then
+		bad "$cmd: a control character reaches stderr raw: $(od -c "$tmp/err" | head -5)"
+	else
+		ok
+	fi
+	grep -qF 'x\x1b[31m\x07.yaml:2:' "$tmp/err" && grep -qF "'\\x1b]0;pwned\\x07' is not a label value" "$tmp/err" &&
+		grep -qF "'a\\rb': a name may contain only" "$tmp/err" && ok || bad "$cmd: escapes: $(cat "$tmp/err")"
+done
+expect_rc 1 "$sluice" validate -o json "$bad_name"
+/usr/bin/python3 - "$tmp/out" <<'PY' && ok || bad "json of control characters"
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+assert d["files"][0].endswith("x\x1b[31m\x07.yaml"), d["files"]
+assert any("\x1b]0;pwned\x07" in x["message"] for x in d["diagnostics"]), d
+PY
+# Key material typed into any field of a key entry, or as the name of a
+# key: no output of validate or diff (text, JSON, standard error) holds 4
+# bytes of it (tests/tools/key-sweep.py), yet every field is reported.
+K=4b1d00112233445566778899aabbccddeeff00112233445566
+cat > "$tmp/keys.yaml" <<EOF
+version: 1
+node: a
+nodes: [{name: a, ip: 192.168.50.1, encryptKeys: [3]}]
+datapath: {underlayDevice: eth0}
+encryption:
+  enabled: true
+  keys:
+    - {spi: 3, aead: rfc4106(gcm(aes)), key "0x$K"}
+    - {spi: 0x$K, aead: 0x$K, key: 0x$K, keyFile: 0x$K, icvBits: 0x$K}
+    - {spi: 4, auth: 0x$K, authKey: 0x$K, authKeyFile: 0x$K, cipher: 0x$K, cipherKey: 0x$K, cipherKeyFile: 0x$K}
+    - {spi: 5, aead: rfc4106(gcm(aes)), keyFile: keys/$K, 0x$K: 0x$K, other: $K}
+    - {spi: 6, auth: hmac(sha256), authKeyFile: 0x$K, cipher: cbc(aes), cipherKeyFile: /etc/$K}
+    - {spi: 7, aead: rfc4106(gcm(aes)), key: "0x$K", icvBits: 0x4b1d0011}
+  0x$K: 0x$K
+EOF
+mkdir "$tmp/sweep"
+for cmd in validate diff; do
+	for o in text json; do
+		"$sluice" "$cmd" --pin-dir "$tmp/no-pins" -o "$o" "$tmp/keys.yaml" > "$tmp/sweep/$cmd-$o.out" 2> "$tmp/sweep/$cmd-$o.err"
+	done
+done
+n=$(grep -c 'encryption' "$tmp/sweep/validate-text.err")
+[ "$n" -ge 12 ] && ok || bad "the key sweep state gives its errors ($n lines)"
+/usr/bin/python3 "$root/tests/tools/key-sweep.py" "$tmp/sweep" "$K" > "$tmp/out" && ok ||
+	bad "key material in an output: $(cat "$tmp/out")"
 # validate never needs privileges: as nobody it works the same
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	cp "$ex/minimal.yaml" "$tmp/m.yaml"; chmod 755 "$tmp"; chmod 644 "$tmp/m.yaml"

@@ -3,7 +3,9 @@
 #
 # The reconciler under stress: zero kernel writes on a converged node,
 # counted by sluice and checked against strace; an invalid state, a state
-# that does not fit its maps and a missing interface change nothing; an
+# that does not fit its maps and a missing interface change nothing; key
+# material typed into any field reaches no output of apply, and control
+# characters reach watch's log escaped; an
 # apply killed with SIGKILL in the middle of a large state, after which the
 # next apply converges; two applies at once, serialized by the lock; a
 # change of map capacity planned and carried out as a migration that keeps
@@ -82,6 +84,56 @@ it_sluice 1 apply "$ghost"
 it_check "a missing interface is named" grep -q "lxc-ghost" "$IT_ERR"
 it_check "a missing interface: nothing changed" [ "$before" = "$(snap)" ]
 it_matrix "after refused applies" <<< "$RULES"
+
+# ---- input that must never reach an output (issue 15, items 3 and 4) ----
+# Key material typed into any field of a key entry, or as a key's name:
+# apply (text, JSON, --dry-run) refuses it, changes nothing, and none of its
+# output holds 4 bytes of it.
+K=4b1d00112233445566778899aabbccddeeff00112233445566
+keys=$(it_state keys <<EOF
+node: a
+nodes: [{name: a, ip: 192.168.50.1, encryptKeys: [3]}]
+datapath: {underlayDevice: lo}
+encryption:
+  enabled: true
+  keys:
+    - {spi: 3, aead: rfc4106(gcm(aes)), key "0x$K"}
+    - {spi: 0x$K, aead: 0x$K, key: 0x$K, keyFile: 0x$K, icvBits: 0x$K}
+    - {spi: 4, auth: 0x$K, authKey: 0x$K, authKeyFile: 0x$K, cipher: 0x$K, cipherKey: 0x$K, cipherKeyFile: 0x$K}
+    - {spi: 5, aead: rfc4106(gcm(aes)), keyFile: keys/$K, 0x$K: 0x$K, other: $K}
+    - {spi: 6, auth: hmac(sha256), authKeyFile: 0x$K, cipher: cbc(aes), cipherKeyFile: /etc/$K}
+  0x$K: 0x$K
+EOF
+)
+mkdir "$IT_WORK/sweep"
+n=0
+for args in "apply" "apply -o json" "apply --dry-run" "diff -o json"; do
+	n=$((n + 1))
+	# shellcheck disable=SC2086 # the words of args
+	"$IT_SLUICE" $args "$keys" > "$IT_WORK/sweep/$n.out" 2> "$IT_WORK/sweep/$n.err"
+	rc=$?
+	it_check "sluice $args of key material in every field: exit 1 (got $rc)" [ "$rc" -eq 1 ]
+done
+it_check "the key material state is refused field by field" \
+	test "$(grep -c '^.*keys.yaml:[0-9]*:[0-9]*: .*encryption' "$IT_WORK/sweep/1.err")" -ge 12
+it_check "key material in any field: nothing changed" [ "$before" = "$(snap)" ]
+it_check "key material in any field: no output holds 4 bytes of it" "$IT_PY" "$IT_DIR/../tools/key-sweep.py" "$IT_WORK/sweep" "$K"
+# Control characters in a file name and in values reach watch's log
+# escaped, one line each, never raw.
+wdir=$IT_WORK/watch-escapes
+mkdir "$wdir"
+cp "$small" "$wdir/00-state.yaml"
+printf 'version: 1\nidentities: [{id: 2000, labels: {app: "\\e]0;pwned\\a\\nforged line"}}]\n' > "$wdir/10-x"$'\033'"[31m.yaml"
+"$IT_SLUICE" watch "$wdir" > "$IT_WORK/watch-escapes.out" 2> "$IT_WORK/watch-escapes.log" < /dev/null &
+wpid=$!
+for i in $(seq 100); do grep -q ' invalid: ' "$IT_WORK/watch-escapes.log" && break; sleep 0.1; done
+kill -TERM "$wpid"
+wait "$wpid"
+it_check "watch logs the invalid state" grep -qF '10-x\x1b[31m.yaml:2:' "$IT_WORK/watch-escapes.log"
+it_check "watch's log holds no raw control character" bash -c "! grep -q \$'[\\033\\a]' '$IT_WORK/watch-escapes.log'"
+it_check "a newline in a value forges no log line" bash -c "! grep -q '^forged line' '$IT_WORK/watch-escapes.log'"
+it_check "the value is escaped in the log" grep -qF "'\\x1b]0;pwned\\x07\\nforged line' is not a label value" "$IT_WORK/watch-escapes.log"
+it_sluice 0 apply -q "$small"
 
 # ---- SIGKILL in the middle of a large state ----
 big=$IT_WORK/big.yaml

@@ -2,8 +2,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -987,4 +990,385 @@ Test(load_cache, every_example_and_invalid_state)
 		free(plain);
 		sl_load_cache_free(&cache);
 	}
+}
+
+/* ---- hostile input (issue 15, items 3 and 4) ---- */
+
+/* Load len bytes, which may hold NULs, as "t.yaml". */
+static void load_bytes(struct sl_load *ld, const char *bytes, size_t len)
+{
+	cr_assert_geq(sl_load_buffer(ld, "t.yaml", ".", bytes, len), 0);
+	cr_assert_geq(sl_load_finish(ld), 0);
+	diag_sort(&ld->diags);
+}
+
+/* "BASENAME:LINE:COL: PATH: MESSAGE" lines, for diagnostics of several files. */
+static char *diag_file_lines(const struct sl_load *ld)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	for (size_t i = 0; i < ld->diags.n; i++) {
+		const struct diag *d = &ld->diags.v[i];
+		const char *base = d->file ? strrchr(d->file, '/') : NULL;
+
+		fprintf(f, "%s:%u:%u: %s%s: %s\n", base ? base + 1 : d->file ? d->file : "-", d->line, d->col,
+			d->severity == DIAG_WARNING ? "warning: " : "", d->path, d->message);
+	}
+	fclose(f);
+	return buf;
+}
+
+/* libyaml reports a reader error by byte offset; sluice names its line and
+ * column, not 1:1, also after CR LF breaks and characters of several bytes. */
+Test(hostile, reader_errors_name_their_line)
+{
+	static const char nul[] = "version: 1\nnodes:\n  - name: a\n\0\n";
+	static const char crlf[] = "version: 1\r\n# \xc3\xa9 \xc3\xbc\r\nidentities:\r\n"
+				   "  - {id: 1000, labels: {app: \"\xc3\xa9\xff\"}}\r\n";
+	static const char esc[] = "version: 1\nnode: \"a\" # \x1b[2J\n";
+	struct sl_load ld = {};
+
+	load_bytes(&ld, nul, sizeof(nul) - 1);
+	assert_diags(&ld, "4:1: (file): not valid text: control characters are not allowed (U+0000)\n");
+	sl_load_free(&ld);
+	memset(&ld, 0, sizeof(ld));
+	load_bytes(&ld, crlf, sizeof(crlf) - 1);
+	assert_diags(&ld, "4:32: (file): not valid text: invalid leading UTF-8 octet (byte 0xff)\n");
+	sl_load_free(&ld);
+	memset(&ld, 0, sizeof(ld));
+	load_bytes(&ld, esc, sizeof(esc) - 1);
+	assert_diags(&ld, "2:13: (file): not valid text: control characters are not allowed (U+001B)\n");
+	sl_load_free(&ld);
+}
+
+/* The same far into a file read as a stream (libyaml decodes ahead of its
+ * scanner, in blocks), with and without the cache. */
+Test(hostile, reader_error_far_into_a_streamed_file)
+{
+	char dir[] = "/tmp/sluice-test-XXXXXX", path[600], *paths[1] = { path };
+	struct sl_load_cache cache = {};
+	struct strbuf b = {};
+	const char *want = "3003:32: (file): not valid text: control characters are not allowed (U+0001)\n";
+
+	cr_assert_not_null(mkdtemp(dir));
+	strbuf_adds(&b, "version: 1\nidentities:\n");
+	for (int i = 0; i < 3000; i++)
+		strbuf_addf(&b, "  - {id: %d, labels: {app: a%d}}\n", 1000 + i, i);
+	strbuf_adds(&b, "  - {id: 9999, labels: {app: \"x\x01\"}}\n");
+	write_file(dir, "big.yaml", strbuf_str(&b));
+	snprintf(path, sizeof(path), "%s/big.yaml", dir);
+	for (int cached = 0; cached < 2; cached++) {
+		struct sl_load ld = {};
+
+		if (cached)
+			cr_assert_geq(sl_load_paths_cached(&ld, &cache, paths, 1), 0);
+		else
+			cr_assert_geq(sl_load_paths(&ld, paths, 1), 0);
+		cr_assert_geq(sl_load_finish(&ld), 0);
+		diag_sort(&ld.diags);
+		assert_diags(&ld, want);
+		sl_load_free(&ld);
+	}
+	strbuf_free(&b);
+	sl_load_cache_free(&cache);
+	rm_rf(dir);
+}
+
+/* A NUL ("\0" in a double-quoted scalar) is refused wherever C would read
+ * a shorter string: {app: "web\0evil"} never becomes app=web. */
+Test(hostile, nul_is_refused_not_cut)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\n"
+		  "identities:\n"
+		  "  - {id: 1000, labels: {app: \"web\\0evil\"}}\n"
+		  "  - {id: 1001, labels: {\"app\\0evil\": web}}\n"
+		  "policies:\n"
+		  "  - name: p\n"
+		  "    endpointSelector:\n"
+		  "      matchLabels: {app: \"web\\0\"}\n"
+		  "      matchExpressions: [{key: \"app\\0\", operator: \"In\\0x\", values: [\"web\\0\"]}]\n"
+		  "datapath: {mode: \"veth\\0x\", socketAcceleration: \"true\\0\", vxlanPort: \"8472\\0\"}\n"
+		  "\"version\\0x\": 2\n",
+		  false);
+	assert_diags(&ld,
+		     "3:30: identities[1000].labels.app: a NUL character (\\0) is not allowed in a label value\n"
+		     "4:25: identities[1001].labels: a NUL character (\\0) is not allowed in a label key\n"
+		     "8:26: policies[p].endpointSelector.matchLabels.app: a NUL character (\\0) is not allowed in a "
+		     "label value\n"
+		     "9:32: policies[p].endpointSelector.matchExpressions[0].key: a NUL character (\\0) is not allowed "
+		     "in a value\n"
+		     "9:51: policies[p].endpointSelector.matchExpressions[0].operator: a NUL character (\\0) is not "
+		     "allowed in a value\n"
+		     "9:69: policies[p].endpointSelector.matchExpressions[0].values[0]: a NUL character (\\0) is not "
+		     "allowed in a value\n"
+		     "10:18: datapath.mode: a NUL character (\\0) is not allowed in a value\n"
+		     "10:49: datapath.socketAcceleration: a NUL character (\\0) is not allowed in a value\n"
+		     "10:70: datapath.vxlanPort: a NUL character (\\0) is not allowed in a value\n"
+		     "11:1: (document): a NUL character (\\0) is not allowed in a key\n");
+	cr_assert_eq(ld.state.identities[0].n_labels, 0, "no label app=web was kept");
+	cr_assert_eq(ld.state.identities[1].n_labels, 0);
+	cr_assert_eq(ld.state.policies[0].selector->n_match_labels, 0);
+	sl_load_free(&ld);
+}
+
+/* Nesting deeper than SL_LOAD_DEPTH_MAX is refused as soon as it is seen:
+ * libyaml's scanner is quadratic in the depth of flow nesting (80k levels
+ * took 44 s). 64 levels are read; the 65th is not. */
+Test(hostile, deep_nesting_is_refused_at_once)
+{
+	struct strbuf b = {};
+	struct sl_load ld;
+	struct timespec t0, t1;
+
+	/* document 1, nodes 2, then 62 more: 64, read (and refused for its shape) */
+	strbuf_adds(&b, "version: 1\nnodes: ");
+	for (int i = 0; i < 62; i++)
+		strbuf_adds(&b, "[");
+	for (int i = 0; i < 62; i++)
+		strbuf_adds(&b, "]");
+	strbuf_adds(&b, "\n");
+	load_text(&ld, strbuf_str(&b), false);
+	assert_diags(&ld, "2:9: nodes[0]: expected a mapping, found a list\n");
+	sl_load_free(&ld);
+	strbuf_truncate(&b, 0);
+	strbuf_adds(&b, "version: 1\nnodes: ");
+	for (int i = 0; i < 100000; i++)
+		strbuf_adds(&b, "[");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	load_text(&ld, strbuf_str(&b), false);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_diags(&ld, "2:9: nodes[0]: expected a mapping, found a list\n"
+			  "2:71: nodes[0]: nested deeper than 64 levels (a state nests 10 at most); the rest of the file "
+			  "is not read\n");
+	cr_assert_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 1000,
+		     "refused at once, not after a scan of the whole depth");
+	sl_load_free(&ld);
+	/* Block style too. */
+	strbuf_truncate(&b, 0);
+	strbuf_adds(&b, "version: 1\nnodes:\n");
+	for (int i = 0; i < 70; i++)
+		strbuf_adds(&b, "- ");
+	strbuf_adds(&b, "x\n");
+	load_text(&ld, strbuf_str(&b), false);
+	assert_diags(&ld, "3:3: nodes[0]: expected a mapping, found a list\n"
+			  "3:127: nodes[0]: nested deeper than 64 levels (a state nests 10 at most); the rest of the "
+			  "file is not read\n");
+	sl_load_free(&ld);
+	strbuf_free(&b);
+}
+
+/* A file of nothing but errors stops at SL_LOAD_ERRORS_MAX. */
+Test(hostile, a_flood_of_errors_stops)
+{
+	struct strbuf b = {};
+	struct sl_load ld;
+
+	strbuf_adds(&b, "version: 1\n");
+	for (int i = 0; i < 5000; i++)
+		strbuf_addf(&b, "k%d: 1\n", i);
+	load_text(&ld, strbuf_str(&b), false);
+	cr_assert_eq(ld.diags.n_errors, SL_LOAD_ERRORS_MAX + 1);
+	cr_assert_str_eq(ld.diags.v[ld.diags.n - 1].message, "1000 errors in this file; the rest of it is not read");
+	cr_assert_eq(ld.diags.v[ld.diags.n - 1].line, 1001);
+	sl_load_free(&ld);
+	strbuf_free(&b);
+}
+
+/* Write "# comment" lines to a FIFO until its reader goes (a child). */
+static pid_t endless_writer(const char *fifo)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		static const char line[] = "# an endless stream of comments\n";
+		int fd = open(fifo, O_WRONLY);
+
+		while (fd >= 0 && write(fd, line, sizeof(line) - 1) > 0)
+			;
+		_exit(0);
+	}
+	return pid;
+}
+
+/* A state larger than the limits is refused (by its size when it is a
+ * regular file, by what was read for a stream); a FIFO given as a PATH is
+ * read as a stream, up to the limit, with and without the cache. */
+Test(hostile, size_limits)
+{
+	char dir[] = "/tmp/sluice-test-XXXXXX", path[600], fifo[600], *paths[2] = { path, fifo };
+	char text[200];
+	struct sl_load ld = { .max_file_bytes = 64, .max_total_bytes = 150 };
+	struct sl_load_cache cache = {};
+	char *got;
+
+	memset(text, '#', sizeof(text));
+	text[0] = 'v';
+	memcpy(text, "version: 1\n", 11);
+	cr_assert_geq(sl_load_buffer(&ld, "a.yaml", ".", text, 60), 0);
+	cr_assert_geq(sl_load_buffer(&ld, "b.yaml", ".", text, 70), 0);
+	cr_assert_geq(sl_load_buffer(&ld, "c.yaml", ".", text, 50), 0);
+	cr_assert_geq(sl_load_buffer(&ld, "d.yaml", ".", text, 50), 0);
+	cr_assert_geq(sl_load_finish(&ld), 0);
+	got = diag_file_lines(&ld);
+	cr_assert_str_eq(got,
+			 "b.yaml:0:0: (file): the file holds more than 64 bytes, the most a state file may hold; the "
+			 "file (70 bytes) is not read\n"
+			 "d.yaml:0:0: (file): the state's files hold more than 150 bytes together, the most a state "
+			 "may hold; the file (50 bytes) is not read\n",
+			 "%s", got);
+	free(got);
+	sl_load_free(&ld);
+
+	cr_assert_not_null(mkdtemp(dir));
+	write_file(dir, "big.yaml", "version: 1\n# more than 64 bytes, more than 64 bytes, more than 64 bytes\n");
+	snprintf(path, sizeof(path), "%s/big.yaml", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.yaml", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	for (int cached = 0; cached < 2; cached++) {
+		pid_t w = endless_writer(fifo);
+
+		ld = (struct sl_load){ .max_file_bytes = 64 };
+		alarm(20); /* a hang fails the test */
+		if (cached)
+			cr_assert_geq(sl_load_paths_cached(&ld, &cache, paths, 2), 0);
+		else
+			cr_assert_geq(sl_load_paths(&ld, paths, 2), 0);
+		alarm(0);
+		cr_assert_geq(sl_load_finish(&ld), 0);
+		got = diag_file_lines(&ld);
+		cr_assert_str_eq(got,
+				 "big.yaml:0:0: (file): the file holds more than 64 bytes, the most a state file may "
+				 "hold; the file (72 bytes) is not read\n"
+				 "fifo.yaml:0:0: (file): the file holds more than 64 bytes, the most a state file may "
+				 "hold; reading stopped there\n",
+				 "%s%s", cached ? "(cached) " : "", got);
+		free(got);
+		sl_load_free(&ld);
+		kill(w, SIGKILL);
+		waitpid(w, NULL, 0);
+	}
+	sl_load_cache_free(&cache);
+	rm_rf(dir);
+}
+
+/* Entries of a directory that match *.yaml but are no files are errors that
+ * name them: a directory, a FIFO (never opened for a blocking read), a
+ * dangling symlink, a symlink loop. */
+Test(hostile, directory_entries_that_are_no_files)
+{
+	char dir[] = "/tmp/sluice-test-XXXXXX", p[600], *paths[1] = { dir };
+	struct sl_load_cache cache = {};
+	char *got;
+	const char *want =
+		"20-dir.yaml:0:0: (file): not a regular file (a directory): the *.yaml and *.yml entries of a "
+		"directory are read as state files and must be regular files or symbolic links to them\n"
+		"30-fifo.yaml:0:0: (file): not a regular file (a FIFO): the *.yaml and *.yml entries of a directory "
+		"are read as state files and must be regular files or symbolic links to them\n"
+		"40-dangling.yaml:0:0: (file): cannot read: a symbolic link to 'missing/x.yaml', which does not "
+		"exist\n"
+		"50-loop.yaml:0:0: (file): cannot read: Too many levels of symbolic links\n";
+
+	cr_assert_not_null(mkdtemp(dir));
+	write_file(dir, "10-ok.yaml", "version: 1\n");
+	snprintf(p, sizeof(p), "%s/20-dir.yaml", dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/30-fifo.yaml", dir);
+	cr_assert_eq(mkfifo(p, 0600), 0);
+	snprintf(p, sizeof(p), "%s/40-dangling.yaml", dir);
+	cr_assert_eq(symlink("missing/x.yaml", p), 0);
+	snprintf(p, sizeof(p), "%s/50-loop.yaml", dir);
+	cr_assert_eq(symlink("50-loop.yaml", p), 0);
+	for (int cached = 0; cached < 2; cached++) {
+		struct sl_load ld = {};
+
+		alarm(20);
+		if (cached)
+			cr_assert_geq(sl_load_paths_cached(&ld, &cache, paths, 1), 0);
+		else
+			cr_assert_geq(sl_load_paths(&ld, paths, 1), 0);
+		alarm(0);
+		cr_assert_geq(sl_load_finish(&ld), 0);
+		cr_assert_eq(ld.n_files, 1);
+		got = diag_file_lines(&ld);
+		cr_assert_str_eq(got, want, "%s%s", cached ? "(cached) " : "", got);
+		free(got);
+		sl_load_free(&ld);
+	}
+	sl_load_cache_free(&cache);
+	rm_rf(dir);
+}
+
+/* Quoted input is cut (at a character, never inside one); inside the
+ * encryption section only its first 4 characters are ever quoted. */
+Test(hostile, quotes_are_cut)
+{
+	char s[300];
+	struct sl_load ld;
+
+	cr_assert_str_eq(diag_q("abc"), "'abc'");
+	memset(s, 'x', 64);
+	s[64] = '\0';
+	cr_assert_str_eq(diag_q(s), "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'");
+	strcpy(s + 64, "y");
+	cr_assert_str_eq(diag_q(s), "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' (65 bytes)");
+	for (int i = 0; i < 70; i++)
+		memcpy(s + 2 * i, "\xc3\xa9", 2);
+	s[140] = '\0';
+	cr_assert_eq(strlen(diag_q(s)), 1 + 128 + 4 + 12, "64 characters of 2 bytes: %s", diag_q(s));
+	cr_assert(strstr(diag_q(s), "\xc3\xa9...' (140 bytes)"));
+	cr_assert_str_eq(diag_cut("123456"), "123456");
+	cr_assert_str_eq(diag_q_secret("0x4b1d0011"), "'0x4b...'");
+	cr_assert_str_eq(diag_q_secret("abcd"), "'abcd'");
+
+	load_text(&ld,
+		  "version: 1\n"
+		  "encryption:\n"
+		  "  keys:\n"
+		  "    - {spi: 3, aead: \"rfc4106\", 0x4b1d0011223344: 1, icvBits: 4b1d0011223344}\n"
+		  "  4b1d0011: x\n"
+		  "  enabled: 4b1d0011\n",
+		  false);
+	assert_diags(&ld,
+		     "4:22: encryption.keys[3].aead: 'rfc4...' is not one of rfc4106(gcm(aes))\n"
+		     "4:33: encryption.keys[3]: unknown key '0x4b...' (known here: spi, aead, key, keyFile, icvBits, "
+		     "auth, authKey, authKeyFile, cipher, cipherKey, cipherKeyFile)\n"
+		     "4:63: encryption.keys[3].icvBits: '4b1d...' is not a whole number\n"
+		     "5:3: encryption: unknown key '4b1d...' (known here: enabled, keys)\n"
+		     "6:12: encryption.enabled: '4b1d...' is not a boolean (true or false)\n");
+	sl_load_free(&ld);
+}
+
+/* Text output escapes what a terminal would act on; JSON stays valid
+ * whatever the bytes. */
+Test(hostile, escaped_for_terminals_and_json)
+{
+	static const char in[] = "a\x1b[31m\a\n\t\r\x7f\xc2\x9b\xe2\x80\xae\xff\xc0\xaf z \xc3\xa9\\";
+	struct strbuf b = {};
+	struct diag_list dl = {};
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	strbuf_add_escaped(&b, in);
+	cr_assert_str_eq(strbuf_str(&b), "a\\x1b[31m\\x07\\n\\t\\r\\x7f\\u009b\\u202e\\xff\\xc0\\xaf z \xc3\xa9\\");
+	strbuf_truncate(&b, 0);
+	strbuf_add_json_str(&b, in);
+	cr_assert_str_eq(strbuf_str(&b),
+			 "\"a\\u001b[31m\\u0007\\n\\t\\r\\u007f\\u009b\\u202e\\ufffd\\ufffd\\ufffd z \xc3\xa9\\\\\"");
+	strbuf_free(&b);
+
+	diag_add(&dl, DIAG_ERROR, diag_file(&dl, "st\x1b]0;x\a.yaml"), 2, 3, "labels.a\nb", "'%s' is bad",
+		 "v\x1b[2J");
+	f = open_memstream(&out, &len);
+	diag_print_text(&dl, f, false);
+	fclose(f);
+	cr_assert_str_eq(out, "st\\x1b]0;x\\x07.yaml:2:3: labels.a\\nb: 'v\\x1b[2J' is bad\n");
+	free(out);
+	diag_list_free(&dl);
 }

@@ -358,3 +358,101 @@ Test(validate, encryption_needs_keys_and_nodes)
 		     "them: set datapath.underlayDevice\n");
 	sl_load_free(&ld);
 }
+
+/* ---- hostile input (issue 15, items 3 and 4) ---- */
+
+/* Key-shaped text typed into every field of a key entry, as a value of an
+ * unknown key and as the name of one: no diagnostic holds more than its
+ * first 4 characters (no 8 hex digits of it in a row, in any case). */
+Test(validate, key_material_in_any_field_is_never_shown)
+{
+	static const char k[] = "4b1d00112233445566778899aabbccddeeff0011";
+	char state[4096];
+	struct sl_load ld = {};
+	struct sl_validate_opts o = { .node = "a" };
+
+	snprintf(state, sizeof(state),
+		 "version: 1\nnode: a\n"
+		 "nodes: [{name: a, ip: 192.168.50.1, encryptKeys: [3]}]\n"
+		 "datapath: {underlayDevice: eth0}\n"
+		 "encryption:\n"
+		 "  enabled: true\n"
+		 "  keys:\n"
+		 "    - {spi: 3, aead: rfc4106(gcm(aes)), key \"0x%1$s\"}\n"
+		 "    - {spi: 0x%1$s, aead: 0x%1$s, key: 0x%1$s, keyFile: 0x%1$s, icvBits: 0x%1$s}\n"
+		 "    - {spi: 4, auth: 0x%1$s, authKey: 0x%1$s, authKeyFile: 0x%1$s, cipher: 0x%1$s,\n"
+		 "       cipherKey: 0x%1$s, cipherKeyFile: /k/0x%1$s, 0x%1$s: 0x%1$s, other: %1$s}\n"
+		 "    - {spi: 5, aead: rfc4106(gcm(aes)), keyFile: keys/%1$s, icvBits: 0x4b1d0011}\n"
+		 "    - {spi: 6, auth: hmac(sha256), authKeyFile: 0x%1$s, cipher: cbc(aes), cipherKeyFile: /%1$s}\n"
+		 "    - {spi: 0x4b1d0011, aead: rfc4106(gcm(aes)), key: '0x%1$s'}\n"
+		 "  0x%1$s: [0x%1$s]\n",
+		 k);
+	cr_assert_geq(sl_load_buffer(&ld, "t.yaml", "/nonexistent", state, strlen(state)), 0);
+	cr_assert_geq(sl_load_finish(&ld), 0);
+	cr_assert_geq(sl_validate(&ld, &o), 0);
+	cr_assert_geq(ld.diags.n_errors, 15, "%zu errors", ld.diags.n_errors);
+	for (size_t i = 0; i < ld.diags.n; i++) {
+		const struct diag *d = &ld.diags.v[i];
+
+		for (size_t j = 0; j + 8 <= sizeof(k) - 1; j++) {
+			char window[9];
+
+			memcpy(window, k + j, 8);
+			window[8] = '\0';
+			cr_assert_null(strstr(d->message, window), "%u:%u: %s: %s", d->line, d->col, d->path,
+				       d->message);
+			cr_assert_null(strstr(d->path, window), "%u:%u: %s: %s", d->line, d->col, d->path,
+				       d->message);
+		}
+		cr_assert_null(strstr(d->message, "1260191761"), "no SPI or ICV of key bytes, in decimal either: %s",
+			       d->message);
+	}
+	sl_load_free(&ld);
+}
+
+/* Addresses no endpoint can have are refused; a prefilter prefix of
+ * length 0 (every source) is a warning. */
+Test(validate, endpoint_addresses_and_prefilter_everything)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\n" IDS "endpoints:\n"
+		  "  - {name: a, interface: lxc-a, identity: 1000, ipv4: 127.0.0.1, ipv6: 'ff02::1'}\n"
+		  "  - {name: b, interface: lxc-b, identity: 1000, ipv4: 169.254.0.1, ipv6: 'fe80::1'}\n"
+		  "  - {name: c, interface: lxc-c, identity: 1000, ipv6: '::ffff:10.1.0.3'}\n"
+		  "prefilter: {device: eth0, deny: [0.0.0.0/0, 10.0.0.0/8]}\n",
+		  true);
+	assert_diags(&ld,
+		     "6:55: endpoints[a].ipv4: 127.0.0.1 is a loopback address, which no endpoint can have\n"
+		     "6:72: endpoints[a].ipv6: ff02::1 is a multicast address, which no endpoint can have\n"
+		     "8:55: endpoints[c].ipv6: ::ffff:10.1.0.3 is an IPv4-mapped IPv6 address, which no endpoint can "
+		     "have; give the IPv4 address as ipv4\n"
+		     "9:34: warning: prefilter.deny[0]: 0.0.0.0/0 drops every IPv4 packet that arrives on eth0, "
+		     "whatever its source (replies to the node's own connections included)\n");
+	sl_load_free(&ld);
+}
+
+/* A list value the loader refused (out of range) is no value: it is not
+ * also a duplicate of another refused one, at column 0. */
+Test(validate, refused_list_values_are_no_duplicates)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\n"
+		  "nodes: [{name: a, ip: 192.168.50.1, encryptKeys: [99999999999, 99999999998, 3, 3]}]\n"
+		  "encryption: {keys: [{spi: 3, aead: rfc4106(gcm(aes)), keyFile: /nonexistent}]}\n",
+		  true);
+	for (size_t i = 0; i < ld.diags.n; i++)
+		cr_assert_neq(ld.diags.v[i].col, 0, "%u:%u: %s", ld.diags.v[i].line, ld.diags.v[i].col,
+			      ld.diags.v[i].message);
+	{
+		char *got = diag_lines(&ld);
+
+		cr_assert(strstr(got, "2:80: nodes[a].encryptKeys[3]: key 3 is listed twice\n"),
+			  "a real duplicate is still one:\n%s", got);
+		free(got);
+	}
+	sl_load_free(&ld);
+}
