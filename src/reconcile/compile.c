@@ -72,6 +72,8 @@ static const struct cidr_id *cidr_find(const struct ctx *c, const struct sl_pref
 {
 	struct cidr_id k = { .p = *p };
 
+	if (!c->n_cidrs) /* c->cidrs may be NULL, which bsearch must not be given */
+		return NULL;
 	return bsearch(&k, c->cidrs, c->n_cidrs, sizeof(*c->cidrs), prefix_cmp_v);
 }
 
@@ -839,6 +841,19 @@ int sl_compile_check_capacity(const struct sl_state *st, const struct sl_objset 
 	return bad ? -ENOSPC : 0;
 }
 
+/* An object's key and value copied into k and v when it is of that kind
+ * and its sizes are klen and vlen: in a set they sit at any alignment
+ * (obj_val), and a live set may hold anything. */
+static bool obj_read(const struct sl_objset *s, const struct sl_obj *o, enum sl_obj_kind kind, void *k, size_t klen,
+		     void *v, size_t vlen)
+{
+	if (o->kind != kind || o->klen != klen || o->vlen != vlen)
+		return false;
+	memcpy(k, obj_key(s, o), klen);
+	memcpy(v, obj_val(s, o), vlen);
+	return true;
+}
+
 void sl_compile_prev_from_live(const struct sl_objset *live, struct sl_compile_prev *prev, char (**ret_names)[17])
 {
 	size_t n_ep = objset_count(live, SL_OBJ_ENDPOINT), n_c = 0, ie = 0;
@@ -847,10 +862,14 @@ void sl_compile_prev_from_live(const struct sl_objset *live, struct sl_compile_p
 	uint16_t *ids = calloc(n_ep + 1, sizeof(*ids));
 	struct sl_prefix *cidrs;
 	uint32_t *cids;
+	struct sl_ipcache_key ik;
+	struct sl_ipcache_value iv;
+	struct sl_endpoint_value ev;
+	char ifname[16];
 
 	for (size_t i = 0; i < live->n; i++)
-		if (live->v[i].kind == SL_OBJ_IPCACHE &&
-		    ((const struct sl_ipcache_value *)obj_val(live, &live->v[i]))->identity >= SL_ID_CIDR_MIN)
+		if (obj_read(live, &live->v[i], SL_OBJ_IPCACHE, &ik, sizeof(ik), &iv, sizeof(iv)) &&
+		    iv.identity >= SL_ID_CIDR_MIN)
 			n_c++;
 	cidrs = calloc(n_c + 1, sizeof(*cidrs));
 	cids = calloc(n_c + 1, sizeof(*cids));
@@ -858,21 +877,18 @@ void sl_compile_prev_from_live(const struct sl_objset *live, struct sl_compile_p
 	for (size_t i = 0; names && np && ids && cidrs && cids && i < live->n; i++) {
 		const struct sl_obj *o = &live->v[i];
 
-		if (o->kind == SL_OBJ_ENDPOINT) {
-			memcpy(names[ie], obj_key(live, o), 16);
+		if (obj_read(live, o, SL_OBJ_ENDPOINT, ifname, sizeof(ifname), &ev, sizeof(ev))) {
+			memcpy(names[ie], ifname, 16);
 			np[ie] = names[ie];
-			ids[ie++] = ((const struct sl_endpoint_value *)obj_val(live, o))->id;
-		} else if (o->kind == SL_OBJ_IPCACHE) {
-			const struct sl_ipcache_key *k = obj_key(live, o);
-			const struct sl_ipcache_value *v = obj_val(live, o);
-
-			if (v->identity < SL_ID_CIDR_MIN)
+			ids[ie++] = ev.id;
+		} else if (obj_read(live, o, SL_OBJ_IPCACHE, &ik, sizeof(ik), &iv, sizeof(iv))) {
+			if (iv.identity < SL_ID_CIDR_MIN)
 				continue;
 			memset(&cidrs[n_c], 0, sizeof(cidrs[n_c]));
-			cidrs[n_c].family = k->family;
-			cidrs[n_c].len = (uint8_t)(k->prefixlen - 32);
-			memcpy(cidrs[n_c].addr, k->addr, 16);
-			cids[n_c++] = v->identity;
+			cidrs[n_c].family = ik.family;
+			cidrs[n_c].len = (uint8_t)(ik.prefixlen - 32);
+			memcpy(cidrs[n_c].addr, ik.addr, 16);
+			cids[n_c++] = iv.identity;
 		}
 	}
 	{
@@ -885,15 +901,13 @@ void sl_compile_prev_from_live(const struct sl_objset *live, struct sl_compile_p
 		for (size_t i = 0; bv && sk && bi && si && i < live->n; i++) {
 			const struct sl_obj *o = &live->v[i];
 
-			if (o->kind == SL_OBJ_BACKEND && o->klen == sizeof(struct sl_backend_key) &&
-			    o->vlen == sizeof(*bv)) {
-				memcpy(&bv[ib], obj_val(live, o), sizeof(*bv));
-				bi[ib++] = ((const struct sl_backend_key *)obj_key(live, o))->id;
-			} else if (o->kind == SL_OBJ_SERVICE && o->klen == sizeof(*sk) &&
-				   o->vlen == sizeof(struct sl_service_value)) {
-				memcpy(&sk[is], obj_key(live, o), sizeof(*sk));
-				si[is++] = ((const struct sl_service_value *)obj_val(live, o))->id;
-			}
+			struct sl_backend_key bk;
+			struct sl_service_value sv;
+
+			if (obj_read(live, o, SL_OBJ_BACKEND, &bk, sizeof(bk), &bv[ib], sizeof(*bv)))
+				bi[ib++] = bk.id;
+			else if (obj_read(live, o, SL_OBJ_SERVICE, &sk[is], sizeof(*sk), &sv, sizeof(sv)))
+				si[is++] = sv.id;
 		}
 		prev->lb = (struct sl_lb_prev){ bv, bi, ib, sk, si, is };
 	}
