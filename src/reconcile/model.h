@@ -237,6 +237,7 @@ enum {
 	SL_DP_UNDERLAY_DEVICE,
 	SL_DP_POLICY_ENFORCEMENT,
 	SL_DP_SOCKET_ACCELERATION,
+	SL_DP_HOST_REACHABLE_SERVICES,
 	SL_DP_CGROUP_PATH,
 	SL_DP_MAP_SIZES,
 	SL_DP__MAX
@@ -250,6 +251,7 @@ struct sl_datapath {
 	char *underlay_device;
 	int policy_enforcement; /* enum sl_enforcement */
 	bool socket_acceleration;
+	bool host_reachable_services; /* read and checked; not carried out yet */
 	char *cgroup_path;
 	struct sl_map_sizes *map_sizes;
 };

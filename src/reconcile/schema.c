@@ -291,6 +291,8 @@ static const cyaml_schema_field_t datapath_fields[] = {
 					  enforcement_strings),
 	[SL_DP_SOCKET_ACCELERATION] = CYAML_FIELD_BOOL("socketAcceleration", OPT, struct sl_datapath,
 						       socket_acceleration),
+	[SL_DP_HOST_REACHABLE_SERVICES] = CYAML_FIELD_BOOL("hostReachableServices", OPT, struct sl_datapath,
+							   host_reachable_services),
 	[SL_DP_CGROUP_PATH] = STR_PTR("cgroupPath", OPT, struct sl_datapath, cgroup_path),
 	[SL_DP_MAP_SIZES] = CYAML_FIELD_MAPPING_PTR("mapSizes", OPT_PTR, struct sl_datapath, map_sizes,
 						    map_sizes_fields),

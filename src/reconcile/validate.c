@@ -689,6 +689,10 @@ static void resolve_this_node(struct v *v)
 
 /* ---- datapath, prefilter ---- */
 
+/* The words of every warning about a setting that this version reads and
+ * checks but does not carry out (sluice-state(5) marks each "Not yet"). */
+#define NOT_YET "is not carried out yet by this version of sluice"
+
 static void validate_datapath(struct v *v)
 {
 	const struct sl_datapath *dp = v->st->datapath;
@@ -712,6 +716,22 @@ static void validate_datapath(struct v *v)
 		W(v, f, SL_AT(dp, SL_DP_VXLAN_PORT), "vxlanPort", "vxlanPort is used only with tunnel: vxlan");
 	if (dp->cgroup_path && dp->cgroup_path[0] != '/')
 		E(v, f, SL_AT(dp, SL_DP_CGROUP_PATH), "cgroupPath", "%s is not an absolute path", diag_q(dp->cgroup_path));
+	if (SL_HAS(dp, SL_DP_MODE) && dp->mode == SL_MODE_IPVLAN)
+		W(v, f, SL_AT(dp, SL_DP_MODE), "mode",
+		  "ipvlan " NOT_YET ": the programs are attached to each endpoint's interface as on the host side "
+		  "of a veth, and ipvlanMaster is not used");
+	if (SL_HAS(dp, SL_DP_TUNNEL) && dp->tunnel == SL_TUNNEL_VXLAN)
+		W(v, f, SL_AT(dp, SL_DP_TUNNEL), "tunnel",
+		  "vxlan " NOT_YET ": no sluice_vxlan device is created and traffic to other nodes is not "
+		  "encapsulated");
+	if (SL_HAS(dp, SL_DP_SOCKET_ACCELERATION) && dp->socket_acceleration)
+		W(v, f, SL_AT(dp, SL_DP_SOCKET_ACCELERATION), "socketAcceleration",
+		  "socket acceleration " NOT_YET ": no sockops or sk_msg program is attached, and connections "
+		  "between local endpoints take the usual path");
+	if (SL_HAS(dp, SL_DP_HOST_REACHABLE_SERVICES) && dp->host_reachable_services)
+		W(v, f, SL_AT(dp, SL_DP_HOST_REACHABLE_SERVICES), "hostReachableServices",
+		  "hostReachableServices " NOT_YET ": services are translated for the traffic of local "
+		  "endpoints only, not at connect() or sendmsg() of the node's own processes");
 	if (dp->map_sizes) {
 		P_lit(v, ".mapSizes");
 		for (unsigned i = 0; i < SL_MAP__MAX; i++)
@@ -1180,9 +1200,11 @@ static void validate_rule(struct v *v, const char *file, const struct sl_rule *r
 			if (deny)
 				E(v, file, SL_AT(pr, SL_PORTRULE_PROXY_PORT), "proxyPort",
 				  "a deny rule cannot redirect to a proxy");
-			else
-				check_range(v, file, SL_AT(pr, SL_PORTRULE_PROXY_PORT), "proxyPort", pr->proxy_port, 1,
-					    65535, "a port");
+			else if (check_range(v, file, SL_AT(pr, SL_PORTRULE_PROXY_PORT), "proxyPort", pr->proxy_port, 1,
+					     65535, "a port"))
+				W(v, file, SL_AT(pr, SL_PORTRULE_PROXY_PORT), "proxyPort",
+				  "proxyPort " NOT_YET ": the connections are allowed and marked, not redirected to a "
+				  "proxy, so they reach their destination as if the rule had no proxyPort");
 		}
 		PR(v, saved);
 	}

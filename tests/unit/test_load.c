@@ -447,7 +447,32 @@ Test(load, unreadable_path)
 	sl_load_free(&ld);
 }
 
-/* Every example state loads and validates with nothing to say. */
+/* The diagnostics other than the warnings about settings this version does
+ * not carry out yet (which the examples show, as a state may). */
+static char *diag_lines_but_not_yet(const struct sl_load *ld, size_t *ret_not_yet)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	*ret_not_yet = 0;
+	for (size_t i = 0; i < ld->diags.n; i++) {
+		const struct diag *d = &ld->diags.v[i];
+
+		if (d->severity == DIAG_WARNING &&
+		    strstr(d->message, " is not carried out yet by this version of sluice: ")) {
+			(*ret_not_yet)++;
+			continue;
+		}
+		fprintf(f, "%u:%u: %s%s: %s\n", d->line, d->col, d->severity == DIAG_WARNING ? "warning: " : "",
+			d->path, d->message);
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Every example state loads and validates with nothing to say but what it
+ * asks for that is not carried out yet: ipvlan, proxyPort. */
 Test(load, examples)
 {
 	const char *root = getenv("SLUICE_SOURCE_ROOT");
@@ -455,6 +480,7 @@ Test(load, examples)
 	struct dirent *de;
 	DIR *d;
 	int n = 0;
+	size_t not_yet = 0;
 
 	cr_assert_not_null(root, "SLUICE_SOURCE_ROOT is set by meson");
 	snprintf(dir, sizeof(dir), "%s/examples/states", root);
@@ -476,16 +502,20 @@ Test(load, examples)
 		cr_assert_geq(sl_load_finish(&ld), 0);
 		cr_assert_geq(sl_validate(&ld, &o), 0);
 		{
-			char *got = diag_lines(&ld);
+			size_t k;
+			char *got = diag_lines_but_not_yet(&ld, &k);
 
 			cr_assert_str_eq(got, "", "%s:\n%s", de->d_name, got);
 			free(got);
+			not_yet += k;
 		}
 		sl_load_free(&ld);
 		n++;
 	}
 	closedir(d);
 	cr_assert_geq(n, 6, "examples: minimal, policy, services, encryption, ipvlan, cluster/");
+	cr_assert_eq(not_yet, 2, "ipvlan.yaml's mode and policy.yaml's proxyPort are not carried out yet (%zu warnings)",
+		     not_yet);
 }
 
 Test(load, schema_marks_match_fields)

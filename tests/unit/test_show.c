@@ -123,12 +123,25 @@ static void example(const char *path, const char *node)
 	struct sl_validate_opts o = { .node = node, .hostname = "test-host", .strict_node = true };
 	struct sl_compile_result res;
 	struct strbuf text = {}, notes = {};
+	const char *proxy_not_yet = NULL;
 	bool enc;
 
 	snprintf(what, sizeof(what), "%s%s%s", path, node ? " --node " : "", node ? node : "");
 	cr_assert_geq(sl_load_paths(&ld, paths, 1), 0);
 	cr_assert_geq(sl_load_finish(&ld), 0);
 	cr_assert_geq(sl_validate(&ld, &o), 0);
+	/* Nothing to say but what is not carried out yet (ipvlan, proxyPort);
+	 * the shown document says the same of proxyPort. */
+	for (size_t i = ld.diags.n; i > 0; i--) {
+		const struct diag *dg = &ld.diags.v[i - 1];
+
+		if (dg->severity != DIAG_WARNING ||
+		    !strstr(dg->message, " is not carried out yet by this version of sluice: "))
+			continue;
+		if (strstr(dg->path, ".proxyPort"))
+			proxy_not_yet = "proxyPort is not carried out yet by this version of sluice";
+		diag_remove(&ld.diags, i - 1);
+	}
 	{
 		char *d = diag_lines(&ld);
 
@@ -137,7 +150,7 @@ static void example(const char *path, const char *node)
 	}
 	compile_loaded(what, &ld, NULL, &res);
 	enc = ld.state.encryption && ld.state.encryption->enabled;
-	round_trip_both(what, &res.set, NULL, enc, NULL, &text, &notes);
+	round_trip_both(what, &res.set, NULL, enc, proxy_not_yet, &text, &notes);
 	if (enc)
 		cr_expect(strstr(strbuf_str(&notes), "encryption is not shown"), "%s: a note on encryption:\n%s", what,
 			  strbuf_str(&notes));
@@ -265,7 +278,7 @@ static const struct scase cases[] = {
 	  "      - {fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: 9090, protocol: TCP}], proxyPort: 15002}]}\n"
 	  "      - {fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: 9090, protocol: TCP}], proxyPort: 15001}]}\n"
 	  "      - {fromEndpoints: [{matchLabels: {app: db}}], toPorts: [{ports: [{port: 9090, protocol: TCP}, {port: 8080, protocol: TCP}]}]}\n",
-	  "proxyPort: 15001" },
+	  "proxyPort: 15001", NULL, "proxyPort is not carried out yet by this version of sluice" },
 	{ "ANY with a port, and a protocol with all its ports", WEB_DB "policies:\n" SEL_WEB
 	  "    egress: [{toEndpoints: [{matchLabels: {app: db}}], toPorts: [{ports: [{port: 53}, {protocol: UDP}, {port: 0, protocol: SCTP}]}]}]\n",
 	  "ports: [{port: 0, protocol: UDP}, {port: 0, protocol: SCTP}, {port: 53}]" },
