@@ -41,7 +41,9 @@ int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size
 		s->secret = true;
 	if (grow_array((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
 		return -ENOMEM;
-	if (s->blen + klen + vlen > s->bcap) {
+	/* bytes is allocated by the first add, empty key and value or not:
+	 * NULL + 0 below would be undefined */
+	if (!s->bytes || s->blen + klen + vlen > s->bcap) {
 		size_t cap = s->bcap ? s->bcap * 2 : 256;
 
 		while (cap < s->blen + klen + vlen)
