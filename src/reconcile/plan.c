@@ -153,7 +153,9 @@ struct plan_item {
 	uint8_t section; /* enum plan_section */
 	uint8_t rank;	 /* order of kinds inside the group */
 	uint32_t change; /* index into the diff */
-	const struct sl_service_key *svc; /* SEC_SERVICE: the group's frontend */
+	/* SEC_SERVICE: the group's frontend, the bytes of a struct
+	 * sl_service_key in a set (at any alignment: copy before reading) */
+	const uint8_t *svc;
 };
 
 struct plan_ctx {
@@ -173,13 +175,26 @@ struct plan_ctx {
 	struct plan_item *items;
 };
 
-/* One change as the describe functions see it. */
+/* The largest key or value a describe function reads as a struct. */
+#define PLAN_BYTES_MAX sizeof(struct sl_service_value)
+
+/* A key or a value, copied out of a set's bytes (where it sits at any
+ * alignment: obj_val) to be read as a struct. */
+union plan_bytes {
+	uint64_t align;
+	uint8_t b[PLAN_BYTES_MAX];
+};
+
+/* One change as the describe functions see it. key and val[] point at
+ * aligned copies (kbuf, vbuf) when they fit, else (an object of a size no
+ * describe function reads as a struct) at the set's bytes. */
 struct plan_view {
 	uint8_t kind;
 	const void *key;
 	uint8_t klen;
 	const void *val[2]; /* BEFORE (have's value), AFTER (want's); NULL when absent */
 	uint16_t vlen[2];
+	union plan_bytes kbuf, vbuf[2];
 };
 
 static int ep_ref_cmp(const void *a, const void *b)
@@ -238,10 +253,12 @@ static int ctx_init(struct plan_ctx *c)
 		for (size_t i = 0; i < set->n; i++) {
 			const struct sl_obj *o = &set->v[i];
 
-			if (o->kind == SL_OBJ_ENDPOINT && obj_fits(o, 16, sizeof(struct sl_endpoint_value)))
-				c->eps[s][c->n_eps[s]++] = (struct ep_ref){
-					.id = ((const struct sl_endpoint_value *)obj_val(set, o))->id, .obj = (uint32_t)i
-				};
+			struct sl_endpoint_value v;
+
+			if (o->kind != SL_OBJ_ENDPOINT || !obj_fits(o, 16, sizeof(v)))
+				continue;
+			memcpy(&v, obj_val(set, o), sizeof(v)); /* at any alignment */
+			c->eps[s][c->n_eps[s]++] = (struct ep_ref){ .id = v.id, .obj = (uint32_t)i };
 		}
 		qsort(c->eps[s], c->n_eps[s], sizeof(*c->eps[s]), ep_ref_cmp);
 	}
@@ -254,12 +271,13 @@ static int ctx_init(struct plan_ctx *c)
 
 		for (size_t i = 0; i < set->n; i++) {
 			const struct sl_obj *o = &set->v[i];
-			const struct sl_ipcache_value *v = obj_val(set, o);
+			struct sl_ipcache_value v;
 
-			if (o->kind == SL_OBJ_IPCACHE &&
-			    obj_fits(o, sizeof(struct sl_ipcache_key), sizeof(struct sl_ipcache_value)) &&
-			    v->identity >= SL_ID_CIDR_MIN)
-				c->cidrs[c->n_cidrs++] = (struct cidr_ref){ .identity = v->identity, .set = (uint8_t)s,
+			if (o->kind != SL_OBJ_IPCACHE || !obj_fits(o, sizeof(struct sl_ipcache_key), sizeof(v)))
+				continue;
+			memcpy(&v, obj_val(set, o), sizeof(v));
+			if (v.identity >= SL_ID_CIDR_MIN)
+				c->cidrs[c->n_cidrs++] = (struct cidr_ref){ .identity = v.identity, .set = (uint8_t)s,
 									    .obj = (uint32_t)i };
 		}
 	}
@@ -332,16 +350,19 @@ static const char *ep_ifname_by_id(const struct plan_ctx *c, int s, uint16_t id)
 	return obj_key(c->set[s], &c->set[s]->v[c->eps[s][lo].obj]);
 }
 
-/* The ENDPOINT value of an interface: want's, else have's, else NULL. */
-static const struct sl_endpoint_value *ep_value(const struct plan_ctx *c, const char ifname[16])
+/* The ENDPOINT value of an interface into ret: want's, else have's; false
+ * when neither set has it. */
+static bool ep_value(const struct plan_ctx *c, const char ifname[16], struct sl_endpoint_value *ret)
 {
 	for (int s = WANT; s <= HAVE; s++) {
 		const struct sl_obj *o = objset_find(c->set[s], SL_OBJ_ENDPOINT, ifname, 16);
 
-		if (o && obj_fits(o, 16, sizeof(struct sl_endpoint_value)))
-			return obj_val(c->set[s], o);
+		if (o && obj_fits(o, 16, sizeof(*ret))) {
+			memcpy(ret, obj_val(c->set[s], o), sizeof(*ret)); /* at any alignment */
+			return true;
+		}
 	}
-	return NULL;
+	return false;
 }
 
 static const struct sl_endpoint *st_endpoint(const struct plan_ctx *c, const char *ifname)
@@ -455,9 +476,10 @@ static void put_identity(const struct plan_ctx *c, struct plan_desc *d, struct s
 		}
 		if (lo < c->n_cidrs && c->cidrs[lo].identity == id) {
 			const struct sl_objset *set = c->set[c->cidrs[lo].set];
-			const struct sl_ipcache_key *k = obj_key(set, &set->v[c->cidrs[lo].obj]);
+			struct sl_ipcache_key k;
 
-			prefix_format(k->family, k->prefixlen - SL_IPCACHE_PREFIX_BITS(0), k->addr, p, sizeof(p));
+			memcpy(&k, obj_key(set, &set->v[c->cidrs[lo].obj]), sizeof(k)); /* at any alignment */
+			prefix_format(k.family, k.prefixlen - SL_IPCACHE_PREFIX_BITS(0), k.addr, p, sizeof(p));
 			put(d, sb, " (cidr %s)", p);
 		} else {
 			put(d, sb, " (cidr)");
@@ -992,7 +1014,10 @@ static void backend_by_id(const struct plan_ctx *c, int s, uint32_t id, char *bu
 		const struct sl_obj *o = objset_find(set, SL_OBJ_BACKEND, &k, sizeof(k));
 
 		if (o && obj_fits(o, sizeof(k), sizeof(struct sl_backend_value))) {
-			backend_format(obj_val(set, o), buf, len);
+			struct sl_backend_value v;
+
+			memcpy(&v, obj_val(set, o), sizeof(v)); /* at any alignment */
+			backend_format(&v, buf, len);
 			return;
 		}
 	}
@@ -1468,24 +1493,44 @@ static const char *kind_name(const struct plan_view *v)
 	return view_known(v) ? plan_kinds[v->kind].name : "unknown";
 }
 
+/* p (n bytes) copied into buf when it fits: what is read as a struct must
+ * be aligned. */
+static const void *view_copy(union plan_bytes *buf, const void *p, size_t n)
+{
+	if (n > sizeof(buf->b))
+		return p;
+	memcpy(buf->b, p, n);
+	return buf->b;
+}
+
+/* An SA's value holds its key: the copies are wiped once read. */
+static void view_wipe(struct plan_view *v)
+{
+	if (v->kind == SL_OBJ_XFRM_STATE)
+		explicit_bzero(v->vbuf, sizeof(v->vbuf));
+}
+
 static void view_init(const struct plan_ctx *c, const struct sl_change *ch, struct plan_view *v)
 {
 	const struct sl_objset *w = c->set[WANT], *h = c->set[HAVE];
 	const struct sl_obj *a = ch->want != SL_DIFF_NONE ? &w->v[ch->want] : NULL;
 	const struct sl_obj *b = ch->have != SL_DIFF_NONE ? &h->v[ch->have] : NULL;
 
-	memset(v, 0, sizeof(*v));
 	v->kind = ch->kind;
+	v->key = NULL;
+	v->klen = 0;
+	v->val[BEFORE] = v->val[AFTER] = NULL;
+	v->vlen[BEFORE] = v->vlen[AFTER] = 0;
 	if (b) {
-		v->key = obj_key(h, b);
+		v->key = view_copy(&v->kbuf, obj_key(h, b), b->klen);
 		v->klen = b->klen;
-		v->val[BEFORE] = obj_val(h, b);
+		v->val[BEFORE] = view_copy(&v->vbuf[BEFORE], obj_val(h, b), b->vlen);
 		v->vlen[BEFORE] = b->vlen;
 	}
 	if (a) {
-		v->key = obj_key(w, a);
+		v->key = view_copy(&v->kbuf, obj_key(w, a), a->klen);
 		v->klen = a->klen;
-		v->val[AFTER] = obj_val(w, a);
+		v->val[AFTER] = view_copy(&v->vbuf[AFTER], obj_val(w, a), a->vlen);
 		v->vlen[AFTER] = a->vlen;
 	}
 }
@@ -1513,7 +1558,7 @@ static void item_ifname(struct plan_item *it, const char *name)
 
 static void item_init(const struct plan_ctx *c, uint32_t i, struct plan_item *it)
 {
-	struct plan_view v;
+	_cleanup_(view_wipe) struct plan_view v;
 
 	view_init(c, &c->d->v[i], &v);
 	memset(it, 0, sizeof(*it));
@@ -1572,7 +1617,8 @@ static void item_init(const struct plan_ctx *c, uint32_t i, struct plan_item *it
 		break;
 	case SL_OBJ_SERVICE:
 		it->section = SEC_SERVICE;
-		it->svc = v.key;
+		it->svc = c->d->v[i].want != SL_DIFF_NONE ? obj_key(c->set[WANT], &c->set[WANT]->v[c->d->v[i].want])
+							   : obj_key(c->set[HAVE], &c->set[HAVE]->v[c->d->v[i].have]);
 		break;
 	case SL_OBJ_BACKEND:
 		it->section = SEC_BACKENDS;
@@ -1619,7 +1665,8 @@ static int hide_named_backends(const struct plan_ctx *c, struct plan_item *items
 			}
 		}
 	}
-	qsort(ids, n_ids, sizeof(*ids), cmp_u32);
+	if (n_ids > 1) /* qsort(NULL, 0) is undefined */
+		qsort(ids, n_ids, sizeof(*ids), cmp_u32);
 	for (size_t i = 0; n_ids && i < n; i++) {
 		struct plan_view v;
 		uint32_t id;
@@ -1642,7 +1689,7 @@ static int item_group_cmp(const struct plan_item *x, const struct plan_item *y)
 	if (x->section != y->section)
 		return x->section < y->section ? -1 : 1;
 	if (x->section == SEC_SERVICE)
-		return memcmp(x->svc, y->svc, sizeof(*x->svc));
+		return memcmp(x->svc, y->svc, sizeof(struct sl_service_key));
 	r = memcmp(x->ifname, y->ifname, sizeof(x->ifname));
 	if (r)
 		return r;
@@ -1666,7 +1713,8 @@ static int item_cmp(const void *a, const void *b)
 static void put_group(const struct plan_ctx *c, const struct plan_item *it, struct plan_desc *d, struct strbuf *sb)
 {
 	char ifname[17];
-	const struct sl_endpoint_value *ev;
+	struct sl_endpoint_value evv;
+	bool ev;
 	const struct sl_endpoint *ep;
 
 	if (it->section == SEC_GONE) {
@@ -1676,9 +1724,11 @@ static void put_group(const struct plan_ctx *c, const struct plan_item *it, stru
 	if (it->section == SEC_SERVICE) {
 		const struct svc_ref *r = c->n_svcs ? bsearch(it->svc, c->svcs, c->n_svcs, sizeof(*c->svcs), svc_key_cmp)
 						    : NULL;
+		struct sl_service_key k;
 		char fe[80];
 
-		frontend_format(it->svc, fe, sizeof(fe));
+		memcpy(&k, it->svc, sizeof(k));
+		frontend_format(&k, fe, sizeof(fe));
 		put(d, sb, "service %s%s%s", r && r->name ? r->name : "", r && r->name ? " " : "", fe);
 		return;
 	}
@@ -1687,14 +1737,14 @@ static void put_group(const struct plan_ctx *c, const struct plan_item *it, stru
 		return;
 	}
 	name_copy(ifname, sizeof(ifname), it->ifname, sizeof(it->ifname));
-	ev = ep_value(c, it->ifname);
+	ev = ep_value(c, it->ifname, &evv);
 	ep = st_endpoint(c, ifname);
 	if (ep && ep->name)
 		put(d, sb, "endpoint %s (%s", ep->name, ifname);
 	else
 		put(d, sb, "endpoint %s%s", ifname, ev ? " (" : "");
 	if (ev)
-		put(d, sb, "%sid %u", ep && ep->name ? ", " : "", ev->id);
+		put(d, sb, "%sid %u", ep && ep->name ? ", " : "", evv.id);
 	if (ev || (ep && ep->name))
 		put(d, sb, ")");
 }
@@ -1829,6 +1879,7 @@ static void render_lines(const struct plan_ctx *c, size_t n, bool json, bool col
 			describe(c, &v, d);
 			emit(&e, ch->op, kind_name(&v), v.val[BEFORE] != NULL, v.val[AFTER] != NULL);
 		}
+		view_wipe(&v);
 		drain(d, out);
 	}
 	if (json)
