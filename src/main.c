@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "commands/cli.h"
+#include "common/strbuf.h"
 #include "common/util.h"
 
 /* NO_COLOR (no-color.org): set and not empty. */
@@ -109,7 +110,7 @@ static int take_option(struct parsed *p, int opt, char **argv)
 		else if (streq(optarg, "yaml"))
 			p->c.output = CLI_OUTPUT_YAML;
 		else {
-			fprintf(stderr, "sluice: -o takes text, json or yaml, not '%s'\n", optarg);
+			fprintf(stderr, "sluice: -o takes text, json or yaml, not '%s'\n", str_esc(optarg));
 			return 1;
 		}
 		return 0;
@@ -135,7 +136,7 @@ static int take_option(struct parsed *p, int opt, char **argv)
 		long w = strtol(optarg, &end, 10);
 
 		if (*end || end == optarg || w < 0 || w > 86400) {
-			fprintf(stderr, "sluice: --wait takes a number of seconds (0..86400), not '%s'\n", optarg);
+			fprintf(stderr, "sluice: --wait takes a number of seconds (0..86400), not '%s'\n", str_esc(optarg));
 			return 1;
 		}
 		p->c.wait_s = (int)w;
@@ -150,7 +151,7 @@ static int take_option(struct parsed *p, int opt, char **argv)
 
 		if (*end || end == optarg || v < 0 || v > max) {
 			fprintf(stderr, "sluice: %s takes a number of %s (0..%ld), not '%s'\n",
-				opt == 'R' ? "--resync" : "--debounce", opt == 'R' ? "seconds" : "milliseconds", max, optarg);
+				opt == 'R' ? "--resync" : "--debounce", opt == 'R' ? "seconds" : "milliseconds", max, str_esc(optarg));
 			return 1;
 		}
 		if (opt == 'R')
@@ -162,7 +163,7 @@ static int take_option(struct parsed *p, int opt, char **argv)
 	}
 	case 'L':
 		if (!streq(optarg, "text") && !streq(optarg, "json")) {
-			fprintf(stderr, "sluice: --log-format takes text or json, not '%s'\n", optarg);
+			fprintf(stderr, "sluice: --log-format takes text or json, not '%s'\n", str_esc(optarg));
 			return 1;
 		}
 		p->c.log_json = streq(optarg, "json");
@@ -189,10 +190,10 @@ static int take_option(struct parsed *p, int opt, char **argv)
 		p->help = true;
 		return 0;
 	case ':':
-		fprintf(stderr, "sluice: option '%s' needs a value\n", argv[optind - 1]);
+		fprintf(stderr, "sluice: option '%s' needs a value\n", str_esc(argv[optind - 1]));
 		return 1;
 	default:
-		fprintf(stderr, "sluice: unknown option '%s'. See 'sluice --help'.\n", argv[optind - 1]);
+		fprintf(stderr, "sluice: unknown option '%s'. See 'sluice --help'.\n", str_esc(argv[optind - 1]));
 		return 1;
 	}
 }
@@ -216,7 +217,7 @@ int main(int argc, char **argv)
 		if (streq(commands[i].name, argv[optind]))
 			cmd = &commands[i];
 	if (!cmd) {
-		fprintf(stderr, "sluice: unknown command '%s'. Commands:", argv[optind]);
+		fprintf(stderr, "sluice: unknown command '%s'. Commands:", str_esc(argv[optind]));
 		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 			fprintf(stderr, " %s", commands[i].name);
 		fprintf(stderr, ". See 'sluice --help'.\n");

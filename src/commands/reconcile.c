@@ -164,7 +164,7 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 
 		r = sl_keyring_load(&p->ld, &keys, why, sizeof(why));
 		if (r < 0) {
-			fprintf(p->err, "sluice %s: encryption keys: %s; nothing was changed\n", cmd, why);
+			fprintf(p->err, "sluice %s: encryption keys: %s; nothing was changed\n", cmd, str_esc(why));
 			return 1;
 		}
 	}
@@ -201,7 +201,7 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 
 void cli_kernel_error(FILE *out, const char *cmd, int r, const struct sl_kerr *e)
 {
-	fprintf(out, "sluice %s: %s\n", cmd, e->msg[0] ? e->msg : strerror(-r));
+	fprintf(out, "sluice %s: %s\n", cmd, e->msg[0] ? str_esc(e->msg) : strerror(-r));
 	if ((r == -EPERM || r == -EACCES) && geteuid() != 0)
 		fprintf(out, "sluice %s: reading the datapath's state needs root (or the capabilities CAP_BPF, "
 			     "CAP_NET_ADMIN and CAP_SYS_ADMIN); 'sluice validate' runs unprivileged\n",
@@ -245,7 +245,7 @@ static int check_plan(const char *cmd, struct pipeline *p)
 
 	if (!p->d.n || sl_kernel_preflight(p->k, &p->want, &p->have, &e) >= 0)
 		return 0;
-	fprintf(p->err, "sluice %s: %s\n", cmd, e.msg);
+	fprintf(p->err, "sluice %s: %s\n", cmd, str_esc(e.msg));
 	return 1;
 }
 
@@ -275,12 +275,12 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 
 	r = sl_kernel_preflight(p->k, &p->want, &p->have, &e);
 	if (r < 0) {
-		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg);
+		fprintf(p->err, "sluice %s: %s\n", cmd, str_esc(e.msg));
 		return 1;
 	}
 	r = sl_kernel_apply(p->k, &p->want, &p->have, &p->d, &p->s, &e);
 	if (r < 0) {
-		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg[0] ? str_esc(e.msg) : strerror(-r));
 		fprintf(p->err, "sluice %s: the kernel holds part of the plan; run apply again to converge\n", cmd);
 		return 1;
 	}
@@ -290,7 +290,7 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 	if (r >= 0)
 		r = sl_diff(&p->want, &after, &left);
 	if (r < 0) {
-		fprintf(p->err, "sluice %s: verifying: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		fprintf(p->err, "sluice %s: verifying: %s\n", cmd, e.msg[0] ? str_esc(e.msg) : strerror(-r));
 		objset_free(&after);
 		return 1;
 	}
@@ -333,7 +333,7 @@ static int relock(const struct cli *c, const char *cmd, struct pipeline *p)
 	if (r >= 0)
 		r = sl_diff(&now, &p->have, &moved);
 	if (r < 0) {
-		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg[0] ? str_esc(e.msg) : strerror(-r));
 		sl_kernel_close(k);
 		objset_free(&now);
 		return 1;
@@ -363,7 +363,7 @@ static int lock_for_plan(const struct cli *c, const char *cmd, struct pipeline *
 	if (!p->d.n || sl_kernel_exists(p->k))
 		return 0;
 	if (sl_kernel_preflight(p->k, &p->want, &p->have, &e) < 0) {
-		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg);
+		fprintf(p->err, "sluice %s: %s\n", cmd, str_esc(e.msg));
 		return 1;
 	}
 	return relock(c, cmd, p);
@@ -413,11 +413,11 @@ int cmd_flush(const struct cli *c)
 		if (!isatty(STDIN_FILENO)) {
 			fprintf(stderr, "sluice flush: removes everything sluice owns under %s; pass --yes to do so "
 					"without a terminal\n",
-				cli_pin_dir(c));
+				str_esc(cli_pin_dir(c)));
 			return 1;
 		}
 		fprintf(stderr, "Remove everything sluice owns under %s (maps, programs, attachments)? [y/N] ",
-			cli_pin_dir(c));
+			str_esc(cli_pin_dir(c)));
 		if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y')) {
 			fprintf(stderr, "sluice flush: nothing was changed\n");
 			return 1;
@@ -478,7 +478,7 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 	p.have = live->have;
 	live->have = (struct sl_objset){};
 	if (live->r < 0) {
-		fprintf(err, "sluice watch: %s\n", live->e.msg[0] ? live->e.msg : strerror(-live->r));
+		fprintf(err, "sluice watch: %s\n", live->e.msg[0] ? str_esc(live->e.msg) : strerror(-live->r));
 		r = 1;
 	} else {
 		r = plan_against_live(c, "watch", &p, live->ms);

@@ -162,12 +162,12 @@ int cmd_status(const struct cli *c)
 	}
 	r = cli_observe(c, "status", &k, &live);
 	if (!r && sl_kernel_status(k, &st, &e) < 0) {
-		fprintf(stderr, "sluice status: %s\n", e.msg);
+		fprintf(stderr, "sluice status: %s\n", str_esc(e.msg));
 		r = 1;
 	}
 	if (r)
 		goto out;
-	strbuf_addf(&b, json ? "{\"pin_dir\":" : "pin directory: %s\n", cli_pin_dir(c));
+	strbuf_addf(&b, json ? "{\"pin_dir\":" : "pin directory: %s\n", str_esc(cli_pin_dir(c)));
 	if (json) {
 		strbuf_add_json_str(&b, cli_pin_dir(c));
 		strbuf_adds(&b, ",\"attachments\":[");

@@ -725,11 +725,12 @@ int cmd_watch(const struct cli *c)
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	if (stat(w.dir, &st) < 0) {
-		fprintf(stderr, "sluice watch: %s: %s\n", w.dir, strerror(errno));
+		fprintf(stderr, "sluice watch: %s: %s\n", str_esc(w.dir), strerror(errno));
 		return 1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "sluice watch: %s: not a directory (watch takes the directory of state files)\n", w.dir);
+		fprintf(stderr, "sluice watch: %s: not a directory (watch takes the directory of state files)\n",
+			str_esc(w.dir));
 		return 1;
 	}
 	w.log = (struct wlog){ .json = c->log_json, .fd = STDERR_FILENO,
@@ -759,14 +760,14 @@ int cmd_watch(const struct cli *c)
 		w.health.last_result = "starting";
 		hr = health_write(&w.health);
 		if (hr < 0) {
-			fprintf(stderr, "sluice watch: --health-file %s: %s\n", w.health.path, strerror(-hr));
+			fprintf(stderr, "sluice watch: --health-file %s: %s\n", str_esc(w.health.path), strerror(-hr));
 			w.health.path = NULL; /* not ours to remove */
 			goto out;
 		}
 	}
 	watch_dir(&w);
 	if (w.dir_wd < 0) {
-		fprintf(stderr, "sluice watch: watching %s: %s\n", w.dir, strerror(errno));
+		fprintf(stderr, "sluice watch: watching %s: %s\n", str_esc(w.dir), strerror(errno));
 		goto out;
 	}
 	if (w.parent)

@@ -202,3 +202,24 @@ void strbuf_free(struct strbuf *b)
 	b->s = NULL;
 	b->len = b->cap = 0;
 }
+
+const char *str_esc(const char *s)
+{
+	static _Thread_local char bufs[8][1040];
+	static _Thread_local unsigned next;
+	char *out = bufs[next++ % 8];
+	struct strbuf b = {};
+
+	if (!s)
+		return "(null)";
+	if (strbuf_add_escaped(&b, s) < 0) {
+		strbuf_free(&b);
+		return "(out of memory)";
+	}
+	if (b.len > 1024)
+		snprintf(out, sizeof(bufs[0]), "%.1021s...", strbuf_str(&b));
+	else
+		snprintf(out, sizeof(bufs[0]), "%s", strbuf_str(&b));
+	strbuf_free(&b);
+	return out;
+}

@@ -30,6 +30,11 @@ int strbuf_add_json_str(struct strbuf *b, const char *s);
  * controls (U+200E, U+200F, U+202A..U+202E, U+2066..U+2069). Everything
  * else, a backslash included, is copied as it is. */
 int strbuf_add_escaped(struct strbuf *b, const char *s);
+/* s escaped as strbuf_add_escaped does, for a message that names what the
+ * user gave (a path, an option's value, a kernel message quoting one):
+ * cut at 1024 bytes with "...", in one of 8 thread-local buffers used in
+ * turn (up to 8 in one call). */
+const char *str_esc(const char *s);
 /* The length of the UTF-8 sequence at s (1..4) and its code point, or 0
  * when s does not start a valid one (overlong, surrogate, beyond U+10FFFF,
  * cut short). s is NUL-terminated. */

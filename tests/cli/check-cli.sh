@@ -82,6 +82,17 @@ for c in validate diff apply watch show status flush version; do
 done
 expect_rc 0 "$sluice" validate --pin-dir "$tmp/nowhere" "$ex/minimal.yaml"
 expect_rc 0 "$sluice" version --pin-dir "$tmp/nowhere" --node x -o json
+# what the user typed is escaped in every message: a command, an option, a value
+for args in $'bo\x1b[31mgus' $'apply\n--wait\nx\x07' $'apply\n--b\x1bogus' $'watch\n/nonexistent\x1b[2J'; do
+	mapfile -t argv <<< "$args"
+	"$sluice" "${argv[@]}" >"$tmp/out" 2>"$tmp/err"
+	if LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$tmp/err" "$tmp/out"; then
+		bad "a control character reached the terminal: sluice $(printf '%q ' "${argv[@]}")"
+	else
+		ok
+	fi
+	grep -q '\\x1b\|\\x07' "$tmp/err" && ok || bad "no escape in: $(cat -A "$tmp/err")"
+done
 # version
 expect_rc 0 "$sluice" version
 grep -q '^sluice 0\.1\.0$' "$tmp/out" && grep -q '^libbpf ' "$tmp/out" && grep -q '^libcyaml 1\.' "$tmp/out" &&
