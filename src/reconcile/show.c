@@ -447,18 +447,33 @@ static int node_by_addr(const struct show *s, uint8_t family, const uint8_t *add
 	if (family != 4 && family != 6)
 		return -1;
 	memcpy(k.ip.addr, addr, family == 4 ? 4 : 16);
-	n = bsearch(&k, s->nodes, s->n_nodes, sizeof(*s->nodes), snode_cmp);
+	n = s->n_nodes ? bsearch(&k, s->nodes, s->n_nodes, sizeof(*s->nodes), snode_cmp) : NULL;
 	return n ? (int)(n - s->nodes) : -1;
 }
 
-static bool ipc_obj(const struct show *s, const struct sl_obj *o, const struct sl_ipcache_key **k,
-		    const struct sl_ipcache_value **v)
+/* qsort, which must not be given NULL, not even with no elements. */
+static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
-	if (o->kind != SL_OBJ_IPCACHE || o->klen != sizeof(**k) || o->vlen != sizeof(**v))
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+/* An object's key and value copied into k and v when their sizes are klen
+ * and vlen: in a set they sit at any alignment (obj_val), so they are
+ * never read in place as structs. */
+static bool obj_copy(const struct show *s, const struct sl_obj *o, void *k, size_t klen, void *v, size_t vlen)
+{
+	if (o->klen != klen || o->vlen != vlen)
 		return false;
-	*k = obj_key(s->live, o);
-	*v = obj_val(s->live, o);
+	memcpy(k, obj_key(s->live, o), klen);
+	memcpy(v, obj_val(s->live, o), vlen);
 	return true;
+}
+
+static bool ipc_obj(const struct show *s, const struct sl_obj *o, struct sl_ipcache_key *k,
+		    struct sl_ipcache_value *v)
+{
+	return o->kind == SL_OBJ_IPCACHE && obj_copy(s, o, k, sizeof(*k), v, sizeof(*v));
 }
 
 static void add_pod(struct show *s, struct snode *n, const struct sl_prefix *p)
@@ -472,8 +487,10 @@ static void add_pod(struct show *s, struct snode *n, const struct sl_prefix *p)
 static void read_ipcache(struct show *s)
 {
 	const struct sl_objset *l = s->live;
-	const struct sl_ipcache_key *k;
-	const struct sl_ipcache_value *v;
+	struct sl_ipcache_key kc;
+	struct sl_ipcache_value vc;
+	const struct sl_ipcache_key *k = &kc;
+	const struct sl_ipcache_value *v = &vc;
 	struct sl_prefix p;
 	char t[64];
 
@@ -481,7 +498,7 @@ static void read_ipcache(struct show *s)
 	for (size_t i = 0; i < l->n; i++) {
 		struct snode *n;
 
-		if (!ipc_obj(s, &l->v[i], &k, &v) || !ipc_prefix(k, &p) || (v->flags & SL_IPCACHE_REMOTE) ||
+		if (!ipc_obj(s, &l->v[i], &kc, &vc) || !ipc_prefix(k, &p) || (v->flags & SL_IPCACHE_REMOTE) ||
 		    !is_host(&p) || (v->identity != SL_ID_HOST && v->identity != SL_ID_REMOTE_NODE))
 			continue;
 		n = PUSH(s, s->nodes, s->n_nodes, s->cap_nodes);
@@ -498,7 +515,7 @@ static void read_ipcache(struct show *s)
 			     t);
 		}
 	}
-	qsort(s->nodes, s->n_nodes, sizeof(*s->nodes), snode_cmp);
+	sort(s->nodes, s->n_nodes, sizeof(*s->nodes), snode_cmp);
 	for (size_t i = 0; i < s->n_nodes; i++)
 		if (s->nodes[i].here)
 			s->here = (int)i;
@@ -508,7 +525,7 @@ static void read_ipcache(struct show *s)
 
 		if (l->v[i].kind != SL_OBJ_IPCACHE)
 			continue;
-		if (!ipc_obj(s, &l->v[i], &k, &v) || !ipc_prefix(k, &p)) {
+		if (!ipc_obj(s, &l->v[i], &kc, &vc) || !ipc_prefix(k, &p)) {
 			note(s, "an ipcache entry of an unknown form is not shown");
 			continue;
 		}
@@ -573,7 +590,7 @@ static void sort_cidrs(struct show *s)
 {
 	size_t w = 0;
 
-	qsort(s->cidrs, s->n_cidrs, sizeof(*s->cidrs), cidr_id_cmp);
+	sort(s->cidrs, s->n_cidrs, sizeof(*s->cidrs), cidr_id_cmp);
 	for (size_t i = 0; i < s->n_cidrs; i++) {
 		if (w && s->cidrs[w - 1].id == s->cidrs[i].id) {
 			char t[64];
@@ -621,74 +638,75 @@ static int pent_cmp(const void *a, const void *b)
 
 static void read_policy(struct show *s, const struct sl_obj *o)
 {
-	const struct sl_policy_key *k = obj_key(s->live, o);
-	const struct sl_policy_value *v = obj_val(s->live, o);
+	struct sl_policy_key k;
+	struct sl_policy_value v;
 	struct pent *e;
 
-	if (o->klen != sizeof(*k) || o->vlen != sizeof(*v) || k->dir > SL_DIR_EGRESS) {
+	if (!obj_copy(s, o, &k, sizeof(k), &v, sizeof(v)) || k.dir > SL_DIR_EGRESS) {
 		note(s, "a policy entry of an unknown form is not shown");
 		return;
 	}
 	e = PUSH(s, s->pe, s->n_pe, s->cap_pe);
 	if (!e)
 		return;
-	e->ep_id = k->ep_id;
-	e->dir = k->dir;
-	e->proto = k->proto;
-	e->port = ntohs(k->dport);
-	e->id = k->identity;
-	e->deny = v->flags & SL_POLICY_DENY;
-	e->proxy = e->deny ? 0 : v->proxy_port;
+	e->ep_id = k.ep_id;
+	e->dir = k.dir;
+	e->proto = k.proto;
+	e->port = ntohs(k.dport);
+	e->id = k.identity;
+	e->deny = v.flags & SL_POLICY_DENY;
+	e->proxy = e->deny ? 0 : v.proxy_port;
 }
 
 static void read_endpoint(struct show *s, const struct sl_obj *o)
 {
-	const struct sl_endpoint_value *v = obj_val(s->live, o);
+	char ifname[SHOW_IFNAME_LEN];
+	struct sl_endpoint_value v;
 	struct sep *e;
 
-	if (o->klen != SHOW_IFNAME_LEN || o->vlen != sizeof(*v)) {
+	if (!obj_copy(s, o, ifname, sizeof(ifname), &v, sizeof(v))) {
 		note(s, "an endpoint of an unknown form is not shown");
 		return;
 	}
 	e = PUSH(s, s->eps, s->n_eps, s->cap_eps);
 	if (!e)
 		return;
-	memcpy(e->ifname, obj_key(s->live, o), SHOW_IFNAME_LEN);
-	e->v = *v;
+	memcpy(e->ifname, ifname, SHOW_IFNAME_LEN);
+	e->v = v;
 	e->a4 = e->a6 = -1;
 }
 
 static void read_attach(struct show *s, const struct sl_obj *o)
 {
-	const struct sl_attach_key *k = obj_key(s->live, o);
-	const struct sl_attach_value *v = obj_val(s->live, o);
+	struct sl_attach_key k;
+	struct sl_attach_value v;
 	char ifname[SHOW_IFNAME_LEN + 1] = { 0 };
 
-	if (o->klen != sizeof(*k) || o->vlen != sizeof(*v)) {
+	if (!obj_copy(s, o, &k, sizeof(k), &v, sizeof(v))) {
 		note(s, "an attachment of an unknown form is not shown");
 		return;
 	}
-	memcpy(ifname, k->ifname, SHOW_IFNAME_LEN);
-	if (k->hook == SL_HOOK_XDP && v->prog == SL_PROG_PREFILTER) {
+	memcpy(ifname, k.ifname, SHOW_IFNAME_LEN);
+	if (k.hook == SL_HOOK_XDP && v.prog == SL_PROG_PREFILTER) {
 		if (s->has_pf) {
 			note(s, "the prefilter is attached to several devices; only %s is shown", s->pf_device);
 			return;
 		}
 		s->has_pf = true;
 		memcpy(s->pf_device, ifname, sizeof(s->pf_device));
-		s->xdp_mode = v->xdp_mode < SL_XDP__MAX ? v->xdp_mode : SL_XDP_NATIVE;
-		if (v->xdp_mode >= SL_XDP__MAX)
+		s->xdp_mode = v.xdp_mode < SL_XDP__MAX ? v.xdp_mode : SL_XDP_NATIVE;
+		if (v.xdp_mode >= SL_XDP__MAX)
 			note(s, "the prefilter on %s is in an unknown XDP mode; shown as native", ifname);
 		return;
 	}
-	if ((k->hook == SL_HOOK_TC_INGRESS && v->prog == SL_PROG_FROM_ENDPOINT) ||
-	    (k->hook == SL_HOOK_TC_EGRESS && v->prog == SL_PROG_TO_ENDPOINT)) {
+	if ((k.hook == SL_HOOK_TC_INGRESS && v.prog == SL_PROG_FROM_ENDPOINT) ||
+	    (k.hook == SL_HOOK_TC_EGRESS && v.prog == SL_PROG_TO_ENDPOINT)) {
 		/* Made for every endpoint; one without its endpoint is drift. */
-		if (s->live->sorted && !objset_find(s->live, SL_OBJ_ENDPOINT, k->ifname, SHOW_IFNAME_LEN))
+		if (s->live->sorted && !objset_find(s->live, SL_OBJ_ENDPOINT, k.ifname, SHOW_IFNAME_LEN))
 			note(s, "the programs on %s, which is no endpoint, are not shown", ifname);
 		return;
 	}
-	note(s, "program %u at hook %u of %s is not one that a state attaches: not shown", v->prog, k->hook, ifname);
+	note(s, "program %u at hook %u of %s is not one that a state attaches: not shown", v.prog, k.hook, ifname);
 }
 
 static void read_prefilter(struct show *s, const struct sl_obj *o)
@@ -716,25 +734,25 @@ static void read_prefilter(struct show *s, const struct sl_obj *o)
 
 static void read_map(struct show *s, const struct sl_obj *o)
 {
-	const struct sl_map_key *k = obj_key(s->live, o);
-	const struct sl_map_value *v = obj_val(s->live, o);
+	struct sl_map_key k;
+	struct sl_map_value v;
 
-	if (o->klen != sizeof(*k) || o->vlen != sizeof(*v))
+	if (!obj_copy(s, o, &k, sizeof(k), &v, sizeof(v)))
 		return;
 	for (size_t i = 0; i < s->n_layouts; i++) {
 		const struct sl_map_layout *l = &s->layouts[i];
 		int f = l->size_from;
 
-		if (!l->name || strncmp(l->name, k->name, sizeof(k->name)) != 0)
+		if (!l->name || strncmp(l->name, k.name, sizeof(k.name)) != 0)
 			continue;
 		if (f < 0 || f >= SL_MAP__MAX)
 			return;
-		if (s->map_size_set[f] && s->map_size[f] != v->max_entries) {
+		if (s->map_size_set[f] && s->map_size[f] != v.max_entries) {
 			note(s, "the maps sized by mapSizes.%s differ (%" PRIu32 " and %" PRIu32 "); shown: %" PRIu32,
-			     sl_map_size_name[f], s->map_size[f], v->max_entries, s->map_size[f]);
+			     sl_map_size_name[f], s->map_size[f], v.max_entries, s->map_size[f]);
 			return;
 		}
-		s->map_size[f] = v->max_entries;
+		s->map_size[f] = v.max_entries;
 		s->map_size_set[f] = true;
 		return;
 	}
@@ -784,10 +802,11 @@ static void read_live(struct show *s)
 		case SL_OBJ_XFRM_STATE:
 			s->n_sa++;
 			if (o->klen == sizeof(struct sl_xfrm_state_key)) {
-				const struct sl_xfrm_state_key *sk = obj_key(l, o);
+				struct sl_xfrm_state_key sk;
 
-				if (sk->spi < 32)
-					s->sa_spis |= 1u << sk->spi;
+				memcpy(&sk, obj_key(l, o), sizeof(sk)); /* at any alignment */
+				if (sk.spi < 32)
+					s->sa_spis |= 1u << sk.spi;
 			}
 			break;
 		case SL_OBJ_XFRM_POLICY:
@@ -807,12 +826,12 @@ static void read_live(struct show *s)
 		note(s, "%zu prefilter entries are not shown: the prefilter is attached to no device", s->n_deny);
 		s->n_deny = 0;
 	}
-	qsort(s->deny, s->n_deny, sizeof(*s->deny), prefix_cmp_v);
-	qsort(s->pe, s->n_pe, sizeof(*s->pe), pent_cmp);
+	sort(s->deny, s->n_deny, sizeof(*s->deny), prefix_cmp_v);
+	sort(s->pe, s->n_pe, sizeof(*s->pe), pent_cmp);
 	read_ipcache(s);
 	sort_cidrs(s);
 	for (size_t i = 0; i < s->n_nodes; i++)
-		qsort(s->nodes[i].pods, s->nodes[i].n_pods, sizeof(*s->nodes[i].pods), prefix_cmp_v);
+		sort(s->nodes[i].pods, s->nodes[i].n_pods, sizeof(*s->nodes[i].pods), prefix_cmp_v);
 }
 
 /* ---- endpoints: which is local, which address is whose ---- */
@@ -905,8 +924,8 @@ static void local_endpoints(struct show *s)
 		s->oom = true;
 		goto out;
 	}
-	qsort(s->eps, s->n_eps, sizeof(*s->eps), ep_cmp_ifname);
-	qsort(s->addrs, s->n_addrs, sizeof(*s->addrs), addr_cmp);
+	sort(s->eps, s->n_eps, sizeof(*s->eps), ep_cmp_ifname);
+	sort(s->addrs, s->n_addrs, sizeof(*s->addrs), addr_cmp);
 	for (size_t i = 0; i < s->n_eps; i++) {
 		struct sep *e = &s->eps[i];
 		const char *why = NULL;
@@ -929,7 +948,7 @@ static void local_endpoints(struct show *s)
 		idx[n++] = i;
 	}
 	sort_eps_base = s->eps;
-	qsort(idx, n, sizeof(*idx), ep_idx_cmp);
+	sort(idx, n, sizeof(*idx), ep_idx_cmp);
 	sort_eps_base = NULL;
 	for (a_end = 0; a_end < s->n_addrs && s->addrs[a_end].node < 0; a_end++)
 		;
@@ -1041,7 +1060,7 @@ static const struct pent *pe_range(const struct show *s, uint16_t ep_id, int dir
 	for (end = lo; end < s->n_pe && s->pe[end].ep_id == ep_id && (dir < 0 || s->pe[end].dir == dir); end++)
 		;
 	*ret_n = end - lo;
-	return s->pe + lo;
+	return *ret_n ? s->pe + lo : NULL; /* s->pe may be NULL: NULL + 0 is undefined */
 }
 
 static bool same_entries(const struct pent *a, size_t na, const struct pent *b, size_t nb)
@@ -1086,7 +1105,7 @@ static int port_peer_cmp(const void *a, const void *b)
 static bool covered(const struct pent *E, size_t nE, uint32_t id, const struct pspec *ps, const struct pclass *c)
 {
 	struct pent k = { .id = id, .proto = ps->proto, .port = ps->port };
-	const struct pent *f = bsearch(&k, E, nE, sizeof(*E), peer_cmp);
+	const struct pent *f = nE ? bsearch(&k, E, nE, sizeof(*E), peer_cmp) : NULL;
 
 	if (!f)
 		return false;
@@ -1335,7 +1354,7 @@ static int direction_rules(struct show *s, struct spolicy *pol, bool egress, con
 			c->proxy = e->proxy;
 		}
 	}
-	qsort(cls, ncls, sizeof(*cls), pclass_cmp);
+	sort(cls, ncls, sizeof(*cls), pclass_cmp);
 	for (size_t k = 0; k < ncls && r >= 0; k++) {
 		size_t m = 0;
 		uint8_t dir = cls[k].deny ? (egress ? SL_EGRESS_DENY : SL_INGRESS_DENY) : (egress ? SL_EGRESS : SL_INGRESS);
@@ -1343,7 +1362,7 @@ static int direction_rules(struct show *s, struct spolicy *pol, bool egress, con
 		for (size_t i = 0; i < n; i++)
 			if (ok[i].deny == cls[k].deny && ok[i].proxy == cls[k].proxy)
 				sub[m++] = ok[i];
-		qsort(sub, m, sizeof(*sub), port_peer_cmp);
+		sort(sub, m, sizeof(*sub), port_peer_cmp);
 		r = class_rules(s, pol, dir, &cls[k], sub, m, E, nE);
 	}
 out:
@@ -1377,7 +1396,7 @@ static void collect_identities(struct show *s)
 	}
 	for (size_t i = 0; i < s->n_reps; i++)
 		add_id(s, s->reps[i].identity);
-	qsort(s->ids, s->n_ids, sizeof(*s->ids), cmp_u32);
+	sort(s->ids, s->n_ids, sizeof(*s->ids), cmp_u32);
 	for (size_t i = 0; i < s->n_ids; i++)
 		if (!w || s->ids[w - 1] != s->ids[i])
 			s->ids[w++] = s->ids[i];
@@ -1504,7 +1523,7 @@ static void place_cidrs(struct show *s)
 	for (size_t i = 0; i < s->n_cidrs; i++)
 		order[i] = i;
 	sort_cidrs_base = s->cidrs;
-	qsort(order, s->n_cidrs, sizeof(*order), cidr_idx_prefix_cmp);
+	sort(order, s->n_cidrs, sizeof(*order), cidr_idx_prefix_cmp);
 	sort_cidrs_base = NULL;
 	/* Named by a rule without world: named for good. */
 	for (size_t i = 0; i < s->n_pols; i++)
@@ -1864,14 +1883,16 @@ static void build_doc(struct show *s)
 
 /* ---- services ---- */
 
-static const struct sl_backend_value *backend_value(struct show *s, uint32_t id)
+/* The backend entry of that id into ret; false when there is none. */
+static bool backend_value(struct show *s, uint32_t id, struct sl_backend_value *ret)
 {
 	struct sl_backend_key k = { .id = id };
 	const struct sl_obj *o = objset_find(s->live, SL_OBJ_BACKEND, &k, sizeof(k));
 
-	if (!o || o->vlen != sizeof(struct sl_backend_value))
-		return NULL;
-	return obj_val(s->live, o);
+	if (!o || o->vlen != sizeof(*ret))
+		return false;
+	memcpy(ret, obj_val(s->live, o), sizeof(*ret)); /* at any alignment */
+	return true;
 }
 
 static const char *addr_of(struct show *s, uint8_t family, const uint8_t *addr)
@@ -1908,12 +1929,15 @@ static void doc_services(struct show *s)
 	q = dn_seq(s, s->root, "services", false);
 	for (size_t i = s->svc_first; i < s->svc_first + s->n_svcs; i++) {
 		const struct sl_obj *o = &s->live->v[i];
-		const struct sl_service_key *k = obj_key(s->live, o);
-		const struct sl_service_value *v = obj_val(s->live, o);
-		struct dn *m = dn_map(s, q, NULL, false), *fe, *bes;
+		struct sl_service_key kc;
+		struct sl_service_value vc;
+		const struct sl_service_key *k = &kc;
+		const struct sl_service_value *v = &vc;
+		struct dn *m, *fe, *bes;
 
-		if (o->kind != SL_OBJ_SERVICE)
+		if (o->kind != SL_OBJ_SERVICE || !obj_copy(s, o, &kc, sizeof(kc), &vc, sizeof(vc)))
 			continue;
+		m = dn_map(s, q, NULL, false);
 		dn_str(s, m, "name", service_name(s, k));
 		fe = dn_map(s, m, "frontend", true);
 		dn_str(s, fe, "ip", addr_of(s, k->family, k->addr));
@@ -1922,10 +1946,11 @@ static void doc_services(struct show *s)
 		bes = dn_seq(s, m, "backends", false);
 		for (uint8_t j = 0; j < v->n_members && j < SL_LB_MAX_BACKENDS; j++) {
 			const struct sl_lb_member *mb = &v->member[j];
-			const struct sl_backend_value *b = backend_value(s, mb->backend_id);
+			struct sl_backend_value bv;
+			const struct sl_backend_value *b = &bv;
 			struct dn *bm;
 
-			if (!b) {
+			if (!backend_value(s, mb->backend_id, &bv)) {
 				missing++;
 				continue;
 			}
