@@ -111,7 +111,7 @@ const char *nl_acks_read(struct mnl_socket *nl, void *buf, size_t buf_len, uint3
 			break;
 		}
 		len = (int)got;
-		for (nlh = buf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		for (nlh = buf; nl_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
 			size_t i = nlh->nlmsg_seq - seq0;
 			const char *msg;
 			int err;

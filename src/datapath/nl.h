@@ -6,8 +6,20 @@
 #pragma once
 
 #include <libmnl/libmnl.h>
+#include <stdbool.h>
 
 #include "kernel.h"
+
+/*
+ * Whether a netlink message of len bytes starts at nlh: mnl_nlmsg_ok, less
+ * its flaw. libmnl (1.0.4) compares nlmsg_len with len as an int, so a
+ * length of 2 GiB or more passes and mnl_nlmsg_next then steps far outside
+ * the buffer. Every loop over received messages uses this one.
+ */
+static inline bool nl_msg_ok(const struct nlmsghdr *nlh, int len)
+{
+	return mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_len <= (unsigned)len;
+}
 
 /*
  * Open and bind a socket of bus (NETLINK_XFRM, NETLINK_ROUTE) in the

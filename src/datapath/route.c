@@ -457,7 +457,7 @@ static int dump(struct sl_route *r, uint8_t family, uint8_t protocol,
 			return err;
 		}
 		len = (int)n;
-		for (m = (const struct nlmsghdr *)r->rbuf; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+		for (m = (const struct nlmsghdr *)r->rbuf; nl_msg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
 			if (m->nlmsg_seq != seq || m->nlmsg_pid != r->portid)
 				continue;
 			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
@@ -807,7 +807,7 @@ int route_probe_v6_via_v4(struct sl_route *r, struct sl_kerr *e)
 			return err;
 		}
 		len = (int)n;
-		for (m = (const struct nlmsghdr *)r->rbuf; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+		for (m = (const struct nlmsghdr *)r->rbuf; nl_msg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
 			const char *ext;
 			int err;
 

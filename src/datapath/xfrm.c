@@ -705,7 +705,7 @@ static void pdel_lookup(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t star
 			break;
 		}
 		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)x->rbuf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		for (nlh = (const struct nlmsghdr *)x->rbuf; nl_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
 			uint32_t off = nlh->nlmsg_seq - seq0;
 			size_t i = start + off;
 
@@ -949,7 +949,7 @@ static int dump(struct sl_xfrm *x, uint16_t type, bool secret, int (*each)(const
 			return r;
 		}
 		len = (int)n;
-		for (m = (const struct nlmsghdr *)x->rbuf; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+		for (m = (const struct nlmsghdr *)x->rbuf; nl_msg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
 			if (m->nlmsg_seq != seq || m->nlmsg_pid != x->portid)
 				continue;
 			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
