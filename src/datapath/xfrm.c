@@ -629,18 +629,20 @@ static bool is_policy_del(const struct sl_xfrm_req *r)
  * (the kernel's indexes are never 0). */
 static uint32_t owned_index(const struct nlmsghdr *nlh)
 {
-	const struct xfrm_userpolicy_info *p = mnl_nlmsg_get_payload(nlh);
+	struct xfrm_userpolicy_info p;
 	const struct nlattr *a;
 
-	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*p))
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(p))
 		return 0;
-	mnl_attr_for_each(a, nlh, sizeof(*p)) {
+	mnl_attr_for_each(a, nlh, sizeof(p)) {
 		if (mnl_attr_get_type(a) == XFRMA_TMPL) {
 			const struct xfrm_user_tmpl *t = mnl_attr_get_payload(a);
 
 			if (mnl_attr_get_payload_len(a) != sizeof(*t) || !sl_xfrm_reqid_owned(t->reqid))
 				return 0;
-			return p->index;
+			/* copied: a message is only 4-aligned, the struct needs 8 */
+			memcpy(&p, mnl_nlmsg_get_payload(nlh), sizeof(p));
+			return p.index;
 		}
 	}
 	return 0;
@@ -997,11 +999,14 @@ static void copy_key(uint8_t *dst, size_t cap, uint8_t *ret_len, const char *src
 /* An SA of the dump into k, v; 1 when it is sluice's, 0 when not. */
 static int state_parse(const struct nlmsghdr *nlh, struct sl_xfrm_state_key *k, struct sl_xfrm_state_value *v)
 {
-	const struct xfrm_usersa_info *p = mnl_nlmsg_get_payload(nlh);
+	struct xfrm_usersa_info info;
+	const struct xfrm_usersa_info *p = &info;
 	const struct nlattr *a;
 
 	if (nlh->nlmsg_type != XFRM_MSG_NEWSA || mnl_nlmsg_get_payload_len(nlh) < sizeof(*p))
 		return 0;
+	/* Copied: a message of a dump is only 4-aligned, the struct needs 8. */
+	memcpy(&info, mnl_nlmsg_get_payload(nlh), sizeof(info));
 	if (!sl_xfrm_reqid_owned(p->reqid))
 		return 0;
 	memcpy(k->daddr, &p->id.daddr, 16);
@@ -1104,7 +1109,8 @@ struct policy_dump {
 
 static int policy_each(const struct nlmsghdr *nlh, void *data)
 {
-	const struct xfrm_userpolicy_info *p = mnl_nlmsg_get_payload(nlh);
+	struct xfrm_userpolicy_info info;
+	const struct xfrm_userpolicy_info *p = &info;
 	const struct xfrm_user_tmpl *t = NULL;
 	struct policy_dump *d = data;
 	struct sl_xfrm_policy_key k;
@@ -1114,6 +1120,8 @@ static int policy_each(const struct nlmsghdr *nlh, void *data)
 
 	if (nlh->nlmsg_type != XFRM_MSG_NEWPOLICY || mnl_nlmsg_get_payload_len(nlh) < sizeof(*p))
 		return 0;
+	/* Copied: a message of a dump is only 4-aligned, the struct needs 8. */
+	memcpy(&info, mnl_nlmsg_get_payload(nlh), sizeof(info));
 	/* Ownership first: exactly one template, with sluice's reqid. */
 	mnl_attr_for_each(a, nlh, sizeof(*p)) {
 		if (mnl_attr_get_type(a) == XFRMA_TMPL) {
