@@ -411,6 +411,21 @@ static int route_parse(const struct nlmsghdr *nlh, struct route_seen *s)
 	return 1;
 }
 
+int route_decode(const void *msg, struct sl_route_key *k, struct sl_route_value *v, uint32_t *ret_ifindex)
+{
+	struct route_seen s;
+
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	*ret_ifindex = 0;
+	if (route_parse(msg, &s) <= 0 || !s.owned)
+		return 0;
+	*k = s.k;
+	*v = s.v;
+	*ret_ifindex = s.ifindex;
+	return 1;
+}
+
 /*
  * Dump the main table of one family, routes of one protocol (0: all), and
  * give each message to each(); a negative return stops the calls, and the

@@ -233,6 +233,18 @@ int route_batch(struct sl_route *r, struct sl_route_req *reqs, size_t n,
 		void (*on_error)(void *ctx, const struct sl_route_req *req, const struct sl_kerr *e), void *ctx,
 		struct sl_kerr *e);
 
+/* ---- decoding, as observation does it ---- */
+
+/*
+ * One message of a route dump into k and v, with the code that observation
+ * runs: 1 when it is a route of sluice's, 0 when it is not. The device is
+ * left as its ifindex in *ret_ifindex (observation then asks the kernel
+ * for its name; v->dev stays empty here). msg is a netlink message (struct
+ * nlmsghdr) whose nlmsg_len fits in what the caller holds, as
+ * nl_msg_ok (nl.h) checks. Exposed for tests/fuzz/fuzz_netlink.c.
+ */
+int route_decode(const void *msg, struct sl_route_key *k, struct sl_route_value *v, uint32_t *ret_ifindex);
+
 /* ---- names, as a plan line shows them ---- */
 
 /*

@@ -1107,12 +1107,12 @@ struct policy_dump {
 	void *ctx;
 };
 
-static int policy_each(const struct nlmsghdr *nlh, void *data)
+/* A policy of the dump into *kp, *vp when it is sluice's (1); 0 when not. */
+static int policy_parse(const struct nlmsghdr *nlh, struct sl_xfrm_policy_key *kp, struct sl_xfrm_policy_value *vp)
 {
 	struct xfrm_userpolicy_info info;
 	const struct xfrm_userpolicy_info *p = &info;
 	const struct xfrm_user_tmpl *t = NULL;
-	struct policy_dump *d = data;
 	struct sl_xfrm_policy_key k;
 	struct sl_xfrm_policy_value v;
 	const struct nlattr *a;
@@ -1184,7 +1184,34 @@ static int policy_each(const struct nlmsghdr *nlh, void *data)
 	v.tmpl_optional = t->optional;
 	v.action = p->action;
 	v.flags = p->flags;
+	*kp = k;
+	*vp = v;
+	return 1;
+}
+
+static int policy_each(const struct nlmsghdr *nlh, void *data)
+{
+	struct policy_dump *d = data;
+	struct sl_xfrm_policy_key k;
+	struct sl_xfrm_policy_value v;
+
+	if (policy_parse(nlh, &k, &v) <= 0)
+		return 0;
 	return d->cb(d->ctx, &k, &v);
+}
+
+int xfrm_state_decode(const void *msg, struct sl_xfrm_state_key *k, struct sl_xfrm_state_value *v)
+{
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	return state_parse(msg, k, v);
+}
+
+int xfrm_policy_decode(const void *msg, struct sl_xfrm_policy_key *k, struct sl_xfrm_policy_value *v)
+{
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	return policy_parse(msg, k, v);
 }
 
 int xfrm_policy_observe(struct sl_xfrm *x,

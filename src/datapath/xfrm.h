@@ -261,6 +261,19 @@ int xfrm_batch(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t n,
 	       void (*on_error)(void *ctx, const struct sl_xfrm_req *r, const struct sl_kerr *e), void *ctx,
 	       struct sl_kerr *e);
 
+/* ---- decoding, as observation does it ---- */
+
+/*
+ * One message of an SA (policy) dump into k and v, with the code that
+ * observation runs: 1 when it is an SA (a policy) of sluice's, 0 when it
+ * is not (another type, too short, not sluice's). msg is a netlink message
+ * (struct nlmsghdr) whose nlmsg_len fits in what the caller holds, as
+ * nl_msg_ok (nl.h) checks. Exposed for tests/fuzz/fuzz_netlink.c; the caller
+ * wipes an SA's value.
+ */
+int xfrm_state_decode(const void *msg, struct sl_xfrm_state_key *k, struct sl_xfrm_state_value *v);
+int xfrm_policy_decode(const void *msg, struct sl_xfrm_policy_key *k, struct sl_xfrm_policy_value *v);
+
 /* ---- names, as a plan line shows them ---- */
 
 /* "xfrm state out 192.168.50.1 -> 192.168.50.2 spi 0x4": "out" when
