@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Seeds for fuzz_netlink: receive buffers of the dumps that xfrm.c and
+ * route.c read, built with libmnl (the kernel's own structs), and, with
+ * --capture, the kernel's real replies in the caller's network namespace.
+ *
+ *   gen-netlink-seeds OUTDIR             built: SAs, policies, routes, acks
+ *   gen-netlink-seeds --capture OUTDIR   dumped: routes, xfrm policies and
+ *                                        SAs, and a refused request's ack
+ *
+ * tests/fuzz/gen-netlink-seeds.sh runs both, the capture in a network
+ * namespace of its own that it fills first (docs/fuzzing.md).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "datapath/route.h"
+#include "datapath/xfrm.h"
+
+#define BUF (256 * 1024)
+
+static uint8_t buf[BUF];
+static size_t used;
+static const char *outdir;
+
+static struct nlmsghdr *msg(uint16_t type, uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf + used);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	nlh->nlmsg_seq = 7;
+	nlh->nlmsg_pid = 4242;
+	return nlh;
+}
+
+static void done_msg(struct nlmsghdr *nlh)
+{
+	used += MNL_ALIGN(nlh->nlmsg_len);
+}
+
+static void put_done(int err, const char *ext)
+{
+	struct nlmsghdr *nlh = msg(NLMSG_DONE, NLM_F_MULTI | (ext ? NLM_F_ACK_TLVS : 0));
+	int *e = mnl_nlmsg_put_extra_header(nlh, sizeof(int));
+
+	*e = err;
+	if (ext)
+		mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, ext);
+	done_msg(nlh);
+}
+
+static void put_error(int err, bool capped, const char *ext)
+{
+	struct nlmsghdr *nlh = msg(NLMSG_ERROR, (capped ? NLM_F_CAPPED : 0) | (ext ? NLM_F_ACK_TLVS : 0));
+	struct nlmsgerr *me = mnl_nlmsg_put_extra_header(nlh, sizeof(*me));
+
+	me->error = err;
+	me->msg.nlmsg_type = RTM_NEWROUTE;
+	me->msg.nlmsg_seq = 7;
+	if (!capped) {
+		/* the request, whole: a header and an rtmsg */
+		me->msg.nlmsg_len = MNL_NLMSG_HDRLEN + sizeof(struct rtmsg);
+		mnl_nlmsg_put_extra_header(nlh, sizeof(struct rtmsg));
+	} else {
+		me->msg.nlmsg_len = MNL_NLMSG_HDRLEN;
+	}
+	if (ext)
+		mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, ext);
+	done_msg(nlh);
+}
+
+static void flush(const char *name)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", outdir, name);
+	f = fopen(path, "w");
+	if (!f || fwrite(buf, 1, used, f) != used || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+	printf("%s: %zu bytes\n", path, used);
+	used = 0;
+}
+
+static void addr(xfrm_address_t *a, int family, const char *s)
+{
+	memset(a, 0, sizeof(*a));
+	if (s && inet_pton(family, s, a) != 1)
+		abort();
+}
+
+struct sa {
+	int family;
+	const char *src, *dst;
+	uint32_t spi, reqid;
+	const char *aead, *auth, *crypt;
+	unsigned key_bits, icv_bits;
+	uint32_t mark, mark_mask, set_mark, set_mark_mask;
+	uint8_t replay_window;
+};
+
+static void put_alg(struct nlmsghdr *nlh, uint16_t type, const char *name, unsigned bits, unsigned icv)
+{
+	size_t key = (bits + 7) / 8;
+	uint8_t a[sizeof(struct xfrm_algo_aead) + 64] = { 0 };
+
+	for (size_t i = 0; i < key; i++)
+		a[(type == XFRMA_ALG_AEAD ? sizeof(struct xfrm_algo_aead)
+		   : type == XFRMA_ALG_AUTH_TRUNC ? sizeof(struct xfrm_algo_auth)
+						  : sizeof(struct xfrm_algo)) + i] = (uint8_t)(0xa0 + i);
+	if (type == XFRMA_ALG_AEAD) {
+		struct xfrm_algo_aead *g = (void *)a;
+
+		snprintf(g->alg_name, sizeof(g->alg_name), "%s", name);
+		g->alg_key_len = bits;
+		g->alg_icv_len = icv;
+		mnl_attr_put(nlh, type, sizeof(*g) + key, a);
+	} else if (type == XFRMA_ALG_AUTH_TRUNC) {
+		struct xfrm_algo_auth *g = (void *)a;
+
+		snprintf(g->alg_name, sizeof(g->alg_name), "%s", name);
+		g->alg_key_len = bits;
+		g->alg_trunc_len = icv;
+		mnl_attr_put(nlh, type, sizeof(*g) + key, a);
+	} else {
+		struct xfrm_algo *g = (void *)a;
+
+		snprintf(g->alg_name, sizeof(g->alg_name), "%s", name);
+		g->alg_key_len = bits;
+		mnl_attr_put(nlh, type, sizeof(*g) + key, a);
+	}
+}
+
+static void put_sa(const struct sa *s)
+{
+	struct nlmsghdr *nlh = msg(XFRM_MSG_NEWSA, NLM_F_MULTI);
+	struct xfrm_usersa_info sa = { 0 }, *p = &sa; /* messages are 4-aligned: made here, copied */
+
+	p->sel.family = (uint16_t)s->family;
+	addr(&p->id.daddr, s->family, s->dst);
+	p->id.spi = htonl(s->spi);
+	p->id.proto = IPPROTO_ESP;
+	addr(&p->saddr, s->family, s->src);
+	p->lft.soft_byte_limit = p->lft.hard_byte_limit = XFRM_INF;
+	p->lft.soft_packet_limit = p->lft.hard_packet_limit = XFRM_INF;
+	p->reqid = s->reqid;
+	p->family = (uint16_t)s->family;
+	p->mode = XFRM_MODE_TUNNEL;
+	p->replay_window = s->replay_window;
+	memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(sa)), &sa, sizeof(sa));
+	if (s->aead)
+		put_alg(nlh, XFRMA_ALG_AEAD, s->aead, s->key_bits, s->icv_bits);
+	if (s->auth)
+		put_alg(nlh, XFRMA_ALG_AUTH_TRUNC, s->auth, 256, s->icv_bits);
+	if (s->crypt)
+		put_alg(nlh, XFRMA_ALG_CRYPT, s->crypt, s->key_bits, 0);
+	if (s->mark || s->mark_mask) {
+		struct xfrm_mark m = { s->mark, s->mark_mask };
+
+		mnl_attr_put(nlh, XFRMA_MARK, sizeof(m), &m);
+	}
+	if (s->set_mark || s->set_mark_mask) {
+		mnl_attr_put_u32(nlh, XFRMA_SET_MARK, s->set_mark);
+		mnl_attr_put_u32(nlh, XFRMA_SET_MARK_MASK, s->set_mark_mask);
+	}
+	done_msg(nlh);
+}
+
+struct pol {
+	int family, tmpl_family;
+	const char *src, *dst;
+	uint8_t src_len, dst_len, dir;
+	const char *tsrc, *tdst;
+	uint32_t reqid, spi, mark, mark_mask, if_id, n_tmpl;
+	uint8_t type;
+};
+
+static void put_policy(const struct pol *q)
+{
+	struct nlmsghdr *nlh = msg(XFRM_MSG_NEWPOLICY, NLM_F_MULTI);
+	struct xfrm_userpolicy_info pol = { 0 }, *p = &pol;
+	struct xfrm_user_tmpl t[2];
+
+	addr(&p->sel.saddr, q->family, q->src);
+	addr(&p->sel.daddr, q->family, q->dst);
+	p->sel.family = (uint16_t)q->family;
+	p->sel.prefixlen_s = q->src_len;
+	p->sel.prefixlen_d = q->dst_len;
+	p->lft.soft_byte_limit = p->lft.hard_byte_limit = XFRM_INF;
+	p->lft.soft_packet_limit = p->lft.hard_packet_limit = XFRM_INF;
+	p->priority = 0;
+	p->dir = q->dir;
+	memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(pol)), &pol, sizeof(pol));
+	memset(t, 0, sizeof(t));
+	for (unsigned i = 0; i < 2; i++) {
+		addr(&t[i].id.daddr, q->tmpl_family, q->tdst);
+		addr(&t[i].saddr, q->tmpl_family, q->tsrc);
+		t[i].id.spi = htonl(q->spi);
+		t[i].id.proto = IPPROTO_ESP;
+		t[i].family = (uint16_t)q->tmpl_family;
+		t[i].reqid = q->reqid + i;
+		t[i].mode = XFRM_MODE_TUNNEL;
+		t[i].aalgos = t[i].ealgos = t[i].calgos = ~0u;
+	}
+	mnl_attr_put(nlh, XFRMA_TMPL, q->n_tmpl * sizeof(t[0]), t);
+	if (q->mark || q->mark_mask) {
+		struct xfrm_mark m = { q->mark, q->mark_mask };
+
+		mnl_attr_put(nlh, XFRMA_MARK, sizeof(m), &m);
+	}
+	if (q->type) {
+		struct xfrm_userpolicy_type ty = { .type = q->type };
+
+		mnl_attr_put(nlh, XFRMA_POLICY_TYPE, sizeof(ty), &ty);
+	}
+	if (q->if_id)
+		mnl_attr_put_u32(nlh, XFRMA_IF_ID, q->if_id);
+	done_msg(nlh);
+}
+
+struct rt {
+	int family, gw_family;
+	const char *dst, *gw;
+	uint8_t dst_len, protocol, table, type, scope;
+	uint32_t table32, metric, oif, mtu;
+	bool onlink;
+};
+
+static void put_route(const struct rt *r)
+{
+	struct nlmsghdr *nlh = msg(RTM_NEWROUTE, NLM_F_MULTI);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	xfrm_address_t a;
+
+	rtm->rtm_family = (uint8_t)r->family;
+	rtm->rtm_dst_len = r->dst_len;
+	rtm->rtm_table = r->table;
+	rtm->rtm_protocol = r->protocol;
+	rtm->rtm_scope = r->scope;
+	rtm->rtm_type = r->type;
+	rtm->rtm_flags = r->onlink ? RTNH_F_ONLINK : 0;
+	if (r->table32)
+		mnl_attr_put_u32(nlh, RTA_TABLE, r->table32);
+	addr(&a, r->family, r->dst);
+	mnl_attr_put(nlh, RTA_DST, r->family == AF_INET ? 4 : 16, &a);
+	if (r->metric)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, r->metric);
+	if (r->oif)
+		mnl_attr_put_u32(nlh, RTA_OIF, r->oif);
+	if (r->gw && r->gw_family == r->family) {
+		addr(&a, r->family, r->gw);
+		mnl_attr_put(nlh, RTA_GATEWAY, r->family == AF_INET ? 4 : 16, &a);
+	} else if (r->gw) {
+		uint8_t via[sizeof(struct rtvia) + 16];
+		struct rtvia *v = (void *)via;
+
+		v->rtvia_family = (uint16_t)r->gw_family;
+		addr((xfrm_address_t *)v->rtvia_addr, r->gw_family, r->gw);
+		mnl_attr_put(nlh, RTA_VIA, sizeof(*v) + (r->gw_family == AF_INET ? 4 : 16), via);
+	}
+	if (r->mtu) {
+		struct nlattr *nest = mnl_attr_nest_start(nlh, RTA_METRICS);
+
+		mnl_attr_put_u32(nlh, RTAX_MTU, r->mtu);
+		mnl_attr_nest_end(nlh, nest);
+	}
+	done_msg(nlh);
+}
+
+static void synth(void)
+{
+	const uint32_t in = SL_XFRM_REQID_IN;
+
+	/* SAs: sluice's outbound AEAD one with an output mark, an inbound
+	 * one, auth + cipher, IPv6, and one not sluice's. */
+	put_sa(&(struct sa){ AF_INET, "192.168.50.1", "192.168.50.2", 3, SL_XFRM_REQID_BASE + 3,
+			     "rfc4106(gcm(aes))", NULL, NULL, 160, 128, 0, 0, 0xe00, 0xf00, 0 });
+	put_sa(&(struct sa){ AF_INET, NULL, "192.168.50.1", 3, in, "rfc4106(gcm(aes))", NULL, NULL, 288, 128, 0, 0,
+			     0, 0, 64 });
+	put_done(0, NULL);
+	flush("sa-aead.bin");
+	put_sa(&(struct sa){ AF_INET, "192.168.50.1", "192.168.50.3", 4, SL_XFRM_REQID_BASE + 4, NULL,
+			     "hmac(sha256)", "cbc(aes)", 128, 128, 0, 0, 0, 0, 0 });
+	put_sa(&(struct sa){ AF_INET6, "fd00:50::1", "fd00:50::2", 5, SL_XFRM_REQID_BASE + 5, "rfc4106(gcm(aes))",
+			     NULL, NULL, 224, 96, 0x10, 0xff, 0, 0, 32 });
+	put_sa(&(struct sa){ AF_INET, "192.168.60.1", "192.168.60.2", 3, 1, "rfc4106(gcm(aes))", NULL, NULL, 160,
+			     128, 0, 0, 0, 0, 0 });
+	put_done(0, NULL);
+	flush("sa-auth-cipher-v6-foreign.bin");
+
+	/* Policies: out with sluice's mark, in and fwd, IPv6 over IPv4
+	 * templates, one of another's, one with two templates. */
+	put_policy(&(struct pol){ AF_INET, AF_INET, "10.1.0.0", "10.2.0.0", 24, 24, XFRM_POLICY_OUT, "192.168.50.1",
+				  "192.168.50.2", SL_XFRM_REQID_BASE + 3, 0, 0x3e00, 0xff00, 0, 1, 0 });
+	put_policy(&(struct pol){ AF_INET, AF_INET, "10.2.0.0", "10.1.0.0", 24, 24, XFRM_POLICY_IN, "192.168.50.2",
+				  "192.168.50.1", in, 0, 0, 0, 0, 1, 0 });
+	put_policy(&(struct pol){ AF_INET, AF_INET, "10.2.0.0", "10.1.0.0", 24, 24, XFRM_POLICY_FWD, "192.168.50.2",
+				  "192.168.50.1", in, 0, 0, 0, 0, 1, 0 });
+	put_done(0, NULL);
+	flush("policy-out-in-fwd.bin");
+	put_policy(&(struct pol){ AF_INET6, AF_INET, "fd00:1::", "fd00:2::", 64, 64, XFRM_POLICY_OUT, "192.168.50.1",
+				  "192.168.50.2", SL_XFRM_REQID_BASE + 4, 4, 0x4e00, 0xff00, 7, 1, XFRM_POLICY_TYPE_SUB });
+	put_policy(&(struct pol){ AF_INET, AF_INET, "10.9.0.0", "10.8.0.0", 16, 16, XFRM_POLICY_OUT, "192.168.70.1",
+				  "192.168.70.2", 1, 0, 0, 0, 0, 1, 0 });
+	put_policy(&(struct pol){ AF_INET, AF_INET, "10.7.0.0", "10.6.0.0", 16, 16, XFRM_POLICY_OUT, "192.168.50.1",
+				  "192.168.50.2", SL_XFRM_REQID_BASE + 3, 0, 0, 0, 0, 2, 0 });
+	put_done(0, NULL);
+	flush("policy-v6-foreign-two-templates.bin");
+
+	/* Routes: sluice's IPv4 and IPv6 ones (an MTU, a gateway of the
+	 * other family, onlink), another protocol's, another table's. */
+	put_route(&(struct rt){ AF_INET, AF_INET, "10.2.0.0", "192.168.50.2", 24, SL_RTPROT, RT_TABLE_MAIN,
+				RTN_UNICAST, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, 0, 2, 0, false });
+	put_route(&(struct rt){ AF_INET, AF_INET6, "10.3.0.0", "fd00:50::3", 24, SL_RTPROT, RT_TABLE_MAIN,
+				RTN_UNICAST, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, 0, 2, 0, true });
+	put_route(&(struct rt){ AF_INET, AF_INET, "10.4.0.0", "192.168.50.4", 16, RTPROT_STATIC, RT_TABLE_MAIN,
+				RTN_UNICAST, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, 0, 2, 0, false });
+	put_done(0, NULL);
+	flush("route-v4.bin");
+	put_route(&(struct rt){ AF_INET6, AF_INET6, "fd00:2::", "fd00:50::2", 64, SL_RTPROT, RT_TABLE_MAIN,
+				RTN_UNICAST, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, SL_ROUTE_METRIC_V6, 2, 1400, false });
+	put_route(&(struct rt){ AF_INET6, AF_INET6, "fd00:3::", NULL, 64, SL_RTPROT, RT_TABLE_MAIN, RTN_UNICAST,
+				RT_SCOPE_UNIVERSE, 100, SL_ROUTE_METRIC_V6, 2, 0, false });
+	put_done(0, NULL);
+	flush("route-v6.bin");
+
+	/* Acks: an error with the kernel's message, capped and not, and a
+	 * dump that ends in an error. */
+	put_error(-EEXIST, true, "File exists");
+	put_error(-ENODEV, false, "Nexthop device is not up");
+	put_error(0, true, NULL);
+	flush("acks.bin");
+	put_route(&(struct rt){ AF_INET, AF_INET, "10.2.0.0", "192.168.50.2", 24, SL_RTPROT, RT_TABLE_MAIN,
+				RTN_UNICAST, RT_SCOPE_UNIVERSE, 0, 0, 2, 0, false });
+	put_done(-ENOENT, "ipv4: FIB table does not exist");
+	flush("dump-error.bin");
+}
+
+/* The whole reply to one dump request, as received, appended to buf. */
+static int dump(int bus, uint16_t type, uint8_t family)
+{
+	struct mnl_socket *nl = mnl_socket_open(bus);
+	uint8_t req[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	unsigned seq = (unsigned)time(NULL), portid;
+	bool done = false;
+
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	portid = mnl_socket_get_portid(nl);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	if (bus == NETLINK_ROUTE) {
+		struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+
+		rtm->rtm_family = family;
+	}
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	while (!done) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf + used, BUF - used);
+		int len = (int)n;
+		const struct nlmsghdr *m;
+
+		if (n <= 0)
+			return -EIO;
+		for (m = (void *)(buf + used); mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len))
+			if (m->nlmsg_seq == seq && m->nlmsg_pid == portid &&
+			    (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR))
+				done = true;
+		used += (size_t)n;
+	}
+	mnl_socket_close(nl);
+	return 0;
+}
+
+/* The kernel's answer to a route it refuses (a device that does not
+ * exist), with its message. */
+static int refused(void)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	uint8_t req[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct rtmsg *rtm;
+	int one = 1;
+	ssize_t n;
+
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+	nlh->nlmsg_seq = 1;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 24;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = SL_RTPROT;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_DST, htonl(0x0a090000));
+	mnl_attr_put_u32(nlh, RTA_OIF, 999999);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	n = mnl_socket_recvfrom(nl, buf + used, BUF - used);
+	if (n <= 0)
+		return -EIO;
+	used += (size_t)n;
+	mnl_socket_close(nl);
+	return 0;
+}
+
+static void capture(void)
+{
+	if (dump(NETLINK_ROUTE, RTM_GETROUTE, AF_INET) < 0 || dump(NETLINK_ROUTE, RTM_GETROUTE, AF_INET6) < 0) {
+		perror("gen-netlink-seeds: dumping the routes");
+		exit(1);
+	}
+	flush("captured-routes.bin");
+	if (dump(NETLINK_XFRM, XFRM_MSG_GETPOLICY, 0) < 0) {
+		perror("gen-netlink-seeds: dumping the xfrm policies");
+		exit(1);
+	}
+	flush("captured-xfrm-policies.bin");
+	if (dump(NETLINK_XFRM, XFRM_MSG_GETSA, 0) < 0) {
+		perror("gen-netlink-seeds: dumping the SAs");
+		exit(1);
+	}
+	flush("captured-xfrm-sas.bin");
+	if (refused() < 0) {
+		perror("gen-netlink-seeds: a refused route");
+		exit(1);
+	}
+	flush("captured-refused-route.bin");
+}
+
+int main(int argc, char **argv)
+{
+	bool cap = argc == 3 && !strcmp(argv[1], "--capture");
+
+	if (argc != 2 && !cap) {
+		fprintf(stderr, "usage: gen-netlink-seeds [--capture] OUTDIR\n");
+		return 2;
+	}
+	outdir = argv[argc - 1];
+	if (cap)
+		capture();
+	else
+		synth();
+	return 0;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The netlink corpus: seeds built with libmnl, and, as root, the kernel's
+# own replies to the dumps sluice makes, captured in a network namespace
+# of their own (gone when this ends: nothing is left on the machine).
+#   tests/fuzz/gen-netlink-seeds.sh BUILD/tests/fuzz/gen-netlink-seeds OUTDIR
+set -euo pipefail
+gen=$(realpath "$1")
+out=$(realpath "$2")
+"$gen" "$out"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "gen-netlink-seeds.sh: not root: no captured seeds" >&2
+	exit 0
+fi
+unshare --net bash -euc '
+ip link set lo up
+ip link add v0 type veth peer name v1
+ip link set v0 up
+ip link set v1 up
+ip addr add 192.168.50.1/24 dev v0
+ip -6 addr add fd00:50::1/64 dev v0 nodad
+# sluice'"'"'s routes (proto 81) and another'"'"'s
+ip route add 10.2.0.0/24 via 192.168.50.2 dev v0 proto 81
+ip route add 10.3.0.0/24 via inet6 fd00:50::3 dev v0 proto 81 onlink
+ip route add 10.4.0.0/16 via 192.168.50.4 dev v0 proto static
+ip -6 route add fd00:2::/64 via fd00:50::2 dev v0 proto 81 mtu 1400
+# sluice'"'"'s policies (reqids 0x51c00..) and another'"'"'s
+ip xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out mark 0x3e00 mask 0xff00 \
+	tmpl src 192.168.50.1 dst 192.168.50.2 proto esp reqid 0x51c03 mode tunnel
+ip xfrm policy add src 10.2.0.0/24 dst 10.1.0.0/24 dir in \
+	tmpl src 192.168.50.2 dst 192.168.50.1 proto esp reqid 0x51c00 mode tunnel
+ip xfrm policy add src 10.2.0.0/24 dst 10.1.0.0/24 dir fwd \
+	tmpl src 192.168.50.2 dst 192.168.50.1 proto esp reqid 0x51c00 mode tunnel
+ip xfrm policy add src fd00:1::/64 dst fd00:2::/64 dir out mark 0x3e00 mask 0xff00 \
+	tmpl src 192.168.50.1 dst 192.168.50.2 proto esp reqid 0x51c03 mode tunnel
+ip xfrm policy add src 10.9.0.0/16 dst 10.8.0.0/16 dir out \
+	tmpl src 192.168.70.1 dst 192.168.70.2 proto esp reqid 1 mode tunnel
+# SAs need ESP in the kernel: kept when it has it
+ip xfrm state add src 192.168.50.1 dst 192.168.50.2 proto esp spi 3 reqid 0x51c03 mode tunnel \
+	aead "rfc4106(gcm(aes))" 0x2963551297a74421da67fcfe7c70c4d498e429a4 128 2>/dev/null ||
+	echo "gen-netlink-seeds.sh: this kernel makes no ESP SA: the SA dump is empty" >&2
+"$0" --capture "$1"
+' "$gen" "$out"
