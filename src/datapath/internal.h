@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kernel.h"
+#include "reconcile/model.h"
 
 #define KERNEL_MAX_MAPS 24
 

@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 #include "reconcile/diff.h"
-#include "reconcile/model.h"
 #include "reconcile/objset.h"
 
 #define SL_PIN_DIR_DEFAULT "/sys/fs/bpf/sluice"
@@ -55,8 +54,9 @@ void sl_kernel_set_verbosity(int verbose);
 /* The maps the embedded programs define. Static; no kernel call. */
 int sl_kernel_layouts(const struct sl_map_layout **ret, size_t *ret_n);
 /* The digest of each program as it would be loaded with these settings and
- * map sizes (indexed by SL_MAP_*). No kernel call. */
-int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t sizes[SL_MAP__MAX],
+ * map sizes (SL_MAP__MAX of them, indexed by SL_MAP_* of
+ * reconcile/model.h). No kernel call. */
+int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
 		      uint64_t ret[SL_PROG__MAX]);
 /* The kernel's CONFIG_HZ (for conntrack lifetimes), or 250 when unknown. */
 uint32_t sl_kernel_hz(void);

@@ -137,7 +137,7 @@ const struct sl_map_layout *kernel_layout(const char *name)
 	return NULL;
 }
 
-int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t sizes[SL_MAP__MAX],
+int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
 		      uint64_t ret[SL_PROG__MAX])
 {
 	const struct sl_map_layout *l;

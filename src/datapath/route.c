@@ -119,49 +119,6 @@ static bool zero(const void *p, size_t n)
 
 /* ---- names ---- */
 
-static const char *addr_str(uint8_t family, const uint8_t *a, char *buf, size_t len)
-{
-	if (!family_ok(family) || !inet_ntop(family, a, buf, len))
-		return "?";
-	return buf;
-}
-
-/* "10.2.0.0/24" */
-static int prefix_str(const struct sl_route_key *k, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	return snprintf(buf, len, "%s/%u", addr_str(k->family, k->prefix, a, sizeof(a)), k->prefix_len);
-}
-
-int route_name(const struct sl_route_key *k, const struct sl_route_value *v, char *buf, size_t len)
-{
-	char p[64], gw[INET6_ADDRSTRLEN + 16] = "", dev[SL_ROUTE_DEV_MAX + 8] = "", tail[96] = "";
-	size_t m = 0;
-
-	prefix_str(k, p, sizeof(p));
-	if (v) {
-		char a[INET6_ADDRSTRLEN];
-
-		if (v->gw_family == k->family)
-			snprintf(gw, sizeof(gw), " via %s", addr_str(v->gw_family, v->gw, a, sizeof(a)));
-		else if (v->gw_family)
-			snprintf(gw, sizeof(gw), " via %s %s", v->gw_family == AF_INET ? "inet" : "inet6",
-				 addr_str(v->gw_family, v->gw, a, sizeof(a)));
-		if (memchr(v->dev, '\0', sizeof(v->dev)) && v->dev[0])
-			snprintf(dev, sizeof(dev), " dev %s", v->dev);
-	}
-	if (k->metric)
-		m += (size_t)snprintf(tail + m, sizeof(tail) - m, " metric %u", k->metric);
-	if (v && v->mtu && m < sizeof(tail))
-		m += (size_t)snprintf(tail + m, sizeof(tail) - m, " mtu %u", v->mtu);
-	if (v && (v->flags & SL_ROUTE_F_ONLINK) && m < sizeof(tail))
-		m += (size_t)snprintf(tail + m, sizeof(tail) - m, " onlink");
-	if (k->table != SL_ROUTE_TABLE_MAIN && m < sizeof(tail))
-		snprintf(tail + m, sizeof(tail) - m, " table %u", k->table);
-	return snprintf(buf, len, "route %s%s%s%s", p, gw, dev, tail);
-}
-
 static void req_name(const struct sl_route_req *q, char *buf, size_t len)
 {
 	if (!q->key)
@@ -644,7 +601,7 @@ static void foreign_str(const struct holder *o, const struct sl_route_key *k, ch
 {
 	char p[64], pb[8], type[24] = "";
 
-	prefix_str(k, p, sizeof(p));
+	route_prefix_name(k, p, sizeof(p));
 	if (o->type != RTN_UNICAST)
 		snprintf(type, sizeof(type), ", type %u", o->type);
 	snprintf(buf, len, "a route that is not sluice's (proto %s%s) holds %s%s", proto_str(o->protocol, pb, sizeof(pb)),
@@ -1046,7 +1003,7 @@ static void explain(struct batch *b, struct holders *h)
 		if (!k || !family_ok(k->family) || !(families & family_bit(k->family)))
 			continue;
 		o = holder_find(h, k);
-		prefix_str(k, p, sizeof(p));
+		route_prefix_name(k, p, sizeof(p));
 		if (q->op == SL_ROUTE_OP_ADD && f->err == -EEXIST && o) {
 			if (o->owned) {
 				snprintf(f->why, sizeof(f->why), "sluice's own route holds %s already%s", p,

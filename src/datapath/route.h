@@ -1,14 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The route backend: the routes sluice owns in this network namespace, the
- * ones to remote nodes' pod CIDRs that encryption in direct-routing mode
- * needs (state-format.md, "Encryption"):
- *
- *     10.2.0.0/24 via 192.168.50.2 dev eth0 proto 81
- *
- * the remote node's ip as gateway, datapath.underlayDevice as device. Read
- * with a dump, written with batched requests, over NETLINK_ROUTE (libmnl).
- * This header has no libmnl type in it.
+ * The route backend: the routes sluice owns in this network namespace
+ * (kinds/route.h: their keys, values and names), read with a dump,
+ * written with batched requests, over NETLINK_ROUTE through the netlink
+ * engine (nl.h). This header has no libmnl type in it.
  *
  * Ownership: every route sluice makes carries the route protocol
  * SL_RTPROT (rtm_protocol), is unicast, of universe scope, with TOS 0 and
@@ -24,133 +19,15 @@
  *     batch with replaces first reads the main table and refuses (-EPERM)
  *     a replace whose key a route not sluice's holds. (A foreign route
  *     added between that read and the replace is the one window left.)
- *
- * Keys and values are fixed-layout (explicit padding, sizes asserted,
- * addresses as 16 bytes + family, IPv4 in the first 4, integers in host
- * order) so that they are object-set key and value bytes as they are, and
- * compare equal byte for byte when the kernel holds what was asked. To
- * keep that promise, writes refuse (-EINVAL) bytes the kernel could not
- * give back: padding, address bytes past the family's length, prefix bits
- * past its length, or device-name bytes after its NUL that are not zero,
- * IPv6 metric 0 (the kernel makes it 1024), an MTU above 65520 (the kernel
- * caps it).
  */
 #pragma once
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
-#include <sys/socket.h>
 
 #include "datapath/kernel.h"
-
-/*
- * sluice's route protocol: 81 (0x51, the "51" of sluice's other marks,
- * reqids 0x51c00.., tc handle 0x51c0). Clear of
- *   - the kernel's RTPROT_* (linux/rtnetlink.h: 0..4, 8..18, 42, 99,
- *     186..189, 192),
- *   - iproute2's /etc/iproute2/rt_protos (the same numbers, and names for
- *     them),
- *   - numbers routing software is known to use: FRR 11 and 186..198,
- *     BIRD 12, Calico (felix) 80, Babel 42, Open/R 99,
- * and not one of 0..4, which the kernel itself interprets (redirect,
- * kernel, boot, static). Values >= RTPROT_STATIC are not interpreted by the
- * kernel: the number only marks ownership. `ip route show proto 81` lists
- * sluice's routes; a file /etc/iproute2/rt_protos.d/sluice.conf with the
- * line "81 sluice" makes iproute2 print "proto sluice".
- */
-#define SL_RTPROT 81
-
-/* The main table (RT_TABLE_MAIN): the only one sluice's routes are in. */
-#define SL_ROUTE_TABLE_MAIN 254u
-/* IPv6 routes have no metric 0: the kernel makes it 1024
- * (IP6_RT_PRIO_USER), so that is what an IPv6 key asks. */
-#define SL_ROUTE_METRIC_V6 1024u
-/* The largest route MTU: the kernel caps larger ones to it (65535 - 15). */
-#define SL_ROUTE_MTU_MAX 65520u
-/* Device names, NUL included (IFNAMSIZ). */
-#define SL_ROUTE_DEV_MAX 16
-
-/* Flags of a value: RTNH_F_ONLINK (the gateway is on the link even when
- * no address of the device covers it). */
-#define SL_ROUTE_F_ONLINK 0x1u
-
-/*
- * What the kernel finds a route by, within sluice's (protocol SL_RTPROT,
- * unicast, TOS 0): family, destination prefix, table and metric. Two of
- * sluice's routes never share a key.
- */
-struct sl_route_key {
-	uint8_t prefix[16];  /* destination, host bits zero; IPv4 in the first 4 */
-	uint32_t table;	     /* SL_ROUTE_TABLE_MAIN */
-	uint32_t metric;     /* RTA_PRIORITY; IPv4: 0 usual; IPv6: >= 1, SL_ROUTE_METRIC_V6 usual */
-	uint8_t family;	     /* AF_INET, AF_INET6 */
-	uint8_t prefix_len;  /* 0..32, 0..128 */
-	uint8_t pad[2];
-};
-_Static_assert(sizeof(struct sl_route_key) == 28, "sl_route_key");
-
-/*
- * Where the route sends. The device is held by name: the reconciler
- * compiles routes without a kernel call. Observation maps the kernel's
- * ifindex to the name (empty when the route has no device, or the device
- * went away during the read); writes map the name to the ifindex and
- * fail (-ENODEV) naming the device when there is none of that name.
- */
-struct sl_route_value {
-	uint8_t gw[16];		     /* gateway; IPv4 in the first 4 */
-	char dev[SL_ROUTE_DEV_MAX];  /* NUL-terminated, the rest zero */
-	uint32_t mtu;		     /* RTAX_MTU, 0: none; at most SL_ROUTE_MTU_MAX */
-	/* Of gw: 0 (no gateway: the prefix is on the device), AF_INET or
-	 * AF_INET6. A family other than the key's goes as RTA_VIA ("via inet6
-	 * fd00::2" for IPv4 routes, from Linux 5.2; IPv6 routes via an IPv4
-	 * gateway only where route_probe_v6_via_v4 says the kernel takes them). */
-	uint8_t gw_family;
-	uint8_t flags; /* SL_ROUTE_F_* */
-	uint8_t pad[2];
-};
-_Static_assert(sizeof(struct sl_route_value) == 40, "sl_route_value");
-
-/* A key with the defaults: main table, metric 0 (IPv4) or
- * SL_ROUTE_METRIC_V6 (IPv6), prefix copied (addr_len bytes of prefix:
- * 4 or 16) with its host bits cleared. No kernel call. */
-static inline void sl_route_key_init(struct sl_route_key *k, uint8_t family, const uint8_t *prefix,
-				     uint8_t prefix_len)
-{
-	unsigned alen = family == AF_INET6 ? 16 : 4;
-
-	memset(k, 0, sizeof(*k));
-	memcpy(k->prefix, prefix, alen);
-	if (prefix_len > alen * 8)
-		prefix_len = (uint8_t)(alen * 8);
-	for (unsigned b = prefix_len; b < alen * 8; b++)
-		k->prefix[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
-	k->table = SL_ROUTE_TABLE_MAIN;
-	k->metric = family == AF_INET6 ? SL_ROUTE_METRIC_V6 : 0;
-	k->family = family;
-	k->prefix_len = prefix_len;
-}
-
-/* A value: gateway (gw_family 0: none; else 4 or 16 bytes of gw), device
- * name. Returns 0, or -EINVAL when the name does not fit (15 characters at
- * most). No kernel call. */
-static inline int sl_route_value_init(struct sl_route_value *v, uint8_t gw_family, const uint8_t *gw,
-				      const char *dev)
-{
-	size_t n = dev ? strlen(dev) : 0;
-
-	memset(v, 0, sizeof(*v));
-	if (n >= SL_ROUTE_DEV_MAX)
-		return -EINVAL;
-	if (gw_family && gw)
-		memcpy(v->gw, gw, gw_family == AF_INET6 ? 16 : 4);
-	v->gw_family = gw_family;
-	if (n)
-		memcpy(v->dev, dev, n);
-	return 0;
-}
+#include "kinds/route.h"
 
 /* ---- the backend ---- */
 
@@ -244,14 +121,3 @@ int route_batch(struct sl_route *r, struct sl_route_req *reqs, size_t n,
  * nl_msg_ok (nl.h) checks. Exposed for tests/fuzz/fuzz_netlink.c.
  */
 int route_decode(const void *msg, struct sl_route_key *k, struct sl_route_value *v, uint32_t *ret_ifindex);
-
-/* ---- names, as a plan line shows them ---- */
-
-/*
- * "route 10.2.0.0/24 via 192.168.50.2 dev eth0", "route fd00:2::/64 via
- * inet 192.168.50.2 dev eth0 metric 1024" (a gateway of the other family),
- * with " mtu N", " onlink", " table N" when set (IPv4 metric 0 and the
- * main table are not shown). v may be NULL: the key only. Returns what
- * snprintf returns.
- */
-int route_name(const struct sl_route_key *k, const struct sl_route_value *v, char *buf, size_t len);

@@ -13,8 +13,8 @@
 #include <sluice/abi.h>
 
 #include "common/util.h"
-#include "datapath/route.h"
-#include "datapath/xfrm.h"
+#include "kinds/route.h"
+#include "kinds/xfrm.h"
 #include "net.h"
 
 uint8_t sl_node_key(const struct sl_state *st, const struct sl_node *n)

@@ -14,8 +14,8 @@
 #include <sluice/abi.h>
 
 #include "common/util.h"
-#include "datapath/route.h"
-#include "datapath/xfrm.h"
+#include "kinds/route.h"
+#include "kinds/xfrm.h"
 #include "keys.h"
 #include "model.h"
 #include "net.h"

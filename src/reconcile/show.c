@@ -38,7 +38,7 @@
 
 #include "common/arena.h"
 #include "common/util.h"
-#include "datapath/xfrm.h"
+#include "kinds/xfrm.h"
 #include "labels.h"
 #include "model.h"
 #include "net.h"
