@@ -41,7 +41,7 @@ struct {
 
 /* The endpoint programs' drop counters: user space shares one pinned map
  * between the objects. */
-#include "lib/drops.h"
+#include "lib/drops_map.h"
 
 static __attribute__((always_inline)) inline int deny(struct xdp_md *ctx)
 {

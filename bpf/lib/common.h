@@ -56,4 +56,14 @@ static __inline int eq16(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1];
 }
 
+/*
+ * What the programs read of the context once, at entry: the verifier refuses
+ * a context pointer that the compiler has moved, so helpers get values, not
+ * skb fields.
+ */
+struct env {
+	__u32 ifindex;
+	__u32 len;
+};
+
 #endif

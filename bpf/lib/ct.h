@@ -11,12 +11,9 @@
 #ifndef SLUICE_BPF_CT_H
 #define SLUICE_BPF_CT_H
 
+#include "config.h"
+#include "maps.h"
 #include "parse.h"
-
-/* The kernel's HZ, set before load (CONFIG_HZ): conntrack counts time in
- * jiffies, which cost a load where the clocks cost a call that reads the
- * time source. A tick's precision is plenty for lifetimes of seconds. */
-const volatile __u32 cfg_hz = 250;
 
 static __inline __u64 ct_now(void)
 {

@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Drops by reason, per CPU: in every object, one pinned map in the end. */
+/* A drop: counted by reason (sluice_drops, drops_map.h) and traced. */
 #ifndef SLUICE_BPF_DROPS_H
 #define SLUICE_BPF_DROPS_H
 
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
+#include "events.h"
+#include "metrics.h"
 
-#include <sluice/abi.h>
+/* Count a drop by reason and say TC_ACT_SHOT. */
+static __inline int drop(const struct env *env, __u8 reason, __u8 dir, __u32 src_id, __u32 dst_id)
+{
+	struct sl_event *e;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SL_DROP__MAX);
-	__type(key, __u32);
-	__type(value, struct sl_counter);
-} sluice_drops SEC(".maps");
+	count(&sluice_drops, reason, env->len);
+	e = event_start(SL_EVENT_DROP, env->ifindex);
+	if (e) {
+		e->reason = reason;
+		e->dir = dir;
+		e->src_identity = src_id;
+		e->dst_identity = dst_id;
+		bpf_ringbuf_submit(e, 0);
+	}
+	return TC_ACT_SHOT;
+}
 
 #endif

@@ -63,7 +63,7 @@ SL_CT_MAP(sluice_ct4_any, sl_ct4_key);
 SL_CT_MAP(sluice_ct6_tcp, sl_ct6_key);
 SL_CT_MAP(sluice_ct6_any, sl_ct6_key);
 
-#include "drops.h"
+#include "drops_map.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -1,9 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* The policy verdict for a new flow (abi.h: struct sl_policy_key). */
+/*
+ * Policy: the verdict for a new flow (abi.h: struct sl_policy_key), and the
+ * decision both programs take on it, written once (policy_decide).
+ */
 #ifndef SLUICE_BPF_POLICY_H
 #define SLUICE_BPF_POLICY_H
 
+#include "ct.h"
+#include "drops.h"
+#include "events.h"
+#include "ipcache.h"
 #include "maps.h"
+#include "metrics.h"
+#include "parse.h"
 
 enum policy_verdict {
 	POLICY_NONE = 0,  /* no entry matched */
@@ -61,6 +70,55 @@ static __inline int policy_lookup(__u16 ep_id, __u8 dir, __u8 levels, __u32 iden
 	if (levels & SL_POLICY_LEVEL(6))
 		policy_level(&k, SL_ID_UNKNOWN, 0, 0, &verdict, proxy_port);
 	return verdict;
+}
+
+/* The port policy sees: none for protocols without ports. */
+static __inline __u16 policy_port(const struct pkt *p)
+{
+	return p->has_ports ? p->t.dport : 0;
+}
+
+/*
+ * A new flow, for the endpoint ep in direction dir (SL_DIR_EGRESS: ep
+ * sends it; SL_DIR_INGRESS: it is sent to ep), judged by ep's policy for
+ * the peer's identity (ipcache; `world` when unknown). A deny drops it
+ * (`policy-deny`), also where the direction is not enforced; where it is
+ * enforced, no allow drops it (`policy`). Otherwise the flow gets its
+ * conntrack entry: init with the peer's identity and, when the allowing
+ * entry names one, the proxy port (init may already hold a service's
+ * reverse translation, SL_CT_REV_NAT, which it keeps). Returns TC_ACT_OK
+ * with *proxy_port set (0: none), or TC_ACT_SHOT, counted.
+ *
+ * dir is a constant at both call sites: inlined, each program gets a
+ * straight path of its own direction, as if written out there.
+ */
+static __always_inline int policy_decide(const struct env *env, const struct pkt *p,
+					 const struct sl_endpoint_value *ep, const __u8 dir, struct sl_ct_value *init,
+					 __u64 now, __u16 *proxy_port)
+{
+	const int egress = dir == SL_DIR_EGRESS;
+	__u32 peer_id = identity_of(egress ? p->t.daddr : p->t.saddr, p->t.family);
+	__u32 src_id = egress ? ep->identity : peer_id, dst_id = egress ? peer_id : ep->identity;
+	__u16 port = 0;
+	int verdict;
+
+	verdict = policy_lookup(ep->id, dir, ep->policy_levels[dir], peer_id, p->t.proto, policy_port(p), &port);
+	if (verdict == POLICY_DENY)
+		return drop(env, SL_DROP_POLICY_DENY, dir, src_id, dst_id);
+	if ((ep->flags & (egress ? SL_EP_ENFORCE_EGRESS : SL_EP_ENFORCE_INGRESS)) && verdict != POLICY_ALLOW)
+		return drop(env, SL_DROP_POLICY, dir, src_id, dst_id);
+	if (verdict != POLICY_ALLOW)
+		port = 0;
+	init->peer_identity = peer_id;
+	if (port) {
+		init->flags |= SL_CT_PROXY;
+		init->proxy_port = port;
+	}
+	ct_create(&p->t, egress ? SL_CT_EGRESS : SL_CT_INGRESS, init, now);
+	metric(SL_METRIC_NEW, env->len);
+	policy_event(env, dir, p->t.proto, src_id, dst_id, port);
+	*proxy_port = port;
+	return TC_ACT_OK;
 }
 
 #endif

@@ -370,7 +370,7 @@ struct sl_event {
 SL_STATIC_ASSERT(sizeof(struct sl_event) == 44, "sl_event");
 
 /* Node-wide settings are `const volatile` globals of the programs, set
- * before load (see bpf/datapath.bpf.c): cfg_tunnel_ifindex, cfg_encrypt,
+ * before load (see bpf/lib/config.h): cfg_tunnel_ifindex, cfg_encrypt,
  * cfg_trace, cfg_hz (the kernel's CONFIG_HZ: conntrack deadlines are in
  * jiffies). */
 
