@@ -1,20 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The route backend (route.h): sluice's routes over NETLINK_ROUTE with
- * libmnl.
- *
- * Writes go in chunks: many requests in one sendmsg. The kernel handles
- * the messages of a sendmsg to NETLINK_ROUTE synchronously, one after the
- * other, and answers a request only when it fails or asks for an ack. So
- * only the last request of a chunk asks for one: when sendmsg returns, the
- * socket already holds one error per failed request (found by its sequence
- * number) and the last one's ack. NETLINK_CAP_ACK keeps the requests out
- * of the errors; NETLINK_EXT_ACK brings the kernel's own message.
- *
- * Failures are gathered during the batch and reported at its end, in
- * request order: a route that failed to be added, removed or replaced
- * because of what holds its key is explained by one read of the main
- * table then (whose route it is), which costs nothing when all went well.
+ * The route backend (route.h): sluice's routes over NETLINK_ROUTE, through
+ * the netlink engine (nl.h). What is here is only the routes': their
+ * encoding, decoding, names and ownership, devices by name, and the read of
+ * the main table that says whose route holds a key (before a replace,
+ * after a failure).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,20 +25,8 @@
 #include "datapath/nl.h"
 #include "datapath/route.h"
 
-/* Kernel writes made by this process (kernel.h); weak so that this file
- * also links alone (tests, bench) without the rest of the backend. */
-extern _Atomic unsigned long sl_kernel_writes __attribute__((weak));
-
-/* A chunk: what one sendmsg carries (below the default SO_SNDBUF). */
-#define ROUTE_CHUNK (64 * 1024)
 /* The largest single request (~120 bytes with every attribute). */
 #define ROUTE_REQ_MAX 512
-/* At most this many requests to a chunk. */
-#define ROUTE_CHUNK_REQS 1024
-/* Dump replies: the kernel fills at most 32 KiB per message. */
-#define ROUTE_RBUF (64 * 1024)
-/* Room for every error of a chunk that fails whole. */
-#define ROUTE_RCVBUF (4 * 1024 * 1024)
 /* Devices remembered during one batch or observation. */
 #define ROUTE_DEVS 16
 
@@ -62,23 +40,13 @@ struct route_dev {
 };
 
 struct sl_route {
-	struct mnl_socket *nl;
-	uint32_t portid;
-	uint32_t seq;
+	struct nl_sock s;
 	bool strict; /* NETLINK_GET_STRICT_CHK: the kernel filters dumps */
 	int via6;    /* IPv6 routes via IPv4 gateways: -1 not asked, 0 no, 1 yes */
 	char via6_msg[160];
-	uint8_t *sbuf; /* ROUTE_CHUNK + ROUTE_REQ_MAX */
-	uint8_t *rbuf; /* ROUTE_RBUF */
 	struct route_dev devs[ROUTE_DEVS];
 	size_t n_devs, next_dev;
 };
-
-static void count_writes(unsigned long n)
-{
-	if (&sl_kernel_writes)
-		sl_kernel_writes += n;
-}
 
 static size_t addr_len(uint8_t family)
 {
@@ -119,8 +87,9 @@ static bool zero(const void *p, size_t n)
 
 /* ---- names ---- */
 
-static void req_name(const struct sl_route_req *q, char *buf, size_t len)
+static void req_name(void *octx, const struct sl_route_req *q, char *buf, size_t len)
 {
+	(void)octx;
 	if (!q->key)
 		snprintf(buf, len, "route request without a key");
 	else
@@ -161,22 +130,14 @@ int route_open(struct sl_route **ret, struct sl_kerr *e)
 	if (!r)
 		return -ENOMEM;
 	r->via6 = -1;
-	r->sbuf = calloc(1, ROUTE_CHUNK + ROUTE_REQ_MAX);
-	r->rbuf = calloc(1, ROUTE_RBUF);
-	if (!r->sbuf || !r->rbuf) {
-		route_close(r);
-		return -ENOMEM;
-	}
-	err = nl_open(NETLINK_ROUTE, "routes", "NETLINK_ROUTE", ROUTE_RCVBUF, &r->nl, e);
+	err = nl_sock_open(&r->s, NETLINK_ROUTE, "routes", "NETLINK_ROUTE", ROUTE_REQ_MAX, e);
 	if (err < 0) {
 		route_close(r);
 		return err;
 	}
 	/* Dumps filtered by the kernel (table, protocol) since Linux 4.20;
 	 * without it they are filtered here, as they are anyway. */
-	r->strict = mnl_socket_setsockopt(r->nl, NETLINK_GET_STRICT_CHK, &one, sizeof(one)) == 0;
-	r->portid = mnl_socket_get_portid(r->nl);
-	r->seq = 1;
+	r->strict = mnl_socket_setsockopt(r->s.nl, NETLINK_GET_STRICT_CHK, &one, sizeof(one)) == 0;
 	*ret = r;
 	return 0;
 }
@@ -185,10 +146,7 @@ void route_close(struct sl_route *r)
 {
 	if (!r)
 		return;
-	if (r->nl)
-		mnl_socket_close(r->nl);
-	free(r->sbuf);
-	free(r->rbuf);
+	nl_sock_close(&r->s);
 	free(r);
 }
 
@@ -227,7 +185,7 @@ static int dev_index(struct sl_route *r, const char *name)
 			return r->devs[i].ifindex ? (int)r->devs[i].ifindex : -ENODEV;
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
-	if (ioctl(mnl_socket_get_fd(r->nl), SIOCGIFINDEX, &ifr) < 0) {
+	if (ioctl(mnl_socket_get_fd(r->s.nl), SIOCGIFINDEX, &ifr) < 0) {
 		int err = -errno;
 
 		if (err != -ENODEV)
@@ -258,7 +216,7 @@ static void dev_name(struct sl_route *r, uint32_t ifindex, char name[SL_ROUTE_DE
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_ifindex = (int)ifindex;
-	if (ioctl(mnl_socket_get_fd(r->nl), SIOCGIFNAME, &ifr) < 0)
+	if (ioctl(mnl_socket_get_fd(r->s.nl), SIOCGIFNAME, &ifr) < 0)
 		return;
 	d = dev_remember(r);
 	memset(d, 0, sizeof(*d));
@@ -266,8 +224,6 @@ static void dev_name(struct sl_route *r, uint32_t ifindex, char name[SL_ROUTE_DE
 	d->ifindex = ifindex;
 	memcpy(name, d->name, SL_ROUTE_DEV_MAX);
 }
-
-/* ---- acks ---- */
 
 /* ---- dumps ---- */
 
@@ -385,99 +341,63 @@ int route_decode(const void *msg, struct sl_route_key *k, struct sl_route_value 
 
 /*
  * Dump the main table of one family, routes of one protocol (0: all), and
- * give each message to each(); a negative return stops the calls, and the
- * dump is read to its end all the same. *ret_intr tells whether the kernel
- * said the table changed during the dump (NLM_F_DUMP_INTR).
+ * give each message to each() (nl_dump). *ret_intr tells whether the
+ * kernel said the table changed during the dump (NLM_F_DUMP_INTR).
  */
-static int dump(struct sl_route *r, uint8_t family, uint8_t protocol,
-		int (*each)(struct sl_route *r, const struct nlmsghdr *nlh, void *data), void *data, bool *ret_intr,
-		struct sl_kerr *e)
+static int dump(struct sl_route *r, uint8_t family, uint8_t protocol, const struct nl_kind_ops *ops,
+		int (*each)(void *ctx, const struct nlmsghdr *nlh), int (*cb)(void *ctx, const void *k, const void *v),
+		void *data, bool *ret_intr, struct sl_kerr *e)
 {
-	uint8_t req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct rtmsg))] = { 0 };
+	uint8_t req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct rtmsg))] __attribute__((aligned(4))) = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	const char *what = family == AF_INET ? "IPv4" : "IPv6";
-	uint32_t seq = r->seq++;
-	int stop = 0;
+	/* A table that was never made is empty ("ipv4: FIB table does not
+	 * exist"). */
+	struct nl_dump_opts o = { .empty_err = family == AF_INET ? -ENOENT : 0 };
+	int ret;
 
-	*ret_intr = false;
+	o.what = family == AF_INET ? "routes: reading the IPv4 main table" : "routes: reading the IPv6 main table";
 	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
 	rtm->rtm_family = family;
 	if (r->strict) {
 		rtm->rtm_table = RT_TABLE_MAIN;
 		rtm->rtm_protocol = protocol;
 	}
-	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0) {
-		int err = -errno;
-
-		kerr(e, "routes: reading the %s main table: %s", what, strerror(errno));
-		return err;
-	}
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(r->nl, r->rbuf, ROUTE_RBUF);
-		const struct nlmsghdr *m;
-		int len;
-
-		if (n < 0) {
-			int err = -errno;
-
-			if (errno == EINTR)
-				continue;
-			kerr(e, "routes: reading the %s main table: %s", what, strerror(errno));
-			return err;
-		}
-		len = (int)n;
-		for (m = (const struct nlmsghdr *)r->rbuf; nl_msg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
-			if (m->nlmsg_seq != seq || m->nlmsg_pid != r->portid)
-				continue;
-			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
-				*ret_intr = true;
-			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
-				const char *ext;
-				int err = 0;
-
-				if (nl_ack_parse(m, &err, &ext) == 0 && err < 0 && !stop) {
-					/* A table that was never made: empty
-					 * ("ipv4: FIB table does not exist"). */
-					if (err == -ENOENT && family == AF_INET)
-						return stop;
-					if (ext && *ext)
-						kerr(e, "routes: reading the %s main table: %s (%s)", what, ext,
-						     strerror(-err));
-					else
-						kerr(e, "routes: reading the %s main table: %s", what, strerror(-err));
-					stop = err;
-				}
-				return stop;
-			}
-			if (!stop) {
-				int ret = each(r, m, data);
-
-				if (ret < 0)
-					stop = ret;
-			}
-		}
-	}
+	if (ops)
+		ret = nl_observe(&r->s, nlh, &o, ops, r, cb, data, e);
+	else
+		ret = nl_dump(&r->s, nlh, &o, each, data, e);
+	*ret_intr = o.intr;
+	return ret;
 }
 
 /* ---- observe ---- */
+
+/* A route of sluice's into k, v, its device by name. */
+static int observe_decode(void *octx, const struct nlmsghdr *nlh, void *k, void *v)
+{
+	struct route_seen s;
+
+	if (route_parse(nlh, &s) <= 0 || !s.owned)
+		return 0;
+	memcpy(k, &s.k, sizeof(s.k));
+	dev_name(octx, s.ifindex, s.v.dev);
+	memcpy(v, &s.v, sizeof(s.v));
+	return 1;
+}
+
+static const struct nl_kind_ops route_ops;
 
 struct observe_ctx {
 	int (*cb)(void *ctx, const struct sl_route_key *k, const struct sl_route_value *v);
 	void *ctx;
 };
 
-static int observe_each(struct sl_route *r, const struct nlmsghdr *nlh, void *data)
+static int observe_each(void *data, const void *k, const void *v)
 {
 	struct observe_ctx *o = data;
-	struct route_seen s;
 
-	if (route_parse(nlh, &s) <= 0 || !s.owned)
-		return 0;
-	dev_name(r, s.ifindex, s.v.dev);
-	return o->cb(o->ctx, &s.k, &s.v);
+	return o->cb(o->ctx, k, v);
 }
 
 int route_observe(struct sl_route *r,
@@ -490,7 +410,7 @@ int route_observe(struct sl_route *r,
 	devs_forget(r);
 	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
 		bool intr;
-		int ret = dump(r, families[i], SL_RTPROT, observe_each, &o, &intr, e);
+		int ret = dump(r, families[i], SL_RTPROT, &route_ops, NULL, observe_each, &o, &intr, e);
 
 		if (ret < 0)
 			return ret;
@@ -532,13 +452,12 @@ static int holder_cmp(const void *a, const void *b)
 	return memcmp(x->prefix, y->prefix, sizeof(x->prefix));
 }
 
-static int holders_each(struct sl_route *r, const struct nlmsghdr *nlh, void *data)
+static int holders_each(void *data, const struct nlmsghdr *nlh)
 {
 	struct holders *h = data;
 	struct route_seen s;
 	struct holder *o;
 
-	(void)r;
 	if (route_parse(nlh, &s) <= 0)
 		return 0;
 	if (grow((void **)&h->v, h->n, &h->cap, sizeof(*h->v)) < 0)
@@ -568,7 +487,7 @@ static int holders_load(struct sl_route *r, unsigned mask, struct holders *h)
 
 		if (!(mask & (1u << f)))
 			continue;
-		ret = dump(r, f ? AF_INET6 : AF_INET, 0, holders_each, h, &intr, &ignored);
+		ret = dump(r, f ? AF_INET6 : AF_INET, 0, NULL, holders_each, NULL, h, &intr, &ignored);
 		if (ret < 0)
 			return ret;
 	}
@@ -690,21 +609,34 @@ static void put_gateway(struct nlmsghdr *nlh, uint8_t family, uint8_t gw_family,
 	}
 }
 
-/* Write request q at buf; ifindex is its device's (add, replace). */
-static int put_req(uint8_t *buf, uint32_t seq, const struct sl_route_req *q, uint32_t ifindex)
+/* Request q into nlh (refusal found nothing wrong with it), its device
+ * looked up by name (add, replace). */
+static int encode(void *octx, const struct sl_route_req *q, uint32_t cookie, struct nlmsghdr *nlh, char *why,
+		  size_t why_len)
 {
+	struct sl_route *r = octx;
 	const struct sl_route_key *k = q->key;
 	const struct sl_route_value *v = q->value;
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
+	int ifindex = 0;
 
+	(void)cookie;
+	if (q->op != SL_ROUTE_OP_DEL) {
+		ifindex = dev_index(r, v->dev);
+		if (ifindex < 0) {
+			if (ifindex == -ENODEV)
+				snprintf(why, why_len, "device %s does not exist", v->dev);
+			else
+				snprintf(why, why_len, "looking up device %s: %s", v->dev, strerror(-ifindex));
+			return ifindex;
+		}
+	}
 	nlh->nlmsg_type = q->op == SL_ROUTE_OP_DEL ? RTM_DELROUTE : RTM_NEWROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
 	if (q->op == SL_ROUTE_OP_ADD)
 		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
 	else if (q->op == SL_ROUTE_OP_REPLACE)
 		nlh->nlmsg_flags |= NLM_F_REPLACE;
-	nlh->nlmsg_seq = seq;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = k->family;
 	rtm->rtm_dst_len = k->prefix_len;
@@ -723,7 +655,7 @@ static int put_req(uint8_t *buf, uint32_t seq, const struct sl_route_req *q, uin
 		if (v->flags & SL_ROUTE_F_ONLINK)
 			rtm->rtm_flags |= RTNH_F_ONLINK;
 		put_gateway(nlh, k->family, v->gw_family, v->gw);
-		mnl_attr_put_u32(nlh, RTA_OIF, ifindex);
+		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 		if (v->mtu) {
 			struct nlattr *nest = mnl_attr_nest_start(nlh, RTA_METRICS);
 
@@ -731,7 +663,7 @@ static int put_req(uint8_t *buf, uint32_t seq, const struct sl_route_req *q, uin
 			mnl_attr_nest_end(nlh, nest);
 		}
 	}
-	return (int)nlh->nlmsg_len;
+	return 0;
 }
 
 /* ---- IPv6 via IPv4 ---- */
@@ -742,14 +674,13 @@ int route_probe_v6_via_v4(struct sl_route *r, struct sl_kerr *e)
 	static const uint8_t gw[4] = { 192, 0, 2, 1 }; /* TEST-NET-1 */
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	struct rtmsg *rtm;
-	uint32_t seq;
+	const char *ext;
+	int err, ret;
 
 	if (r->via6 >= 0)
 		return r->via6;
-	seq = r->seq++;
 	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = AF_INET6;
 	/* A prefix length no kernel takes: whatever it thinks of RTA_VIA,
@@ -759,188 +690,68 @@ int route_probe_v6_via_v4(struct sl_route *r, struct sl_kerr *e)
 	rtm->rtm_protocol = SL_RTPROT;
 	rtm->rtm_type = RTN_UNICAST;
 	put_gateway(nlh, AF_INET6, AF_INET, gw);
-	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0) {
-		int err = -errno;
-
-		kerr(e, "routes: asking whether IPv6 routes take IPv4 gateways: %s", strerror(errno));
-		return err;
+	ret = nl_talk(&r->s, nlh, &err, &ext);
+	if (ret < 0) {
+		kerr(e, "routes: asking whether IPv6 routes take IPv4 gateways: %s", strerror(-ret));
+		return ret;
 	}
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(r->nl, r->rbuf, ROUTE_RBUF);
-		const struct nlmsghdr *m;
-		int len;
-
-		if (n < 0) {
-			int err = -errno;
-
-			if (errno == EINTR)
-				continue;
-			kerr(e, "routes: asking whether IPv6 routes take IPv4 gateways: %s", strerror(errno));
-			return err;
-		}
-		len = (int)n;
-		for (m = (const struct nlmsghdr *)r->rbuf; nl_msg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
-			const char *ext;
-			int err;
-
-			if (m->nlmsg_seq != seq || m->nlmsg_type != NLMSG_ERROR || nl_ack_parse(m, &err, &ext) < 0)
-				continue;
-			/* "IPv6 does not support RTA_VIA attribute": no. Any
-			 * other answer is about the prefix length: yes. */
-			r->via6 = !(err == -EINVAL && ext && strstr(ext, "RTA_VIA"));
-			snprintf(r->via6_msg, sizeof(r->via6_msg), "%s", ext ? ext : strerror(-err));
-			return r->via6;
-		}
-	}
+	/* "IPv6 does not support RTA_VIA attribute": no. Any other answer is
+	 * about the prefix length: yes. */
+	r->via6 = !(err == -EINVAL && ext && strstr(ext, "RTA_VIA"));
+	snprintf(r->via6_msg, sizeof(r->via6_msg), "%s", ext ? ext : strerror(-err));
+	return r->via6;
 }
 
 /* ---- batches ---- */
 
-struct route_fail {
-	size_t i;
-	int err;
-	char why[240];
-};
-
-struct batch {
+/* What a batch keeps beside the engine's: the socket (devices, the probe)
+ * and the main table, when it was read. */
+struct route_batch_ctx {
 	struct sl_route *r;
-	struct sl_route_req *reqs;
-	struct route_fail *v;
-	size_t n, cap;
-	uint8_t sent[ROUTE_CHUNK_REQS]; /* of the chunk being answered */
+	struct holders h;
 };
 
-static void fail(struct batch *b, size_t i, int err, const char *why)
+static const char *refusal_op(void *octx, const struct sl_route_req *q, int *err)
 {
-	struct route_fail *f;
-
-	b->reqs[i].err = err;
-	if (grow((void **)&b->v, b->n, &b->cap, sizeof(*b->v)) < 0)
-		return; /* its err says it failed; route_batch says why */
-	f = &b->v[b->n++];
-	f->i = i;
-	f->err = err;
-	snprintf(f->why, sizeof(f->why), "%s", why ? why : "");
+	(void)octx;
+	return refusal(q, err);
 }
 
-static int fail_cmp(const void *a, const void *b)
+static void name_op(void *octx, const struct sl_route_req *q, char *buf, size_t len)
 {
-	const struct route_fail *x = a, *y = b;
+	struct route_batch_ctx *c = octx;
 
-	return x->i < y->i ? -1 : x->i > y->i;
+	req_name(c->r, q, buf, len);
 }
 
-/* A failure the kernel reported for request start + i of the chunk. */
-struct chunk {
-	struct batch *b;
-	size_t start;
-};
-
-static void chunk_error(void *ctx, size_t i, int err, const char *msg)
+static int encode_op(void *octx, const struct sl_route_req *q, uint32_t cookie, struct nlmsghdr *nlh, char *why,
+		     size_t why_len)
 {
-	struct chunk *c = ctx;
+	struct route_batch_ctx *c = octx;
 
-	if (!c->b->reqs[c->start + i].err)
-		fail(c->b, c->start + i, err, msg);
+	return encode(c->r, q, cookie, nlh, why, why_len);
 }
 
-/* Read the answers of a chunk sent with sequence numbers seq0 + (i -
- * start) for reqs[start..end), last the one that asked for an ack. */
-static void collect(struct batch *b, size_t start, size_t end, size_t last, uint32_t seq0)
+/* Before sending, after the refusals: IPv6 routes via IPv4 gateways where
+ * the kernel takes none, and replaces over a route that is not sluice's. */
+static void prepare(void *octx, struct nl_batch *b)
 {
-	struct chunk c = { b, start };
-	const char *unknown =
-		nl_acks_read(b->r->nl, b->r->rbuf, ROUTE_RBUF, seq0, end - start, last - start, chunk_error, &c);
-
-	if (!unknown)
-		return;
-	/* Without the last ack, nothing says which of the others failed. */
-	for (size_t i = start; i < end; i++)
-		if (b->sent[i - start] && !b->reqs[i].err)
-			fail(b, i, -EIO, unknown);
-}
-
-/* Requests start..: as many as fit in one sendmsg. */
-static size_t write_chunk(struct batch *b, size_t start, size_t n)
-{
-	struct sl_route *r = b->r;
-	size_t i, len = 0, last = SIZE_MAX, last_off = 0, sent = 0;
-	uint32_t seq0 = r->seq;
-	ssize_t w;
-
-	for (i = start; i < n && i - start < ROUTE_CHUNK_REQS && len < ROUTE_CHUNK; i++) {
-		struct sl_route_req *q = &b->reqs[i];
-		int ifindex = 0;
-
-		b->sent[i - start] = 0;
-		if (q->err)
-			continue;
-		if (q->op != SL_ROUTE_OP_DEL) {
-			const struct sl_route_value *v = q->value;
-
-			ifindex = dev_index(r, v->dev);
-			if (ifindex < 0) {
-				char why[96];
-
-				if (ifindex == -ENODEV)
-					snprintf(why, sizeof(why), "device %s does not exist", v->dev);
-				else
-					snprintf(why, sizeof(why), "looking up device %s: %s", v->dev, strerror(-ifindex));
-				fail(b, i, ifindex, why);
-				continue;
-			}
-		}
-		last = i;
-		last_off = len;
-		len += (size_t)put_req(r->sbuf + len, seq0 + (uint32_t)(i - start), q, (uint32_t)ifindex);
-		b->sent[i - start] = 1;
-		sent++;
-	}
-	r->seq = seq0 + (uint32_t)(i - start);
-	if (last == SIZE_MAX)
-		return i;
-	((struct nlmsghdr *)(r->sbuf + last_off))->nlmsg_flags |= NLM_F_ACK;
-	do
-		w = mnl_socket_sendto(r->nl, r->sbuf, len);
-	while (w < 0 && errno == EINTR);
-	/* The next chunk is built on zeros (attribute padding). */
-	memset(r->sbuf, 0, len);
-	if (w < 0) {
-		int err = -errno;
-
-		for (size_t j = start; j < i; j++)
-			if (b->sent[j - start])
-				fail(b, j, err, "sending to the kernel");
-		return i;
-	}
-	count_writes(sent);
-	collect(b, start, i, last, seq0);
-	return i;
-}
-
-/* Before sending: what this module refuses, and replaces over a route
- * that is not sluice's. */
-static void refuse(struct batch *b, size_t n, struct holders *h)
-{
+	struct route_batch_ctx *c = octx;
+	struct holders *h = &c->h;
 	unsigned replace_families = 0;
 	bool via6 = false;
+	size_t n = b->n;
 
 	for (size_t i = 0; i < n; i++) {
 		struct sl_route_req *q = &b->reqs[i];
-		const char *why;
-		int err;
 
-		q->err = 0;
-		why = refusal(q, &err);
-		if (why) {
-			fail(b, i, err, why);
+		if (q->err)
 			continue;
-		}
 		if (q->op == SL_ROUTE_OP_REPLACE)
 			replace_families |= family_bit(((const struct sl_route_key *)q->key)->family);
 		via6 |= v6_via_v4(q);
 	}
-	if (via6 && route_probe_v6_via_v4(b->r, NULL) != 1) {
+	if (via6 && route_probe_v6_via_v4(c->r, NULL) != 1) {
 		for (size_t i = 0; i < n; i++) {
 			char why[320];
 
@@ -949,17 +760,17 @@ static void refuse(struct batch *b, size_t n, struct holders *h)
 			snprintf(why, sizeof(why),
 				 "this kernel takes no IPv4 gateway for IPv6 routes (RTA_VIA: %s); give the node an "
 				 "IPv6 address",
-				 b->r->via6 == 0 ? b->r->via6_msg : "could not ask");
-			fail(b, i, -EOPNOTSUPP, why);
+				 c->r->via6 == 0 ? c->r->via6_msg : "could not ask");
+			nl_batch_fail(b, i, -EOPNOTSUPP, why);
 		}
 	}
 	if (!replace_families)
 		return;
-	if (holders_load(b->r, replace_families, h) < 0) {
+	if (holders_load(c->r, replace_families, h) < 0) {
 		/* Without the table, no replace is known to be safe. */
 		for (size_t i = 0; i < n; i++)
 			if (!b->reqs[i].err && b->reqs[i].op == SL_ROUTE_OP_REPLACE)
-				fail(b, i, -EAGAIN, "could not read the main table to check who holds the route");
+				nl_batch_fail(b, i, -EAGAIN, "could not read the main table to check who holds the route");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -974,27 +785,29 @@ static void refuse(struct batch *b, size_t n, struct holders *h)
 			continue;
 		foreign_str(o, q->key, why, sizeof(why));
 		snprintf(more, sizeof(more), "%s; left alone", why);
-		fail(b, i, -EPERM, more);
+		nl_batch_fail(b, i, -EPERM, more);
 	}
 }
 
 /* After: say whose route made an add, a removal or a replace fail. */
-static void explain(struct batch *b, struct holders *h)
+static void explain(void *octx, struct nl_batch *b)
 {
+	struct route_batch_ctx *c = octx;
+	struct holders *h = &c->h;
 	unsigned families = 0;
 
-	for (size_t j = 0; j < b->n; j++) {
-		const struct sl_route_req *q = &b->reqs[b->v[j].i];
-		int err = b->v[j].err;
+	for (size_t j = 0; j < b->n_fails; j++) {
+		const struct sl_route_req *q = &b->reqs[b->fails[j].i];
+		int err = b->fails[j].err;
 
 		if ((q->op == SL_ROUTE_OP_ADD && err == -EEXIST) || (q->op == SL_ROUTE_OP_DEL && err == -ESRCH) ||
 		    (q->op == SL_ROUTE_OP_REPLACE && err == -ENOENT))
 			families |= family_bit(((const struct sl_route_key *)q->key)->family);
 	}
-	if (!families || holders_load(b->r, families, h) < 0)
+	if (!families || holders_load(c->r, families, h) < 0)
 		return;
-	for (size_t j = 0; j < b->n; j++) {
-		struct route_fail *f = &b->v[j];
+	for (size_t j = 0; j < b->n_fails; j++) {
+		struct nl_fail *f = &b->fails[j];
 		const struct sl_route_req *q = &b->reqs[f->i];
 		const struct sl_route_key *k = q->key;
 		const struct holder *o;
@@ -1028,72 +841,34 @@ static void explain(struct batch *b, struct holders *h)
 	}
 }
 
+/* The one kind of this backend. Observation decodes with the socket as
+ * octx (observe_decode), batches run with a struct route_batch_ctx. */
+static const struct nl_kind_ops route_ops = {
+	.key_size = sizeof(struct sl_route_key),
+	.val_size = sizeof(struct sl_route_value),
+	.decode = observe_decode,
+	.refusal = refusal_op,
+	.encode = encode_op,
+	.name = name_op,
+	.prepare = prepare,
+	.explain = explain,
+};
+
+static const struct nl_kind_ops *const kinds[] = { &route_ops };
+
 int route_batch(struct sl_route *r, struct sl_route_req *reqs, size_t n,
 		void (*on_error)(void *ctx, const struct sl_route_req *req, const struct sl_kerr *e), void *ctx,
 		struct sl_kerr *e)
 {
-	_cleanup_free_ struct batch *b = calloc(1, sizeof(*b));
-	struct holders h = { 0 };
-	struct sl_kerr first = { "" };
-	int first_err = 0;
-	size_t i = 0, failed = 0;
+	struct route_batch_ctx c = { .r = r };
+	int ret;
 
 	if (!n)
 		return 0;
-	if (!b) {
-		kerr(e, "routes: out of memory");
-		return -ENOMEM;
-	}
-	b->r = r;
-	b->reqs = reqs;
 	devs_forget(r);
-	refuse(b, n, &h);
-	while (i < n)
-		i = write_chunk(b, i, n);
-	if (b->n) {
-		qsort(b->v, b->n, sizeof(*b->v), fail_cmp);
-		explain(b, &h);
-	}
-	for (size_t j = 0; j < b->n; j++) {
-		struct sl_route_req *q = &reqs[b->v[j].i];
-		struct sl_kerr one = { "" };
-		char name[200];
-
-		req_name(q, name, sizeof(name));
-		if (b->v[j].why[0])
-			snprintf(one.msg, sizeof(one.msg), "%s: %s (%s)", name, b->v[j].why, strerror(-b->v[j].err));
-		else
-			snprintf(one.msg, sizeof(one.msg), "%s: %s", name, strerror(-b->v[j].err));
-		if (j == 0) {
-			first = one;
-			first_err = b->v[j].err;
-		}
-		if (on_error)
-			on_error(ctx, q, &one);
-	}
-	free(b->v);
-	free(h.v);
-	for (size_t j = 0; j < n; j++) {
-		if (!reqs[j].err)
-			continue;
-		/* Out of memory, a failure may have its err and no message. */
-		if (!failed++ && !first_err) {
-			first_err = reqs[j].err;
-			snprintf(first.msg, sizeof(first.msg), "routes: out of memory recording failures (%s)",
-				 strerror(-first_err));
-		}
-	}
-	if (!failed)
-		return 0;
-	if (e) {
-		*e = first;
-		if (failed > 1) {
-			size_t l = strlen(e->msg);
-
-			snprintf(e->msg + l, sizeof(e->msg) - l, " (and %zu more failed)", failed - 1);
-		}
-	}
-	return first_err;
+	ret = nl_batch(&r->s, kinds, ARRAY_SIZE(kinds), &c, reqs, n, on_error, ctx, e);
+	free(c.h.v);
+	return ret;
 }
 
 static int one(struct sl_route *r, uint8_t op, const struct sl_route_key *k, const struct sl_route_value *v,

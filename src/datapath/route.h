@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "datapath/kernel.h"
+#include "datapath/nlreq.h"
 #include "kinds/route.h"
 
 /* ---- the backend ---- */
@@ -83,19 +84,18 @@ int route_probe_v6_via_v4(struct sl_route *r, struct sl_kerr *e);
 
 enum sl_route_op { SL_ROUTE_OP_ADD, SL_ROUTE_OP_REPLACE, SL_ROUTE_OP_DEL, SL_ROUTE_OP__MAX };
 
-/* One request of a batch. key and value point at the caller's bytes (an
- * object set's, say); they are read, never kept. */
-struct sl_route_req {
-	uint8_t op; /* enum sl_route_op */
-	uint8_t pad[3];
-	int err;	   /* set by route_batch: 0 or -errno */
-	const void *key;   /* struct sl_route_key */
-	const void *value; /* struct sl_route_value: to write (add, replace); del: may be NULL, names only */
-};
+/* One request of a batch: struct sl_nl_req (nlreq.h), the one request
+ * type of the netlink engine, under this name. kind is 0, key a struct
+ * sl_route_key, value a struct sl_route_value to write (add, replace; del:
+ * may be NULL, names only). They point at the caller's bytes (an object
+ * set's, say); they are read, never kept. err is set by route_batch: 0 or
+ * -errno. */
+#define sl_route_req sl_nl_req
 
 /*
- * Run the requests in order, as many to a sendmsg as fit in a chunk
- * (about 64 KiB), only the last of each chunk asking for an ack, so that
+ * Run the requests in order with the netlink engine's batch (nl_batch):
+ * as many to a sendmsg as fit in a chunk (about 64 KiB), only the last of
+ * each chunk asking for an ack, so that
  * a success costs no reply. Every request is tried; each one's err says
  * how it went. A request this module refuses (not sluice's kind of route,
  * malformed, unknown device, a replace over another's route) gets its

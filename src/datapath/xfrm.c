@@ -1,17 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The xfrm backend (xfrm.h): sluice's IPsec states and policies over
- * NETLINK_XFRM with libmnl.
- *
- * Writes go in chunks: many requests in one sendmsg. The kernel handles a
- * NETLINK_XFRM message synchronously inside sendmsg, one request after the
- * other, and answers a request only when it fails or asks for an ack. So
- * only the last request of a chunk asks for one: when sendmsg returns,
- * the socket already holds one error per failed request (found by its
- * sequence number) and the last one's ack, and a chunk that all succeeds
- * costs one sendmsg and one recv. NETLINK_CAP_ACK keeps the requests
- * (and so the key bytes of a state) out of the error messages;
- * NETLINK_EXT_ACK brings the kernel's own message.
+ * NETLINK_XFRM, through the netlink engine (nl.h). What is here is only
+ * xfrm's: the two kinds' encoding, decoding, names and ownership, and the
+ * lookup that policy removals take first (below, "Removing policies").
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,39 +22,14 @@
 #include "datapath/nl.h"
 #include "datapath/xfrm.h"
 
-/* Kernel writes made by this process (kernel.h); weak so that this file
- * also links alone (tests, bench) without the rest of the backend. */
-extern _Atomic unsigned long sl_kernel_writes __attribute__((weak));
-
-/* A chunk of requests: what one sendmsg carries (below the default
- * SO_SNDBUF of 208 KiB). 16, 64 and 160 KiB measured the same for 10k
- * policies: the kernel's work is what counts. */
-#define XFRM_CHUNK (64 * 1024)
-/* The largest single request (a state with both algorithms is ~600). */
-#define XFRM_REQ_MAX 1024
-/* Dump replies: the kernel fills at most 32 KiB per message. */
-#define XFRM_RBUF (64 * 1024)
-/* At most this many requests to a chunk. */
-#define XFRM_CHUNK_REQS 1024
-/* Room for the replies of a whole chunk: its errors, or the policies
- * that the first step of a removal reads (~4.5 KiB each in the kernel). */
-#define XFRM_RCVBUF (4 * 1024 * 1024)
-
 struct sl_xfrm {
-	struct mnl_socket *nl;
-	uint32_t portid;
-	uint32_t seq;
-	uint8_t *sbuf; /* XFRM_CHUNK + XFRM_REQ_MAX */
-	uint8_t *rbuf; /* XFRM_RBUF */
+	struct nl_sock s;
 	uint8_t local[16];
 	uint8_t local_family;
 };
 
-static void count_writes(unsigned long n)
-{
-	if (&sl_kernel_writes)
-		sl_kernel_writes += n;
-}
+/* The largest single request (a state with both algorithms is ~600). */
+#define XFRM_REQ_MAX 1024
 
 /* ---- names ---- */
 
@@ -71,8 +38,10 @@ static size_t addr_len(uint8_t family)
 	return family == AF_INET ? 4 : 16;
 }
 
-static void req_name(const struct sl_xfrm *x, const struct sl_xfrm_req *r, char *buf, size_t len)
+static void req_name(void *octx, const struct sl_xfrm_req *r, char *buf, size_t len)
 {
+	const struct sl_xfrm *x = octx;
+
 	if (!r->key || r->kind >= SL_XFRM_KIND__MAX) {
 		snprintf(buf, len, "xfrm request without a key");
 	} else if (r->kind == SL_XFRM_STATE) {
@@ -95,19 +64,11 @@ int xfrm_open(struct sl_xfrm **ret, struct sl_kerr *e)
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
-	x->sbuf = calloc(1, XFRM_CHUNK + XFRM_REQ_MAX);
-	x->rbuf = calloc(1, XFRM_RBUF);
-	if (!x->sbuf || !x->rbuf) {
-		xfrm_close(x);
-		return -ENOMEM;
-	}
-	r = nl_open(NETLINK_XFRM, "xfrm", "NETLINK_XFRM", XFRM_RCVBUF, &x->nl, e);
+	r = nl_sock_open(&x->s, NETLINK_XFRM, "xfrm", "NETLINK_XFRM", XFRM_REQ_MAX, e);
 	if (r < 0) {
 		xfrm_close(x);
 		return r;
 	}
-	x->portid = mnl_socket_get_portid(x->nl);
-	x->seq = 1;
 	*ret = x;
 	return 0;
 }
@@ -116,14 +77,7 @@ void xfrm_close(struct sl_xfrm *x)
 {
 	if (!x)
 		return;
-	if (x->nl)
-		mnl_socket_close(x->nl);
-	if (x->sbuf)
-		explicit_bzero(x->sbuf, XFRM_CHUNK + XFRM_REQ_MAX);
-	if (x->rbuf)
-		explicit_bzero(x->rbuf, XFRM_RBUF);
-	free(x->sbuf);
-	free(x->rbuf);
+	nl_sock_close(&x->s);
 	free(x);
 }
 
@@ -135,17 +89,6 @@ void xfrm_set_local(struct sl_xfrm *x, uint8_t family, const uint8_t addr[16])
 		return;
 	memcpy(x->local, addr, addr_len(family));
 	x->local_family = family;
-}
-
-/* ---- acks ---- */
-
-/* "NAME: kernel message (strerror)" or "NAME: strerror". */
-static void fail_msg(struct sl_kerr *e, const char *name, int err, const char *ext)
-{
-	if (ext && *ext)
-		kerr(e, "%s: %s (%s)", name, ext, strerror(-err));
-	else
-		kerr(e, "%s: %s", name, strerror(-err));
 }
 
 /* ---- requests ---- */
@@ -386,31 +329,30 @@ static const uint16_t msg_type[SL_XFRM_KIND__MAX][SL_XFRM_OP__MAX] = {
 };
 
 /* Why this module refuses to send r, or NULL. */
-static const char *refusal(const struct sl_xfrm_req *r, int *err)
+static const char *refusal(void *octx, const struct sl_xfrm_req *r, int *err)
 {
+	(void)octx;
 	*err = -EINVAL;
 	if (r->kind >= SL_XFRM_KIND__MAX || r->op >= SL_XFRM_OP__MAX)
 		return "unknown request";
 	return r->kind == SL_XFRM_STATE ? state_refusal(r, err) : policy_refusal(r, err);
 }
 
-/* Write request r at buf; returns its length, or -errno with *why. */
-static int put_req(uint8_t *buf, uint32_t seq, const struct sl_xfrm_req *r, const char **why)
+/* Request r into nlh (refusal found nothing wrong with it). A policy
+ * removal goes by the kernel's index when the lookup gave one, else by
+ * selector. */
+static int encode(void *octx, const struct sl_xfrm_req *r, uint32_t index, struct nlmsghdr *nlh, char *why,
+		  size_t why_len)
 {
-	struct nlmsghdr *nlh;
-	int err = -EINVAL;
-
-	*why = refusal(r, &err);
-	if (*why)
-		return err;
-	nlh = mnl_nlmsg_put_header(buf);
+	(void)octx;
+	(void)why;
+	(void)why_len;
 	nlh->nlmsg_type = msg_type[r->kind][r->op];
 	nlh->nlmsg_flags = NLM_F_REQUEST;
 	if (r->op == SL_XFRM_OP_ADD)
 		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
 	else if (r->op == SL_XFRM_OP_UPDATE)
 		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_REPLACE;
-	nlh->nlmsg_seq = seq;
 	if (r->kind == SL_XFRM_STATE) {
 		if (r->op == SL_XFRM_OP_DEL)
 			put_state_del(nlh, r->key);
@@ -418,14 +360,12 @@ static int put_req(uint8_t *buf, uint32_t seq, const struct sl_xfrm_req *r, cons
 			put_state(nlh, r->key, r->value);
 	} else {
 		if (r->op == SL_XFRM_OP_DEL)
-			put_policy_id(nlh, r->key, 0);
+			put_policy_id(nlh, r->key, index);
 		else
 			put_policy(nlh, r->key, r->value);
 	}
-	return (int)nlh->nlmsg_len;
+	return 0;
 }
-
-/* ---- batches ---- */
 
 /*
  * Removing policies. The kernel finds a policy to remove by its selector
@@ -439,126 +379,6 @@ static int put_req(uint8_t *buf, uint32_t seq, const struct sl_xfrm_req *r, cons
  * family, type, interface id) in the run, which goes by selector so that
  * the tree is pruned once per run.
  */
-enum pdel_why { PDEL_OK, PDEL_FOREIGN, PDEL_LOST };
-
-/* Failures are reported in request order: a request that failed before
- * the last step of its chunk is reported when the replies reach it. */
-struct batch_report {
-	struct sl_xfrm *x;
-	void (*on_error)(void *ctx, const struct sl_xfrm_req *r, const struct sl_kerr *e);
-	void *ctx;
-	size_t cursor; /* requests before it are reported */
-	/* a run of policy removals: what their first step found */
-	size_t pstart;
-	uint32_t pindex[XFRM_CHUNK_REQS];
-	uint8_t pwhy[XFRM_CHUNK_REQS]; /* enum pdel_why */
-	bool pdel;
-	struct sl_kerr first;
-	int first_err;
-	size_t failed;
-};
-
-static void report(struct batch_report *b, struct sl_xfrm_req *r, int err, const char *ext)
-{
-	struct sl_kerr one = { "" };
-	char name[256];
-
-	r->err = err;
-	req_name(b->x, r, name, sizeof(name));
-	fail_msg(&one, name, err, ext);
-	if (!b->failed++) {
-		b->first = one;
-		b->first_err = err;
-	}
-	if (b->on_error)
-		b->on_error(b->ctx, r, &one);
-}
-
-/* Why request i failed before its chunk's last step. */
-static const char *early_failure(const struct batch_report *b, const struct sl_xfrm_req *reqs, size_t i)
-{
-	const char *why;
-	int unused;
-
-	why = refusal(&reqs[i], &unused);
-	if (why || !b->pdel)
-		return why;
-	switch (b->pwhy[i - b->pstart]) {
-	case PDEL_FOREIGN:
-		return "the kernel holds a policy with this key that is not sluice's; left alone";
-	case PDEL_LOST:
-		return "the kernel's replies overflowed the socket; observe again";
-	default:
-		return NULL;
-	}
-}
-
-/* Report the requests before upto that failed early (their err was set
- * before the chunk's last step); one that has no answer gets err, ext. */
-static void report_to(struct batch_report *b, struct sl_xfrm_req *reqs, size_t upto, int err, const char *ext)
-{
-	for (; b->cursor < upto; b->cursor++) {
-		struct sl_xfrm_req *r = &reqs[b->cursor];
-
-		if (r->err)
-			report(b, r, r->err, early_failure(b, reqs, b->cursor));
-		else if (err)
-			report(b, r, err, ext);
-	}
-}
-
-static ssize_t send_chunk(struct sl_xfrm *x, size_t len)
-{
-	ssize_t w;
-
-	do
-		w = mnl_socket_sendto(x->nl, x->sbuf, len);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		w = -errno;
-	/* Always: a state's key bytes go at once, and the next chunk is
-	 * built on zeros (attribute padding). */
-	explicit_bzero(x->sbuf, len);
-	return w;
-}
-
-/* A failure the kernel reported for request start + i of the chunk:
- * the requests before it succeeded. */
-struct chunk {
-	struct batch_report *b;
-	struct sl_xfrm_req *reqs;
-	size_t start;
-};
-
-static void chunk_error(void *ctx, size_t i, int err, const char *msg)
-{
-	struct chunk *c = ctx;
-	size_t at = c->start + i;
-
-	if (at < c->b->cursor)
-		return;
-	report_to(c->b, c->reqs, at, 0, NULL);
-	report(c->b, &c->reqs[at], err, msg);
-	c->b->cursor = at + 1;
-}
-
-/* Read the acks of a chunk sent with sequence numbers seq0 + (i - start)
- * for reqs[start..end), last the one that asked for an ack. */
-static int collect(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t start, size_t end, size_t last, uint32_t seq0,
-		   struct batch_report *b)
-{
-	struct chunk c = { b, reqs, start };
-	const char *unknown = nl_acks_read(x->nl, x->rbuf, XFRM_RBUF, seq0, end - start, last - start, chunk_error, &c);
-
-	/* Without the last ack, nothing says which requests failed. */
-	report_to(b, reqs, end, unknown ? -EIO : 0, unknown);
-	return unknown ? -EIO : 0;
-}
-
-static bool is_policy_del(const struct sl_xfrm_req *r)
-{
-	return r->kind == SL_XFRM_POLICY && r->op == SL_XFRM_OP_DEL;
-}
 
 /* The index of a policy the kernel sent, when it is sluice's; else 0
  * (the kernel's indexes are never 0). */
@@ -583,343 +403,50 @@ static uint32_t owned_index(const struct nlmsghdr *nlh)
 	return 0;
 }
 
-/* Requests start.. that are neither policy removals: one sendmsg. */
-static size_t write_chunk(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t start, size_t n, struct batch_report *b)
+static bool is_policy_del(const struct sl_xfrm_req *r)
 {
-	size_t i, last = SIZE_MAX, len = 0, last_off = 0, sent = 0;
-	uint32_t seq0 = x->seq;
-	ssize_t w;
-
-	for (i = start; i < n && i - start < XFRM_CHUNK_REQS && len < XFRM_CHUNK && !is_policy_del(&reqs[i]); i++) {
-		const char *why;
-		int l = put_req(x->sbuf + len, seq0 + (uint32_t)(i - start), &reqs[i], &why);
-
-		reqs[i].err = l < 0 ? l : 0;
-		if (l < 0)
-			continue;
-		last = i;
-		last_off = len;
-		len += (size_t)l;
-		sent++;
-	}
-	x->seq = seq0 + (uint32_t)(i - start);
-	if (last == SIZE_MAX) {
-		report_to(b, reqs, i, 0, NULL);
-		return i;
-	}
-	((struct nlmsghdr *)(x->sbuf + last_off))->nlmsg_flags |= NLM_F_ACK;
-	w = send_chunk(x, len);
-	if (w < 0) {
-		report_to(b, reqs, i, (int)w, "sending to the kernel");
-		return i;
-	}
-	count_writes(sent);
-	collect(x, reqs, start, i, last, seq0, b);
-	return i;
+	return r->kind == SL_XFRM_POLICY && r->op == SL_XFRM_OP_DEL;
 }
 
-/* The first step of a run of policy removals: GETPOLICY by selector for
- * each; every one is answered, with the policy or an error. */
-static void pdel_lookup(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t start, size_t end, size_t sent,
-			uint32_t seq0, struct batch_report *b)
+/* The first step: GETPOLICY by selector. */
+static void encode_lookup(const struct sl_xfrm_req *r, struct nlmsghdr *nlh)
 {
-	int fd = mnl_socket_get_fd(x->nl);
-	size_t answered = 0;
-	bool lost = false;
+	nlh->nlmsg_type = XFRM_MSG_GETPOLICY;
+	put_policy_id(nlh, r->key, 0);
+}
 
-	while (answered < sent) {
-		ssize_t n = recv(fd, x->rbuf, XFRM_RBUF, MSG_DONTWAIT);
-		const struct nlmsghdr *nlh;
-		int len;
+static int lookup_reply(const struct nlmsghdr *nlh, uint32_t *index)
+{
+	if (nlh->nlmsg_type != XFRM_MSG_NEWPOLICY)
+		return 0;
+	*index = owned_index(nlh);
+	return 1;
+}
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ENOBUFS) {
-				lost = true;
-				continue;
-			}
-			break;
-		}
-		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)x->rbuf; nl_msg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			uint32_t off = nlh->nlmsg_seq - seq0;
-			size_t i = start + off;
-
-			if (off >= end - start || reqs[i].err || b->pindex[off])
-				continue;
-			if (nlh->nlmsg_type == XFRM_MSG_NEWPOLICY) {
-				b->pindex[off] = owned_index(nlh);
-				if (!b->pindex[off]) {
-					reqs[i].err = -EPERM;
-					b->pwhy[off] = PDEL_FOREIGN;
-				}
-				answered++;
-			} else if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const char *ext;
-				int err;
-
-				if (nl_ack_parse(nlh, &err, &ext) == 0 && err < 0) {
-					reqs[i].err = err;
-					answered++;
-				}
-			}
-		}
-	}
-	if (answered == sent)
-		return;
+/* Between the steps: the last removal of each tree in the chunk goes by
+ * selector (index 0), so that the tree is pruned once. */
+static void between(void *octx, struct nl_batch *b, size_t start, size_t end)
+{
+	(void)octx;
 	for (size_t i = start; i < end; i++) {
-		if (!reqs[i].err && !b->pindex[i - start]) {
-			reqs[i].err = -EIO;
-			b->pwhy[i - start] = lost ? PDEL_LOST : PDEL_OK;
-		}
-	}
-}
-
-/* Requests start.. that are policy removals, in the two steps above. */
-static size_t pdel_chunk(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t start, size_t n, struct batch_report *b)
-{
-	size_t i, end, len = 0, last = SIZE_MAX, last_off = 0, sent = 0;
-	uint32_t seq0 = x->seq, seq1;
-	ssize_t w;
-
-	b->pdel = true;
-	b->pstart = start;
-	for (i = start; i < n && i - start < XFRM_CHUNK_REQS && len < XFRM_CHUNK && is_policy_del(&reqs[i]); i++) {
-		struct nlmsghdr *nlh;
-		int err;
-
-		b->pindex[i - start] = 0;
-		b->pwhy[i - start] = PDEL_OK;
-		reqs[i].err = refusal(&reqs[i], &err) ? err : 0;
-		if (reqs[i].err)
-			continue;
-		nlh = mnl_nlmsg_put_header(x->sbuf + len);
-		nlh->nlmsg_type = XFRM_MSG_GETPOLICY;
-		nlh->nlmsg_flags = NLM_F_REQUEST;
-		nlh->nlmsg_seq = seq0 + (uint32_t)(i - start);
-		put_policy_id(nlh, reqs[i].key, 0);
-		len += nlh->nlmsg_len;
-		sent++;
-	}
-	end = i;
-	x->seq = seq0 + (uint32_t)(end - start);
-	if (sent) {
-		w = send_chunk(x, len);
-		if (w < 0) {
-			report_to(b, reqs, end, (int)w, "sending to the kernel");
-			goto out;
-		}
-		pdel_lookup(x, reqs, start, end, sent, seq0, b);
-	}
-
-	/* Second step, built from the end so that the last removal of each
-	 * tree is known: it goes by selector, the others by index. */
-	seq1 = x->seq;
-	len = 0;
-	sent = 0;
-	for (i = start; i < end; i++) {
-		const struct sl_xfrm_policy_key *k = reqs[i].key;
+		const struct sl_xfrm_policy_key *k = b->reqs[i].key;
 		bool tree_last = true;
-		struct nlmsghdr *nlh;
 
-		if (reqs[i].err)
+		if (b->reqs[i].err)
 			continue;
 		for (size_t j = i + 1; j < end && tree_last; j++) {
-			const struct sl_xfrm_policy_key *o = reqs[j].key;
+			const struct sl_xfrm_policy_key *o = b->reqs[j].key;
 
-			if (!reqs[j].err && o->dir == k->dir && o->family == k->family && o->type == k->type &&
+			if (!b->reqs[j].err && o->dir == k->dir && o->family == k->family && o->type == k->type &&
 			    o->if_id == k->if_id)
 				tree_last = false;
 		}
-		nlh = mnl_nlmsg_put_header(x->sbuf + len);
-		nlh->nlmsg_type = XFRM_MSG_DELPOLICY;
-		nlh->nlmsg_flags = NLM_F_REQUEST;
-		nlh->nlmsg_seq = seq1 + (uint32_t)(i - start);
-		put_policy_id(nlh, k, tree_last ? 0 : b->pindex[i - start]);
-		last = i;
-		last_off = len;
-		len += nlh->nlmsg_len;
-		sent++;
-	}
-	x->seq = seq1 + (uint32_t)(end - start);
-	if (last == SIZE_MAX) {
-		report_to(b, reqs, end, 0, NULL);
-		goto out;
-	}
-	((struct nlmsghdr *)(x->sbuf + last_off))->nlmsg_flags |= NLM_F_ACK;
-	w = send_chunk(x, len);
-	if (w < 0) {
-		report_to(b, reqs, end, (int)w, "sending to the kernel");
-		goto out;
-	}
-	count_writes(sent);
-	collect(x, reqs, start, end, last, seq1, b);
-out:
-	b->pdel = false;
-	return end;
-}
-
-int xfrm_batch(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t n,
-	       void (*on_error)(void *ctx, const struct sl_xfrm_req *r, const struct sl_kerr *e), void *ctx,
-	       struct sl_kerr *e)
-{
-	_cleanup_free_ struct batch_report *b = calloc(1, sizeof(*b));
-	size_t i = 0;
-
-	if (!b) {
-		kerr(e, "xfrm: out of memory");
-		return -ENOMEM;
-	}
-	b->x = x;
-	b->on_error = on_error;
-	b->ctx = ctx;
-	while (i < n)
-		i = is_policy_del(&reqs[i]) ? pdel_chunk(x, reqs, i, n, b) : write_chunk(x, reqs, i, n, b);
-	if (!b->failed)
-		return 0;
-	if (e) {
-		*e = b->first;
-		if (b->failed > 1) {
-			size_t l = strlen(e->msg);
-
-			snprintf(e->msg + l, sizeof(e->msg) - l, " (and %zu more failed)", b->failed - 1);
-		}
-	}
-	return b->first_err;
-}
-
-static int one(struct sl_xfrm *x, uint8_t op, uint8_t kind, const void *k, const void *v, struct sl_kerr *e)
-{
-	struct sl_xfrm_req r = { .op = op, .kind = kind, .key = k, .value = v };
-
-	return xfrm_batch(x, &r, 1, NULL, NULL, e);
-}
-
-int xfrm_state_add(struct sl_xfrm *x, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v,
-		   struct sl_kerr *e)
-{
-	return one(x, SL_XFRM_OP_ADD, SL_XFRM_STATE, k, v, e);
-}
-
-int xfrm_state_update(struct sl_xfrm *x, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v,
-		      struct sl_kerr *e)
-{
-	return one(x, SL_XFRM_OP_UPDATE, SL_XFRM_STATE, k, v, e);
-}
-
-int xfrm_state_del(struct sl_xfrm *x, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v,
-		   struct sl_kerr *e)
-{
-	return one(x, SL_XFRM_OP_DEL, SL_XFRM_STATE, k, v, e);
-}
-
-int xfrm_policy_add(struct sl_xfrm *x, const struct sl_xfrm_policy_key *k, const struct sl_xfrm_policy_value *v,
-		    struct sl_kerr *e)
-{
-	return one(x, SL_XFRM_OP_ADD, SL_XFRM_POLICY, k, v, e);
-}
-
-int xfrm_policy_update(struct sl_xfrm *x, const struct sl_xfrm_policy_key *k, const struct sl_xfrm_policy_value *v,
-		       struct sl_kerr *e)
-{
-	return one(x, SL_XFRM_OP_UPDATE, SL_XFRM_POLICY, k, v, e);
-}
-
-int xfrm_policy_del(struct sl_xfrm *x, const struct sl_xfrm_policy_key *k, const struct sl_xfrm_policy_value *v,
-		    struct sl_kerr *e)
-{
-	return one(x, SL_XFRM_OP_DEL, SL_XFRM_POLICY, k, v, e);
-}
-
-bool xfrm_state_update_in_place(const struct sl_xfrm_state_value *have, const struct sl_xfrm_state_value *want)
-{
-	struct sl_xfrm_state_value a = *have, b = *want;
-	bool same;
-
-	/* UPDSA sets the output mark only to something: never back to 0/0. */
-	if (!want->set_mark && !want->set_mark_mask)
-		return false;
-	a.set_mark = b.set_mark = 0;
-	a.set_mark_mask = b.set_mark_mask = 0;
-	same = memcmp(&a, &b, sizeof(a)) == 0;
-	explicit_bzero(&a, sizeof(a));
-	explicit_bzero(&b, sizeof(b));
-	return same;
-}
-
-/* ---- observe ---- */
-
-/* One dump: each message of the reply goes to each(); a negative return
- * stops the calls, and the dump is read to its end all the same (the
- * kernel runs one dump per socket at a time). */
-static int dump(struct sl_xfrm *x, uint16_t type, bool secret, int (*each)(const struct nlmsghdr *nlh, void *data),
-		void *data, const char *what, struct sl_kerr *e)
-{
-	uint8_t req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nlattr) + 1)] = { 0 };
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
-	uint32_t seq = x->seq++;
-	int stop = 0;
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	if (type == XFRM_MSG_GETSA)
-		mnl_attr_put_u8(nlh, XFRMA_PROTO, IPPROTO_ESP);
-	if (mnl_socket_sendto(x->nl, nlh, nlh->nlmsg_len) < 0) {
-		int r = -errno;
-
-		kerr(e, "xfrm: dumping the %s: %s", what, strerror(errno));
-		return r;
-	}
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(x->nl, x->rbuf, XFRM_RBUF);
-		const struct nlmsghdr *m;
-		int len, r = 0;
-		bool done = false;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			kerr(e, "xfrm: dumping the %s: %s", what, strerror(errno));
-			return r;
-		}
-		len = (int)n;
-		for (m = (const struct nlmsghdr *)x->rbuf; nl_msg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
-			if (m->nlmsg_seq != seq || m->nlmsg_pid != x->portid)
-				continue;
-			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
-				const char *ext;
-				int err = 0;
-
-				done = true;
-				if (nl_ack_parse(m, &err, &ext) == 0 && err < 0 && !stop) {
-					char name[64];
-
-					snprintf(name, sizeof(name), "xfrm: dumping the %s", what);
-					fail_msg(e, name, err, ext);
-					stop = err;
-				}
-				break;
-			}
-			if (!stop) {
-				r = each(m, data);
-				if (r < 0)
-					stop = r;
-			}
-		}
-		if (secret)
-			explicit_bzero(x->rbuf, (size_t)n);
-		if (done)
-			return stop;
+		if (tree_last)
+			b->cookie[i - start] = 0;
 	}
 }
 
-struct state_dump {
-	int (*cb)(void *ctx, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v);
-	void *ctx;
-};
+/* ---- decoding ---- */
 
 static void copy_key(uint8_t *dst, size_t cap, uint8_t *ret_len, const char *src, uint32_t bits, size_t have)
 {
@@ -1013,35 +540,6 @@ static int state_parse(const struct nlmsghdr *nlh, struct sl_xfrm_state_key *k, 
 	return 1;
 }
 
-static int state_each(const struct nlmsghdr *nlh, void *data)
-{
-	struct state_dump *d = data;
-	struct sl_xfrm_state_key k;
-	struct sl_xfrm_state_value v;
-	int r = 0;
-
-	memset(&k, 0, sizeof(k));
-	memset(&v, 0, sizeof(v));
-	if (state_parse(nlh, &k, &v) > 0)
-		r = d->cb(d->ctx, &k, &v);
-	explicit_bzero(&v, sizeof(v));
-	return r;
-}
-
-int xfrm_state_observe(struct sl_xfrm *x,
-		       int (*cb)(void *ctx, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v),
-		       void *ctx, struct sl_kerr *e)
-{
-	struct state_dump d = { cb, ctx };
-
-	return dump(x, XFRM_MSG_GETSA, true, state_each, &d, "SAs", e);
-}
-
-struct policy_dump {
-	int (*cb)(void *ctx, const struct sl_xfrm_policy_key *k, const struct sl_xfrm_policy_value *v);
-	void *ctx;
-};
-
 /* A policy of the dump into *kp, *vp when it is sluice's (1); 0 when not. */
 static int policy_parse(const struct nlmsghdr *nlh, struct sl_xfrm_policy_key *kp, struct sl_xfrm_policy_value *vp)
 {
@@ -1124,15 +622,116 @@ static int policy_parse(const struct nlmsghdr *nlh, struct sl_xfrm_policy_key *k
 	return 1;
 }
 
-static int policy_each(const struct nlmsghdr *nlh, void *data)
+static int state_decode_op(void *octx, const struct nlmsghdr *nlh, void *k, void *v)
 {
-	struct policy_dump *d = data;
-	struct sl_xfrm_policy_key k;
-	struct sl_xfrm_policy_value v;
+	(void)octx;
+	return state_parse(nlh, k, v);
+}
 
-	if (policy_parse(nlh, &k, &v) <= 0)
-		return 0;
-	return d->cb(d->ctx, &k, &v);
+static int policy_decode_op(void *octx, const struct nlmsghdr *nlh, void *k, void *v)
+{
+	(void)octx;
+	return policy_parse(nlh, k, v);
+}
+
+/* ---- the kinds ---- */
+
+static const struct nl_kind_ops state_ops = {
+	.key_size = sizeof(struct sl_xfrm_state_key),
+	.val_size = sizeof(struct sl_xfrm_state_value),
+	.secret = true,
+	.decode = state_decode_op,
+	.refusal = refusal,
+	.encode = encode,
+	.name = req_name,
+};
+
+static const struct nl_kind_ops policy_ops = {
+	.key_size = sizeof(struct sl_xfrm_policy_key),
+	.val_size = sizeof(struct sl_xfrm_policy_value),
+	.decode = policy_decode_op,
+	.refusal = refusal,
+	.encode = encode,
+	.name = req_name,
+	.lookup = is_policy_del,
+	.encode_lookup = encode_lookup,
+	.lookup_reply = lookup_reply,
+	.between = between,
+	.lookup_foreign = "the kernel holds a policy with this key that is not sluice's; left alone",
+};
+
+static const struct nl_kind_ops *const kinds[SL_XFRM_KIND__MAX] = {
+	[SL_XFRM_STATE] = &state_ops,
+	[SL_XFRM_POLICY] = &policy_ops,
+};
+
+/* ---- batches ---- */
+
+int xfrm_batch(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t n,
+	       void (*on_error)(void *ctx, const struct sl_xfrm_req *r, const struct sl_kerr *e), void *ctx,
+	       struct sl_kerr *e)
+{
+	return nl_batch(&x->s, kinds, SL_XFRM_KIND__MAX, x, reqs, n, on_error, ctx, e);
+}
+
+
+static int one(struct sl_xfrm *x, uint8_t op, uint8_t kind, const void *k, const void *v, struct sl_kerr *e)
+{
+	struct sl_xfrm_req r = { .op = op, .kind = kind, .key = k, .value = v };
+
+	return xfrm_batch(x, &r, 1, NULL, NULL, e);
+}
+
+int xfrm_state_add(struct sl_xfrm *x, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v,
+		   struct sl_kerr *e)
+{
+	return one(x, SL_XFRM_OP_ADD, SL_XFRM_STATE, k, v, e);
+}
+
+int xfrm_state_update(struct sl_xfrm *x, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v,
+		      struct sl_kerr *e)
+{
+	return one(x, SL_XFRM_OP_UPDATE, SL_XFRM_STATE, k, v, e);
+}
+
+int xfrm_state_del(struct sl_xfrm *x, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v,
+		   struct sl_kerr *e)
+{
+	return one(x, SL_XFRM_OP_DEL, SL_XFRM_STATE, k, v, e);
+}
+
+int xfrm_policy_add(struct sl_xfrm *x, const struct sl_xfrm_policy_key *k, const struct sl_xfrm_policy_value *v,
+		    struct sl_kerr *e)
+{
+	return one(x, SL_XFRM_OP_ADD, SL_XFRM_POLICY, k, v, e);
+}
+
+int xfrm_policy_update(struct sl_xfrm *x, const struct sl_xfrm_policy_key *k, const struct sl_xfrm_policy_value *v,
+		       struct sl_kerr *e)
+{
+	return one(x, SL_XFRM_OP_UPDATE, SL_XFRM_POLICY, k, v, e);
+}
+
+int xfrm_policy_del(struct sl_xfrm *x, const struct sl_xfrm_policy_key *k, const struct sl_xfrm_policy_value *v,
+		    struct sl_kerr *e)
+{
+	return one(x, SL_XFRM_OP_DEL, SL_XFRM_POLICY, k, v, e);
+}
+
+bool xfrm_state_update_in_place(const struct sl_xfrm_state_value *have, const struct sl_xfrm_state_value *want)
+{
+	struct sl_xfrm_state_value a = *have, b = *want;
+	bool same;
+
+	/* UPDSA sets the output mark only to something: never back to 0/0. */
+	if (!want->set_mark && !want->set_mark_mask)
+		return false;
+	a.set_mark = b.set_mark = 0;
+	a.set_mark_mask = b.set_mark_mask = 0;
+	same = memcmp(&a, &b, sizeof(a)) == 0;
+	explicit_bzero(&a, sizeof(a));
+	explicit_bzero(&b, sizeof(b));
+	return same;
 }
 
 int xfrm_state_decode(const void *msg, struct sl_xfrm_state_key *k, struct sl_xfrm_state_value *v)
@@ -1149,11 +748,61 @@ int xfrm_policy_decode(const void *msg, struct sl_xfrm_policy_key *k, struct sl_
 	return policy_parse(msg, k, v);
 }
 
+/* ---- observe ---- */
+
+struct state_dump {
+	int (*cb)(void *ctx, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v);
+	void *ctx;
+};
+
+static int state_each(void *data, const void *k, const void *v)
+{
+	struct state_dump *d = data;
+
+	return d->cb(d->ctx, k, v);
+}
+
+/* The request of a dump of type: of ESP SAs only, for GETSA. */
+static struct nlmsghdr *dump_req(uint8_t *buf, uint16_t type)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+
+	nlh->nlmsg_type = type;
+	if (type == XFRM_MSG_GETSA)
+		mnl_attr_put_u8(nlh, XFRMA_PROTO, IPPROTO_ESP);
+	return nlh;
+}
+
+int xfrm_state_observe(struct sl_xfrm *x,
+		       int (*cb)(void *ctx, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v),
+		       void *ctx, struct sl_kerr *e)
+{
+	uint8_t req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nlattr) + 1)] __attribute__((aligned(4))) = { 0 };
+	struct nl_dump_opts o = { .what = "xfrm: dumping the SAs", .wipe = true };
+	struct state_dump d = { cb, ctx };
+
+	return nl_observe(&x->s, dump_req(req, XFRM_MSG_GETSA), &o, &state_ops, x, state_each, &d, e);
+}
+
+struct policy_dump {
+	int (*cb)(void *ctx, const struct sl_xfrm_policy_key *k, const struct sl_xfrm_policy_value *v);
+	void *ctx;
+};
+
+static int policy_each(void *data, const void *k, const void *v)
+{
+	struct policy_dump *d = data;
+
+	return d->cb(d->ctx, k, v);
+}
+
 int xfrm_policy_observe(struct sl_xfrm *x,
 			int (*cb)(void *ctx, const struct sl_xfrm_policy_key *k, const struct sl_xfrm_policy_value *v),
 			void *ctx, struct sl_kerr *e)
 {
+	uint8_t req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nlattr) + 1)] __attribute__((aligned(4))) = { 0 };
+	struct nl_dump_opts o = { .what = "xfrm: dumping the policies" };
 	struct policy_dump d = { cb, ctx };
 
-	return dump(x, XFRM_MSG_GETPOLICY, false, policy_each, &d, "policies", e);
+	return nl_observe(&x->s, dump_req(req, XFRM_MSG_GETPOLICY), &o, &policy_ops, x, policy_each, &d, e);
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "datapath/kernel.h"
+#include "datapath/nlreq.h"
 #include "kinds/xfrm.h"
 
 /* ---- the backend ---- */
@@ -83,27 +84,27 @@ bool xfrm_state_update_in_place(const struct sl_xfrm_state_value *have, const st
 enum sl_xfrm_op { SL_XFRM_OP_ADD, SL_XFRM_OP_UPDATE, SL_XFRM_OP_DEL, SL_XFRM_OP__MAX };
 enum sl_xfrm_kind { SL_XFRM_STATE, SL_XFRM_POLICY, SL_XFRM_KIND__MAX };
 
-/* One request of a batch. key and value point at the caller's bytes (an
- * object set's, say); they are read, never kept. */
-struct sl_xfrm_req {
-	uint8_t op;   /* enum sl_xfrm_op */
-	uint8_t kind; /* enum sl_xfrm_kind */
-	uint8_t pad[2];
-	int err;	   /* set by xfrm_batch: 0 or -errno */
-	const void *key;   /* struct sl_xfrm_state_key or sl_xfrm_policy_key */
-	const void *value; /* to write (add, update), or as observed (del) */
-};
+/* One request of a batch: struct sl_nl_req (nlreq.h), the one request
+ * type of the netlink engine, under this name. kind is enum sl_xfrm_kind,
+ * key a struct sl_xfrm_state_key or sl_xfrm_policy_key, value the value
+ * to write (add, update) or as observed (del). They point at the caller's
+ * bytes (an object set's, say); they are read, never kept. err is set by
+ * xfrm_batch: 0 or -errno. */
+#define sl_xfrm_req sl_nl_req
 
 /*
- * Run the requests in order, as many to a sendmsg as fit in a chunk
- * (about 64 KiB), each chunk's failures acknowledged one by one and its
- * last request always, so a success costs no reply. Every request is
+ * Run the requests in order with the netlink engine's batch (nl_batch):
+ * as many to a sendmsg as fit in a chunk (about 64 KiB), each chunk's
+ * failures acknowledged one by one and its last request always, so a
+ * success costs no reply. Policy removals take a lookup first (by index
+ * the kernel removes them without walking its tree). Every request is
  * tried; each one's err says how it went. A request this module refuses
  * (not sluice's, malformed) gets its error without being sent.
  *
  * Returns 0 when all succeeded; otherwise the -errno of the first failure,
  * with e naming that object (and how many more failed). on_error, when
- * given, is called for every failure in order with its own message.
+ * given, is called for every failure, in request order, with its own
+ * message, after the last request was answered.
  */
 int xfrm_batch(struct sl_xfrm *x, struct sl_xfrm_req *reqs, size_t n,
 	       void (*on_error)(void *ctx, const struct sl_xfrm_req *r, const struct sl_kerr *e), void *ctx,
