@@ -247,16 +247,22 @@ static char *sfmt(struct show *s, const char *fmt, ...)
 static void note(struct show *s, const char *fmt, ...) _printf_(2, 3);
 static void note(struct show *s, const char *fmt, ...)
 {
+	struct strbuf line = {};
 	va_list ap;
 
 	if (s->n_notes >= SHOW_MAX_NOTES) {
 		s->n_more++;
 		return;
 	}
+	/* Escaped (strbuf_add_escaped): a note names what the kernel holds,
+	 * and a device's name may have control characters, even a newline,
+	 * which would end the YAML comment the note becomes. */
 	va_start(ap, fmt);
-	if (strbuf_vaddf(&s->notes, fmt, ap) < 0 || strbuf_add(&s->notes, "\n", 1) < 0)
+	if (strbuf_vaddf(&line, fmt, ap) < 0 || strbuf_add_escaped(&s->notes, strbuf_str(&line)) < 0 ||
+	    strbuf_add(&s->notes, "\n", 1) < 0)
 		s->oom = true;
 	va_end(ap);
+	strbuf_free(&line);
 	s->n_notes++;
 }
 
@@ -747,6 +753,13 @@ static void read_map(struct show *s, const struct sl_obj *o)
 			continue;
 		if (f < 0 || f >= SL_MAP__MAX)
 			return;
+		/* What validate takes (1..2^26): a map pinned under that name
+		 * by another program may have any size. */
+		if (v.max_entries < 1 || v.max_entries > (1u << 26)) {
+			note(s, "map %s has %" PRIu32 " entries, which no state asks for: mapSizes.%s is not shown",
+			     l->name, v.max_entries, sl_map_size_name[f]);
+			return;
+		}
 		if (s->map_size_set[f] && s->map_size[f] != v.max_entries) {
 			note(s, "the maps sized by mapSizes.%s differ (%" PRIu32 " and %" PRIu32 "); shown: %" PRIu32,
 			     sl_map_size_name[f], s->map_size[f], v.max_entries, s->map_size[f]);
