@@ -8,8 +8,9 @@
  *    converged node: the diff must be empty (a second apply writes nothing);
  *  - compiled against a live set made from it with objects dropped and
  *    bytes changed (a drifted node), the plan rendered again;
- *  - shown (`sluice show` of the compiled set as if live), in YAML and in
- *    JSON (which must be valid JSON).
+ *  - shown (`sluice show` of the compiled set as if live), in YAML, which
+ *    must load back and validate without an error, and in JSON (which must
+ *    be valid JSON).
  * The drift is drawn from the input's bytes: the same input, the same run.
  */
 #include <stdlib.h>
@@ -163,7 +164,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* shown */
-	sl_show_render(&res.set, fuzz_layouts, fuzz_n_layouts, SL_SHOW_YAML, &text, &notes);
+	if (sl_show_render(&res.set, fuzz_layouts, fuzz_n_layouts, SL_SHOW_YAML, &text, &notes) >= 0) {
+		struct sl_load back = { 0 };
+		struct sl_validate_opts bo = { .hostname = "node-a" };
+
+		if (sl_load_buffer(&back, "shown.yaml", FUZZ_STATE_DIR, strbuf_str(&text), text.len) >= 0 &&
+		    sl_load_finish(&back) >= 0 && sl_validate(&back, &bo) >= 0) {
+			if (back.diags.n_errors) {
+				diag_sort(&back.diags);
+				diag_print_text(&back.diags, stderr, false);
+			}
+			FUZZ_ASSERT(back.diags.n_errors == 0, "show's document does not validate:\n%s", strbuf_str(&text));
+		}
+		sl_load_free(&back);
+	}
 	strbuf_truncate(&text, 0);
 	if (sl_show_render(&res.set, fuzz_layouts, fuzz_n_layouts, SL_SHOW_JSON, &text, NULL) >= 0)
 		FUZZ_ASSERT(fuzz_json_ok(strbuf_str(&text), text.len, &at), "show's JSON is not JSON at byte %zu:\n%s",
