@@ -54,7 +54,7 @@
 #include <unistd.h>
 
 #include "timing.h"
-#include "datapath/encrypt.h"
+#include "datapath/backend.h"
 #include "datapath/route.h"
 #include "datapath/xfrm.h"
 #include "reconcile/compile.h"
@@ -64,6 +64,27 @@
 #include "reconcile/load.h"
 #include "reconcile/objset.h"
 #include "reconcile/validate.h"
+
+/* The xfrm and route backends of sluice apply (datapath/backend.h): one
+ * phase of each, as sl_kernel_apply walks them. */
+static int encrypt_observe(struct sl_objset *live, struct sl_kerr *e)
+{
+	int r = kernel_backend_xfrm.observe(NULL, live, e);
+
+	if (r >= 0)
+		r = kernel_backend_route.observe(NULL, live, e);
+	return r;
+}
+
+static int encrypt_apply(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
+			 enum kernel_phase phase, struct sl_kerr *e)
+{
+	int r = kernel_backend_xfrm.apply(NULL, want, have, d, phase, e);
+
+	if (r >= 0)
+		r = kernel_backend_route.apply(NULL, want, have, d, phase, e);
+	return r;
+}
 
 #define MAX_RUNS 51
 #define MAX_POLICIES 60000
@@ -145,7 +166,7 @@ static int observe_sorted(struct sl_objset *live)
 	int r;
 
 	memset(live, 0, sizeof(*live));
-	r = kernel_encrypt_observe(NULL, live, &e);
+	r = encrypt_observe(live, &e);
 	if (r < 0) {
 		fprintf(stderr, "%s: observing: %s\n", prog, e.msg[0] ? e.msg : strerror(-r));
 		objset_free(live);
@@ -162,7 +183,7 @@ static int observe_sorted(struct sl_objset *live)
  * expect_noop: a change in the diff is an error. copy, when given, gets the
  * compiled objects of that kind (after the clock stops).
  */
-static int reconcile(const char *yaml, size_t len, uint8_t kind, enum kernel_encrypt_phase add, bool expect_noop,
+static int reconcile(const char *yaml, size_t len, uint8_t kind, enum kernel_phase add, bool expect_noop,
 		     double t[PH__MAX], struct outcome *out, struct sl_objset *copy)
 {
 	struct sl_validate_opts vo = { .strict_node = true };
@@ -207,7 +228,7 @@ static int reconcile(const char *yaml, size_t len, uint8_t kind, enum kernel_enc
 		goto out;
 	}
 	c[3] = now_ms();
-	r = kernel_encrypt_observe(NULL, &have, &e);
+	r = encrypt_observe(&have, &e);
 	if (r < 0) {
 		fprintf(stderr, "%s: observing: %s\n", prog, e.msg[0] ? e.msg : strerror(-r));
 		goto out;
@@ -230,7 +251,7 @@ static int reconcile(const char *yaml, size_t len, uint8_t kind, enum kernel_enc
 		r = -EIO;
 		goto out;
 	}
-	r = kernel_encrypt_apply(NULL, &want, &live, &d, add, &e);
+	r = encrypt_apply(&want, &live, &d, add, &e);
 	if (r < 0) {
 		fprintf(stderr, "%s: applying: %s\n", prog, e.msg[0] ? e.msg : strerror(-r));
 		goto out;
@@ -262,7 +283,7 @@ out:
 
 /* The reconcile to the empty state, for one kind: observe, diff, remove.
  * Returns the time in ms, or < 0. */
-static double reconcile_empty(uint8_t kind, enum kernel_encrypt_phase remove, size_t *ret_changes)
+static double reconcile_empty(uint8_t kind, enum kernel_phase remove, size_t *ret_changes)
 {
 	struct sl_objset have = { 0 }, none = { .sorted = true }, live;
 	struct sl_diff d = { 0 };
@@ -270,14 +291,14 @@ static double reconcile_empty(uint8_t kind, enum kernel_encrypt_phase remove, si
 	double t0 = now_ms(), t = -1;
 	int r;
 
-	r = kernel_encrypt_observe(NULL, &have, &e);
+	r = encrypt_observe(&have, &e);
 	if (r >= 0) {
 		objset_sort(&have);
 		live = kind_view(&have, kind);
 		r = sl_diff(&none, &live, &d);
 	}
 	if (r >= 0)
-		r = kernel_encrypt_apply(NULL, &none, &live, &d, remove, &e);
+		r = encrypt_apply(&none, &live, &d, remove, &e);
 	if (r >= 0) {
 		t = now_ms() - t0;
 		*ret_changes = d.n;
@@ -566,7 +587,7 @@ static int run_sluice(const char *yaml, size_t len, const struct sl_objset *expe
 	struct outcome o;
 	size_t removed = 0;
 
-	if (reconcile(yaml, len, SL_OBJ_XFRM_POLICY, KERNEL_XFRM_ADD, false, t, &o, NULL) < 0)
+	if (reconcile(yaml, len, SL_OBJ_XFRM_POLICY, KERNEL_PHASE_CREATE, false, t, &o, NULL) < 0)
 		return -1;
 	if (o.changes != expect->n) {
 		fprintf(stderr, "%s: from nothing, the diff had %zu changes, not %zu\n", prog, o.changes, expect->n);
@@ -576,13 +597,13 @@ static int run_sluice(const char *yaml, size_t len, const struct sl_objset *expe
 		fg->sl_add[p][i] = t[p];
 	if (check_kernel(expect, SL_OBJ_XFRM_POLICY, "sluice's reconcile") < 0)
 		return -1;
-	if (reconcile(yaml, len, SL_OBJ_XFRM_POLICY, KERNEL_XFRM_ADD, true, t, &o, NULL) < 0)
+	if (reconcile(yaml, len, SL_OBJ_XFRM_POLICY, KERNEL_PHASE_CREATE, true, t, &o, NULL) < 0)
 		return -1;
 	for (int p = 0; p < PH__MAX; p++)
 		fg->sl_noop[p][i] = t[p];
 	if ((fg->ip_list[i] = run((char *const[]){ "ip", "xfrm", "policy", "list", NULL }, NULL)) < 0)
 		return -1;
-	if ((fg->sl_empty[i] = reconcile_empty(SL_OBJ_XFRM_POLICY, KERNEL_XFRM_REMOVE, &removed)) < 0)
+	if ((fg->sl_empty[i] = reconcile_empty(SL_OBJ_XFRM_POLICY, KERNEL_PHASE_XFRM_REMOVE, &removed)) < 0)
 		return -1;
 	if (removed != expect->n) {
 		fprintf(stderr, "%s: to the empty state, the diff had %zu changes, not %zu\n", prog, removed,
@@ -610,13 +631,13 @@ static int run_routes(const char *yaml, size_t len, const struct sl_objset *expe
 	struct outcome o;
 	size_t removed = 0;
 
-	if (reconcile(yaml, len, SL_OBJ_ROUTE, KERNEL_ROUTES_ADD, false, t, &o, NULL) < 0)
+	if (reconcile(yaml, len, SL_OBJ_ROUTE, KERNEL_PHASE_ROUTES_ADD, false, t, &o, NULL) < 0)
 		return -1;
 	for (int p = 0; p < PH__MAX; p++)
 		fg->rt_add[p][i] = t[p];
 	if (o.changes != expect->n || check_kernel(expect, SL_OBJ_ROUTE, "sluice's route reconcile") < 0)
 		return -1;
-	if ((fg->rt_empty[i] = reconcile_empty(SL_OBJ_ROUTE, KERNEL_ROUTES_REMOVE, &removed)) < 0 ||
+	if ((fg->rt_empty[i] = reconcile_empty(SL_OBJ_ROUTE, KERNEL_PHASE_ROUTES_REMOVE, &removed)) < 0 ||
 	    removed != expect->n)
 		return -1;
 	if (check_kernel(&(struct sl_objset){ .sorted = true }, SL_OBJ_ROUTE, "removing sluice's routes") < 0)
@@ -713,11 +734,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* Once, untimed: what the state compiles to, and iproute2's lines. */
-	if (reconcile(yaml, len, SL_OBJ_XFRM_POLICY, KERNEL_XFRM_ADD, false, t, &o, &pols) < 0 ||
-	    reconcile_empty(SL_OBJ_XFRM_POLICY, KERNEL_XFRM_REMOVE, &removed) < 0)
+	if (reconcile(yaml, len, SL_OBJ_XFRM_POLICY, KERNEL_PHASE_CREATE, false, t, &o, &pols) < 0 ||
+	    reconcile_empty(SL_OBJ_XFRM_POLICY, KERNEL_PHASE_XFRM_REMOVE, &removed) < 0)
 		goto out;
-	if (with_routes && (reconcile(yaml, len, SL_OBJ_ROUTE, KERNEL_ROUTES_ADD, false, t, &o, &routes) < 0 ||
-			    reconcile_empty(SL_OBJ_ROUTE, KERNEL_ROUTES_REMOVE, &removed) < 0))
+	if (with_routes && (reconcile(yaml, len, SL_OBJ_ROUTE, KERNEL_PHASE_ROUTES_ADD, false, t, &o, &routes) < 0 ||
+			    reconcile_empty(SL_OBJ_ROUTE, KERNEL_PHASE_ROUTES_REMOVE, &removed) < 0))
 		goto out;
 	for (int k = 0; k < SL_OBJ__MAX; k++)
 		others += k == SL_OBJ_XFRM_STATE || k == SL_OBJ_XFRM_POLICY || k == SL_OBJ_ROUTE ? 0 : o.compiled[k];

@@ -2,6 +2,9 @@
 /* Shared inside src/datapath/ only. */
 #pragma once
 
+#include <pthread.h>
+#include <time.h>
+
 #include "kernel.h"
 #include "reconcile/model.h"
 
@@ -29,6 +32,16 @@ struct kernel_attached {
 	uint32_t prog_id;
 };
 
+/* The maps made on a second thread while the entries are written (maps.c). */
+struct kernel_maps_job {
+	struct sl_kernel *k;
+	const struct sl_objset *want, *have;
+	const struct sl_diff *d;
+	struct sl_kerr e;
+	int r;
+	double ms;
+};
+
 struct sl_kernel {
 	char *pin_dir;
 	int dir_fd; /* -1: the pin directory does not exist */
@@ -46,11 +59,25 @@ struct sl_kernel {
 	struct kernel_attached *attached;
 	size_t n_attached, cap_attached;
 	size_t cap_foreign;
+	/* during sl_kernel_apply: the programs' settings; the runtime maps'
+	 * thread (maps.c); the kinds whose removals went first (entries.c) */
+	const struct sl_prog_settings *settings;
+	struct kernel_maps_job maps_job;
+	pthread_t maps_helper;
+	bool maps_helped;
+	bool removed_first[8];
 };
+
+static inline double kernel_mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
 
 /* -v given how many times (sl_kernel_set_verbosity). */
 int kernel_verbosity(void);
-void kerr(struct sl_kerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* pin_dir/name, in a buffer of the calling thread (valid until its next call). */
 const char *kernel_path(struct sl_kernel *k, const char *name);
 bool kernel_parent_on_bpffs(const char *path);
@@ -58,6 +85,33 @@ bool kernel_parent_on_bpffs(const char *path);
 int kernel_map_fd(struct sl_kernel *k, const char *name);
 const struct sl_map_layout *kernel_layout(const char *name);
 void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len);
-int kernel_load_progs(struct sl_kernel *k, int group, const struct sl_prog_settings *s,
-		      const uint64_t digest[SL_PROG__MAX], struct sl_kerr *e);
 extern const char *const kernel_prog_name[SL_PROG__MAX];
+
+/* layout.c: the index of a map in sl_kernel_layouts, -1; which object kind a
+ * map's entries are (for the maps whose entries are desired state), -1; the
+ * map of a kind, NULL. */
+int kernel_layout_index(const char *name);
+int kernel_map_kind(const char *name);
+const char *kernel_kind_map(int kind);
+
+/* pin.c: open the pinned maps (again: whatever was opened before is closed). */
+int kernel_open_maps(struct sl_kernel *k, struct sl_kerr *e);
+
+/* entries.c */
+typedef int (*kernel_entry_fn)(void *ctx, const void *key, const void *val);
+/* Every entry of a map: batch lookups, or key by key where the map type
+ * has no batch operations. */
+int kernel_map_dump(int fd, uint32_t ksz, uint32_t vsz, kernel_entry_fn fn, void *ctx);
+/* Read the entries of these maps into live, on two threads. */
+struct kernel_dump_job {
+	int fd, kind;
+	uint32_t ksz, vsz, max_entries;
+	const char *name;
+};
+int kernel_dump_maps(struct kernel_dump_job *jobs, size_t n, struct sl_objset *live, struct sl_kerr *e);
+/* Fill a new map with every desired entry of its kind. */
+int kernel_fill_map(int fd, const char *name, const struct sl_objset *want, struct sl_kerr *e);
+/* The entries added and changed, kind by kind in add order (remove false),
+ * or removed, in reverse (remove true). */
+int kernel_entries_write(struct sl_kernel *k, bool remove, const struct sl_objset *want,
+			 const struct sl_objset *have, const struct sl_diff *d, struct sl_kerr *e);

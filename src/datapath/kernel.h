@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "datapath/kerr.h"
 #include "reconcile/diff.h"
 #include "reconcile/objset.h"
 
@@ -20,10 +21,7 @@
 #define SL_TC_PRIORITY 21
 #define SL_TC_HANDLE 0x51c0
 
-/* An error for people: which object, and the kernel's message. */
-struct sl_kerr {
-	char msg[512];
-};
+/* An error for people: struct sl_kerr (datapath/kerr.h). */
 
 /* Node-wide settings of the programs (const volatile globals). */
 struct sl_prog_settings {

@@ -41,17 +41,6 @@ static void count_writes(unsigned long n)
 		sl_kernel_writes += n;
 }
 
-void kerr(struct sl_kerr *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!e)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-}
-
 int nl_ack_parse(const struct nlmsghdr *nlh, int *ret_err, const char **ret_msg)
 {
 	const uint8_t *payload = mnl_nlmsg_get_payload(nlh);

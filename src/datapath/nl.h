@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kernel.h"
+#include "kerr.h"
 #include "nlreq.h"
 
 /*

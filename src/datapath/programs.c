@@ -1,178 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The embedded programs: the layouts of the maps they define, their
- * digests, and loading them against the pinned maps.
+ * The programs backend: sluice's pinned programs (loaded against the
+ * pinned maps, observed, unpinned) and, through attach.c, their tc and XDP
+ * attachments.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sluice/abi.h>
 
+#include "attach.h"
+#include "backend.h"
 #include "common/util.h"
 #include "datapath.skel.h"
 #include "internal.h"
 #include "prefilter.skel.h"
-#include "probe.h"
-
-_Atomic unsigned long sl_kernel_writes;
-static int log_level;
-
-/* libbpf's messages go to standard error only at -vv (the verifier's log
- * at -vvv); a failure is reported once, by the command, with its object. */
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if ((level == LIBBPF_WARN && log_level >= 2) || log_level >= 3) {
-		return vfprintf(stderr, fmt, ap); /* libbpf's lines carry their own prefix */
-	}
-	return 0;
-}
-
-int kernel_verbosity(void)
-{
-	return log_level;
-}
-
-void sl_kernel_set_verbosity(int v)
-{
-	log_level = v;
-	libbpf_set_print(libbpf_log);
-}
-
-static struct sl_map_layout layouts[24];
-static char layout_names[24][32];
-static size_t n_layouts;
-static bool layouts_done;
-
-static int size_from(const char *name)
-{
-	static const struct {
-		const char *name;
-		int from;
-	} t[] = {
-		{ SL_MAPNAME_ENDPOINTS, SL_MAP_ENDPOINTS }, { SL_MAPNAME_IPCACHE, SL_MAP_IPCACHE },
-		{ SL_MAPNAME_POLICY, SL_MAP_POLICY },	    { SL_MAPNAME_SERVICES, SL_MAP_SERVICES },
-		{ SL_MAPNAME_BACKENDS, SL_MAP_BACKENDS },
-		{ SL_MAPNAME_CT4_TCP, SL_MAP_CT_TCP },	    { SL_MAPNAME_CT6_TCP, SL_MAP_CT_TCP },
-		{ SL_MAPNAME_CT4_ANY, SL_MAP_CT_ANY },	    { SL_MAPNAME_CT6_ANY, SL_MAP_CT_ANY },
-		{ SL_MAPNAME_PREFILTER_V4, SL_MAP_PREFILTER }, { SL_MAPNAME_PREFILTER_V6, SL_MAP_PREFILTER },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
-		if (streq(t[i].name, name))
-			return t[i].from;
-	return SL_MAP_SIZE_FIXED;
-}
-
-static int add_layouts(struct bpf_object *obj, uint8_t group)
-{
-	struct bpf_map *m;
-
-	bpf_object__for_each_map(m, obj)
-	{
-		const char *name = bpf_map__name(m);
-		size_t i;
-
-		if (bpf_map__is_internal(m))
-			continue;
-		for (i = 0; i < n_layouts; i++)
-			if (streq(layouts[i].name, name))
-				break;
-		if (i < n_layouts) {
-			if (layouts[i].group != group)
-				layouts[i].group = SL_MAPS_SHARED;
-			continue;
-		}
-		if (n_layouts == ARRAY_SIZE(layouts))
-			return -E2BIG;
-		snprintf(layout_names[n_layouts], sizeof(layout_names[0]), "%s", name);
-		layouts[n_layouts] = (struct sl_map_layout){
-			.name = layout_names[n_layouts],
-			.v = { .type = bpf_map__type(m), .key_size = bpf_map__key_size(m),
-			       .value_size = bpf_map__value_size(m), .max_entries = bpf_map__max_entries(m),
-			       .flags = bpf_map__map_flags(m) },
-			.size_from = size_from(name),
-			.group = group,
-		};
-		n_layouts++;
-	}
-	return 0;
-}
-
-int sl_kernel_layouts(const struct sl_map_layout **ret, size_t *ret_n)
-{
-	if (!layouts_done) {
-		struct datapath_bpf *d = datapath_bpf__open();
-		struct prefilter_bpf *p = prefilter_bpf__open();
-		int r = d && p ? 0 : -errno;
-
-		if (r >= 0)
-			r = add_layouts(d->obj, SL_MAPS_DATAPATH);
-		if (r >= 0)
-			r = add_layouts(p->obj, SL_MAPS_PREFILTER);
-		datapath_bpf__destroy(d);
-		prefilter_bpf__destroy(p);
-		if (r < 0)
-			return r ? r : -ENOMEM;
-		layouts_done = true;
-	}
-	*ret = layouts;
-	*ret_n = n_layouts;
-	return 0;
-}
-
-const struct sl_map_layout *kernel_layout(const char *name)
-{
-	const struct sl_map_layout *l;
-	size_t n;
-
-	if (sl_kernel_layouts(&l, &n) < 0)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (streq(l[i].name, name))
-			return &l[i];
-	return NULL;
-}
-
-int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
-		      uint64_t ret[SL_PROG__MAX])
-{
-	const struct sl_map_layout *l;
-	size_t n, dsz = 0, psz = 0;
-	const void *delf = datapath_bpf__elf_bytes(&dsz);
-	const void *pelf = prefilter_bpf__elf_bytes(&psz);
-	uint64_t base = FNV1A64_INIT;
-	int r = sl_kernel_layouts(&l, &n);
-
-	if (r < 0)
-		return r;
-	/* Map layouts as they will be created: a migration is a new program. */
-	for (size_t i = 0; i < n; i++) {
-		struct sl_map_value v = l[i].v;
-
-		if (l[i].size_from != SL_MAP_SIZE_FIXED)
-			v.max_entries = sizes[l[i].size_from];
-		base = fnv1a64(base, l[i].name, strlen(l[i].name));
-		base = fnv1a64(base, &v, sizeof(v));
-	}
-	ret[SL_PROG_FROM_ENDPOINT] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "from", 4);
-	ret[SL_PROG_TO_ENDPOINT] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "to", 2);
-	ret[SL_PROG_PREFILTER] = fnv1a64(fnv1a64(base, pelf, psz), "prefilter", 9);
-	for (int i = 0; i < SL_PROG__MAX; i++)
-		if (!ret[i])
-			ret[i] = 1; /* 0 means "not known" in observed attachments */
-	return 0;
-}
-
-uint32_t sl_kernel_hz(void)
-{
-	return (uint32_t)probe_kconfig_number("CONFIG_HZ", 250);
-}
-
-const char *const kernel_prog_name[SL_PROG__MAX] = { "from_endpoint", "to_endpoint", "prefilter" };
 
 /* Bind every map of obj to the fd the pin directory holds for it. */
 static int reuse_maps(struct sl_kernel *k, struct bpf_object *obj, struct sl_kerr *e)
@@ -217,7 +65,7 @@ static int pin_prog(struct sl_kernel *k, int prog, uint64_t digest, int fd, stru
 	return 0;
 }
 
-int kernel_load_progs(struct sl_kernel *k, int group, const struct sl_prog_settings *s, const uint64_t digest[SL_PROG__MAX],
+static int load_progs(struct sl_kernel *k, int group, const struct sl_prog_settings *s, const uint64_t digest[SL_PROG__MAX],
 		      struct sl_kerr *e)
 {
 	int r;
@@ -262,3 +110,204 @@ int kernel_load_progs(struct sl_kernel *k, int group, const struct sl_prog_setti
 	}
 	return r;
 }
+
+static int observe_progs(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
+{
+	DIR *d;
+	struct dirent *de;
+	int dfd, r = 0;
+
+	if (k->dir_fd < 0)
+		return 0;
+	dfd = dup(k->dir_fd);
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		kerr(e, "pin directory %s: %s", k->pin_dir, strerror(errno));
+		return -errno;
+	}
+	rewinddir(d);
+	while (r >= 0 && (de = readdir(d))) {
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info), ids[64];
+		struct kernel_pinned_prog pp = { 0 };
+		char kind[32];
+		uint64_t digest;
+		int fd, p;
+
+		if (strncmp(de->d_name, "prog_", 5) != 0)
+			continue;
+		{
+			/* prog_<kind>_<16 hex digits>; the kind has underscores itself */
+			const char *us = strrchr(de->d_name, '_');
+			size_t kl = us ? (size_t)(us - de->d_name) - 5 : 0;
+			char *end;
+
+			if (!us || kl == 0 || kl >= sizeof(kind) || strlen(us + 1) != 16)
+				continue;
+			memcpy(kind, de->d_name + 5, kl);
+			kind[kl] = 0;
+			digest = strtoull(us + 1, &end, 16);
+			if (*end)
+				continue;
+		}
+		for (p = 0; p < SL_PROG__MAX && !streq(kernel_prog_name[p], kind); p++)
+			;
+		if (p == SL_PROG__MAX)
+			continue;
+		fd = bpf_obj_get(kernel_path(k, de->d_name));
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+			close(fd);
+			continue;
+		}
+		pp = (struct kernel_pinned_prog){ .prog = (uint8_t)p, .digest = digest, .id = info.id, .current = true };
+		{
+			uint32_t n = info.nr_map_ids < 64 ? info.nr_map_ids : 64;
+
+			memset(&info, 0, sizeof(info));
+			info.nr_map_ids = n;
+			info.map_ids = (uint64_t)(uintptr_t)ids;
+			len = sizeof(info);
+			if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+				pp.current = false;
+			for (uint32_t i = 0; pp.current && i < n; i++) {
+				struct bpf_map_info mi = {};
+				uint32_t mlen = sizeof(mi);
+				int mfd = bpf_map_get_fd_by_id(ids[i]);
+				bool ok = false;
+
+				if (mfd < 0 || bpf_obj_get_info_by_fd(mfd, &mi, &mlen) < 0) {
+					pp.current = false;
+				} else if (strchr(mi.name, '.')) {
+					ok = true; /* the program's own .rodata */
+				} else {
+					for (int j = 0; j < KERNEL_MAX_MAPS && !ok; j++)
+						ok = k->map_fd[j] >= 0 && k->map_id[j] == ids[i];
+				}
+				if (mfd >= 0)
+					close(mfd);
+				pp.current = pp.current && ok;
+			}
+		}
+		close(fd);
+		if (grow_array((void **)&k->progs, &k->cap_progs, k->n_progs + 1, sizeof(*k->progs)) <
+		    0) {
+			r = -ENOMEM;
+			break;
+		}
+		k->progs[k->n_progs++] = pp;
+		{
+			struct sl_prog_key key = { .prog = (uint8_t)p, .digest = digest };
+			struct sl_prog_value val = { .current = pp.current };
+
+			r = objset_add(live, SL_OBJ_PROG, &key, sizeof(key), &val, sizeof(val));
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int progs_load(struct sl_kernel *k, const struct sl_objset *want, const struct sl_diff *d,
+		      const struct sl_prog_settings *s, struct sl_kerr *e)
+{
+	uint64_t digest[SL_PROG__MAX] = { 0 };
+	bool load[SL_MAPS__MAX] = { false };
+
+	for (size_t i = 0; i < want->n; i++)
+		if (want->v[i].kind == SL_OBJ_PROG) {
+			const struct sl_prog_key *pk = obj_key(want, &want->v[i]);
+
+			digest[pk->prog] = pk->digest;
+		}
+	for (size_t i = 0; i < d->n; i++) {
+		const struct sl_prog_key *pk;
+
+		if (d->v[i].kind != SL_OBJ_PROG || d->v[i].op == SL_OP_REMOVE)
+			continue;
+		pk = obj_key(want, &want->v[d->v[i].want]);
+		load[pk->prog == SL_PROG_PREFILTER ? SL_MAPS_PREFILTER : SL_MAPS_DATAPATH] = true;
+	}
+	for (int g = 0; g < SL_MAPS__MAX; g++) {
+		int r;
+
+		if (!load[g])
+			continue;
+		/* Both endpoint programs are one object: a missing digest would
+		 * pin a program under a name no attachment asks for. */
+		if (g == SL_MAPS_DATAPATH && (!digest[SL_PROG_FROM_ENDPOINT] || !digest[SL_PROG_TO_ENDPOINT]))
+			continue;
+		r = load_progs(k, g, s, digest, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int progs_unpin(struct sl_kernel *k, const struct sl_objset *have, const struct sl_diff *d, struct sl_kerr *e)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct sl_prog_key *pk;
+		char name[64];
+
+		if (d->v[i].kind != SL_OBJ_PROG || d->v[i].op != SL_OP_REMOVE)
+			continue;
+		pk = obj_key(have, &have->v[d->v[i].have]);
+		kernel_prog_pin_name(pk->prog, pk->digest, name, sizeof(name));
+		sl_kernel_writes++;
+		if (unlinkat(k->dir_fd, name, 0) < 0 && errno != ENOENT) {
+			kerr(e, "program %s: unpinning %s: %s", kernel_prog_name[pk->prog], kernel_path(k, name),
+			     strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int programs_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
+{
+	int r;
+
+	free(k->progs);
+	k->progs = NULL;
+	k->n_progs = k->cap_progs = 0;
+	r = observe_progs(k, live, e);
+	if (r >= 0)
+		r = attach_observe(k, live, e);
+	return r;
+}
+
+static int programs_preflight(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			      struct sl_kerr *e)
+{
+	(void)have;
+	return attach_preflight(k, want, e);
+}
+
+static int programs_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			  const struct sl_diff *d, enum kernel_phase phase, struct sl_kerr *e)
+{
+	int r;
+
+	switch (phase) {
+	case KERNEL_PHASE_PROGRAMS:
+		r = progs_load(k, want, d, k->settings, e);
+		if (r >= 0)
+			r = attach_apply(k, want, have, d, false, e);
+		return r;
+	case KERNEL_PHASE_DETACH:
+		return attach_apply(k, want, have, d, true, e);
+	case KERNEL_PHASE_FINISH:
+		return progs_unpin(k, have, d, e);
+	default:
+		return 0;
+	}
+}
+
+const struct kernel_backend kernel_backend_programs = {
+	.name = "programs",
+	.observe = programs_observe,
+	.preflight = programs_preflight,
+	.apply = programs_apply,
+};

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "datapath/kernel.h"
+#include "datapath/kerr.h"
 #include "datapath/nlreq.h"
 #include "kinds/route.h"
 

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "datapath/kernel.h"
+#include "datapath/kerr.h"
 #include "datapath/nlreq.h"
 #include "kinds/xfrm.h"
 

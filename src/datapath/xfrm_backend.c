@@ -1,22 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Encryption's kernel objects for the kernel backend: the xfrm states and
- * policies (xfrm.c) and the routes to remote pod CIDRs (route.c) that
- * sluice owns, observed into the live set and changed to match the
- * desired one, in the order that never sends plaintext where the state
- * says to encrypt (encrypt.h).
+ * The xfrm backend: the IPsec SAs and policies that sluice owns (xfrm.c),
+ * observed into the live set and changed to match the desired one: added
+ * before the marks that use them, removed once nothing marks packets for
+ * them (backend.h). Its preflight tries the new SAs in a scratch namespace.
  */
-#include "encrypt.h"
-
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "common/util.h"
 #include "internal.h"
-#include "route.h"
 #include "xfrm.h"
 
 static int state_cb(void *ctx, const struct sl_xfrm_state_key *k, const struct sl_xfrm_state_value *v)
@@ -29,10 +26,6 @@ static int policy_cb(void *ctx, const struct sl_xfrm_policy_key *k, const struct
 	return objset_add(ctx, SL_OBJ_XFRM_POLICY, k, sizeof(*k), v, sizeof(*v));
 }
 
-static int route_cb(void *ctx, const struct sl_route_key *k, const struct sl_route_value *v)
-{
-	return objset_add(ctx, SL_OBJ_ROUTE, k, sizeof(*k), v, sizeof(*v));
-}
 
 /* A kernel without the xfrm netlink interface (no CONFIG_XFRM_USER) holds
  * no SA of sluice's: observing it finds none; adding one fails. */
@@ -41,10 +34,10 @@ static bool no_xfrm(int r)
 	return r == -EPROTONOSUPPORT || r == -EAFNOSUPPORT;
 }
 
-int kernel_encrypt_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
+
+static int xfrm_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
 {
 	struct sl_xfrm *x = NULL;
-	struct sl_route *rt = NULL;
 	int r;
 
 	(void)k;
@@ -58,12 +51,6 @@ int kernel_encrypt_observe(struct sl_kernel *k, struct sl_objset *live, struct s
 		r = 0;
 		e->msg[0] = '\0';
 	}
-	if (r < 0)
-		return r;
-	r = route_open(&rt, e);
-	if (r >= 0)
-		r = route_observe(rt, route_cb, live, e);
-	route_close(rt);
 	return r;
 }
 
@@ -171,68 +158,6 @@ static int xfrm_phase(const struct sl_objset *want, const struct sl_objset *have
 	return r;
 }
 
-static int route_phase(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
-		       bool remove, struct sl_kerr *e)
-{
-	struct sl_route_req *reqs;
-	struct sl_route *rt = NULL;
-	size_t n = 0;
-	int r;
-
-	for (size_t i = 0; i < d->n; i++)
-		n += d->v[i].kind == SL_OBJ_ROUTE && (d->v[i].op == SL_OP_REMOVE) == remove;
-	if (!n)
-		return 0;
-	reqs = calloc(n, sizeof(*reqs));
-	if (!reqs)
-		return -ENOMEM;
-	n = 0;
-	for (size_t i = 0; i < d->n; i++) {
-		const struct sl_change *c = &d->v[i];
-		const struct sl_obj *w = c->want != SL_DIFF_NONE ? &want->v[c->want] : NULL;
-		const struct sl_obj *h = c->have != SL_DIFF_NONE ? &have->v[c->have] : NULL;
-
-		if (c->kind != SL_OBJ_ROUTE || (c->op == SL_OP_REMOVE) != remove)
-			continue;
-		if ((w && !fits(w, sizeof(struct sl_route_key), sizeof(struct sl_route_value))) ||
-		    (h && !fits(h, sizeof(struct sl_route_key), sizeof(struct sl_route_value)))) {
-			free(reqs);
-			kerr(e, "route: an object of unexpected size; nothing was changed");
-			return -EINVAL;
-		}
-		if (c->op == SL_OP_REMOVE)
-			reqs[n++] = (struct sl_route_req){ .op = SL_ROUTE_OP_DEL, .key = obj_key(have, h),
-							   .value = obj_val(have, h) };
-		else
-			reqs[n++] = (struct sl_route_req){ .op = c->op == SL_OP_ADD ? SL_ROUTE_OP_ADD
-										    : SL_ROUTE_OP_REPLACE,
-							   .key = obj_key(want, w), .value = obj_val(want, w) };
-	}
-	r = route_open(&rt, e);
-	if (r >= 0)
-		r = route_batch(rt, reqs, n, NULL, NULL, e);
-	route_close(rt);
-	free(reqs);
-	return r;
-}
-
-int kernel_encrypt_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
-			 const struct sl_diff *d, enum kernel_encrypt_phase phase, struct sl_kerr *e)
-{
-	(void)k;
-	switch (phase) {
-	case KERNEL_XFRM_ADD:
-		return xfrm_phase(want, have, d, false, e);
-	case KERNEL_ROUTES_ADD:
-		return route_phase(want, have, d, false, e);
-	case KERNEL_ROUTES_REMOVE:
-		return route_phase(want, have, d, true, e);
-	case KERNEL_XFRM_REMOVE:
-		return xfrm_phase(want, have, d, true, e);
-	}
-	return -EINVAL;
-}
-
 /*
  * Whether this kernel can hold the SAs the plan adds, asked before any
  * change: each is added in a scratch network namespace of a thread of its
@@ -273,12 +198,14 @@ static void *sa_probe_work(void *arg)
 	return NULL;
 }
 
-int kernel_encrypt_preflight(const struct sl_objset *want, const struct sl_objset *have, struct sl_kerr *e)
+static int xfrm_preflight(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			  struct sl_kerr *e)
 {
 	struct sa_probe p = { .want = want, .have = have, .e = { "" } };
 	pthread_t t;
 	bool any = false;
 
+	(void)k;
 	for (size_t i = 0; i < want->n && !any; i++)
 		any = want->v[i].kind == SL_OBJ_XFRM_STATE;
 	if (!any)
@@ -295,3 +222,24 @@ int kernel_encrypt_preflight(const struct sl_objset *want, const struct sl_objse
 			"namespace); nothing was changed", p.e.msg);
 	return p.r;
 }
+
+static int xfrm_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+		      const struct sl_diff *d, enum kernel_phase phase, struct sl_kerr *e)
+{
+	(void)k;
+	switch (phase) {
+	case KERNEL_PHASE_CREATE:
+		return xfrm_phase(want, have, d, false, e);
+	case KERNEL_PHASE_XFRM_REMOVE:
+		return xfrm_phase(want, have, d, true, e);
+	default:
+		return 0;
+	}
+}
+
+const struct kernel_backend kernel_backend_xfrm = {
+	.name = "xfrm",
+	.observe = xfrm_observe,
+	.preflight = xfrm_preflight,
+	.apply = xfrm_apply,
+};

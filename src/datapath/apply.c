@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The kernel backend's entry points: observe, preflight and apply walk one
+ * table of backends (backend.h), in this order.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sluice/abi.h>
+
+#include "backend.h"
+#include "common/util.h"
+#include "internal.h"
+#include "kinds/route.h"
+
+struct sl_kernel_timing sl_kernel_timing;
+
+static const struct kernel_backend *const backends[] = {
+	&kernel_backend_maps,
+	&kernel_backend_programs,
+	&kernel_backend_xfrm,
+	&kernel_backend_route,
+};
+
+int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
+{
+	int r;
+
+	memset(live, 0, sizeof(*live));
+	r = kernel_walk_observe(backends, ARRAY_SIZE(backends), k, live, e);
+	if (r < 0) {
+		objset_free(live);
+		return r;
+	}
+	objset_shrink(live);
+	objset_sort(live);
+	return 0;
+}
+
+int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			struct sl_kerr *e)
+{
+	for (size_t i = 0; i < want->n; i++) {
+		const struct sl_obj *o = &want->v[i];
+		char name[17] = { 0 };
+
+		if (o->kind == SL_OBJ_ROUTE && o->vlen == sizeof(struct sl_route_value)) {
+			const struct sl_route_value *rv = obj_val(want, o);
+
+			memcpy(name, rv->dev, sizeof(name) - 1 < sizeof(rv->dev) ? sizeof(name) - 1 : sizeof(rv->dev));
+		} else if (o->kind == SL_OBJ_ENDPOINT || o->kind == SL_OBJ_ATTACH) {
+			memcpy(name, obj_key(want, o), 16);
+		} else {
+			continue;
+		}
+		if (!if_nametoindex(name)) {
+			kerr(e, "%s %s: no such device in this network namespace; nothing was changed",
+			     o->kind == SL_OBJ_ENDPOINT ? "endpoint interface"
+			     : o->kind == SL_OBJ_ROUTE	? "underlay device (datapath.underlayDevice)"
+							: "device",
+			     name);
+			return -ENODEV;
+		}
+	}
+	/* then the backends': foreign programs in sluice's slots, SAs */
+	return kernel_walk_preflight(backends, ARRAY_SIZE(backends), k, want, have, e);
+}
+
+int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+		    const struct sl_diff *d, const struct sl_prog_settings *s, struct sl_kerr *e)
+{
+	double ms[KERNEL_PHASE__MAX] = { 0 };
+	int r;
+
+	if (!d->n)
+		return 0;
+	k->settings = s;
+	r = kernel_walk_apply(backends, ARRAY_SIZE(backends), k, want, have, d, ms, e);
+	k->settings = NULL;
+	sl_kernel_timing.maps_ms = ms[KERNEL_PHASE_CREATE] + ms[KERNEL_PHASE_SETTLE];
+	sl_kernel_timing.entries_ms = ms[KERNEL_PHASE_ENTRIES];
+	sl_kernel_timing.programs_ms = ms[KERNEL_PHASE_PROGRAMS] + ms[KERNEL_PHASE_ROUTES_ADD];
+	sl_kernel_timing.removals_ms = 0;
+	for (int p = KERNEL_PHASE_ROUTES_REMOVE; p < KERNEL_PHASE__MAX; p++)
+		sl_kernel_timing.removals_ms += ms[p];
+	return r;
+}

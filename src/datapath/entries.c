@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Map entries: read (batch lookups, on two threads), written and removed
+ * (batch updates and deletes), kind by kind in the order that writes what
+ * is pointed at before what points at it.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sluice/abi.h>
+
+#include "common/util.h"
+#include "internal.h"
+
+int kernel_map_dump(int fd, uint32_t ksz, uint32_t vsz, kernel_entry_fn fn, void *ctx)
+{
+	uint32_t chunk = 4096, count;
+	uint8_t *keys = malloc((size_t)chunk * ksz), *vals = malloc((size_t)chunk * vsz);
+	/* Batch tokens: a bucket number for hash maps, a key for the generic
+	 * batch ops (LPM tries), so room for either. */
+	uint8_t in_tok[256] = { 0 }, out_tok[256] = { 0 };
+	bool first = true, done = false;
+	int r = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (!keys || !vals) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (!done && r >= 0) {
+		count = chunk;
+		r = bpf_map_lookup_batch(fd, first ? NULL : in_tok, out_tok, keys, vals, &count, &opts);
+		if (r < 0) {
+			r = -errno;
+			if (r == -ENOENT) {
+				done = true;
+				r = 0;
+			} else if (first && (r == -EINVAL || r == -524 /* ENOTSUPP */ || r == -EOPNOTSUPP)) {
+				goto slow;
+			}
+		}
+		for (uint32_t i = 0; r >= 0 && i < count; i++)
+			r = fn(ctx, keys + (size_t)i * ksz, vals + (size_t)i * vsz);
+		memcpy(in_tok, out_tok, sizeof(in_tok));
+		first = false;
+	}
+	goto out;
+slow:
+	r = 0;
+	{
+		uint8_t *prev = NULL;
+
+		while (r >= 0 && bpf_map_get_next_key(fd, prev, keys) == 0) {
+			if (bpf_map_lookup_elem(fd, keys, vals) == 0)
+				r = fn(ctx, keys, vals);
+			memcpy(keys + ksz, keys, ksz);
+			prev = keys + ksz;
+		}
+	}
+out:
+	free(keys);
+	free(vals);
+	return r;
+}
+
+struct dump_ctx {
+	struct sl_objset *set;
+	int kind;
+	uint32_t ksz, vsz;
+};
+
+static int dump_entry(void *ctx, const void *key, const void *val)
+{
+	struct dump_ctx *d = ctx;
+
+	if (d->kind == SL_OBJ_ENDPOINT) {
+		char name[16] = { 0 };
+		uint32_t ifindex;
+
+		memcpy(&ifindex, key, sizeof(ifindex));
+		if (!if_indextoname(ifindex, name))
+			snprintf(name, sizeof(name), "#%u", ifindex); /* the device is gone */
+		return objset_add(d->set, SL_OBJ_ENDPOINT, name, sizeof(name), val, d->vsz);
+	}
+	return objset_add(d->set, (enum sl_obj_kind)d->kind, key, d->ksz, val, d->vsz);
+}
+
+/* The interface index behind an endpoint key. */
+static int endpoint_ifindex(const char *name, uint32_t *ret)
+{
+	char buf[17];
+	unsigned idx;
+
+	memcpy(buf, name, 16);
+	buf[16] = 0;
+	if (buf[0] == '#' && sscanf(buf + 1, "%u", &idx) == 1) {
+		*ret = idx;
+		return 0;
+	}
+	idx = if_nametoindex(buf);
+	if (!idx)
+		return -ENODEV;
+	*ret = idx;
+	return 0;
+}
+
+/* Write n entries (keys and values packed); LPM tries have no batch update. */
+static int map_update_many(int fd, const char *name, const uint8_t *keys, const uint8_t *vals, uint32_t n,
+			   uint32_t ksz, uint32_t vsz, struct sl_kerr *e)
+{
+	uint32_t done = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+
+	while (done < n) {
+		uint32_t count = n - done > 65536 ? 65536 : n - done;
+
+		sl_kernel_writes++;
+		if (bpf_map_update_batch(fd, keys + (size_t)done * ksz, vals + (size_t)done * vsz, &count, &opts) == 0) {
+			done += count;
+			continue;
+		}
+		if (errno != EINVAL && errno != 524 /* ENOTSUPP */ && errno != EOPNOTSUPP) {
+			kerr(e, "map %s: writing %u entries: %s", name, n - done, strerror(errno));
+			return -errno;
+		}
+		for (; done < n; done++) {
+			sl_kernel_writes++;
+			if (bpf_map_update_elem(fd, keys + (size_t)done * ksz, vals + (size_t)done * vsz, BPF_ANY) < 0) {
+				kerr(e, "map %s: writing an entry: %s", name, strerror(errno));
+				return -errno;
+			}
+		}
+	}
+	return 0;
+}
+
+static int map_delete_many(int fd, const char *name, const uint8_t *keys, uint32_t n, uint32_t ksz,
+			   struct sl_kerr *e)
+{
+	uint32_t done = 0;
+	int err;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	while (done < n) {
+		uint32_t count = n - done > 65536 ? 65536 : n - done;
+
+		sl_kernel_writes++;
+		if (bpf_map_delete_batch(fd, keys + (size_t)done * ksz, &count, &opts) == 0) {
+			done += count;
+			continue;
+		}
+		/* A batch stops at the first missing key, having removed
+		 * count keys before it; a map type without batch deletes
+		 * removes none (and leaves count as it was): go one by one.
+		 * Any other error is the kernel refusing the removal. */
+		err = errno;
+		if (err == ENOENT) {
+			done += count;
+		} else if (err != EINVAL && err != 524 /* ENOTSUPP */ && err != EOPNOTSUPP) {
+			kerr(e, "map %s: removing %u entries: %s", name, n - done, strerror(err));
+			return -err;
+		}
+		for (; done < n; done++) {
+			sl_kernel_writes++;
+			if (bpf_map_delete_elem(fd, keys + (size_t)done * ksz) < 0 && errno != ENOENT) {
+				kerr(e, "map %s: removing an entry: %s", name, strerror(errno));
+				return -errno;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Reading the maps' entries is time spent in the kernel copying, one map at
+ * a time: two threads (this one and a helper) take the maps in turn, each
+ * into a set of its own, largest maps first.
+ */
+
+struct dump_pool {
+	struct kernel_dump_job *jobs;
+	size_t n;
+	atomic_size_t next;
+	atomic_int failed;
+};
+
+struct dump_worker {
+	struct dump_pool *pool;
+	struct sl_objset *set;
+	struct sl_kerr e;
+	int r;
+};
+
+static void *dump_work(void *arg)
+{
+	struct dump_worker *w = arg;
+
+	while (!atomic_load(&w->pool->failed)) {
+		size_t i = atomic_fetch_add(&w->pool->next, 1);
+		const struct kernel_dump_job *j;
+		struct dump_ctx d;
+
+		if (i >= w->pool->n)
+			break;
+		j = &w->pool->jobs[i];
+		d = (struct dump_ctx){ w->set, j->kind, j->ksz, j->vsz };
+		w->r = kernel_map_dump(j->fd, j->ksz, j->vsz, dump_entry, &d);
+		if (w->r < 0) {
+			kerr(&w->e, "map %s: reading its entries: %s", j->name, strerror(-w->r));
+			atomic_store(&w->pool->failed, 1);
+		}
+	}
+	return NULL;
+}
+
+static int job_cmp(const void *a, const void *b)
+{
+	const struct kernel_dump_job *x = a, *y = b;
+
+	return x->max_entries < y->max_entries ? 1 : x->max_entries > y->max_entries ? -1 : 0;
+}
+
+int kernel_dump_maps(struct kernel_dump_job *jobs, size_t n, struct sl_objset *live, struct sl_kerr *e)
+{
+	struct dump_pool pool = { .jobs = jobs, .n = n };
+	struct sl_objset other = {};
+	struct dump_worker main_w = { &pool, live }, help_w = { &pool, &other };
+	pthread_t helper;
+	bool helped;
+	int r;
+
+	qsort(jobs, n, sizeof(*jobs), job_cmp);
+	helped = n > 1 && pthread_create(&helper, NULL, dump_work, &help_w) == 0;
+	dump_work(&main_w);
+	if (helped)
+		pthread_join(helper, NULL);
+	r = main_w.r < 0 ? main_w.r : help_w.r;
+	if (r < 0)
+		kerr(e, "%s", main_w.r < 0 ? main_w.e.msg : help_w.e.msg);
+	else
+		r = objset_append(live, &other);
+	objset_free(&other);
+	return r;
+}
+
+struct batch {
+	uint8_t *keys, *vals;
+	uint32_t n;
+	size_t kcap, vcap;
+};
+
+static int batch_add(struct batch *b, const void *key, uint32_t ksz, const void *val, uint32_t vsz)
+{
+	if (grow_array((void **)&b->keys, &b->kcap, (size_t)(b->n + 1) * ksz, 1) < 0 ||
+	    (vsz && grow_array((void **)&b->vals, &b->vcap, (size_t)(b->n + 1) * vsz, 1) < 0))
+		return -ENOMEM;
+	memcpy(b->keys + (size_t)b->n * ksz, key, ksz);
+	if (vsz)
+		memcpy(b->vals + (size_t)b->n * vsz, val, vsz);
+	b->n++;
+	return 0;
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->keys);
+	free(b->vals);
+	memset(b, 0, sizeof(*b));
+}
+
+/* The map key of an object: endpoints go from name to ifindex. */
+static int entry_key(int kind, const uint8_t *okey, uint8_t *buf, uint32_t *ksz, struct sl_kerr *e)
+{
+	if (kind == SL_OBJ_ENDPOINT) {
+		uint32_t idx;
+
+		if (endpoint_ifindex((const char *)okey, &idx) < 0) {
+			kerr(e, "endpoint interface %.16s does not exist", (const char *)okey);
+			return -ENODEV;
+		}
+		memcpy(buf, &idx, sizeof(idx));
+		*ksz = sizeof(idx);
+		return 0;
+	}
+	return 1; /* use the object key as is */
+}
+
+/* Write the adds and changes (remove: the removes) of one kind. migrated:
+ * the map was made anew and already holds everything. */
+static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct sl_objset *want,
+		      const struct sl_objset *have, const struct sl_diff *d, struct sl_kerr *e)
+{
+	const char *name = kernel_kind_map(kind);
+	int li = name ? kernel_layout_index(name) : -1;
+	struct batch b = {};
+	uint32_t ksz = 0, vsz = 0;
+	int fd, r = 0;
+
+	if (li < 0)
+		return 0;
+	/* A migrated map was filled whole when made; the old one goes whole. */
+	if (k->new_fd[li] >= 0)
+		return 0;
+	fd = k->map_fd[li];
+	for (size_t i = 0; r >= 0 && i < d->n; i++) {
+		const struct sl_change *c = &d->v[i];
+		const struct sl_objset *s = remove ? have : want;
+		const struct sl_obj *o;
+		uint8_t kbuf[64];
+		const uint8_t *key;
+		int t;
+
+		if (c->kind != kind || (remove != (c->op == SL_OP_REMOVE)))
+			continue;
+		o = &s->v[remove ? c->have : c->want];
+		key = obj_key(s, o);
+		ksz = o->klen;
+		vsz = remove ? 0 : o->vlen;
+		t = entry_key(kind, key, kbuf, &ksz, e);
+		if (t < 0) {
+			r = t;
+			break;
+		}
+		r = batch_add(&b, t == 0 ? kbuf : key, ksz, obj_val(s, o), vsz);
+	}
+	if (r >= 0 && b.n) {
+		if (fd < 0) {
+			kerr(e, "map %s is missing", name);
+			r = -ENOENT;
+		} else if (remove) {
+			r = map_delete_many(fd, name, b.keys, b.n, ksz, e);
+		} else {
+			r = map_update_many(fd, name, b.keys, b.vals, b.n, ksz, vsz, e);
+		}
+	}
+	batch_free(&b);
+	return r;
+}
+
+/* Fill a new map with every desired entry of its kind. */
+int kernel_fill_map(int fd, const char *name, const struct sl_objset *want, struct sl_kerr *e)
+{
+	int kind = kernel_map_kind(name);
+	struct batch b = {};
+	uint32_t ksz = 0, vsz = 0;
+	int r = 0;
+
+	for (size_t i = 0; kind >= 0 && r >= 0 && i < want->n; i++) {
+		const struct sl_obj *o = &want->v[i];
+		uint8_t kbuf[64];
+		int t;
+
+		if (o->kind != kind)
+			continue;
+		ksz = o->klen;
+		vsz = o->vlen;
+		t = entry_key(kind, obj_key(want, o), kbuf, &ksz, e);
+		if (t < 0)
+			r = t;
+		else
+			r = batch_add(&b, t == 0 ? kbuf : obj_key(want, o), ksz, obj_val(want, o), vsz);
+	}
+	if (r >= 0 && b.n)
+		r = map_update_many(fd, name, b.keys, b.vals, b.n, ksz, vsz, e);
+	batch_free(&b);
+	return r;
+}
+
+/*
+ * Whether the adds of a kind would not fit beside the entries they replace:
+ * the live entries plus the new keys exceed the map's capacity. Make before
+ * break needs old and new side by side; where the map cannot hold both, the
+ * kind's removals go first (the final state fits: compile's capacity check
+ * has made sure), so that a rerun converges instead of failing with ENOSPC
+ * every time. The removed entries are ones the state no longer has.
+ */
+static bool kind_removes_first(struct sl_kernel *k, int kind, const struct sl_objset *have,
+			       const struct sl_diff *d)
+{
+	const char *name = kernel_kind_map(kind);
+	int li = name ? kernel_layout_index(name) : -1;
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info);
+	size_t adds = 0, removes = 0;
+
+	if (li < 0 || k->new_fd[li] >= 0 || k->map_fd[li] < 0)
+		return false;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].kind != kind)
+			continue;
+		adds += d->v[i].op == SL_OP_ADD;
+		removes += d->v[i].op == SL_OP_REMOVE;
+	}
+	if (!adds || !removes || bpf_obj_get_info_by_fd(k->map_fd[li], &info, &len) < 0)
+		return false;
+	if (objset_count(have, kind) + adds <= info.max_entries)
+		return false;
+	if (kernel_verbosity() > 0)
+		fprintf(stderr,
+			"sluice: map %s: %zu live entries and %zu new ones exceed its capacity %u; its %zu removals "
+			"go first\n",
+			name, objset_count(have, kind), adds, info.max_entries, removes);
+	return true;
+}
+
+int kernel_entries_write(struct sl_kernel *k, bool remove, const struct sl_objset *want,
+			 const struct sl_objset *have, const struct sl_diff *d, struct sl_kerr *e)
+{
+	/* What is pointed at before what points at it: identities before the
+	 * policy that names them, backends before the services that use them. */
+	static const int add_order[] = { SL_OBJ_IPCACHE, SL_OBJ_POLICY,	    SL_OBJ_ENDPOINT, SL_OBJ_PREFILTER4,
+					 SL_OBJ_PREFILTER6, SL_OBJ_BACKEND, SL_OBJ_SERVICE };
+	_Static_assert(ARRAY_SIZE(add_order) <= sizeof(k->removed_first), "removed_first too small");
+	int r = 0;
+
+	if (remove) {
+		for (size_t i = ARRAY_SIZE(add_order); r >= 0 && i-- > 0;)
+			if (!k->removed_first[i])
+				r = write_kind(k, add_order[i], true, want, have, d, e);
+		return r;
+	}
+	memset(k->removed_first, 0, sizeof(k->removed_first));
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(add_order); i++) {
+		if (kind_removes_first(k, add_order[i], have, d)) {
+			k->removed_first[i] = true;
+			r = write_kind(k, add_order[i], true, want, have, d, e);
+		}
+		if (r >= 0)
+			r = write_kind(k, add_order[i], false, want, have, d, e);
+	}
+	return r;
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The embedded programs as data, no kernel call: the layouts of the maps
+ * they define, which map holds which kind's entries, their digests; and
+ * the process's diagnostics (verbosity, the count of kernel writes).
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sluice/abi.h>
+
+
+#include "common/util.h"
+#include "datapath.skel.h"
+#include "internal.h"
+#include "prefilter.skel.h"
+#include "probe.h"
+
+_Atomic unsigned long sl_kernel_writes;
+static int log_level;
+
+/* libbpf's messages go to standard error only at -vv (the verifier's log
+ * at -vvv); a failure is reported once, by the command, with its object. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if ((level == LIBBPF_WARN && log_level >= 2) || log_level >= 3) {
+		return vfprintf(stderr, fmt, ap); /* libbpf's lines carry their own prefix */
+	}
+	return 0;
+}
+
+int kernel_verbosity(void)
+{
+	return log_level;
+}
+
+void sl_kernel_set_verbosity(int v)
+{
+	log_level = v;
+	libbpf_set_print(libbpf_log);
+}
+
+static struct sl_map_layout layouts[24];
+static char layout_names[24][32];
+static size_t n_layouts;
+static bool layouts_done;
+
+static int size_from(const char *name)
+{
+	static const struct {
+		const char *name;
+		int from;
+	} t[] = {
+		{ SL_MAPNAME_ENDPOINTS, SL_MAP_ENDPOINTS }, { SL_MAPNAME_IPCACHE, SL_MAP_IPCACHE },
+		{ SL_MAPNAME_POLICY, SL_MAP_POLICY },	    { SL_MAPNAME_SERVICES, SL_MAP_SERVICES },
+		{ SL_MAPNAME_BACKENDS, SL_MAP_BACKENDS },
+		{ SL_MAPNAME_CT4_TCP, SL_MAP_CT_TCP },	    { SL_MAPNAME_CT6_TCP, SL_MAP_CT_TCP },
+		{ SL_MAPNAME_CT4_ANY, SL_MAP_CT_ANY },	    { SL_MAPNAME_CT6_ANY, SL_MAP_CT_ANY },
+		{ SL_MAPNAME_PREFILTER_V4, SL_MAP_PREFILTER }, { SL_MAPNAME_PREFILTER_V6, SL_MAP_PREFILTER },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (streq(t[i].name, name))
+			return t[i].from;
+	return SL_MAP_SIZE_FIXED;
+}
+
+static int add_layouts(struct bpf_object *obj, uint8_t group)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, obj)
+	{
+		const char *name = bpf_map__name(m);
+		size_t i;
+
+		if (bpf_map__is_internal(m))
+			continue;
+		for (i = 0; i < n_layouts; i++)
+			if (streq(layouts[i].name, name))
+				break;
+		if (i < n_layouts) {
+			if (layouts[i].group != group)
+				layouts[i].group = SL_MAPS_SHARED;
+			continue;
+		}
+		if (n_layouts == ARRAY_SIZE(layouts))
+			return -E2BIG;
+		snprintf(layout_names[n_layouts], sizeof(layout_names[0]), "%s", name);
+		layouts[n_layouts] = (struct sl_map_layout){
+			.name = layout_names[n_layouts],
+			.v = { .type = bpf_map__type(m), .key_size = bpf_map__key_size(m),
+			       .value_size = bpf_map__value_size(m), .max_entries = bpf_map__max_entries(m),
+			       .flags = bpf_map__map_flags(m) },
+			.size_from = size_from(name),
+			.group = group,
+		};
+		n_layouts++;
+	}
+	return 0;
+}
+
+int sl_kernel_layouts(const struct sl_map_layout **ret, size_t *ret_n)
+{
+	if (!layouts_done) {
+		struct datapath_bpf *d = datapath_bpf__open();
+		struct prefilter_bpf *p = prefilter_bpf__open();
+		int r = d && p ? 0 : -errno;
+
+		if (r >= 0)
+			r = add_layouts(d->obj, SL_MAPS_DATAPATH);
+		if (r >= 0)
+			r = add_layouts(p->obj, SL_MAPS_PREFILTER);
+		datapath_bpf__destroy(d);
+		prefilter_bpf__destroy(p);
+		if (r < 0)
+			return r ? r : -ENOMEM;
+		layouts_done = true;
+	}
+	*ret = layouts;
+	*ret_n = n_layouts;
+	return 0;
+}
+
+const struct sl_map_layout *kernel_layout(const char *name)
+{
+	const struct sl_map_layout *l;
+	size_t n;
+
+	if (sl_kernel_layouts(&l, &n) < 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (streq(l[i].name, name))
+			return &l[i];
+	return NULL;
+}
+
+int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
+		      uint64_t ret[SL_PROG__MAX])
+{
+	const struct sl_map_layout *l;
+	size_t n, dsz = 0, psz = 0;
+	const void *delf = datapath_bpf__elf_bytes(&dsz);
+	const void *pelf = prefilter_bpf__elf_bytes(&psz);
+	uint64_t base = FNV1A64_INIT;
+	int r = sl_kernel_layouts(&l, &n);
+
+	if (r < 0)
+		return r;
+	/* Map layouts as they will be created: a migration is a new program. */
+	for (size_t i = 0; i < n; i++) {
+		struct sl_map_value v = l[i].v;
+
+		if (l[i].size_from != SL_MAP_SIZE_FIXED)
+			v.max_entries = sizes[l[i].size_from];
+		base = fnv1a64(base, l[i].name, strlen(l[i].name));
+		base = fnv1a64(base, &v, sizeof(v));
+	}
+	ret[SL_PROG_FROM_ENDPOINT] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "from", 4);
+	ret[SL_PROG_TO_ENDPOINT] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "to", 2);
+	ret[SL_PROG_PREFILTER] = fnv1a64(fnv1a64(base, pelf, psz), "prefilter", 9);
+	for (int i = 0; i < SL_PROG__MAX; i++)
+		if (!ret[i])
+			ret[i] = 1; /* 0 means "not known" in observed attachments */
+	return 0;
+}
+
+uint32_t sl_kernel_hz(void)
+{
+	return (uint32_t)probe_kconfig_number("CONFIG_HZ", 250);
+}
+
+const char *const kernel_prog_name[SL_PROG__MAX] = { "from_endpoint", "to_endpoint", "prefilter" };
+
+int kernel_layout_index(const char *name)
+{
+	const struct sl_map_layout *l;
+	size_t n;
+
+	if (sl_kernel_layouts(&l, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (streq(l[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/* Which object kind a map's entries are, for the maps whose entries are desired state. */
+int kernel_map_kind(const char *name)
+{
+	if (streq(name, SL_MAPNAME_ENDPOINTS))
+		return SL_OBJ_ENDPOINT;
+	if (streq(name, SL_MAPNAME_IPCACHE))
+		return SL_OBJ_IPCACHE;
+	if (streq(name, SL_MAPNAME_POLICY))
+		return SL_OBJ_POLICY;
+	if (streq(name, SL_MAPNAME_PREFILTER_V4))
+		return SL_OBJ_PREFILTER4;
+	if (streq(name, SL_MAPNAME_PREFILTER_V6))
+		return SL_OBJ_PREFILTER6;
+	if (streq(name, SL_MAPNAME_SERVICES))
+		return SL_OBJ_SERVICE;
+	if (streq(name, SL_MAPNAME_BACKENDS))
+		return SL_OBJ_BACKEND;
+	return -1;
+}
+
+const char *kernel_kind_map(int kind)
+{
+	switch (kind) {
+	case SL_OBJ_ENDPOINT:
+		return SL_MAPNAME_ENDPOINTS;
+	case SL_OBJ_IPCACHE:
+		return SL_MAPNAME_IPCACHE;
+	case SL_OBJ_POLICY:
+		return SL_MAPNAME_POLICY;
+	case SL_OBJ_PREFILTER4:
+		return SL_MAPNAME_PREFILTER_V4;
+	case SL_OBJ_PREFILTER6:
+		return SL_MAPNAME_PREFILTER_V6;
+	case SL_OBJ_SERVICE:
+		return SL_MAPNAME_SERVICES;
+	case SL_OBJ_BACKEND:
+		return SL_MAPNAME_BACKENDS;
+	default:
+		return NULL;
+	}
+}
