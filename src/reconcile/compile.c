@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "diag.h"
 #include "encrypt.h"
+#include "features/features.h"
 #include "labels.h"
 
 /* ---- identities of peers ---- */
@@ -611,54 +612,7 @@ out:
 	return r;
 }
 
-/* ---- prefilter, attachments ---- */
-
-static int compile_prefilter(struct ctx *c)
-{
-	const struct sl_prefilter *pf = c->st->prefilter;
-	struct sl_prefix p;
-	char why[8];
-	int r = 0;
-
-	if (!pf)
-		return 0;
-	for (uint32_t i = 0; r >= 0 && i < pf->n_deny; i++) {
-		uint8_t one = 1;
-
-		if (!sl_prefix_parse(pf->deny[i], true, &p, why, sizeof(why)))
-			continue;
-		if (p.family == 4) {
-			struct {
-				uint32_t prefixlen;
-				uint8_t addr[4];
-			} k = { p.len, { 0 } };
-
-			memcpy(k.addr, p.addr, 4);
-			if (!objset_find_unsorted(c->out, SL_OBJ_PREFILTER4, &k, sizeof(k)))
-				r = objset_add(c->out, SL_OBJ_PREFILTER4, &k, sizeof(k), &one, 1);
-		} else {
-			struct {
-				uint32_t prefixlen;
-				uint8_t addr[16];
-			} k = { p.len, { 0 } };
-
-			memcpy(k.addr, p.addr, 16);
-			if (!objset_find_unsorted(c->out, SL_OBJ_PREFILTER6, &k, sizeof(k)))
-				r = objset_add(c->out, SL_OBJ_PREFILTER6, &k, sizeof(k), &one, 1);
-		}
-	}
-	if (r >= 0) {
-		struct sl_attach_key k = { .hook = SL_HOOK_XDP };
-		struct sl_attach_value v = { .prog = SL_PROG_PREFILTER, .xdp_mode = (uint8_t)pf->xdp_mode };
-
-		if (c->prev)
-			v.digest = c->prev->prog_digest[SL_PROG_PREFILTER];
-
-		snprintf(k.ifname, sizeof(k.ifname), "%s", pf->device);
-		r = objset_add(c->out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
-	}
-	return r;
-}
+/* ---- attachments ---- */
 
 static int compile_attach(struct ctx *c, const char *ifname)
 {
@@ -773,7 +727,7 @@ int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, st
 	if (r >= 0)
 		r = compile_ipcache(&c);
 	if (r >= 0)
-		r = compile_prefilter(&c);
+		r = prefilter_compile(st, prev ? prev->prog_digest[SL_PROG_PREFILTER] : 0, &res->set);
 	if (r >= 0)
 		r = sl_lb_compile(st, prev ? &prev->lb : NULL, &res->set);
 	if (r >= 0)

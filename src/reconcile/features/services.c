@@ -1,4 +1,163 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* The services section: its validation (frontends, backends, weights) and
+ * its compile (lb.h), below. */
+#include "features.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <sluice/abi.h>
+
+#include "common.h"
+#include "common/util.h"
+#include "reconcile/lb.h"
+#include "reconcile/net.h"
+
+/* ---- validate ---- */
+
+/* A backend entry's identity: address and port, whatever the protocol. */
+struct be_key {
+	uint8_t family;
+	uint8_t addr[16];
+	uint8_t pad;
+	uint16_t port;
+};
+
+static int be_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct be_key));
+}
+
+static const char *proto_name(int p)
+{
+	switch (p) {
+	case SL_PROTO_TCP:
+		return "TCP";
+	case SL_PROTO_UDP:
+		return "UDP";
+	case SL_PROTO_SCTP:
+		return "SCTP";
+	default:
+		return "ANY";
+	}
+}
+
+void services_validate(struct val *v, size_t *ret_backends)
+{
+	struct sl_state *st = v->st;
+	struct dups names = { .what = "service name", .list = "services", .field = "name" },
+		    fes = { .what = "frontend", .list = "services", .field = "frontend" };
+	struct be_key *bkeys = NULL;
+	size_t nb = 0, capb = 0, unique = 0;
+
+	for (uint32_t i = 0; i < st->n_services; i++) {
+		const struct sl_service *svc = &st->services[i];
+		const struct sl_frontend *fe = svc->frontend;
+		size_t saved = v_path_item(v, "services", svc->name, svc->doc_index);
+		struct sl_prefix fa = {};
+		bool fe_ok = false;
+
+		v_check_name(v, svc->file, SL_AT(svc, SL_SVC_NAME), svc->name);
+		v_dup_add(v, &names, svc->name, svc->file, SL_AT(svc, SL_SVC_NAME), svc->name, svc->doc_index);
+		if (fe) {
+			size_t s2 = v_path_lit(v, ".frontend");
+
+			fe_ok = v_check_addr(v, svc->file, SL_AT(fe, SL_FE_IP), "ip", fe->ip, 0, &fa);
+			fe_ok &= v_check_range(v, svc->file, SL_AT(fe, SL_FE_PORT), "port", fe->port, 1, 65535, "a port");
+			v_pop(v, s2);
+			if (fe_ok && (!SL_GIVEN(fe, SL_FE_PROTOCOL) || SL_HAS(fe, SL_FE_PROTOCOL))) {
+				/* "10.96.0.10:80/TCP", "[fd00::10]:80/TCP" */
+				char k[96], *e = k;
+				const char *proto = proto_name(fe->protocol);
+
+				if (fa.family == 6)
+					*e++ = '[';
+				inet_ntop(fa.family == 4 ? AF_INET : AF_INET6, fa.addr, e, INET6_ADDRSTRLEN);
+				e += strlen(e);
+				if (fa.family == 6)
+					*e++ = ']';
+				*e++ = ':';
+				e += v_u32_digits(fe->port, e);
+				*e++ = '/';
+				memcpy(e, proto, strlen(proto) + 1);
+				e += strlen(proto);
+				v_dup_add(v, &fes, v_astr(v, k, (size_t)(e - k)), svc->file, &fe->m[0], svc->name,
+					svc->doc_index);
+			}
+		}
+		if (svc->n_backends > SL_LB_MAX_BACKENDS) {
+			size_t s2 = v_path_lit(v, ".backends");
+
+			v_err(v, svc->file, SL_AT(svc, SL_SVC_BACKENDS), NULL,
+			  "%" PRIu32 " backends; a service has at most %d (its slot table has %d slots)",
+			  svc->n_backends, SL_LB_MAX_BACKENDS, SL_LB_SLOTS);
+			v_pop(v, s2);
+		}
+		for (uint32_t j = 0; j < svc->n_backends; j++) {
+			const struct sl_backend *be = &svc->backends[j];
+			size_t s2 = v_path_idx(v, ".backends", j);
+			struct sl_prefix ba;
+			bool ok = v_check_addr(v, svc->file, SL_AT(be, SL_BE_IP), "ip", be->ip, 0, &ba);
+
+			if (ok && fe_ok && ba.family != fa.family) {
+				v_err(v, svc->file, SL_AT(be, SL_BE_IP), "ip",
+				  "%s is an IPv%u address but the frontend %s is IPv%u; a service's backends share its "
+				  "family",
+				  be->ip, ba.family, fe->ip, fa.family);
+				ok = false;
+			}
+			if (SL_HAS(be, SL_BE_PORT))
+				ok &= v_check_range(v, svc->file, SL_AT(be, SL_BE_PORT), "port", be->port, 1, 65535,
+						  "a port");
+			if (SL_HAS(be, SL_BE_PORT) && fe && fe->protocol == SL_PROTO_SCTP && be->port != fe->port) {
+				v_err(v, svc->file, SL_AT(be, SL_BE_PORT), "port",
+				  "an SCTP backend listens on the frontend's port (%" PRIu32 "): SCTP ports are not "
+				  "translated",
+				  fe->port);
+				ok = false;
+			}
+			v_check_range(v, svc->file, SL_AT(be, SL_BE_WEIGHT), "weight", be->weight, 1, 65535, "a weight");
+			if (ok) {
+				/* one entry per address and port, whatever the protocol */
+				struct be_key k = { .family = ba.family, .port = (uint16_t)be->port };
+
+				for (uint32_t q = 0; q < j; q++) {
+					const struct sl_backend *o = &svc->backends[q];
+
+					if (o->port == be->port && o->ip && streq(o->ip, be->ip))
+						v_err(v, svc->file, &be->m[0], NULL,
+						  "backend %s:%" PRIu32 " is listed twice (first at line %u)", be->ip,
+						  be->port, o->m[0].line);
+				}
+				memcpy(k.addr, ba.addr, sizeof(k.addr));
+				if (grow_array((void **)&bkeys, &capb, nb + 1, sizeof(*bkeys)) >= 0)
+					bkeys[nb++] = k;
+				else
+					v->oom = true;
+			}
+			v_pop(v, s2);
+		}
+		v_pop(v, saved);
+	}
+	v_dup_report(v, &names);
+	v_dup_report(v, &fes);
+	/* Backends shared by several services are one backend entry. */
+	if (nb > 1)
+		qsort(bkeys, nb, sizeof(*bkeys), be_key_cmp);
+	for (size_t i = 0; i < nb; i++)
+		if (!i || be_key_cmp(&bkeys[i], &bkeys[i - 1]) != 0)
+			unique++;
+	free(bkeys);
+	*ret_backends = unique;
+}
+
+/* ---- compile ---- */
+
 /*
  * Services: frontends, backends and their weights become SL_OBJ_BACKEND and
  * SL_OBJ_SERVICE objects (abi.h). Backend and service ids come from the
@@ -13,16 +172,6 @@
  * service in one map value) Maglev's fill moves 1.5 to 3 times more slots
  * than the backend that comes or goes held; rendezvous moves exactly those.
  */
-#include "lb.h"
-
-#include <arpa/inet.h>
-#include <errno.h>
-#include <math.h>
-#include <stdlib.h>
-#include <stdbool.h>
-#include <string.h>
-
-#include "common/util.h"
 
 /* A backend by what identifies it: family, address, port (network order). */
 struct lb_backend {

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The endpoints section: where each lives, its device, addresses and identity; duplicates. */
+#include "features.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sluice/abi.h>
+
+#include "common.h"
+#include "reconcile/labels.h"
+#include "reconcile/net.h"
+
+/* Whether an endpoint lives on this node; *known false when that cannot be
+ * told (it names a node, and which node this is is not known). */
+static bool endpoint_local(const struct val *v, const struct sl_endpoint *ep, bool *known)
+{
+	*known = true;
+	if (!ep->node)
+		return true;
+	*known = v->node_known;
+	return v->node_known && streq(ep->node, v->node);
+}
+
+/* Parsed pod CIDRs of every node, parsed once. */
+struct node_cidrs {
+	struct sl_prefix *v;
+	uint32_t n;
+};
+
+static void endpoint_in_pod_cidrs(struct val *v, const struct sl_endpoint *ep, const struct sl_node *owner,
+				  const struct node_cidrs *nc, const struct sl_prefix *a, int field)
+{
+	bool any = false;
+
+	for (uint32_t j = 0; j < nc->n; j++) {
+		if (nc->v[j].family != a->family)
+			continue;
+		if (sl_prefix_contains(&nc->v[j], a))
+			return;
+		any = true;
+	}
+	if (any)
+		v_warn(v, ep->file, SL_AT(ep, field), field == SL_EP_IPV4 ? "ipv4" : "ipv6",
+		  "%s is outside the pod CIDRs of node %s", field == SL_EP_IPV4 ? ep->ipv4 : ep->ipv6,
+		  diag_cut(owner->name));
+}
+
+/* An address no endpoint can have: refused (0.0.0.0, loopback, ...). */
+static bool endpoint_addr_ok(struct val *v, const struct sl_endpoint *ep, int field, const struct sl_prefix *a)
+{
+	const char *why = sl_addr_endpoint_problem(a);
+	bool v4 = field == SL_EP_IPV4;
+
+	if (!why)
+		return true;
+	v_err(v, ep->file, SL_AT(ep, field), v4 ? "ipv4" : "ipv6", "%s is %s, which no endpoint can have%s",
+	  v4 ? ep->ipv4 : ep->ipv6, why, strstr(why, "IPv4-mapped") ? "; give the IPv4 address as ipv4" : "");
+	return false;
+}
+
+static void validate_endpoint(struct val *v, struct sl_endpoint *ep, const struct node_cidrs *ncs)
+{
+	struct sl_state *st = v->st;
+	size_t saved = v_path_item(v, "endpoints", ep->name, ep->doc_index);
+	int owner_idx = v->node_idx;
+	bool local_known, local = endpoint_local(v, ep, &local_known);
+	struct sl_prefix a4, a6;
+	bool has4, has6;
+
+	v_check_name(v, ep->file, SL_AT(ep, SL_EP_NAME), ep->name);
+	/* Where it lives. */
+	if (SL_HAS(ep, SL_EP_NODE)) {
+		owner_idx = nodes_index(st, ep->node);
+		if (owner_idx < 0 && st->n_nodes)
+			v_err(v, ep->file, SL_AT(ep, SL_EP_NODE), "node", "%s is not one of the nodes (%s)", diag_q(ep->node),
+			  nodes_names(v));
+		else if (owner_idx < 0 && !(v->node_known && streq(ep->node, v->node)))
+			v_err(v, ep->file, SL_AT(ep, SL_EP_NODE), "node",
+			  "%s is not a known node: the state has no 'nodes' section", diag_q(ep->node));
+	}
+	/* Its device, on this node. */
+	if (SL_HAS(ep, SL_EP_INTERFACE))
+		v_check_ifname(v, ep->file, SL_AT(ep, SL_EP_INTERFACE), "interface", ep->interface);
+	else if (local && local_known && !SL_GIVEN(ep, SL_EP_INTERFACE))
+		v_err(v, ep->file, &ep->m[0], NULL, "missing required key 'interface' (the endpoint's device on this node)");
+	/* Addresses, inside the pod CIDRs of the node that owns it. */
+	has4 = v_check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV4), "ipv4", ep->ipv4, 4, &a4);
+	has6 = v_check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV6), "ipv6", ep->ipv6, 6, &a6);
+	has4 = has4 && endpoint_addr_ok(v, ep, SL_EP_IPV4, &a4);
+	has6 = has6 && endpoint_addr_ok(v, ep, SL_EP_IPV6, &a6);
+	if (!SL_GIVEN(ep, SL_EP_IPV4) && !SL_GIVEN(ep, SL_EP_IPV6))
+		v_err(v, ep->file, &ep->m[0], NULL, "an endpoint needs an address: give ipv4, ipv6 or both");
+	if (owner_idx >= 0) {
+		if (has4)
+			endpoint_in_pod_cidrs(v, ep, &st->nodes[owner_idx], &ncs[owner_idx], &a4, SL_EP_IPV4);
+		if (has6)
+			endpoint_in_pod_cidrs(v, ep, &st->nodes[owner_idx], &ncs[owner_idx], &a6, SL_EP_IPV6);
+	}
+	/* Identity: by number, or by labels equal to one identity's. */
+	if (SL_GIVEN(ep, SL_EP_IDENTITY) && SL_GIVEN(ep, SL_EP_LABELS)) {
+		v_err(v, ep->file, SL_AT(ep, SL_EP_LABELS), "labels", "give either identity or labels, not both");
+	} else if (SL_HAS(ep, SL_EP_IDENTITY)) {
+		uint32_t idx;
+
+		if (v_identity_by_id(v, ep->identity, &idx))
+			v->id_used[idx] = true;
+		else if (ep->identity < SL_IDENTITY_MIN)
+			v_err(v, ep->file, SL_AT(ep, SL_EP_IDENTITY), "identity",
+			  "identity %" PRIu32 " is reserved; an endpoint takes one of the identities listed in "
+			  "'identities'",
+			  ep->identity);
+		else
+			v_err(v, ep->file, SL_AT(ep, SL_EP_IDENTITY), "identity",
+			  "identity %" PRIu32 " is not defined in 'identities'", ep->identity);
+	} else if (SL_HAS(ep, SL_EP_LABELS)) {
+		size_t before = v->d->n_errors, s2 = v_path_lit(v, ".labels");
+		const struct lidx_slot *cand = NULL;
+		bool found = false;
+
+		v_check_labels(v, ep->file, ep->labels, ep->n_labels);
+		v_pop(v, s2);
+		if (ep->n_labels && v->d->n_errors == before) {
+			char key[1024];
+
+			v_label_pair_key(key, sizeof(key), ep->labels[0].key, ep->labels[0].value);
+			cand = v_lidx_find(v, key, false);
+		}
+		for (uint32_t j = 0; cand && j < cand->n && !found; j++) {
+			const struct sl_identity *id = &st->identities[cand->v[j]];
+
+			if (sl_labels_equal(ep->labels, ep->n_labels, id->labels, id->n_labels)) {
+				ep->identity = id->id;
+				v->id_used[cand->v[j]] = true;
+				found = true;
+			}
+		}
+		if (!found && v->d->n_errors == before)
+			v_err(v, ep->file, SL_AT(ep, SL_EP_LABELS), "labels",
+			  "these labels are not the labels of any identity; an endpoint's labels must equal one "
+			  "identity's labels exactly");
+	} else if (!SL_GIVEN(ep, SL_EP_IDENTITY) && !SL_GIVEN(ep, SL_EP_LABELS)) {
+		v_err(v, ep->file, &ep->m[0], NULL, "an endpoint needs an identity: give identity or labels");
+	}
+	v_check_range(v, ep->file, SL_AT(ep, SL_EP_ID), "id", ep->id, 1, 65535, "an endpoint id");
+	v_pop(v, saved);
+}
+
+/* Duplicates among endpoints, one kind at a time so that a large state
+ * holds one index at once. */
+enum { EP_DUP_NAME, EP_DUP_INTERFACE, EP_DUP_ADDRESS, EP_DUP_ID, EP_DUP__MAX };
+
+static void endpoint_duplicates(struct val *v, int kind)
+{
+	static const struct {
+		const char *what, *field;
+	} kinds[EP_DUP__MAX] = {
+		[EP_DUP_NAME] = { "endpoint name", "name" },
+		[EP_DUP_INTERFACE] = { "interface", "interface" },
+		[EP_DUP_ADDRESS] = { "address", NULL },
+		[EP_DUP_ID] = { "endpoint id", "id" },
+	};
+	struct dups ds = { .what = kinds[kind].what, .list = "endpoints", .field = kinds[kind].field };
+	const struct sl_state *st = v->st;
+	struct sl_prefix a;
+
+	for (uint32_t i = 0; i < st->n_endpoints; i++) {
+		const struct sl_endpoint *ep = &st->endpoints[i];
+		bool known, local = endpoint_local(v, ep, &known);
+
+		switch (kind) {
+		case EP_DUP_NAME:
+			v_dup_add(v, &ds, ep->name, ep->file, SL_AT(ep, SL_EP_NAME), ep->name, ep->doc_index);
+			break;
+		case EP_DUP_INTERFACE:
+			/* Interfaces are per node: only this node's count. */
+			if (local && known)
+				v_dup_add(v, &ds, ep->interface, ep->file, SL_AT(ep, SL_EP_INTERFACE), ep->name,
+					ep->doc_index);
+			break;
+		case EP_DUP_ADDRESS:
+			if (SL_HAS(ep, SL_EP_IPV4) && sl_addr_parse(ep->ipv4, &a))
+				v_dup_add(v, &ds, v_addr_key(v, &a), ep->file, SL_AT(ep, SL_EP_IPV4), ep->name,
+					ep->doc_index);
+			if (SL_HAS(ep, SL_EP_IPV6) && sl_addr_parse(ep->ipv6, &a))
+				v_dup_add(v, &ds, v_addr_key(v, &a), ep->file, SL_AT(ep, SL_EP_IPV6), ep->name,
+					ep->doc_index);
+			break;
+		case EP_DUP_ID:
+			if ((local || !known) && SL_HAS(ep, SL_EP_ID) && ep->id >= 1 && ep->id <= 65535)
+				v_dup_add(v, &ds, v_u32_key(v, ep->id), ep->file, SL_AT(ep, SL_EP_ID), ep->name,
+					ep->doc_index);
+			break;
+		}
+	}
+	if (kind == EP_DUP_ADDRESS) {
+		/* The path names the field that holds the address. */
+		if (ds.n > 1)
+			qsort(ds.v, ds.n, sizeof(*ds.v), v_dup_cmp);
+		for (size_t i = 1; i < ds.n; i++) {
+			const struct dup *first = &ds.v[i], *d = &ds.v[i];
+			size_t saved;
+
+			while (first > ds.v && streq(first[-1].key, d->key))
+				first--;
+			if (first == d)
+				continue;
+			saved = v_path_item(v, "endpoints", d->name, d->doc_index);
+			v_err(v, d->file, &d->mark, strchr(d->key, ':') ? "ipv6" : "ipv4",
+			  "address %s is already used at %s:%u:%u", d->key, first->file, first->mark.line,
+			  first->mark.col);
+			v_pop(v, saved);
+		}
+		free(ds.v);
+		return;
+	}
+	v_dup_report(v, &ds);
+}
+
+void endpoints_validate(struct val *v)
+{
+	struct sl_state *st = v->st;
+	struct node_cidrs *ncs = calloc(st->n_nodes + 1, sizeof(*ncs));
+
+	if (!ncs) {
+		v->oom = true;
+		return;
+	}
+	for (uint32_t i = 0; i < st->n_nodes; i++) {
+		const struct sl_node *nd = &st->nodes[i];
+
+		ncs[i].v = calloc(nd->n_pod_cidrs + 1, sizeof(*ncs[i].v));
+		for (uint32_t j = 0; ncs[i].v && j < nd->n_pod_cidrs; j++) {
+			char why[128];
+
+			if (SL_MARK_OK(&nd->pod_cidrs_m[j]) &&
+			    sl_prefix_parse(nd->pod_cidrs[j], false, &ncs[i].v[ncs[i].n], why, sizeof(why)))
+				ncs[i].n++;
+		}
+	}
+	for (uint32_t i = 0; i < st->n_endpoints; i++)
+		validate_endpoint(v, &st->endpoints[i], ncs);
+	for (int k = 0; k < EP_DUP__MAX; k++)
+		endpoint_duplicates(v, k);
+	for (uint32_t i = 0; i < st->n_nodes; i++)
+		free(ncs[i].v);
+	free(ncs);
+}
