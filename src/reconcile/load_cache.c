@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Watch's cache of parsed files (sl_load_cache in load.h). */
+#include "load_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "schema.h"
+
+/* ---- the cache of parsed files (sl_load_cache) ----
+ *
+ * A file is parsed alone into an sl_load of its own (its documents not
+ * merged, its diagnostics numbered from 0), which the cache keeps with the
+ * bytes it was parsed from. A load that reads the same bytes again copies
+ * that file's documents into its own memory and its diagnostics into its
+ * own list, renumbered from where they would have started: what the load
+ * gets is what parsing the file there would have given it, and the merge
+ * (sl_load_finish) may take the copies apart as it does parsed documents.
+ */
+
+struct sl_cached_file {
+	char *name;	      /* the file as the diagnostics name it */
+	unsigned char *bytes; /* what was parsed */
+	size_t len;
+	bool have_digest;
+	uint64_t digest_in, digest_out; /* a load's digest before and after these bytes (and the name) */
+	struct sl_load parsed;		/* its documents, unmerged, and its diagnostics */
+	bool used;			/* read by the current load */
+};
+
+static size_t seq_entry_size(const cyaml_schema_value_t *e)
+{
+	return e->flags & CYAML_FLAG_POINTER && e->type == CYAML_STRING ? sizeof(char *) : e->data_size;
+}
+
+static void wipe_str(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+}
+
+/* Overwrite every string the mapping at obj points to (they live in an
+ * arena, which is freed without being wiped). */
+static void wipe_mapping(const cyaml_schema_value_t *s, void *obj)
+{
+	for (const cyaml_schema_field_t *f = s->mapping.fields; f->key; f++) {
+		char *p = (char *)obj + f->data_offset;
+
+		if (f->value.type == CYAML_STRING) {
+			wipe_str(*(char **)p);
+		} else if (f->value.type == CYAML_MAPPING) {
+			void *sub = f->value.flags & CYAML_FLAG_POINTER ? *(void **)p : p;
+
+			if (sub)
+				wipe_mapping(&f->value, sub);
+		} else if (f->value.type == CYAML_SEQUENCE) {
+			const cyaml_schema_value_t *e = f->value.sequence.entry;
+			char *arr = *(char **)p;
+			uint64_t n = sl_schema_load_count((char *)obj + f->count_offset, f->count_size);
+
+			for (uint64_t i = 0; arr && i < n; i++) {
+				if (e->type == CYAML_MAPPING)
+					wipe_mapping(e, arr + i * e->data_size);
+				else if (e->type == CYAML_STRING)
+					wipe_str(((char **)arr)[i]);
+			}
+		}
+	}
+}
+
+/* Make the struct at obj (a byte copy of another) own nothing yet, so that
+ * sl_schema_free_mapping may free it whatever point a copy failed at. */
+static void detach_mapping(const cyaml_schema_value_t *s, void *obj)
+{
+	for (const cyaml_schema_field_t *f = s->mapping.fields; f->key; f++) {
+		char *p = (char *)obj + f->data_offset;
+
+		if (f->value.type == CYAML_STRING) {
+			*(char **)p = NULL;
+		} else if (f->value.type == CYAML_MAPPING) {
+			if (f->value.flags & CYAML_FLAG_POINTER)
+				*(void **)p = NULL;
+			else
+				detach_mapping(&f->value, p);
+		} else if (f->value.type == CYAML_SEQUENCE) {
+			*(char **)p = NULL;
+			if (sl_schema_is_scalar_seq(f))
+				*(void **)((char *)obj + sl_schema_marks_offset(f)) = NULL;
+		}
+	}
+}
+
+static int copy_str(char **dst, const char *src, struct arena *a)
+{
+	if (!src)
+		return 0;
+	*dst = arena_strndup(a, src, strlen(src));
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int copy_mapping(const cyaml_schema_value_t *s, void *dst, const void *src, struct arena *a);
+
+/* Copy the sequence of field f from the struct at src to the one at dst,
+ * which is detached. */
+static int copy_sequence(const cyaml_schema_field_t *f, char *dst, const char *src, struct arena *a)
+{
+	const cyaml_schema_value_t *e = f->value.sequence.entry;
+	size_t esize = seq_entry_size(e);
+	const char *from = *(char *const *)(src + f->data_offset);
+	uint64_t n = sl_schema_load_count(src + f->count_offset, f->count_size);
+	char *to;
+
+	if (!from || !n)
+		return 0;
+	to = malloc(n * esize);
+	if (!to)
+		return -ENOMEM;
+	*(char **)(dst + f->data_offset) = to;
+	if (e->type == CYAML_MAPPING) {
+		for (uint64_t i = 0; i < n; i++) {
+			int r = copy_mapping(e, to + i * esize, from + i * esize, a);
+
+			if (r < 0) {
+				/* Free what item i has; the list ends before it. */
+				sl_schema_free_mapping(e, to + i * esize);
+				load_store_uint(dst + f->count_offset, f->count_size, i);
+				return r;
+			}
+		}
+	} else if (e->type == CYAML_STRING) {
+		memset(to, 0, n * esize);
+		for (uint64_t i = 0; i < n; i++)
+			if (copy_str(&((char **)to)[i], ((char *const *)from)[i], a) < 0)
+				return -ENOMEM;
+	} else {
+		memcpy(to, from, n * esize);
+	}
+	if (sl_schema_is_scalar_seq(f)) {
+		const struct sl_mark *fm = *(struct sl_mark *const *)(src + sl_schema_marks_offset(f));
+		struct sl_mark *tm;
+
+		if (fm) {
+			tm = malloc(n * sizeof(*tm));
+			if (!tm)
+				return -ENOMEM;
+			memcpy(tm, fm, n * sizeof(*tm));
+			*(struct sl_mark **)(dst + sl_schema_marks_offset(f)) = tm;
+		}
+	}
+	return 0;
+}
+
+/* Deep copy of a loaded mapping, its strings into arena a. On failure dst
+ * owns only what was copied: free it with sl_schema_free_mapping. */
+static int copy_mapping(const cyaml_schema_value_t *s, void *dst, const void *src, struct arena *a)
+{
+	int r = 0;
+
+	memcpy(dst, src, s->data_size);
+	detach_mapping(s, dst);
+	for (const cyaml_schema_field_t *f = s->mapping.fields; f->key && r >= 0; f++) {
+		char *d = (char *)dst + f->data_offset;
+		const char *p = (const char *)src + f->data_offset;
+
+		if (f->value.type == CYAML_STRING) {
+			r = copy_str((char **)d, *(char *const *)p, a);
+		} else if (f->value.type == CYAML_MAPPING && !(f->value.flags & CYAML_FLAG_POINTER)) {
+			r = copy_mapping(&f->value, d, p, a);
+		} else if (f->value.type == CYAML_MAPPING) {
+			const void *sub = *(void *const *)p;
+			void *copy;
+
+			if (!sub)
+				continue;
+			copy = malloc(f->value.data_size);
+			if (!copy)
+				return -ENOMEM;
+			*(void **)d = copy;
+			r = copy_mapping(&f->value, copy, sub, a);
+		} else if (f->value.type == CYAML_SEQUENCE) {
+			r = copy_sequence(f, dst, src, a);
+		}
+	}
+	return r;
+}
+
+/* Free what one cached file holds, wiping it first. */
+static void cached_file_clear(struct sl_cached_file *cf)
+{
+	struct sl_load *p = &cf->parsed;
+
+	for (size_t i = 0; i < p->n_docs; i++)
+		wipe_mapping(&sl_schema_doc, p->docs[i].doc);
+	for (size_t i = 0; i < p->diags.n; i++) {
+		wipe_str(p->diags.v[i].path);
+		wipe_str(p->diags.v[i].message);
+	}
+	sl_load_free(p);
+	load_wipe_free(cf->bytes, cf->len);
+	cf->bytes = NULL;
+	cf->len = 0;
+	cf->have_digest = false;
+}
+
+void sl_load_cache_free(struct sl_load_cache *c)
+{
+	for (size_t i = 0; i < c->n_files; i++) {
+		cached_file_clear(&c->files[i]);
+		free(c->files[i].name);
+	}
+	free(c->files);
+	*c = (struct sl_load_cache){};
+}
+
+static struct sl_cached_file *cache_find(struct sl_load_cache *c, const char *name)
+{
+	for (size_t k = 0; k < c->n_files; k++) {
+		size_t i = (c->next + k) % c->n_files;
+
+		if (streq(c->files[i].name, name)) {
+			c->next = i + 1;
+			return &c->files[i];
+		}
+	}
+	return NULL;
+}
+
+/* Parse bytes (taken: kept or wiped) as the file `name` into the cache. */
+static int cache_parse(struct sl_load_cache *c, const char *name, unsigned char *bytes, size_t len,
+		       struct sl_cached_file **ret)
+{
+	struct sl_load parsed = {};
+	struct sl_cached_file *cf = cache_find(c, name);
+	int r;
+
+	r = load_parse_buffer(&parsed, name, ".", (const char *)bytes, len);
+	if (r >= 0 && parsed.diags.out_of_memory)
+		r = -ENOMEM;
+	if (r >= 0 && !cf) {
+		char *copy = strdup(name);
+
+		if (!copy || grow_array((void **)&c->files, &c->cap_files, c->n_files + 1, sizeof(*c->files)) < 0) {
+			free(copy);
+			r = -ENOMEM;
+		} else {
+			cf = &c->files[c->n_files++];
+			*cf = (struct sl_cached_file){ .name = copy };
+		}
+	}
+	if (r < 0) {
+		struct sl_cached_file tmp = { .parsed = parsed, .bytes = bytes, .len = len };
+
+		cached_file_clear(&tmp);
+		return r;
+	}
+	cached_file_clear(cf);
+	cf->parsed = parsed;
+	cf->bytes = bytes;
+	cf->len = len;
+	*ret = cf;
+	return 0;
+}
+
+/* Copy what the cache holds for a file into ld, as if it had been parsed
+ * there as `file` (interned in ld->diags). */
+static int cache_replay(struct sl_load *ld, const struct sl_cached_file *cf, const char *file)
+{
+	const struct sl_load *p = &cf->parsed;
+	size_t base = ld->diags.n;
+
+	for (size_t i = 0; i < p->diags.n; i++) {
+		const struct diag *d = &p->diags.v[i];
+		size_t n = ld->diags.n;
+
+		diag_add(&ld->diags, d->severity, file, d->line, d->col, d->path, "%s", d->message);
+		if (ld->diags.n > n)
+			ld->diags.v[n].seq = base + d->seq;
+	}
+	for (size_t i = 0; i < p->n_docs; i++) {
+		struct sl_doc *doc = malloc(sizeof(*doc));
+		int r;
+
+		if (!doc)
+			return -ENOMEM;
+		r = copy_mapping(&sl_schema_doc, doc, p->docs[i].doc, &ld->arena);
+		if (r >= 0)
+			r = load_add_doc(ld, doc, file);
+		if (r < 0) {
+			sl_schema_free_mapping(&sl_schema_doc, doc);
+			free(doc);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* load_fd with a cache: read the whole file, parse it only if its bytes
+ * are not the ones the cache parsed last. */
+int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t size, const char *name,
+			  const char *dir)
+{
+	struct sl_cached_file *cf = NULL;
+	struct stream_in in = { .ld = ld };
+	unsigned char *bytes = NULL;
+	const char *file;
+	size_t len = 0;
+	uint64_t h;
+	int r;
+
+	load_stream_limit(ld, &in);
+	r = load_read_all(fd, size, in.limit, &bytes, &len);
+	close(fd);
+	if (r == -ENOMEM) {
+		load_wipe_free(bytes, len);
+		return r;
+	}
+	if (r == -EFBIG) {
+		/* As the stream reader: refused, counted in the digest. */
+		ld->bytes_read += len;
+		ld->digest = fnv1a64(ld->digest, name, strlen(name) + 1);
+		ld->digest = fnv1a64(ld->digest, bytes, len);
+		load_wipe_free(bytes, len);
+		in.over = true;
+		load_stream_stopped(&in, diag_file(&ld->diags, name));
+		return 0;
+	}
+	if (r < 0) {
+		/* As the stream reader: what could be read, then the error. */
+		int rr = bytes ? sl_load_buffer(ld, name, dir, (const char *)bytes, len) : r;
+
+		load_wipe_free(bytes, len);
+		if (rr < 0)
+			return rr;
+		diag_add(&ld->diags, DIAG_ERROR, diag_file(&ld->diags, name), 0, 0, "(file)",
+			 "error while reading: %s", strerror(-r));
+		return 0;
+	}
+	ld->bytes_read += len;
+	cf = cache_find(c, name);
+	if (cf && cf->len == len && memcmp(cf->bytes, bytes, len) == 0) {
+		load_wipe_free(bytes, len);
+		c->reused++;
+	} else {
+		r = cache_parse(c, name, bytes, len, &cf);
+		if (r < 0)
+			return r;
+		c->parsed++;
+	}
+	cf->used = true;
+	h = fnv1a64(ld->digest, name, strlen(name) + 1);
+	if (!cf->have_digest || cf->digest_in != h) {
+		cf->digest_in = h;
+		cf->digest_out = fnv1a64(h, cf->bytes, cf->len);
+		cf->have_digest = true;
+	}
+	ld->digest = cf->digest_out;
+	file = diag_file(&ld->diags, name);
+	if (!file || load_add_file(ld, file, dir) < 0)
+		return -ENOMEM;
+	return cache_replay(ld, cf, file);
+}
+
+void load_cache_begin(struct sl_load_cache *cache)
+{
+	cache->parsed = cache->reused = 0;
+	cache->next = 0;
+}
+
+/* What this load did not read (a file removed or renamed) goes. */
+void load_cache_end(struct sl_load_cache *cache)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < cache->n_files; i++) {
+		struct sl_cached_file *cf = &cache->files[i];
+
+		if (!cf->used) {
+			cached_file_clear(cf);
+			free(cf->name);
+			continue;
+		}
+		cf->used = false;
+		cache->files[kept++] = *cf;
+	}
+	cache->n_files = kept;
+	cache->next = 0;
+}

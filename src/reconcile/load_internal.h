@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the loader's files share (load.h is the API): load.c (files,
+ * directories, standard input) calls load_cache.c (watch's cache of parsed
+ * files), which calls load_walk.c (the YAML event walker), which calls
+ * load_stream.c (limits and reading); load_merge.c merges the documents.
+ * Nothing calls upwards.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "load.h"
+#include "model.h"
+
+/* A stream being read (a file, standard input, a FIFO): at most `limit`
+ * bytes, each added to the load's digest on the way. */
+struct stream_in {
+	FILE *f;
+	struct sl_load *ld;
+	size_t limit, total;
+	bool total_limit; /* the limit is what is left of the state's, not the file's */
+	bool over;	  /* there was more than limit: reading stopped */
+	bool reported;
+	int err;	  /* a read failed: its errno */
+};
+
+/* ---- load_stream.c ---- */
+
+size_t load_file_max(const struct sl_load *ld);
+size_t load_total_max(const struct sl_load *ld);
+/* How much more a file may hold, into in->limit. */
+void load_stream_limit(const struct sl_load *ld, struct stream_in *in);
+void load_too_large(struct sl_load *ld, const char *file, bool total, size_t size);
+void load_stream_stopped(struct stream_in *in, const char *file);
+int load_read_stream(void *data, unsigned char *buf, size_t size, size_t *size_read);
+void load_digest_error(struct sl_load *ld, const char *name, int err);
+bool load_fits(struct sl_load *ld, const char *file, size_t size);
+void load_wipe_free(void *p, size_t len);
+int load_read_all(int fd, size_t size_hint, size_t max, unsigned char **ret, size_t *ret_len);
+
+/* ---- load_walk.c ---- */
+
+/* Store v in an unsigned field of `size` bytes. */
+void load_store_uint(void *dst, uint32_t size, uint64_t v);
+int load_add_doc(struct sl_load *ld, struct sl_doc *doc, const char *file);
+int load_add_file(struct sl_load *ld, const char *file, const char *dir);
+/* Parse buf as the file `name` (its bytes are not added to the digest). */
+int load_parse_buffer(struct sl_load *ld, const char *name, const char *dir, const char *buf, size_t len);
+int load_parse_stream(struct sl_load *ld, const char *name, const char *dir, struct stream_in *in);
+
+/* ---- load_cache.c ---- */
+
+/* load.c's load_fd with a cache: read the whole file, parse it only if its
+ * bytes are not the ones the cache parsed last. */
+int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t size, const char *name,
+		  const char *dir);
+void load_cache_begin(struct sl_load_cache *cache);
+void load_cache_end(struct sl_load_cache *cache);
