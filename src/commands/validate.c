@@ -47,13 +47,14 @@ int cmd_validate(const struct cli *c)
 	if (ld.diags.n_errors == 0) {
 		struct sl_compile_result res;
 
-		r = sl_compile(&ld.state, NULL, &res);
+		r = sl_compile_count(&ld.state, &res);
 		if (r < 0) {
 			fprintf(stderr, "sluice validate: compiling the state: %s\n", strerror(-r));
 			sl_load_free(&ld);
 			return 1;
 		}
-		sl_compile_check_capacity(&ld.state, &res.set, ld.n_files ? ld.files[0] : "-", &ld.diags);
+		sl_compile_check_capacity_counted(&ld.state, &res.set, res.n_policy_counted, ld.n_files ? ld.files[0] : "-",
+						  &ld.diags);
 		sl_compile_result_free(&res);
 	}
 	diag_sort(&ld.diags);

@@ -62,6 +62,27 @@ struct ctx {
 		struct sl_policy_value v;
 	} *pe;
 	size_t n_pe, cap_pe;
+	/* The peers of each rule, resolved once: a rule's peers do not
+	 * depend on the endpoint it is compiled for (an open-addressed
+	 * table keyed by the rule's address; cap a power of two). */
+	struct rule_memo {
+		const struct sl_rule *r;
+		struct ids peers;
+		bool no_peer_field;
+		int ret;
+	} *memo;
+	size_t cap_memo;
+	/* Which identities each policy selects, resolved once (endpoints
+	 * share identities): bit i of row p is policy p selecting identity i. */
+	uint8_t *sel_bits;
+	size_t sel_row; /* bytes per policy */
+	/* sl_compile_count: each endpoint's policy entries are counted, then
+	 * dropped, instead of being added to the set */
+	bool count_only;
+	size_t n_policy_counted;
+	/* count_only: an endpoint's entries depend on its identity alone, so
+	 * each identity's count is made once (SIZE_MAX: not yet) */
+	size_t *count_by_id;
 };
 
 static int prefix_cmp_v(const void *a, const void *b)
@@ -307,13 +328,31 @@ static int pe_add(struct ctx *c, uint16_t ep_id, uint8_t dir, uint32_t id, uint8
 }
 
 /* Entries of one rule for one endpoint. */
+/* The memo's slot of r: r's resolved peers, resolved now if they were not. */
+static const struct rule_memo *rule_memo_get(struct ctx *c, const struct sl_rule *r)
+{
+	size_t h = ((uintptr_t)r >> 3) * 0x9E3779B97F4A7C15ull;
+	struct rule_memo *m;
+
+	for (size_t i = 0;; i++) {
+		m = &c->memo[(h + i) & (c->cap_memo - 1)];
+		if (m->r == r)
+			return m;
+		if (!m->r)
+			break;
+	}
+	m->r = r;
+	m->ret = rule_peers(c, r, &m->peers, &m->no_peer_field);
+	ids_finish(&m->peers);
+	return m;
+}
+
 static int rule_entries(struct ctx *c, uint16_t ep_id, uint8_t dir, const struct sl_rule *r, bool deny)
 {
-	struct ids peers = {};
-	bool no_peer_field;
-	int ret = rule_peers(c, r, &peers, &no_peer_field);
-
-	ids_finish(&peers);
+	const struct rule_memo *m = rule_memo_get(c, r);
+	struct ids peers = m->peers;
+	bool no_peer_field = m->no_peer_field;
+	int ret = m->ret;
 
 	/* toPorts without a peer field: every peer on those ports. An empty
 	 * rule {}: nothing (it only turns enforcement on). */
@@ -352,8 +391,7 @@ static int rule_entries(struct ctx *c, uint16_t ep_id, uint8_t dir, const struct
 		}
 	}
 out:
-	free(peers.v);
-	return ret;
+	return ret; /* peers.v is the memo's */
 }
 
 static int pe_cmp(const void *a, const void *b)
@@ -422,6 +460,34 @@ static bool selects(const struct sl_policy *p, const struct sl_identity *id)
 	return p->selector && id && sl_selector_matches(p->selector, id->labels, id->n_labels);
 }
 
+static int selects_prepare(struct ctx *c)
+{
+	const struct sl_state *st = c->st;
+
+	c->sel_row = (st->n_identities + 7) / 8;
+	if (!st->n_policies || !c->sel_row)
+		return 0;
+	c->sel_bits = calloc(st->n_policies, c->sel_row);
+	if (!c->sel_bits)
+		return -ENOMEM;
+	for (uint32_t p = 0; p < st->n_policies; p++)
+		for (uint32_t i = 0; i < st->n_identities; i++)
+			if (selects(&st->policies[p], &st->identities[i]))
+				c->sel_bits[p * c->sel_row + i / 8] |= (uint8_t)(1u << (i % 8));
+	return 0;
+}
+
+/* selects(), as selects_prepare resolved it. */
+static bool policy_selects(const struct ctx *c, uint32_t p, const struct sl_identity *id)
+{
+	size_t i;
+
+	if (!id || !c->sel_bits)
+		return false;
+	i = (size_t)(id - c->st->identities);
+	return c->sel_bits[p * c->sel_row + i / 8] & (1u << (i % 8));
+}
+
 static int compile_endpoint(struct ctx *c, const struct local_ep *l)
 {
 	const struct sl_state *st = c->st;
@@ -430,12 +496,21 @@ static int compile_endpoint(struct ctx *c, const struct local_ep *l)
 	struct sl_endpoint_value v = { .identity = l->ep->identity, .id = l->id };
 	char key[16] = { 0 };
 	size_t first = c->n_pe;
+	size_t id_index = id ? (size_t)(id - st->identities) : 0;
 	int r = 0;
 
+	/* Counting only (validate's capacity check): another endpoint of the
+	 * same identity has the same number of entries. The endpoint's value
+	 * is not needed then, and is left without its flags. */
+	if (c->count_only && id && c->count_by_id && c->count_by_id[id_index] != SIZE_MAX) {
+		c->n_policy_counted += c->count_by_id[id_index];
+		snprintf(key, sizeof(key), "%s", l->ep->interface);
+		return objset_add(c->out, SL_OBJ_ENDPOINT, key, sizeof(key), &v, sizeof(v));
+	}
 	for (uint32_t i = 0; r >= 0 && mode != SL_ENFORCE_NEVER && i < st->n_policies; i++) {
 		const struct sl_policy *p = &st->policies[i];
 
-		if (!selects(p, id))
+		if (!policy_selects(c, i, id))
 			continue;
 		if (SL_HAS(p, SL_POLICY_INGRESS))
 			v.flags |= SL_EP_ENFORCE_INGRESS;
@@ -485,6 +560,12 @@ static int compile_endpoint(struct ctx *c, const struct local_ep *l)
 		const struct sl_policy_key *k = &c->pe[i].k;
 
 		v.policy_levels[k->dir] |= (uint8_t)SL_POLICY_LEVEL(sl_policy_key_level(k->identity, k->proto, k->dport));
+	}
+	if (c->count_only) {
+		c->n_policy_counted += c->n_pe - first;
+		if (id && c->count_by_id)
+			c->count_by_id[id_index] = c->n_pe - first;
+		c->n_pe = first;
 	}
 	snprintf(key, sizeof(key), "%s", l->ep->interface);
 	return objset_add(c->out, SL_OBJ_ENDPOINT, key, sizeof(key), &v, sizeof(v));
@@ -692,9 +773,10 @@ static int compile_maps(struct ctx *c)
 	return r;
 }
 
-int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, struct sl_compile_result *res)
+static int compile(const struct sl_state *st, const struct sl_compile_prev *prev, struct sl_compile_result *res,
+		   bool count_only)
 {
-	struct ctx c = { .st = st, .prev = prev, .out = &res->set };
+	struct ctx c = { .st = st, .prev = prev, .out = &res->set, .count_only = count_only };
 	struct local_ep *l = NULL;
 	size_t n = 0;
 	int r;
@@ -714,6 +796,28 @@ int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, st
 			l[n++].ep = &st->endpoints[i];
 	qsort(l, n, sizeof(*l), ep_id_cmp);
 	r = assign_endpoint_ids(&c, l, n);
+	if (r >= 0) {
+		size_t rules = 0;
+
+		for (uint32_t i = 0; i < st->n_policies; i++)
+			for (int d = 0; d < SL_DIRECTION__MAX; d++)
+				rules += st->policies[i].rules[d].n;
+		c.cap_memo = 16;
+		while (c.cap_memo < 2 * rules)
+			c.cap_memo *= 2;
+		c.memo = calloc(c.cap_memo, sizeof(*c.memo));
+		if (!c.memo)
+			r = -ENOMEM;
+	}
+	if (r >= 0 && st->datapath->policy_enforcement != SL_ENFORCE_NEVER)
+		r = selects_prepare(&c);
+	if (r >= 0 && count_only && st->n_identities) {
+		c.count_by_id = malloc(st->n_identities * sizeof(*c.count_by_id));
+		if (!c.count_by_id)
+			r = -ENOMEM;
+		for (uint32_t i = 0; c.count_by_id && i < st->n_identities; i++)
+			c.count_by_id[i] = SIZE_MAX;
+	}
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		r = compile_endpoint(&c, &l[i]);
 		if (r >= 0)
@@ -742,9 +846,25 @@ out:
 	free(l);
 	free(c.cidrs);
 	free(c.pe);
+	for (size_t i = 0; c.memo && i < c.cap_memo; i++)
+		free(c.memo[i].peers.v);
+	free(c.memo);
+	free(c.sel_bits);
+	free(c.count_by_id);
 	if (r < 0)
 		sl_compile_result_free(res);
+	res->n_policy_counted = c.n_policy_counted;
 	return r;
+}
+
+int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, struct sl_compile_result *res)
+{
+	return compile(st, prev, res, false);
+}
+
+int sl_compile_count(const struct sl_state *st, struct sl_compile_result *res)
+{
+	return compile(st, NULL, res, true);
 }
 
 void sl_compile_result_free(struct sl_compile_result *res)
@@ -754,6 +874,12 @@ void sl_compile_result_free(struct sl_compile_result *res)
 
 int sl_compile_check_capacity(const struct sl_state *st, const struct sl_objset *set, const char *first_file,
 			      struct diag_list *d)
+{
+	return sl_compile_check_capacity_counted(st, set, 0, first_file, d);
+}
+
+int sl_compile_check_capacity_counted(const struct sl_state *st, const struct sl_objset *set, size_t policy_counted,
+				      const char *first_file, struct diag_list *d)
 {
 	static const struct {
 		int kind, map;
@@ -771,7 +897,7 @@ int sl_compile_check_capacity(const struct sl_state *st, const struct sl_objset 
 	int bad = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
-		size_t need = objset_count(set, t[i].kind);
+		size_t need = objset_count(set, t[i].kind) + (t[i].kind == SL_OBJ_POLICY ? policy_counted : 0);
 		uint32_t limit = ms ? ms->size[t[i].map] : sl_map_size_default[t[i].map];
 		char path[64];
 

@@ -41,6 +41,7 @@ struct sl_compile_prev {
 struct sl_compile_result {
 	struct sl_objset set;
 	size_t n_cidr_identities;
+	size_t n_policy_counted; /* sl_compile_count: the policy entries, not in set */
 };
 
 /*
@@ -50,6 +51,10 @@ struct sl_compile_result {
  * than ids exist).
  */
 int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, struct sl_compile_result *res);
+/* As sl_compile with no prev, for the capacity check of validate: the
+ * policy entries (the bulk of a large state) are counted per endpoint into
+ * res->n_policy_counted and not kept in res->set. */
+int sl_compile_count(const struct sl_state *st, struct sl_compile_result *res);
 void sl_compile_result_free(struct sl_compile_result *res);
 
 /* The lookup level (1..6, abi.h) of a policy key. */
@@ -60,6 +65,9 @@ int sl_policy_key_level(uint32_t identity, uint8_t proto, uint16_t dport);
 struct diag_list;
 int sl_compile_check_capacity(const struct sl_state *st, const struct sl_objset *set, const char *first_file,
 			      struct diag_list *d);
+/* The same with policy_counted policy entries beside those in set. */
+int sl_compile_check_capacity_counted(const struct sl_state *st, const struct sl_objset *set, size_t policy_counted,
+				      const char *first_file, struct diag_list *d);
 
 /* What the live set says was assigned (endpoint ids, CIDR identities,
  * backend and service ids), as

@@ -280,6 +280,37 @@ ParameterizedTest(int *number, compiler, policy)
 	compile_text(c->state, NULL, &ld, &res);
 	render_policy(&res.set, got, sizeof(got));
 	cr_expect_str_eq(got, c->expected, "%s:\n--- got\n%s--- expected\n%s", c->name, got, c->expected);
+	/* validate's counting compile finds as many policy entries */
+	{
+		struct sl_compile_result cnt;
+
+		cr_assert_eq(sl_compile_count(&ld.state, &cnt), 0);
+		cr_expect_eq(cnt.n_policy_counted + objset_count(&cnt.set, SL_OBJ_POLICY),
+			     objset_count(&res.set, SL_OBJ_POLICY), "%s: counted %zu policy entries, compiled %zu",
+			     c->name, cnt.n_policy_counted, objset_count(&res.set, SL_OBJ_POLICY));
+		sl_compile_result_free(&cnt);
+	}
+	sl_compile_result_free(&res);
+	sl_load_free(&ld);
+}
+
+/* Endpoints of one identity share their count: a state with several. */
+Test(compiler, count_matches_compile)
+{
+	static const char extra[] =
+		"  - {name: web-2, interface: lxc-web2, ipv4: 10.1.0.12, identity: 1000}\n"
+		"  - {name: web-3, interface: lxc-web3, ipv4: 10.1.0.13, labels: {app: web, tier: front}}\n"
+		"policies:\n" SEL_WEB "    ingress: [{fromEndpoints: [{}], toPorts: [{ports: [{port: 80}, {port: 81, protocol: UDP}]}]}]\n"
+		"    egressDeny: [{toCIDR: [192.0.2.0/24, 198.51.100.0/24]}]\n"
+		"  - name: q\n    endpointSelector: {}\n    egress: [{toEntities: [world, host]}]\n";
+	struct sl_load ld;
+	struct sl_compile_result res, cnt;
+
+	compile_text(extra, NULL, &ld, &res);
+	cr_assert_eq(sl_compile_count(&ld.state, &cnt), 0);
+	cr_assert_gt(objset_count(&res.set, SL_OBJ_POLICY), 10);
+	cr_expect_eq(cnt.n_policy_counted, objset_count(&res.set, SL_OBJ_POLICY));
+	sl_compile_result_free(&cnt);
 	sl_compile_result_free(&res);
 	sl_load_free(&ld);
 }
