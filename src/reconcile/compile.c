@@ -9,6 +9,7 @@
 
 #include <sluice/abi.h>
 
+#include "common/strbuf.h"
 #include "common/util.h"
 #include "diag.h"
 #include "encrypt.h"
@@ -83,6 +84,7 @@ struct ctx {
 	/* count_only: an endpoint's entries depend on its identity alone, so
 	 * each identity's count is made once (SIZE_MAX: not yet) */
 	size_t *count_by_id;
+	struct sel_cache *sel_cache; /* selector_ids' */
 };
 
 static int prefix_cmp_v(const void *a, const void *b)
@@ -218,20 +220,122 @@ static int assign_cidr_identities(struct ctx *c)
 	return 0;
 }
 
+/*
+ * The identities each distinct selector matches, found once: policies
+ * repeat the same selectors (one team, one app) many times over, and
+ * matching one against every identity compares labels as strings. Keyed
+ * by the selector's text (its labels and expressions, each string ended by
+ * a NUL, which no label holds, and each expression led by its operator and
+ * its number of values), in an open-addressed table that grows.
+ */
+struct sel_cache {
+	struct sel_entry {
+		char *key; /* NULL: free */
+		size_t klen;
+		uint64_t hash;
+		uint32_t *ids;
+		size_t n;
+	} *v;
+	size_t n, cap;
+};
+
+static void sel_cache_free(struct sel_cache *sc)
+{
+	for (size_t i = 0; sc && i < sc->cap; i++) {
+		free(sc->v[i].key);
+		free(sc->v[i].ids);
+	}
+	if (sc)
+		free(sc->v);
+}
+
+static int sel_text(const struct sl_selector *sel, struct strbuf *b)
+{
+	int r = 0;
+
+	for (uint32_t i = 0; r >= 0 && i < sel->n_match_labels; i++)
+		r = strbuf_addf(b, "L%s%c%s%c", sel->match_labels[i].key, 0, sel->match_labels[i].value, 0);
+	for (uint32_t i = 0; r >= 0 && i < sel->n_exprs; i++) {
+		const struct sl_expr *e = &sel->exprs[i];
+
+		/* the count of values first: a value may be empty */
+		r = strbuf_addf(b, "E%d,%u,%s%c", e->op, e->n_values, e->key, 0);
+		for (uint32_t j = 0; r >= 0 && j < e->n_values; j++)
+			r = strbuf_addf(b, "%s%c", e->values[j], 0);
+	}
+	return r;
+}
+
+static struct sel_entry *sel_slot(struct sel_cache *sc, const char *key, size_t klen, uint64_t h)
+{
+	for (size_t i = h & (sc->cap - 1);; i = (i + 1) & (sc->cap - 1)) {
+		struct sel_entry *e = &sc->v[i];
+
+		if (!e->key || (e->hash == h && e->klen == klen && !memcmp(e->key, key, klen)))
+			return e;
+	}
+}
+
+static int sel_cache_grow(struct sel_cache *sc)
+{
+	struct sel_cache bigger = { .cap = sc->cap ? sc->cap * 2 : 64 };
+
+	bigger.v = calloc(bigger.cap, sizeof(*bigger.v));
+	if (!bigger.v)
+		return -ENOMEM;
+	for (size_t i = 0; i < sc->cap; i++)
+		if (sc->v[i].key)
+			*sel_slot(&bigger, sc->v[i].key, sc->v[i].klen, sc->v[i].hash) = sc->v[i];
+	bigger.n = sc->n;
+	free(sc->v);
+	*sc = bigger;
+	return 0;
+}
+
 /* The identities of the endpoints a selector matches (user identities). */
 static int selector_ids(const struct ctx *c, const struct sl_selector *sel, struct ids *out)
 {
-	for (uint32_t i = 0; i < c->st->n_identities; i++) {
-		const struct sl_identity *id = &c->st->identities[i];
+	struct sel_cache *sc = c->sel_cache;
+	struct strbuf b = {};
+	struct sel_entry *e;
+	struct ids found = {};
+	uint64_t h;
+	int r = sel_text(sel, &b);
 
-		if (sl_selector_matches(sel, id->labels, id->n_labels)) {
-			int r = ids_add(out, id->id);
-
-			if (r < 0)
-				return r;
-		}
+	if (r < 0 || (2 * (sc->n + 1) > sc->cap && (r = sel_cache_grow(sc)) < 0)) {
+		strbuf_free(&b);
+		return r < 0 ? r : -ENOMEM;
 	}
-	return 0;
+	h = fnv1a64(FNV1A64_INIT, b.s ? b.s : "", b.len);
+	e = sel_slot(sc, b.s ? b.s : "", b.len, h);
+	if (!e->key) {
+		for (uint32_t i = 0; r >= 0 && i < c->st->n_identities; i++) {
+			const struct sl_identity *id = &c->st->identities[i];
+
+			if (sl_selector_matches(sel, id->labels, id->n_labels))
+				r = ids_add(&found, id->id);
+		}
+		if (r < 0) {
+			free(found.v);
+			strbuf_free(&b);
+			return r;
+		}
+		e->key = b.s ? b.s : strdup("");
+		b.s = NULL;
+		if (!e->key) {
+			free(found.v);
+			return -ENOMEM;
+		}
+		e->klen = b.len;
+		e->hash = h;
+		e->ids = found.v;
+		e->n = found.n;
+		sc->n++;
+	}
+	strbuf_free(&b);
+	for (size_t i = 0; r >= 0 && i < e->n; i++)
+		r = ids_add(out, e->ids[i]);
+	return r;
 }
 
 static int entity_ids(const struct ctx *c, int entity, struct ids *out)
@@ -776,7 +880,8 @@ static int compile_maps(struct ctx *c)
 static int compile(const struct sl_state *st, const struct sl_compile_prev *prev, struct sl_compile_result *res,
 		   bool count_only)
 {
-	struct ctx c = { .st = st, .prev = prev, .out = &res->set, .count_only = count_only };
+	struct sel_cache sc = {};
+	struct ctx c = { .st = st, .prev = prev, .out = &res->set, .count_only = count_only, .sel_cache = &sc };
 	struct local_ep *l = NULL;
 	size_t n = 0;
 	int r;
@@ -851,6 +956,7 @@ out:
 	free(c.memo);
 	free(c.sel_bits);
 	free(c.count_by_id);
+	sel_cache_free(&sc);
 	if (r < 0)
 		sl_compile_result_free(res);
 	res->n_policy_counted = c.n_policy_counted;
