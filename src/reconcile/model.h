@@ -49,6 +49,21 @@ enum sl_enforcement { SL_ENFORCE_DEFAULT, SL_ENFORCE_ALWAYS, SL_ENFORCE_NEVER, S
 enum sl_xdp_mode { SL_XDP_NATIVE, SL_XDP_GENERIC, SL_XDP__MAX };
 /* Values are IANA protocol numbers; ANY is 0. */
 enum sl_proto { SL_PROTO_ANY = 0, SL_PROTO_TCP = 6, SL_PROTO_UDP = 17, SL_PROTO_SCTP = 132 };
+
+/* A protocol as the state format writes it (anything else: ANY). */
+static inline const char *sl_proto_name(int proto)
+{
+	switch (proto) {
+	case SL_PROTO_TCP:
+		return "TCP";
+	case SL_PROTO_UDP:
+		return "UDP";
+	case SL_PROTO_SCTP:
+		return "SCTP";
+	default:
+		return "ANY";
+	}
+}
 enum sl_entity {
 	SL_ENTITY_HOST,
 	SL_ENTITY_WORLD,

@@ -331,20 +331,6 @@ static int prefix_cmp_v(const void *a, const void *b)
 	return sl_prefix_cmp(a, b);
 }
 
-static const char *proto_name(uint8_t proto)
-{
-	switch (proto) {
-	case SL_PROTO_TCP:
-		return "TCP";
-	case SL_PROTO_UDP:
-		return "UDP";
-	case SL_PROTO_SCTP:
-		return "SCTP";
-	default:
-		return "ANY";
-	}
-}
-
 static const char *const dir_key[SL_DIRECTION__MAX] = {
 	[SL_INGRESS] = "ingress",
 	[SL_EGRESS] = "egress",
@@ -1148,9 +1134,9 @@ static void ports_text(const struct pgroup *g, char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; i < g->n_ports && o < len; i++) {
 		int w = g->ports[i].port ? snprintf(buf + o, len - o, "%s%u/%s", i ? ", " : "", g->ports[i].port,
-						    proto_name(g->ports[i].proto))
+						    sl_proto_name(g->ports[i].proto))
 					 : snprintf(buf + o, len - o, "%s%s", i ? ", " : "",
-						    proto_name(g->ports[i].proto));
+						    sl_proto_name(g->ports[i].proto));
 		if (w < 0)
 			break;
 		o += (size_t)w;
@@ -1718,7 +1704,7 @@ static void doc_ports(struct show *s, struct dn *rule, const struct srule *r)
 			i += 2;
 			continue;
 		}
-		dn_str(s, it, "protocol", proto_name(p->proto));
+		dn_str(s, it, "protocol", sl_proto_name(p->proto));
 	}
 	if (r->proxy)
 		dn_num(s, pr, "proxyPort", r->proxy);
@@ -1919,7 +1905,7 @@ static const char *addr_of(struct show *s, uint8_t family, const uint8_t *addr)
 /* "svc-10-96-0-10-80-tcp": a name from the frontend. */
 static const char *service_name(struct show *s, const struct sl_service_key *k)
 {
-	const char *a = addr_of(s, k->family, k->addr), *pn = proto_name(k->proto);
+	const char *a = addr_of(s, k->family, k->addr), *pn = sl_proto_name(k->proto);
 	char base[96], *p;
 
 	snprintf(base, sizeof(base), "svc-%s-%u-%s", a ? a : "x", ntohs(k->port), pn ? pn : "any");
@@ -1955,7 +1941,7 @@ static void doc_services(struct show *s)
 		fe = dn_map(s, m, "frontend", true);
 		dn_str(s, fe, "ip", addr_of(s, k->family, k->addr));
 		dn_num(s, fe, "port", ntohs(k->port));
-		dn_str(s, fe, "protocol", proto_name(k->proto));
+		dn_str(s, fe, "protocol", sl_proto_name(k->proto));
 		bes = dn_seq(s, m, "backends", false);
 		for (uint8_t j = 0; j < v->n_members && j < SL_LB_MAX_BACKENDS; j++) {
 			const struct sl_lb_member *mb = &v->member[j];

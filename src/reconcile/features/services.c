@@ -33,20 +33,6 @@ static int be_key_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct be_key));
 }
 
-static const char *proto_name(int p)
-{
-	switch (p) {
-	case SL_PROTO_TCP:
-		return "TCP";
-	case SL_PROTO_UDP:
-		return "UDP";
-	case SL_PROTO_SCTP:
-		return "SCTP";
-	default:
-		return "ANY";
-	}
-}
-
 void services_validate(struct val *v, size_t *ret_backends)
 {
 	struct sl_state *st = v->st;
@@ -73,7 +59,7 @@ void services_validate(struct val *v, size_t *ret_backends)
 			if (fe_ok && (!SL_GIVEN(fe, SL_FE_PROTOCOL) || SL_HAS(fe, SL_FE_PROTOCOL))) {
 				/* "10.96.0.10:80/TCP", "[fd00::10]:80/TCP" */
 				char k[96], *e = k;
-				const char *proto = proto_name(fe->protocol);
+				const char *proto = sl_proto_name(fe->protocol);
 
 				if (fa.family == 6)
 					*e++ = '[';
