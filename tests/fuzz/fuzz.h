@@ -42,6 +42,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * Returns what sl_load_buffer or sl_load_finish returned. */
 int fuzz_load(struct sl_load *ld, const uint8_t *data, size_t size);
 
+/* s sorted, then each (kind, key) once into ret (the first of equal ones,
+ * as a dump that repeats a key is kept), ret sorted. */
+int fuzz_unique(struct sl_objset *s, struct sl_objset *ret);
+
 /* /dev/null, for what the renderers write to a FILE. */
 FILE *fuzz_devnull(void);
 

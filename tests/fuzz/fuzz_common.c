@@ -293,3 +293,19 @@ bool fuzz_json_ok(const char *s, size_t len, size_t *at)
 	*at = j.i;
 	return ok;
 }
+
+int fuzz_unique(struct sl_objset *s, struct sl_objset *ret)
+{
+	int r = 0;
+
+	objset_sort(s);
+	for (size_t i = 0; r >= 0 && i < s->n; i++) {
+		const struct sl_obj *o = &s->v[i];
+
+		if (i && obj_cmp(s, &s->v[i - 1], s, o) == 0)
+			continue;
+		r = objset_add(ret, (enum sl_obj_kind)o->kind, obj_key(s, o), o->klen, obj_val(s, o), o->vlen);
+	}
+	objset_sort(ret);
+	return r;
+}

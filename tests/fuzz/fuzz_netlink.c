@@ -24,24 +24,6 @@
 
 static const uint8_t local4[16] = { 192, 168, 50, 1 };
 
-/* Every object once (a dump may repeat a key; observation's objset_add
- * would too, and the kernel never sends that: keep the first). */
-static int unique(struct sl_objset *s, struct sl_objset *ret)
-{
-	int r = 0;
-
-	objset_sort(s);
-	for (size_t i = 0; r >= 0 && i < s->n; i++) {
-		const struct sl_obj *o = &s->v[i];
-
-		if (i && obj_cmp(s, &s->v[i - 1], s, o) == 0)
-			continue;
-		r = objset_add(ret, (enum sl_obj_kind)o->kind, obj_key(s, o), o->klen, obj_val(s, o), o->vlen);
-	}
-	objset_sort(ret);
-	return r;
-}
-
 static void plan(const struct sl_objset *want, const struct sl_objset *have)
 {
 	struct sl_diff d = { 0 };
@@ -102,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			objset_add(&seen, SL_OBJ_ROUTE, &rk, sizeof(rk), &rv, sizeof(rv));
 		}
 	}
-	if (unique(&seen, &live) >= 0) {
+	if (fuzz_unique(&seen, &live) >= 0) {
 		plan(&empty, &live); /* flush */
 		plan(&live, &empty); /* apply on an empty node */
 		sl_show_render(&live, NULL, 0, SL_SHOW_YAML, &text, NULL);

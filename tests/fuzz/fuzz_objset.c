@@ -53,23 +53,6 @@ static const struct {
 	[SL_OBJ_ROUTE] = { sizeof(struct sl_route_key), sizeof(struct sl_route_value) },
 };
 
-/* s sorted, each (kind, key) once (the first of equal ones). */
-static int unique(struct sl_objset *s, struct sl_objset *ret)
-{
-	int r = 0;
-
-	objset_sort(s);
-	for (size_t i = 0; r >= 0 && i < s->n; i++) {
-		const struct sl_obj *o = &s->v[i];
-
-		if (i && obj_cmp(s, &s->v[i - 1], s, o) == 0)
-			continue;
-		r = objset_add(ret, (enum sl_obj_kind)o->kind, obj_key(s, o), o->klen, obj_val(s, o), o->vlen);
-	}
-	objset_sort(ret);
-	return r;
-}
-
 static void json_check(const struct strbuf *b, const char *what)
 {
 	size_t at;
@@ -141,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += klen + vlen;
 	}
 	for (int s = HAVE; s <= WANT; s++)
-		unique(&raw[s], &set[s]);
+		fuzz_unique(&raw[s], &set[s]);
 
 	if (sl_diff(&set[WANT], &set[HAVE], &d) >= 0) {
 		sl_plan_write(&set[WANT], &set[HAVE], &d, NULL, SL_PLAN_TEXT, size & 1, fuzz_devnull(), NULL);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "common/util.h"
 #include "reconcile/compile.h"
 #include "reconcile/diff.h"
 #include "reconcile/keys.h"
@@ -32,15 +33,6 @@ static uint32_t rnd(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return (uint32_t)(rng >> 11);
-}
-
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h ? h : 1;
 }
 
 /* Compile as the commands do: prev read from live, the layouts and
@@ -139,7 +131,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why[4400];
 	size_t at;
 
-	rng = fnv(data, size);
+	rng = fnv1a64(FNV1A64_INIT, data, size);
+	if (!rng)
+		rng = 1;
 	if (fuzz_load(&ld, data, size) < 0 || sl_validate(&ld, &o) < 0 || ld.diags.n_errors)
 		goto out;
 	if (st->encryption && st->encryption->enabled && sl_keyring_load(&ld, &keys, why, sizeof(why)) < 0)
