@@ -37,6 +37,7 @@
 #include <sluice/abi.h>
 
 #include "common/arena.h"
+#include "common/doc.h"
 #include "common/util.h"
 #include "kinds/xfrm.h"
 #include "labels.h"
@@ -46,18 +47,6 @@
 #define SHOW_MAX_NOTES 40
 #define SHOW_IFNAME_LEN 16
 #define SHOW_HOLDER_POLICY "unused-cidrs"
-
-/* ---- a document tree, built once and rendered as YAML or JSON ---- */
-
-enum dn_type { DN_MAP, DN_SEQ, DN_STR, DN_NUM, DN__MAX };
-
-struct dn {
-	uint8_t type;	 /* enum dn_type */
-	bool flow;	 /* YAML: written on one line, {a: b} or [a, b] */
-	const char *key; /* a map member's key */
-	const char *text;
-	struct dn *first, *last, *next;
-};
 
 /* ---- what was read from the live set ---- */
 
@@ -202,7 +191,7 @@ struct show {
 	bool map_size_set[SL_MAP__MAX];
 	int enforcement; /* enum sl_enforcement */
 	struct nameset names;
-	struct dn *root;
+	struct doc doc;
 	size_t svc_first, n_svcs; /* the SERVICE objects: a run of the live set */
 	bool has_svcs;
 };
@@ -1636,67 +1625,25 @@ out:
 
 /* ---- the document ---- */
 
-static void doc_services(struct show *s);
+static void emit_services(struct show *s);
 
-static struct dn *dn_add(struct show *s, struct dn *parent, const char *key, uint8_t type, bool flow,
-			 const char *text)
+static void identity_selector(struct show *s, struct doc_node *parent, const char *key, const char *id)
 {
-	struct dn *n;
+	struct doc_node *m = doc_map(&s->doc, parent, key, DOC_BLOCK);
 
-	if (!parent || ((type == DN_STR || type == DN_NUM) && !text))
-		return NULL;
-	n = salloc(s, sizeof(*n));
-	if (!n)
-		return NULL;
-	n->type = type;
-	n->flow = flow;
-	n->key = key;
-	n->text = text;
-	if (parent->last)
-		parent->last->next = n;
-	else
-		parent->first = n;
-	parent->last = n;
-	return n;
+	doc_str(&s->doc, doc_map(&s->doc, m, "matchLabels", DOC_FLOW), SL_SHOW_IDENTITY_LABEL, id);
 }
 
-static struct dn *dn_map(struct show *s, struct dn *parent, const char *key, bool flow)
+static void emit_ports(struct show *s, struct doc_node *rule, const struct srule *r)
 {
-	return dn_add(s, parent, key, DN_MAP, flow, NULL);
-}
-
-static struct dn *dn_seq(struct show *s, struct dn *parent, const char *key, bool flow)
-{
-	return dn_add(s, parent, key, DN_SEQ, flow, NULL);
-}
-
-static void dn_str(struct show *s, struct dn *parent, const char *key, const char *v)
-{
-	dn_add(s, parent, key, DN_STR, false, v);
-}
-
-static void dn_num(struct show *s, struct dn *parent, const char *key, uint64_t v)
-{
-	dn_add(s, parent, key, DN_NUM, false, sfmt(s, "%" PRIu64, v));
-}
-
-static void dn_identity_selector(struct show *s, struct dn *parent, const char *key, const char *id)
-{
-	struct dn *m = dn_map(s, parent, key, false);
-
-	dn_str(s, dn_map(s, m, "matchLabels", true), SL_SHOW_IDENTITY_LABEL, id);
-}
-
-static void doc_ports(struct show *s, struct dn *rule, const struct srule *r)
-{
-	struct dn *pr = dn_map(s, dn_seq(s, rule, "toPorts", false), NULL, false);
-	struct dn *ports = dn_seq(s, pr, "ports", true);
+	struct doc_node *pr = doc_map(&s->doc, doc_seq(&s->doc, rule, "toPorts", DOC_BLOCK), NULL, DOC_BLOCK);
+	struct doc_node *ports = doc_seq(&s->doc, pr, "ports", DOC_FLOW);
 
 	for (size_t i = 0; i < r->n_ports; i++) {
 		const struct pspec *p = &r->ports[i];
-		struct dn *it = dn_map(s, ports, NULL, true);
+		struct doc_node *it = doc_map(&s->doc, ports, NULL, DOC_FLOW);
 
-		dn_num(s, it, "port", p->port);
+		doc_u64(&s->doc, it, "port", p->port);
 		/* TCP, UDP and SCTP on one port: what ANY with a port makes. */
 		if (p->port && p->proto == SL_PROTO_TCP && i + 2 < r->n_ports && r->ports[i + 1].port == p->port &&
 		    r->ports[i + 1].proto == SL_PROTO_UDP && r->ports[i + 2].port == p->port &&
@@ -1704,22 +1651,22 @@ static void doc_ports(struct show *s, struct dn *rule, const struct srule *r)
 			i += 2;
 			continue;
 		}
-		dn_str(s, it, "protocol", sl_proto_name(p->proto));
+		doc_str(&s->doc, it, "protocol", sl_proto_name(p->proto));
 	}
 	if (r->proxy)
-		dn_num(s, pr, "proxyPort", r->proxy);
+		doc_u64(&s->doc, pr, "proxyPort", r->proxy);
 }
 
-static void doc_rule(struct show *s, struct dn *seq, const struct srule *r)
+static void emit_rule(struct show *s, struct doc_node *seq, const struct srule *r)
 {
 	bool from = r->dir == SL_INGRESS || r->dir == SL_INGRESS_DENY;
-	struct dn *m = dn_map(s, seq, NULL, false), *plain = NULL, *sets = NULL, *ents = NULL;
+	struct doc_node *m = doc_map(&s->doc, seq, NULL, DOC_BLOCK), *plain = NULL, *sets = NULL, *ents = NULL;
 
 	if (r->n_ids) {
-		struct dn *eps = dn_seq(s, m, from ? "fromEndpoints" : "toEndpoints", false);
+		struct doc_node *eps = doc_seq(&s->doc, m, from ? "fromEndpoints" : "toEndpoints", DOC_BLOCK);
 
 		for (size_t i = 0; i < r->n_ids; i++)
-			dn_identity_selector(s, eps, NULL, sfmt(s, "%" PRIu32, r->ids[i]));
+			identity_selector(s, eps, NULL, sfmt(s, "%" PRIu32, r->ids[i]));
 	}
 	for (size_t i = 0; i < r->n_cidrs; i++) {
 		const struct scidr *c = &s->cidrs[r->cidrs[i]];
@@ -1727,157 +1674,157 @@ static void doc_rule(struct show *s, struct dn *seq, const struct srule *r)
 		if (r->cidr_drop[i] || (c->except_head >= 0 && c->first_rule == r))
 			continue;
 		if (!plain)
-			plain = dn_seq(s, m, from ? "fromCIDR" : "toCIDR", true);
-		dn_str(s, plain, NULL, prefix_str(s, &c->p));
+			plain = doc_seq(&s->doc, m, from ? "fromCIDR" : "toCIDR", DOC_FLOW);
+		doc_str(&s->doc, plain, NULL, prefix_str(s, &c->p));
 	}
 	for (size_t i = 0; i < r->n_cidrs; i++) {
 		const struct scidr *c = &s->cidrs[r->cidrs[i]];
-		struct dn *it, *ex;
+		struct doc_node *it, *ex;
 
 		if (r->cidr_drop[i] || c->except_head < 0 || c->first_rule != r)
 			continue;
 		if (!sets)
-			sets = dn_seq(s, m, from ? "fromCIDRSet" : "toCIDRSet", false);
-		it = dn_map(s, sets, NULL, true);
-		dn_str(s, it, "cidr", prefix_str(s, &c->p));
-		ex = dn_seq(s, it, "except", true);
+			sets = doc_seq(&s->doc, m, from ? "fromCIDRSet" : "toCIDRSet", DOC_BLOCK);
+		it = doc_map(&s->doc, sets, NULL, DOC_FLOW);
+		doc_str(&s->doc, it, "cidr", prefix_str(s, &c->p));
+		ex = doc_seq(&s->doc, it, "except", DOC_FLOW);
 		for (int e = c->except_head; e >= 0; e = s->cidrs[e].except_next)
-			dn_str(s, ex, NULL, prefix_str(s, &s->cidrs[e].p));
+			doc_str(&s->doc, ex, NULL, prefix_str(s, &s->cidrs[e].p));
 	}
 	for (int e = 0; e < SL_ENTITY__MAX; e++) {
 		if (!r->ent[e])
 			continue;
 		if (!ents)
-			ents = dn_seq(s, m, from ? "fromEntities" : "toEntities", true);
-		dn_str(s, ents, NULL, entity_name[e]);
+			ents = doc_seq(&s->doc, m, from ? "fromEntities" : "toEntities", DOC_FLOW);
+		doc_str(&s->doc, ents, NULL, entity_name[e]);
 	}
 	if (r->to_ports)
-		doc_ports(s, m, r);
+		emit_ports(s, m, r);
 }
 
-static void doc_node(struct show *s, struct dn *seq, const struct snode *n)
+static void emit_node(struct show *s, struct doc_node *seq, const struct snode *n)
 {
-	struct dn *m = dn_map(s, seq, NULL, false);
+	struct doc_node *m = doc_map(&s->doc, seq, NULL, DOC_BLOCK);
 
-	dn_str(s, m, "name", n->name);
-	dn_str(s, m, "ip", addr_str(s, &n->ip));
+	doc_str(&s->doc, m, "name", n->name);
+	doc_str(&s->doc, m, "ip", addr_str(s, &n->ip));
 	if (n->n_pods) {
-		struct dn *pods = dn_seq(s, m, "podCIDRs", true);
+		struct doc_node *pods = doc_seq(&s->doc, m, "podCIDRs", DOC_FLOW);
 
 		for (size_t i = 0; i < n->n_pods; i++)
-			dn_str(s, pods, NULL, prefix_str(s, &n->pods[i]));
+			doc_str(&s->doc, pods, NULL, prefix_str(s, &n->pods[i]));
 	}
 }
 
-static void doc_endpoint(struct show *s, struct dn *seq, const char *name, const char *ifname, int a4, int a6,
+static void emit_endpoint(struct show *s, struct doc_node *seq, const char *name, const char *ifname, int a4, int a6,
 			 uint32_t identity, const char *node, unsigned id)
 {
-	struct dn *m = dn_map(s, seq, NULL, false);
+	struct doc_node *m = doc_map(&s->doc, seq, NULL, DOC_BLOCK);
 
-	dn_str(s, m, "name", name);
+	doc_str(&s->doc, m, "name", name);
 	if (ifname)
-		dn_str(s, m, "interface", sfmt(s, "%s", ifname));
+		doc_str(&s->doc, m, "interface", ifname);
 	if (a4 >= 0)
-		dn_str(s, m, "ipv4", addr_str(s, &s->addrs[a4].p));
+		doc_str(&s->doc, m, "ipv4", addr_str(s, &s->addrs[a4].p));
 	if (a6 >= 0)
-		dn_str(s, m, "ipv6", addr_str(s, &s->addrs[a6].p));
-	dn_num(s, m, "identity", identity);
+		doc_str(&s->doc, m, "ipv6", addr_str(s, &s->addrs[a6].p));
+	doc_u64(&s->doc, m, "identity", identity);
 	if (node)
-		dn_str(s, m, "node", node);
+		doc_str(&s->doc, m, "node", node);
 	if (id)
-		dn_num(s, m, "id", id);
+		doc_u64(&s->doc, m, "id", id);
 }
 
 static void build_doc(struct show *s)
 {
-	struct dn *root = s->root, *q;
+	struct doc_node *root = doc_root(&s->doc), *q;
 	bool sizes = false;
 
-	dn_num(s, root, "version", 1);
+	doc_u64(&s->doc, root, "version", 1);
 	if (s->here >= 0)
-		dn_str(s, root, "node", s->nodes[s->here].name);
+		doc_str(&s->doc, root, "node", s->nodes[s->here].name);
 	if (s->n_nodes) {
-		q = dn_seq(s, root, "nodes", false);
+		q = doc_seq(&s->doc, root, "nodes", DOC_BLOCK);
 		if (s->here >= 0)
-			doc_node(s, q, &s->nodes[s->here]);
+			emit_node(s, q, &s->nodes[s->here]);
 		for (size_t i = 0; i < s->n_nodes; i++)
 			if (!s->nodes[i].here)
-				doc_node(s, q, &s->nodes[i]);
+				emit_node(s, q, &s->nodes[i]);
 	}
 	for (int i = 0; i < SL_MAP__MAX; i++)
 		sizes |= s->map_size_set[i] && s->map_size[i] != sl_map_size_default[i];
 	if (s->enforcement != SL_ENFORCE_DEFAULT || sizes) {
-		struct dn *dp = dn_map(s, root, "datapath", false);
+		struct doc_node *dp = doc_map(&s->doc, root, "datapath", DOC_BLOCK);
 
 		if (s->enforcement != SL_ENFORCE_DEFAULT)
-			dn_str(s, dp, "policyEnforcement", s->enforcement == SL_ENFORCE_ALWAYS ? "always" : "never");
+			doc_str(&s->doc, dp, "policyEnforcement", s->enforcement == SL_ENFORCE_ALWAYS ? "always" : "never");
 		if (sizes) {
-			struct dn *ms = dn_map(s, dp, "mapSizes", false);
+			struct doc_node *ms = doc_map(&s->doc, dp, "mapSizes", DOC_BLOCK);
 
 			for (int i = 0; i < SL_MAP__MAX; i++)
 				if (s->map_size_set[i] && s->map_size[i] != sl_map_size_default[i])
-					dn_num(s, ms, sl_map_size_name[i], s->map_size[i]);
+					doc_u64(&s->doc, ms, sl_map_size_name[i], s->map_size[i]);
 		}
 	}
 	if (s->has_pf) {
-		struct dn *pf = dn_map(s, root, "prefilter", false);
+		struct doc_node *pf = doc_map(&s->doc, root, "prefilter", DOC_BLOCK);
 
-		dn_str(s, pf, "device", s->pf_device);
-		dn_str(s, pf, "xdpMode", s->xdp_mode == SL_XDP_GENERIC ? "generic" : "native");
+		doc_str(&s->doc, pf, "device", s->pf_device);
+		doc_str(&s->doc, pf, "xdpMode", s->xdp_mode == SL_XDP_GENERIC ? "generic" : "native");
 		if (s->n_deny) {
-			struct dn *d = dn_seq(s, pf, "deny", true);
+			struct doc_node *d = doc_seq(&s->doc, pf, "deny", DOC_FLOW);
 
 			for (size_t i = 0; i < s->n_deny; i++)
-				dn_str(s, d, NULL, prefix_str(s, &s->deny[i]));
+				doc_str(&s->doc, d, NULL, prefix_str(s, &s->deny[i]));
 		}
 	}
 	if (s->n_ids) {
-		q = dn_seq(s, root, "identities", false);
+		q = doc_seq(&s->doc, root, "identities", DOC_BLOCK);
 		for (size_t i = 0; i < s->n_ids; i++) {
-			struct dn *m = dn_map(s, q, NULL, false);
+			struct doc_node *m = doc_map(&s->doc, q, NULL, DOC_BLOCK);
 
-			dn_num(s, m, "id", s->ids[i]);
-			dn_str(s, dn_map(s, m, "labels", true), SL_SHOW_IDENTITY_LABEL, sfmt(s, "%" PRIu32, s->ids[i]));
+			doc_u64(&s->doc, m, "id", s->ids[i]);
+			doc_str(&s->doc, doc_map(&s->doc, m, "labels", DOC_FLOW), SL_SHOW_IDENTITY_LABEL, sfmt(s, "%" PRIu32, s->ids[i]));
 		}
 	}
 	if (s->n_groups || s->n_reps) {
-		q = dn_seq(s, root, "endpoints", false);
+		q = doc_seq(&s->doc, root, "endpoints", DOC_BLOCK);
 		for (size_t i = 0; i < s->n_eps; i++) {
 			const struct sep *e = &s->eps[i];
 
 			if (!e->skip)
-				doc_endpoint(s, q, e->name, e->ifname, e->a4, e->a6, e->v.identity, NULL, e->v.id);
+				emit_endpoint(s, q, e->name, e->ifname, e->a4, e->a6, e->v.identity, NULL, e->v.id);
 		}
 		for (size_t i = 0; i < s->n_reps; i++) {
 			const struct srep *r = &s->reps[i];
 
-			doc_endpoint(s, q, r->name, NULL, r->a4, r->a6, r->identity, s->nodes[r->node].name, 0);
+			emit_endpoint(s, q, r->name, NULL, r->a4, r->a6, r->identity, s->nodes[r->node].name, 0);
 		}
 	}
 	if (s->n_pols) {
-		q = dn_seq(s, root, "policies", false);
+		q = doc_seq(&s->doc, root, "policies", DOC_BLOCK);
 		for (size_t i = 0; i < s->n_pols; i++) {
 			const struct spolicy *p = &s->pols[i];
-			struct dn *m = dn_map(s, q, NULL, false);
+			struct doc_node *m = doc_map(&s->doc, q, NULL, DOC_BLOCK);
 
-			dn_str(s, m, "name", p->name);
-			dn_identity_selector(s, m, "endpointSelector", p->subject);
+			doc_str(&s->doc, m, "name", p->name);
+			identity_selector(s, m, "endpointSelector", p->subject);
 			for (int d = 0; d < SL_DIRECTION__MAX; d++) {
-				struct dn *rules = NULL;
+				struct doc_node *rules = NULL;
 
 				if (p->key[d])
-					rules = dn_seq(s, m, dir_key[d], false);
+					rules = doc_seq(&s->doc, m, dir_key[d], DOC_BLOCK);
 				for (size_t j = 0; j < p->n_rules; j++) {
 					if (p->rules[j].dir != d)
 						continue;
 					if (!rules)
-						rules = dn_seq(s, m, dir_key[d], false);
-					doc_rule(s, rules, &p->rules[j]);
+						rules = doc_seq(&s->doc, m, dir_key[d], DOC_BLOCK);
+					emit_rule(s, rules, &p->rules[j]);
 				}
 			}
 		}
 	}
-	doc_services(s);
+	emit_services(s);
 }
 
 /* ---- services ---- */
@@ -1918,48 +1865,48 @@ static const char *service_name(struct show *s, const struct sl_service_key *k)
 	return unique_name(s, sfmt(s, "%s", base));
 }
 
-static void doc_services(struct show *s)
+static void emit_services(struct show *s)
 {
-	struct dn *q;
+	struct doc_node *q;
 	size_t missing = 0;
 
 	if (!s->has_svcs)
 		return;
-	q = dn_seq(s, s->root, "services", false);
+	q = doc_seq(&s->doc, doc_root(&s->doc), "services", DOC_BLOCK);
 	for (size_t i = s->svc_first; i < s->svc_first + s->n_svcs; i++) {
 		const struct sl_obj *o = &s->live->v[i];
 		struct sl_service_key kc;
 		struct sl_service_value vc;
 		const struct sl_service_key *k = &kc;
 		const struct sl_service_value *v = &vc;
-		struct dn *m, *fe, *bes;
+		struct doc_node *m, *fe, *bes;
 
 		if (o->kind != SL_OBJ_SERVICE || !obj_copy(s, o, &kc, sizeof(kc), &vc, sizeof(vc)))
 			continue;
-		m = dn_map(s, q, NULL, false);
-		dn_str(s, m, "name", service_name(s, k));
-		fe = dn_map(s, m, "frontend", true);
-		dn_str(s, fe, "ip", addr_of(s, k->family, k->addr));
-		dn_num(s, fe, "port", ntohs(k->port));
-		dn_str(s, fe, "protocol", sl_proto_name(k->proto));
-		bes = dn_seq(s, m, "backends", false);
+		m = doc_map(&s->doc, q, NULL, DOC_BLOCK);
+		doc_str(&s->doc, m, "name", service_name(s, k));
+		fe = doc_map(&s->doc, m, "frontend", DOC_FLOW);
+		doc_str(&s->doc, fe, "ip", addr_of(s, k->family, k->addr));
+		doc_u64(&s->doc, fe, "port", ntohs(k->port));
+		doc_str(&s->doc, fe, "protocol", sl_proto_name(k->proto));
+		bes = doc_seq(&s->doc, m, "backends", DOC_BLOCK);
 		for (uint8_t j = 0; j < v->n_members && j < SL_LB_MAX_BACKENDS; j++) {
 			const struct sl_lb_member *mb = &v->member[j];
 			struct sl_backend_value bv;
 			const struct sl_backend_value *b = &bv;
-			struct dn *bm;
+			struct doc_node *bm;
 
 			if (!backend_value(s, mb->backend_id, &bv)) {
 				missing++;
 				continue;
 			}
-			bm = dn_map(s, bes, NULL, true);
-			dn_str(s, bm, "ip", addr_of(s, b->family, b->addr));
-			dn_num(s, bm, "port", ntohs(b->port));
+			bm = doc_map(&s->doc, bes, NULL, DOC_FLOW);
+			doc_str(&s->doc, bm, "ip", addr_of(s, b->family, b->addr));
+			doc_u64(&s->doc, bm, "port", ntohs(b->port));
 			if (mb->weight != 1)
-				dn_num(s, bm, "weight", mb->weight);
+				doc_u64(&s->doc, bm, "weight", mb->weight);
 			if (mb->flags & SL_LB_MEMBER_TERMINATING)
-				dn_str(s, bm, "state", "terminating");
+				doc_str(&s->doc, bm, "state", "terminating");
 		}
 	}
 	if (missing)
@@ -1996,186 +1943,26 @@ static void encryption_note(struct show *s)
 	strbuf_free(&b);
 }
 
-/* ---- rendering ---- */
-
-struct out {
-	struct strbuf *b;
-	int err;
-};
-
-static void put(struct out *o, const char *text)
+/* The notes, at the top of the YAML document. */
+static void notes_comments(struct show *s)
 {
-	if (!o->err && strbuf_adds(o->b, text) < 0)
-		o->err = -ENOMEM;
-}
+	const char *p = strbuf_str(&s->notes);
+	struct strbuf line = {};
 
-static void put_indent(struct out *o, int n)
-{
-	if (!o->err && strbuf_addf(o->b, "%*s", n, "") < 0)
-		o->err = -ENOMEM;
-}
+	doc_comment(&s->doc, "sluice show: notes on what the kernel does not record");
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 
-static void put_json_str(struct out *o, const char *text)
-{
-	if (!o->err && strbuf_add_json_str(o->b, text) < 0)
-		o->err = -ENOMEM;
-}
-
-static bool alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Whether YAML reads text, unquoted, as this very string: letters, digits
- * and ._/- only, starting with a letter or digit, and not a word or a
- * number YAML would take for something else. An IPv4 address or prefix
- * (two dots, or a slash) is left plain, as people write it. */
-static bool yaml_plain(const char *text)
-{
-	static const char *const words[] = { "true", "false", "yes", "no", "on", "off", "y", "n", "null" };
-	size_t dots = 0;
-	bool slash = false;
-
-	if (!alpha(text[0]) && !digit(text[0]))
-		return false;
-	for (const char *c = text; *c; c++) {
-		if (!alpha(*c) && !digit(*c) && *c != '.' && *c != '_' && *c != '/' && *c != '-')
-			return false;
-		dots += *c == '.';
-		slash |= *c == '/';
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-		if (!strcasecmp(text, words[i]))
-			return false;
-	return !digit(text[0]) || dots >= 2 || slash;
-}
-
-static void yaml_scalar(struct out *o, const struct dn *n)
-{
-	if (n->type == DN_NUM || yaml_plain(n->text))
-		put(o, n->text);
-	else
-		put_json_str(o, n->text);
-}
-
-static bool yaml_inline(const struct dn *n)
-{
-	return n->type == DN_STR || n->type == DN_NUM || n->flow || !n->first;
-}
-
-static void yaml_flow(struct out *o, const struct dn *n)
-{
-	if (n->type == DN_STR || n->type == DN_NUM) {
-		yaml_scalar(o, n);
-		return;
-	}
-	put(o, n->type == DN_MAP ? "{" : "[");
-	for (const struct dn *c = n->first; c; c = c->next) {
-		if (c != n->first)
-			put(o, ", ");
-		if (n->type == DN_MAP) {
-			put(o, c->key);
-			put(o, ": ");
+		strbuf_truncate(&line, 0);
+		if (strbuf_adds(&line, "- ") < 0 || strbuf_add(&line, p, len) < 0) {
+			s->oom = true;
+			break;
 		}
-		yaml_flow(o, c);
+		doc_comment(&s->doc, strbuf_str(&line));
+		p += len + (nl ? 1 : 0);
 	}
-	put(o, n->type == DN_MAP ? "}" : "]");
-}
-
-/* The members or items of n, each on its own lines at indent; continued:
- * the first one's line is already started (after "- "). */
-static void yaml_block(struct out *o, const struct dn *n, int indent, bool continued)
-{
-	for (const struct dn *c = n->first; c && !o->err; c = c->next) {
-		if (!continued || c != n->first)
-			put_indent(o, indent);
-		if (n->type == DN_MAP) {
-			put(o, c->key);
-			put(o, ":");
-			if (yaml_inline(c)) {
-				put(o, " ");
-				yaml_flow(o, c);
-				put(o, "\n");
-			} else {
-				put(o, "\n");
-				yaml_block(o, c, indent + 2, false);
-			}
-		} else {
-			put(o, "- ");
-			if (yaml_inline(c) || c->type != DN_MAP) {
-				yaml_flow(o, c);
-				put(o, "\n");
-			} else {
-				yaml_block(o, c, indent + 2, true);
-			}
-		}
-	}
-}
-
-static void json_node(struct out *o, const struct dn *n, int indent)
-{
-	if (n->type == DN_NUM) {
-		put(o, n->text);
-		return;
-	}
-	if (n->type == DN_STR) {
-		put_json_str(o, n->text);
-		return;
-	}
-	if (!n->first) {
-		put(o, n->type == DN_MAP ? "{}" : "[]");
-		return;
-	}
-	put(o, n->type == DN_MAP ? (n->flow ? "{" : "{\n") : (n->flow ? "[" : "[\n"));
-	for (const struct dn *c = n->first; c && !o->err; c = c->next) {
-		if (!n->flow)
-			put_indent(o, indent + 2);
-		if (n->type == DN_MAP) {
-			put_json_str(o, c->key);
-			put(o, ": ");
-		}
-		json_node(o, c, indent + 2);
-		if (c->next)
-			put(o, n->flow ? ", " : ",\n");
-	}
-	if (!n->flow) {
-		put(o, "\n");
-		put_indent(o, indent);
-	}
-	put(o, n->type == DN_MAP ? "}" : "]");
-}
-
-static int render(struct show *s, enum sl_show_format fmt, struct strbuf *out)
-{
-	struct out o = { .b = out };
-
-	if (fmt == SL_SHOW_JSON) {
-		json_node(&o, s->root, 0);
-		put(&o, "\n");
-		return o.err;
-	}
-	if (s->n_notes) {
-		const char *p = strbuf_str(&s->notes);
-
-		put(&o, "# sluice show: notes on what the kernel does not record\n");
-		while (*p && !o.err) {
-			const char *nl = strchr(p, '\n');
-			size_t len = nl ? (size_t)(nl - p) : strlen(p);
-
-			put(&o, "# - ");
-			if (!o.err && strbuf_add(o.b, p, len) < 0)
-				o.err = -ENOMEM;
-			put(&o, "\n");
-			p += len + (nl ? 1 : 0);
-		}
-	}
-	yaml_block(&o, s->root, 0, false);
-	return o.err;
+	strbuf_free(&line);
 }
 
 static void show_free(struct show *s)
@@ -2197,6 +1984,7 @@ static void show_free(struct show *s)
 	free(s->deny);
 	free(s->names.v);
 	strbuf_free(&s->notes);
+	doc_free(&s->doc);
 	arena_free(&s->arena);
 }
 
@@ -2214,9 +2002,8 @@ int sl_show_render(const struct sl_objset *live, const struct sl_map_layout *lay
 
 	if ((int)fmt < 0 || (int)fmt >= SL_SHOW__MAX || !live || !out)
 		return -EINVAL;
-	s.root = salloc(&s, sizeof(*s.root));
-	if (s.root)
-		s.root->type = DN_MAP;
+	if (doc_init(&s.doc) < 0)
+		s.oom = true;
 	if (!s.oom)
 		read_live(&s);
 	if (!s.oom)
@@ -2233,10 +2020,12 @@ int sl_show_render(const struct sl_objset *live, const struct sl_map_layout *lay
 		s.oom = true;
 	if (!s.oom)
 		build_doc(&s);
+	if (!s.oom && fmt == SL_SHOW_YAML && s.n_notes)
+		notes_comments(&s);
 	if (s.oom)
 		r = -ENOMEM;
 	if (r >= 0)
-		r = render(&s, fmt, out);
+		r = fmt == SL_SHOW_JSON ? doc_json(&s.doc, DOC_JSON_PRETTY, out) : doc_yaml(&s.doc, out);
 	if (r >= 0 && ret_notes && s.notes.len && strbuf_add(ret_notes, s.notes.s, s.notes.len) < 0)
 		r = -ENOMEM;
 	show_free(&s);
