@@ -101,16 +101,13 @@ static const struct cidr_id *cidr_find(const struct ctx *c, const struct sl_pref
 	return bsearch(&k, c->cidrs, c->n_cidrs, sizeof(*c->cidrs), prefix_cmp_v);
 }
 
-static int cidr_collect(struct ctx *c, const char *s)
+static int cidr_collect(struct ctx *c, const struct sl_prefix *p)
 {
-	struct sl_prefix p;
-	char why[8];
-
-	if (!s || !sl_prefix_parse(s, true, &p, why, sizeof(why)))
+	if (!p->family)
 		return 0;
 	if (grow_array((void **)&c->cidrs, &c->cap_cidrs, c->n_cidrs + 1, sizeof(*c->cidrs)) < 0)
 		return -ENOMEM;
-	c->cidrs[c->n_cidrs++] = (struct cidr_id){ .p = p };
+	c->cidrs[c->n_cidrs++] = (struct cidr_id){ .p = *p };
 	return 0;
 }
 
@@ -118,12 +115,14 @@ static int rule_cidrs(struct ctx *c, const struct sl_rule *r)
 {
 	int ret = 0;
 
-	for (uint32_t i = 0; ret >= 0 && i < r->n_cidrs; i++)
-		ret = cidr_collect(c, r->cidrs[i]);
+	for (uint32_t i = 0; ret >= 0 && r->cidrs_pfx && i < r->n_cidrs; i++)
+		ret = cidr_collect(c, &r->cidrs_pfx[i]);
 	for (uint32_t i = 0; ret >= 0 && i < r->n_cidr_sets; i++) {
-		ret = cidr_collect(c, r->cidr_sets[i].cidr);
-		for (uint32_t j = 0; ret >= 0 && j < r->cidr_sets[i].n_except; j++)
-			ret = cidr_collect(c, r->cidr_sets[i].except[j]);
+		const struct sl_cidr_set *cs = &r->cidr_sets[i];
+
+		ret = cidr_collect(c, &cs->cidr_pfx);
+		for (uint32_t j = 0; ret >= 0 && cs->except_pfx && j < cs->n_except; j++)
+			ret = cidr_collect(c, &cs->except_pfx[j]);
 	}
 	return ret;
 }
@@ -371,15 +370,10 @@ static int entity_ids(const struct ctx *c, int entity, struct ids *out)
 	}
 }
 
-static int cidr_ids(const struct ctx *c, const char *s, struct ids *out)
+static int cidr_ids(const struct ctx *c, const struct sl_prefix *p, struct ids *out)
 {
-	struct sl_prefix p;
-	const struct cidr_id *ci;
-	char why[8];
+	const struct cidr_id *ci = p->family ? cidr_find(c, p) : NULL;
 
-	if (!s || !sl_prefix_parse(s, true, &p, why, sizeof(why)))
-		return 0;
-	ci = cidr_find(c, &p);
 	return ci ? ids_add(out, ci->id) : 0;
 }
 
@@ -392,10 +386,10 @@ static int rule_peers(const struct ctx *c, const struct sl_rule *r, struct ids *
 			 !SL_GIVEN(r, SL_RULE_CIDR_SET) && !SL_GIVEN(r, SL_RULE_ENTITIES);
 	for (uint32_t i = 0; ret >= 0 && i < r->n_endpoints; i++)
 		ret = selector_ids(c, &r->endpoints[i], out);
-	for (uint32_t i = 0; ret >= 0 && i < r->n_cidrs; i++)
-		ret = cidr_ids(c, r->cidrs[i], out);
+	for (uint32_t i = 0; ret >= 0 && r->cidrs_pfx && i < r->n_cidrs; i++)
+		ret = cidr_ids(c, &r->cidrs_pfx[i], out);
 	for (uint32_t i = 0; ret >= 0 && i < r->n_cidr_sets; i++)
-		ret = cidr_ids(c, r->cidr_sets[i].cidr, out);
+		ret = cidr_ids(c, &r->cidr_sets[i].cidr_pfx, out);
 	for (uint32_t i = 0; ret >= 0 && i < r->n_entities; i++)
 		ret = entity_ids(c, r->entities[i], out);
 	return ret;
@@ -709,13 +703,11 @@ static const struct sl_node *node_by_name(const struct sl_state *st, const char 
 
 static void remote_info(const struct sl_state *st, const struct sl_node *n, struct sl_ipcache_value *v)
 {
-	struct sl_prefix a;
-
-	if (!n || (st->node && streq(n->name, st->node)) || !sl_addr_parse(n->ip, &a))
+	if (!n || (st->node && streq(n->name, st->node)) || !n->ip_pfx.family)
 		return;
 	v->flags |= SL_IPCACHE_REMOTE;
-	v->tunnel_family = a.family;
-	memcpy(v->tunnel_addr, a.addr, 16);
+	v->tunnel_family = n->ip_pfx.family;
+	memcpy(v->tunnel_addr, n->ip_pfx.addr, 16);
 	v->key = sl_node_key(st, n);
 }
 
@@ -724,8 +716,6 @@ static int compile_ipcache(struct ctx *c)
 	const struct sl_state *st = c->st;
 	struct ipc *e = NULL;
 	size_t n = 0, cap = 0;
-	struct sl_prefix p;
-	char why[8];
 	int r = 0;
 
 #define IPC_ADD(prefix, rank_, init)                                                                   \
@@ -751,11 +741,11 @@ static int compile_ipcache(struct ctx *c)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < st->n_endpoints; i++) {
 		const struct sl_endpoint *ep = &st->endpoints[i];
-		const char *addrs[2] = { ep->ipv4, ep->ipv6 };
+		const struct sl_prefix *addrs[2] = { &ep->ipv4_pfx, &ep->ipv6_pfx };
 
 		for (int a = 0; a < 2; a++)
-			if (addrs[a] && sl_addr_parse(addrs[a], &p))
-				IPC_ADD(&p, 3, ({
+			if (addrs[a]->family)
+				IPC_ADD(addrs[a], 3, ({
 						e[n].v.identity = ep->identity;
 						if (!is_local(st, ep))
 							remote_info(st, node_by_name(st, ep->node), &e[n].v);
@@ -765,11 +755,11 @@ static int compile_ipcache(struct ctx *c)
 		const struct sl_node *nd = &st->nodes[i];
 		bool here = st->node && streq(nd->name, st->node);
 
-		if (sl_addr_parse(nd->ip, &p))
-			IPC_ADD(&p, 2, e[n].v.identity = here ? SL_ID_HOST : SL_ID_REMOTE_NODE);
-		for (uint32_t j = 0; !here && j < nd->n_pod_cidrs; j++)
-			if (sl_prefix_parse(nd->pod_cidrs[j], false, &p, why, sizeof(why)))
-				IPC_ADD(&p, 1, ({
+		if (nd->ip_pfx.family)
+			IPC_ADD(&nd->ip_pfx, 2, e[n].v.identity = here ? SL_ID_HOST : SL_ID_REMOTE_NODE);
+		for (uint32_t j = 0; !here && nd->pod_cidrs_pfx && j < nd->n_pod_cidrs; j++)
+			if (nd->pod_cidrs_pfx[j].family)
+				IPC_ADD(&nd->pod_cidrs_pfx[j], 1, ({
 						e[n].v.identity = SL_ID_WORLD;
 						remote_info(st, nd, &e[n].v);
 					}));

@@ -14,11 +14,20 @@
  *
  * libcyaml itself ignores both (they are not in the schema), so the tables
  * stay valid libcyaml schemas.
+ *
+ * Addresses and prefixes are kept twice: as written (the text, for messages
+ * and show) and, in the fields named *_pfx beside them, as validation
+ * parsed them (sl_validate fills them; nothing parses them again). A
+ * *_pfx of family 0 is absent, or text that is no address or prefix (an
+ * error said so). A list's *_pfx has one element per element of the list,
+ * in the load's arena; NULL before validation.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "net.h"
 
 struct sl_mark {
 	uint32_t line; /* 1-based; 0 = absent */
@@ -128,6 +137,8 @@ struct sl_cidr_set {
 	SL_MARKS(SL_CIDRSET__MAX);
 	char *cidr;
 	SL_SCALAR_SEQ(char *, except);
+	struct sl_prefix cidr_pfx;
+	struct sl_prefix *except_pfx;
 };
 
 /* One rule; ingress rules spell the peer fields from*, egress rules to*. */
@@ -144,6 +155,7 @@ struct sl_rule {
 	struct sl_selector *endpoints;
 	uint32_t n_endpoints;
 	SL_SCALAR_SEQ(char *, cidrs);
+	struct sl_prefix *cidrs_pfx;
 	struct sl_cidr_set *cidr_sets;
 	uint32_t n_cidr_sets;
 	SL_SCALAR_SEQ(int, entities); /* enum sl_entity */
@@ -205,6 +217,7 @@ struct sl_endpoint {
 	char *interface;
 	char *ipv4;
 	char *ipv6;
+	struct sl_prefix ipv4_pfx, ipv6_pfx;
 	uint32_t identity; /* resolved by validation when given by labels */
 	struct sl_label *labels;
 	uint32_t n_labels;
@@ -223,6 +236,8 @@ struct sl_node {
 	char *ip;
 	SL_SCALAR_SEQ(char *, pod_cidrs);
 	SL_SCALAR_SEQ(uint32_t, encrypt_keys);
+	struct sl_prefix ip_pfx;
+	struct sl_prefix *pod_cidrs_pfx;
 };
 
 /* ---- datapath ---- */
@@ -277,6 +292,7 @@ struct sl_prefilter {
 	char *device;
 	int xdp_mode; /* enum sl_xdp_mode */
 	SL_SCALAR_SEQ(char *, deny);
+	struct sl_prefix *deny_pfx;
 };
 
 /* ---- services ---- */
@@ -287,6 +303,7 @@ struct sl_frontend {
 	char *ip;
 	uint32_t port;
 	int protocol; /* enum sl_proto, not ANY */
+	struct sl_prefix ip_pfx;
 };
 
 enum { SL_BE_IP, SL_BE_PORT, SL_BE_WEIGHT, SL_BE_STATE, SL_BE__MAX };
@@ -296,6 +313,7 @@ struct sl_backend {
 	uint32_t port; /* defaults to the frontend's port */
 	uint32_t weight;
 	int state; /* enum sl_backend_state */
+	struct sl_prefix ip_pfx;
 };
 
 enum { SL_SVC_NAME, SL_SVC_FRONTEND, SL_SVC_BACKENDS, SL_SVC__MAX };

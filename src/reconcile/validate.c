@@ -49,13 +49,12 @@ static void validate_capacity(struct val *v, size_t backends)
 	size_t local = 0, n = 0, cap = 0, uniq = 0, remote_cidrs = 0;
 	const char **keys = NULL;
 
-#define ADD_KEY(s)                                                                        \
-	do {                                                                              \
-		struct sl_prefix _p;                                                      \
-		char _why[8];                                                             \
-		if ((s) && sl_prefix_parse((s), true, &_p, _why, sizeof(_why)) &&         \
-		    grow_array((void **)&keys, &cap, n + 1, sizeof(*keys)) >= 0)          \
-			keys[n++] = v_prefix_key(v, &_p);                                   \
+	/* (a list's prefixes are NULL when validation ran out of memory) */
+#define ADD_KEY(p)                                                                                       \
+	do {                                                                                             \
+		const struct sl_prefix *_p = (p);                                                        \
+		if (_p->family && grow_array((void **)&keys, &cap, n + 1, sizeof(*keys)) >= 0)           \
+			keys[n++] = v_prefix_key(v, _p);                                                   \
 	} while (0)
 
 	for (uint32_t i = 0; i < st->n_endpoints; i++) {
@@ -63,12 +62,12 @@ static void validate_capacity(struct val *v, size_t backends)
 
 		if (!ep->node || (v->node && streq(ep->node, v->node)))
 			local++;
-		ADD_KEY(ep->ipv4);
-		ADD_KEY(ep->ipv6);
+		ADD_KEY(&ep->ipv4_pfx);
+		ADD_KEY(&ep->ipv6_pfx);
 	}
 	for (uint32_t i = 0; i < st->n_nodes; i++) {
-		for (uint32_t j = 0; j < st->nodes[i].n_pod_cidrs; j++)
-			ADD_KEY(st->nodes[i].pod_cidrs[j]);
+		for (uint32_t j = 0; st->nodes[i].pod_cidrs_pfx && j < st->nodes[i].n_pod_cidrs; j++)
+			ADD_KEY(&st->nodes[i].pod_cidrs_pfx[j]);
 		if ((int)i != v->node_idx)
 			remote_cidrs += st->nodes[i].n_pod_cidrs;
 	}
@@ -77,12 +76,14 @@ static void validate_capacity(struct val *v, size_t backends)
 			for (uint32_t j = 0; j < st->policies[i].rules[d].n; j++) {
 				const struct sl_rule *r = &st->policies[i].rules[d].v[j];
 
-				for (uint32_t q = 0; q < r->n_cidrs; q++)
-					ADD_KEY(r->cidrs[q]);
+				for (uint32_t q = 0; r->cidrs_pfx && q < r->n_cidrs; q++)
+					ADD_KEY(&r->cidrs_pfx[q]);
 				for (uint32_t q = 0; q < r->n_cidr_sets; q++) {
-					ADD_KEY(r->cidr_sets[q].cidr);
-					for (uint32_t x = 0; x < r->cidr_sets[q].n_except; x++)
-						ADD_KEY(r->cidr_sets[q].except[x]);
+					const struct sl_cidr_set *cs = &r->cidr_sets[q];
+
+					ADD_KEY(&cs->cidr_pfx);
+					for (uint32_t x = 0; cs->except_pfx && x < cs->n_except; x++)
+						ADD_KEY(&cs->except_pfx[x]);
 				}
 			}
 #undef ADD_KEY

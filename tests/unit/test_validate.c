@@ -76,6 +76,48 @@ Test(validate, addresses_and_families)
 	sl_load_free(&ld);
 }
 
+/* Validation leaves every address and prefix parsed beside its text;
+ * what is no address or prefix is family 0. */
+Test(validate, addresses_parsed_in_the_model)
+{
+	const struct sl_state *st;
+	struct sl_load ld;
+	char buf[64];
+
+	load_text(&ld,
+		  "version: 1\nnode: a\n" IDS
+		  "nodes: [{name: a, ip: 192.168.50.1, podCIDRs: [10.1.0.0/24, 'fd00:1::/64', 10.9.0.1/8]}]\n"
+		  "endpoints:\n"
+		  "  - {name: e, interface: lxc1, ipv4: 10.1.0.1, ipv6: 'fd00:1::1', identity: 1000}\n"
+		  "  - {name: f, interface: lxc2, ipv4: nope, identity: 1000}\n"
+		  "policies:\n"
+		  "  - name: p\n    endpointSelector: {}\n"
+		  "    egress: [{toCIDR: [192.0.2.0/24, 192.0.2.9], toCIDRSet: [{cidr: 10.0.0.0/8, except: [10.2.0.0/16]}]}]\n"
+		  "prefilter: {device: eth0, deny: [198.51.100.0/24, bad]}\n"
+		  "services:\n  - name: s\n    frontend: {ip: 10.96.0.1, port: 80}\n    backends: [{ip: 10.1.0.1}]\n",
+		  true);
+	st = &ld.state;
+#define PFX(p) (sl_prefix_format((p), buf, sizeof(buf)), buf)
+	cr_assert_str_eq(PFX(&st->nodes[0].ip_pfx), "192.168.50.1/32");
+	cr_assert_str_eq(PFX(&st->nodes[0].pod_cidrs_pfx[0]), "10.1.0.0/24");
+	cr_assert_str_eq(PFX(&st->nodes[0].pod_cidrs_pfx[1]), "fd00:1::/64");
+	cr_assert_eq(st->nodes[0].pod_cidrs_pfx[2].family, 0, "host bits set: no prefix");
+	cr_assert_str_eq(PFX(&st->endpoints[0].ipv4_pfx), "10.1.0.1/32");
+	cr_assert_str_eq(PFX(&st->endpoints[0].ipv6_pfx), "fd00:1::1/128");
+	cr_assert_eq(st->endpoints[1].ipv4_pfx.family, 0);
+	cr_assert_eq(st->endpoints[1].ipv6_pfx.family, 0, "absent");
+	cr_assert_str_eq(PFX(&st->policies[0].rules[SL_EGRESS].v[0].cidrs_pfx[0]), "192.0.2.0/24");
+	cr_assert_str_eq(PFX(&st->policies[0].rules[SL_EGRESS].v[0].cidrs_pfx[1]), "192.0.2.9/32");
+	cr_assert_str_eq(PFX(&st->policies[0].rules[SL_EGRESS].v[0].cidr_sets[0].cidr_pfx), "10.0.0.0/8");
+	cr_assert_str_eq(PFX(&st->policies[0].rules[SL_EGRESS].v[0].cidr_sets[0].except_pfx[0]), "10.2.0.0/16");
+	cr_assert_str_eq(PFX(&st->prefilter->deny_pfx[0]), "198.51.100.0/24");
+	cr_assert_eq(st->prefilter->deny_pfx[1].family, 0);
+	cr_assert_str_eq(PFX(&st->services[0].frontend->ip_pfx), "10.96.0.1/32");
+	cr_assert_str_eq(PFX(&st->services[0].backends[0].ip_pfx), "10.1.0.1/32");
+#undef PFX
+	sl_load_free(&ld);
+}
+
 Test(validate, duplicates_across_files_name_both)
 {
 	struct sl_load ld = {};

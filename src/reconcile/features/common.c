@@ -228,21 +228,19 @@ bool v_check_range(struct val *v, const char *file, const struct sl_mark *m, con
 bool v_check_addr(struct val *v, const char *file, const struct sl_mark *m, const char *field, const char *s,
 		       int family, struct sl_prefix *ret)
 {
-	struct sl_prefix p;
-
+	memset(ret, 0, sizeof(*ret));
 	if (!s || !SL_MARK_OK(m))
 		return false;
-	if (!sl_addr_parse(s, &p)) {
+	if (!sl_addr_parse(s, ret)) {
 		v_err(v, file, m, field, "%s is not an %s address", diag_q(s),
 		  family == 4 ? "IPv4" : family == 6 ? "IPv6" : "IPv4 or IPv6");
 		return false;
 	}
-	if (family && p.family != family) {
-		v_err(v, file, m, field, "%s is an IPv%u address; %s takes an IPv%d address", s, p.family, field, family);
+	if (family && ret->family != family) {
+		v_err(v, file, m, field, "%s is an IPv%u address; %s takes an IPv%d address", s, ret->family, field,
+		  family);
 		return false;
 	}
-	if (ret)
-		*ret = p;
 	return true;
 }
 
@@ -251,13 +249,31 @@ bool v_check_prefix(struct val *v, const char *file, const struct sl_mark *m, co
 {
 	char why[256];
 
-	if (!s || !SL_MARK_OK(m))
+	if (!s || !SL_MARK_OK(m)) {
+		memset(ret, 0, sizeof(*ret));
 		return false;
+	}
 	if (!sl_prefix_parse(s, allow_bare, ret, why, sizeof(why))) {
+		memset(ret, 0, sizeof(*ret));
 		v_err(v, file, m, field, "%s", why);
 		return false;
 	}
 	return true;
+}
+
+struct sl_prefix *v_prefixes(struct val *v, uint32_t n)
+{
+	struct sl_prefix *p;
+
+	if (!n)
+		return NULL;
+	p = arena_alloc(&v->ld->arena, (size_t)n * sizeof(*p));
+	if (!p) {
+		v->oom = true;
+		return NULL;
+	}
+	memset(p, 0, (size_t)n * sizeof(*p));
+	return p;
 }
 
 void v_check_ifname(struct val *v, const char *file, const struct sl_mark *m, const char *field, const char *n)

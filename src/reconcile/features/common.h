@@ -93,10 +93,17 @@ const char *v_prefix_key(struct val *v, const struct sl_prefix *p);
 const char *v_addr_key(struct val *v, const struct sl_prefix *p);
 bool v_check_range(struct val *v, const char *file, const struct sl_mark *m, const char *field, uint64_t val,
 		uint64_t lo, uint64_t hi, const char *what);
+/* An address (of family 4 or 6, or either: 0), or a prefix, checked, with
+ * an error when it is not one. *ret is what the text parses to whether it
+ * is fit or not (family 0: absent, or no address or prefix): the model's
+ * *_pfx field beside the text (model.h). */
 bool v_check_addr(struct val *v, const char *file, const struct sl_mark *m, const char *field, const char *s,
 		int family, struct sl_prefix *ret);
 bool v_check_prefix(struct val *v, const char *file, const struct sl_mark *m, const char *field, const char *s,
 		bool allow_bare, struct sl_prefix *ret);
+/* n prefixes, zeroed, in the load's arena: a list's *_pfx (NULL when n is 0,
+ * or out of memory, which sets v->oom). */
+struct sl_prefix *v_prefixes(struct val *v, uint32_t n);
 void v_check_ifname(struct val *v, const char *file, const struct sl_mark *m, const char *field, const char *n);
 bool v_check_name(struct val *v, const char *file, const struct sl_mark *m, const char *n);
 void v_check_labels(struct val *v, const char *file, const struct sl_label *l, uint32_t n);

@@ -263,15 +263,14 @@ void encryption_validate(struct val *v)
 	for (uint32_t i = 0; i < st->n_nodes; i++) {
 		const struct sl_node *nd = &st->nodes[i];
 		const struct sl_node *me = v->node_idx >= 0 ? &st->nodes[v->node_idx] : NULL;
-		struct sl_prefix a, b;
+		const struct sl_prefix *a = &nd->ip_pfx, *b = me ? &me->ip_pfx : NULL;
 
-		if (enc && enc->enabled && me && me != nd && nd->ip && me->ip && sl_addr_parse(nd->ip, &a) &&
-		    sl_addr_parse(me->ip, &b) && a.family != b.family) {
+		if (enc && enc->enabled && me && me != nd && a->family && b->family && a->family != b->family) {
 			saved = v_path_item(v, "nodes", nd->name, nd->doc_index);
 			v_err(v, nd->file, SL_AT(nd, SL_NODE_IP), "ip",
 			  "%s is an IPv%u address and this node's ip (%s) is IPv%u: encryption tunnels between "
 			  "node ips of one family",
-			  nd->ip, a.family, me->ip, b.family);
+			  nd->ip, a->family, me->ip, b->family);
 			v_pop(v, saved);
 		}
 
@@ -415,19 +414,12 @@ static int add_route(struct sl_objset *out, const struct sl_prefix *dst, const s
 	return objset_add(out, SL_OBJ_ROUTE, &rk, sizeof(rk), &rv, sizeof(rv));
 }
 
-/* Pod CIDR i of a node, parsed (validated before). */
-static bool pod_cidr(const struct sl_node *n, uint32_t i, struct sl_prefix *ret)
-{
-	char why[8];
-
-	return sl_prefix_parse(n->pod_cidrs[i], false, ret, why, sizeof(why));
-}
-
 int sl_compile_encryption(const struct sl_state *st, const struct sl_keyring *keys, struct sl_objset *out)
 {
 	const struct sl_encryption *enc = st->encryption;
 	const struct sl_node *me = NULL;
-	struct sl_prefix lip, rip, any, lc, rc;
+	const struct sl_prefix *lip, *rip, *lc, *rc;
+	struct sl_prefix any;
 	int r = 0;
 
 	if (!enc || !enc->enabled || !st->node || !keys)
@@ -435,15 +427,16 @@ int sl_compile_encryption(const struct sl_state *st, const struct sl_keyring *ke
 	for (uint32_t i = 0; i < st->n_nodes && !me; i++)
 		if (streq(st->nodes[i].name, st->node))
 			me = &st->nodes[i];
-	if (!me || !sl_addr_parse(me->ip, &lip))
+	if (!me || !me->ip_pfx.family)
 		return 0;
+	lip = &me->ip_pfx;
 	/* Inbound: one SA per key of this node, whoever sends with it. */
 	for (uint32_t i = 0; r >= 0 && i < enc->n_keys; i++) {
 		const struct sl_key_material *m = sl_keyring_find(keys, enc->keys[i].spi);
 
 		if (!m)
 			return -ENOKEY;
-		r = add_sa(out, &enc->keys[i], m, &lip, NULL, SL_XFRM_REQID_IN, SL_XFRM_REPLAY_WINDOW);
+		r = add_sa(out, &enc->keys[i], m, lip, NULL, SL_XFRM_REQID_IN, SL_XFRM_REPLAY_WINDOW);
 	}
 	for (uint32_t i = 0; r >= 0 && i < st->n_nodes; i++) {
 		const struct sl_node *n = &st->nodes[i];
@@ -451,28 +444,31 @@ int sl_compile_encryption(const struct sl_state *st, const struct sl_keyring *ke
 		const struct sl_key *k = spi ? key_by_spi(enc, spi) : NULL;
 		const struct sl_key_material *m = spi ? sl_keyring_find(keys, spi) : NULL;
 
-		if (n == me || !k || !sl_addr_parse(n->ip, &rip) || rip.family != lip.family)
+		rip = &n->ip_pfx;
+		if (n == me || !k || !rip->family || rip->family != lip->family)
 			continue;
 		if (!m)
 			return -ENOKEY;
-		r = add_sa(out, k, m, &rip, &lip, sl_xfrm_reqid(spi), 0);
-		for (uint32_t c = 0; r >= 0 && c < n->n_pod_cidrs; c++) {
-			if (!pod_cidr(n, c, &rc))
+		r = add_sa(out, k, m, rip, lip, sl_xfrm_reqid(spi), 0);
+		for (uint32_t c = 0; r >= 0 && n->pod_cidrs_pfx && c < n->n_pod_cidrs; c++) {
+			rc = &n->pod_cidrs_pfx[c];
+			if (!rc->family)
 				continue;
 			memset(&any, 0, sizeof(any));
-			any.family = rc.family;
-			r = add_policy(out, SL_XFRM_DIR_OUT, &any, &rc, sl_mark_encrypt(spi), &lip, &rip,
+			any.family = rc->family;
+			r = add_policy(out, SL_XFRM_DIR_OUT, &any, rc, sl_mark_encrypt(spi), lip, rip,
 				       sl_xfrm_reqid(spi), spi);
-			for (uint32_t l = 0; r >= 0 && l < me->n_pod_cidrs; l++) {
-				if (!pod_cidr(me, l, &lc) || lc.family != rc.family)
+			for (uint32_t l = 0; r >= 0 && me->pod_cidrs_pfx && l < me->n_pod_cidrs; l++) {
+				lc = &me->pod_cidrs_pfx[l];
+				if (lc->family != rc->family)
 					continue;
-				r = add_policy(out, SL_XFRM_DIR_IN, &rc, &lc, 0, NULL, &lip, SL_XFRM_REQID_IN, 0);
+				r = add_policy(out, SL_XFRM_DIR_IN, rc, lc, 0, NULL, lip, SL_XFRM_REQID_IN, 0);
 				if (r >= 0)
-					r = add_policy(out, SL_XFRM_DIR_FWD, &rc, &lc, 0, NULL, &lip, SL_XFRM_REQID_IN,
+					r = add_policy(out, SL_XFRM_DIR_FWD, rc, lc, 0, NULL, lip, SL_XFRM_REQID_IN,
 						       0);
 			}
 			if (r >= 0 && st->datapath->underlay_device)
-				r = add_route(out, &rc, &rip, st->datapath->underlay_device);
+				r = add_route(out, rc, rip, st->datapath->underlay_device);
 		}
 	}
 	return r;

@@ -23,21 +23,16 @@ static bool endpoint_local(const struct val *v, const struct sl_endpoint *ep, bo
 	return v->node_known && streq(ep->node, v->node);
 }
 
-/* Parsed pod CIDRs of every node, parsed once. */
-struct node_cidrs {
-	struct sl_prefix *v;
-	uint32_t n;
-};
-
 static void endpoint_in_pod_cidrs(struct val *v, const struct sl_endpoint *ep, const struct sl_node *owner,
-				  const struct node_cidrs *nc, const struct sl_prefix *a, int field)
+				  const struct sl_prefix *a, int field)
 {
 	bool any = false;
 
-	for (uint32_t j = 0; j < nc->n; j++) {
-		if (nc->v[j].family != a->family)
+	/* (a pod CIDR that is not one has family 0: never a's) */
+	for (uint32_t j = 0; owner->pod_cidrs_pfx && j < owner->n_pod_cidrs; j++) {
+		if (owner->pod_cidrs_pfx[j].family != a->family)
 			continue;
-		if (sl_prefix_contains(&nc->v[j], a))
+		if (sl_prefix_contains(&owner->pod_cidrs_pfx[j], a))
 			return;
 		any = true;
 	}
@@ -60,13 +55,12 @@ static bool endpoint_addr_ok(struct val *v, const struct sl_endpoint *ep, int fi
 	return false;
 }
 
-static void validate_endpoint(struct val *v, struct sl_endpoint *ep, const struct node_cidrs *ncs)
+static void validate_endpoint(struct val *v, struct sl_endpoint *ep)
 {
 	struct sl_state *st = v->st;
 	size_t saved = v_path_item(v, "endpoints", ep->name, ep->doc_index);
 	int owner_idx = v->node_idx;
 	bool local_known, local = endpoint_local(v, ep, &local_known);
-	struct sl_prefix a4, a6;
 	bool has4, has6;
 
 	v_check_name(v, ep->file, SL_AT(ep, SL_EP_NAME), ep->name);
@@ -86,17 +80,17 @@ static void validate_endpoint(struct val *v, struct sl_endpoint *ep, const struc
 	else if (local && local_known && !SL_GIVEN(ep, SL_EP_INTERFACE))
 		v_err(v, ep->file, &ep->m[0], NULL, "missing required key 'interface' (the endpoint's device on this node)");
 	/* Addresses, inside the pod CIDRs of the node that owns it. */
-	has4 = v_check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV4), "ipv4", ep->ipv4, 4, &a4);
-	has6 = v_check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV6), "ipv6", ep->ipv6, 6, &a6);
-	has4 = has4 && endpoint_addr_ok(v, ep, SL_EP_IPV4, &a4);
-	has6 = has6 && endpoint_addr_ok(v, ep, SL_EP_IPV6, &a6);
+	has4 = v_check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV4), "ipv4", ep->ipv4, 4, &ep->ipv4_pfx);
+	has6 = v_check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV6), "ipv6", ep->ipv6, 6, &ep->ipv6_pfx);
+	has4 = has4 && endpoint_addr_ok(v, ep, SL_EP_IPV4, &ep->ipv4_pfx);
+	has6 = has6 && endpoint_addr_ok(v, ep, SL_EP_IPV6, &ep->ipv6_pfx);
 	if (!SL_GIVEN(ep, SL_EP_IPV4) && !SL_GIVEN(ep, SL_EP_IPV6))
 		v_err(v, ep->file, &ep->m[0], NULL, "an endpoint needs an address: give ipv4, ipv6 or both");
 	if (owner_idx >= 0) {
 		if (has4)
-			endpoint_in_pod_cidrs(v, ep, &st->nodes[owner_idx], &ncs[owner_idx], &a4, SL_EP_IPV4);
+			endpoint_in_pod_cidrs(v, ep, &st->nodes[owner_idx], &ep->ipv4_pfx, SL_EP_IPV4);
 		if (has6)
-			endpoint_in_pod_cidrs(v, ep, &st->nodes[owner_idx], &ncs[owner_idx], &a6, SL_EP_IPV6);
+			endpoint_in_pod_cidrs(v, ep, &st->nodes[owner_idx], &ep->ipv6_pfx, SL_EP_IPV6);
 	}
 	/* Identity: by number, or by labels equal to one identity's. */
 	if (SL_GIVEN(ep, SL_EP_IDENTITY) && SL_GIVEN(ep, SL_EP_LABELS)) {
@@ -163,7 +157,6 @@ static void endpoint_duplicates(struct val *v, int kind)
 	};
 	struct dups ds = { .what = kinds[kind].what, .list = "endpoints", .field = kinds[kind].field };
 	const struct sl_state *st = v->st;
-	struct sl_prefix a;
 
 	for (uint32_t i = 0; i < st->n_endpoints; i++) {
 		const struct sl_endpoint *ep = &st->endpoints[i];
@@ -180,12 +173,12 @@ static void endpoint_duplicates(struct val *v, int kind)
 					ep->doc_index);
 			break;
 		case EP_DUP_ADDRESS:
-			if (SL_HAS(ep, SL_EP_IPV4) && sl_addr_parse(ep->ipv4, &a))
-				v_dup_add(v, &ds, v_addr_key(v, &a), ep->file, SL_AT(ep, SL_EP_IPV4), ep->name,
-					ep->doc_index);
-			if (SL_HAS(ep, SL_EP_IPV6) && sl_addr_parse(ep->ipv6, &a))
-				v_dup_add(v, &ds, v_addr_key(v, &a), ep->file, SL_AT(ep, SL_EP_IPV6), ep->name,
-					ep->doc_index);
+			if (ep->ipv4_pfx.family)
+				v_dup_add(v, &ds, v_addr_key(v, &ep->ipv4_pfx), ep->file, SL_AT(ep, SL_EP_IPV4),
+					ep->name, ep->doc_index);
+			if (ep->ipv6_pfx.family)
+				v_dup_add(v, &ds, v_addr_key(v, &ep->ipv6_pfx), ep->file, SL_AT(ep, SL_EP_IPV6),
+					ep->name, ep->doc_index);
 			break;
 		case EP_DUP_ID:
 			if ((local || !known) && SL_HAS(ep, SL_EP_ID) && ep->id >= 1 && ep->id <= 65535)
@@ -221,29 +214,9 @@ static void endpoint_duplicates(struct val *v, int kind)
 void endpoints_validate(struct val *v)
 {
 	struct sl_state *st = v->st;
-	struct node_cidrs *ncs = calloc(st->n_nodes + 1, sizeof(*ncs));
 
-	if (!ncs) {
-		v->oom = true;
-		return;
-	}
-	for (uint32_t i = 0; i < st->n_nodes; i++) {
-		const struct sl_node *nd = &st->nodes[i];
-
-		ncs[i].v = calloc(nd->n_pod_cidrs + 1, sizeof(*ncs[i].v));
-		for (uint32_t j = 0; ncs[i].v && j < nd->n_pod_cidrs; j++) {
-			char why[128];
-
-			if (SL_MARK_OK(&nd->pod_cidrs_m[j]) &&
-			    sl_prefix_parse(nd->pod_cidrs[j], false, &ncs[i].v[ncs[i].n], why, sizeof(why)))
-				ncs[i].n++;
-		}
-	}
 	for (uint32_t i = 0; i < st->n_endpoints; i++)
-		validate_endpoint(v, &st->endpoints[i], ncs);
+		validate_endpoint(v, &st->endpoints[i]);
 	for (int k = 0; k < EP_DUP__MAX; k++)
 		endpoint_duplicates(v, k);
-	for (uint32_t i = 0; i < st->n_nodes; i++)
-		free(ncs[i].v);
-	free(ncs);
 }

@@ -32,23 +32,25 @@ void nodes_validate(struct val *v)
 	size_t n_pcs = 0, cap_pcs = 0;
 
 	for (uint32_t i = 0; i < st->n_nodes; i++) {
-		const struct sl_node *nd = &st->nodes[i];
+		struct sl_node *nd = &st->nodes[i];
 		size_t saved = v_path_item(v, "nodes", nd->name, nd->doc_index);
-		struct sl_prefix ip;
 
 		v_check_name(v, nd->file, SL_AT(nd, SL_NODE_NAME), nd->name);
 		v_dup_add(v, &names, nd->name, nd->file, SL_AT(nd, SL_NODE_NAME), nd->name, nd->doc_index);
-		if (v_check_addr(v, nd->file, SL_AT(nd, SL_NODE_IP), "ip", nd->ip, 0, &ip))
-			v_dup_add(v, &ips, v_addr_key(v, &ip), nd->file, SL_AT(nd, SL_NODE_IP), nd->name, nd->doc_index);
-		for (uint32_t j = 0; j < nd->n_pod_cidrs; j++) {
+		if (v_check_addr(v, nd->file, SL_AT(nd, SL_NODE_IP), "ip", nd->ip, 0, &nd->ip_pfx))
+			v_dup_add(v, &ips, v_addr_key(v, &nd->ip_pfx), nd->file, SL_AT(nd, SL_NODE_IP), nd->name,
+				  nd->doc_index);
+		nd->pod_cidrs_pfx = v_prefixes(v, nd->n_pod_cidrs);
+		for (uint32_t j = 0; nd->pod_cidrs_pfx && j < nd->n_pod_cidrs; j++) {
 			size_t s2 = v_path_idx(v, ".podCIDRs", j);
-			struct sl_prefix p;
+			const struct sl_prefix *p = &nd->pod_cidrs_pfx[j];
 
-			if (v_check_prefix(v, nd->file, &nd->pod_cidrs_m[j], NULL, nd->pod_cidrs[j], false, &p)) {
+			if (v_check_prefix(v, nd->file, &nd->pod_cidrs_m[j], NULL, nd->pod_cidrs[j], false,
+					   &nd->pod_cidrs_pfx[j])) {
 				if (grow_array((void **)&pcs, &cap_pcs, n_pcs + 1, sizeof(*pcs)) < 0)
 					v->oom = true;
 				else
-					pcs[n_pcs++] = (struct pod_cidr){ p, nd, j };
+					pcs[n_pcs++] = (struct pod_cidr){ *p, nd, j };
 			}
 			v_pop(v, s2);
 		}

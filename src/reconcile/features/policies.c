@@ -74,7 +74,7 @@ static const char *const dir_key[SL_DIRECTION__MAX] = {
 	[SL_EGRESS_DENY] = "egressDeny",
 };
 
-static void validate_rule(struct val *v, const char *file, const struct sl_rule *r, enum sl_direction dir)
+static void validate_rule(struct val *v, const char *file, struct sl_rule *r, enum sl_direction dir)
 {
 	bool from = dir == SL_INGRESS || dir == SL_INGRESS_DENY, deny = dir >= SL_INGRESS_DENY;
 	const char *pfx = from ? "from" : "to";
@@ -86,26 +86,26 @@ static void validate_rule(struct val *v, const char *file, const struct sl_rule 
 			v_warn(v, file, &r->endpoints[i].m[0], NULL, "this selector matches no identity");
 		v_pop(v, saved);
 	}
-	for (uint32_t i = 0; i < r->n_cidrs; i++) {
-		struct sl_prefix p;
-
+	r->cidrs_pfx = v_prefixes(v, r->n_cidrs);
+	for (uint32_t i = 0; r->cidrs_pfx && i < r->n_cidrs; i++) {
 		saved = v_path(v, ".%sCIDR[%" PRIu32 "]", pfx, i);
-		v_check_prefix(v, file, &r->cidrs_m[i], NULL, r->cidrs[i], true, &p);
+		v_check_prefix(v, file, &r->cidrs_m[i], NULL, r->cidrs[i], true, &r->cidrs_pfx[i]);
 		v_pop(v, saved);
 	}
 	for (uint32_t i = 0; i < r->n_cidr_sets; i++) {
-		const struct sl_cidr_set *cs = &r->cidr_sets[i];
-		struct sl_prefix outer;
+		struct sl_cidr_set *cs = &r->cidr_sets[i];
+		const struct sl_prefix *outer = &cs->cidr_pfx;
 		bool ok;
 
 		saved = v_path(v, ".%sCIDRSet[%" PRIu32 "]", pfx, i);
-		ok = cs->cidr && v_check_prefix(v, file, SL_AT(cs, SL_CIDRSET_CIDR), "cidr", cs->cidr, true, &outer);
-		for (uint32_t j = 0; j < cs->n_except; j++) {
-			struct sl_prefix p;
+		ok = v_check_prefix(v, file, SL_AT(cs, SL_CIDRSET_CIDR), "cidr", cs->cidr, true, &cs->cidr_pfx);
+		cs->except_pfx = v_prefixes(v, cs->n_except);
+		for (uint32_t j = 0; cs->except_pfx && j < cs->n_except; j++) {
+			const struct sl_prefix *p = &cs->except_pfx[j];
 			size_t s2 = v_path_idx(v, ".except", j);
 
-			if (v_check_prefix(v, file, &cs->except_m[j], NULL, cs->except[j], true, &p) && ok &&
-			    !(sl_prefix_contains(&outer, &p) && p.len > outer.len))
+			if (v_check_prefix(v, file, &cs->except_m[j], NULL, cs->except[j], true, &cs->except_pfx[j]) &&
+			    ok && !(sl_prefix_contains(outer, p) && p->len > outer->len))
 				v_err(v, file, &cs->except_m[j], NULL, "%s is not inside %s, so it cannot be excepted from it",
 				  cs->except[j], cs->cidr);
 			v_pop(v, s2);
@@ -152,7 +152,7 @@ void policies_validate(struct val *v)
 	struct dups names = { .what = "policy name", .list = "policies", .field = "name" };
 
 	for (uint32_t i = 0; i < st->n_policies; i++) {
-		const struct sl_policy *p = &st->policies[i];
+		struct sl_policy *p = &st->policies[i];
 		size_t saved = v_path_item(v, "policies", p->name, p->doc_index);
 
 		v_check_name(v, p->file, SL_AT(p, SL_POLICY_NAME), p->name);

@@ -15,7 +15,7 @@
 
 void prefilter_validate(struct val *v)
 {
-	const struct sl_prefilter *pf = v->st->prefilter;
+	struct sl_prefilter *pf = v->st->prefilter;
 	const char *f = v->st->prefilter_origin.file;
 	size_t saved;
 	struct dups seen = { .what = "prefix", .list = "prefilter.deny" };
@@ -24,17 +24,18 @@ void prefilter_validate(struct val *v)
 		return;
 	saved = v_path_lit(v, "prefilter");
 	v_check_ifname(v, f, SL_AT(pf, SL_PF_DEVICE), "device", pf->device);
-	for (uint32_t i = 0; i < pf->n_deny; i++) {
+	pf->deny_pfx = v_prefixes(v, pf->n_deny);
+	for (uint32_t i = 0; pf->deny_pfx && i < pf->n_deny; i++) {
 		size_t s2 = v_path_idx(v, ".deny", i);
-		struct sl_prefix p;
+		const struct sl_prefix *p = &pf->deny_pfx[i];
 
-		if (v_check_prefix(v, f, &pf->deny_m[i], NULL, pf->deny[i], true, &p)) {
-			v_dup_add(v, &seen, v_prefix_key(v, &p), f, &pf->deny_m[i], NULL, i);
-			if (p.len == 0)
+		if (v_check_prefix(v, f, &pf->deny_m[i], NULL, pf->deny[i], true, &pf->deny_pfx[i])) {
+			v_dup_add(v, &seen, v_prefix_key(v, p), f, &pf->deny_m[i], NULL, i);
+			if (p->len == 0)
 				v_warn(v, f, &pf->deny_m[i], NULL,
 				  "%s drops every IPv%u packet that arrives on %s, whatever its source (replies to "
 				  "the node's own connections included)",
-				  pf->deny[i], p.family, pf->device ? diag_cut(pf->device) : "the device");
+				  pf->deny[i], p->family, pf->device ? diag_cut(pf->device) : "the device");
 		}
 		v_pop(v, s2);
 	}
@@ -55,33 +56,32 @@ void prefilter_validate(struct val *v)
 int prefilter_compile(const struct sl_state *st, uint64_t digest, struct sl_objset *out)
 {
 	const struct sl_prefilter *pf = st->prefilter;
-	struct sl_prefix p;
-	char why[8];
 	int r = 0;
 
 	if (!pf)
 		return 0;
-	for (uint32_t i = 0; r >= 0 && i < pf->n_deny; i++) {
+	for (uint32_t i = 0; r >= 0 && pf->deny_pfx && i < pf->n_deny; i++) {
+		const struct sl_prefix *p = &pf->deny_pfx[i];
 		uint8_t one = 1;
 
-		if (!sl_prefix_parse(pf->deny[i], true, &p, why, sizeof(why)))
+		if (!p->family)
 			continue;
-		if (p.family == 4) {
+		if (p->family == 4) {
 			struct {
 				uint32_t prefixlen;
 				uint8_t addr[4];
-			} k = { p.len, { 0 } };
+			} k = { p->len, { 0 } };
 
-			memcpy(k.addr, p.addr, 4);
+			memcpy(k.addr, p->addr, 4);
 			if (!objset_find_unsorted(out, SL_OBJ_PREFILTER4, &k, sizeof(k)))
 				r = objset_add(out, SL_OBJ_PREFILTER4, &k, sizeof(k), &one, 1);
 		} else {
 			struct {
 				uint32_t prefixlen;
 				uint8_t addr[16];
-			} k = { p.len, { 0 } };
+			} k = { p->len, { 0 } };
 
-			memcpy(k.addr, p.addr, 16);
+			memcpy(k.addr, p->addr, 16);
 			if (!objset_find_unsorted(out, SL_OBJ_PREFILTER6, &k, sizeof(k)))
 				r = objset_add(out, SL_OBJ_PREFILTER6, &k, sizeof(k), &one, 1);
 		}

@@ -43,9 +43,9 @@ void services_validate(struct val *v, size_t *ret_backends)
 
 	for (uint32_t i = 0; i < st->n_services; i++) {
 		const struct sl_service *svc = &st->services[i];
-		const struct sl_frontend *fe = svc->frontend;
+		struct sl_frontend *fe = svc->frontend;
 		size_t saved = v_path_item(v, "services", svc->name, svc->doc_index);
-		struct sl_prefix fa = {};
+		const struct sl_prefix *fa = fe ? &fe->ip_pfx : NULL;
 		bool fe_ok = false;
 
 		v_check_name(v, svc->file, SL_AT(svc, SL_SVC_NAME), svc->name);
@@ -53,7 +53,7 @@ void services_validate(struct val *v, size_t *ret_backends)
 		if (fe) {
 			size_t s2 = v_path_lit(v, ".frontend");
 
-			fe_ok = v_check_addr(v, svc->file, SL_AT(fe, SL_FE_IP), "ip", fe->ip, 0, &fa);
+			fe_ok = v_check_addr(v, svc->file, SL_AT(fe, SL_FE_IP), "ip", fe->ip, 0, &fe->ip_pfx);
 			fe_ok &= v_check_range(v, svc->file, SL_AT(fe, SL_FE_PORT), "port", fe->port, 1, 65535, "a port");
 			v_pop(v, s2);
 			if (fe_ok && (!SL_GIVEN(fe, SL_FE_PROTOCOL) || SL_HAS(fe, SL_FE_PROTOCOL))) {
@@ -61,11 +61,11 @@ void services_validate(struct val *v, size_t *ret_backends)
 				char k[96], *e = k;
 				const char *proto = sl_proto_name(fe->protocol);
 
-				if (fa.family == 6)
+				if (fa->family == 6)
 					*e++ = '[';
-				inet_ntop(fa.family == 4 ? AF_INET : AF_INET6, fa.addr, e, INET6_ADDRSTRLEN);
+				inet_ntop(fa->family == 4 ? AF_INET : AF_INET6, fa->addr, e, INET6_ADDRSTRLEN);
 				e += strlen(e);
-				if (fa.family == 6)
+				if (fa->family == 6)
 					*e++ = ']';
 				*e++ = ':';
 				e += v_u32_digits(fe->port, e);
@@ -85,16 +85,16 @@ void services_validate(struct val *v, size_t *ret_backends)
 			v_pop(v, s2);
 		}
 		for (uint32_t j = 0; j < svc->n_backends; j++) {
-			const struct sl_backend *be = &svc->backends[j];
+			struct sl_backend *be = &svc->backends[j];
 			size_t s2 = v_path_idx(v, ".backends", j);
-			struct sl_prefix ba;
-			bool ok = v_check_addr(v, svc->file, SL_AT(be, SL_BE_IP), "ip", be->ip, 0, &ba);
+			const struct sl_prefix *ba = &be->ip_pfx;
+			bool ok = v_check_addr(v, svc->file, SL_AT(be, SL_BE_IP), "ip", be->ip, 0, &be->ip_pfx);
 
-			if (ok && fe_ok && ba.family != fa.family) {
+			if (ok && fe_ok && ba->family != fa->family) {
 				v_err(v, svc->file, SL_AT(be, SL_BE_IP), "ip",
 				  "%s is an IPv%u address but the frontend %s is IPv%u; a service's backends share its "
 				  "family",
-				  be->ip, ba.family, fe->ip, fa.family);
+				  be->ip, ba->family, fe->ip, fa->family);
 				ok = false;
 			}
 			if (SL_HAS(be, SL_BE_PORT))
@@ -110,7 +110,7 @@ void services_validate(struct val *v, size_t *ret_backends)
 			v_check_range(v, svc->file, SL_AT(be, SL_BE_WEIGHT), "weight", be->weight, 1, 65535, "a weight");
 			if (ok) {
 				/* one entry per address and port, whatever the protocol */
-				struct be_key k = { .family = ba.family, .port = (uint16_t)be->port };
+				struct be_key k = { .family = ba->family, .port = (uint16_t)be->port };
 
 				for (uint32_t q = 0; q < j; q++) {
 					const struct sl_backend *o = &svc->backends[q];
@@ -120,7 +120,7 @@ void services_validate(struct val *v, size_t *ret_backends)
 						  "backend %s:%" PRIu32 " is listed twice (first at line %u)", be->ip,
 						  be->port, o->m[0].line);
 				}
-				memcpy(k.addr, ba.addr, sizeof(k.addr));
+				memcpy(k.addr, ba->addr, sizeof(k.addr));
 				if (grow_array((void **)&bkeys, &capb, nb + 1, sizeof(*bkeys)) >= 0)
 					bkeys[nb++] = k;
 				else
@@ -226,13 +226,11 @@ static int order_cmp(const void *a, const void *b)
 
 static int frontend_key(const struct sl_service *svc, struct sl_service_key *k)
 {
-	struct sl_prefix a;
-
 	memset(k, 0, sizeof(*k));
-	if (!svc->frontend || !sl_addr_parse(svc->frontend->ip, &a))
+	if (!svc->frontend || !svc->frontend->ip_pfx.family)
 		return -EINVAL;
-	memcpy(k->addr, a.addr, 16);
-	k->family = a.family;
+	memcpy(k->addr, svc->frontend->ip_pfx.addr, 16);
+	k->family = svc->frontend->ip_pfx.family;
 	k->port = htons((uint16_t)svc->frontend->port);
 	k->proto = (uint8_t)svc->frontend->protocol;
 	return 0;
@@ -240,13 +238,11 @@ static int frontend_key(const struct sl_service *svc, struct sl_service_key *k)
 
 static int backend_of(const struct sl_service *svc, const struct sl_backend *be, struct sl_backend_value *v)
 {
-	struct sl_prefix a;
-
 	memset(v, 0, sizeof(*v));
-	if (!sl_addr_parse(be->ip, &a))
+	if (!be->ip_pfx.family)
 		return -EINVAL;
-	memcpy(v->addr, a.addr, 16);
-	v->family = a.family;
+	memcpy(v->addr, be->ip_pfx.addr, 16);
+	v->family = be->ip_pfx.family;
 	/* SCTP ports are not translated (its checksum is a CRC over the whole
 	 * packet): validation makes the backend port equal the frontend's. */
 	v->port = htons((uint16_t)(svc->frontend && svc->frontend->protocol == SL_PROTO_SCTP ? svc->frontend->port
