@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "datapath/xfrm.h"
+#include "common/doc.h"
 #include "common/strbuf.h"
 #include "datapath/kernel.h"
 #include "reconcile/plan.h"
@@ -51,16 +52,19 @@ static const char *const metric_names[SL_METRIC__MAX] = {
 	"forward", "reply", "new", "dnat", "rev-nat", "tunnel", "encrypt", "proxy", "related", "not-ip",
 };
 
-/* Counters [from, to) by name: JSON members or text lines. */
-static void add_counters(struct strbuf *b, bool json, const char *const *names, size_t from, size_t to,
-			 const uint64_t (*v)[2])
+/* Counters [from, to) by name: members of the map m (JSON), else text lines. */
+static void add_counters(struct strbuf *b, struct doc *d, struct doc_node *m, const char *const *names, size_t from,
+			 size_t to, const uint64_t (*v)[2])
 {
 	for (size_t i = from; i < to; i++) {
-		if (json)
-			strbuf_addf(b, "%s\"%s\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", i == from ? "" : ",",
-				    names[i], v[i][0], v[i][1]);
-		else
+		if (d) {
+			struct doc_node *c = doc_map(d, m, names[i], DOC_BLOCK);
+
+			doc_u64(d, c, "packets", v[i][0]);
+			doc_u64(d, c, "bytes", v[i][1]);
+		} else {
 			strbuf_addf(b, "  %-14s %12" PRIu64 " %14" PRIu64 "\n", names[i], v[i][0], v[i][1]);
+		}
 	}
 }
 
@@ -68,28 +72,25 @@ static const char *const hook_names[SL_HOOK__MAX] = { "tc ingress", "tc egress",
 static const char *const prog_names[SL_PROG__MAX] = { "from_endpoint", "to_endpoint", "prefilter" };
 
 /* The xfrm error counters of this network namespace that are not zero
- * (/proc/net/xfrm_stat), as "name value" pairs; see docs/encryption.md. */
-static void xfrm_stats(struct strbuf *b, bool json)
+ * (/proc/net/xfrm_stat), as "name value" pairs, members of the map m
+ * (JSON) or text lines; see docs/encryption.md. */
+static void xfrm_stats(struct strbuf *b, struct doc *d, struct doc_node *m)
 {
 	FILE *f = fopen("/proc/net/xfrm_stat", "re");
 	char name[64];
 	unsigned long long v;
 	bool first = true;
 
-	if (json)
-		strbuf_adds(b, ",\"xfrm_errors\":{");
 	while (f && fscanf(f, "%63s %llu", name, &v) == 2) {
 		if (!v)
 			continue;
-		if (json)
-			strbuf_addf(b, "%s\"%s\":%llu", first ? "" : ",", name, v);
+		if (d)
+			doc_u64(d, m, name, v);
 		else
 			strbuf_addf(b, "  %-26s %12llu\n", name, v);
 		first = false;
 	}
-	if (json)
-		strbuf_adds(b, "}");
-	else if (first)
+	if (first && !d)
 		strbuf_adds(b, f ? "  (none: every counter of /proc/net/xfrm_stat is zero)\n"
 				 : "  (no /proc/net/xfrm_stat: this kernel has no xfrm)\n");
 	if (f)
@@ -97,14 +98,17 @@ static void xfrm_stats(struct strbuf *b, bool json)
 }
 
 /* The SAs sluice owns, without their keys; the policies and routes by
- * number. */
-static void encryption(struct strbuf *b, bool json, const struct sl_objset *live)
+ * number: the encryption member of the document d (JSON), else text. */
+static void encryption(struct strbuf *b, struct doc *d, const struct sl_objset *live)
 {
 	static const uint8_t zero[16];
 	size_t n_pol = objset_count(live, SL_OBJ_XFRM_POLICY), n_rt = objset_count(live, SL_OBJ_ROUTE);
+	struct doc_node *enc = d ? doc_map(d, doc_root(d), "encryption", DOC_BLOCK) : NULL;
+	struct doc_node *states = d ? doc_seq(d, enc, "states", DOC_BLOCK) : NULL;
 	bool first = true;
 
-	strbuf_adds(b, json ? ",\"encryption\":{\"states\":[" : "\nencryption (xfrm states; keys are never shown):\n");
+	if (!d)
+		strbuf_adds(b, "\nencryption (xfrm states; keys are never shown):\n");
 	for (size_t i = 0; i < live->n; i++) {
 		const struct sl_xfrm_state_key *k;
 		const struct sl_xfrm_state_value *v;
@@ -120,10 +124,15 @@ static void encryption(struct strbuf *b, bool json, const struct sl_objset *live
 		inet_ntop(k->family, k->daddr, dst, sizeof(dst));
 		if (!in)
 			inet_ntop(k->family, v->saddr, src, sizeof(src));
-		if (json)
-			strbuf_addf(b, "%s{\"direction\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"spi\":%u,\"algorithm\":\"%.64s\"}",
-				    first ? "" : ",", in ? "in" : "out", src, dst, k->spi, v->enc_name);
-		else {
+		if (d) {
+			struct doc_node *m = doc_map(d, states, NULL, DOC_BLOCK);
+
+			doc_str(d, m, "direction", in ? "in" : "out");
+			doc_str(d, m, "src", src);
+			doc_str(d, m, "dst", dst);
+			doc_u64(d, m, "spi", k->spi);
+			doc_strf(d, m, "algorithm", "%.64s", v->enc_name);
+		} else {
 			char name[160];
 
 			/* the SA's own end is the local one: its name says in or out */
@@ -133,17 +142,17 @@ static void encryption(struct strbuf *b, bool json, const struct sl_objset *live
 		}
 		first = false;
 	}
-	if (first && !json)
+	if (d) {
+		doc_u64(d, enc, "policies", n_pol);
+		doc_u64(d, enc, "routes", n_rt);
+		xfrm_stats(b, d, doc_map(d, enc, "xfrm_errors", DOC_BLOCK));
+		return;
+	}
+	if (first)
 		strbuf_adds(b, "  (none)\n");
-	if (json)
-		strbuf_addf(b, "],\"policies\":%zu,\"routes\":%zu", n_pol, n_rt);
-	else
-		strbuf_addf(b, "  %zu xfrm policies, %zu routes (ip xfrm policy; ip route show proto 81)\n", n_pol, n_rt);
-	if (!json)
-		strbuf_adds(b, "\nxfrm errors (/proc/net/xfrm_stat):\n");
-	xfrm_stats(b, json);
-	if (json)
-		strbuf_adds(b, "}");
+	strbuf_addf(b, "  %zu xfrm policies, %zu routes (ip xfrm policy; ip route show proto 81)\n", n_pol, n_rt);
+	strbuf_adds(b, "\nxfrm errors (/proc/net/xfrm_stat):\n");
+	xfrm_stats(b, NULL, NULL);
 }
 
 int cmd_status(const struct cli *c)
@@ -153,7 +162,10 @@ int cmd_status(const struct cli *c)
 	struct sl_kernel_status st = {};
 	struct sl_kerr e = { "" };
 	struct strbuf b = {};
-	bool json = c->output == CLI_OUTPUT_JSON, first = true;
+	struct doc doc = {};
+	struct doc *d = NULL; /* -o json: the document; else text in b */
+	struct doc_node *atts = NULL, *maps = NULL;
+	bool first = true;
 	int r;
 
 	if (c->n_args) {
@@ -167,11 +179,13 @@ int cmd_status(const struct cli *c)
 	}
 	if (r)
 		goto out;
-	strbuf_addf(&b, json ? "{\"pin_dir\":" : "pin directory: %s\n", str_esc(cli_pin_dir(c)));
-	if (json) {
-		strbuf_add_json_str(&b, cli_pin_dir(c));
-		strbuf_adds(&b, ",\"attachments\":[");
+	if (c->output == CLI_OUTPUT_JSON) {
+		d = &doc;
+		doc_init(d);
+		doc_str(d, doc_root(d), "pin_dir", cli_pin_dir(c));
+		atts = doc_seq(d, doc_root(d), "attachments", DOC_BLOCK);
 	} else {
+		strbuf_addf(&b, "pin directory: %s\n", str_esc(cli_pin_dir(c)));
 		strbuf_adds(&b, "\nattachments:\n");
 	}
 	for (size_t i = 0; i < live.n; i++) {
@@ -186,11 +200,13 @@ int cmd_status(const struct cli *c)
 		av = obj_val(&live, &live.v[i]);
 		memcpy(dev, ak->ifname, 16);
 		state = av->digest ? "current" : "stale (apply replaces it)";
-		if (json) {
-			strbuf_addf(&b, "%s{\"device\":", first ? "" : ",");
-			strbuf_add_json_str(&b, dev);
-			strbuf_addf(&b, ",\"hook\":\"%s\",\"program\":\"%s\",\"current\":%s}", hook_names[ak->hook],
-				    prog_names[av->prog % SL_PROG__MAX], av->digest ? "true" : "false");
+		if (d) {
+			struct doc_node *m = doc_map(d, atts, NULL, DOC_BLOCK);
+
+			doc_str(d, m, "device", dev);
+			doc_str(d, m, "hook", hook_names[ak->hook]);
+			doc_str(d, m, "program", prog_names[av->prog % SL_PROG__MAX]);
+			doc_bool(d, m, "current", av->digest);
 		} else {
 			strbuf_addf(&b, "  %-16s %-10s %-14s %s%s\n", dev, hook_names[ak->hook],
 				    prog_names[av->prog % SL_PROG__MAX], state,
@@ -198,17 +214,24 @@ int cmd_status(const struct cli *c)
 		}
 		first = false;
 	}
-	if (first && !json)
+	if (first && !d)
 		strbuf_adds(&b, "  (none)\n");
-	strbuf_adds(&b, json ? "],\"maps\":[" : "\nmaps:\n");
+	if (d)
+		maps = doc_seq(d, doc_root(d), "maps", DOC_BLOCK);
+	else
+		strbuf_adds(&b, "\nmaps:\n");
 	for (size_t i = 0; i < st.n_maps; i++) {
 		const struct sl_map_fill *f = &st.maps[i];
 		double pct = f->max_entries ? 100.0 * f->entries / f->max_entries : 0;
 
-		if (json) {
-			strbuf_addf(&b, "%s{\"name\":\"%s\",\"type\":\"%s\",\"entries\":%u,\"max_entries\":%u,\"runtime\":%s}",
-				    i ? "," : "", f->name, sl_map_type_name(f->type), f->entries, f->max_entries,
-				    f->runtime ? "true" : "false");
+		if (d) {
+			struct doc_node *m = doc_map(d, maps, NULL, DOC_BLOCK);
+
+			doc_str(d, m, "name", f->name);
+			doc_str(d, m, "type", sl_map_type_name(f->type));
+			doc_u64(d, m, "entries", f->entries);
+			doc_u64(d, m, "max_entries", f->max_entries);
+			doc_bool(d, m, "runtime", f->runtime);
 		} else if (f->type == BPF_MAP_TYPE_RINGBUF) {
 			strbuf_addf(&b, "  %-20s %-12s %u bytes\n", f->name, sl_map_type_name(f->type), f->max_entries);
 		} else {
@@ -216,22 +239,29 @@ int cmd_status(const struct cli *c)
 				    f->max_entries, pct, f->runtime ? "  (runtime)" : "");
 		}
 	}
-	if (!st.n_maps && !json)
+	if (!st.n_maps && !d)
 		strbuf_adds(&b, "  (none)\n");
-	strbuf_adds(&b, json ? "],\"drops\":{" : "\ndrops by reason (packets, bytes):\n");
-	add_counters(&b, json, drop_names, 1, st.n_drops < SL_DROP__MAX ? st.n_drops : SL_DROP__MAX, st.drops);
-	if (!st.have_counters && !json)
+	if (!d)
+		strbuf_adds(&b, "\ndrops by reason (packets, bytes):\n");
+	add_counters(&b, d, d ? doc_map(d, doc_root(d), "drops", DOC_BLOCK) : NULL, drop_names, 1,
+		     st.n_drops < SL_DROP__MAX ? st.n_drops : SL_DROP__MAX, st.drops);
+	if (!st.have_counters && !d)
 		strbuf_adds(&b, "  (no counters: nothing is applied)\n");
-	strbuf_adds(&b, json ? "},\"metrics\":{" : "\ntraffic (packets, bytes):\n");
-	add_counters(&b, json, metric_names, 0, st.n_metrics < SL_METRIC__MAX ? st.n_metrics : SL_METRIC__MAX,
-		     st.metrics);
-	if (!st.n_metrics && !json)
+	if (!d)
+		strbuf_adds(&b, "\ntraffic (packets, bytes):\n");
+	add_counters(&b, d, d ? doc_map(d, doc_root(d), "metrics", DOC_BLOCK) : NULL, metric_names, 0,
+		     st.n_metrics < SL_METRIC__MAX ? st.n_metrics : SL_METRIC__MAX, st.metrics);
+	if (!st.n_metrics && !d)
 		strbuf_adds(&b, "  (none)\n");
-	strbuf_adds(&b, json ? "}" : "");
-	encryption(&b, json, &live);
-	strbuf_adds(&b, json ? "}\n" : "");
+	encryption(&b, d, &live);
+	if (d && doc_json(d, DOC_JSON_COMPACT, &b) < 0) {
+		fprintf(stderr, "sluice status: out of memory\n");
+		r = 1;
+		goto out;
+	}
 	fputs(strbuf_str(&b), stdout);
 out:
+	doc_free(&doc);
 	strbuf_free(&b);
 	sl_kernel_status_free(&st);
 	objset_free(&live);
