@@ -45,8 +45,10 @@ struct sl_compile_result {
 };
 
 /*
- * Compile st (validated; st->node names this node, or NULL when every
- * endpoint without a node is local) into res->set, sorted. prev may be NULL.
+ * Compile st (validated: sl_validate parsed its addresses into the model's
+ * *_pfx fields, which compile reads; st->node names this node, or NULL when
+ * every endpoint without a node is local) into res->set, sorted. Each
+ * section's part is its feature's (features/). prev may be NULL.
  * Returns 0, or -errno (out of memory, or more endpoints or CIDR identities
  * than ids exist).
  */

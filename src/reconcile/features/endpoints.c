@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The endpoints section: where each lives, its device, addresses and identity; duplicates. */
+/* The endpoints section: its validation (where each lives, its device,
+ * addresses and identity; duplicates) and its compile, below: the local
+ * endpoints' objects, their ids and their programs' attachments. */
 #include "features.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,4 +223,101 @@ void endpoints_validate(struct val *v)
 		validate_endpoint(v, &st->endpoints[i]);
 	for (int k = 0; k < EP_DUP__MAX; k++)
 		endpoint_duplicates(v, k);
+}
+
+/* ---- compile ---- */
+
+struct local_ep {
+	const struct sl_endpoint *ep;
+	uint16_t id;
+};
+
+bool endpoints_is_local(const struct sl_state *st, const struct sl_endpoint *ep)
+{
+	return !ep->node || (st->node && streq(ep->node, st->node));
+}
+
+static int ep_id_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct local_ep *)a)->ep->interface, ((const struct local_ep *)b)->ep->interface);
+}
+
+/* Endpoint ids: the state's, else the one it had (prev), else the lowest free. */
+static int assign_endpoint_ids(const struct endpoints_prev *prev, struct local_ep *l, size_t n)
+{
+	static uint8_t used[65536 / 8];
+	uint32_t next = 1;
+
+	memset(used, 0, sizeof(used));
+	for (size_t i = 0; i < n; i++) {
+		if (SL_HAS(l[i].ep, SL_EP_ID))
+			l[i].id = (uint16_t)l[i].ep->id;
+		for (size_t j = 0; !l[i].id && prev && j < prev->n; j++)
+			if (streq(prev->ifnames[j], l[i].ep->interface))
+				l[i].id = prev->ids[j];
+		if (l[i].id && (used[l[i].id / 8] & (1u << (l[i].id % 8))))
+			l[i].id = 0; /* taken by an explicit id: assigned anew below */
+		if (l[i].id)
+			used[l[i].id / 8] |= (uint8_t)(1u << (l[i].id % 8));
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (l[i].id)
+			continue;
+		while (next < 65536 && (used[next / 8] & (1u << (next % 8))))
+			next++;
+		if (next >= 65536)
+			return -ERANGE;
+		l[i].id = (uint16_t)next;
+		used[next / 8] |= (uint8_t)(1u << (next % 8));
+	}
+	return 0;
+}
+
+/* The programs of an endpoint, on its device: tc ingress and egress. */
+static int endpoint_attach(const struct endpoints_prev *prev, const char *ifname, struct sl_objset *out)
+{
+	struct sl_attach_key k = { .hook = SL_HOOK_TC_INGRESS };
+	struct sl_attach_value v = { .prog = SL_PROG_FROM_ENDPOINT };
+	int r;
+
+	if (prev)
+		v.digest = prev->prog_digest[SL_PROG_FROM_ENDPOINT];
+	snprintf(k.ifname, sizeof(k.ifname), "%s", ifname);
+	r = objset_add(out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
+	if (r < 0)
+		return r;
+	k.hook = SL_HOOK_TC_EGRESS;
+	v.prog = SL_PROG_TO_ENDPOINT;
+	v.digest = prev ? prev->prog_digest[SL_PROG_TO_ENDPOINT] : 0;
+	return objset_add(out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
+}
+
+int endpoints_compile(const struct sl_state *st, const struct endpoints_prev *prev, struct policies_compile *pc,
+		      struct sl_objset *out)
+{
+	struct local_ep *l = calloc(st->n_endpoints + 1, sizeof(*l));
+	size_t n = 0;
+	int r;
+
+	if (!l)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < st->n_endpoints; i++)
+		if (endpoints_is_local(st, &st->endpoints[i]) && st->endpoints[i].interface)
+			l[n++].ep = &st->endpoints[i];
+	qsort(l, n, sizeof(*l), ep_id_cmp);
+	r = assign_endpoint_ids(prev, l, n);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct sl_endpoint_value v = { .identity = l[i].ep->identity, .id = l[i].id };
+		char key[16] = { 0 };
+
+		r = policies_compile_endpoint(pc, l[i].ep->identity, l[i].id, &v);
+		if (r < 0)
+			break;
+		snprintf(key, sizeof(key), "%s", l[i].ep->interface);
+		r = objset_add(out, SL_OBJ_ENDPOINT, key, sizeof(key), &v, sizeof(v));
+		if (r >= 0)
+			r = endpoint_attach(prev, l[i].ep->interface, out);
+	}
+	free(l);
+	return r;
 }

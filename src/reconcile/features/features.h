@@ -39,9 +39,58 @@ void prefilter_validate(struct val *v);
 int prefilter_compile(const struct sl_state *st, uint64_t digest, struct sl_objset *out);
 void identities_validate(struct val *v);
 void endpoints_validate(struct val *v);
+/* Whether an endpoint lives on this node (st->node, as validation set it). */
+bool endpoints_is_local(const struct sl_state *st, const struct sl_endpoint *ep);
+struct policies_compile;
+/* What the previous compile gave the endpoints (compile.h's sl_compile_prev):
+ * ids by interface, and the digests of the programs (SL_PROG__MAX). */
+struct endpoints_prev {
+	const char *const *ifnames;
+	const uint16_t *ids;
+	size_t n;
+	const uint64_t *prog_digest;
+};
+/* The local endpoints' objects, each with its policy (pc) and the tc
+ * ingress and egress attachments of its device. Ids: the state's, else the
+ * one the interface had (prev, which may be NULL), else the lowest free. */
+int endpoints_compile(const struct sl_state *st, const struct endpoints_prev *prev, struct policies_compile *pc,
+		      struct sl_objset *out);
 void policies_validate(struct val *v);
+
+/*
+ * Policies' compile, which endpoints_compile drives: a context made once
+ * per compile (it assigns every CIDR policies name an identity: the one
+ * the previous compile gave it, prev_cidrs[i] -> prev_cidr_ids[i], else the
+ * lowest free), then each local endpoint's entries, then the entries added
+ * to the set (finish). count_only: each endpoint's entries are counted
+ * (policies_compile_counted), not kept. Free with policies_compile_free,
+ * also when _new failed.
+ */
+struct sl_endpoint_value;
+/* A CIDR named by policy, with the identity it is given. */
+struct policy_cidr {
+	struct sl_prefix p;
+	uint32_t id;
+};
+int policies_compile_new(const struct sl_state *st, const struct sl_prefix *prev_cidrs, const uint32_t *prev_cidr_ids,
+			 size_t n_prev_cidrs, bool count_only, struct policies_compile **ret);
+/* The entries of the endpoint of this identity and id; sets the
+ * enforcement flags and policy levels of its value v. */
+int policies_compile_endpoint(struct policies_compile *pc, uint32_t identity, uint16_t ep_id,
+			      struct sl_endpoint_value *v);
+int policies_compile_finish(struct policies_compile *pc, struct sl_objset *out);
+/* The CIDRs policies name, sorted by prefix, with their identities. */
+const struct policy_cidr *policies_compile_cidrs(const struct policies_compile *pc, size_t *ret_n);
+size_t policies_compile_counted(const struct policies_compile *pc);
+void policies_compile_free(struct policies_compile *pc);
+/* compile.h's, defined in policies.c (which does not include compile.h:
+ * compile.c calls the features, never the other way). */
+int sl_policy_key_level(uint32_t identity, uint8_t proto, uint16_t dport);
 /* Also returns the number of distinct backends, for the capacity check. */
 void services_validate(struct val *v, size_t *ret_backends);
 /* services' compile is sl_lb_compile (lb.h) */
+/* The ipcache (ipcache.c): the endpoints' addresses, the nodes' ips and
+ * pod CIDRs, and the CIDRs policies name (policies_compile_cidrs). */
+int ipcache_compile(const struct sl_state *st, const struct policy_cidr *cidrs, size_t n_cidrs, struct sl_objset *out);
 void encryption_validate(struct val *v);
 /* encryption's compile is sl_compile_encryption (encrypt.h) */
