@@ -38,23 +38,24 @@ static void capacity(struct val *v, unsigned map, size_t need, const char *file,
 	v_pop(v, saved);
 }
 
-static int cstr_cmp(const void *a, const void *b)
+static int prefix_cmp_v(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return sl_prefix_cmp(a, b);
 }
 
 static void validate_capacity(struct val *v, size_t backends)
 {
 	struct sl_state *st = v->st;
 	size_t local = 0, n = 0, cap = 0, uniq = 0, remote_cidrs = 0;
-	const char **keys = NULL;
+	struct sl_prefix *keys = NULL;
 
-	/* (a list's prefixes are NULL when validation ran out of memory) */
+	/* The ipcache's prefixes, each once. (A list's prefixes are NULL when
+	 * validation ran out of memory.) */
 #define ADD_KEY(p)                                                                                       \
 	do {                                                                                             \
 		const struct sl_prefix *_p = (p);                                                        \
 		if (_p->family && grow_array((void **)&keys, &cap, n + 1, sizeof(*keys)) >= 0)           \
-			keys[n++] = v_prefix_key(v, _p);                                                   \
+			keys[n++] = *_p;                                                                 \
 	} while (0)
 
 	for (uint32_t i = 0; i < st->n_endpoints; i++) {
@@ -88,9 +89,9 @@ static void validate_capacity(struct val *v, size_t backends)
 			}
 #undef ADD_KEY
 	if (n > 1)
-		qsort(keys, n, sizeof(*keys), cstr_cmp);
+		qsort(keys, n, sizeof(*keys), prefix_cmp_v);
 	for (size_t i = 0; i < n; i++)
-		if (!i || strcmp(keys[i], keys[i - 1]) != 0)
+		if (!i || sl_prefix_cmp(&keys[i], &keys[i - 1]) != 0)
 			uniq++;
 	free(keys);
 
