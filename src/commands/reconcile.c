@@ -20,6 +20,7 @@
 #include "reconcile/load.h"
 #include "reconcile/plan.h"
 #include "reconcile/validate.h"
+#include "kinds/map.h"
 
 struct pipeline {
 	struct sl_load ld;

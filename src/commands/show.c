@@ -7,6 +7,7 @@
 #include "common/strbuf.h"
 #include "datapath/kernel.h"
 #include "reconcile/show.h"
+#include "kinds/map.h"
 
 int cmd_show(const struct cli *c)
 {

@@ -15,6 +15,9 @@
 #include "common/strbuf.h"
 #include "datapath/kernel.h"
 #include "reconcile/plan.h"
+#include "kinds/attach.h"
+#include "kinds/prog.h"
+#include "kinds/map.h"
 
 int cli_observe(const struct cli *c, const char *cmd, struct sl_kernel **k, struct sl_objset *live)
 {

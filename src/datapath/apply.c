@@ -43,24 +43,17 @@ int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_ker
 int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
 			struct sl_kerr *e)
 {
+	/* every device an object names */
 	for (size_t i = 0; i < want->n; i++) {
 		const struct sl_obj *o = &want->v[i];
+		const struct sl_kind *kind = sl_kind(o->kind);
 		char name[17] = { 0 };
 
-		if (o->kind == SL_OBJ_ROUTE && o->vlen == sizeof(struct sl_route_value)) {
-			const struct sl_route_value *rv = obj_val(want, o);
-
-			memcpy(name, rv->dev, sizeof(name) - 1 < sizeof(rv->dev) ? sizeof(name) - 1 : sizeof(rv->dev));
-		} else if (o->kind == SL_OBJ_ENDPOINT || o->kind == SL_OBJ_ATTACH) {
-			memcpy(name, obj_key(want, o), 16);
-		} else {
+		if (!kind || !kind->device || !sl_kind_fits(o->kind, o->klen, o->vlen) ||
+		    !kind->device(obj_key(want, o), obj_val(want, o), name))
 			continue;
-		}
 		if (!if_nametoindex(name)) {
-			kerr(e, "%s %s: no such device in this network namespace; nothing was changed",
-			     o->kind == SL_OBJ_ENDPOINT ? "endpoint interface"
-			     : o->kind == SL_OBJ_ROUTE	? "underlay device (datapath.underlayDevice)"
-							: "device",
+			kerr(e, "%s %s: no such device in this network namespace; nothing was changed", kind->device_role,
 			     name);
 			return -ENODEV;
 		}

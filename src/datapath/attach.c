@@ -20,6 +20,8 @@
 #include <sluice/abi.h>
 
 #include "common/util.h"
+#include "kinds/attach.h"
+#include "kinds/prog.h"
 
 static const char *const hook_name[SL_HOOK__MAX] = { "tc ingress", "tc egress", "xdp" };
 
@@ -182,7 +184,7 @@ static int prog_fd(struct sl_kernel *k, uint8_t prog, uint64_t digest, struct sl
 	kernel_prog_pin_name(prog, digest, name, sizeof(name));
 	fd = bpf_obj_get(kernel_path(k, name));
 	if (fd < 0) {
-		kerr(e, "program %s: %s: %s", kernel_prog_name[prog], kernel_path(k, name), strerror(errno));
+		kerr(e, "program %s: %s: %s", sl_prog_names[prog], kernel_path(k, name), strerror(errno));
 		return -errno;
 	}
 	return fd;
@@ -263,7 +265,7 @@ static int attach_one(struct sl_kernel *k, const struct sl_attach_key *ak, const
 		if (old >= 0)
 			close(old);
 		if (r < 0)
-			kerr(e, "device %s: attaching XDP program %s (%s): %s", ifname, kernel_prog_name[av->prog],
+			kerr(e, "device %s: attaching XDP program %s (%s): %s", ifname, sl_prog_names[av->prog],
 			     av->xdp_mode == SL_XDP_GENERIC ? "generic" : "native", strerror(-r));
 	} else {
 		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
@@ -284,7 +286,7 @@ static int attach_one(struct sl_kernel *k, const struct sl_attach_key *ak, const
 			sl_kernel_writes++;
 			r = bpf_tc_attach(&hook, &o);
 			if (r < 0)
-				kerr(e, "device %s: attaching %s to %s: %s", ifname, kernel_prog_name[av->prog],
+				kerr(e, "device %s: attaching %s to %s: %s", ifname, sl_prog_names[av->prog],
 				     hook_name[ak->hook], strerror(-r));
 		}
 	}

@@ -81,14 +81,14 @@ static int dump_entry(void *ctx, const void *key, const void *val)
 {
 	struct dump_ctx *d = ctx;
 
-	if (d->kind == SL_OBJ_ENDPOINT) {
+	if (sl_kind((unsigned)d->kind)->flags & SL_KIND_KEY_IFNAME) {
 		char name[16] = { 0 };
 		uint32_t ifindex;
 
 		memcpy(&ifindex, key, sizeof(ifindex));
 		if (!if_indextoname(ifindex, name))
 			snprintf(name, sizeof(name), "#%u", ifindex); /* the device is gone */
-		return objset_add(d->set, SL_OBJ_ENDPOINT, name, sizeof(name), val, d->vsz);
+		return objset_add(d->set, (enum sl_obj_kind)d->kind, name, sizeof(name), val, d->vsz);
 	}
 	return objset_add(d->set, (enum sl_obj_kind)d->kind, key, d->ksz, val, d->vsz);
 }
@@ -276,14 +276,14 @@ static void batch_free(struct batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* The map key of an object: endpoints go from name to ifindex. */
+/* The map key of an object: an interface name goes to its ifindex. */
 static int entry_key(int kind, const uint8_t *okey, uint8_t *buf, uint32_t *ksz, struct sl_kerr *e)
 {
-	if (kind == SL_OBJ_ENDPOINT) {
+	if (sl_kind((unsigned)kind)->flags & SL_KIND_KEY_IFNAME) {
 		uint32_t idx;
 
 		if (endpoint_ifindex((const char *)okey, &idx) < 0) {
-			kerr(e, "endpoint interface %.16s does not exist", (const char *)okey);
+			kerr(e, "%s %.16s does not exist", sl_kind((unsigned)kind)->device_role, (const char *)okey);
 			return -ENODEV;
 		}
 		memcpy(buf, &idx, sizeof(idx));
@@ -298,7 +298,7 @@ static int entry_key(int kind, const uint8_t *okey, uint8_t *buf, uint32_t *ksz,
 static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct sl_objset *want,
 		      const struct sl_objset *have, const struct sl_diff *d, struct sl_kerr *e)
 {
-	const char *name = kernel_kind_map(kind);
+	const char *name = sl_kind(kind)->map;
 	int li = name ? kernel_layout_index(name) : -1;
 	struct batch b = {};
 	uint32_t ksz = 0, vsz = 0;
@@ -348,7 +348,7 @@ static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct s
 /* Fill a new map with every desired entry of its kind. */
 int kernel_fill_map(int fd, const char *name, const struct sl_objset *want, struct sl_kerr *e)
 {
-	int kind = kernel_map_kind(name);
+	int kind = sl_kind_by_map(name);
 	struct batch b = {};
 	uint32_t ksz = 0, vsz = 0;
 	int r = 0;
@@ -385,7 +385,7 @@ int kernel_fill_map(int fd, const char *name, const struct sl_objset *want, stru
 static bool kind_removes_first(struct sl_kernel *k, int kind, const struct sl_objset *have,
 			       const struct sl_diff *d)
 {
-	const char *name = kernel_kind_map(kind);
+	const char *name = sl_kind(kind)->map;
 	int li = name ? kernel_layout_index(name) : -1;
 	struct bpf_map_info info = {};
 	uint32_t len = sizeof(info);
@@ -414,21 +414,22 @@ static bool kind_removes_first(struct sl_kernel *k, int kind, const struct sl_ob
 int kernel_entries_write(struct sl_kernel *k, bool remove, const struct sl_objset *want,
 			 const struct sl_objset *have, const struct sl_diff *d, struct sl_kerr *e)
 {
-	/* What is pointed at before what points at it: identities before the
-	 * policy that names them, backends before the services that use them. */
-	static const int add_order[] = { SL_OBJ_IPCACHE, SL_OBJ_POLICY,	    SL_OBJ_ENDPOINT, SL_OBJ_PREFILTER4,
-					 SL_OBJ_PREFILTER6, SL_OBJ_BACKEND, SL_OBJ_SERVICE };
-	_Static_assert(ARRAY_SIZE(add_order) <= sizeof(k->removed_first), "removed_first too small");
+	/* By the kinds' apply rank: what is pointed at before what points at
+	 * it (identities before the policy that names them, backends before
+	 * the services that use them); removals the other way. */
+	uint8_t add_order[SL_OBJ__MAX];
+	size_t n = sl_kind_order(SL_VIA_ENTRIES, add_order);
 	int r = 0;
 
+	_Static_assert(SL_OBJ__MAX <= sizeof(k->removed_first), "removed_first too small");
 	if (remove) {
-		for (size_t i = ARRAY_SIZE(add_order); r >= 0 && i-- > 0;)
+		for (size_t i = n; r >= 0 && i-- > 0;)
 			if (!k->removed_first[i])
 				r = write_kind(k, add_order[i], true, want, have, d, e);
 		return r;
 	}
 	memset(k->removed_first, 0, sizeof(k->removed_first));
-	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(add_order); i++) {
+	for (size_t i = 0; r >= 0 && i < n; i++) {
 		if (kind_removes_first(k, add_order[i], have, d)) {
 			k->removed_first[i] = true;
 			r = write_kind(k, add_order[i], true, want, have, d, e);

@@ -7,6 +7,7 @@
 
 #include "kernel.h"
 #include "reconcile/model.h"
+#include "kinds/map.h"
 
 #define KERNEL_MAX_MAPS 24
 
@@ -65,7 +66,7 @@ struct sl_kernel {
 	struct kernel_maps_job maps_job;
 	pthread_t maps_helper;
 	bool maps_helped;
-	bool removed_first[8];
+	bool removed_first[16]; /* by place in the entry kinds' apply order */
 };
 
 static inline double kernel_mono_ms(void)
@@ -85,14 +86,10 @@ bool kernel_parent_on_bpffs(const char *path);
 int kernel_map_fd(struct sl_kernel *k, const char *name);
 const struct sl_map_layout *kernel_layout(const char *name);
 void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len);
-extern const char *const kernel_prog_name[SL_PROG__MAX];
 
-/* layout.c: the index of a map in sl_kernel_layouts, -1; which object kind a
- * map's entries are (for the maps whose entries are desired state), -1; the
- * map of a kind, NULL. */
+/* layout.c: the index of a map in sl_kernel_layouts, -1. (Which kind a
+ * map's entries are, and a kind's map: the kind table, kinds/kind.h.) */
 int kernel_layout_index(const char *name);
-int kernel_map_kind(const char *name);
-const char *kernel_kind_map(int kind);
 
 /* pin.c: open the pinned maps (again: whatever was opened before is closed). */
 int kernel_open_maps(struct sl_kernel *k, struct sl_kerr *e);

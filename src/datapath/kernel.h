@@ -14,6 +14,8 @@
 #include "datapath/kerr.h"
 #include "reconcile/diff.h"
 #include "reconcile/objset.h"
+#include "kinds/prog.h"
+#include "kinds/map.h"
 
 #define SL_PIN_DIR_DEFAULT "/sys/fs/bpf/sluice"
 

@@ -19,6 +19,8 @@
 #include "internal.h"
 #include "prefilter.skel.h"
 #include "probe.h"
+#include "kinds/prog.h"
+#include "kinds/map.h"
 
 _Atomic unsigned long sl_kernel_writes;
 static int log_level;
@@ -174,7 +176,6 @@ uint32_t sl_kernel_hz(void)
 	return (uint32_t)probe_kconfig_number("CONFIG_HZ", 250);
 }
 
-const char *const kernel_prog_name[SL_PROG__MAX] = { "from_endpoint", "to_endpoint", "prefilter" };
 
 int kernel_layout_index(const char *name)
 {
@@ -189,44 +190,3 @@ int kernel_layout_index(const char *name)
 	return -1;
 }
 
-/* Which object kind a map's entries are, for the maps whose entries are desired state. */
-int kernel_map_kind(const char *name)
-{
-	if (streq(name, SL_MAPNAME_ENDPOINTS))
-		return SL_OBJ_ENDPOINT;
-	if (streq(name, SL_MAPNAME_IPCACHE))
-		return SL_OBJ_IPCACHE;
-	if (streq(name, SL_MAPNAME_POLICY))
-		return SL_OBJ_POLICY;
-	if (streq(name, SL_MAPNAME_PREFILTER_V4))
-		return SL_OBJ_PREFILTER4;
-	if (streq(name, SL_MAPNAME_PREFILTER_V6))
-		return SL_OBJ_PREFILTER6;
-	if (streq(name, SL_MAPNAME_SERVICES))
-		return SL_OBJ_SERVICE;
-	if (streq(name, SL_MAPNAME_BACKENDS))
-		return SL_OBJ_BACKEND;
-	return -1;
-}
-
-const char *kernel_kind_map(int kind)
-{
-	switch (kind) {
-	case SL_OBJ_ENDPOINT:
-		return SL_MAPNAME_ENDPOINTS;
-	case SL_OBJ_IPCACHE:
-		return SL_MAPNAME_IPCACHE;
-	case SL_OBJ_POLICY:
-		return SL_MAPNAME_POLICY;
-	case SL_OBJ_PREFILTER4:
-		return SL_MAPNAME_PREFILTER_V4;
-	case SL_OBJ_PREFILTER6:
-		return SL_MAPNAME_PREFILTER_V6;
-	case SL_OBJ_SERVICE:
-		return SL_MAPNAME_SERVICES;
-	case SL_OBJ_BACKEND:
-		return SL_MAPNAME_BACKENDS;
-	default:
-		return NULL;
-	}
-}

@@ -17,6 +17,7 @@
 #include "backend.h"
 #include "common/util.h"
 #include "internal.h"
+#include "kinds/map.h"
 
 /* The maps, and the entries of those whose entries are desired state. */
 static int maps_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
@@ -33,7 +34,7 @@ static int maps_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_k
 		uint32_t len = sizeof(info);
 		struct sl_map_key mk = { { 0 } };
 		struct sl_map_value mv;
-		int kind = kernel_map_kind(l[i].name);
+		int kind = sl_kind_by_map(l[i].name);
 
 		if (k->map_fd[i] < 0)
 			continue;
@@ -111,7 +112,7 @@ static int maps_prepare(struct sl_kernel *k, const struct sl_objset *want, const
 		mk = obj_key(want, &want->v[c->want]);
 		mv = obj_val(want, &want->v[c->want]);
 		li = kernel_layout_index(mk->name);
-		if (li < 0 || (kernel_map_kind(mk->name) < 0) != runtime)
+		if (li < 0 || (sl_kind_by_map(mk->name) < 0) != runtime)
 			continue;
 		fd = create_map(mk->name, mv, e);
 		if (fd < 0)
@@ -134,7 +135,7 @@ static int maps_prepare(struct sl_kernel *k, const struct sl_objset *want, const
 			const struct sl_map_value *old = obj_val(have, &have->v[c->have]);
 
 			k->new_fd[li] = fd;
-			if (kernel_map_kind(mk->name) >= 0) {
+			if (sl_kind_by_map(mk->name) >= 0) {
 				r = kernel_fill_map(fd, mk->name, want, e);
 			} else if (old->type == mv->type && old->key_size == mv->key_size &&
 				   old->value_size == mv->value_size && k->map_fd[li] >= 0 &&
@@ -194,7 +195,7 @@ static bool runtime_maps_change(const struct sl_objset *want, const struct sl_di
 {
 	for (size_t i = 0; i < d->n; i++)
 		if (d->v[i].kind == SL_OBJ_MAP && d->v[i].op != SL_OP_REMOVE &&
-		    kernel_map_kind(((const struct sl_map_key *)obj_key(want, &want->v[d->v[i].want]))->name) < 0)
+		    sl_kind_by_map(((const struct sl_map_key *)obj_key(want, &want->v[d->v[i].want]))->name) < 0)
 			return true;
 	return false;
 }

@@ -19,6 +19,8 @@
 
 #include "common/util.h"
 #include "internal.h"
+#include "kinds/prog.h"
+#include "kinds/map.h"
 
 const char *kernel_path(struct sl_kernel *k, const char *name)
 {
@@ -30,7 +32,7 @@ const char *kernel_path(struct sl_kernel *k, const char *name)
 
 void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len)
 {
-	snprintf(buf, len, "prog_%s_%016" PRIx64, kernel_prog_name[prog], digest);
+	snprintf(buf, len, "prog_%s_%016" PRIx64, sl_prog_names[prog], digest);
 }
 
 int kernel_map_fd(struct sl_kernel *k, const char *name)

@@ -21,6 +21,8 @@
 #include "datapath.skel.h"
 #include "internal.h"
 #include "prefilter.skel.h"
+#include "kinds/prog.h"
+#include "kinds/map.h"
 
 /* Bind every map of obj to the fd the pin directory holds for it. */
 static int reuse_maps(struct sl_kernel *k, struct bpf_object *obj, struct sl_kerr *e)
@@ -59,7 +61,7 @@ static int pin_prog(struct sl_kernel *k, int prog, uint64_t digest, int fd, stru
 	if (bpf_obj_pin(fd, kernel_path(k, name)) < 0) {
 		int r = -errno;
 
-		kerr(e, "program %s: pinning at %s: %s", kernel_prog_name[prog], kernel_path(k, name), strerror(-r));
+		kerr(e, "program %s: pinning at %s: %s", sl_prog_names[prog], kernel_path(k, name), strerror(-r));
 		return r;
 	}
 	return 0;
@@ -151,7 +153,7 @@ static int observe_progs(struct sl_kernel *k, struct sl_objset *live, struct sl_
 			if (*end)
 				continue;
 		}
-		for (p = 0; p < SL_PROG__MAX && !streq(kernel_prog_name[p], kind); p++)
+		for (p = 0; p < SL_PROG__MAX && !streq(sl_prog_names[p], kind); p++)
 			;
 		if (p == SL_PROG__MAX)
 			continue;
@@ -257,7 +259,7 @@ static int progs_unpin(struct sl_kernel *k, const struct sl_objset *have, const 
 		kernel_prog_pin_name(pk->prog, pk->digest, name, sizeof(name));
 		sl_kernel_writes++;
 		if (unlinkat(k->dir_fd, name, 0) < 0 && errno != ENOENT) {
-			kerr(e, "program %s: unpinning %s: %s", kernel_prog_name[pk->prog], kernel_path(k, name),
+			kerr(e, "program %s: unpinning %s: %s", sl_prog_names[pk->prog], kernel_path(k, name),
 			     strerror(errno));
 			return -errno;
 		}

@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "internal.h"
+#include "kinds/map.h"
 
 static int count_entry(void *ctx, const void *key, const void *val)
 {
@@ -63,8 +64,8 @@ int sl_kernel_status(struct sl_kernel *k, struct sl_kernel_status *st, struct sl
 		snprintf(f->name, sizeof(f->name), "%s", l[i].name);
 		f->type = info.type;
 		f->max_entries = info.max_entries;
-		f->runtime = strstr(l[i].name, "_ct") || streq(l[i].name, SL_MAPNAME_DROPS) ||
-			     streq(l[i].name, SL_MAPNAME_METRICS) || streq(l[i].name, SL_MAPNAME_EVENTS);
+		/* the datapath's own tables: no kind's entries are in them */
+		f->runtime = sl_kind_by_map(l[i].name) < 0;
 		if (info.type == BPF_MAP_TYPE_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_ARRAY)
 			f->entries = info.max_entries;
 		else if (info.type != BPF_MAP_TYPE_RINGBUF)

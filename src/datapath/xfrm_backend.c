@@ -86,24 +86,26 @@ static bool fits(const struct sl_obj *o, size_t klen, size_t vlen)
 static int xfrm_phase(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
 		      bool remove, struct sl_kerr *e)
 {
-	static const uint8_t add_kinds[] = { SL_OBJ_XFRM_STATE, SL_OBJ_XFRM_POLICY },
-			     del_kinds[] = { SL_OBJ_XFRM_POLICY, SL_OBJ_XFRM_STATE };
-	const uint8_t *kinds = remove ? del_kinds : add_kinds;
+	/* by the kinds' apply rank (states before the policies that use
+	 * them); removals the other way */
+	uint8_t kinds[SL_OBJ__MAX];
+	size_t n_kinds = sl_kind_order(SL_VIA_XFRM, kinds);
 	struct sl_xfrm_req *reqs;
 	struct sl_xfrm *x = NULL;
-	size_t n = 0, first[3];
+	size_t n = 0, first[SL_OBJ__MAX + 1];
 	int r;
 
 	for (size_t i = 0; i < d->n; i++)
-		n += (d->v[i].kind == SL_OBJ_XFRM_STATE || d->v[i].kind == SL_OBJ_XFRM_POLICY) &&
-		     (d->v[i].op == SL_OP_REMOVE) == remove;
+		n += sl_kind(d->v[i].kind)->backend == SL_VIA_XFRM && (d->v[i].op == SL_OP_REMOVE) == remove;
 	if (!n)
 		return 0;
 	reqs = calloc(2 * n, sizeof(*reqs));
 	if (!reqs)
 		return -ENOMEM;
 	n = 0;
-	for (int p = 0; p < 2; p++) {
+	for (size_t p = 0; p < n_kinds; p++) {
+		uint8_t kind_now = kinds[remove ? n_kinds - 1 - p : p];
+
 		first[p] = n;
 		for (size_t i = 0; i < d->n; i++) {
 			const struct sl_change *c = &d->v[i];
@@ -114,7 +116,7 @@ static int xfrm_phase(const struct sl_objset *want, const struct sl_objset *have
 			size_t vl = state ? sizeof(struct sl_xfrm_state_value) : sizeof(struct sl_xfrm_policy_value);
 			uint8_t kind = state ? SL_XFRM_STATE : SL_XFRM_POLICY;
 
-			if (c->kind != kinds[p] || (c->op == SL_OP_REMOVE) != remove)
+			if (c->kind != kind_now || (c->op == SL_OP_REMOVE) != remove)
 				continue;
 			if ((w && !fits(w, kl, vl)) || (h && !fits(h, kl, vl))) {
 				free(reqs);
@@ -141,7 +143,7 @@ static int xfrm_phase(const struct sl_objset *want, const struct sl_objset *have
 			}
 		}
 	}
-	first[2] = n;
+	first[n_kinds] = n;
 	r = xfrm_open(&x, e);
 	if (no_xfrm(r))
 		kerr(e, "xfrm: this kernel has no xfrm netlink interface (CONFIG_XFRM_USER), so sluice cannot "
@@ -150,7 +152,7 @@ static int xfrm_phase(const struct sl_objset *want, const struct sl_objset *have
 		set_local(x, want, have);
 	/* one batch per kind: policies only once the SAs they use are in
 	 * (adding), SAs only once no policy uses them (removing) */
-	for (int p = 0; r >= 0 && p < 2; p++)
+	for (size_t p = 0; r >= 0 && p < n_kinds; p++)
 		if (first[p + 1] > first[p])
 			r = xfrm_batch(x, reqs + first[p], first[p + 1] - first[p], NULL, NULL, e);
 	xfrm_close(x);

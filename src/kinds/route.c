@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The names of the route kind (kinds/route.h), as errors and plan lines
- * show them. */
+/* The route kind (kinds/route.h): its one formatter, for errors and plan
+ * lines, and its row of the kind table. */
 #include "kinds/route.h"
 
 #include <arpa/inet.h>
@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "kinds/desc.h"
 
 static bool family_ok(uint8_t f)
 {
@@ -28,30 +30,102 @@ int route_prefix_name(const struct sl_route_key *k, char *buf, size_t len)
 	return snprintf(buf, len, "%s/%u", addr_str(k->family, k->prefix, a, sizeof(a)), k->prefix_len);
 }
 
+/*
+ * Where the route sends: "via 192.168.50.2 dev eth0", "via inet
+ * 192.168.50.2 dev eth0" (a gateway of the other family), then " metric
+ * N", " mtu N", " onlink", " table N" when set. exact: the metric unless
+ * 0 (what `ip route` matches on); otherwise unless the family's default.
+ */
+static int route_target(const struct sl_route_key *k, const struct sl_route_value *v, bool exact, char *buf,
+			size_t len)
+{
+	size_t m = 0;
+	char a[INET6_ADDRSTRLEN];
+	bool metric = exact ? k->metric != 0 : k->metric != (k->family == AF_INET6 ? SL_ROUTE_METRIC_V6 : 0);
+
+#define ADD(...)                                                                  \
+	do {                                                                      \
+		if (m < len)                                                      \
+			m += (size_t)snprintf(buf + m, len - m, __VA_ARGS__);     \
+	} while (0)
+	buf[0] = '\0';
+	if (v && v->gw_family == k->family)
+		ADD("via %s", addr_str(v->gw_family, v->gw, a, sizeof(a)));
+	else if (v && v->gw_family)
+		ADD("via %s %s", v->gw_family == AF_INET ? "inet" : "inet6", addr_str(v->gw_family, v->gw, a, sizeof(a)));
+	if (v && memchr(v->dev, '\0', sizeof(v->dev)) && v->dev[0])
+		ADD("%sdev %s", m ? " " : "", v->dev);
+	if (metric)
+		ADD("%smetric %u", m ? " " : "", k->metric);
+	if (v && v->mtu)
+		ADD("%smtu %u", m ? " " : "", v->mtu);
+	if (v && (v->flags & SL_ROUTE_F_ONLINK))
+		ADD("%sonlink", m ? " " : "");
+	if (k->table != SL_ROUTE_TABLE_MAIN)
+		ADD("%stable %u", m ? " " : "", k->table);
+#undef ADD
+	return (int)m;
+}
+
 int route_name(const struct sl_route_key *k, const struct sl_route_value *v, char *buf, size_t len)
 {
-	char p[64], gw[INET6_ADDRSTRLEN + 16] = "", dev[SL_ROUTE_DEV_MAX + 8] = "", tail[96] = "";
-	size_t m = 0;
+	char p[64], t[160];
 
 	route_prefix_name(k, p, sizeof(p));
-	if (v) {
-		char a[INET6_ADDRSTRLEN];
-
-		if (v->gw_family == k->family)
-			snprintf(gw, sizeof(gw), " via %s", addr_str(v->gw_family, v->gw, a, sizeof(a)));
-		else if (v->gw_family)
-			snprintf(gw, sizeof(gw), " via %s %s", v->gw_family == AF_INET ? "inet" : "inet6",
-				 addr_str(v->gw_family, v->gw, a, sizeof(a)));
-		if (memchr(v->dev, '\0', sizeof(v->dev)) && v->dev[0])
-			snprintf(dev, sizeof(dev), " dev %s", v->dev);
-	}
-	if (k->metric)
-		m += (size_t)snprintf(tail + m, sizeof(tail) - m, " metric %u", k->metric);
-	if (v && v->mtu && m < sizeof(tail))
-		m += (size_t)snprintf(tail + m, sizeof(tail) - m, " mtu %u", v->mtu);
-	if (v && (v->flags & SL_ROUTE_F_ONLINK) && m < sizeof(tail))
-		m += (size_t)snprintf(tail + m, sizeof(tail) - m, " onlink");
-	if (k->table != SL_ROUTE_TABLE_MAIN && m < sizeof(tail))
-		snprintf(tail + m, sizeof(tail) - m, " table %u", k->table);
-	return snprintf(buf, len, "route %s%s%s%s", p, gw, dev, tail);
+	route_target(k, v, true, t, sizeof(t));
+	return snprintf(buf, len, "route %s%s%s", p, t[0] ? " " : "", t);
 }
+
+static bool device(const void *key, const void *val, char ret_name[17])
+{
+	const struct sl_route_value *v = val;
+
+	(void)key;
+	desc_name_copy(ret_name, 17, v->dev, sizeof(v->dev));
+	return true;
+}
+
+static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struct sl_desc *d)
+{
+	const struct sl_route_key *k = v->key;
+	const struct sl_route_value *b = v->val[SL_BEFORE], *a = v->val[SL_AFTER];
+	char dst[80], rb[160], ra[160];
+
+	(void)c;
+	desc_prefix_format(k->family == AF_INET ? SL_FAMILY_IPV4 : k->family == AF_INET6 ? SL_FAMILY_IPV6 : k->family,
+			   k->prefix_len, k->prefix, dst, sizeof(dst));
+	if (b)
+		route_target(k, b, false, rb, sizeof(rb));
+	if (a)
+		route_target(k, a, false, ra, sizeof(ra));
+	desc_put(d, &d->line, "route %s", dst);
+	if (a && b)
+		desc_put(d, &d->line, ": %s -> %s", rb, ra);
+	else
+		desc_put(d, &d->line, " %s", a ? ra : rb);
+	for (int s = SL_BEFORE; d->fields && s <= SL_AFTER; s++) {
+		const struct sl_route_value *x = v->val[s];
+		char gw[INET6_ADDRSTRLEN + 8], dev[SL_ROUTE_DEV_MAX + 1];
+
+		if (!x)
+			continue;
+		addr_str(x->gw_family, x->gw, gw, sizeof(gw));
+		desc_name_copy(dev, sizeof(dev), x->dev, sizeof(x->dev));
+		desc_json_s(d, &d->obj[s], "dst", dst);
+		desc_json_s(d, &d->obj[s], "via", x->gw_family ? gw : NULL);
+		desc_json_s(d, &d->obj[s], "dev", dev);
+		desc_json_u(d, &d->obj[s], "metric", k->metric);
+		desc_json_u(d, &d->obj[s], "mtu", x->mtu);
+	}
+}
+
+const struct sl_kind sl_kind_route = {
+	.name = "route",
+	.klen = sizeof(struct sl_route_key),
+	.vlen = sizeof(struct sl_route_value),
+	.backend = SL_VIA_ROUTE,
+	.device = device,
+	.device_role = "underlay device (datapath.underlayDevice)",
+	.section = SL_SEC_ROUTES,
+	.describe = describe,
+};

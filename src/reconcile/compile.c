@@ -15,6 +15,9 @@
 #include "diag.h"
 #include "encrypt.h"
 #include "features/features.h"
+#include "kinds/attach.h"
+#include "kinds/map.h"
+#include "kinds/prog.h"
 
 /* compile_maps' view of the compile */
 struct ctx {

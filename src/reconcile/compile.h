@@ -15,6 +15,8 @@
 #include "net.h"
 #include "keys.h"
 #include "objset.h"
+#include "kinds/prog.h"
+#include "kinds/map.h"
 
 struct sl_compile_prev {
 	/* endpoint ids in use, by interface name */

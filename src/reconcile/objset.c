@@ -37,7 +37,7 @@ int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size
 {
 	if (klen > UINT8_MAX || vlen > UINT16_MAX)
 		return -EINVAL;
-	if (kind == SL_OBJ_XFRM_STATE)
+	if (sl_kind(kind) && (sl_kind(kind)->flags & SL_KIND_SECRET))
 		s->secret = true;
 	if (grow_array((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
 		return -ENOMEM;

@@ -11,77 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum sl_obj_kind {
-	SL_OBJ_ENDPOINT,   /* key: interface name (16 bytes); value: struct sl_endpoint_value */
-	SL_OBJ_IPCACHE,	   /* struct sl_ipcache_key -> struct sl_ipcache_value */
-	SL_OBJ_POLICY,	   /* struct sl_policy_key -> struct sl_policy_value */
-	SL_OBJ_PREFILTER4, /* 4-byte prefix key (prefixlen + address) -> 1 */
-	SL_OBJ_PREFILTER6,
-	SL_OBJ_ATTACH,	   /* struct sl_attach_key -> struct sl_attach_value */
-	SL_OBJ_MAP,	   /* struct sl_map_key -> struct sl_map_value: a pinned map's layout */
-	SL_OBJ_PROG,	   /* struct sl_prog_key -> struct sl_prog_value: a pinned program */
-	SL_OBJ_BACKEND,	   /* struct sl_backend_key -> struct sl_backend_value */
-	SL_OBJ_SERVICE,	   /* struct sl_service_key -> struct sl_service_value (members and slots) */
-	SL_OBJ_XFRM_STATE, /* struct sl_xfrm_state_key -> struct sl_xfrm_state_value (datapath/xfrm.h) */
-	SL_OBJ_XFRM_POLICY, /* struct sl_xfrm_policy_key -> struct sl_xfrm_policy_value */
-	SL_OBJ_ROUTE,	   /* struct sl_route_key -> struct sl_route_value (datapath/route.h) */
-	SL_OBJ__MAX
-};
-
-/* Where a program is attached: a device by name and a hook. */
-enum sl_hook { SL_HOOK_TC_INGRESS, SL_HOOK_TC_EGRESS, SL_HOOK_XDP, SL_HOOK__MAX };
-struct sl_attach_key {
-	char ifname[16];
-	uint8_t hook; /* enum sl_hook */
-	uint8_t pad[3];
-};
-enum sl_prog { SL_PROG_FROM_ENDPOINT, SL_PROG_TO_ENDPOINT, SL_PROG_PREFILTER, SL_PROG__MAX };
-struct sl_attach_value {
-	uint8_t prog;	  /* enum sl_prog */
-	uint8_t xdp_mode; /* enum sl_xdp_mode, for SL_HOOK_XDP */
-	uint8_t pad[6];
-	/* Which build of the program with which settings and map layouts
-	 * (datapath/progs.c); observed 0 when the attached program is not the
-	 * one sluice pinned for that digest. */
-	uint64_t digest;
-};
-
-/* A map under the pin directory, by its pin name. Only the layout is
- * compared: runtime maps (conntrack, counters) are never diffed by entry. */
-struct sl_map_key {
-	char name[32];
-};
-struct sl_map_value {
-	uint32_t type; /* enum bpf_map_type */
-	uint32_t key_size;
-	uint32_t value_size;
-	uint32_t max_entries;
-	uint32_t flags;
-};
-
-/* A loaded program pinned under the pin directory, by kind and digest.
- * current: it uses the maps pinned now (a program bound to a map that a
- * migration replaced is not current). */
-struct sl_prog_key {
-	uint8_t prog; /* enum sl_prog */
-	uint8_t pad[7];
-	uint64_t digest;
-};
-struct sl_prog_value {
-	uint8_t current;
-	uint8_t pad[3];
-};
-
-/* Where a map's capacity comes from: an index of mapSizes, or fixed. */
-#define SL_MAP_SIZE_FIXED (-1)
-enum sl_map_group { SL_MAPS_DATAPATH, SL_MAPS_PREFILTER, SL_MAPS_SHARED, SL_MAPS__MAX };
-/* One map the embedded programs define (datapath/progs.c fills these). */
-struct sl_map_layout {
-	const char *name;
-	struct sl_map_value v; /* max_entries: used when size_from is fixed */
-	int size_from;	       /* SL_MAP_* of model.h, or SL_MAP_SIZE_FIXED */
-	uint8_t group;	       /* enum sl_map_group */
-};
+#include "kinds/kind.h"
 
 struct sl_obj {
 	uint8_t kind;

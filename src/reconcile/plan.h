@@ -43,5 +43,3 @@ int sl_plan_write(const struct sl_objset *want, const struct sl_objset *have, co
 		  const struct sl_state *st, enum sl_plan_format fmt, bool color, FILE *f,
 		  size_t ret_counts[SL_CHANGE_OPS]);
 
-/* A BPF map type by name (hash, lru_hash, lpm_trie, ...), "other" if unknown. */
-const char *sl_map_type_name(uint32_t type);

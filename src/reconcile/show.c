@@ -26,6 +26,9 @@
 #include "common/util.h"
 #include "model.h"
 #include "net.h"
+#include "kinds/attach.h"
+#include "kinds/prog.h"
+#include "kinds/map.h"
 
 static void emit_node(struct show *s, struct doc_node *seq, const struct snode *n)
 {

@@ -23,6 +23,7 @@
 
 #include "common/strbuf.h"
 #include "objset.h"
+#include "kinds/map.h"
 
 enum sl_show_format { SL_SHOW_YAML, SL_SHOW_JSON, SL_SHOW__MAX };
 

@@ -28,6 +28,7 @@
 #include "net.h"
 #include "objset.h"
 #include "show.h"
+#include "kinds/map.h"
 
 #define SHOW_MAX_NOTES 40
 #define SHOW_IFNAME_LEN 16

@@ -8,6 +8,9 @@
 
 #include "kinds/xfrm.h"
 #include "show_internal.h"
+#include "kinds/attach.h"
+#include "kinds/prog.h"
+#include "kinds/map.h"
 
 static int prefix_cmp_v(const void *a, const void *b)
 {

@@ -14,6 +14,7 @@
 
 #include "reconcile/load.h"
 #include "reconcile/objset.h"
+#include "kinds/map.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

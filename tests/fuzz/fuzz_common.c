@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "kinds/map.h"
 
 /* The sanitizers' defaults for every harness, also when run by hand:
  * LeakSanitizer on, use-after-return checked, stacks printed. */

@@ -30,6 +30,9 @@
 #include "reconcile/show.h"
 #include "reconcile/validate.h"
 #include "sluice/abi.h"
+#include "kinds/attach.h"
+#include "kinds/prog.h"
+#include "kinds/map.h"
 
 #define KINDS 16
 #define VLEN_MAX 4096

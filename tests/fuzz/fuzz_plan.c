@@ -24,6 +24,7 @@
 #include "reconcile/plan.h"
 #include "reconcile/show.h"
 #include "reconcile/validate.h"
+#include "kinds/prog.h"
 
 static uint64_t rng;
 

@@ -19,6 +19,7 @@
 #include "reconcile/compile.h"
 #include "reconcile/keys.h"
 #include "reconcile/validate.h"
+#include "kinds/prog.h"
 
 static void put(FILE *f, const struct sl_objset *s, const struct sl_obj *o, int want, int change)
 {

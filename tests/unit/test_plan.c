@@ -15,6 +15,9 @@
 #include "reconcile/compile.h"
 #include "reconcile/diff.h"
 #include "reconcile/plan.h"
+#include "kinds/attach.h"
+#include "kinds/prog.h"
+#include "kinds/map.h"
 
 /* ---- the diff, by tables ---- */
 

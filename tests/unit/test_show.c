@@ -18,6 +18,7 @@
 #include <criterion/parameterized.h>
 #include "reconcile/compile.h"
 #include "reconcile/show.h"
+#include "kinds/map.h"
 
 static const char *const kind_names[] = { "endpoint", "ipcache", "policy", "prefilter4", "prefilter6",
 					  "attach",   "map",     "prog" };

@@ -15,6 +15,8 @@
 #include "common.h"
 #include "reconcile/labels.h"
 #include "reconcile/net.h"
+#include "kinds/attach.h"
+#include "kinds/prog.h"
 
 /* Whether an endpoint lives on this node; *known false when that cannot be
  * told (it names a node, and which node this is is not known). */

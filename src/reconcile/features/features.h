@@ -13,6 +13,7 @@
 
 #include "reconcile/model.h"
 #include "reconcile/objset.h"
+#include "kinds/prog.h"
 
 /* The options of sl_validate (validate.h). */
 struct sl_validate_opts {

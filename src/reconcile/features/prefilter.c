@@ -12,6 +12,8 @@
 
 #include "common.h"
 #include "reconcile/net.h"
+#include "kinds/attach.h"
+#include "kinds/prog.h"
 
 void prefilter_validate(struct val *v)
 {

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The attachment kind (attach.h). */
+#include "kinds/attach.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "kinds/desc.h"
+#include "reconcile/model.h"
+
+static const char *const hook_name[SL_HOOK__MAX] = {
+	[SL_HOOK_TC_INGRESS] = "tc ingress", [SL_HOOK_TC_EGRESS] = "tc egress", [SL_HOOK_XDP] = "xdp"
+};
+static const char *const xdp_mode_name[SL_XDP__MAX] = { [SL_XDP_NATIVE] = "native", [SL_XDP_GENERIC] = "generic" };
+
+static void changes(const struct sl_attach_value *b, const struct sl_attach_value *a, bool xdp, struct sl_desc *d)
+{
+	char pb[16], pa[16], mb[16], ma[16];
+	bool first = true;
+
+	desc_put(d, &d->line, ": ");
+	if (b->prog != a->prog) {
+		desc_sep(d, &first);
+		desc_put(d, &d->line, "program %s -> %s", sl_prog_name(b->prog, pb, sizeof(pb)),
+			 sl_prog_name(a->prog, pa, sizeof(pa)));
+	} else if (b->digest != a->digest) {
+		desc_sep(d, &first);
+		desc_put(d, &d->line, "program changed%s", b->digest ? "" : " (not sluice's current build)");
+	}
+	if (xdp && b->xdp_mode != a->xdp_mode) {
+		desc_sep(d, &first);
+		desc_put(d, &d->line, "mode %s -> %s", DESC_TABLE_NAME(xdp_mode_name, b->xdp_mode, "mode", mb),
+			 DESC_TABLE_NAME(xdp_mode_name, a->xdp_mode, "mode", ma));
+	}
+	if (first)
+		desc_put(d, &d->line, "value differs");
+}
+
+static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struct sl_desc *d)
+{
+	const struct sl_attach_key *k = v->key;
+	const struct sl_attach_value *b = v->val[SL_BEFORE], *a = v->val[SL_AFTER];
+	bool xdp = k->hook == SL_HOOK_XDP;
+	char ifname[17], hbuf[16], ma[16];
+	const char *hook = DESC_TABLE_NAME(hook_name, k->hook, "hook", hbuf);
+
+	(void)c;
+	desc_name_copy(ifname, sizeof(ifname), k->ifname, sizeof(k->ifname));
+	desc_put(d, &d->line, "attach %s %s", hook, ifname);
+	if (!a || !b) {
+		const struct sl_attach_value *e = a ? a : b;
+
+		if (xdp)
+			desc_put(d, &d->line, " %s", DESC_TABLE_NAME(xdp_mode_name, e->xdp_mode, "mode", ma));
+	} else {
+		changes(b, a, xdp, d);
+	}
+	for (int s = SL_BEFORE; d->fields && s <= SL_AFTER; s++) {
+		const struct sl_attach_value *e = v->val[s];
+		struct strbuf *sb = &d->obj[s];
+		char digest[17], prog[16], mode[16];
+
+		if (!e)
+			continue;
+		snprintf(digest, sizeof(digest), "%016" PRIx64, e->digest);
+		desc_json_s(d, sb, "device", ifname);
+		desc_json_s(d, sb, "hook", hook);
+		desc_json_s(d, sb, "program", sl_prog_name(e->prog, prog, sizeof(prog)));
+		desc_json_s(d, sb, "digest", digest);
+		if (xdp)
+			desc_json_s(d, sb, "xdp_mode", DESC_TABLE_NAME(xdp_mode_name, e->xdp_mode, "mode", mode));
+	}
+}
+
+/* tc attachments in their endpoint's group, after its entries; the XDP
+ * one with the prefilter's entries. */
+static void group(const struct sl_desc_ctx *c, const struct sl_view *v, int op, struct sl_plan_group *g)
+{
+	const struct sl_attach_key *k = v->key;
+
+	(void)c;
+	(void)op;
+	if (k->hook == SL_HOOK_TC_INGRESS || k->hook == SL_HOOK_TC_EGRESS)
+		desc_group_ifname(g, k->ifname);
+	else if (k->hook == SL_HOOK_XDP)
+		g->section = SL_SEC_PREFILTER;
+	g->rank = 2;
+}
+
+static bool device(const void *key, const void *val, char ret_name[17])
+{
+	const struct sl_attach_key *k = key;
+
+	(void)val;
+	desc_name_copy(ret_name, 17, k->ifname, sizeof(k->ifname));
+	return true;
+}
+
+const struct sl_kind sl_kind_attach = {
+	.name = "attach",
+	.klen = sizeof(struct sl_attach_key),
+	.vlen = sizeof(struct sl_attach_value),
+	.backend = SL_VIA_ATTACH,
+	.device = device,
+	.device_role = "device",
+	.section = SL_SEC_OTHER,
+	.describe = describe,
+	.group = group,
+};

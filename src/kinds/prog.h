@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The program kind: a loaded program pinned under the pin directory. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The programs sluice loads. */
+enum sl_prog { SL_PROG_FROM_ENDPOINT, SL_PROG_TO_ENDPOINT, SL_PROG_PREFILTER, SL_PROG__MAX };
+
+/* By kind and digest (which build, with which settings and map layouts:
+ * datapath/programs.c). current: it uses the maps pinned now (a program
+ * bound to a map that a migration replaced is not current). */
+struct sl_prog_key {
+	uint8_t prog; /* enum sl_prog */
+	uint8_t pad[7];
+	uint64_t digest;
+};
+struct sl_prog_value {
+	uint8_t current;
+	uint8_t pad[3];
+};
+
+/* Their names: in pins (prog_<name>_<digest>), messages and plans. */
+extern const char *const sl_prog_names[SL_PROG__MAX];
+/* "from_endpoint", "to_endpoint", "prefilter"; "program N" in buf. */
+const char *sl_prog_name(unsigned prog, char *buf, size_t len);
