@@ -66,6 +66,21 @@ struct kernel_backend {
 extern const struct kernel_backend kernel_backend_maps, kernel_backend_programs, kernel_backend_xfrm,
 	kernel_backend_route;
 
+struct sl_nl_req;
+
+/*
+ * nl_changes.c: the changes of one netlink kind in d for an add phase
+ * (adds and changes) or a remove phase, as the netlink engine's requests
+ * (nlreq.h), appended to *reqs (room for *cap, grown): each names the set's
+ * bytes. nl_kind is the request's kind for the backend. readd (may be
+ * NULL): whether a change must be a removal then an add, because the
+ * kernel cannot change that in place. An object of unexpected size fails
+ * the whole phase (-EINVAL) before anything is sent.
+ */
+int kernel_nl_changes(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
+		      uint8_t kind, bool remove, uint8_t nl_kind, bool (*readd)(const void *have_val, const void *want_val),
+		      struct sl_nl_req **reqs, size_t *n, size_t *cap, struct sl_kerr *e);
+
 /* walk.c: each op of a table, in table order; apply: phase by phase, the
  * time of each in ms (may be NULL). The first failure stops the walk,
  * except for the phases that always run. */

@@ -9,6 +9,10 @@
 
 #include <stdint.h>
 
+/* The ops every netlink kind's batch takes, in this order of values (the
+ * kinds' own enums, sl_xfrm_op and sl_route_op, are these). */
+enum sl_nl_op { SL_NL_OP_ADD, SL_NL_OP_CHANGE, SL_NL_OP_DEL, SL_NL_OP__MAX };
+
 struct sl_nl_req {
 	uint8_t op;   /* the backend's enum sl_*_op */
 	uint8_t kind; /* the backend's kind (enum sl_xfrm_kind; routes: 0) */

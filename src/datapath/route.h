@@ -82,7 +82,12 @@ int route_probe_v6_via_v4(struct sl_route *r, struct sl_kerr *e);
 
 /* ---- batches ---- */
 
-enum sl_route_op { SL_ROUTE_OP_ADD, SL_ROUTE_OP_REPLACE, SL_ROUTE_OP_DEL, SL_ROUTE_OP__MAX };
+enum sl_route_op {
+	SL_ROUTE_OP_ADD = SL_NL_OP_ADD,
+	SL_ROUTE_OP_REPLACE = SL_NL_OP_CHANGE,
+	SL_ROUTE_OP_DEL = SL_NL_OP_DEL,
+	SL_ROUTE_OP__MAX
+};
 
 /* One request of a batch: struct sl_nl_req (nlreq.h), the one request
  * type of the netlink engine, under this name. kind is 0, key a struct

@@ -33,47 +33,18 @@ static int route_observe_all(struct sl_kernel *k, struct sl_objset *live, struct
 	return r;
 }
 
-static bool fits(const struct sl_obj *o, size_t klen, size_t vlen)
-{
-	return o->klen == klen && o->vlen == vlen;
-}
-
 static int route_phase(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
 		       bool remove, struct sl_kerr *e)
 {
-	struct sl_route_req *reqs;
+	struct sl_route_req *reqs = NULL;
 	struct sl_route *rt = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	int r;
 
-	for (size_t i = 0; i < d->n; i++)
-		n += d->v[i].kind == SL_OBJ_ROUTE && (d->v[i].op == SL_OP_REMOVE) == remove;
-	if (!n)
-		return 0;
-	reqs = calloc(n, sizeof(*reqs));
-	if (!reqs)
-		return -ENOMEM;
-	n = 0;
-	for (size_t i = 0; i < d->n; i++) {
-		const struct sl_change *c = &d->v[i];
-		const struct sl_obj *w = c->want != SL_DIFF_NONE ? &want->v[c->want] : NULL;
-		const struct sl_obj *h = c->have != SL_DIFF_NONE ? &have->v[c->have] : NULL;
-
-		if (c->kind != SL_OBJ_ROUTE || (c->op == SL_OP_REMOVE) != remove)
-			continue;
-		if ((w && !fits(w, sizeof(struct sl_route_key), sizeof(struct sl_route_value))) ||
-		    (h && !fits(h, sizeof(struct sl_route_key), sizeof(struct sl_route_value)))) {
-			free(reqs);
-			kerr(e, "route: an object of unexpected size; nothing was changed");
-			return -EINVAL;
-		}
-		if (c->op == SL_OP_REMOVE)
-			reqs[n++] = (struct sl_route_req){ .op = SL_ROUTE_OP_DEL, .key = obj_key(have, h),
-							   .value = obj_val(have, h) };
-		else
-			reqs[n++] = (struct sl_route_req){ .op = c->op == SL_OP_ADD ? SL_ROUTE_OP_ADD
-										    : SL_ROUTE_OP_REPLACE,
-							   .key = obj_key(want, w), .value = obj_val(want, w) };
+	r = kernel_nl_changes(want, have, d, SL_OBJ_ROUTE, remove, 0, NULL, &reqs, &n, &cap, e);
+	if (r < 0 || !n) {
+		free(reqs);
+		return r;
 	}
 	r = route_open(&rt, e);
 	if (r >= 0)

@@ -81,7 +81,12 @@ bool xfrm_state_update_in_place(const struct sl_xfrm_state_value *have, const st
 
 /* ---- batches ---- */
 
-enum sl_xfrm_op { SL_XFRM_OP_ADD, SL_XFRM_OP_UPDATE, SL_XFRM_OP_DEL, SL_XFRM_OP__MAX };
+enum sl_xfrm_op {
+	SL_XFRM_OP_ADD = SL_NL_OP_ADD,
+	SL_XFRM_OP_UPDATE = SL_NL_OP_CHANGE,
+	SL_XFRM_OP_DEL = SL_NL_OP_DEL,
+	SL_XFRM_OP__MAX
+};
 enum sl_xfrm_kind { SL_XFRM_STATE, SL_XFRM_POLICY, SL_XFRM_KIND__MAX };
 
 /* One request of a batch: struct sl_nl_req (nlreq.h), the one request

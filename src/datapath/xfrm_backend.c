@@ -67,7 +67,7 @@ static void set_local(struct sl_xfrm *x, const struct sl_objset *want, const str
 			const struct sl_xfrm_state_key *sk;
 			const struct sl_xfrm_state_value *sv;
 
-			if (o->kind != SL_OBJ_XFRM_STATE || o->klen != sizeof(*sk) || o->vlen != sizeof(*sv))
+			if (o->kind != SL_OBJ_XFRM_STATE || !sl_kind_fits(o->kind, o->klen, o->vlen))
 				continue;
 			sk = obj_key(sets[s], o);
 			sv = obj_val(sets[s], o);
@@ -78,9 +78,10 @@ static void set_local(struct sl_xfrm *x, const struct sl_objset *want, const str
 		}
 }
 
-static bool fits(const struct sl_obj *o, size_t klen, size_t vlen)
+static bool sa_readd(const void *have_val, const void *want_val)
 {
-	return o->klen == klen && o->vlen == vlen;
+	/* the kernel changes no SA's key or algorithm in place */
+	return !xfrm_state_update_in_place(have_val, want_val);
 }
 
 static int xfrm_phase(const struct sl_objset *want, const struct sl_objset *have, const struct sl_diff *d,
@@ -90,58 +91,22 @@ static int xfrm_phase(const struct sl_objset *want, const struct sl_objset *have
 	 * them); removals the other way */
 	uint8_t kinds[SL_OBJ__MAX];
 	size_t n_kinds = sl_kind_order(SL_VIA_XFRM, kinds);
-	struct sl_xfrm_req *reqs;
+	struct sl_xfrm_req *reqs = NULL;
 	struct sl_xfrm *x = NULL;
-	size_t n = 0, first[SL_OBJ__MAX + 1];
-	int r;
+	size_t n = 0, cap = 0, first[SL_OBJ__MAX + 1];
+	int r = 0;
 
-	for (size_t i = 0; i < d->n; i++)
-		n += sl_kind(d->v[i].kind)->backend == SL_VIA_XFRM && (d->v[i].op == SL_OP_REMOVE) == remove;
-	if (!n)
-		return 0;
-	reqs = calloc(2 * n, sizeof(*reqs));
-	if (!reqs)
-		return -ENOMEM;
-	n = 0;
-	for (size_t p = 0; p < n_kinds; p++) {
-		uint8_t kind_now = kinds[remove ? n_kinds - 1 - p : p];
+	for (size_t p = 0; r >= 0 && p < n_kinds; p++) {
+		uint8_t kind = kinds[remove ? n_kinds - 1 - p : p];
+		bool state = kind == SL_OBJ_XFRM_STATE;
 
 		first[p] = n;
-		for (size_t i = 0; i < d->n; i++) {
-			const struct sl_change *c = &d->v[i];
-			const struct sl_obj *w = c->want != SL_DIFF_NONE ? &want->v[c->want] : NULL;
-			const struct sl_obj *h = c->have != SL_DIFF_NONE ? &have->v[c->have] : NULL;
-			bool state = c->kind == SL_OBJ_XFRM_STATE;
-			size_t kl = state ? sizeof(struct sl_xfrm_state_key) : sizeof(struct sl_xfrm_policy_key);
-			size_t vl = state ? sizeof(struct sl_xfrm_state_value) : sizeof(struct sl_xfrm_policy_value);
-			uint8_t kind = state ? SL_XFRM_STATE : SL_XFRM_POLICY;
-
-			if (c->kind != kind_now || (c->op == SL_OP_REMOVE) != remove)
-				continue;
-			if ((w && !fits(w, kl, vl)) || (h && !fits(h, kl, vl))) {
-				free(reqs);
-				kerr(e, "xfrm %s: an object of unexpected size; nothing was changed",
-				     state ? "state" : "policy");
-				return -EINVAL;
-			}
-			if (c->op == SL_OP_REMOVE) {
-				reqs[n++] = (struct sl_xfrm_req){ .op = SL_XFRM_OP_DEL, .kind = kind,
-								  .key = obj_key(have, h), .value = obj_val(have, h) };
-			} else if (c->op == SL_OP_ADD) {
-				reqs[n++] = (struct sl_xfrm_req){ .op = SL_XFRM_OP_ADD, .kind = kind,
-								  .key = obj_key(want, w), .value = obj_val(want, w) };
-			} else if (!state || xfrm_state_update_in_place(obj_val(have, h), obj_val(want, w))) {
-				reqs[n++] = (struct sl_xfrm_req){ .op = SL_XFRM_OP_UPDATE, .kind = kind,
-								  .key = obj_key(want, w), .value = obj_val(want, w) };
-			} else {
-				/* the kernel changes no SA's key or algorithm in
-				 * place: remove it and add it again, in one message */
-				reqs[n++] = (struct sl_xfrm_req){ .op = SL_XFRM_OP_DEL, .kind = kind,
-								  .key = obj_key(have, h), .value = obj_val(have, h) };
-				reqs[n++] = (struct sl_xfrm_req){ .op = SL_XFRM_OP_ADD, .kind = kind,
-								  .key = obj_key(want, w), .value = obj_val(want, w) };
-			}
-		}
+		r = kernel_nl_changes(want, have, d, kind, remove, state ? SL_XFRM_STATE : SL_XFRM_POLICY,
+				      state ? sa_readd : NULL, &reqs, &n, &cap, e);
+	}
+	if (r < 0 || !n) {
+		free(reqs);
+		return r;
 	}
 	first[n_kinds] = n;
 	r = xfrm_open(&x, e);
@@ -188,8 +153,7 @@ static void *sa_probe_work(void *arg)
 		const struct sl_obj *o = &p->want->v[i];
 		const struct sl_obj *h;
 
-		if (o->kind != SL_OBJ_XFRM_STATE || !fits(o, sizeof(struct sl_xfrm_state_key),
-							     sizeof(struct sl_xfrm_state_value)))
+		if (o->kind != SL_OBJ_XFRM_STATE || !sl_kind_fits(o->kind, o->klen, o->vlen))
 			continue;
 		h = objset_find(p->have, SL_OBJ_XFRM_STATE, obj_key(p->want, o), o->klen);
 		if (h && h->vlen == o->vlen && !memcmp(obj_val(p->have, h), obj_val(p->want, o), o->vlen))
