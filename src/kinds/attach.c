@@ -4,8 +4,10 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kinds/desc.h"
+#include "kinds/map.h"
 #include "reconcile/model.h"
 
 static const char *const hook_name[SL_HOOK__MAX] = {
@@ -87,6 +89,16 @@ static void group(const struct sl_desc_ctx *c, const struct sl_view *v, int op, 
 	g->rank = 2;
 }
 
+/* The prefilter's maps for the XDP program, the datapath's for the others. */
+static int maps(const void *key, const void *val)
+{
+	struct sl_attach_value v;
+
+	(void)key;
+	memcpy(&v, val, sizeof(v)); /* at any alignment */
+	return v.prog == SL_PROG_PREFILTER ? SL_MAPS_PREFILTER : SL_MAPS_DATAPATH;
+}
+
 static bool device(const void *key, const void *val, char ret_name[17])
 {
 	const struct sl_attach_key *k = key;
@@ -101,6 +113,7 @@ const struct sl_kind sl_kind_attach = {
 	.klen = sizeof(struct sl_attach_key),
 	.vlen = sizeof(struct sl_attach_value),
 	.backend = SL_VIA_ATTACH,
+	.maps = maps,
 	.device = device,
 	.device_role = "device",
 	.section = SL_SEC_OTHER,

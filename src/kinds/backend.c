@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kinds/desc.h"
+#include "kinds/map.h"
 #include "reconcile/model.h"
 
 static void backend_format(const struct sl_backend_value *b, char *buf, size_t len)
@@ -79,6 +80,7 @@ const struct sl_kind sl_kind_backend = {
 	.backend = SL_VIA_ENTRIES,
 	.rank = 5, /* before the services that name it */
 	.map = SL_MAPNAME_BACKENDS,
+	.maps = sl_maps_datapath,
 	.map_size = SL_MAP_BACKENDS,
 	.describe = describe,
 	.group = group,

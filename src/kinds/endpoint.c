@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kinds/desc.h"
+#include "kinds/map.h"
 #include "reconcile/model.h"
 
 /* The endpoint's enforced directions. */
@@ -137,6 +138,7 @@ const struct sl_kind sl_kind_endpoint = {
 	.backend = SL_VIA_ENTRIES,
 	.rank = 2, /* after the ipcache and policy entries its programs look up */
 	.map = SL_MAPNAME_ENDPOINTS,
+	.maps = sl_maps_datapath,
 	.map_size = SL_MAP_ENDPOINTS,
 	.device = device,
 	.device_role = "endpoint interface",

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kinds/desc.h"
+#include "kinds/map.h"
 #include "reconcile/model.h"
 
 /* The tunnel endpoint of an ipcache entry, "none" when it has none. */
@@ -103,6 +104,7 @@ const struct sl_kind sl_kind_ipcache = {
 	.backend = SL_VIA_ENTRIES,
 	.rank = 0, /* first: the identities policy entries name */
 	.map = SL_MAPNAME_IPCACHE,
+	.maps = sl_maps_datapath,
 	.map_size = SL_MAP_IPCACHE,
 	.section = SL_SEC_IPCACHE,
 	.describe = describe,

@@ -106,6 +106,10 @@ struct sl_kind {
 	 * mapSizes field sizing it (SL_MAP_* of model.h). */
 	const char *map;
 	int map_size;
+	/* The group of maps (enum sl_map_group, kinds/map.h) an object of
+	 * the kind needs, or -1; NULL: none. key and val sit at any
+	 * alignment. */
+	int (*maps)(const void *key, const void *val);
 	/* The device an object names, which must exist before anything is
 	 * changed (NULL: none), and what the device is to the user. */
 	bool (*device)(const void *key, const void *val, char ret_name[17]);

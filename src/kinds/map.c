@@ -35,6 +35,20 @@ const char *sl_map_type_name(uint32_t type)
 	return type < ARRAY_SIZE(map_type_name) && map_type_name[type] ? map_type_name[type] : "other";
 }
 
+int sl_maps_datapath(const void *key, const void *val)
+{
+	(void)key;
+	(void)val;
+	return SL_MAPS_DATAPATH;
+}
+
+int sl_maps_prefilter(const void *key, const void *val)
+{
+	(void)key;
+	(void)val;
+	return SL_MAPS_PREFILTER;
+}
+
 static void changes(const struct sl_map_value *b, const struct sl_map_value *a, struct sl_desc *d)
 {
 	char tb[24], ta[24];

@@ -28,5 +28,10 @@ struct sl_map_layout {
 	uint8_t group;	       /* enum sl_map_group */
 };
 
+/* The maps objects of the datapath's kinds need, and the prefilter's
+ * (struct sl_kind's maps). */
+int sl_maps_datapath(const void *key, const void *val);
+int sl_maps_prefilter(const void *key, const void *val);
+
 /* A BPF map type by name (hash, lru_hash, lpm_trie, ...), "other" if unknown. */
 const char *sl_map_type_name(uint32_t type);

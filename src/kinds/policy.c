@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kinds/desc.h"
+#include "kinds/map.h"
 #include "reconcile/model.h"
 
 /* "allow", "deny", "allow proxy 15001". */
@@ -101,6 +102,7 @@ const struct sl_kind sl_kind_policy = {
 	.backend = SL_VIA_ENTRIES,
 	.rank = 1, /* after the ipcache entries whose identities it names */
 	.map = SL_MAPNAME_POLICY,
+	.maps = sl_maps_datapath,
 	.map_size = SL_MAP_POLICY,
 	.describe = describe,
 	.group = group,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kinds/desc.h"
+#include "kinds/map.h"
 #include "reconcile/model.h"
 
 static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struct sl_desc *d)
@@ -44,6 +45,7 @@ const struct sl_kind sl_kind_prefilter4 = {
 	.backend = SL_VIA_ENTRIES,
 	.rank = 3,
 	.map = SL_MAPNAME_PREFILTER_V4,
+	.maps = sl_maps_prefilter,
 	.map_size = SL_MAP_PREFILTER,
 	.describe = describe,
 	.group = group,
@@ -56,6 +58,7 @@ const struct sl_kind sl_kind_prefilter6 = {
 	.backend = SL_VIA_ENTRIES,
 	.rank = 4,
 	.map = SL_MAPNAME_PREFILTER_V6,
+	.maps = sl_maps_prefilter,
 	.map_size = SL_MAP_PREFILTER,
 	.describe = describe,
 	.group = group,

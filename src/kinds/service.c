@@ -11,6 +11,7 @@
 
 #include "kinds/backend.h"
 #include "kinds/desc.h"
+#include "kinds/map.h"
 #include "reconcile/model.h"
 
 /* "10.96.0.10:80/TCP", "[fd00::10]:80/TCP" */
@@ -189,6 +190,7 @@ const struct sl_kind sl_kind_service = {
 	.backend = SL_VIA_ENTRIES,
 	.rank = 6, /* after the backends it names */
 	.map = SL_MAPNAME_SERVICES,
+	.maps = sl_maps_datapath,
 	.map_size = SL_MAP_SERVICES,
 	.describe = describe,
 	.group = group,

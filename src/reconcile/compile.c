@@ -36,7 +36,8 @@ static uint8_t attach_prog(const struct sl_objset *s, const struct sl_obj *o)
 	return v.prog;
 }
 
-/* The maps the state needs: the datapath's when anything but the prefilter
+/* The maps the state needs, by the maps each object's kind needs (struct
+ * sl_kind's maps): the datapath's when anything but the prefilter
  * is there, the prefilter's with a prefilter, the shared ones with either.
  * An empty state needs none. */
 static int compile_maps(struct ctx *c)
@@ -48,15 +49,14 @@ static int compile_maps(struct ctx *c)
 	if (!prev || !prev->layouts)
 		return 0;
 	for (size_t i = 0; i < c->out->n; i++) {
-		uint8_t k = c->out->v[i].kind;
+		const struct sl_obj *o = &c->out->v[i];
+		const struct sl_kind *k = sl_kind(o->kind);
+		int g = k && k->maps && sl_kind_fits(o->kind, o->klen, o->vlen)
+				? k->maps(obj_key(c->out, o), obj_val(c->out, o))
+				: -1;
 
-		if (k == SL_OBJ_PREFILTER4 || k == SL_OBJ_PREFILTER6)
-			need[SL_MAPS_PREFILTER] = true;
-		else if (k == SL_OBJ_ATTACH)
-			need[attach_prog(c->out, &c->out->v[i]) == SL_PROG_PREFILTER ? SL_MAPS_PREFILTER
-										    : SL_MAPS_DATAPATH] = true;
-		else if (k != SL_OBJ_XFRM_STATE && k != SL_OBJ_XFRM_POLICY && k != SL_OBJ_ROUTE)
-			need[SL_MAPS_DATAPATH] = true;
+		if (g >= 0 && g < SL_MAPS__MAX)
+			need[g] = true;
 	}
 	need[SL_MAPS_SHARED] = need[SL_MAPS_DATAPATH] || need[SL_MAPS_PREFILTER];
 	/* The programs the attachments use, loaded once and pinned. */
@@ -154,42 +154,37 @@ int sl_compile_check_capacity(const struct sl_state *st, const struct sl_objset 
 int sl_compile_check_capacity_counted(const struct sl_state *st, const struct sl_objset *set, size_t policy_counted,
 				      const char *first_file, struct diag_list *d)
 {
-	static const struct {
-		int kind, map;
-		const char *map_name;
-	} t[] = {
-		{ SL_OBJ_POLICY, SL_MAP_POLICY, "sluice_policy" },
-		{ SL_OBJ_IPCACHE, SL_MAP_IPCACHE, "sluice_ipcache" },
-		{ SL_OBJ_ENDPOINT, SL_MAP_ENDPOINTS, "sluice_endpoints" },
-		{ SL_OBJ_PREFILTER4, SL_MAP_PREFILTER, "sluice_prefilter_v4" },
-		{ SL_OBJ_PREFILTER6, SL_MAP_PREFILTER, "sluice_prefilter_v6" },
-		{ SL_OBJ_SERVICE, SL_MAP_SERVICES, "sluice_services" },
-		{ SL_OBJ_BACKEND, SL_MAP_BACKENDS, "sluice_backends" },
-	};
 	const struct sl_map_sizes *ms = st->datapath->map_sizes;
+	uint8_t kinds[SL_OBJ__MAX];
+	size_t n = sl_kind_order(SL_VIA_ENTRIES, kinds);
 	int bad = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
-		size_t need = objset_count(set, t[i].kind) + (t[i].kind == SL_OBJ_POLICY ? policy_counted : 0);
-		uint32_t limit = ms ? ms->size[t[i].map] : sl_map_size_default[t[i].map];
+	/* every map of entries that mapSizes sizes, by its kind's row */
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_kind *k = sl_kind(kinds[i]);
+		int m = k->map_size;
+		size_t need = objset_count(set, kinds[i]) + (kinds[i] == SL_OBJ_POLICY ? policy_counted : 0);
+		uint32_t limit;
 		char path[64];
 
+		if (m < 0 || m >= SL_MAP__MAX)
+			continue;
+		limit = ms ? ms->size[m] : sl_map_size_default[m];
 		if (need <= limit)
 			continue;
 		bad++;
-		snprintf(path, sizeof(path), "datapath.mapSizes.%s", sl_map_size_name[t[i].map]);
-		if (ms && SL_HAS(ms, t[i].map))
-			diag_add(d, DIAG_ERROR, st->datapath_origin.file, SL_AT(ms, t[i].map)->line,
-				 SL_AT(ms, t[i].map)->col, path,
-				 "the state compiles to %zu entries in map %s, more than its capacity %u", need,
-				 t[i].map_name, limit);
+		snprintf(path, sizeof(path), "datapath.mapSizes.%s", sl_map_size_name[m]);
+		if (ms && SL_HAS(ms, m))
+			diag_add(d, DIAG_ERROR, st->datapath_origin.file, SL_AT(ms, m)->line, SL_AT(ms, m)->col, path,
+				 "the state compiles to %zu entries in map %s, more than its capacity %u", need, k->map,
+				 limit);
 		else
 			diag_add(d, DIAG_ERROR, st->datapath_origin.file ? st->datapath_origin.file : first_file,
 				 st->datapath_origin.file ? st->datapath_origin.mark.line : 1,
 				 st->datapath_origin.file ? st->datapath_origin.mark.col : 1, path,
 				 "the state compiles to %zu entries in map %s, more than its default capacity %u; "
 				 "set datapath.mapSizes.%s",
-				 need, t[i].map_name, limit, sl_map_size_name[t[i].map]);
+				 need, k->map, limit, sl_map_size_name[m]);
 	}
 	return bad ? -ENOSPC : 0;
 }

@@ -216,12 +216,13 @@ static int pent_cmp(const void *a, const void *b)
 	return x->port < y->port ? -1 : x->port > y->port;
 }
 
-static void read_policy(struct show *s, const struct sl_obj *o)
+static void read_policy(struct show *s, size_t at, const struct sl_obj *o)
 {
 	struct sl_policy_key k;
 	struct sl_policy_value v;
 	struct pent *e;
 
+	(void)at;
 	if (!show_obj_copy(s, o, &k, sizeof(k), &v, sizeof(v)) || k.dir > SL_DIR_EGRESS) {
 		show_note(s, "a policy entry of an unknown form is not shown");
 		return;
@@ -238,12 +239,13 @@ static void read_policy(struct show *s, const struct sl_obj *o)
 	e->proxy = e->deny ? 0 : v.proxy_port;
 }
 
-static void read_endpoint(struct show *s, const struct sl_obj *o)
+static void read_endpoint(struct show *s, size_t at, const struct sl_obj *o)
 {
 	char ifname[SHOW_IFNAME_LEN];
 	struct sl_endpoint_value v;
 	struct sep *e;
 
+	(void)at;
 	if (!show_obj_copy(s, o, ifname, sizeof(ifname), &v, sizeof(v))) {
 		show_note(s, "an endpoint of an unknown form is not shown");
 		return;
@@ -256,12 +258,13 @@ static void read_endpoint(struct show *s, const struct sl_obj *o)
 	e->a4 = e->a6 = -1;
 }
 
-static void read_attach(struct show *s, const struct sl_obj *o)
+static void read_attach(struct show *s, size_t at, const struct sl_obj *o)
 {
 	struct sl_attach_key k;
 	struct sl_attach_value v;
 	char ifname[SHOW_IFNAME_LEN + 1] = { 0 };
 
+	(void)at;
 	if (!show_obj_copy(s, o, &k, sizeof(k), &v, sizeof(v))) {
 		show_note(s, "an attachment of an unknown form is not shown");
 		return;
@@ -289,13 +292,14 @@ static void read_attach(struct show *s, const struct sl_obj *o)
 	show_note(s, "program %u at hook %u of %s is not one that a state attaches: not shown", v.prog, k.hook, ifname);
 }
 
-static void read_prefilter(struct show *s, const struct sl_obj *o)
+static void read_prefilter(struct show *s, size_t at, const struct sl_obj *o)
 {
 	size_t alen = o->kind == SL_OBJ_PREFILTER4 ? 4 : 16;
 	const uint8_t *k = obj_key(s->live, o);
 	struct sl_prefix p = { .family = o->kind == SL_OBJ_PREFILTER4 ? 4 : 6 }, *d;
 	uint32_t len;
 
+	(void)at;
 	if (o->klen != 4 + alen) {
 		show_note(s, "a prefilter entry of an unknown form is not shown");
 		return;
@@ -312,11 +316,12 @@ static void read_prefilter(struct show *s, const struct sl_obj *o)
 		*d = p;
 }
 
-static void read_map(struct show *s, const struct sl_obj *o)
+static void read_map(struct show *s, size_t at, const struct sl_obj *o)
 {
 	struct sl_map_key k;
 	struct sl_map_value v;
 
+	(void)at;
 	if (!show_obj_copy(s, o, &k, sizeof(k), &v, sizeof(v)))
 		return;
 	for (size_t i = 0; i < s->n_layouts; i++) {
@@ -345,6 +350,68 @@ static void read_map(struct show *s, const struct sl_obj *o)
 	}
 }
 
+/* Of the services: where they are in the set (services_section reads them). */
+static void read_service(struct show *s, size_t at, const struct sl_obj *o)
+{
+	if (!sl_kind_fits(o->kind, o->klen, o->vlen)) {
+		show_note(s, "a service of an unknown form is not shown");
+		return;
+	}
+	if (!s->has_svcs)
+		s->svc_first = at;
+	s->has_svcs = true;
+	s->n_svcs = at + 1 - s->svc_first;
+}
+
+/* Of the SAs, policies and routes: how many, and the SAs' SPIs (the
+ * encryption note says what the state cannot). */
+static void read_sa(struct show *s, size_t at, const struct sl_obj *o)
+{
+	(void)at;
+	s->n_sa++;
+	if (o->klen == sizeof(struct sl_xfrm_state_key)) {
+		struct sl_xfrm_state_key sk;
+
+		memcpy(&sk, obj_key(s->live, o), sizeof(sk)); /* at any alignment */
+		if (sk.spi < 32)
+			s->sa_spis |= 1u << sk.spi;
+	}
+}
+
+static void read_xfrm_policy(struct show *s, size_t at, const struct sl_obj *o)
+{
+	(void)at;
+	(void)o;
+	s->n_xpol++;
+}
+
+static void read_route(struct show *s, size_t at, const struct sl_obj *o)
+{
+	(void)at;
+	(void)o;
+	s->n_routes++;
+}
+
+/* What show reads of an object that says nothing on its own: the ipcache
+ * is read as a whole after the endpoints (read_ipcache), programs follow
+ * from the attachments, backends come with the services that name them. */
+static void read_later(struct show *s, size_t at, const struct sl_obj *o)
+{
+	(void)s;
+	(void)at;
+	(void)o;
+}
+
+/* show's reader of each kind (kinds/kind.h): what of the state it gives
+ * back. A kind without a reader is one this version cannot show. */
+static void (*const readers[SL_OBJ__MAX])(struct show *s, size_t i, const struct sl_obj *o) = {
+	[SL_OBJ_ENDPOINT] = read_endpoint,     [SL_OBJ_IPCACHE] = read_later,	      [SL_OBJ_POLICY] = read_policy,
+	[SL_OBJ_PREFILTER4] = read_prefilter,  [SL_OBJ_PREFILTER6] = read_prefilter,  [SL_OBJ_ATTACH] = read_attach,
+	[SL_OBJ_MAP] = read_map,	       [SL_OBJ_PROG] = read_later,	      [SL_OBJ_BACKEND] = read_later,
+	[SL_OBJ_SERVICE] = read_service,       [SL_OBJ_XFRM_STATE] = read_sa,	      [SL_OBJ_XFRM_POLICY] = read_xfrm_policy,
+	[SL_OBJ_ROUTE] = read_route,
+};
+
 void show_read_live(struct show *s)
 {
 	const struct sl_objset *l = s->live;
@@ -353,58 +420,10 @@ void show_read_live(struct show *s)
 	for (size_t i = 0; i < l->n && !s->oom; i++) {
 		const struct sl_obj *o = &l->v[i];
 
-		switch (o->kind) {
-		case SL_OBJ_ENDPOINT:
-			read_endpoint(s, o);
-			break;
-		case SL_OBJ_IPCACHE:
-			break; /* read_ipcache */
-		case SL_OBJ_POLICY:
-			read_policy(s, o);
-			break;
-		case SL_OBJ_PREFILTER4:
-		case SL_OBJ_PREFILTER6:
-			read_prefilter(s, o);
-			break;
-		case SL_OBJ_ATTACH:
-			read_attach(s, o);
-			break;
-		case SL_OBJ_MAP:
-			read_map(s, o);
-			break;
-		case SL_OBJ_PROG:
-			break; /* follows from the rest */
-		case SL_OBJ_BACKEND:
-			break; /* with the services that name them */
-		case SL_OBJ_SERVICE:
-			if (o->klen != sizeof(struct sl_service_key) || o->vlen != sizeof(struct sl_service_value)) {
-				show_note(s, "a service of an unknown form is not shown");
-				break;
-			}
-			if (!s->has_svcs)
-				s->svc_first = i;
-			s->has_svcs = true;
-			s->n_svcs = i + 1 - s->svc_first;
-			break;
-		case SL_OBJ_XFRM_STATE:
-			s->n_sa++;
-			if (o->klen == sizeof(struct sl_xfrm_state_key)) {
-				struct sl_xfrm_state_key sk;
-
-				memcpy(&sk, obj_key(l, o), sizeof(sk)); /* at any alignment */
-				if (sk.spi < 32)
-					s->sa_spis |= 1u << sk.spi;
-			}
-			break;
-		case SL_OBJ_XFRM_POLICY:
-			s->n_xpol++;
-			break;
-		case SL_OBJ_ROUTE:
-			s->n_routes++;
-			break;
-		default:
+		if (o->kind < SL_OBJ__MAX && readers[o->kind])
+			readers[o->kind](s, i, o);
+		else
 			unknown[o->kind]++;
-		}
 	}
 	for (size_t k = 0; k < ARRAY_SIZE(unknown); k++)
 		if (unknown[k])
