@@ -206,13 +206,13 @@ static int index_state(struct sl_desc_ctx *c)
 	qsort(c->st_eps, c->n_st_eps, sizeof(*c->st_eps), st_ep_cmp);
 	for (uint32_t i = 0; i < st->n_services; i++) {
 		const struct sl_service *svc = &st->services[i];
-		struct sl_prefix a;
 		struct desc_svc_ref *r = &c->svcs[c->n_svcs];
 
-		if (!svc->frontend || !sl_addr_parse(svc->frontend->ip, &a))
+		/* the address validation parsed (family 0: none) */
+		if (!svc->frontend || !svc->frontend->ip_pfx.family)
 			continue;
-		memcpy(r->k.addr, a.addr, 16);
-		r->k.family = a.family;
+		memcpy(r->k.addr, svc->frontend->ip_pfx.addr, 16);
+		r->k.family = svc->frontend->ip_pfx.family;
 		r->k.port = htons((uint16_t)svc->frontend->port);
 		r->k.proto = (uint8_t)svc->frontend->protocol;
 		r->name = svc->name;
