@@ -3,12 +3,15 @@
 #include "kinds/attach.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "kinds/desc.h"
 #include "kinds/map.h"
 #include "reconcile/model.h"
+
+_Static_assert(offsetof(struct sl_attach_key, ifname) == 0, "the device name starts the key");
 
 static const char *const hook_name[SL_HOOK__MAX] = {
 	[SL_HOOK_TC_INGRESS] = "tc ingress", [SL_HOOK_TC_EGRESS] = "tc egress", [SL_HOOK_XDP] = "xdp"
@@ -99,22 +102,13 @@ static int maps(const void *key, const void *val)
 	return v.prog == SL_PROG_PREFILTER ? SL_MAPS_PREFILTER : SL_MAPS_DATAPATH;
 }
 
-static bool device(const void *key, const void *val, char ret_name[17])
-{
-	const struct sl_attach_key *k = key;
-
-	(void)val;
-	desc_name_copy(ret_name, 17, k->ifname, sizeof(k->ifname));
-	return true;
-}
-
 const struct sl_kind sl_kind_attach = {
 	.name = "attach",
 	.klen = sizeof(struct sl_attach_key),
 	.vlen = sizeof(struct sl_attach_value),
 	.backend = SL_VIA_ATTACH,
 	.maps = maps,
-	.device = device,
+	.device = desc_device_in_key, /* struct sl_attach_key starts with the name */
 	.device_role = "device",
 	.section = SL_SEC_OTHER,
 	.describe = describe,

@@ -595,6 +595,25 @@ void desc_put_identity(const struct sl_desc_ctx *c, struct sl_desc *d, struct st
 	}
 }
 
+void desc_identity_change(const struct sl_desc_ctx *c, struct sl_desc *d, bool *first, uint32_t before,
+			  uint32_t after)
+{
+	if (before == after)
+		return;
+	desc_sep(d, first);
+	desc_put(d, &d->line, "identity ");
+	desc_put_identity(c, d, &d->line, before);
+	desc_put(d, &d->line, " -> ");
+	desc_put_identity(c, d, &d->line, after);
+}
+
+bool desc_device_in_key(const void *key, const void *val, char ret_name[17])
+{
+	(void)val;
+	desc_name_copy(ret_name, 17, key, 16);
+	return true;
+}
+
 void desc_group_ifname(struct sl_plan_group *g, const char *name)
 {
 	g->section = SL_SEC_ENDPOINT;

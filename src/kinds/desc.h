@@ -138,5 +138,12 @@ const char *desc_table_name(const char *const *t, size_t n, unsigned v, const ch
 #define DESC_TABLE_NAME(t, v, what, buf) desc_table_name(t, ARRAY_SIZE(t), (v), what, buf, sizeof(buf))
 /* "1001 (app=client)", "2 (world)", "16777216 (cidr 192.0.2.0/24)", "1005". */
 void desc_put_identity(const struct sl_desc_ctx *c, struct sl_desc *d, struct strbuf *sb, uint32_t id);
+/* ", identity 1000 (app=a) -> 1001 (app=b)" in a list of differences,
+ * when the identities differ. */
+void desc_identity_change(const struct sl_desc_ctx *c, struct sl_desc *d, bool *first, uint32_t before,
+			  uint32_t after);
+/* A kind's device hook for a key that starts with an interface name (16
+ * bytes). */
+bool desc_device_in_key(const void *key, const void *val, char ret_name[17]);
 /* Set g to the endpoint group of an interface name. */
 void desc_group_ifname(struct sl_plan_group *g, const char *name);

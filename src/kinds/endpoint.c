@@ -39,13 +39,7 @@ static void changes(const struct sl_desc_ctx *c, const struct sl_endpoint_value 
 	bool first = true;
 
 	desc_put(d, &d->line, "endpoint: ");
-	if (b->identity != a->identity) {
-		desc_sep(d, &first);
-		desc_put(d, &d->line, "identity ");
-		desc_put_identity(c, d, &d->line, b->identity);
-		desc_put(d, &d->line, " -> ");
-		desc_put_identity(c, d, &d->line, a->identity);
-	}
+	desc_identity_change(c, d, &first, b->identity, a->identity);
 	if (b->id != a->id) {
 		desc_sep(d, &first);
 		desc_put(d, &d->line, "id %u -> %u", b->id, a->id);
@@ -123,13 +117,6 @@ static void group(const struct sl_desc_ctx *c, const struct sl_view *v, int op, 
 	desc_group_ifname(g, v->key);
 }
 
-static bool device(const void *key, const void *val, char ret_name[17])
-{
-	(void)val;
-	desc_name_copy(ret_name, 17, key, 16);
-	return true;
-}
-
 const struct sl_kind sl_kind_endpoint = {
 	.name = "endpoint",
 	.klen = 16,
@@ -140,7 +127,7 @@ const struct sl_kind sl_kind_endpoint = {
 	.map = SL_MAPNAME_ENDPOINTS,
 	.maps = sl_maps_datapath,
 	.map_size = SL_MAP_ENDPOINTS,
-	.device = device,
+	.device = desc_device_in_key,
 	.device_role = "endpoint interface",
 	.describe = describe,
 	.group = group,

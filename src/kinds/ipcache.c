@@ -24,13 +24,7 @@ static void changes(const struct sl_desc_ctx *c, const struct sl_ipcache_value *
 	bool first = true;
 
 	desc_put(d, &d->line, ": ");
-	if (b->identity != a->identity) {
-		desc_sep(d, &first);
-		desc_put(d, &d->line, "identity ");
-		desc_put_identity(c, d, &d->line, b->identity);
-		desc_put(d, &d->line, " -> ");
-		desc_put_identity(c, d, &d->line, a->identity);
-	}
+	desc_identity_change(c, d, &first, b->identity, a->identity);
 	if (strcmp(tb, ta)) {
 		desc_sep(d, &first);
 		desc_put(d, &d->line, "via %s -> %s", tb, ta);
