@@ -11,7 +11,7 @@ static const struct sl_kind *const kinds[SL_OBJ__MAX] = {
 	[SL_OBJ_MAP] = &sl_kind_map,		     [SL_OBJ_PROG] = &sl_kind_prog,
 	[SL_OBJ_BACKEND] = &sl_kind_backend,	     [SL_OBJ_SERVICE] = &sl_kind_service,
 	[SL_OBJ_XFRM_STATE] = &sl_kind_xfrm_state,   [SL_OBJ_XFRM_POLICY] = &sl_kind_xfrm_policy,
-	[SL_OBJ_ROUTE] = &sl_kind_route,
+	[SL_OBJ_ROUTE] = &sl_kind_route,	     [SL_OBJ_DEVICE] = &sl_kind_device,
 };
 
 const struct sl_kind *sl_kind(unsigned kind)

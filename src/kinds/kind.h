@@ -32,6 +32,7 @@ enum sl_obj_kind {
 	SL_OBJ_XFRM_STATE, /* struct sl_xfrm_state_key -> struct sl_xfrm_state_value (kinds/xfrm.h) */
 	SL_OBJ_XFRM_POLICY, /* struct sl_xfrm_policy_key -> struct sl_xfrm_policy_value (kinds/xfrm.h) */
 	SL_OBJ_ROUTE,	   /* struct sl_route_key -> struct sl_route_value (kinds/route.h) */
+	SL_OBJ_DEVICE,	   /* struct sl_device_key -> struct sl_device_value (kinds/device.h) */
 	SL_OBJ__MAX
 };
 
@@ -43,6 +44,7 @@ enum sl_kind_backend {
 	SL_VIA_ATTACH,  /* tc and XDP attachments */
 	SL_VIA_XFRM,    /* xfrm states and policies, by netlink */
 	SL_VIA_ROUTE,   /* routes, by netlink */
+	SL_VIA_LINK,    /* devices, by netlink */
 	SL_VIA__MAX
 };
 
@@ -65,6 +67,7 @@ enum sl_plan_section {
 	SL_SEC_BACKENDS,
 	SL_SEC_XFRM,
 	SL_SEC_ROUTES,
+	SL_SEC_DEVICES,
 	SL_SEC_IPCACHE,
 	SL_SEC_PREFILTER,
 	SL_SEC_MAPS,
@@ -141,4 +144,4 @@ const char *sl_kind_name(unsigned kind);
 
 extern const struct sl_kind sl_kind_endpoint, sl_kind_ipcache, sl_kind_policy, sl_kind_prefilter4,
 	sl_kind_prefilter6, sl_kind_attach, sl_kind_map, sl_kind_prog, sl_kind_backend, sl_kind_service,
-	sl_kind_xfrm_state, sl_kind_xfrm_policy, sl_kind_route;
+	sl_kind_xfrm_state, sl_kind_xfrm_policy, sl_kind_route, sl_kind_device;

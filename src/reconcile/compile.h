@@ -35,6 +35,9 @@ struct sl_compile_prev {
 	uint64_t prog_digest[SL_PROG__MAX];
 	const struct sl_map_layout *layouts;
 	size_t n_layouts;
+	/* The MTU of datapath.underlayDevice (0: not known: the overlay's
+	 * device is not compiled; features/overlay.c). */
+	uint32_t underlay_mtu;
 	/* The decoded keys of encryption.keys (keys.h). NULL: encryption's
 	 * SAs, xfrm policies and routes are not compiled (see encrypt.h). */
 	const struct sl_keyring *keys;
