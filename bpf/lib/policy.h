@@ -56,19 +56,16 @@ static __inline int policy_lookup(__u16 ep_id, __u8 dir, __u8 levels, __u32 iden
 	if (!(levels & SL_POLICY_LEVELS_KNOWN))
 		levels = 0xff;
 	*proxy_port = 0;
-	if (dport && (levels & SL_POLICY_LEVEL(1)) && policy_level(&k, identity, proto, dport, &verdict, proxy_port))
-		return verdict;
-	if ((levels & SL_POLICY_LEVEL(2)) && policy_level(&k, identity, proto, 0, &verdict, proxy_port))
-		return verdict;
-	if ((levels & SL_POLICY_LEVEL(3)) && policy_level(&k, identity, 0, 0, &verdict, proxy_port))
-		return verdict;
-	if (dport && (levels & SL_POLICY_LEVEL(4)) &&
-	    policy_level(&k, SL_ID_UNKNOWN, proto, dport, &verdict, proxy_port))
-		return verdict;
-	if ((levels & SL_POLICY_LEVEL(5)) && policy_level(&k, SL_ID_UNKNOWN, proto, 0, &verdict, proxy_port))
-		return verdict;
-	if (levels & SL_POLICY_LEVEL(6))
-		policy_level(&k, SL_ID_UNKNOWN, 0, 0, &verdict, proxy_port);
+#pragma unroll
+	for (int l = 1; l <= 6; l++) {
+		/* a packet without a port has no key at the port levels */
+		if (!(levels & SL_POLICY_LEVEL(l)) || (SL_POLICY_LEVEL_KEEPS_PORT(l) && !dport))
+			continue;
+		if (policy_level(&k, SL_POLICY_LEVEL_KEEPS_IDENTITY(l) ? identity : SL_ID_UNKNOWN,
+				 SL_POLICY_LEVEL_KEEPS_PROTO(l) ? proto : 0, SL_POLICY_LEVEL_KEEPS_PORT(l) ? dport : 0,
+				 &verdict, proxy_port))
+			return verdict;
+	}
 	return verdict;
 }
 

@@ -64,9 +64,6 @@ int sl_compile(const struct sl_state *st, const struct sl_compile_prev *prev, st
 int sl_compile_count(const struct sl_state *st, struct sl_compile_result *res);
 void sl_compile_result_free(struct sl_compile_result *res);
 
-/* The lookup level (1..6, abi.h) of a policy key. */
-int sl_policy_key_level(uint32_t identity, uint8_t proto, uint16_t dport);
-
 /* The capacity check before any change: the entries per map against
  * mapSizes, as errors in d. Returns 0, or -ENOSPC when one is too big. */
 struct diag_list;

@@ -70,6 +70,27 @@ enum sl_endpoint_flags {
 };
 
 /*
+ * The six lookup levels of struct sl_policy_key, most specific first: what
+ * of a packet's (peer identity, protocol, port) a key at level L (1..6)
+ * keeps; the rest is 0, any. The one statement of the rule: the programs
+ * look up by it (bpf/lib/policy.h), compile files entries by it
+ * (sl_policy_key_level).
+ */
+#define SL_POLICY_LEVEL_KEEPS_IDENTITY(l) ((l) <= 3)
+#define SL_POLICY_LEVEL_KEEPS_PROTO(l) ((l) % 3 != 0)
+#define SL_POLICY_LEVEL_KEEPS_PORT(l) ((l) % 3 == 1)
+
+/* The level of a key: the one whose shape it has. */
+static inline int sl_policy_key_level(__u32 identity, __u8 proto, __u16 dport)
+{
+	for (int l = 1; l < 6; l++)
+		if (!!identity == SL_POLICY_LEVEL_KEEPS_IDENTITY(l) && !!proto == SL_POLICY_LEVEL_KEEPS_PROTO(l) &&
+		    !!dport == SL_POLICY_LEVEL_KEEPS_PORT(l))
+			return l;
+	return 6;
+}
+
+/*
  * Which of the six lookup levels (struct sl_policy_key) have entries for
  * this endpoint, per direction: bit L-1 for level L. The programs skip the
  * levels that have none. SL_POLICY_LEVELS_KNOWN marks the mask as filled

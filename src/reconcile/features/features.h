@@ -89,7 +89,6 @@ size_t policies_compile_counted(const struct policies_compile *pc);
 void policies_compile_free(struct policies_compile *pc);
 /* compile.h's, defined in policies.c (which does not include compile.h:
  * compile.c calls the features, never the other way). */
-int sl_policy_key_level(uint32_t identity, uint8_t proto, uint16_t dport);
 /* Also returns the number of distinct backends, for the capacity check. */
 void services_validate(struct val *v, size_t *ret_backends);
 /* services' compile is sl_lb_compile (lb.h) */

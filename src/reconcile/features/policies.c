@@ -559,15 +559,6 @@ static int rule_peers(const struct policies_compile *c, const struct sl_rule *r,
 
 /* ---- policy entries ---- */
 
-int sl_policy_key_level(uint32_t identity, uint8_t proto, uint16_t dport)
-{
-	int base = identity ? 0 : 3;
-
-	if (!proto)
-		return base + 3;
-	return base + (dport ? 1 : 2);
-}
-
 static int pe_add(struct policies_compile *c, uint16_t ep_id, uint8_t dir, uint32_t id, uint8_t proto, uint16_t port,
 		  bool deny, uint16_t proxy)
 {
