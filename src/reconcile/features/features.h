@@ -87,8 +87,6 @@ int policies_compile_finish(struct policies_compile *pc, struct sl_objset *out);
 const struct policy_cidr *policies_compile_cidrs(const struct policies_compile *pc, size_t *ret_n);
 size_t policies_compile_counted(const struct policies_compile *pc);
 void policies_compile_free(struct policies_compile *pc);
-/* compile.h's, defined in policies.c (which does not include compile.h:
- * compile.c calls the features, never the other way). */
 /* Also returns the number of distinct backends, for the capacity check. */
 void services_validate(struct val *v, size_t *ret_backends);
 /* services' compile is sl_lb_compile (lb.h) */
