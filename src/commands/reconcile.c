@@ -160,6 +160,25 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 		fprintf(p->err, "sluice %s: the embedded programs: %s\n", cmd, strerror(-r));
 		return 1;
 	}
+	if (st->datapath->tunnel == SL_TUNNEL_VXLAN) {
+		/* the overlay's device takes the underlay's MTU less the
+		 * encapsulation: read it now, refuse without it */
+		const char *u = st->datapath->underlay_device;
+		int mtu = u ? sl_kernel_device_mtu(u) : -EINVAL;
+
+		if (!u) {
+			fprintf(p->err, "sluice %s: datapath.tunnel: vxlan needs datapath.underlayDevice, the device toward "
+				"the other nodes (sluice_vxlan's MTU is its MTU less the encapsulation); nothing was "
+				"changed\n", cmd);
+			return 1;
+		}
+		if (mtu < 0) {
+			fprintf(p->err, "sluice %s: datapath.underlayDevice %s: %s; nothing was changed\n", cmd, str_esc(u),
+				mtu == -ENODEV ? "no such device in this network namespace" : strerror(-mtu));
+			return 1;
+		}
+		prev.underlay_mtu = (uint32_t)mtu;
+	}
 	if (st->encryption && st->encryption->enabled) {
 		char why[4400];
 

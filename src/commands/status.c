@@ -16,6 +16,7 @@
 #include "datapath/kernel.h"
 #include "reconcile/plan.h"
 #include "kinds/attach.h"
+#include "kinds/device.h"
 #include "kinds/prog.h"
 #include "kinds/map.h"
 
@@ -158,6 +159,49 @@ static void encryption(struct strbuf *b, struct doc *d, const struct sl_objset *
 	xfrm_stats(b, NULL, NULL);
 }
 
+/* The devices sluice owns (the overlay's sluice_vxlan), as observed. */
+static void devices(struct strbuf *b, struct doc *d, const struct sl_objset *live)
+{
+	struct doc_node *seq = d ? doc_seq(d, doc_root(d), "devices", DOC_BLOCK) : NULL;
+	bool any = false;
+
+	if (!d)
+		strbuf_adds(b, "\ndevices:\n");
+	for (size_t i = 0; i < live->n; i++) {
+		const struct sl_obj *o = &live->v[i];
+		struct sl_device_key k;
+		struct sl_device_value v;
+		char name[17] = "", under[17] = "";
+
+		if (o->kind != SL_OBJ_DEVICE || !sl_kind_fits(o->kind, o->klen, o->vlen))
+			continue;
+		memcpy(&k, obj_key(live, o), sizeof(k));
+		memcpy(&v, obj_val(live, o), sizeof(v));
+		memcpy(name, k.name, sizeof(k.name));
+		memcpy(under, v.underlay, sizeof(v.underlay));
+		if (d) {
+			struct doc_node *m = doc_map(d, seq, NULL, DOC_BLOCK);
+
+			doc_str(d, m, "name", name);
+			doc_str(d, m, "type", v.type == SL_DEVICE_VXLAN ? "vxlan" : "unknown");
+			doc_u64(d, m, "port", v.port);
+			doc_u64(d, m, "mtu", v.mtu);
+			doc_bool(d, m, "up", v.up);
+			doc_bool(d, m, "external", v.external);
+			doc_str(d, m, "underlay", under);
+		} else {
+			char line[128];
+
+			sl_device_name(&k, &v, line, sizeof(line));
+			strbuf_addf(b, "  %s%s%s\n", str_esc(line + strlen("device ")), under[0] ? " dev " : "",
+				    str_esc(under));
+		}
+		any = true;
+	}
+	if (!any && !d)
+		strbuf_adds(b, "  (none)\n");
+}
+
 int cmd_status(const struct cli *c)
 {
 	struct sl_kernel *k = NULL;
@@ -219,6 +263,7 @@ int cmd_status(const struct cli *c)
 	}
 	if (first && !d)
 		strbuf_adds(&b, "  (none)\n");
+	devices(&b, d, &live);
 	if (d)
 		maps = doc_seq(d, doc_root(d), "maps", DOC_BLOCK);
 	else

@@ -23,6 +23,7 @@ static const struct kernel_backend *const backends[] = {
 	&kernel_backend_programs,
 	&kernel_backend_xfrm,
 	&kernel_backend_route,
+	&kernel_backend_link,
 };
 
 int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)

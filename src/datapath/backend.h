@@ -7,6 +7,7 @@
  *   programs  BPF programs and their tc/XDP attachments (programs.c, attach.c)
  *   xfrm      IPsec SAs and policies (xfrm_backend.c over xfrm.c)
  *   route     owned routes (route_backend.c over route.c)
+ *   link      owned devices: sluice_vxlan (link_backend.c over link.c)
  * An apply runs the phases in order; in each phase, the backends in table
  * order. What is pointed at comes before what points at it, and nothing
  * sends plaintext where the state says to encrypt.
@@ -18,7 +19,9 @@
 enum kernel_phase {
 	/* maps: new ones, the new halves of migrations (the runtime maps on
 	 * a second thread); xfrm: SAs added and changed, then policies: a new
-	 * key's SAs exist before a policy or a mark uses them */
+	 * key's SAs exist before a policy or a mark uses them; link: devices
+	 * made and changed (the programs are loaded with their ifindex and
+	 * attached to them) */
 	KERNEL_PHASE_CREATE,
 	/* maps: entries added and changed, what is pointed at first */
 	KERNEL_PHASE_ENTRIES,
@@ -33,6 +36,8 @@ enum kernel_phase {
 	KERNEL_PHASE_ROUTES_REMOVE,
 	/* programs: detach */
 	KERNEL_PHASE_DETACH,
+	/* link: devices removed, once nothing is attached to them */
+	KERNEL_PHASE_DEVICES_REMOVE,
 	/* maps: entries removed, kinds in reverse add order */
 	KERNEL_PHASE_ENTRIES_REMOVE,
 	/* xfrm: policies, then SAs, once nothing marks packets for them */
@@ -64,7 +69,7 @@ struct kernel_backend {
 };
 
 extern const struct kernel_backend kernel_backend_maps, kernel_backend_programs, kernel_backend_xfrm,
-	kernel_backend_route;
+	kernel_backend_route, kernel_backend_link;
 
 struct sl_nl_req;
 

@@ -108,5 +108,9 @@ struct sl_kernel_status {
 int sl_kernel_status(struct sl_kernel *k, struct sl_kernel_status *st, struct sl_kerr *e);
 void sl_kernel_status_free(struct sl_kernel_status *st);
 
+/* The MTU of a device of this network namespace, by name (the overlay's
+ * underlay): > 0, or -errno (-ENODEV: no such device). No kernel write. */
+int sl_kernel_device_mtu(const char *name);
+
 /* Remove the pin directory itself when it is empty (after flush). */
 int sl_kernel_remove_dir(struct sl_kernel *k);

@@ -4,7 +4,7 @@
 
 const char *const kernel_phase_name[KERNEL_PHASE__MAX] = {
 	"create",	"entries", "settle", "programs", "routes-add", "routes-remove",
-	"detach",	"entries-remove", "xfrm-remove", "finish",
+	"detach",	"devices-remove", "entries-remove", "xfrm-remove", "finish",
 };
 
 int kernel_walk_observe(const struct kernel_backend *const *t, size_t n, struct sl_kernel *k,

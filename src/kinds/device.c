@@ -9,7 +9,8 @@
 
 bool sl_device_change_in_place(const struct sl_device_value *have, const struct sl_device_value *want)
 {
-	return have->type == want->type && have->port == want->port && have->external == want->external;
+	return have->type == want->type && have->port == want->port && have->external == want->external &&
+	       !memcmp(have->underlay, want->underlay, sizeof(have->underlay));
 }
 
 /* "vxlan port 8472 mtu 1450", "vxlan port 8472 mtu 1450 down" */
@@ -40,7 +41,16 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 		settings(b, sb, sizeof(sb));
 		desc_put(d, &d->line, "%s: %s -> ", name, sb);
 		settings(a, sb, sizeof(sb));
-		desc_put(d, &d->line, "%s%s", sb, sl_device_change_in_place(b, a) ? "" : " (made again)");
+		if (memcmp(b->underlay, a->underlay, sizeof(a->underlay))) {
+			char ub[17], ua[17];
+
+			desc_name_copy(ub, sizeof(ub), b->underlay, sizeof(b->underlay));
+			desc_name_copy(ua, sizeof(ua), a->underlay, sizeof(a->underlay));
+			desc_put(d, &d->line, "%s, underlay %s -> %s", sb, ub[0] ? ub : "none", ua[0] ? ua : "none");
+		} else {
+			desc_put(d, &d->line, "%s", sb);
+		}
+		desc_put(d, &d->line, "%s", sl_device_change_in_place(b, a) ? "" : " (made again)");
 	} else {
 		sl_device_name(v->key, a ? a : b, name, sizeof(name));
 		desc_put(d, &d->line, "%s", name);
@@ -58,6 +68,8 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 		desc_json_u(d, &d->obj[s], "mtu", x->mtu);
 		desc_json_bool(d, &d->obj[s], "up", x->up);
 		desc_json_bool(d, &d->obj[s], "external", x->external);
+		desc_name_copy(n, sizeof(n), x->underlay, sizeof(x->underlay));
+		desc_json_s(d, &d->obj[s], "underlay", n);
 	}
 }
 

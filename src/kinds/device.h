@@ -37,11 +37,16 @@ struct sl_device_value {
 	/* VXLAN: external (collect-metadata) mode; learning off */
 	uint8_t external;
 	uint8_t pad[7];
+	/* VXLAN: the underlay device (IFLA_VXLAN_LINK) by name, NUL-padded:
+	 * datapath.underlayDevice. The kernel caps the MTU by it and removes
+	 * the device with it. */
+	char underlay[16];
 };
-_Static_assert(sizeof(struct sl_device_value) == 16, "sl_device_value");
+_Static_assert(sizeof(struct sl_device_value) == 32, "sl_device_value");
 
 /* Whether the kernel can turn have into want in place (RTM_NEWLINK on the
- * device): the MTU and up only. Otherwise it is removed and made again. */
+ * device): the MTU and up only (the kernel changes no VXLAN port, mode or
+ * lower device). Otherwise it is removed and made again. */
 bool sl_device_change_in_place(const struct sl_device_value *have, const struct sl_device_value *want);
 /* "device sluice_vxlan vxlan port 8472 mtu 1450". Returns what snprintf
  * returns. v may be NULL (the name only). */

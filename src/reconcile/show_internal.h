@@ -176,6 +176,10 @@ struct show {
 	uint32_t map_size[SL_MAP__MAX];
 	bool map_size_set[SL_MAP__MAX];
 	int enforcement; /* enum sl_enforcement */
+	/* the overlay, from its device (sluice_vxlan) */
+	bool has_tunnel;
+	uint16_t vxlan_port;
+	char underlay[SHOW_IFNAME_LEN + 1];
 	struct nameset names;
 	struct doc doc;
 	size_t svc_first, n_svcs; /* the SERVICE objects: a run of the live set */

@@ -6,6 +6,7 @@
 
 #include <sluice/abi.h>
 
+#include "kinds/device.h"
 #include "kinds/xfrm.h"
 #include "show_internal.h"
 #include "kinds/attach.h"
@@ -392,6 +393,27 @@ static void read_route(struct show *s, size_t at, const struct sl_obj *o)
 	s->n_routes++;
 }
 
+/* The overlay's device gives back datapath.tunnel, vxlanPort and
+ * underlayDevice. */
+static void read_device(struct show *s, size_t at, const struct sl_obj *o)
+{
+	struct sl_device_key k;
+	struct sl_device_value v;
+
+	(void)at;
+	if (!show_obj_copy(s, o, &k, sizeof(k), &v, sizeof(v))) {
+		show_note(s, "a device of an unknown form is not shown");
+		return;
+	}
+	if (v.type != SL_DEVICE_VXLAN || strncmp(k.name, SL_DEVICE_VXLAN_NAME, sizeof(k.name))) {
+		show_note(s, "device %.16s is sluice's but not the overlay's sluice_vxlan: not shown", k.name);
+		return;
+	}
+	s->has_tunnel = true;
+	s->vxlan_port = v.port;
+	memcpy(s->underlay, v.underlay, sizeof(v.underlay) < SHOW_IFNAME_LEN ? sizeof(v.underlay) : SHOW_IFNAME_LEN);
+}
+
 /* What show reads of an object that says nothing on its own: the ipcache
  * is read as a whole after the endpoints (read_ipcache), programs follow
  * from the attachments, backends come with the services that name them. */
@@ -409,7 +431,7 @@ static void (*const readers[SL_OBJ__MAX])(struct show *s, size_t i, const struct
 	[SL_OBJ_PREFILTER4] = read_prefilter,  [SL_OBJ_PREFILTER6] = read_prefilter,  [SL_OBJ_ATTACH] = read_attach,
 	[SL_OBJ_MAP] = read_map,	       [SL_OBJ_PROG] = read_later,	      [SL_OBJ_BACKEND] = read_later,
 	[SL_OBJ_SERVICE] = read_service,       [SL_OBJ_XFRM_STATE] = read_sa,	      [SL_OBJ_XFRM_POLICY] = read_xfrm_policy,
-	[SL_OBJ_ROUTE] = read_route,
+	[SL_OBJ_ROUTE] = read_route,	       [SL_OBJ_DEVICE] = read_device,
 };
 
 void show_read_live(struct show *s)

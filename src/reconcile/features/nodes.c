@@ -175,4 +175,24 @@ void nodes_resolve_this_node(struct val *v)
 	}
 	if (v->node_idx >= 0 || (v->node_known && !st->n_nodes))
 		st->node = (char *)v->node;
+	/* The overlay tunnels between node ips of one family: each node is
+	 * compared with this one (else the first). Encryption says the same
+	 * of the same pairs (encryption.c): said once. */
+	if (dp->tunnel == SL_TUNNEL_VXLAN && st->n_nodes && !(st->encryption && st->encryption->enabled)) {
+		const struct sl_node *ref = v->node_idx >= 0 ? &st->nodes[v->node_idx] : &st->nodes[0];
+
+		for (uint32_t i = 0; i < st->n_nodes && ref->ip_pfx.family; i++) {
+			const struct sl_node *nd = &st->nodes[i];
+			size_t saved;
+
+			if (nd == ref || !nd->ip_pfx.family || nd->ip_pfx.family == ref->ip_pfx.family)
+				continue;
+			saved = v_path_item(v, "nodes", nd->name, nd->doc_index);
+			v_err(v, nd->file, SL_AT(nd, SL_NODE_IP), "ip",
+			  "%s is an IPv%u address and %s node's ip (%s) is IPv%u: tunnel: vxlan tunnels between node "
+			  "ips of one family",
+			  nd->ip, nd->ip_pfx.family, v->node_idx >= 0 ? "this" : "the first", ref->ip, ref->ip_pfx.family);
+			v_pop(v, saved);
+		}
+	}
 }

@@ -37,6 +37,9 @@ static int overlay_device(const struct sl_state *st, uint32_t underlay_mtu, stru
 	};
 
 	memcpy(k.name, SL_DEVICE_VXLAN_NAME, sizeof(SL_DEVICE_VXLAN_NAME) - 1);
+	if (st->datapath->underlay_device)
+		memcpy(v.underlay, st->datapath->underlay_device,
+		       strnlen(st->datapath->underlay_device, sizeof(v.underlay) - 1));
 	return objset_add(out, SL_OBJ_DEVICE, &k, sizeof(k), &v, sizeof(v));
 }
 
