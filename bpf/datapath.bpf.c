@@ -10,11 +10,15 @@
  *                         proxy redirect.
  *   sluice_to_endpoint    tc egress of the host-side device: traffic to the
  *                         endpoint. Reverse translation of service replies,
- *                         conntrack, ingress policy, proxy redirect.
+ *                         conntrack, ingress policy (by the identity the
+ *                         overlay marked, else the ipcache's), proxy redirect.
+ *   sluice_from_overlay   tc ingress of sluice_vxlan: what other nodes'
+ *                         endpoints send; marks it with the sender's
+ *                         identity (the VNI) for sluice_to_endpoint.
  *
  * This file is the order of the steps: the steps themselves are in lib/,
  * one header per concern (parse, ct, ipcache, policy, lb, nat, refuse,
- * proxy, encrypt, encap; config, metrics, events, drops). The new-flow
+ * proxy, encrypt, encap, overlay; config, metrics, events, drops). The new-flow
  * decision is policy_decide(), one function for both directions, inlined
  * into each program with its direction a constant. docs/datapath.md walks
  * through both programs.
@@ -34,6 +38,7 @@
 #include "lib/proxy.h"
 #include "lib/encrypt.h"
 #include "lib/encap.h"
+#include "lib/overlay.h"
 
 /*
  * What both programs do once the fast conntrack paths have not decided:
@@ -186,7 +191,7 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 	}
 
 	/* A new flow: the endpoint's egress policy. */
-	verdict = policy_decide(&env, &p, ep, SL_DIR_EGRESS, &init, now, &proxy_port);
+	verdict = policy_decide(&env, &p, ep, SL_DIR_EGRESS, 0, &init, now, &proxy_port);
 	if (verdict != TC_ACT_OK)
 		return verdict;
 	return from_forward(skb, &env, &p, ep, proxy_port);
@@ -201,6 +206,8 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 	__u16 proxy_port = 0;
 	int r, verdict;
 	__u64 now;
+	/* From another node through the overlay: its sender's identity. */
+	__u32 peer_id = cfg_tunnel_ifindex ? overlay_peer_identity(skb) : 0;
 
 	r = parse_packet(skb, &p);
 	now = ct_now();
@@ -257,7 +264,7 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 	}
 
 	/* A new flow: the endpoint's ingress policy. */
-	verdict = policy_decide(&env, &p, ep, SL_DIR_INGRESS, &init, now, &proxy_port);
+	verdict = policy_decide(&env, &p, ep, SL_DIR_INGRESS, peer_id, &init, now, &proxy_port);
 	if (verdict != TC_ACT_OK)
 		return verdict;
 	if (proxy_port)
@@ -279,6 +286,14 @@ SEC("tc")
 int sluice_to_endpoint(struct __sk_buff *skb)
 {
 	return to_endpoint(skb);
+}
+
+SEC("tc")
+int sluice_from_overlay(struct __sk_buff *skb)
+{
+	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
+
+	return overlay_receive(skb, &env);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -78,7 +78,8 @@ static __inline __u16 policy_port(const struct pkt *p)
 /*
  * A new flow, for the endpoint ep in direction dir (SL_DIR_EGRESS: ep
  * sends it; SL_DIR_INGRESS: it is sent to ep), judged by ep's policy for
- * the peer's identity (ipcache; `world` when unknown). A deny drops it
+ * the peer's identity (peer_id when not 0: what the overlay said, overlay.h;
+ * else the ipcache's, `world` when unknown). A deny drops it
  * (`policy-deny`), also where the direction is not enforced; where it is
  * enforced, no allow drops it (`policy`). Otherwise the flow gets its
  * conntrack entry: init with the peer's identity and, when the allowing
@@ -90,15 +91,19 @@ static __inline __u16 policy_port(const struct pkt *p)
  * straight path of its own direction, as if written out there.
  */
 static __always_inline int policy_decide(const struct env *env, const struct pkt *p,
-					 const struct sl_endpoint_value *ep, const __u8 dir, struct sl_ct_value *init,
-					 __u64 now, __u16 *proxy_port)
+					 const struct sl_endpoint_value *ep, const __u8 dir, __u32 peer_id,
+					 struct sl_ct_value *init, __u64 now, __u16 *proxy_port)
 {
 	const int egress = dir == SL_DIR_EGRESS;
-	__u32 peer_id = identity_of(egress ? p->t.daddr : p->t.saddr, p->t.family);
-	__u32 src_id = egress ? ep->identity : peer_id, dst_id = egress ? peer_id : ep->identity;
+
+	__u32 src_id, dst_id;
 	__u16 port = 0;
 	int verdict;
 
+	if (!peer_id)
+		peer_id = identity_of(egress ? p->t.daddr : p->t.saddr, p->t.family);
+	src_id = egress ? ep->identity : peer_id;
+	dst_id = egress ? peer_id : ep->identity;
 	verdict = policy_lookup(ep->id, dir, ep->policy_levels[dir], peer_id, p->t.proto, policy_port(p), &port);
 	if (verdict == POLICY_DENY)
 		return drop(env, SL_DROP_POLICY_DENY, dir, src_id, dst_id);

@@ -152,6 +152,7 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 	for (int i = 0; i < SL_MAP__MAX; i++)
 		sizes[i] = st->datapath->map_sizes ? st->datapath->map_sizes->size[i] : sl_map_size_default[i];
 	p->s = (struct sl_prog_settings){ .hz = sl_kernel_hz(),
+					  .tunnel = st->datapath->tunnel == SL_TUNNEL_VXLAN,
 					  .encrypt = st->encryption && st->encryption->enabled };
 	r = sl_kernel_layouts(&layouts, &n_layouts);
 	if (r >= 0)

@@ -50,10 +50,12 @@ static const char *const drop_names[SL_DROP__MAX] = {
 	[SL_DROP_BACKEND_GONE] = "backend-gone",
 	[SL_DROP_TUNNEL_FAILED] = "tunnel-failed",
 	[SL_DROP_FAMILY] = "family",
+	[SL_DROP_NO_TUNNEL_KEY] = "no-tunnel-key",
+	[SL_DROP_BAD_VNI] = "bad-vni",
 };
 
 static const char *const metric_names[SL_METRIC__MAX] = {
-	"forward", "reply", "new", "dnat", "rev-nat", "tunnel", "encrypt", "proxy", "related", "not-ip",
+	"forward", "reply", "new", "dnat", "rev-nat", "tunnel", "encrypt", "proxy", "related", "not-ip", "from-tunnel",
 };
 
 /* Counters [from, to) by name: members of the map m (JSON), else text lines. */
@@ -73,7 +75,6 @@ static void add_counters(struct strbuf *b, struct doc *d, struct doc_node *m, co
 }
 
 static const char *const hook_names[SL_HOOK__MAX] = { "tc ingress", "tc egress", "xdp" };
-static const char *const prog_names[SL_PROG__MAX] = { "from_endpoint", "to_endpoint", "prefilter" };
 
 /* The xfrm error counters of this network namespace that are not zero
  * (/proc/net/xfrm_stat), as "name value" pairs, members of the map m
@@ -252,11 +253,11 @@ int cmd_status(const struct cli *c)
 
 			doc_str(d, m, "device", dev);
 			doc_str(d, m, "hook", hook_names[ak->hook]);
-			doc_str(d, m, "program", prog_names[av->prog % SL_PROG__MAX]);
+			doc_str(d, m, "program", sl_prog_names[av->prog % SL_PROG__MAX]);
 			doc_bool(d, m, "current", av->digest);
 		} else {
 			strbuf_addf(&b, "  %-16s %-10s %-14s %s%s\n", dev, hook_names[ak->hook],
-				    prog_names[av->prog % SL_PROG__MAX], state,
+				    sl_prog_names[av->prog % SL_PROG__MAX], state,
 				    ak->hook == SL_HOOK_XDP ? (av->xdp_mode ? ", generic" : ", native") : "");
 		}
 		first = false;

@@ -14,6 +14,7 @@
 #include "backend.h"
 #include "common/util.h"
 #include "internal.h"
+#include "kinds/device.h"
 #include "kinds/route.h"
 
 struct sl_kernel_timing sl_kernel_timing;
@@ -41,6 +42,19 @@ int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_ker
 	return 0;
 }
 
+/* Whether want makes the device name itself (sluice_vxlan, made in the
+ * create phase, before anything is attached to it). */
+static bool made_by(const struct sl_objset *want, const char *name)
+{
+	struct sl_device_key dk = { { 0 } };
+
+	if (strlen(name) >= sizeof(dk.name))
+		return false;
+	memcpy(dk.name, name, strlen(name));
+	return want->sorted ? objset_find(want, SL_OBJ_DEVICE, &dk, sizeof(dk)) != NULL
+			    : objset_find_unsorted(want, SL_OBJ_DEVICE, &dk, sizeof(dk));
+}
+
 int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
 			struct sl_kerr *e)
 {
@@ -53,7 +67,7 @@ int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const
 		if (!kind || !kind->device || !sl_kind_fits(o->kind, o->klen, o->vlen) ||
 		    !kind->device(obj_key(want, o), obj_val(want, o), name))
 			continue;
-		if (!if_nametoindex(name)) {
+		if (!if_nametoindex(name) && !made_by(want, name)) {
 			kerr(e, "%s %s: no such device in this network namespace; nothing was changed", kind->device_role,
 			     name);
 			return -ENODEV;

@@ -25,12 +25,18 @@
 
 /* An error for people: struct sl_kerr (datapath/kerr.h). */
 
-/* Node-wide settings of the programs (const volatile globals). */
+/* Node-wide settings of the programs (const volatile globals). tunnel:
+ * the overlay is on; the programs are loaded with cfg_tunnel_ifindex the
+ * ifindex sluice_vxlan has then (the apply makes the device before it
+ * loads programs). The digest covers "on", not the ifindex, which the plan
+ * cannot know; observe finds a program loaded for another ifindex than
+ * sluice_vxlan's now not current, so that the next apply loads it again. */
 struct sl_prog_settings {
-	uint32_t hz;		 /* the kernel's CONFIG_HZ */
-	uint32_t tunnel_ifindex; /* sluice_vxlan, 0: none */
+	uint32_t hz; /* the kernel's CONFIG_HZ */
+	uint8_t tunnel;
 	uint8_t encrypt;
 	uint8_t trace;
+	uint8_t pad;
 };
 
 /* Kernel writes made by this process: bpf() commands that change state

@@ -8,6 +8,8 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "datapath.skel.h"
 #include "internal.h"
 #include "prefilter.skel.h"
+#include "kinds/device.h"
 #include "kinds/prog.h"
 #include "kinds/map.h"
 
@@ -67,34 +70,66 @@ static int pin_prog(struct sl_kernel *k, int prog, uint64_t digest, int fd, stru
 	return 0;
 }
 
+/* The overlay device's ifindex in this network namespace now, 0: none. */
+static uint32_t tunnel_ifindex(void)
+{
+	return if_nametoindex(SL_DEVICE_VXLAN_NAME);
+}
+
+/* The datapath object's programs: from_endpoint, to_endpoint and
+ * from_overlay are one object, loaded together; only those the plan adds
+ * or changes (pin) are pinned, so that a program that stays keeps the
+ * instance its attachments use. */
+static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, const uint64_t digest[SL_PROG__MAX],
+			 const bool pin[SL_PROG__MAX], struct sl_kerr *e)
+{
+	struct datapath_bpf *d;
+	uint32_t tun = 0;
+	int r;
+
+	if (s->tunnel && !(tun = tunnel_ifindex())) {
+		kerr(e, "program from_endpoint: the overlay device %s is not there", SL_DEVICE_VXLAN_NAME);
+		return -ENODEV;
+	}
+	d = datapath_bpf__open();
+	if (!d) {
+		kerr(e, "program from_endpoint: open: %s", strerror(errno));
+		return -errno;
+	}
+	d->rodata->cfg_hz = s->hz;
+	d->rodata->cfg_tunnel_ifindex = tun;
+	d->rodata->cfg_encrypt = s->encrypt;
+	d->rodata->cfg_trace = s->trace;
+	r = reuse_maps(k, d->obj, e);
+	if (r >= 0 && (r = datapath_bpf__load(d)) < 0)
+		kerr(e, "program from_endpoint/to_endpoint/from_overlay: the kernel refused to load it: %s "
+			"(run with -vv for the verifier's log)", strerror(-r));
+	{
+		const struct {
+			int prog;
+			const struct bpf_program *p;
+		} pins[] = {
+			{ SL_PROG_FROM_ENDPOINT, d->progs.sluice_from_endpoint },
+			{ SL_PROG_TO_ENDPOINT, d->progs.sluice_to_endpoint },
+			{ SL_PROG_FROM_OVERLAY, d->progs.sluice_from_overlay },
+		};
+
+		for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(pins); i++)
+			if (pin[pins[i].prog] && digest[pins[i].prog])
+				r = pin_prog(k, pins[i].prog, digest[pins[i].prog], bpf_program__fd(pins[i].p), e);
+	}
+	datapath_bpf__destroy(d);
+	return r;
+}
+
 static int load_progs(struct sl_kernel *k, int group, const struct sl_prog_settings *s, const uint64_t digest[SL_PROG__MAX],
-		      struct sl_kerr *e)
+		      const bool pin[SL_PROG__MAX], struct sl_kerr *e)
 {
 	int r;
 
 	sl_kernel_writes++;
 	if (group == SL_MAPS_DATAPATH) {
-		struct datapath_bpf *d = datapath_bpf__open();
-
-		if (!d) {
-			kerr(e, "program from_endpoint: open: %s", strerror(errno));
-			return -errno;
-		}
-		d->rodata->cfg_hz = s->hz;
-		d->rodata->cfg_tunnel_ifindex = s->tunnel_ifindex;
-		d->rodata->cfg_encrypt = s->encrypt;
-		d->rodata->cfg_trace = s->trace;
-		r = reuse_maps(k, d->obj, e);
-		if (r >= 0 && (r = datapath_bpf__load(d)) < 0)
-			kerr(e, "program from_endpoint/to_endpoint: the kernel refused to load it: %s "
-				"(run with -vv for the verifier's log)", strerror(-r));
-		if (r >= 0)
-			r = pin_prog(k, SL_PROG_FROM_ENDPOINT, digest[SL_PROG_FROM_ENDPOINT],
-				     bpf_program__fd(d->progs.sluice_from_endpoint), e);
-		if (r >= 0)
-			r = pin_prog(k, SL_PROG_TO_ENDPOINT, digest[SL_PROG_TO_ENDPOINT],
-				     bpf_program__fd(d->progs.sluice_to_endpoint), e);
-		datapath_bpf__destroy(d);
+		r = load_datapath(k, s, digest, pin, e);
 	} else {
 		struct prefilter_bpf *p = prefilter_bpf__open();
 
@@ -111,6 +146,33 @@ static int load_progs(struct sl_kernel *k, int group, const struct sl_prog_setti
 		prefilter_bpf__destroy(p);
 	}
 	return r;
+}
+
+/* Whether a datapath program's .rodata (mfd, described by mi) has the
+ * cfg_tunnel_ifindex of sluice_vxlan now: 0 (loaded without the overlay,
+ * which its digest says) or the device's ifindex. A device made again has
+ * another ifindex, and the program would redirect into nothing. */
+static bool rodata_current(int mfd, const struct bpf_map_info *mi)
+{
+	const size_t off = offsetof(struct datapath_bpf__rodata, cfg_tunnel_ifindex);
+	uint32_t zero = 0, ifindex;
+	uint8_t *v;
+	bool ok;
+
+	/* the kernel has the object's map name cut to 15 characters */
+	if (strncmp(mi->name, "datapath.rodata", sizeof(mi->name) - 1) != 0 ||
+	    mi->value_size < sizeof(struct datapath_bpf__rodata))
+		return true; /* not the settings */
+	v = calloc(1, mi->value_size);
+	if (!v)
+		return false;
+	ok = bpf_map_lookup_elem(mfd, &zero, v) == 0;
+	if (ok) {
+		memcpy(&ifindex, v + off, sizeof(ifindex));
+		ok = ifindex == 0 || ifindex == tunnel_ifindex();
+	}
+	free(v);
+	return ok;
 }
 
 static int observe_progs(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
@@ -183,7 +245,9 @@ static int observe_progs(struct sl_kernel *k, struct sl_objset *live, struct sl_
 				if (mfd < 0 || bpf_obj_get_info_by_fd(mfd, &mi, &mlen) < 0) {
 					pp.current = false;
 				} else if (strchr(mi.name, '.')) {
-					ok = true; /* the program's own .rodata */
+					/* the program's own .rodata: loaded for the overlay
+					 * device there is now? */
+					ok = p == SL_PROG_PREFILTER || rodata_current(mfd, &mi);
 				} else {
 					for (int j = 0; j < KERNEL_MAX_MAPS && !ok; j++)
 						ok = k->map_fd[j] >= 0 && k->map_id[j] == ids[i];
@@ -215,7 +279,7 @@ static int progs_load(struct sl_kernel *k, const struct sl_objset *want, const s
 		      const struct sl_prog_settings *s, struct sl_kerr *e)
 {
 	uint64_t digest[SL_PROG__MAX] = { 0 };
-	bool load[SL_MAPS__MAX] = { false };
+	bool load[SL_MAPS__MAX] = { false }, pin[SL_PROG__MAX] = { false };
 
 	for (size_t i = 0; i < want->n; i++)
 		if (want->v[i].kind == SL_OBJ_PROG) {
@@ -230,17 +294,15 @@ static int progs_load(struct sl_kernel *k, const struct sl_objset *want, const s
 			continue;
 		pk = obj_key(want, &want->v[d->v[i].want]);
 		load[pk->prog == SL_PROG_PREFILTER ? SL_MAPS_PREFILTER : SL_MAPS_DATAPATH] = true;
+		if (pk->prog < SL_PROG__MAX)
+			pin[pk->prog] = true;
 	}
 	for (int g = 0; g < SL_MAPS__MAX; g++) {
 		int r;
 
 		if (!load[g])
 			continue;
-		/* Both endpoint programs are one object: a missing digest would
-		 * pin a program under a name no attachment asks for. */
-		if (g == SL_MAPS_DATAPATH && (!digest[SL_PROG_FROM_ENDPOINT] || !digest[SL_PROG_TO_ENDPOINT]))
-			continue;
-		r = load_progs(k, g, s, digest, e);
+		r = load_progs(k, g, s, digest, pin, e);
 		if (r < 0)
 			return r;
 	}

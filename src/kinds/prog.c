@@ -9,7 +9,7 @@
 
 const char *const sl_prog_names[SL_PROG__MAX] = {
 	[SL_PROG_FROM_ENDPOINT] = "from_endpoint", [SL_PROG_TO_ENDPOINT] = "to_endpoint",
-	[SL_PROG_PREFILTER] = "prefilter"
+	[SL_PROG_PREFILTER] = "prefilter", [SL_PROG_FROM_OVERLAY] = "from_overlay"
 };
 
 const char *sl_prog_name(unsigned prog, char *buf, size_t len)
@@ -17,10 +17,11 @@ const char *sl_prog_name(unsigned prog, char *buf, size_t len)
 	return desc_table_name(sl_prog_names, ARRAY_SIZE(sl_prog_names), prog, "program", buf, len);
 }
 
-/* A program is current when it uses the maps pinned now. */
+/* A program is current when it uses the maps pinned now and the devices
+ * it was loaded for. */
 static const char *state_name(const struct sl_prog_value *v)
 {
-	return v->current ? "current" : "stale (bound to replaced maps)";
+	return v->current ? "current" : "stale (bound to replaced maps or devices)";
 }
 
 static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struct sl_desc *d)

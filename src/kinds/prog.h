@@ -6,11 +6,20 @@
 #include <stdint.h>
 
 /* The programs sluice loads. */
-enum sl_prog { SL_PROG_FROM_ENDPOINT, SL_PROG_TO_ENDPOINT, SL_PROG_PREFILTER, SL_PROG__MAX };
+enum sl_prog {
+	SL_PROG_FROM_ENDPOINT,
+	SL_PROG_TO_ENDPOINT,
+	SL_PROG_PREFILTER,
+	SL_PROG_FROM_OVERLAY, /* tc ingress of sluice_vxlan (one object with the endpoint programs) */
+	SL_PROG__MAX
+};
 
 /* By kind and digest (which build, with which settings and map layouts:
  * datapath/programs.c). current: it uses the maps pinned now (a program
- * bound to a map that a migration replaced is not current). */
+ * bound to a map that a migration replaced is not current), and the
+ * settings that are not in the digest hold now (the overlay device's
+ * ifindex: a program loaded for a sluice_vxlan since made again is not
+ * current). */
 struct sl_prog_key {
 	uint8_t prog; /* enum sl_prog */
 	uint8_t pad[7];
@@ -23,5 +32,5 @@ struct sl_prog_value {
 
 /* Their names: in pins (prog_<name>_<digest>), messages and plans. */
 extern const char *const sl_prog_names[SL_PROG__MAX];
-/* "from_endpoint", "to_endpoint", "prefilter"; "program N" in buf. */
+/* "from_endpoint", "to_endpoint", "prefilter", "from_overlay"; "program N" in buf. */
 const char *sl_prog_name(unsigned prog, char *buf, size_t len);

@@ -117,7 +117,8 @@ static int compile(const struct sl_state *st, const struct sl_compile_prev *prev
 	if (r >= 0)
 		r = sl_compile_encryption(st, prev ? prev->keys : NULL, &res->set);
 	if (r >= 0)
-		r = overlay_compile(st, prev ? prev->underlay_mtu : 0, &res->set);
+		r = overlay_compile(st, prev ? prev->underlay_mtu : 0, prev ? prev->prog_digest[SL_PROG_FROM_OVERLAY] : 0,
+				    &res->set);
 	if (r >= 0)
 		r = compile_maps(&c);
 	if (r >= 0) {

@@ -290,6 +290,8 @@ static void read_attach(struct show *s, size_t at, const struct sl_obj *o)
 			show_note(s, "the programs on %s, which is no endpoint, are not shown", ifname);
 		return;
 	}
+	if (k.hook == SL_HOOK_TC_INGRESS && v.prog == SL_PROG_FROM_OVERLAY)
+		return; /* made with the overlay's device (tunnel: vxlan) */
 	show_note(s, "program %u at hook %u of %s is not one that a state attaches: not shown", v.prog, k.hook, ifname);
 }
 

@@ -493,9 +493,9 @@ Test(plan, programs)
 	got = plan_of(&want, &have, NULL, SL_PLAN_TEXT, false);
 	cr_expect_str_eq(got,
 			 "programs\n"
-			 "  - program from_endpoint 00000000000000a1 stale (bound to replaced maps)\n"
+			 "  - program from_endpoint 00000000000000a1 stale (bound to replaced maps or devices)\n"
 			 "  + program from_endpoint 00000000000000b2\n"
-			 "  ~ program to_endpoint 00000000000000c3: stale (bound to replaced maps) -> current\n"
+			 "  ~ program to_endpoint 00000000000000c3: stale (bound to replaced maps or devices) -> current\n"
 			 "Plan: 1 to add, 1 to change, 1 to remove.\n",
 			 "%s", got);
 	free(got);

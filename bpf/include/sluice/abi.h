@@ -315,6 +315,8 @@ enum sl_drop_reason {
 	SL_DROP_BACKEND_GONE = 9,  /* the service's slot names no backend */
 	SL_DROP_TUNNEL_FAILED = 10,/* setting the tunnel key failed */
 	SL_DROP_FAMILY = 11,       /* a frontend and its backend differ in family */
+	SL_DROP_NO_TUNNEL_KEY = 12,/* from the overlay without tunnel metadata */
+	SL_DROP_BAD_VNI = 13,      /* from the overlay with a VNI that is no identity */
 	SL_DROP__MAX
 };
 
@@ -336,6 +338,7 @@ enum sl_metric {
 	SL_METRIC_PROXY = 7,	 /* handed to a local proxy */
 	SL_METRIC_RELATED = 8,	 /* ICMP errors of tracked flows */
 	SL_METRIC_NOT_IP = 9,	 /* neither IPv4 nor IPv6 (ARP...): passed */
+	SL_METRIC_FROM_TUNNEL = 10, /* arrived from the overlay: marked with the sender's identity */
 	SL_METRIC__MAX
 };
 
@@ -346,14 +349,23 @@ enum sl_metric {
  *   bits  8..11  magic: what the mark means
  *   bits 12..15  encryption key index (SPI), with SL_MARK_ENCRYPT
  *   bits 16..31  proxy port (host order), with SL_MARK_PROXY
+ *   bits 16..31  the low 16 bits of a security identity, with SL_MARK_IDENTITY
+ *   bits  0..7   its high 8 bits (identities are 24 bits, as VNIs), with
+ *                SL_MARK_IDENTITY (Cilium's layout)
  * The xfrm policies sluice installs match (mark & SL_MARK_ENCRYPT_MASK).
+ * SL_MARK_IDENTITY is set by sluice_from_overlay on what arrives from the
+ * tunnel (the sender's identity, from the VNI) and taken off again by
+ * sluice_to_endpoint, which judges the packet by it; bits 12..15 are 0
+ * with it, so no encryption policy matches it.
  */
 #define SL_MARK_MAGIC_MASK 0x0F00u
 #define SL_MARK_ENCRYPT 0x0E00u
 #define SL_MARK_PROXY 0x0A00u
+#define SL_MARK_IDENTITY 0x0F00u
 #define SL_MARK_KEY_SHIFT 12
 #define SL_MARK_ENCRYPT_MASK 0xFF00u
 #define SL_MARK_PROXY_PORT_SHIFT 16
+#define SL_MARK_IDENTITY_MAX 0xFFFFFFu /* what a VNI and the identity mark carry */
 
 static inline __u32 sl_mark_encrypt(__u8 key)
 {
@@ -365,6 +377,20 @@ static inline __u32 sl_mark_proxy(__u16 port)
 	return SL_MARK_PROXY | ((__u32)port << SL_MARK_PROXY_PORT_SHIFT);
 }
 
+static inline __u32 sl_mark_identity(__u32 identity)
+{
+	return SL_MARK_IDENTITY | ((identity & 0xFFFFu) << 16) | ((identity >> 16) & 0xFFu);
+}
+
+/* The identity an SL_MARK_IDENTITY mark carries (the magic is not checked). */
+static inline __u32 sl_mark_identity_of(__u32 mark)
+{
+	return (mark >> 16) | ((mark & 0xFFu) << 16);
+}
+SL_STATIC_ASSERT((SL_MARK_IDENTITY & SL_MARK_MAGIC_MASK) == SL_MARK_IDENTITY, "identity magic in bits 8..11");
+SL_STATIC_ASSERT(SL_MARK_IDENTITY != SL_MARK_ENCRYPT && SL_MARK_IDENTITY != SL_MARK_PROXY, "magics differ");
+SL_STATIC_ASSERT(((0xFFFF00FFu) & SL_MARK_ENCRYPT_MASK) == 0, "identity bits miss the encryption mask");
+
 /* ---- trace events (ring buffer, when the program's trace flag is on) ---- */
 
 enum sl_event_type {
@@ -372,6 +398,7 @@ enum sl_event_type {
 	SL_EVENT_TUNNEL = 2,  /* redirected into the overlay */
 	SL_EVENT_PROXY = 3,   /* handed to a local proxy */
 	SL_EVENT_POLICY = 4,  /* a new flow allowed: dir, proto, identities, proxy port */
+	SL_EVENT_FROM_TUNNEL = 5, /* arrived from the overlay: src_identity (the VNI), tunnel_addr (the sender node) */
 };
 
 struct sl_event {

@@ -11,7 +11,9 @@
 
 #include <sluice/abi.h>
 
+#include "kinds/attach.h"
 #include "kinds/device.h"
+#include "kinds/prog.h"
 
 /* The node this one is, or NULL. */
 static const struct sl_node *this_node(const struct sl_state *st)
@@ -43,11 +45,27 @@ static int overlay_device(const struct sl_state *st, uint32_t underlay_mtu, stru
 	return objset_add(out, SL_OBJ_DEVICE, &k, sizeof(k), &v, sizeof(v));
 }
 
-int overlay_compile(const struct sl_state *st, uint32_t underlay_mtu, struct sl_objset *out)
+/* sluice_from_overlay on the device's tc ingress: it marks what arrives
+ * with the sender's identity (the VNI) for the endpoints' ingress policy. */
+static int overlay_attach(uint64_t digest, struct sl_objset *out)
 {
+	struct sl_attach_key k = { .hook = SL_HOOK_TC_INGRESS };
+	struct sl_attach_value v = { .prog = SL_PROG_FROM_OVERLAY, .digest = digest };
+
+	memcpy(k.ifname, SL_DEVICE_VXLAN_NAME, sizeof(SL_DEVICE_VXLAN_NAME) - 1);
+	return objset_add(out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
+}
+
+int overlay_compile(const struct sl_state *st, uint32_t underlay_mtu, uint64_t digest, struct sl_objset *out)
+{
+	int r;
+
 	/* Without the underlay's MTU (validate: no kernel) nothing of the
 	 * overlay is compiled. */
 	if (st->datapath->tunnel != SL_TUNNEL_VXLAN || !underlay_mtu)
 		return 0;
-	return overlay_device(st, underlay_mtu, out);
+	r = overlay_device(st, underlay_mtu, out);
+	if (r >= 0)
+		r = overlay_attach(digest, out);
+	return r;
 }
