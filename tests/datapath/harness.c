@@ -55,6 +55,8 @@ void dp_setup(struct dp *dp, const struct dp_cfg *cfg)
 	cr_assert_eq(system("ip link add dpa type veth peer name dpa-peer && "
 			    "ip link add dpb type veth peer name dpb-peer && ip link set lo up"),
 		     0);
+	if (cfg->before_load)
+		cr_assert_eq(system(cfg->before_load), 0, "before load: %s", cfg->before_load);
 	dp->if_a = (int)if_nametoindex("dpa");
 	dp->if_b = (int)if_nametoindex("dpb");
 	cr_assert(dp->if_a > 1 && dp->if_b > 1);
@@ -459,9 +461,10 @@ void parse(const struct packet *p, struct parsed *o)
 
 /* ---- running ---- */
 
-static int run(int prog_fd, int ifindex, const struct packet *in, struct packet *out, uint32_t *mark)
+static int run_mark(int prog_fd, int ifindex, const struct packet *in, struct packet *out, uint32_t mark_in,
+		    uint32_t *mark)
 {
-	struct __sk_buff ctx = { .ifindex = (uint32_t)ifindex };
+	struct __sk_buff ctx = { .ifindex = (uint32_t)ifindex, .mark = mark_in };
 	struct packet scratch;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->b, .data_size_in = in->len, .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx, .ctx_size_out = sizeof(ctx), .repeat = 1);
@@ -477,6 +480,21 @@ static int run(int prog_fd, int ifindex, const struct packet *in, struct packet 
 	if (rb)
 		ring_buffer__consume(rb);
 	return (int)opts.retval;
+}
+
+static int run(int prog_fd, int ifindex, const struct packet *in, struct packet *out, uint32_t *mark)
+{
+	return run_mark(prog_fd, ifindex, in, out, 0, mark);
+}
+
+int run_to_marked(struct dp *dp, int ifindex, const struct packet *in, uint32_t mark_in, uint32_t *mark)
+{
+	return run_mark(bpf_program__fd(dp->skel->progs.sluice_to_endpoint), ifindex, in, NULL, mark_in, mark);
+}
+
+int run_from_overlay(struct dp *dp, int ifindex, const struct packet *in, uint32_t *mark)
+{
+	return run(bpf_program__fd(dp->skel->progs.sluice_from_overlay), ifindex, in, NULL, mark);
 }
 
 int run_from(struct dp *dp, int ifindex, const struct packet *in, struct packet *out, uint32_t *mark)

@@ -56,6 +56,9 @@ struct dp_cfg {
 	/* A device of the test's netns, by name, whose ifindex becomes
 	 * cfg_tunnel_ifindex (the netns only exists inside dp_setup). */
 	const char *tunnel_dev;
+	/* Shell commands run in the test's netns before the programs are
+	 * loaded (to make the tunnel device, say), or NULL. */
+	const char *before_load;
 };
 
 /* Enter a new netns, make devices, load the programs. Skips when not root. */
@@ -95,6 +98,11 @@ void parse(const struct packet *p, struct parsed *out);
 int run_from(struct dp *dp, int ifindex, const struct packet *in, struct packet *out, uint32_t *mark);
 int run_to(struct dp *dp, int ifindex, const struct packet *in, struct packet *out, uint32_t *mark);
 int run_xdp(struct dp *dp, const struct packet *in);
+/* run_to with the skb mark set to mark_in first (the overlay's identity
+ * mark); *mark what the program left. */
+int run_to_marked(struct dp *dp, int ifindex, const struct packet *in, uint32_t mark_in, uint32_t *mark);
+/* sluice_from_overlay on a packet with no tunnel metadata (TEST_RUN gives none). */
+int run_from_overlay(struct dp *dp, int ifindex, const struct packet *in, uint32_t *mark);
 
 /* Counters summed over CPUs. */
 uint64_t drops(struct dp *dp, int reason);

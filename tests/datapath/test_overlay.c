@@ -387,3 +387,105 @@ ParameterizedTest(struct pxcase *c, overlay, proxy_redirect)
 			cr_expect_eq(ct.proxy_port, c->want, "%s: entry's proxy port %u", c->name, ct.proxy_port);
 	}
 }
+
+/* ---- the identity mark: what sluice_from_overlay hands to_endpoint ---- */
+
+struct mcase {
+	char name[112];
+	char src[48];	   /* the sender, as the packet has it */
+	uint32_t mark;	   /* the mark the packet arrives with */
+	int verdict;
+	int reason;	   /* the drop's, when SHOT */
+	uint32_t peer;	   /* the identity the flow was judged for */
+	uint32_t mark_out; /* the mark to_endpoint leaves */
+};
+
+#define MARK(id) (SL_MARK_IDENTITY | (((id) & 0xFFFFu) << 16) | (((id) >> 16) & 0xFFu))
+
+ParameterizedTestParameters(overlay, identity_mark)
+{
+	static struct mcase cases[] = {
+		{ "the mark's identity is allowed, the ipcache's would not be", "10.3.0.77", MARK(4001), TC_ACT_OK, 0,
+		  4001, 0 },
+		{ "the ipcache's identity is allowed, the mark's is not", "10.2.0.5", MARK(4002), TC_ACT_SHOT,
+		  SL_DROP_POLICY, 4002, 0 },
+		{ "a deny for the mark's identity", "10.2.0.5", MARK(4003), TC_ACT_SHOT, SL_DROP_POLICY_DENY, 4003, 0 },
+		{ "an identity of 24 bits travels whole", "10.3.0.77", MARK(0xAB0FA1), TC_ACT_OK, 0, 0xAB0FA1, 0 },
+		{ "unknown to the ipcache (world), known by the mark", "198.51.100.7", MARK(4001), TC_ACT_OK, 0, 4001,
+		  0 },
+		{ "no mark: the ipcache decides (allowed)", "10.2.0.5", 0, TC_ACT_OK, 0, 4001, 0 },
+		{ "no mark: the ipcache decides (not allowed)", "10.3.0.77", 0, TC_ACT_SHOT, SL_DROP_POLICY, 4002, 0 },
+		{ "another magic (proxy) is no identity and stays", "10.3.0.77", SL_MARK_PROXY | (4001u << 16),
+		  TC_ACT_SHOT, SL_DROP_POLICY, 4002, SL_MARK_PROXY | (4001u << 16) },
+	};
+
+	return cr_make_param_array(struct mcase, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* B enforces ingress: identity 4001 and 0xAB0FA1 may reach it on TCP 443,
+ * 4003 is denied. The ipcache says 10.2.0.5 is 4001, 10.3.0.0/24 4002. */
+ParameterizedTest(struct mcase *c, overlay, identity_mark)
+{
+	struct flow f = { c->src, ip_b(4), 40000, 443, IPPROTO_TCP, TCP_SYN };
+	struct packet p;
+	struct sl_event ev;
+	struct sl_ct_value ct;
+	uint32_t mark = 0xdead;
+	int v;
+
+	seed_nodes(0, SL_EP_ENFORCE_INGRESS);
+	seed_policy(&dp, EP_B, SL_DIR_INGRESS, 4001, IPPROTO_TCP, 443, false, 0);
+	seed_policy(&dp, EP_B, SL_DIR_INGRESS, 0xAB0FA1, IPPROTO_TCP, 443, false, 0);
+	seed_policy(&dp, EP_B, SL_DIR_INGRESS, 4003, 0, 0, true, 0);
+	build(&p, &f, NULL, 0);
+	v = run_to_marked(&dp, dp.if_b, &p, c->mark, &mark);
+	cr_expect_eq(v, c->verdict, "%s: verdict %d", c->name, v);
+	cr_expect_eq(mark, c->mark_out, "%s: mark left 0x%x, expected 0x%x", c->name, mark, c->mark_out);
+	if (c->verdict == TC_ACT_SHOT) {
+		cr_expect_eq(drops(&dp, c->reason), 1, "%s: dropped for reason %d", c->name, c->reason);
+		cr_assert(last_event(&dp, SL_EVENT_DROP, &ev), "%s: a drop event", c->name);
+		cr_expect_eq(ev.src_identity, c->peer, "%s: the drop names source %u", c->name, ev.src_identity);
+		return;
+	}
+	cr_expect_eq(drops_total(&dp), 0, "%s: nothing dropped", c->name);
+	cr_assert(last_event(&dp, SL_EVENT_POLICY, &ev), "%s: a policy event", c->name);
+	cr_expect_eq(ev.src_identity, c->peer, "%s: judged for %u", c->name, ev.src_identity);
+	cr_assert(ct_get(&dp, &f, SL_CT_INGRESS, &ct), "%s: conntrack entry", c->name);
+	cr_expect_eq(ct.peer_identity, c->peer, "%s: the entry's peer %u", c->name, ct.peer_identity);
+	/* The flow's next packet, marked again, passes through conntrack and
+	 * the mark comes off. */
+	f.tcp_flags = TCP_ACK;
+	build(&p, &f, NULL, 0);
+	cr_expect_eq(run_to_marked(&dp, dp.if_b, &p, c->mark, &mark), TC_ACT_OK, "%s: established", c->name);
+	cr_expect_eq(mark, c->mark_out, "%s: established, mark left 0x%x", c->name, mark);
+}
+
+Test(overlay_off, identity_mark_ignored_without_overlay)
+{
+	struct flow f = { "10.3.0.77", ip_b(4), 40000, 443, IPPROTO_TCP, TCP_SYN };
+	struct packet p;
+	uint32_t mark = 0;
+
+	seed_nodes(0, SL_EP_ENFORCE_INGRESS);
+	seed_policy(&dp, EP_B, SL_DIR_INGRESS, 4001, IPPROTO_TCP, 443, false, 0);
+	build(&p, &f, NULL, 0);
+	cr_expect_eq(run_to_marked(&dp, dp.if_b, &p, MARK(4001), &mark), TC_ACT_SHOT,
+		     "overlay off: nothing marks identities, a mark is not believed");
+	cr_expect_eq(drops(&dp, SL_DROP_POLICY), 1);
+}
+
+Test(overlay, from_overlay_without_tunnel_key)
+{
+	struct flow f = { "10.2.0.5", ip_b(4), 40000, 443, IPPROTO_TCP, TCP_SYN };
+	struct packet p;
+	struct sl_event ev;
+	uint32_t mark = 0;
+
+	seed_nodes(0, 0);
+	build(&p, &f, NULL, 0);
+	cr_expect_eq(run_from_overlay(&dp, dp.if_b, &p, &mark), TC_ACT_SHOT, "no tunnel metadata: dropped");
+	cr_expect_eq(drops(&dp, SL_DROP_NO_TUNNEL_KEY), 1, "counted as no-tunnel-key");
+	cr_expect_eq(mark, 0, "not marked");
+	cr_assert(last_event(&dp, SL_EVENT_DROP, &ev));
+	cr_expect_eq(ev.reason, SL_DROP_NO_TUNNEL_KEY);
+}
