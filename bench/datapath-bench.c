@@ -10,6 +10,12 @@
  *                source port); the cost of that rewriting, measured apart,
  *                is taken out
  *   prefilter    XDP with 64k prefixes, a source in none of them
+ *   overlay      the programs loaded again with the overlay on (the same
+ *                maps): an established flow to a remote pod (tunnel key
+ *                set, redirect to the tunnel device) against the same flow
+ *                to a local endpoint; to_endpoint on an established flow
+ *                with the identity mark of sluice_from_overlay against
+ *                the same without it
  *
  * Each figure is the median of 5 runs of --repeat iterations. Then the
  * kernel memory of each map at its default size, from /proc/self/fdinfo.
@@ -128,6 +134,20 @@ static void set_sizes(struct bpf_object *obj, unsigned scale_ct)
 	}
 }
 
+/* A tracked flow: a first run makes its entries, the second is timed;
+ * warns when the verdict is not the one expected. */
+static double time_flow(int fd, const uint8_t *pkt, uint32_t len, int want, const char *what)
+{
+	int verdict;
+	double t;
+
+	time_prog(fd, pkt, len, &verdict);
+	t = time_prog(fd, pkt, len, &verdict);
+	if (verdict != want)
+		fprintf(stderr, "warning: %s: verdict %d\n", what, verdict);
+	return t;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "repeat", 1, 0, 'r' }, { "runs", 1, 0, 'n' }, {} };
@@ -135,7 +155,7 @@ int main(int argc, char **argv)
 	struct prefilter_bpf *pf;
 	uint8_t pkt[64];
 	uint32_t len, client = htonl(0x0a010001), server = htonl(0x0a010002), vip = htonl(0x0a60000a);
-	double empty_tc, empty_xdp, est, newf, rewrite, pf_t;
+	double empty_tc, empty_xdp, est, newf, rewrite, pf_t, ov_local, ov_remote, to_plain, to_marked;
 	int c, verdict;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -284,6 +304,46 @@ int main(int argc, char **argv)
 	if (verdict != TC_ACT_OK)
 		fprintf(stderr, "warning: new-flow verdict %d\n", verdict);
 
+	/* The overlay on: the programs again, bound to the same maps, with
+	 * cfg_tunnel_ifindex set (loopback: the test run only notes the
+	 * redirect). A remote pod 10.128.0.5 (its ipcache entry made remote;
+	 * identity 2000, as the server,
+	 * so that the same policy entry allows it) behind node 192.168.50.2. */
+	{
+		struct bench_datapath_bpf *o = bench_datapath_bpf__open();
+		struct bpf_map *m;
+		uint32_t remote = htonl(0x0a800005), node = htonl(0xc0a83202);
+		struct sl_ipcache_key k = { .prefixlen = SL_IPCACHE_PREFIX_BITS(32), .family = 4 };
+		struct sl_ipcache_value v = { .identity = 2000, .tunnel_family = 4, .flags = SL_IPCACHE_REMOTE };
+
+		if (!o)
+			die("open (overlay)");
+		o->rodata->cfg_tunnel_ifindex = 1;
+		bpf_object__for_each_map(m, o->obj) {
+			if (bpf_map__is_internal(m))
+				continue;
+			if (bpf_map__reuse_fd(m, bpf_map__fd(bpf_object__find_map_by_name(s->obj, bpf_map__name(m)))))
+				die("reuse map (overlay)");
+		}
+		if (bench_datapath_bpf__load(o))
+			die("load (overlay)");
+		memcpy(k.addr, &remote, 4);
+		memcpy(v.tunnel_addr, &node, 4);
+		if (bpf_map_update_elem(bpf_map__fd(s->maps.sluice_ipcache), &k, &v, 0))
+			die("ipcache (overlay)");
+		len = tcp4(pkt, client, server, 41001, 8080, 0x10);
+		ov_local = time_flow(bpf_program__fd(o->progs.bench_from_endpoint), pkt, len, TC_ACT_OK, "overlay, local");
+		len = tcp4(pkt, client, remote, 41001, 8080, 0x10);
+		ov_remote = time_flow(bpf_program__fd(o->progs.bench_from_endpoint), pkt, len, TC_ACT_REDIRECT,
+				      "overlay, remote");
+		/* Into the endpoint: a flow from the remote pod, accepted once. */
+		len = tcp4(pkt, remote, client, 42000, 8080, 0x10);
+		to_plain = time_flow(bpf_program__fd(o->progs.bench_to_endpoint), pkt, len, TC_ACT_OK, "to_endpoint");
+		to_marked = time_flow(bpf_program__fd(o->progs.bench_to_endpoint_marked), pkt, len, TC_ACT_OK,
+				      "to_endpoint, marked");
+		bench_datapath_bpf__destroy(o);
+	}
+
 	/* Prefilter: 64k prefixes (/24 and /32), a source in none. */
 	pf = prefilter_bpf__open();
 	if (!pf)
@@ -317,6 +377,13 @@ int main(int argc, char **argv)
 	       "    service with policy                                   rewriting measured apart and taken out)\n",
 	       newf - rewrite + empty_tc, (newf - rewrite + empty_tc) / empty_tc, rewrite - empty_tc);
 	printf("  prefilter, 64k prefixes       %6.1f   %.2fx empty xdp  (target <= 2x)\n", pf_t, pf_t / empty_xdp);
+	printf("  overlay on, established flow:\n");
+	printf("    from-endpoint to a local endpoint   %6.1f\n", ov_local);
+	printf("    from-endpoint to a remote pod       %6.1f   %.2fx the local one (target <= 1.3x)\n", ov_remote,
+	       ov_remote / ov_local);
+	printf("    to-endpoint                         %6.1f\n", to_plain);
+	printf("    to-endpoint, identity mark          %6.1f   %.2fx without (target <= 1.3x)\n", to_marked,
+	       to_marked / to_plain);
 
 	printf("\nkernel memory per map (memlock from fdinfo; ipcache, policy, conntrack as filled above)\n");
 	{
