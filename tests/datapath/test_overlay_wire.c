@@ -111,6 +111,11 @@ static void setup(void)
 	ns_pod = netns_holder();
 	ns_node_a = netns_holder();
 	/* node B */
+	/* IPv6 off in all three: the kernel's own router solicitations and
+	 * MLD reports would be flows of their own in the counters */
+	sh("for p in %d %d %d; do nsenter -t $p -n sh -c 'for c in all default; do "
+	   "echo 1 > /proc/sys/net/ipv6/conf/$c/disable_ipv6; done' || exit 1; done",
+	   (int)getpid(), (int)ns_pod, (int)ns_node_a);
 	sh("ip link add ul0 type veth peer name ul1 && ip link set ul1 netns %d && "
 	   "ip addr add 192.168.77.2/24 dev ul0 && ip link set ul0 up && ip link set " VX " up && "
 	   "ip link set dpa-peer address 02:00:00:00:0a:01 && ip link set dpa-peer netns %d && ip link set dpa up && "
