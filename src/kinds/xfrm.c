@@ -83,22 +83,33 @@ static void prefix_str(uint8_t family, const uint8_t a[16], uint8_t plen, bool a
 		snprintf(buf, len, "%s/%u", addr_str(family, a, s, sizeof(s)), plen);
 }
 
+/* " dport 8472", or with a partial mask " dport 8472/0xff00" (as `ip xfrm`
+ * reads them). Returns the length written. */
+static size_t port_format(char *buf, size_t len, const char *what, uint16_t port, uint16_t mask)
+{
+	int w = mask == 0xffff ? snprintf(buf, len, " %s %u", what, port)
+			       : snprintf(buf, len, " %s %u/0x%x", what, port, mask);
+
+	return w < 0 ? 0 : (size_t)w;
+}
+
 /* "policy out 10.1.0.0/24 -> 10.2.0.0/24 mark 0x3e00/0xff00", then any
  * other selector field that is set. any: "any" for a /0 selector (plans);
  * else the prefix as `ip xfrm` writes it (errors). */
 static int policy_format(const struct sl_xfrm_policy_key *k, bool any, char *buf, size_t len)
 {
-	char s[INET6_ADDRSTRLEN + 8], d[INET6_ADDRSTRLEN + 8], more[160] = "";
+	char s[INET6_ADDRSTRLEN + 8], d[INET6_ADDRSTRLEN + 8], more[160] = "", pb[8];
 	size_t m = 0;
 
 	if (k->mark || k->mark_mask)
 		m += (size_t)snprintf(more + m, sizeof(more) - m, " mark 0x%x/0x%x", k->mark, k->mark_mask);
 	if (k->proto && m < sizeof(more))
-		m += (size_t)snprintf(more + m, sizeof(more) - m, " proto %u", k->proto);
+		m += (size_t)snprintf(more + m, sizeof(more) - m, " proto %s",
+				      desc_proto_name(k->proto, pb, sizeof(pb)));
 	if ((k->sport || k->sport_mask) && m < sizeof(more))
-		m += (size_t)snprintf(more + m, sizeof(more) - m, " sport %u/0x%x", k->sport, k->sport_mask);
+		m += port_format(more + m, sizeof(more) - m, "sport", k->sport, k->sport_mask);
 	if ((k->dport || k->dport_mask) && m < sizeof(more))
-		m += (size_t)snprintf(more + m, sizeof(more) - m, " dport %u/0x%x", k->dport, k->dport_mask);
+		m += port_format(more + m, sizeof(more) - m, "dport", k->dport, k->dport_mask);
 	if (k->ifindex && m < sizeof(more))
 		m += (size_t)snprintf(more + m, sizeof(more) - m, " ifindex %d", k->ifindex);
 	if (k->user && m < sizeof(more))

@@ -399,7 +399,8 @@ Test(encrypt, validation)
 	{
 		char *d = diag_lines(&ld);
 
-		cr_expect(strstr(d, "encryption with tunnel: vxlan is not supported"), "%s", d);
+		/* encryption works over the overlay: only the mixed families are wrong */
+		cr_expect(!strstr(d, "encryption with tunnel: vxlan"), "%s", d);
 		cr_expect(strstr(d, "nodes[node-b].ip: fd00:50::2 is an IPv6 address and this node's ip (192.168.50.1) "
 				    "is IPv4"),
 			  "%s", d);
@@ -419,6 +420,37 @@ Test(encrypt, validation)
 		free(d);
 	}
 	sl_load_free(&ld);
+}
+
+/* With the overlay, the VXLAN between the node ips is encrypted whole: an
+ * out policy per remote node on the tunnel's UDP port, no mark; the pod
+ * CIDRs get neither policies nor routes. */
+Test(encrypt, overlay_encrypts_the_tunnel)
+{
+	struct version empty, v;
+	char *plan, *got;
+
+	version_compile(&empty, "version: 1\n");
+	version_compile(&v, "version: 1\nnode: node-a\n"
+			    "datapath: {tunnel: vxlan, vxlanPort: 4789, underlayDevice: eth0}\n"
+			    "nodes:\n"
+			    "  - {name: node-a, ip: 192.168.50.1, podCIDRs: [10.1.0.0/24], encryptKeys: [3]}\n"
+			    "  - {name: node-b, ip: 192.168.50.2, podCIDRs: [10.2.0.0/24, 'fd00:2::/64'], encryptKeys: [3]}\n"
+			    KEYS(K3));
+	cr_expect_eq(objset_count(&v.res.set, SL_OBJ_XFRM_STATE), 2, "in, out to b");
+	cr_expect_eq(objset_count(&v.res.set, SL_OBJ_XFRM_POLICY), 1, "out, for the tunnel to b");
+	cr_expect_eq(objset_count(&v.res.set, SL_OBJ_ROUTE), 0, "no route to any pod CIDR");
+	plan = blank_fingerprints(plan_of(&empty, &v, SL_PLAN_TEXT));
+	got = section(plan, "xfrm");
+	cr_expect_str_eq(got,
+			 "  + state in any -> 192.168.50.1 spi 0x3 rfc4106(gcm(aes)) key <redacted> (fingerprint ********) reqid 0x51c00\n"
+			 "  + state out 192.168.50.1 -> 192.168.50.2 spi 0x3 rfc4106(gcm(aes)) key <redacted> (fingerprint ********) reqid 0x51c03\n"
+			 "  + policy out 192.168.50.1/32 -> 192.168.50.2/32 proto UDP dport 4789 tmpl 192.168.50.1 -> 192.168.50.2 spi 0x3 reqid 0x51c03\n",
+			 "%s", got);
+	free(got);
+	free(plan);
+	version_free(&v);
+	version_free(&empty);
 }
 
 /* Fingerprints are SHA-256 (libcrypto) over a domain and both parts with

@@ -1,0 +1,338 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The overlay as a cluster (state-format.md, "Overlay"): three node
+# namespaces joined by an underlay bridge (IPv4, MTU 1500), two pod
+# namespaces on each node, one cluster file with `tunnel: vxlan` applied on
+# every node with --node and a pin directory of its own. The underlay has
+# no route to any pod CIDR: what crosses goes through sluice_vxlan.
+#   - reachability truth tables for every ordered pod pair (ICMP, TCP, UDP;
+#     IPv4 and IPv6 pod addresses over the IPv4 underlay), measured with
+#     real probes, for three policy sets: policy by identity is enforced on
+#     the receiving node by the identity the VNI carries;
+#   - a capture on the underlay: VXLAN on the port between node addresses,
+#     never a pod address as an outer address, the VNI the sender's
+#     identity;
+#   - 1 MB over TCP between pods on two nodes (pod MTU 1500 over an
+#     underlay of MTU 1500): nothing too big is dropped in silence;
+#   - zero writes on a second apply, `show | diff -` empty on every node;
+#   - drift: the device deleted, shown by diff, repaired by apply;
+#   - a node removed, then re-addressed: the next apply on every node
+#     takes it in, with the minimal plan.
+# Usage: test-overlay.sh [PATH-TO-SLUICE]
+source "$(dirname "$0")/lib.sh"
+it_init "$@"
+command -v tcpdump >/dev/null || it_skip "needs tcpdump"
+
+NODES="a b c"
+declare -A NODE_PID=() NODE_IP=() NODE_N=([a]=1 [b]=2 [c]=3)
+PODS=()
+
+# ---- the cluster ----
+
+# The underlay: a bridge in the test's own namespace, a port per node.
+ip link add ulbr type bridge || it_die "underlay bridge"
+ip link set ulbr up
+
+# cl_node NAME: a node namespace with eth0 on the underlay at 192.168.60.N.
+cl_node() {
+	local name=$1 n=${NODE_N[$1]} pid
+	it_netns pid
+	NODE_PID[$name]=$pid NODE_IP[$name]=192.168.60.$n
+	it_sysctls it_in "$pid"
+	it_in "$pid" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 >/dev/null ||
+		it_die "node $name: forwarding"
+	ip link add "ul-$name" type veth peer name eth0 netns "$pid" || it_die "node $name: underlay veth"
+	ip link set "ul-$name" master ulbr up
+	it_in "$pid" ip -batch - <<-EOF || it_die "node $name: addresses"
+		link set lo up
+		link set eth0 up
+		addr add 192.168.60.$n/24 dev eth0
+	EOF
+}
+
+# cl_pod NODE NAME M IDENTITY: a pod on NODE with 10.N.0.M and fd00:N::M,
+# host side lxc-NAME in the node's namespace (as it_endpoint does on one
+# node).
+cl_pod() {
+	local node=$1 name=$2 m=$3 ident=$4 n=${NODE_N[$1]} npid=${NODE_PID[$1]} pid dev=lxc-$2
+	it_netns pid
+	IT_PID[$name]=$pid IT_A4[$name]=10.$n.0.$m IT_A6[$name]=fd00:$n::$m IT_IDENT[$name]=$ident
+	IT_ENDPOINTS+=("$name")
+	PODS+=("$name")
+	POD_NODE[$name]=$node
+	it_sysctls it_in "$pid"
+	it_in "$npid" ip link add "$dev" type veth peer name eth0 netns "$pid" || it_die "$name: veth"
+	it_in "$npid" sh -c "echo 1 > /proc/sys/net/ipv4/conf/$dev/proxy_arp; echo 0 > /proc/sys/net/ipv4/neigh/$dev/proxy_delay"
+	it_in "$npid" ip -batch - <<-EOF || it_die "$name: node side"
+		link set $dev up
+		addr add fe80::1/64 dev $dev nodad
+		route add 10.$n.0.$m/32 dev $dev
+		route add fd00:$n::$m/128 dev $dev
+	EOF
+	it_in "$pid" ip -batch - <<-EOF || it_die "$name: pod side"
+		link set lo up
+		link set eth0 up
+		addr add 10.$n.0.$m/32 dev eth0
+		addr add fd00:$n::$m/128 dev eth0 nodad
+		route add 169.254.1.1 dev eth0 scope link
+		route add default via 169.254.1.1 dev eth0
+		route add default via fe80::1 dev eth0
+	EOF
+	IT_LINK_T=${EPOCHREALTIME/./}
+}
+
+declare -A POD_NODE=()
+for n in $NODES; do cl_node "$n"; done
+IT_LABELS[1001]="app: web" IT_LABELS[1002]="app: client" IT_LABELS[1003]="app: db"
+cl_pod a a1 11 1001; cl_pod a a2 12 1002
+cl_pod b b1 11 1001; cl_pod b b2 12 1003
+cl_pod c c1 11 1002; cl_pod c c2 12 1003
+it_servers
+
+# cl_state NAME [NODES] < POLICIES: the cluster file (identities, every
+# pod as an endpoint of its node, the nodes, tunnel: vxlan) plus the given
+# sections; prints its path.
+cl_state() {
+	local f=$IT_WORK/$1.yaml nodes=${2:-$NODES} id p n
+	{
+		echo "version: 1"
+		echo "datapath: {tunnel: vxlan, underlayDevice: eth0}"
+		echo "nodes:"
+		for n in $nodes; do
+			echo "  - {name: node-$n, ip: ${NODE_IP[$n]}, podCIDRs: [10.${NODE_N[$n]}.0.0/24, \"fd00:${NODE_N[$n]}::/64\"]}"
+		done
+		echo "identities:"
+		for id in 1001 1002 1003; do echo "  - {id: $id, labels: {${IT_LABELS[$id]}}}"; done
+		echo "endpoints:"
+		for p in "${PODS[@]}"; do
+			case " $nodes " in *" ${POD_NODE[$p]} "*) ;; *) continue ;; esac
+			echo "  - {name: $p, node: node-${POD_NODE[$p]}, interface: lxc-$p, ipv4: ${IT_A4[$p]}," \
+				"ipv6: \"${IT_A6[$p]}\", identity: ${IT_IDENT[$p]}}"
+		done
+		cat
+	} > "$f"
+	echo "$f"
+}
+
+# cl_sluice NODE WANT-RC ARGS...: sluice in the node's namespace, with the
+# node's pin directory and name.
+cl_sluice() {
+	local node=$1; shift
+	local want=$1; shift
+	local rc
+	IT_OUT=$IT_WORK/sluice.out IT_ERR=$IT_WORK/sluice.err
+	it_in "${NODE_PID[$node]}" env SLUICE_PIN_DIR="$IT_BPFFS/node-$node" \
+		"$IT_SLUICE" "$@" --node "node-$node" --no-color > "$IT_OUT" 2> "$IT_ERR"
+	rc=$?
+	if [ "$rc" -eq "$want" ]; then
+		it_ok
+		return 0
+	fi
+	it_bad "node-$node: sluice $* exited $rc, want $want"
+	sed 's/^/   | /' "$IT_OUT" "$IT_ERR"
+	return 1
+}
+
+# cl_apply STATE [NODES]: apply on each node, then check each converged:
+# diff says "No changes." and a second apply writes nothing.
+cl_apply() {
+	local f=$1 nodes=${2:-$NODES} n
+	for n in $nodes; do
+		cl_sluice "$n" 0 apply "$f" || continue
+		sed "s/^/   node-$n | /" "$IT_OUT"
+	done
+	for n in $nodes; do
+		cl_sluice "$n" 0 diff "$f" &&
+			it_check "node-$n: diff after apply of $(basename "$f") prints 'No changes.'" grep -qx 'No changes.' "$IT_OUT"
+		cl_sluice "$n" 0 apply -v "$f" &&
+			it_check "node-$n: second apply of $(basename "$f") makes no kernel write" \
+				grep -q 'kernel writes: 0$' "$IT_ERR"
+	done
+}
+
+# ---- no policy: everything crosses ----
+
+S0=$(cl_state open < /dev/null)
+cl_sluice a 2 diff "$S0" # exit 2: there are changes to make
+it_check "the plan makes sluice_vxlan: vxlan, port 8472, MTU 1500 - 50" \
+	grep -qx '  + device sluice_vxlan vxlan port 8472 mtu 1450' "$IT_OUT"
+cl_apply "$S0"
+for n in $NODES; do
+	it_check "node-$n: sluice_vxlan is an external vxlan device on 8472, MTU 1450" bash -c \
+		"nsenter -t ${NODE_PID[$n]} -n ip -d link show sluice_vxlan | grep -q 'vxlan external .*dstport 8472' &&
+		 nsenter -t ${NODE_PID[$n]} -n ip link show sluice_vxlan | grep -q 'mtu 1450'"
+	it_check "node-$n: no route to any remote pod CIDR" bash -c \
+		"! nsenter -t ${NODE_PID[$n]} -n ip route show | grep -Eq '^10\\.[123]\\.0\\.0/24'"
+done
+PAIRS="${PODS[*]}"
+it_matrix "no policy" "$PAIRS" "$PAIRS" <<-'EOF'
+	ok * * * *
+EOF
+
+# ---- the wire: a capture on the underlay during cross-node probes ----
+
+cap=$IT_WORK/underlay.txt
+it_spawn capture_pid tcpdump -l -nn -i ulbr -c 60 -e > "$cap" 2> "$IT_WORK/tcpdump.err"
+sleep 1
+it_in "${IT_PID[a1]}" ping -c 3 -i 0.2 -W 1 "${IT_A4[b2]}" > /dev/null
+it_in "${IT_PID[c1]}" ping -6 -c 3 -i 0.2 -W 1 "${IT_A6[a2]}" > /dev/null
+sleep 1
+kill "$capture_pid" 2> /dev/null
+wait "$capture_pid" 2> /dev/null
+it_check "the capture saw VXLAN on port 8472 between node addresses" \
+	grep -Eq '192\.168\.60\.1\.[0-9]+ > 192\.168\.60\.2\.8472: VXLAN' "$cap"
+it_check "an IPv6 pod's packets cross as VXLAN between IPv4 node addresses" \
+	grep -Eq '192\.168\.60\.3\.[0-9]+ > 192\.168\.60\.1\.8472: VXLAN' "$cap"
+it_check "no pod address is ever an outer address on the underlay" bash -c \
+	"! grep -E 'IPv4|IPv6' '$cap' | grep -Ev 'VXLAN|ARP' | grep -Eq '(10\\.[123]\\.0\\.|fd00:)'"
+it_check "the VNI is the sender's identity (a1: 1001)" grep -q 'vni 1001' "$cap"
+grep -c VXLAN "$cap" | sed 's/^/   VXLAN packets captured: /'
+
+# ---- 1 MB over TCP between nodes, pod MTU 1500 over underlay MTU 1500 ----
+
+big=$IT_WORK/big.py
+cat > "$big" <<-'PY'
+	import socket, sys
+	mode, addr = sys.argv[1], sys.argv[2]
+	fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+	if mode == "server":
+	    s = socket.socket(fam, socket.SOCK_STREAM)
+	    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	    s.bind((addr, 9000)); s.listen(1)
+	    open(sys.argv[3], "w").close()
+	    c, _ = s.accept(); n = 0
+	    while True:
+	        b = c.recv(65536)
+	        if not b: break
+	        n += len(b)
+	    c.sendall(str(n).encode()); c.close()
+	else:
+	    s = socket.create_connection((addr, 9000), timeout=20)
+	    s.sendall(b"x" * (1 << 20)); s.shutdown(socket.SHUT_WR)
+	    print(s.recv(64).decode())
+PY
+for fam in 4 6; do
+	if [ $fam = 4 ]; then dst=${IT_A4[b1]}; else dst=${IT_A6[b1]}; fi
+	rm -f "$IT_WORK/big.ready"
+	it_spawn big_pid nsenter -t "${IT_PID[b1]}" -n -- "$IT_PY" "$big" server "$dst" "$IT_WORK/big.ready"
+	for i in $(seq 200); do [ -e "$IT_WORK/big.ready" ] && break; sleep 0.02; done
+	got=$(timeout 30 nsenter -t "${IT_PID[a2]}" -n -- "$IT_PY" "$big" client "$dst" 2>&1)
+	it_check "1 MB over TCP/IPv$fam from a2 (node-a) to b1 (node-b) arrives whole ($got bytes)" test "$got" = 1048576
+	kill "$big_pid" 2> /dev/null
+done
+
+# ---- policy by identity, enforced on the receiving node ----
+
+# web (a1, b1) takes only TCP/80 from clients (a2, c1).
+S1=$(cl_state web-from-clients <<-'EOF'
+	policies:
+	  - name: web-from-clients
+	    endpointSelector: {matchLabels: {app: web}}
+	    ingress:
+	      - fromEndpoints: [{matchLabels: {app: client}}]
+	        toPorts: [{ports: [{port: 80, protocol: TCP}]}]
+EOF
+)
+cl_apply "$S1"
+it_matrix "web takes TCP/80 from clients only" "$PAIRS" "$PAIRS" <<-'EOF'
+	ok * * * *
+	fail * [ab]1 * *
+	ok [ac][12] [ab]1 * tcp/80
+	fail [ab]1 [ab]1 * tcp/80
+	fail b2 [ab]1 * *
+	fail c2 [ab]1 * *
+EOF
+
+# db (b2, c2) takes anything from web only, and sends nothing new to web.
+DB_POLICY=$(cat <<-'EOF'
+	policies:
+	  - name: db-from-web
+	    endpointSelector: {matchLabels: {app: db}}
+	    ingress:
+	      - fromEndpoints: [{matchLabels: {app: web}}]
+	    egressDeny:
+	      - toEndpoints: [{matchLabels: {app: web}}]
+EOF
+)
+S2=$(cl_state db-from-web <<< "$DB_POLICY")
+cl_apply "$S2"
+it_matrix "db takes only web, says nothing new to web" "$PAIRS" "$PAIRS" <<-'EOF'
+	ok * * * *
+	fail * [bc]2 * *
+	ok [ab]1 [bc]2 * *
+	fail [bc]2 [ab]1 * *
+EOF
+
+# ---- show | diff - on every node ----
+
+for n in $NODES; do
+	if cl_sluice "$n" 0 show; then
+		cp "$IT_OUT" "$IT_WORK/show-$n.yaml"
+		it_in "${NODE_PID[$n]}" env SLUICE_PIN_DIR="$IT_BPFFS/node-$n" "$IT_SLUICE" diff - --node "node-$n" \
+			--no-color < "$IT_WORK/show-$n.yaml" > "$IT_WORK/show-diff" 2>&1
+		it_check "node-$n: show | diff - is empty" grep -qx 'No changes.' "$IT_WORK/show-diff" ||
+			sed 's/^/   | /' "$IT_WORK/show-diff"
+	fi
+done
+
+# ---- drift: the device deleted ----
+
+it_in "${NODE_PID[b]}" ip link del sluice_vxlan
+cl_sluice b 2 diff "$S2"
+it_check "diff shows the device to make again" grep -qx '  + device sluice_vxlan vxlan port 8472 mtu 1450' "$IT_OUT"
+cl_apply "$S2" b
+it_matrix "after repairing node-b's device" "a1 b1 c2" "a1 b1 c2" <<-'EOF'
+	ok * * * *
+	fail * [bc]2 * *
+	ok [ab]1 [bc]2 * *
+	fail [bc]2 [ab]1 * *
+EOF
+
+# ---- a node removed, then re-addressed ----
+
+# node-c leaves the cluster file: a and b drop its pods and CIDRs, and
+# nothing else (the policy stays).
+S3=$(cl_state without-c "a b" <<< "$DB_POLICY")
+cl_sluice a 2 diff -o json "$S3"
+cp "$IT_OUT" "$IT_WORK/plan-without-c.json"
+it_plan_check "node-c removed, as node-a sees it" "$IT_WORK/plan-without-c.json" <<-EOF
+	remove ipcache 10.3.0.0/24
+	remove ipcache fd00:3::/64
+	remove ipcache 10.3.0.11/32
+	remove ipcache fd00:3::11/128
+	remove ipcache 10.3.0.12/32
+	remove ipcache fd00:3::12/128
+	remove ipcache 192.168.60.3/32
+EOF
+cl_apply "$S3" "a b"
+it_matrix "without node-c" "a1 a2 b1 b2" "a1 a2 b1 b2" <<-'EOF'
+	ok * * * *
+	fail * b2 * *
+	ok [ab]1 b2 * *
+	fail b2 [ab]1 * *
+EOF
+
+# node-b moves to 192.168.60.22 on the underlay.
+it_in "${NODE_PID[b]}" ip addr del 192.168.60.2/24 dev eth0
+it_in "${NODE_PID[b]}" ip addr add 192.168.60.22/24 dev eth0
+NODE_IP[b]=192.168.60.22
+S4=$(cl_state b-moved "a b" <<< "$DB_POLICY")
+cl_sluice a 2 diff "$S4"
+it_check "node-a's plan moves node-b's entries to the new address" \
+	grep -q '~ ipcache 10.2.0.0/24: via 192.168.60.2 -> 192.168.60.22' "$IT_OUT"
+cl_apply "$S4" "a b"
+it_matrix "node-b re-addressed" "a1 a2 b1 b2" "a1 a2 b1 b2" <<-'EOF'
+	ok * * * *
+	fail * b2 * *
+	ok [ab]1 b2 * *
+	fail b2 [ab]1 * *
+EOF
+
+# ---- flush ----
+
+for n in $NODES; do
+	cl_sluice "$n" 0 flush
+	it_check "node-$n: flush removes sluice_vxlan" bash -c "! nsenter -t ${NODE_PID[$n]} -n ip link show sluice_vxlan 2>/dev/null"
+done
+it_finish
