@@ -77,19 +77,25 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 	}
 }
 
-/* tc attachments in their endpoint's group, after its entries; the XDP
- * one with the prefilter's entries. */
+/* tc attachments in their endpoint's group, after its entries, or with
+ * the devices when on a device sluice owns (sluice_vxlan); the XDP one
+ * with the prefilter's entries. */
 static void group(const struct sl_desc_ctx *c, const struct sl_view *v, int op, struct sl_plan_group *g)
 {
 	const struct sl_attach_key *k = v->key;
 
-	(void)c;
 	(void)op;
-	if (k->hook == SL_HOOK_TC_INGRESS || k->hook == SL_HOOK_TC_EGRESS)
-		desc_group_ifname(g, k->ifname);
-	else if (k->hook == SL_HOOK_XDP)
-		g->section = SL_SEC_PREFILTER;
 	g->rank = 2;
+	if (k->hook == SL_HOOK_XDP) {
+		g->section = SL_SEC_PREFILTER;
+	} else if (k->hook == SL_HOOK_TC_INGRESS || k->hook == SL_HOOK_TC_EGRESS) {
+		if (desc_owned_device(c, k->ifname)) {
+			g->section = SL_SEC_DEVICES;
+			g->rank = 1;
+		} else {
+			desc_group_ifname(g, k->ifname);
+		}
+	}
 }
 
 /* The prefilter's maps for the XDP program, the datapath's for the others. */

@@ -309,6 +309,15 @@ bool desc_ep_value(const struct sl_desc_ctx *c, const char ifname[16], struct sl
 	return false;
 }
 
+bool desc_owned_device(const struct sl_desc_ctx *c, const char ifname[16])
+{
+	char key[16] = { 0 };
+
+	memcpy(key, ifname, strnlen(ifname, sizeof(key)));
+	return objset_find(c->set[SL_WANT], SL_OBJ_DEVICE, key, sizeof(key)) ||
+	       objset_find(c->set[SL_HAVE], SL_OBJ_DEVICE, key, sizeof(key));
+}
+
 const struct sl_endpoint *desc_st_endpoint(const struct sl_desc_ctx *c, const char *ifname)
 {
 	struct sl_endpoint k = { .interface = (char *)ifname };

@@ -92,6 +92,8 @@ void desc_ctx_free(struct sl_desc_ctx *c);
 const char *desc_ep_ifname(const struct sl_desc_ctx *c, int s, uint16_t id);
 /* The ENDPOINT value of an interface: want's, else have's; false if neither. */
 bool desc_ep_value(const struct sl_desc_ctx *c, const char ifname[16], struct sl_endpoint_value *ret);
+/* Whether either set holds a device (SL_OBJ_DEVICE) of that name. */
+bool desc_owned_device(const struct sl_desc_ctx *c, const char ifname[16]);
 /* The state's local endpoint on that interface, or NULL. */
 const struct sl_endpoint *desc_st_endpoint(const struct sl_desc_ctx *c, const char *ifname);
 /* The state's name of the service with that frontend, or NULL. */

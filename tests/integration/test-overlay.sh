@@ -34,7 +34,10 @@ PODS=()
 ip link add ulbr type bridge || it_die "underlay bridge"
 ip link set ulbr up
 
-# cl_node NAME: a node namespace with eth0 on the underlay at 192.168.60.N.
+# cl_node NAME: a node namespace with eth0 on the underlay at 192.168.60.N,
+# its default route toward a gateway of the underlay (which is not there:
+# only sluice_vxlan takes pod traffic across; the route is what lets the
+# node answer its pods' ARP for 169.254.1.1 by proxy).
 cl_node() {
 	local name=$1 n=${NODE_N[$1]} pid
 	it_netns pid
@@ -48,6 +51,7 @@ cl_node() {
 		link set lo up
 		link set eth0 up
 		addr add 192.168.60.$n/24 dev eth0
+		route add default via 192.168.60.254 dev eth0
 	EOF
 }
 
@@ -170,24 +174,55 @@ it_matrix "no policy" "$PAIRS" "$PAIRS" <<-'EOF'
 	ok * * * *
 EOF
 
-# ---- the wire: a capture on the underlay during cross-node probes ----
+# ---- the wire: a capture on node-a's underlay port during cross-node probes ----
 
 cap=$IT_WORK/underlay.txt
-it_spawn capture_pid tcpdump -l -nn -i ulbr -c 60 -e > "$cap" 2> "$IT_WORK/tcpdump.err"
+it_spawn capture_pid tcpdump -l -nn -i ul-a -c 400 -e > "$cap" 2> "$IT_WORK/tcpdump.err"
 sleep 1
-it_in "${IT_PID[a1]}" ping -c 3 -i 0.2 -W 1 "${IT_A4[b2]}" > /dev/null
-it_in "${IT_PID[c1]}" ping -6 -c 3 -i 0.2 -W 1 "${IT_A6[a2]}" > /dev/null
+# probes from a1 (node-a) to b2 (node-b) and from c1 (node-c) to a2
+it_measure "$IT_WORK/capture-probes" "a1 c1" "b2 a2"
 sleep 1
 kill "$capture_pid" 2> /dev/null
 wait "$capture_pid" 2> /dev/null
-it_check "the capture saw VXLAN on port 8472 between node addresses" \
-	grep -Eq '192\.168\.60\.1\.[0-9]+ > 192\.168\.60\.2\.8472: VXLAN' "$cap"
-it_check "an IPv6 pod's packets cross as VXLAN between IPv4 node addresses" \
-	grep -Eq '192\.168\.60\.3\.[0-9]+ > 192\.168\.60\.1\.8472: VXLAN' "$cap"
-it_check "no pod address is ever an outer address on the underlay" bash -c \
-	"! grep -E 'IPv4|IPv6' '$cap' | grep -Ev 'VXLAN|ARP' | grep -Eq '(10\\.[123]\\.0\\.|fd00:)'"
-it_check "the VNI is the sender's identity (a1: 1001)" grep -q 'vni 1001' "$cap"
-grep -c VXLAN "$cap" | sed 's/^/   VXLAN packets captured: /'
+# tcpdump prints each frame on a line of its own that starts with the
+# time, and what it decodes inside a tunnel on the following lines; port
+# 8472 it names OTV ("instance" is the VNI), 4789 VXLAN ("vni").
+"$IT_PY" - "$cap" > "$IT_WORK/capture.summary" <<-'PY'
+	import re, sys
+	outer = re.compile(r"^\d\d:\d\d:\d\d\.\d+ ")
+	tun = re.compile(r"(192\.168\.60\.\d+)\.\d+ > (192\.168\.60\.\d+)\.8472: (?:OTV|VXLAN).*(?:instance|vni) (\d+)")
+	pod = re.compile(r"\b(10\.[123]\.0\.\d+|fd00:[123]::\w+)\b")
+	frames = tunnelled = leaks = 0
+	pairs, vnis, inner6 = set(), set(), 0
+	last_tunnel = False
+	for line in open(sys.argv[1]):
+	    if outer.match(line):
+	        frames += 1
+	        m = tun.search(line)
+	        last_tunnel = bool(m)
+	        if m:
+	            tunnelled += 1
+	            pairs.add(m.group(1) + ">" + m.group(2))
+	            vnis.add(m.group(3))
+	        elif pod.search(line):
+	            leaks += 1
+	    elif last_tunnel and "IP6 " in line or (last_tunnel and "ethertype IPv6" in line):
+	        inner6 += 1
+	print("frames", frames, "tunnelled", tunnelled, "leaks", leaks, "inner6", inner6)
+	print("pairs", " ".join(sorted(pairs)))
+	print("vnis", " ".join(sorted(vnis)))
+PY
+sed 's/^/   capture: /' "$IT_WORK/capture.summary"
+it_check "the capture saw VXLAN on port 8472 from node-a to node-b" \
+	grep -q '^pairs.*192\.168\.60\.1>192\.168\.60\.2' "$IT_WORK/capture.summary"
+it_check "and from node-c to node-a" grep -q '^pairs.*192\.168\.60\.3>192\.168\.60\.1' "$IT_WORK/capture.summary"
+it_check "IPv6 pod packets cross inside VXLAN between IPv4 node addresses" \
+	bash -c "! grep -q ' inner6 0$' '$IT_WORK/capture.summary'"
+it_check "no frame on the underlay has a pod address as its outer address" \
+	grep -q ' leaks 0 ' "$IT_WORK/capture.summary"
+it_check "the VNIs are the senders' identities (a1 1001, c1 1002) and the repliers' (b2, a2)" \
+	grep -qx 'vnis 1001 1002 1003' "$IT_WORK/capture.summary"
+grep -q ' tunnelled 0 ' "$IT_WORK/capture.summary" && { echo "   the capture:"; head -20 "$cap" "$IT_WORK/tcpdump.err" | sed 's/^/   | /'; }
 
 # ---- 1 MB over TCP between nodes, pod MTU 1500 over underlay MTU 1500 ----
 
@@ -269,10 +304,12 @@ EOF
 for n in $NODES; do
 	if cl_sluice "$n" 0 show; then
 		cp "$IT_OUT" "$IT_WORK/show-$n.yaml"
-		it_in "${NODE_PID[$n]}" env SLUICE_PIN_DIR="$IT_BPFFS/node-$n" "$IT_SLUICE" diff - --node "node-$n" \
+		# show names the nodes it rebuilds from their ips, and says which
+		# one this is (node:)
+		it_in "${NODE_PID[$n]}" env SLUICE_PIN_DIR="$IT_BPFFS/node-$n" "$IT_SLUICE" diff - \
 			--no-color < "$IT_WORK/show-$n.yaml" > "$IT_WORK/show-diff" 2>&1
-		it_check "node-$n: show | diff - is empty" grep -qx 'No changes.' "$IT_WORK/show-diff" ||
-			sed 's/^/   | /' "$IT_WORK/show-diff"
+		it_check "node-$n: show | diff - is empty" grep -qx 'No changes.' "$IT_WORK/show-diff"
+		grep -qx 'No changes.' "$IT_WORK/show-diff" || sed 's/^/   | /' "$IT_WORK/show-diff"
 	fi
 done
 
@@ -332,7 +369,7 @@ EOF
 # ---- flush ----
 
 for n in $NODES; do
-	cl_sluice "$n" 0 flush
+	cl_sluice "$n" 0 flush --yes
 	it_check "node-$n: flush removes sluice_vxlan" bash -c "! nsenter -t ${NODE_PID[$n]} -n ip link show sluice_vxlan 2>/dev/null"
 done
 it_finish
