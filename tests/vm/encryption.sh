@@ -15,6 +15,9 @@
 #     UDP probe every 50 ms from pod-a to pod-b: at most one probe lost, and
 #     the plans list the new SAs first and the old ones last;
 #   - an SA deleted with `ip xfrm` is drift: diff shows it, apply repairs it;
+#   - the same cluster over the overlay (tunnel: vxlan): pods reach each
+#     other as policy allows, judged by the identity the VNI carries, and
+#     the underlay carries ESP only: no VXLAN and no pod packet in clear;
 #   - a foreign SA, xfrm policy and route survive apply and flush, and flush
 #     leaves none of sluice's;
 #   - no output of any sluice command holds a byte of a key, raw or in hex.
@@ -109,6 +112,7 @@ state() {
 			version: 1
 			datapath:
 			  underlayDevice: eth0
+			  tunnel: ${TUNNEL:-disabled}
 			  mapSizes: {ctTcp: 4096, ctAny: 4096, ipcache: 1024, endpoints: 64, policy: 4096,
 			             services: 64, backends: 64, tunnel: 64, prefilter: 64}
 			nodes:
@@ -225,7 +229,7 @@ import signal, socket, struct, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # all: taps run before the bridge takes the frame
 s.bind((sys.argv[1], 0))
 s.settimeout(0.2)
-esp = plain = 0
+esp = plain = vxlan = 0
 stop = False
 def on_term(*_):
     global stop
@@ -245,7 +249,9 @@ while not stop:
         esp += 1
     elif src[0] == 10 or dst[0] == 10:
         plain += 1
-print(f"esp {esp} plain {plain}")
+    elif proto == 17 and len(b) >= 38 and struct.unpack("!H", b[36:38])[0] == 8472:
+        vxlan += 1  # VXLAN in clear: pod packets inside
+print(f"esp {esp} plain {plain} vxlan {vxlan}")
 EOF
 ip netns exec ul "$PY" "$work/capture.py" u-a "$work/capture.ready" >"$work/capture.out" 2>&1 &
 cap=$!
@@ -257,7 +263,7 @@ expect_probes b "10.1.0.10 tcp/80 ok" "10.3.0.10 tcp/80 fail" "10.3.0.10 icmp fa
 expect_probes c "10.1.0.10 tcp/80 ok" "10.2.0.10 tcp/80 ok"
 kill -TERM "$cap"
 wait "$cap"
-read -r _ esp _ plain <"$work/capture.out" || true
+read -r _ esp _ plain _ _ <"$work/capture.out" || true
 log "on node-a's underlay port: $(cat "$work/capture.out")"
 check "the underlay carries ESP (${esp:-?} packets)" test "${esp:-0}" -gt 10
 check "no plaintext pod packet on the underlay (${plain:-?})" test "${plain:-1}" -eq 0
@@ -350,6 +356,37 @@ check "diff names the missing SA" grep -q '^  + state out 192.168.50.1 -> 192.16
 sl a apply "$work/s3.yaml"
 check "apply repairs the drift ($(cat "$work/last"))" test "$(sas a | grep -c 'out 192.168.50.2 0x00000004')" -eq 1
 expect_probes a "10.2.0.10 tcp/80 ok"
+
+# ---- 3b. the overlay, encrypted ----
+TUNNEL=vxlan state "$work/s4.yaml" 4 4 4 4
+log "the same cluster over the overlay: tunnel: vxlan, key 4"
+apply_all "$work/s4.yaml"
+for n in a b c; do
+	sl "$n" diff "$work/s4.yaml"
+	check "node-$n: converged over the overlay ($(cat "$work/last"))" grep -qx 'No changes.' "$work/last"
+done
+check "node-a has sluice_vxlan" ip -n node-a link show sluice_vxlan
+check "node-a routes no pod CIDR ($(ip -n node-a route show proto 81 | tr '\n' ';'))" test -z "$(ip -n node-a route show proto 81)"
+check "node-a's out policy to node-b is on the tunnel's port ($(ip -n node-a xfrm policy | grep -A1 'dst 192.168.50.2/32' | tr '\n' ' '))" \
+	bash -c "ip -n node-a xfrm policy | grep -A1 'src 192.168.50.1/32 dst 192.168.50.2/32' | grep -q 'proto udp dport 8472'"
+p0=$(sa_packets a 192.168.50.1 192.168.50.2 0x4)
+rm -f "$work/capture.ready"
+ip netns exec ul "$PY" "$work/capture.py" u-a "$work/capture.ready" >"$work/capture.out" 2>&1 &
+cap=$!
+pids+=("$cap")
+for _ in $(seq 1200); do [ -e "$work/capture.ready" ] && break; sleep 0.05; done
+expect_probes a "10.2.0.10 tcp/80 ok" "10.2.0.10 udp/80 ok" "10.2.0.10 icmp ok" "10.3.0.10 tcp/80 ok"
+expect_probes b "10.1.0.10 tcp/80 ok" "10.3.0.10 tcp/80 fail" "10.3.0.10 icmp fail"
+expect_probes c "10.1.0.10 tcp/80 ok"
+kill -TERM "$cap"
+wait "$cap"
+read -r _ esp _ plain _ vxlan <"$work/capture.out" || true
+log "on node-a's underlay port, over the overlay: $(cat "$work/capture.out")"
+check "the underlay carries ESP over the overlay (${esp:-?} packets)" test "${esp:-0}" -gt 10
+check "no VXLAN in clear on the underlay (${vxlan:-?})" test "${vxlan:-1}" -eq 0
+check "no plaintext pod packet on the underlay (${plain:-?})" test "${plain:-1}" -eq 0
+p=$(sa_packets a 192.168.50.1 192.168.50.2 0x4)
+check "node-a's SA to node-b counted the tunnel's packets (${p0:-0} before, ${p:-none} after)" test "${p:-0}" -gt "${p0:-0}"
 
 # ---- 4. foreign objects ----
 log "foreign SA, policy and route on node-a"
