@@ -422,9 +422,9 @@ Test(encrypt, validation)
 	sl_load_free(&ld);
 }
 
-/* With the overlay, the VXLAN between the node ips is encrypted whole: an
- * out policy per remote node on the tunnel's UDP port, no mark; the pod
- * CIDRs get neither policies nor routes. */
+/* With the overlay, the VXLAN between the node ips is encrypted whole: a
+ * policy out and in per remote node on the tunnel's UDP port, no mark;
+ * the pod CIDRs get neither policies nor routes. */
 Test(encrypt, overlay_encrypts_the_tunnel)
 {
 	struct version empty, v;
@@ -438,14 +438,15 @@ Test(encrypt, overlay_encrypts_the_tunnel)
 			    "  - {name: node-b, ip: 192.168.50.2, podCIDRs: [10.2.0.0/24, 'fd00:2::/64'], encryptKeys: [3]}\n"
 			    KEYS(K3));
 	cr_expect_eq(objset_count(&v.res.set, SL_OBJ_XFRM_STATE), 2, "in, out to b");
-	cr_expect_eq(objset_count(&v.res.set, SL_OBJ_XFRM_POLICY), 1, "out, for the tunnel to b");
+	cr_expect_eq(objset_count(&v.res.set, SL_OBJ_XFRM_POLICY), 2, "out and in, for the tunnel with b");
 	cr_expect_eq(objset_count(&v.res.set, SL_OBJ_ROUTE), 0, "no route to any pod CIDR");
 	plan = blank_fingerprints(plan_of(&empty, &v, SL_PLAN_TEXT));
 	got = section(plan, "xfrm");
 	cr_expect_str_eq(got,
 			 "  + state in any -> 192.168.50.1 spi 0x3 rfc4106(gcm(aes)) key <redacted> (fingerprint ********) reqid 0x51c00\n"
 			 "  + state out 192.168.50.1 -> 192.168.50.2 spi 0x3 rfc4106(gcm(aes)) key <redacted> (fingerprint ********) reqid 0x51c03\n"
-			 "  + policy out 192.168.50.1/32 -> 192.168.50.2/32 proto UDP dport 4789 tmpl 192.168.50.1 -> 192.168.50.2 spi 0x3 reqid 0x51c03\n",
+			 "  + policy out 192.168.50.1/32 -> 192.168.50.2/32 proto UDP dport 4789 tmpl 192.168.50.1 -> 192.168.50.2 spi 0x3 reqid 0x51c03\n"
+			 "  + policy in 192.168.50.2/32 -> 192.168.50.1/32 proto UDP dport 4789 tmpl any -> 192.168.50.1 any spi reqid 0x51c00\n",
 			 "%s", got);
 	free(got);
 	free(plan);

@@ -430,20 +430,24 @@ static int add_route(struct sl_objset *out, const struct sl_prefix *dst, const s
  * With the overlay, what crosses the underlay between two nodes is VXLAN
  * between their ips: it is encrypted whole (ESP outside VXLAN), by an out
  * policy per remote node on the tunnel's UDP port, with no mark, so that
- * nothing the tunnel carries to that node leaves in clear. The pod CIDRs
- * need neither policies nor routes: no pod packet is routed by the
- * underlay. Not yet: an in policy that refuses clear VXLAN from a node
- * (the kernel hands UDP to the tunnel's socket before any in policy is
- * checked, so one would change nothing).
+ * nothing the tunnel carries to that node leaves in clear; and an in
+ * policy for what comes to the port from that node, which the kernel
+ * checks before the tunnel's socket takes it: decrypted VXLAN is let in,
+ * VXLAN in clear from that node is dropped. The pod CIDRs need neither
+ * policies nor routes: no pod packet is routed by the underlay.
  */
 static int overlay_policies(struct sl_objset *out, const struct sl_state *st, const struct sl_prefix *lip,
 			    const struct sl_prefix *rip, uint8_t spi)
 {
 	struct sel_l4 vxlan = { .proto = IPPROTO_UDP, .dport = (uint16_t)st->datapath->vxlan_port };
 	struct sl_prefix l = *lip, rr = *rip;
+	int r;
 
 	l.len = rr.len = lip->family == SL_FAMILY_IPV4 ? 32 : 128;
-	return add_policy(out, SL_XFRM_DIR_OUT, &l, &rr, &vxlan, 0, lip, rip, sl_xfrm_reqid(spi), spi);
+	r = add_policy(out, SL_XFRM_DIR_OUT, &l, &rr, &vxlan, 0, lip, rip, sl_xfrm_reqid(spi), spi);
+	if (r >= 0)
+		r = add_policy(out, SL_XFRM_DIR_IN, &rr, &l, &vxlan, 0, NULL, lip, SL_XFRM_REQID_IN, 0);
+	return r;
 }
 
 int sl_compile_encryption(const struct sl_state *st, const struct sl_keyring *keys, struct sl_objset *out)
