@@ -167,12 +167,7 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 		const char *u = st->datapath->underlay_device;
 		int mtu = u ? sl_kernel_device_mtu(u) : -EINVAL;
 
-		if (!u) {
-			fprintf(p->err, "sluice %s: datapath.tunnel: vxlan needs datapath.underlayDevice, the device toward "
-				"the other nodes (sluice_vxlan's MTU is its MTU less the encapsulation); nothing was "
-				"changed\n", cmd);
-			return 1;
-		}
+		/* validation refused the state without one */
 		if (mtu < 0) {
 			fprintf(p->err, "sluice %s: datapath.underlayDevice %s: %s; nothing was changed\n", cmd, str_esc(u),
 				mtu == -ENODEV ? "no such device in this network namespace" : strerror(-mtu));

@@ -113,7 +113,8 @@ kill "$binder"; wait "$binder" 2>/dev/null
 
 NOUL=$(state noul "tunnel: vxlan")
 it_sluice 1 diff "$NOUL"
-it_check "no underlayDevice: refused, named" grep -q "needs datapath.underlayDevice.*nothing was changed" "$IT_ERR"
+it_check "no underlayDevice: refused by validation, named" grep -q "datapath.tunnel: tunnel: vxlan needs datapath.underlayDevice" "$IT_ERR"
+it_check "no underlayDevice: nothing was changed" grep -q "nothing was changed" "$IT_ERR"
 MISS=$(state miss "tunnel: vxlan, underlayDevice: nosuch0")
 for cmd in diff apply "apply --dry-run"; do
 	# shellcheck disable=SC2086

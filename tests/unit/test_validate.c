@@ -216,8 +216,8 @@ Test(validate, modes_need_their_settings)
 		     "programs are attached to each endpoint's interface as on the host side of a veth, and "
 		     "ipvlanMaster is not used\n"
 		     "2:34: datapath.tunnel: tunnel: vxlan needs the nodes to tunnel to: add a 'nodes' section\n"
-		     "2:34: warning: datapath.tunnel: vxlan is not carried out yet by this version of sluice: no "
-		     "sluice_vxlan device is created and traffic to other nodes is not encapsulated\n"
+		     "2:34: datapath.tunnel: tunnel: vxlan needs datapath.underlayDevice, the device toward the other "
+		     "nodes (sluice_vxlan's MTU is its MTU less the encapsulation)\n"
 		     "2:53: datapath.cgroupPath: 'rel' is not an absolute path\n");
 	sl_load_free(&ld);
 }
@@ -227,12 +227,11 @@ Test(validate, this_node)
 	struct sl_load ld = {};
 	const char *text = "version: 1\n"
 			   "nodes: [{name: node-a, ip: 192.168.50.1}, {name: node-b, ip: 192.168.50.2}]\n"
-			   "datapath: {tunnel: vxlan}\n";
+			   "datapath: {tunnel: vxlan, underlayDevice: eth0}\n";
 	struct sl_validate_opts o = { .hostname = "laptop" };
 
 	load_text(&ld, text, true);
-	cr_assert_eq(ld.diags.n_warnings, 2, "a host name that is no node is a warning for validate (and vxlan, "
-		     "which is not carried out yet, another)");
+	cr_assert_eq(ld.diags.n_warnings, 1, "a host name that is no node is a warning for validate");
 	cr_assert_eq(ld.diags.n_errors, 0);
 	sl_load_free(&ld);
 
@@ -249,8 +248,7 @@ Test(validate, this_node)
 	sl_load_finish(&ld);
 	o.node = "node-b";
 	sl_validate(&ld, &o);
-	assert_diags(&ld, "3:20: warning: datapath.tunnel: vxlan is not carried out yet by this version of sluice: no "
-			  "sluice_vxlan device is created and traffic to other nodes is not encapsulated\n");
+	assert_diags(&ld, "");
 	cr_assert_str_eq(ld.state.node, "node-b");
 	sl_load_free(&ld);
 
@@ -261,8 +259,8 @@ Test(validate, this_node)
 	sl_validate(&ld, &o);
 	diag_sort(&ld.diags);
 	cr_assert_eq(ld.diags.n_errors, 1);
-	cr_assert_eq(ld.diags.n, 2, "the error, and the warning that vxlan is not carried out yet");
-	cr_assert_str_eq(ld.diags.v[1].message, "'node-z' is not one of the nodes (node-a, node-b)");
+	cr_assert_eq(ld.diags.n, 1, "the error");
+	cr_assert_str_eq(ld.diags.v[0].message, "'node-z' is not one of the nodes (node-a, node-b)");
 	sl_load_free(&ld);
 }
 
@@ -422,7 +420,7 @@ Test(validate, settings_not_carried_out_yet_warn)
 		  "datapath:\n"
 		  "  mode: ipvlan\n"
 		  "  ipvlanMaster: eth0\n"
-		  "  tunnel: vxlan\n"
+		  "  tunnel: disabled\n"
 		  "  socketAcceleration: true\n"
 		  "  hostReachableServices: true\n"
 		  "  cgroupPath: /sys/fs/cgroup\n" IDS
@@ -435,8 +433,6 @@ Test(validate, settings_not_carried_out_yet_warn)
 		     "5:9: warning: datapath.mode: ipvlan is not carried out yet by this version of sluice: the "
 		     "programs are attached to each endpoint's interface as on the host side of a veth, and "
 		     "ipvlanMaster is not used\n"
-		     "7:11: warning: datapath.tunnel: vxlan is not carried out yet by this version of sluice: no "
-		     "sluice_vxlan device is created and traffic to other nodes is not encapsulated\n"
 		     "8:23: warning: datapath.socketAcceleration: socket acceleration is not carried out yet by this "
 		     "version of sluice: no sockops or sk_msg program is attached, and connections between local "
 		     "endpoints take the usual path\n"

@@ -37,10 +37,10 @@ void datapath_validate(struct val *v)
 		v_warn(v, f, SL_AT(dp, SL_DP_MODE), "mode",
 		  "ipvlan " NOT_YET ": the programs are attached to each endpoint's interface as on the host side "
 		  "of a veth, and ipvlanMaster is not used");
-	if (SL_HAS(dp, SL_DP_TUNNEL) && dp->tunnel == SL_TUNNEL_VXLAN)
-		v_warn(v, f, SL_AT(dp, SL_DP_TUNNEL), "tunnel",
-		  "vxlan " NOT_YET ": no sluice_vxlan device is created and traffic to other nodes is not "
-		  "encapsulated");
+	if (SL_HAS(dp, SL_DP_TUNNEL) && dp->tunnel == SL_TUNNEL_VXLAN && !dp->underlay_device)
+		v_err(v, f, SL_AT(dp, SL_DP_TUNNEL), "tunnel",
+		  "tunnel: vxlan needs datapath.underlayDevice, the device toward the other nodes (sluice_vxlan's "
+		  "MTU is its MTU less the encapsulation)");
 	if (SL_HAS(dp, SL_DP_SOCKET_ACCELERATION) && dp->socket_acceleration)
 		v_warn(v, f, SL_AT(dp, SL_DP_SOCKET_ACCELERATION), "socketAcceleration",
 		  "socket acceleration " NOT_YET ": no sockops or sk_msg program is attached, and connections "
