@@ -160,6 +160,35 @@ static void encryption(struct strbuf *b, struct doc *d, const struct sl_objset *
 	xfrm_stats(b, NULL, NULL);
 }
 
+/* The endpoints whose device MTU is more than the tunnel carries: what
+ * they send to other nodes at full size is fragmented on the underlay
+ * (docs/datapath.md, "MTU"). A warning line each (text), or their names
+ * (JSON). */
+static void over_mtu(struct strbuf *b, struct doc *d, struct doc_node *names, const struct sl_objset *live,
+		     uint32_t tunnel_mtu)
+{
+	for (size_t i = 0; i < live->n; i++) {
+		const struct sl_obj *o = &live->v[i];
+		char ifname[17] = "";
+		int mtu;
+
+		if (o->kind != SL_OBJ_ENDPOINT || !sl_kind_fits(o->kind, o->klen, o->vlen))
+			continue;
+		memcpy(ifname, obj_key(live, o), 16);
+		mtu = sl_kernel_device_mtu(ifname);
+		if (mtu <= 0 || (uint32_t)mtu <= tunnel_mtu)
+			continue;
+		if (d)
+			doc_str(d, names, NULL, ifname);
+		else
+			strbuf_addf(b,
+				    "  warning: endpoint device %s has MTU %d, more than the tunnel carries (%u): what it "
+				    "sends to other nodes at full size is fragmented on the underlay; give pods an MTU "
+				    "of %u\n",
+				    str_esc(ifname), mtu, tunnel_mtu, tunnel_mtu);
+	}
+}
+
 /* The devices sluice owns (the overlay's sluice_vxlan), as observed. */
 static void devices(struct strbuf *b, struct doc *d, const struct sl_objset *live)
 {
@@ -173,6 +202,7 @@ static void devices(struct strbuf *b, struct doc *d, const struct sl_objset *liv
 		struct sl_device_key k;
 		struct sl_device_value v;
 		char name[17] = "", under[17] = "";
+		struct doc_node *m = NULL;
 
 		if (o->kind != SL_OBJ_DEVICE || !sl_kind_fits(o->kind, o->klen, o->vlen))
 			continue;
@@ -181,8 +211,7 @@ static void devices(struct strbuf *b, struct doc *d, const struct sl_objset *liv
 		memcpy(name, k.name, sizeof(k.name));
 		memcpy(under, v.underlay, sizeof(v.underlay));
 		if (d) {
-			struct doc_node *m = doc_map(d, seq, NULL, DOC_BLOCK);
-
+			m = doc_map(d, seq, NULL, DOC_BLOCK);
 			doc_str(d, m, "name", name);
 			doc_str(d, m, "type", v.type == SL_DEVICE_VXLAN ? "vxlan" : "unknown");
 			doc_u64(d, m, "port", v.port);
@@ -197,6 +226,8 @@ static void devices(struct strbuf *b, struct doc *d, const struct sl_objset *liv
 			strbuf_addf(b, "  %s%s%s\n", str_esc(line + strlen("device ")), under[0] ? " dev " : "",
 				    str_esc(under));
 		}
+		if (v.type == SL_DEVICE_VXLAN)
+			over_mtu(b, d, d ? doc_seq(d, m, "endpointsOverMtu", DOC_FLOW) : NULL, live, v.mtu);
 		any = true;
 	}
 	if (!any && !d)

@@ -169,6 +169,20 @@ for n in $NODES; do
 	it_check "node-$n: no route to any remote pod CIDR" bash -c \
 		"! nsenter -t ${NODE_PID[$n]} -n ip route show | grep -Eq '^10\\.[123]\\.0\\.0/24'"
 done
+# status: pod devices of MTU 1500 are more than the tunnel carries
+it_in "${NODE_PID[a]}" ip link set lxc-a2 mtu 1450
+if cl_sluice a 0 status; then
+	it_check "status warns that lxc-a1 (MTU 1500) is more than the tunnel carries (1450)" \
+		grep -q 'warning: endpoint device lxc-a1 has MTU 1500, more than the tunnel carries (1450)' "$IT_OUT"
+	it_check "and not about lxc-a2 (MTU 1450)" bash -c "! grep -q 'device lxc-a2 has MTU' '$IT_OUT'"
+fi
+if cl_sluice a 0 status -o json; then
+	it_check "status -o json lists lxc-a1 as over the tunnel's MTU" "$IT_PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["devices"][0]
+sys.exit(0 if d["endpointsOverMtu"] == ["lxc-a1"] else 1)' "$IT_OUT"
+fi
+it_in "${NODE_PID[a]}" ip link set lxc-a2 mtu 1500
 PAIRS="${PODS[*]}"
 it_matrix "no policy" "$PAIRS" "$PAIRS" <<-'EOF'
 	ok * * * *
