@@ -86,4 +86,23 @@ int bench_to_endpoint_marked(struct __sk_buff *skb)
 	return to_endpoint(skb);
 }
 
+/* The floor of the tunnel's egress: a redirect alone, and a tunnel key
+ * put then a redirect (the helper allocates the packet's tunnel metadata),
+ * nothing else. */
+SEC("tc")
+int bench_redirect_only(struct __sk_buff *skb)
+{
+	return bpf_redirect(1, 0);
+}
+
+SEC("tc")
+int bench_tunnel_key_only(struct __sk_buff *skb)
+{
+	struct bpf_tunnel_key tk = { .remote_ipv4 = 0xc0a83c02, .tunnel_id = 1001, .tunnel_ttl = 64 };
+
+	if (bpf_skb_set_tunnel_key(skb, &tk, sizeof(tk), 0) < 0)
+		return TC_ACT_SHOT;
+	return bpf_redirect(1, 0);
+}
+
 char LICENSE[] SEC("license") = "GPL";
