@@ -148,7 +148,14 @@ static void parse_linkinfo(const struct nlattr *nest, struct link_seen *s)
 	mnl_attr_for_each_nested(a, nest) {
 		switch (mnl_attr_get_type(a)) {
 		case IFLA_INFO_KIND:
-			s->vxlan = mnl_attr_get_payload_len(a) >= 5 && !strncmp(mnl_attr_get_payload(a), "vxlan", 6);
+		{
+			/* "vxlan", with or without its NUL: never read past the
+			 * attribute */
+			size_t al = mnl_attr_get_payload_len(a);
+			const char *p = mnl_attr_get_payload(a);
+
+			s->vxlan = al >= 5 && !memcmp(p, "vxlan", 5) && (al == 5 || p[5] == '\0');
+		}
 			break;
 		case IFLA_INFO_DATA:
 			data = a;

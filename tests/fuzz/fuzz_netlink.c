@@ -3,8 +3,9 @@
  * The decoders of what the kernel sends back over netlink: an input is a
  * receive buffer of a dump (netlink messages back to back), walked as
  * xfrm.c's and route.c's dump loops walk it. Each message goes to the SA,
- * xfrm policy and route decoders that observation runs (xfrm_state_decode,
- * xfrm_policy_decode, route_decode) and, when it ends the dump or is an
+ * xfrm policy, route and device decoders that observation runs
+ * (xfrm_state_decode, xfrm_policy_decode, route_decode, link_decode) and,
+ * when it ends the dump or is an
  * error, to nl_ack_parse. What decodes as sluice's is named as errors name
  * it, gathered into a live set, and planned (removals, then additions) and
  * shown: the plan's JSON must be valid JSON.
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datapath/link.h"
 #include "datapath/nl.h"
 #include "datapath/route.h"
 #include "datapath/xfrm.h"
@@ -55,6 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sl_xfrm_policy_value pv;
 		struct sl_route_key rk;
 		struct sl_route_value rv;
+		struct sl_device_key dk;
+		struct sl_device_value dv;
 		uint32_t ifindex;
 
 		if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
@@ -82,6 +86,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			route_name(&rk, &rv, name, sizeof(name));
 			route_name(&rk, NULL, name, sizeof(name));
 			objset_add(&seen, SL_OBJ_ROUTE, &rk, sizeof(rk), &rv, sizeof(rv));
+		}
+		if (link_decode(m, &dk, &dv, &ifindex) > 0) {
+			/* observation names the underlay by its ifindex */
+			if (ifindex)
+				snprintf(dv.underlay, sizeof(dv.underlay), "dev%u", ifindex % 100000u);
+			sl_device_name(&dk, &dv, name, sizeof(name));
+			sl_device_name(&dk, NULL, name, sizeof(name));
+			objset_add(&seen, SL_OBJ_DEVICE, &dk, sizeof(dk), &dv, sizeof(dv));
 		}
 	}
 	if (fuzz_unique(&seen, &live) >= 0) {

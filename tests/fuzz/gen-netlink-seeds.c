@@ -14,8 +14,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -25,6 +27,7 @@
 #include <time.h>
 
 #include "datapath/route.h"
+#include "kinds/device.h"
 #include "datapath/xfrm.h"
 
 #define BUF (256 * 1024)
@@ -280,6 +283,43 @@ static void put_route(const struct rt *r)
 	done_msg(nlh);
 }
 
+struct ln {
+	int ifindex;
+	const char *name, *alias, *kind;
+	uint32_t mtu, link;
+	uint16_t port;
+	int metadata, learning; /* -1: no attribute */
+	bool up, kind_nul;
+};
+
+static void put_link(const struct ln *l)
+{
+	struct nlmsghdr *nlh = msg(RTM_NEWLINK, NLM_F_MULTI);
+	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	struct nlattr *info, *data;
+
+	ifm->ifi_index = l->ifindex;
+	ifm->ifi_flags = l->up ? IFF_UP : 0;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, l->name);
+	mnl_attr_put_u32(nlh, IFLA_MTU, l->mtu);
+	if (l->alias)
+		mnl_attr_put_strz(nlh, IFLA_IFALIAS, l->alias);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	/* the kernel's kind has its NUL; a seed without it too */
+	mnl_attr_put(nlh, IFLA_INFO_KIND, strlen(l->kind) + (l->kind_nul ? 1 : 0), l->kind);
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons(l->port));
+	if (l->metadata >= 0)
+		mnl_attr_put_u8(nlh, IFLA_VXLAN_COLLECT_METADATA, (uint8_t)l->metadata);
+	if (l->learning >= 0)
+		mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, (uint8_t)l->learning);
+	if (l->link)
+		mnl_attr_put_u32(nlh, IFLA_VXLAN_LINK, l->link);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	done_msg(nlh);
+}
+
 static void synth(void)
 {
 	const uint32_t in = SL_XFRM_REQID_IN;
@@ -336,6 +376,20 @@ static void synth(void)
 				RT_SCOPE_UNIVERSE, 100, SL_ROUTE_METRIC_V6, 2, 0, false });
 	put_done(0, NULL);
 	flush("route-v6.bin");
+
+	/* Devices: sluice's sluice_vxlan (external, on its underlay), one
+	 * down and learning, a foreign one of the same name (no alias), one
+	 * of another alias, one that is no vxlan, a kind without its NUL. */
+	put_link(&(struct ln){ 7, SL_DEVICE_VXLAN_NAME, SL_DEVICE_ALIAS, "vxlan", 1450, 2, 8472, 1, 0, true, true });
+	put_link(&(struct ln){ 8, "sluice_vxlan2", SL_DEVICE_ALIAS, "vxlan", 9000, 0, 4789, 0, 1, false, true });
+	put_link(&(struct ln){ 9, "other_vxlan", NULL, "vxlan", 1450, 2, 8472, 1, -1, true, true });
+	put_done(0, NULL);
+	flush("link-vxlan.bin");
+	put_link(&(struct ln){ 7, SL_DEVICE_VXLAN_NAME, "not sluice", "vxlan", 1450, 2, 8472, 1, 0, true, true });
+	put_link(&(struct ln){ 10, "sluice_br", SL_DEVICE_ALIAS, "bridge", 1500, 0, 0, -1, -1, true, true });
+	put_link(&(struct ln){ 11, SL_DEVICE_VXLAN_NAME, SL_DEVICE_ALIAS, "vxlan", 1450, 0, 8472, 1, 0, true, false });
+	put_done(0, NULL);
+	flush("link-foreign-kinds.bin");
 
 	/* Acks: an error with the kernel's message, capped and not, and a
 	 * dump that ends in an error. */
