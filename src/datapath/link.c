@@ -259,26 +259,12 @@ static int observe_decode(void *octx, const struct nlmsghdr *nlh, void *key, voi
 
 static const struct nl_kind_ops link_ops;
 
-struct observe_ctx {
-	int (*cb)(void *ctx, const struct sl_device_key *k, const struct sl_device_value *v);
-	void *ctx;
-};
-
-static int observe_each(void *data, const void *k, const void *v)
-{
-	struct observe_ctx *o = data;
-
-	return o->cb(o->ctx, k, v);
-}
-
-int link_observe(struct sl_link *l,
-		 int (*cb)(void *ctx, const struct sl_device_key *k, const struct sl_device_value *v), void *ctx,
+int link_observe(struct sl_link *l, int (*cb)(void *ctx, const void *k, const void *v), void *ctx,
 		 struct sl_kerr *e)
 {
 	uint8_t req[MNL_NLMSG_HDRLEN + 128] __attribute__((aligned(4))) = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	struct nl_dump_opts o = { .what = "devices: reading the devices" };
-	struct observe_ctx oc = { cb, ctx };
 	struct nlattr *li;
 	int r;
 
@@ -290,7 +276,7 @@ int link_observe(struct sl_link *l,
 	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "vxlan");
 	mnl_attr_nest_end(nlh, li);
-	r = nl_observe(&l->s, nlh, &o, &link_ops, l, observe_each, &oc, e);
+	r = nl_observe(&l->s, nlh, &o, &link_ops, l, cb, ctx, e);
 	if (r >= 0 && o.intr) {
 		kerr(e, "devices: the devices changed while they were read; observe again");
 		return -EAGAIN;

@@ -39,12 +39,11 @@ int link_open(struct sl_link **ret, struct sl_kerr *e);
 void link_close(struct sl_link *l);
 
 /*
- * Dump the devices and call cb for each that is sluice's, with a key and a
- * value valid during the call only. cb returns 0 to go on, < 0 to stop:
+ * Dump the devices and call cb for each that is sluice's, with a struct
+ * sl_device_key and a struct sl_device_value valid during the call only. cb returns 0 to go on, < 0 to stop:
  * that value is returned. No kernel write.
  */
-int link_observe(struct sl_link *l,
-		 int (*cb)(void *ctx, const struct sl_device_key *k, const struct sl_device_value *v), void *ctx,
+int link_observe(struct sl_link *l, int (*cb)(void *ctx, const void *k, const void *v), void *ctx,
 		 struct sl_kerr *e);
 
 /*

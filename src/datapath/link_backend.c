@@ -16,9 +16,9 @@
 #include "internal.h"
 #include "link.h"
 
-static int device_cb(void *ctx, const struct sl_device_key *k, const struct sl_device_value *v)
+static int device_cb(void *ctx, const void *k, const void *v)
 {
-	return objset_add(ctx, SL_OBJ_DEVICE, k, sizeof(*k), v, sizeof(*v));
+	return objset_add(ctx, SL_OBJ_DEVICE, k, sizeof(struct sl_device_key), v, sizeof(struct sl_device_value));
 }
 
 static int link_observe_all(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)

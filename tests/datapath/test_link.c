@@ -95,8 +95,10 @@ struct devs {
 	size_t n;
 };
 
-static int dev_cb(void *ctx, const struct sl_device_key *k, const struct sl_device_value *v)
+static int dev_cb(void *ctx, const void *key, const void *val)
 {
+	const struct sl_device_key *k = key;
+	const struct sl_device_value *v = val;
 	struct devs *s = ctx;
 
 	cr_assert_lt(s->n, 8);
