@@ -80,7 +80,7 @@ static __inline int from_forward(struct __sk_buff *skb, const struct env *env, c
 	__u32 mark;
 
 	if (proxy_port)
-		return to_proxy(skb, env, proxy_port, SL_DIR_EGRESS);
+		return proxy_egress(skb, env, p, proxy_port, ep ? ep->identity : 0);
 	if (!cfg_encrypt && !cfg_tunnel_ifindex) {
 		metric(SL_METRIC_FORWARD, env->len);
 		return TC_ACT_OK;
@@ -108,8 +108,13 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 	now = ct_now();
 	/* A flow this endpoint opened, to an address that is no frontend:
 	 * the common case first, before even the endpoint entry (the program
-	 * is attached to endpoints only; the entry is looked up where needed). */
+	 * is attached to endpoints only; the entry is looked up where needed).
+	 * Before it, what sluice_to_endpoint sent back in for the proxy. */
 	if (r == PARSE_OK) {
+		__u16 hairpin = proxy_hairpinned(skb->mark);
+
+		if (hairpin)
+			return proxy_from_hairpin(skb, &env, &p, hairpin);
 		ct = ct_lookup(&p.t, SL_CT_EGRESS, 0, now);
 		if (ct) {
 			ct_update(ct, &p.t, p.tcp_flags, 0, now);
@@ -165,7 +170,7 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 		if (r == SL_DROP_NO_BACKEND) {
 			/* Counted as "no backend", and answered at once. */
 			drop(&env, r, SL_DIR_EGRESS, ep->identity, 0);
-			verdict = refuse(skb, &p);
+			verdict = refuse(skb, &p, 0);
 			return verdict < 0 ? TC_ACT_SHOT : verdict;
 		}
 		if (r || !be)
@@ -206,6 +211,9 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 	__u16 proxy_port = 0;
 	int r, verdict;
 	__u64 now;
+	/* Sent by the local proxy (its SO_MARK): read before the overlay's
+	 * identity mark is taken off. */
+	__u32 from_proxy = proxy_sent(skb->mark);
 	/* From another node through the overlay: its sender's identity. */
 	__u32 peer_id = cfg_tunnel_ifindex ? overlay_peer_identity(skb) : 0;
 
@@ -228,12 +236,12 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 			metric(SL_METRIC_REPLY, env.len);
 			return TC_ACT_OK;
 		}
-		/* A flow it accepted. */
+		/* A flow it accepted (to its proxy, unless the proxy sends it). */
 		ct = ct_lookup(&p.t, SL_CT_INGRESS, 0, now);
 		if (ct) {
 			ct_update(ct, &p.t, p.tcp_flags, 0, now);
-			if (ct->flags & SL_CT_PROXY)
-				return to_proxy(skb, &env, ct->proxy_port, SL_DIR_INGRESS);
+			if ((ct->flags & SL_CT_PROXY) && !from_proxy)
+				return proxy_hairpin(skb, &env, &p, ct->proxy_port, ct->peer_identity, 0);
 			metric(SL_METRIC_FORWARD, env.len);
 			return TC_ACT_OK;
 		}
@@ -263,12 +271,21 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 		}
 	}
 
+	/* The proxy's own connection onward (its SO_MARK): the proxy has
+	 * decided; tracked, so that the endpoint's replies pass. */
+	if (from_proxy) {
+		init.peer_identity = peer_id ? peer_id : identity_of(p.t.saddr, p.t.family);
+		ct_create(&p.t, SL_CT_INGRESS, &init, now);
+		metric(SL_METRIC_NEW, env.len);
+		return TC_ACT_OK;
+	}
+
 	/* A new flow: the endpoint's ingress policy. */
 	verdict = policy_decide(&env, &p, ep, SL_DIR_INGRESS, peer_id, &init, now, &proxy_port);
 	if (verdict != TC_ACT_OK)
 		return verdict;
 	if (proxy_port)
-		return to_proxy(skb, &env, proxy_port, SL_DIR_INGRESS);
+		return proxy_hairpin(skb, &env, &p, proxy_port, init.peer_identity, ep->identity);
 	metric(SL_METRIC_FORWARD, env.len);
 	return TC_ACT_OK;
 }

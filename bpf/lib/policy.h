@@ -109,8 +109,8 @@ static __always_inline int policy_decide(const struct env *env, const struct pkt
 		return drop(env, SL_DROP_POLICY_DENY, dir, src_id, dst_id);
 	if ((ep->flags & (egress ? SL_EP_ENFORCE_EGRESS : SL_EP_ENFORCE_INGRESS)) && verdict != POLICY_ALLOW)
 		return drop(env, SL_DROP_POLICY, dir, src_id, dst_id);
-	if (verdict != POLICY_ALLOW)
-		port = 0;
+	if (verdict != POLICY_ALLOW || p->t.proto != IPPROTO_TCP)
+		port = 0; /* only TCP is redirected */
 	init->peer_identity = peer_id;
 	if (port) {
 		init->flags |= SL_CT_PROXY;

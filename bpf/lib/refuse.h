@@ -216,10 +216,16 @@ static __inline int refuse6(struct __sk_buff *skb, const struct pkt *p)
 	return reply_write(skb, f.eth_dst, ETH_HLEN + 40 + l4_len);
 }
 
-/* Turn the packet into the refusal and send it back to the endpoint (the
- * peer of the host-side device it came in on). Returns the verdict, or -1
- * when the packet cannot be answered (the caller drops it). */
-static __inline int refuse(struct __sk_buff *skb, const struct pkt *p)
+/*
+ * Turn the packet into the refusal and send it back where it came from.
+ * At tc ingress of an endpoint's host-side device (what the endpoint sent;
+ * from_endpoint 0): into the endpoint, the device's peer. At its tc egress
+ * (what was sent to the endpoint; from_endpoint 1): into the device's own
+ * ingress, as if the endpoint had answered, so that the answer takes the
+ * endpoint's egress path back to the client. Returns the verdict, or -1
+ * when the packet cannot be answered (the caller drops it).
+ */
+static __inline int refuse(struct __sk_buff *skb, const struct pkt *p, int from_endpoint)
 {
 	int r;
 
@@ -229,6 +235,8 @@ static __inline int refuse(struct __sk_buff *skb, const struct pkt *p)
 	if (r < 0)
 		return -1;
 	bpf_skb_change_type(skb, PACKET_HOST);
+	if (from_endpoint)
+		return bpf_redirect(skb->ifindex, BPF_F_INGRESS);
 	return bpf_redirect_peer(skb->ifindex, 0);
 }
 

@@ -52,6 +52,7 @@ static const char *const drop_names[SL_DROP__MAX] = {
 	[SL_DROP_FAMILY] = "family",
 	[SL_DROP_NO_TUNNEL_KEY] = "no-tunnel-key",
 	[SL_DROP_BAD_VNI] = "bad-vni",
+	[SL_DROP_PROXY_UNAVAILABLE] = "proxy-unavailable",
 };
 
 static const char *const metric_names[SL_METRIC__MAX] = {

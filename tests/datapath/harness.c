@@ -492,6 +492,18 @@ int run_to_marked(struct dp *dp, int ifindex, const struct packet *in, uint32_t 
 	return run_mark(bpf_program__fd(dp->skel->progs.sluice_to_endpoint), ifindex, in, NULL, mark_in, mark);
 }
 
+int run_from_marked(struct dp *dp, int ifindex, const struct packet *in, struct packet *out, uint32_t mark_in,
+		    uint32_t *mark)
+{
+	return run_mark(bpf_program__fd(dp->skel->progs.sluice_from_endpoint), ifindex, in, out, mark_in, mark);
+}
+
+int run_to_marked_out(struct dp *dp, int ifindex, const struct packet *in, struct packet *out, uint32_t mark_in,
+		      uint32_t *mark)
+{
+	return run_mark(bpf_program__fd(dp->skel->progs.sluice_to_endpoint), ifindex, in, out, mark_in, mark);
+}
+
 int run_from_overlay(struct dp *dp, int ifindex, const struct packet *in, uint32_t *mark)
 {
 	return run(bpf_program__fd(dp->skel->progs.sluice_from_overlay), ifindex, in, NULL, mark);

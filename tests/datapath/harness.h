@@ -101,6 +101,12 @@ int run_xdp(struct dp *dp, const struct packet *in);
 /* run_to with the skb mark set to mark_in first (the overlay's identity
  * mark); *mark what the program left. */
 int run_to_marked(struct dp *dp, int ifindex, const struct packet *in, uint32_t mark_in, uint32_t *mark);
+/* run_from / run_to with the skb mark set to mark_in first (the proxy's
+ * marks), out the packet as the program left it. */
+int run_from_marked(struct dp *dp, int ifindex, const struct packet *in, struct packet *out, uint32_t mark_in,
+		    uint32_t *mark);
+int run_to_marked_out(struct dp *dp, int ifindex, const struct packet *in, struct packet *out, uint32_t mark_in,
+		      uint32_t *mark);
 /* sluice_from_overlay on a packet with no tunnel metadata (TEST_RUN gives none). */
 int run_from_overlay(struct dp *dp, int ifindex, const struct packet *in, uint32_t *mark);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Encryption marks, the overlay and the proxy, packet by packet. The node
+ * Encryption marks and the overlay, packet by packet (the proxy: test_proxy.c). The node
  * settings are fixed at load, so each setting has a suite of its own:
  *   overlay           encryption on, tunnel device dpb-peer
  *   overlay_plain     encryption off, tunnel device dpb-peer
@@ -274,118 +274,6 @@ ParameterizedTest(struct rcase *c, overlay, reply_to_remote_peer)
 	cr_expect_arr_eq(ev.tunnel_addr, nb, 16, "%s: to the peer's node", c->name);
 	cr_expect_eq(ev.src_identity, ID_B, "%s: source identity B", c->name);
 	cr_expect_eq(ev.target, if_nametoindex(TUN_DEV), "%s: target", c->name);
-}
-
-/* ---- proxy ---- */
-
-struct prule {
-	int level; /* 1..6, 0: unused */
-	uint16_t proxy;
-	bool deny;
-};
-
-struct pxcase {
-	char name[112];
-	int fam;
-	uint8_t dir;   /* B's: ingress A -> B through to(B), egress B -> peer through from(B) */
-	bool remote;   /* egress to the remote pod with key (10.2.0.5 / fd00:2::5) instead of A */
-	uint8_t flags; /* B's enforcement */
-	struct prule r[3];
-	uint16_t want; /* the proxy port, 0: not proxied */
-	int verdict;
-};
-
-#define IN SL_DIR_INGRESS
-#define EG SL_DIR_EGRESS
-#define ENF (SL_EP_ENFORCE_INGRESS | SL_EP_ENFORCE_EGRESS)
-#define PX2(nm, ...) { .name = nm " [IPv4]", .fam = 4, __VA_ARGS__ }, { .name = nm " [IPv6]", .fam = 6, __VA_ARGS__ }
-
-ParameterizedTestParameters(overlay, proxy_redirect)
-{
-	static struct pxcase cases[] = {
-		PX2("egress allow with a proxy port", .dir = EG, .flags = ENF, .r = { { 1, 15001 } }, .want = 15001,
-		    .verdict = TC_ACT_OK),
-		PX2("ingress allow with a proxy port", .dir = IN, .flags = ENF, .r = { { 1, 15002 } }, .want = 15002,
-		    .verdict = TC_ACT_OK),
-		PX2("most specific allow decides: level 1 over level 6", .dir = EG, .flags = ENF,
-		    .r = { { 6, 15009 }, { 1, 15001 } }, .want = 15001, .verdict = TC_ACT_OK),
-		PX2("most specific allow decides: level 2 over level 5", .dir = IN, .flags = ENF,
-		    .r = { { 5, 15009 }, { 2, 15003 } }, .want = 15003, .verdict = TC_ACT_OK),
-		PX2("most specific allow has no proxy port: not proxied", .dir = EG, .flags = ENF,
-		    .r = { { 1, 0 }, { 4, 15009 } }, .want = 0, .verdict = TC_ACT_OK),
-		PX2("the only allow is less specific: its proxy port", .dir = IN, .flags = ENF, .r = { { 5, 15004 } },
-		    .want = 15004, .verdict = TC_ACT_OK),
-		PX2("proxy port with enforcement off", .dir = EG, .flags = 0, .r = { { 3, 15006 } }, .want = 15006,
-		    .verdict = TC_ACT_OK),
-		PX2("the proxy comes before encryption and the tunnel", .dir = EG, .remote = true, .flags = ENF,
-		    .r = { { 1, 15005 } }, .want = 15005, .verdict = TC_ACT_OK),
-		PX2("a deny beats an allow with a proxy port", .dir = IN, .flags = ENF,
-		    .r = { { 1, 15001 }, { 6, 0, true } }, .want = 0, .verdict = TC_ACT_SHOT),
-	};
-
-	return cr_make_param_array(struct pxcase, cases, sizeof(cases) / sizeof(cases[0]));
-}
-
-ParameterizedTest(struct pxcase *c, overlay, proxy_redirect)
-{
-	const char *peer = c->remote ? (c->fam == 6 ? "fd00:2::5" : "10.2.0.5") : ip_a(c->fam);
-	uint32_t peer_id = c->remote ? 4001 : ID_A;
-	struct flow f = { c->dir == IN ? peer : ip_b(c->fam), c->dir == IN ? ip_b(c->fam) : peer, 40000, 80,
-			  IPPROTO_TCP, TCP_SYN };
-	uint32_t want_mark = c->want ? sl_mark_proxy(c->want) : 0;
-	uint8_t ctdir = c->dir == IN ? SL_CT_INGRESS : SL_CT_EGRESS;
-	struct sl_ct_value ct;
-	struct sl_event ev;
-
-	seed_nodes(0, c->flags);
-	for (int i = 0; i < 3; i++) {
-		const struct prule *r = &c->r[i];
-		static const struct {
-			bool id, port, proto;
-		} lv[7] = { { 0 }, { 1, 1, 1 }, { 1, 0, 1 }, { 1, 0, 0 }, { 0, 1, 1 }, { 0, 0, 1 }, { 0, 0, 0 } };
-
-		if (!r->level)
-			continue;
-		seed_policy(&dp, EP_B, c->dir, lv[r->level].id ? peer_id : 0, lv[r->level].proto ? IPPROTO_TCP : 0,
-			    lv[r->level].port ? 80 : 0, r->deny, r->proxy);
-	}
-
-	for (int n = 1; n <= 2; n++) {
-		struct packet p, out;
-		uint32_t mark = 0xdead;
-		int v;
-
-		f.tcp_flags = n == 1 ? TCP_SYN : TCP_ACK;
-		build(&p, &f, "GET /", 5);
-		v = c->dir == IN ? run_to(&dp, dp.if_b, &p, &out, &mark) : run_from(&dp, dp.if_b, &p, &out, &mark);
-		cr_expect_eq(v, c->verdict, "%s, packet %d: verdict %d", c->name, n, v);
-		if (c->verdict == TC_ACT_SHOT) {
-			cr_expect_eq(drops(&dp, SL_DROP_POLICY_DENY), (uint64_t)n, "%s: dropped as DENY", c->name);
-			cr_expect_eq(metric_count(&dp, SL_METRIC_PROXY), 0, "%s: nothing proxied", c->name);
-			continue;
-		}
-		cr_expect_eq(mark, want_mark, "%s, packet %d: mark 0x%x, expected 0x%x", c->name, n, mark, want_mark);
-		cr_expect_arr_eq(out.b, p.b, p.len, "%s, packet %d: bytes untouched", c->name, n);
-		cr_expect_eq(metric_count(&dp, SL_METRIC_PROXY), c->want ? (uint64_t)n : 0, "%s, packet %d: PROXY",
-			     c->name, n);
-		cr_expect_eq(metric_count(&dp, SL_METRIC_TUNNEL), 0, "%s, packet %d: not into the tunnel", c->name, n);
-		cr_expect_eq(metric_count(&dp, SL_METRIC_ENCRYPT), 0, "%s, packet %d: not marked for encryption",
-			     c->name, n);
-		if (c->want) {
-			cr_assert(last_event(&dp, SL_EVENT_PROXY, &ev), "%s, packet %d: a proxy event", c->name, n);
-			cr_expect_eq(ev.target, c->want, "%s, packet %d: event target %u", c->name, n, ev.target);
-			cr_expect_eq(ev.dir, c->dir, "%s, packet %d: event direction", c->name, n);
-			cr_expect_eq(ev.mark, want_mark, "%s, packet %d: event mark", c->name, n);
-		} else {
-			cr_expect(!last_event(&dp, SL_EVENT_PROXY, &ev), "%s: no proxy event", c->name);
-		}
-	}
-	if (c->verdict == TC_ACT_OK) {
-		cr_assert(ct_get(&dp, &f, ctdir, &ct), "%s: conntrack entry", c->name);
-		cr_expect_eq(!!(ct.flags & SL_CT_PROXY), !!c->want, "%s: entry's proxy flag", c->name);
-		if (c->want)
-			cr_expect_eq(ct.proxy_port, c->want, "%s: entry's proxy port %u", c->name, ct.proxy_port);
-	}
 }
 
 /* ---- the identity mark: what sluice_from_overlay hands to_endpoint ---- */

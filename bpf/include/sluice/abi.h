@@ -317,6 +317,7 @@ enum sl_drop_reason {
 	SL_DROP_FAMILY = 11,       /* a frontend and its backend differ in family */
 	SL_DROP_NO_TUNNEL_KEY = 12,/* from the overlay without tunnel metadata */
 	SL_DROP_BAD_VNI = 13,      /* from the overlay with a VNI that is no identity */
+	SL_DROP_PROXY_UNAVAILABLE = 14, /* redirected to a proxy port nothing listens on: refused */
 	SL_DROP__MAX
 };
 
@@ -349,6 +350,8 @@ enum sl_metric {
  *   bits  8..11  magic: what the mark means
  *   bits 12..15  encryption key index (SPI), with SL_MARK_ENCRYPT
  *   bits 16..31  proxy port (host order), with SL_MARK_PROXY
+ *   bits  8..11  SL_MARK_FROM_PROXY alone: set by the proxy itself (SO_MARK)
+ *                on its connections onward; not redirected, no policy
  *   bits 16..31  the low 16 bits of a security identity, with SL_MARK_IDENTITY
  *   bits  0..7   its high 8 bits (identities are 24 bits, as VNIs), with
  *                SL_MARK_IDENTITY (Cilium's layout)
@@ -360,7 +363,8 @@ enum sl_metric {
  */
 #define SL_MARK_MAGIC_MASK 0x0F00u
 #define SL_MARK_ENCRYPT 0x0E00u
-#define SL_MARK_PROXY 0x0A00u
+#define SL_MARK_PROXY 0x0A00u	   /* to the local proxy: routed locally (sluice's rule) */
+#define SL_MARK_FROM_PROXY 0x0B00u /* from the local proxy (state-format.md, "L7 redirect") */
 #define SL_MARK_IDENTITY 0x0F00u
 #define SL_MARK_KEY_SHIFT 12
 #define SL_MARK_ENCRYPT_MASK 0xFF00u
@@ -388,7 +392,10 @@ static inline __u32 sl_mark_identity_of(__u32 mark)
 	return (mark >> 16) | ((mark & 0xFFu) << 16);
 }
 SL_STATIC_ASSERT((SL_MARK_IDENTITY & SL_MARK_MAGIC_MASK) == SL_MARK_IDENTITY, "identity magic in bits 8..11");
-SL_STATIC_ASSERT(SL_MARK_IDENTITY != SL_MARK_ENCRYPT && SL_MARK_IDENTITY != SL_MARK_PROXY, "magics differ");
+SL_STATIC_ASSERT(SL_MARK_IDENTITY != SL_MARK_ENCRYPT && SL_MARK_IDENTITY != SL_MARK_PROXY &&
+			 SL_MARK_FROM_PROXY != SL_MARK_PROXY && SL_MARK_FROM_PROXY != SL_MARK_IDENTITY &&
+			 SL_MARK_FROM_PROXY != SL_MARK_ENCRYPT,
+		 "magics differ");
 SL_STATIC_ASSERT(((0xFFFF00FFu) & SL_MARK_ENCRYPT_MASK) == 0, "identity bits miss the encryption mask");
 
 /* ---- trace events (ring buffer, when the program's trace flag is on) ---- */
