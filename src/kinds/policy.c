@@ -9,13 +9,13 @@
 #include "kinds/map.h"
 #include "reconcile/model.h"
 
-/* "allow", "deny", "allow proxy 15001". */
+/* "allow", "deny", "allow via proxy 15001". */
 static void verdict_format(const struct sl_policy_value *v, char *buf, size_t len)
 {
 	if (v->flags & SL_POLICY_DENY)
 		snprintf(buf, len, "deny");
 	else if (v->proxy_port)
-		snprintf(buf, len, "allow proxy %u", v->proxy_port);
+		snprintf(buf, len, "allow via proxy %u", v->proxy_port);
 	else
 		snprintf(buf, len, "allow");
 }

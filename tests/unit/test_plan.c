@@ -298,12 +298,12 @@ Test(plan, policy_ports_verdicts_and_proxies)
 		    "endpoint web-1 (lxc-web1, id 17)\n"
 		    "  ~ endpoint: enforce none -> ingress, ingress levels none -> 3,4,5\n"
 		    "  + policy ingress identity 2 (world) any deny\n"
-		    "  + policy ingress any peer 8080/TCP allow proxy 15001\n"
+		    "  + policy ingress any peer 8080/TCP allow via proxy 15001\n"
 		    "  + policy ingress any peer any/UDP allow\n"
 		    "Plan: 3 to add, 1 to change, 0 to remove.\n");
 	assert_plan(v1, v2,
 		    "endpoint web-1 (lxc-web1, id 17)\n"
-		    "  ~ policy ingress any peer 8080/TCP: allow proxy 15001 -> allow proxy 15002\n"
+		    "  ~ policy ingress any peer 8080/TCP: allow via proxy 15001 -> allow via proxy 15002\n"
 		    "  ~ policy ingress any peer any/UDP: allow -> deny\n"
 		    "Plan: 0 to add, 2 to change, 0 to remove.\n");
 }

@@ -279,7 +279,7 @@ static const struct scase cases[] = {
 	  "      - {fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: 9090, protocol: TCP}], proxyPort: 15002}]}\n"
 	  "      - {fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: 9090, protocol: TCP}], proxyPort: 15001}]}\n"
 	  "      - {fromEndpoints: [{matchLabels: {app: db}}], toPorts: [{ports: [{port: 9090, protocol: TCP}, {port: 8080, protocol: TCP}]}]}\n",
-	  "proxyPort: 15001", NULL, "proxyPort is not carried out yet by this version of sluice" },
+	  "proxyPort: 15001" },
 	{ "ANY with a port, and a protocol with all its ports", WEB_DB "policies:\n" SEL_WEB
 	  "    egress: [{toEndpoints: [{matchLabels: {app: db}}], toPorts: [{ports: [{port: 53}, {protocol: UDP}, {port: 0, protocol: SCTP}]}]}]\n",
 	  "ports: [{port: 0, protocol: UDP}, {port: 0, protocol: SCTP}, {port: 53}]" },

@@ -79,6 +79,35 @@ static const char *const dir_key[SL_DIRECTION__MAX] = {
 	[SL_EGRESS_DENY] = "egressDeny",
 };
 
+
+/*
+ * proxyPort (state-format.md, "L7 redirect"): a port, and only TCP goes to
+ * the proxy. A UDP or SCTP port beside it is an error (the rule would
+ * allow it without the proxy the user asked for); an ANY port is a
+ * warning: its TCP connections go to the proxy, the rest is allowed
+ * without it.
+ */
+static void proxy_port_check(struct val *v, const char *file, const struct sl_port_rule *pr)
+{
+	if (!v_check_range(v, file, SL_AT(pr, SL_PORTRULE_PROXY_PORT), "proxyPort", pr->proxy_port, 1, 65535,
+			   "a port"))
+		return;
+	for (uint32_t j = 0; j < pr->n_ports; j++) {
+		const struct sl_port *p = &pr->ports[j];
+		size_t s = v_path_idx(v, ".ports", j);
+
+		if (p->protocol == SL_PROTO_UDP || p->protocol == SL_PROTO_SCTP)
+			v_err(v, file, SL_AT(p, SL_PORT_PROTOCOL), "protocol",
+			      "%s cannot go to a proxy: proxyPort redirects TCP connections only", sl_proto_name(p->protocol));
+		else if (p->protocol == SL_PROTO_ANY)
+			v_warn(v, file, SL_HAS(p, SL_PORT_PROTOCOL) ? SL_AT(p, SL_PORT_PROTOCOL) : SL_AT(p, SL_PORT_PORT),
+			       SL_HAS(p, SL_PORT_PROTOCOL) ? "protocol" : "port",
+			       "with proxyPort only TCP connections go to the proxy; UDP and SCTP on this port are "
+			       "allowed without it (write protocol: TCP to say so)");
+		v_pop(v, s);
+	}
+}
+
 static void validate_rule(struct val *v, const char *file, struct sl_rule *r, enum sl_direction dir)
 {
 	bool from = dir == SL_INGRESS || dir == SL_INGRESS_DENY, deny = dir >= SL_INGRESS_DENY;
@@ -141,11 +170,8 @@ static void validate_rule(struct val *v, const char *file, struct sl_rule *r, en
 			if (deny)
 				v_err(v, file, SL_AT(pr, SL_PORTRULE_PROXY_PORT), "proxyPort",
 				  "a deny rule cannot redirect to a proxy");
-			else if (v_check_range(v, file, SL_AT(pr, SL_PORTRULE_PROXY_PORT), "proxyPort", pr->proxy_port, 1,
-					     65535, "a port"))
-				v_warn(v, file, SL_AT(pr, SL_PORTRULE_PROXY_PORT), "proxyPort",
-				  "proxyPort " NOT_YET ": the connections are allowed and marked, not redirected to a "
-				  "proxy, so they reach their destination as if the rule had no proxyPort");
+			else
+				proxy_port_check(v, file, pr);
 		}
 		v_pop(v, saved);
 	}
@@ -574,7 +600,9 @@ static int pe_add(struct policies_compile *c, uint16_t ep_id, uint8_t dir, uint3
 	e->k.proto = proto;
 	e->k.dport = htons(port);
 	e->v.flags = deny ? SL_POLICY_DENY : 0;
-	e->v.proxy_port = deny ? 0 : proxy;
+	/* Only TCP goes to a proxy: an entry of another protocol allows
+	 * without it (validate warns about ANY; UDP and SCTP are refused). */
+	e->v.proxy_port = deny || (proto != SL_PROTO_TCP && proto != SL_PROTO_ANY) ? 0 : proxy;
 	return 0;
 }
 
