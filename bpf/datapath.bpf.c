@@ -284,8 +284,10 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 	verdict = policy_decide(&env, &p, ep, SL_DIR_INGRESS, peer_id, &init, now, &proxy_port);
 	if (verdict != TC_ACT_OK)
 		return verdict;
-	if (proxy_port)
+	if (proxy_port) {
+		proxy_divert_client(&p, proxy_port, now);
 		return proxy_hairpin(skb, &env, &p, proxy_port, init.peer_identity, ep->identity);
+	}
 	metric(SL_METRIC_FORWARD, env.len);
 	return TC_ACT_OK;
 }
@@ -310,6 +312,8 @@ int sluice_from_overlay(struct __sk_buff *skb)
 {
 	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
 
+	if (proxy_arrival(skb, &env) == TC_ACT_OK)
+		return TC_ACT_OK;
 	return overlay_receive(skb, &env);
 }
 

@@ -20,5 +20,6 @@ const volatile __u32 cfg_hz = 250;
 
 const volatile __u32 cfg_tunnel_ifindex = 0; /* sluice_vxlan; 0: no overlay (encap.h) */
 const volatile __u8 cfg_encrypt = 0;	     /* mark traffic whose ipcache entry has a key (encrypt.h) */
+const volatile __u8 cfg_proxy = 0;	     /* some policy hands flows to a proxy (proxy.h) */
 
 #endif

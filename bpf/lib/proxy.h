@@ -32,6 +32,7 @@
 #ifndef SLUICE_BPF_PROXY_H
 #define SLUICE_BPF_PROXY_H
 
+#include "config.h"
 #include "ct.h"
 #include "drops.h"
 #include "events.h"
@@ -151,7 +152,7 @@ static __inline int proxy_egress(struct __sk_buff *skb, const struct env *env, c
 /*
  * What is sent to the endpoint, to the proxy (sluice_to_endpoint, tc
  * egress): marked and sent back into the device's ingress, where
- * proxy_from_hairpin delivers it. A SYN nobody listens for is answered
+ * proxy_from_hairpin delivers it, addressed to the device. A SYN nobody listens for is answered
  * with a reset as the endpoint would answer it: built in place and sent
  * into the device's ingress unmarked, so that it leaves by the endpoint's
  * own egress path (conntrack knows it as a reply; the overlay and
@@ -160,6 +161,7 @@ static __inline int proxy_egress(struct __sk_buff *skb, const struct env *env, c
 static __inline int proxy_hairpin(struct __sk_buff *skb, const struct env *env, const struct pkt *p, __u16 port,
 				  __u32 src_id, __u32 dst_id)
 {
+	__u8 mac[ETH_ALEN];
 	int verdict;
 
 	if (proxy_is_syn(p)) {
@@ -173,8 +175,54 @@ static __inline int proxy_hairpin(struct __sk_buff *skb, const struct env *env, 
 		}
 		bpf_sk_release(sk);
 	}
+	/* Addressed to the device itself (its own MAC, the frame's source),
+	 * else the stack takes it for another host's and drops it. */
+	if (bpf_skb_load_bytes(skb, ETH_ALEN, mac, ETH_ALEN) < 0 || bpf_skb_store_bytes(skb, 0, mac, ETH_ALEN, 0) < 0)
+		return drop(env, SL_DROP_INVALID, SL_DIR_INGRESS, src_id, dst_id);
 	skb->mark = sl_mark_proxy(port);
 	return bpf_redirect(env->ifindex, BPF_F_INGRESS);
+}
+
+/*
+ * A new flow to a local endpoint goes to the proxy (its ingress policy
+ * says so): when the client is a local endpoint too, its own entry for the
+ * flow (made by sluice_from_endpoint as it sent the SYN) gets the proxy
+ * port, so that its next packets are delivered at its own device's tc
+ * ingress (proxy_egress). They must be: once the proxy has accepted the
+ * flow, the stack finds the proxy's socket for them by their addresses
+ * (early demux) and then refuses to forward them to the endpoint.
+ */
+static __inline void proxy_divert_client(const struct pkt *p, __u16 port, __u64 now)
+{
+	struct sl_ct_value *c = ct_lookup(&p->t, SL_CT_EGRESS, 0, now);
+
+	if (c) {
+		c->flags |= SL_CT_PROXY;
+		c->proxy_port = port;
+	}
+}
+
+/*
+ * The same for what arrives from outside the node (tc ingress of
+ * sluice_vxlan): a packet of a flow a local endpoint accepted for the proxy
+ * is delivered to the proxy here, before the stack sees it. Returns
+ * TC_ACT_OK when it was, -1 when the packet goes on as usual (not such a
+ * flow, or a SYN nothing listens for: sluice_to_endpoint refuses it).
+ */
+static __inline int proxy_arrival(struct __sk_buff *skb, const struct env *env)
+{
+	struct sl_ct_value *ct;
+	struct pkt p;
+	__u64 now;
+
+	if (!cfg_proxy || parse_packet(skb, &p) != PARSE_OK || p.t.proto != IPPROTO_TCP)
+		return -1;
+	now = ct_now();
+	ct = ct_lookup(&p.t, SL_CT_INGRESS, 0, now);
+	if (!ct || !(ct->flags & SL_CT_PROXY))
+		return -1;
+	ct_update(ct, &p.t, p.tcp_flags, 0, now);
+	return proxy_deliver(skb, env, &p, ct->proxy_port, SL_DIR_INGRESS) == TC_ACT_OK ? TC_ACT_OK : -1;
 }
 
 /* Back at tc ingress after proxy_hairpin: delivered. A SYN whose listener

@@ -70,7 +70,7 @@ static void add_counters(struct strbuf *b, struct doc *d, struct doc_node *m, co
 			doc_u64(d, c, "packets", v[i][0]);
 			doc_u64(d, c, "bytes", v[i][1]);
 		} else {
-			strbuf_addf(b, "  %-14s %12" PRIu64 " %14" PRIu64 "\n", names[i], v[i][0], v[i][1]);
+			strbuf_addf(b, "  %-17s %12" PRIu64 " %14" PRIu64 "\n", names[i], v[i][0], v[i][1]);
 		}
 	}
 }

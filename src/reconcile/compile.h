@@ -78,3 +78,8 @@ int sl_compile_check_capacity_counted(const struct sl_state *st, const struct sl
  * compile's prev. Free with sl_compile_prev_free(prev, *ret_names). */
 void sl_compile_prev_from_live(const struct sl_objset *live, struct sl_compile_prev *prev, char (**ret_names)[17]);
 void sl_compile_prev_free(struct sl_compile_prev *prev, char (*names)[17]);
+
+/* Whether some allow rule of the state names a proxyPort: the programs
+ * then look for flows to the proxy where packets arrive from outside
+ * (bpf/lib/proxy.h, cfg_proxy). No kernel call. */
+bool sl_compile_uses_proxy(const struct sl_state *st);

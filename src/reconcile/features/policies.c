@@ -14,6 +14,7 @@
 #include <sluice/abi.h>
 
 #include "common.h"
+#include "reconcile/compile.h"
 #include "reconcile/labels.h"
 #include "reconcile/net.h"
 
@@ -874,4 +875,25 @@ void policies_compile_free(struct policies_compile *c)
 	sel_cache_free(c->sel_cache);
 	free(c->sel_cache);
 	free(c);
+}
+
+static bool rules_use_proxy(const struct sl_rule *r, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t t = 0; t < r[i].n_to_ports; t++)
+			if (r[i].to_ports[t].proxy_port)
+				return true;
+	return false;
+}
+
+bool sl_compile_uses_proxy(const struct sl_state *st)
+{
+	for (uint32_t i = 0; i < st->n_policies; i++) {
+		const struct sl_policy *p = &st->policies[i];
+
+		for (int d = SL_INGRESS; d <= SL_EGRESS; d++) /* allow rules: validate refuses it in deny rules */
+			if (rules_use_proxy(p->rules[d].v, p->rules[d].n))
+				return true;
+	}
+	return false;
 }
