@@ -79,6 +79,7 @@ void dp_setup(struct dp *dp, const struct dp_cfg *cfg)
 	}
 	dp->skel->rodata->cfg_encrypt = cfg->encrypt;
 	dp->skel->rodata->cfg_trace = cfg->trace;
+	dp->skel->rodata->cfg_proxy = cfg->proxy;
 	cr_assert_eq(datapath_bpf__load(dp->skel), 0, "datapath load failed");
 
 	dp->pf = prefilter_bpf__open();

@@ -52,6 +52,7 @@ struct dp_cfg {
 	uint32_t tunnel_ifindex;
 	bool encrypt;
 	bool trace;
+	bool proxy; /* cfg_proxy: some policy names a proxy port */
 	uint32_t ct_size;
 	/* A device of the test's netns, by name, whose ifindex becomes
 	 * cfg_tunnel_ifindex (the netns only exists inside dp_setup). */

@@ -30,6 +30,14 @@ static struct dp dp;
 
 static void setup(void)
 {
+	struct dp_cfg cfg = { .trace = true, .proxy = true };
+
+	dp_setup(&dp, &cfg);
+}
+
+/* cfg_proxy off: what arrives from the overlay is not looked at. */
+static void setup_no_proxy(void)
+{
 	struct dp_cfg cfg = { .trace = true };
 
 	dp_setup(&dp, &cfg);
@@ -41,6 +49,7 @@ static void teardown(void)
 }
 
 TestSuite(proxy, .init = setup, .fini = teardown);
+TestSuite(proxy_off, .init = setup_no_proxy, .fini = teardown);
 
 /* A transparent proxy's listening socket on [::]:port (IPv4 too). */
 static int listen_on(uint16_t port)
@@ -57,6 +66,13 @@ static int listen_on(uint16_t port)
 	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind %u: %s", port, strerror(errno));
 	cr_assert_eq(listen(fd, 16), 0);
 	return fd;
+}
+
+/* A hairpinned packet: addressed to the device itself (its MAC, the
+ * frame's source), the rest as it was. */
+static bool hairpinned_bytes(const struct packet *out, const struct packet *in)
+{
+	return out->len == in->len && !memcmp(out->b, in->b + 6, 6) && !memcmp(out->b + 6, in->b + 6, in->len - 6);
 }
 
 #define IN SL_DIR_INGRESS
@@ -146,7 +162,11 @@ ParameterizedTest(struct pxcase *c, proxy, levels)
 			continue;
 		}
 		cr_expect_eq(mark, want_mark, "%s, packet %d: mark 0x%x, expected 0x%x", c->name, n, mark, want_mark);
-		cr_expect_arr_eq(out.b, p.b, p.len, "%s, packet %d: bytes untouched", c->name, n);
+		if (c->want && c->dir == IN)
+			cr_expect(hairpinned_bytes(&out, &p), "%s, packet %d: to the device's MAC, else untouched", c->name,
+				  n);
+		else
+			cr_expect_arr_eq(out.b, p.b, p.len, "%s, packet %d: bytes untouched", c->name, n);
 		/* Egress: counted where delivered, here; ingress: when the
 		 * hairpinned packet comes back in (below). */
 		cr_expect_eq(metric_count(&dp, SL_METRIC_PROXY), c->want ? (uint64_t)(c->dir == EG ? n : n - 1) : 0,
@@ -221,7 +241,7 @@ ParameterizedTest(struct syncase *c, proxy, syn)
 	cr_expect_eq(v, TC_ACT_REDIRECT, "%s: verdict %d", c->name, v);
 	if (c->dir == IN && c->listener) {
 		cr_expect_eq(mark, sl_mark_proxy(15100), "%s: marked 0x%x", c->name, mark);
-		cr_expect_arr_eq(out.b, p.b, p.len, "%s: the SYN itself", c->name);
+		cr_expect(hairpinned_bytes(&out, &p), "%s: the SYN itself, to the device's MAC", c->name);
 		cr_expect_eq(drops(&dp, SL_DROP_PROXY_UNAVAILABLE), 0, "%s: not refused", c->name);
 		/* Back in: at this tc "egress" no socket is assigned, so the
 		 * delivery fails as a vanished listener would: counted. */
@@ -353,4 +373,110 @@ Test(proxy, other_marks_not_hairpinned)
 	cr_expect_eq(v, TC_ACT_SHOT, "judged by B's egress (deny-all): %d", v);
 	cr_expect_eq(drops(&dp, SL_DROP_POLICY), 1, "as policy");
 	cr_expect_eq(metric_count(&dp, SL_METRIC_PROXY), 0, "not proxied");
+}
+
+/* ---- every packet of a redirected flow, where it first arrives ---- */
+
+ParameterizedTestParameters(proxy, divert_client)
+{
+	static int fams[] = { 4, 6 };
+
+	return cr_make_param_array(int, fams, 2);
+}
+
+/*
+ * A (a local endpoint) opens a flow to B's port 80, which B's ingress
+ * hands to the proxy: A's own entry for the flow takes the proxy port, and
+ * A's next packet is delivered at A's device (marked, passed), not sent on
+ * toward B (the stack would find the proxy's socket for it and drop it).
+ */
+ParameterizedTest(int *fam, proxy, divert_client)
+{
+	struct flow f = { ip_a(*fam), ip_b(*fam), 44000, 80, IPPROTO_TCP, TCP_SYN };
+	int fd = listen_on(15200);
+	struct sl_ct_value ct;
+	struct packet p, out;
+	uint32_t mark = 0;
+	int v;
+
+	seed_pair(&dp, 0, ENF);
+	seed_policy(&dp, EP_B, IN, ID_A, IPPROTO_TCP, 80, false, 15200);
+	build(&p, &f, NULL, 0);
+	v = run_from(&dp, dp.if_a, &p, &out, &mark);
+	cr_expect_eq(v, TC_ACT_OK, "[IPv%d] A's SYN leaves A (%d)", *fam, v);
+	cr_expect_eq(mark, 0, "[IPv%d] A's own policy has no proxy", *fam);
+	cr_assert(ct_get(&dp, &f, SL_CT_EGRESS, &ct), "[IPv%d] A's entry", *fam);
+	cr_expect_eq(ct.flags & SL_CT_PROXY, 0, "[IPv%d] not for a proxy yet", *fam);
+	v = run_to(&dp, dp.if_b, &p, &out, &mark);
+	cr_expect_eq(v, TC_ACT_REDIRECT, "[IPv%d] B's ingress: to the proxy (%d)", *fam, v);
+	cr_assert(ct_get(&dp, &f, SL_CT_EGRESS, &ct), "[IPv%d] A's entry", *fam);
+	cr_expect(ct.flags & SL_CT_PROXY, "[IPv%d] A's entry now names the proxy", *fam);
+	cr_expect_eq(ct.proxy_port, 15200, "[IPv%d] port %u", *fam, ct.proxy_port);
+
+	f.tcp_flags = TCP_ACK;
+	build(&p, &f, "GET /", 5);
+	mark = 0;
+	v = run_from(&dp, dp.if_a, &p, &out, &mark);
+	cr_expect_eq(v, TC_ACT_OK, "[IPv%d] A's ACK delivered at A's device (%d)", *fam, v);
+	cr_expect_eq(mark, sl_mark_proxy(15200), "[IPv%d] marked for the proxy: 0x%x", *fam, mark);
+	close(fd);
+}
+
+ParameterizedTestParameters(proxy, arrival)
+{
+	static int fams[] = { 4, 6 };
+
+	return cr_make_param_array(int, fams, 2);
+}
+
+/* From the overlay: a packet of a flow B accepted for the proxy is
+ * delivered at sluice_vxlan's tc ingress; any other goes on (here, with no
+ * tunnel metadata under TEST_RUN, to the no-tunnel-key drop). */
+ParameterizedTest(int *fam, proxy, arrival)
+{
+	struct flow f = { ip_c(*fam), ip_b(*fam), 45000, 80, IPPROTO_TCP, TCP_SYN };
+	struct flow g = { ip_c(*fam), ip_b(*fam), 45001, 8080, IPPROTO_TCP, TCP_ACK };
+	int fd = listen_on(15300);
+	struct packet p;
+	uint32_t mark = 0;
+	int v;
+
+	seed_pair(&dp, 0, ENF);
+	seed_policy(&dp, EP_B, IN, ID_C, IPPROTO_TCP, 80, false, 15300);
+	build(&p, &f, NULL, 0);
+	v = run_to(&dp, dp.if_b, &p, NULL, &mark);
+	cr_expect_eq(v, TC_ACT_REDIRECT, "[IPv%d] C's SYN to the proxy (%d)", *fam, v);
+	f.tcp_flags = TCP_ACK;
+	build(&p, &f, "GET /", 5);
+	mark = 0;
+	v = run_from_overlay(&dp, dp.if_a, &p, &mark);
+	cr_expect_eq(v, TC_ACT_OK, "[IPv%d] C's ACK delivered on arrival (%d)", *fam, v);
+	cr_expect_eq(mark, sl_mark_proxy(15300), "[IPv%d] marked 0x%x", *fam, mark);
+	cr_expect_eq(drops(&dp, SL_DROP_NO_TUNNEL_KEY), 0, "[IPv%d] not looked at as tunnel traffic", *fam);
+	build(&p, &g, "x", 1);
+	v = run_from_overlay(&dp, dp.if_a, &p, &mark);
+	cr_expect_eq(v, TC_ACT_SHOT, "[IPv%d] another flow goes on to the overlay's checks", *fam);
+	cr_expect_eq(drops(&dp, SL_DROP_NO_TUNNEL_KEY), 1, "[IPv%d] no-tunnel-key", *fam);
+	close(fd);
+}
+
+/* With no proxyPort in the state (cfg_proxy off) nothing is looked up. */
+Test(proxy_off, arrival_not_looked_at)
+{
+	struct flow f = { ip_c(4), ip_b(4), 46000, 80, IPPROTO_TCP, TCP_SYN };
+	int fd = listen_on(15400);
+	struct packet p;
+	int v;
+
+	seed_pair(&dp, 0, ENF);
+	seed_policy(&dp, EP_B, IN, ID_C, IPPROTO_TCP, 80, false, 15400);
+	build(&p, &f, NULL, 0);
+	v = run_to(&dp, dp.if_b, &p, NULL, NULL);
+	cr_expect_eq(v, TC_ACT_REDIRECT, "the flow goes to the proxy (%d)", v);
+	f.tcp_flags = TCP_ACK;
+	build(&p, &f, "x", 1);
+	v = run_from_overlay(&dp, dp.if_a, &p, NULL);
+	cr_expect_eq(v, TC_ACT_SHOT, "not delivered on arrival: cfg_proxy is off");
+	cr_expect_eq(drops(&dp, SL_DROP_NO_TUNNEL_KEY), 1, "no-tunnel-key");
+	close(fd);
 }
