@@ -18,6 +18,13 @@
  *                redirect against a redirect); to_endpoint on an established flow
  *                with the identity mark of sluice_from_overlay against
  *                the same without it
+ *   proxy        an established flow handed to a proxy (its conntrack
+ *                entry names a proxy port: marked and passed) against the
+ *                same flow without one; the ingress hairpin (to_endpoint
+ *                sends the packet back into the device, from_endpoint
+ *                delivers it) for the few packets that take it; and what
+ *                sluice_from_overlay pays for looking for redirected flows
+ *                when some policy names a proxy port (cfg_proxy)
  *
  * Each figure is the median of 5 runs of --repeat iterations. Then the
  * kernel memory of each map at its default size, from /proc/self/fdinfo.
@@ -150,6 +157,33 @@ static double time_flow(int fd, const uint8_t *pkt, uint32_t len, int want, cons
 	return t;
 }
 
+/* Two programs (or packets) timed in turns, each round one test run of
+ * --repeat iterations of each, --runs rounds: the medians, so that the
+ * machine's changes of pace fall on both alike. */
+static void time_ab(int fa, const uint8_t *pa, uint32_t la, int fb, const uint8_t *pb, uint32_t lb, double *ra,
+		    double *rb)
+{
+	uint32_t a[16], b[16];
+	uint8_t out[256];
+
+	time_prog(fa, pa, la, NULL);
+	time_prog(fb, pb, lb, NULL);
+	for (unsigned i = 0; i < runs && i < 16; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, oa, .data_in = pa, .data_size_in = la, .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = repeat);
+		LIBBPF_OPTS(bpf_test_run_opts, ob, .data_in = pb, .data_size_in = lb, .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = repeat);
+		if (bpf_prog_test_run_opts(fa, &oa) < 0 || bpf_prog_test_run_opts(fb, &ob) < 0)
+			die("test run");
+		a[i] = oa.duration;
+		b[i] = ob.duration;
+	}
+	qsort(a, runs, sizeof(a[0]), cmp_u32);
+	qsort(b, runs, sizeof(b[0]), cmp_u32);
+	*ra = a[runs / 2];
+	*rb = b[runs / 2];
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "repeat", 1, 0, 'r' }, { "runs", 1, 0, 'n' }, {} };
@@ -158,6 +192,7 @@ int main(int argc, char **argv)
 	uint8_t pkt[64];
 	uint32_t len, client = htonl(0x0a010001), server = htonl(0x0a010002), vip = htonl(0x0a60000a);
 	double empty_tc, empty_xdp, est, newf, rewrite, pf_t, ov_local, ov_remote, to_plain, to_marked, redir, tkey, ov_sparse;
+	double px_plain, px_est, px_to_plain, px_hairpin, px_back, px_ov_off, px_ov_on, px_ov_hit;
 	int c, verdict;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -363,6 +398,81 @@ int main(int argc, char **argv)
 		bench_datapath_bpf__destroy(o);
 	}
 
+	/* The proxy: flows given their conntrack entries directly (as
+	 * policy_decide and proxy_divert_client make them), established. */
+	{
+		uint32_t peer = htonl(0x0a010003);
+		struct sl_ct_value v = { .expires = UINT64_MAX, .flags = SL_CT_SEEN_REPLY, .peer_identity = 2000 };
+		struct bench_datapath_bpf *p = bench_datapath_bpf__open();
+		struct bpf_map *m;
+		int ct = bpf_map__fd(s->maps.sluice_ct4_tcp);
+		const struct {
+			uint32_t src, dst;
+			uint16_t sport, dport;
+			uint8_t dir;
+			bool proxy;
+		} flows[] = {
+			{ client, server, 43000, 8080, SL_CT_EGRESS, false },
+			{ client, server, 43001, 8080, SL_CT_EGRESS, true },
+			{ peer, client, 43002, 80, SL_CT_INGRESS, false },
+			{ peer, client, 43003, 80, SL_CT_INGRESS, true },
+		};
+
+		for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++) {
+			struct sl_ct4_key k = { .sport = htons(flows[i].sport), .dport = htons(flows[i].dport),
+						.proto = IPPROTO_TCP, .dir = flows[i].dir };
+
+			memcpy(k.saddr, &flows[i].src, 4);
+			memcpy(k.daddr, &flows[i].dst, 4);
+			v.flags = SL_CT_SEEN_REPLY | (flows[i].proxy ? SL_CT_PROXY : 0);
+			v.proxy_port = flows[i].proxy ? 15001 : 0;
+			if (bpf_map_update_elem(ct, &k, &v, 0))
+				die("ct (proxy)");
+		}
+		{
+			uint8_t pkt2[64];
+			uint32_t len2;
+			int fd = bpf_program__fd(s->progs.bench_from_endpoint_unmarked);
+
+			len = tcp4(pkt, client, server, 43000, 8080, 0x10);
+			len2 = tcp4(pkt2, client, server, 43001, 8080, 0x10);
+			time_flow(fd, pkt2, len2, TC_ACT_OK, "proxy: delivered");
+			time_ab(fd, pkt, len, fd, pkt2, len2, &px_plain, &px_est);
+		}
+		len = tcp4(pkt, peer, client, 43002, 80, 0x10);
+		px_to_plain = time_flow(bpf_program__fd(s->progs.bench_to_endpoint), pkt, len, TC_ACT_OK,
+					"proxy: to_endpoint plain");
+		len = tcp4(pkt, peer, client, 43003, 80, 0x10);
+		px_hairpin = time_flow(bpf_program__fd(s->progs.bench_to_endpoint), pkt, len, TC_ACT_REDIRECT,
+				       "proxy: hairpin");
+		px_back = time_flow(bpf_program__fd(s->progs.bench_from_endpoint_hairpinned), pkt, len, TC_ACT_OK,
+				    "proxy: hairpinned, delivered");
+		/* From the overlay, without and with cfg_proxy: a flow that is
+		 * not redirected (then the overlay's own path, which under the
+		 * test run has no tunnel metadata: dropped, the same for both),
+		 * and one that is. */
+		if (!p)
+			die("open (proxy)");
+		p->rodata->cfg_proxy = 1;
+		bpf_object__for_each_map(m, p->obj) {
+			if (bpf_map__is_internal(m))
+				continue;
+			if (bpf_map__reuse_fd(m, bpf_map__fd(bpf_object__find_map_by_name(s->obj, bpf_map__name(m)))))
+				die("reuse map (proxy)");
+		}
+		if (bench_datapath_bpf__load(p))
+			die("load (proxy)");
+		len = tcp4(pkt, peer, client, 43002, 80, 0x10);
+		px_ov_off = time_flow(bpf_program__fd(s->progs.bench_from_overlay), pkt, len, TC_ACT_SHOT,
+				      "proxy: from_overlay, cfg_proxy off");
+		px_ov_on = time_flow(bpf_program__fd(p->progs.bench_from_overlay), pkt, len, TC_ACT_SHOT,
+				     "proxy: from_overlay, cfg_proxy on");
+		len = tcp4(pkt, peer, client, 43003, 80, 0x10);
+		px_ov_hit = time_flow(bpf_program__fd(p->progs.bench_from_overlay), pkt, len, TC_ACT_OK,
+				      "proxy: from_overlay, delivered");
+		bench_datapath_bpf__destroy(p);
+	}
+
 	/* Prefilter: 64k prefixes (/24 and /32), a source in none. */
 	pf = prefilter_bpf__open();
 	if (!pf)
@@ -408,6 +518,19 @@ int main(int argc, char **argv)
 	printf("    to-endpoint                         %6.1f\n", to_plain);
 	printf("    to-endpoint, identity mark          %6.1f   %.2fx without (target <= 1.3x)\n", to_marked,
 	       to_marked / to_plain);
+	printf("  proxy (L7 redirect), established flows:\n");
+	printf("    from-endpoint, not redirected       %6.1f\n", px_plain);
+	printf("    from-endpoint, to the proxy         %6.1f   %.2fx not redirected (target <= 1.3x)\n", px_est,
+	       px_est / px_plain);
+	printf("    ingress hairpin (first packets; the node's own clients):\n"
+	       "      to-endpoint, not redirected       %6.1f\n"
+	       "      to-endpoint, sent back in         %6.1f, then from-endpoint delivers it %6.1f:\n"
+	       "      %.2fx not redirected; its floor, a second tc program (empty) %.1f: %.2fx\n",
+	       px_to_plain, px_hairpin, px_back, (px_hairpin + px_back) / px_to_plain, empty_tc,
+	       (px_to_plain + empty_tc) / px_to_plain);
+	printf("    from-overlay, a flow not redirected %6.1f with a proxyPort in the state, %6.1f without:\n"
+	       "      +%.1f ns per packet from the overlay; a redirected flow delivered there %6.1f\n",
+	       px_ov_on, px_ov_off, px_ov_on - px_ov_off, px_ov_hit);
 
 	printf("\nkernel memory per map (memlock from fdinfo; ipcache, policy, conntrack as filled above)\n");
 	{

@@ -86,6 +86,32 @@ int bench_to_endpoint_marked(struct __sk_buff *skb)
 	return to_endpoint(skb);
 }
 
+/* from_endpoint with the mark cleared each iteration: a flow delivered to
+ * the proxy leaves its mark on the reused skb. */
+SEC("tc")
+int bench_from_endpoint_unmarked(struct __sk_buff *skb)
+{
+	skb->mark = 0;
+	return from_endpoint(skb);
+}
+
+/* What sluice_to_endpoint hairpins for the proxy, back at from_endpoint:
+ * the mark set again each iteration (from_endpoint keeps it; the same
+ * store for both). */
+SEC("tc")
+int bench_from_endpoint_hairpinned(struct __sk_buff *skb)
+{
+	skb->mark = sl_mark_proxy(15001);
+	return from_endpoint(skb);
+}
+
+SEC("tc")
+int bench_from_overlay(struct __sk_buff *skb)
+{
+	skb->mark = 0;
+	return from_overlay(skb);
+}
+
 /* The floor of the tunnel's egress: a redirect alone, and a tunnel key
  * put then a redirect (the helper allocates the packet's tunnel metadata),
  * nothing else. */

@@ -292,6 +292,15 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+static __inline int from_overlay(struct __sk_buff *skb)
+{
+	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
+
+	if (proxy_arrival(skb, &env) == TC_ACT_OK)
+		return TC_ACT_OK;
+	return overlay_receive(skb, &env);
+}
+
 /* bench/datapath.bpf.c includes this file for the bodies above and brings
  * programs of its own. */
 #ifndef SLUICE_BENCH
@@ -310,11 +319,7 @@ int sluice_to_endpoint(struct __sk_buff *skb)
 SEC("tc")
 int sluice_from_overlay(struct __sk_buff *skb)
 {
-	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
-
-	if (proxy_arrival(skb, &env) == TC_ACT_OK)
-		return TC_ACT_OK;
-	return overlay_receive(skb, &env);
+	return from_overlay(skb);
 }
 
 char LICENSE[] SEC("license") = "GPL";
