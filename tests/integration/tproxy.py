@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """A trivial transparent TCP proxy for sluice's L7 redirect; standard library only.
 
-tproxy.py --port P [--mark M] [--log FILE] [--ready FILE] [--no-upstream]
+tproxy.py --port P [--mark M] [--log FILE] [--ready FILE] [--no-upstream] [--to ADDR:PORT]
 
 Listens on [::]:P (IPv4 too) with IP_TRANSPARENT, as state-format.md's
 "L7 redirect" asks of a proxy: every connection it accepts has the
@@ -12,6 +12,8 @@ FILE ("accept PEER-ADDR PEER-PORT LOCAL-ADDR LOCAL-PORT", IPv4 without the
 address with SO_MARK M (default 0xB00: sluice neither redirects nor judges
 it again) and copies bytes both ways, half-closes included. With
 --no-upstream it answers each connection itself ("proxied\\n") and closes.
+A connection made to the proxy's own port (reached directly, not
+redirected) goes onward to --to (bench/proxy compares the two).
 
 Runs until SIGTERM/SIGINT; the tests start it in the node's namespace and
 kill it by pid. It is what bench/proxy measures the redirect with, and
@@ -63,9 +65,14 @@ def serve(conn, peer, args, log_lock):
         finally:
             conn.close()
         return
+    if lport == args.port and args.to:
+        laddr, lport = args.to.rsplit(":", 1)
+        laddr, lport = laddr.strip("[]"), int(lport)
     fam = socket.AF_INET6 if ":" in laddr else socket.AF_INET
     up = socket.socket(fam, socket.SOCK_STREAM)
     try:
+        up.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         up.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, args.mark)
         up.settimeout(5)
         up.connect((laddr, lport))
@@ -92,6 +99,7 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--ready")
     ap.add_argument("--no-upstream", action="store_true")
+    ap.add_argument("--to")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
