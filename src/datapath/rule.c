@@ -78,23 +78,32 @@ void rule_close(struct sl_rule *r)
 
 /* ---- decoding ---- */
 
-/* A rule of an RTM_NEWRULE message into k and v: 1 when it is sluice's,
- * 0 when not (another protocol, another selector, not a rule). */
-static int rule_parse(const struct nlmsghdr *nlh, struct sl_rule_key *k, struct sl_rule_value *v)
+/* One rule of a dump, as far as this module reads it. */
+struct rule_seen {
+	struct sl_rule_key k;
+	struct sl_rule_value v;
+	int protocol; /* -1: none reported (a kernel before 4.17) */
+	bool other;   /* a selector besides the mark, or a flag */
+};
+
+/* A rule of an RTM_NEWRULE message into s: 1 when it is an IPv4 or IPv6
+ * rule, 0 when not. */
+static int rule_read(const struct nlmsghdr *nlh, struct rule_seen *s)
 {
 	const struct fib_rule_hdr *frh = mnl_nlmsg_get_payload(nlh);
+	struct sl_rule_key *k = &s->k;
+	struct sl_rule_value *v = &s->v;
 	const struct nlattr *a;
-	bool ours = false, other = false;
+	bool other;
 
-	memset(k, 0, sizeof(*k));
-	memset(v, 0, sizeof(*v));
+	memset(s, 0, sizeof(*s));
+	s->protocol = -1;
 	if (nlh->nlmsg_type != RTM_NEWRULE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*frh))
 		return 0;
 	if (!family_ok(frh->family))
 		return 0;
 	/* prefixes, TOS, `not` and the like, a goto (and its flags) */
-	if (frh->dst_len || frh->src_len || frh->tos || frh->flags || frh->action == FR_ACT_GOTO)
-		return 0;
+	other = frh->dst_len || frh->src_len || frh->tos || frh->flags || frh->action == FR_ACT_GOTO;
 	k->family = frh->family;
 	k->table = frh->table;
 	v->action = frh->action;
@@ -119,7 +128,8 @@ static int rule_parse(const struct nlmsghdr *nlh, struct sl_rule_key *k, struct 
 				k->fwmask = mnl_attr_get_u32(a);
 			break;
 		case FRA_PROTOCOL:
-			ours = al >= 1 && mnl_attr_get_u8(a) == SL_RTPROT;
+			if (al >= 1)
+				s->protocol = mnl_attr_get_u8(a);
 			break;
 		case FRA_SUPPRESS_PREFIXLEN:
 		case FRA_SUPPRESS_IFGROUP:
@@ -148,7 +158,29 @@ static int rule_parse(const struct nlmsghdr *nlh, struct sl_rule_key *k, struct 
 			break;
 		}
 	}
-	return ours && !other;
+	s->other = other;
+	return 1;
+}
+
+static bool seen_owned(const struct rule_seen *s)
+{
+	return s->protocol == SL_RTPROT && !s->other;
+}
+
+/* A rule of an RTM_NEWRULE message into k and v: 1 when it is sluice's,
+ * 0 when not (another protocol, another selector, not a rule). */
+static int rule_parse(const struct nlmsghdr *nlh, struct sl_rule_key *k, struct sl_rule_value *v)
+{
+	struct rule_seen s;
+
+	if (!rule_read(nlh, &s) || !seen_owned(&s)) {
+		memset(k, 0, sizeof(*k));
+		memset(v, 0, sizeof(*v));
+		return 0;
+	}
+	*k = s.k;
+	*v = s.v;
+	return 1;
 }
 
 int rule_decode(const void *msg, struct sl_rule_key *k, struct sl_rule_value *v)
@@ -281,6 +313,114 @@ static int encode_op(void *octx, const struct sl_rule_req *q, uint32_t cookie, s
 	return 0;
 }
 
+/* ---- which rule a removal takes ---- */
+
+/* Every rule of the families a batch removes from, in the kernel's order. */
+struct rules_seen {
+	struct rule_seen *v;
+	size_t n, cap;
+};
+
+static int seen_each(void *data, const struct nlmsghdr *nlh)
+{
+	struct rules_seen *l = data;
+	struct rule_seen s;
+
+	if (!rule_read(nlh, &s))
+		return 0;
+	if (grow_array((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+		return -ENOMEM;
+	l->v[l->n++] = s;
+	return 0;
+}
+
+static int rules_load(struct sl_rule *r, uint8_t family, struct rules_seen *l)
+{
+	uint8_t req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct fib_rule_hdr))] __attribute__((aligned(4))) = { 0 };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+	struct nl_dump_opts o = { .what = "rules: reading the rules" };
+	struct sl_kerr ignored;
+
+	nlh->nlmsg_type = RTM_GETRULE;
+	frh->family = family;
+	return nl_dump(&r->s, nlh, &o, seen_each, l, &ignored);
+}
+
+/*
+ * The rule the kernel's rule_find takes for a removal of k (v: its action,
+ * NULL: any): the first, in the kernel's order, of protocol SL_RTPROT that
+ * has every field the request names (its priority always; the mark, mask,
+ * table and action when not 0: the kernel reads 0 as "any"). Another
+ * selector is one the request cannot name, so a rule of sluice's protocol
+ * with one more (an input device, say) is taken as well as sluice's own.
+ */
+static const struct rule_seen *removal_takes(const struct rules_seen *l, const struct sl_rule_key *k,
+					     const struct sl_rule_value *v)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct rule_seen *s = &l->v[i];
+
+		if (s->k.family != k->family || s->protocol != SL_RTPROT || s->k.priority != k->priority)
+			continue;
+		if ((k->fwmark && s->k.fwmark != k->fwmark) || (k->fwmask && s->k.fwmask != k->fwmask) ||
+		    (k->table && s->k.table != k->table) || (v && v->action && s->v.action != v->action))
+			continue;
+		return s;
+	}
+	return NULL;
+}
+
+/* Before sending: a removal that the kernel would take another rule of
+ * sluice's protocol for (one with more selectors, listed first) is refused:
+ * that rule is not one sluice makes. */
+static void prepare(void *octx, struct nl_batch *b)
+{
+	struct sl_rule *r = octx;
+	struct rules_seen l[2] = { { 0 } };
+	bool need[2] = { false, false };
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct sl_rule_req *q = &b->reqs[i];
+
+		if (!q->err && q->op == SL_RULE_OP_DEL)
+			need[((const struct sl_rule_key *)q->key)->family == AF_INET6] = true;
+	}
+	for (int f = 0; f < 2; f++) {
+		if (need[f] && rules_load(r, f ? AF_INET6 : AF_INET, &l[f]) < 0) {
+			/* without the rules, no removal is known to be safe */
+			for (size_t i = 0; i < b->n; i++) {
+				const struct sl_rule_req *q = &b->reqs[i];
+
+				if (!q->err && q->op == SL_RULE_OP_DEL &&
+				    (((const struct sl_rule_key *)q->key)->family == AF_INET6) == f)
+					nl_batch_fail(b, i, -EAGAIN, "could not read the rules to check which one the "
+								     "removal takes");
+			}
+			need[f] = false;
+		}
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const struct sl_rule_req *q = &b->reqs[i];
+		const struct sl_rule_key *k = q->key;
+		const struct rule_seen *s;
+		int f;
+
+		if (q->err || q->op != SL_RULE_OP_DEL)
+			continue;
+		f = k->family == AF_INET6;
+		if (!need[f])
+			continue;
+		s = removal_takes(&l[f], k, q->value);
+		if (s && !seen_owned(s))
+			nl_batch_fail(b, i, -EPERM,
+				      "a rule of sluice's protocol (81) with another selector comes first at that priority, "
+				      "and the kernel would remove it instead; not sluice's, left alone");
+	}
+	free(l[0].v);
+	free(l[1].v);
+}
+
 /* After: say what an add over sluice's own rule and a removal of a rule
  * sluice does not have mean. */
 static void explain(void *octx, struct nl_batch *b)
@@ -304,6 +444,7 @@ static const struct nl_kind_ops rule_ops = {
 	.refusal = refusal_op,
 	.encode = encode_op,
 	.name = name_op,
+	.prepare = prepare,
 	.explain = explain,
 };
 
