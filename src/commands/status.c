@@ -19,6 +19,8 @@
 #include "kinds/device.h"
 #include "kinds/prog.h"
 #include "kinds/map.h"
+#include "kinds/route.h"
+#include "kinds/rule.h"
 
 int cli_observe(const struct cli *c, const char *cmd, struct sl_kernel **k, struct sl_objset *live)
 {
@@ -108,11 +110,21 @@ static void xfrm_stats(struct strbuf *b, struct doc *d, struct doc_node *m)
 static void encryption(struct strbuf *b, struct doc *d, const struct sl_objset *live)
 {
 	static const uint8_t zero[16];
-	size_t n_pol = objset_count(live, SL_OBJ_XFRM_POLICY), n_rt = objset_count(live, SL_OBJ_ROUTE);
+	size_t n_pol = objset_count(live, SL_OBJ_XFRM_POLICY), n_rt = 0;
 	struct doc_node *enc = d ? doc_map(d, doc_root(d), "encryption", DOC_BLOCK) : NULL;
 	struct doc_node *states = d ? doc_seq(d, enc, "states", DOC_BLOCK) : NULL;
 	bool first = true;
 
+	/* encryption's routes: those of the main table (the proxy table's are
+	 * the proxy redirect's) */
+	for (size_t i = 0; i < live->n; i++) {
+		struct sl_route_key rk;
+
+		if (live->v[i].kind != SL_OBJ_ROUTE || !sl_kind_fits(live->v[i].kind, live->v[i].klen, live->v[i].vlen))
+			continue;
+		memcpy(&rk, obj_key(live, &live->v[i]), sizeof(rk));
+		n_rt += rk.table == SL_ROUTE_TABLE_MAIN;
+	}
 	if (!d)
 		strbuf_adds(b, "\nencryption (xfrm states; keys are never shown):\n");
 	for (size_t i = 0; i < live->n; i++) {
@@ -235,6 +247,72 @@ static void devices(struct strbuf *b, struct doc *d, const struct sl_objset *liv
 		strbuf_adds(b, "  (none)\n");
 }
 
+/* The policy routing of the L7 proxy redirect (kinds/route.h): sluice's
+ * rules and the routes of its proxy table, as observed. */
+static void proxy_routing(struct strbuf *b, struct doc *d, const struct sl_objset *live)
+{
+	struct doc_node *m = d ? doc_map(d, doc_root(d), "proxyRouting", DOC_BLOCK) : NULL;
+	struct doc_node *rules = d ? doc_seq(d, m, "rules", DOC_BLOCK) : NULL;
+	struct doc_node *routes = d ? doc_seq(d, m, "routes", DOC_BLOCK) : NULL;
+	bool any = false;
+
+	if (!d)
+		strbuf_addf(b, "\nproxy redirect (ip rule; ip route show table %u):\n", SL_PROXY_TABLE);
+	for (size_t i = 0; i < live->n; i++) {
+		const struct sl_obj *o = &live->v[i];
+		char line[192], dst[64];
+
+		if (!sl_kind_fits(o->kind, o->klen, o->vlen))
+			continue;
+		if (o->kind == SL_OBJ_RULE) {
+			struct sl_rule_key k;
+			struct sl_rule_value v;
+
+			memcpy(&k, obj_key(live, o), sizeof(k));
+			memcpy(&v, obj_val(live, o), sizeof(v));
+			if (d) {
+				struct doc_node *r = doc_map(d, rules, NULL, DOC_BLOCK);
+
+				doc_str(d, r, "family", k.family == AF_INET6 ? "ipv6" : "ipv4");
+				doc_u64(d, r, "priority", k.priority);
+				doc_u64(d, r, "fwmark", k.fwmark);
+				doc_u64(d, r, "fwmask", k.fwmask);
+				doc_u64(d, r, "table", k.table);
+			} else {
+				sl_rule_name(&k, &v, line, sizeof(line));
+				strbuf_addf(b, "  %s\n", line);
+			}
+		} else if (o->kind == SL_OBJ_ROUTE) {
+			struct sl_route_key k;
+			struct sl_route_value v;
+
+			memcpy(&k, obj_key(live, o), sizeof(k));
+			memcpy(&v, obj_val(live, o), sizeof(v));
+			if (k.table != SL_PROXY_TABLE)
+				continue;
+			if (d) {
+				struct doc_node *r = doc_map(d, routes, NULL, DOC_BLOCK);
+				char dev[SL_ROUTE_DEV_MAX + 1] = "";
+
+				memcpy(dev, v.dev, sizeof(v.dev));
+				route_prefix_name(&k, dst, sizeof(dst));
+				doc_str(d, r, "type", k.type == SL_ROUTE_LOCAL ? "local" : "unicast");
+				doc_str(d, r, "dst", dst);
+				doc_str(d, r, "dev", dev);
+				doc_u64(d, r, "table", k.table);
+			} else {
+				route_name(&k, &v, line, sizeof(line));
+				strbuf_addf(b, "  %s\n", str_esc(line));
+			}
+		} else {
+			continue;
+		}
+		any = true;
+	}
+	if (!any && !d)
+		strbuf_adds(b, "  (none)\n");
+}
+
 int cmd_status(const struct cli *c)
 {
 	struct sl_kernel *k = NULL;
@@ -335,6 +413,7 @@ int cmd_status(const struct cli *c)
 	if (!st.n_metrics && !d)
 		strbuf_adds(&b, "  (none)\n");
 	encryption(&b, d, &live);
+	proxy_routing(&b, d, &live);
 	if (d && doc_json(d, DOC_JSON_COMPACT, &b) < 0) {
 		fprintf(stderr, "sluice status: out of memory\n");
 		r = 1;

@@ -3,7 +3,7 @@
  * The route backend (route.h): sluice's routes over NETLINK_ROUTE, through
  * the netlink engine (nl.h). What is here is only the routes': their
  * encoding, decoding, names and ownership, devices by name, and the read of
- * the main table that says whose route holds a key (before a replace,
+ * sluice's tables that says whose route holds a key (before a replace,
  * after a failure).
  */
 #include <arpa/inet.h>
@@ -34,6 +34,9 @@
 #define NETLINK_GET_STRICT_CHK 12
 #endif
 
+_Static_assert((int)SL_ROUTE_UNICAST == (int)RTN_UNICAST && (int)SL_ROUTE_LOCAL == (int)RTN_LOCAL,
+	       "route types are the kernel's");
+
 struct route_dev {
 	uint32_t ifindex; /* 0: no device of that name */
 	char name[SL_ROUTE_DEV_MAX];
@@ -56,6 +59,27 @@ static size_t addr_len(uint8_t family)
 static bool family_ok(uint8_t f)
 {
 	return f == AF_INET || f == AF_INET6;
+}
+
+/* The tables sluice's routes are in. */
+static bool table_ok(uint32_t table)
+{
+	return table == SL_ROUTE_TABLE_MAIN || table == SL_PROXY_TABLE;
+}
+
+static bool type_ok(uint8_t type)
+{
+	return type == SL_ROUTE_UNICAST || type == SL_ROUTE_LOCAL;
+}
+
+/* The scope of a route of sluice's, as iproute2 gives it: host for a local
+ * route, universe otherwise. The kernel reports IPv6 routes as universe
+ * whatever was asked (IPv6 has no route scopes). */
+static uint8_t scope_of(uint8_t family, uint8_t type, bool reported)
+{
+	if (type != SL_ROUTE_LOCAL || (reported && family == AF_INET6))
+		return RT_SCOPE_UNIVERSE;
+	return RT_SCOPE_HOST;
 }
 
 /* Room for one more element in *v (this file links alone: no util.c). */
@@ -247,8 +271,10 @@ static void parse_metrics(const struct nlattr *nest, uint32_t *mtu)
 }
 
 /* A route of a dump into s; 1 when it is one this module considers (a
- * unicast-family route of the main table, TOS 0, no source prefix, not a
- * cached clone), 0 when not. s->owned says whether it is sluice's. */
+ * unicast-family route of one of sluice's tables, main and SL_PROXY_TABLE,
+ * TOS 0, no source prefix, not a cached clone), 0 when not. s->owned says
+ * whether it is sluice's: protocol SL_RTPROT, unicast or local, of the
+ * scope sluice gives those. */
 static int route_parse(const struct nlmsghdr *nlh, struct route_seen *s)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
@@ -310,17 +336,19 @@ static int route_parse(const struct nlmsghdr *nlh, struct route_seen *s)
 			break;
 		}
 	}
-	if (table != SL_ROUTE_TABLE_MAIN)
+	if (!table_ok(table))
 		return 0;
 	s->k.family = rtm->rtm_family;
 	s->k.prefix_len = rtm->rtm_dst_len;
 	s->k.table = table;
+	s->k.type = rtm->rtm_type;
 	if (rtm->rtm_flags & RTNH_F_ONLINK)
 		s->v.flags |= SL_ROUTE_F_ONLINK;
 	s->protocol = rtm->rtm_protocol;
 	s->type = rtm->rtm_type;
 	s->scope = rtm->rtm_scope;
-	s->owned = rtm->rtm_protocol == SL_RTPROT && rtm->rtm_type == RTN_UNICAST && rtm->rtm_scope == RT_SCOPE_UNIVERSE;
+	s->owned = rtm->rtm_protocol == SL_RTPROT && type_ok(rtm->rtm_type) &&
+		   rtm->rtm_scope == scope_of(rtm->rtm_family, rtm->rtm_type, true);
 	return 1;
 }
 
@@ -340,28 +368,35 @@ int route_decode(const void *msg, struct sl_route_key *k, struct sl_route_value 
 }
 
 /*
- * Dump the main table of one family, routes of one protocol (0: all), and
- * give each message to each() (nl_dump). *ret_intr tells whether the
- * kernel said the table changed during the dump (NLM_F_DUMP_INTR).
+ * Dump one table of one family (0: every table), routes of one protocol
+ * (0: all), and give each message to each() (nl_dump). A kernel without
+ * NETLINK_GET_STRICT_CHK gives every route of the family: route_parse
+ * keeps those of sluice's tables, and the callers look at the table.
+ * *ret_intr tells whether the kernel said the routes changed during the
+ * dump (NLM_F_DUMP_INTR).
  */
-static int dump(struct sl_route *r, uint8_t family, uint8_t protocol, const struct nl_kind_ops *ops,
+static int dump(struct sl_route *r, uint8_t family, uint32_t table, uint8_t protocol, const struct nl_kind_ops *ops,
 		int (*each)(void *ctx, const struct nlmsghdr *nlh), int (*cb)(void *ctx, const void *k, const void *v),
 		void *data, bool *ret_intr, struct sl_kerr *e)
 {
-	uint8_t req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct rtmsg))] __attribute__((aligned(4))) = { 0 };
+	uint8_t req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct rtmsg)) + MNL_ATTR_HDRLEN + 4]
+		__attribute__((aligned(4))) = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(req);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	/* A table that was never made is empty ("ipv4: FIB table does not
+	/* A table that was never made is empty ("FIB table does not
 	 * exist"). */
-	struct nl_dump_opts o = { .empty_err = family == AF_INET ? -ENOENT : 0 };
+	struct nl_dump_opts o = { .empty_err = -ENOENT };
 	int ret;
 
-	o.what = family == AF_INET ? "routes: reading the IPv4 main table" : "routes: reading the IPv6 main table";
+	o.what = family == AF_INET ? "routes: reading the IPv4 routes" : "routes: reading the IPv6 routes";
 	nlh->nlmsg_type = RTM_GETROUTE;
 	rtm->rtm_family = family;
 	if (r->strict) {
-		rtm->rtm_table = RT_TABLE_MAIN;
 		rtm->rtm_protocol = protocol;
+		if (table < 256)
+			rtm->rtm_table = (uint8_t)table;
+		else
+			mnl_attr_put_u32(nlh, RTA_TABLE, table);
 	}
 	if (ops)
 		ret = nl_observe(&r->s, nlh, &o, ops, r, cb, data, e);
@@ -408,14 +443,16 @@ int route_observe(struct sl_route *r,
 	struct observe_ctx o = { cb, ctx };
 
 	devs_forget(r);
+	/* One dump a family of every table, routes of sluice's protocol:
+	 * route_parse keeps those of sluice's tables. */
 	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
 		bool intr;
-		int ret = dump(r, families[i], SL_RTPROT, &route_ops, NULL, observe_each, &o, &intr, e);
+		int ret = dump(r, families[i], 0, SL_RTPROT, &route_ops, NULL, observe_each, &o, &intr, e);
 
 		if (ret < 0)
 			return ret;
 		if (intr) {
-			kerr(e, "routes: the %s main table changed while it was read; observe again",
+			kerr(e, "routes: the %s routes changed while they were read; observe again",
 			     families[i] == AF_INET ? "IPv4" : "IPv6");
 			return -EAGAIN;
 		}
@@ -428,7 +465,7 @@ int route_observe(struct sl_route *r,
 struct holder {
 	uint8_t family, prefix_len;
 	uint8_t protocol, type;
-	uint32_t metric;
+	uint32_t table, metric;
 	uint8_t prefix[16];
 	bool owned;
 };
@@ -445,6 +482,8 @@ static int holder_cmp(const void *a, const void *b)
 
 	if (x->family != y->family)
 		return x->family < y->family ? -1 : 1;
+	if (x->table != y->table)
+		return x->table < y->table ? -1 : 1;
 	if (x->prefix_len != y->prefix_len)
 		return x->prefix_len < y->prefix_len ? -1 : 1;
 	if (x->metric != y->metric)
@@ -466,6 +505,7 @@ static int holders_each(void *data, const struct nlmsghdr *nlh)
 	memset(o, 0, sizeof(*o));
 	o->family = s.k.family;
 	o->prefix_len = s.k.prefix_len;
+	o->table = s.k.table;
 	o->metric = s.k.metric;
 	memcpy(o->prefix, s.k.prefix, sizeof(o->prefix));
 	o->protocol = s.protocol;
@@ -474,20 +514,22 @@ static int holders_each(void *data, const struct nlmsghdr *nlh)
 	return 0;
 }
 
-/* Every route of the main table of the families in mask (bit 0 IPv4,
- * bit 1 IPv6), sorted. */
+/* Every route of the tables and families in mask (holder_bit), sorted.
+ * (A kernel that filters no dump gives both tables at the first dump, and
+ * again at the second: the second is not asked for.) */
 static int holders_load(struct sl_route *r, unsigned mask, struct holders *h)
 {
 	struct sl_kerr ignored;
 
 	h->n = 0;
-	for (unsigned f = 0; f < 2; f++) {
+	for (unsigned b = 0; b < 4; b++) {
 		bool intr;
 		int ret;
 
-		if (!(mask & (1u << f)))
+		if (!(mask & (1u << b)) || (!r->strict && b >= 2 && (mask & (1u << (b - 2)))))
 			continue;
-		ret = dump(r, f ? AF_INET6 : AF_INET, 0, NULL, holders_each, NULL, h, &intr, &ignored);
+		ret = dump(r, b & 1 ? AF_INET6 : AF_INET, b & 2 ? SL_PROXY_TABLE : SL_ROUTE_TABLE_MAIN, 0, NULL,
+			   holders_each, NULL, h, &intr, &ignored);
 		if (ret < 0)
 			return ret;
 	}
@@ -505,26 +547,32 @@ static const struct holder *holder_find(const struct holders *h, const struct sl
 	memset(&want, 0, sizeof(want));
 	want.family = k->family;
 	want.prefix_len = k->prefix_len;
+	want.table = k->table;
 	want.metric = k->metric;
 	memcpy(want.prefix, k->prefix, sizeof(want.prefix));
 	return bsearch(&want, h->v, h->n, sizeof(*h->v), holder_cmp);
 }
 
-static unsigned family_bit(uint8_t family)
+/* The bit of holders_load's mask for a key's family and table: bit 0
+ * IPv4, bit 1 IPv6, in the main table; bits 2 and 3 in SL_PROXY_TABLE. */
+static unsigned holder_bit(const struct sl_route_key *k)
 {
-	return family == AF_INET ? 1u : 2u;
+	return (k->family == AF_INET ? 1u : 2u) << (k->table == SL_PROXY_TABLE ? 2 : 0);
 }
 
-/* "a route that is not sluice's (proto boot) holds 10.2.0.0/24" */
+/* "a route that is not sluice's (proto boot) holds 10.2.0.0/24", "... holds
+ * 0.0.0.0/0 in table 20928" */
 static void foreign_str(const struct holder *o, const struct sl_route_key *k, char *buf, size_t len)
 {
-	char p[64], pb[8], type[24] = "";
+	char p[64], pb[8], type[24] = "", table[24] = "";
 
 	route_prefix_name(k, p, sizeof(p));
 	if (o->type != RTN_UNICAST)
 		snprintf(type, sizeof(type), ", type %u", o->type);
-	snprintf(buf, len, "a route that is not sluice's (proto %s%s) holds %s%s", proto_str(o->protocol, pb, sizeof(pb)),
-		 type, p, k->metric ? " at that metric" : "");
+	if (k->table != SL_ROUTE_TABLE_MAIN)
+		snprintf(table, sizeof(table), " in table %u", k->table);
+	snprintf(buf, len, "a route that is not sluice's (proto %s%s) holds %s%s%s",
+		 proto_str(o->protocol, pb, sizeof(pb)), type, p, table, k->metric ? " at that metric" : "");
 }
 
 /* ---- requests ---- */
@@ -545,10 +593,13 @@ static const char *refusal(const struct sl_route_req *q, int *err)
 		*err = -EAFNOSUPPORT;
 		return "not an IPv4 or IPv6 route";
 	}
-	if (k->table != SL_ROUTE_TABLE_MAIN) {
+	if (!table_ok(k->table)) {
 		*err = -EPERM;
-		return "sluice's routes are in the main table (254) only: not sluice's, left alone";
+		return "sluice's routes are in the main table (254) and sluice's proxy table (20928) only: not "
+		       "sluice's, left alone";
 	}
+	if (!type_ok(k->type))
+		return "not a unicast or local route";
 	al = addr_len(k->family);
 	if (k->prefix_len > al * 8)
 		return "prefix length too long for the family";
@@ -580,6 +631,8 @@ static const char *refusal(const struct sl_route_req *q, int *err)
 		return "MTU above 65520 (the kernel would cap it)";
 	if (v->flags & ~SL_ROUTE_F_ONLINK)
 		return "unknown flags";
+	if (k->type == SL_ROUTE_LOCAL && (v->gw_family || v->flags))
+		return "a local route has no gateway and no onlink flag";
 	if (!zero(v->pad, sizeof(v->pad)))
 		return "value has nonzero padding";
 	return NULL;
@@ -640,12 +693,14 @@ static int encode(void *octx, const struct sl_route_req *q, uint32_t cookie, str
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = k->family;
 	rtm->rtm_dst_len = k->prefix_len;
-	rtm->rtm_table = RT_TABLE_MAIN;
+	/* (RTA_TABLE below says the table; iproute2 puts the same here) */
+	rtm->rtm_table = k->table < 256 ? (uint8_t)k->table : RT_TABLE_UNSPEC;
 	/* On removal, the kernel takes only a route of this protocol, type
-	 * and scope: the ownership check and the removal are one step. */
+	 * and scope (IPv4; IPv6: of this protocol): the ownership check and
+	 * the removal are one step. */
 	rtm->rtm_protocol = SL_RTPROT;
-	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-	rtm->rtm_type = RTN_UNICAST;
+	rtm->rtm_scope = scope_of(k->family, k->type, false);
+	rtm->rtm_type = k->type;
 	if (k->prefix_len)
 		mnl_attr_put(nlh, RTA_DST, addr_len(k->family), k->prefix);
 	mnl_attr_put_u32(nlh, RTA_TABLE, k->table);
@@ -748,7 +803,7 @@ static void prepare(void *octx, struct nl_batch *b)
 		if (q->err)
 			continue;
 		if (q->op == SL_ROUTE_OP_REPLACE)
-			replace_families |= family_bit(((const struct sl_route_key *)q->key)->family);
+			replace_families |= holder_bit(q->key);
 		via6 |= v6_via_v4(q);
 	}
 	if (via6 && route_probe_v6_via_v4(c->r, NULL) != 1) {
@@ -770,7 +825,7 @@ static void prepare(void *octx, struct nl_batch *b)
 		/* Without the table, no replace is known to be safe. */
 		for (size_t i = 0; i < n; i++)
 			if (!b->reqs[i].err && b->reqs[i].op == SL_ROUTE_OP_REPLACE)
-				nl_batch_fail(b, i, -EAGAIN, "could not read the main table to check who holds the route");
+				nl_batch_fail(b, i, -EAGAIN, "could not read the route's table to check who holds the route");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -802,7 +857,7 @@ static void explain(void *octx, struct nl_batch *b)
 
 		if ((q->op == SL_ROUTE_OP_ADD && err == -EEXIST) || (q->op == SL_ROUTE_OP_DEL && err == -ESRCH) ||
 		    (q->op == SL_ROUTE_OP_REPLACE && err == -ENOENT))
-			families |= family_bit(((const struct sl_route_key *)q->key)->family);
+			families |= holder_bit(q->key);
 	}
 	if (!families || holders_load(c->r, families, h) < 0)
 		return;
@@ -813,7 +868,7 @@ static void explain(void *octx, struct nl_batch *b)
 		const struct holder *o;
 		char p[64], why[200];
 
-		if (!k || !family_ok(k->family) || !(families & family_bit(k->family)))
+		if (!k || !family_ok(k->family) || !table_ok(k->table) || !(families & holder_bit(k)))
 			continue;
 		o = holder_find(h, k);
 		route_prefix_name(k, p, sizeof(p));

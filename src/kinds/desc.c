@@ -629,3 +629,11 @@ void desc_group_ifname(struct sl_plan_group *g, const char *name)
 	memset(g->name, 0, sizeof(g->name));
 	memcpy(g->name, name, strnlen(name, 16));
 }
+
+void desc_group_apply_order(const struct sl_view *v, int op, uint8_t section, struct sl_plan_group *g)
+{
+	uint8_t rank = sl_kind(v->kind)->rank;
+
+	g->section = section;
+	g->rank = op != SL_OP_REMOVE ? rank : (uint8_t)(2 * SL_OBJ__MAX - rank);
+}

@@ -149,3 +149,6 @@ void desc_identity_change(const struct sl_desc_ctx *c, struct sl_desc *d, bool *
 bool desc_device_in_key(const void *key, const void *val, char ret_name[17]);
 /* Set g to the endpoint group of an interface name. */
 void desc_group_ifname(struct sl_plan_group *g, const char *name);
+/* Set g to section, with the changes of its kinds in the order apply takes
+ * them: adds by increasing apply rank, then removals by decreasing. */
+void desc_group_apply_order(const struct sl_view *v, int op, uint8_t section, struct sl_plan_group *g);

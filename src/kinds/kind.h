@@ -33,6 +33,7 @@ enum sl_obj_kind {
 	SL_OBJ_XFRM_POLICY, /* struct sl_xfrm_policy_key -> struct sl_xfrm_policy_value (kinds/xfrm.h) */
 	SL_OBJ_ROUTE,	   /* struct sl_route_key -> struct sl_route_value (kinds/route.h) */
 	SL_OBJ_DEVICE,	   /* struct sl_device_key -> struct sl_device_value (kinds/device.h) */
+	SL_OBJ_RULE,	   /* struct sl_rule_key -> struct sl_rule_value (kinds/rule.h) */
 	SL_OBJ__MAX
 };
 
@@ -43,7 +44,7 @@ enum sl_kind_backend {
 	SL_VIA_ENTRIES, /* entries of sluice's BPF maps */
 	SL_VIA_ATTACH,  /* tc and XDP attachments */
 	SL_VIA_XFRM,    /* xfrm states and policies, by netlink */
-	SL_VIA_ROUTE,   /* routes, by netlink */
+	SL_VIA_ROUTE,   /* routes and routing policy rules, by netlink */
 	SL_VIA_LINK,    /* devices, by netlink */
 	SL_VIA__MAX
 };
@@ -144,4 +145,4 @@ const char *sl_kind_name(unsigned kind);
 
 extern const struct sl_kind sl_kind_endpoint, sl_kind_ipcache, sl_kind_policy, sl_kind_prefilter4,
 	sl_kind_prefilter6, sl_kind_attach, sl_kind_map, sl_kind_prog, sl_kind_backend, sl_kind_service,
-	sl_kind_xfrm_state, sl_kind_xfrm_policy, sl_kind_route, sl_kind_device;
+	sl_kind_xfrm_state, sl_kind_xfrm_policy, sl_kind_route, sl_kind_device, sl_kind_rule;

@@ -67,20 +67,46 @@ static int route_target(const struct sl_route_key *k, const struct sl_route_valu
 	return (int)m;
 }
 
+/* "local " for a local route, "" for a unicast one (what `ip route`
+ * leaves out), "type N " otherwise. */
+static const char *type_str(uint8_t type, char *buf, size_t len)
+{
+	if (type == SL_ROUTE_UNICAST)
+		return "";
+	if (type == SL_ROUTE_LOCAL)
+		return "local ";
+	snprintf(buf, len, "type %u ", type);
+	return buf;
+}
+
 int route_name(const struct sl_route_key *k, const struct sl_route_value *v, char *buf, size_t len)
 {
-	char p[64], t[160];
+	char p[64], t[160], ty[16];
 
 	route_prefix_name(k, p, sizeof(p));
 	route_target(k, v, true, t, sizeof(t));
-	return snprintf(buf, len, "route %s%s%s", p, t[0] ? " " : "", t);
+	return snprintf(buf, len, "route %s%s%s%s", type_str(k->type, ty, sizeof(ty)), p, t[0] ? " " : "", t);
 }
 
+/* Routes added before the rules that send packets to their table (the
+ * rule kind's rank), removed after them. */
+static void group(const struct sl_desc_ctx *c, const struct sl_view *v, int op, struct sl_plan_group *g)
+{
+	(void)c;
+	desc_group_apply_order(v, op, SL_SEC_ROUTES, g);
+}
+
+/* A unicast route's device is the underlay, which the user names; a local
+ * route's is lo, which every network namespace has. */
 static bool device(const void *key, const void *val, char ret_name[17])
 {
 	const struct sl_route_value *v = val;
+	uint8_t type;
 
-	(void)key;
+	/* (key and val sit at any alignment: the byte is copied) */
+	memcpy(&type, (const uint8_t *)key + offsetof(struct sl_route_key, type), 1);
+	if (type != SL_ROUTE_UNICAST)
+		return false;
 	desc_name_copy(ret_name, 17, v->dev, sizeof(v->dev));
 	return true;
 }
@@ -89,7 +115,7 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 {
 	const struct sl_route_key *k = v->key;
 	const struct sl_route_value *b = v->val[SL_BEFORE], *a = v->val[SL_AFTER];
-	char dst[80], rb[160], ra[160];
+	char dst[80], rb[160], ra[160], ty[16];
 
 	(void)c;
 	desc_prefix_format(k->family == AF_INET ? SL_FAMILY_IPV4 : k->family == AF_INET6 ? SL_FAMILY_IPV6 : k->family,
@@ -98,7 +124,7 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 		route_target(k, b, false, rb, sizeof(rb));
 	if (a)
 		route_target(k, a, false, ra, sizeof(ra));
-	desc_put(d, &d->line, "route %s", dst);
+	desc_put(d, &d->line, "route %s%s", type_str(k->type, ty, sizeof(ty)), dst);
 	if (a && b)
 		desc_put(d, &d->line, ": %s -> %s", rb, ra);
 	else
@@ -112,8 +138,11 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 		addr_str(x->gw_family, x->gw, gw, sizeof(gw));
 		desc_name_copy(dev, sizeof(dev), x->dev, sizeof(x->dev));
 		desc_json_s(d, &d->obj[s], "dst", dst);
+		desc_json_s(d, &d->obj[s], "type",
+			    k->type == SL_ROUTE_UNICAST ? "unicast" : k->type == SL_ROUTE_LOCAL ? "local" : "unknown");
 		desc_json_s(d, &d->obj[s], "via", x->gw_family ? gw : NULL);
 		desc_json_s(d, &d->obj[s], "dev", dev);
+		desc_json_u(d, &d->obj[s], "table", k->table);
 		desc_json_u(d, &d->obj[s], "metric", k->metric);
 		desc_json_u(d, &d->obj[s], "mtu", x->mtu);
 	}
@@ -126,6 +155,8 @@ const struct sl_kind sl_kind_route = {
 	.backend = SL_VIA_ROUTE,
 	.device = device,
 	.device_role = "underlay device (datapath.underlayDevice)",
+	.rank = 0, /* before the rules that send packets to their table */
 	.section = SL_SEC_ROUTES,
 	.describe = describe,
+	.group = group,
 };

@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The route kind: the routes sluice owns, the ones to remote nodes' pod
- * CIDRs that encryption in direct-routing mode needs (state-format.md,
- * "Encryption"):
+ * The route kind: the routes sluice owns. Two sorts:
+ *   - unicast routes in the main table, to remote nodes' pod CIDRs, that
+ *     encryption in direct-routing mode needs (state-format.md,
+ *     "Encryption"):
  *
- *     10.2.0.0/24 via 192.168.50.2 dev eth0 proto 81
+ *         10.2.0.0/24 via 192.168.50.2 dev eth0 proto 81
  *
- * the remote node's ip as gateway, datapath.underlayDevice as device: their
- * object-set key and value bytes, sluice's route protocol and their names.
+ *     the remote node's ip as gateway, datapath.underlayDevice as device;
+ *   - local routes in sluice's proxy table (SL_PROXY_TABLE), which deliver
+ *     the packets of flows redirected to the L7 proxy to this host although
+ *     their destination is not one of its addresses (as TPROXY does; the
+ *     rule that sends those packets there is kinds/rule.h's):
+ *
+ *         local 0.0.0.0/0 dev lo table 20928 proto 81
+ *
+ * Their object-set key and value bytes, sluice's route protocol, sluice's
+ * tables and their names.
  * Pure C: the reconciler (compile, plan) and the route backend
  * (datapath/route.h) both include it; no kernel call, no libmnl.
  *
@@ -47,8 +56,39 @@
  */
 #define SL_RTPROT 81
 
-/* The main table (RT_TABLE_MAIN): the only one sluice's routes are in. */
+/* The main table (RT_TABLE_MAIN): sluice's unicast routes are there. */
 #define SL_ROUTE_TABLE_MAIN 254u
+
+/*
+ * The policy routing of the L7 proxy redirect (state-format.md, "L7
+ * redirect"), in one place. The programs bpf_sk_assign a redirected flow's
+ * SYN to the proxy's socket and put SL_MARK_PROXY (abi.h: the magic in bits
+ * 8..11, SL_MARK_MAGIC_MASK; the proxy port in bits 16..31) on every packet
+ * of the flow. For the kernel to deliver those packets here although their
+ * destination is not a local address, sluice owns, per family, what
+ * TPROXY setups write by hand:
+ *
+ *     ip rule add fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81
+ *     ip route add local 0.0.0.0/0 dev lo table 20928 proto 81
+ *
+ * (the rule: kinds/rule.h, matching SL_MARK_PROXY under SL_MARK_MAGIC_MASK;
+ * the route: a local route of this kind).
+ *
+ * SL_PROXY_TABLE: 20928 = 0x51c0, the "51c0" of sluice's other marks (tc
+ * handle 0x51c0, reqids 0x51c00..). Clear of the kernel's reserved tables
+ * (0 unspec, 253 default, 254 main, 255 local) and of the tables other
+ * datapaths take by default (Cilium: 200 IPsec, 202 VTEP, 2004 and 2005 its
+ * proxy; Tailscale 52; wg-quick 51820). `ip route show table 20928` lists
+ * its routes.
+ *
+ * SL_PROXY_RULE_PRIORITY: 81, the number of sluice's route protocol, so
+ * that `ip rule` shows "81: from all fwmark 0xa00/0xf00 lookup 20928 proto
+ * 81". After the local table's rule (0), before the main table's (32766),
+ * and clear of the priorities other datapaths take by default (Cilium 9
+ * and 10 for its proxy; Tailscale 5210..5270; wg-quick 32764, 32765).
+ */
+#define SL_PROXY_TABLE 20928u
+#define SL_PROXY_RULE_PRIORITY 81u
 /* IPv6 routes have no metric 0: the kernel makes it 1024
  * (IP6_RT_PRIO_USER), so that is what an IPv6 key asks. */
 #define SL_ROUTE_METRIC_V6 1024u
@@ -61,18 +101,29 @@
  * no address of the device covers it). */
 #define SL_ROUTE_F_ONLINK 0x1u
 
+/* A route's type (rtm_type), with the kernel's numbers (RTN_UNICAST,
+ * RTN_LOCAL of linux/rtnetlink.h; datapath/route.c asserts they agree). */
+enum sl_route_type {
+	SL_ROUTE_UNICAST = 1, /* to a gateway or a device (scope universe) */
+	SL_ROUTE_LOCAL = 2,   /* delivered to this host (IPv4: scope host) */
+};
+
 /*
  * What the kernel finds a route by, within sluice's (protocol SL_RTPROT,
- * unicast, TOS 0): family, destination prefix, table and metric. Two of
- * sluice's routes never share a key.
+ * TOS 0): family, destination prefix, table and metric; and its type. Two
+ * of sluice's routes never share a key. (The kernel keeps one route per
+ * family, prefix, table and metric, whatever their types: the type is in
+ * the key so that a removal names the type it removes, which the kernel
+ * checks, as it checks the protocol.)
  */
 struct sl_route_key {
 	uint8_t prefix[16];  /* destination, host bits zero; IPv4 in the first 4 */
-	uint32_t table;	     /* SL_ROUTE_TABLE_MAIN */
+	uint32_t table;	     /* SL_ROUTE_TABLE_MAIN (unicast), SL_PROXY_TABLE (local) */
 	uint32_t metric;     /* RTA_PRIORITY; IPv4: 0 usual; IPv6: >= 1, SL_ROUTE_METRIC_V6 usual */
 	uint8_t family;	     /* AF_INET, AF_INET6 */
 	uint8_t prefix_len;  /* 0..32, 0..128 */
-	uint8_t pad[2];
+	uint8_t type;	     /* enum sl_route_type */
+	uint8_t pad[1];
 };
 _Static_assert(sizeof(struct sl_route_key) == 28, "sl_route_key");
 
@@ -97,7 +148,7 @@ struct sl_route_value {
 };
 _Static_assert(sizeof(struct sl_route_value) == 40, "sl_route_value");
 
-/* A key with the defaults: main table, metric 0 (IPv4) or
+/* A key with the defaults: unicast, main table, metric 0 (IPv4) or
  * SL_ROUTE_METRIC_V6 (IPv6), prefix copied (addr_len bytes of prefix:
  * 4 or 16) with its host bits cleared. No kernel call. */
 static inline void sl_route_key_init(struct sl_route_key *k, uint8_t family, const uint8_t *prefix,
@@ -115,6 +166,7 @@ static inline void sl_route_key_init(struct sl_route_key *k, uint8_t family, con
 	k->metric = family == AF_INET6 ? SL_ROUTE_METRIC_V6 : 0;
 	k->family = family;
 	k->prefix_len = prefix_len;
+	k->type = SL_ROUTE_UNICAST;
 }
 
 /* A value: gateway (gw_family 0: none; else 4 or 16 bytes of gw), device
@@ -141,9 +193,10 @@ static inline int sl_route_value_init(struct sl_route_value *v, uint8_t gw_famil
 /*
  * "route 10.2.0.0/24 via 192.168.50.2 dev eth0", "route fd00:2::/64 via
  * inet 192.168.50.2 dev eth0 metric 1024" (a gateway of the other family),
- * with " mtu N", " onlink", " table N" when set (IPv4 metric 0 and the
- * main table are not shown). v may be NULL: the key only. Returns what
- * snprintf returns.
+ * "route local 0.0.0.0/0 dev lo table 20928", with " mtu N", " onlink",
+ * " table N" when set (the unicast type, IPv4 metric 0 and the main table
+ * are not shown). v may be NULL: the key only. Returns what snprintf
+ * returns.
  */
 int route_name(const struct sl_route_key *k, const struct sl_route_value *v, char *buf, size_t len);
 /* "10.2.0.0/24": the key's prefix. Returns what snprintf returns. */

@@ -7,6 +7,7 @@
 #include <sluice/abi.h>
 
 #include "kinds/device.h"
+#include "kinds/route.h"
 #include "kinds/xfrm.h"
 #include "show_internal.h"
 #include "kinds/attach.h"
@@ -388,10 +389,18 @@ static void read_xfrm_policy(struct show *s, size_t at, const struct sl_obj *o)
 	s->n_xpol++;
 }
 
+/* Encryption's routes (unicast, main table) are counted for the note on
+ * encryption; the local routes of the proxy table, like the rules that
+ * send packets there (read_later), follow from the policies' proxy ports,
+ * which the policy entries give back. */
 static void read_route(struct show *s, size_t at, const struct sl_obj *o)
 {
+	struct sl_route_key k;
+	struct sl_route_value v;
+
 	(void)at;
-	(void)o;
+	if (show_obj_copy(s, o, &k, sizeof(k), &v, sizeof(v)) && k.type == SL_ROUTE_LOCAL && k.table == SL_PROXY_TABLE)
+		return;
 	s->n_routes++;
 }
 
@@ -418,7 +427,8 @@ static void read_device(struct show *s, size_t at, const struct sl_obj *o)
 
 /* What show reads of an object that says nothing on its own: the ipcache
  * is read as a whole after the endpoints (read_ipcache), programs follow
- * from the attachments, backends come with the services that name them. */
+ * from the attachments, backends come with the services that name them,
+ * rules (the proxy redirect's) from the policies' proxy ports. */
 static void read_later(struct show *s, size_t at, const struct sl_obj *o)
 {
 	(void)s;
@@ -433,7 +443,7 @@ static void (*const readers[SL_OBJ__MAX])(struct show *s, size_t i, const struct
 	[SL_OBJ_PREFILTER4] = read_prefilter,  [SL_OBJ_PREFILTER6] = read_prefilter,  [SL_OBJ_ATTACH] = read_attach,
 	[SL_OBJ_MAP] = read_map,	       [SL_OBJ_PROG] = read_later,	      [SL_OBJ_BACKEND] = read_later,
 	[SL_OBJ_SERVICE] = read_service,       [SL_OBJ_XFRM_STATE] = read_sa,	      [SL_OBJ_XFRM_POLICY] = read_xfrm_policy,
-	[SL_OBJ_ROUTE] = read_route,	       [SL_OBJ_DEVICE] = read_device,
+	[SL_OBJ_ROUTE] = read_route,	       [SL_OBJ_DEVICE] = read_device,	      [SL_OBJ_RULE] = read_later,
 };
 
 void show_read_live(struct show *s)

@@ -439,8 +439,8 @@ Test(route, foreign_untouched)
 	w0 = writes();
 	ret = route_del(rt, &f.k, NULL, &e);
 	cr_assert_eq(ret, -EPERM, "%d %s", ret, e.msg);
-	cr_assert_str_eq(e.msg, "route 10.8.0.0/24 table 100: sluice's routes are in the main table (254) only: not "
-				"sluice's, left alone (Operation not permitted)");
+	cr_assert_str_eq(e.msg, "route 10.8.0.0/24 table 100: sluice's routes are in the main table (254) and sluice's "
+				"proxy table (20928) only: not sluice's, left alone (Operation not permitted)");
 	ret = route_add(rt, &f.k, &f.v, &e);
 	cr_assert_eq(ret, -EPERM, "%d %s", ret, e.msg);
 	ret = route_replace(rt, &f.k, &f.v, &e);
@@ -664,7 +664,7 @@ Test(route, refusals)
 	ret = route_add(rt, &r.k, &r.v, &e);
 	cr_assert_eq(ret, -EINVAL, "%d %s", ret, e.msg);
 	mk(&r, "10.2.0.0", 24, "192.168.50.2", "sl0");
-	r.k.pad[1] = 1;
+	r.k.pad[0] = 1;
 	ret = route_del(rt, &r.k, NULL, &e);
 	cr_assert_eq(ret, -EINVAL, "%d %s", ret, e.msg);
 	mk(&r, "10.2.0.0", 24, "192.168.50.2", "sl0");

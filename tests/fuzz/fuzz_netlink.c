@@ -3,8 +3,9 @@
  * The decoders of what the kernel sends back over netlink: an input is a
  * receive buffer of a dump (netlink messages back to back), walked as
  * xfrm.c's and route.c's dump loops walk it. Each message goes to the SA,
- * xfrm policy, route and device decoders that observation runs
- * (xfrm_state_decode, xfrm_policy_decode, route_decode, link_decode) and,
+ * xfrm policy, route, device and rule decoders that observation runs
+ * (xfrm_state_decode, xfrm_policy_decode, route_decode, link_decode,
+ * rule_decode) and,
  * when it ends the dump or is an
  * error, to nl_ack_parse. What decodes as sluice's is named as errors name
  * it, gathered into a live set, and planned (removals, then additions) and
@@ -18,6 +19,7 @@
 #include "datapath/link.h"
 #include "datapath/nl.h"
 #include "datapath/route.h"
+#include "datapath/rule.h"
 #include "datapath/xfrm.h"
 #include "fuzz.h"
 #include "reconcile/diff.h"
@@ -59,6 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sl_route_value rv;
 		struct sl_device_key dk;
 		struct sl_device_value dv;
+		struct sl_rule_key uk;
+		struct sl_rule_value uv;
 		uint32_t ifindex;
 
 		if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
@@ -94,6 +98,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			sl_device_name(&dk, &dv, name, sizeof(name));
 			sl_device_name(&dk, NULL, name, sizeof(name));
 			objset_add(&seen, SL_OBJ_DEVICE, &dk, sizeof(dk), &dv, sizeof(dv));
+		}
+		if (rule_decode(m, &uk, &uv) > 0) {
+			sl_rule_name(&uk, &uv, name, sizeof(name));
+			sl_rule_name(&uk, NULL, name, sizeof(name));
+			objset_add(&seen, SL_OBJ_RULE, &uk, sizeof(uk), &uv, sizeof(uv));
 		}
 	}
 	if (fuzz_unique(&seen, &live) >= 0) {

@@ -10,7 +10,8 @@
  * it.
  *
  * An object is
- *   byte 0: kind (0..15; 13..15 are kinds no renderer knows)
+ *   byte 0: kind (0..15; those from SL_OBJ__MAX on are kinds no renderer
+ *           knows)
  *   byte 1: bit 0: the desired set (else the live one); bit 1: sizes
  *           follow (else the kind's own sizes, the ones observation gives)
  *   [byte 2: key length; bytes 3, 4: value length, little endian, at most
@@ -23,6 +24,7 @@
 
 #include "datapath/route.h"
 #include "datapath/xfrm.h"
+#include "kinds/rule.h"
 #include "fuzz.h"
 #include "reconcile/compile.h"
 #include "reconcile/diff.h"
@@ -54,6 +56,7 @@ static const struct {
 	[SL_OBJ_XFRM_STATE] = { sizeof(struct sl_xfrm_state_key), sizeof(struct sl_xfrm_state_value) },
 	[SL_OBJ_XFRM_POLICY] = { sizeof(struct sl_xfrm_policy_key), sizeof(struct sl_xfrm_policy_value) },
 	[SL_OBJ_ROUTE] = { sizeof(struct sl_route_key), sizeof(struct sl_route_value) },
+	[SL_OBJ_RULE] = { sizeof(struct sl_rule_key), sizeof(struct sl_rule_value) },
 };
 
 static void json_check(const struct strbuf *b, const char *what)

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Seeds for fuzz_netlink: receive buffers of the dumps that xfrm.c and
- * route.c read, built with libmnl (the kernel's own structs), and, with
- * --capture, the kernel's real replies in the caller's network namespace.
+ * Seeds for fuzz_netlink: receive buffers of the dumps that xfrm.c,
+ * route.c, link.c and rule.c read, built with libmnl (the kernel's own
+ * structs), and, with --capture, the kernel's real replies in the caller's
+ * network namespace.
  *
- *   gen-netlink-seeds OUTDIR             built: SAs, policies, routes, acks
- *   gen-netlink-seeds --capture OUTDIR   dumped: routes, xfrm policies and
- *                                        SAs, and a refused request's ack
+ *   gen-netlink-seeds OUTDIR             built: SAs, policies, routes,
+ *                                        devices, rules, acks
+ *   gen-netlink-seeds --capture OUTDIR   dumped: routes, rules, xfrm
+ *                                        policies and SAs, and a refused
+ *                                        request's ack
  *
  * tests/fuzz/gen-netlink-seeds.sh runs both, the capture in a network
  * namespace of its own that it fills first (docs/fuzzing.md).
@@ -14,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -25,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sluice/abi.h>
 
 #include "datapath/route.h"
 #include "kinds/device.h"
@@ -320,6 +326,42 @@ static void put_link(const struct ln *l)
 	done_msg(nlh);
 }
 
+struct ru {
+	int family;
+	uint32_t priority, fwmark, fwmask, table;
+	int protocol; /* -1: no FRA_PROTOCOL (a kernel before 4.17) */
+	uint8_t action;
+	uint32_t flags;
+	const char *iif;
+};
+
+/* A rule as the kernel reports it (fib_nl_fill_rule): the table in the
+ * header (RT_TABLE_COMPAT above 255) and FRA_TABLE, FRA_SUPPRESS_PREFIXLEN
+ * (-1: none) and FRA_PROTOCOL always, the rest when set. */
+static void put_rule(const struct ru *u)
+{
+	struct nlmsghdr *nlh = msg(RTM_NEWRULE, NLM_F_MULTI);
+	struct fib_rule_hdr *frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
+
+	frh->family = (uint8_t)u->family;
+	frh->table = u->table < 256 ? (uint8_t)u->table : RT_TABLE_COMPAT;
+	frh->action = u->action;
+	frh->flags = u->flags;
+	mnl_attr_put_u32(nlh, FRA_TABLE, u->table);
+	mnl_attr_put_u32(nlh, FRA_SUPPRESS_PREFIXLEN, UINT32_MAX);
+	if (u->protocol >= 0)
+		mnl_attr_put_u8(nlh, FRA_PROTOCOL, (uint8_t)u->protocol);
+	if (u->iif)
+		mnl_attr_put_strz(nlh, FRA_IIFNAME, u->iif);
+	if (u->priority)
+		mnl_attr_put_u32(nlh, FRA_PRIORITY, u->priority);
+	if (u->fwmark)
+		mnl_attr_put_u32(nlh, FRA_FWMARK, u->fwmark);
+	if (u->fwmark || u->fwmask)
+		mnl_attr_put_u32(nlh, FRA_FWMASK, u->fwmask);
+	done_msg(nlh);
+}
+
 static void synth(void)
 {
 	const uint32_t in = SL_XFRM_REQID_IN;
@@ -376,6 +418,47 @@ static void synth(void)
 				RT_SCOPE_UNIVERSE, 100, SL_ROUTE_METRIC_V6, 2, 0, false });
 	put_done(0, NULL);
 	flush("route-v6.bin");
+	/* The proxy table's local routes: sluice's (IPv4 at scope host, IPv6
+	 * as the kernel reports it, at universe), the kernel's own local
+	 * route of the local table, one of sluice's protocol at the wrong
+	 * scope. */
+	put_route(&(struct rt){ AF_INET, 0, "0.0.0.0", NULL, 0, SL_RTPROT, RT_TABLE_COMPAT, RTN_LOCAL,
+				RT_SCOPE_HOST, SL_PROXY_TABLE, 0, 1, 0, false });
+	put_route(&(struct rt){ AF_INET6, 0, "::", NULL, 0, SL_RTPROT, RT_TABLE_COMPAT, RTN_LOCAL,
+				RT_SCOPE_UNIVERSE, SL_PROXY_TABLE, SL_ROUTE_METRIC_V6, 1, 0, false });
+	put_route(&(struct rt){ AF_INET, 0, "192.168.50.1", NULL, 32, RTPROT_KERNEL, RT_TABLE_LOCAL, RTN_LOCAL,
+				RT_SCOPE_HOST, RT_TABLE_LOCAL, 0, 2, 0, false });
+	put_route(&(struct rt){ AF_INET, 0, "10.0.0.0", NULL, 8, SL_RTPROT, RT_TABLE_COMPAT, RTN_LOCAL,
+				RT_SCOPE_UNIVERSE, SL_PROXY_TABLE, 0, 1, 0, false });
+	put_done(0, NULL);
+	flush("route-local-proxy-table.bin");
+
+	/* Rules: sluice's proxy redirect, IPv4 and IPv6, the kernel's own
+	 * (local, main, default), one of another protocol at the same
+	 * priority and mark, one of sluice's protocol with an input device,
+	 * one with `not`, one from a kernel without FRA_PROTOCOL. */
+	put_rule(&(struct ru){ AF_INET, 0, 0, 0, RT_TABLE_LOCAL, RTPROT_KERNEL, FR_ACT_TO_TBL, 0, NULL });
+	put_rule(&(struct ru){ AF_INET, SL_PROXY_RULE_PRIORITY, SL_MARK_PROXY, SL_MARK_MAGIC_MASK, SL_PROXY_TABLE,
+			       SL_RTPROT, FR_ACT_TO_TBL, 0, NULL });
+	put_rule(&(struct ru){ AF_INET, 32766, 0, 0, RT_TABLE_MAIN, RTPROT_KERNEL, FR_ACT_TO_TBL, 0, NULL });
+	put_rule(&(struct ru){ AF_INET, 32767, 0, 0, RT_TABLE_DEFAULT, RTPROT_KERNEL, FR_ACT_TO_TBL, 0, NULL });
+	put_done(0, NULL);
+	put_rule(&(struct ru){ AF_INET6, SL_PROXY_RULE_PRIORITY, SL_MARK_PROXY, SL_MARK_MAGIC_MASK, SL_PROXY_TABLE,
+			       SL_RTPROT, FR_ACT_TO_TBL, 0, NULL });
+	put_done(0, NULL);
+	flush("rule-proxy.bin");
+	put_rule(&(struct ru){ AF_INET, SL_PROXY_RULE_PRIORITY, SL_MARK_PROXY, SL_MARK_MAGIC_MASK, SL_PROXY_TABLE,
+			       RTPROT_BOOT, FR_ACT_TO_TBL, 0, NULL });
+	put_rule(&(struct ru){ AF_INET, 100, 0x5, 0xffffffff, 100, RTPROT_UNSPEC, FR_ACT_TO_TBL, 0, NULL });
+	put_rule(&(struct ru){ AF_INET, SL_PROXY_RULE_PRIORITY, SL_MARK_PROXY, SL_MARK_MAGIC_MASK, SL_PROXY_TABLE,
+			       SL_RTPROT, FR_ACT_TO_TBL, 0, "lo" });
+	put_rule(&(struct ru){ AF_INET6, SL_PROXY_RULE_PRIORITY, SL_MARK_PROXY, SL_MARK_MAGIC_MASK, SL_PROXY_TABLE,
+			       SL_RTPROT, FR_ACT_TO_TBL, FIB_RULE_INVERT, NULL });
+	put_rule(&(struct ru){ AF_INET, SL_PROXY_RULE_PRIORITY, SL_MARK_PROXY, SL_MARK_MAGIC_MASK, SL_PROXY_TABLE, -1,
+			       FR_ACT_TO_TBL, 0, NULL });
+	put_rule(&(struct ru){ AF_INET, 90, 0, 0, 0, SL_RTPROT, FR_ACT_BLACKHOLE, 0, NULL });
+	put_done(0, NULL);
+	flush("rule-foreign.bin");
 
 	/* Devices: sluice's sluice_vxlan (external, on its underlay), one
 	 * down and learning, a foreign one of the same name (no alias), one
@@ -484,6 +567,11 @@ static void capture(void)
 		exit(1);
 	}
 	flush("captured-routes.bin");
+	if (dump(NETLINK_ROUTE, RTM_GETRULE, AF_INET) < 0 || dump(NETLINK_ROUTE, RTM_GETRULE, AF_INET6) < 0) {
+		perror("gen-netlink-seeds: dumping the rules");
+		exit(1);
+	}
+	flush("captured-rules.bin");
 	if (dump(NETLINK_XFRM, XFRM_MSG_GETPOLICY, 0) < 0) {
 		perror("gen-netlink-seeds: dumping the xfrm policies");
 		exit(1);

@@ -24,6 +24,13 @@ ip route add 10.2.0.0/24 via 192.168.50.2 dev v0 proto 81
 ip route add 10.3.0.0/24 via inet6 fd00:50::3 dev v0 proto 81 onlink
 ip route add 10.4.0.0/16 via 192.168.50.4 dev v0 proto static
 ip -6 route add fd00:2::/64 via fd00:50::2 dev v0 proto 81 mtu 1400
+# the proxy redirect'"'"'s rules and local routes (sluice'"'"'s), and others
+ip rule add fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81
+ip -6 rule add fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81
+ip route add local 0.0.0.0/0 dev lo table 20928 proto 81
+ip -6 route add local ::/0 dev lo table 20928 proto 81
+ip rule add fwmark 0x5 lookup 100
+ip rule add iif v0 fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81
 # sluice'"'"'s policies (reqids 0x51c00..) and another'"'"'s
 ip xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out mark 0x3e00 mask 0xff00 \
 	tmpl src 192.168.50.1 dst 192.168.50.2 proto esp reqid 0x51c03 mode tunnel

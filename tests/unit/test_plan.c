@@ -300,7 +300,10 @@ Test(plan, policy_ports_verdicts_and_proxies)
 		    "  + policy ingress identity 2 (world) any deny\n"
 		    "  + policy ingress any peer 8080/TCP allow via proxy 15001\n"
 		    "  + policy ingress any peer any/UDP allow\n"
-		    "Plan: 3 to add, 1 to change, 0 to remove.\n");
+		    "routes\n"
+		    "  + route local 0.0.0.0/0 dev lo table 20928\n"
+		    "  + rule ipv4 pref 81 fwmark 0xa00/0xf00 lookup 20928\n"
+		    "Plan: 5 to add, 1 to change, 0 to remove.\n");
 	assert_plan(v1, v2,
 		    "endpoint web-1 (lxc-web1, id 17)\n"
 		    "  ~ policy ingress any peer 8080/TCP: allow via proxy 15001 -> allow via proxy 15002\n"

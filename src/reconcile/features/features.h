@@ -97,3 +97,9 @@ void services_validate(struct val *v, size_t *ret_backends);
 int ipcache_compile(const struct sl_state *st, const struct policy_cidr *cidrs, size_t n_cidrs, struct sl_objset *out);
 void encryption_validate(struct val *v);
 /* encryption's compile is sl_compile_encryption (encrypt.h) */
+/* proxy.c: the policy routing of the L7 proxy redirect (a rule and a local
+ * route in sluice's proxy table per family of the local endpoints'
+ * addresses), when a policy entry already in out (a local endpoint's)
+ * carries a proxy port; nothing otherwise. proxyPort's validation is
+ * policies_validate's. */
+int proxy_compile(const struct sl_state *st, struct sl_objset *out);
