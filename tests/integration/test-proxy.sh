@@ -35,7 +35,7 @@ it_endpoint other-1 31 1002
 it_servers
 l7_http_server web-1 :: 8000 "$IT_WORK/http.log"
 
-SQUID_PORT=15001 INGRESS_PORT=15002 EGRESS_PORT=15003 NOBODY_PORT=15009
+SQUID_PORT=15001 INGRESS_PORT=15010 EGRESS_PORT=15011 NOBODY_PORT=15019  # Squid also takes 15002
 TABLE=20928
 
 # The state: web-1 takes HTTP on 8000 through Squid and TCP on 80 through
@@ -119,12 +119,16 @@ for p in "$INGRESS_PORT" "$EGRESS_PORT"; do
 	: > "$IT_WORK/tproxy.$p.log"
 done
 
-# probe SRC LABEL ADDR KIND [TIMEOUT]: one probe (probe.py client), its result.
-probe() {
-	local src=$1 label=$2 addr=$3 kind=$4 t=${5:-2}
+# probe_is WANT SRC LABEL ADDR KIND [TIMEOUT]: one probe (probe.py client)
+# has the result WANT (ok, fail). Each probe gets a source port of its own
+# (not in a subshell: the counter must move), so that no probe rides on an
+# earlier flow's conntrack entry or socket.
+probe_is() {
+	local want=$1 src=$2 label=$3 addr=$4 kind=$5 t=${6:-2} got
 	IT_PORT_BASE=$((IT_PORT_BASE + 1))
-	echo "$label $addr $kind" | it_in "${IT_PID[$src]}" "$IT_PY" "$IT_PROBE" client --timeout "$t" \
-		--port-base "$IT_PORT_BASE" | awk '{ print $NF }'
+	got=$(echo "$label $addr $kind" | it_in "${IT_PID[$src]}" "$IT_PY" "$IT_PROBE" client --timeout "$t" \
+		--port-base "$IT_PORT_BASE" | awk '{ print $NF }')
+	[ "$got" = "$want" ]
 }
 # proxied LOG CLIENT-ADDR DST-ADDR DST-PORT: the proxy accepted a connection
 # from CLIENT-ADDR whose local address was DST-ADDR:DST-PORT.
@@ -154,15 +158,15 @@ it_check "Squid's onward connections carried mark 0xb00" grep -q ' 0xb00$' "$IT_
 # ---- the ingress proxy: transparency, both families, via a service ----
 for fam in 4 6; do
 	if [ $fam = 4 ]; then w=10.1.0.11 c=10.1.0.21 fe=10.96.0.10; else w=fd00:1::11 c=fd00:1::21 fe=fd00:96::10; fi
-	it_check "client-1 -> web-1 tcp/80 (IPv$fam) through the ingress proxy" test "$(probe client-1 c $w tcp/80)" = ok
+	it_check "client-1 -> web-1 tcp/80 (IPv$fam) through the ingress proxy" probe_is ok client-1 c $w tcp/80
 	it_check "the proxy's socket: local $w:80, peer $c (IPv$fam)" proxied "$IT_WORK/tproxy.$INGRESS_PORT.log" "$c" "$w" 80
 	n=$(grep -c . "$IT_WORK/tproxy.$INGRESS_PORT.log")
-	it_check "client-1 -> frontend $fe:80 (IPv$fam) through the ingress proxy" test "$(probe client-1 c $fe tcp/80)" = ok
+	it_check "client-1 -> frontend $fe:80 (IPv$fam) through the ingress proxy" probe_is ok client-1 c $fe tcp/80
 	it_check "the service's flow reached the proxy as $w:80 (IPv$fam)" \
 		test "$(grep -c "^accept $c [0-9]* $w 80\$" "$IT_WORK/tproxy.$INGRESS_PORT.log")" -ge 2
-	it_check "client-1 -> web-1 udp/80 (IPv$fam) directly" test "$(probe client-1 c $w udp/80)" = ok
-	it_check "client-1 -> web-1 tcp/8080 (IPv$fam) directly" test "$(probe client-1 c $w tcp/8080)" = ok
-	it_check "world -> web-1 tcp/80 (IPv$fam) stays denied" test "$(probe world x $w tcp/80 1)" = fail
+	it_check "client-1 -> web-1 udp/80 (IPv$fam) directly" probe_is ok client-1 c $w udp/80
+	it_check "client-1 -> web-1 tcp/8080 (IPv$fam) directly" probe_is ok client-1 c $w tcp/8080
+	it_check "world -> web-1 tcp/80 (IPv$fam) stays denied" probe_is fail world x $w tcp/80 1
 done
 it_check "the ingress proxy never saw port 8080 or the world" \
 	sh -c "! grep -q -e ' 8080\$' -e '^accept 203.0.113' -e '^accept 2001:db8' '$IT_WORK/tproxy.$INGRESS_PORT.log'"
@@ -171,7 +175,7 @@ it_check "Squid never saw port 80 or 8080" sh -c "! grep -q -e ' 10.1.0.11 80 ' 
 # ---- the egress proxy ----
 for fam in 4 6; do
 	if [ $fam = 4 ]; then o=10.1.0.31 c=10.1.0.21; else o=fd00:1::31 c=fd00:1::21; fi
-	it_check "client-1 -> other-1 tcp/8080 (IPv$fam) through the egress proxy" test "$(probe client-1 c $o tcp/8080)" = ok
+	it_check "client-1 -> other-1 tcp/8080 (IPv$fam) through the egress proxy" probe_is ok client-1 c $o tcp/8080
 	it_check "the egress proxy's socket: local $o:8080, peer $c (IPv$fam)" \
 		proxied "$IT_WORK/tproxy.$EGRESS_PORT.log" "$c" "$o" 8080
 done
@@ -221,10 +225,10 @@ it_check "a stream client-1 -> web-1:8080 got going" test -e "$IT_WORK/ready.str
 n0=$(grep -c . "$IT_WORK/tproxy.$INGRESS_PORT.log")
 it_apply "$S2"
 it_converged "$S2"
-it_check "without proxyPort, client-1 -> web-1 tcp/80 goes directly" test "$(probe client-1 c 10.1.0.11 tcp/80)" = ok
+it_check "without proxyPort, client-1 -> web-1 tcp/80 goes directly" probe_is ok client-1 c 10.1.0.11 tcp/80
 it_check "... and the proxy saw nothing of it" test "$(grep -c . "$IT_WORK/tproxy.$INGRESS_PORT.log")" -eq "$n0"
 it_apply "$S1"
-it_check "with proxyPort again, client-1 -> web-1 tcp/80 is proxied" test "$(probe client-1 c 10.1.0.11 tcp/80)" = ok
+it_check "with proxyPort again, client-1 -> web-1 tcp/80 is proxied" probe_is ok client-1 c 10.1.0.11 tcp/80
 it_check "... the proxy saw it" test "$(grep -c . "$IT_WORK/tproxy.$INGRESS_PORT.log")" -eq $((n0 + 1))
 sleep 0.5
 kill -TERM "$STREAM"; wait "$STREAM"; rc=$?
@@ -233,12 +237,12 @@ it_check "the stream saw no error across both changes (exit $rc)" test "$rc" -eq
 
 # ---- drift: sluice's rule deleted by hand ----
 ip rule del fwmark 0xa00/0xf00 lookup "$TABLE" || it_bad "ip rule del"
-it_check "without the rule, the ingress proxy is not reached" test "$(probe client-1 c 10.1.0.11 tcp/80 1)" = fail
+it_check "without the rule, the ingress proxy is not reached" probe_is fail client-1 c 10.1.0.11 tcp/80 1
 it_sluice 2 diff "$S1"
 it_check "diff plans the rule back" grep -q "+ .*rule.*0xa00/0xf00" "$IT_OUT"
 it_apply "$S1"
 it_converged "$S1"
-it_check "repaired: client-1 -> web-1 tcp/80 through the proxy again" test "$(probe client-1 c 10.1.0.11 tcp/80)" = ok
+it_check "repaired: client-1 -> web-1 tcp/80 through the proxy again" probe_is ok client-1 c 10.1.0.11 tcp/80
 
 # ---- flush ----
 l7_squid_stop
