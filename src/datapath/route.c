@@ -440,21 +440,27 @@ int route_observe(struct sl_route *r,
 		  struct sl_kerr *e)
 {
 	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	static const uint32_t tables[] = { SL_ROUTE_TABLE_MAIN, SL_PROXY_TABLE };
 	struct observe_ctx o = { cb, ctx };
 
 	devs_forget(r);
-	/* One dump a family of every table, routes of sluice's protocol:
+	/* Each of sluice's tables, routes of sluice's protocol, filtered by
+	 * the kernel (a table never made reads as empty); a kernel that
+	 * filters no dump gives every route of the family at once, and
 	 * route_parse keeps those of sluice's tables. */
 	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
-		bool intr;
-		int ret = dump(r, families[i], 0, SL_RTPROT, &route_ops, NULL, observe_each, &o, &intr, e);
+		for (size_t t = 0; t < (r->strict ? ARRAY_SIZE(tables) : 1); t++) {
+			bool intr;
+			int ret = dump(r, families[i], r->strict ? tables[t] : 0, SL_RTPROT, &route_ops, NULL,
+				       observe_each, &o, &intr, e);
 
-		if (ret < 0)
-			return ret;
-		if (intr) {
-			kerr(e, "routes: the %s routes changed while they were read; observe again",
-			     families[i] == AF_INET ? "IPv4" : "IPv6");
-			return -EAGAIN;
+			if (ret < 0)
+				return ret;
+			if (intr) {
+				kerr(e, "routes: the %s routes changed while they were read; observe again",
+				     families[i] == AF_INET ? "IPv4" : "IPv6");
+				return -EAGAIN;
+			}
 		}
 	}
 	return 0;

@@ -6,17 +6,20 @@
  * engine (nl.h). This header has no libmnl type in it.
  *
  * Ownership: every route sluice makes carries the route protocol
- * SL_RTPROT (rtm_protocol), is unicast, of universe scope, with TOS 0 and
- * no source prefix, in the main table. Observation returns only those;
- * nothing else is ever changed or removed:
+ * SL_RTPROT (rtm_protocol), has TOS 0 and no source prefix, and is either
+ * unicast, of universe scope, or local, of host scope (IPv6 reports it as
+ * universe), in one of sluice's tables: the main table and SL_PROXY_TABLE
+ * (kinds/route.h). Observation returns only those; nothing else is ever
+ * changed or removed:
  *   - add is NLM_F_CREATE|NLM_F_EXCL: a route of any protocol that holds
  *     the key makes it fail with -EEXIST, and the message says whether
  *     sluice's own route or another's holds it;
  *   - removal asks the kernel for the route of protocol SL_RTPROT only
- *     (the kernel matches rtm_protocol on RTM_DELROUTE, IPv4 and IPv6), so
- *     the check and the removal are one step;
+ *     (the kernel matches rtm_protocol on RTM_DELROUTE, IPv4 and IPv6; and
+ *     for IPv4 the key's type and its scope), so the check and the removal
+ *     are one step;
  *   - replace (NLM_F_REPLACE) would replace whatever holds the key, so a
- *     batch with replaces first reads the main table and refuses (-EPERM)
+ *     batch with replaces first reads the key's table and refuses (-EPERM)
  *     a replace whose key a route not sluice's holds. (A foreign route
  *     added between that read and the replace is the one window left.)
  */
@@ -43,8 +46,8 @@ int route_open(struct sl_route **ret, struct sl_kerr *e);
 void route_close(struct sl_route *r);
 
 /*
- * Dump the main table, IPv4 then IPv6, and call cb for each route that is
- * sluice's (see above), in the kernel's order, with pointers to a key and
+ * Dump sluice's tables (main, SL_PROXY_TABLE), IPv4 then IPv6, and call cb
+ * for each route that is sluice's (see above), in the kernel's order, with pointers to a key and
  * a value valid during the call only (copy them: objset_add does). cb
  * returns 0 to go on, < 0 to stop: that value is returned. No kernel write.
  */
