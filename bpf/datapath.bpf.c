@@ -322,5 +322,17 @@ int sluice_from_overlay(struct __sk_buff *skb)
 	return from_overlay(skb);
 }
 
+/* tc ingress of datapath.underlayDevice, with a proxyPort in the state:
+ * what arrives on a flow handed to the proxy is delivered to it here;
+ * everything else passes untouched. */
+SEC("tc")
+int sluice_from_netdev(struct __sk_buff *skb)
+{
+	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
+
+	proxy_arrival(skb, &env);
+	return TC_ACT_OK;
+}
+
 char LICENSE[] SEC("license") = "GPL";
 #endif

@@ -64,9 +64,11 @@ static uint8_t prog_kind(const char *name, uint8_t hook)
 	if (hook == SL_HOOK_XDP)
 		return SL_PROG_PREFILTER;
 	/* kernel names are cut at 15 characters: sluice_from_end, sluice_to_endpo,
-	 * sluice_from_ove */
+	 * sluice_from_ove, sluice_from_net */
 	if (strncmp(name, "sluice_from_ove", 15) == 0)
 		return SL_PROG_FROM_OVERLAY;
+	if (strncmp(name, "sluice_from_net", 15) == 0)
+		return SL_PROG_FROM_NETDEV;
 	return strncmp(name, "sluice_from", 11) == 0 ? SL_PROG_FROM_ENDPOINT : SL_PROG_TO_ENDPOINT;
 }
 

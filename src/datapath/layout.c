@@ -165,6 +165,7 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
 	ret[SL_PROG_FROM_ENDPOINT] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "from", 4);
 	ret[SL_PROG_TO_ENDPOINT] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "to", 2);
 	ret[SL_PROG_FROM_OVERLAY] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "overlay", 7);
+	ret[SL_PROG_FROM_NETDEV] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "netdev", 6);
 	ret[SL_PROG_PREFILTER] = fnv1a64(fnv1a64(base, pelf, psz), "prefilter", 9);
 	for (int i = 0; i < SL_PROG__MAX; i++)
 		if (!ret[i])

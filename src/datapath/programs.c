@@ -113,6 +113,7 @@ static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, 
 			{ SL_PROG_FROM_ENDPOINT, d->progs.sluice_from_endpoint },
 			{ SL_PROG_TO_ENDPOINT, d->progs.sluice_to_endpoint },
 			{ SL_PROG_FROM_OVERLAY, d->progs.sluice_from_overlay },
+			{ SL_PROG_FROM_NETDEV, d->progs.sluice_from_netdev },
 		};
 
 		for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(pins); i++)

@@ -11,6 +11,7 @@ enum sl_prog {
 	SL_PROG_TO_ENDPOINT,
 	SL_PROG_PREFILTER,
 	SL_PROG_FROM_OVERLAY, /* tc ingress of sluice_vxlan (one object with the endpoint programs) */
+	SL_PROG_FROM_NETDEV,  /* tc ingress of datapath.underlayDevice, with a proxyPort (the same object) */
 	SL_PROG__MAX
 };
 
@@ -32,5 +33,5 @@ struct sl_prog_value {
 
 /* Their names: in pins (prog_<name>_<digest>), messages and plans. */
 extern const char *const sl_prog_names[SL_PROG__MAX];
-/* "from_endpoint", "to_endpoint", "prefilter", "from_overlay"; "program N" in buf. */
+/* "from_endpoint", "to_endpoint", "prefilter", "from_overlay", "from_netdev"; "program N" in buf. */
 const char *sl_prog_name(unsigned prog, char *buf, size_t len);

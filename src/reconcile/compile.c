@@ -120,7 +120,7 @@ static int compile(const struct sl_state *st, const struct sl_compile_prev *prev
 		r = overlay_compile(st, prev ? prev->underlay_mtu : 0, prev ? prev->prog_digest[SL_PROG_FROM_OVERLAY] : 0,
 				    &res->set);
 	if (r >= 0)
-		r = proxy_compile(st, &res->set);
+		r = proxy_compile(st, prev ? prev->prog_digest[SL_PROG_FROM_NETDEV] : 0, &res->set);
 	if (r >= 0)
 		r = compile_maps(&c);
 	if (r >= 0) {

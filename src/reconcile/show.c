@@ -62,15 +62,16 @@ static void build_doc(struct show *s)
 	}
 	for (int i = 0; i < SL_MAP__MAX; i++)
 		sizes |= s->map_size_set[i] && s->map_size[i] != sl_map_size_default[i];
-	if (s->enforcement != SL_ENFORCE_DEFAULT || sizes || s->has_tunnel) {
+	if (s->enforcement != SL_ENFORCE_DEFAULT || sizes || s->has_tunnel || s->underlay[0]) {
 		struct doc_node *dp = doc_map(&s->doc, root, "datapath", DOC_BLOCK);
 
 		if (s->has_tunnel) {
 			doc_str(&s->doc, dp, "tunnel", "vxlan");
 			doc_u64(&s->doc, dp, "vxlanPort", s->vxlan_port);
-			if (s->underlay[0])
-				doc_str(&s->doc, dp, "underlayDevice", s->underlay);
 		}
+		/* from the overlay's device, else from sluice_from_netdev's */
+		if (s->underlay[0])
+			doc_str(&s->doc, dp, "underlayDevice", s->underlay);
 
 		if (s->enforcement != SL_ENFORCE_DEFAULT)
 			doc_str(&s->doc, dp, "policyEnforcement", s->enforcement == SL_ENFORCE_ALWAYS ? "always" : "never");

@@ -293,6 +293,12 @@ static void read_attach(struct show *s, size_t at, const struct sl_obj *o)
 	}
 	if (k.hook == SL_HOOK_TC_INGRESS && v.prog == SL_PROG_FROM_OVERLAY)
 		return; /* made with the overlay's device (tunnel: vxlan) */
+	if (k.hook == SL_HOOK_TC_INGRESS && v.prog == SL_PROG_FROM_NETDEV) {
+		/* made with a proxyPort and datapath.underlayDevice: gives the latter back */
+		if (!s->underlay[0])
+			memcpy(s->underlay, k.ifname, sizeof(k.ifname) < SHOW_IFNAME_LEN ? sizeof(k.ifname) : SHOW_IFNAME_LEN);
+		return;
+	}
 	show_note(s, "program %u at hook %u of %s is not one that a state attaches: not shown", v.prog, k.hook, ifname);
 }
 

@@ -505,6 +505,11 @@ int run_to_marked_out(struct dp *dp, int ifindex, const struct packet *in, struc
 	return run_mark(bpf_program__fd(dp->skel->progs.sluice_to_endpoint), ifindex, in, out, mark_in, mark);
 }
 
+int run_from_netdev(struct dp *dp, int ifindex, const struct packet *in, uint32_t *mark)
+{
+	return run(bpf_program__fd(dp->skel->progs.sluice_from_netdev), ifindex, in, NULL, mark);
+}
+
 int run_from_overlay(struct dp *dp, int ifindex, const struct packet *in, uint32_t *mark)
 {
 	return run(bpf_program__fd(dp->skel->progs.sluice_from_overlay), ifindex, in, NULL, mark);

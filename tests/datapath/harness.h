@@ -108,6 +108,8 @@ int run_from_marked(struct dp *dp, int ifindex, const struct packet *in, struct 
 		    uint32_t *mark);
 int run_to_marked_out(struct dp *dp, int ifindex, const struct packet *in, struct packet *out, uint32_t mark_in,
 		      uint32_t *mark);
+/* sluice_from_netdev (tc ingress of the underlay device, with a proxyPort). */
+int run_from_netdev(struct dp *dp, int ifindex, const struct packet *in, uint32_t *mark);
 /* sluice_from_overlay on a packet with no tunnel metadata (TEST_RUN gives none). */
 int run_from_overlay(struct dp *dp, int ifindex, const struct packet *in, uint32_t *mark);
 

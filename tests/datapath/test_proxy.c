@@ -480,3 +480,48 @@ Test(proxy_off, arrival_not_looked_at)
 	cr_expect_eq(drops(&dp, SL_DROP_NO_TUNNEL_KEY), 1, "no-tunnel-key");
 	close(fd);
 }
+
+ParameterizedTestParameters(proxy, netdev)
+{
+	static int fams[] = { 4, 6 };
+
+	return cr_make_param_array(int, fams, 2);
+}
+
+/* The underlay device (a client outside the cluster, or by native
+ * routing): the packets of a flow B accepted for the proxy are delivered
+ * there; everything else passes untouched, unmarked. */
+ParameterizedTest(int *fam, proxy, netdev)
+{
+	struct flow f = { ip_c(*fam), ip_b(*fam), 47000, 80, IPPROTO_TCP, TCP_SYN };
+	struct flow g = { ip_c(*fam), ip_b(*fam), 47001, 80, IPPROTO_TCP, TCP_ACK };
+	struct flow u = { ip_c(*fam), ip_b(*fam), 47002, 80, IPPROTO_UDP, 0 };
+	int fd = listen_on(15500);
+	struct packet p;
+	uint32_t mark = 0;
+	int v;
+
+	seed_pair(&dp, 0, ENF);
+	seed_policy(&dp, EP_B, IN, ID_C, IPPROTO_TCP, 80, false, 15500);
+	build(&p, &f, NULL, 0);
+	v = run_from_netdev(&dp, dp.if_a, &p, &mark);
+	cr_expect_eq(v, TC_ACT_OK, "[IPv%d] a SYN passes (%d)", *fam, v);
+	cr_expect_eq(mark, 0, "[IPv%d] unmarked: nothing is known of it yet", *fam);
+	v = run_to(&dp, dp.if_b, &p, NULL, &mark);
+	cr_expect_eq(v, TC_ACT_REDIRECT, "[IPv%d] B's ingress hands it to the proxy", *fam);
+	f.tcp_flags = TCP_ACK;
+	build(&p, &f, "GET /", 5);
+	mark = 0;
+	v = run_from_netdev(&dp, dp.if_a, &p, &mark);
+	cr_expect_eq(v, TC_ACT_OK, "[IPv%d] the next packet passes (%d)", *fam, v);
+	cr_expect_eq(mark, sl_mark_proxy(15500), "[IPv%d] delivered to the proxy: 0x%x", *fam, mark);
+	for (int i = 0; i < 2; i++) {
+		build(&p, i ? &u : &g, "x", 1);
+		mark = 0;
+		v = run_from_netdev(&dp, dp.if_a, &p, &mark);
+		cr_expect_eq(v, TC_ACT_OK, "[IPv%d] another %s flow passes", *fam, i ? "UDP" : "TCP");
+		cr_expect_eq(mark, 0, "[IPv%d] ... unmarked", *fam);
+	}
+	cr_expect_eq(drops_total(&dp), 0, "[IPv%d] nothing dropped", *fam);
+	close(fd);
+}

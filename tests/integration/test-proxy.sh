@@ -45,6 +45,7 @@ TABLE=20928
 # frontend leads to web-1's port 80.
 policies_yaml() { # WEB-80-LINE: web-1's port 80 rule
 	cat <<-Y
+		datapath: {underlayDevice: wld}
 		services:
 		  - name: web
 		    frontend: {ip: 10.96.0.10, port: 80, protocol: TCP}
@@ -65,6 +66,10 @@ policies_yaml() { # WEB-80-LINE: web-1's port 80 rule
 		$1
 		      - fromEndpoints: [{matchLabels: {app: client}}]
 		        toPorts: [{ports: [{port: 8080, protocol: TCP}]}]
+		      - fromEntities: [world]
+		        toPorts:
+		          - ports: [{port: 80, protocol: TCP}]
+		            proxyPort: $INGRESS_PORT
 		  - name: client-out
 		    endpointSelector: {matchLabels: {app: client}}
 		    egress:
@@ -166,10 +171,16 @@ for fam in 4 6; do
 		test "$(grep -c "^accept $c [0-9]* $w 80\$" "$IT_WORK/tproxy.$INGRESS_PORT.log")" -ge 2
 	it_check "client-1 -> web-1 udp/80 (IPv$fam) directly" probe_is ok client-1 c $w udp/80
 	it_check "client-1 -> web-1 tcp/8080 (IPv$fam) directly" probe_is ok client-1 c $w tcp/8080
-	it_check "world -> web-1 tcp/80 (IPv$fam) stays denied" probe_is fail world x $w tcp/80 1
+	it_check "world -> web-1 tcp/8080 (IPv$fam) stays denied" probe_is fail world x $w tcp/8080 1
+	# From outside the node, through datapath.underlayDevice (wld), where
+	# sluice_from_netdev delivers the flow's packets after the first.
+	if [ $fam = 4 ]; then c=192.168.99.2; else c=2001:db8:99::2; fi
+	it_check "world -> web-1 tcp/80 (IPv$fam) through the ingress proxy" probe_is ok world x $w tcp/80
+	it_check "the proxy's socket: local $w:80, peer $c (IPv$fam)" proxied "$IT_WORK/tproxy.$INGRESS_PORT.log" "$c" "$w" 80
 done
-it_check "the ingress proxy never saw port 8080 or the world" \
-	sh -c "! grep -q -e ' 8080\$' -e '^accept 203.0.113' -e '^accept 2001:db8' '$IT_WORK/tproxy.$INGRESS_PORT.log'"
+it_check "the ingress proxy never saw port 8080" sh -c "! grep -q ' 8080\$' '$IT_WORK/tproxy.$INGRESS_PORT.log'"
+"$IT_SLUICE" status --no-color > "$IT_WORK/status.txt"
+it_check "status lists sluice_from_netdev on wld" grep -q "wld  *tc ingress from_netdev  *current" "$IT_WORK/status.txt"
 it_check "Squid never saw port 80 or 8080" sh -c "! grep -q -e ' 10.1.0.11 80 ' -e ' 8080 ' '$IT_ROOT/squid/access.log'"
 
 # ---- the egress proxy ----

@@ -102,4 +102,4 @@ void encryption_validate(struct val *v);
  * addresses), when a policy entry already in out (a local endpoint's)
  * carries a proxy port; nothing otherwise. proxyPort's validation is
  * policies_validate's. */
-int proxy_compile(const struct sl_state *st, struct sl_objset *out);
+int proxy_compile(const struct sl_state *st, uint64_t netdev_digest, struct sl_objset *out);

@@ -22,6 +22,8 @@
 
 #include <sluice/abi.h>
 
+#include "kinds/attach.h"
+#include "kinds/prog.h"
 #include "kinds/route.h"
 #include "kinds/rule.h"
 
@@ -72,7 +74,27 @@ static int proxy_family(uint8_t af, struct sl_objset *out)
 	return r;
 }
 
-int proxy_compile(const struct sl_state *st, struct sl_objset *out)
+/*
+ * sluice_from_netdev on the tc ingress of datapath.underlayDevice: what
+ * arrives there on a flow a local endpoint accepted for its proxy (a client
+ * by native routing, or outside the cluster) is delivered to the proxy
+ * before the stack sees it (bpf/lib/proxy.h, proxy_arrival); everything
+ * else passes untouched. Not compiled without a program digest (validate
+ * makes no kernel call and knows none).
+ */
+static int proxy_netdev_attach(const struct sl_state *st, uint64_t digest, struct sl_objset *out)
+{
+	const char *dev = st->datapath->underlay_device;
+	struct sl_attach_key k = { .hook = SL_HOOK_TC_INGRESS };
+	struct sl_attach_value v = { .prog = SL_PROG_FROM_NETDEV, .digest = digest };
+
+	if (!dev || !digest || strlen(dev) >= sizeof(k.ifname))
+		return 0;
+	memcpy(k.ifname, dev, strlen(dev));
+	return objset_add(out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
+}
+
+int proxy_compile(const struct sl_state *st, uint64_t netdev_digest, struct sl_objset *out)
 {
 	bool v4 = false, v6 = false;
 	int r = 0;
@@ -91,5 +113,7 @@ int proxy_compile(const struct sl_state *st, struct sl_objset *out)
 		r = proxy_family(AF_INET, out);
 	if (r >= 0 && v6)
 		r = proxy_family(AF_INET6, out);
+	if (r >= 0)
+		r = proxy_netdev_attach(st, netdev_digest, out);
 	return r;
 }
