@@ -109,6 +109,18 @@ static void proxy_port_check(struct val *v, const char *file, const struct sl_po
 	}
 }
 
+/* Whether an ingress rule may admit peers from outside this node: CIDRs,
+ * entities other than host, or no peer field at all (every peer). */
+static bool rule_admits_outside(const struct sl_rule *r)
+{
+	if (r->n_cidrs || r->n_cidr_sets)
+		return true;
+	for (uint32_t i = 0; i < r->n_entities; i++)
+		if (r->entities[i] != SL_ENTITY_HOST)
+			return true;
+	return !r->n_endpoints && !r->n_entities;
+}
+
 static void validate_rule(struct val *v, const char *file, struct sl_rule *r, enum sl_direction dir)
 {
 	bool from = dir == SL_INGRESS || dir == SL_INGRESS_DENY, deny = dir >= SL_INGRESS_DENY;
@@ -173,6 +185,14 @@ static void validate_rule(struct val *v, const char *file, struct sl_rule *r, en
 				  "a deny rule cannot redirect to a proxy");
 			else
 				proxy_port_check(v, file, pr);
+			/* docs/l7.md: the flow's packets after the first must
+			 * meet a sluice program where they enter the node */
+			if (!deny && from && rule_admits_outside(r) &&
+			    !(v->st->datapath && v->st->datapath->underlay_device))
+				v_warn(v, file, SL_AT(pr, SL_PORTRULE_PROXY_PORT), "proxyPort",
+				       "clients from outside this node reach the proxy only through the overlay or "
+				       "datapath.underlayDevice, which is not set: name the device they arrive on, or "
+				       "their connections stall after the first packet (docs/l7.md)");
 		}
 		v_pop(v, saved);
 	}
