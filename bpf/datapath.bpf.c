@@ -196,7 +196,7 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 	}
 
 	/* A new flow: the endpoint's egress policy. */
-	verdict = policy_decide(&env, &p, ep, SL_DIR_EGRESS, 0, &init, now, &proxy_port);
+	verdict = policy_decide(skb, &env, &p, ep, SL_DIR_EGRESS, 0, &init, now, &proxy_port);
 	if (verdict != TC_ACT_OK)
 		return verdict;
 	return from_forward(skb, &env, &p, ep, proxy_port);
@@ -281,7 +281,7 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 	}
 
 	/* A new flow: the endpoint's ingress policy. */
-	verdict = policy_decide(&env, &p, ep, SL_DIR_INGRESS, peer_id, &init, now, &proxy_port);
+	verdict = policy_decide(skb, &env, &p, ep, SL_DIR_INGRESS, peer_id, &init, now, &proxy_port);
 	if (verdict != TC_ACT_OK)
 		return verdict;
 	if (proxy_port) {

@@ -76,6 +76,52 @@ static __inline __u16 policy_port(const struct pkt *p)
 }
 
 /*
+ * A flow that an egress rule hands to the proxy goes to the destination
+ * from the proxy, whose connection is not judged again (SL_MARK_FROM_PROXY):
+ * so when the destination is a local endpoint, its ingress policy judges
+ * the flow now, for the sender's identity, as it would without the proxy.
+ * The destination's device comes from the FIB; an address that no local
+ * endpoint's device leads to is for the policy of its own node. Returns
+ * TC_ACT_OK or TC_ACT_SHOT, counted.
+ */
+static __inline int policy_peer_ingress(struct __sk_buff *skb, const struct env *env, const struct pkt *p,
+					__u32 src_id, __u32 dst_id)
+{
+	struct bpf_fib_lookup fib = { .ifindex = env->ifindex, .l4_protocol = p->t.proto,
+				      .sport = p->t.sport, .dport = p->t.dport };
+	struct sl_endpoint_value *peer;
+	struct sl_endpoint_key ek = {};
+	__u16 port;
+	int verdict;
+	long r;
+
+	if (p->t.family == SL_FAMILY_IPV4) {
+		fib.family = 2; /* AF_INET */
+		__builtin_memcpy(&fib.ipv4_src, p->t.saddr, 4);
+		__builtin_memcpy(&fib.ipv4_dst, p->t.daddr, 4);
+	} else {
+		fib.family = 10; /* AF_INET6 */
+		__builtin_memcpy(fib.ipv6_src, p->t.saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, p->t.daddr, 16);
+	}
+	/* The device is known also when the neighbour is not (yet). */
+	r = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (r != BPF_FIB_LKUP_RET_SUCCESS && r != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return TC_ACT_OK;
+	ek.ifindex = fib.ifindex;
+	peer = bpf_map_lookup_elem(&sluice_endpoints, &ek);
+	if (!peer)
+		return TC_ACT_OK;
+	verdict = policy_lookup(peer->id, SL_DIR_INGRESS, peer->policy_levels[SL_DIR_INGRESS], src_id, p->t.proto,
+				policy_port(p), &port);
+	if (verdict == POLICY_DENY)
+		return drop(env, SL_DROP_POLICY_DENY, SL_DIR_INGRESS, src_id, dst_id);
+	if ((peer->flags & SL_EP_ENFORCE_INGRESS) && verdict != POLICY_ALLOW)
+		return drop(env, SL_DROP_POLICY, SL_DIR_INGRESS, src_id, dst_id);
+	return TC_ACT_OK;
+}
+
+/*
  * A new flow, for the endpoint ep in direction dir (SL_DIR_EGRESS: ep
  * sends it; SL_DIR_INGRESS: it is sent to ep), judged by ep's policy for
  * the peer's identity (peer_id when not 0: what the overlay said, overlay.h;
@@ -90,7 +136,7 @@ static __inline __u16 policy_port(const struct pkt *p)
  * dir is a constant at both call sites: inlined, each program gets a
  * straight path of its own direction, as if written out there.
  */
-static __always_inline int policy_decide(const struct env *env, const struct pkt *p,
+static __always_inline int policy_decide(struct __sk_buff *skb, const struct env *env, const struct pkt *p,
 					 const struct sl_endpoint_value *ep, const __u8 dir, __u32 peer_id,
 					 struct sl_ct_value *init, __u64 now, __u16 *proxy_port)
 {
@@ -111,6 +157,8 @@ static __always_inline int policy_decide(const struct env *env, const struct pkt
 		return drop(env, SL_DROP_POLICY, dir, src_id, dst_id);
 	if (verdict != POLICY_ALLOW || p->t.proto != IPPROTO_TCP)
 		port = 0; /* only TCP is redirected */
+	if (egress && port && policy_peer_ingress(skb, env, p, src_id, dst_id) != TC_ACT_OK)
+		return TC_ACT_SHOT;
 	init->peer_identity = peer_id;
 	if (port) {
 		init->flags |= SL_CT_PROXY;

@@ -525,3 +525,61 @@ ParameterizedTest(int *fam, proxy, netdev)
 	cr_expect_eq(drops_total(&dp), 0, "[IPv%d] nothing dropped", *fam);
 	close(fd);
 }
+
+/* ---- an egress redirect to a local endpoint: its ingress policy still judges ---- */
+
+struct peercase {
+	char name[96];
+	int fam;
+	bool b_allows; /* B's ingress allows A on 80 */
+};
+
+ParameterizedTestParameters(proxy, egress_peer_ingress)
+{
+	static struct peercase cases[] = {
+		{ "B's ingress denies A: dropped at A [IPv4]", 4, false },
+		{ "B's ingress denies A: dropped at A [IPv6]", 6, false },
+		{ "B's ingress allows A: to the proxy [IPv4]", 4, true },
+		{ "B's ingress allows A: to the proxy [IPv6]", 6, true },
+	};
+
+	return cr_make_param_array(struct peercase, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/*
+ * A's egress hands its flow to B's port 80 to the proxy, whose connection
+ * onward is not judged: so B's ingress (enforced) judges the flow at A's
+ * SYN, for A's identity, with B's device found by the FIB. Denied: dropped
+ * as policy, no conntrack entry (a retransmitted SYN is judged again).
+ * Allowed: on to the proxy (under TEST_RUN no socket can be assigned, so
+ * refused as proxy-unavailable: the decision is what is checked here).
+ */
+ParameterizedTest(struct peercase *c, proxy, egress_peer_ingress)
+{
+	struct flow f = { ip_a(c->fam), ip_b(c->fam), 48000, 80, IPPROTO_TCP, TCP_SYN };
+	struct sl_ct_value ct;
+	struct packet p;
+	int v;
+
+	cr_assert_eq(system("ip link set dpa up && ip link set dpa-peer up && ip link set dpb up && "
+			    "ip link set dpb-peer up && sysctl -qw net.ipv4.conf.all.forwarding=1 "
+			    "net.ipv6.conf.all.forwarding=1 && ip route add 10.1.0.2/32 dev dpb && "
+			    "ip -6 route add fd00::2/128 dev dpb"),
+		     0);
+	seed_pair(&dp, ENF, ENF);
+	seed_policy(&dp, EP_A, EG, ID_B, IPPROTO_TCP, 80, false, 15600);
+	if (c->b_allows)
+		seed_policy(&dp, EP_B, IN, ID_A, IPPROTO_TCP, 80, false, 0);
+	build(&p, &f, NULL, 0);
+	v = run_from(&dp, dp.if_a, &p, NULL, NULL);
+	if (!c->b_allows) {
+		cr_expect_eq(v, TC_ACT_SHOT, "%s: verdict %d", c->name, v);
+		cr_expect_eq(drops(&dp, SL_DROP_POLICY), 1, "%s: counted as policy", c->name);
+		cr_expect(!ct_get(&dp, &f, SL_CT_EGRESS, &ct), "%s: no conntrack entry", c->name);
+		cr_expect_eq(drops(&dp, SL_DROP_PROXY_UNAVAILABLE), 0, "%s: never went to the proxy", c->name);
+	} else {
+		cr_expect_eq(v, TC_ACT_REDIRECT, "%s: verdict %d (to the proxy; refused under TEST_RUN)", c->name, v);
+		cr_expect_eq(drops(&dp, SL_DROP_POLICY), 0, "%s: not a policy drop", c->name);
+		cr_expect_eq(drops(&dp, SL_DROP_PROXY_UNAVAILABLE), 1, "%s: went to the proxy", c->name);
+	}
+}

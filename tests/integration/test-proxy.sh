@@ -78,6 +78,10 @@ policies_yaml() { # WEB-80-LINE: web-1's port 80 rule
 		          - ports: [{port: 8080, protocol: TCP}]
 		            proxyPort: $EGRESS_PORT
 		      - toEndpoints: [{matchLabels: {app: web}}]
+		        toPorts:
+		          - ports: [{port: 8081, protocol: TCP}]
+		            proxyPort: $EGRESS_PORT
+		      - toEndpoints: [{matchLabels: {app: web}}]
 		      - toEndpoints: [{matchLabels: {app: other}}]
 		  - name: other-in
 		    endpointSelector: {matchLabels: {app: other}}
@@ -190,6 +194,10 @@ for fam in 4 6; do
 	it_check "the egress proxy's socket: local $o:8080, peer $c (IPv$fam)" \
 		proxied "$IT_WORK/tproxy.$EGRESS_PORT.log" "$c" "$o" 8080
 done
+# web-1's ingress does not allow client-1 on 8081: the egress proxy's
+# connection would not be judged, so web-1's policy judges client-1's SYN.
+it_check "client-1 -> web-1 tcp/8081 through the egress proxy: web-1's ingress still denies it" \
+	probe_is fail client-1 c 10.1.0.11 tcp/8081 1
 it_check "the egress proxy saw nothing else" test "$(grep -c . "$IT_WORK/tproxy.$EGRESS_PORT.log")" -eq 2
 
 # ---- nothing listening: refused at once ----
