@@ -286,3 +286,8 @@ void sl_compile_prev_free(struct sl_compile_prev *prev, char (*names)[17])
 	free(names);
 }
 
+
+bool sl_compile_uses_proxy(const struct sl_state *st)
+{
+	return policies_use_proxy(st);
+}

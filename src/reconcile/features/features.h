@@ -102,4 +102,6 @@ void encryption_validate(struct val *v);
  * addresses), when a policy entry already in out (a local endpoint's)
  * carries a proxy port; nothing otherwise. proxyPort's validation is
  * policies_validate's. */
+/* policies.c: whether some allow rule names a proxyPort (sl_compile_uses_proxy). */
+bool policies_use_proxy(const struct sl_state *st);
 int proxy_compile(const struct sl_state *st, uint64_t netdev_digest, struct sl_objset *out);

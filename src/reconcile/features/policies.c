@@ -14,7 +14,6 @@
 #include <sluice/abi.h>
 
 #include "common.h"
-#include "reconcile/compile.h"
 #include "reconcile/labels.h"
 #include "reconcile/net.h"
 
@@ -906,7 +905,7 @@ static bool rules_use_proxy(const struct sl_rule *r, uint32_t n)
 	return false;
 }
 
-bool sl_compile_uses_proxy(const struct sl_state *st)
+bool policies_use_proxy(const struct sl_state *st)
 {
 	for (uint32_t i = 0; i < st->n_policies; i++) {
 		const struct sl_policy *p = &st->policies[i];
