@@ -59,34 +59,50 @@ static __inline __u16 proxy_hairpinned(__u32 mark)
 	return (mark & SL_MARK_MAGIC_MASK) == SL_MARK_PROXY ? (__u16)(mark >> SL_MARK_PROXY_PORT_SHIFT) : 0;
 }
 
+/* A listening socket for the tuple t, or NULL; the caller releases it. */
+static __inline struct bpf_sock *proxy_lookup(struct __sk_buff *skb, struct bpf_sock_tuple *t, __u32 len)
+{
+	struct bpf_sock *sk = bpf_sk_lookup_tcp(skb, t, len, BPF_F_CURRENT_NETNS, 0);
+
+	if (sk && sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		sk = NULL;
+	}
+	return sk;
+}
+
 /*
  * The socket listening on port in the namespace of the device the packet
- * is on, for this packet's addresses (a proxy bound to the wildcard address
- * listens for every destination), or NULL. The caller releases it.
+ * is on: one bound to the wildcard address (it listens for every
+ * destination, the packet's too), else one bound to the loopback address
+ * of the family (127.0.0.1, ::1), or NULL. The caller releases it.
  */
 static __inline struct bpf_sock *proxy_listener(struct __sk_buff *skb, const struct pkt *p, __u16 port)
 {
 	struct bpf_sock_tuple t = {};
 	struct bpf_sock *sk;
-	__u32 len;
 
 	if (p->t.family == SL_FAMILY_IPV4) {
 		__builtin_memcpy(&t.ipv4.saddr, p->t.saddr, 4);
 		__builtin_memcpy(&t.ipv4.daddr, p->t.daddr, 4);
 		t.ipv4.sport = p->t.sport;
 		t.ipv4.dport = bpf_htons(port);
-		len = sizeof(t.ipv4);
+		sk = proxy_lookup(skb, &t, sizeof(t.ipv4));
+		if (!sk) {
+			t.ipv4.daddr = bpf_htonl(0x7f000001);
+			sk = proxy_lookup(skb, &t, sizeof(t.ipv4));
+		}
 	} else {
 		__builtin_memcpy(t.ipv6.saddr, p->t.saddr, 16);
 		__builtin_memcpy(t.ipv6.daddr, p->t.daddr, 16);
 		t.ipv6.sport = p->t.sport;
 		t.ipv6.dport = bpf_htons(port);
-		len = sizeof(t.ipv6);
-	}
-	sk = bpf_sk_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
-	if (sk && sk->state != BPF_TCP_LISTEN) {
-		bpf_sk_release(sk);
-		sk = NULL;
+		sk = proxy_lookup(skb, &t, sizeof(t.ipv6));
+		if (!sk) {
+			__builtin_memset(t.ipv6.daddr, 0, 16);
+			t.ipv6.daddr[3] = bpf_htonl(1);
+			sk = proxy_lookup(skb, &t, sizeof(t.ipv6));
+		}
 	}
 	return sk;
 }

@@ -583,3 +583,45 @@ ParameterizedTest(struct peercase *c, proxy, egress_peer_ingress)
 		cr_expect_eq(drops(&dp, SL_DROP_PROXY_UNAVAILABLE), 1, "%s: went to the proxy", c->name);
 	}
 }
+
+/* A proxy bound to the loopback address (127.0.0.1, ::1) is found when no
+ * wildcard listener is. */
+ParameterizedTestParameters(proxy, loopback_listener)
+{
+	static int fams[] = { 4, 6 };
+
+	return cr_make_param_array(int, fams, 2);
+}
+
+ParameterizedTest(int *fam, proxy, loopback_listener)
+{
+	struct flow f = { ip_a(*fam), ip_b(*fam), 49000, 80, IPPROTO_TCP, TCP_SYN };
+	int one = 1, fd;
+	struct packet p;
+	uint32_t mark = 0;
+	int v;
+
+	if (*fam == 4) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(15800),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert_eq(setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)), 0);
+		cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind: %s", strerror(errno));
+	} else {
+		struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(15800), .sin6_addr = in6addr_loopback };
+
+		fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert_eq(setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)), 0);
+		cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind: %s", strerror(errno));
+	}
+	cr_assert_eq(listen(fd, 4), 0);
+	seed_pair(&dp, 0, ENF);
+	seed_policy(&dp, EP_B, IN, ID_A, IPPROTO_TCP, 80, false, 15800);
+	build(&p, &f, NULL, 0);
+	v = run_to(&dp, dp.if_b, &p, NULL, &mark);
+	cr_expect_eq(v, TC_ACT_REDIRECT, "[IPv%d] to the proxy (%d)", *fam, v);
+	cr_expect_eq(mark, sl_mark_proxy(15800), "[IPv%d] hairpinned, not refused: mark 0x%x", *fam, mark);
+	cr_expect_eq(drops(&dp, SL_DROP_PROXY_UNAVAILABLE), 0, "[IPv%d] not refused", *fam);
+	close(fd);
+}

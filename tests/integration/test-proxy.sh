@@ -225,6 +225,14 @@ for a in 10.1.0.31 fd00:1::31; do
 done
 u1=$("$IT_SLUICE" status -o json | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["drops"]["proxy-unavailable"]["packets"])')
 it_check "status counts both as proxy-unavailable ($u0 -> $u1)" test "$((u1 - u0))" -eq 2
+# A proxy that comes later, bound to the loopback address: found too.
+rm -f "$IT_WORK/tproxy.lo.ready"
+it_spawn pid "$IT_PY" "$IT_DIR/tproxy.py" --port "$NOBODY_PORT" --bind 127.0.0.1 --log "$IT_WORK/tproxy.lo.log" \
+	--ready "$IT_WORK/tproxy.lo.ready"
+for i in $(seq 300); do [ -e "$IT_WORK/tproxy.lo.ready" ] && break; sleep 0.01; done
+it_check "client-1 -> other-1 tcp/80 once a proxy listens on 127.0.0.1:$NOBODY_PORT" probe_is ok client-1 c 10.1.0.31 tcp/80
+it_check "... its socket: local 10.1.0.31:80, peer 10.1.0.21" proxied "$IT_WORK/tproxy.lo.log" 10.1.0.21 10.1.0.31 80
+kill "$pid"
 "$IT_SLUICE" status --no-color > "$IT_WORK/status.txt"
 it_check "status prints proxy-unavailable" grep -q "^  proxy-unavailable  *2 " "$IT_WORK/status.txt"
 it_check "status counts packets handed to a proxy" sh -c "grep -q '^  proxy  *[1-9]' '$IT_WORK/status.txt'"

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """A trivial transparent TCP proxy for sluice's L7 redirect; standard library only.
 
-tproxy.py --port P [--mark M] [--log FILE] [--ready FILE] [--no-upstream] [--to ADDR:PORT]
+tproxy.py --port P [--bind ADDR] [--mark M] [--log FILE] [--ready FILE] [--no-upstream] [--to ADDR:PORT]
 
-Listens on [::]:P (IPv4 too) with IP_TRANSPARENT, as state-format.md's
+Listens on [::]:P (IPv4 too; --bind: another address, e.g. 127.0.0.1) with IP_TRANSPARENT, as state-format.md's
 "L7 redirect" asks of a proxy: every connection it accepts has the
 original destination as its local address. For each, it writes a line to
 FILE ("accept PEER-ADDR PEER-PORT LOCAL-ADDR LOCAL-PORT", IPv4 without the
@@ -100,13 +100,16 @@ def main():
     ap.add_argument("--ready")
     ap.add_argument("--no-upstream", action="store_true")
     ap.add_argument("--to")
+    ap.add_argument("--bind", default="::")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    v6 = ":" in args.bind
+    ls = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    if v6:
+        ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     ls.setsockopt(SOL_IP, IP_TRANSPARENT, 1)
-    ls.bind(("::", args.port))
+    ls.bind((args.bind, args.port))
     ls.listen(512)
     if args.ready:
         open(args.ready, "w").close()
