@@ -46,6 +46,9 @@ static int overlay_device(const struct sl_state *st, uint32_t mtu, struct sl_obj
 		.port = (uint16_t)st->datapath->vxlan_port,
 		.mtu = mtu,
 		.external = 1,
+		/* the node's own packets into it (overlay_routes) need no
+		 * neighbour */
+		.noarp = 1,
 	};
 
 	memcpy(k.name, SL_DEVICE_VXLAN_NAME, sizeof(SL_DEVICE_VXLAN_NAME) - 1);
