@@ -115,15 +115,18 @@ static void encryption(struct strbuf *b, struct doc *d, const struct sl_objset *
 	struct doc_node *states = d ? doc_seq(d, enc, "states", DOC_BLOCK) : NULL;
 	bool first = true;
 
-	/* encryption's routes: those of the main table (the proxy table's are
-	 * the proxy redirect's) */
+	/* encryption's routes: those of the main table without an
+	 * encapsulation (the proxy table's are the proxy redirect's, those
+	 * into the tunnel the overlay's) */
 	for (size_t i = 0; i < live->n; i++) {
 		struct sl_route_key rk;
+		struct sl_route_value rv;
 
 		if (live->v[i].kind != SL_OBJ_ROUTE || !sl_kind_fits(live->v[i].kind, live->v[i].klen, live->v[i].vlen))
 			continue;
 		memcpy(&rk, obj_key(live, &live->v[i]), sizeof(rk));
-		n_rt += rk.table == SL_ROUTE_TABLE_MAIN;
+		memcpy(&rv, obj_val(live, &live->v[i]), sizeof(rv));
+		n_rt += rk.table == SL_ROUTE_TABLE_MAIN && !rv.encap.type;
 	}
 	if (!d)
 		strbuf_adds(b, "\nencryption (xfrm states; keys are never shown):\n");
@@ -202,7 +205,26 @@ static void over_mtu(struct strbuf *b, struct doc *d, struct doc_node *names, co
 	}
 }
 
-/* The devices sluice owns (the overlay's sluice_vxlan), as observed. */
+/* How many of sluice's routes send into the device name with an
+ * encapsulation (the overlay's, to remote pod CIDRs). */
+static size_t encap_routes(const struct sl_objset *live, const char *name)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < live->n; i++) {
+		const struct sl_obj *o = &live->v[i];
+		struct sl_route_value v;
+
+		if (o->kind != SL_OBJ_ROUTE || !sl_kind_fits(o->kind, o->klen, o->vlen))
+			continue;
+		memcpy(&v, obj_val(live, o), sizeof(v));
+		n += v.encap.type && !strncmp(v.dev, name, sizeof(v.dev));
+	}
+	return n;
+}
+
+/* The devices sluice owns (the overlay's sluice_vxlan), as observed, with
+ * the routes into it. */
 static void devices(struct strbuf *b, struct doc *d, const struct sl_objset *live)
 {
 	struct doc_node *seq = d ? doc_seq(d, doc_root(d), "devices", DOC_BLOCK) : NULL;
@@ -232,12 +254,15 @@ static void devices(struct strbuf *b, struct doc *d, const struct sl_objset *liv
 			doc_bool(d, m, "up", v.up);
 			doc_bool(d, m, "external", v.external);
 			doc_str(d, m, "underlay", under);
+			doc_u64(d, m, "routes", encap_routes(live, name));
 		} else {
 			char line[128];
 
 			sl_device_name(&k, &v, line, sizeof(line));
 			strbuf_addf(b, "  %s%s%s\n", str_esc(line + strlen("device ")), under[0] ? " dev " : "",
 				    str_esc(under));
+			strbuf_addf(b, "    %zu routes to remote pod CIDRs into it (ip route show proto 81 dev %s)\n",
+				    encap_routes(live, name), str_esc(name));
 		}
 		if (v.type == SL_DEVICE_VXLAN)
 			over_mtu(b, d, d ? doc_seq(d, m, "endpointsOverMtu", DOC_FLOW) : NULL, live, v.mtu);

@@ -10,7 +10,7 @@
  * IFLA_VXLAN_PORT in network order, IFLA_VXLAN_COLLECT_METADATA for
  * `external`, IFLA_VXLAN_LEARNING 0 for `nolearning`, IFLA_VXLAN_LINK for
  * `dev`. The kernel changes none of these on an existing device ("Cannot
- * change port"), so only the MTU and up change in place.
+ * change port"), so only the MTU, up and ARP (IFF_NOARP) change in place.
  */
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -220,6 +220,7 @@ static void seen_to(const struct link_seen *s, struct sl_device_key *k, struct s
 	/* a device of sluice's that is no VXLAN reads as type 0: made again */
 	v->type = s->vxlan ? SL_DEVICE_VXLAN : 0;
 	v->up = !!(s->flags & IFF_UP);
+	v->noarp = !!(s->flags & IFF_NOARP);
 	v->port = s->port;
 	v->mtu = s->mtu;
 	v->external = s->vxlan && s->metadata && !s->learning;
@@ -442,6 +443,8 @@ static const char *refusal(void *octx, const struct sl_link_req *q, int *err)
 	}
 	if (!v->mtu || v->mtu > 65535)
 		return "MTU not in 1..65535";
+	if (v->noarp > 1)
+		return "noarp is 0 or 1";
 	if (q->op == SL_LINK_OP_CHANGE)
 		return NULL;
 	if (!v->external) {
@@ -552,15 +555,15 @@ static int encode(void *octx, const struct sl_link_req *q, uint32_t cookie, stru
 		 * creation whole (the kernel unregisters the device) */
 		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
 		ifm->ifi_index = 0;
-		ifm->ifi_flags = v->up ? IFF_UP : 0;
-		ifm->ifi_change = IFF_UP;
+		ifm->ifi_flags = (v->up ? IFF_UP : 0) | (v->noarp ? IFF_NOARP : 0);
+		ifm->ifi_change = IFF_UP | IFF_NOARP;
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, k->name);
 		mnl_attr_put_u32(nlh, IFLA_MTU, v->mtu);
 		put_vxlan(nlh, v, link);
 		break;
 	case SL_LINK_OP_CHANGE:
-		ifm->ifi_flags = v->up ? IFF_UP : 0;
-		ifm->ifi_change = IFF_UP;
+		ifm->ifi_flags = (v->up ? IFF_UP : 0) | (v->noarp ? IFF_NOARP : 0);
+		ifm->ifi_change = IFF_UP | IFF_NOARP;
 		mnl_attr_put_u32(nlh, IFLA_MTU, v->mtu);
 		break;
 	case LINK_OP_MARK:

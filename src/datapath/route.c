@@ -7,8 +7,10 @@
  * after a failure).
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
+#include <linux/lwtunnel.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -25,7 +27,7 @@
 #include "datapath/nl.h"
 #include "datapath/route.h"
 
-/* The largest single request (~120 bytes with every attribute). */
+/* The largest single request (~170 bytes with every attribute). */
 #define ROUTE_REQ_MAX 512
 /* Devices remembered during one batch or observation. */
 #define ROUTE_DEVS 16
@@ -36,6 +38,16 @@
 
 _Static_assert((int)SL_ROUTE_UNICAST == (int)RTN_UNICAST && (int)SL_ROUTE_LOCAL == (int)RTN_LOCAL,
 	       "route types are the kernel's");
+_Static_assert((int)SL_ROUTE_ENCAP_IP == (int)LWTUNNEL_ENCAP_IP && (int)SL_ROUTE_ENCAP_IP6 == (int)LWTUNNEL_ENCAP_IP6,
+	       "encapsulation types are the kernel's");
+/* One parser for both: the IPv6 tunnel's attributes have the IPv4 one's
+ * numbers. */
+_Static_assert((int)LWTUNNEL_IP_ID == (int)LWTUNNEL_IP6_ID && (int)LWTUNNEL_IP_DST == (int)LWTUNNEL_IP6_DST &&
+		       (int)LWTUNNEL_IP_SRC == (int)LWTUNNEL_IP6_SRC &&
+		       (int)LWTUNNEL_IP_TTL == (int)LWTUNNEL_IP6_HOPLIMIT && (int)LWTUNNEL_IP_TOS == (int)LWTUNNEL_IP6_TC &&
+		       (int)LWTUNNEL_IP_FLAGS == (int)LWTUNNEL_IP6_FLAGS && (int)LWTUNNEL_IP_PAD == (int)LWTUNNEL_IP6_PAD &&
+		       (int)LWTUNNEL_IP_OPTS == (int)LWTUNNEL_IP6_OPTS,
+	       "IP and IP6 tunnel attributes");
 
 struct route_dev {
 	uint32_t ifindex; /* 0: no device of that name */
@@ -70,6 +82,12 @@ static bool table_ok(uint32_t table)
 static bool type_ok(uint8_t type)
 {
 	return type == SL_ROUTE_UNICAST || type == SL_ROUTE_LOCAL;
+}
+
+/* The family of an IP tunnel encapsulation's outer address, or 0. */
+static uint8_t encap_family(uint8_t type)
+{
+	return type == SL_ROUTE_ENCAP_IP ? AF_INET : type == SL_ROUTE_ENCAP_IP6 ? AF_INET6 : 0;
 }
 
 /* The scope of a route of sluice's, as iproute2 gives it: host for a local
@@ -270,6 +288,62 @@ static void parse_metrics(const struct nlattr *nest, uint32_t *mtu)
 	}
 }
 
+/*
+ * An IP or IP6 tunnel encapsulation (RTA_ENCAP, nest may be NULL) into x,
+ * whose type is set. The kernel gives every setting back
+ * (ip_tun_fill_encap_info, ip6_tun_fill_encap_info): the id and the
+ * destination, which sluice's routes have, and the source, TTL or hop
+ * limit, TOS or traffic class and flags, zero in sluice's; anything else
+ * (those not zero, options, an attribute this does not know, an id of
+ * more than 32 bits, an id or a destination of the wrong length) sets
+ * SL_ROUTE_ENCAP_F_OTHER.
+ */
+static void parse_encap(const struct nlattr *nest, struct sl_route_encap *x)
+{
+	const struct nlattr *a;
+	size_t al = addr_len(encap_family(x->type));
+
+	if (!nest)
+		return;
+	mnl_attr_for_each_nested(a, nest) {
+		size_t n = mnl_attr_get_payload_len(a);
+		const uint8_t *d = mnl_attr_get_payload(a);
+		uint64_t id;
+
+		switch (mnl_attr_get_type(a)) {
+		case LWTUNNEL_IP_ID:
+			if (n == sizeof(id)) {
+				memcpy(&id, d, sizeof(id)); /* at any alignment */
+				id = be64toh(id);
+				x->id = (uint32_t)id;
+				if (id > UINT32_MAX)
+					x->flags |= SL_ROUTE_ENCAP_F_OTHER;
+			} else {
+				x->flags |= SL_ROUTE_ENCAP_F_OTHER;
+			}
+			break;
+		case LWTUNNEL_IP_DST:
+			if (n == al)
+				memcpy(x->dst, d, al);
+			else
+				x->flags |= SL_ROUTE_ENCAP_F_OTHER;
+			break;
+		case LWTUNNEL_IP_SRC:
+		case LWTUNNEL_IP_TTL:
+		case LWTUNNEL_IP_TOS:
+		case LWTUNNEL_IP_FLAGS:
+			if (!zero(d, n))
+				x->flags |= SL_ROUTE_ENCAP_F_OTHER;
+			break;
+		case LWTUNNEL_IP_PAD:
+			break;
+		default: /* options, or what this does not know */
+			x->flags |= SL_ROUTE_ENCAP_F_OTHER;
+			break;
+		}
+	}
+}
+
 /* A route of a dump into s; 1 when it is one this module considers (a
  * unicast-family route of one of sluice's tables, main and SL_PROXY_TABLE,
  * TOS 0, no source prefix, not a cached clone), 0 when not. s->owned says
@@ -278,7 +352,8 @@ static void parse_metrics(const struct nlattr *nest, uint32_t *mtu)
 static int route_parse(const struct nlmsghdr *nlh, struct route_seen *s)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *a;
+	const struct nlattr *a, *encap = NULL;
+	uint16_t encap_type = 0;
 	uint32_t table;
 
 	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
@@ -332,12 +407,25 @@ static int route_parse(const struct nlmsghdr *nlh, struct route_seen *s)
 		case RTA_METRICS:
 			parse_metrics(a, &s->v.mtu);
 			break;
+		case RTA_ENCAP:
+			encap = a;
+			break;
+		case RTA_ENCAP_TYPE:
+			if (al >= 2)
+				encap_type = mnl_attr_get_u16(a);
+			break;
 		default:
 			break;
 		}
 	}
 	if (!table_ok(table))
 		return 0;
+	/* (after the loop: the kernel puts RTA_ENCAP before its type) */
+	if (encap_type) {
+		s->v.encap.type = encap_type > UINT8_MAX ? UINT8_MAX : (uint8_t)encap_type;
+		if (encap_family(s->v.encap.type))
+			parse_encap(encap, &s->v.encap);
+	}
 	s->k.family = rtm->rtm_family;
 	s->k.prefix_len = rtm->rtm_dst_len;
 	s->k.table = table;
@@ -637,10 +725,22 @@ static const char *refusal(const struct sl_route_req *q, int *err)
 		return "MTU above 65520 (the kernel would cap it)";
 	if (v->flags & ~SL_ROUTE_F_ONLINK)
 		return "unknown flags";
-	if (k->type == SL_ROUTE_LOCAL && (v->gw_family || v->flags))
-		return "a local route has no gateway and no onlink flag";
-	if (!zero(v->pad, sizeof(v->pad)))
+	if (k->type == SL_ROUTE_LOCAL && (v->gw_family || v->flags || v->encap.type))
+		return "a local route has no gateway, no onlink flag and no encapsulation";
+	if (!zero(v->pad, sizeof(v->pad)) || !zero(v->encap.pad, sizeof(v->encap.pad)))
 		return "value has nonzero padding";
+	if (!v->encap.type) {
+		if (!zero(&v->encap, sizeof(v->encap)))
+			return "encapsulation bytes set without an encapsulation type";
+		return NULL;
+	}
+	if (!encap_family(v->encap.type))
+		return "an encapsulation other than an IP or IP6 tunnel's";
+	if (v->encap.flags)
+		return "tunnel settings beside the id and the destination (only observation sets them)";
+	if (!zero(v->encap.dst + addr_len(encap_family(v->encap.type)),
+		  sizeof(v->encap.dst) - addr_len(encap_family(v->encap.type))))
+		return "encapsulation's destination has bytes set past its family's length";
 	return NULL;
 }
 
@@ -717,6 +817,17 @@ static int encode(void *octx, const struct sl_route_req *q, uint32_t cookie, str
 			rtm->rtm_flags |= RTNH_F_ONLINK;
 		put_gateway(nlh, k->family, v->gw_family, v->gw);
 		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
+		if (v->encap.type) {
+			/* the id and the destination; the kernel takes the
+			 * other settings as zero */
+			struct nlattr *nest = mnl_attr_nest_start(nlh, RTA_ENCAP);
+			uint64_t id = htobe64((uint64_t)v->encap.id);
+
+			mnl_attr_put(nlh, LWTUNNEL_IP_ID, sizeof(id), &id);
+			mnl_attr_put(nlh, LWTUNNEL_IP_DST, addr_len(encap_family(v->encap.type)), v->encap.dst);
+			mnl_attr_nest_end(nlh, nest);
+			mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, v->encap.type);
+		}
 		if (v->mtu) {
 			struct nlattr *nest = mnl_attr_nest_start(nlh, RTA_METRICS);
 

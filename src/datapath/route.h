@@ -9,8 +9,10 @@
  * SL_RTPROT (rtm_protocol), has TOS 0 and no source prefix, and is either
  * unicast, of universe scope, or local, of host scope (IPv6 reports it as
  * universe), in one of sluice's tables: the main table and SL_PROXY_TABLE
- * (kinds/route.h). Observation returns only those; nothing else is ever
- * changed or removed:
+ * (kinds/route.h); a unicast one may have an IP or IP6 lightweight tunnel
+ * encapsulation (RTA_ENCAP: the overlay's routes into sluice_vxlan), which
+ * observation reads back whole. Observation returns only those; nothing
+ * else is ever changed or removed:
  *   - add is NLM_F_CREATE|NLM_F_EXCL: a route of any protocol that holds
  *     the key makes it fail with -EEXIST, and the message says whether
  *     sluice's own route or another's holds it;

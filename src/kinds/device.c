@@ -13,11 +13,12 @@ bool sl_device_change_in_place(const struct sl_device_value *have, const struct 
 	       !memcmp(have->underlay, want->underlay, sizeof(have->underlay));
 }
 
-/* "vxlan port 8472 mtu 1450", "vxlan port 8472 mtu 1450 down" */
+/* "vxlan port 8472 mtu 1450", "vxlan port 8472 mtu 1450 down", "... arp"
+ * (what sluice's device is not) */
 static int settings(const struct sl_device_value *v, char *buf, size_t len)
 {
-	return snprintf(buf, len, "%s port %u mtu %u%s%s", v->type == SL_DEVICE_VXLAN ? "vxlan" : "type ?", v->port,
-			v->mtu, v->up ? "" : " down", v->external ? "" : " not external");
+	return snprintf(buf, len, "%s port %u mtu %u%s%s%s", v->type == SL_DEVICE_VXLAN ? "vxlan" : "type ?", v->port,
+			v->mtu, v->up ? "" : " down", v->external ? "" : " not external", v->noarp ? "" : " arp");
 }
 
 int sl_device_name(const struct sl_device_key *k, const struct sl_device_value *v, char *buf, size_t len)
@@ -68,6 +69,7 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 		desc_json_u(d, &d->obj[s], "mtu", x->mtu);
 		desc_json_bool(d, &d->obj[s], "up", x->up);
 		desc_json_bool(d, &d->obj[s], "external", x->external);
+		desc_json_bool(d, &d->obj[s], "noarp", x->noarp);
 		desc_name_copy(n, sizeof(n), x->underlay, sizeof(x->underlay));
 		desc_json_s(d, &d->obj[s], "underlay", n);
 	}

@@ -2,9 +2,9 @@
 /*
  * The device kind: the network devices sluice owns. Today one, the overlay's
  * sluice_vxlan (state-format.md, "Overlay"): a VXLAN device in external
- * (collect-metadata) mode on datapath.vxlanPort, up, with the MTU of the
- * underlay device less the encapsulation. Its key is its name; its value
- * what sluice sets and reads back.
+ * (collect-metadata) mode on datapath.vxlanPort, up, without ARP, with the
+ * MTU of the underlay device less the encapsulation. Its key is its name;
+ * its value what sluice sets and reads back.
  *
  * Ownership: a device sluice made carries the alias SL_DEVICE_ALIAS
  * (IFLA_IFALIAS); a device of that name without it is foreign, never
@@ -36,7 +36,13 @@ struct sl_device_value {
 	uint32_t mtu;
 	/* VXLAN: external (collect-metadata) mode; learning off */
 	uint8_t external;
-	uint8_t pad[7];
+	/* No ARP or neighbour discovery on it (IFF_NOARP): what the node's
+	 * own stack routes into it (the overlay's routes, kinds/route.h)
+	 * takes the device's own address as its inner destination MAC at
+	 * once, instead of asking a neighbour no one answers for (the
+	 * receiver's sluice_from_overlay makes the frame its own). */
+	uint8_t noarp;
+	uint8_t pad[6];
 	/* VXLAN: the underlay device (IFLA_VXLAN_LINK) by name, NUL-padded:
 	 * datapath.underlayDevice. The kernel caps the MTU by it and removes
 	 * the device with it. */
@@ -45,9 +51,10 @@ struct sl_device_value {
 _Static_assert(sizeof(struct sl_device_value) == 32, "sl_device_value");
 
 /* Whether the kernel can turn have into want in place (RTM_NEWLINK on the
- * device): the MTU and up only (the kernel changes no VXLAN port, mode or
- * lower device). Otherwise it is removed and made again. */
+ * device): the MTU, up and ARP only (the kernel changes no VXLAN port,
+ * mode or lower device). Otherwise it is removed and made again. */
 bool sl_device_change_in_place(const struct sl_device_value *have, const struct sl_device_value *want);
-/* "device sluice_vxlan vxlan port 8472 mtu 1450". Returns what snprintf
- * returns. v may be NULL (the name only). */
+/* "device sluice_vxlan vxlan port 8472 mtu 1450" (" down", " not
+ * external", " arp" when so). Returns what snprintf returns. v may be NULL
+ * (the name only). */
 int sl_device_name(const struct sl_device_key *k, const struct sl_device_value *v, char *buf, size_t len);

@@ -30,11 +30,39 @@ int route_prefix_name(const struct sl_route_key *k, char *buf, size_t len)
 	return snprintf(buf, len, "%s/%u", addr_str(k->family, k->prefix, a, sizeof(a)), k->prefix_len);
 }
 
+/* The family of an IP tunnel encapsulation's outer address, or 0. */
+static uint8_t encap_family(uint8_t type)
+{
+	return type == SL_ROUTE_ENCAP_IP ? AF_INET : type == SL_ROUTE_ENCAP_IP6 ? AF_INET6 : 0;
+}
+
+/* "encap vni 1 to 192.168.50.2" (the tunnel id is what sluice_vxlan
+ * sends as the VNI), "encap type 1" (another kind of encapsulation, as
+ * observed), then " with other tunnel settings" when the kernel holds
+ * some that sluice's routes do not have. "" without one. */
+static int encap_str(const struct sl_route_encap *x, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	uint8_t f = encap_family(x->type);
+	int n;
+
+	if (!x->type)
+		return snprintf(buf, len, "%s", "");
+	if (f)
+		n = snprintf(buf, len, "encap vni %u to %s", x->id, addr_str(f, x->dst, a, sizeof(a)));
+	else
+		n = snprintf(buf, len, "encap type %u", x->type);
+	if (n >= 0 && (size_t)n < len && (x->flags & SL_ROUTE_ENCAP_F_OTHER))
+		n += snprintf(buf + n, len - (size_t)n, " with other tunnel settings");
+	return n;
+}
+
 /*
  * Where the route sends: "via 192.168.50.2 dev eth0", "via inet
- * 192.168.50.2 dev eth0" (a gateway of the other family), then " metric
- * N", " mtu N", " onlink", " table N" when set. exact: the metric unless
- * 0 (what `ip route` matches on); otherwise unless the family's default.
+ * 192.168.50.2 dev eth0" (a gateway of the other family), "encap vni 1 to
+ * 192.168.50.2 dev sluice_vxlan" (an encapsulation), then " metric N",
+ * " mtu N", " onlink", " table N" when set. exact: the metric unless 0
+ * (what `ip route` matches on); otherwise unless the family's default.
  */
 static int route_target(const struct sl_route_key *k, const struct sl_route_value *v, bool exact, char *buf,
 			size_t len)
@@ -53,6 +81,12 @@ static int route_target(const struct sl_route_key *k, const struct sl_route_valu
 		ADD("via %s", addr_str(v->gw_family, v->gw, a, sizeof(a)));
 	else if (v && v->gw_family)
 		ADD("via %s %s", v->gw_family == AF_INET ? "inet" : "inet6", addr_str(v->gw_family, v->gw, a, sizeof(a)));
+	if (v && v->encap.type) {
+		char x[128];
+
+		encap_str(&v->encap, x, sizeof(x));
+		ADD("%s%s", m ? " " : "", x);
+	}
 	if (v && memchr(v->dev, '\0', sizeof(v->dev)) && v->dev[0])
 		ADD("%sdev %s", m ? " " : "", v->dev);
 	if (metric)
@@ -81,7 +115,7 @@ static const char *type_str(uint8_t type, char *buf, size_t len)
 
 int route_name(const struct sl_route_key *k, const struct sl_route_value *v, char *buf, size_t len)
 {
-	char p[64], t[160], ty[16];
+	char p[64], t[288], ty[16];
 
 	route_prefix_name(k, p, sizeof(p));
 	route_target(k, v, true, t, sizeof(t));
@@ -115,7 +149,7 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 {
 	const struct sl_route_key *k = v->key;
 	const struct sl_route_value *b = v->val[SL_BEFORE], *a = v->val[SL_AFTER];
-	char dst[80], rb[160], ra[160], ty[16];
+	char dst[80], rb[288], ra[288], ty[16];
 
 	(void)c;
 	desc_prefix_format(k->family == AF_INET ? SL_FAMILY_IPV4 : k->family == AF_INET6 ? SL_FAMILY_IPV6 : k->family,
@@ -145,6 +179,25 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 		desc_json_u(d, &d->obj[s], "table", k->table);
 		desc_json_u(d, &d->obj[s], "metric", k->metric);
 		desc_json_u(d, &d->obj[s], "mtu", x->mtu);
+		/* an encapsulation: "ip", "ip6" (then its id, the VNI, and
+		 * its outer destination), "type N" (another kind, observed);
+		 * a route without one has none of these fields */
+		if (x->encap.type) {
+			char ty2[16], ed[INET6_ADDRSTRLEN];
+			uint8_t f = encap_family(x->encap.type);
+
+			snprintf(ty2, sizeof(ty2), "type %u", x->encap.type);
+			desc_json_s(d, &d->obj[s], "encap",
+				    x->encap.type == SL_ROUTE_ENCAP_IP	? "ip"
+				    : x->encap.type == SL_ROUTE_ENCAP_IP6 ? "ip6"
+									: ty2);
+			if (f) {
+				desc_json_u(d, &d->obj[s], "encap_id", x->encap.id);
+				desc_json_s(d, &d->obj[s], "encap_dst", addr_str(f, x->encap.dst, ed, sizeof(ed)));
+			}
+			if (x->encap.flags & SL_ROUTE_ENCAP_F_OTHER)
+				desc_json_bool(d, &d->obj[s], "encap_other", true);
+		}
 	}
 }
 

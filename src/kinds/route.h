@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The route kind: the routes sluice owns. Two sorts:
+ * The route kind: the routes sluice owns. Three sorts:
  *   - unicast routes in the main table, to remote nodes' pod CIDRs, that
  *     encryption in direct-routing mode needs (state-format.md,
  *     "Encryption"):
@@ -8,6 +8,14 @@
  *         10.2.0.0/24 via 192.168.50.2 dev eth0 proto 81
  *
  *     the remote node's ip as gateway, datapath.underlayDevice as device;
+ *   - unicast routes in the main table, to remote nodes' pod CIDRs, that
+ *     the overlay needs for the node's own traffic (state-format.md,
+ *     "Overlay"): on sluice_vxlan, with an IP lightweight tunnel
+ *     encapsulation that gives the external VXLAN device its tunnel key
+ *     (the VNI: SL_ID_HOST, the remote node's ip: the outer destination):
+ *
+ *         10.2.0.0/24 encap ip id 1 dst 192.168.50.2 dev sluice_vxlan proto 81 mtu 1450
+ *
  *   - local routes in sluice's proxy table (SL_PROXY_TABLE), which deliver
  *     the packets of flows redirected to the L7 proxy to this host although
  *     their destination is not one of its addresses (as TPROXY does; the
@@ -28,7 +36,9 @@
  * give back: padding, address bytes past the family's length, prefix bits
  * past its length, or device-name bytes after its NUL that are not zero,
  * IPv6 metric 0 (the kernel makes it 1024), an MTU above 65520 (the kernel
- * caps it).
+ * caps it), an encapsulation other than IP and IP6, or tunnel settings
+ * sluice does not write (SL_ROUTE_ENCAP_F_OTHER, which only observation
+ * sets).
  */
 #pragma once
 
@@ -127,6 +137,40 @@ struct sl_route_key {
 };
 _Static_assert(sizeof(struct sl_route_key) == 28, "sl_route_key");
 
+/* A route's lightweight tunnel encapsulation (RTA_ENCAP_TYPE), with the
+ * kernel's numbers (LWTUNNEL_ENCAP_IP, LWTUNNEL_ENCAP_IP6 of
+ * linux/lwtunnel.h; datapath/route.c asserts they agree): the tunnel key
+ * the route gives its packets, which an external (collect-metadata)
+ * tunnel device such as sluice_vxlan sends them with. */
+enum sl_route_encap_type {
+	SL_ROUTE_ENCAP_NONE = 0,
+	SL_ROUTE_ENCAP_IP = 2,	/* an IPv4 outer destination */
+	SL_ROUTE_ENCAP_IP6 = 4, /* an IPv6 outer destination */
+};
+
+/* Flags of an encapsulation. SL_ROUTE_ENCAP_F_OTHER: observation only,
+ * never written: the kernel holds tunnel settings beside the id and the
+ * destination that sluice's routes do not have (a source, a TTL or hop
+ * limit, a TOS or traffic class, tunnel flags, options: the kernel gives
+ * the ones it has back as zeros, and a route of sluice's has no other; or
+ * an id of more than 32 bits), so that such a route compares unequal to
+ * sluice's and is replaced. */
+#define SL_ROUTE_ENCAP_F_OTHER 0x1u
+
+struct sl_route_encap {
+	/* LWTUNNEL_IP_ID, a 64-bit tunnel id of which sluice's routes use
+	 * the low 32 (VXLAN: the VNI, 24 bits; sluice: the identity) */
+	uint32_t id;
+	uint8_t dst[16]; /* LWTUNNEL_IP_DST / LWTUNNEL_IP6_DST; IPv4 in the first 4 */
+	/* enum sl_route_encap_type; 0: no encapsulation (everything here
+	 * zero). Observation also gives the kernel's other types (MPLS,
+	 * seg6, BPF...) by number, which writes refuse. */
+	uint8_t type;
+	uint8_t flags; /* SL_ROUTE_ENCAP_F_* */
+	uint8_t pad[2];
+};
+_Static_assert(sizeof(struct sl_route_encap) == 24, "sl_route_encap");
+
 /*
  * Where the route sends. The device is held by name: the reconciler
  * compiles routes without a kernel call. Observation maps the kernel's
@@ -145,8 +189,11 @@ struct sl_route_value {
 	uint8_t gw_family;
 	uint8_t flags; /* SL_ROUTE_F_* */
 	uint8_t pad[2];
+	/* The lightweight tunnel encapsulation (RTA_ENCAP), or all zero. */
+	struct sl_route_encap encap;
 };
-_Static_assert(sizeof(struct sl_route_value) == 40, "sl_route_value");
+_Static_assert(sizeof(struct sl_route_value) == 64, "sl_route_value");
+_Static_assert(offsetof(struct sl_route_value, encap) == 40, "sl_route_value.encap");
 
 /* A key with the defaults: unicast, main table, metric 0 (IPv4) or
  * SL_ROUTE_METRIC_V6 (IPv6), prefix copied (addr_len bytes of prefix:
@@ -188,15 +235,31 @@ static inline int sl_route_value_init(struct sl_route_value *v, uint8_t gw_famil
 	return 0;
 }
 
+/* v's encapsulation: an IP tunnel of id to dst (dst_family AF_INET: 4
+ * bytes of dst, LWTUNNEL_ENCAP_IP; AF_INET6: 16, LWTUNNEL_ENCAP_IP6).
+ * Returns 0, or -EAFNOSUPPORT for another family. No kernel call. */
+static inline int sl_route_value_encap(struct sl_route_value *v, uint32_t id, uint8_t dst_family, const uint8_t *dst)
+{
+	if (dst_family != AF_INET && dst_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	memset(&v->encap, 0, sizeof(v->encap));
+	v->encap.id = id;
+	v->encap.type = dst_family == AF_INET ? SL_ROUTE_ENCAP_IP : SL_ROUTE_ENCAP_IP6;
+	memcpy(v->encap.dst, dst, dst_family == AF_INET ? 4 : 16);
+	return 0;
+}
+
 /* ---- names, as a plan line shows them ---- */
 
 /*
  * "route 10.2.0.0/24 via 192.168.50.2 dev eth0", "route fd00:2::/64 via
  * inet 192.168.50.2 dev eth0 metric 1024" (a gateway of the other family),
- * "route local 0.0.0.0/0 dev lo table 20928", with " mtu N", " onlink",
- * " table N" when set (the unicast type, IPv4 metric 0 and the main table
- * are not shown). v may be NULL: the key only. Returns what snprintf
- * returns.
+ * "route local 0.0.0.0/0 dev lo table 20928", "route 10.2.0.0/24 encap
+ * vni 1 to 192.168.50.2 dev sluice_vxlan mtu 1450" (an IP tunnel
+ * encapsulation: its id, which sluice_vxlan sends as the VNI, and its
+ * outer destination), with " mtu N", " onlink", " table N" when set (the
+ * unicast type, IPv4 metric 0 and the main table are not shown). v may be
+ * NULL: the key only. Returns what snprintf returns.
  */
 int route_name(const struct sl_route_key *k, const struct sl_route_value *v, char *buf, size_t len);
 /* "10.2.0.0/24": the key's prefix. Returns what snprintf returns. */

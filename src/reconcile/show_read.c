@@ -398,14 +398,17 @@ static void read_xfrm_policy(struct show *s, size_t at, const struct sl_obj *o)
 /* Encryption's routes (unicast, main table) are counted for the note on
  * encryption; the local routes of the proxy table, like the rules that
  * send packets there (read_later), follow from the policies' proxy ports,
- * which the policy entries give back. */
+ * which the policy entries give back; the overlay's routes into the tunnel
+ * (with an encapsulation) follow from the nodes and tunnel: vxlan, which
+ * the ipcache and the device give back. */
 static void read_route(struct show *s, size_t at, const struct sl_obj *o)
 {
 	struct sl_route_key k;
 	struct sl_route_value v;
 
 	(void)at;
-	if (show_obj_copy(s, o, &k, sizeof(k), &v, sizeof(v)) && k.type == SL_ROUTE_LOCAL && k.table == SL_PROXY_TABLE)
+	if (show_obj_copy(s, o, &k, sizeof(k), &v, sizeof(v)) &&
+	    ((k.type == SL_ROUTE_LOCAL && k.table == SL_PROXY_TABLE) || v.encap.type))
 		return;
 	s->n_routes++;
 }

@@ -152,8 +152,20 @@ Test(link, create_observe_change_readd_delete)
 	cr_assert_str_eq(out, "alias " SL_DEVICE_ALIAS);
 	idx = if_nametoindex("sluice_vxlan");
 
-	/* in place: MTU, then down */
+	/* in place: MTU, ARP off (as the overlay's device) and on by hand,
+	 * then down */
 	d.v.mtu = 1400;
+	cr_assert_eq(link_change(lk, &d.k, &d.v, &e), 0, "change: %s", e.msg);
+	assert_one(&d);
+	d.v.noarp = 1;
+	cr_assert_eq(link_change(lk, &d.k, &d.v, &e), 0, "change: %s", e.msg);
+	assert_one(&d);
+	sh_out("ip link show sluice_vxlan | grep -o 'NOARP'", out, sizeof(out));
+	cr_assert_str_eq(out, "NOARP");
+	sh("ip link set sluice_vxlan arp on");
+	d.v.noarp = 0;
+	assert_one(&d);
+	d.v.noarp = 1;
 	cr_assert_eq(link_change(lk, &d.k, &d.v, &e), 0, "change: %s", e.msg);
 	assert_one(&d);
 	d.v.up = 0;
@@ -171,6 +183,7 @@ Test(link, create_observe_change_readd_delete)
 		struct sl_link_req q[2];
 
 		mk(&n, "sluice_vxlan", 9472, 1450, "sl0");
+		n.v.noarp = 1; /* made without ARP */
 		d.v.mtu = 1400;
 		q[0] = (struct sl_link_req){ .op = SL_LINK_OP_DEL, .key = &d.k, .value = &d.v };
 		q[1] = (struct sl_link_req){ .op = SL_LINK_OP_ADD, .key = &n.k, .value = &n.v };

@@ -2,8 +2,10 @@
 /*
  * The route backend (src/datapath/route.c) against the real kernel:
  * sluice's routes (protocol SL_RTPROT) added, observed, replaced and
- * removed, IPv4 and IPv6; foreign routes (other protocols, other tables,
- * other types, same or other prefixes) never observed, changed or removed;
+ * removed, IPv4 and IPv6, with a gateway or with an IP tunnel
+ * encapsulation on an external VXLAN device (the overlay's); foreign
+ * routes (other protocols, other tables, other types, same or other
+ * prefixes) never observed, changed or removed;
  * failures named, with the kernel's message; a batch of 10k routes, timed
  * against `ip -batch` of the same routes.
  *
@@ -722,6 +724,201 @@ Test(route, refusals)
 	}
 	cr_assert_eq(writes(), w0, "no refused request was sent");
 	assert_routes(NULL, 0);
+}
+
+/* ---- encapsulation: the overlay's routes ---- */
+
+/* prefix/len on dev with an IP tunnel encapsulation of id to dst (an IPv4
+ * dst: encap ip; IPv6: encap ip6), and an MTU. */
+static void mk_encap(struct rt *r, const char *prefix, uint8_t len, uint32_t id, const char *dst, const char *dev,
+		     uint32_t mtu)
+{
+	uint8_t a[16];
+	uint8_t f;
+
+	mk(r, prefix, len, NULL, dev);
+	f = addr(dst, a);
+	cr_assert_eq(sl_route_value_encap(&r->v, id, f, a), 0);
+	r->v.mtu = mtu;
+}
+
+/* An external (collect-metadata) VXLAN device, as the overlay's. */
+#define VXLAN_DEV "ip link add sv0 type vxlan external dstport 8472 && ip link set sv0 up"
+
+Test(route, encap_round_trip)
+{
+	static const char *const foreign[] = {
+		/* another protocol's encapsulated route */
+		"ip route add 10.9.0.0/24 encap ip id 5 dst 192.168.50.9 dev sv0 proto static",
+		/* sluice's protocol at the scope iproute2 gives a route
+		 * without a gateway (link): not a route sluice makes */
+		"ip route add 10.8.0.0/24 encap ip id 1 dst 192.168.50.8 dev sv0 proto 81",
+		/* another table */
+		"ip -6 route add fd00:9::/64 encap ip id 1 dst 192.168.50.9 dev sv0 proto 81 table 100",
+	};
+	struct rt r[4];
+	struct sl_kerr e = { "" };
+	char *before, *after, buf[256];
+	unsigned long w0;
+	int ret;
+
+	sh(VXLAN_DEV);
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		sh(foreign[i]);
+	before = capture(ALL_ROUTES);
+	assert_routes(NULL, 0);
+
+	/* What the overlay compiles: IPv4 and IPv6 pod CIDRs to a node with
+	 * an IPv4 address (encap ip), and one to a node with an IPv6 one
+	 * (encap ip6). */
+	mk_encap(&r[0], "10.2.0.0", 24, 1, "192.168.50.2", "sv0", 1450);
+	mk_encap(&r[1], "fd00:2::", 64, 1, "192.168.50.2", "sv0", 1450);
+	mk_encap(&r[2], "10.3.0.0", 24, 1, "fd00:50::3", "sv0", 1430);
+	mk_encap(&r[3], "fd00:3::", 64, 1, "fd00:50::3", "sv0", 0);
+	route_name(&r[0].k, &r[0].v, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "route 10.2.0.0/24 encap vni 1 to 192.168.50.2 dev sv0 mtu 1450");
+	route_name(&r[3].k, &r[3].v, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "route fd00:3::/64 encap vni 1 to fd00:50::3 dev sv0 metric 1024");
+	for (int i = 0; i < 4; i++) {
+		w0 = writes();
+		ret = route_add(rt, &r[i].k, &r[i].v, &e);
+		cr_assert_eq(ret, 0, "add %d: %d %s", i, ret, e.msg);
+		cr_assert_eq(writes(), w0 + 1, "one write counted for add %d", i);
+	}
+	/* read back byte for byte: the id, the destination, and nothing of
+	 * the source, TTL, TOS and flags the kernel reports as zeros */
+	assert_routes(r, 4);
+	cr_assert_eq(count_lines("ip -4 route show 10.2.0.0/24 proto 81 | "
+				 "grep -c 'encap ip id 1 src 0.0.0.0 dst 192.168.50.2 ttl 0 tos 0 dev sv0 mtu 1450'"),
+		     1, "iproute2 sees the IPv4 route with its encapsulation");
+	cr_assert_eq(count_lines("ip -6 route show fd00:2::/64 proto 81 | grep -c 'encap ip id 1 .*dst 192.168.50.2 .*dev sv0'"),
+		     1, "an IPv6 route with an IPv4 tunnel");
+	cr_assert_eq(count_lines("ip -4 route show 10.3.0.0/24 proto 81 | grep -c 'encap ip6 id 1 .*dst fd00:50::3 .*dev sv0'"),
+		     1, "an IPv4 route with an IPv6 tunnel");
+	/* the kernel looks the routes up as the node's own traffic would */
+	cr_assert_eq(count_lines("ip route get 10.2.0.7 | grep -c 'encap ip id 1 .*dst 192.168.50.2 .*dev sv0'"), 1);
+
+	/* Replace: another destination and id, another MTU; an encapsulated
+	 * route becomes a plain one and a plain one encapsulated. */
+	mk_encap(&r[0], "10.2.0.0", 24, 1001, "192.168.50.22", "sv0", 1400);
+	mk(&r[1], "fd00:2::", 64, "fd00:50::2", "sl0");
+	mk_encap(&r[2], "10.3.0.0", 24, 1, "fd00:50::33", "sv0", 1430);
+	for (int i = 0; i < 3; i++) {
+		w0 = writes();
+		ret = route_replace(rt, &r[i].k, &r[i].v, &e);
+		cr_assert_eq(ret, 0, "replace %d: %d %s", i, ret, e.msg);
+		cr_assert_eq(writes(), w0 + 1);
+	}
+	assert_routes(r, 4);
+	cr_assert_eq(count_lines("ip -4 route show 10.2.0.0/24 proto 81 | grep -c 'encap ip id 1001 .*dst 192.168.50.22 '"),
+		     1);
+	mk_encap(&r[1], "fd00:2::", 64, 1, "192.168.50.2", "sv0", 1450);
+	ret = route_replace(rt, &r[1].k, &r[1].v, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	assert_routes(r, 4);
+
+	/* Changed by hand: a TTL sluice's routes do not have. Observed as a
+	 * route that differs (so that apply replaces it), and replaced. */
+	sh("ip route replace 10.3.0.0/24 encap ip6 id 1 dst fd00:50::33 hoplimit 64 dev sv0 proto 81 scope global "
+	   "mtu 1430");
+	{
+		struct rts got = observe();
+		bool seen = false;
+
+		cr_assert_eq(got.n, 4);
+		for (size_t i = 0; i < got.n; i++) {
+			if (memcmp(&got.v[i].k, &r[2].k, sizeof(r[2].k)))
+				continue;
+			seen = true;
+			cr_assert_eq(got.v[i].v.encap.flags, SL_ROUTE_ENCAP_F_OTHER);
+			route_name(&got.v[i].k, &got.v[i].v, buf, sizeof(buf));
+			cr_assert_str_eq(buf, "route 10.3.0.0/24 encap vni 1 to fd00:50::33 with other tunnel settings dev "
+					      "sv0 mtu 1430");
+			got.v[i].v.encap.flags = 0;
+			cr_assert_eq(memcmp(&got.v[i].v, &r[2].v, sizeof(r[2].v)), 0, "the rest as sluice's");
+		}
+		cr_assert(seen);
+		free(got.v);
+	}
+	ret = route_replace(rt, &r[2].k, &r[2].v, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	assert_routes(r, 4);
+	cr_assert_eq(count_lines("ip -4 route show 10.3.0.0/24 proto 81 | grep -c 'hoplimit 0 '"), 1, "repaired");
+
+	/* Tunnel flags by hand (the key flag): the same. */
+	sh("ip route replace 10.2.0.0/24 encap ip id 1001 dst 192.168.50.22 key dev sv0 proto 81 scope global mtu 1400");
+	{
+		struct rts got = observe();
+		size_t other = 0;
+
+		for (size_t i = 0; i < got.n; i++)
+			other += got.v[i].v.encap.flags == SL_ROUTE_ENCAP_F_OTHER;
+		cr_assert_eq(got.n, 4);
+		cr_assert_eq(other, 1, "the route with the key flag differs from sluice's");
+		free(got.v);
+	}
+	ret = route_replace(rt, &r[0].k, &r[0].v, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	assert_routes(r, 4);
+
+	/* Refused before anything is sent: what the kernel could not give
+	 * back. */
+	w0 = writes();
+	{
+		struct rt x = r[0];
+
+		x.v.encap.type = 1; /* LWTUNNEL_ENCAP_MPLS */
+		ret = route_replace(rt, &x.k, &x.v, &e);
+		cr_assert_eq(ret, -EINVAL, "%d %s", ret, e.msg);
+		cr_assert(strstr(e.msg, "an encapsulation other than an IP or IP6 tunnel's"), "%s", e.msg);
+		x = r[0];
+		x.v.encap.flags = SL_ROUTE_ENCAP_F_OTHER;
+		ret = route_replace(rt, &x.k, &x.v, &e);
+		cr_assert_eq(ret, -EINVAL, "%d %s", ret, e.msg);
+		cr_assert(strstr(e.msg, "only observation sets them"), "%s", e.msg);
+		x = r[0];
+		x.v.encap.dst[4] = 1; /* past an IPv4 destination */
+		ret = route_replace(rt, &x.k, &x.v, &e);
+		cr_assert_eq(ret, -EINVAL, "%d %s", ret, e.msg);
+		x = r[0];
+		x.v.encap.pad[1] = 1;
+		ret = route_replace(rt, &x.k, &x.v, &e);
+		cr_assert_eq(ret, -EINVAL, "%d %s", ret, e.msg);
+		mk(&x, "10.4.0.0", 24, NULL, "sv0");
+		x.v.encap.id = 1; /* without a type */
+		ret = route_add(rt, &x.k, &x.v, &e);
+		cr_assert_eq(ret, -EINVAL, "%d %s", ret, e.msg);
+		cr_assert(strstr(e.msg, "without an encapsulation type"), "%s", e.msg);
+		mk_encap(&x, "0.0.0.0", 0, 1, "192.168.50.2", "lo", 0);
+		x.k.type = SL_ROUTE_LOCAL;
+		x.k.table = SL_PROXY_TABLE;
+		ret = route_add(rt, &x.k, &x.v, &e);
+		cr_assert_eq(ret, -EINVAL, "%d %s", ret, e.msg);
+		cr_assert(strstr(e.msg, "no encapsulation"), "%s", e.msg);
+	}
+	cr_assert_eq(writes(), w0, "no refused request was sent");
+	assert_routes(r, 4);
+
+	/* Removed, with or without the value; the foreign ones stay. */
+	for (int i = 0; i < 4; i++) {
+		ret = route_del(rt, &r[i].k, i % 2 ? NULL : &r[i].v, &e);
+		cr_assert_eq(ret, 0, "del %d: %d %s", i, ret, e.msg);
+	}
+	assert_routes(NULL, 0);
+	after = capture(ALL_ROUTES);
+	cr_assert_str_eq(after, before, "foreign routes changed:\nbefore:\n%s\nafter:\n%s", before, after);
+	free(before);
+	free(after);
+
+	/* The device goes: its routes with it; the next add names it. */
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(route_add(rt, &r[i].k, &r[i].v, &e), 0, "%s", e.msg);
+	sh("ip link del sv0");
+	assert_routes(NULL, 0);
+	ret = route_add(rt, &r[0].k, &r[0].v, &e);
+	cr_assert_eq(ret, -ENODEV, "%d %s", ret, e.msg);
+	cr_assert_str_eq(e.msg, "route 10.2.0.0/24 encap vni 1001 to 192.168.50.22 dev sv0 mtu 1400: device sv0 does not "
+				"exist (No such device)");
 }
 
 /* ---- batches ---- */

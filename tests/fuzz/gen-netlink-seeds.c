@@ -15,10 +15,12 @@
  * namespace of its own that it fills first (docs/fuzzing.md).
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/if_link.h>
+#include <linux/lwtunnel.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -246,7 +248,52 @@ struct rt {
 	uint8_t dst_len, protocol, table, type, scope;
 	uint32_t table32, metric, oif, mtu;
 	bool onlink;
+	/* an encapsulation (RTA_ENCAP_TYPE, 0: none); IP and IP6 as the
+	 * kernel reports them (ip_tun_fill_encap_info: a pad before the id,
+	 * every setting, the unset ones zero) */
+	uint16_t encap_type;
+	const char *encap_dst;
+	uint64_t encap_id;
+	uint8_t encap_ttl;
+	bool encap_opts; /* VXLAN options (a group policy id) */
+	bool encap_no_nest; /* the type without RTA_ENCAP */
 };
+
+static void put_encap(struct nlmsghdr *nlh, const struct rt *r)
+{
+	struct nlattr *nest, *opts, *vx;
+	int f = r->encap_type == LWTUNNEL_ENCAP_IP6 ? AF_INET6 : AF_INET;
+	size_t al = f == AF_INET6 ? 16 : 4;
+	xfrm_address_t a, zero;
+	uint64_t id = htobe64(r->encap_id);
+
+	if (!r->encap_no_nest) {
+		nest = mnl_attr_nest_start(nlh, RTA_ENCAP);
+		if (r->encap_type == LWTUNNEL_ENCAP_IP || r->encap_type == LWTUNNEL_ENCAP_IP6) {
+			addr(&a, f, r->encap_dst);
+			memset(&zero, 0, sizeof(zero));
+			mnl_attr_put(nlh, LWTUNNEL_IP_PAD, 0, NULL);
+			mnl_attr_put(nlh, LWTUNNEL_IP_ID, sizeof(id), &id);
+			mnl_attr_put(nlh, LWTUNNEL_IP_DST, al, &a);
+			mnl_attr_put(nlh, LWTUNNEL_IP_SRC, al, &zero);
+			mnl_attr_put_u8(nlh, LWTUNNEL_IP_TOS, 0);
+			mnl_attr_put_u8(nlh, LWTUNNEL_IP_TTL, r->encap_ttl);
+			mnl_attr_put_u16(nlh, LWTUNNEL_IP_FLAGS, 0);
+			if (r->encap_opts) {
+				opts = mnl_attr_nest_start(nlh, LWTUNNEL_IP_OPTS);
+				vx = mnl_attr_nest_start(nlh, LWTUNNEL_IP_OPTS_VXLAN);
+				mnl_attr_put_u32(nlh, LWTUNNEL_IP_OPT_VXLAN_GBP, 0x800);
+				mnl_attr_nest_end(nlh, vx);
+				mnl_attr_nest_end(nlh, opts);
+			}
+		} else {
+			/* MPLS: a label stack */
+			mnl_attr_put_u32(nlh, 1, htonl(100 << 12 | 1 << 8));
+		}
+		mnl_attr_nest_end(nlh, nest);
+	}
+	mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, r->encap_type);
+}
 
 static void put_route(const struct rt *r)
 {
@@ -286,6 +333,8 @@ static void put_route(const struct rt *r)
 		mnl_attr_put_u32(nlh, RTAX_MTU, r->mtu);
 		mnl_attr_nest_end(nlh, nest);
 	}
+	if (r->encap_type)
+		put_encap(nlh, r);
 	done_msg(nlh);
 }
 
@@ -432,6 +481,39 @@ static void synth(void)
 				RT_SCOPE_UNIVERSE, SL_PROXY_TABLE, 0, 1, 0, false });
 	put_done(0, NULL);
 	flush("route-local-proxy-table.bin");
+	/* The overlay's routes into sluice_vxlan (ifindex 7): sluice's
+	 * (IPv4 and IPv6 pod CIDRs through an IPv4 tunnel, one through an
+	 * IPv6 tunnel), one with a TTL, one with VXLAN options, one with an
+	 * id of more than 32 bits, an MPLS one, a type without its nest, one
+	 * of sluice's protocol at scope link (iproute2's default: not
+	 * sluice's), another protocol's. */
+	put_route(&(struct rt){ AF_INET, 0, "10.2.0.0", NULL, 24, SL_RTPROT, RT_TABLE_MAIN, RTN_UNICAST,
+				RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, 0, 7, 1450, false, LWTUNNEL_ENCAP_IP, "192.168.60.2", 1 });
+	put_route(&(struct rt){ AF_INET6, 0, "fd00:2::", NULL, 64, SL_RTPROT, RT_TABLE_MAIN, RTN_UNICAST,
+				RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, SL_ROUTE_METRIC_V6, 7, 1450, false, LWTUNNEL_ENCAP_IP,
+				"192.168.60.2", 1 });
+	put_route(&(struct rt){ AF_INET, 0, "10.3.0.0", NULL, 24, SL_RTPROT, RT_TABLE_MAIN, RTN_UNICAST,
+				RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, 0, 7, 1430, false, LWTUNNEL_ENCAP_IP6, "fd00:60::3", 1 });
+	put_route(&(struct rt){ AF_INET, 0, "10.4.0.0", NULL, 24, SL_RTPROT, RT_TABLE_MAIN, RTN_UNICAST,
+				RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, 0, 7, 1450, false, LWTUNNEL_ENCAP_IP, "192.168.60.4", 1,
+				64 });
+	put_route(&(struct rt){ AF_INET, 0, "10.5.0.0", NULL, 24, SL_RTPROT, RT_TABLE_MAIN, RTN_UNICAST,
+				RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, 0, 7, 0, false, LWTUNNEL_ENCAP_IP, "192.168.60.5", 1, 0,
+				true });
+	put_route(&(struct rt){ AF_INET6, 0, "fd00:6::", NULL, 64, SL_RTPROT, RT_TABLE_MAIN, RTN_UNICAST,
+				RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, SL_ROUTE_METRIC_V6, 7, 0, false, LWTUNNEL_ENCAP_IP6,
+				"fd00:60::6", 0x100000001ull });
+	put_route(&(struct rt){ AF_INET, 0, "10.7.0.0", NULL, 24, SL_RTPROT, RT_TABLE_MAIN, RTN_UNICAST,
+				RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, 0, 7, 0, false, LWTUNNEL_ENCAP_MPLS });
+	put_route(&(struct rt){ AF_INET, 0, "10.8.0.0", NULL, 24, SL_RTPROT, RT_TABLE_MAIN, RTN_UNICAST,
+				RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, 0, 7, 0, false, LWTUNNEL_ENCAP_IP, NULL, 0, 0, false,
+				true });
+	put_route(&(struct rt){ AF_INET, 0, "10.9.0.0", NULL, 24, SL_RTPROT, RT_TABLE_MAIN, RTN_UNICAST,
+				RT_SCOPE_LINK, RT_TABLE_MAIN, 0, 7, 0, false, LWTUNNEL_ENCAP_IP, "192.168.60.9", 1 });
+	put_route(&(struct rt){ AF_INET, 0, "10.10.0.0", NULL, 16, RTPROT_STATIC, RT_TABLE_MAIN, RTN_UNICAST,
+				RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, 0, 7, 0, false, LWTUNNEL_ENCAP_IP, "192.168.60.10", 5 });
+	put_done(0, NULL);
+	flush("route-encap-overlay.bin");
 
 	/* Rules: sluice's proxy redirect, IPv4 and IPv6, the kernel's own
 	 * (local, main, default), one of another protocol at the same

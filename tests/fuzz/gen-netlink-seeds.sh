@@ -24,6 +24,15 @@ ip route add 10.2.0.0/24 via 192.168.50.2 dev v0 proto 81
 ip route add 10.3.0.0/24 via inet6 fd00:50::3 dev v0 proto 81 onlink
 ip route add 10.4.0.0/16 via 192.168.50.4 dev v0 proto static
 ip -6 route add fd00:2::/64 via fd00:50::2 dev v0 proto 81 mtu 1400
+# the overlay'"'"'s routes into an external VXLAN device (sluice'"'"'s: scope
+# global), one with a TTL, and iproute2'"'"'s default scope (link)
+ip link add sluice_vxlan type vxlan external dstport 8472
+ip link set sluice_vxlan up
+ip route add 10.5.0.0/24 encap ip id 1 dst 192.168.50.5 dev sluice_vxlan proto 81 scope global mtu 1450
+ip -6 route add fd00:5::/64 encap ip id 1 dst 192.168.50.5 dev sluice_vxlan proto 81 mtu 1450
+ip route add 10.6.0.0/24 encap ip6 id 1 dst fd00:50::6 dev sluice_vxlan proto 81 scope global
+ip route add 10.7.0.0/24 encap ip id 1 dst 192.168.50.7 ttl 64 dev sluice_vxlan proto 81 scope global
+ip route add 10.8.0.0/24 encap ip id 1 dst 192.168.50.8 dev sluice_vxlan proto 81
 # the proxy redirect'"'"'s rules and local routes (sluice'"'"'s), and others
 ip rule add fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81
 ip -6 rule add fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81

@@ -366,7 +366,9 @@ for n in a b c; do
 	check "node-$n: converged over the overlay ($(cat "$work/last"))" grep -qx 'No changes.' "$work/last"
 done
 check "node-a has sluice_vxlan" ip -n node-a link show sluice_vxlan
-check "node-a routes no pod CIDR ($(ip -n node-a route show proto 81 | tr '\n' ';'))" test -z "$(ip -n node-a route show proto 81)"
+check "node-a routes the pod CIDRs into sluice_vxlan only, VNI 1 (the overlay's; none of encryption's) ($(ip -n node-a route show proto 81 | tr '\n' ';'))" \
+	bash -c "ip -n node-a route show proto 81 | grep -q 'encap ip id 1 .*dev sluice_vxlan' &&
+		 ! ip -n node-a route show proto 81 | grep -v 'encap ip id 1 .*dev sluice_vxlan'"
 check "node-a's out policy to node-b is on the tunnel's port ($(ip -n node-a xfrm policy | grep -A1 'dst 192.168.50.2/32' | tr '\n' ' '))" \
 	bash -c "ip -n node-a xfrm policy | grep -A1 'src 192.168.50.1/32 dst 192.168.50.2/32' | grep -q 'proto udp dport 8472'"
 p0=$(sa_packets a 192.168.50.1 192.168.50.2 0x4)

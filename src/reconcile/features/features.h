@@ -39,8 +39,9 @@ void prefilter_validate(struct val *v);
 /* `digest`: the prefilter program's, as the previous compile had it (0: none). */
 /* overlay.c: sluice_vxlan and what it needs (sluice_from_overlay on its tc
  * ingress; digest: that program's, as the previous compile had it, 0:
- * none), with tunnel: vxlan and the underlay device's MTU known (0: nothing
- * is compiled). */
+ * none; the routes on it to the other nodes' pod CIDRs, for the node's own
+ * traffic), with tunnel: vxlan and the underlay device's MTU known (0:
+ * nothing is compiled). */
 int overlay_compile(const struct sl_state *st, uint32_t underlay_mtu, uint64_t digest, struct sl_objset *out);
 int prefilter_compile(const struct sl_state *st, uint64_t digest, struct sl_objset *out);
 void identities_validate(struct val *v);
