@@ -238,7 +238,13 @@ static __inline int proxy_arrival(struct __sk_buff *skb, const struct env *env)
 	if (!ct || !(ct->flags & SL_CT_PROXY))
 		return -1;
 	ct_update(ct, &p.t, p.tcp_flags, 0, now);
-	return proxy_deliver(skb, env, &p, ct->proxy_port, SL_DIR_INGRESS) == TC_ACT_OK ? TC_ACT_OK : -1;
+	if (proxy_deliver(skb, env, &p, ct->proxy_port, SL_DIR_INGRESS) != TC_ACT_OK)
+		return -1;
+	/* The overlay's inner frame is addressed to the sending node's MAC:
+	 * made the packet's own, as overlay_receive does, else the stack
+	 * drops it as another host's. */
+	bpf_skb_change_type(skb, PACKET_HOST);
+	return TC_ACT_OK;
 }
 
 /* Back at tc ingress after proxy_hairpin: delivered. A SYN whose listener

@@ -89,7 +89,11 @@ static void group(const struct sl_desc_ctx *c, const struct sl_view *v, int op, 
 	if (k->hook == SL_HOOK_XDP) {
 		g->section = SL_SEC_PREFILTER;
 	} else if (k->hook == SL_HOOK_TC_INGRESS || k->hook == SL_HOOK_TC_EGRESS) {
-		if (desc_owned_device(c, k->ifname)) {
+		const struct sl_attach_value *av = v->val[SL_AFTER] ? v->val[SL_AFTER] : v->val[SL_BEFORE];
+
+		/* sluice_from_netdev on the underlay device: with the overlay's
+		 * device, among the node's devices, not as an endpoint */
+		if (desc_owned_device(c, k->ifname) || (av && av->prog == SL_PROG_FROM_NETDEV)) {
 			g->section = SL_SEC_DEVICES;
 			g->rank = 1;
 		} else {

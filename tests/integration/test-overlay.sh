@@ -433,6 +433,60 @@ it_matrix "db takes only web, says nothing new to web" "$PAIRS" "$PAIRS" <<-'EOF
 	fail [bc]2 [ab]1 * *
 EOF
 
+# ---- the L7 redirect across nodes ----
+
+# web (a1, b1) takes TCP/80 from clients (a2, c1) through a proxy on its
+# own node (tests/integration/tproxy.py on port 15010 of node-a and of
+# node-b). c1's packets come to node-b through the overlay: the first to
+# b1's device, which hands it to the proxy; the next ones are delivered by
+# sluice_from_overlay. The proxy answers c1 with b1's address, through
+# sluice's route into the tunnel.
+SP=$(cl_state web-via-proxy <<-'EOF'
+	policies:
+	  - name: web-via-proxy
+	    endpointSelector: {matchLabels: {app: web}}
+	    ingress:
+	      - fromEndpoints: [{matchLabels: {app: client}}]
+	        toPorts:
+	          - ports: [{port: 80, protocol: TCP}]
+	            proxyPort: 15010
+EOF
+)
+cl_apply "$SP"
+declare -A PX=()
+for n in a b; do
+	rm -f "$IT_WORK/px-$n.ready"
+	it_spawn pid nsenter -t "${NODE_PID[$n]}" -n -- "$IT_PY" "$IT_DIR/tproxy.py" --port 15010 \
+		--log "$IT_WORK/px-$n.log" --ready "$IT_WORK/px-$n.ready"
+	PX[$n]=$pid
+	for i in $(seq 300); do [ -e "$IT_WORK/px-$n.ready" ] && break; sleep 0.01; done
+	it_check "node-$n: the proxy listens" test -e "$IT_WORK/px-$n.ready"
+done
+it_matrix "web takes TCP/80 from clients, through the proxy of its node" "$PAIRS" "$PAIRS" <<-'EOF'
+	ok * * * *
+	fail * [ab]1 * *
+	ok [ac][12] [ab]1 * tcp/80
+	fail [ab]1 [ab]1 * tcp/80
+	fail b2 [ab]1 * *
+	fail c2 [ab]1 * *
+EOF
+for c in a2 c1; do
+	for fam in 4 6; do
+		if [ $fam = 4 ]; then src=${IT_A4[$c]} dst=${IT_A4[b1]}; else src=${IT_A6[$c]} dst=${IT_A6[b1]}; fi
+		it_check "node-b's proxy took $c -> b1:80 (IPv$fam), with b1's address as its local one" \
+			grep -q "^accept $src [0-9]* $dst 80\$" "$IT_WORK/px-b.log"
+	done
+done
+for fam in 4 6; do
+	if [ $fam = 4 ]; then src=${IT_A4[a2]} dst=${IT_A4[a1]}; else src=${IT_A6[a2]} dst=${IT_A6[a1]}; fi
+	it_check "node-a's proxy took a2 -> a1:80 (IPv$fam)" grep -q "^accept $src [0-9]* $dst 80\$" "$IT_WORK/px-a.log"
+done
+it_check "no proxy saw any other port" sh -c "! grep -vq ' 80\$' '$IT_WORK/px-a.log' '$IT_WORK/px-b.log'"
+for n in a b; do kill "${PX[$n]}"; done
+
+# The rest goes on from the db policy.
+cl_apply "$S2"
+
 # ---- show | diff - on every node ----
 
 for n in $NODES; do
