@@ -380,6 +380,14 @@ for _ in $(seq 1200); do [ -e "$work/capture.ready" ] && break; sleep 0.05; done
 expect_probes a "10.2.0.10 tcp/80 ok" "10.2.0.10 udp/80 ok" "10.2.0.10 icmp ok" "10.3.0.10 tcp/80 ok"
 expect_probes b "10.1.0.10 tcp/80 ok" "10.3.0.10 tcp/80 fail" "10.3.0.10 icmp fail"
 expect_probes c "10.1.0.10 tcp/80 ok"
+# node-a's own namespace, through the overlay's route into sluice_vxlan,
+# from an address of its pod CIDR (the replies come back through the
+# tunnel; to node-a's ip they would cross the underlay in clear)
+ip -n node-a addr add 10.1.0.1/32 dev lo
+got=$(ip netns exec node-a "$PY" "$PROBE" client --timeout 5 --src4 10.1.0.1 --port-base $((30000 + RANDOM % 20000)) \
+	<<<"node-a 10.2.0.10 tcp/80")
+check "node-a's own namespace reaches pod-b over the encrypted overlay ($got)" test "$got" = "node-a 10.2.0.10 tcp/80 ok"
+ip -n node-a addr del 10.1.0.1/32 dev lo
 kill -TERM "$cap"
 wait "$cap"
 read -r _ esp _ plain _ vxlan <"$work/capture.out" || true
