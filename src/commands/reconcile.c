@@ -280,7 +280,20 @@ int cmd_diff(const struct cli *c)
 	return r;
 }
 
-/* Apply the plan in p, then observe again: any difference is an error. */
+/* Whether the plan changes a device of sluice's: a change may make it
+ * again (a new port or lower device), and what was loaded for the old one
+ * (programs that hold its ifindex, their attachment to it, routes on it)
+ * is then stale, which only the kernel can tell after the apply. */
+static bool plan_changes_device(const struct sl_diff *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].kind == SL_OBJ_DEVICE && d->v[i].op == SL_OP_CHANGE)
+			return true;
+	return false;
+}
+
+/* Apply the plan in p, then observe again: any difference is an error
+ * (after one more pass when a device was made again: see above). */
 static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 {
 	struct sl_kerr e = { "" };
@@ -306,6 +319,22 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 	r = sl_kernel_observe(p->k, &after, &e);
 	if (r >= 0)
 		r = sl_diff(&p->want, &after, &left);
+	if (r >= 0 && left.n && plan_changes_device(&p->d)) {
+		struct sl_objset again = {};
+
+		if (c->verbose)
+			fprintf(p->err, "sluice %s: a device was made again: %zu changes to what depended on it\n", cmd,
+				left.n);
+		r = sl_kernel_apply(p->k, &p->want, &after, &left, &p->s, &e);
+		sl_diff_free(&left);
+		memset(&left, 0, sizeof(left));
+		if (r >= 0)
+			r = sl_kernel_observe(p->k, &again, &e);
+		if (r >= 0)
+			r = sl_diff(&p->want, &again, &left);
+		objset_free(&after);
+		after = again;
+	}
 	if (r < 0) {
 		fprintf(p->err, "sluice %s: verifying: %s\n", cmd, e.msg[0] ? str_esc(e.msg) : strerror(-r));
 		objset_free(&after);

@@ -82,6 +82,18 @@ it_apply "$ON"
 it_check "port repaired" has "dstport 8472"
 it_converged "$ON"
 
+# ---- the state moves the port: the device is made again, and what hangs
+# on it (sluice_from_overlay's attachment, programs loaded for its ifindex)
+# is redone in the same apply ----
+P2=$(state port2 "tunnel: vxlan, vxlanPort: 8473, underlayDevice: ul0")
+it_apply "$P2"
+it_check "port changed by the state: made again on 8473" has "dstport 8473"
+it_check "sluice_from_overlay on the new device" sh -c "tc filter show dev sluice_vxlan ingress | grep -q sluice_from_ove"
+it_converged "$P2"
+it_apply "$ON"
+it_check "and back on 8472" has "dstport 8472"
+it_converged "$ON"
+
 # ---- a state without the tunnel removes it ----
 OFF=$(state off "tunnel: disabled")
 it_sluice 2 diff "$OFF"
