@@ -131,6 +131,16 @@ state() {
 			  - name: c-from-a
 			    endpointSelector: {matchLabels: {app: c}}
 			    ingress: [{fromEndpoints: [{matchLabels: {app: a}}]}]
+		EOF
+		[ -z "${PROXY:-}" ] || cat <<-EOF
+			  - name: a-via-proxy
+			    endpointSelector: {matchLabels: {app: a}}
+			    ingress:
+			      - fromEndpoints: [{matchLabels: {app: b}}]
+			        toPorts: [{ports: [{port: 80, protocol: TCP}], proxyPort: 15010}]
+			      - fromEndpoints: [{matchLabels: {app: c}}]
+		EOF
+		cat <<-EOF
 			encryption:
 			  enabled: true
 			  keys:
@@ -397,6 +407,40 @@ check "no VXLAN in clear on the underlay (${vxlan:-?})" test "${vxlan:-1}" -eq 0
 check "no plaintext pod packet on the underlay (${plain:-?})" test "${plain:-1}" -eq 0
 p=$(sa_packets a 192.168.50.1 192.168.50.2 0x4)
 check "node-a's SA to node-b counted the tunnel's packets (${p0:-0} before, ${p:-none} after)" test "${p:-0}" -gt "${p0:-0}"
+
+# ---- 3c. the L7 redirect over the encrypted overlay ----
+# pod-b's TCP to pod-a's port 80 goes to a transparent proxy on node-a
+# (tests/integration/tproxy.py): the client's packets come through the
+# encrypted tunnel and are delivered to the proxy by sluice_from_overlay;
+# the proxy answers with pod-a's address through sluice's route into the
+# tunnel, encrypted like the rest.
+TUNNEL=vxlan PROXY=1 state "$work/s5.yaml" 4 4 4 4
+apply_all "$work/s5.yaml"
+for n in a b c; do
+	sl "$n" diff "$work/s5.yaml"
+	check "node-$n: converged with the proxy rule ($(cat "$work/last"))" grep -qx 'No changes.' "$work/last"
+done
+ip netns exec node-a "$PY" "$(dirname "$PROBE")/tproxy.py" --port 15010 --log "$work/tproxy.log" \
+	--ready "$work/tproxy.ready" &
+pids+=("$!")
+for _ in $(seq 1200); do [ -e "$work/tproxy.ready" ] && break; sleep 0.05; done
+rm -f "$work/capture.ready"
+ip netns exec ul "$PY" "$work/capture.py" u-a "$work/capture.ready" >"$work/capture.out" 2>&1 &
+cap=$!
+pids+=("$cap")
+for _ in $(seq 1200); do [ -e "$work/capture.ready" ] && break; sleep 0.05; done
+expect_probes b "10.1.0.10 tcp/80 ok" "10.1.0.10 icmp fail"
+expect_probes c "10.1.0.10 tcp/80 ok"
+kill -TERM "$cap"
+wait "$cap"
+read -r _ esp _ plain _ vxlan <"$work/capture.out" || true
+log "on node-a's underlay port, through the proxy: $(cat "$work/capture.out"); proxy: $(tr '\n' ';' <"$work/tproxy.log")"
+check "node-a's proxy took pod-b's connection to 10.1.0.10:80" grep -q '^accept 10.2.0.10 [0-9]* 10.1.0.10 80$' "$work/tproxy.log"
+check "and only it (pod-c's went directly)" test "$(grep -c . "$work/tproxy.log")" -eq 1
+check "the underlay carries ESP through the proxy (${esp:-?} packets)" test "${esp:-0}" -gt 5
+check "no VXLAN in clear on the underlay (${vxlan:-?})" test "${vxlan:-1}" -eq 0
+check "no plaintext pod packet on the underlay (${plain:-?})" test "${plain:-1}" -eq 0
+apply_all "$work/s4.yaml"
 
 # ---- 4. foreign objects ----
 log "foreign SA, policy and route on node-a"
