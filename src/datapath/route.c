@@ -73,10 +73,22 @@ static bool family_ok(uint8_t f)
 	return f == AF_INET || f == AF_INET6;
 }
 
-/* The tables sluice's routes are in. */
+/* The tables sluice's routes are in (kinds/route.h), in the order they are
+ * read. */
+static const uint32_t tables[] = { SL_ROUTE_TABLE_MAIN, SL_OVERLAY_TABLE, SL_PROXY_TABLE };
+
+/* A table's place in tables[], or -1 when it is not one of sluice's. */
+static int table_index(uint32_t table)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tables); i++)
+		if (tables[i] == table)
+			return (int)i;
+	return -1;
+}
+
 static bool table_ok(uint32_t table)
 {
-	return table == SL_ROUTE_TABLE_MAIN || table == SL_PROXY_TABLE;
+	return table_index(table) >= 0;
 }
 
 static bool type_ok(uint8_t type)
@@ -345,10 +357,10 @@ static void parse_encap(const struct nlattr *nest, struct sl_route_encap *x)
 }
 
 /* A route of a dump into s; 1 when it is one this module considers (a
- * unicast-family route of one of sluice's tables, main and SL_PROXY_TABLE,
- * TOS 0, no source prefix, not a cached clone), 0 when not. s->owned says
- * whether it is sluice's: protocol SL_RTPROT, unicast or local, of the
- * scope sluice gives those. */
+ * unicast-family route of one of sluice's tables: main, SL_OVERLAY_TABLE,
+ * SL_PROXY_TABLE; TOS 0, no source prefix, not a cached clone), 0 when
+ * not. s->owned says whether it is sluice's: protocol SL_RTPROT, unicast
+ * or local, of the scope sluice gives those. */
 static int route_parse(const struct nlmsghdr *nlh, struct route_seen *s)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
@@ -528,7 +540,6 @@ int route_observe(struct sl_route *r,
 		  struct sl_kerr *e)
 {
 	static const uint8_t families[] = { AF_INET, AF_INET6 };
-	static const uint32_t tables[] = { SL_ROUTE_TABLE_MAIN, SL_PROXY_TABLE };
 	struct observe_ctx o = { cb, ctx };
 
 	devs_forget(r);
@@ -609,21 +620,24 @@ static int holders_each(void *data, const struct nlmsghdr *nlh)
 }
 
 /* Every route of the tables and families in mask (holder_bit), sorted.
- * (A kernel that filters no dump gives both tables at the first dump, and
- * again at the second: the second is not asked for.) */
+ * (A kernel that filters no dump gives every table of the family at its
+ * first dump: one dump per family is asked for.) */
 static int holders_load(struct sl_route *r, unsigned mask, struct holders *h)
 {
 	struct sl_kerr ignored;
+	unsigned dumped = 0; /* families dumped whole (bit 0 IPv4, bit 1 IPv6) */
 
 	h->n = 0;
-	for (unsigned b = 0; b < 4; b++) {
+	for (unsigned b = 0; b < 2 * ARRAY_SIZE(tables); b++) {
+		unsigned fam = b & 1;
 		bool intr;
 		int ret;
 
-		if (!(mask & (1u << b)) || (!r->strict && b >= 2 && (mask & (1u << (b - 2)))))
+		if (!(mask & (1u << b)) || (dumped & (1u << fam)))
 			continue;
-		ret = dump(r, b & 1 ? AF_INET6 : AF_INET, b & 2 ? SL_PROXY_TABLE : SL_ROUTE_TABLE_MAIN, 0, NULL,
-			   holders_each, NULL, h, &intr, &ignored);
+		if (!r->strict)
+			dumped |= 1u << fam;
+		ret = dump(r, fam ? AF_INET6 : AF_INET, tables[b / 2], 0, NULL, holders_each, NULL, h, &intr, &ignored);
 		if (ret < 0)
 			return ret;
 	}
@@ -647,11 +661,13 @@ static const struct holder *holder_find(const struct holders *h, const struct sl
 	return bsearch(&want, h->v, h->n, sizeof(*h->v), holder_cmp);
 }
 
-/* The bit of holders_load's mask for a key's family and table: bit 0
- * IPv4, bit 1 IPv6, in the main table; bits 2 and 3 in SL_PROXY_TABLE. */
+/* The bit of holders_load's mask for a key's family and table (one of
+ * sluice's): bit 2t for IPv4 in tables[t], bit 2t+1 for IPv6. */
 static unsigned holder_bit(const struct sl_route_key *k)
 {
-	return (k->family == AF_INET ? 1u : 2u) << (k->table == SL_PROXY_TABLE ? 2 : 0);
+	int t = table_index(k->table);
+
+	return t < 0 ? 0 : (k->family == AF_INET ? 1u : 2u) << (2 * t);
 }
 
 /* "a route that is not sluice's (proto boot) holds 10.2.0.0/24", "... holds
@@ -689,8 +705,8 @@ static const char *refusal(const struct sl_route_req *q, int *err)
 	}
 	if (!table_ok(k->table)) {
 		*err = -EPERM;
-		return "sluice's routes are in the main table (254) and sluice's proxy table (20928) only: not "
-		       "sluice's, left alone";
+		return "sluice's routes are in the main table (254) and sluice's tables 20928 (proxy) and 20929 "
+		       "(overlay) only: not sluice's, left alone";
 	}
 	if (!type_ok(k->type))
 		return "not a unicast or local route";
@@ -877,7 +893,7 @@ int route_probe_v6_via_v4(struct sl_route *r, struct sl_kerr *e)
 /* ---- batches ---- */
 
 /* What a batch keeps beside the engine's: the socket (devices, the probe)
- * and the main table, when it was read. */
+ * and sluice's tables, when they were read. */
 struct route_batch_ctx {
 	struct sl_route *r;
 	struct holders h;

@@ -8,10 +8,10 @@
  * Ownership: every route sluice makes carries the route protocol
  * SL_RTPROT (rtm_protocol), has TOS 0 and no source prefix, and is either
  * unicast, of universe scope, or local, of host scope (IPv6 reports it as
- * universe), in one of sluice's tables: the main table and SL_PROXY_TABLE
- * (kinds/route.h); a unicast one may have an IP or IP6 lightweight tunnel
- * encapsulation (RTA_ENCAP: the overlay's routes into sluice_vxlan), which
- * observation reads back whole. Observation returns only those; nothing
+ * universe), in one of sluice's tables: the main table, SL_OVERLAY_TABLE
+ * and SL_PROXY_TABLE (kinds/route.h); a unicast one may have an IP or IP6
+ * lightweight tunnel encapsulation (RTA_ENCAP: the overlay's routes into
+ * sluice_vxlan), which observation reads back whole. Observation returns only those; nothing
  * else is ever changed or removed:
  *   - add is NLM_F_CREATE|NLM_F_EXCL: a route of any protocol that holds
  *     the key makes it fail with -EEXIST, and the message says whether
@@ -48,10 +48,11 @@ int route_open(struct sl_route **ret, struct sl_kerr *e);
 void route_close(struct sl_route *r);
 
 /*
- * Dump sluice's tables (main, SL_PROXY_TABLE), IPv4 then IPv6, and call cb
- * for each route that is sluice's (see above), in the kernel's order, with pointers to a key and
- * a value valid during the call only (copy them: objset_add does). cb
- * returns 0 to go on, < 0 to stop: that value is returned. No kernel write.
+ * Dump sluice's tables (main, SL_OVERLAY_TABLE, SL_PROXY_TABLE), IPv4 then
+ * IPv6, and call cb for each route that is sluice's (see above), in the
+ * kernel's order, with pointers to a key and a value valid during the
+ * call only (copy them: objset_add does). cb returns 0 to go on, < 0 to
+ * stop: that value is returned. No kernel write.
  */
 int route_observe(struct sl_route *r,
 		  int (*cb)(void *ctx, const struct sl_route_key *k, const struct sl_route_value *v), void *ctx,

@@ -8,14 +8,18 @@
  *         10.2.0.0/24 via 192.168.50.2 dev eth0 proto 81
  *
  *     the remote node's ip as gateway, datapath.underlayDevice as device;
- *   - unicast routes in the main table, to remote nodes' pod CIDRs, that
- *     the overlay needs for the node's own traffic (state-format.md,
- *     "Overlay"): on sluice_vxlan, with an IP lightweight tunnel
- *     encapsulation that gives the external VXLAN device its tunnel key
- *     (the VNI: SL_ID_HOST, the remote node's ip: the outer destination):
+ *   - unicast routes in sluice's overlay table (SL_OVERLAY_TABLE), to
+ *     remote nodes' pod CIDRs, that the overlay needs for the node's own
+ *     traffic (state-format.md, "Overlay"): on sluice_vxlan, with an IP
+ *     lightweight tunnel encapsulation that gives the external VXLAN
+ *     device its tunnel key (the VNI: SL_ID_HOST, the remote node's ip:
+ *     the outer destination):
  *
- *         10.2.0.0/24 encap ip id 1 dst 192.168.50.2 dev sluice_vxlan proto 81 mtu 1450
+ *         10.2.0.0/24 encap ip id 1 dst 192.168.50.2 dev sluice_vxlan table 20929 proto 81 mtu 1450
  *
+ *     only locally generated packets look that table up (the rule of
+ *     kinds/rule.h, "iif lo"): what the node forwards never enters the
+ *     tunnel with the host's identity;
  *   - local routes in sluice's proxy table (SL_PROXY_TABLE), which deliver
  *     the packets of flows redirected to the L7 proxy to this host although
  *     their destination is not one of its addresses (as TPROXY does; the
@@ -60,45 +64,73 @@
  *     BIRD 12, Calico (felix) 80, Babel 42, Open/R 99,
  * and not one of 0..4, which the kernel itself interprets (redirect,
  * kernel, boot, static). Values >= RTPROT_STATIC are not interpreted by the
- * kernel: the number only marks ownership. `ip route show proto 81` lists
- * sluice's routes; a file /etc/iproute2/rt_protos.d/sluice.conf with the
+ * kernel: the number only marks ownership. `ip route show table all proto
+ * 81` lists sluice's routes; a file /etc/iproute2/rt_protos.d/sluice.conf with the
  * line "81 sluice" makes iproute2 print "proto sluice".
  */
 #define SL_RTPROT 81
 
-/* The main table (RT_TABLE_MAIN): sluice's unicast routes are there. */
+/* The main table (RT_TABLE_MAIN): encryption's unicast routes are there. */
 #define SL_ROUTE_TABLE_MAIN 254u
 
 /*
- * The policy routing of the L7 proxy redirect (state-format.md, "L7
- * redirect"), in one place. The programs bpf_sk_assign a redirected flow's
- * SYN to the proxy's socket and put SL_MARK_PROXY (abi.h: the magic in bits
- * 8..11, SL_MARK_MAGIC_MASK; the proxy port in bits 16..31) on every packet
- * of the flow. For the kernel to deliver those packets here although their
- * destination is not a local address, sluice owns, per family, what
- * TPROXY setups write by hand:
+ * sluice's policy routing, in one place: its tables, the rules that send
+ * packets to them (kinds/rule.h), their priorities.
+ *
+ * The L7 proxy redirect (state-format.md, "L7 redirect"). The programs
+ * bpf_sk_assign a redirected flow's SYN to the proxy's socket and put
+ * SL_MARK_PROXY (abi.h: the magic in bits 8..11, SL_MARK_MAGIC_MASK; the
+ * proxy port in bits 16..31) on every packet of the flow. For the kernel
+ * to deliver those packets here although their destination is not a local
+ * address, sluice owns, per family, what TPROXY setups write by hand:
  *
  *     ip rule add fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81
  *     ip route add local 0.0.0.0/0 dev lo table 20928 proto 81
  *
- * (the rule: kinds/rule.h, matching SL_MARK_PROXY under SL_MARK_MAGIC_MASK;
- * the route: a local route of this kind).
+ * (the rule: matching SL_MARK_PROXY under SL_MARK_MAGIC_MASK; the route: a
+ * local route of this kind).
+ *
+ * The overlay's routes for the node's own traffic (state-format.md,
+ * "Overlay"; features/overlay.c): per family that has such routes,
+ *
+ *     ip rule add iif lo lookup 20929 pref 82 proto 81
+ *     ip route add 10.2.0.0/24 encap ip id 1 dst 192.168.50.2 dev sluice_vxlan table 20929 proto 81 mtu 1450
+ *
+ * The kernel routes what the node's own stack sends with the loopback as
+ * the input device (LOOPBACK_IFINDEX: ip_route_output_key_hash,
+ * ip6_route_output), and what it forwards with the device it arrived on:
+ * the rule matches the first only, so a packet the node forwards (from
+ * the underlay, the world, another namespace routed through the node)
+ * finds no route of sluice's to a remote pod CIDR, as before these
+ * routes existed, and never enters the tunnel with the host's identity
+ * (VNI 1, which the receiving node takes as remote-node).
  *
  * SL_PROXY_TABLE: 20928 = 0x51c0, the "51c0" of sluice's other marks (tc
- * handle 0x51c0, reqids 0x51c00..). Clear of the kernel's reserved tables
- * (0 unspec, 253 default, 254 main, 255 local) and of the tables other
- * datapaths take by default (Cilium: 200 IPsec, 202 VTEP, 2004 and 2005 its
- * proxy; Tailscale 52; wg-quick 51820). `ip route show table 20928` lists
- * its routes.
+ * handle 0x51c0, reqids 0x51c00..); SL_OVERLAY_TABLE: 20929 = 0x51c1, the
+ * next. Clear of the kernel's reserved tables (0 unspec, 253 default, 254
+ * main, 255 local) and of the tables other datapaths take by default
+ * (Cilium: 200 IPsec, 202 VTEP, 2004 and 2005 its proxy; Tailscale 52;
+ * wg-quick 51820). `ip route show table 20928` (20929) lists their routes.
  *
  * SL_PROXY_RULE_PRIORITY: 81, the number of sluice's route protocol, so
  * that `ip rule` shows "81: from all fwmark 0xa00/0xf00 lookup 20928 proto
- * 81". After the local table's rule (0), before the main table's (32766),
- * and clear of the priorities other datapaths take by default (Cilium 9
- * and 10 for its proxy; Tailscale 5210..5270; wg-quick 32764, 32765).
+ * 81"; SL_OVERLAY_RULE_PRIORITY: 82, "82: from all iif lo lookup 20929
+ * proto 81", after the proxy's (a packet of a redirected flow is
+ * delivered here, whatever its destination) and before the main table's
+ * (32766: its routes to remote pod CIDRs, if any, are not sluice's). Both
+ * after the local table's rule (0), and clear of the priorities other
+ * datapaths take by default (Cilium 9 and 10 for its proxy; Tailscale
+ * 5210..5270; wg-quick 32764, 32765).
+ *
+ * SL_OVERLAY_RULE_IIF: the input device of the overlay's rule, the
+ * loopback, which every network namespace has.
  */
 #define SL_PROXY_TABLE 20928u
 #define SL_PROXY_RULE_PRIORITY 81u
+#define SL_OVERLAY_TABLE 20929u
+#define SL_OVERLAY_RULE_PRIORITY 82u
+#define SL_OVERLAY_RULE_IIF "lo"
+
 /* IPv6 routes have no metric 0: the kernel makes it 1024
  * (IP6_RT_PRIO_USER), so that is what an IPv6 key asks. */
 #define SL_ROUTE_METRIC_V6 1024u
@@ -128,7 +160,9 @@ enum sl_route_type {
  */
 struct sl_route_key {
 	uint8_t prefix[16];  /* destination, host bits zero; IPv4 in the first 4 */
-	uint32_t table;	     /* SL_ROUTE_TABLE_MAIN (unicast), SL_PROXY_TABLE (local) */
+	/* SL_ROUTE_TABLE_MAIN (encryption's), SL_OVERLAY_TABLE (the
+	 * overlay's), SL_PROXY_TABLE (local) */
+	uint32_t table;
 	uint32_t metric;     /* RTA_PRIORITY; IPv4: 0 usual; IPv6: >= 1, SL_ROUTE_METRIC_V6 usual */
 	uint8_t family;	     /* AF_INET, AF_INET6 */
 	uint8_t prefix_len;  /* 0..32, 0..128 */

@@ -442,7 +442,8 @@ Test(route, foreign_untouched)
 	ret = route_del(rt, &f.k, NULL, &e);
 	cr_assert_eq(ret, -EPERM, "%d %s", ret, e.msg);
 	cr_assert_str_eq(e.msg, "route 10.8.0.0/24 table 100: sluice's routes are in the main table (254) and sluice's "
-				"proxy table (20928) only: not sluice's, left alone (Operation not permitted)");
+				"tables 20928 (proxy) and 20929 (overlay) only: not sluice's, left alone (Operation not "
+				"permitted)");
 	ret = route_add(rt, &f.k, &f.v, &e);
 	cr_assert_eq(ret, -EPERM, "%d %s", ret, e.msg);
 	ret = route_replace(rt, &f.k, &f.v, &e);
@@ -919,6 +920,97 @@ Test(route, encap_round_trip)
 	cr_assert_eq(ret, -ENODEV, "%d %s", ret, e.msg);
 	cr_assert_str_eq(e.msg, "route 10.2.0.0/24 encap vni 1001 to 192.168.50.22 dev sv0 mtu 1400: device sv0 does not "
 				"exist (No such device)");
+}
+
+/*
+ * The overlay's routes are in sluice's overlay table (20929): read back
+ * byte for byte with their table, beside routes of the same prefixes in
+ * the main table (another's and sluice's own, which are other keys);
+ * replaced, in one batch with a replace in the main table (both tables
+ * read); a foreign route of that table refused as in the main table, the
+ * message naming the table; gone, the rest as it was.
+ */
+Test(route, overlay_table)
+{
+	static const char *const foreign[] = {
+		/* another's route in the overlay table, and in the main table
+		 * to the prefix of sluice's overlay route */
+		"ip route add 10.9.0.0/24 encap ip id 5 dst 192.168.50.9 dev sv0 table 20929 proto static",
+		"ip route add 10.2.0.0/24 via 192.168.50.9 dev sl0 proto static",
+		"ip -6 route add fd00:9::/64 via fd00:50::9 dev sl0 table 20929",
+	};
+	struct rt r[3], f;
+	struct sl_route_req q[2];
+	struct sl_kerr e = { "" };
+	char *before, *after;
+	unsigned long w0;
+	int ret;
+
+	sh(VXLAN_DEV);
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		sh(foreign[i]);
+	before = capture(ALL_ROUTES);
+	assert_routes(NULL, 0);
+	mk_encap(&r[0], "10.2.0.0", 24, 1, "192.168.50.2", "sv0", 1450);
+	r[0].k.table = SL_OVERLAY_TABLE;
+	mk_encap(&r[1], "fd00:2::", 64, 1, "192.168.50.2", "sv0", 1450);
+	r[1].k.table = SL_OVERLAY_TABLE;
+	/* encryption's route in the main table to another prefix */
+	mk(&r[2], "10.3.0.0", 24, "192.168.50.3", "sl0");
+	for (int i = 0; i < 3; i++) {
+		ret = route_add(rt, &r[i].k, &r[i].v, &e);
+		cr_assert_eq(ret, 0, "add %d: %d %s", i, ret, e.msg);
+	}
+	assert_routes(r, 3);
+	cr_assert_eq(count_lines("ip -4 route show table 20929 proto 81 | grep -c 'encap ip id 1 .*dst 192.168.50.2 .*dev "
+				 "sv0 mtu 1450'"),
+		     1);
+	cr_assert_eq(count_lines("ip -6 route show table 20929 proto 81 | grep -c '^fd00:2::/64 .*dev sv0'"), 1);
+
+	/* Replaced in one batch with a replace in the main table. */
+	mk_encap(&r[0], "10.2.0.0", 24, 1, "192.168.50.22", "sv0", 1400);
+	r[0].k.table = SL_OVERLAY_TABLE;
+	mk(&r[2], "10.3.0.0", 24, "192.168.50.33", "sl0");
+	q[0] = (struct sl_route_req){ .op = SL_ROUTE_OP_REPLACE, .key = &r[0].k, .value = &r[0].v };
+	q[1] = (struct sl_route_req){ .op = SL_ROUTE_OP_REPLACE, .key = &r[2].k, .value = &r[2].v };
+	ret = route_batch(rt, q, 2, NULL, NULL, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	assert_routes(r, 3);
+	cr_assert_eq(count_lines("ip -4 route show table 20929 proto 81 | grep -c 'dst 192.168.50.22 .*mtu 1400'"), 1);
+	cr_assert_eq(count_lines("ip -4 route show 10.2.0.0/24 | grep -c 'via 192.168.50.9 dev sl0 proto static'"), 1,
+		     "another's route in the main table untouched");
+
+	/* Another's route in the overlay table: replace, add and removal
+	 * refused, the message naming the table. */
+	mk_encap(&f, "10.9.0.0", 24, 1, "192.168.50.2", "sv0", 1450);
+	f.k.table = SL_OVERLAY_TABLE;
+	w0 = writes();
+	ret = route_replace(rt, &f.k, &f.v, &e);
+	cr_assert_eq(ret, -EPERM, "%d %s", ret, e.msg);
+	cr_assert_str_eq(e.msg, "route 10.9.0.0/24 encap vni 1 to 192.168.50.2 dev sv0 mtu 1450 table 20929: a route that "
+				"is not sluice's (proto static) holds 10.9.0.0/24 in table 20929; left alone (Operation not "
+				"permitted)");
+	cr_assert_eq(writes(), w0, "nothing sent");
+	ret = route_add(rt, &f.k, &f.v, &e);
+	cr_assert_eq(ret, -EEXIST, "%d %s", ret, e.msg);
+	cr_assert(strstr(e.msg, "(proto static) holds 10.9.0.0/24 in table 20929; left alone"), "%s", e.msg);
+	ret = route_del(rt, &f.k, NULL, &e);
+	cr_assert_eq(ret, -EPERM, "%d %s", ret, e.msg);
+	mk(&f, "fd00:9::", 64, "fd00:50::2", "sl0");
+	f.k.table = SL_OVERLAY_TABLE;
+	ret = route_replace(rt, &f.k, &f.v, &e);
+	cr_assert_eq(ret, -EPERM, "%d %s", ret, e.msg);
+	cr_assert(strstr(e.msg, "(proto boot) holds fd00:9::/64 in table 20929 at that metric"), "%s", e.msg);
+
+	for (int i = 0; i < 3; i++) {
+		ret = route_del(rt, &r[i].k, i == 1 ? NULL : &r[i].v, &e);
+		cr_assert_eq(ret, 0, "del %d: %d %s", i, ret, e.msg);
+	}
+	assert_routes(NULL, 0);
+	after = capture(ALL_ROUTES);
+	cr_assert_str_eq(after, before, "foreign routes changed:\nbefore:\n%s\nafter:\n%s", before, after);
+	free(before);
+	free(after);
 }
 
 /* ---- batches ---- */
