@@ -3,12 +3,14 @@
  * The rule backend (rule.h): sluice's routing policy rules over
  * NETLINK_ROUTE, through the netlink engine (nl.h). What is here is only
  * the rules': their encoding, decoding, names and ownership (the protocol,
- * and no selector but the mark).
+ * and no selector but the input device and the mark).
  *
  * The attributes are the kernel's (net/core/fib_rules.c): a dump reports
  * FRA_TABLE, FRA_SUPPRESS_PREFIXLEN (0xffffffff: none) and FRA_PROTOCOL
  * always, FRA_PRIORITY when not 0, FRA_FWMARK when not 0, FRA_FWMASK when
- * it or the mark is not 0, and every other selector only when it is set.
+ * it or the mark is not 0, FRA_IIFNAME when the rule has an input device
+ * (the flag FIB_RULE_IIF_DETACHED in the header when no device of that
+ * name is there now), and every other selector only when it is set.
  */
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -83,8 +85,23 @@ struct rule_seen {
 	struct sl_rule_key k;
 	struct sl_rule_value v;
 	int protocol; /* -1: none reported (a kernel before 4.17) */
-	bool other;   /* a selector besides the mark, or a flag */
+	bool other;   /* a selector besides the input device and the mark, or a flag */
+	bool taken;   /* (prepare: an earlier removal of the batch takes it) */
 };
+
+/* An input device's name (FRA_IIFNAME: NUL-terminated, as the kernel puts
+ * it) into iif, zero-padded: true, or false when it has no NUL or does not
+ * fit (not a name the kernel gives back). */
+static bool read_ifname(const struct nlattr *a, char iif[SL_RULE_IIF_MAX])
+{
+	const char *p = mnl_attr_get_payload(a);
+	size_t al = mnl_attr_get_payload_len(a), n = strnlen(p, al);
+
+	if (n == al || n >= SL_RULE_IIF_MAX)
+		return false;
+	memcpy(iif, p, n);
+	return true;
+}
 
 /* A rule of an RTM_NEWRULE message into s: 1 when it is an IPv4 or IPv6
  * rule, 0 when not. */
@@ -102,8 +119,11 @@ static int rule_read(const struct nlmsghdr *nlh, struct rule_seen *s)
 		return 0;
 	if (!family_ok(frh->family))
 		return 0;
-	/* prefixes, TOS, `not` and the like, a goto (and its flags) */
-	other = frh->dst_len || frh->src_len || frh->tos || frh->flags || frh->action == FR_ACT_GOTO;
+	/* prefixes, TOS, `not` and the like, a goto (and its flags); not the
+	 * kernel's note that the input device is not there now, which is no
+	 * selector (checked against FRA_IIFNAME below) */
+	other = frh->dst_len || frh->src_len || frh->tos || (frh->flags & ~FIB_RULE_IIF_DETACHED) ||
+		frh->action == FR_ACT_GOTO;
 	k->family = frh->family;
 	k->table = frh->table;
 	v->action = frh->action;
@@ -131,6 +151,9 @@ static int rule_read(const struct nlmsghdr *nlh, struct rule_seen *s)
 			if (al >= 1)
 				s->protocol = mnl_attr_get_u8(a);
 			break;
+		case FRA_IIFNAME:
+			other |= !read_ifname(a, k->iif);
+			break;
 		case FRA_SUPPRESS_PREFIXLEN:
 		case FRA_SUPPRESS_IFGROUP:
 			/* reported as 0xffffffff (-1) when not set */
@@ -142,7 +165,6 @@ static int rule_read(const struct nlmsghdr *nlh, struct rule_seen *s)
 			break;
 		case FRA_DST:
 		case FRA_SRC:
-		case FRA_IIFNAME:
 		case FRA_OIFNAME:
 		case FRA_GOTO:
 		case FRA_FLOW:
@@ -158,6 +180,9 @@ static int rule_read(const struct nlmsghdr *nlh, struct rule_seen *s)
 			break;
 		}
 	}
+	/* (the flag without an input device: not a rule of the kernel's) */
+	if ((frh->flags & FIB_RULE_IIF_DETACHED) && !k->iif[0])
+		other = true;
 	s->other = other;
 	return 1;
 }
@@ -261,6 +286,10 @@ static const char *refusal_op(void *octx, const struct sl_rule_req *q, int *err)
 	}
 	if (!zero(k->pad, sizeof(k->pad)))
 		return "key has nonzero padding";
+	if (!memchr(k->iif, '\0', sizeof(k->iif)))
+		return "input device name not terminated (15 characters at most)";
+	if (!zero(k->iif + strlen(k->iif), sizeof(k->iif) - strlen(k->iif)))
+		return "input device name has bytes set after its end";
 	if (v && !zero(v->pad, sizeof(v->pad)))
 		return "value has nonzero padding";
 	if (q->op == SL_RULE_OP_DEL)
@@ -301,6 +330,9 @@ static int encode_op(void *octx, const struct sl_rule_req *q, uint32_t cookie, s
 	/* on removal, 0 (any) when the value is not given */
 	frh->action = v ? v->action : 0;
 	mnl_attr_put_u32(nlh, FRA_PRIORITY, k->priority);
+	/* none for a rule without one (on removal: any) */
+	if (k->iif[0])
+		mnl_attr_put_strz(nlh, FRA_IIFNAME, k->iif);
 	/* both, so that the mask is the key's (a mark alone would mean mask
 	 * 0xffffffff), or neither (no mark: what the kernel reports) */
 	if (k->fwmark || k->fwmask) {
@@ -350,30 +382,41 @@ static int rules_load(struct sl_rule *r, uint8_t family, struct rules_seen *l)
 /*
  * The rule the kernel's rule_find takes for a removal of k (v: its action,
  * NULL: any): the first, in the kernel's order, of protocol SL_RTPROT that
- * has every field the request names (its priority always; the mark, mask,
- * table and action when not 0: the kernel reads 0 as "any"). Another
- * selector is one the request cannot name, so a rule of sluice's protocol
- * with one more (an input device, say) is taken as well as sluice's own.
+ * has every field the request names (its priority always; the input
+ * device, the mark, mask, table and action when not empty or 0: the
+ * kernel reads those as "any"), leaving out those that earlier removals of
+ * the batch take. A removal cannot say "no input device" or "no mark", and
+ * cannot name a selector sluice does not know: a rule of sluice's protocol
+ * with one more (an input device where k has none, say) is taken as well
+ * as sluice's own.
  */
-static const struct rule_seen *removal_takes(const struct rules_seen *l, const struct sl_rule_key *k,
-					     const struct sl_rule_value *v)
+static struct rule_seen *removal_takes(struct rules_seen *l, const struct sl_rule_key *k,
+				       const struct sl_rule_value *v)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		const struct rule_seen *s = &l->v[i];
+		struct rule_seen *s = &l->v[i];
 
-		if (s->k.family != k->family || s->protocol != SL_RTPROT || s->k.priority != k->priority)
+		if (s->taken || s->k.family != k->family || s->protocol != SL_RTPROT || s->k.priority != k->priority)
 			continue;
-		if ((k->fwmark && s->k.fwmark != k->fwmark) || (k->fwmask && s->k.fwmask != k->fwmask) ||
-		    (k->table && s->k.table != k->table) || (v && v->action && s->v.action != v->action))
+		if ((k->iif[0] && memcmp(s->k.iif, k->iif, sizeof(k->iif))) || (k->fwmark && s->k.fwmark != k->fwmark) ||
+		    (k->fwmask && s->k.fwmask != k->fwmask) || (k->table && s->k.table != k->table) ||
+		    (v && v->action && s->v.action != v->action))
 			continue;
 		return s;
 	}
 	return NULL;
 }
 
-/* Before sending: a removal that the kernel would take another rule of
- * sluice's protocol for (one with more selectors, listed first) is refused:
- * that rule is not one sluice makes. */
+/*
+ * Before sending: a removal that the kernel would take another rule for
+ * than the one asked is refused: a rule of sluice's protocol of another
+ * form (more selectors: not one sluice makes), or another rule of
+ * sluice's form that the request cannot tell from it (one with an input
+ * device or a mark where the request has none), listed first. Removals
+ * are looked at in the batch's order, each leaving out what the earlier
+ * ones take, so that a batch that removes both (the more selective first)
+ * goes through.
+ */
 static void prepare(void *octx, struct nl_batch *b)
 {
 	struct sl_rule *r = octx;
@@ -403,7 +446,7 @@ static void prepare(void *octx, struct nl_batch *b)
 	for (size_t i = 0; i < b->n; i++) {
 		const struct sl_rule_req *q = &b->reqs[i];
 		const struct sl_rule_key *k = q->key;
-		const struct rule_seen *s;
+		struct rule_seen *s;
 		int f;
 
 		if (q->err || q->op != SL_RULE_OP_DEL)
@@ -412,10 +455,22 @@ static void prepare(void *octx, struct nl_batch *b)
 		if (!need[f])
 			continue;
 		s = removal_takes(&l[f], k, q->value);
-		if (s && !seen_owned(s))
+		if (s && !seen_owned(s)) {
 			nl_batch_fail(b, i, -EPERM,
 				      "a rule of sluice's protocol (81) with another selector comes first at that priority, "
 				      "and the kernel would remove it instead; not sluice's, left alone");
+		} else if (s && memcmp(&s->k, k, sizeof(*k))) {
+			char name[160], why[320];
+
+			sl_rule_name(&s->k, NULL, name, sizeof(name));
+			snprintf(why, sizeof(why),
+				 "another rule of sluice's, %s, comes first and the kernel would remove it instead (a "
+				 "removal cannot say \"no input device\" or \"no mark\"); left alone",
+				 name);
+			nl_batch_fail(b, i, -EPERM, why);
+		} else if (s) {
+			s->taken = true;
+		}
 	}
 	free(l[0].v);
 	free(l[1].v);

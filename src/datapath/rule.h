@@ -2,25 +2,28 @@
 /*
  * The rule backend: the routing policy rules sluice owns in this network
  * namespace (kinds/rule.h: their keys, values and names; today the L7
- * proxy redirect's fwmark rule), read with a dump, written with batched
- * requests, over NETLINK_ROUTE through the netlink engine (nl.h). This
- * header has no libmnl type in it.
+ * proxy redirect's fwmark rule and the overlay's `iif lo` rule), read with
+ * a dump, written with batched requests, over NETLINK_ROUTE through the
+ * netlink engine (nl.h). This header has no libmnl type in it.
  *
  * Ownership: a rule is sluice's when its protocol (FRA_PROTOCOL) is
- * SL_RTPROT and it selects by nothing but the mark: no source or
- * destination prefix, TOS, devices, goto, flow, tunnel id, suppressors,
- * l3mdev, uid range, IP protocol or ports, no flag (not `not`).
- * Observation returns only those; nothing else is ever removed:
+ * SL_RTPROT and it selects by nothing but the input device and the mark:
+ * no source or destination prefix, TOS, output device, goto, flow, tunnel
+ * id, suppressors, l3mdev, uid range, IP protocol or ports, no flag (not
+ * `not`). Observation returns only those; nothing else is ever removed:
  *   - add is RTM_NEWRULE with NLM_F_CREATE|NLM_F_EXCL and FRA_PROTOCOL
  *     SL_RTPROT: the kernel refuses it (-EEXIST) only when a rule equal in
  *     everything, the protocol too, is there: sluice's own;
- *   - removal names the family, priority, mark and mask, table, action and
- *     the protocol SL_RTPROT, and the kernel removes the first rule that
- *     has them all (its rule_find matches the protocol), so the ownership
- *     check and the removal are one step: a foreign rule at the same
- *     priority, mark and table is never removed. (A rule of protocol
- *     SL_RTPROT with other selectors too may be; that protocol is
- *     sluice's.)
+ *   - removal names the family, priority, input device, mark and mask,
+ *     table, action and the protocol SL_RTPROT, and the kernel removes the
+ *     first rule that has them all (its rule_find matches the protocol; an
+ *     input device or a mark the request does not name is any), so the
+ *     ownership check and the removal are one step: a foreign rule at the
+ *     same priority, mark and table is never removed. A rule of protocol
+ *     SL_RTPROT that the request cannot tell from the one asked (other
+ *     selectors too, or an input device or a mark where the key has none)
+ *     would be taken instead when it comes first: such a removal is
+ *     refused (-EPERM) after reading the rules.
  *   - the kernel changes no rule in place: a change is a removal and an add
  *     in one batch (SL_RULE_OP_CHANGE is refused).
  */

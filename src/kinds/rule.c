@@ -4,6 +4,7 @@
 #include "kinds/rule.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "kinds/desc.h"
@@ -13,15 +14,23 @@ static const char *family_str(uint8_t family)
 	return family == AF_INET ? "ipv4" : family == AF_INET6 ? "ipv6" : "family ?";
 }
 
-/* "pref 81 fwmark 0xa00/0xf00 lookup 20928": the key after the family */
+/* "pref 81 fwmark 0xa00/0xf00 lookup 20928", "pref 82 iif lo lookup
+ * 20929": the key after the family (the input device and the mark when
+ * there are) */
 static int selector(const struct sl_rule_key *k, char *buf, size_t len)
 {
-	return snprintf(buf, len, "pref %u fwmark %#x/%#x lookup %u", k->priority, k->fwmark, k->fwmask, k->table);
+	char iif[sizeof(" iif ") + SL_RULE_IIF_MAX] = "", mark[32] = "";
+
+	if (k->iif[0])
+		snprintf(iif, sizeof(iif), " iif %.*s", (int)strnlen(k->iif, sizeof(k->iif)), k->iif);
+	if (k->fwmark || k->fwmask)
+		snprintf(mark, sizeof(mark), " fwmark %#x/%#x", k->fwmark, k->fwmask);
+	return snprintf(buf, len, "pref %u%s%s lookup %u", k->priority, iif, mark, k->table);
 }
 
 int sl_rule_name(const struct sl_rule_key *k, const struct sl_rule_value *v, char *buf, size_t len)
 {
-	char sel[96], act[24] = "";
+	char sel[128], act[24] = "";
 
 	selector(k, sel, sizeof(sel));
 	if (v && v->action != SL_RULE_LOOKUP)
@@ -33,9 +42,10 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 {
 	const struct sl_rule_key *k = v->key;
 	const struct sl_rule_value *b = v->val[SL_BEFORE], *a = v->val[SL_AFTER];
-	char name[160];
+	char name[192], iif[SL_RULE_IIF_MAX + 1];
 
 	(void)c;
+	desc_name_copy(iif, sizeof(iif), k->iif, sizeof(k->iif));
 	sl_rule_name(k, NULL, name, sizeof(name));
 	desc_put(d, &d->line, "%s", name);
 	if (a && b) /* (only the action can differ) */
@@ -49,6 +59,8 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 			continue;
 		desc_json_s(d, &d->obj[s], "family", family_str(k->family));
 		desc_json_u(d, &d->obj[s], "priority", k->priority);
+		/* the input device, null when the rule has none */
+		desc_json_s(d, &d->obj[s], "iif", k->iif[0] ? iif : NULL);
 		desc_json_u(d, &d->obj[s], "fwmark", k->fwmark);
 		desc_json_u(d, &d->obj[s], "fwmask", k->fwmask);
 		desc_json_u(d, &d->obj[s], "table", k->table);

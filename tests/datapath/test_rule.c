@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The policy routing of the L7 proxy redirect against the real kernel: the
- * rule backend (src/datapath/rule.c) and the local routes of sluice's proxy
- * table (src/datapath/route.c). sluice's rules and local routes (protocol
- * SL_RTPROT) added, observed byte for byte, removed, IPv4 and IPv6;
- * foreign rules and routes (other protocols, other selectors, the same
- * priority, mark and table) never observed or removed; drift (`ip rule
- * del`, `ip route del`) seen by the next observation; refusals sent
- * nothing; the decoder on messages built by hand (no root needed).
+ * sluice's policy routing against the real kernel: the rule backend
+ * (src/datapath/rule.c) with the local routes of sluice's proxy table and
+ * the overlay's routes in its own table (src/datapath/route.c). sluice's
+ * rules (the proxy redirect's fwmark rule, the overlay's `iif lo` rule) and
+ * routes (protocol SL_RTPROT) added, observed byte for byte, removed, IPv4
+ * and IPv6; foreign rules and routes (other protocols, other selectors,
+ * the same priority, mark and table) never observed or removed; removals
+ * the kernel would take another rule for refused; drift (`ip rule del`,
+ * `ip route del`) seen by the next observation; refusals sent nothing; the
+ * decoder on messages built by hand (no root needed).
  *
  * Each kernel test runs in a process of its own (criterion forks) and first
  * moves into a network namespace of its own with a veth pair (sl0, sl1), so
@@ -87,6 +89,20 @@ static struct ru proxy_rule(uint8_t family)
 		       .fwmark = SL_MARK_PROXY,
 		       .fwmask = SL_MARK_MAGIC_MASK,
 		       .table = SL_PROXY_TABLE,
+		       .family = family },
+		.v = { .action = SL_RULE_LOOKUP },
+	};
+
+	return r;
+}
+
+/* The overlay's rule of a family, as features/overlay.c compiles it. */
+static struct ru overlay_rule(uint8_t family)
+{
+	struct ru r = {
+		.k = { .priority = SL_OVERLAY_RULE_PRIORITY,
+		       .table = SL_OVERLAY_TABLE,
+		       .iif = SL_OVERLAY_RULE_IIF,
 		       .family = family },
 		.v = { .action = SL_RULE_LOOKUP },
 	};
@@ -270,6 +286,12 @@ Test(rule_names, names)
 	cr_assert_eq(SL_PROXY_TABLE, 20928u);
 	cr_assert_eq(SL_PROXY_RULE_PRIORITY, 81u);
 	cr_assert_eq(SL_MARK_PROXY & SL_MARK_MAGIC_MASK, 0xa00u);
+	/* the overlay's */
+	r = overlay_rule(AF_INET6);
+	sl_rule_name(&r.k, &r.v, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "rule ipv6 pref 82 iif lo lookup 20929");
+	cr_assert_eq(SL_OVERLAY_TABLE, 20929u);
+	cr_assert_eq(SL_OVERLAY_RULE_PRIORITY, 82u);
 }
 
 /* A rule message as the kernel fills it (fib_nl_fill_rule). */
@@ -307,18 +329,43 @@ Test(rule_names, decode)
 	build_rule(buf, sizeof(buf), AF_INET6, SL_RTPROT, 0, NULL, UINT32_MAX);
 	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 1);
 	cr_assert(memcmp(&got, &want, sizeof(got)) == 0, "the bytes compiled are the bytes decoded");
-	/* another protocol; none (a kernel before 4.17); `not`; an input
-	 * device; a suppressor: not sluice's */
+	/* another protocol; none (a kernel before 4.17); `not`; a
+	 * suppressor: not sluice's */
 	build_rule(buf, sizeof(buf), AF_INET, RTPROT_BOOT, 0, NULL, UINT32_MAX);
 	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 0);
 	build_rule(buf, sizeof(buf), AF_INET, -1, 0, NULL, UINT32_MAX);
 	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 0);
 	build_rule(buf, sizeof(buf), AF_INET, SL_RTPROT, FIB_RULE_INVERT, NULL, UINT32_MAX);
 	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 0);
-	build_rule(buf, sizeof(buf), AF_INET, SL_RTPROT, 0, "lo", UINT32_MAX);
-	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 0);
 	build_rule(buf, sizeof(buf), AF_INET, SL_RTPROT, 0, NULL, 0);
 	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 0);
+	/* an input device: sluice's, with the name zero-padded in the key;
+	 * also when the kernel says no device of that name is there now */
+	want = proxy_rule(AF_INET);
+	memcpy(want.k.iif, "lo", 2);
+	build_rule(buf, sizeof(buf), AF_INET, SL_RTPROT, 0, "lo", UINT32_MAX);
+	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 1);
+	cr_assert(memcmp(&got, &want, sizeof(got)) == 0, "iif lo: %.16s", got.k.iif);
+	build_rule(buf, sizeof(buf), AF_INET, SL_RTPROT, FIB_RULE_IIF_DETACHED, "lo", UINT32_MAX);
+	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 1);
+	cr_assert(memcmp(&got, &want, sizeof(got)) == 0);
+	/* the longest name (15 characters); one longer, the flag without a
+	 * name: not of sluice's form */
+	build_rule(buf, sizeof(buf), AF_INET, SL_RTPROT, 0, "abcdefghijklmno", UINT32_MAX);
+	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 1);
+	cr_assert_eq(memcmp(got.k.iif, "abcdefghijklmno", 16), 0);
+	build_rule(buf, sizeof(buf), AF_INET, SL_RTPROT, 0, "abcdefghijklmnop", UINT32_MAX);
+	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 0);
+	build_rule(buf, sizeof(buf), AF_INET, SL_RTPROT, FIB_RULE_IIF_DETACHED, NULL, UINT32_MAX);
+	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 0);
+	/* a name without its NUL */
+	{
+		struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+
+		build_rule(buf, sizeof(buf), AF_INET, SL_RTPROT, 0, NULL, UINT32_MAX);
+		mnl_attr_put(nlh, FRA_IIFNAME, 2, "lo");
+		cr_assert_eq(rule_decode(buf, &got.k, &got.v), 0);
+	}
 	/* a route is no rule */
 	((struct nlmsghdr *)buf)->nlmsg_type = RTM_NEWROUTE;
 	cr_assert_eq(rule_decode(buf, &got.k, &got.v), 0);
@@ -399,8 +446,11 @@ Test(rule, foreign_untouched)
 		 * form (at a priority or without a mark, so that no removal
 		 * of sluice's could take them: see impostor_first) */
 		"ip rule add not fwmark 0xa00/0xf00 lookup 20928 pref 82 proto 81",
-		"ip rule add iif sl0 lookup 20928 pref 81 proto 81",
+		"ip rule add oif sl0 lookup 20928 pref 81 proto 81",
 		"ip -6 rule add from fd00:50::/64 lookup 20928 pref 81 proto 81",
+		/* the overlay's rule, of other protocols */
+		"ip rule add iif lo lookup 20929 pref 82",
+		"ip -6 rule add iif lo lookup 20929 pref 82 proto static",
 		/* another's routes in the proxy table, and a local route in
 		 * another table */
 		"ip route add local 10.0.0.0/8 dev lo table 20928",
@@ -465,7 +515,7 @@ Test(rule, impostor_first)
 	unsigned long w0;
 	int ret;
 
-	sh("ip rule add iif sl0 fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81");
+	sh("ip rule add oif sl0 fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81");
 	assert_rules(NULL, 0);
 	ret = rule_add(ru, &r.k, &r.v, &e);
 	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
@@ -477,13 +527,186 @@ Test(rule, impostor_first)
 				"with another selector comes first at that priority, and the kernel would remove it "
 				"instead; not sluice's, left alone (Operation not permitted)");
 	cr_assert_eq(writes(), w0, "nothing was sent");
-	cr_assert_eq(count("ip rule | grep -c 'fwmark 0xa00/0xf00 iif sl0 lookup 20928 proto 81'"), 1);
+	cr_assert_eq(count("ip rule | grep -c 'fwmark 0xa00/0xf00 oif sl0 lookup 20928 proto 81'"), 1);
 	assert_rules(&r, 1);
 	/* once it is gone, sluice's own is removed */
-	sh("ip rule del iif sl0 fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81");
+	sh("ip rule del oif sl0 fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81");
 	ret = rule_del(ru, &r.k, &r.v, &e);
 	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
 	assert_rules(NULL, 0);
+}
+
+/* A rule of sluice's form made by hand, with an input device, listed
+ * before the proxy's at its priority, mark and table: observed as one of
+ * sluice's (the next apply removes it); a removal of the proxy's rule,
+ * which cannot say "no input device", would take it, so that removal is
+ * refused, and goes once a removal of the other comes first in the batch.
+ * The rule with the input device is removed alone: the kernel matches the
+ * name. */
+Test(rule, iif_first)
+{
+	struct ru r[2] = { proxy_rule(AF_INET), proxy_rule(AF_INET) };
+	struct sl_rule_req q[2];
+	struct sl_kerr e = { "" };
+	unsigned long w0;
+	int ret;
+
+	memcpy(r[0].k.iif, "sl0", 3);
+	sh("ip rule add iif sl0 fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81");
+	assert_rules(&r[0], 1);
+	ret = rule_add(ru, &r[1].k, &r[1].v, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	assert_rules(r, 2);
+	w0 = writes();
+	ret = rule_del(ru, &r[1].k, &r[1].v, &e);
+	cr_assert_eq(ret, -EPERM, "%d %s", ret, e.msg);
+	cr_assert_str_eq(e.msg, "rule ipv4 pref 81 fwmark 0xa00/0xf00 lookup 20928: another rule of sluice's, rule ipv4 "
+				"pref 81 iif sl0 fwmark 0xa00/0xf00 lookup 20928, comes first and the kernel would "
+				"remove it instead (a removal cannot say \"no input device\" or \"no mark\"); left alone "
+				"(Operation not permitted)");
+	cr_assert_eq(writes(), w0, "nothing was sent");
+	assert_rules(r, 2);
+	/* both in one batch, the one with the input device first */
+	q[0] = (struct sl_rule_req){ .op = SL_RULE_OP_DEL, .key = &r[0].k, .value = &r[0].v };
+	q[1] = (struct sl_rule_req){ .op = SL_RULE_OP_DEL, .key = &r[1].k, .value = NULL };
+	ret = rule_batch(ru, q, 2, NULL, NULL, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	assert_rules(NULL, 0);
+	cr_assert_eq(count("ip rule | grep -c 20928"), 0);
+	/* the one with the input device alone, listed after the proxy's */
+	ret = rule_add(ru, &r[1].k, &r[1].v, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	ret = rule_add(ru, &r[0].k, &r[0].v, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	ret = rule_del(ru, &r[0].k, NULL, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	assert_rules(&r[1], 1);
+	cr_assert_eq(count("ip rule | grep -c '^81:\tfrom all fwmark 0xa00/0xf00 lookup 20928 proto 81'"), 1);
+}
+
+/* ---- the overlay's rule ---- */
+
+/* An external (collect-metadata) VXLAN device, as the overlay's. */
+#define VXLAN_DEV "ip link add sv0 type vxlan external dstport 8472 && ip link set sv0 up"
+
+/* An overlay route of the overlay's table, as features/overlay.c compiles
+ * it: pfx/len on sv0, VNI 1 to 192.168.50.2, MTU 1450. */
+static struct rt overlay_route(uint8_t family, const char *pfx, uint8_t len)
+{
+	static const uint8_t node[4] = { 192, 168, 50, 2 };
+	uint8_t p[16] = { 0 };
+	struct rt r;
+
+	cr_assert_eq(inet_pton(family, pfx, p), 1);
+	sl_route_key_init(&r.k, family, p, len);
+	r.k.table = SL_OVERLAY_TABLE;
+	cr_assert_eq(sl_route_value_init(&r.v, 0, NULL, "sv0"), 0);
+	cr_assert_eq(sl_route_value_encap(&r.v, SL_ID_HOST, AF_INET, node), 0);
+	r.v.mtu = 1450;
+	return r;
+}
+
+/* `iif lo lookup 20929 pref 82`, IPv4 and IPv6, with routes into the
+ * tunnel in that table: added, read back byte for byte, seen by iproute2;
+ * the node's own packets to 10.2.0.0/24 take the tunnel, forwarded ones do
+ * not; foreign rules of the same form stay; removed. */
+Test(rule, overlay_round_trip)
+{
+	struct ru r[2] = { overlay_rule(AF_INET), overlay_rule(AF_INET6) };
+	struct rt l[2] = { overlay_route(AF_INET, "10.2.0.0", 24), overlay_route(AF_INET6, "fd00:2::", 64) };
+	struct sl_kerr e = { "" };
+	char *before, *after, *got;
+	unsigned long w0;
+	int ret;
+
+	sh(VXLAN_DEV);
+	sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
+	/* another's rule of the same form, after sluice's priority */
+	sh("ip rule add iif lo lookup 20929 pref 83");
+	before = capture(ALL);
+	for (int i = 0; i < 2; i++) {
+		ret = route_add(rt, &l[i].k, &l[i].v, &e);
+		cr_assert_eq(ret, 0, "route %d: %d %s", i, ret, e.msg);
+		w0 = writes();
+		ret = rule_add(ru, &r[i].k, &r[i].v, &e);
+		cr_assert_eq(ret, 0, "rule %d: %d %s", i, ret, e.msg);
+		cr_assert_eq(writes(), w0 + 1, "one write counted");
+	}
+	assert_rules(r, 2);
+	assert_routes(l, 2);
+	cr_assert_eq(count("ip -4 rule | grep -c '^82:\tfrom all iif lo lookup 20929 proto 81$'"), 1);
+	cr_assert_eq(count("ip -6 rule | grep -c '^82:\tfrom all iif lo lookup 20929 proto 81$'"), 1);
+	cr_assert_eq(count("ip -4 route show table 20929 proto 81 | grep -c '^10.2.0.0/24 *encap ip id 1 .*dst "
+			   "192.168.50.2 .*dev sv0 .*mtu 1450'"),
+		     1);
+	cr_assert_eq(count("ip -4 route show proto 81 | grep -c ."), 0, "nothing of sluice's in the main table");
+	/* the node's own packets take the tunnel; a packet forwarded from sl0
+	 * does not (no route: sl0's network has none to 10.2.0.0/24) */
+	got = capture("ip route get 10.2.0.7");
+	cr_assert(strstr(got, "encap ip id 1") && strstr(got, "dev sv0 table 20929"), "%s", got);
+	free(got);
+	got = capture("ip -6 route get fd00:2::7");
+	cr_assert(strstr(got, "dev sv0 table 20929"), "%s", got);
+	free(got);
+	got = capture("ip route get 10.2.0.7 from 192.168.50.9 iif sl0 2>&1");
+	cr_assert_null(strstr(got, "sv0"), "forwarded: %s", got);
+	free(got);
+	got = capture("ip -6 route get fd00:2::7 from fd00:50::9 iif sl0 2>&1");
+	cr_assert_null(strstr(got, "sv0"), "forwarded: %s", got);
+	free(got);
+
+	/* A second add: the kernel has it. */
+	ret = rule_add(ru, &r[0].k, &r[0].v, &e);
+	cr_assert_eq(ret, -EEXIST, "%d %s", ret, e.msg);
+	cr_assert_str_eq(e.msg, "rule ipv4 pref 82 iif lo lookup 20929: sluice's own rule is there already (File "
+				"exists)");
+
+	/* Removed (with and without the value): another's rule of the same
+	 * form stays. */
+	for (int i = 0; i < 2; i++) {
+		ret = rule_del(ru, &r[i].k, i ? NULL : &r[i].v, &e);
+		cr_assert_eq(ret, 0, "del rule %d: %d %s", i, ret, e.msg);
+		ret = route_del(rt, &l[i].k, &l[i].v, &e);
+		cr_assert_eq(ret, 0, "del route %d: %d %s", i, ret, e.msg);
+	}
+	assert_rules(NULL, 0);
+	assert_routes(NULL, 0);
+	after = capture(ALL);
+	cr_assert_str_eq(after, before, "another's changed:\nbefore:\n%s\nafter:\n%s", before, after);
+	free(before);
+	free(after);
+	ret = rule_del(ru, &r[0].k, &r[0].v, &e);
+	cr_assert_eq(ret, -ENOENT, "%d %s", ret, e.msg);
+}
+
+/* An input device that is not there (the kernel keeps the rule, detached):
+ * written and read back as asked; a rule of sluice's protocol at the
+ * overlay's priority with a mark too, listed first: the overlay's removal,
+ * which names no mark, would take it, and is refused. */
+Test(rule, overlay_detached_and_marked)
+{
+	struct ru r = overlay_rule(AF_INET), x = overlay_rule(AF_INET);
+	struct sl_kerr e = { "" };
+	int ret;
+
+	memcpy(x.k.iif, "nosuch0", 7);
+	ret = rule_add(ru, &x.k, &x.v, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	cr_assert_eq(count("ip rule | grep -c 'iif nosuch0 \\[detached\\] lookup 20929 proto 81'"), 1);
+	assert_rules(&x, 1);
+	ret = rule_del(ru, &x.k, &x.v, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	assert_rules(NULL, 0);
+
+	sh("ip rule add iif lo fwmark 0x5 lookup 20929 pref 82 proto 81");
+	ret = rule_add(ru, &r.k, &r.v, &e);
+	cr_assert_eq(ret, 0, "%d %s", ret, e.msg);
+	ret = rule_del(ru, &r.k, &r.v, &e);
+	cr_assert_eq(ret, -EPERM, "%d %s", ret, e.msg);
+	cr_assert(strstr(e.msg, "another rule of sluice's, rule ipv4 pref 82 iif lo fwmark 0x5/0xffffffff lookup 20929, "
+				"comes first"),
+		  "%s", e.msg);
+	cr_assert_eq(count("ip rule | grep -c '^82:'"), 2, "both are there");
 }
 
 /* A local route where another's route holds the proxy table's default:
@@ -569,6 +792,21 @@ Test(rule, refusals)
 	r = proxy_rule(AF_UNIX);
 	ret = rule_add(ru, &r.k, &r.v, &e);
 	cr_assert_eq(ret, -EAFNOSUPPORT, "%d %s", ret, e.msg);
+	/* input device names the kernel could not give back: without the
+	 * NUL, bytes after it (also on removal) */
+	r = overlay_rule(AF_INET);
+	memset(r.k.iif, 'x', sizeof(r.k.iif));
+	ret = rule_add(ru, &r.k, &r.v, &e);
+	cr_assert_eq(ret, -EINVAL, "%d %s", ret, e.msg);
+	cr_assert_str_eq(e.msg, "rule ipv4 pref 82 iif xxxxxxxxxxxxxxxx lookup 20929: input device name not terminated "
+				"(15 characters at most) (Invalid argument)");
+	r = overlay_rule(AF_INET6);
+	r.k.iif[5] = 'x';
+	ret = rule_add(ru, &r.k, &r.v, &e);
+	cr_assert_eq(ret, -EINVAL, "%d %s", ret, e.msg);
+	cr_assert(strstr(e.msg, "input device name has bytes set after its end"), "%s", e.msg);
+	ret = rule_del(ru, &r.k, NULL, &e);
+	cr_assert_eq(ret, -EINVAL, "%d %s", ret, e.msg);
 	r = proxy_rule(AF_INET);
 	{
 		struct sl_rule_req q = { .op = SL_RULE_OP_CHANGE, .key = &r.k, .value = &r.v };

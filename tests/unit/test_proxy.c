@@ -195,7 +195,7 @@ Test(proxy, bytes)
 	compile_text(&c, HEAD EP_WEB4 PROXY_IN("web"));
 	rk = (struct sl_rule_key){ .priority = 81, .fwmark = 0xa00, .fwmask = 0xf00, .table = 20928, .family = AF_INET };
 	o = objset_find(&c.res.set, SL_OBJ_RULE, &rk, sizeof(rk));
-	cr_assert_not_null(o, "the rule, by its key");
+	cr_assert_not_null(o, "the rule, by its key (no input device: iif all zero)");
 	memcpy(&rv, obj_val(&c.res.set, o), sizeof(rv));
 	cr_assert_eq(rv.action, SL_RULE_LOOKUP);
 	cr_assert_eq(rv.pad[0] | rv.pad[1] | rv.pad[2], 0);
@@ -320,7 +320,7 @@ Test(proxy, plan_json)
 
 	cr_expect(strstr(plan, "{\"op\":\"add\",\"kind\":\"rule\",\"object\":\"rule ipv4 pref 81 fwmark 0xa00/0xf00 "
 			       "lookup 20928\",\"group\":\"routes\",\"before\":null,\"after\":{\"family\":\"ipv4\","
-			       "\"priority\":81,\"fwmark\":2560,\"fwmask\":3840,\"table\":20928,\"action\":\"lookup\"}}"),
+			       "\"priority\":81,\"iif\":null,\"fwmark\":2560,\"fwmask\":3840,\"table\":20928,\"action\":\"lookup\"}}"),
 		  "%s", plan);
 	cr_expect(strstr(plan, "{\"op\":\"add\",\"kind\":\"route\",\"object\":\"route local 0.0.0.0/0 dev lo table "
 			       "20928\",\"group\":\"routes\",\"before\":null,\"after\":{\"dst\":\"0.0.0.0/0\",\"type\":"
