@@ -116,8 +116,8 @@ static void encryption(struct strbuf *b, struct doc *d, const struct sl_objset *
 	bool first = true;
 
 	/* encryption's routes: those of the main table without an
-	 * encapsulation (the proxy table's are the proxy redirect's, those
-	 * into the tunnel the overlay's) */
+	 * encapsulation (the proxy table's are the proxy redirect's, the
+	 * overlay table's, into the tunnel, the overlay's) */
 	for (size_t i = 0; i < live->n; i++) {
 		struct sl_route_key rk;
 		struct sl_route_value rv;
@@ -261,8 +261,10 @@ static void devices(struct strbuf *b, struct doc *d, const struct sl_objset *liv
 			sl_device_name(&k, &v, line, sizeof(line));
 			strbuf_addf(b, "  %s%s%s\n", str_esc(line + strlen("device ")), under[0] ? " dev " : "",
 				    str_esc(under));
-			strbuf_addf(b, "    %zu routes to remote pod CIDRs into it (ip route show proto 81 dev %s)\n",
-				    encap_routes(live, name), str_esc(name));
+			strbuf_addf(b,
+				    "    %zu routes to remote pod CIDRs into it, for the node's own traffic only (ip route "
+				    "show table %u proto 81 dev %s; ip rule show iif %s)\n",
+				    encap_routes(live, name), SL_OVERLAY_TABLE, str_esc(name), SL_OVERLAY_RULE_IIF);
 		}
 		if (v.type == SL_DEVICE_VXLAN)
 			over_mtu(b, d, d ? doc_seq(d, m, "endpointsOverMtu", DOC_FLOW) : NULL, live, v.mtu);
@@ -273,7 +275,7 @@ static void devices(struct strbuf *b, struct doc *d, const struct sl_objset *liv
 }
 
 /* The policy routing of the L7 proxy redirect (kinds/route.h): sluice's
- * rules and the routes of its proxy table, as observed. */
+ * rules into its proxy table and that table's routes, as observed. */
 static void proxy_routing(struct strbuf *b, struct doc *d, const struct sl_objset *live)
 {
 	struct doc_node *m = d ? doc_map(d, doc_root(d), "proxyRouting", DOC_BLOCK) : NULL;
@@ -295,6 +297,10 @@ static void proxy_routing(struct strbuf *b, struct doc *d, const struct sl_objse
 
 			memcpy(&k, obj_key(live, o), sizeof(k));
 			memcpy(&v, obj_val(live, o), sizeof(v));
+			/* (the overlay's, into its own table, are not the
+			 * proxy redirect's) */
+			if (k.table != SL_PROXY_TABLE)
+				continue;
 			if (d) {
 				struct doc_node *r = doc_map(d, rules, NULL, DOC_BLOCK);
 

@@ -399,8 +399,9 @@ static void read_xfrm_policy(struct show *s, size_t at, const struct sl_obj *o)
  * encryption; the local routes of the proxy table, like the rules that
  * send packets there (read_later), follow from the policies' proxy ports,
  * which the policy entries give back; the overlay's routes into the tunnel
- * (with an encapsulation) follow from the nodes and tunnel: vxlan, which
- * the ipcache and the device give back. */
+ * (with an encapsulation, in the overlay table), like the rule that sends
+ * the node's own packets there, follow from the nodes and tunnel: vxlan,
+ * which the ipcache and the device give back. */
 static void read_route(struct show *s, size_t at, const struct sl_obj *o)
 {
 	struct sl_route_key k;
@@ -437,7 +438,8 @@ static void read_device(struct show *s, size_t at, const struct sl_obj *o)
 /* What show reads of an object that says nothing on its own: the ipcache
  * is read as a whole after the endpoints (read_ipcache), programs follow
  * from the attachments, backends come with the services that name them,
- * rules (the proxy redirect's) from the policies' proxy ports. */
+ * rules from the policies' proxy ports (the proxy redirect's) and from the
+ * nodes and tunnel: vxlan (the overlay's, as its routes). */
 static void read_later(struct show *s, size_t at, const struct sl_obj *o)
 {
 	(void)s;

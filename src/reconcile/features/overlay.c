@@ -3,7 +3,8 @@
  * The overlay (state-format.md, "Overlay"; datapath.tunnel: vxlan): the
  * sluice_vxlan device, the program on it that takes what arrives from the
  * tunnel, and the routes that take the node's own traffic to remote pod
- * CIDRs into it. The endpoints' traffic into the tunnel is the endpoint
+ * CIDRs into it (in sluice's overlay table, which a rule has only the
+ * node's own packets look up: not what it forwards). The endpoints' traffic into the tunnel is the endpoint
  * programs' (the ipcache gives remote prefixes their node: ipcache.c).
  */
 #include "features.h"
@@ -17,6 +18,7 @@
 #include "kinds/device.h"
 #include "kinds/prog.h"
 #include "kinds/route.h"
+#include "kinds/rule.h"
 
 /* The node this one is, or NULL. */
 static const struct sl_node *this_node(const struct sl_state *st)
@@ -79,16 +81,42 @@ static uint8_t af_of(uint8_t family)
  * proxy among them) to a remote node's pod CIDR: a route on sluice_vxlan
  * whose IP tunnel encapsulation gives the device its tunnel key, the host
  * identity as the VNI (the receiving node's sluice_from_overlay takes it
- * as remote-node) and the node's ip as the outer destination,
+ * as remote-node) and the node's ip as the outer destination, in sluice's
+ * overlay table,
  *
- *     route 10.2.0.0/24 encap vni 1 to 192.168.50.2 dev sluice_vxlan mtu 1450
+ *     route 10.2.0.0/24 encap vni 1 to 192.168.50.2 dev sluice_vxlan mtu 1450 table 20929
  *
  * for each pod CIDR of each other node whose ip is of this node's ip's
- * family (the underlay carries no other), IPv4 and IPv6 pod CIDRs alike.
+ * family (the underlay carries no other), IPv4 and IPv6 pod CIDRs alike;
+ * and, per family of those routes, the rule that has the node's own
+ * packets, and only those, look that table up (kinds/route.h, "sluice's
+ * policy routing"):
+ *
+ *     rule ipv4 pref 82 iif lo lookup 20929
+ *
+ * The kernel routes what the node sends with the loopback as the input
+ * device, what it forwards with the device the packet came in on: a
+ * packet the node forwards finds no route of sluice's into the tunnel, so
+ * nothing that merely passes through the node reaches remote pods as the
+ * host (remote-node).
  */
+static int overlay_rule(uint8_t af, struct sl_objset *out)
+{
+	struct sl_rule_key k = {
+		.priority = SL_OVERLAY_RULE_PRIORITY,
+		.table = SL_OVERLAY_TABLE,
+		.iif = SL_OVERLAY_RULE_IIF,
+		.family = af,
+	};
+	struct sl_rule_value v = { .action = SL_RULE_LOOKUP };
+
+	return objset_add(out, SL_OBJ_RULE, &k, sizeof(k), &v, sizeof(v));
+}
+
 static int overlay_routes(const struct sl_state *st, uint32_t mtu, struct sl_objset *out)
 {
 	const struct sl_node *me = this_node(st);
+	bool v4 = false, v6 = false;
 	int r = 0;
 
 	if (!me || !me->ip_pfx.family)
@@ -106,14 +134,21 @@ static int overlay_routes(const struct sl_state *st, uint32_t mtu, struct sl_obj
 			if (!p->family)
 				continue;
 			sl_route_key_init(&rk, af_of(p->family), p->addr, p->len);
+			rk.table = SL_OVERLAY_TABLE;
 			r = sl_route_value_init(&rv, 0, NULL, SL_DEVICE_VXLAN_NAME);
 			if (r >= 0)
 				r = sl_route_value_encap(&rv, SL_ID_HOST, af_of(n->ip_pfx.family), n->ip_pfx.addr);
 			rv.mtu = mtu;
 			if (r >= 0)
 				r = objset_add(out, SL_OBJ_ROUTE, &rk, sizeof(rk), &rv, sizeof(rv));
+			v4 |= rk.family == AF_INET;
+			v6 |= rk.family == AF_INET6;
 		}
 	}
+	if (r >= 0 && v4)
+		r = overlay_rule(AF_INET, out);
+	if (r >= 0 && v6)
+		r = overlay_rule(AF_INET6, out);
 	return r;
 }
 
