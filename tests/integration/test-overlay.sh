@@ -7,10 +7,16 @@
 # every node with --node and a pin directory of its own. The underlay has
 # no route to any pod CIDR: what crosses goes through sluice_vxlan.
 #   - sluice's routes into the tunnel on every node, one per pod CIDR of
-#     every other node: a process in a node's namespace reaches pods on
-#     the other nodes through the overlay (VNI 1, the host identity), seen
-#     on the underlay as VXLAN; a route deleted by hand is planned and
-#     repaired, a second apply writes nothing;
+#     every other node, in sluice's overlay table (20929), which only the
+#     node's own packets look up (`iif lo lookup 20929 pref 82`): a process
+#     in a node's namespace reaches pods on the other nodes through the
+#     overlay (VNI 1, the host identity), seen on the underlay as VXLAN; a
+#     route or rule deleted by hand is planned and repaired, a second apply
+#     writes nothing;
+#   - traffic a node forwards (from a namespace routed through node-a)
+#     does not enter the overlay: no probe to a remote pod passes, no
+#     VXLAN on the underlay, while the same namespace reaches node-a's own
+#     pod;
 #   - reachability truth tables for every ordered pod pair (ICMP, TCP, UDP;
 #     IPv4 and IPv6 pod addresses over the IPv4 underlay), measured with
 #     real probes, for three policy sets: policy by identity is enforced on
@@ -160,27 +166,35 @@ cl_apply() {
 	done
 }
 
-# cl_routes NODE [NODES]: the node's routes of protocol 81 are exactly one
-# per pod CIDR of each other node of NODES, on sluice_vxlan with an IP
-# tunnel encapsulation of id 1 (the host identity) to that node's ip, of
-# the tunnel's MTU; and no other route of the node leads to a remote pod
-# CIDR.
+# cl_routes NODE [NODES]: the node's routes in sluice's overlay table
+# (20929) are exactly one per pod CIDR of each other node of NODES, of
+# protocol 81, on sluice_vxlan with an IP tunnel encapsulation of id 1 (the
+# host identity) to that node's ip, of the tunnel's MTU; the node's own
+# packets, and only those, look that table up (`ip rule`: 82, iif lo, both
+# families, protocol 81); and no route of the main table leads to a remote
+# pod CIDR (so that what the node forwards does not enter the tunnel).
 cl_routes() {
-	local n=$1 nodes=${2:-$NODES} m want=() got others
+	local n=$1 nodes=${2:-$NODES} m want=() got others rules
+	local rule=$'82:\tfrom all iif lo lookup 20929 proto 81'
 	for m in $nodes; do
 		[ "$m" = "$n" ] && continue
 		want+=("10.${NODE_N[$m]}.0.0/24 encap ip id 1 src 0.0.0.0 dst ${NODE_IP[$m]} ttl 0 tos 0 dev sluice_vxlan mtu 1450")
 		want+=("fd00:${NODE_N[$m]}::/64 encap ip id 1 src 0.0.0.0 dst ${NODE_IP[$m]} ttl 0 tos 0 dev sluice_vxlan metric 1024 mtu 1450 pref medium")
 	done
-	got=$(it_in "${NODE_PID[$n]}" sh -c 'ip -4 route show proto 81; ip -6 route show proto 81' |
-		sed 's/  */ /g; s/ $//' | sort)
+	got=$(it_in "${NODE_PID[$n]}" sh -c 'ip -4 route show table 20929; ip -6 route show table 20929' |
+		sed 's/  */ /g; s/ proto 81 / /; s/ $//' | sort)
 	others=$(it_in "${NODE_PID[$n]}" sh -c 'ip -4 route show; ip -6 route show' |
-		grep -E '^(10\.[123]\.0\.0/24|fd00:[123]::/64) ' | grep -vc ' dev sluice_vxlan proto 81 ')
-	if [ "$got" = "$(printf '%s\n' "${want[@]}" | sort)" ] && [ "$others" = 0 ]; then
+		grep -Ec '^(10\.[123]\.0\.0/24|fd00:[123]::/64) ')
+	rules=$(it_in "${NODE_PID[$n]}" sh -c 'ip -4 rule show; ip -6 rule show' | grep -c 'proto 81')
+	if [ "$got" = "$(printf '%s\n' "${want[@]}" | sort)" ] && [ "$others" = 0 ] && [ "$rules" = 2 ] &&
+		[ "$(it_in "${NODE_PID[$n]}" ip -4 rule show | grep -cx "$rule")" = 1 ] &&
+		[ "$(it_in "${NODE_PID[$n]}" ip -6 rule show | grep -cx "$rule")" = 1 ]; then
 		return 0
 	fi
-	echo "   node-$n's routes of protocol 81 ($others others to pod CIDRs):"
+	echo "   node-$n's routes in table 20929 ($others to pod CIDRs in the main table):"
 	echo "$got" | sed 's/^/   | /'
+	echo "   node-$n's rules:"
+	it_in "${NODE_PID[$n]}" sh -c 'ip -4 rule show; ip -6 rule show' | sed 's/^/   | /'
 	return 1
 }
 
@@ -195,7 +209,8 @@ for n in $NODES; do
 	it_check "node-$n: sluice_vxlan is an external vxlan device on 8472, MTU 1450, without ARP" bash -c \
 		"nsenter -t ${NODE_PID[$n]} -n ip -d link show sluice_vxlan | grep -q 'vxlan external .*dstport 8472' &&
 		 nsenter -t ${NODE_PID[$n]} -n ip link show sluice_vxlan | grep -q 'NOARP.* mtu 1450'"
-	it_check "node-$n: the remote pod CIDRs are routed into sluice_vxlan by sluice's routes only" cl_routes "$n"
+	it_check "node-$n: the remote pod CIDRs are routed into sluice_vxlan by sluice's routes only, for the node's own packets" \
+		cl_routes "$n"
 done
 # status: pod devices of MTU 1500 are more than the tunnel carries
 it_in "${NODE_PID[a]}" ip link set lxc-a2 mtu 1450
@@ -203,6 +218,9 @@ if cl_sluice a 0 status; then
 	it_check "status warns that lxc-a1 (MTU 1500) is more than the tunnel carries (1450)" \
 		grep -q 'warning: endpoint device lxc-a1 has MTU 1500, more than the tunnel carries (1450)' "$IT_OUT"
 	it_check "and not about lxc-a2 (MTU 1450)" bash -c "! grep -q 'device lxc-a2 has MTU' '$IT_OUT'"
+	it_check "status lists the 4 routes into sluice_vxlan, for the node's own traffic (table 20929)" \
+		grep -q "^    4 routes to remote pod CIDRs into it, for the node's own traffic only (ip route show table 20929 " "$IT_OUT"
+	it_check "and not the overlay's rule as the proxy redirect's" bash -c "! grep -q 'rule ipv. pref 82' '$IT_OUT'"
 fi
 if cl_sluice a 0 status -o json; then
 	it_check "status -o json lists lxc-a1 as over the tunnel's MTU" "$IT_PY" -c '
@@ -299,14 +317,79 @@ if grep -q '^plain 10\.[23]\.0\.[0-9]*>192\.168\.60\.1$' "$IT_WORK/node-capture.
 	echo "   (the replies to node-a's underlay address came back on the underlay, unencapsulated)"
 fi
 
-# Drift: a route deleted by hand is planned and added again.
-it_in "${NODE_PID[a]}" ip route del 10.2.0.0/24 proto 81
+# Drift: a route and a rule deleted by hand are planned and added again.
+it_in "${NODE_PID[a]}" ip route del 10.2.0.0/24 table 20929 proto 81
+it_in "${NODE_PID[a]}" ip -6 rule del iif lo lookup 20929 pref 82
 cl_sluice a 2 diff "$S0"
 it_check "a route deleted by hand: planned again" \
-	grep -qx '  + route 10.2.0.0/24 encap vni 1 to 192.168.60.2 dev sluice_vxlan mtu 1450' "$IT_OUT"
-it_check "and nothing else" grep -qx 'Plan: 1 to add, 0 to change, 0 to remove.' "$IT_OUT"
+	grep -qx '  + route 10.2.0.0/24 encap vni 1 to 192.168.60.2 dev sluice_vxlan mtu 1450 table 20929' "$IT_OUT"
+it_check "a rule deleted by hand: planned again" grep -qx '  + rule ipv6 pref 82 iif lo lookup 20929' "$IT_OUT"
+it_check "and nothing else" grep -qx 'Plan: 2 to add, 0 to change, 0 to remove.' "$IT_OUT"
 cl_apply "$S0" a
-it_check "node-a: the route is back" cl_routes a
+it_check "node-a: the route and the rule are back" cl_routes a
+
+# ---- traffic node-a forwards does not enter the overlay ----
+
+# A namespace behind node-a (fw: 172.31.0.2/30 and fd00:31::2/64 on a
+# veth to node-a's fwd-a) routes 10.0.0.0/8 and fd00::/16 through node-a.
+# node-a forwards what comes from it; sluice's routes into the tunnel are
+# in a table that only the node's own packets look up (iif lo), so a
+# probe to b1 (node-b) finds no route into the overlay: nothing of it
+# crosses the underlay, as VXLAN or otherwise. node-a's own pod a1 is the
+# control: fw reaches it (node-a forwards; no policy yet).
+it_netns FW_PID
+it_sysctls it_in "$FW_PID"
+it_in "${NODE_PID[a]}" ip link add fwd-a type veth peer name eth0 netns "$FW_PID" || it_die "fw: veth"
+it_in "${NODE_PID[a]}" ip -batch - <<-EOF || it_die "fw: node-a's side"
+	link set fwd-a up
+	addr add 172.31.0.1/30 dev fwd-a
+	addr add fd00:31::1/64 dev fwd-a nodad
+EOF
+it_in "$FW_PID" ip -batch - <<-EOF || it_die "fw: its side"
+	link set lo up
+	link set eth0 up
+	addr add 172.31.0.2/30 dev eth0
+	addr add fd00:31::2/64 dev eth0 nodad
+	route add 10.0.0.0/8 via 172.31.0.1
+	route add fd00::/16 via fd00:31::1
+EOF
+got=$(it_in "${NODE_PID[a]}" ip route get 10.2.0.11 from 172.31.0.2 iif fwd-a 2>&1)
+it_check "node-a routes a packet from fw to b1 elsewhere than into sluice_vxlan ($got)" \
+	bash -c "! grep -q sluice_vxlan <<< '$got'"
+got=$(it_in "${NODE_PID[a]}" ip -6 route get fd00:2::11 from fd00:31::2 iif fwd-a 2>&1)
+it_check "and over IPv6 ($got)" bash -c "! grep -q sluice_vxlan <<< '$got'"
+got=$(it_in "${NODE_PID[a]}" ip route get 10.2.0.11 2>&1)
+it_check "its own packets to b1 into sluice_vxlan, by table 20929 ($got)" \
+	bash -c "grep -q 'encap ip id 1 .*dst 192.168.60.2 .*dev sluice_vxlan table 20929' <<< '$got'"
+cap=$IT_WORK/fw-underlay.txt
+it_spawn capture_pid tcpdump -l -nn -i ul-a -c 2000 "udp port 8472 or host 172.31.0.2 or host fd00:31::2" \
+	> "$cap" 2> "$IT_WORK/tcpdump.err"
+sleep 1
+: > "$IT_WORK/fw-probes"
+for d in a1 b1; do
+	for k in tcp/80 udp/8080 icmp; do
+		echo "fw $d v4 ${IT_A4[$d]} $k" >> "$IT_WORK/fw-probes"
+		echo "fw $d v6 ${IT_A6[$d]} $k" >> "$IT_WORK/fw-probes"
+	done
+done
+it_in "$FW_PID" "$IT_PY" "$IT_PROBE" client --timeout 2 --port-base "$IT_PORT_BASE" \
+	< "$IT_WORK/fw-probes" > "$IT_WORK/fw-probes.out"
+IT_PORT_BASE=$((IT_PORT_BASE + 12))
+sleep 0.5
+kill "$capture_pid" 2> /dev/null
+wait "$capture_pid" 2> /dev/null
+sed 's/^/   /' "$IT_WORK/fw-probes.out"
+it_check "fw reaches a1 through node-a (node-a forwards), both families, TCP, UDP, ICMP" \
+	test "$(grep -c '^fw a1 .* ok$' "$IT_WORK/fw-probes.out")" = 6
+it_check "fw does not reach b1 through node-a: forwarded traffic does not enter the overlay" \
+	test "$(grep -c '^fw b1 .* fail$' "$IT_WORK/fw-probes.out")" = 6
+it_check "the capture on node-a's underlay port ran" grep -q 'listening on ul-a' "$IT_WORK/tcpdump.err"
+it_check "no VXLAN and no packet of fw's on it ($(grep -c . "$cap") packets)" test "$(grep -c . "$cap")" = 0
+grep . "$cap" | head -20 | sed 's/^/   | /'
+# node-a's own traffic still crosses (the section above), now with fw there
+cl_node_probes "$IT_WORK/node-probes.after-fw"
+it_check "node-a itself still reaches b1 and c2 over IPv4" \
+	test "$(grep -c ' v4 .* ok$' "$IT_WORK/node-probes.after-fw")" = 4
 
 # ---- the wire: a capture on node-a's underlay port during cross-node probes ----
 
@@ -529,8 +612,8 @@ it_plan_check "node-c removed, as node-a sees it" "$IT_WORK/plan-without-c.json"
 	remove ipcache 10.3.0.12/32
 	remove ipcache fd00:3::12/128
 	remove ipcache 192.168.60.3/32
-	remove route route 10.3.0.0/24 encap vni 1 to 192.168.60.3 dev sluice_vxlan mtu 1450
-	remove route route fd00:3::/64 encap vni 1 to 192.168.60.3 dev sluice_vxlan mtu 1450
+	remove route route 10.3.0.0/24 encap vni 1 to 192.168.60.3 dev sluice_vxlan mtu 1450 table 20929
+	remove route route fd00:3::/64 encap vni 1 to 192.168.60.3 dev sluice_vxlan mtu 1450 table 20929
 EOF
 cl_apply "$S3" "a b"
 for n in a b; do it_check "node-$n: no route to node-c's pod CIDRs" cl_routes "$n" "a b"; done
@@ -549,7 +632,7 @@ S4=$(cl_state b-moved "a b" <<< "$DB_POLICY")
 cl_sluice a 2 diff "$S4"
 it_check "node-a's plan moves node-b's entries to the new address" \
 	grep -q '~ ipcache 10.2.0.0/24: via 192.168.60.2 -> 192.168.60.22' "$IT_OUT"
-it_check "and its routes" grep -qx '  ~ route 10.2.0.0/24: encap vni 1 to 192.168.60.2 dev sluice_vxlan mtu 1450 -> encap vni 1 to 192.168.60.22 dev sluice_vxlan mtu 1450' "$IT_OUT"
+it_check "and its routes" grep -qx '  ~ route 10.2.0.0/24: encap vni 1 to 192.168.60.2 dev sluice_vxlan mtu 1450 table 20929 -> encap vni 1 to 192.168.60.22 dev sluice_vxlan mtu 1450 table 20929' "$IT_OUT"
 cl_apply "$S4" "a b"
 it_check "node-a: the routes to node-b's pod CIDRs go to its new address" cl_routes a "a b"
 it_matrix "node-b re-addressed" "a1 a2 b1 b2" "a1 a2 b1 b2" <<-'EOF'
@@ -564,7 +647,8 @@ EOF
 for n in $NODES; do
 	cl_sluice "$n" 0 flush --yes
 	it_check "node-$n: flush removes sluice_vxlan" bash -c "! nsenter -t ${NODE_PID[$n]} -n ip link show sluice_vxlan 2>/dev/null"
-	it_check "node-$n: and the routes into it" \
-		test -z "$(it_in "${NODE_PID[$n]}" sh -c 'ip -4 route show proto 81; ip -6 route show proto 81')"
+	it_check "node-$n: and the routes into it, and the rules" \
+		test -z "$(it_in "${NODE_PID[$n]}" sh -c 'ip -4 route show table all proto 81; ip -6 route show table all proto 81
+			ip -4 rule show | grep "proto 81"; ip -6 rule show | grep "proto 81"')"
 done
 it_finish
