@@ -376,9 +376,12 @@ for n in a b c; do
 	check "node-$n: converged over the overlay ($(cat "$work/last"))" grep -qx 'No changes.' "$work/last"
 done
 check "node-a has sluice_vxlan" ip -n node-a link show sluice_vxlan
-check "node-a routes the pod CIDRs into sluice_vxlan only, VNI 1 (the overlay's; none of encryption's) ($(ip -n node-a route show proto 81 | tr '\n' ';'))" \
-	bash -c "ip -n node-a route show proto 81 | grep -q 'encap ip id 1 .*dev sluice_vxlan' &&
-		 ! ip -n node-a route show proto 81 | grep -v 'encap ip id 1 .*dev sluice_vxlan'"
+check "node-a routes the pod CIDRs into sluice_vxlan only, VNI 1, in table 20929 (the overlay's; none of encryption's in the main table) ($(ip -n node-a route show table all proto 81 | tr '\n' ';'))" \
+	bash -c "ip -n node-a route show table 20929 proto 81 | grep -q 'encap ip id 1 .*dev sluice_vxlan' &&
+		 ! ip -n node-a route show table 20929 proto 81 | grep -v 'encap ip id 1 .*dev sluice_vxlan' &&
+		 test -z \"\$(ip -n node-a route show proto 81)\""
+check "node-a's own packets, and only those, look table 20929 up ($(ip -n node-a rule show | grep 20929 | tr '\n' ';'))" \
+	bash -c "ip -n node-a rule show | grep -q 'iif lo lookup 20929 proto 81'"
 check "node-a's out policy to node-b is on the tunnel's port ($(ip -n node-a xfrm policy | grep -A1 'dst 192.168.50.2/32' | tr '\n' ' '))" \
 	bash -c "ip -n node-a xfrm policy | grep -A1 'src 192.168.50.1/32 dst 192.168.50.2/32' | grep -q 'proto udp dport 8472'"
 p0=$(sa_packets a 192.168.50.1 192.168.50.2 0x4)
@@ -456,7 +459,8 @@ sl a flush --yes
 rc=$?
 check "flush exits 0 (exit $rc: $(cat "$work/last"))" test "$rc" -eq 0
 check "flush removes every SA of sluice's ($(sas a))" test -z "$(sas a)"
-check "flush removes sluice's routes" test -z "$(ip -n node-a route show proto 81)"
+check "flush removes sluice's routes" test -z "$(ip -n node-a route show table all proto 81)"
+check "and sluice's rules" test -z "$(ip -n node-a rule show | grep 'proto 81')"
 check "flush removes sluice's xfrm policies" test "$(ip -n node-a xfrm policy list | grep -cE 'reqid 3348(4[89]|5[0-9]|6[0-3])')" -eq 0
 check "the foreign SA survives" ip -n node-a xfrm state get src 192.168.50.1 dst 192.168.50.9 proto esp spi 0x200 >/dev/null
 check "the foreign policy survives" ip -n node-a xfrm policy get src 10.9.0.0/24 dst 10.8.0.0/24 dir out >/dev/null
