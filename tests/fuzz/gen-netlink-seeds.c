@@ -541,6 +541,22 @@ static void synth(void)
 	put_rule(&(struct ru){ AF_INET, 90, 0, 0, 0, SL_RTPROT, FR_ACT_BLACKHOLE, 0, NULL });
 	put_done(0, NULL);
 	flush("rule-foreign.bin");
+	/* Rules: the overlay's (an input device, no mark), IPv4 and IPv6, one
+	 * whose device is not there (the kernel's detached flag), a name of
+	 * 16 characters (more than the kernel gives back), and one at the
+	 * overlay's priority with a mark too. */
+	put_rule(&(struct ru){ AF_INET, SL_OVERLAY_RULE_PRIORITY, 0, 0, SL_OVERLAY_TABLE, SL_RTPROT, FR_ACT_TO_TBL, 0,
+			       SL_OVERLAY_RULE_IIF });
+	put_done(0, NULL);
+	put_rule(&(struct ru){ AF_INET6, SL_OVERLAY_RULE_PRIORITY, 0, 0, SL_OVERLAY_TABLE, SL_RTPROT, FR_ACT_TO_TBL, 0,
+			       SL_OVERLAY_RULE_IIF });
+	put_rule(&(struct ru){ AF_INET6, 83, 0, 0, SL_OVERLAY_TABLE, SL_RTPROT, FR_ACT_TO_TBL, FIB_RULE_IIF_DETACHED,
+			       "nosuch0" });
+	put_rule(&(struct ru){ AF_INET6, 84, 0, 0, SL_OVERLAY_TABLE, SL_RTPROT, FR_ACT_TO_TBL, 0, "abcdefghijklmnop" });
+	put_rule(&(struct ru){ AF_INET6, SL_OVERLAY_RULE_PRIORITY, 0x5, 0xffffffff, SL_OVERLAY_TABLE, SL_RTPROT,
+			       FR_ACT_TO_TBL, 0, SL_OVERLAY_RULE_IIF });
+	put_done(0, NULL);
+	flush("rule-overlay.bin");
 
 	/* Devices: sluice's sluice_vxlan (external, on its underlay), one
 	 * down and learning, a foreign one of the same name (no alias), one

@@ -40,6 +40,12 @@ ip route add local 0.0.0.0/0 dev lo table 20928 proto 81
 ip -6 route add local ::/0 dev lo table 20928 proto 81
 ip rule add fwmark 0x5 lookup 100
 ip rule add iif v0 fwmark 0xa00/0xf00 lookup 20928 pref 81 proto 81
+# the overlay'"'"'s rules (sluice'"'"'s: iif lo) and a route in its table, one
+# rule whose input device is not there
+ip rule add iif lo lookup 20929 pref 82 proto 81
+ip -6 rule add iif lo lookup 20929 pref 82 proto 81
+ip rule add iif nosuch0 lookup 20929 pref 83 proto 81
+ip route add 10.9.0.0/24 encap ip id 1 dst 192.168.50.9 dev sluice_vxlan table 20929 proto 81 scope global mtu 1450
 # sluice'"'"'s policies (reqids 0x51c00..) and another'"'"'s
 ip xfrm policy add src 10.1.0.0/24 dst 10.2.0.0/24 dir out mark 0x3e00 mask 0xff00 \
 	tmpl src 192.168.50.1 dst 192.168.50.2 proto esp reqid 0x51c03 mode tunnel
