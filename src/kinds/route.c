@@ -165,11 +165,13 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 		desc_put(d, &d->line, " %s", a ? ra : rb);
 	for (int s = SL_BEFORE; d->fields && s <= SL_AFTER; s++) {
 		const struct sl_route_value *x = v->val[s];
-		char gw[INET6_ADDRSTRLEN + 8], dev[SL_ROUTE_DEV_MAX + 1];
+		char gwb[INET6_ADDRSTRLEN + 8], dev[SL_ROUTE_DEV_MAX + 1];
+		const char *gw;
 
 		if (!x)
 			continue;
-		addr_str(x->gw_family, x->gw, gw, sizeof(gw));
+		/* "?" for a family no address is written in (gwb untouched) */
+		gw = addr_str(x->gw_family, x->gw, gwb, sizeof(gwb));
 		desc_name_copy(dev, sizeof(dev), x->dev, sizeof(x->dev));
 		desc_json_s(d, &d->obj[s], "dst", dst);
 		desc_json_s(d, &d->obj[s], "type",
