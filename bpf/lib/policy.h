@@ -76,6 +76,26 @@ static __inline __u16 policy_port(const struct pkt *p)
 }
 
 /*
+ * The policy of endpoint ep in direction dir for a flow whose peer has
+ * peer_id: a deny drops it (`policy-deny`), also where dir is not
+ * enforced; where it is, no allow drops it (`policy`). Returns TC_ACT_OK
+ * with *verdict (POLICY_*) and *proxy_port set, or TC_ACT_SHOT, counted
+ * (src_id, dst_id: the flow's identities).
+ */
+static __always_inline int policy_judge(const struct env *env, const struct pkt *p,
+					const struct sl_endpoint_value *ep, const __u8 dir, __u32 peer_id,
+					__u32 src_id, __u32 dst_id, int *verdict, __u16 *proxy_port)
+{
+	*verdict = policy_lookup(ep->id, dir, ep->policy_levels[dir], peer_id, p->t.proto, policy_port(p), proxy_port);
+	if (*verdict == POLICY_DENY)
+		return drop(env, SL_DROP_POLICY_DENY, dir, src_id, dst_id);
+	if ((ep->flags & (dir == SL_DIR_EGRESS ? SL_EP_ENFORCE_EGRESS : SL_EP_ENFORCE_INGRESS)) &&
+	    *verdict != POLICY_ALLOW)
+		return drop(env, SL_DROP_POLICY, dir, src_id, dst_id);
+	return TC_ACT_OK;
+}
+
+/*
  * A flow that an egress rule hands to the proxy goes to the destination
  * from the proxy, whose connection is not judged again (SL_MARK_FROM_PROXY):
  * so when the destination is a local endpoint, its ingress policy judges
@@ -112,13 +132,7 @@ static __inline int policy_peer_ingress(struct __sk_buff *skb, const struct env 
 	peer = bpf_map_lookup_elem(&sluice_endpoints, &ek);
 	if (!peer)
 		return TC_ACT_OK;
-	verdict = policy_lookup(peer->id, SL_DIR_INGRESS, peer->policy_levels[SL_DIR_INGRESS], src_id, p->t.proto,
-				policy_port(p), &port);
-	if (verdict == POLICY_DENY)
-		return drop(env, SL_DROP_POLICY_DENY, SL_DIR_INGRESS, src_id, dst_id);
-	if ((peer->flags & SL_EP_ENFORCE_INGRESS) && verdict != POLICY_ALLOW)
-		return drop(env, SL_DROP_POLICY, SL_DIR_INGRESS, src_id, dst_id);
-	return TC_ACT_OK;
+	return policy_judge(env, p, peer, SL_DIR_INGRESS, src_id, src_id, dst_id, &verdict, &port);
 }
 
 /*
@@ -150,11 +164,8 @@ static __always_inline int policy_decide(struct __sk_buff *skb, const struct env
 		peer_id = identity_of(egress ? p->t.daddr : p->t.saddr, p->t.family);
 	src_id = egress ? ep->identity : peer_id;
 	dst_id = egress ? peer_id : ep->identity;
-	verdict = policy_lookup(ep->id, dir, ep->policy_levels[dir], peer_id, p->t.proto, policy_port(p), &port);
-	if (verdict == POLICY_DENY)
-		return drop(env, SL_DROP_POLICY_DENY, dir, src_id, dst_id);
-	if ((ep->flags & (egress ? SL_EP_ENFORCE_EGRESS : SL_EP_ENFORCE_INGRESS)) && verdict != POLICY_ALLOW)
-		return drop(env, SL_DROP_POLICY, dir, src_id, dst_id);
+	if (policy_judge(env, p, ep, dir, peer_id, src_id, dst_id, &verdict, &port) != TC_ACT_OK)
+		return TC_ACT_SHOT;
 	if (verdict != POLICY_ALLOW || p->t.proto != IPPROTO_TCP)
 		port = 0; /* only TCP is redirected */
 	if (egress && port && policy_peer_ingress(skb, env, p, src_id, dst_id) != TC_ACT_OK)
