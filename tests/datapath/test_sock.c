@@ -692,6 +692,15 @@ Test(sock, loopback_ipv6)
 	not_accelerated(&c, &s);
 }
 
+/* one end on loopback: ::1 -> fd00:9::2 (the server's remote is ::1) */
+Test(sock, loopback_ipv6_one_end)
+{
+	struct end c = { AF_INET6, "::1", CPORT };
+
+	seed_both(&c, &s6);
+	not_accelerated(&c, &s6);
+}
+
 Test(sock, loopback_v4mapped)
 {
 	struct end c = { AF_INET6, "::ffff:127.0.0.1", CPORT }, s = { AF_INET, "127.0.0.1", SPORT };
@@ -839,6 +848,57 @@ Test(sock, peer_removed_falls_back_to_tcp)
 	send_pattern(c, 1000, 1000);
 	recv_pattern(s, 1000, 1000);
 	cr_expect_geq(tcpinfo(c).tcpi_bytes_sent, 1000);
+}
+
+/* A half-close after accelerated data: the peer reads the data, then EOF
+ * (the FIN goes through TCP, the data did not). */
+Test(sock, shutdown_after_data)
+{
+	char b;
+	int c, s;
+
+	seed_both(&c6, &s6);
+	connect_pair(&c6, &s6, &c, &s);
+	send_pattern(c, 0, 16384);
+	cr_assert_eq(shutdown(c, SHUT_WR), 0);
+	usleep(20000); /* the FIN is there before the data is read */
+	recv_pattern(s, 0, 16384);
+	cr_assert_eq(recv(s, &b, 1, 0), 0, "EOF after the data");
+	cr_expect_eq(tcpinfo(c).tcpi_bytes_sent, 0);
+	send_pattern(s, 0, 100);
+	recv_pattern(c, 0, 100);
+}
+
+/* The programs removed (the sockops link gone, sk_msg detached from the
+ * map, every fd of ours closed), as sockhook.c says: accelerated sockets
+ * keep their programs and the map until they close; new connections are
+ * not accelerated. */
+Test(sock, programs_removed_sockets_keep_going)
+{
+	struct end c2 = { AF_INET, "10.9.0.1", CPORT + 1 };
+	int c, s, d, t;
+
+	seed_both(&c4, &s4);
+	seed_both(&c2, &s4);
+	connect_pair(&c4, &s4, &c, &s);
+	pump(c, s, 10000);
+	cr_assert_eq(bpf_prog_detach2(bpf_program__fd(skel->progs.sluice_sk_msg), sock_map, BPF_SK_MSG_VERDICT), 0,
+		     "%s", strerror(errno));
+	bpf_link__destroy(sockops_link);
+	sockops_link = NULL;
+	sock_bpf__destroy(skel);
+	skel = NULL;
+	sock_map = ct4 = ct6 = -1;
+
+	pump(c, s, 100000);
+	pump(s, c, 100000);
+	cr_expect_eq(tcpinfo(c).tcpi_bytes_sent, 0);
+	cr_expect_eq(tcpinfo(s).tcpi_bytes_sent, 0);
+
+	connect_pair(&c2, &s4, &d, &t);
+	send_pattern(d, 0, 1000);
+	recv_pattern(t, 0, 1000);
+	cr_expect_geq(tcpinfo(d).tcpi_bytes_sent, 1000, "a new connection goes through TCP");
 }
 
 /* Criterion's own main, then: without root every test skipped, which meson
