@@ -901,6 +901,35 @@ Test(sock, programs_removed_sockets_keep_going)
 	cr_expect_geq(tcpinfo(d).tcpi_bytes_sent, 1000, "a new connection goes through TCP");
 }
 
+/*
+ * KNOWN BUG (disabled until bpf/sock.bpf.c handles it): a key already taken
+ * by another socket (x: the same addresses and ports in another namespace,
+ * here a loopback socket put there from user space) keeps x, and the client
+ * stays out of the map; but the server, whose own key is free, joins, and
+ * its sk_msg finds its "peer" under the client's key: x. The server's data
+ * goes into x's receive queue; the client never gets it. sockops' comment
+ * ("then neither of the later one's peers is found by it") does not hold for
+ * the later socket's peer. Expected: the server's data reaches the client.
+ */
+Test(sock, taken_key_peer_gets_its_data, .disabled = true)
+{
+	struct sl_sock_key kc = sock_key(&c4, &s4);
+	struct end lc = { AF_INET, "127.0.0.1", 41000 }, ls = { AF_INET, "127.0.0.1", 41001 };
+	char buf[64];
+	int x, y, c, s;
+
+	connect_pair(&lc, &ls, &x, &y);
+	cr_assert_eq(map_insert(&kc, x), 0, "%s", strerror(errno));
+	seed_both(&c4, &s4);
+	connect_pair(&c4, &s4, &c, &s);
+	cr_assert_eq(map_cookie(&kc), cookie(x));
+
+	send_pattern(s, 0, 1000);
+	usleep(50000);
+	cr_expect_lt(recv(x, buf, sizeof(buf), MSG_DONTWAIT), 0, "x received the server's data");
+	recv_pattern(c, 0, 1000);
+}
+
 /* Criterion's own main, then: without root every test skipped, which meson
  * is told by 77; and the cgroups of tests that died before their .fini
  * removed (theirs only: named after this process). */
