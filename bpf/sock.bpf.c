@@ -27,6 +27,13 @@ struct {
 	__type(value, __u64);
 } sluice_sock SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_SOCK_TAKEN_MAX_ENTRIES);
+	__type(key, struct sl_sock_key);
+	__type(value, __u8);
+} sluice_sock_taken SEC(".maps");
+
 /* What the message program reads of its socket (CO-RE: offsets from the
  * kernel's BTF at load). */
 struct tcp_sock {
@@ -35,6 +42,7 @@ struct tcp_sock {
 	__u32 snd_nxt;	  /* the end of what has been sent */
 } __attribute__((preserve_access_index));
 
+#define EEXIST 17
 #define AF_INET 2
 #define AF_INET6 10
 
@@ -148,12 +156,25 @@ int sluice_sockops(struct bpf_sock_ops *s)
 		return 1;
 	if (!SOCK_KEY(&k, s, 0))
 		return 1;
-	if (!sock_flow_local(&k, active))
+	if (!sock_flow_local(&k, active) || bpf_map_lookup_elem(&sluice_sock_taken, &k))
 		return 1;
-	/* never over another socket's entry: a key already taken means two
-	 * sockets see the same addresses and ports (in other namespaces), and
-	 * then neither of the later one's peers is found by it */
-	bpf_sock_hash_update(s, &sluice_sock, &k, BPF_NOEXIST);
+	/* Never over another socket's entry. A key already taken means two
+	 * sockets see the same addresses and ports (in other namespaces):
+	 * which of them a peer means cannot be told, so the key and its
+	 * peer's are marked taken, and from then on no socket joins under
+	 * either and no message goes to a socket found by either (the
+	 * sockets there go on through TCP). */
+	if (bpf_sock_hash_update(s, &sluice_sock, &k, BPF_NOEXIST) == -EEXIST) {
+		struct sl_sock_key peer = k;
+		__u8 one = 1;
+
+		__builtin_memcpy(peer.local, k.remote, 16);
+		__builtin_memcpy(peer.remote, k.local, 16);
+		peer.local_port = k.remote_port;
+		peer.remote_port = k.local_port;
+		bpf_map_update_elem(&sluice_sock_taken, &k, &one, BPF_ANY);
+		bpf_map_update_elem(&sluice_sock_taken, &peer, &one, BPF_ANY);
+	}
 	return 1;
 }
 
@@ -170,6 +191,9 @@ int sluice_sk_msg(struct sk_msg_md *m)
 	 * carries (the peer reads its queue first). */
 	tp = bpf_skc_to_tcp_sock(m->sk);
 	if (!tp || tp->bytes_sent || tp->write_seq != tp->snd_nxt)
+		return SK_PASS;
+	/* a key two sockets claimed: the one found may not be the peer */
+	if (bpf_map_lookup_elem(&sluice_sock_taken, &peer))
 		return SK_PASS;
 	/* No peer: the message goes through TCP. Always SK_PASS: SK_DROP
 	 * would fail the sender's write. */
