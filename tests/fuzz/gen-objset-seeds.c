@@ -62,6 +62,7 @@ static int seed(const char *outdir, char *arg)
 	for (int i = 0; i < SL_PROG__MAX; i++)
 		prev.prog_digest[i] = 0x51c0000000000000ull + (uint64_t)i;
 	prev.keys = &keys;
+	prev.cgroup_id = 0x5c; /* any: socketAcceleration's hooks are compiled */
 	if (sl_compile(&ld.state, &prev, &res) < 0) {
 		fprintf(stderr, "gen-objset-seeds: %s: compile failed\n", arg);
 		return -EINVAL;
