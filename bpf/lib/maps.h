@@ -47,21 +47,7 @@ struct {
 	__type(value, struct sl_backend_value);
 } sluice_backends SEC(".maps");
 
-/* Conntrack: LRU, with per-CPU LRU lists so that making room for a new
- * flow takes no global lock. */
-#define SL_CT_MAP(name, key_type)                              \
-	struct {                                               \
-		__uint(type, BPF_MAP_TYPE_LRU_HASH);           \
-		__uint(max_entries, 1);                        \
-		__uint(map_flags, BPF_F_NO_COMMON_LRU);        \
-		__type(key, struct key_type);                  \
-		__type(value, struct sl_ct_value);             \
-	} name SEC(".maps")
-
-SL_CT_MAP(sluice_ct4_tcp, sl_ct4_key);
-SL_CT_MAP(sluice_ct4_any, sl_ct4_key);
-SL_CT_MAP(sluice_ct6_tcp, sl_ct6_key);
-SL_CT_MAP(sluice_ct6_any, sl_ct6_key);
+#include "ct_maps.h"
 
 #include "drops_map.h"
 

@@ -60,6 +60,9 @@ struct sl_kernel {
 	struct kernel_attached *attached;
 	size_t n_attached, cap_attached;
 	size_t cap_foreign;
+	/* socket hooks as observed (sockhook.c): the program attached to
+	 * sluice_sock (0: none) */
+	uint32_t sk_msg_prog_id;
 	/* during sl_kernel_apply: the programs' settings; the runtime maps'
 	 * thread (maps.c); the kinds whose removals went first (entries.c) */
 	const struct sl_prog_settings *settings;
@@ -90,6 +93,9 @@ void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len);
 /* layout.c: the index of a map in sl_kernel_layouts, -1. (Which kind a
  * map's entries are, and a kind's map: the kind table, kinds/kind.h.) */
 int kernel_layout_index(const char *name);
+
+/* cgroup.c: a cgroup v2 directory by id, opened (O_RDONLY), or -errno. */
+int kernel_cgroup_open(uint64_t id);
 
 /* pin.c: open the pinned maps (again: whatever was opened before is closed). */
 int kernel_open_maps(struct sl_kernel *k, struct sl_kerr *e);

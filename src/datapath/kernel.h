@@ -118,5 +118,14 @@ void sl_kernel_status_free(struct sl_kernel_status *st);
  * underlay): > 0, or -errno (-ENODEV: no such device). No kernel write. */
 int sl_kernel_device_mtu(const char *name);
 
+/* cgroup.c: the id of a cgroup v2 directory (datapath.cgroupPath), what a
+ * socket hook's value holds; -EMEDIUMTYPE: not cgroup v2. */
+int sl_cgroup_id(const char *path, uint64_t *ret_id);
+/* sl_cgroup_id's errors in words. */
+const char *sl_cgroup_strerror(int err);
+/* The path of a cgroup by id, under a cgroup2 mount of this mount
+ * namespace (-ENOENT: none shows it). */
+int sl_cgroup_path(uint64_t id, char *buf, size_t len);
+
 /* Remove the pin directory itself when it is empty (after flush). */
 int sl_kernel_remove_dir(struct sl_kernel *k);

@@ -18,6 +18,7 @@
 #include "datapath.skel.h"
 #include "internal.h"
 #include "prefilter.skel.h"
+#include "sock.skel.h"
 #include "probe.h"
 #include "kinds/prog.h"
 #include "kinds/map.h"
@@ -86,7 +87,9 @@ static int add_layouts(struct bpf_object *obj, uint8_t group)
 			if (streq(layouts[i].name, name))
 				break;
 		if (i < n_layouts) {
-			if (layouts[i].group != group)
+			/* the socket programs' use of the datapath's maps leaves
+			 * them the datapath's (the socket hooks need the datapath) */
+			if (layouts[i].group != group && group != SL_MAPS_SOCK)
 				layouts[i].group = SL_MAPS_SHARED;
 			continue;
 		}
@@ -111,14 +114,18 @@ int sl_kernel_layouts(const struct sl_map_layout **ret, size_t *ret_n)
 	if (!layouts_done) {
 		struct datapath_bpf *d = datapath_bpf__open();
 		struct prefilter_bpf *p = prefilter_bpf__open();
-		int r = d && p ? 0 : -errno;
+		struct sock_bpf *so = sock_bpf__open();
+		int r = d && p && so ? 0 : -errno;
 
 		if (r >= 0)
 			r = add_layouts(d->obj, SL_MAPS_DATAPATH);
 		if (r >= 0)
 			r = add_layouts(p->obj, SL_MAPS_PREFILTER);
+		if (r >= 0)
+			r = add_layouts(so->obj, SL_MAPS_SOCK);
 		datapath_bpf__destroy(d);
 		prefilter_bpf__destroy(p);
+		sock_bpf__destroy(so);
 		if (r < 0)
 			return r ? r : -ENOMEM;
 		layouts_done = true;
@@ -148,6 +155,8 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
 	size_t n, dsz = 0, psz = 0;
 	const void *delf = datapath_bpf__elf_bytes(&dsz);
 	const void *pelf = prefilter_bpf__elf_bytes(&psz);
+	size_t ssz = 0;
+	const void *self = sock_bpf__elf_bytes(&ssz);
 	uint64_t base = FNV1A64_INIT;
 	int r = sl_kernel_layouts(&l, &n);
 
@@ -167,6 +176,8 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
 	ret[SL_PROG_FROM_OVERLAY] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "overlay", 7);
 	ret[SL_PROG_FROM_NETDEV] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "netdev", 6);
 	ret[SL_PROG_PREFILTER] = fnv1a64(fnv1a64(base, pelf, psz), "prefilter", 9);
+	ret[SL_PROG_SOCKOPS] = fnv1a64(fnv1a64(base, self, ssz), "sockops", 7);
+	ret[SL_PROG_SK_MSG] = fnv1a64(fnv1a64(base, self, ssz), "sk_msg", 6);
 	for (int i = 0; i < SL_PROG__MAX; i++)
 		if (!ret[i])
 			ret[i] = 1; /* 0 means "not known" in observed attachments */

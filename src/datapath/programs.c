@@ -2,7 +2,7 @@
 /*
  * The programs backend: sluice's pinned programs (loaded against the
  * pinned maps, observed, unpinned) and, through attach.c, their tc and XDP
- * attachments.
+ * attachments, through sockhook.c, their cgroup and sockhash hooks.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,6 +23,8 @@
 #include "datapath.skel.h"
 #include "internal.h"
 #include "prefilter.skel.h"
+#include "sock.skel.h"
+#include "sockhook.h"
 #include "kinds/device.h"
 #include "kinds/prog.h"
 #include "kinds/map.h"
@@ -124,6 +126,43 @@ static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, 
 	return r;
 }
 
+/* The socket programs' object: sockops and sk_msg. */
+static int load_sock(struct sl_kernel *k, const uint64_t digest[SL_PROG__MAX], const bool pin[SL_PROG__MAX],
+		     struct sl_kerr *e)
+{
+	struct sock_bpf *so = sock_bpf__open();
+	int r;
+
+	if (!so) {
+		kerr(e, "program sockops: open: %s", strerror(errno));
+		return -errno;
+	}
+	r = reuse_maps(k, so->obj, e);
+	if (r >= 0 && (r = sock_bpf__load(so)) < 0)
+		kerr(e, "program sockops/sk_msg: the kernel refused to load it: %s (run with -vv for the verifier's log)",
+		     strerror(-r));
+	if (r >= 0 && pin[SL_PROG_SOCKOPS] && digest[SL_PROG_SOCKOPS])
+		r = pin_prog(k, SL_PROG_SOCKOPS, digest[SL_PROG_SOCKOPS], bpf_program__fd(so->progs.sluice_sockops), e);
+	if (r >= 0 && pin[SL_PROG_SK_MSG] && digest[SL_PROG_SK_MSG])
+		r = pin_prog(k, SL_PROG_SK_MSG, digest[SL_PROG_SK_MSG], bpf_program__fd(so->progs.sluice_sk_msg), e);
+	sock_bpf__destroy(so);
+	return r;
+}
+
+/* Which object a program is in, by the map group it loads against. */
+static int prog_group(uint8_t prog)
+{
+	switch (prog) {
+	case SL_PROG_PREFILTER:
+		return SL_MAPS_PREFILTER;
+	case SL_PROG_SOCKOPS:
+	case SL_PROG_SK_MSG:
+		return SL_MAPS_SOCK;
+	default:
+		return SL_MAPS_DATAPATH;
+	}
+}
+
 static int load_progs(struct sl_kernel *k, int group, const struct sl_prog_settings *s, const uint64_t digest[SL_PROG__MAX],
 		      const bool pin[SL_PROG__MAX], struct sl_kerr *e)
 {
@@ -132,6 +171,8 @@ static int load_progs(struct sl_kernel *k, int group, const struct sl_prog_setti
 	sl_kernel_writes++;
 	if (group == SL_MAPS_DATAPATH) {
 		r = load_datapath(k, s, digest, pin, e);
+	} else if (group == SL_MAPS_SOCK) {
+		r = load_sock(k, digest, pin, e);
 	} else {
 		struct prefilter_bpf *p = prefilter_bpf__open();
 
@@ -295,7 +336,7 @@ static int progs_load(struct sl_kernel *k, const struct sl_objset *want, const s
 		if (d->v[i].kind != SL_OBJ_PROG || d->v[i].op == SL_OP_REMOVE)
 			continue;
 		pk = obj_key(want, &want->v[d->v[i].want]);
-		load[pk->prog == SL_PROG_PREFILTER ? SL_MAPS_PREFILTER : SL_MAPS_DATAPATH] = true;
+		load[prog_group(pk->prog)] = true;
 		if (pk->prog < SL_PROG__MAX)
 			pin[pk->prog] = true;
 	}
@@ -341,6 +382,8 @@ static int programs_observe(struct sl_kernel *k, struct sl_objset *live, struct 
 	r = observe_progs(k, live, e);
 	if (r >= 0)
 		r = attach_observe(k, live, e);
+	if (r >= 0)
+		r = sockhook_observe(k, live, e);
 	return r;
 }
 
@@ -361,9 +404,14 @@ static int programs_apply(struct sl_kernel *k, const struct sl_objset *want, con
 		r = progs_load(k, want, d, k->settings, e);
 		if (r >= 0)
 			r = attach_apply(k, want, have, d, false, e);
+		if (r >= 0)
+			r = sockhook_apply(k, want, have, d, false, e);
 		return r;
 	case KERNEL_PHASE_DETACH:
-		return attach_apply(k, want, have, d, true, e);
+		r = sockhook_apply(k, want, have, d, true, e);
+		if (r >= 0)
+			r = attach_apply(k, want, have, d, true, e);
+		return r;
 	case KERNEL_PHASE_FINISH:
 		return progs_unpin(k, have, d, e);
 	default:

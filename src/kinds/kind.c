@@ -12,7 +12,7 @@ static const struct sl_kind *const kinds[SL_OBJ__MAX] = {
 	[SL_OBJ_BACKEND] = &sl_kind_backend,	     [SL_OBJ_SERVICE] = &sl_kind_service,
 	[SL_OBJ_XFRM_STATE] = &sl_kind_xfrm_state,   [SL_OBJ_XFRM_POLICY] = &sl_kind_xfrm_policy,
 	[SL_OBJ_ROUTE] = &sl_kind_route,	     [SL_OBJ_DEVICE] = &sl_kind_device,
-	[SL_OBJ_RULE] = &sl_kind_rule,
+	[SL_OBJ_RULE] = &sl_kind_rule,		     [SL_OBJ_SOCKHOOK] = &sl_kind_sockhook,
 };
 
 const struct sl_kind *sl_kind(unsigned kind)

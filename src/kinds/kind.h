@@ -34,13 +34,14 @@ enum sl_obj_kind {
 	SL_OBJ_ROUTE,	   /* struct sl_route_key -> struct sl_route_value (kinds/route.h) */
 	SL_OBJ_DEVICE,	   /* struct sl_device_key -> struct sl_device_value (kinds/device.h) */
 	SL_OBJ_RULE,	   /* struct sl_rule_key -> struct sl_rule_value (kinds/rule.h) */
+	SL_OBJ_SOCKHOOK,   /* struct sl_sockhook_key -> struct sl_sockhook_value (kinds/sockhook.h) */
 	SL_OBJ__MAX
 };
 
 /* Which backend brings a kind's objects to the kernel (datapath/backend.h). */
 enum sl_kind_backend {
 	SL_VIA_MAPS,    /* pinned BPF maps, by layout */
-	SL_VIA_PROGS,   /* pinned BPF programs */
+	SL_VIA_PROGS,   /* pinned BPF programs, and their socket hooks (cgroup, sockhash) */
 	SL_VIA_ENTRIES, /* entries of sluice's BPF maps */
 	SL_VIA_ATTACH,  /* tc and XDP attachments */
 	SL_VIA_XFRM,    /* xfrm states and policies, by netlink */
@@ -145,4 +146,5 @@ const char *sl_kind_name(unsigned kind);
 
 extern const struct sl_kind sl_kind_endpoint, sl_kind_ipcache, sl_kind_policy, sl_kind_prefilter4,
 	sl_kind_prefilter6, sl_kind_attach, sl_kind_map, sl_kind_prog, sl_kind_backend, sl_kind_service,
-	sl_kind_xfrm_state, sl_kind_xfrm_policy, sl_kind_route, sl_kind_device, sl_kind_rule;
+	sl_kind_xfrm_state, sl_kind_xfrm_policy, sl_kind_route, sl_kind_device, sl_kind_rule,
+	sl_kind_sockhook;

@@ -19,7 +19,8 @@ struct sl_map_value {
 
 /* Where a map's capacity comes from: an index of mapSizes, or fixed. */
 #define SL_MAP_SIZE_FIXED (-1)
-enum sl_map_group { SL_MAPS_DATAPATH, SL_MAPS_PREFILTER, SL_MAPS_SHARED, SL_MAPS__MAX };
+/* SOCK: the socket programs' own (sluice_sock); they use the datapath's too. */
+enum sl_map_group { SL_MAPS_DATAPATH, SL_MAPS_PREFILTER, SL_MAPS_SHARED, SL_MAPS_SOCK, SL_MAPS__MAX };
 /* One map the embedded programs define (datapath/layout.c fills these). */
 struct sl_map_layout {
 	const char *name;

@@ -10,7 +10,7 @@
 const char *const sl_prog_names[SL_PROG__MAX] = {
 	[SL_PROG_FROM_ENDPOINT] = "from_endpoint", [SL_PROG_TO_ENDPOINT] = "to_endpoint",
 	[SL_PROG_PREFILTER] = "prefilter", [SL_PROG_FROM_OVERLAY] = "from_overlay",
-	[SL_PROG_FROM_NETDEV] = "from_netdev"
+	[SL_PROG_FROM_NETDEV] = "from_netdev", [SL_PROG_SOCKOPS] = "sockops", [SL_PROG_SK_MSG] = "sk_msg"
 };
 
 const char *sl_prog_name(unsigned prog, char *buf, size_t len)

@@ -12,6 +12,8 @@ enum sl_prog {
 	SL_PROG_PREFILTER,
 	SL_PROG_FROM_OVERLAY, /* tc ingress of sluice_vxlan (one object with the endpoint programs) */
 	SL_PROG_FROM_NETDEV,  /* tc ingress of datapath.underlayDevice, with a proxyPort (the same object) */
+	SL_PROG_SOCKOPS,      /* sockops on datapath.cgroupPath (bpf/sock.bpf.c) */
+	SL_PROG_SK_MSG,	      /* sk_msg on sluice_sock (the same object) */
 	SL_PROG__MAX
 };
 
@@ -33,5 +35,6 @@ struct sl_prog_value {
 
 /* Their names: in pins (prog_<name>_<digest>), messages and plans. */
 extern const char *const sl_prog_names[SL_PROG__MAX];
-/* "from_endpoint", "to_endpoint", "prefilter", "from_overlay", "from_netdev"; "program N" in buf. */
+/* "from_endpoint", "to_endpoint", "prefilter", "from_overlay", "from_netdev", "sockops", "sk_msg";
+ * "program N" in buf. */
 const char *sl_prog_name(unsigned prog, char *buf, size_t len);

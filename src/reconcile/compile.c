@@ -5,6 +5,7 @@
 #include "compile.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "kinds/attach.h"
 #include "kinds/map.h"
 #include "kinds/prog.h"
+#include "kinds/sockhook.h"
 
 /* compile_maps' view of the compile */
 struct ctx {
@@ -26,14 +28,17 @@ struct ctx {
 	struct sl_objset *out;
 };
 
-/* The program of an ATTACH object. Values sit at any alignment in a set's
- * bytes (obj_val), so the value is copied out, not read in place. */
+/* The program of an ATTACH or SOCKHOOK object (the first byte of both
+ * values). Values sit at any alignment in a set's bytes (obj_val), so it
+ * is copied out, not read in place. */
 static uint8_t attach_prog(const struct sl_objset *s, const struct sl_obj *o)
 {
-	struct sl_attach_value v;
+	_Static_assert(offsetof(struct sl_attach_value, prog) == 0 && offsetof(struct sl_sockhook_value, prog) == 0,
+		       "the program is the value's first byte");
+	uint8_t prog;
 
-	memcpy(&v, obj_val(s, o), sizeof(v));
-	return v.prog;
+	memcpy(&prog, obj_val(s, o), 1);
+	return prog;
 }
 
 /* The maps the state needs, by the maps each object's kind needs (struct
@@ -58,6 +63,8 @@ static int compile_maps(struct ctx *c)
 		if (g >= 0 && g < SL_MAPS__MAX)
 			need[g] = true;
 	}
+	/* the socket programs look flows up in the datapath's conntrack */
+	need[SL_MAPS_DATAPATH] = need[SL_MAPS_DATAPATH] || need[SL_MAPS_SOCK];
 	need[SL_MAPS_SHARED] = need[SL_MAPS_DATAPATH] || need[SL_MAPS_PREFILTER];
 	/* The programs the attachments use, loaded once and pinned. */
 	for (int p = 0; p < SL_PROG__MAX && r >= 0; p++) {
@@ -66,7 +73,8 @@ static int compile_maps(struct ctx *c)
 		bool used = false;
 
 		for (size_t i = 0; i < c->out->n && !used; i++)
-			used = c->out->v[i].kind == SL_OBJ_ATTACH && attach_prog(c->out, &c->out->v[i]) == p;
+			used = (c->out->v[i].kind == SL_OBJ_ATTACH || c->out->v[i].kind == SL_OBJ_SOCKHOOK) &&
+			       attach_prog(c->out, &c->out->v[i]) == p;
 		if (used)
 			r = objset_add(c->out, SL_OBJ_PROG, &k, sizeof(k), &v, sizeof(v));
 	}
@@ -121,6 +129,8 @@ static int compile(const struct sl_state *st, const struct sl_compile_prev *prev
 				    &res->set);
 	if (r >= 0)
 		r = proxy_compile(st, prev ? prev->prog_digest[SL_PROG_FROM_NETDEV] : 0, &res->set);
+	if (r >= 0)
+		r = sockaccel_compile(st, prev ? prev->prog_digest : NULL, prev ? prev->cgroup_id : 0, &res->set);
 	if (r >= 0)
 		r = compile_maps(&c);
 	if (r >= 0) {

@@ -38,6 +38,9 @@ struct sl_compile_prev {
 	/* The MTU of datapath.underlayDevice (0: not known: the overlay's
 	 * device is not compiled; features/overlay.c). */
 	uint32_t underlay_mtu;
+	/* The id of datapath.cgroupPath's cgroup (0: not known: the socket
+	 * hooks are not compiled; features/sockaccel.c). */
+	uint64_t cgroup_id;
 	/* The decoded keys of encryption.keys (keys.h). NULL: encryption's
 	 * SAs, xfrm policies and routes are not compiled (see encrypt.h). */
 	const struct sl_keyring *keys;

@@ -282,9 +282,16 @@ struct sl_datapath {
 	int policy_enforcement; /* enum sl_enforcement */
 	bool socket_acceleration;
 	bool host_reachable_services; /* read and checked; not carried out yet */
-	char *cgroup_path;
+	char *cgroup_path; /* NULL: SL_CGROUP_PATH_DEFAULT */
 	struct sl_map_sizes *map_sizes;
 };
+
+/* datapath.cgroupPath when the state gives none. */
+#define SL_CGROUP_PATH_DEFAULT "/sys/fs/cgroup/unified"
+static inline const char *sl_datapath_cgroup_path(const struct sl_datapath *dp)
+{
+	return dp && dp->cgroup_path ? dp->cgroup_path : SL_CGROUP_PATH_DEFAULT;
+}
 
 enum { SL_PF_DEVICE, SL_PF_XDP_MODE, SL_PF_DENY, SL_PF__MAX };
 struct sl_prefilter {

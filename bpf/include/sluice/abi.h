@@ -36,6 +36,7 @@
 #define SL_MAPNAME_EVENTS "sluice_events"
 #define SL_MAPNAME_PREFILTER_V4 "sluice_prefilter_v4"
 #define SL_MAPNAME_PREFILTER_V6 "sluice_prefilter_v6"
+#define SL_MAPNAME_SOCK "sluice_sock"
 
 /* Program names: what sluice owns among attached programs starts so. */
 #define SL_PROG_PREFIX "sluice_"
@@ -299,6 +300,27 @@ SL_STATIC_ASSERT(sizeof(struct sl_ct_value) == 40, "sl_ct_value");
 #define SL_CT_LIFETIME_TCP 21600
 #define SL_CT_LIFETIME_TCP_CLOSING 10
 #define SL_CT_LIFETIME_ANY 60
+
+/* ---- socket acceleration (bpf/sock.bpf.c) ---- */
+
+/*
+ * sluice_sock: a sockhash of the TCP sockets whose data goes socket to
+ * socket, each by its own addresses and ports as it sees them (local first).
+ * A socket's peer is found by the key with both sides swapped. IPv4 (also
+ * an IPv6 socket's v4-mapped addresses) in the first 4 bytes of each
+ * address. Unlike elsewhere in this file, ports are in host order, as the
+ * sockops and sk_msg contexts give them.
+ */
+struct sl_sock_key {
+	__u8 local[16];
+	__u8 remote[16];
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 family; /* SL_FAMILY_IPV4 or SL_FAMILY_IPV6 */
+	__u8 pad[3];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_sock_key) == 40, "sl_sock_key");
+#define SL_SOCK_MAX_ENTRIES 65536
 
 /* ---- verdicts and drop reasons ---- */
 

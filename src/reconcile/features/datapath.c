@@ -41,10 +41,6 @@ void datapath_validate(struct val *v)
 		v_err(v, f, SL_AT(dp, SL_DP_TUNNEL), "tunnel",
 		  "tunnel: vxlan needs datapath.underlayDevice, the device toward the other nodes (sluice_vxlan's "
 		  "MTU is its MTU less the encapsulation)");
-	if (SL_HAS(dp, SL_DP_SOCKET_ACCELERATION) && dp->socket_acceleration)
-		v_warn(v, f, SL_AT(dp, SL_DP_SOCKET_ACCELERATION), "socketAcceleration",
-		  "socket acceleration " NOT_YET ": no sockops or sk_msg program is attached, and connections "
-		  "between local endpoints take the usual path");
 	if (SL_HAS(dp, SL_DP_HOST_REACHABLE_SERVICES) && dp->host_reachable_services)
 		v_warn(v, f, SL_AT(dp, SL_DP_HOST_REACHABLE_SERVICES), "hostReachableServices",
 		  "hostReachableServices " NOT_YET ": services are translated for the traffic of local "

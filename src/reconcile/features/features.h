@@ -44,6 +44,11 @@ void prefilter_validate(struct val *v);
  * nothing is compiled). */
 int overlay_compile(const struct sl_state *st, uint32_t underlay_mtu, uint64_t digest, struct sl_objset *out);
 int prefilter_compile(const struct sl_state *st, uint64_t digest, struct sl_objset *out);
+/* sockaccel.c: the socket hooks of socketAcceleration, with the programs'
+ * digests (NULL: none) and the id of cgroupPath's cgroup known (0:
+ * nothing is compiled). */
+int sockaccel_compile(const struct sl_state *st, const uint64_t digest[SL_PROG__MAX], uint64_t cgroup_id,
+		      struct sl_objset *out);
 void identities_validate(struct val *v);
 void endpoints_validate(struct val *v);
 /* Whether an endpoint lives on this node (st->node, as validation set it). */
