@@ -30,11 +30,14 @@ sockload.py client --dst A --port P [options] CHECK...
       long        one connection, an echoed message of random size every
                   --interval s, until SIGTERM/SIGINT (writes --ready FILE
                   after the first good exchange); prints the count
+    --repeat N runs each check N times and counts the failures.
 
 sockload.py capture --dev DEV --port P [--ready FILE]
     Counts the TCP packets to or from port P seen on DEV (AF_PACKET, both
     directions) until SIGTERM/SIGINT, then prints one line:
-    "packets N syn N payload_packets N payload_bytes N fin N rst N".
+    "packets N syn N payload_packets N payload_bytes N fin N rst N",
+    then one line for each of the first 10 packets with payload:
+    "  payload SRC PORT > DST PORT len N flags FLAGS".
 
 Every socket is blocking (no O_NONBLOCK, no Python timeout) with
 SO_RCVTIMEO/SO_SNDTIMEO set to --timeout (default 10 s): a recv() or send()
@@ -635,15 +638,26 @@ def client(args):
     fails = eagains = 0
     where = "%s port %d" % (args.dst, args.port)
     for c in checks:
-        try:
-            text = getattr(cl, "c_" + c.replace("-", "_"))()
-            print("ok %s (%s): %s" % (c, where, text), flush=True)
-        except Eagain as e:
-            eagains += 1
-            print("FAIL %s (%s): EAGAIN: %s" % (c, where, e), flush=True)
-        except Exception as e:  # noqa: BLE001
-            fails += 1
-            print("FAIL %s (%s): %s" % (c, where, describe(e)), flush=True)
+        bad = eag = 0
+        first = text = None
+        for _ in range(args.repeat):
+            try:
+                text = getattr(cl, "c_" + c.replace("-", "_"))()
+            except Eagain as e:
+                eag += 1
+                first = first or "EAGAIN: %s" % e
+            except Exception as e:  # noqa: BLE001
+                bad += 1
+                first = first or describe(e)
+        n = "" if args.repeat == 1 else " %d of %d failed (%d with a spurious EAGAIN); first:" % (
+            bad + eag, args.repeat, eag)
+        if bad or eag:
+            print("FAIL %s (%s):%s %s" % (c, where, n, first), flush=True)
+        else:
+            print("ok %s (%s): %s%s" % (c, where, "%d times; last: " % args.repeat if args.repeat > 1 else "", text),
+                  flush=True)
+        fails += bad
+        eagains += eag
     return 1 if fails else 3 if eagains else 0
 
 
@@ -661,6 +675,7 @@ def capture(args):
     if args.ready:
         open(args.ready, "w").close()
     n = dict(packets=0, syn=0, payload_packets=0, payload_bytes=0, fin=0, rst=0)
+    seen = []
     while not stop.is_set():
         try:
             b = s.recv(256)
@@ -675,11 +690,13 @@ def capture(args):
                 continue
             iplen = struct.unpack_from("!H", b, 16)[0] - ihl
             tcp = 14 + ihl
+            src, dst = socket.inet_ntop(socket.AF_INET, b[26:30]), socket.inet_ntop(socket.AF_INET, b[30:34])
         elif et == 0x86DD and len(b) >= 54:
             if b[20] != 6:  # no extension headers in these tests
                 continue
             iplen = struct.unpack_from("!H", b, 18)[0]
             tcp = 54
+            src, dst = socket.inet_ntop(socket.AF_INET6, b[22:38]), socket.inet_ntop(socket.AF_INET6, b[38:54])
         else:
             continue
         if len(b) < tcp + 14:
@@ -697,7 +714,12 @@ def capture(args):
         if pay > 0:
             n["payload_packets"] += 1
             n["payload_bytes"] += pay
+            if len(seen) < 10:
+                fl = "".join(c for c, bit in zip("FSRPAU", (1, 2, 4, 8, 16, 32)) if flags & bit)
+                seen.append("  payload %s %d > %s %d len %d flags %s" % (src, sport, dst, dport, pay, fl))
     print(" ".join("%s %d" % kv for kv in n.items()), flush=True)
+    for ln in seen:
+        print(ln, flush=True)
     return 0
 
 
@@ -716,6 +738,7 @@ def main():
     p.add_argument("--timeout", type=float, default=TIMEOUT, help="of each blocking call (default 10 s)")
     p.add_argument("--deadline", type=float, default=300, help="of the whole run (default 300 s)")
     p.add_argument("--seed", type=int)
+    p.add_argument("--repeat", type=int, default=1, help="run each check this many times")
     p.add_argument("--up", type=int, default=16 << 20, help="bulk: bytes client to server (16 MB)")
     p.add_argument("--down", type=int, default=16 << 20, help="bulk: bytes server to client (16 MB)")
     p.add_argument("--conns", type=int, default=50, help="concurrent: connections (50)")
