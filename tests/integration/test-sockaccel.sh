@@ -345,6 +345,37 @@ it_check "repaired: the transfer passes" test $? -eq 0
 it_check "repaired: accelerated again, no payload on lxc-web-1 ($CAP)" no_payload
 it_check "the foreign sockops program is still attached" foreign_there
 
+# ---- drift: the pinned link removed; the sk_msg program detached from the map ----
+links=$(find "$SLUICE_PIN_DIR" -maxdepth 1 -name 'link_*sockops*')
+if [ -n "$links" ]; then
+	rm -f $links
+	it_check "drift: without its pinned link ($(basename "$links")), sluice_sockops is off the cgroup" \
+		sh -c "! bpftool cgroup show '$CG' | grep -q sluice_sockops"
+	it_sluice 2 diff "$ON"
+	it_check "diff shows the sockops attachment to make again" grep -qi "sockops" "$IT_OUT"
+	it_apply "$ON"
+	it_converged "$ON"
+	it_check "repaired: sluice_sockops is on the cgroup" has_sluice_sockops
+else
+	it_bad "no pinned link of sluice_sockops in $SLUICE_PIN_DIR ($(ls "$SLUICE_PIN_DIR" | tr '\n' ' '))"
+fi
+msgprog=$(find "$SLUICE_PIN_DIR" -maxdepth 1 -name 'prog_sk_msg*' | head -1)
+if [ -n "$msgprog" ] && bpftool prog detach pinned "$msgprog" msg_verdict pinned "$SLUICE_PIN_DIR/sluice_sock"; then
+	transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
+	it_check "drift: sk_msg detached from the map: the transfer passes" test $? -eq 0
+	it_check "drift: sk_msg detached from the map: payload on lxc-web-1 ($CAP)" payload_ge $((2 * MB))
+	it_sluice 2 diff "$ON"
+	sed 's/^/   | /' "$IT_OUT"
+	it_check "diff shows the sk_msg attachment to make again" grep -qi "sk_msg" "$IT_OUT"
+	it_apply "$ON"
+	it_converged "$ON"
+	transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
+	it_check "repaired: the transfer passes" test $? -eq 0
+	it_check "repaired: accelerated again, no payload on lxc-web-1 ($CAP)" no_payload
+else
+	it_bad "cannot detach the sk_msg program ($msgprog) from sluice_sock with bpftool"
+fi
+
 # ---- off, then flush, with a long connection established ----
 # long_start: an echoed message every 50 ms from client-1 to web-1:7000;
 # long_count: its exchanges so far; long_stop: its exit code.
@@ -361,6 +392,22 @@ long_moves() { # the long connection makes exchanges (within 2 s)
 	for _ in $(seq 40); do [ "$(long_count)" -gt $((n0 + 5)) ] && return 0; sleep 0.05; done
 	return 1
 }
+objects_gone() { # KIND ID...: none of these kernel objects is left (within 3 s)
+	local i left
+	for i in $(seq 30); do
+		left=""
+		set -- "$@"
+		while [ $# -ge 2 ]; do
+			bpftool "$1" show id "$2" >/dev/null 2>&1 && left+="$1 $2 "
+			shift 2
+		done
+		[ -z "$left" ] && return 0
+		sleep 0.1
+		set -- $left
+	done
+	echo "   still there: $left"
+	return 1
+}
 long_stop() {
 	kill -TERM "$LONG"
 	wait "$LONG"
@@ -372,6 +419,11 @@ for how in off flush; do
 	it_check "($how) the long connection is established" long_start
 	n=$(sock_entries)
 	it_check "($how) while it is open, sluice_sock has its two sockets ($n)" test "$n" != none -a "$n" -ge 2
+	# the kernel objects of acceleration: gone once nothing uses them
+	ids="map $(bpftool -j map show pinned "$SLUICE_PIN_DIR/sluice_sock" | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+	for f in "$SLUICE_PIN_DIR"/prog_sk_msg* "$SLUICE_PIN_DIR"/prog_sockops*; do
+		ids+=" prog $(bpftool -j prog show pinned "$f" | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+	done
 	cap_start lxc-web-1 7000
 	if [ $how = off ]; then it_apply "$OFF"; else it_sluice 0 flush --yes; fi
 	it_check "($how) sluice's programs are off the cgroup" no_sluice_prog
@@ -380,6 +432,7 @@ for how in off flush; do
 	cap_stop
 	echo "   ($how) capture on lxc-web-1 of the long connection meanwhile: $CAP"
 	it_check "($how) the long connection ends well, every echo checked" long_stop
+	it_check "($how) then sluice_sock and both programs are freed ($ids)" objects_gone $ids
 	transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
 	it_check "($how) a new connection passes" test $? -eq 0
 	it_check "($how) not accelerated: payload on lxc-web-1 ($CAP)" payload_ge $((2 * MB))
