@@ -176,12 +176,15 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 		}
 		prev.underlay_mtu = (uint32_t)mtu;
 	}
+	sl_kernel_set_cgroup_path(p->k, NULL);
 	if (st->datapath->socket_acceleration) {
 		/* the sockops program goes on this cgroup: find it now, refuse
 		 * without it */
 		const char *path = sl_datapath_cgroup_path(st->datapath);
 
 		r = sl_cgroup_id(path, &prev.cgroup_id);
+		if (r >= 0)
+			sl_kernel_set_cgroup_path(p->k, path);
 		if (r < 0) {
 			fprintf(p->err, "sluice %s: datapath.cgroupPath %s: %s; nothing was changed\n", cmd, str_esc(path),
 				sl_cgroup_strerror(r));

@@ -25,6 +25,7 @@ int cmd_show(const struct cli *c)
 	r = cli_observe(c, "show", &k, &live);
 	if (!r) {
 		sl_kernel_layouts(&layouts, &n_layouts);
+		sl_show_set_cgroup_path_fn(sl_cgroup_path);
 		if (sl_show_render(&live, layouts, n_layouts,
 				   c->output == CLI_OUTPUT_JSON ? SL_SHOW_JSON : SL_SHOW_YAML, &out, &notes) < 0) {
 			fprintf(stderr, "sluice show: out of memory\n");

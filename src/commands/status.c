@@ -21,6 +21,7 @@
 #include "kinds/map.h"
 #include "kinds/route.h"
 #include "kinds/rule.h"
+#include "kinds/sockhook.h"
 
 int cli_observe(const struct cli *c, const char *cmd, struct sl_kernel **k, struct sl_objset *live)
 {
@@ -344,6 +345,64 @@ static void proxy_routing(struct strbuf *b, struct doc *d, const struct sl_objse
 		strbuf_adds(b, "  (none)\n");
 }
 
+/* Socket acceleration: sluice's socket hooks as observed (sockops on its
+ * cgroup, by path where this mount namespace shows it; sk_msg on its
+ * sockhash) and the sockets accelerated now (sluice_sock's entries). */
+static void sockets(struct strbuf *b, struct doc *d, const struct sl_objset *live, const struct sl_kernel_status *st)
+{
+	struct doc_node *m = d ? doc_map(d, doc_root(d), "socketAcceleration", DOC_BLOCK) : NULL;
+	struct doc_node *hooks = d ? doc_seq(d, m, "hooks", DOC_BLOCK) : NULL;
+	bool any = false;
+
+	if (!d)
+		strbuf_adds(b, "\nsocket acceleration (sockops, sk_msg):\n");
+	for (size_t i = 0; i < live->n; i++) {
+		const struct sl_obj *o = &live->v[i];
+		struct sl_sockhook_key k;
+		struct sl_sockhook_value v;
+		char hbuf[16], where[4096] = "";
+		const char *hook;
+
+		if (o->kind != SL_OBJ_SOCKHOOK || !sl_kind_fits(o->kind, o->klen, o->vlen))
+			continue;
+		memcpy(&k, obj_key(live, o), sizeof(k));
+		memcpy(&v, obj_val(live, o), sizeof(v));
+		hook = sl_sockhook_name(k.hook, hbuf, sizeof(hbuf));
+		if (!sl_sockhook_on_cgroup(k.hook))
+			snprintf(where, sizeof(where), "map %s", SL_MAPNAME_SOCK);
+		else if (sl_cgroup_path(v.cgroup_id, where + 7, sizeof(where) - 7) == 0)
+			memcpy(where, "cgroup ", 7);
+		else
+			snprintf(where, sizeof(where), "cgroup id %" PRIu64, v.cgroup_id);
+		if (d) {
+			struct doc_node *h = doc_map(d, hooks, NULL, DOC_BLOCK);
+
+			doc_str(d, h, "hook", hook);
+			doc_str(d, h, "program", sl_prog_names[v.prog % SL_PROG__MAX]);
+			doc_str(d, h, "on", where);
+			if (sl_sockhook_on_cgroup(k.hook))
+				doc_u64(d, h, "cgroupId", v.cgroup_id);
+			doc_bool(d, h, "current", v.digest);
+		} else {
+			strbuf_addf(b, "  %-8s %-8s on %s, %s\n", hook, sl_prog_names[v.prog % SL_PROG__MAX], str_esc(where),
+				    v.digest ? "current" : "stale (apply replaces it)");
+		}
+		any = true;
+	}
+	for (size_t i = 0; i < st->n_maps; i++) {
+		if (!streq(st->maps[i].name, SL_MAPNAME_SOCK))
+			continue;
+		if (d)
+			doc_u64(d, m, "sockets", st->maps[i].entries);
+		else
+			strbuf_addf(b, "  %u sockets accelerated now (entries of %s)\n", st->maps[i].entries,
+				    SL_MAPNAME_SOCK);
+		any = true;
+	}
+	if (!any && !d)
+		strbuf_adds(b, "  (off)\n");
+}
+
 int cmd_status(const struct cli *c)
 {
 	struct sl_kernel *k = NULL;
@@ -445,6 +504,7 @@ int cmd_status(const struct cli *c)
 		strbuf_adds(&b, "  (none)\n");
 	encryption(&b, d, &live);
 	proxy_routing(&b, d, &live);
+	sockets(&b, d, &live, &st);
 	if (d && doc_json(d, DOC_JSON_COMPACT, &b) < 0) {
 		fprintf(stderr, "sluice status: out of memory\n");
 		r = 1;

@@ -105,10 +105,25 @@ static int open_in(const char *mnt, void *ctx)
 	return c->fd >= 0;
 }
 
-int kernel_cgroup_open(uint64_t id)
+void sl_kernel_set_cgroup_path(struct sl_kernel *k, const char *path)
+{
+	if (k)
+		k->cgroup_path = path;
+}
+
+int kernel_cgroup_open(struct sl_kernel *k, uint64_t id)
 {
 	struct open_ctx c = { .id = id, .fd = -1 };
-	int r = each_cgroup2_mount(open_in, &c);
+	uint64_t have;
+	int r;
+
+	if (k && k->cgroup_path && sl_cgroup_id(k->cgroup_path, &have) >= 0 && have == id) {
+		int fd = open(k->cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd >= 0)
+			return fd;
+	}
+	r = each_cgroup2_mount(open_in, &c);
 
 	if (r < 0)
 		return r;
@@ -118,7 +133,7 @@ int kernel_cgroup_open(uint64_t id)
 int sl_cgroup_path(uint64_t id, char *buf, size_t len)
 {
 	char proc[64];
-	int fd = kernel_cgroup_open(id);
+	int fd = kernel_cgroup_open(NULL, id);
 	ssize_t n;
 
 	if (fd < 0)

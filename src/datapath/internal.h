@@ -63,6 +63,7 @@ struct sl_kernel {
 	/* socket hooks as observed (sockhook.c): the program attached to
 	 * sluice_sock (0: none) */
 	uint32_t sk_msg_prog_id;
+	const char *cgroup_path; /* sl_kernel_set_cgroup_path */
 	/* during sl_kernel_apply: the programs' settings; the runtime maps'
 	 * thread (maps.c); the kinds whose removals went first (entries.c) */
 	const struct sl_prog_settings *settings;
@@ -94,8 +95,9 @@ void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len);
  * map's entries are, and a kind's map: the kind table, kinds/kind.h.) */
 int kernel_layout_index(const char *name);
 
-/* cgroup.c: a cgroup v2 directory by id, opened (O_RDONLY), or -errno. */
-int kernel_cgroup_open(uint64_t id);
+/* cgroup.c: a cgroup v2 directory by id, opened (O_RDONLY), or -errno:
+ * k's cgroup path when it is that cgroup, else by file handle. */
+int kernel_cgroup_open(struct sl_kernel *k, uint64_t id);
 
 /* pin.c: open the pinned maps (again: whatever was opened before is closed). */
 int kernel_open_maps(struct sl_kernel *k, struct sl_kerr *e);

@@ -118,6 +118,10 @@ void sl_kernel_status_free(struct sl_kernel_status *st);
  * underlay): > 0, or -errno (-ENODEV: no such device). No kernel write. */
 int sl_kernel_device_mtu(const char *name);
 
+/* Where the state says its cgroup is (datapath.cgroupPath): attaching
+ * there opens this path when its id is the one planned, else the cgroup by
+ * id (which needs CAP_DAC_READ_SEARCH). The string must outlive k's use. */
+void sl_kernel_set_cgroup_path(struct sl_kernel *k, const char *path);
 /* cgroup.c: the id of a cgroup v2 directory (datapath.cgroupPath), what a
  * socket hook's value holds; -EMEDIUMTYPE: not cgroup v2. */
 int sl_cgroup_id(const char *path, uint64_t *ret_id);

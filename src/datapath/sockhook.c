@@ -116,7 +116,7 @@ static int attach_sockops(struct sl_kernel *k, const struct sl_sockhook_value *w
 		}
 		goto out;
 	}
-	cg = kernel_cgroup_open(want->cgroup_id);
+	cg = kernel_cgroup_open(k, want->cgroup_id);
 	if (cg < 0) {
 		r = cg;
 		kerr(e, "socket hook sockops: the cgroup (id %llu) of datapath.cgroupPath: %s",

@@ -25,6 +25,13 @@
 #include "common/doc.h"
 #include "common/util.h"
 #include "model.h"
+
+static int (*cgroup_path_fn)(uint64_t id, char *buf, size_t len);
+
+void sl_show_set_cgroup_path_fn(int (*fn)(uint64_t id, char *buf, size_t len))
+{
+	cgroup_path_fn = fn;
+}
 #include "net.h"
 #include "kinds/attach.h"
 #include "kinds/prog.h"
@@ -62,7 +69,7 @@ static void build_doc(struct show *s)
 	}
 	for (int i = 0; i < SL_MAP__MAX; i++)
 		sizes |= s->map_size_set[i] && s->map_size[i] != sl_map_size_default[i];
-	if (s->enforcement != SL_ENFORCE_DEFAULT || sizes || s->has_tunnel || s->underlay[0]) {
+	if (s->enforcement != SL_ENFORCE_DEFAULT || sizes || s->has_tunnel || s->underlay[0] || s->sock_accel) {
 		struct doc_node *dp = doc_map(&s->doc, root, "datapath", DOC_BLOCK);
 
 		if (s->has_tunnel) {
@@ -75,6 +82,18 @@ static void build_doc(struct show *s)
 
 		if (s->enforcement != SL_ENFORCE_DEFAULT)
 			doc_str(&s->doc, dp, "policyEnforcement", s->enforcement == SL_ENFORCE_ALWAYS ? "always" : "never");
+		if (s->sock_accel) {
+			char path[4096];
+
+			doc_bool(&s->doc, dp, "socketAcceleration", true);
+			if (!s->cgroup_id)
+				show_note(s, "socket acceleration's sockops program is on no cgroup");
+			else if (!cgroup_path_fn || cgroup_path_fn(s->cgroup_id, path, sizeof(path)) < 0)
+				show_note(s, "the cgroup of socket acceleration (id %llu) has no path here: cgroupPath is "
+					     "not shown", (unsigned long long)s->cgroup_id);
+			else if (strcmp(path, SL_CGROUP_PATH_DEFAULT) != 0)
+				doc_str(&s->doc, dp, "cgroupPath", path);
+		}
 		if (sizes) {
 			struct doc_node *ms = doc_map(&s->doc, dp, "mapSizes", DOC_BLOCK);
 

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/strbuf.h"
 #include "objset.h"
@@ -44,5 +45,10 @@ enum sl_show_format { SL_SHOW_YAML, SL_SHOW_JSON, SL_SHOW__MAX };
  *
  * Returns 0, or -ENOMEM, or -EINVAL for an unknown format.
  */
+/* How show finds a cgroup's path by id (datapath.cgroupPath of socket
+ * acceleration): the command sets the kernel layer's; unset, show notes
+ * that it cannot. */
+void sl_show_set_cgroup_path_fn(int (*fn)(uint64_t id, char *buf, size_t len));
+
 int sl_show_render(const struct sl_objset *live, const struct sl_map_layout *layouts, size_t n_layouts,
 		   enum sl_show_format fmt, struct strbuf *out, struct strbuf *ret_notes);

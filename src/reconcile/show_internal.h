@@ -180,6 +180,9 @@ struct show {
 	bool has_tunnel;
 	uint16_t vxlan_port;
 	char underlay[SHOW_IFNAME_LEN + 1];
+	/* socket acceleration, from its socket hooks: the sockops one's cgroup */
+	bool sock_accel;
+	uint64_t cgroup_id;
 	struct nameset names;
 	struct doc doc;
 	size_t svc_first, n_svcs; /* the SERVICE objects: a run of the live set */

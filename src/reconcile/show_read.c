@@ -10,6 +10,7 @@
 #include "kinds/route.h"
 #include "kinds/xfrm.h"
 #include "show_internal.h"
+#include "kinds/sockhook.h"
 #include "kinds/attach.h"
 #include "kinds/prog.h"
 #include "kinds/map.h"
@@ -447,6 +448,23 @@ static void read_later(struct show *s, size_t at, const struct sl_obj *o)
 	(void)o;
 }
 
+/* Socket acceleration's hooks give socketAcceleration, and the sockops
+ * one its cgroup (by id: show.c finds its path). */
+static void read_sockhook(struct show *s, size_t at, const struct sl_obj *o)
+{
+	struct sl_sockhook_key k;
+	struct sl_sockhook_value v;
+
+	(void)at;
+	if (!show_obj_copy(s, o, &k, sizeof(k), &v, sizeof(v))) {
+		show_note(s, "a socket hook of an unknown form is not shown");
+		return;
+	}
+	s->sock_accel = true;
+	if (sl_sockhook_on_cgroup(k.hook))
+		s->cgroup_id = v.cgroup_id;
+}
+
 /* show's reader of each kind (kinds/kind.h): what of the state it gives
  * back. A kind without a reader is one this version cannot show. */
 static void (*const readers[SL_OBJ__MAX])(struct show *s, size_t i, const struct sl_obj *o) = {
@@ -455,6 +473,7 @@ static void (*const readers[SL_OBJ__MAX])(struct show *s, size_t i, const struct
 	[SL_OBJ_MAP] = read_map,	       [SL_OBJ_PROG] = read_later,	      [SL_OBJ_BACKEND] = read_later,
 	[SL_OBJ_SERVICE] = read_service,       [SL_OBJ_XFRM_STATE] = read_sa,	      [SL_OBJ_XFRM_POLICY] = read_xfrm_policy,
 	[SL_OBJ_ROUTE] = read_route,	       [SL_OBJ_DEVICE] = read_device,	      [SL_OBJ_RULE] = read_later,
+	[SL_OBJ_SOCKHOOK] = read_sockhook,
 };
 
 void show_read_live(struct show *s)
