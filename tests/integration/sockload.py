@@ -296,7 +296,7 @@ def serve_conn(c, results, t):
             toks = struct.unpack("!%dI" % up, recv_exact(c, 4 * up, "server: tokens", t))
             out = []
             for k in toks:
-                ok, text = results.get(k, t)
+                ok, text = results.get(k, down / 1000 if down else t)
                 out.append("%08x %s %s\n" % (k, "ok" if ok else "FAIL", text.replace("\n", " ")))
             send_all(c, "".join(out).encode(), "server: verdicts", t)
             return
@@ -382,6 +382,7 @@ class Client:
     def __init__(self, args):
         self.a = args
         self.t = args.timeout
+        self.pending = []  # tokens of connections whose verdict is not asked for yet
         self.rng = random.Random(args.seed if args.seed is not None else os.getpid() ^ int(time.time()))
 
     def token(self):
@@ -408,15 +409,30 @@ class Client:
     def open(self, op, flags=0, up=0, down=0, token=None):
         token = self.token() if token is None else token
         s = self.connect()
+        if op not in (OP_RESULT, OP_SHORT):
+            self.pending.append(token)
         send_all(s, HDR.pack(MAGIC, op, flags, 0, token, up, down), "client: header", self.t)
         return s, token
 
-    def verdicts(self, tokens):
-        """The server's verdicts on these connections; fails on any bad one."""
+    def server_said(self):
+        """After a failure: what the server said of this check's first
+        connections whose verdict was not asked for yet (best effort)."""
+        toks, self.pending = self.pending[:3], []
+        if not toks:
+            return ""
+        try:
+            return "; ".join(self.verdicts(toks, wait=1.0, raw=True))
+        except Exception as e:  # noqa: BLE001
+            return "(no verdict: %s)" % describe(e)
+
+    def verdicts(self, tokens, wait=None, raw=False):
+        """The server's verdicts on these connections; fails on any bad one
+        (raw: the lines "ok TEXT" / "FAIL TEXT", no failure)."""
         bad, texts = [], []
+        self.pending = [k for k in self.pending if k not in tokens]
         for i in range(0, len(tokens), 1000):
             part = tokens[i:i + 1000]
-            s, _ = self.open(OP_RESULT, up=len(part))
+            s, _ = self.open(OP_RESULT, up=len(part), down=int(wait * 1000) if wait else 0)
             try:
                 send_all(s, struct.pack("!%dI" % len(part), *part), "client: tokens", self.t)
                 data = b""
@@ -432,7 +448,10 @@ class Client:
                 raise Failure("the server gave %d verdicts for %d connections" % (len(lines), len(part)))
             for ln in lines:
                 _, st, text = ln.split(" ", 2)
-                (texts if st == "ok" else bad).append(text)
+                if raw:
+                    texts.append("server %s: %s" % (st, text))
+                else:
+                    (texts if st == "ok" else bad).append(text)
         if bad:
             raise (Eagain if any("EAGAIN" in b for b in bad) else Failure)(
                 "server: %s%s" % (bad[0], " (and %d more)" % (len(bad) - 1) if len(bad) > 1 else ""))
@@ -615,6 +634,11 @@ class Client:
         return "%d exchanges, %d bytes echoed, checked" % (n, total)
 
 
+def said(cl):
+    s = cl.server_said()
+    return " [%s]" % s if s else ""
+
+
 CHECKS = ["bulk", "concurrent", "pingpong", "halfclose", "sendfile", "splice", "reset-client", "reset-server",
           "short", "long"]
 
@@ -641,14 +665,15 @@ def client(args):
         bad = eag = 0
         first = text = None
         for _ in range(args.repeat):
+            cl.pending = []
             try:
                 text = getattr(cl, "c_" + c.replace("-", "_"))()
             except Eagain as e:
                 eag += 1
-                first = first or "EAGAIN: %s" % e
+                first = first or "EAGAIN: %s%s" % (e, said(cl))
             except Exception as e:  # noqa: BLE001
                 bad += 1
-                first = first or describe(e)
+                first = first or "%s%s" % (describe(e), said(cl))
         n = "" if args.repeat == 1 else " %d of %d failed (%d with a spurious EAGAIN); first:" % (
             bad + eag, args.repeat, eag)
         if bad or eag:
