@@ -27,6 +27,13 @@ struct {
 	__type(value, __u64);
 } sluice_sock SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SL_SOCK_TAKEN_MAX_ENTRIES);
+	__type(key, struct sl_sock_key);
+	__type(value, __u8);
+} sluice_sock_taken SEC(".maps");
+
 /* What the message program reads of its socket (CO-RE: offsets from the
  * kernel's BTF at load). */
 struct tcp_sock {
@@ -35,6 +42,7 @@ struct tcp_sock {
 	__u32 snd_nxt;	  /* the end of what has been sent */
 } __attribute__((preserve_access_index));
 
+#define EEXIST 17
 #define AF_INET 2
 #define AF_INET6 10
 
@@ -82,6 +90,19 @@ static __always_inline int sock_key(struct sl_sock_key *k, __u32 family, __u32 l
 	return 1;
 }
 
+/* sock_key from a context with the fields both sockops and sk_msg have
+ * (each read once, by name: the verifier wants context fields read at
+ * their own offsets). */
+#define SOCK_KEY(k, ctx, swap)                                                                          \
+	({                                                                                              \
+		__u32 l6_[4] = { (ctx)->local_ip6[0], (ctx)->local_ip6[1], (ctx)->local_ip6[2],         \
+				 (ctx)->local_ip6[3] };                                                 \
+		__u32 r6_[4] = { (ctx)->remote_ip6[0], (ctx)->remote_ip6[1], (ctx)->remote_ip6[2],      \
+				 (ctx)->remote_ip6[3] };                                                \
+		sock_key((k), (ctx)->family, (ctx)->local_ip4, (ctx)->remote_ip4, l6_, r6_, (ctx)->local_port, \
+			 (ctx)->remote_port, (swap));                                                   \
+	})
+
 /* The flow's conntrack entry in one direction of policy; the flow is
  * client -> server (network-order ports, as the programs keep them). */
 static __always_inline struct sl_ct_value *ct_entry(const __u8 *client, const __u8 *server, __u16 cport, __u16 sport,
@@ -125,7 +146,6 @@ SEC("sockops")
 int sluice_sockops(struct bpf_sock_ops *s)
 {
 	struct sl_sock_key k;
-	__u32 l6[4], r6[4];
 	int active;
 
 	if (s->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
@@ -134,22 +154,27 @@ int sluice_sockops(struct bpf_sock_ops *s)
 		active = 0;
 	else
 		return 1;
-	l6[0] = s->local_ip6[0];
-	l6[1] = s->local_ip6[1];
-	l6[2] = s->local_ip6[2];
-	l6[3] = s->local_ip6[3];
-	r6[0] = s->remote_ip6[0];
-	r6[1] = s->remote_ip6[1];
-	r6[2] = s->remote_ip6[2];
-	r6[3] = s->remote_ip6[3];
-	if (!sock_key(&k, s->family, s->local_ip4, s->remote_ip4, l6, r6, s->local_port, s->remote_port, 0))
+	if (!SOCK_KEY(&k, s, 0))
 		return 1;
-	if (!sock_flow_local(&k, active))
+	if (!sock_flow_local(&k, active) || bpf_map_lookup_elem(&sluice_sock_taken, &k))
 		return 1;
-	/* never over another socket's entry: a key already taken means two
-	 * sockets see the same addresses and ports (in other namespaces), and
-	 * then neither of the later one's peers is found by it */
-	bpf_sock_hash_update(s, &sluice_sock, &k, BPF_NOEXIST);
+	/* Never over another socket's entry. A key already taken means two
+	 * sockets see the same addresses and ports (in other namespaces):
+	 * which of them a peer means cannot be told, so the key and its
+	 * peer's are marked taken, and from then on no socket joins under
+	 * either and no message goes to a socket found by either (the
+	 * sockets there go on through TCP). */
+	if (bpf_sock_hash_update(s, &sluice_sock, &k, BPF_NOEXIST) == -EEXIST) {
+		struct sl_sock_key peer = k;
+		__u8 one = 1;
+
+		__builtin_memcpy(peer.local, k.remote, 16);
+		__builtin_memcpy(peer.remote, k.local, 16);
+		peer.local_port = k.remote_port;
+		peer.remote_port = k.local_port;
+		bpf_map_update_elem(&sluice_sock_taken, &k, &one, BPF_ANY);
+		bpf_map_update_elem(&sluice_sock_taken, &peer, &one, BPF_ANY);
+	}
 	return 1;
 }
 
@@ -158,23 +183,17 @@ int sluice_sk_msg(struct sk_msg_md *m)
 {
 	struct sl_sock_key peer;
 	struct tcp_sock *tp;
-	__u32 l6[4], r6[4];
 
-	l6[0] = m->local_ip6[0];
-	l6[1] = m->local_ip6[1];
-	l6[2] = m->local_ip6[2];
-	l6[3] = m->local_ip6[3];
-	r6[0] = m->remote_ip6[0];
-	r6[1] = m->remote_ip6[1];
-	r6[2] = m->remote_ip6[2];
-	r6[3] = m->remote_ip6[3];
-	if (!sock_key(&peer, m->family, m->local_ip4, m->remote_ip4, l6, r6, m->local_port, m->remote_port, 1))
+	if (!SOCK_KEY(&peer, m, 1))
 		return SK_PASS;
 	/* Once a socket has sent data through TCP it keeps to it: a message
 	 * put straight into the peer's queue would overtake what TCP still
 	 * carries (the peer reads its queue first). */
 	tp = bpf_skc_to_tcp_sock(m->sk);
 	if (!tp || tp->bytes_sent || tp->write_seq != tp->snd_nxt)
+		return SK_PASS;
+	/* a key two sockets claimed: the one found may not be the peer */
+	if (bpf_map_lookup_elem(&sluice_sock_taken, &peer))
 		return SK_PASS;
 	/* No peer: the message goes through TCP. Always SK_PASS: SK_DROP
 	 * would fail the sender's write. */

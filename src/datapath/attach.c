@@ -51,14 +51,6 @@ static const char *prog_name(uint32_t id, struct name_cache *c, size_t n)
 	return slot->name;
 }
 
-static uint64_t digest_of(struct sl_kernel *k, uint32_t prog_id, uint8_t prog)
-{
-	for (size_t i = 0; i < k->n_progs; i++)
-		if (k->progs[i].id == prog_id && k->progs[i].current && k->progs[i].prog == prog)
-			return k->progs[i].digest;
-	return 0;
-}
-
 static uint8_t prog_kind(const char *name, uint8_t hook)
 {
 	if (hook == SL_HOOK_XDP)
@@ -101,7 +93,7 @@ static int note(struct sl_kernel *k, const char *ifname, uint32_t ifindex, uint8
 		a->xdp_mode = xdp_mode;
 		a->prog_id = prog_id;
 		memcpy(key.ifname, a->ifname, sizeof(key.ifname));
-		val.digest = digest_of(k, prog_id, val.prog);
+		val.digest = kernel_prog_digest(k, prog_id, val.prog);
 		return objset_add(live, SL_OBJ_ATTACH, &key, sizeof(key), &val, sizeof(val));
 	}
 }
@@ -181,20 +173,6 @@ static const struct kernel_attached *attached(struct sl_kernel *k, const struct 
 	return NULL;
 }
 
-static int prog_fd(struct sl_kernel *k, uint8_t prog, uint64_t digest, struct sl_kerr *e)
-{
-	char name[64];
-	int fd;
-
-	kernel_prog_pin_name(prog, digest, name, sizeof(name));
-	fd = bpf_obj_get(kernel_path(k, name));
-	if (fd < 0) {
-		kerr(e, "program %s: %s: %s", sl_prog_names[prog], kernel_path(k, name), strerror(errno));
-		return -errno;
-	}
-	return fd;
-}
-
 static uint32_t xdp_flags(uint8_t mode)
 {
 	return mode == SL_XDP_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
@@ -244,7 +222,7 @@ static int attach_one(struct sl_kernel *k, const struct sl_attach_key *ak, const
 		kerr(e, "device %s: %s", ifname, strerror(errno));
 		return -ENODEV;
 	}
-	fd = prog_fd(k, av->prog, av->digest, e);
+	fd = kernel_prog_open(k, av->prog, av->digest, e);
 	if (fd < 0)
 		return fd;
 	if (ak->hook == SL_HOOK_XDP) {

@@ -90,6 +90,11 @@ bool kernel_parent_on_bpffs(const char *path);
 int kernel_map_fd(struct sl_kernel *k, const char *name);
 const struct sl_map_layout *kernel_layout(const char *name);
 void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len);
+/* The digest of the pinned, current program of that kind with that id
+ * (observed), 0 when it is not one: what an observed attachment holds. */
+uint64_t kernel_prog_digest(struct sl_kernel *k, uint32_t prog_id, uint8_t prog);
+/* The pinned program of that kind and digest, opened; -errno, said in e. */
+int kernel_prog_open(struct sl_kernel *k, uint8_t prog, uint64_t digest, struct sl_kerr *e);
 
 /* layout.c: the index of a map in sl_kernel_layouts, -1. (Which kind a
  * map's entries are, and a kind's map: the kind table, kinds/kind.h.) */

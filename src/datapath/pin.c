@@ -35,6 +35,28 @@ void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len)
 	snprintf(buf, len, "prog_%s_%016" PRIx64, sl_prog_names[prog], digest);
 }
 
+uint64_t kernel_prog_digest(struct sl_kernel *k, uint32_t prog_id, uint8_t prog)
+{
+	for (size_t i = 0; i < k->n_progs; i++)
+		if (k->progs[i].id == prog_id && k->progs[i].current && k->progs[i].prog == prog)
+			return k->progs[i].digest;
+	return 0;
+}
+
+int kernel_prog_open(struct sl_kernel *k, uint8_t prog, uint64_t digest, struct sl_kerr *e)
+{
+	char name[64];
+	int fd;
+
+	kernel_prog_pin_name(prog, digest, name, sizeof(name));
+	fd = bpf_obj_get(kernel_path(k, name));
+	if (fd < 0) {
+		kerr(e, "program %s: %s: %s", sl_prog_names[prog], kernel_path(k, name), strerror(errno));
+		return -errno;
+	}
+	return fd;
+}
+
 int kernel_map_fd(struct sl_kernel *k, const char *name)
 {
 	int i = kernel_layout_index(name);

@@ -25,14 +25,6 @@
 #define SOCKOPS_LINK_PIN "link_sockops"
 #define SOCKOPS_LINK_TMP "link_sockops_new" /* bpffs takes no dot in a name */
 
-static uint64_t digest_of(struct sl_kernel *k, uint32_t prog_id, uint8_t prog)
-{
-	for (size_t i = 0; i < k->n_progs; i++)
-		if (k->progs[i].id == prog_id && k->progs[i].current && k->progs[i].prog == prog)
-			return k->progs[i].digest;
-	return 0;
-}
-
 static int add(struct sl_objset *live, uint8_t hook, uint8_t prog, uint64_t digest, uint64_t cgroup_id)
 {
 	struct sl_sockhook_key key = { .hook = hook };
@@ -53,7 +45,7 @@ static int observe_sockops(struct sl_kernel *k, struct sl_objset *live)
 		return 0;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_LINK_TYPE_CGROUP &&
 	    info.cgroup.cgroup_id && info.cgroup.attach_type == BPF_CGROUP_SOCK_OPS)
-		r = add(live, SL_SOCKHOOK_SOCK_OPS, SL_PROG_SOCKOPS, digest_of(k, info.prog_id, SL_PROG_SOCKOPS),
+		r = add(live, SL_SOCKHOOK_SOCK_OPS, SL_PROG_SOCKOPS, kernel_prog_digest(k, info.prog_id, SL_PROG_SOCKOPS),
 			info.cgroup.cgroup_id);
 	close(fd);
 	return r;
@@ -68,7 +60,7 @@ static int observe_sk_msg(struct sl_kernel *k, struct sl_objset *live)
 	if (mfd < 0 || bpf_prog_query(mfd, BPF_SK_MSG_VERDICT, 0, &flags, ids, &n) < 0 || n == 0)
 		return 0;
 	k->sk_msg_prog_id = ids[0];
-	return add(live, SL_SOCKHOOK_SK_MSG, SL_PROG_SK_MSG, digest_of(k, ids[0], SL_PROG_SK_MSG), 0);
+	return add(live, SL_SOCKHOOK_SK_MSG, SL_PROG_SK_MSG, kernel_prog_digest(k, ids[0], SL_PROG_SK_MSG), 0);
 }
 
 int sockhook_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
@@ -82,27 +74,13 @@ int sockhook_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr
 	return r;
 }
 
-static int prog_fd(struct sl_kernel *k, uint8_t prog, uint64_t digest, struct sl_kerr *e)
-{
-	char name[64];
-	int fd;
-
-	kernel_prog_pin_name(prog, digest, name, sizeof(name));
-	fd = bpf_obj_get(kernel_path(k, name));
-	if (fd < 0) {
-		kerr(e, "program %s: %s: %s", sl_prog_names[prog], kernel_path(k, name), strerror(errno));
-		return -errno;
-	}
-	return fd;
-}
-
 /* The same cgroup: the link takes the new program in place; another: a
  * new link on it, pinned over the old one (whose last reference goes, so
  * it detaches), make before break. */
 static int attach_sockops(struct sl_kernel *k, const struct sl_sockhook_value *want,
 			  const struct sl_sockhook_value *have, struct sl_kerr *e)
 {
-	int pfd = prog_fd(k, want->prog, want->digest, e), cg = -1, lfd = -1, r = 0;
+	int pfd = kernel_prog_open(k, want->prog, want->digest, e), cg = -1, lfd = -1, r = 0;
 
 	if (pfd < 0)
 		return pfd;
@@ -151,7 +129,7 @@ out:
 /* Attaching to the map replaces what it had. */
 static int attach_sk_msg(struct sl_kernel *k, const struct sl_sockhook_value *want, struct sl_kerr *e)
 {
-	int pfd = prog_fd(k, want->prog, want->digest, e), mfd = kernel_map_fd(k, SL_MAPNAME_SOCK), r = 0;
+	int pfd = kernel_prog_open(k, want->prog, want->digest, e), mfd = kernel_map_fd(k, SL_MAPNAME_SOCK), r = 0;
 
 	if (pfd < 0)
 		return pfd;

@@ -20,18 +20,11 @@ static const char *const xdp_mode_name[SL_XDP__MAX] = { [SL_XDP_NATIVE] = "nativ
 
 static void changes(const struct sl_attach_value *b, const struct sl_attach_value *a, bool xdp, struct sl_desc *d)
 {
-	char pb[16], pa[16], mb[16], ma[16];
+	char mb[16], ma[16];
 	bool first = true;
 
 	desc_put(d, &d->line, ": ");
-	if (b->prog != a->prog) {
-		desc_sep(d, &first);
-		desc_put(d, &d->line, "program %s -> %s", sl_prog_name(b->prog, pb, sizeof(pb)),
-			 sl_prog_name(a->prog, pa, sizeof(pa)));
-	} else if (b->digest != a->digest) {
-		desc_sep(d, &first);
-		desc_put(d, &d->line, "program changed%s", b->digest ? "" : " (not sluice's current build)");
-	}
+	sl_prog_desc_change(d, &first, b->prog, b->digest, a->prog, a->digest);
 	if (xdp && b->xdp_mode != a->xdp_mode) {
 		desc_sep(d, &first);
 		desc_put(d, &d->line, "mode %s -> %s", DESC_TABLE_NAME(xdp_mode_name, b->xdp_mode, "mode", mb),

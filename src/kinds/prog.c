@@ -18,6 +18,21 @@ const char *sl_prog_name(unsigned prog, char *buf, size_t len)
 	return desc_table_name(sl_prog_names, ARRAY_SIZE(sl_prog_names), prog, "program", buf, len);
 }
 
+void sl_prog_desc_change(struct sl_desc *d, bool *first, uint8_t bprog, uint64_t bdigest, uint8_t aprog,
+			 uint64_t adigest)
+{
+	char pb[16], pa[16];
+
+	if (bprog != aprog) {
+		desc_sep(d, first);
+		desc_put(d, &d->line, "program %s -> %s", sl_prog_name(bprog, pb, sizeof(pb)),
+			 sl_prog_name(aprog, pa, sizeof(pa)));
+	} else if (bdigest != adigest) {
+		desc_sep(d, first);
+		desc_put(d, &d->line, "program changed%s", bdigest ? "" : " (not sluice's current build)");
+	}
+}
+
 /* A program is current when it uses the maps pinned now and the devices
  * it was loaded for. */
 static const char *state_name(const struct sl_prog_value *v)

@@ -2,6 +2,7 @@
 /* The program kind: a loaded program pinned under the pin directory. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,3 +39,9 @@ extern const char *const sl_prog_names[SL_PROG__MAX];
 /* "from_endpoint", "to_endpoint", "prefilter", "from_overlay", "from_netdev", "sockops", "sk_msg";
  * "program N" in buf. */
 const char *sl_prog_name(unsigned prog, char *buf, size_t len);
+
+struct sl_desc;
+/* A plan's words for an attachment whose program changed (kind or build),
+ * after desc_sep's separator; nothing when neither did. */
+void sl_prog_desc_change(struct sl_desc *d, bool *first, uint8_t bprog, uint64_t bdigest, uint8_t aprog,
+			 uint64_t adigest);

@@ -37,7 +37,7 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 {
 	const struct sl_sockhook_key *k = v->key;
 	const struct sl_sockhook_value *b = v->val[SL_BEFORE], *a = v->val[SL_AFTER];
-	char hb[16], pb[16], pa[16], wb[300], wa[300];
+	char hb[16], wb[300], wa[300];
 	const char *hook = sl_sockhook_name(k->hook, hb, sizeof(hb));
 
 	if (a)
@@ -53,14 +53,7 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 			desc_sep(d, &first);
 			desc_put(d, &d->line, "from %s", str_esc(wb));
 		}
-		if (b->prog != a->prog) {
-			desc_sep(d, &first);
-			desc_put(d, &d->line, "program %s -> %s", sl_prog_name(b->prog, pb, sizeof(pb)),
-				 sl_prog_name(a->prog, pa, sizeof(pa)));
-		} else if (b->digest != a->digest) {
-			desc_sep(d, &first);
-			desc_put(d, &d->line, "program changed%s", b->digest ? "" : " (not sluice's current build)");
-		}
+		sl_prog_desc_change(d, &first, b->prog, b->digest, a->prog, a->digest);
 		if (first)
 			desc_put(d, &d->line, "value differs");
 	}

@@ -37,6 +37,7 @@
 #define SL_MAPNAME_PREFILTER_V4 "sluice_prefilter_v4"
 #define SL_MAPNAME_PREFILTER_V6 "sluice_prefilter_v6"
 #define SL_MAPNAME_SOCK "sluice_sock"
+#define SL_MAPNAME_SOCK_TAKEN "sluice_sock_taken"
 
 /* Program names: what sluice owns among attached programs starts so. */
 #define SL_PROG_PREFIX "sluice_"
@@ -321,6 +322,10 @@ struct sl_sock_key {
 };
 SL_STATIC_ASSERT(sizeof(struct sl_sock_key) == 40, "sl_sock_key");
 #define SL_SOCK_MAX_ENTRIES 65536
+/* sluice_sock_taken: keys two sockets claimed (LRU, key -> 1). Neither
+ * such key nor its peer's is ever used again: no socket joins under it,
+ * and no message goes to a socket found by it. */
+#define SL_SOCK_TAKEN_MAX_ENTRIES 16384
 
 /* ---- verdicts and drop reasons ---- */
 
