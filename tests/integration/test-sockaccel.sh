@@ -140,6 +140,8 @@ cap_stop() {
 cap_field() { awk -v k="$1" 'NR == 1 { for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) }' <<< "$CAP"; }
 # handshake seen (SYN and SYN-ACK), no payload byte
 no_payload() { [ "$(cap_field syn)" -ge 2 ] && [ "$(cap_field payload_bytes)" -eq 0 ]; }
+# at least BYTES of payload seen (a capture may miss packets: the checks ask
+# for a quarter of what crossed)
 payload_ge() { [ "$(cap_field payload_bytes)" -ge "$1" ]; }
 
 # sock_entries: the entries of sluice_sock (status -o json; else bpftool),
@@ -245,16 +247,16 @@ it_check "IPv4 to an IPv4-only server: the transfer passes" test $? -eq 0
 it_check "IPv4 to an IPv4-only server: handshake on lxc-client-1, no payload ($CAP)" no_payload
 transfer lxc-web-1 7200 10.1.0.11 client-1 no $MB
 it_check "both outside the cgroup: the transfer passes" test $? -eq 0
-it_check "both outside the cgroup: payload on lxc-web-1 ($CAP)" payload_ge $((2 * MB))
+it_check "both outside the cgroup: payload on lxc-web-1 ($CAP)" payload_ge $MB
 transfer lxc-web-1 7200 fd00:1::11 client-1 yes $MB
 it_check "client in the cgroup, server outside: the transfer passes" test $? -eq 0
-it_check "client in the cgroup, server outside: payload on lxc-web-1 ($CAP)" payload_ge $((2 * MB))
+it_check "client in the cgroup, server outside: payload on lxc-web-1 ($CAP)" payload_ge $MB
 transfer lxc-client-1 7000 "${IT_A4[world]}" client-1 yes $MB
 it_check "to the world (not local), both in the cgroup: the transfer passes" test $? -eq 0
-it_check "to the world: payload on lxc-client-1 ($CAP)" payload_ge $((2 * MB))
+it_check "to the world: payload on lxc-client-1 ($CAP)" payload_ge $MB
 transfer lxc-client-1 7000 "${IT_A6[world]}" client-1 yes $MB
 it_check "to the world (IPv6): the transfer passes" test $? -eq 0
-it_check "to the world (IPv6): payload on lxc-client-1 ($CAP)" payload_ge $((2 * MB))
+it_check "to the world (IPv6): payload on lxc-client-1 ($CAP)" payload_ge $MB
 
 # ---- policy holds ----
 deny() { # NS DST PORT
@@ -343,7 +345,7 @@ fi
 it_check "drift: sluice_sockops is off the cgroup" sh -c "! bpftool cgroup show '$CG' | grep -q sluice_sockops"
 transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
 it_check "drift: the transfer passes" test $? -eq 0
-it_check "drift: not accelerated, payload on lxc-web-1 ($CAP)" payload_ge $((2 * MB))
+it_check "drift: not accelerated, payload on lxc-web-1 ($CAP)" payload_ge $MB
 it_sluice 2 diff "$ON"
 sed 's/^/   | /' "$IT_OUT"
 it_check "diff shows the sockops attachment to make again" grep -qi "sockops" "$IT_OUT"
@@ -373,7 +375,7 @@ msgprog=$(find "$SLUICE_PIN_DIR" -maxdepth 1 -name 'prog_sk_msg*' | head -1)
 if [ -n "$msgprog" ] && bpftool prog detach pinned "$msgprog" msg_verdict pinned "$SLUICE_PIN_DIR/sluice_sock"; then
 	transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
 	it_check "drift: sk_msg detached from the map: the transfer passes" test $? -eq 0
-	it_check "drift: sk_msg detached from the map: payload on lxc-web-1 ($CAP)" payload_ge $((2 * MB))
+	it_check "drift: sk_msg detached from the map: payload on lxc-web-1 ($CAP)" payload_ge $MB
 	it_sluice 2 diff "$ON"
 	sed 's/^/   | /' "$IT_OUT"
 	it_check "diff shows the sk_msg attachment to make again" grep -qi "sk_msg" "$IT_OUT"
@@ -445,7 +447,7 @@ for how in off flush; do
 	it_check "($how) then sluice_sock and both programs are freed ($ids)" objects_gone $ids
 	transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
 	it_check "($how) a new connection passes" test $? -eq 0
-	it_check "($how) not accelerated: payload on lxc-web-1 ($CAP)" payload_ge $((2 * MB))
+	it_check "($how) not accelerated: payload on lxc-web-1 ($CAP)" payload_ge $MB
 	if [ $how = off ]; then
 		it_converged "$OFF"
 		it_apply "$ON"
