@@ -186,8 +186,17 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 		if (r >= 0)
 			sl_kernel_set_cgroup_path(p->k, path);
 		if (r < 0) {
-			fprintf(p->err, "sluice %s: datapath.cgroupPath %s: %s; nothing was changed\n", cmd, str_esc(path),
-				sl_cgroup_strerror(r));
+			const struct sl_mark *at = SL_AT(st->datapath, SL_DP_CGROUP_PATH);
+
+			/* where the state says it, else that it is the default */
+			if (SL_MARK_OK(at) && st->datapath_origin.file)
+				fprintf(p->err, "sluice %s: %s:%u:%u: datapath.cgroupPath: %s: %s; nothing was changed\n",
+					cmd, str_esc(st->datapath_origin.file), at->line, at->col, str_esc(path),
+					sl_cgroup_strerror(r));
+			else
+				fprintf(p->err, "sluice %s: datapath.cgroupPath (default) %s: %s (socketAcceleration needs "
+					"a cgroup v2 directory: give cgroupPath); nothing was changed\n", cmd, str_esc(path),
+					sl_cgroup_strerror(r));
 			return 1;
 		}
 	}
