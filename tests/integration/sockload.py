@@ -42,8 +42,13 @@ sockload.py capture --dev DEV --port P [--ready FILE]
 Every socket is blocking (no O_NONBLOCK, no Python timeout) with
 SO_RCVTIMEO/SO_SNDTIMEO set to --timeout (default 10 s): a recv() or send()
 that returns EAGAIN before that time has passed is not a timeout but a
-spurious EAGAIN (suspected with sockmap sockets after shutdown on some
-kernels); it is reported as such ("EAGAIN ...") and never retried. A
+spurious EAGAIN (Linux's receive path for sockets in a sockmap,
+tcp_bpf_recvmsg, returns it when a blocking reader is woken without data:
+docs/datapath.md); it is reported as such ("EAGAIN ...") and never retried.
+With --io poll (the client's choice, which its header hands to the server
+for that connection) both sides' sockets are O_NONBLOCK and every call that
+says EAGAIN is retried once poll() says the socket is ready, as an event
+loop does. A
 watchdog ends the client after --deadline seconds (default 300) whatever
 it is doing. Data: a pseudo-random stream per direction and connection
 (random.Random(seed).randbytes), checked byte for byte at the receiver;
@@ -53,6 +58,7 @@ import argparse
 import errno
 import os
 import random
+import select
 import signal
 import socket
 import struct
@@ -64,7 +70,7 @@ import time
 MAGIC = b"SLD1"
 HDR = struct.Struct("!4sBBHIQQ")  # magic, op, flags, reserved, token, up, down
 OP_BULK, OP_HALFCLOSE, OP_ECHO, OP_RESET_CLIENT, OP_RESET_SERVER, OP_SHORT, OP_RESULT = 1, 2, 3, 4, 5, 6, 7
-F_SENDFILE, F_SPLICE = 1, 2
+F_SENDFILE, F_SPLICE, F_POLL = 1, 2, 4  # F_POLL: the server also takes --io poll for it
 CHUNK = 65536
 TIMEOUT = 10.0
 
@@ -118,26 +124,35 @@ def seed_of(token, direction):
 
 # ---- blocking calls with SO_RCVTIMEO / SO_SNDTIMEO ----
 
-def set_timeouts(s, t):
+# --io poll: every socket O_NONBLOCK, each call retried when poll() says
+# the socket is ready, as an event loop (nginx, Envoy, Go's runtime) does.
+def set_timeouts(s, t, poll=False):
     tv = struct.pack("ll", int(t), int((t - int(t)) * 1e6))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+    if poll:
+        s.setblocking(False)
 
 
-def timed(call, what, t, *a):
+def timed(call, what, t, *a, sock=None, write=False):
     t0 = time.monotonic()
-    try:
-        return call(*a)
-    except BlockingIOError:
-        dt = time.monotonic() - t0
-        if dt >= t * 0.9:
-            raise Timeout("%s: nothing for %.1f s (timeout)" % (what, dt)) from None
-        raise Eagain("%s: EAGAIN on a blocking socket after %.3f s (its timeout is %.0f s): "
-                     "not a timeout, a spurious EAGAIN" % (what, dt, t)) from None
+    while True:
+        try:
+            return call(*a)
+        except BlockingIOError:
+            dt = time.monotonic() - t0
+            if dt >= t * 0.9:
+                raise Timeout("%s: nothing for %.1f s (timeout)" % (what, dt)) from None
+            if sock is None or sock.gettimeout() != 0.0:
+                raise Eagain("%s: EAGAIN on a blocking socket after %.3f s (its timeout is %.0f s): "
+                             "not a timeout, a spurious EAGAIN" % (what, dt, t)) from None
+            p = select.poll()
+            p.register(sock, select.POLLOUT if write else select.POLLIN)
+            p.poll(max(1, int((t - dt) * 1000)))
 
 
 def recv(s, n, what, t):
-    return timed(s.recv, what, t, n)
+    return timed(s.recv, what, t, n, sock=s)
 
 
 def recv_exact(s, n, what, t, stream=None):
@@ -173,7 +188,7 @@ def recv_eof(s, what, t, stream=None, limit=None):
 def send_all(s, data, what, t):
     mv = memoryview(data)
     while mv:
-        n = timed(s.send, what, t, mv)
+        n = timed(s.send, what, t, mv, sock=s, write=True)
         mv = mv[n:]
 
 
@@ -195,7 +210,8 @@ def send_stream(s, n, stream, how, what, t):
             f.flush()
             off = 0
             while off < n:
-                k = timed(os.sendfile, what + " (sendfile)", t, s.fileno(), f.fileno(), off, n - off)
+                k = timed(os.sendfile, what + " (sendfile)", t, s.fileno(), f.fileno(), off, n - off, sock=s,
+                          write=True)
                 if k == 0:
                     raise Failure("%s: sendfile sent 0 bytes at %d of %d" % (what, off, n))
                 off += k
@@ -209,7 +225,7 @@ def send_stream(s, n, stream, how, what, t):
                 os.write(w, b)  # a pipe holds 64 KB: all of it
                 inpipe = k
                 while inpipe:
-                    m = timed(os.splice, what + " (splice)", t, r, s.fileno(), inpipe)
+                    m = timed(os.splice, what + " (splice)", t, r, s.fileno(), inpipe, sock=s, write=True)
                     if m == 0:
                         raise Failure("%s: splice moved 0 bytes" % what)
                     inpipe -= m
@@ -292,6 +308,8 @@ def serve_conn(c, results, t):
         magic, op, flags, _, token, up, down = HDR.unpack(h)
         if magic != MAGIC:
             raise Failure("server: not a sockload header")
+        if flags & F_POLL:
+            set_timeouts(c, t, poll=True)
         if op == OP_RESULT:
             toks = struct.unpack("!%dI" % up, recv_exact(c, 4 * up, "server: tokens", t))
             out = []
@@ -396,7 +414,7 @@ class Client:
             s.settimeout(self.t)
             s.connect((a.dst, a.port))
             s.settimeout(None)  # blocking from here on, with SO_RCVTIMEO/SO_SNDTIMEO
-            set_timeouts(s, self.t)
+            set_timeouts(s, self.t, poll=a.io == "poll")
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except socket.timeout:
             s.close()
@@ -411,6 +429,8 @@ class Client:
         s = self.connect()
         if op not in (OP_RESULT, OP_SHORT):
             self.pending.append(token)
+        if self.a.io == "poll" and op != OP_RESULT:
+            flags |= F_POLL
         send_all(s, HDR.pack(MAGIC, op, flags, 0, token, up, down), "client: header", self.t)
         return s, token
 
@@ -764,6 +784,9 @@ def main():
     p.add_argument("--deadline", type=float, default=300, help="of the whole run (default 300 s)")
     p.add_argument("--seed", type=int)
     p.add_argument("--repeat", type=int, default=1, help="run each check this many times")
+    p.add_argument("--io", choices=("blocking", "poll"), default="blocking",
+                   help="blocking sockets (default), or O_NONBLOCK ones waited for with poll() as event "
+                        "loops do, on both sides")
     p.add_argument("--up", type=int, default=16 << 20, help="bulk: bytes client to server (16 MB)")
     p.add_argument("--down", type=int, default=16 << 20, help="bulk: bytes server to client (16 MB)")
     p.add_argument("--conns", type=int, default=50, help="concurrent: connections (50)")
