@@ -125,8 +125,10 @@ state_yaml() { # DATAPATH-LINE
 		            proxyPort: $PROXY_PORT
 	Y
 }
-ON=$(state_yaml "datapath: {socketAcceleration: true, cgroupPath: $CG}" | it_state on)
-OFF=$(state_yaml "datapath: {cgroupPath: $CG}" | it_state off)
+# (small maps: the VM lane's guest has 256 MB)
+SIZES_YAML="mapSizes: {ctTcp: 16384, ctAny: 4096, ipcache: 4096, endpoints: 64, policy: 4096, services: 64, backends: 64}"
+ON=$(state_yaml "datapath: {socketAcceleration: true, cgroupPath: $CG, $SIZES_YAML}" | it_state on)
+OFF=$(state_yaml "datapath: {cgroupPath: $CG, $SIZES_YAML}" | it_state off)
 
 # ---- helpers: capture, the sockhash, the cgroup's programs ----
 # cap_start DEV PORT: count TCP packets of PORT on DEV (sockload.py capture);
@@ -248,6 +250,13 @@ it_check "sluice_sock is empty before any connection ($n)" test "$n" = 0
 
 # ---- accelerated or not: the capture ----
 MB=$((4 << 20))
+# SLUICE_IT_QUICK=1 (the VM lane, under TCG): the same checks with smaller
+# amounts: transfers of 1 MB, 3 repeats, 300 short connections.
+REPEAT=20 SHORT=10000 SIZES=()
+if [ "${SLUICE_IT_QUICK:-}" = 1 ]; then
+	MB=$((1 << 20)) REPEAT=3 SHORT=300
+	SIZES=(--up $MB --down $MB --conns 10 --conn-bytes 65536 --half-bytes 65536 --rounds 40)
+fi
 for fam in 4 6; do
 	if [ $fam = 4 ]; then w=${IT_A4[web-1]}; else w=${IT_A6[web-1]}; fi
 	transfer lxc-web-1 7000 "$w" client-1 yes $MB
@@ -288,26 +297,32 @@ it_check "sluice_sock holds nothing of these ($n)" test "$n" = 0
 STREAMS="bulk concurrent pingpong sendfile splice short"
 ENDINGS="halfclose reset-client reset-server"
 cap_start lxc-web-1 7000
-client_run client-1 yes --dst 10.1.0.11 --port 7000 --count 1000 $STREAMS
+client_run client-1 yes --dst 10.1.0.11 --port 7000 "${SIZES[@]}" --count "$((SHORT / 10))" $STREAMS
 it_check "sockload $STREAMS: IPv4 to a dual-stack server" test $? -eq 0
 cap_stop
 echo "   capture on lxc-web-1: $CAP"
 it_check "... no payload on lxc-web-1 for any of them ($CAP)" test "$(cap_field payload_bytes)" -eq 0
 cap_start lxc-web-1 7000
-client_run client-1 yes --dst 10.1.0.11 --port 7000 --repeat 20 $ENDINGS
-it_check "sockload $ENDINGS (20 times each): IPv4" test $? -eq 0
+client_run client-1 yes --dst 10.1.0.11 --port 7000 "${SIZES[@]}" --repeat "$REPEAT" $ENDINGS
+it_check "sockload $ENDINGS ($REPEAT times each): IPv4" test $? -eq 0
 cap_stop
 echo "   capture on lxc-web-1: $CAP"
-client_run client-1 yes --dst fd00:1::11 --port 7000 --count 1000 $STREAMS
-it_check "sockload $STREAMS: IPv6" test $? -eq 0
-client_run client-1 yes --dst fd00:1::11 --port 7000 --repeat 20 $ENDINGS
-it_check "sockload $ENDINGS (20 times each): IPv6" test $? -eq 0
-client_run client-1 yes --dst 10.1.0.11 --port 7001 --count 100 bulk sendfile splice $ENDINGS
-it_check "sockload, IPv4 to an IPv4-only server" test $? -eq 0
-client_run client-1 no --dst 10.1.0.11 --port 7200 --count 100 $STREAMS
-it_check "sockload $STREAMS, not accelerated (outside the cgroup): the tool's own control" test $? -eq 0
-client_run client-1 no --dst 10.1.0.11 --port 7200 --repeat 20 $ENDINGS
-it_check "sockload $ENDINGS (20 times each), not accelerated: the tool's own control" test $? -eq 0
+# (IPv6 and the IPv4-only server: on the host's kernel only, the VM lane is slow)
+if [ "${SLUICE_IT_QUICK:-}" != 1 ]; then
+	client_run client-1 yes --dst fd00:1::11 --port 7000 "${SIZES[@]}" --count "$((SHORT / 10))" $STREAMS
+	it_check "sockload $STREAMS: IPv6" test $? -eq 0
+	client_run client-1 yes --dst fd00:1::11 --port 7000 "${SIZES[@]}" --repeat "$REPEAT" $ENDINGS
+	it_check "sockload $ENDINGS ($REPEAT times each): IPv6" test $? -eq 0
+	client_run client-1 yes --dst 10.1.0.11 --port 7001 "${SIZES[@]}" --count 100 bulk sendfile splice $ENDINGS
+	it_check "sockload, IPv4 to an IPv4-only server" test $? -eq 0
+fi
+# (the tool's own control: on the host's kernel only, the VM lane is slow)
+if [ "${SLUICE_IT_QUICK:-}" != 1 ]; then
+	client_run client-1 no --dst 10.1.0.11 --port 7200 "${SIZES[@]}" --count 100 $STREAMS
+	it_check "sockload $STREAMS, not accelerated (outside the cgroup): the tool's own control" test $? -eq 0
+	client_run client-1 no --dst 10.1.0.11 --port 7200 "${SIZES[@]}" --repeat "$REPEAT" $ENDINGS
+	it_check "sockload $ENDINGS ($REPEAT times each), not accelerated: the tool's own control" test $? -eq 0
+fi
 
 # ---- blocking sockets: the kernel's limitation, measured ----
 # Linux's tcp_bpf_recvmsg (6.1 to 6.18 at least) returns EAGAIN from a
@@ -326,11 +341,13 @@ known() { # WHAT RC: rc 0 passes, 3 is the limitation (reported), else fails
 }
 errs_before=$(stat -c %s "$IT_WORK/servers.err" 2>/dev/null || echo 0)
 LOAD_IO=blocking
-client_run client-1 yes --dst 10.1.0.11 --port 7000 --repeat 20 $ENDINGS
-known "blocking sockets, $ENDINGS (20 times each), IPv4" $?
-client_run client-1 yes --dst fd00:1::11 --port 7000 --repeat 20 $ENDINGS
-known "blocking sockets, $ENDINGS (20 times each), IPv6" $?
-client_run client-1 yes --dst 10.1.0.11 --port 7200 --repeat 10 --up $MB --down $MB bulk
+client_run client-1 yes --dst 10.1.0.11 --port 7000 "${SIZES[@]}" --repeat "$REPEAT" $ENDINGS
+known "blocking sockets, $ENDINGS ($REPEAT times each), IPv4" $?
+if [ "${SLUICE_IT_QUICK:-}" != 1 ]; then
+	client_run client-1 yes --dst fd00:1::11 --port 7000 "${SIZES[@]}" --repeat "$REPEAT" $ENDINGS
+	known "blocking sockets, $ENDINGS ($REPEAT times each), IPv6" $?
+fi
+client_run client-1 yes --dst 10.1.0.11 --port 7200 --repeat "$((REPEAT / 2 + 1))" --up $MB --down $MB bulk
 known "blocking sockets, a full-duplex transfer to a server outside the cgroup (10 times)" $?
 LOAD_IO=poll
 sleep 0.5
@@ -338,8 +355,8 @@ errs_after=$(stat -c %s "$IT_WORK/servers.err" 2>/dev/null || echo 0)
 
 # ---- 10,000 short connections: the sockhash empties ----
 t0=$SECONDS
-client_run client-1 yes --dst 10.1.0.11 --port 7000 --count 10000 short
-it_check "10,000 short connections in a row" test $? -eq 0
+client_run client-1 yes --dst 10.1.0.11 --port 7000 --count "$SHORT" short
+it_check "$SHORT short connections in a row" test $? -eq 0
 for i in $(seq 20); do n=$(sock_entries); [ "$n" != none ] && [ "$n" -le 2 ] && break; sleep 0.1; done
 it_check "after them, sluice_sock has ~0 entries ($n)" test "$n" != none -a "$n" -le 2
 it_log "short connections in $((SECONDS - t0))s"
@@ -397,34 +414,37 @@ it_check "repaired: accelerated again, no payload on lxc-web-1 ($CAP)" no_payloa
 it_check "the foreign sockops program is still attached" foreign_there
 
 # ---- drift: the pinned link removed; the sk_msg program detached from the map ----
-links=$(find "$SLUICE_PIN_DIR" -maxdepth 1 -name 'link_*sockops*')
-if [ -n "$links" ]; then
-	rm -f $links
-	it_check "drift: without its pinned link ($(basename "$links")), sluice_sockops is off the cgroup" \
-		sh -c "! bpftool cgroup show '$CG' | grep -q sluice_sockops"
-	it_sluice 2 diff "$ON"
-	it_check "diff shows the sockops attachment to make again" grep -qi "sockops" "$IT_OUT"
-	it_apply "$ON"
-	it_converged "$ON"
-	it_check "repaired: sluice_sockops is on the cgroup" has_sluice_sockops
-else
-	it_bad "no pinned link of sluice_sockops in $SLUICE_PIN_DIR ($(ls "$SLUICE_PIN_DIR" | tr '\n' ' '))"
-fi
-msgprog=$(find "$SLUICE_PIN_DIR" -maxdepth 1 -name 'prog_sk_msg*' | head -1)
-if [ -n "$msgprog" ] && bpftool prog detach pinned "$msgprog" msg_verdict pinned "$SLUICE_PIN_DIR/sluice_sock"; then
-	transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
-	it_check "drift: sk_msg detached from the map: the transfer passes" test $? -eq 0
-	it_check "drift: sk_msg detached from the map: payload on lxc-web-1 ($CAP)" payload_ge $MB
-	it_sluice 2 diff "$ON"
-	sed 's/^/   | /' "$IT_OUT"
-	it_check "diff shows the sk_msg attachment to make again" grep -qi "sk_msg" "$IT_OUT"
-	it_apply "$ON"
-	it_converged "$ON"
-	transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
-	it_check "repaired: the transfer passes" test $? -eq 0
-	it_check "repaired: accelerated again, no payload on lxc-web-1 ($CAP)" no_payload
-else
-	it_bad "cannot detach the sk_msg program ($msgprog) from sluice_sock with bpftool"
+# (on the host's kernel only: the VM lane is slow)
+if [ "${SLUICE_IT_QUICK:-}" != 1 ]; then
+	links=$(find "$SLUICE_PIN_DIR" -maxdepth 1 -name 'link_*sockops*')
+	if [ -n "$links" ]; then
+		rm -f $links
+		it_check "drift: without its pinned link ($(basename "$links")), sluice_sockops is off the cgroup" \
+			sh -c "! bpftool cgroup show '$CG' | grep -q sluice_sockops"
+		it_sluice 2 diff "$ON"
+		it_check "diff shows the sockops attachment to make again" grep -qi "sockops" "$IT_OUT"
+		it_apply "$ON"
+		it_converged "$ON"
+		it_check "repaired: sluice_sockops is on the cgroup" has_sluice_sockops
+	else
+		it_bad "no pinned link of sluice_sockops in $SLUICE_PIN_DIR ($(ls "$SLUICE_PIN_DIR" | tr '\n' ' '))"
+	fi
+	msgprog=$(find "$SLUICE_PIN_DIR" -maxdepth 1 -name 'prog_sk_msg*' | head -1)
+	if [ -n "$msgprog" ] && bpftool prog detach pinned "$msgprog" msg_verdict pinned "$SLUICE_PIN_DIR/sluice_sock"; then
+		transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
+		it_check "drift: sk_msg detached from the map: the transfer passes" test $? -eq 0
+		it_check "drift: sk_msg detached from the map: payload on lxc-web-1 ($CAP)" payload_ge $MB
+		it_sluice 2 diff "$ON"
+		sed 's/^/   | /' "$IT_OUT"
+		it_check "diff shows the sk_msg attachment to make again" grep -qi "sk_msg" "$IT_OUT"
+		it_apply "$ON"
+		it_converged "$ON"
+		transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
+		it_check "repaired: the transfer passes" test $? -eq 0
+		it_check "repaired: accelerated again, no payload on lxc-web-1 ($CAP)" no_payload
+	else
+		it_bad "cannot detach the sk_msg program ($msgprog) from sluice_sock with bpftool"
+	fi
 fi
 
 # ---- off, then flush, with a long connection established ----
