@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared helpers for the unit tests: load YAML text, look for diagnostics. */
+/* Shared helpers for the unit tests: load YAML text, look for diagnostics,
+ * render a plan. */
 #pragma once
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "reconcile/diff.h"
 #include "reconcile/load.h"
+#include "reconcile/plan.h"
 #include "reconcile/validate.h"
 
 /* Load text as the file "t.yaml", merge, and (when validate) validate. */
@@ -49,3 +52,16 @@ static inline char *diag_lines(const struct sl_load *ld)
 	} while (0)
 
 #define assert_no_diags(ld) assert_diags(ld, "")
+
+/* The plan from have to want (st: want's state), as text or JSON; free it. */
+static inline char *plan_render_of(const struct sl_objset *want, const struct sl_objset *have,
+				   const struct sl_state *st, enum sl_plan_format fmt)
+{
+	struct sl_diff d;
+	struct strbuf out = {};
+
+	cr_assert_eq(sl_diff(want, have, &d), 0);
+	cr_assert_eq(sl_plan_render(want, have, &d, st, fmt, false, &out), 0);
+	sl_diff_free(&d);
+	return out.s ? out.s : strdup("");
+}
