@@ -381,6 +381,25 @@ for w in 10.1.0.11 fd00:1::11; do
 done
 kill "$pid"
 
+# drifted WHAT: a transfer still passes, through TCP (payload on the device)
+drifted() {
+	transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
+	it_check "drift: $1: the transfer passes" test $? -eq 0
+	it_check "drift: $1: not accelerated, payload on lxc-web-1 ($CAP)" payload_ge $MB
+}
+# repaired HOOK: diff names HOOK's attachment, apply makes it again (and a
+# second apply nothing), and a transfer is accelerated again
+repaired() {
+	it_sluice 2 diff "$ON"
+	sed 's/^/   | /' "$IT_OUT"
+	it_check "diff shows the $1 attachment to make again" grep -qi "$1" "$IT_OUT"
+	it_apply "$ON"
+	it_converged "$ON"
+	transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
+	it_check "repaired ($1): the transfer passes" test $? -eq 0
+	it_check "repaired ($1): accelerated again, no payload on lxc-web-1 ($CAP)" no_payload
+}
+
 # ---- drift: the sockops program detached behind sluice's back ----
 cgid=$(stat -c %i "$CG")
 prog=$(bpftool -j cgroup show "$CG" | "$IT_PY" -c '
@@ -399,18 +418,9 @@ else
 	bpftool cgroup detach "$CG" sock_ops id "$prog" || it_bad "bpftool cgroup detach"
 fi
 it_check "drift: sluice_sockops is off the cgroup" sh -c "! bpftool cgroup show '$CG' | grep -q sluice_sockops"
-transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
-it_check "drift: the transfer passes" test $? -eq 0
-it_check "drift: not accelerated, payload on lxc-web-1 ($CAP)" payload_ge $MB
-it_sluice 2 diff "$ON"
-sed 's/^/   | /' "$IT_OUT"
-it_check "diff shows the sockops attachment to make again" grep -qi "sockops" "$IT_OUT"
-it_apply "$ON"
-it_converged "$ON"
+drifted "sockops link detached"
+repaired sockops
 it_check "repaired: sluice_sockops is on the cgroup" has_sluice_sockops
-transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
-it_check "repaired: the transfer passes" test $? -eq 0
-it_check "repaired: accelerated again, no payload on lxc-web-1 ($CAP)" no_payload
 it_check "the foreign sockops program is still attached" foreign_there
 
 # ---- drift: the pinned link removed; the sk_msg program detached from the map ----
@@ -421,27 +431,15 @@ if [ "${SLUICE_IT_QUICK:-}" != 1 ]; then
 		rm -f $links
 		it_check "drift: without its pinned link ($(basename "$links")), sluice_sockops is off the cgroup" \
 			sh -c "! bpftool cgroup show '$CG' | grep -q sluice_sockops"
-		it_sluice 2 diff "$ON"
-		it_check "diff shows the sockops attachment to make again" grep -qi "sockops" "$IT_OUT"
-		it_apply "$ON"
-		it_converged "$ON"
+		repaired sockops
 		it_check "repaired: sluice_sockops is on the cgroup" has_sluice_sockops
 	else
 		it_bad "no pinned link of sluice_sockops in $SLUICE_PIN_DIR ($(ls "$SLUICE_PIN_DIR" | tr '\n' ' '))"
 	fi
 	msgprog=$(find "$SLUICE_PIN_DIR" -maxdepth 1 -name 'prog_sk_msg*' | head -1)
 	if [ -n "$msgprog" ] && bpftool prog detach pinned "$msgprog" msg_verdict pinned "$SLUICE_PIN_DIR/sluice_sock"; then
-		transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
-		it_check "drift: sk_msg detached from the map: the transfer passes" test $? -eq 0
-		it_check "drift: sk_msg detached from the map: payload on lxc-web-1 ($CAP)" payload_ge $MB
-		it_sluice 2 diff "$ON"
-		sed 's/^/   | /' "$IT_OUT"
-		it_check "diff shows the sk_msg attachment to make again" grep -qi "sk_msg" "$IT_OUT"
-		it_apply "$ON"
-		it_converged "$ON"
-		transfer lxc-web-1 7000 10.1.0.11 client-1 yes $MB
-		it_check "repaired: the transfer passes" test $? -eq 0
-		it_check "repaired: accelerated again, no payload on lxc-web-1 ($CAP)" no_payload
+		drifted "sk_msg detached from the map"
+		repaired sk_msg
 	else
 		it_bad "cannot detach the sk_msg program ($msgprog) from sluice_sock with bpftool"
 	fi
