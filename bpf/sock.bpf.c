@@ -165,15 +165,12 @@ int sluice_sockops(struct bpf_sock_ops *s)
 	 * either and no message goes to a socket found by either (the
 	 * sockets there go on through TCP). */
 	if (bpf_sock_hash_update(s, &sluice_sock, &k, BPF_NOEXIST) == -EEXIST) {
-		struct sl_sock_key peer = k;
+		struct sl_sock_key peer;
 		__u8 one = 1;
 
-		__builtin_memcpy(peer.local, k.remote, 16);
-		__builtin_memcpy(peer.remote, k.local, 16);
-		peer.local_port = k.remote_port;
-		peer.remote_port = k.local_port;
 		bpf_map_update_elem(&sluice_sock_taken, &k, &one, BPF_ANY);
-		bpf_map_update_elem(&sluice_sock_taken, &peer, &one, BPF_ANY);
+		if (SOCK_KEY(&peer, s, 1))
+			bpf_map_update_elem(&sluice_sock_taken, &peer, &one, BPF_ANY);
 	}
 	return 1;
 }
