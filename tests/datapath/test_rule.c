@@ -432,6 +432,29 @@ Test(rule, round_trip)
 				"file or directory)");
 }
 
+/* Remove both families' rule and local route (the second rule without its
+ * value when second_bare); then sluice has none, and everything else
+ * (before: capture(ALL) from the start) is as it was. Frees before. */
+static void remove_both(struct ru r[2], struct rt l[2], bool second_bare, char *before)
+{
+	struct sl_kerr e = { "" };
+	char *after;
+	int ret;
+
+	for (int i = 0; i < 2; i++) {
+		ret = rule_del(ru, &r[i].k, second_bare && i ? NULL : &r[i].v, &e);
+		cr_assert_eq(ret, 0, "del rule %d: %d %s", i, ret, e.msg);
+		ret = route_del(rt, &l[i].k, &l[i].v, &e);
+		cr_assert_eq(ret, 0, "del route %d: %d %s", i, ret, e.msg);
+	}
+	assert_rules(NULL, 0);
+	assert_routes(NULL, 0);
+	after = capture(ALL);
+	cr_assert_str_eq(after, before, "another's changed:\nbefore:\n%s\nafter:\n%s", before, after);
+	free(before);
+	free(after);
+}
+
 /* ---- ownership ---- */
 
 Test(rule, foreign_untouched)
@@ -491,18 +514,7 @@ Test(rule, foreign_untouched)
 	}
 	assert_rules(r, 2);
 	assert_routes(l, 2);
-	for (int i = 0; i < 2; i++) {
-		ret = rule_del(ru, &r[i].k, &r[i].v, &e);
-		cr_assert_eq(ret, 0, "del rule %d: %d %s", i, ret, e.msg);
-		ret = route_del(rt, &l[i].k, &l[i].v, &e);
-		cr_assert_eq(ret, 0, "del route %d: %d %s", i, ret, e.msg);
-	}
-	assert_rules(NULL, 0);
-	assert_routes(NULL, 0);
-	after = capture(ALL);
-	cr_assert_str_eq(after, before, "another's changed:\nbefore:\n%s\nafter:\n%s", before, after);
-	free(before);
-	free(after);
+	remove_both(r, l, false, before);
 }
 
 /* A rule of sluice's protocol with another selector, listed before
@@ -615,7 +627,7 @@ Test(rule, overlay_round_trip)
 	struct ru r[2] = { overlay_rule(AF_INET), overlay_rule(AF_INET6) };
 	struct rt l[2] = { overlay_route(AF_INET, "10.2.0.0", 24), overlay_route(AF_INET6, "fd00:2::", 64) };
 	struct sl_kerr e = { "" };
-	char *before, *after, *got;
+	char *before, *got;
 	unsigned long w0;
 	int ret;
 
@@ -663,18 +675,7 @@ Test(rule, overlay_round_trip)
 
 	/* Removed (with and without the value): another's rule of the same
 	 * form stays. */
-	for (int i = 0; i < 2; i++) {
-		ret = rule_del(ru, &r[i].k, i ? NULL : &r[i].v, &e);
-		cr_assert_eq(ret, 0, "del rule %d: %d %s", i, ret, e.msg);
-		ret = route_del(rt, &l[i].k, &l[i].v, &e);
-		cr_assert_eq(ret, 0, "del route %d: %d %s", i, ret, e.msg);
-	}
-	assert_rules(NULL, 0);
-	assert_routes(NULL, 0);
-	after = capture(ALL);
-	cr_assert_str_eq(after, before, "another's changed:\nbefore:\n%s\nafter:\n%s", before, after);
-	free(before);
-	free(after);
+	remove_both(r, l, true, before);
 	ret = rule_del(ru, &r[0].k, &r[0].v, &e);
 	cr_assert_eq(ret, -ENOENT, "%d %s", ret, e.msg);
 }
