@@ -199,6 +199,16 @@ static int count_lines(const char *cmd)
  * (late, in a slow VM), and they are no foreign route sluice could touch. */
 #define ALL_ROUTES "(ip -4 route show table all; ip -6 route show table all) | grep -v fe80:: | sort"
 
+/* Another's routes made (n commands), none of sluice's there; what every
+ * route table holds then, to compare with at the end (free it). */
+static char *with_foreign(const char *const *cmds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sh(cmds[i]);
+	assert_routes(NULL, 0);
+	return capture(ALL_ROUTES);
+}
+
 static unsigned long writes(void)
 {
 	return sl_kernel_writes;
@@ -375,10 +385,7 @@ Test(route, foreign_untouched)
 	unsigned long w0;
 	int ret;
 
-	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
-		sh(foreign[i]);
-	before = capture(ALL_ROUTES);
-	assert_routes(NULL, 0);
+	before = with_foreign(foreign, sizeof(foreign) / sizeof(foreign[0]));
 
 	mk(&mine[0], "10.2.0.0", 24, "192.168.50.2", "sl0");
 	mk(&mine[1], "fd00:2::", 64, "fd00:50::2", "sl0");
@@ -764,10 +771,7 @@ Test(route, encap_round_trip)
 	int ret;
 
 	sh(VXLAN_DEV);
-	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
-		sh(foreign[i]);
-	before = capture(ALL_ROUTES);
-	assert_routes(NULL, 0);
+	before = with_foreign(foreign, sizeof(foreign) / sizeof(foreign[0]));
 
 	/* What the overlay compiles: IPv4 and IPv6 pod CIDRs to a node with
 	 * an IPv4 address (encap ip), and one to a node with an IPv6 one
@@ -947,10 +951,7 @@ Test(route, overlay_table)
 	int ret;
 
 	sh(VXLAN_DEV);
-	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
-		sh(foreign[i]);
-	before = capture(ALL_ROUTES);
-	assert_routes(NULL, 0);
+	before = with_foreign(foreign, sizeof(foreign) / sizeof(foreign[0]));
 	mk_encap(&r[0], "10.2.0.0", 24, 1, "192.168.50.2", "sv0", 1450);
 	r[0].k.table = SL_OVERLAY_TABLE;
 	mk_encap(&r[1], "fd00:2::", 64, 1, "192.168.50.2", "sv0", 1450);
