@@ -1,40 +1,72 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Programs for bench/datapath: baselines, and wrappers that make every
- * BPF_PROG_TEST_RUN iteration a new flow. The test run reuses one skb for
- * all its iterations, so a wrapper gives each a fresh source port and puts
- * the frontend back as the destination; bench_rewrite_only does the same
- * rewriting and nothing else, so its cost can be taken out.
+ * Programs for bench/datapath: baselines, wrappers that make every
+ * BPF_PROG_TEST_RUN iteration a new flow, and the floors of those new
+ * flows. The test run reuses one skb for all its iterations, so a wrapper
+ * gives each a fresh source (address and port: no tuple repeats) and puts
+ * the destination back; bench_rewrite_only does the same rewriting and
+ * nothing else, so its cost can be taken out.
  */
 #define SLUICE_BENCH
 #include "../bpf/datapath.bpf.c"
+
+/* Per CPU: the wrappers' iteration count, and the conntrack inserts the
+ * floor programs made (their helper's return 0), for the bench to check. */
+struct bench_count {
+	__u32 seq;
+	__u32 inserted;
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct bench_count);
 } bench_seq SEC(".maps");
 
-/* The frontend the wrappers restore, set before load (network order). */
+/* Set before load (network order): the frontend the service wrappers
+ * restore, and the backend address the direct wrappers send to (a flow
+ * a socket hook translated: its first packet already goes there). */
 const volatile __u32 bench_frontend_addr = 0;
 const volatile __u16 bench_frontend_port = 0;
+const volatile __u32 bench_backend_addr = 0;
+const volatile __u16 bench_backend_port = 0;
 
-static __inline int renew(struct __sk_buff *skb)
+/* Every new flow's source, host order: each program its own /16 (so that
+ * the bench can tell whose entries a table holds), the address within it
+ * and the port from the iteration count: 60000 ports an address, so no
+ * tuple comes back before 3.9 billion iterations. */
+#define BENCH_SRC_NEW_FLOW 0x0ac80000	 /* 10.200.0.0/16: bench_new_flow, bench_rewrite_only */
+#define BENCH_SRC_FLOOR_2 0x0ac90000	 /* 10.201.0.0/16: bench_floor_insert2 */
+#define BENCH_SRC_DIRECT 0x0aca0000	 /* 10.202.0.0/16: bench_new_flow_direct */
+#define BENCH_SRC_FLOOR_1 0x0acb0000	 /* 10.203.0.0/16: bench_floor_insert1 */
+
+/* The tuple renew wrote, network order. */
+struct bench_flow {
+	__u32 saddr, daddr;
+	__u16 sport, dport;
+};
+
+/* A new flow in the reused skb: a fresh source (address and port) and
+ * the destination daddr:dport put back (a program before may have
+ * translated it). Two stores: the addresses (Ethernet 14 + IPv4 12: at
+ * 26, 8 bytes) and the ports (at 34, 4 bytes). */
+static __always_inline struct bench_count *renew(struct __sk_buff *skb, __u32 src_net, __u32 daddr, __u16 dport,
+						 struct bench_flow *f)
 {
-	__u32 zero = 0, *seq = bpf_map_lookup_elem(&bench_seq, &zero);
-	__u32 addr = bench_frontend_addr;
-	__u16 port = bench_frontend_port, sport;
+	__u32 zero = 0;
+	struct bench_count *c = bpf_map_lookup_elem(&bench_seq, &zero);
 
-	if (!seq)
-		return -1;
-	*seq += 1;
-	sport = bpf_htons((__u16)(1024 + (*seq % 60000)));
-	/* Ethernet 14 + IPv4 20: TCP source port at 34, destination at 36. */
-	if (bpf_skb_store_bytes(skb, 34, &sport, 2, 0) < 0 || bpf_skb_store_bytes(skb, 36, &port, 2, 0) < 0 ||
-	    bpf_skb_store_bytes(skb, 30, &addr, 4, 0) < 0)
-		return -1;
-	return 0;
+	if (!c)
+		return NULL;
+	c->seq += 1;
+	f->saddr = bpf_htonl(src_net + c->seq / 60000);
+	f->daddr = daddr;
+	f->sport = bpf_htons((__u16)(1024 + c->seq % 60000));
+	f->dport = dport;
+	if (bpf_skb_store_bytes(skb, 26, &f->saddr, 8, 0) < 0 || bpf_skb_store_bytes(skb, 34, &f->sport, 4, 0) < 0)
+		return NULL;
+	return c;
 }
 
 SEC("tc")
@@ -52,15 +84,89 @@ int bench_empty_xdp(struct xdp_md *ctx)
 SEC("tc")
 int bench_rewrite_only(struct __sk_buff *skb)
 {
-	return renew(skb) < 0 ? TC_ACT_SHOT : TC_ACT_OK;
+	struct bench_flow f;
+
+	return renew(skb, BENCH_SRC_NEW_FLOW, bench_frontend_addr, bench_frontend_port, &f) ? TC_ACT_OK
+											    : TC_ACT_SHOT;
 }
 
+/* A new flow to the service: SERVICE and EGRESS entries made. */
 SEC("tc")
 int bench_new_flow(struct __sk_buff *skb)
 {
-	if (renew(skb) < 0)
+	struct bench_flow f;
+
+	if (!renew(skb, BENCH_SRC_NEW_FLOW, bench_frontend_addr, bench_frontend_port, &f))
 		return TC_ACT_SHOT;
 	return from_endpoint(skb);
+}
+
+/* A new flow straight to the backend (no frontend, as after translation
+ * at connect()): one EGRESS entry made. */
+SEC("tc")
+int bench_new_flow_direct(struct __sk_buff *skb)
+{
+	struct bench_flow f;
+
+	if (!renew(skb, BENCH_SRC_DIRECT, bench_backend_addr, bench_backend_port, &f))
+		return TC_ACT_SHOT;
+	return from_endpoint(skb);
+}
+
+/*
+ * The floors of those two: the same rewriting, then only the conntrack
+ * inserts the flow needs, by the datapath's own ct_create into the same
+ * map (sluice_ct4_tcp, as full), with the entries from_endpoint would
+ * make (keys of the same shape, values as policy_decide and lb_select
+ * fill them). No parsing, no other lookup: the tuple is the one renew
+ * wrote. Each insert that succeeds is counted (the count sits in the
+ * value renew already holds).
+ */
+static __always_inline void bench_tuple(struct tuple *t, const struct bench_flow *f, __u32 daddr, __u16 dport)
+{
+	__builtin_memset(t, 0, sizeof(*t));
+	__builtin_memcpy(t->saddr, &f->saddr, 4);
+	__builtin_memcpy(t->daddr, &daddr, 4);
+	t->sport = f->sport;
+	t->dport = dport;
+	t->proto = IPPROTO_TCP;
+	t->family = SL_FAMILY_IPV4;
+}
+
+SEC("tc")
+int bench_floor_insert1(struct __sk_buff *skb)
+{
+	struct sl_ct_value egress = { .peer_identity = 2000 };
+	struct bench_flow f;
+	struct bench_count *c = renew(skb, BENCH_SRC_FLOOR_1, bench_backend_addr, bench_backend_port, &f);
+	struct tuple t;
+
+	if (!c)
+		return TC_ACT_SHOT;
+	bench_tuple(&t, &f, bench_backend_addr, bench_backend_port);
+	c->inserted += ct_create(&t, SL_CT_EGRESS, &egress, ct_now()) == 0;
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int bench_floor_insert2(struct __sk_buff *skb)
+{
+	struct sl_ct_value service = { .backend_id = 10 };
+	struct sl_ct_value egress = { .nat_port = bench_frontend_port, .flags = SL_CT_REV_NAT, .peer_identity = 2000 };
+	struct bench_flow f;
+	struct bench_count *c = renew(skb, BENCH_SRC_FLOOR_2, bench_frontend_addr, bench_frontend_port, &f);
+	struct tuple t;
+	__u32 frontend = bench_frontend_addr;
+	__u64 now = ct_now();
+
+	if (!c)
+		return TC_ACT_SHOT;
+	__builtin_memcpy(egress.nat_addr, &frontend, 4);
+	bench_tuple(&t, &f, bench_frontend_addr, bench_frontend_port);
+	c->inserted += ct_create(&t, SL_CT_SERVICE, &service, now) == 0;
+	bench_tuple(&t, &f, bench_backend_addr, bench_backend_port);
+	c->inserted += ct_create(&t, SL_CT_EGRESS, &egress, now) == 0;
+	return TC_ACT_OK;
 }
 
 SEC("tc")
