@@ -175,25 +175,28 @@ static double time_flow(int fd, const uint8_t *pkt, uint32_t len, int want, cons
 	return t;
 }
 
+enum { TURNS_MAX = 12 };
+
 /* n programs (or packets) timed in turns, each round one test run of
  * --repeat iterations of each (after one run of each to warm up), --runs
  * rounds: ret[i] the median of program i, and when rounds is not NULL
- * every round's figure (rounds[i * 16 + round]), so that the machine's
- * changes of pace fall on all alike. */
+ * every round's figure (rounds[i * 16 + round]), and when verdicts is not
+ * NULL each one's last verdict; so that the machine's changes of pace
+ * fall on all alike. */
 static void time_turns(unsigned n, const int *fd, const uint8_t *const *pkt, const uint32_t *len, double *ret,
-		       uint32_t *rounds)
+		       uint32_t *rounds, int *verdicts)
 {
-	uint32_t d[8][16];
+	uint32_t d[TURNS_MAX][16];
 	uint8_t out[256];
 
-	for (unsigned i = 0; i < n && i < 8; i++) {
+	for (unsigned i = 0; i < n && i < TURNS_MAX; i++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt[i], .data_size_in = len[i], .data_out = out,
 			    .data_size_out = sizeof(out), .repeat = repeat);
 		if (bpf_prog_test_run_opts(fd[i], &o) < 0)
 			die("test run");
 	}
 	for (unsigned r = 0; r < runs && r < 16; r++)
-		for (unsigned i = 0; i < n && i < 8; i++) {
+		for (unsigned i = 0; i < n && i < TURNS_MAX; i++) {
 			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt[i], .data_size_in = len[i], .data_out = out,
 				    .data_size_out = sizeof(out), .repeat = repeat);
 			if (bpf_prog_test_run_opts(fd[i], &o) < 0)
@@ -201,8 +204,10 @@ static void time_turns(unsigned n, const int *fd, const uint8_t *const *pkt, con
 			d[i][r] = o.duration;
 			if (rounds)
 				rounds[i * 16 + r] = o.duration;
+			if (verdicts)
+				verdicts[i] = (int)o.retval;
 		}
-	for (unsigned i = 0; i < n && i < 8; i++) {
+	for (unsigned i = 0; i < n && i < TURNS_MAX; i++) {
 		qsort(d[i], runs, sizeof(d[i][0]), cmp_u32);
 		ret[i] = d[i][runs / 2];
 	}
@@ -216,7 +221,7 @@ static void time_ab(int fa, const uint8_t *pa, uint32_t la, int fb, const uint8_
 	const uint32_t len[] = { la, lb };
 	double r[2];
 
-	time_turns(2, fd, pkt, len, r, NULL);
+	time_turns(2, fd, pkt, len, r, NULL, NULL);
 	*ra = r[0];
 	*rb = r[1];
 }
@@ -392,6 +397,9 @@ struct new_flows {
 	/* medians: empty, rewrite only, new flow to the service, its floor (2
 	 * inserts), new flow straight to the backend, its floor (1 insert) */
 	double empty, rewrite, service, floor2, direct, floor1;
+	/* where the time goes: their conntrack work alone (bench_ct_*) */
+	double ct_service, ct_service_all, ct_direct;
+	int verdicts_ok;
 	double ratio_service, ratio_direct;	  /* of the medians, rewriting taken out */
 	double round_service, round_direct;	  /* medians of each round's own ratio */
 	double other_load;			  /* cores busy with anything else during the timing */
@@ -481,31 +489,43 @@ static int nf_check(struct bench_datapath_bpf *s, const uint8_t *pkt, uint32_t l
 static void bench_new_flows(struct bench_datapath_bpf *s, uint32_t client, uint32_t vip, uint32_t server,
 			    struct new_flows *r)
 {
-	const int fd[] = { bpf_program__fd(s->progs.bench_empty_tc), bpf_program__fd(s->progs.bench_rewrite_only),
-			   bpf_program__fd(s->progs.bench_new_flow), bpf_program__fd(s->progs.bench_floor_insert2),
+	const int fd[] = { bpf_program__fd(s->progs.bench_empty_tc),
+			   bpf_program__fd(s->progs.bench_rewrite_only),
+			   bpf_program__fd(s->progs.bench_new_flow),
+			   bpf_program__fd(s->progs.bench_floor_insert2),
 			   bpf_program__fd(s->progs.bench_new_flow_direct),
-			   bpf_program__fd(s->progs.bench_floor_insert1) };
+			   bpf_program__fd(s->progs.bench_floor_insert1),
+			   bpf_program__fd(s->progs.bench_ct_service),
+			   bpf_program__fd(s->progs.bench_ct_service_all),
+			   bpf_program__fd(s->progs.bench_ct_direct) };
+	enum { N = sizeof(fd) / sizeof(fd[0]) };
 	uint8_t pkt[64];
-	uint32_t len = tcp4(pkt, client, vip, 1000, 80, 0x02), rounds[6 * 16];
-	const uint8_t *const pkts[] = { pkt, pkt, pkt, pkt, pkt, pkt };
-	const uint32_t lens[] = { len, len, len, len, len, len };
-	int ct = bpf_map__fd(s->maps.sluice_ct4_tcp);
+	uint32_t len = tcp4(pkt, client, vip, 1000, 80, 0x02), rounds[N * 16], lens[N];
+	const uint8_t *pkts[N];
+	int ct = bpf_map__fd(s->maps.sluice_ct4_tcp), verdicts[N];
 	struct load_mark a, b;
 	struct ct_census c;
-	double t[6];
+	double t[N];
+
+	for (int i = 0; i < N; i++)
+		pkts[i] = pkt, lens[i] = len;
 
 	r->max = bpf_map__max_entries(s->maps.sluice_ct4_tcp);
 	ct_census(ct, vip, server, &c);
 	r->full_before = c.total;
 	loadavg(r->load_before, sizeof(r->load_before));
 	load_mark(&a);
-	time_turns(6, fd, pkts, lens, t, rounds);
+	time_turns(N, fd, pkts, lens, t, rounds, verdicts);
 	load_mark(&b);
 	loadavg(r->load_after, sizeof(r->load_after));
 	r->other_load = other_load(&a, &b);
 	ct_census(ct, vip, server, &c);
 	r->full_after = c.total;
 	r->empty = t[0], r->rewrite = t[1], r->service = t[2], r->floor2 = t[3], r->direct = t[4], r->floor1 = t[5];
+	r->ct_service = t[6], r->ct_service_all = t[7], r->ct_direct = t[8];
+	r->verdicts_ok = 1;
+	for (int i = 0; i < N; i++)
+		r->verdicts_ok &= verdicts[i] == TC_ACT_OK;
 	r->ratio_service = nf_ratio(r->empty, r->rewrite, r->service, r->floor2);
 	r->ratio_direct = nf_ratio(r->empty, r->rewrite, r->direct, r->floor1);
 	r->round_service = round_median(rounds, 2, 3);
@@ -532,6 +552,16 @@ static void nf_print(const struct new_flows *r)
 	       "      at connect(); EGRESS)                      own ratios %.2fx; %.2fx empty tc\n",
 	       rb, r->ratio_direct, r->ratio_direct <= 1.5 ? "met" : "NOT met", rb - fb, r->round_direct,
 	       rb / r->empty);
+	printf("    where the time goes (the same rounds; bench_ct_*: the conntrack work alone, lookups included):\n"
+	       "      to a service: the 2 inserts %.1f; its SERVICE entry looked up first %+.1f; its EGRESS entry\n"
+	       "        looked up before translation (never found: keyed by the frontend) %+.1f; the rest of\n"
+	       "        from-endpoint (parse, endpoint, service, hash, backend, translation, ipcache, policy) %+.1f\n",
+	       fa - r->empty, r->ct_service - r->floor2, r->ct_service_all - r->ct_service, r->service - r->ct_service_all);
+	printf("      straight to a backend: the insert %.1f; its EGRESS entry looked up first %+.1f; the rest of\n"
+	       "        from-endpoint (parse, endpoint, no service, ipcache, policy) %+.1f\n",
+	       fb - r->empty, r->ct_direct - r->floor1, r->direct - r->ct_direct);
+	if (!r->verdicts_ok)
+		printf("    CHECK FAILED: a timed program's verdict was not TC_ACT_OK (a bench_ct_* lookup found an entry?)\n");
 	printf("    conntrack table: %llu of %llu entries before the timing, %llu after; 1-minute load %s before,\n"
 	       "    %s after; other load during the timing %.2f cores\n",
 	       (unsigned long long)r->full_before, (unsigned long long)r->max, (unsigned long long)r->full_after,
@@ -540,7 +570,9 @@ static void nf_print(const struct new_flows *r)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = { { "repeat", 1, 0, 'r' }, { "runs", 1, 0, 'n' }, { "cpu", 1, 0, 'c' }, {} };
+	static const struct option opts[] = { { "repeat", 1, 0, 'r' }, { "runs", 1, 0, 'n' }, { "cpu", 1, 0, 'c' },
+					      { "profile", 1, 0, 'p' }, {} };
+	const char *profile = NULL;
 	struct bench_datapath_bpf *s;
 	struct prefilter_bpf *pf;
 	uint8_t pkt[64];
@@ -557,6 +589,8 @@ int main(int argc, char **argv)
 			runs = (unsigned)atoi(optarg);
 		else if (c == 'c')
 			bench_cpu = atoi(optarg);
+		else if (c == 'p')
+			profile = optarg;
 	}
 	if (runs < 1 || runs > 15)
 		runs = 5;
@@ -703,6 +737,26 @@ int main(int argc, char **argv)
 		}
 		if (bpf_map_update_elem(bpf_map__fd(s->maps.sluice_services), &k, &v, 0))
 			die("service");
+	}
+
+	/* --profile PROG: that program alone, --runs test runs of a SYN to
+	 * the frontend (the wrappers set their own destination), for a
+	 * profiler attached to --cpu once "ready" is printed. */
+	if (profile) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(s->obj, profile);
+		double t;
+
+		if (!prog) {
+			fprintf(stderr, "datapath-bench: no program %s\n", profile);
+			return 1;
+		}
+		len = tcp4(pkt, client, vip, 1000, 80, 0x02);
+		printf("ready\n");
+		fflush(stdout);
+		t = time_prog(bpf_program__fd(prog), pkt, len, &verdict);
+		printf("%s: %.1f ns, verdict %d\n", profile, t, verdict);
+		bench_datapath_bpf__destroy(s);
+		return 0;
 	}
 
 	len = tcp4(pkt, client, vip, 1000, 80, 0x02);
@@ -908,7 +962,7 @@ int main(int argc, char **argv)
 
 	bench_new_flows(s, client, vip, server, &nf);
 	nf_print(&nf);
-	failed = nf_check(s, pkt, len, vip, server);
+	failed = nf_check(s, pkt, len, vip, server) + !nf.verdicts_ok;
 
 	printf("\nkernel memory per map (memlock from fdinfo; ipcache, policy, conntrack as filled above)\n");
 	{

@@ -40,6 +40,8 @@ const volatile __u16 bench_backend_port = 0;
 #define BENCH_SRC_FLOOR_2 0x0ac90000	 /* 10.201.0.0/16: bench_floor_insert2 */
 #define BENCH_SRC_DIRECT 0x0aca0000	 /* 10.202.0.0/16: bench_new_flow_direct */
 #define BENCH_SRC_FLOOR_1 0x0acb0000	 /* 10.203.0.0/16: bench_floor_insert1 */
+#define BENCH_SRC_CT_2 0x0acc0000	 /* 10.204.0.0/16: bench_ct_service, bench_ct_service_all */
+#define BENCH_SRC_CT_1 0x0acd0000	 /* 10.205.0.0/16: bench_ct_direct */
 
 /* The tuple renew wrote, network order. */
 struct bench_flow {
@@ -167,6 +169,71 @@ int bench_floor_insert2(struct __sk_buff *skb)
 	bench_tuple(&t, &f, bench_backend_addr, bench_backend_port);
 	c->inserted += ct_create(&t, SL_CT_EGRESS, &egress, now) == 0;
 	return TC_ACT_OK;
+}
+
+/*
+ * Where the new flows' time goes: the conntrack work from_endpoint does
+ * for them, lookups included, and nothing else (the rest of the program
+ * is the difference). A new flow to a service: the lookup of its EGRESS
+ * entry before translation (the fast path for flows to addresses that
+ * are no frontend: never found for a service flow, whose EGRESS entry is
+ * keyed by the backend), the lookup of its SERVICE entry, then the two
+ * inserts; bench_ct_service skips the first lookup. A new flow straight
+ * to a backend: the lookup of its EGRESS entry, then its insert. A lookup
+ * that finds something (none should) makes the verdict TC_ACT_SHOT.
+ */
+static __always_inline int bench_ct_service_flow(struct __sk_buff *skb, const int first_lookup)
+{
+	struct sl_ct_value service = { .backend_id = 10 };
+	struct sl_ct_value egress = { .nat_port = bench_frontend_port, .flags = SL_CT_REV_NAT, .peer_identity = 2000 };
+	struct bench_flow f;
+	struct bench_count *c = renew(skb, BENCH_SRC_CT_2, bench_frontend_addr, bench_frontend_port, &f);
+	struct tuple t;
+	__u32 frontend = bench_frontend_addr;
+	__u64 now = ct_now();
+	int found = 0;
+
+	if (!c)
+		return TC_ACT_SHOT;
+	__builtin_memcpy(egress.nat_addr, &frontend, 4);
+	bench_tuple(&t, &f, bench_frontend_addr, bench_frontend_port);
+	if (first_lookup)
+		found |= ct_lookup(&t, SL_CT_EGRESS, 0, now) != NULL;
+	found |= ct_lookup(&t, SL_CT_SERVICE, 0, now) != NULL;
+	c->inserted += ct_create(&t, SL_CT_SERVICE, &service, now) == 0;
+	bench_tuple(&t, &f, bench_backend_addr, bench_backend_port);
+	c->inserted += ct_create(&t, SL_CT_EGRESS, &egress, now) == 0;
+	return found ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+SEC("tc")
+int bench_ct_service_all(struct __sk_buff *skb)
+{
+	return bench_ct_service_flow(skb, 1);
+}
+
+SEC("tc")
+int bench_ct_service(struct __sk_buff *skb)
+{
+	return bench_ct_service_flow(skb, 0);
+}
+
+SEC("tc")
+int bench_ct_direct(struct __sk_buff *skb)
+{
+	struct sl_ct_value egress = { .peer_identity = 2000 };
+	struct bench_flow f;
+	struct bench_count *c = renew(skb, BENCH_SRC_CT_1, bench_backend_addr, bench_backend_port, &f);
+	struct tuple t;
+	__u64 now = ct_now();
+	int found;
+
+	if (!c)
+		return TC_ACT_SHOT;
+	bench_tuple(&t, &f, bench_backend_addr, bench_backend_port);
+	found = ct_lookup(&t, SL_CT_EGRESS, 0, now) != NULL;
+	c->inserted += ct_create(&t, SL_CT_EGRESS, &egress, now) == 0;
+	return found ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 SEC("tc")
