@@ -373,8 +373,11 @@ static uint64_t metric_packets(int fd, uint32_t idx)
 	return sum;
 }
 
+/* bench/datapath.bpf.c's value of bench_seq */
 struct bench_count {
 	uint32_t seq, inserted;
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;
 };
 
 /* The floors' insert count (bench_seq, per CPU), summed. */

@@ -10,11 +10,20 @@
 #define SLUICE_BENCH
 #include "../bpf/datapath.bpf.c"
 
-/* Per CPU: the wrappers' iteration count, and the conntrack inserts the
- * floor programs made (their helper's return 0), for the bench to check. */
+/* The tuple renew wrote, network order. */
+struct bench_flow {
+	__u32 saddr, daddr;
+	__u16 sport, dport;
+};
+
+/* Per CPU: the wrappers' iteration count, the tuple of the latest (kept
+ * here, off the stack: from_endpoint needs most of it), and the conntrack
+ * inserts the floor programs made (their helper's return 0), for the
+ * bench to check. */
 struct bench_count {
 	__u32 seq;
 	__u32 inserted;
+	struct bench_flow f;
 };
 
 struct {
@@ -43,18 +52,12 @@ const volatile __u16 bench_backend_port = 0;
 #define BENCH_SRC_CT_2 0x0acc0000	 /* 10.204.0.0/16: bench_ct_service, bench_ct_service_all */
 #define BENCH_SRC_CT_1 0x0acd0000	 /* 10.205.0.0/16: bench_ct_direct */
 
-/* The tuple renew wrote, network order. */
-struct bench_flow {
-	__u32 saddr, daddr;
-	__u16 sport, dport;
-};
-
 /* A new flow in the reused skb: a fresh source (address and port) and
  * the destination daddr:dport put back (a program before may have
  * translated it). Two stores: the addresses (Ethernet 14 + IPv4 12: at
- * 26, 8 bytes) and the ports (at 34, 4 bytes). */
-static __always_inline struct bench_count *renew(struct __sk_buff *skb, __u32 src_net, __u32 daddr, __u16 dport,
-						 struct bench_flow *f)
+ * 26, 8 bytes) and the ports (at 34, 4 bytes). Returns the per-CPU count,
+ * its f the tuple written, or NULL. */
+static __always_inline struct bench_count *renew(struct __sk_buff *skb, __u32 src_net, __u32 daddr, __u16 dport)
 {
 	__u32 zero = 0;
 	struct bench_count *c = bpf_map_lookup_elem(&bench_seq, &zero);
@@ -62,11 +65,11 @@ static __always_inline struct bench_count *renew(struct __sk_buff *skb, __u32 sr
 	if (!c)
 		return NULL;
 	c->seq += 1;
-	f->saddr = bpf_htonl(src_net + c->seq / 60000);
-	f->daddr = daddr;
-	f->sport = bpf_htons((__u16)(1024 + c->seq % 60000));
-	f->dport = dport;
-	if (bpf_skb_store_bytes(skb, 26, &f->saddr, 8, 0) < 0 || bpf_skb_store_bytes(skb, 34, &f->sport, 4, 0) < 0)
+	c->f.saddr = bpf_htonl(src_net + c->seq / 60000);
+	c->f.daddr = daddr;
+	c->f.sport = bpf_htons((__u16)(1024 + c->seq % 60000));
+	c->f.dport = dport;
+	if (bpf_skb_store_bytes(skb, 26, &c->f.saddr, 8, 0) < 0 || bpf_skb_store_bytes(skb, 34, &c->f.sport, 4, 0) < 0)
 		return NULL;
 	return c;
 }
@@ -86,19 +89,14 @@ int bench_empty_xdp(struct xdp_md *ctx)
 SEC("tc")
 int bench_rewrite_only(struct __sk_buff *skb)
 {
-	struct bench_flow f;
-
-	return renew(skb, BENCH_SRC_NEW_FLOW, bench_frontend_addr, bench_frontend_port, &f) ? TC_ACT_OK
-											    : TC_ACT_SHOT;
+	return renew(skb, BENCH_SRC_NEW_FLOW, bench_frontend_addr, bench_frontend_port) ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 /* A new flow to the service: SERVICE and EGRESS entries made. */
 SEC("tc")
 int bench_new_flow(struct __sk_buff *skb)
 {
-	struct bench_flow f;
-
-	if (!renew(skb, BENCH_SRC_NEW_FLOW, bench_frontend_addr, bench_frontend_port, &f))
+	if (!renew(skb, BENCH_SRC_NEW_FLOW, bench_frontend_addr, bench_frontend_port))
 		return TC_ACT_SHOT;
 	return from_endpoint(skb);
 }
@@ -108,9 +106,7 @@ int bench_new_flow(struct __sk_buff *skb)
 SEC("tc")
 int bench_new_flow_direct(struct __sk_buff *skb)
 {
-	struct bench_flow f;
-
-	if (!renew(skb, BENCH_SRC_DIRECT, bench_backend_addr, bench_backend_port, &f))
+	if (!renew(skb, BENCH_SRC_DIRECT, bench_backend_addr, bench_backend_port))
 		return TC_ACT_SHOT;
 	return from_endpoint(skb);
 }
@@ -139,13 +135,12 @@ SEC("tc")
 int bench_floor_insert1(struct __sk_buff *skb)
 {
 	struct sl_ct_value egress = { .peer_identity = 2000 };
-	struct bench_flow f;
-	struct bench_count *c = renew(skb, BENCH_SRC_FLOOR_1, bench_backend_addr, bench_backend_port, &f);
+	struct bench_count *c = renew(skb, BENCH_SRC_FLOOR_1, bench_backend_addr, bench_backend_port);
 	struct tuple t;
 
 	if (!c)
 		return TC_ACT_SHOT;
-	bench_tuple(&t, &f, bench_backend_addr, bench_backend_port);
+	bench_tuple(&t, &c->f, bench_backend_addr, bench_backend_port);
 	c->inserted += ct_create(&t, SL_CT_EGRESS, &egress, ct_now()) == 0;
 	return TC_ACT_OK;
 }
@@ -155,8 +150,7 @@ int bench_floor_insert2(struct __sk_buff *skb)
 {
 	struct sl_ct_value service = { .backend_id = 10 };
 	struct sl_ct_value egress = { .nat_port = bench_frontend_port, .flags = SL_CT_REV_NAT, .peer_identity = 2000 };
-	struct bench_flow f;
-	struct bench_count *c = renew(skb, BENCH_SRC_FLOOR_2, bench_frontend_addr, bench_frontend_port, &f);
+	struct bench_count *c = renew(skb, BENCH_SRC_FLOOR_2, bench_frontend_addr, bench_frontend_port);
 	struct tuple t;
 	__u32 frontend = bench_frontend_addr;
 	__u64 now = ct_now();
@@ -164,9 +158,9 @@ int bench_floor_insert2(struct __sk_buff *skb)
 	if (!c)
 		return TC_ACT_SHOT;
 	__builtin_memcpy(egress.nat_addr, &frontend, 4);
-	bench_tuple(&t, &f, bench_frontend_addr, bench_frontend_port);
+	bench_tuple(&t, &c->f, bench_frontend_addr, bench_frontend_port);
 	c->inserted += ct_create(&t, SL_CT_SERVICE, &service, now) == 0;
-	bench_tuple(&t, &f, bench_backend_addr, bench_backend_port);
+	bench_tuple(&t, &c->f, bench_backend_addr, bench_backend_port);
 	c->inserted += ct_create(&t, SL_CT_EGRESS, &egress, now) == 0;
 	return TC_ACT_OK;
 }
@@ -186,8 +180,7 @@ static __always_inline int bench_ct_service_flow(struct __sk_buff *skb, const in
 {
 	struct sl_ct_value service = { .backend_id = 10 };
 	struct sl_ct_value egress = { .nat_port = bench_frontend_port, .flags = SL_CT_REV_NAT, .peer_identity = 2000 };
-	struct bench_flow f;
-	struct bench_count *c = renew(skb, BENCH_SRC_CT_2, bench_frontend_addr, bench_frontend_port, &f);
+	struct bench_count *c = renew(skb, BENCH_SRC_CT_2, bench_frontend_addr, bench_frontend_port);
 	struct tuple t;
 	__u32 frontend = bench_frontend_addr;
 	__u64 now = ct_now();
@@ -196,12 +189,12 @@ static __always_inline int bench_ct_service_flow(struct __sk_buff *skb, const in
 	if (!c)
 		return TC_ACT_SHOT;
 	__builtin_memcpy(egress.nat_addr, &frontend, 4);
-	bench_tuple(&t, &f, bench_frontend_addr, bench_frontend_port);
+	bench_tuple(&t, &c->f, bench_frontend_addr, bench_frontend_port);
 	if (first_lookup)
 		found |= ct_lookup(&t, SL_CT_EGRESS, 0, now) != NULL;
 	found |= ct_lookup(&t, SL_CT_SERVICE, 0, now) != NULL;
 	c->inserted += ct_create(&t, SL_CT_SERVICE, &service, now) == 0;
-	bench_tuple(&t, &f, bench_backend_addr, bench_backend_port);
+	bench_tuple(&t, &c->f, bench_backend_addr, bench_backend_port);
 	c->inserted += ct_create(&t, SL_CT_EGRESS, &egress, now) == 0;
 	return found ? TC_ACT_SHOT : TC_ACT_OK;
 }
@@ -222,15 +215,14 @@ SEC("tc")
 int bench_ct_direct(struct __sk_buff *skb)
 {
 	struct sl_ct_value egress = { .peer_identity = 2000 };
-	struct bench_flow f;
-	struct bench_count *c = renew(skb, BENCH_SRC_CT_1, bench_backend_addr, bench_backend_port, &f);
+	struct bench_count *c = renew(skb, BENCH_SRC_CT_1, bench_backend_addr, bench_backend_port);
 	struct tuple t;
 	__u64 now = ct_now();
 	int found;
 
 	if (!c)
 		return TC_ACT_SHOT;
-	bench_tuple(&t, &f, bench_backend_addr, bench_backend_port);
+	bench_tuple(&t, &c->f, bench_backend_addr, bench_backend_port);
 	found = ct_lookup(&t, SL_CT_EGRESS, 0, now) != NULL;
 	c->inserted += ct_create(&t, SL_CT_EGRESS, &egress, now) == 0;
 	return found ? TC_ACT_SHOT : TC_ACT_OK;
