@@ -373,11 +373,13 @@ static uint64_t metric_packets(int fd, uint32_t idx)
 	return sum;
 }
 
-/* bench/datapath.bpf.c's value of bench_seq */
+/* bench/datapath.bpf.c's value of bench_seq; a per-CPU lookup gives
+ * each CPU's value 8-byte aligned, hence the padding. */
 struct bench_count {
 	uint32_t seq, inserted;
 	uint32_t saddr, daddr;
 	uint16_t sport, dport;
+	uint32_t pad;
 };
 
 /* The floors' insert count (bench_seq, per CPU), summed. */
