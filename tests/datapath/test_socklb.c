@@ -314,17 +314,26 @@ Test(socklb, tcp_v4mapped)
 	tcp_through(AF_INET6, "10.96.0.10", "10.9.0.2");
 }
 
-Test(socklb, not_a_frontend_untouched)
+/* Backend 7 (10.9.0.2:8080, listening) behind 10.96.0.10:80/TCP, and a
+ * TCP client connected to ip:port, which the backend accepted. */
+static int web_client(const char *ip, uint16_t port)
 {
 	uint32_t id = 7;
 	uint16_t w = 1;
 	int lfd = listener("10.9.0.2", 8080, SOCK_STREAM), cfd;
-	char b[80];
 
 	backend(id, "10.9.0.2", 8080);
 	service("10.96.0.10", 80, IPPROTO_TCP, &id, &w, 1);
-	cr_assert_eq(tcp_connect(AF_INET, "10.9.0.2", 8080, &cfd), 0);
-	cr_expect_geq(accept_one(lfd), 0);
+	cr_assert_eq(tcp_connect(AF_INET, ip, port, &cfd), 0, "connect to %s:%u: %s", ip, port, strerror(errno));
+	cr_assert_geq(accept_one(lfd), 0, "the backend got no connection");
+	return cfd;
+}
+
+Test(socklb, not_a_frontend_untouched)
+{
+	int cfd = web_client("10.9.0.2", 8080);
+	char b[80];
+
 	cr_expect_str_eq(peer_of(cfd, b, sizeof(b)), "10.9.0.2:8080");
 	cr_expect_eq(percpu_sum(skel->maps.sluice_metrics, SL_METRIC_DNAT), 0, "nothing translated");
 	/* the frontend's port with another protocol is no frontend either */
@@ -527,15 +536,9 @@ Test(socklb, udp_keeps_its_backend)
 /* The service gone: getpeername shows the real peer. */
 Test(socklb, service_gone_shows_backend)
 {
-	uint32_t id = 7;
-	uint16_t w = 1;
-	int lfd = listener("10.9.0.2", 8080, SOCK_STREAM), cfd;
+	int cfd = web_client("10.96.0.10", 80);
 	char b[80];
 
-	backend(id, "10.9.0.2", 8080);
-	service("10.96.0.10", 80, IPPROTO_TCP, &id, &w, 1);
-	cr_assert_eq(tcp_connect(AF_INET, "10.96.0.10", 80, &cfd), 0);
-	cr_assert_geq(accept_one(lfd), 0);
 	cr_expect_str_eq(peer_of(cfd, b, sizeof(b)), "10.96.0.10:80");
 	service_delete("10.96.0.10", 80, IPPROTO_TCP);
 	cr_expect_str_eq(peer_of(cfd, b, sizeof(b)), "10.9.0.2:8080");
