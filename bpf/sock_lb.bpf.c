@@ -150,6 +150,9 @@ static __always_inline int xlate_fwd(struct bpf_sock_addr *ctx, int v6, int keep
 
 			id = bk.id;
 			be = bpf_map_lookup_elem(&sluice_backends, &bk);
+			/* a backend deleted leaves its id free for another */
+			if (be && !(be->port == fwd->port && eq16(be->addr, fwd->addr)))
+				be = NULL;
 		}
 	}
 	if (!be) {

@@ -793,3 +793,21 @@ Test(services, hairpin_address_without_flow)
 	cr_expect_str_eq(o.src, ip_a(4), "untouched");
 	cr_expect_str_eq(o.dst, "169.254.42.1", "untouched");
 }
+
+/* A flow's backend deleted and its id given to another backend (sluice
+ * reuses free ids): the flow is not sent to that other backend, it gets a
+ * new one from the slots. */
+Test(services, reused_backend_id_not_followed)
+{
+	struct parsed o;
+
+	one_service(4, IPPROTO_UDP);
+	cr_assert_eq(to_frontend(4, IPPROTO_UDP, 40000, 0, &o), TC_ACT_OK);
+	cr_assert_str_eq(o.dst, ip_b(4));
+	/* X now names another backend (C:9090); the slot names Y (C:8080) */
+	seed_backend(&dp, X, ip_c(4), 9090, false);
+	seed_slot(&dp, SVC, 0, Y);
+	cr_assert_eq(to_frontend(4, IPPROTO_UDP, 40000, 0, &o), TC_ACT_OK);
+	cr_expect_str_eq(o.dst, ip_c(4));
+	cr_expect_eq(o.dport, BE_PORT, "the slot's backend Y, not the id's new owner on 9090 (%u)", o.dport);
+}

@@ -533,6 +533,31 @@ Test(socklb, udp_keeps_its_backend)
 	cr_expect_str_eq(from, "10.96.0.53:53");
 }
 
+/* The backend an unconnected socket kept deleted, and its id given to
+ * another service's backend (sluice reuses free ids): not followed. */
+Test(socklb, udp_reused_backend_id_not_followed)
+{
+	uint32_t id = 1, id2 = 2;
+	uint16_t w = 1;
+	int s1 = listener("10.9.0.1", 5353, SOCK_DGRAM), s2 = listener("10.9.0.2", 5353, SOCK_DGRAM);
+	int other = listener("10.9.0.2", 5454, SOCK_DGRAM), fd = keep(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	struct pollfd p = { .fd = other, .events = POLLIN };
+	char from[80], local[80];
+
+	backend(1, "10.9.0.1", 5353);
+	service("10.96.0.53", 53, IPPROTO_UDP, &id, &w, 1);
+	udp_roundtrip(fd, s1, "10.96.0.53", 53, false, from, sizeof(from), local, sizeof(local));
+	cr_assert_str_eq(local, "10.9.0.1:5353");
+	/* the service moves to backend 2; id 1 goes to another service's */
+	backend(2, "10.9.0.2", 5353);
+	service("10.96.0.53", 53, IPPROTO_UDP, &id2, &w, 1);
+	backend(1, "10.9.0.2", 5454);
+	service("10.96.0.54", 53, IPPROTO_UDP, &id, &w, 1);
+	udp_roundtrip(fd, s2, "10.96.0.53", 53, false, from, sizeof(from), local, sizeof(local));
+	cr_expect_str_eq(local, "10.9.0.2:5353", "the service's own backend");
+	cr_expect_eq(poll(&p, 1, 0), 0, "nothing reached the other service's backend");
+}
+
 /* The service gone: getpeername shows the real peer. */
 Test(socklb, service_gone_shows_backend)
 {

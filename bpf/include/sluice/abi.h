@@ -287,8 +287,8 @@ enum sl_ct_flags {
 
 struct sl_ct_value {
 	__u64 expires;	     /* deadline in jiffies (bpf_jiffies64) */
-	__u8 nat_addr[16];   /* SL_CT_REV_NAT: the frontend */
-	__u16 nat_port;
+	__u8 nat_addr[16];   /* SL_CT_REV_NAT: the frontend; SL_CT_SERVICE: the backend's address, */
+	__u16 nat_port;	     /* and port: a backend id reused since names another */
 	__u16 proxy_port;    /* host order */
 	__u32 backend_id;    /* SL_CT_SERVICE: the backend this flow has */
 	__u16 flags;	     /* enum sl_ct_flags */
