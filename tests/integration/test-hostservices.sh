@@ -255,11 +255,15 @@ attach_lines() {
 	sed -nE "s/^ *\\$1 attach ([a-z0-9_]+) cgroup .*/\\1/p" "$2" | sort
 }
 hooks_sorted() { printf '%s\n' $HOOKS | sort; }
-# sluice_hooks: the attach types of sluice's programs on the cgroup, sorted.
+# sluice_hooks: the hooks of sluice's programs on the cgroup (bpftool's
+# attach types, old names or new: connect4 or cgroup_inet4_connect), sorted.
 sluice_hooks() {
 	bpftool -j cgroup show "$CG" | "$IT_PY" -c '
-import json, sys
-print("\n".join(sorted(p["attach_type"] for p in json.load(sys.stdin) if p.get("name", "").startswith("sluice_"))))'
+import json, re, sys
+def hook(t):
+    m = re.fullmatch(r"cgroup_(?:inet|udp)([46])_(connect|sendmsg|recvmsg|getpeername)", t)
+    return m.group(2) + m.group(1) if m else t
+print("\n".join(sorted(hook(p["attach_type"]) for p in json.load(sys.stdin) if p.get("name", "").startswith("sluice_"))))'
 }
 no_sluice_prog() { ! cg_progs | grep -q sluice_; }
 link_pins() { (cd "$SLUICE_PIN_DIR" 2>/dev/null && for h in $HOOKS; do [ -e "link_$h" ] && echo "link_$h"; done); }
