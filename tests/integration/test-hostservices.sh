@@ -267,6 +267,46 @@ print("\n".join(sorted(hook(p["attach_type"]) for p in json.load(sys.stdin) if p
 }
 no_sluice_prog() { ! cg_progs | grep -q sluice_; }
 link_pins() { (cd "$SLUICE_PIN_DIR" 2>/dev/null && for h in $HOOKS; do [ -e "link_$h" ] && echo "link_$h"; done); }
+# hook_objects: "prog ID" and "link ID" of sluice's programs on the cgroup
+# and their links (bpftool link show: by cgroup id and program).
+hook_objects() {
+	local progs
+	progs=$(bpftool -j cgroup show "$CG" | "$IT_PY" -c '
+import json, sys
+print(" ".join(str(p["id"]) for p in json.load(sys.stdin) if p.get("name", "").startswith("sluice_")))')
+	for p in $progs; do echo "prog $p"; done
+	bpftool -j link show | "$IT_PY" -c '
+import json, sys
+progs, cg = {int(p) for p in sys.argv[1].split()}, int(sys.argv[2])
+for l in json.load(sys.stdin):
+    if l.get("prog_id") in progs and l.get("cgroup_id") == cg:
+        print("link %d" % l["id"])' "$progs" "$(stat -c %i "$CG")"
+}
+# objects_gone KIND ID ...: none of these kernel objects is left (within 3 s)
+objects_gone() {
+	local left
+	for _ in $(seq 30); do
+		left=""
+		set -- "$@"
+		while [ $# -ge 2 ]; do
+			bpftool "$1" show id "$2" >/dev/null 2>&1 && left+="$1 $2 "
+			shift 2
+		done
+		[ -z "$left" ] && return 0
+		sleep 0.1
+		# shellcheck disable=SC2086
+		set -- $left
+	done
+	echo "   still there: $left"
+	return 1
+}
+# pins_of_hooks: sluice's pins that name a hook (programs, links), if any.
+pins_of_hooks() {
+	local f
+	for f in "$SLUICE_PIN_DIR"/*; do
+		case ${f##*/} in *connect* | *sendmsg* | *recvmsg* | *getpeername* | *sock_lb* | *socklb*) echo "${f##*/}" ;; esac
+	done
+}
 all_attached() { # the eight hooks on the cgroup, each with its pinned link
 	local got
 	got=$(sluice_hooks)
@@ -543,8 +583,14 @@ show "$IT_WORK/off.plan"
 it_check "the plan removes the eight attachments" test "$(attach_lines - "$IT_WORK/off.plan")" = "$(hooks_sorted)"
 it_check "the plan adds nothing and leaves the services alone" \
 	sh -c "! grep -E '^ +\\+ |^ +[-~] (service|backend) ' '$IT_WORK/off.plan'"
+OBJS=$(hook_objects | tr '\n' ' ')
+echo "   the hooks' kernel objects: $OBJS"
+it_check "the eight programs and their eight links are found (bpftool)" test "$(wc -w <<< "$OBJS")" -eq 32
 it_apply "$OFF"
 it_converged "$OFF"
+# shellcheck disable=SC2086
+it_check "off: the hooks' programs and links are freed ($OBJS)" objects_gone $OBJS
+it_check "off: no pin of the hooks is left ($(pins_of_hooks | tr '\n' ' '))" test -z "$(pins_of_hooks)"
 it_check "off: no sluice program on the cgroup" no_sluice_prog
 it_check "off: no link pin of the hooks left ($(link_pins | tr '\n' ' '))" test -z "$(link_pins)"
 it_check "off: the foreign connect4 program stays" foreign_there
@@ -563,8 +609,11 @@ it_converged "$STATE"
 it_check "on again: the eight hooks are on the cgroup" all_attached
 conns "on again: node in the cgroup reaches be-1, be-2 through 10.96.0.10:80" \
 	node cg --dst 10.96.0.10 --port 80 -n 10 --expect be-1,be-2
+OBJS=$(hook_objects | tr '\n' ' ')
 it_sluice 0 flush --yes
 it_check "flush: no sluice program on the cgroup" no_sluice_prog
+# shellcheck disable=SC2086
+it_check "flush: the hooks' programs and links are freed ($OBJS)" objects_gone $OBJS
 it_check "flush: no pin dir left" test ! -e "$SLUICE_PIN_DIR"
 it_check "flush: the foreign connect4 program stays" foreign_there
 conns "flush: node in the cgroup, TCP to 10.96.0.10:80 is not translated (the world answers)" \
