@@ -18,7 +18,7 @@
  *
  * This file is the order of the steps: the steps themselves are in lib/,
  * one header per concern (parse, ct, ipcache, policy, lb, nat, refuse,
- * proxy, encrypt, encap, overlay; config, metrics, events, drops). The new-flow
+ * proxy, encrypt, encap, overlay, hairpin; config, metrics, events, drops). The new-flow
  * decision is policy_decide(), one function for both directions, inlined
  * into each program with its direction a constant. docs/datapath.md walks
  * through both programs.
@@ -34,6 +34,7 @@
 #include "lib/policy.h"
 #include "lib/lb.h"
 #include "lib/nat.h"
+#include "lib/hairpin.h"
 #include "lib/refuse.h"
 #include "lib/proxy.h"
 #include "lib/encrypt.h"
@@ -93,6 +94,15 @@ static __inline int from_forward(struct __sk_buff *skb, const struct env *env, c
 	return TC_ACT_OK;
 }
 
+/* A service flow whose backend is its own client: back into it. */
+static __inline int hairpin(struct __sk_buff *skb, const struct env *env, const struct pkt *p,
+			    const struct sl_endpoint_value *ep)
+{
+	int verdict = hairpin_out(skb, p);
+
+	return verdict < 0 ? drop(env, SL_DROP_NAT_FAILED, SL_DIR_EGRESS, ep->identity, 0) : verdict;
+}
+
 static __inline int from_endpoint(struct __sk_buff *skb)
 {
 	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
@@ -119,6 +129,12 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 		if (ct) {
 			ct_update(ct, &p.t, p.tcp_flags, 0, now);
 			return from_forward(skb, &env, &p, NULL, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
+		}
+		/* A reply of a service flow from this endpoint to itself. */
+		if (hairpin_is(p.t.daddr, p.t.family)) {
+			verdict = hairpin_reply(skb, &p, now);
+			if (verdict >= 0)
+				return verdict;
 		}
 	}
 	ep = admit(&env, &p, r, SL_DIR_EGRESS, &verdict);
@@ -191,6 +207,8 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 		if (ct) {
 			ct_update(ct, &p.t, p.tcp_flags, 0, now);
 			lb_follow(svc_ct, ct);
+			if (!(ct->flags & SL_CT_PROXY) && hairpin_wanted(&p))
+				return hairpin(skb, &env, &p, ep);
 			return from_forward(skb, &env, &p, ep, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
 		}
 	}
@@ -199,6 +217,8 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 	verdict = policy_decide(skb, &env, &p, ep, SL_DIR_EGRESS, 0, &init, now, &proxy_port);
 	if (verdict != TC_ACT_OK)
 		return verdict;
+	if (svc && !proxy_port && hairpin_wanted(&p))
+		return hairpin(skb, &env, &p, ep);
 	return from_forward(skb, &env, &p, ep, proxy_port);
 }
 

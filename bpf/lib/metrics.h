@@ -4,7 +4,7 @@
 #ifndef SLUICE_BPF_METRICS_H
 #define SLUICE_BPF_METRICS_H
 
-#include "maps.h"
+#include "metrics_map.h"
 
 static __inline void count(void *map, __u32 idx, __u32 bytes)
 {

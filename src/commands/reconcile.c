@@ -177,8 +177,8 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 		prev.underlay_mtu = (uint32_t)mtu;
 	}
 	sl_kernel_set_cgroup_path(p->k, NULL);
-	if (st->datapath->socket_acceleration) {
-		/* the sockops program goes on this cgroup: find it now, refuse
+	if (st->datapath->socket_acceleration || st->datapath->host_reachable_services) {
+		/* the socket programs go on this cgroup: find it now, refuse
 		 * without it */
 		const char *path = sl_datapath_cgroup_path(st->datapath);
 
@@ -194,9 +194,10 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 					cmd, str_esc(st->datapath_origin.file), at->line, at->col, str_esc(path),
 					sl_cgroup_strerror(r));
 			else
-				fprintf(p->err, "sluice %s: datapath.cgroupPath (default) %s: %s (socketAcceleration needs "
+				fprintf(p->err, "sluice %s: datapath.cgroupPath (default) %s: %s (%s needs "
 					"a cgroup v2 directory: give cgroupPath); nothing was changed\n", cmd, str_esc(path),
-					sl_cgroup_strerror(r));
+					sl_cgroup_strerror(r),
+					st->datapath->socket_acceleration ? "socketAcceleration" : "hostReachableServices");
 			return 1;
 		}
 	}

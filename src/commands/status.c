@@ -345,17 +345,22 @@ static void proxy_routing(struct strbuf *b, struct doc *d, const struct sl_objse
 		strbuf_adds(b, "  (none)\n");
 }
 
-/* Socket acceleration: sluice's socket hooks as observed (sockops on its
- * cgroup, by path where this mount namespace shows it; sk_msg on its
- * sockhash) and the sockets accelerated now (sluice_sock's entries). */
-static void sockets(struct strbuf *b, struct doc *d, const struct sl_objset *live, const struct sl_kernel_status *st)
+/* The socket hooks of one feature as observed: socket acceleration's
+ * (sockops on its cgroup, by path where this mount namespace shows it;
+ * sk_msg on its sockhash) and the sockets accelerated now (sluice_sock's
+ * entries), or host-reachable services' (the cgroup sock_addr hooks) and
+ * the translations remembered now (sluice_sock_nat's entries). */
+static void sockets(struct strbuf *b, struct doc *d, const struct sl_objset *live, const struct sl_kernel_status *st,
+		    bool services)
 {
-	struct doc_node *m = d ? doc_map(d, doc_root(d), "socketAcceleration", DOC_BLOCK) : NULL;
+	struct doc_node *m =
+		d ? doc_map(d, doc_root(d), services ? "hostReachableServices" : "socketAcceleration", DOC_BLOCK) : NULL;
 	struct doc_node *hooks = d ? doc_seq(d, m, "hooks", DOC_BLOCK) : NULL;
 	bool any = false;
 
 	if (!d)
-		strbuf_adds(b, "\nsocket acceleration (sockops, sk_msg):\n");
+		strbuf_adds(b, services ? "\nhost-reachable services (cgroup socket hooks):\n"
+					: "\nsocket acceleration (sockops, sk_msg):\n");
 	for (size_t i = 0; i < live->n; i++) {
 		const struct sl_obj *o = &live->v[i];
 		struct sl_sockhook_key k;
@@ -367,6 +372,8 @@ static void sockets(struct strbuf *b, struct doc *d, const struct sl_objset *liv
 			continue;
 		memcpy(&k, obj_key(live, o), sizeof(k));
 		memcpy(&v, obj_val(live, o), sizeof(v));
+		if (services == (k.hook == SL_SOCKHOOK_SOCK_OPS || k.hook == SL_SOCKHOOK_SK_MSG))
+			continue;
 		hook = sl_sockhook_name(k.hook, hbuf, sizeof(hbuf));
 		if (!sl_sockhook_on_cgroup(k.hook))
 			snprintf(where, sizeof(where), "map %s", SL_MAPNAME_SOCK);
@@ -384,16 +391,19 @@ static void sockets(struct strbuf *b, struct doc *d, const struct sl_objset *liv
 				doc_u64(d, h, "cgroupId", v.cgroup_id);
 			doc_bool(d, h, "current", v.digest);
 		} else {
-			strbuf_addf(b, "  %-8s %-8s on %s, %s\n", hook, sl_prog_names[v.prog % SL_PROG__MAX], str_esc(where),
+			strbuf_addf(b, "  %-12s on %s, %s\n", hook, str_esc(where),
 				    v.digest ? "current" : "stale (apply replaces it)");
 		}
 		any = true;
 	}
 	for (size_t i = 0; i < st->n_maps; i++) {
-		if (!streq(st->maps[i].name, SL_MAPNAME_SOCK))
+		if (!streq(st->maps[i].name, services ? SL_MAPNAME_SOCK_NAT : SL_MAPNAME_SOCK))
 			continue;
 		if (d)
-			doc_u64(d, m, "sockets", st->maps[i].entries);
+			doc_u64(d, m, services ? "translations" : "sockets", st->maps[i].entries);
+		else if (services)
+			strbuf_addf(b, "  %u socket translations remembered (entries of %s)\n", st->maps[i].entries,
+				    SL_MAPNAME_SOCK_NAT);
 		else
 			strbuf_addf(b, "  %u sockets accelerated now (entries of %s)\n", st->maps[i].entries,
 				    SL_MAPNAME_SOCK);
@@ -504,7 +514,8 @@ int cmd_status(const struct cli *c)
 		strbuf_adds(&b, "  (none)\n");
 	encryption(&b, d, &live);
 	proxy_routing(&b, d, &live);
-	sockets(&b, d, &live, &st);
+	sockets(&b, d, &live, &st, false);
+	sockets(&b, d, &live, &st, true);
 	if (d && doc_json(d, DOC_JSON_COMPACT, &b) < 0) {
 		fprintf(stderr, "sluice status: out of memory\n");
 		r = 1;

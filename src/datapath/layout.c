@@ -19,6 +19,7 @@
 #include "internal.h"
 #include "prefilter.skel.h"
 #include "sock.skel.h"
+#include "sock_lb.skel.h"
 #include "probe.h"
 #include "kinds/prog.h"
 #include "kinds/map.h"
@@ -64,6 +65,7 @@ static int size_from(const char *name)
 		{ SL_MAPNAME_CT4_TCP, SL_MAP_CT_TCP },	    { SL_MAPNAME_CT6_TCP, SL_MAP_CT_TCP },
 		{ SL_MAPNAME_CT4_ANY, SL_MAP_CT_ANY },	    { SL_MAPNAME_CT6_ANY, SL_MAP_CT_ANY },
 		{ SL_MAPNAME_PREFILTER_V4, SL_MAP_PREFILTER }, { SL_MAPNAME_PREFILTER_V6, SL_MAP_PREFILTER },
+		{ SL_MAPNAME_SOCK_NAT, SL_MAP_SOCK_NAT },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
@@ -89,7 +91,7 @@ static int add_layouts(struct bpf_object *obj, uint8_t group)
 		if (i < n_layouts) {
 			/* the socket programs' use of the datapath's maps leaves
 			 * them the datapath's (the socket hooks need the datapath) */
-			if (layouts[i].group != group && group != SL_MAPS_SOCK)
+			if (layouts[i].group != group && !sl_map_group_uses_datapath(group))
 				layouts[i].group = SL_MAPS_SHARED;
 			continue;
 		}
@@ -115,7 +117,8 @@ int sl_kernel_layouts(const struct sl_map_layout **ret, size_t *ret_n)
 		struct datapath_bpf *d = datapath_bpf__open();
 		struct prefilter_bpf *p = prefilter_bpf__open();
 		struct sock_bpf *so = sock_bpf__open();
-		int r = d && p && so ? 0 : -errno;
+		struct sock_lb_bpf *lb = sock_lb_bpf__open();
+		int r = d && p && so && lb ? 0 : -errno;
 
 		if (r >= 0)
 			r = add_layouts(d->obj, SL_MAPS_DATAPATH);
@@ -123,7 +126,10 @@ int sl_kernel_layouts(const struct sl_map_layout **ret, size_t *ret_n)
 			r = add_layouts(p->obj, SL_MAPS_PREFILTER);
 		if (r >= 0)
 			r = add_layouts(so->obj, SL_MAPS_SOCK);
+		if (r >= 0)
+			r = add_layouts(lb->obj, SL_MAPS_SOCK_LB);
 		datapath_bpf__destroy(d);
+		sock_lb_bpf__destroy(lb);
 		prefilter_bpf__destroy(p);
 		sock_bpf__destroy(so);
 		if (r < 0)
@@ -157,6 +163,8 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
 	const void *pelf = prefilter_bpf__elf_bytes(&psz);
 	size_t ssz = 0;
 	const void *self = sock_bpf__elf_bytes(&ssz);
+	size_t lsz = 0;
+	const void *lelf = sock_lb_bpf__elf_bytes(&lsz);
 	uint64_t base = FNV1A64_INIT;
 	int r = sl_kernel_layouts(&l, &n);
 
@@ -178,6 +186,8 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
 	ret[SL_PROG_PREFILTER] = fnv1a64(fnv1a64(base, pelf, psz), "prefilter", 9);
 	ret[SL_PROG_SOCKOPS] = fnv1a64(fnv1a64(base, self, ssz), "sockops", 7);
 	ret[SL_PROG_SK_MSG] = fnv1a64(fnv1a64(base, self, ssz), "sk_msg", 6);
+	for (int i = SL_PROG_CONNECT4; i <= SL_PROG_GETPEERNAME6; i++)
+		ret[i] = fnv1a64(fnv1a64(base, lelf, lsz), sl_prog_names[i], strlen(sl_prog_names[i]));
 	for (int i = 0; i < SL_PROG__MAX; i++)
 		if (!ret[i])
 			ret[i] = 1; /* 0 means "not known" in observed attachments */

@@ -24,6 +24,7 @@
 #include "internal.h"
 #include "prefilter.skel.h"
 #include "sock.skel.h"
+#include "sock_lb.skel.h"
 #include "sockhook.h"
 #include "kinds/device.h"
 #include "kinds/prog.h"
@@ -149,6 +150,41 @@ static int load_sock(struct sl_kernel *k, const uint64_t digest[SL_PROG__MAX], c
 	return r;
 }
 
+/* The socket hooks of services' object: connect4/6, sendmsg4/6,
+ * recvmsg4/6, getpeername4/6, each program named sluice_<its name>. */
+static int load_sock_lb(struct sl_kernel *k, const uint64_t digest[SL_PROG__MAX], const bool pin[SL_PROG__MAX],
+			struct sl_kerr *e)
+{
+	struct sock_lb_bpf *lb = sock_lb_bpf__open();
+	int r;
+
+	if (!lb) {
+		kerr(e, "program connect4: open: %s", strerror(errno));
+		return -errno;
+	}
+	r = reuse_maps(k, lb->obj, e);
+	if (r >= 0 && (r = sock_lb_bpf__load(lb)) < 0)
+		kerr(e, "programs connect4/6, sendmsg4/6, recvmsg4/6, getpeername4/6: the kernel refused to load them: "
+			"%s (run with -vv for the verifier's log)", strerror(-r));
+	for (int p = SL_PROG_CONNECT4; r >= 0 && p <= SL_PROG_GETPEERNAME6; p++) {
+		char name[32];
+		struct bpf_program *prog;
+
+		if (!pin[p] || !digest[p])
+			continue;
+		snprintf(name, sizeof(name), SL_PROG_PREFIX "%s", sl_prog_names[p]);
+		prog = bpf_object__find_program_by_name(lb->obj, name);
+		if (!prog) {
+			kerr(e, "program %s: not in the embedded object", sl_prog_names[p]);
+			r = -ENOENT;
+			break;
+		}
+		r = pin_prog(k, p, digest[p], bpf_program__fd(prog), e);
+	}
+	sock_lb_bpf__destroy(lb);
+	return r;
+}
+
 /* Which object a program is in, by the map group it loads against. */
 static int prog_group(uint8_t prog)
 {
@@ -158,6 +194,15 @@ static int prog_group(uint8_t prog)
 	case SL_PROG_SOCKOPS:
 	case SL_PROG_SK_MSG:
 		return SL_MAPS_SOCK;
+	case SL_PROG_CONNECT4:
+	case SL_PROG_CONNECT6:
+	case SL_PROG_SENDMSG4:
+	case SL_PROG_SENDMSG6:
+	case SL_PROG_RECVMSG4:
+	case SL_PROG_RECVMSG6:
+	case SL_PROG_GETPEERNAME4:
+	case SL_PROG_GETPEERNAME6:
+		return SL_MAPS_SOCK_LB;
 	default:
 		return SL_MAPS_DATAPATH;
 	}
@@ -173,6 +218,8 @@ static int load_progs(struct sl_kernel *k, int group, const struct sl_prog_setti
 		r = load_datapath(k, s, digest, pin, e);
 	} else if (group == SL_MAPS_SOCK) {
 		r = load_sock(k, digest, pin, e);
+	} else if (group == SL_MAPS_SOCK_LB) {
+		r = load_sock_lb(k, digest, pin, e);
 	} else {
 		struct prefilter_bpf *p = prefilter_bpf__open();
 

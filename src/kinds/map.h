@@ -19,8 +19,17 @@ struct sl_map_value {
 
 /* Where a map's capacity comes from: an index of mapSizes, or fixed. */
 #define SL_MAP_SIZE_FIXED (-1)
-/* SOCK: the socket programs' own (sluice_sock); they use the datapath's too. */
-enum sl_map_group { SL_MAPS_DATAPATH, SL_MAPS_PREFILTER, SL_MAPS_SHARED, SL_MAPS_SOCK, SL_MAPS__MAX };
+/* SOCK: socket acceleration's own (sluice_sock), SOCK_LB: the socket
+ * hooks of services' (sluice_sock_nat); both use the datapath's maps too:
+ * sl_map_group_uses_datapath. */
+enum sl_map_group { SL_MAPS_DATAPATH, SL_MAPS_PREFILTER, SL_MAPS_SHARED, SL_MAPS_SOCK, SL_MAPS_SOCK_LB, SL_MAPS__MAX };
+/* Whether a group's programs use the datapath's maps (so a state that
+ * needs the group needs the datapath's maps, and the maps those programs
+ * share with the datapath stay the datapath's). */
+static inline int sl_map_group_uses_datapath(unsigned group)
+{
+	return group == SL_MAPS_SOCK || group == SL_MAPS_SOCK_LB;
+}
 /* One map the embedded programs define (datapath/layout.c fills these). */
 struct sl_map_layout {
 	const char *name;

@@ -10,7 +10,10 @@
 const char *const sl_prog_names[SL_PROG__MAX] = {
 	[SL_PROG_FROM_ENDPOINT] = "from_endpoint", [SL_PROG_TO_ENDPOINT] = "to_endpoint",
 	[SL_PROG_PREFILTER] = "prefilter", [SL_PROG_FROM_OVERLAY] = "from_overlay",
-	[SL_PROG_FROM_NETDEV] = "from_netdev", [SL_PROG_SOCKOPS] = "sockops", [SL_PROG_SK_MSG] = "sk_msg"
+	[SL_PROG_FROM_NETDEV] = "from_netdev", [SL_PROG_SOCKOPS] = "sockops", [SL_PROG_SK_MSG] = "sk_msg",
+	[SL_PROG_CONNECT4] = "connect4", [SL_PROG_CONNECT6] = "connect6", [SL_PROG_SENDMSG4] = "sendmsg4",
+	[SL_PROG_SENDMSG6] = "sendmsg6", [SL_PROG_RECVMSG4] = "recvmsg4", [SL_PROG_RECVMSG6] = "recvmsg6",
+	[SL_PROG_GETPEERNAME4] = "getpeername4", [SL_PROG_GETPEERNAME6] = "getpeername6",
 };
 
 const char *sl_prog_name(unsigned prog, char *buf, size_t len)

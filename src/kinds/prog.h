@@ -15,6 +15,15 @@ enum sl_prog {
 	SL_PROG_FROM_NETDEV,  /* tc ingress of datapath.underlayDevice, with a proxyPort (the same object) */
 	SL_PROG_SOCKOPS,      /* sockops on datapath.cgroupPath (bpf/sock.bpf.c) */
 	SL_PROG_SK_MSG,	      /* sk_msg on sluice_sock (the same object) */
+	/* cgroup sock_addr hooks on datapath.cgroupPath (bpf/sock_lb.bpf.c) */
+	SL_PROG_CONNECT4,
+	SL_PROG_CONNECT6,
+	SL_PROG_SENDMSG4,
+	SL_PROG_SENDMSG6,
+	SL_PROG_RECVMSG4,
+	SL_PROG_RECVMSG6,
+	SL_PROG_GETPEERNAME4,
+	SL_PROG_GETPEERNAME6,
 	SL_PROG__MAX
 };
 
@@ -36,8 +45,8 @@ struct sl_prog_value {
 
 /* Their names: in pins (prog_<name>_<digest>), messages and plans. */
 extern const char *const sl_prog_names[SL_PROG__MAX];
-/* "from_endpoint", "to_endpoint", "prefilter", "from_overlay", "from_netdev", "sockops", "sk_msg";
- * "program N" in buf. */
+/* "from_endpoint", "to_endpoint", "prefilter", "from_overlay", "from_netdev", "sockops", "sk_msg",
+ * "connect4", ..., "getpeername6"; "program N" in buf. */
 const char *sl_prog_name(unsigned prog, char *buf, size_t len);
 
 struct sl_desc;

@@ -13,7 +13,28 @@
 static const char *const hook_names[SL_SOCKHOOK__MAX] = {
 	[SL_SOCKHOOK_SOCK_OPS] = "sockops",
 	[SL_SOCKHOOK_SK_MSG] = "sk_msg",
+	[SL_SOCKHOOK_CONNECT4] = "connect4",
+	[SL_SOCKHOOK_CONNECT6] = "connect6",
+	[SL_SOCKHOOK_SENDMSG4] = "sendmsg4",
+	[SL_SOCKHOOK_SENDMSG6] = "sendmsg6",
+	[SL_SOCKHOOK_RECVMSG4] = "recvmsg4",
+	[SL_SOCKHOOK_RECVMSG6] = "recvmsg6",
+	[SL_SOCKHOOK_GETPEERNAME4] = "getpeername4",
+	[SL_SOCKHOOK_GETPEERNAME6] = "getpeername6",
 };
+
+int sl_sockhook_prog(unsigned hook)
+{
+	static const uint8_t prog[SL_SOCKHOOK__MAX] = {
+		[SL_SOCKHOOK_SOCK_OPS] = SL_PROG_SOCKOPS,	  [SL_SOCKHOOK_SK_MSG] = SL_PROG_SK_MSG,
+		[SL_SOCKHOOK_CONNECT4] = SL_PROG_CONNECT4,	  [SL_SOCKHOOK_CONNECT6] = SL_PROG_CONNECT6,
+		[SL_SOCKHOOK_SENDMSG4] = SL_PROG_SENDMSG4,	  [SL_SOCKHOOK_SENDMSG6] = SL_PROG_SENDMSG6,
+		[SL_SOCKHOOK_RECVMSG4] = SL_PROG_RECVMSG4,	  [SL_SOCKHOOK_RECVMSG6] = SL_PROG_RECVMSG6,
+		[SL_SOCKHOOK_GETPEERNAME4] = SL_PROG_GETPEERNAME4, [SL_SOCKHOOK_GETPEERNAME6] = SL_PROG_GETPEERNAME6,
+	};
+
+	return hook < SL_SOCKHOOK__MAX ? prog[hook] : SL_PROG__MAX;
+}
 
 const char *sl_sockhook_name(unsigned hook, char *buf, size_t len)
 {
@@ -77,12 +98,14 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 	}
 }
 
-/* The sockets' maps (sluice_sock), which need the datapath's. */
+/* The socket programs' maps: socket acceleration's (sluice_sock), the
+ * socket hooks of services' (sluice_sock_nat); both need the datapath's. */
 static int maps(const void *key, const void *val)
 {
-	(void)key;
+	const struct sl_sockhook_key *k = key;
+
 	(void)val;
-	return SL_MAPS_SOCK;
+	return k->hook == SL_SOCKHOOK_SOCK_OPS || k->hook == SL_SOCKHOOK_SK_MSG ? SL_MAPS_SOCK : SL_MAPS_SOCK_LB;
 }
 
 const struct sl_kind sl_kind_sockhook = {

@@ -16,6 +16,16 @@
 enum sl_sockhook {
 	SL_SOCKHOOK_SOCK_OPS, /* sockops, on the cgroup, by a bpf_link pinned in the pin directory */
 	SL_SOCKHOOK_SK_MSG,   /* sk_msg verdict, on sluice_sock */
+	/* host-reachable services: cgroup sock_addr hooks, each by a bpf_link
+	 * pinned as link_<name> (the program of the same name) */
+	SL_SOCKHOOK_CONNECT4,
+	SL_SOCKHOOK_CONNECT6,
+	SL_SOCKHOOK_SENDMSG4,
+	SL_SOCKHOOK_SENDMSG6,
+	SL_SOCKHOOK_RECVMSG4,
+	SL_SOCKHOOK_RECVMSG6,
+	SL_SOCKHOOK_GETPEERNAME4,
+	SL_SOCKHOOK_GETPEERNAME6,
 	SL_SOCKHOOK__MAX
 };
 struct sl_sockhook_key {
@@ -30,10 +40,12 @@ struct sl_sockhook_value {
 	uint64_t cgroup_id; /* cgroup hooks; 0 for the sockhash's */
 };
 
-/* "sockops", "sk_msg"; "hook N" in buf. */
+/* "sockops", "sk_msg", "connect4", ...; "hook N" in buf. */
 const char *sl_sockhook_name(unsigned hook, char *buf, size_t len);
 /* Whether the hook is on a cgroup (else on sluice_sock). */
 static inline int sl_sockhook_on_cgroup(unsigned hook)
 {
-	return hook == SL_SOCKHOOK_SOCK_OPS;
+	return hook != SL_SOCKHOOK_SK_MSG;
 }
+/* The program a hook runs (enum sl_prog), SL_PROG__MAX for none. */
+int sl_sockhook_prog(unsigned hook);

@@ -63,8 +63,9 @@ static int compile_maps(struct ctx *c)
 		if (g >= 0 && g < SL_MAPS__MAX)
 			need[g] = true;
 	}
-	/* the socket programs look flows up in the datapath's conntrack */
-	need[SL_MAPS_DATAPATH] = need[SL_MAPS_DATAPATH] || need[SL_MAPS_SOCK];
+	for (unsigned g = 0; g < SL_MAPS__MAX; g++)
+		if (need[g] && sl_map_group_uses_datapath(g))
+			need[SL_MAPS_DATAPATH] = true;
 	need[SL_MAPS_SHARED] = need[SL_MAPS_DATAPATH] || need[SL_MAPS_PREFILTER];
 	/* The programs the attachments use, loaded once and pinned. */
 	for (int p = 0; p < SL_PROG__MAX && r >= 0; p++) {
@@ -131,6 +132,8 @@ static int compile(const struct sl_state *st, const struct sl_compile_prev *prev
 		r = proxy_compile(st, prev ? prev->prog_digest[SL_PROG_FROM_NETDEV] : 0, &res->set);
 	if (r >= 0)
 		r = sockaccel_compile(st, prev ? prev->prog_digest : NULL, prev ? prev->cgroup_id : 0, &res->set);
+	if (r >= 0)
+		r = hostservices_compile(st, prev ? prev->prog_digest : NULL, prev ? prev->cgroup_id : 0, &res->set);
 	if (r >= 0)
 		r = compile_maps(&c);
 	if (r >= 0) {

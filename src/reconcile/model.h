@@ -252,6 +252,7 @@ enum {
 	SL_MAP_BACKENDS,
 	SL_MAP_TUNNEL,
 	SL_MAP_PREFILTER,
+	SL_MAP_SOCK_NAT, /* sockRevNat: what the socket hooks of hostReachableServices translated */
 	SL_MAP__MAX
 };
 struct sl_map_sizes {
@@ -281,7 +282,7 @@ struct sl_datapath {
 	char *underlay_device;
 	int policy_enforcement; /* enum sl_enforcement */
 	bool socket_acceleration;
-	bool host_reachable_services; /* read and checked; not carried out yet */
+	bool host_reachable_services;
 	char *cgroup_path; /* NULL: SL_CGROUP_PATH_DEFAULT */
 	struct sl_map_sizes *map_sizes;
 };

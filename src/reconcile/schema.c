@@ -10,12 +10,14 @@ const uint32_t sl_map_size_default[SL_MAP__MAX] = {
 	[SL_MAP_CT_TCP] = 1048576, [SL_MAP_CT_ANY] = 262144,	[SL_MAP_IPCACHE] = 524288,
 	[SL_MAP_ENDPOINTS] = 65535, [SL_MAP_POLICY] = 1048576, [SL_MAP_SERVICES] = 65536,
 	[SL_MAP_BACKENDS] = 65536,  [SL_MAP_TUNNEL] = 65536,	[SL_MAP_PREFILTER] = 65536,
+	[SL_MAP_SOCK_NAT] = 262144,
 };
 
 const char *const sl_map_size_name[SL_MAP__MAX] = {
 	[SL_MAP_CT_TCP] = "ctTcp",	 [SL_MAP_CT_ANY] = "ctAny",	[SL_MAP_IPCACHE] = "ipcache",
 	[SL_MAP_ENDPOINTS] = "endpoints", [SL_MAP_POLICY] = "policy",	[SL_MAP_SERVICES] = "services",
 	[SL_MAP_BACKENDS] = "backends",	 [SL_MAP_TUNNEL] = "tunnel",	[SL_MAP_PREFILTER] = "prefilter",
+	[SL_MAP_SOCK_NAT] = "sockRevNat",
 };
 
 #define OPT (CYAML_FLAG_OPTIONAL)
@@ -277,6 +279,7 @@ static const cyaml_schema_field_t map_sizes_fields[] = {
 	MAP_SIZE("backends", SL_MAP_BACKENDS),
 	MAP_SIZE("tunnel", SL_MAP_TUNNEL),
 	MAP_SIZE("prefilter", SL_MAP_PREFILTER),
+	MAP_SIZE("sockRevNat", SL_MAP_SOCK_NAT),
 	[SL_MAP__MAX] = CYAML_FIELD_END,
 };
 CHECK_FIELDS(struct sl_map_sizes, map_sizes_fields, SL_MAP__MAX);

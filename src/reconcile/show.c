@@ -69,7 +69,8 @@ static void build_doc(struct show *s)
 	}
 	for (int i = 0; i < SL_MAP__MAX; i++)
 		sizes |= s->map_size_set[i] && s->map_size[i] != sl_map_size_default[i];
-	if (s->enforcement != SL_ENFORCE_DEFAULT || sizes || s->has_tunnel || s->underlay[0] || s->sock_accel) {
+	if (s->enforcement != SL_ENFORCE_DEFAULT || sizes || s->has_tunnel || s->underlay[0] || s->sock_accel ||
+	    s->host_services) {
 		struct doc_node *dp = doc_map(&s->doc, root, "datapath", DOC_BLOCK);
 
 		if (s->has_tunnel) {
@@ -82,14 +83,17 @@ static void build_doc(struct show *s)
 
 		if (s->enforcement != SL_ENFORCE_DEFAULT)
 			doc_str(&s->doc, dp, "policyEnforcement", s->enforcement == SL_ENFORCE_ALWAYS ? "always" : "never");
-		if (s->sock_accel) {
+		if (s->sock_accel)
+			doc_bool(&s->doc, dp, "socketAcceleration", true);
+		if (s->host_services)
+			doc_bool(&s->doc, dp, "hostReachableServices", true);
+		if (s->sock_accel || s->host_services) {
 			char path[4096];
 
-			doc_bool(&s->doc, dp, "socketAcceleration", true);
 			if (!s->cgroup_id)
-				show_note(s, "socket acceleration's sockops program is on no cgroup");
+				show_note(s, "the socket programs are on no cgroup");
 			else if (!cgroup_path_fn || cgroup_path_fn(s->cgroup_id, path, sizeof(path)) < 0)
-				show_note(s, "the cgroup of socket acceleration (id %llu) has no path here: cgroupPath is "
+				show_note(s, "the cgroup of the socket programs (id %llu) has no path here: cgroupPath is "
 					     "not shown", (unsigned long long)s->cgroup_id);
 			else if (strcmp(path, SL_CGROUP_PATH_DEFAULT) != 0)
 				doc_str(&s->doc, dp, "cgroupPath", path);

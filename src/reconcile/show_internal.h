@@ -180,8 +180,10 @@ struct show {
 	bool has_tunnel;
 	uint16_t vxlan_port;
 	char underlay[SHOW_IFNAME_LEN + 1];
-	/* socket acceleration, from its socket hooks: the sockops one's cgroup */
+	/* socket acceleration and host-reachable services, from their socket
+	 * hooks; the cgroup of a cgroup hook */
 	bool sock_accel;
+	bool host_services;
 	uint64_t cgroup_id;
 	struct nameset names;
 	struct doc doc;

@@ -448,8 +448,9 @@ static void read_later(struct show *s, size_t at, const struct sl_obj *o)
 	(void)o;
 }
 
-/* Socket acceleration's hooks give socketAcceleration, and the sockops
- * one its cgroup (by id: show.c finds its path). */
+/* Socket acceleration's hooks give socketAcceleration, the socket hooks
+ * of services hostReachableServices, and a cgroup hook its cgroup (by id:
+ * show.c finds its path). */
 static void read_sockhook(struct show *s, size_t at, const struct sl_obj *o)
 {
 	struct sl_sockhook_key k;
@@ -460,7 +461,10 @@ static void read_sockhook(struct show *s, size_t at, const struct sl_obj *o)
 		show_note(s, "a socket hook of an unknown form is not shown");
 		return;
 	}
-	s->sock_accel = true;
+	if (k.hook == SL_SOCKHOOK_SOCK_OPS || k.hook == SL_SOCKHOOK_SK_MSG)
+		s->sock_accel = true;
+	else
+		s->host_services = true;
 	if (sl_sockhook_on_cgroup(k.hook))
 		s->cgroup_id = v.cgroup_id;
 }

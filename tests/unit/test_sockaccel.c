@@ -105,7 +105,13 @@ Test(sockaccel, kind_row)
 	cr_expect_eq(k->backend, SL_VIA_PROGS);
 	cr_expect_eq(k->flags, 0, "not secret");
 	cr_expect_null(k->map, "in no map of sluice's");
-	cr_expect_eq(k->maps(NULL, NULL), SL_MAPS_SOCK, "needs sluice_sock");
+	for (unsigned h = 0; h < SL_SOCKHOOK__MAX; h++) {
+		struct sl_sockhook_key key = { .hook = (uint8_t)h };
+
+		cr_expect_eq(k->maps(&key, NULL),
+			     h == SL_SOCKHOOK_SOCK_OPS || h == SL_SOCKHOOK_SK_MSG ? SL_MAPS_SOCK : SL_MAPS_SOCK_LB,
+			     "hook %u: socket acceleration's hooks need sluice_sock, the others sluice_sock_nat", h);
+	}
 }
 
 static char *plan_of(const char *old_yaml, uint64_t old_id, const char *new_yaml, uint64_t new_id,
@@ -182,7 +188,7 @@ Test(sockaccel, show)
 	compile_with(&c, HEAD ON("/sys/fs/cgroup/unified/x"), 78, true);
 	cr_assert_eq(sl_show_render(&c.res.set, NULL, 0, SL_SHOW_YAML, &text, &notes), 0);
 	cr_expect_null(strstr(text.s, "  cgroupPath:"), "%s", text.s);
-	cr_expect(strstr(text.s, "# - the cgroup of socket acceleration (id 78) has no path here"), "%s", text.s);
+	cr_expect(strstr(text.s, "# - the cgroup of the socket programs (id 78) has no path here"), "%s", text.s);
 	sl_show_set_cgroup_path_fn(NULL);
 	strbuf_free(&text);
 	strbuf_free(&notes);

@@ -433,9 +433,6 @@ Test(validate, settings_not_carried_out_yet_warn)
 		     "5:9: warning: datapath.mode: ipvlan is not carried out yet by this version of sluice: the "
 		     "programs are attached to each endpoint's interface as on the host side of a veth, and "
 		     "ipvlanMaster is not used\n"
-		     "9:26: warning: datapath.hostReachableServices: hostReachableServices is not carried out yet "
-		     "by this version of sluice: services are translated for the traffic of local endpoints only, "
-		     "not at connect() or sendmsg() of the node's own processes\n"
 		     "16:23: warning: policies[p].endpointSelector: this selector matches no endpoint\n");
 	cr_assert_eq(ld.diags.n_errors, 0, "warnings only: the state is valid");
 	sl_load_free(&ld);

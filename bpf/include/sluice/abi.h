@@ -38,6 +38,7 @@
 #define SL_MAPNAME_PREFILTER_V6 "sluice_prefilter_v6"
 #define SL_MAPNAME_SOCK "sluice_sock"
 #define SL_MAPNAME_SOCK_TAKEN "sluice_sock_taken"
+#define SL_MAPNAME_SOCK_NAT "sluice_sock_nat"
 
 /* Program names: what sluice owns among attached programs starts so. */
 #define SL_PROG_PREFIX "sluice_"
@@ -326,6 +327,50 @@ SL_STATIC_ASSERT(sizeof(struct sl_sock_key) == 40, "sl_sock_key");
  * such key nor its peer's is ever used again: no socket joins under it,
  * and no message goes to a socket found by it. */
 #define SL_SOCK_TAKEN_MAX_ENTRIES 16384
+
+/* ---- host-reachable services (bpf/sock_lb.bpf.c) ---- */
+
+/*
+ * sluice_sock_nat (LRU, runtime): what the socket hooks translated, per
+ * socket (its cookie). FWD: the frontend a socket sent to (an unconnected
+ * UDP socket's sendmsg) -> the backend it was given, so that the socket
+ * keeps it; REV: the backend a socket is connected or sent to -> the
+ * frontend, for getpeername() and a datagram's source at recvmsg(). Ports
+ * in network order.
+ */
+enum sl_sock_nat_dir {
+	SL_SOCK_NAT_FWD = 0,
+	SL_SOCK_NAT_REV = 1,
+};
+struct sl_sock_nat_key {
+	__u64 cookie;
+	__u8 addr[16];
+	__u16 port;
+	__u8 proto;  /* IPPROTO_TCP, IPPROTO_UDP */
+	__u8 family; /* SL_FAMILY_IPV4 or SL_FAMILY_IPV6 */
+	__u8 dir;    /* enum sl_sock_nat_dir */
+	__u8 pad[7];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_sock_nat_key) == 40, "sl_sock_nat_key");
+struct sl_sock_nat_value {
+	__u8 addr[16];
+	__u16 port;
+	__u8 family;
+	__u8 pad;
+	__u32 backend_id; /* FWD: the backend given (sluice_backends) */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_sock_nat_value) == 24, "sl_sock_nat_value");
+
+/*
+ * Hairpin: a connection translated in tc whose backend is its own client
+ * endpoint gets this source address (Cilium's service loopback address
+ * for IPv4; for IPv6 one of the discard-only prefix 100::/64, RFC 6666,
+ * never a real peer), so that the endpoint's stack accepts it and sends
+ * its replies out to the host side, where they are translated back.
+ */
+#define SL_HAIRPIN_V4 0xa9fe2a01u /* 169.254.42.1, as a number (host order) */
+#define SL_HAIRPIN_V6_HI 0x01000000u /* 100::42:1: its first 32 bits as a number, */
+#define SL_HAIRPIN_V6_LO 0x00420001u /* its last; the middle ones are 0 */
 
 /* ---- verdicts and drop reasons ---- */
 

@@ -41,10 +41,6 @@ void datapath_validate(struct val *v)
 		v_err(v, f, SL_AT(dp, SL_DP_TUNNEL), "tunnel",
 		  "tunnel: vxlan needs datapath.underlayDevice, the device toward the other nodes (sluice_vxlan's "
 		  "MTU is its MTU less the encapsulation)");
-	if (SL_HAS(dp, SL_DP_HOST_REACHABLE_SERVICES) && dp->host_reachable_services)
-		v_warn(v, f, SL_AT(dp, SL_DP_HOST_REACHABLE_SERVICES), "hostReachableServices",
-		  "hostReachableServices " NOT_YET ": services are translated for the traffic of local "
-		  "endpoints only, not at connect() or sendmsg() of the node's own processes");
 	if (dp->map_sizes) {
 		v_path_lit(v, ".mapSizes");
 		for (unsigned i = 0; i < SL_MAP__MAX; i++)

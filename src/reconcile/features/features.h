@@ -49,6 +49,14 @@ int prefilter_compile(const struct sl_state *st, uint64_t digest, struct sl_objs
  * nothing is compiled). */
 int sockaccel_compile(const struct sl_state *st, const uint64_t digest[SL_PROG__MAX], uint64_t cgroup_id,
 		      struct sl_objset *out);
+/* The hooks (enum sl_sockhook), each with its program, the cgroup hooks on
+ * that cgroup; nothing without both (sockaccel.c). */
+int sockhooks_compile(const uint8_t *hooks, size_t n, const uint64_t digest[SL_PROG__MAX], uint64_t cgroup_id,
+		      struct sl_objset *out);
+/* hostservices.c: the socket hooks of hostReachableServices, as
+ * sockaccel_compile's. */
+int hostservices_compile(const struct sl_state *st, const uint64_t digest[SL_PROG__MAX], uint64_t cgroup_id,
+			 struct sl_objset *out);
 void identities_validate(struct val *v);
 void endpoints_validate(struct val *v);
 /* Whether an endpoint lives on this node (st->node, as validation set it). */

@@ -11,30 +11,36 @@
 
 #include "kinds/sockhook.h"
 
-int sockaccel_compile(const struct sl_state *st, const uint64_t digest[SL_PROG__MAX], uint64_t cgroup_id,
+/* Each hook with the program sl_sockhook_prog names, on the cgroup when
+ * it is a cgroup hook; nothing without the cgroup or the programs'
+ * digests (validate knows neither). */
+int sockhooks_compile(const uint8_t *hooks, size_t n, const uint64_t digest[SL_PROG__MAX], uint64_t cgroup_id,
 		      struct sl_objset *out)
 {
-	const struct {
-		uint8_t hook, prog;
-		uint64_t cgroup_id;
-	} hooks[] = {
-		{ SL_SOCKHOOK_SOCK_OPS, SL_PROG_SOCKOPS, cgroup_id },
-		{ SL_SOCKHOOK_SK_MSG, SL_PROG_SK_MSG, 0 },
-	};
 	int r = 0;
 
-	/* without a cgroup or the programs' digests (validate knows neither),
-	 * nothing */
-	if (!st->datapath->socket_acceleration || !cgroup_id || !digest)
+	if (!cgroup_id || !digest)
 		return 0;
-	for (size_t i = 0; r >= 0 && i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		struct sl_sockhook_key k = { .hook = hooks[i].hook };
-		struct sl_sockhook_value v = { .prog = hooks[i].prog, .digest = digest[hooks[i].prog],
-					       .cgroup_id = hooks[i].cgroup_id };
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct sl_sockhook_key k = { .hook = hooks[i] };
+		int prog = sl_sockhook_prog(hooks[i]);
+		struct sl_sockhook_value v = { .prog = (uint8_t)prog };
 
-		if (!v.digest)
+		if (prog >= SL_PROG__MAX || !digest[prog])
 			return 0;
+		v.digest = digest[prog];
+		v.cgroup_id = sl_sockhook_on_cgroup(hooks[i]) ? cgroup_id : 0;
 		r = objset_add(out, SL_OBJ_SOCKHOOK, &k, sizeof(k), &v, sizeof(v));
 	}
 	return r;
+}
+
+int sockaccel_compile(const struct sl_state *st, const uint64_t digest[SL_PROG__MAX], uint64_t cgroup_id,
+		      struct sl_objset *out)
+{
+	static const uint8_t hooks[] = { SL_SOCKHOOK_SOCK_OPS, SL_SOCKHOOK_SK_MSG };
+
+	if (!st->datapath->socket_acceleration)
+		return 0;
+	return sockhooks_compile(hooks, sizeof(hooks), digest, cgroup_id, out);
 }

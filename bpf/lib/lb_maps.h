@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The services and their backends, apart so that the socket hooks
+ * (sock_lb.bpf.c) can translate at connect() without defining every map
+ * of the datapath. */
+#ifndef SLUICE_BPF_LB_MAPS_H
+#define SLUICE_BPF_LB_MAPS_H
+
+#include "common.h"
+
+/* Not preallocated: a service's value is 772 bytes, and most nodes have
+ * far fewer services than the map's capacity. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sl_service_key);
+	__type(value, struct sl_service_value);
+} sluice_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct sl_backend_key);
+	__type(value, struct sl_backend_value);
+} sluice_backends SEC(".maps");
+
+#endif
