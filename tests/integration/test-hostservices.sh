@@ -74,53 +74,43 @@ NW=600
 # and removed on exit, whatever the exit ----
 CG=$CGROOT/sluice-it-hostsvc.$$.$RANDOM
 mkdir "$CG" || it_skip "cannot make a cgroup under $CGROOT"
+# (and one below it: the hooks hold for the processes of its descendants)
+SUB=$CG/sub
 hs_cleanup() {
-	local rc=$? p procs
-	if [ -d "$CG" ]; then
+	local rc=$? p procs d
+	for d in "$SUB" "$CG"; do
+		[ -d "$d" ] || continue
 		for _ in $(seq 100); do
-			procs=$(cat "$CG/cgroup.procs")
+			procs=$(cat "$d/cgroup.procs")
 			[ -n "$procs" ] || break
 			for p in $procs; do kill -KILL "$p" 2>/dev/null; done
 			sleep 0.05
 		done
-		for _ in $(seq 100); do rmdir "$CG" 2>/dev/null && break; sleep 0.05; done
-		[ -d "$CG" ] && echo "WARNING: cannot remove $CG (processes: $(tr '\n' ' ' < "$CG/cgroup.procs"))"
-	fi
+		for _ in $(seq 100); do rmdir "$d" 2>/dev/null && break; sleep 0.05; done
+		[ -d "$d" ] && echo "WARNING: cannot remove $d (processes: $(tr '\n' ' ' < "$d/cgroup.procs"))"
+	done
 	(exit "$rc")
 	it_cleanup
 }
 trap hs_cleanup EXIT
+mkdir "$SUB" || it_die "cannot make $SUB"
 it_log "cgroup $CG"
 
-# hs NS IN ARGS...: hsprobe.py in NS's network namespace (an endpoint's
-# name, or "node": the test's own), in the cgroup (IN=cg) or not (IN=out).
-hs() {
-	local ns=$1 in=$2; shift 2
-	if [ "$in" = cg ]; then
-		if [ "$ns" = node ]; then
-			sh -c 'echo $$ > "$0/cgroup.procs" || exit 99; exec "$@"' "$CG" "$IT_PY" "$HS" "$@"
-		else
-			sh -c 'echo $$ > "$0/cgroup.procs" || exit 99; p=$1; shift; exec nsenter -t "$p" -n -- "$@"' \
-				"$CG" "${IT_PID[$ns]}" "$IT_PY" "$HS" "$@"
-		fi
-	elif [ "$ns" = node ]; then
-		"$IT_PY" "$HS" "$@"
-	else
-		it_in "${IT_PID[$ns]}" "$IT_PY" "$HS" "$@"
-	fi
+# hs_cmd NS IN ARGS...: the command line (in HS_CMD) of hsprobe.py ARGS in
+# NS's network namespace (an endpoint's name, or "node": the test's own),
+# in the cgroup (IN=cg), in a cgroup below it (IN=sub) or in neither
+# (IN=out: the test's own cgroup, outside CG).
+hs_cmd() {
+	local ns=$1 in=$2 dir=; shift 2
+	case $in in cg) dir=$CG ;; sub) dir=$SUB ;; esac
+	HS_CMD=("$IT_PY" "$HS" "$@")
+	[ "$ns" = node ] || HS_CMD=(nsenter -t "${IT_PID[$ns]}" -n -- "${HS_CMD[@]}")
+	[ -z "$dir" ] || HS_CMD=(sh -c 'echo $$ > "$0/cgroup.procs" || exit 99; exec "$@"' "$dir" "${HS_CMD[@]}")
 }
-# hs_spawn VAR NS IN ARGS...: the same in the background (a helper).
-hs_spawn() {
-	local v=$1 ns=$2 in=$3; shift 3
-	if [ "$in" = cg ] && [ "$ns" = node ]; then
-		it_spawn "$v" sh -c 'echo $$ > "$0/cgroup.procs" || exit 99; exec "$@"' "$CG" "$IT_PY" "$HS" "$@"
-	elif [ "$in" = cg ]; then
-		it_spawn "$v" sh -c 'echo $$ > "$0/cgroup.procs" || exit 99; p=$1; shift; exec nsenter -t "$p" -n -- "$@"' \
-			"$CG" "${IT_PID[$ns]}" "$IT_PY" "$HS" "$@"
-	else
-		it_spawn "$v" nsenter -t "${IT_PID[$ns]}" -n -- "$IT_PY" "$HS" "$@"
-	fi
-}
+# hs NS IN ARGS...: run it; hs_spawn VAR NS IN ARGS...: the same in the
+# background (a helper, see it_spawn).
+hs() { hs_cmd "$@"; "${HS_CMD[@]}"; }
+hs_spawn() { local v=$1; shift; hs_cmd "$@"; it_spawn "$v" "${HS_CMD[@]}"; }
 # conns WHAT NS IN ARGS...: a check that hsprobe conns passes; probe WHAT
 # NS IN MODE ARGS...: that hsprobe MODE passes.
 conns() { local what=$1 ns=$2 in=$3; shift 3; it_check "$what" hs "$ns" "$in" conns "$@"; }
@@ -300,11 +290,12 @@ objects_gone() {
 	echo "   still there: $left"
 	return 1
 }
-# pins_of_hooks: sluice's pins that name a hook (programs, links), if any.
+# pins_of_hooks: sluice's pins of the hooks (programs, links, the map of
+# the sockets' translations), if any.
 pins_of_hooks() {
 	local f
 	for f in "$SLUICE_PIN_DIR"/*; do
-		case ${f##*/} in *connect* | *sendmsg* | *recvmsg* | *getpeername* | *sock_lb* | *socklb*) echo "${f##*/}" ;; esac
+		case ${f##*/} in *connect* | *sendmsg* | *recvmsg* | *getpeername* | *sock_lb* | *socklb* | *sock_nat*) echo "${f##*/}" ;; esac
 	done
 }
 all_attached() { # the eight hooks on the cgroup, each with its pinned link
@@ -332,6 +323,22 @@ echo "   cgroup programs:"; cg_progs | show
 echo "   pins: $(ls "$SLUICE_PIN_DIR" | tr '\n' ' ')"
 it_check "the eight hooks are on the cgroup (sluice_* programs), each a pinned link_HOOK" all_attached
 it_check "the foreign connect4 program stays through apply" foreign_there
+status_hooks() {
+	"$IT_SLUICE" status -o json | "$IT_PY" -c '
+import json, sys
+print("\n".join(sorted(h["hook"] for h in json.load(sys.stdin)["hostReachableServices"]["hooks"])))'
+}
+it_check "sluice status -o json lists the eight hooks (hostReachableServices.hooks)" test "$(status_hooks)" = "$(hooks_sorted)"
+"$IT_SLUICE" status --no-color > "$IT_WORK/status.txt"
+it_check "sluice status (text) has the section of host-reachable services" \
+	grep -q "^host-reachable services" "$IT_WORK/status.txt"
+"$IT_SLUICE" show > "$IT_WORK/show.yaml"
+it_check "sluice show gives hostReachableServices: true back" grep -q "hostReachableServices: true" "$IT_WORK/show.yaml"
+if it_sluice 0 diff - < "$IT_WORK/show.yaml"; then
+	it_check "sluice show | sluice diff -: No changes." grep -qx "No changes." "$IT_OUT"
+else
+	show "$IT_WORK/show.yaml"
+fi
 
 # ==== in the cgroup: node and endpoint, both families, TCP, connected and unconnected UDP ====
 it_log "-- translated at the socket"
@@ -344,6 +351,15 @@ for who in node client-1; do
 			"$who" cg --dst fd00:96::10 --port $port --proto $p -n 20 --expect be-2,be-3
 	done
 done
+for p in tcp udpc udp; do
+	case $p in tcp) port=80 ;; *) port=53 ;; esac
+	conns "node in the cgroup, $p on an IPv6 socket to [::ffff:10.96.0.10]:$port (v4-mapped): reaches be-1 and be-2, the frontend as peer/source" \
+		node cg --dst ::ffff:10.96.0.10 --port $port --proto $p -n 10 --expect be-1,be-2 --some
+done
+conns "node in a cgroup below it, tcp to 10.96.0.10:80: reaches be-1 and be-2, the frontend as peer" \
+	node sub --dst 10.96.0.10 --port 80 -n 10 --expect be-1,be-2 --some
+conns "client-1 in a cgroup below it, udp to [fd00:96::10]:53: reaches be-2 and be-3, replies from the frontend" \
+	client-1 sub --dst fd00:96::10 --port 53 --proto udp -n 10 --expect be-2,be-3 --some
 it_log "-- unconnected UDP: one backend per socket and frontend"
 for who in node client-1; do
 	probe "$who in the cgroup: each unconnected UDP socket keeps its backend for 10.96.0.10:53 (20 sockets x 5)" \
