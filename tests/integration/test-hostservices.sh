@@ -16,7 +16,10 @@
 #   and IPv6: TCP, connected UDP and unconnected UDP reach the service's
 #   backends (each of them), getpeername() returns the frontend, and every
 #   UDP reply (recvfrom, connected and unconnected sockets) comes from the
-#   frontend; an unconnected UDP socket keeps its backend for a frontend;
+#   frontend; the same through an IPv6 socket to a v4-mapped frontend, and
+#   for processes in a cgroup below cgroupPath; an unconnected UDP socket
+#   keeps its backend for a frontend; status lists the hooks, show gives
+#   the setting back (show | diff - is empty);
 # - outside the cgroup: a node process is not translated (the world
 #   answers); an endpoint is translated in tc and its flow has a SERVICE
 #   conntrack entry, while the same client in the cgroup makes none (its
@@ -26,8 +29,8 @@
 #   within 8 percentage points of its weight's share;
 # - no active backend (backends: [], all terminating): connect() (TCP,
 #   connected UDP) and sendto() (unconnected UDP) fail with ECONNREFUSED
-#   at once (within 0.5 s), IPv4 and IPv6, each counted once as a
-#   no-backend drop;
+#   at once (within 0.5 s), IPv4, IPv6 and v4-mapped, each counted once as
+#   a no-backend drop;
 # - hairpin: an endpoint that is the only backend of a service reaches
 #   itself through the frontend, TCP, connected and unconnected UDP, both
 #   families: outside the cgroup (tc: the server sees 169.254.42.1 /
@@ -42,9 +45,16 @@
 #   (untranslated, or replies from the backend) and in diff (exit 2), and
 #   apply repairs them; a foreign connect4 program on the same cgroup
 #   stays through every apply, the drift, turning the option off and flush;
-# - off: the plan removes the eight attachments, no sluice program is left
-#   on the cgroup, no link pin in the pin directory; node processes are no
-#   longer translated, endpoints still are (tc); flush removes everything.
+# - cgroupPath changed (to the cgroup below) and back: the plan changes
+#   the eight attachments only; the hooks are on the new cgroup only, and
+#   translate for its processes only;
+# - off: the plan removes the eight attachments and adds nothing; no sluice
+#   program is left on the cgroup, no pin of the hooks (links, programs,
+#   sluice_sock_nat), the programs and links are freed; node processes are
+#   no longer translated, endpoints still are (tc, with SERVICE entries);
+#   on again, then flush: the same, and a second flush has nothing to do.
+#
+# SLUICE_IT_QUICK=1: 300 connections for each weight check (not 600).
 #
 # Usage: test-hostservices.sh [PATH-TO-SLUICE]
 . "$(dirname "$0")/lib.sh"
@@ -174,7 +184,7 @@ it_check "a foreign connect4 program is attached to the cgroup before apply" for
 # ---- the state ----
 HOOKS="connect4 connect6 sendmsg4 sendmsg6 recvmsg4 recvmsg6 getpeername4 getpeername6"
 SIZES="mapSizes: {ctTcp: 16384, ctAny: 4096, ipcache: 1024, endpoints: 64, policy: 1024, services: 64, backends: 64}"
-HRS=true
+HRS=true CGPATH=$CG
 # live4/live6 (long-lived connections) and tdns4 (a backend turns
 # terminating) change between steps.
 LIVE4="[{ip: 10.1.0.11, port: 8080}, {ip: 10.1.0.12, port: 8080}]"
@@ -182,7 +192,7 @@ LIVE6='[{ip: "fd00:1::11", port: 8080}, {ip: "fd00:1::12", port: 8080}]'
 TDNS4="[{ip: 10.1.0.11, port: 5353}, {ip: 10.1.0.12, port: 5353}]"
 state() { # NAME: the state of the variables, as NAME; its path in STATE
 	STATE=$(it_state "$1" <<-Y
-		datapath: {hostReachableServices: $HRS, cgroupPath: $CG, $SIZES}
+		datapath: {hostReachableServices: $HRS, cgroupPath: $CGPATH, $SIZES}
 		services:
 		  - name: web4
 		    frontend: {ip: 10.96.0.10, port: 80, protocol: TCP}
@@ -245,17 +255,25 @@ attach_lines() {
 	sed -nE "s/^ *\\$1 attach ([a-z0-9_]+) cgroup .*/\\1/p" "$2" | sort
 }
 hooks_sorted() { printf '%s\n' $HOOKS | sort; }
-# sluice_hooks: the hooks of sluice's programs on the cgroup (bpftool's
-# attach types, old names or new: connect4 or cgroup_inet4_connect), sorted.
+# sluice_hooks [DIR]: the hooks of sluice's programs on the cgroup (or
+# DIR) (bpftool's attach types, old names or new: connect4 or
+# cgroup_inet4_connect), sorted.
+# Fails when bpftool does.
 sluice_hooks() {
-	bpftool -j cgroup show "$CG" | "$IT_PY" -c '
+	local j
+	j=$(bpftool -j cgroup show "${1:-$CG}") || return 1
+	"$IT_PY" -c '
 import json, re, sys
 def hook(t):
     m = re.fullmatch(r"cgroup_(?:inet|udp)([46])_(connect|sendmsg|recvmsg|getpeername)", t)
     return m.group(2) + m.group(1) if m else t
-print("\n".join(sorted(hook(p["attach_type"]) for p in json.load(sys.stdin) if p.get("name", "").startswith("sluice_"))))'
+j = sys.stdin.read().strip()  # (nothing at all for a cgroup without programs)
+for h in sorted(hook(p["attach_type"]) for p in (json.loads(j) if j else []) if p.get("name", "").startswith("sluice_")):
+    print(h)' <<< "$j"
 }
-no_sluice_prog() { ! cg_progs | grep -q sluice_; }
+# no_hooks [DIR]: no sluice program on the cgroup (or DIR).
+no_hooks() { local h; h=$(sluice_hooks "$@") || return 1; [ -z "$h" ]; }
+no_sluice_prog() { local out; out=$(bpftool cgroup show "$CG") || return 1; ! grep -q sluice_ <<< "$out"; }
 link_pins() { (cd "$SLUICE_PIN_DIR" 2>/dev/null && for h in $HOOKS; do [ -e "link_$h" ] && echo "link_$h"; done); }
 # hook_objects: "prog ID" and "link ID" of sluice's programs on the cgroup
 # and their links (bpftool link show: by cgroup id and program).
@@ -438,6 +456,7 @@ d0=$(no_backend_drops)
 n=0
 for t in "node 10.96.0.13 80 tcp" "node 10.96.0.13 53 udpc" "node 10.96.0.13 53 udp" \
 	"node fd00:96::13 80 tcp" "node fd00:96::13 53 udpc" "node fd00:96::13 53 udp" \
+	"node ::ffff:10.96.0.13 80 tcp" "node ::ffff:10.96.0.13 53 udp" \
 	"client-1 10.96.0.13 80 tcp" "client-1 fd00:96::13 53 udp"; do
 	read -r who fe port p <<< "$t"
 	case $p in udp) at="sendto()" ;; *) at="connect()" ;; esac
@@ -552,7 +571,7 @@ repaired() {
 	it_check "the foreign connect4 program is still attached" foreign_there
 }
 link_id() { bpftool -j link show pinned "$SLUICE_PIN_DIR/link_$1" | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
-hook_gone() { ! sluice_hooks | grep -qx "$1"; }
+hook_gone() { local h; h=$(sluice_hooks) || return 1; ! grep -qx "$1" <<< "$h"; }
 # fails_with PATTERN NS IN ARGS...: hsprobe fails, saying PATTERN.
 fails_with() {
 	local pat=$1 out rc; shift
@@ -587,6 +606,36 @@ conns "repaired: node in the cgroup, unconnected UDP to 10.96.0.10:53 reaches be
 	node cg --dst 10.96.0.10 --port 53 --proto udp -n 10 --expect be-1,be-2 --some
 conns "repaired: node in the cgroup, unconnected UDP to [fd00:96::10]:53 reaches be-2, be-3, replies from the frontend" \
 	node cg --dst fd00:96::10 --port 53 --proto udp -n 10 --expect be-2,be-3 --some
+
+# ==== cgroupPath moves to the cgroup below, and back ====
+it_log "-- cgroupPath moved to $SUB"
+CGPATH=$SUB
+state moved
+it_sluice 2 diff "$STATE"
+show "$IT_OUT"
+it_check "the plan moves the eight attachments (and nothing else changes)" \
+	test "$(sed -nE 's/^ *[-+~] attach ([a-z0-9]+) cgroup .*/\1/p' "$IT_OUT" | sort -u)" = "$(hooks_sorted)" -a \
+	"$(grep -E '^ +[-+~] ' "$IT_OUT" | grep -vcE '^ +[-+~] (attach|program) ')" -eq 0
+it_apply "$STATE"
+it_converged "$STATE"
+it_check "moved: the eight hooks are on $SUB" test "$(sluice_hooks "$SUB")" = "$(hooks_sorted)"
+it_check "moved: none is left on $CG" no_hooks "$CG"
+it_check "moved: eight link pins ($(link_pins | tr '\n' ' '))" test "$(link_pins | wc -l)" -eq 8
+it_check "moved: the foreign connect4 program stays on $CG" foreign_there
+conns "moved: node in $CG (no longer cgroupPath), TCP to 10.96.0.10:80: not translated (the world answers)" \
+	node cg --dst 10.96.0.10 --port 80 -n 3 --expect world
+conns "moved: node in $SUB, TCP to 10.96.0.10:80: reaches be-1 and be-2" \
+	node sub --dst 10.96.0.10 --port 80 -n 10 --expect be-1,be-2 --some
+conns "moved: client-1 in $SUB, connected UDP to [fd00:96::10]:53: reaches be-2 and be-3, replies from the frontend" \
+	client-1 sub --dst fd00:96::10 --port 53 --proto udpc -n 10 --expect be-2,be-3 --some
+CGPATH=$CG
+state back
+it_apply "$STATE"
+it_converged "$STATE"
+it_check "back: the eight hooks are on $CG, each with its pinned link" all_attached
+it_check "back: none is left on $SUB" no_hooks "$SUB"
+conns "back: node in $CG, TCP to 10.96.0.10:80: reaches be-1 and be-2" \
+	node cg --dst 10.96.0.10 --port 80 -n 10 --expect be-1,be-2 --some
 
 # ==== off: the option turned off ====
 it_log "-- hostReachableServices off"
