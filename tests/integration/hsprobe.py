@@ -26,6 +26,9 @@ a PROBLEM line per failed check on stdout):
   refused  N attempts, each must fail with ECONNREFUSED within --limit
            seconds, at the call --at names (connect() for tcp and udpc,
            sendto() for udp); never a timeout.
+  udpsock  one unconnected UDP socket kept for the whole run, sending a
+           datagram to the frontend when asked (a file DIR/req.N) and
+           writing who answered, from where (DIR/rep.N).
   stream   one long-lived TCP connection through the frontend: a line every
            --interval, each echoed by the backend of the banner; --status
            FILE holds "BACKEND OK ERRORS" after each exchange; SIGTERM ends
@@ -363,6 +366,37 @@ def refused(a):
     return 1 if bad else 0
 
 
+# ---- udpsock ----
+
+def udpsock(a):
+    """One unconnected UDP socket for the whole run: for each request file
+    DIR/req.N (N = 1, 2, ...) as it appears, one datagram to the frontend
+    (sendto) and its reply (recvfrom), written to DIR/rep.N as "BACKEND
+    SOURCE-ADDRESS SOURCE-PORT", or "error TEXT". DIR/stop ends it."""
+    s = socket.socket(fam(a.dst), socket.SOCK_DGRAM)
+    s.settimeout(a.timeout)
+    n = 1
+    end = time.monotonic() + a.deadline
+    while time.monotonic() < end and not os.path.exists(os.path.join(a.dir, "stop")):
+        if not os.path.exists(os.path.join(a.dir, "req.%d" % n)):
+            time.sleep(0.01)
+            continue
+        msg = b"req %d" % n
+        try:
+            s.sendto(msg, (a.dst, a.port))
+            data, src = s.recvfrom(65536)
+            backend, _, _ = udp_reply(data, msg)
+            out = "%s %s %d" % (backend, plain(src[0]), src[1])
+        except OSError as e:
+            out = "error %s" % e
+        with open(os.path.join(a.dir, "rep.%d.tmp" % n), "w") as f:
+            f.write(out + "\n")
+        os.rename(os.path.join(a.dir, "rep.%d.tmp" % n), os.path.join(a.dir, "rep.%d" % n))
+        n += 1
+    s.close()
+    return 0
+
+
 # ---- stream ----
 
 def stream(a):
@@ -412,7 +446,7 @@ def main():
     p.add_argument("--tcp", type=int, action="append")
     p.add_argument("--udp", type=int, action="append")
     p.add_argument("--ready", required=True)
-    for m in ("conns", "sticky", "refused", "stream"):
+    for m in ("conns", "sticky", "refused", "stream", "udpsock"):
         p = sub.add_parser(m)
         p.add_argument("--dst", required=True)
         p.add_argument("--port", type=int, required=True)
@@ -434,8 +468,11 @@ def main():
         p.add_argument("--at")
         p.add_argument("--status")
         p.add_argument("--interval", type=float, default=0.1)
+        p.add_argument("--dir", help="udpsock: where the requests and replies are")
+        p.add_argument("--deadline", type=float, default=300, help="udpsock: the longest it runs")
     a = ap.parse_args()
-    return {"server": server, "conns": conns, "sticky": sticky, "refused": refused, "stream": stream}[a.mode](a)
+    return {"server": server, "conns": conns, "sticky": sticky, "refused": refused, "stream": stream,
+            "udpsock": udpsock}[a.mode](a)
 
 
 if __name__ == "__main__":

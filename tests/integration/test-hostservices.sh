@@ -40,6 +40,11 @@
 #   both in the cgroup) keep exchanging data while their service gains a
 #   backend and the backend they use turns terminating; new connections
 #   (TCP, and UDP of another service) never reach a terminating backend;
+# - an idle unconnected UDP socket (in the cgroup; and, for comparison,
+#   outside it in an endpoint: tc) whose backend left the service, and
+#   whose backend's id went to another service's backend in a later
+#   apply, reaches its service's current backend, never the other
+#   service's;
 # - drift: a pinned link removed (rm link_connect4) and a link detached
 #   (bpftool link detach, sendmsg6 and recvmsg4) each show in traffic
 #   (untranslated, or replies from the backend) and in diff (exit 2), and
@@ -142,7 +147,7 @@ it_in "$IT_WORLD" ip -batch - <<-'EOF' || it_die "world: frontend addresses"
 EOF
 for name in be-1 be-2 be-3 world; do
 	rm -f "$IT_WORK/ready.$name"
-	if [ "$name" = world ]; then ports=(--tcp 80 --udp 53); else ports=(--tcp 8080 --udp 5353); fi
+	if [ "$name" = world ]; then ports=(--tcp 80 --udp 53); else ports=(--tcp 8080 --udp 5353 --udp 5354 --udp 5355); fi
 	it_spawn pid nsenter -t "${IT_PID[$name]}" -n -- "$IT_PY" "$HS" server --name "$name" "${ports[@]}" \
 		--ready "$IT_WORK/ready.$name"
 done
@@ -190,6 +195,10 @@ HRS=true CGPATH=$CG
 LIVE4="[{ip: 10.1.0.11, port: 8080}, {ip: 10.1.0.12, port: 8080}]"
 LIVE6='[{ip: "fd00:1::11", port: 8080}, {ip: "fd00:1::12", port: 8080}]'
 TDNS4="[{ip: 10.1.0.11, port: 5353}, {ip: 10.1.0.12, port: 5353}]"
+# idle4 (an idle unconnected UDP socket's backend leaves) and, once S2 is
+# set, another service.
+IDLE4="[{ip: 10.1.0.11, port: 5354}]"
+S2=
 state() { # NAME: the state of the variables, as NAME; its path in STATE
 	STATE=$(it_state "$1" <<-Y
 		datapath: {hostReachableServices: $HRS, cgroupPath: $CGPATH, $SIZES}
@@ -245,6 +254,10 @@ state() { # NAME: the state of the variables, as NAME; its path in STATE
 		  - name: hairudp6
 		    frontend: {ip: "fd00:96::40", port: 53, protocol: UDP}
 		    backends: [{ip: "fd00:1::11", port: 5353}]
+		  - name: idle4
+		    frontend: {ip: 10.96.0.50, port: 53, protocol: UDP}
+		    backends: $IDLE4
+		$S2
 	Y
 	)
 }
@@ -556,6 +569,70 @@ for k in live4 live6; do
 	it_check "stream $k saw no error and stayed on its backend to the end (exit $rc)" test "$rc" -eq 0
 done
 it_check "the streams ended on the backends they started on" test "$(stream_field live4 1) $(stream_field live6 1)" = "$ON4 $ON6"
+
+# ==== an idle unconnected UDP socket while its backend leaves ====
+# One socket in the cgroup (the node's) and one outside it in an endpoint
+# (client-1: tc, its SERVICE conntrack entry lives 60 s) each send a
+# datagram to idle4 (10.96.0.50:53, be-1:5354); be-1:5354 leaves the
+# state (be-2:5354 takes its place); in a second apply a backend of
+# another service (other4: be-3:5355) comes; then each socket sends
+# again: it must reach idle4's backend be-2, never be-1 (gone), never
+# be-3 (another service's). (A backend's id is free again once its
+# backend is gone: the second apply may give it to be-3:5355.)
+it_log "-- an idle unconnected UDP socket while its backend leaves"
+backend_ids() { # "ADDR:PORT=ID ..." of sluice_backends
+	bpftool -j map dump pinned "$SLUICE_PIN_DIR/sluice_backends" | "$IT_PY" -c '
+import ipaddress, json, sys
+out = []
+for e in json.load(sys.stdin):
+    k, v = bytes(int(x, 16) for x in e["key"]), bytes(int(x, 16) for x in e["value"])
+    a = ipaddress.ip_address(v[:4] if v[18] == 4 else v[:16])
+    out.append("%s:%d=%d" % (a, int.from_bytes(v[16:18], "big"), int.from_bytes(k, "little")))
+print(" ".join(sorted(out)))'
+}
+id_of() { tr ' ' '\n' <<< "$1" | sed -n "s/^$2=//p"; }
+declare -A UDIR=() UPID=()
+for k in "sock node cg" "tc client-1 out"; do
+	read -r key who in <<< "$k"
+	UDIR[$key]=$IT_WORK/udpsock.$key
+	mkdir -p "${UDIR[$key]}"
+	hs_spawn pid "$who" "$in" udpsock --dst 10.96.0.50 --port 53 --timeout 2 --dir "${UDIR[$key]}" --deadline 120
+	UPID[$key]=$pid
+done
+# ask KEY N: the socket's Nth datagram; its reply line in REPLY
+ask() {
+	local d=${UDIR[$1]}
+	touch "$d/req.$2"
+	for _ in $(seq 400); do [ -e "$d/rep.$2" ] && break; sleep 0.01; done
+	REPLY=$(cat "$d/rep.$2" 2>/dev/null || echo "no reply file")
+	echo "   socket $1, datagram $2: $REPLY"
+}
+for key in sock tc; do
+	ask $key 1
+	it_check "idle4 ($key path): the socket's first datagram reaches be-1:5354, the reply from the frontend" \
+		test "$REPLY" = "be-1 10.96.0.50 53"
+done
+ids0=$(backend_ids)
+IDLE4="[{ip: 10.1.0.12, port: 5354}]"
+state idle-a
+it_apply "$STATE"
+it_converged "$STATE"
+S2=$(printf '  - name: other4\n    frontend: {ip: 10.96.0.51, port: 53, protocol: UDP}\n    backends: [{ip: 10.1.0.13, port: 5355}]')
+state idle-b
+it_apply "$STATE"
+it_converged "$STATE"
+ids2=$(backend_ids)
+echo "   backend ids: be-1:5354 had $(id_of "$ids0" 10.1.0.11:5354); now be-2:5354 has $(id_of "$ids2" 10.1.0.12:5354)," \
+	"be-3:5355 (other4) has $(id_of "$ids2" 10.1.0.13:5355)"
+for key in sock tc; do
+	ask $key 2
+	it_check "idle4 ($key path): the same socket, idle meanwhile, now reaches be-2 (idle4's only backend; not be-1, gone; not be-3, other4's)" \
+		test "$REPLY" = "be-2 10.96.0.50 53"
+done
+touch "${UDIR[sock]}/stop" "${UDIR[tc]}/stop"
+wait "${UPID[sock]}" "${UPID[tc]}"
+conns "idle4: new sockets in the cgroup reach be-2" node cg --dst 10.96.0.50 --port 53 --proto udp -n 10 --expect be-2
+conns "other4 (10.96.0.51:53): new sockets in the cgroup reach be-3" node cg --dst 10.96.0.51 --port 53 --proto udp -n 10 --expect be-3
 
 # ==== drift ====
 # repaired HOOK: diff (exit 2) names HOOK, apply makes it again, a second
