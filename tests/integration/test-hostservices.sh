@@ -48,7 +48,9 @@
 # - drift: a pinned link removed (rm link_connect4) and a link detached
 #   (bpftool link detach, sendmsg6 and recvmsg4) each show in traffic
 #   (untranslated, or replies from the backend) and in diff (exit 2), and
-#   apply repairs them; a foreign connect4 program on the same cgroup
+#   apply repairs them; the pin of sluice_sock_nat removed: diff shows it,
+#   apply makes it again and binds the hooks' programs to it; a foreign
+#   connect4 program on the same cgroup
 #   stays through every apply, the drift, turning the option off and flush;
 # - cgroupPath changed (to the cgroup below) and back: the plan changes
 #   the eight attachments only; the hooks are on the new cgroup only, and
@@ -57,6 +59,7 @@
 #   program is left on the cgroup, no pin of the hooks (links, programs,
 #   sluice_sock_nat), the programs and links are freed; node processes are
 #   no longer translated, endpoints still are (tc, with SERVICE entries);
+#   a connection made at the socket before keeps exchanging data;
 #   on again, then flush: the same, and a second flush has nothing to do.
 #
 # SLUICE_IT_QUICK=1: 300 connections for each weight check (not 600).
@@ -684,6 +687,36 @@ conns "repaired: node in the cgroup, unconnected UDP to 10.96.0.10:53 reaches be
 conns "repaired: node in the cgroup, unconnected UDP to [fd00:96::10]:53 reaches be-2, be-3, replies from the frontend" \
 	node cg --dst fd00:96::10 --port 53 --proto udp -n 10 --expect be-2,be-3 --some
 
+it_log "---- drift: the pin of sluice_sock_nat removed"
+rm "$SLUICE_PIN_DIR/sluice_sock_nat"
+it_sluice 2 diff "$STATE"
+show "$IT_OUT"
+it_check "diff shows sluice_sock_nat to make again" grep -Eq '^ *\+ map sluice_sock_nat ' "$IT_OUT"
+it_apply "$STATE"
+it_converged "$STATE"
+it_check "repaired: the eight hooks are on the cgroup, each with its pinned link" all_attached
+# progs_use_nat: each hook's program (on the cgroup) uses the pinned map
+progs_use_nat() {
+	local id
+	id=$(bpftool -j map show pinned "$SLUICE_PIN_DIR/sluice_sock_nat" | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
+		return 1
+	bpftool -j cgroup show "$CG" | "$IT_PY" -c '
+import json, subprocess, sys
+nat, bad = int(sys.argv[1]), []
+for p in json.load(sys.stdin):
+    if p.get("name", "").startswith("sluice_"):
+        d = json.loads(subprocess.check_output(["bpftool", "-j", "prog", "show", "id", str(p["id"])]))
+        if nat not in d.get("map_ids", []):
+            bad.append(p["name"])
+print("   programs not using the pinned sluice_sock_nat (id %d): %s" % (nat, bad or "none"))
+sys.exit(1 if bad else 0)' "$id"
+}
+it_check "repaired: every hook's program uses the pinned sluice_sock_nat" progs_use_nat
+conns "repaired: node in the cgroup, unconnected UDP to 10.96.0.10:53: replies from the frontend" \
+	node cg --dst 10.96.0.10 --port 53 --proto udp -n 10 --expect be-1,be-2 --some
+n=$(bpftool -j map dump pinned "$SLUICE_PIN_DIR/sluice_sock_nat" | "$IT_PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+it_check "repaired: the pinned sluice_sock_nat holds what the sockets were given ($n entries)" test "${n:-0}" -gt 0
+
 # ==== cgroupPath moves to the cgroup below, and back ====
 it_log "-- cgroupPath moved to $SUB"
 CGPATH=$SUB
@@ -716,6 +749,12 @@ conns "back: node in $CG, TCP to 10.96.0.10:80: reaches be-1 and be-2" \
 
 # ==== off: the option turned off ====
 it_log "-- hostReachableServices off"
+# a connection made at the socket, established before: it keeps working
+rm -f "$IT_WORK/stream.off"
+hs_spawn pid node cg stream --dst 10.96.0.30 --port 80 --status "$IT_WORK/stream.off" > "$IT_WORK/stream.off.log"
+STREAM[off]=$pid
+for _ in $(seq 300); do [ -s "$IT_WORK/stream.off" ] && break; sleep 0.01; done
+it_check "stream off (node, in the cgroup, through live4) got going" stream_alive off
 HRS=false
 state off
 OFF=$STATE
@@ -736,6 +775,12 @@ it_check "off: no pin of the hooks is left ($(pins_of_hooks | tr '\n' ' '))" tes
 it_check "off: no sluice program on the cgroup" no_sluice_prog
 it_check "off: no link pin of the hooks left ($(link_pins | tr '\n' ' '))" test -z "$(link_pins)"
 it_check "off: the foreign connect4 program stays" foreign_there
+it_check "off: the connection made at the socket before still exchanges" stream_alive off
+kill -TERM "${STREAM[off]}" 2>/dev/null
+wait "${STREAM[off]}"
+rc=$?
+cat "$IT_WORK/stream.off.log"
+it_check "off: that connection saw no error to its end (exit $rc)" test "$rc" -eq 0
 conns "off: node in the cgroup, TCP to 10.96.0.10:80 is not translated (the world answers)" \
 	node cg --dst 10.96.0.10 --port 80 -n 3 --expect world
 conns "off: client-1 in the cgroup, TCP to 10.96.0.10:80 still reaches be-1, be-2 (in tc)" \
