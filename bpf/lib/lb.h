@@ -51,21 +51,9 @@ static __inline int lb_select(struct __sk_buff *skb, const struct pkt *p, const 
 	}
 	if (!svc->n_slots)
 		return SL_DROP_NO_BACKEND;
-	{
-		__u32 slot = bpf_get_hash_recalc(skb) % svc->n_slots, m;
-		struct sl_backend_key bk;
-
-		if (slot >= SL_LB_SLOTS)
-			return SL_DROP_BACKEND_GONE;
-		m = svc->slot[slot];
-		if (m >= SL_LB_MAX_BACKENDS || m >= svc->n_members)
-			return SL_DROP_BACKEND_GONE;
-		bk.id = svc->member[m].backend_id;
-		be = bpf_map_lookup_elem(&sluice_backends, &bk);
-		if (!be)
-			return SL_DROP_BACKEND_GONE;
-		init.backend_id = bk.id;
-	}
+	be = lb_slot_backend(svc, bpf_get_hash_recalc(skb), &init.backend_id);
+	if (!be)
+		return SL_DROP_BACKEND_GONE;
 	ct_create(&p->t, SL_CT_SERVICE, &init, now);
 	*ret = be;
 	*ret_ct = NULL; /* a new flow of the service */
