@@ -50,7 +50,6 @@ static __inline int encap_redirect(struct __sk_buff *skb, const struct env *env,
 		e->target = cfg_tunnel_ifindex;
 		e->src_identity = ep->identity;
 		e->dst_identity = dst->identity;
-		e->mark = mark;
 		copy16(e->tunnel_addr, dst->tunnel_addr);
 		e->tunnel_family = dst->tunnel_family;
 		bpf_ringbuf_submit(e, 0);

@@ -51,7 +51,6 @@ static __inline int overlay_receive(struct __sk_buff *skb, const struct env *env
 	if (e) {
 		e->dir = SL_DIR_INGRESS;
 		e->src_identity = id;
-		e->mark = sl_mark_identity(id);
 		if (family == SL_FAMILY_IPV4) {
 			__u32 a = bpf_htonl(tk.remote_ipv4);
 

@@ -143,7 +143,6 @@ static __inline int proxy_deliver(struct __sk_buff *skb, const struct env *env, 
 		e->dir = dir;
 		e->proto = p->t.proto;
 		e->target = port;
-		e->mark = mark;
 		bpf_ringbuf_submit(e, 0);
 	}
 	return TC_ACT_OK;

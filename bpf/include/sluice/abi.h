@@ -539,7 +539,7 @@ struct sl_event {
 	__u32 target;	/* proxy port; the overlay: the VNI */
 	__u8 tunnel_addr[16];
 };
-SL_STATIC_ASSERT(sizeof(struct sl_event) == 104, "sl_event");
+SL_STATIC_ASSERT(sizeof(struct sl_event) == 88, "sl_event");
 
 /* sluice_id_labels: identity -> its labels as text ("app=web,env=prod",
  * sorted; truncated with "..." when longer), for monitor and show.
