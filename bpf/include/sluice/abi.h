@@ -536,7 +536,7 @@ struct sl_event {
 	__u32 src_identity;
 	__u32 dst_identity;
 	__u32 len;	/* the packet's length */
-	__u32 target;	/* proxy port; the overlay: the VNI */
+	__u32 target;	/* proxy port; into the overlay: its device; from it: the VNI */
 	__u8 tunnel_addr[16];
 };
 SL_STATIC_ASSERT(sizeof(struct sl_event) == 88, "sl_event");
