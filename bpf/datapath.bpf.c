@@ -103,18 +103,18 @@ static __inline int hairpin(struct __sk_buff *skb, const struct env *env, const 
 	return verdict < 0 ? drop(env, SL_DROP_NAT_FAILED, SL_DIR_EGRESS, ep->identity, 0) : verdict;
 }
 
-static __inline int from_endpoint(struct __sk_buff *skb)
+static __inline int from_endpoint_steps(struct __sk_buff *skb, struct env *env, struct pkt *p)
 {
-	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
 	struct sl_endpoint_value *ep;
 	struct sl_ct_value *ct, init = {};
 	struct sl_service_value *svc;
-	struct pkt p;
 	__u16 proxy_port = 0;
 	int r, verdict;
 	__u64 now;
 
-	r = parse_packet(skb, &p);
+	r = parse_packet(skb, p);
+	if (r == PARSE_OK)
+		env->p = p; /* what events say of the packet */
 	now = ct_now();
 	/* A flow this endpoint opened, to an address that is no frontend:
 	 * the common case first, before even the endpoint entry (the program
@@ -124,110 +124,120 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 		__u16 hairpin = proxy_hairpinned(skb->mark);
 
 		if (hairpin)
-			return proxy_from_hairpin(skb, &env, &p, hairpin);
-		ct = ct_lookup(&p.t, SL_CT_EGRESS, 0, now);
+			return proxy_from_hairpin(skb, env, p, hairpin);
+		ct = ct_lookup(&p->t, SL_CT_EGRESS, 0, now);
 		if (ct) {
-			ct_update(ct, &p.t, p.tcp_flags, 0, now);
-			return from_forward(skb, &env, &p, NULL, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
+			ct_update(ct, &p->t, p->tcp_flags, 0, now);
+			return from_forward(skb, env, p, NULL, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
 		}
 		/* A reply of a service flow from this endpoint to itself. */
-		if (hairpin_is(p.t.daddr, p.t.family)) {
-			verdict = hairpin_reply(skb, &p, now);
+		if (hairpin_is(p->t.daddr, p->t.family)) {
+			verdict = hairpin_reply(skb, p, now);
 			if (verdict >= 0)
 				return verdict;
 		}
 	}
-	ep = admit(&env, &p, r, SL_DIR_EGRESS, &verdict);
+	ep = admit(env, p, r, SL_DIR_EGRESS, &verdict);
 	if (!ep)
 		return verdict;
 	/* A reply of a flow it accepted (a bare SYN opens, never replies). */
-	ct = p.t.proto == IPPROTO_TCP && (p.tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN
+	ct = p->t.proto == IPPROTO_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN
 		     ? NULL
-		     : ct_lookup(&p.t, SL_CT_INGRESS, 1, now);
+		     : ct_lookup(&p->t, SL_CT_INGRESS, 1, now);
 	if (ct) {
-		ct_update(ct, &p.t, p.tcp_flags, 1, now);
-		metric(SL_METRIC_REPLY, env.len);
-		return from_forward(skb, &env, &p, ep, 0);
+		ct_update(ct, &p->t, p->tcp_flags, 1, now);
+		metric(SL_METRIC_REPLY, env->len);
+		return from_forward(skb, env, p, ep, 0);
 	}
-	if (p.icmp_error) {
+	if (p->icmp_error) {
 		/* An error about a reply of a service flow, which came from the
 		 * frontend: it goes to the flow's backend, about what the
 		 * backend sent. */
-		struct sl_ct_value *svc_ct = p.inner.proto == IPPROTO_ICMP || p.inner.proto == IPPROTO_ICMPV6
+		struct sl_ct_value *svc_ct = p->inner.proto == IPPROTO_ICMP || p->inner.proto == IPPROTO_ICMPV6
 						     ? NULL
-						     : ct_lookup(&p.inner, SL_CT_SERVICE, 1, now);
+						     : ct_lookup(&p->inner, SL_CT_SERVICE, 1, now);
 
 		if (svc_ct) {
 			struct sl_backend_key bk = { .id = svc_ct->backend_id };
 			struct sl_backend_value *be = bpf_map_lookup_elem(&sluice_backends, &bk);
 
-			if (be && be->family == p.t.family) {
-				if (nat_icmp_error(skb, &p, 1, be->addr, be->port) < 0)
-					return drop(&env, SL_DROP_NAT_FAILED, SL_DIR_EGRESS, ep->identity, 0);
-				metric(SL_METRIC_DNAT, env.len);
-				metric(SL_METRIC_RELATED, env.len);
-				copy16(p.t.daddr, be->addr);
-				return from_forward(skb, &env, &p, ep, 0);
+			if (be && be->family == p->t.family) {
+				if (nat_icmp_error(skb, p, 1, be->addr, be->port) < 0)
+					return drop(env, SL_DROP_NAT_FAILED, SL_DIR_EGRESS, ep->identity, 0);
+				metric(SL_METRIC_DNAT, env->len);
+				metric(SL_METRIC_RELATED, env->len);
+				copy16(p->t.daddr, be->addr);
+				return from_forward(skb, env, p, ep, 0);
 			}
 		}
-		if (ct_related(&p, now)) {
-			metric(SL_METRIC_RELATED, env.len);
-			return from_forward(skb, &env, &p, ep, 0);
+		if (ct_related(p, now)) {
+			metric(SL_METRIC_RELATED, env->len);
+			return from_forward(skb, env, p, ep, 0);
 		}
 	}
 
 	/* To a frontend: translate to its backend. */
-	svc = lb_lookup(&p);
+	svc = lb_lookup(p);
 	if (svc) {
 		struct sl_backend_value *be = 0;
 		struct sl_ct_value *svc_ct = 0;
 
-		r = lb_select(skb, &p, svc, now, &be, &svc_ct);
+		r = lb_select(skb, p, svc, now, &be, &svc_ct);
 		if (r == SL_DROP_NO_BACKEND) {
 			/* Counted as "no backend", and answered at once. */
-			drop(&env, r, SL_DIR_EGRESS, ep->identity, 0);
-			verdict = refuse(skb, &p, 0);
+			drop(env, r, SL_DIR_EGRESS, ep->identity, 0);
+			verdict = refuse(skb, p, 0);
 			return verdict < 0 ? TC_ACT_SHOT : verdict;
 		}
 		if (r || !be)
-			return drop(&env, r ? r : SL_DROP_BACKEND_GONE, SL_DIR_EGRESS, ep->identity, 0);
-		if (be->family != p.t.family)
-			return drop(&env, SL_DROP_FAMILY, SL_DIR_EGRESS, ep->identity, 0);
-		copy16(init.nat_addr, p.t.daddr);
-		init.nat_port = p.t.dport;
+			return drop(env, r ? r : SL_DROP_BACKEND_GONE, SL_DIR_EGRESS, ep->identity, 0);
+		if (be->family != p->t.family)
+			return drop(env, SL_DROP_FAMILY, SL_DIR_EGRESS, ep->identity, 0);
+		copy16(init.nat_addr, p->t.daddr);
+		init.nat_port = p->t.dport;
 		init.flags = SL_CT_REV_NAT;
-		if (nat_rewrite(skb, &p, 0, be->addr, be->port) < 0)
-			return drop(&env, SL_DROP_NAT_FAILED, SL_DIR_EGRESS, ep->identity, 0);
-		metric(SL_METRIC_DNAT, env.len);
-		copy16(p.t.daddr, be->addr);
-		if (p.t.proto != IPPROTO_SCTP)
-			p.t.dport = be->port;
+		if (nat_rewrite(skb, p, 0, be->addr, be->port) < 0)
+			return drop(env, SL_DROP_NAT_FAILED, SL_DIR_EGRESS, ep->identity, 0);
+		metric(SL_METRIC_DNAT, env->len);
+		copy16(p->t.daddr, be->addr);
+		if (p->t.proto != IPPROTO_SCTP)
+			p->t.dport = be->port;
 		/* A flow the service just gave a backend has no entry yet. */
-		ct = svc_ct ? ct_lookup(&p.t, SL_CT_EGRESS, 0, now) : NULL;
+		ct = svc_ct ? ct_lookup(&p->t, SL_CT_EGRESS, 0, now) : NULL;
 		if (ct) {
-			ct_update(ct, &p.t, p.tcp_flags, 0, now);
+			ct_update(ct, &p->t, p->tcp_flags, 0, now);
 			lb_follow(svc_ct, ct);
-			if (!(ct->flags & SL_CT_PROXY) && hairpin_wanted(&p))
-				return hairpin(skb, &env, &p, ep);
-			return from_forward(skb, &env, &p, ep, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
+			if (!(ct->flags & SL_CT_PROXY) && hairpin_wanted(p))
+				return hairpin(skb, env, p, ep);
+			return from_forward(skb, env, p, ep, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
 		}
 	}
 
 	/* A new flow: the endpoint's egress policy. */
-	verdict = policy_decide(skb, &env, &p, ep, SL_DIR_EGRESS, 0, &init, now, &proxy_port);
+	verdict = policy_decide(skb, env, p, ep, SL_DIR_EGRESS, 0, &init, now, &proxy_port);
 	if (verdict != TC_ACT_OK)
 		return verdict;
-	if (svc && !proxy_port && hairpin_wanted(&p))
-		return hairpin(skb, &env, &p, ep);
-	return from_forward(skb, &env, &p, ep, proxy_port);
+	if (svc && !proxy_port && hairpin_wanted(p))
+		return hairpin(skb, env, p, ep);
+	return from_forward(skb, env, p, ep, proxy_port);
 }
 
-static __inline int to_endpoint(struct __sk_buff *skb)
+static __inline int from_endpoint(struct __sk_buff *skb)
 {
-	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
+	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = monitor_types() };
+	struct pkt p;
+	int verdict;
+
+	event_trace_begin(&env);
+	verdict = from_endpoint_steps(skb, &env, &p);
+	event_trace_end(&env, verdict);
+	return verdict;
+}
+
+static __inline int to_endpoint_steps(struct __sk_buff *skb, struct env *env, struct pkt *p)
+{
 	struct sl_endpoint_value *ep;
 	struct sl_ct_value *ct, init = {};
-	struct pkt p;
 	__u16 proxy_port = 0;
 	int r, verdict;
 	__u64 now;
@@ -237,56 +247,58 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 	/* From another node through the overlay: its sender's identity. */
 	__u32 peer_id = cfg_tunnel_ifindex ? overlay_peer_identity(skb) : 0;
 
-	r = parse_packet(skb, &p);
+	r = parse_packet(skb, p);
+	if (r == PARSE_OK)
+		env->p = p; /* what events say of the packet */
 	now = ct_now();
 	if (r == PARSE_OK) {
 		/* A reply of a flow this endpoint opened: undo service translation. */
-		ct = ct_lookup(&p.t, SL_CT_EGRESS, 1, now);
+		ct = ct_lookup(&p->t, SL_CT_EGRESS, 1, now);
 		if (ct) {
-			ct_update(ct, &p.t, p.tcp_flags, 1, now);
+			ct_update(ct, &p->t, p->tcp_flags, 1, now);
 			if (ct->flags & SL_CT_REV_NAT) {
 				__u8 addr[16];
 				__u16 port = ct->nat_port;
 
 				copy16(addr, ct->nat_addr);
-				if (nat_rewrite(skb, &p, 1, addr, port) < 0)
-					return drop(&env, SL_DROP_NAT_FAILED, SL_DIR_INGRESS, 0, 0);
-				metric(SL_METRIC_REV_NAT, env.len);
+				if (nat_rewrite(skb, p, 1, addr, port) < 0)
+					return drop(env, SL_DROP_NAT_FAILED, SL_DIR_INGRESS, 0, 0);
+				metric(SL_METRIC_REV_NAT, env->len);
 			}
-			metric(SL_METRIC_REPLY, env.len);
+			metric(SL_METRIC_REPLY, env->len);
 			return TC_ACT_OK;
 		}
 		/* A flow it accepted (to its proxy, unless the proxy sends it). */
-		ct = ct_lookup(&p.t, SL_CT_INGRESS, 0, now);
+		ct = ct_lookup(&p->t, SL_CT_INGRESS, 0, now);
 		if (ct) {
-			ct_update(ct, &p.t, p.tcp_flags, 0, now);
+			ct_update(ct, &p->t, p->tcp_flags, 0, now);
 			if ((ct->flags & SL_CT_PROXY) && !from_proxy)
-				return proxy_hairpin(skb, &env, &p, ct->proxy_port, ct->peer_identity, 0);
-			metric(SL_METRIC_FORWARD, env.len);
+				return proxy_hairpin(skb, env, p, ct->proxy_port, ct->peer_identity, 0);
+			metric(SL_METRIC_FORWARD, env->len);
 			return TC_ACT_OK;
 		}
 	}
-	ep = admit(&env, &p, r, SL_DIR_INGRESS, &verdict);
+	ep = admit(env, p, r, SL_DIR_INGRESS, &verdict);
 	if (!ep)
 		return verdict;
-	if (p.icmp_error) {
+	if (p->icmp_error) {
 		/* An error about a service flow this endpoint opened (from its
 		 * backend, or on the way there): about the flow to the
 		 * frontend, as the endpoint knows it. */
-		ct = ct_lookup(&p.inner, SL_CT_EGRESS, 0, now);
+		ct = ct_lookup(&p->inner, SL_CT_EGRESS, 0, now);
 		if (ct && (ct->flags & SL_CT_REV_NAT)) {
 			__u8 addr[16];
 			__u16 port = ct->nat_port;
 
 			copy16(addr, ct->nat_addr);
-			if (nat_icmp_error(skb, &p, 0, addr, port) < 0)
-				return drop(&env, SL_DROP_NAT_FAILED, SL_DIR_INGRESS, 0, ep->identity);
-			metric(SL_METRIC_REV_NAT, env.len);
-			metric(SL_METRIC_RELATED, env.len);
+			if (nat_icmp_error(skb, p, 0, addr, port) < 0)
+				return drop(env, SL_DROP_NAT_FAILED, SL_DIR_INGRESS, 0, ep->identity);
+			metric(SL_METRIC_REV_NAT, env->len);
+			metric(SL_METRIC_RELATED, env->len);
 			return TC_ACT_OK;
 		}
-		if (ct || ct_related(&p, now)) {
-			metric(SL_METRIC_RELATED, env.len);
+		if (ct || ct_related(p, now)) {
+			metric(SL_METRIC_RELATED, env->len);
 			return TC_ACT_OK;
 		}
 	}
@@ -294,31 +306,45 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 	/* The proxy's own connection onward (its SO_MARK): the proxy has
 	 * decided; tracked, so that the endpoint's replies pass. */
 	if (from_proxy) {
-		init.peer_identity = peer_id ? peer_id : identity_of(p.t.saddr, p.t.family);
-		ct_create(&p.t, SL_CT_INGRESS, &init, now);
-		metric(SL_METRIC_NEW, env.len);
+		init.peer_identity = peer_id ? peer_id : identity_of(p->t.saddr, p->t.family);
+		ct_create(&p->t, SL_CT_INGRESS, &init, now);
+		metric(SL_METRIC_NEW, env->len);
 		return TC_ACT_OK;
 	}
 
 	/* A new flow: the endpoint's ingress policy. */
-	verdict = policy_decide(skb, &env, &p, ep, SL_DIR_INGRESS, peer_id, &init, now, &proxy_port);
+	verdict = policy_decide(skb, env, p, ep, SL_DIR_INGRESS, peer_id, &init, now, &proxy_port);
 	if (verdict != TC_ACT_OK)
 		return verdict;
 	if (proxy_port) {
-		proxy_divert_client(&p, proxy_port, now);
-		return proxy_hairpin(skb, &env, &p, proxy_port, init.peer_identity, ep->identity);
+		proxy_divert_client(p, proxy_port, now);
+		return proxy_hairpin(skb, env, p, proxy_port, init.peer_identity, ep->identity);
 	}
-	metric(SL_METRIC_FORWARD, env.len);
+	metric(SL_METRIC_FORWARD, env->len);
 	return TC_ACT_OK;
+}
+
+static __inline int to_endpoint(struct __sk_buff *skb)
+{
+	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = monitor_types() };
+	struct pkt p;
+	int verdict;
+
+	event_trace_begin(&env);
+	verdict = to_endpoint_steps(skb, &env, &p);
+	event_trace_end(&env, verdict);
+	return verdict;
 }
 
 static __inline int from_overlay(struct __sk_buff *skb)
 {
-	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
+	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = monitor_types() };
+	int verdict;
 
-	if (proxy_arrival(skb, &env) == TC_ACT_OK)
-		return TC_ACT_OK;
-	return overlay_receive(skb, &env);
+	event_trace_begin(&env);
+	verdict = proxy_arrival(skb, &env) == TC_ACT_OK ? TC_ACT_OK : overlay_receive(skb, &env);
+	event_trace_end(&env, verdict);
+	return verdict;
 }
 
 /* bench/datapath.bpf.c includes this file for the bodies above and brings
@@ -348,9 +374,12 @@ int sluice_from_overlay(struct __sk_buff *skb)
 SEC("tc")
 int sluice_from_netdev(struct __sk_buff *skb)
 {
-	struct env env = { .ifindex = skb->ifindex, .len = skb->len };
+	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = monitor_types() };
 
-	proxy_arrival(skb, &env);
+	/* only what it delivers to the proxy is traced */
+	event_trace_begin(&env);
+	if (proxy_arrival(skb, &env) == TC_ACT_OK)
+		event_trace_end(&env, TC_ACT_OK);
 	return TC_ACT_OK;
 }
 

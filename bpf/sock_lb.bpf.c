@@ -117,24 +117,6 @@ static __always_inline void nat_key(struct sl_sock_nat_key *k, __u64 cookie, con
 	k->dir = dir;
 }
 
-/* One of the service's active backends, by weight (its slot table, as
- * the tc path's lb_select, with a random pick: each connection is a new
- * flow). NULL: none left (the table names what is gone). */
-static __always_inline struct sl_backend_value *lb_pick(const struct sl_service_value *svc, __u32 *ret_id)
-{
-	__u32 slot = bpf_get_prandom_u32() % svc->n_slots, m;
-	struct sl_backend_key bk;
-
-	if (slot >= SL_LB_SLOTS)
-		return NULL;
-	m = svc->slot[slot];
-	if (m >= SL_LB_MAX_BACKENDS || m >= svc->n_members)
-		return NULL;
-	bk.id = svc->member[m].backend_id;
-	*ret_id = bk.id;
-	return bpf_map_lookup_elem(&sluice_backends, &bk);
-}
-
 /*
  * connect() and sendmsg(): a frontend becomes a backend. sendmsg (an
  * unconnected UDP socket) first looks for the backend this socket was
@@ -168,6 +150,9 @@ static __always_inline int xlate_fwd(struct bpf_sock_addr *ctx, int v6, int keep
 
 			id = bk.id;
 			be = bpf_map_lookup_elem(&sluice_backends, &bk);
+			/* a backend deleted leaves its id free for another */
+			if (be && !(be->port == fwd->port && eq16(be->addr, fwd->addr)))
+				be = NULL;
 		}
 	}
 	if (!be) {
@@ -177,7 +162,9 @@ static __always_inline int xlate_fwd(struct bpf_sock_addr *ctx, int v6, int keep
 			bpf_set_retval(-ECONNREFUSED);
 			return 0;
 		}
-		be = lb_pick(svc, &id);
+		/* by weight, as the tc path picks (lb_select), at random:
+		 * each connection is a new flow */
+		be = lb_slot_backend(svc, bpf_get_prandom_u32(), &id);
 		/* a table that names what is gone: left to the tc path */
 		if (!be) {
 			count(&sluice_drops, SL_DROP_BACKEND_GONE, 0);

@@ -61,9 +61,14 @@ static __inline int eq16(const __u8 *a, const __u8 *b)
  * a context pointer that the compiler has moved, so helpers get values, not
  * skb fields.
  */
+struct pkt;
+
+/* What a program knows of the packet it handles, for every step. */
 struct env {
 	__u32 ifindex;
 	__u32 len;
+	__u32 mon;	      /* the event types some monitor wants (events.h) */
+	const struct pkt *p;  /* the parsed packet, for events; NULL until parsed */
 };
 
 #endif

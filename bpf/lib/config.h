@@ -10,9 +10,6 @@
 
 #include "common.h"
 
-/* Emit trace events into sluice_events (events.h). */
-const volatile __u8 cfg_trace = 0;
-
 /* The kernel's HZ (CONFIG_HZ): conntrack counts time in jiffies, which cost
  * a load where the clocks cost a call that reads the time source. A tick's
  * precision is plenty for lifetimes of seconds (ct.h). */

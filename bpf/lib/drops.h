@@ -9,17 +9,9 @@
 /* Count a drop by reason and say TC_ACT_SHOT. */
 static __inline int drop(const struct env *env, __u8 reason, __u8 dir, __u32 src_id, __u32 dst_id)
 {
-	struct sl_event *e;
-
 	count(&sluice_drops, reason, env->len);
-	e = event_start(SL_EVENT_DROP, env->ifindex);
-	if (e) {
-		e->reason = reason;
-		e->dir = dir;
-		e->src_identity = src_id;
-		e->dst_identity = dst_id;
-		bpf_ringbuf_submit(e, 0);
-	}
+	if (env->mon & SL_MON_DROP)
+		event_now(env, EVENT_CODE(SL_EVENT_DROP, reason, dir), src_id, dst_id, 0);
 	return TC_ACT_SHOT;
 }
 

@@ -45,15 +45,14 @@ static __inline int encap_redirect(struct __sk_buff *skb, const struct env *env,
 	if (bpf_skb_set_tunnel_key(skb, &tk, sizeof(tk), flags) < 0)
 		return drop(env, SL_DROP_TUNNEL_FAILED, SL_DIR_EGRESS, ep->identity, dst->identity);
 	metric(SL_METRIC_TUNNEL, env->len);
-	e = event_start(SL_EVENT_TUNNEL, env->ifindex);
+	e = event_start(SL_EVENT_TUNNEL, env);
 	if (e) {
+		e->dir = SL_DIR_EGRESS;
 		e->target = cfg_tunnel_ifindex;
 		e->src_identity = ep->identity;
 		e->dst_identity = dst->identity;
-		e->mark = mark;
 		copy16(e->tunnel_addr, dst->tunnel_addr);
 		e->tunnel_family = dst->tunnel_family;
-		bpf_ringbuf_submit(e, 0);
 	}
 	return bpf_redirect(cfg_tunnel_ifindex, 0);
 }

@@ -25,6 +25,13 @@ static __inline struct sl_service_value *lb_lookup(const struct pkt *p)
 	return bpf_map_lookup_elem(&sluice_services, &sk);
 }
 
+/* Whether a backend is still the one an entry was given: the same address
+ * and port (a backend deleted leaves its id free for another). */
+static __inline int lb_same_backend(const struct sl_backend_value *be, const __u8 *addr, __u16 port)
+{
+	return be->port == port && eq16(be->addr, addr);
+}
+
 /*
  * The backend for a packet to a frontend: the one conntrack gave this flow
  * while it still exists (terminating or not), else the slot the flow's hash
@@ -41,31 +48,23 @@ static __inline int lb_select(struct __sk_buff *skb, const struct pkt *p, const 
 		struct sl_backend_key bk = { .id = ct->backend_id };
 
 		be = bpf_map_lookup_elem(&sluice_backends, &bk);
-		if (be) {
+		/* (an entry made before entries held the address has port 0) */
+		if (be && (!ct->nat_port || lb_same_backend(be, ct->nat_addr, ct->nat_port))) {
 			ct_update(ct, &p->t, p->tcp_flags, 0, now);
 			*ret = be;
 			*ret_ct = ct;
 			return 0;
 		}
-		/* Its backend is gone: the flow is given a new one. */
+		/* Its backend is gone (its id may name another one now):
+		 * the flow is given a new one. */
 	}
 	if (!svc->n_slots)
 		return SL_DROP_NO_BACKEND;
-	{
-		__u32 slot = bpf_get_hash_recalc(skb) % svc->n_slots, m;
-		struct sl_backend_key bk;
-
-		if (slot >= SL_LB_SLOTS)
-			return SL_DROP_BACKEND_GONE;
-		m = svc->slot[slot];
-		if (m >= SL_LB_MAX_BACKENDS || m >= svc->n_members)
-			return SL_DROP_BACKEND_GONE;
-		bk.id = svc->member[m].backend_id;
-		be = bpf_map_lookup_elem(&sluice_backends, &bk);
-		if (!be)
-			return SL_DROP_BACKEND_GONE;
-		init.backend_id = bk.id;
-	}
+	be = lb_slot_backend(svc, bpf_get_hash_recalc(skb), &init.backend_id);
+	if (!be)
+		return SL_DROP_BACKEND_GONE;
+	copy16(init.nat_addr, be->addr);
+	init.nat_port = be->port;
 	ct_create(&p->t, SL_CT_SERVICE, &init, now);
 	*ret = be;
 	*ret_ct = NULL; /* a new flow of the service */

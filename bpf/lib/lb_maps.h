@@ -24,4 +24,23 @@ struct {
 	__type(value, struct sl_backend_value);
 } sluice_backends SEC(".maps");
 
+/* The backend a hash picks among a service's active ones: the slot it
+ * names (n_slots must not be 0), its member, that member's backend. NULL:
+ * the table names what is gone. */
+static __inline struct sl_backend_value *lb_slot_backend(const struct sl_service_value *svc, __u32 hash,
+							 __u32 *ret_id)
+{
+	__u32 slot = hash % svc->n_slots, m;
+	struct sl_backend_key bk;
+
+	if (slot >= SL_LB_SLOTS)
+		return NULL;
+	m = svc->slot[slot];
+	if (m >= SL_LB_MAX_BACKENDS || m >= svc->n_members)
+		return NULL;
+	bk.id = svc->member[m].backend_id;
+	*ret_id = bk.id;
+	return bpf_map_lookup_elem(&sluice_backends, &bk);
+}
+
 #endif

@@ -34,10 +34,6 @@ struct {
 #include "ct_maps.h"
 #include "drops_map.h"
 #include "metrics_map.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} sluice_events SEC(".maps");
+#include "monitor_maps.h"
 
 #endif

@@ -47,11 +47,11 @@ static __inline int overlay_receive(struct __sk_buff *skb, const struct env *env
 	skb->mark = sl_mark_identity(id);
 	bpf_skb_change_type(skb, PACKET_HOST);
 	metric(SL_METRIC_FROM_TUNNEL, env->len);
-	e = event_start(SL_EVENT_FROM_TUNNEL, env->ifindex);
+	e = event_start(SL_EVENT_FROM_TUNNEL, env);
 	if (e) {
 		e->dir = SL_DIR_INGRESS;
+		e->target = id; /* the VNI */
 		e->src_identity = id;
-		e->mark = sl_mark_identity(id);
 		if (family == SL_FAMILY_IPV4) {
 			__u32 a = bpf_htonl(tk.remote_ipv4);
 
@@ -60,7 +60,6 @@ static __inline int overlay_receive(struct __sk_buff *skb, const struct env *env
 			__builtin_memcpy(e->tunnel_addr, tk.remote_ipv6, 16);
 		}
 		e->tunnel_family = family;
-		bpf_ringbuf_submit(e, 0);
 	}
 	return TC_ACT_OK;
 }

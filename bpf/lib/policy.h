@@ -87,11 +87,15 @@ static __always_inline int policy_judge(const struct env *env, const struct pkt 
 					__u32 src_id, __u32 dst_id, int *verdict, __u16 *proxy_port)
 {
 	*verdict = policy_lookup(ep->id, dir, ep->policy_levels[dir], peer_id, p->t.proto, policy_port(p), proxy_port);
-	if (*verdict == POLICY_DENY)
+	if (*verdict == POLICY_DENY) {
+		verdict_event(env, dir, SL_VERDICT_DENY_RULE, src_id, dst_id, 0);
 		return drop(env, SL_DROP_POLICY_DENY, dir, src_id, dst_id);
+	}
 	if ((ep->flags & (dir == SL_DIR_EGRESS ? SL_EP_ENFORCE_EGRESS : SL_EP_ENFORCE_INGRESS)) &&
-	    *verdict != POLICY_ALLOW)
+	    *verdict != POLICY_ALLOW) {
+		verdict_event(env, dir, SL_VERDICT_DENY, src_id, dst_id, 0);
 		return drop(env, SL_DROP_POLICY, dir, src_id, dst_id);
+	}
 	return TC_ACT_OK;
 }
 
@@ -177,7 +181,7 @@ static __always_inline int policy_decide(struct __sk_buff *skb, const struct env
 	}
 	ct_create(&p->t, egress ? SL_CT_EGRESS : SL_CT_INGRESS, init, now);
 	metric(SL_METRIC_NEW, env->len);
-	policy_event(env, dir, p->t.proto, src_id, dst_id, port);
+	verdict_event(env, dir, port ? SL_VERDICT_REDIRECT : SL_VERDICT_ALLOW, src_id, dst_id, port);
 	*proxy_port = port;
 	return TC_ACT_OK;
 }

@@ -138,13 +138,10 @@ static __inline int proxy_deliver(struct __sk_buff *skb, const struct env *env, 
 	}
 	skb->mark = mark;
 	metric(SL_METRIC_PROXY, env->len);
-	e = event_start(SL_EVENT_PROXY, env->ifindex);
+	e = event_start(SL_EVENT_PROXY, env);
 	if (e) {
 		e->dir = dir;
-		e->proto = p->t.proto;
 		e->target = port;
-		e->mark = mark;
-		bpf_ringbuf_submit(e, 0);
 	}
 	return TC_ACT_OK;
 }

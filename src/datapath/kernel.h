@@ -35,7 +35,6 @@ struct sl_prog_settings {
 	uint32_t hz; /* the kernel's CONFIG_HZ */
 	uint8_t tunnel;
 	uint8_t encrypt;
-	uint8_t trace;
 	uint8_t proxy; /* some policy names a proxyPort (bpf/lib/proxy.h) */
 };
 

@@ -81,11 +81,25 @@ static int create_map(const char *name, const struct sl_map_value *v, struct sl_
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = v->flags);
 	char kname[16];
-	int fd;
+	int fd, inner = -1;
 
 	snprintf(kname, sizeof(kname), "%.15s", name);
+	/* A map of maps is made with a map like those it will hold: the
+	 * monitor's rings (the only one sluice has) */
+	if (v->type == BPF_MAP_TYPE_HASH_OF_MAPS || v->type == BPF_MAP_TYPE_ARRAY_OF_MAPS) {
+		inner = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sluice_ring", 0, 0, SL_MONITOR_RING_BYTES, NULL);
+		if (inner < 0) {
+			int r = -errno;
+
+			kerr(e, "map %s: creating the ring buffer its entries are like: %s", name, strerror(-r));
+			return r;
+		}
+		opts.inner_map_fd = inner;
+	}
 	sl_kernel_writes++;
 	fd = bpf_map_create((enum bpf_map_type)v->type, kname, v->key_size, v->value_size, v->max_entries, &opts);
+	if (inner >= 0)
+		close(inner);
 	if (fd < 0) {
 		int r = -errno;
 

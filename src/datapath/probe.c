@@ -163,7 +163,8 @@ void probe_kernel(struct probe_feature fs[PROBE__MAX])
 		[PROBE_BTF] = "btf",		     [PROBE_SKELETON] = "program load",
 		[PROBE_BATCH_OPS] = "batch map ops", [PROBE_TC_BPF] = "tc clsact/cls_bpf",
 		[PROBE_XDP] = "xdp",		     [PROBE_SOCKOPS] = "cgroup sockops",
-		[PROBE_SOCKMAP] = "sockmap",	     [PROBE_LRU_LPM] = "lru/lpm maps",
+		[PROBE_SOCKMAP] = "sockmap",	     [PROBE_SOCK_ADDR] = "cgroup sock_addr",
+		[PROBE_LRU_LPM] = "lru/lpm maps",
 		[PROBE_XFRM] = "xfrm",		     [PROBE_ESP] = "xfrm esp",
 		[PROBE_IPVLAN] = "ipvlan",	     [PROBE_VXLAN] = "vxlan",
 	};
@@ -235,6 +236,12 @@ void probe_kernel(struct probe_feature fs[PROBE__MAX])
 		set(&fs[PROBE_TC_BPF], PROBE_MISSING, "CONFIG_NET_SCH_INGRESS (clsact) is not set");
 	prog_type(&fs[PROBE_XDP], privileged, BPF_PROG_TYPE_XDP);
 	prog_type(&fs[PROBE_SOCKOPS], privileged, BPF_PROG_TYPE_SOCK_OPS);
+	prog_type(&fs[PROBE_SOCK_ADDR], privileged, BPF_PROG_TYPE_CGROUP_SOCK_ADDR);
+	/* host-reachable services refuse a service with no backend with
+	 * bpf_set_retval (5.18+) */
+	if (fs[PROBE_SOCK_ADDR].result == PROBE_AVAILABLE &&
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, BPF_FUNC_set_retval, NULL) <= 0)
+		set(&fs[PROBE_SOCK_ADDR], PROBE_MISSING, "%s", "bpf_set_retval is not available to connect4 (5.18+)");
 	if (privileged) {
 		bool sockmap = map_type_ok(BPF_MAP_TYPE_SOCKHASH) && libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SK_MSG, NULL) > 0;
 

@@ -78,7 +78,6 @@ void dp_setup(struct dp *dp, const struct dp_cfg *cfg)
 		cr_assert_gt(dp->skel->rodata->cfg_tunnel_ifindex, 0, "no device %s", cfg->tunnel_dev);
 	}
 	dp->skel->rodata->cfg_encrypt = cfg->encrypt;
-	dp->skel->rodata->cfg_trace = cfg->trace;
 	dp->skel->rodata->cfg_proxy = cfg->proxy;
 	cr_assert_eq(datapath_bpf__load(dp->skel), 0, "datapath load failed");
 
@@ -93,8 +92,20 @@ void dp_setup(struct dp *dp, const struct dp_cfg *cfg)
 	attached = false;
 	rb = NULL;
 	if (cfg->trace) {
-		rb = ring_buffer__new(bpf_map__fd(dp->skel->maps.sluice_events), on_event, NULL, NULL);
+		/* a monitor in slot 0 wanting every type, as sluice monitor
+		 * registers one */
+		struct sl_monitor_slot all = { .types = SL_MON_DROP | SL_MON_VERDICT | SL_MON_TRACE, .pid = 1 };
+		uint32_t zero = 0, one = 1;
+		int ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "dp_ring", 0, 0, SL_MONITOR_RING_BYTES, NULL);
+
+		cr_assert_geq(ring, 0, "ring: %s", strerror(errno));
+		cr_assert_eq(bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sluice_monitor_rings), &zero, &ring, BPF_ANY), 0,
+			     "the ring into its slot: %s", strerror(errno));
+		cr_assert_eq(bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sluice_monitor), &zero, &all, BPF_ANY), 0);
+		cr_assert_eq(bpf_map_update_elem(bpf_map__fd(dp->skel->maps.sluice_monitor), &one, &all, BPF_ANY), 0);
+		rb = ring_buffer__new(ring, on_event, NULL, NULL);
 		cr_assert_not_null(rb);
+		close(ring); /* the slot and the ring buffer reader hold it */
 	}
 }
 

@@ -117,7 +117,8 @@ int run_from_overlay(struct dp *dp, int ifindex, const struct packet *in, uint32
 uint64_t drops(struct dp *dp, int reason);
 uint64_t metric_count(struct dp *dp, int metric);
 
-/* Trace events gathered so far (cfg.trace): the last of a type, or false. */
+/* Events gathered so far (cfg.trace: a monitor of every type registered in
+ * slot 0): the last of a type, or false. */
 bool last_event(struct dp *dp, int type, struct sl_event *out);
 
 /* ---- added for the packet matrix ---- */

@@ -134,7 +134,6 @@ static void expect_send(const struct ocase *c)
 			cr_expect_eq(ev.src_identity, ID_A, "%s, packet %d: source identity", c->name, n);
 			cr_expect_eq(ev.dst_identity, c->dst_id, "%s, packet %d: destination identity %u", c->name, n,
 				     ev.dst_identity);
-			cr_expect_eq(ev.mark, want_mark, "%s, packet %d: event mark", c->name, n);
 		}
 	}
 }

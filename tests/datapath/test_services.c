@@ -722,3 +722,92 @@ ParameterizedTest(struct lcase *c, services, established_flow_keeps_its_backend_
 		     "%s: the service entry has %.0f s left while the flow's egress entry has %.0f s", c->name,
 		     svc_left, eg_left);
 }
+
+/* ---- hairpin: an endpoint through a service to itself ---- */
+
+ParameterizedTestParameters(services, hairpin)
+{
+	static struct scase cases[] = { FOUR("hairpin") };
+
+	return cr_make_param_array(struct scase, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* A's flow to the frontend whose backend is A itself: from the hairpin
+ * address, straight back into A (a redirect, the Ethernet addresses
+ * swapped); A's reply to the hairpin address: from the frontend, to A,
+ * back into A. The later packets of the flow take the same way. */
+ParameterizedTest(struct scase *c, services, hairpin)
+{
+	bool tcp = c->proto == IPPROTO_TCP;
+	const char *hp = c->fam == 6 ? "100::42:1" : "169.254.42.1";
+	struct flow f = { ip_a(c->fam), fe(c->fam), 40000, FE_PORT, c->proto, tcp ? TCP_SYN : 0 };
+	struct flow r = { ip_a(c->fam), hp, BE_PORT, 40000, c->proto, tcp ? TCP_SYN | TCP_ACK : 0 };
+	struct flow f2 = { ip_a(c->fam), fe(c->fam), 40000, FE_PORT, c->proto, tcp ? TCP_ACK : 0 };
+	struct packet p, out;
+	struct parsed o;
+
+	seed_pair(&dp, 0, 0);
+	seed_service(&dp, fe(c->fam), FE_PORT, c->proto, SVC, 1);
+	seed_slot(&dp, SVC, 0, X);
+	seed_backend(&dp, X, ip_a(c->fam), BE_PORT, false);
+
+	build(&p, &f, "hello", 5);
+	cr_assert_eq(run_from(&dp, dp.if_a, &p, &out, NULL), TC_ACT_REDIRECT, "%s: back into A", c->name);
+	parse(&out, &o);
+	cr_expect_str_eq(o.src, hp, "%s: from the hairpin address (%s)", c->name, o.src);
+	cr_expect_eq(o.sport, 40000, "%s: source port kept", c->name);
+	cr_expect_str_eq(o.dst, ip_a(c->fam), "%s: to A, the backend (%s)", c->name, o.dst);
+	cr_expect_eq(o.dport, BE_PORT, "%s: on the backend's port", c->name);
+	cr_expect(o.l3_csum_ok && o.l4_csum_ok, "%s: checksums valid", c->name);
+	cr_expect_arr_eq(out.b, p.b + 6, 6, "%s: to A's own Ethernet address", c->name);
+	cr_expect_arr_eq(out.b + 6, p.b, 6, "%s: from its host side's", c->name);
+
+	build(&p, &r, "world!", 6);
+	cr_assert_eq(run_from(&dp, dp.if_a, &p, &out, NULL), TC_ACT_REDIRECT, "%s: the reply back into A", c->name);
+	parse(&out, &o);
+	cr_expect_str_eq(o.src, fe(c->fam), "%s: the reply comes from the frontend (%s)", c->name, o.src);
+	cr_expect_eq(o.sport, FE_PORT, "%s: and its port", c->name);
+	cr_expect_str_eq(o.dst, ip_a(c->fam), "%s: to A (%s)", c->name, o.dst);
+	cr_expect_eq(o.dport, 40000, "%s: to the client's port", c->name);
+	cr_expect(o.l3_csum_ok && o.l4_csum_ok, "%s: checksums valid", c->name);
+
+	build(&p, &f2, "more", 4);
+	cr_assert_eq(run_from(&dp, dp.if_a, &p, &out, NULL), TC_ACT_REDIRECT, "%s: the flow's next packet", c->name);
+	parse(&out, &o);
+	cr_expect_str_eq(o.src, hp, "%s: from the hairpin address again", c->name);
+	cr_expect_eq(drops_total(&dp), 0, "%s: nothing dropped", c->name);
+}
+
+/* A reply to the hairpin address with no such flow is no hairpin: it is
+ * judged as any new flow (here allowed, and not redirected). */
+Test(services, hairpin_address_without_flow)
+{
+	struct flow r = { ip_a(4), "169.254.42.1", BE_PORT, 40001, IPPROTO_UDP, 0 };
+	struct packet p, out;
+	struct parsed o;
+
+	seed_pair(&dp, 0, 0);
+	build(&p, &r, "x", 1);
+	cr_expect_eq(run_from(&dp, dp.if_a, &p, &out, NULL), TC_ACT_OK);
+	parse(&out, &o);
+	cr_expect_str_eq(o.src, ip_a(4), "untouched");
+	cr_expect_str_eq(o.dst, "169.254.42.1", "untouched");
+}
+
+/* A flow's backend deleted and its id given to another backend (sluice
+ * reuses free ids): the flow is not sent to that other backend, it gets a
+ * new one from the slots. */
+Test(services, reused_backend_id_not_followed)
+{
+	struct parsed o;
+
+	one_service(4, IPPROTO_UDP);
+	cr_assert_eq(to_frontend(4, IPPROTO_UDP, 40000, 0, &o), TC_ACT_OK);
+	cr_assert_str_eq(o.dst, ip_b(4));
+	/* X now names another backend (C:9090); the slot names Y (C:8080) */
+	seed_backend(&dp, X, ip_c(4), 9090, false);
+	seed_slot(&dp, SVC, 0, Y);
+	cr_assert_eq(to_frontend(4, IPPROTO_UDP, 40000, 0, &o), TC_ACT_OK);
+	cr_expect_str_eq(o.dst, ip_c(4));
+	cr_expect_eq(o.dport, BE_PORT, "the slot's backend Y, not the id's new owner on 9090 (%u)", o.dport);
+}

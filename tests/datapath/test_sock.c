@@ -47,8 +47,8 @@
 #include <sluice/abi.h>
 
 #include "sock.skel.h"
+#include "sockenv.h"
 
-#define CG_ROOT "/sys/fs/cgroup/unified"
 #define CG_PREFIX "sluice-dp-sock."
 
 #define CPORT 40001
@@ -57,86 +57,15 @@
 static struct sock_bpf *skel;
 static struct bpf_link *sockops_link;
 static int sock_map = -1, ct4 = -1, ct6 = -1;
-static int cg_fd = -1;
-static char cg_path[320], cg_orig[600];
+static struct sockenv env = { .cg_fd = -1 };
 static int fds[32];
 static int n_fds;
-
-/* ---- plumbing ---- */
-
-static void sh(const char *cmd)
-{
-	int r = system(cmd);
-
-	cr_assert_eq(r, 0, "`%s` failed (%d)", cmd, r);
-}
-
-static void write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-	n = write(fd, s, strlen(s));
-	cr_assert_eq(n, (ssize_t)strlen(s), "write %s to %s: %s", s, path, strerror(errno));
-	close(fd);
-}
-
-/* Move this process into the cgroup directory dir (absolute path). */
-static void cg_enter(const char *dir)
-{
-	char path[640], pid[32];
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	write_file(path, pid);
-}
-
-/* The cgroup v2 directory this process is in now, as a path. */
-static void cg_current(char *out, size_t len)
-{
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	char line[512];
-
-	cr_assert_not_null(f);
-	out[0] = '\0';
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "0::", 3)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(out, len, "%s%s", CG_ROOT, strcmp(line + 3, "/") ? line + 3 : "");
-		}
-	fclose(f);
-	cr_assert_neq(out[0], '\0', "no cgroup v2 line in /proc/self/cgroup");
-}
-
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
-}
 
 static void setup(void)
 {
 	struct bpf_map *m;
-	struct stat st;
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root (a network namespace, a cgroup, BPF)");
-	if (stat(CG_ROOT "/cgroup.procs", &st) < 0)
-		cr_skip_test("no cgroup v2 hierarchy at " CG_ROOT);
-	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
-	sh("ip link set lo up && ip addr add 10.9.0.1/32 dev lo && ip addr add 10.9.0.2/32 dev lo && "
-	   "ip addr add fd00:9::1/128 dev lo nodad && ip addr add fd00:9::2/128 dev lo nodad");
-
-	/* The cgroup: named after the runner (our parent), so that main can
-	 * find what a test that died left. */
-	cg_current(cg_orig, sizeof(cg_orig));
-	snprintf(cg_path, sizeof(cg_path), "%s/%s%d.%d", CG_ROOT, CG_PREFIX, (int)getppid(), (int)getpid());
-	cr_assert_eq(mkdir(cg_path, 0755), 0, "mkdir %s: %s", cg_path, strerror(errno));
-	cg_fd = open(cg_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cr_assert_geq(cg_fd, 0);
-	cg_enter(cg_path);
-
-	libbpf_set_print(quiet);
+	sockenv_setup(&env, CG_PREFIX);
 	skel = sock_bpf__open();
 	cr_assert_not_null(skel);
 	/* The CT maps are LRU with per-CPU lists (1 entry in the object: the
@@ -150,7 +79,7 @@ static void setup(void)
 	ct4 = bpf_map__fd(skel->maps.sluice_ct4_tcp);
 	ct6 = bpf_map__fd(skel->maps.sluice_ct6_tcp);
 
-	sockops_link = bpf_program__attach_cgroup(skel->progs.sluice_sockops, cg_fd);
+	sockops_link = bpf_program__attach_cgroup(skel->progs.sluice_sockops, env.cg_fd);
 	cr_assert_not_null(sockops_link, "attach sockops: %s", strerror(errno));
 	cr_assert_eq(bpf_prog_attach(bpf_program__fd(skel->progs.sluice_sk_msg), sock_map, BPF_SK_MSG_VERDICT, 0), 0,
 		     "attach sk_msg: %s", strerror(errno));
@@ -166,12 +95,7 @@ static void teardown(void)
 	sockops_link = NULL;
 	sock_bpf__destroy(skel);
 	skel = NULL;
-	if (cg_fd >= 0) {
-		close(cg_fd);
-		cg_fd = -1;
-		cg_enter(cg_orig);
-		cr_assert_eq(rmdir(cg_path), 0, "rmdir %s: %s", cg_path, strerror(errno));
-	}
+	sockenv_teardown(&env);
 }
 
 TestSuite(sock, .init = setup, .fini = teardown, .timeout = 30);
@@ -728,9 +652,9 @@ Test(sock, tcp_before_peer_keeps_to_tcp)
 	int l, c, s;
 
 	seed_both(&c4, &s4);
-	cg_enter(cg_orig);
+	sockenv_enter(env.cg_orig);
 	l = listen_on(&s4);
-	cg_enter(cg_path);
+	sockenv_enter(env.cg_path);
 	connect_on(l, &c4, &s4, &c, &s);
 	cr_assert_eq(map_cookie(&kc), cookie(c), "the client joined");
 	cr_assert_eq(map_cookie(&ks), 0, "the server's socket is outside the cgroup");
@@ -937,28 +861,5 @@ Test(sock, taken_key_peer_gets_its_data)
  * removed (theirs only: named after this process). */
 int main(int argc, char *argv[])
 {
-	struct criterion_test_set *tests = criterion_initialize();
-	char prefix[64];
-	struct dirent *d;
-	DIR *dir;
-	int ret = 0;
-
-	if (criterion_handle_args(argc, argv, true))
-		ret = !criterion_run_all_tests(tests);
-	criterion_finalize(tests);
-	snprintf(prefix, sizeof(prefix), CG_PREFIX "%d.", (int)getpid());
-	dir = opendir(CG_ROOT);
-	while (dir && (d = readdir(dir)))
-		if (!strncmp(d->d_name, prefix, strlen(prefix))) {
-			char path[512];
-
-			snprintf(path, sizeof(path), "%s/%s", CG_ROOT, d->d_name);
-			if (rmdir(path) < 0)
-				fprintf(stderr, "left behind: %s: %s\n", path, strerror(errno));
-		}
-	if (dir)
-		closedir(dir);
-	if (ret == 0 && geteuid() != 0)
-		return 77;
-	return ret;
+	return sockenv_main(argc, argv, CG_PREFIX);
 }

@@ -194,3 +194,113 @@ Test(sockaccel, show)
 	strbuf_free(&notes);
 	compiled_free(&c);
 }
+
+/* ---- host-reachable services' hooks (features/hostservices.c) ---- */
+
+#define HRS(path) "datapath: {hostReachableServices: true, cgroupPath: " path "}\n"
+
+static const uint8_t lb_hooks[] = {
+	SL_SOCKHOOK_CONNECT4, SL_SOCKHOOK_CONNECT6, SL_SOCKHOOK_SENDMSG4,     SL_SOCKHOOK_SENDMSG6,
+	SL_SOCKHOOK_RECVMSG4, SL_SOCKHOOK_RECVMSG6, SL_SOCKHOOK_GETPEERNAME4, SL_SOCKHOOK_GETPEERNAME6,
+};
+
+Test(hostservices, nothing_without_it)
+{
+	struct compiled c;
+
+	compile_with(&c, HEAD ON("/sys/fs/cgroup/unified/x"), 77, true);
+	for (size_t i = 0; i < sizeof(lb_hooks); i++)
+		cr_expect_null(hook(&c.res.set, lb_hooks[i]), "hook %u without hostReachableServices", lb_hooks[i]);
+	compiled_free(&c);
+	compile_with(&c, HEAD HRS("/sys/fs/cgroup/unified/x"), 0, true);
+	cr_expect_eq(objset_count(&c.res.set, SL_OBJ_SOCKHOOK), 0, "no cgroup known: nothing");
+	compiled_free(&c);
+	compile_with(&c, HEAD HRS("/sys/fs/cgroup/unified/x"), 77, false);
+	cr_expect_eq(objset_count(&c.res.set, SL_OBJ_SOCKHOOK), 0, "no digests: nothing");
+	compiled_free(&c);
+}
+
+Test(hostservices, the_eight_hooks)
+{
+	static const uint8_t progs[] = {
+		SL_PROG_CONNECT4, SL_PROG_CONNECT6, SL_PROG_SENDMSG4,	  SL_PROG_SENDMSG6,
+		SL_PROG_RECVMSG4, SL_PROG_RECVMSG6, SL_PROG_GETPEERNAME4, SL_PROG_GETPEERNAME6,
+	};
+	struct compiled c;
+
+	compile_with(&c, HEAD HRS("/sys/fs/cgroup/unified/x"), 77, true);
+	cr_assert_eq(objset_count(&c.res.set, SL_OBJ_SOCKHOOK), 8);
+	for (size_t i = 0; i < sizeof(lb_hooks); i++) {
+		const struct sl_sockhook_value *v = hook(&c.res.set, lb_hooks[i]);
+
+		cr_assert_not_null(v, "hook %u", lb_hooks[i]);
+		cr_expect_eq(v->prog, progs[i]);
+		cr_expect_eq(v->digest, 0x1000 + progs[i]);
+		cr_expect_eq(v->cgroup_id, 77, "on the cgroup");
+	}
+	cr_expect_null(hook(&c.res.set, SL_SOCKHOOK_SOCK_OPS), "not socket acceleration's");
+	compiled_free(&c);
+	/* both features: one cgroup, ten hooks */
+	compile_with(&c,
+		     HEAD "datapath: {hostReachableServices: true, socketAcceleration: true, "
+			  "cgroupPath: /sys/fs/cgroup/unified/x}\n",
+		     77, true);
+	cr_expect_eq(objset_count(&c.res.set, SL_OBJ_SOCKHOOK), 10);
+	compiled_free(&c);
+}
+
+Test(hostservices, plan_text)
+{
+	char *plan = plan_of(HEAD, 0, HEAD HRS("/sys/fs/cgroup/unified/x"), 77, SL_PLAN_TEXT);
+
+	cr_expect(strstr(plan, "  + attach connect4 cgroup /sys/fs/cgroup/unified/x\n"
+			       "  + attach connect6 cgroup /sys/fs/cgroup/unified/x\n"
+			       "  + attach sendmsg4 cgroup /sys/fs/cgroup/unified/x\n"
+			       "  + attach sendmsg6 cgroup /sys/fs/cgroup/unified/x\n"
+			       "  + attach recvmsg4 cgroup /sys/fs/cgroup/unified/x\n"
+			       "  + attach recvmsg6 cgroup /sys/fs/cgroup/unified/x\n"
+			       "  + attach getpeername4 cgroup /sys/fs/cgroup/unified/x\n"
+			       "  + attach getpeername6 cgroup /sys/fs/cgroup/unified/x\n"),
+		  "%s", plan);
+	free(plan);
+	plan = plan_of(HEAD HRS("/sys/fs/cgroup/unified/x"), 77, HEAD, 0, SL_PLAN_TEXT);
+	cr_expect(strstr(plan, "  - attach connect4 cgroup id 77\n"), "%s", plan);
+	cr_expect(strstr(plan, "  - attach getpeername6 cgroup id 77\n"), "%s", plan);
+	free(plan);
+}
+
+Test(hostservices, show)
+{
+	struct compiled c;
+	struct strbuf text = {}, notes = {};
+
+	compile_with(&c, HEAD HRS("/sys/fs/cgroup/unified/x"), 77, true);
+	sl_show_set_cgroup_path_fn(fake_path);
+	cr_assert_eq(sl_show_render(&c.res.set, NULL, 0, SL_SHOW_YAML, &text, &notes), 0);
+	cr_expect(strstr(text.s, "  hostReachableServices: true\n  cgroupPath: \"/sys/fs/cgroup/unified/x\"\n"), "%s",
+		  text.s);
+	cr_expect_null(strstr(text.s, "socketAcceleration"), "%s", text.s);
+	sl_show_set_cgroup_path_fn(NULL);
+	strbuf_free(&text);
+	strbuf_free(&notes);
+	compiled_free(&c);
+}
+
+Test(hostservices, valid_without_warning)
+{
+	struct sl_load ld;
+	char *d;
+
+	load_text(&ld, HEAD "datapath: {hostReachableServices: true, mapSizes: {sockRevNat: 1024}}\n", true);
+	d = diag_lines(&ld);
+	cr_expect_eq(ld.diags.n_errors + ld.diags.n_warnings, 0, "%s", d);
+	free(d);
+	cr_expect_eq(ld.state.datapath->map_sizes->size[SL_MAP_SOCK_NAT], 1024);
+	sl_load_free(&ld);
+	load_text(&ld, HEAD "datapath: {mapSizes: {sockRevNat: 0}}\n", true);
+	d = diag_lines(&ld);
+	cr_expect(strstr(d, "datapath.mapSizes.sockRevNat"), "%s", d);
+	cr_expect_eq(ld.diags.n_errors, 1, "%s", d);
+	free(d);
+	sl_load_free(&ld);
+}

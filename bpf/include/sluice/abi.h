@@ -33,7 +33,11 @@
 #define SL_MAPNAME_CT6_ANY "sluice_ct6_any"
 #define SL_MAPNAME_DROPS "sluice_drops"
 #define SL_MAPNAME_METRICS "sluice_metrics"
-#define SL_MAPNAME_EVENTS "sluice_events"
+#define SL_MAPNAME_MONITOR "sluice_monitor"
+#define SL_MAPNAME_MONITOR_RINGS "sluice_monitor_rings"
+#define SL_MAPNAME_MONITOR_LOST "sluice_monitor_lost"
+#define SL_MAPNAME_EP_NAMES "sluice_ep_names"
+#define SL_MAPNAME_ID_LABELS "sluice_id_labels"
 #define SL_MAPNAME_PREFILTER_V4 "sluice_prefilter_v4"
 #define SL_MAPNAME_PREFILTER_V6 "sluice_prefilter_v6"
 #define SL_MAPNAME_SOCK "sluice_sock"
@@ -287,8 +291,8 @@ enum sl_ct_flags {
 
 struct sl_ct_value {
 	__u64 expires;	     /* deadline in jiffies (bpf_jiffies64) */
-	__u8 nat_addr[16];   /* SL_CT_REV_NAT: the frontend */
-	__u16 nat_port;
+	__u8 nat_addr[16];   /* SL_CT_REV_NAT: the frontend; SL_CT_SERVICE: the backend's address, */
+	__u16 nat_port;	     /* and port: a backend id reused since names another */
 	__u16 proxy_port;    /* host order */
 	__u32 backend_id;    /* SL_CT_SERVICE: the backend this flow has */
 	__u16 flags;	     /* enum sl_ct_flags */
@@ -470,35 +474,89 @@ SL_STATIC_ASSERT(SL_MARK_IDENTITY != SL_MARK_ENCRYPT && SL_MARK_IDENTITY != SL_M
 		 "magics differ");
 SL_STATIC_ASSERT(((0xFFFF00FFu) & SL_MARK_ENCRYPT_MASK) == 0, "identity bits miss the encryption mask");
 
-/* ---- trace events (ring buffer, when the program's trace flag is on) ---- */
+/* ---- monitor events (sluice monitor) ---- */
+
+/*
+ * Each running `sluice monitor` has a slot: a ring buffer of its own in
+ * sluice_monitor_rings (hash of maps, slot -> ring; claimed with
+ * BPF_NOEXIST) and, in sluice_monitor (array), the event types it wants
+ * at 1 + slot. Index 0 of sluice_monitor is the union of all slots' types:
+ * the one flag the programs read before making an event (nothing else is
+ * done for a type nobody monitors). An event is written to every slot
+ * that wants its type; one a full ring refuses is counted in
+ * sluice_monitor_lost (per CPU) at the slot's index and at
+ * SL_MONITOR_SLOTS (all slots, since the map was made).
+ */
+#define SL_MONITOR_SLOTS 8
+#define SL_MONITOR_RING_BYTES (1u << 20) /* each monitor's ring */
+
+enum sl_monitor_type {
+	SL_MON_DROP = 1u << 0,	  /* drops */
+	SL_MON_VERDICT = 1u << 1, /* policy verdicts on new flows */
+	SL_MON_TRACE = 1u << 2,	  /* forwarded packets */
+};
+
+struct sl_monitor_slot {
+	__u32 types; /* enum sl_monitor_type bits; index 0: the union */
+	__u32 pid;   /* the monitor's process (0: free) */
+	__u64 start; /* its start time (clock ticks since boot, /proc/PID/stat) */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_monitor_slot) == 16, "sl_monitor_slot");
 
 enum sl_event_type {
-	SL_EVENT_DROP = 1,
-	SL_EVENT_TUNNEL = 2,  /* redirected into the overlay */
-	SL_EVENT_PROXY = 3,   /* handed to a local proxy */
-	SL_EVENT_POLICY = 4,  /* a new flow allowed: dir, proto, identities, proxy port */
-	SL_EVENT_FROM_TUNNEL = 5, /* arrived from the overlay: src_identity (the VNI), tunnel_addr (the sender node) */
+	SL_EVENT_DROP = 1,	  /* reason: enum sl_drop_reason */
+	SL_EVENT_TUNNEL = 2,	  /* forwarded into the overlay (trace) */
+	SL_EVENT_PROXY = 3,	  /* handed to a local proxy: target, the port (trace) */
+	SL_EVENT_POLICY = 4,	  /* a new flow's verdict: reason, enum sl_verdict */
+	SL_EVENT_FROM_TUNNEL = 5, /* arrived from the overlay: src_identity (the VNI), tunnel_addr (trace) */
+	SL_EVENT_FORWARD = 6,	  /* forwarded (trace) */
+};
+
+enum sl_verdict {
+	SL_VERDICT_ALLOW = 1,
+	SL_VERDICT_DENY = 2,	 /* no rule allows it */
+	SL_VERDICT_DENY_RULE = 3, /* a deny rule matched */
+	SL_VERDICT_REDIRECT = 4, /* allowed, to the proxy (target: the port) */
 };
 
 struct sl_event {
+	__u64 time_ns;	/* bpf_ktime_get_ns: CLOCK_MONOTONIC */
 	__u8 type;	/* enum sl_event_type */
-	__u8 reason;	/* enum sl_drop_reason, for drops */
+	__u8 reason;	/* drops: enum sl_drop_reason; verdicts: enum sl_verdict */
 	__u8 dir;	/* enum sl_policy_dir */
 	__u8 proto;
 	__u32 ifindex;	/* where the program ran */
-	__u32 target;	/* redirect target ifindex, proxy port */
+	__u8 saddr[16]; /* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	__u16 sport;	/* network order */
+	__u16 dport;
+	__u8 family;	/* SL_FAMILY_*, 0: not IP */
+	__u8 tunnel_family;
+	__u16 pad;
 	__u32 src_identity;
 	__u32 dst_identity;
-	__u32 mark;
+	__u32 len;	/* the packet's length */
+	__u32 target;	/* proxy port; into the overlay: its device; from it: the VNI */
 	__u8 tunnel_addr[16];
-	__u8 tunnel_family;
-	__u8 pad[3];
 };
-SL_STATIC_ASSERT(sizeof(struct sl_event) == 44, "sl_event");
+SL_STATIC_ASSERT(sizeof(struct sl_event) == 88, "sl_event");
+
+/* sluice_id_labels: identity -> its labels as text ("app=web,env=prod",
+ * sorted; truncated with "..." when longer), for monitor and show.
+ * sluice_ep_names: an endpoint's host-side device (ifindex) -> the
+ * endpoint's name. */
+#define SL_LABELS_LEN 256
+struct sl_id_labels_value {
+	char text[SL_LABELS_LEN];
+};
+#define SL_EP_NAME_LEN 64
+struct sl_ep_name_value {
+	char name[SL_EP_NAME_LEN];
+};
 
 /* Node-wide settings are `const volatile` globals of the programs, set
  * before load (see bpf/lib/config.h): cfg_tunnel_ifindex, cfg_encrypt,
- * cfg_trace, cfg_hz (the kernel's CONFIG_HZ: conntrack deadlines are in
+ * cfg_proxy, cfg_hz (the kernel's CONFIG_HZ: conntrack deadlines are in
  * jiffies). */
 
 #endif /* SLUICE_ABI_H */
