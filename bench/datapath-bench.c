@@ -337,8 +337,12 @@ static void ct_census(int fd, uint32_t vip, uint32_t server, struct ct_census *c
 				if ((ntohl(sa) & 0xffff0000) != nf_src_net[p])
 					continue;
 				if (keys[i].dir == SL_CT_SERVICE && da == vip) {
+					uint32_t be;
+
+					memcpy(&be, vals[i].nat_addr, 4);
 					c->service[p]++;
-					c->wrong[p] += vals[i].backend_id < 10 || vals[i].backend_id > 12;
+					c->wrong[p] += vals[i].backend_id < 10 || vals[i].backend_id > 12 || be != server ||
+						       vals[i].nat_port != htons(8080);
 				} else if (keys[i].dir == SL_CT_EGRESS && da == server) {
 					uint32_t nat;
 

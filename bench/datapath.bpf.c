@@ -116,7 +116,7 @@ int bench_new_flow_direct(struct __sk_buff *skb)
  * inserts the flow needs, by the datapath's own ct_create into the same
  * map (sluice_ct4_tcp, as full), with the entries from_endpoint would
  * make (keys of the same shape, values as policy_decide and lb_select
- * fill them). No parsing, no other lookup: the tuple is the one renew
+ * fill them: the SERVICE entry names the backend by id, address and port). No parsing, no other lookup: the tuple is the one renew
  * wrote. Each insert that succeeds is counted (the count sits in the
  * value renew already holds).
  */
@@ -148,15 +148,16 @@ int bench_floor_insert1(struct __sk_buff *skb)
 SEC("tc")
 int bench_floor_insert2(struct __sk_buff *skb)
 {
-	struct sl_ct_value service = { .backend_id = 10 };
+	struct sl_ct_value service = { .backend_id = 10, .nat_port = bench_backend_port };
 	struct sl_ct_value egress = { .nat_port = bench_frontend_port, .flags = SL_CT_REV_NAT, .peer_identity = 2000 };
 	struct bench_count *c = renew(skb, BENCH_SRC_FLOOR_2, bench_frontend_addr, bench_frontend_port);
 	struct tuple t;
-	__u32 frontend = bench_frontend_addr;
+	__u32 frontend = bench_frontend_addr, backend = bench_backend_addr;
 	__u64 now = ct_now();
 
 	if (!c)
 		return TC_ACT_SHOT;
+	__builtin_memcpy(service.nat_addr, &backend, 4);
 	__builtin_memcpy(egress.nat_addr, &frontend, 4);
 	bench_tuple(&t, &c->f, bench_frontend_addr, bench_frontend_port);
 	c->inserted += ct_create(&t, SL_CT_SERVICE, &service, now) == 0;
@@ -178,16 +179,17 @@ int bench_floor_insert2(struct __sk_buff *skb)
  */
 static __always_inline int bench_ct_service_flow(struct __sk_buff *skb, const int first_lookup)
 {
-	struct sl_ct_value service = { .backend_id = 10 };
+	struct sl_ct_value service = { .backend_id = 10, .nat_port = bench_backend_port };
 	struct sl_ct_value egress = { .nat_port = bench_frontend_port, .flags = SL_CT_REV_NAT, .peer_identity = 2000 };
 	struct bench_count *c = renew(skb, BENCH_SRC_CT_2, bench_frontend_addr, bench_frontend_port);
 	struct tuple t;
-	__u32 frontend = bench_frontend_addr;
+	__u32 frontend = bench_frontend_addr, backend = bench_backend_addr;
 	__u64 now = ct_now();
 	int found = 0;
 
 	if (!c)
 		return TC_ACT_SHOT;
+	__builtin_memcpy(service.nat_addr, &backend, 4);
 	__builtin_memcpy(egress.nat_addr, &frontend, 4);
 	bench_tuple(&t, &c->f, bench_frontend_addr, bench_frontend_port);
 	if (first_lookup)
