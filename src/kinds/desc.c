@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sluice/abi.h>
+
 #include "reconcile/model.h"
 #include "reconcile/net.h"
 
@@ -637,3 +639,27 @@ void desc_group_apply_order(const struct sl_view *v, int op, uint8_t section, st
 	g->section = section;
 	g->rank = op != SL_OP_REMOVE ? rank : (uint8_t)(2 * SL_OBJ__MAX - rank);
 }
+
+/* Drop reasons and datapath counters as status, monitor and metrics name them. */
+const char *const sl_drop_names[SL_DROP__MAX] = {
+	[SL_DROP_NONE] = "none",
+	[SL_DROP_POLICY] = "policy",
+	[SL_DROP_POLICY_DENY] = "policy-deny",
+	[SL_DROP_NO_BACKEND] = "no-backend",
+	[SL_DROP_PREFILTER] = "prefilter",
+	[SL_DROP_INVALID] = "invalid",
+	[SL_DROP_FRAGMENT] = "fragment",
+	[SL_DROP_NO_ENDPOINT] = "no-endpoint",
+	[SL_DROP_NAT_FAILED] = "nat-failed",
+	[SL_DROP_BACKEND_GONE] = "backend-gone",
+	[SL_DROP_TUNNEL_FAILED] = "tunnel-failed",
+	[SL_DROP_FAMILY] = "family",
+	[SL_DROP_NO_TUNNEL_KEY] = "no-tunnel-key",
+	[SL_DROP_BAD_VNI] = "bad-vni",
+	[SL_DROP_PROXY_UNAVAILABLE] = "proxy-unavailable",
+};
+
+const char *const sl_metric_names[SL_METRIC__MAX] = {
+	"forward", "reply", "new", "dnat", "rev-nat", "tunnel", "encrypt", "proxy", "related", "not-ip", "from-tunnel",
+};
+
