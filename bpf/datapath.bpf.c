@@ -230,7 +230,7 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 
 	event_trace_begin(&env);
 	verdict = from_endpoint_steps(skb, &env, &p);
-	event_trace_end(&env, verdict);
+	event_trace_end(&env, verdict, SL_DIR_EGRESS);
 	return verdict;
 }
 
@@ -332,7 +332,7 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 
 	event_trace_begin(&env);
 	verdict = to_endpoint_steps(skb, &env, &p);
-	event_trace_end(&env, verdict);
+	event_trace_end(&env, verdict, SL_DIR_INGRESS);
 	return verdict;
 }
 
@@ -343,7 +343,7 @@ static __inline int from_overlay(struct __sk_buff *skb)
 
 	event_trace_begin(&env);
 	verdict = proxy_arrival(skb, &env) == TC_ACT_OK ? TC_ACT_OK : overlay_receive(skb, &env);
-	event_trace_end(&env, verdict);
+	event_trace_end(&env, verdict, SL_DIR_INGRESS);
 	return verdict;
 }
 
@@ -379,7 +379,7 @@ int sluice_from_netdev(struct __sk_buff *skb)
 	/* only what it delivers to the proxy is traced */
 	event_trace_begin(&env);
 	if (proxy_arrival(skb, &env) == TC_ACT_OK)
-		event_trace_end(&env, TC_ACT_OK);
+		event_trace_end(&env, TC_ACT_OK, SL_DIR_INGRESS);
 	return TC_ACT_OK;
 }
 

@@ -526,10 +526,15 @@ const char *desc_table_name(const char *const *t, size_t n, unsigned v, const ch
 	return buf;
 }
 
-static const char *const reserved_identity_name[] = {
-	[SL_ID_HOST] = "host",	     [SL_ID_WORLD] = "world", [SL_ID_UNMANAGED] = "unmanaged",
-	[SL_ID_HEALTH] = "health",   [SL_ID_INIT] = "init",   [SL_ID_REMOTE_NODE] = "remote-node",
-};
+const char *sl_reserved_identity_name(uint32_t id)
+{
+	static const char *const n[] = {
+		[SL_ID_HOST] = "host",	   [SL_ID_WORLD] = "world", [SL_ID_UNMANAGED] = "unmanaged",
+		[SL_ID_HEALTH] = "health", [SL_ID_INIT] = "init",   [SL_ID_REMOTE_NODE] = "remote-node",
+	};
+
+	return id < ARRAY_SIZE(n) ? n[id] : NULL;
+}
 
 /* Whether label l comes after p, by key (then by place: keys are unique). */
 static bool label_after(const struct sl_label *l, const struct sl_label *p)
@@ -584,8 +589,8 @@ static bool cidr_of(const struct sl_desc_ctx *c, uint32_t id, char *buf, size_t 
 void desc_put_identity(const struct sl_desc_ctx *c, struct sl_desc *d, struct strbuf *sb, uint32_t id)
 {
 	desc_put(d, sb, "%" PRIu32, id);
-	if (id && id < ARRAY_SIZE(reserved_identity_name) && reserved_identity_name[id]) {
-		desc_put(d, sb, " (%s)", reserved_identity_name[id]);
+	if (sl_reserved_identity_name(id)) {
+		desc_put(d, sb, " (%s)", sl_reserved_identity_name(id));
 	} else if (id && id < SL_ID_USER_MIN) {
 		desc_put(d, sb, " (reserved)");
 	} else if (id >= SL_ID_CIDR_MIN) {

@@ -156,4 +156,6 @@ void desc_group_apply_order(const struct sl_view *v, int op, uint8_t section, st
 /* The names of drop reasons (enum sl_drop_reason) and of the datapath's
  * counters (enum sl_metric), as status, monitor and the metrics say them. */
 extern const char *const sl_drop_names[];
+/* A reserved identity's name (host, world, ...), NULL for any other. */
+const char *sl_reserved_identity_name(uint32_t id);
 extern const char *const sl_metric_names[];
