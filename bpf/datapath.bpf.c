@@ -107,7 +107,7 @@ static __inline int from_endpoint_steps(struct __sk_buff *skb, struct env *env, 
 {
 	struct sl_endpoint_value *ep;
 	struct sl_ct_value *ct, init = {};
-	struct sl_service_value *svc;
+	struct sl_service_value *svc = NULL;
 	__u16 proxy_port = 0;
 	int r, verdict;
 	__u64 now;
@@ -125,7 +125,13 @@ static __inline int from_endpoint_steps(struct __sk_buff *skb, struct env *env, 
 
 		if (hairpin)
 			return proxy_from_hairpin(skb, env, p, hairpin);
-		ct = ct_lookup(&p->t, SL_CT_EGRESS, 0, now);
+		/* A bare SYN to a frontend opens a service flow, whose EGRESS
+		 * entry is keyed by its backend: looked up by the frontend it
+		 * would only miss, which in a full table costs about what an
+		 * insert does. The services map is small and stays in cache. */
+		if (p->t.proto == IPPROTO_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+			svc = lb_lookup(p);
+		ct = svc ? NULL : ct_lookup(&p->t, SL_CT_EGRESS, 0, now);
 		if (ct) {
 			ct_update(ct, &p->t, p->tcp_flags, 0, now);
 			return from_forward(skb, env, p, NULL, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
@@ -177,7 +183,8 @@ static __inline int from_endpoint_steps(struct __sk_buff *skb, struct env *env, 
 	}
 
 	/* To a frontend: translate to its backend. */
-	svc = lb_lookup(p);
+	if (!svc)
+		svc = lb_lookup(p);
 	if (svc) {
 		struct sl_backend_value *be = 0;
 		struct sl_ct_value *svc_ct = 0;
@@ -230,7 +237,7 @@ static __inline int from_endpoint(struct __sk_buff *skb)
 
 	event_trace_begin(&env);
 	verdict = from_endpoint_steps(skb, &env, &p);
-	event_trace_end(&env, verdict);
+	event_trace_end(&env, verdict, SL_DIR_EGRESS);
 	return verdict;
 }
 
@@ -332,7 +339,7 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 
 	event_trace_begin(&env);
 	verdict = to_endpoint_steps(skb, &env, &p);
-	event_trace_end(&env, verdict);
+	event_trace_end(&env, verdict, SL_DIR_INGRESS);
 	return verdict;
 }
 
@@ -343,7 +350,7 @@ static __inline int from_overlay(struct __sk_buff *skb)
 
 	event_trace_begin(&env);
 	verdict = proxy_arrival(skb, &env) == TC_ACT_OK ? TC_ACT_OK : overlay_receive(skb, &env);
-	event_trace_end(&env, verdict);
+	event_trace_end(&env, verdict, SL_DIR_INGRESS);
 	return verdict;
 }
 
@@ -379,7 +386,7 @@ int sluice_from_netdev(struct __sk_buff *skb)
 	/* only what it delivers to the proxy is traced */
 	event_trace_begin(&env);
 	if (proxy_arrival(skb, &env) == TC_ACT_OK)
-		event_trace_end(&env, TC_ACT_OK);
+		event_trace_end(&env, TC_ACT_OK, SL_DIR_INGRESS);
 	return TC_ACT_OK;
 }
 

@@ -10,6 +10,8 @@
 #include "common/strbuf.h"
 #include "common/util.h"
 
+#include <sluice/abi.h>
+
 /* NO_COLOR (no-color.org): set and not empty. */
 static bool no_color_env(void)
 {
@@ -39,6 +41,7 @@ static const struct command commands[] = {
 	{ "status", cmd_status, "", "attachments, map fill per map, drop counters by reason", "text|json", "" },
 	{ "flush", cmd_flush, "", "remove everything sluice owns (runtime maps too), nothing else", "text|json",
 	  "YW" },
+	{ "monitor", cmd_monitor, "", "live datapath events: drops, policy verdicts, traces", "text|json", "TE" },
 	{ "version", cmd_version, "", "print versions and the kernel features sluice detected", "text|json", "" },
 };
 
@@ -59,6 +62,8 @@ static void usage(FILE *out)
 		     "      --resync SECONDS watch: re-plan against the kernel this often (default 60; 0: never)\n"
 		     "      --log-format F   watch: text (default) or json, one line per event on stderr\n"
 		     "      --health-file P  watch: keep a JSON health file at P for liveness probes\n"
+		     "      --type T         monitor: drop (default), verdict or trace; repeatable\n"
+		     "      --endpoint NAME  monitor: only this endpoint's events; repeatable\n"
 		     "      --node NAME      which entry of 'nodes' this machine is (default: the state's\n"
 		     "                       'node:', else the host name)\n"
 		     "  -q, --quiet          print only diagnostics\n"
@@ -72,13 +77,14 @@ static void usage(FILE *out)
 static void command_usage(const struct command *cmd, FILE *out)
 {
 	fprintf(out,
-		"Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s%s%s%s%s%s%s%s\n"
+		"Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s%s%s%s%s%s%s%s%s\n"
 		"Common options (every command takes them): --pin-dir DIR, --node NAME, -q, -v, --no-color\n",
 		cmd->name, cmd->args, cmd->summary, cmd->outputs, strchr(cmd->options, 'D') ? ", --dry-run" : "",
 		strchr(cmd->options, 'W') ? ", --wait SECONDS" : "", strchr(cmd->options, 'Y') ? ", --yes" : "",
 		strchr(cmd->options, 'B') ? ", --debounce MS" : "", strchr(cmd->options, 'R') ? ", --resync SECONDS" : "",
 		strchr(cmd->options, 'L') ? ", --log-format text|json" : "",
-		strchr(cmd->options, 'H') ? ", --health-file PATH" : "");
+		strchr(cmd->options, 'H') ? ", --health-file PATH" : "",
+		strchr(cmd->options, 'T') ? ", --type drop|verdict|trace (repeatable), --endpoint NAME (repeatable)" : "");
 }
 
 static const struct option long_opts[] = {
@@ -89,6 +95,7 @@ static const struct option long_opts[] = {
 	{ "wait", required_argument, NULL, 'W' },    { "yes", no_argument, NULL, 'Y' },
 	{ "resync", required_argument, NULL, 'R' },  { "debounce", required_argument, NULL, 'B' },
 	{ "log-format", required_argument, NULL, 'L' }, { "health-file", required_argument, NULL, 'H' },
+	{ "type", required_argument, NULL, 'T' },	{ "endpoint", required_argument, NULL, 'E' },
 	{},
 };
 
@@ -177,6 +184,31 @@ static int take_option(struct parsed *p, int opt, char **argv)
 		p->c.health_file = optarg;
 		strncat(p->given, "H", sizeof(p->given) - strlen(p->given) - 1);
 		return 0;
+	case 'T':
+		if (streq(optarg, "drop"))
+			p->c.monitor_types |= SL_MON_DROP;
+		else if (streq(optarg, "verdict"))
+			p->c.monitor_types |= SL_MON_VERDICT;
+		else if (streq(optarg, "trace"))
+			p->c.monitor_types |= SL_MON_TRACE;
+		else {
+			fprintf(stderr, "sluice: --type takes drop, verdict or trace, not '%s'\n", str_esc(optarg));
+			return 1;
+		}
+		strncat(p->given, "T", sizeof(p->given) - strlen(p->given) - 1);
+		return 0;
+	case 'E':
+		if (!*optarg) {
+			fprintf(stderr, "sluice: --endpoint takes an endpoint's name\n");
+			return 1;
+		}
+		if (p->c.n_endpoints == CLI_MAX_ENDPOINTS) {
+			fprintf(stderr, "sluice: at most %d --endpoint options\n", CLI_MAX_ENDPOINTS);
+			return 1;
+		}
+		p->c.endpoints[p->c.n_endpoints++] = optarg;
+		strncat(p->given, "E", sizeof(p->given) - strlen(p->given) - 1);
+		return 0;
 	case 'q':
 		p->c.quiet = true;
 		return 0;
@@ -250,7 +282,8 @@ int main(int argc, char **argv)
 							 ['D'] = "--dry-run",	  ['W'] = "--wait",
 							 ['Y'] = "--yes",	  ['R'] = "--resync",
 							 ['B'] = "--debounce",	  ['L'] = "--log-format",
-							 ['H'] = "--health-file" };
+							 ['H'] = "--health-file",	  ['T'] = "--type",
+							 ['E'] = "--endpoint" };
 
 		if (!strchr(cmd->options, *g)) {
 			fprintf(stderr, "sluice %s: %s does not apply to this command. See 'sluice %s --help'.\n",

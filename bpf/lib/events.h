@@ -136,8 +136,9 @@ static __inline struct sl_event *event_start(__u8 type, const struct env *env)
 }
 
 /* The packet's trace, with its verdict: what was said of it, else
- * "forwarded"; a dropped packet has its drop event instead. */
-static __inline void event_trace_end(const struct env *env, int verdict)
+ * "forwarded" (in direction dir: from or to the endpoint); a dropped
+ * packet has its drop event instead. */
+static __inline void event_trace_end(const struct env *env, int verdict, __u8 dir)
 {
 	__u32 zero = 0;
 	struct sl_event *e;
@@ -147,8 +148,10 @@ static __inline void event_trace_end(const struct env *env, int verdict)
 	e = bpf_map_lookup_elem(&sluice_monitor_scratch, &zero);
 	if (!e)
 		return;
-	if (!e->type)
+	if (!e->type) {
 		e->type = SL_EVENT_FORWARD;
+		e->dir = dir;
+	}
 	event_tuple(e, env);
 	sluice_event_send(e, SL_MON_TRACE);
 }

@@ -33,6 +33,26 @@ struct {
 	__type(value, __u64);
 } sluice_monitor_lost SEC(".maps");
 
+/* The names the monitor says (abi.h): no program reads them; they are
+ * the datapath's maps so that sluice makes them with the others. Not
+ * preallocated: most of their capacity (mapSizes.endpoints, .ipcache)
+ * is never used. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct sl_ep_name_value);
+} sluice_ep_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct sl_id_labels_value);
+} sluice_id_labels SEC(".maps");
+
 /* [0]: the trace event of the packet being handled, sent when its verdict
  * is known; [1]: a drop or verdict event, sent at once. Per CPU, so no
  * event takes room on the programs' stack. */

@@ -23,6 +23,10 @@ struct cli {
 	int debounce_ms; /* watch --debounce */
 	bool log_json; /* watch --log-format json */
 	const char *health_file; /* watch --health-file */
+	unsigned monitor_types; /* monitor --type: SL_MON_* bits (0: drops) */
+#define CLI_MAX_ENDPOINTS 64
+	const char *endpoints[CLI_MAX_ENDPOINTS]; /* monitor --endpoint NAME... */
+	int n_endpoints;
 	enum cli_output output;
 	char **args; /* the operands (PATHs) */
 	int n_args;
@@ -36,6 +40,7 @@ int cmd_apply(const struct cli *c);
 int cmd_show(const struct cli *c);
 int cmd_status(const struct cli *c);
 int cmd_flush(const struct cli *c);
+int cmd_monitor(const struct cli *c);
 
 /* --pin-dir, else SLUICE_PIN_DIR, else /sys/fs/bpf/sluice */
 const char *cli_pin_dir(const struct cli *c);

@@ -15,6 +15,7 @@
 #include "common/strbuf.h"
 #include "datapath/kernel.h"
 #include "reconcile/plan.h"
+#include "kinds/desc.h"
 #include "kinds/attach.h"
 #include "kinds/device.h"
 #include "kinds/prog.h"
@@ -39,28 +40,6 @@ int cli_observe(const struct cli *c, const char *cmd, struct sl_kernel **k, stru
 	}
 	return 0;
 }
-
-static const char *const drop_names[SL_DROP__MAX] = {
-	[SL_DROP_NONE] = "none",
-	[SL_DROP_POLICY] = "policy",
-	[SL_DROP_POLICY_DENY] = "policy-deny",
-	[SL_DROP_NO_BACKEND] = "no-backend",
-	[SL_DROP_PREFILTER] = "prefilter",
-	[SL_DROP_INVALID] = "invalid",
-	[SL_DROP_FRAGMENT] = "fragment",
-	[SL_DROP_NO_ENDPOINT] = "no-endpoint",
-	[SL_DROP_NAT_FAILED] = "nat-failed",
-	[SL_DROP_BACKEND_GONE] = "backend-gone",
-	[SL_DROP_TUNNEL_FAILED] = "tunnel-failed",
-	[SL_DROP_FAMILY] = "family",
-	[SL_DROP_NO_TUNNEL_KEY] = "no-tunnel-key",
-	[SL_DROP_BAD_VNI] = "bad-vni",
-	[SL_DROP_PROXY_UNAVAILABLE] = "proxy-unavailable",
-};
-
-static const char *const metric_names[SL_METRIC__MAX] = {
-	"forward", "reply", "new", "dnat", "rev-nat", "tunnel", "encrypt", "proxy", "related", "not-ip", "from-tunnel",
-};
 
 /* Counters [from, to) by name: members of the map m (JSON), else text lines. */
 static void add_counters(struct strbuf *b, struct doc *d, struct doc_node *m, const char *const *names, size_t from,
@@ -502,13 +481,13 @@ int cmd_status(const struct cli *c)
 		strbuf_adds(&b, "  (none)\n");
 	if (!d)
 		strbuf_adds(&b, "\ndrops by reason (packets, bytes):\n");
-	add_counters(&b, d, d ? doc_map(d, doc_root(d), "drops", DOC_BLOCK) : NULL, drop_names, 1,
+	add_counters(&b, d, d ? doc_map(d, doc_root(d), "drops", DOC_BLOCK) : NULL, sl_drop_names, 1,
 		     st.n_drops < SL_DROP__MAX ? st.n_drops : SL_DROP__MAX, st.drops);
 	if (!st.have_counters && !d)
 		strbuf_adds(&b, "  (no counters: nothing is applied)\n");
 	if (!d)
 		strbuf_adds(&b, "\ntraffic (packets, bytes):\n");
-	add_counters(&b, d, d ? doc_map(d, doc_root(d), "metrics", DOC_BLOCK) : NULL, metric_names, 0,
+	add_counters(&b, d, d ? doc_map(d, doc_root(d), "metrics", DOC_BLOCK) : NULL, sl_metric_names, 0,
 		     st.n_metrics < SL_METRIC__MAX ? st.n_metrics : SL_METRIC__MAX, st.metrics);
 	if (!st.n_metrics && !d)
 		strbuf_adds(&b, "  (none)\n");

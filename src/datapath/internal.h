@@ -70,7 +70,7 @@ struct sl_kernel {
 	struct kernel_maps_job maps_job;
 	pthread_t maps_helper;
 	bool maps_helped;
-	bool removed_first[16]; /* by place in the entry kinds' apply order */
+	bool removed_first[SL_OBJ__MAX]; /* by place in the entry kinds' apply order */
 };
 
 static inline double kernel_mono_ms(void)

@@ -130,5 +130,28 @@ const char *sl_cgroup_strerror(int err);
  * namespace (-ENOENT: none shows it). */
 int sl_cgroup_path(uint64_t id, char *buf, size_t len);
 
+/* ---- monitor.c: a `sluice monitor`'s slot (abi.h, "monitor events") ---- */
+struct sl_monitor;
+struct sl_event;
+/* Called for each event; a negative return stops the poll with it. */
+typedef int (*sl_monitor_event_fn)(void *arg, const struct sl_event *ev);
+/* Claim a slot for these types (SL_MON_* bits) and a ring of its own;
+ * -ENOENT: no datapath here, -EBUSY: every slot taken. */
+int sl_monitor_open(struct sl_kernel *k, uint32_t types, sl_monitor_event_fn fn, void *arg, struct sl_monitor **ret,
+		    struct sl_kerr *e);
+/* Wait up to timeout_ms for events and hand each to fn; 0 or -errno. */
+int sl_monitor_poll(struct sl_monitor *m, int timeout_ms);
+/* Keep the slot and the programs' flag right (call about once a second);
+ * the events the kernel could not deliver to this monitor since the last
+ * call. */
+int sl_monitor_tick(struct sl_monitor *m, uint64_t *ret_lost);
+/* Give the slot back (the flag follows). */
+void sl_monitor_close(struct sl_monitor *m);
+/* An endpoint's name by its device, an identity's labels as text (-ENOENT:
+ * not kept), the identity of an address by the ipcache (world if none). */
+int sl_monitor_ep_name(struct sl_monitor *m, uint32_t ifindex, char *buf, size_t len);
+int sl_monitor_labels(struct sl_monitor *m, uint32_t id, char *buf, size_t len);
+uint32_t sl_monitor_identity_of(struct sl_monitor *m, const uint8_t addr[16], uint8_t family);
+
 /* Remove the pin directory itself when it is empty (after flush). */
 int sl_kernel_remove_dir(struct sl_kernel *k);

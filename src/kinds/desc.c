@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sluice/abi.h>
+
 #include "reconcile/model.h"
 #include "reconcile/net.h"
 
@@ -524,10 +526,15 @@ const char *desc_table_name(const char *const *t, size_t n, unsigned v, const ch
 	return buf;
 }
 
-static const char *const reserved_identity_name[] = {
-	[SL_ID_HOST] = "host",	     [SL_ID_WORLD] = "world", [SL_ID_UNMANAGED] = "unmanaged",
-	[SL_ID_HEALTH] = "health",   [SL_ID_INIT] = "init",   [SL_ID_REMOTE_NODE] = "remote-node",
-};
+const char *sl_reserved_identity_name(uint32_t id)
+{
+	static const char *const n[] = {
+		[SL_ID_HOST] = "host",	   [SL_ID_WORLD] = "world", [SL_ID_UNMANAGED] = "unmanaged",
+		[SL_ID_HEALTH] = "health", [SL_ID_INIT] = "init",   [SL_ID_REMOTE_NODE] = "remote-node",
+	};
+
+	return id < ARRAY_SIZE(n) ? n[id] : NULL;
+}
 
 /* Whether label l comes after p, by key (then by place: keys are unique). */
 static bool label_after(const struct sl_label *l, const struct sl_label *p)
@@ -582,8 +589,8 @@ static bool cidr_of(const struct sl_desc_ctx *c, uint32_t id, char *buf, size_t 
 void desc_put_identity(const struct sl_desc_ctx *c, struct sl_desc *d, struct strbuf *sb, uint32_t id)
 {
 	desc_put(d, sb, "%" PRIu32, id);
-	if (id && id < ARRAY_SIZE(reserved_identity_name) && reserved_identity_name[id]) {
-		desc_put(d, sb, " (%s)", reserved_identity_name[id]);
+	if (sl_reserved_identity_name(id)) {
+		desc_put(d, sb, " (%s)", sl_reserved_identity_name(id));
 	} else if (id && id < SL_ID_USER_MIN) {
 		desc_put(d, sb, " (reserved)");
 	} else if (id >= SL_ID_CIDR_MIN) {
@@ -637,3 +644,27 @@ void desc_group_apply_order(const struct sl_view *v, int op, uint8_t section, st
 	g->section = section;
 	g->rank = op != SL_OP_REMOVE ? rank : (uint8_t)(2 * SL_OBJ__MAX - rank);
 }
+
+/* Drop reasons and datapath counters as status, monitor and metrics name them. */
+const char *const sl_drop_names[SL_DROP__MAX] = {
+	[SL_DROP_NONE] = "none",
+	[SL_DROP_POLICY] = "policy",
+	[SL_DROP_POLICY_DENY] = "policy-deny",
+	[SL_DROP_NO_BACKEND] = "no-backend",
+	[SL_DROP_PREFILTER] = "prefilter",
+	[SL_DROP_INVALID] = "invalid",
+	[SL_DROP_FRAGMENT] = "fragment",
+	[SL_DROP_NO_ENDPOINT] = "no-endpoint",
+	[SL_DROP_NAT_FAILED] = "nat-failed",
+	[SL_DROP_BACKEND_GONE] = "backend-gone",
+	[SL_DROP_TUNNEL_FAILED] = "tunnel-failed",
+	[SL_DROP_FAMILY] = "family",
+	[SL_DROP_NO_TUNNEL_KEY] = "no-tunnel-key",
+	[SL_DROP_BAD_VNI] = "bad-vni",
+	[SL_DROP_PROXY_UNAVAILABLE] = "proxy-unavailable",
+};
+
+const char *const sl_metric_names[SL_METRIC__MAX] = {
+	"forward", "reply", "new", "dnat", "rev-nat", "tunnel", "encrypt", "proxy", "related", "not-ip", "from-tunnel",
+};
+

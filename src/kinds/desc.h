@@ -152,3 +152,10 @@ void desc_group_ifname(struct sl_plan_group *g, const char *name);
 /* Set g to section, with the changes of its kinds in the order apply takes
  * them: adds by increasing apply rank, then removals by decreasing. */
 void desc_group_apply_order(const struct sl_view *v, int op, uint8_t section, struct sl_plan_group *g);
+
+/* The names of drop reasons (enum sl_drop_reason) and of the datapath's
+ * counters (enum sl_metric), as status, monitor and the metrics say them. */
+extern const char *const sl_drop_names[];
+/* A reserved identity's name (host, world, ...), NULL for any other. */
+const char *sl_reserved_identity_name(uint32_t id);
+extern const char *const sl_metric_names[];

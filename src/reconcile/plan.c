@@ -23,7 +23,7 @@ struct plan_item {
 };
 
 static const char *const section_name[SL_SEC__MAX] = {
-	[SL_SEC_BACKENDS] = "backends", [SL_SEC_XFRM] = "xfrm",		[SL_SEC_ROUTES] = "routes",	[SL_SEC_DEVICES] = "devices",
+	[SL_SEC_BACKENDS] = "backends", [SL_SEC_IDENTITIES] = "identities", [SL_SEC_XFRM] = "xfrm",		[SL_SEC_ROUTES] = "routes",	[SL_SEC_DEVICES] = "devices",
 	[SL_SEC_IPCACHE] = "ipcache",	[SL_SEC_PREFILTER] = "prefilter", [SL_SEC_MAPS] = "maps",
 	[SL_SEC_PROGS] = "programs",	[SL_SEC_OTHER] = "other"
 };

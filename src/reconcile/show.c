@@ -124,8 +124,7 @@ static void build_doc(struct show *s)
 			struct doc_node *m = doc_map(&s->doc, q, NULL, DOC_BLOCK);
 
 			doc_u64(&s->doc, m, "id", s->ids[i]);
-			doc_strf(&s->doc, doc_map(&s->doc, m, "labels", DOC_FLOW), SL_SHOW_IDENTITY_LABEL, "%" PRIu32,
-				 s->ids[i]);
+			show_emit_identity_labels(s, m, s->ids[i]);
 		}
 	}
 	show_emit_endpoints(s);
@@ -170,6 +169,7 @@ static void show_free(struct show *s)
 	free(s->groups);
 	free(s->order);
 	free(s->ids);
+	free(s->labels);
 	free(s->pols);
 	free(s->deny);
 	free(s->names.v);

@@ -150,7 +150,10 @@ void show_local_endpoints(struct show *s)
 
 		if (e->skip)
 			continue;
-		e->name = show_unique_name(s, sl_name_problem(e->ifname) ? show_fmt(s, "ep-%u", e->v.id) : e->ifname);
+		if (e->given[0] && !sl_name_problem(e->given))
+			e->name = show_unique_name(s, e->given);
+		else
+			e->name = show_unique_name(s, sl_name_problem(e->ifname) ? show_fmt(s, "ep-%u", e->v.id) : e->ifname);
 	}
 	/* The groups of one identity. */
 	for (size_t i = 0, w = 0; i < n; i++) {

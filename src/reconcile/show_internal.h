@@ -56,8 +56,14 @@ struct sep {
 	char ifname[SHOW_IFNAME_LEN + 1];
 	struct sl_endpoint_value v;
 	const char *name;
+	char given[SL_EP_NAME_LEN + 1]; /* the name the kernel keeps (sluice_ep_names), "" if none */
 	int a4, a6; /* index in addrs, or -1 */
 	bool skip;
+};
+
+struct slabels {
+	uint32_t id;
+	char text[SL_LABELS_LEN + 1];
 };
 
 struct srep {
@@ -166,6 +172,8 @@ struct show {
 	size_t *order; /* shown local endpoints, by identity and interface */
 	uint32_t *ids; /* the identities written, sorted */
 	size_t n_ids, cap_ids;
+	struct slabels *labels; /* the labels the kernel keeps (sluice_id_labels) */
+	size_t n_labels, cap_labels;
 	struct spolicy *pols;
 	size_t n_pols, cap_pols;
 	struct sl_prefix *deny;
@@ -190,6 +198,14 @@ struct show {
 	size_t svc_first, n_svcs; /* the SERVICE objects: a run of the live set */
 	bool has_svcs;
 };
+
+/* ---- identities' labels (show_labels.c) ---- */
+
+void show_labels_add(struct show *s, uint32_t id, const char *text, size_t len);
+/* The labels of identity id as a flow map under `identity`. */
+void show_emit_identity_labels(struct show *s, struct doc_node *identity, uint32_t id);
+/* A selector (key of parent) that selects identity id and no other. */
+void show_emit_selector(struct show *s, struct doc_node *parent, const char *key, uint32_t id);
 
 /* ---- helpers (show_util.c) ---- */
 

@@ -373,11 +373,14 @@ static void add_id(struct show *s, uint32_t id)
 		*x = id;
 }
 
-/* Every identity the document names: endpoints' and policy peers'. */
+/* Every identity the document names: endpoints' and policy peers', and
+ * every one whose labels the kernel keeps (an identity nothing uses yet). */
 static void collect_identities(struct show *s)
 {
 	size_t w = 0;
 
+	for (size_t i = 0; i < s->n_labels; i++)
+		add_id(s, s->labels[i].id);
 	for (size_t g = 0; g < s->n_groups; g++) {
 		size_t n;
 		const struct pent *E = pe_range(s, s->eps[s->groups[g].rep].v.id, -1, &n);
@@ -489,11 +492,19 @@ void show_policies(struct show *s)
 	}
 }
 
+/* The selector of an identity (by number), or of none ("none": a policy
+ * that selects no endpoint). */
 static void identity_selector(struct show *s, struct doc_node *parent, const char *key, const char *id)
 {
-	struct doc_node *m = doc_map(&s->doc, parent, key, DOC_BLOCK);
+	char *end;
+	unsigned long n = strtoul(id, &end, 10);
 
-	doc_str(&s->doc, doc_map(&s->doc, m, "matchLabels", DOC_FLOW), SL_SHOW_IDENTITY_LABEL, id);
+	if (*id && !*end) {
+		show_emit_selector(s, parent, key, (uint32_t)n);
+		return;
+	}
+	doc_str(&s->doc, doc_map(&s->doc, doc_map(&s->doc, parent, key, DOC_BLOCK), "matchLabels", DOC_FLOW),
+		SL_SHOW_IDENTITY_LABEL, id);
 }
 
 static void emit_ports(struct show *s, struct doc_node *rule, const struct srule *r)

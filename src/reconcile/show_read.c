@@ -469,6 +469,31 @@ static void read_sockhook(struct show *s, size_t at, const struct sl_obj *o)
 		s->cgroup_id = v.cgroup_id;
 }
 
+/* An endpoint's name, for its endpoint (read before: the kinds come in
+ * order). */
+static void read_ep_name(struct show *s, size_t at, const struct sl_obj *o)
+{
+	char ifname[SHOW_IFNAME_LEN];
+	struct sl_ep_name_value v;
+
+	(void)at;
+	if (!show_obj_copy(s, o, ifname, sizeof(ifname), &v, sizeof(v)))
+		return;
+	for (size_t i = 0; i < s->n_eps; i++)
+		if (!strncmp(s->eps[i].ifname, ifname, SHOW_IFNAME_LEN))
+			snprintf(s->eps[i].given, sizeof(s->eps[i].given), "%.*s", (int)sizeof(v.name), v.name);
+}
+
+static void read_id_labels(struct show *s, size_t at, const struct sl_obj *o)
+{
+	struct sl_id_labels_value v;
+	uint32_t id;
+
+	(void)at;
+	if (show_obj_copy(s, o, &id, sizeof(id), &v, sizeof(v)))
+		show_labels_add(s, id, v.text, sizeof(v.text));
+}
+
 /* show's reader of each kind (kinds/kind.h): what of the state it gives
  * back. A kind without a reader is one this version cannot show. */
 static void (*const readers[SL_OBJ__MAX])(struct show *s, size_t i, const struct sl_obj *o) = {
@@ -478,6 +503,7 @@ static void (*const readers[SL_OBJ__MAX])(struct show *s, size_t i, const struct
 	[SL_OBJ_SERVICE] = read_service,       [SL_OBJ_XFRM_STATE] = read_sa,	      [SL_OBJ_XFRM_POLICY] = read_xfrm_policy,
 	[SL_OBJ_ROUTE] = read_route,	       [SL_OBJ_DEVICE] = read_device,	      [SL_OBJ_RULE] = read_later,
 	[SL_OBJ_SOCKHOOK] = read_sockhook,
+	[SL_OBJ_EP_NAME] = read_ep_name,       [SL_OBJ_ID_LABELS] = read_id_labels,
 };
 
 void show_read_live(struct show *s)

@@ -55,7 +55,7 @@ expect_rc 1 "$sluice"
 # help lists exactly the commands that exist
 expect_rc 0 "$sluice" --help
 cmds=$(awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}' "$tmp/out" | tr '\n' ' ')
-[ "$cmds" = "validate diff apply watch show status flush version " ] && ok || bad "help lists: $cmds"
+[ "$cmds" = "validate diff apply watch show status flush monitor version " ] && ok || bad "help lists: $cmds"
 for c in $cmds; do
 	expect_rc 0 "$sluice" "$c" --help
 done
@@ -73,6 +73,15 @@ expect_rc 1 "$sluice" watch --log-format xml "$ex"
 expect_rc 1 "$sluice" watch --health-file "" "$ex"
 expect_rc 1 "$sluice" apply --resync 5 "$ex/minimal.yaml"
 grep -q "does not apply to this command" "$tmp/err" && ok || bad "--resync is refused by apply"
+# monitor: its options, refused elsewhere; checked before any kernel access
+expect_rc 1 "$sluice" monitor --type bogus
+grep -q "takes drop, verdict or trace" "$tmp/err" && ok || bad "monitor --type bogus: $(cat "$tmp/err")"
+expect_rc 1 "$sluice" apply --type drop "$ex/minimal.yaml"
+grep -q "does not apply to this command" "$tmp/err" && ok || bad "--type is refused by apply"
+expect_rc 1 "$sluice" status --endpoint web-1
+grep -q "does not apply to this command" "$tmp/err" && ok || bad "--endpoint is refused by status"
+expect_rc 1 "$sluice" monitor some/path
+grep -q "takes no PATH" "$tmp/err" && ok || bad "monitor takes no PATH"
 expect_rc 1 "$sluice" validate --log-format json "$ex/minimal.yaml"
 # the common options are accepted by every command (cli.md), so that a
 # wrapper or an alias can always pass them

@@ -247,10 +247,17 @@ Test(plan, a_new_endpoint_and_its_policy)
 		    "  + endpoint identity 1001 (app=client) enforce none\n"
 		    "  + attach tc ingress lxc-client\n"
 		    "  + attach tc egress lxc-client\n"
+		    "  + name client-1\n"
 		    "endpoint web-1 (lxc-web1, id 17)\n"
 		    "  + endpoint identity 1000 (app=web,env=prod) enforce none\n"
 		    "  + attach tc ingress lxc-web1\n"
 		    "  + attach tc egress lxc-web1\n"
+		    "  + name web-1\n"
+		    /* the labels the monitor says */
+		    "identities\n"
+		    "  + identity 1000 labels app=web,env=prod\n"
+		    "  + identity 1001 labels app=client\n"
+		    "  + identity 1002 labels app=db\n"
 		    /* in key order: the prefix length comes first */
 		    "ipcache\n"
 		    "  + ipcache 10.2.0.0/24 identity 2 (world) via 192.168.50.2\n"
@@ -258,7 +265,7 @@ Test(plan, a_new_endpoint_and_its_policy)
 		    "  + ipcache 10.1.0.30/32 identity 1001 (app=client)\n"
 		    "  + ipcache 192.168.50.1/32 identity 1 (host)\n"
 		    "  + ipcache 192.168.50.2/32 identity 6 (remote-node)\n"
-		    "Plan: 11 to add, 0 to change, 0 to remove.\n");
+		    "Plan: 16 to add, 0 to change, 0 to remove.\n");
 }
 
 Test(plan, removing_an_endpoint)
@@ -276,9 +283,10 @@ Test(plan, removing_an_endpoint)
 		    "  - policy ingress identity 1000 (app=web,env=prod) 5432/TCP allow\n"
 		    "  - attach tc ingress lxc-db\n"
 		    "  - attach tc egress lxc-db\n"
+		    "  - name db-1\n"
 		    "ipcache\n"
 		    "  - ipcache 10.1.0.20/32 identity 1002 (app=db)\n"
-		    "Plan: 0 to add, 0 to change, 5 to remove.\n");
+		    "Plan: 0 to add, 0 to change, 6 to remove.\n");
 }
 
 Test(plan, policy_ports_verdicts_and_proxies)
@@ -320,10 +328,13 @@ Test(plan, cidr_identities_are_named_by_their_prefix)
 		    "  ~ endpoint: enforce none -> egress, egress levels none -> 1\n"
 		    "  + policy egress identity 16777216 (cidr 192.0.2.0/24) 443/TCP allow\n"
 		    "  + policy egress identity 16777217 (cidr 198.51.100.0/24) 443/TCP allow\n"
+		    "identities\n"
+		    "  + identity 16777216 labels cidr:192.0.2.0/24\n"
+		    "  + identity 16777217 labels cidr:198.51.100.0/24\n"
 		    "ipcache\n"
 		    "  + ipcache 192.0.2.0/24 identity 16777216 (cidr 192.0.2.0/24)\n"
 		    "  + ipcache 198.51.100.0/24 identity 16777217 (cidr 198.51.100.0/24)\n"
-		    "Plan: 4 to add, 1 to change, 0 to remove.\n");
+		    "Plan: 6 to add, 1 to change, 0 to remove.\n");
 }
 
 #define ENC_NODES(b_ip, b_keys)                                                                          \
@@ -646,9 +657,12 @@ Test(plan, json)
 			      "\"digest\":\"0000000000000003\",\"xdp_mode\":\"native\"}}"),
 		  "%s", got);
 	cr_expect(strstr(got, "\"kind\":\"prefilter\",\"object\":\"prefilter deny 2001:db8::/32\""), "%s", got);
+	cr_expect(strstr(got, "{\"op\":\"remove\",\"kind\":\"endpoint name\",\"object\":\"name db-1\","
+			      "\"group\":\"endpoint lxc-db (id 20)\",\"before\":{\"name\":\"db-1\"},\"after\":null}"),
+		  "%s", got);
 	cr_expect(!strchr(got, '\033'), "no colour in JSON");
 	{
-		const char *tail = "],\"summary\":{\"add\":3,\"change\":1,\"remove\":4}}\n";
+		const char *tail = "],\"summary\":{\"add\":3,\"change\":1,\"remove\":5}}\n";
 		size_t n = strlen(got), t = strlen(tail);
 
 		cr_expect(n > t && !strcmp(got + n - t, tail), "%s", got);

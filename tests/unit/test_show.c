@@ -284,12 +284,12 @@ static const struct scase cases[] = {
 	  "    egress: [{toEndpoints: [{matchLabels: {app: db}}], toPorts: [{ports: [{port: 53}, {protocol: UDP}, {port: 0, protocol: SCTP}]}]}]\n",
 	  "ports: [{port: 0, protocol: UDP}, {port: 0, protocol: SCTP}, {port: 53}]" },
 	{ "fromEndpoints {} names every identity", WEB_DB "policies:\n" SEL_WEB
-	  "    ingress: [{fromEndpoints: [{}]}]\n", "sluice.io/identity: \"1002\"" },
+	  "    ingress: [{fromEndpoints: [{}]}]\n", "- matchLabels: {app: client}\n" },
 	{ "interface names that are no endpoint names",
 	  "version: 1\nidentities: [{id: 1000, labels: {app: web}}]\nendpoints:\n"
 	  "  - {name: web-1, interface: lxc_Web1, ipv4: 10.1.0.10, identity: 1000, id: 7}\n"
 	  "  - {name: web-2, interface: ep-7, ipv4: 10.1.0.11, identity: 1000, id: 8}\n",
-	  "  - name: ep-7-2\n    interface: lxc_Web1\n", "share identity 1000" },
+	  "  - name: web-1\n    interface: lxc_Web1\n", "share identity 1000" },
 	{ "interface names that YAML must quote",
 	  "version: 1\nidentities: [{id: 1000, labels: {app: web}}, {id: 1001, labels: {app: db}}, "
 	  "{id: 1002, labels: {app: x}}, {id: 1003, labels: {app: y}}]\nendpoints:\n"
@@ -297,13 +297,13 @@ static const struct scase cases[] = {
 	  "  - {name: b, interface: 'lxc#1', ipv4: 10.1.0.11, identity: 1001}\n"
 	  "  - {name: c, interface: '1234', ipv4: 10.1.0.12, identity: 1002}\n"
 	  "  - {name: d, interface: 'a\"b{c}', ipv4: 10.1.0.13, identity: 1003}\n",
-	  "  - name: \"true\"\n    interface: \"true\"\n" },
+	  "  - name: a\n    interface: \"true\"\n" },
 	{ "two endpoints share an identity",
 	  "version: 1\nidentities: [{id: 1000, labels: {app: web}}]\nendpoints:\n"
 	  "  - {name: web-1, interface: lxc-a, ipv4: 10.1.0.20, identity: 1000}\n"
 	  "  - {name: web-2, interface: lxc-b, ipv6: 'fd00::10', identity: 1000}\n"
 	  "  - {name: web-3, interface: lxc-c, ipv4: 10.1.0.10, ipv6: 'fd00::30', identity: 1000}\n",
-	  "  - name: lxc-c\n    interface: lxc-c\n    ipv6: \"fd00::10\"\n", "share identity 1000" },
+	  "  - name: web-3\n    interface: lxc-c\n    ipv6: \"fd00::10\"\n", "share identity 1000" },
 	{ "nodes, remote endpoints and pod CIDRs",
 	  WEB_DB "  - {name: remote-1, ipv4: 10.2.0.10, identity: 1001, node: node-b}\n"
 	  "  - {name: remote-2, ipv6: 'fd00:3::20', identity: 1000, node: node-c}\n"
@@ -325,7 +325,7 @@ static const struct scase cases[] = {
 	  WEB_DB "  - {name: remote-1, ipv4: 10.2.0.10, identity: 1006, node: node-b}\n" TWO_NODES
 	  "policies:\n  - name: far\n    endpointSelector: {matchLabels: {app: far}}\n"
 	  "    egress: [{toCIDRSet: [{cidr: 198.51.100.0/24, except: [198.51.100.0/28]}]}]\n",
-	  "  - name: unused-cidrs\n    endpointSelector:\n      matchLabels: {sluice.io/identity: \"1006\"}\n",
+	  "  - name: unused-cidrs\n    endpointSelector:\n      matchLabels: {app: far}\n",
 	  "selects only remote endpoints" },
 	{ "CIDRs that a policy selecting nothing names",
 	  WEB_DB "policies:\n" SEL_WEB "    ingress: []\n"

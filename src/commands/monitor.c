@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sluice monitor: the datapath's events as they happen (cli.md "monitor"),
+ * one line each, text or JSON, until SIGINT or SIGTERM (exit 0). The
+ * events come from a ring of this monitor's own (datapath/monitor.c);
+ * names and labels from what apply keeps in the kernel (kinds/names.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <sluice/abi.h>
+
+#include "cli.h"
+#include "common/strbuf.h"
+#include "common/util.h"
+#include "datapath/kernel.h"
+#include "kinds/desc.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+struct mon {
+	const struct cli *c;
+	struct sl_monitor *m;
+	int64_t mono_to_real_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+	uint64_t shown, lost;
+	struct strbuf line;
+};
+
+static int64_t ns_of(clockid_t id)
+{
+	struct timespec t;
+
+	clock_gettime(id, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The event's time: "15:04:05.123456" (local), or RFC 3339 in UTC. */
+static void time_text(const struct mon *mo, uint64_t mono_ns, bool json, char *buf, size_t len)
+{
+	int64_t ns = (int64_t)mono_ns + mo->mono_to_real_ns;
+	time_t s = (time_t)(ns / 1000000000);
+	long us = (long)(ns % 1000000000) / 1000;
+	struct tm tm;
+	char b[32];
+
+	if (json) {
+		gmtime_r(&s, &tm);
+		strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(buf, len, "%s.%06ldZ", b, us);
+	} else {
+		localtime_r(&s, &tm);
+		strftime(b, sizeof(b), "%H:%M:%S", &tm);
+		snprintf(buf, len, "%s.%06ld", b, us);
+	}
+}
+
+static const char *addr_text(const uint8_t *a, uint8_t family, char *buf, size_t len)
+{
+	if (!inet_ntop(family == SL_FAMILY_IPV4 ? AF_INET : AF_INET6, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+/* What the event is: its type word and detail, as status says them. */
+static const char *type_word(uint8_t type)
+{
+	switch (type) {
+	case SL_EVENT_DROP:
+		return "drop";
+	case SL_EVENT_POLICY:
+		return "verdict";
+	default:
+		return "trace";
+	}
+}
+
+static void what_text(const struct sl_event *e, char *buf, size_t len)
+{
+	switch (e->type) {
+	case SL_EVENT_DROP:
+		snprintf(buf, len, "%s", e->reason < SL_DROP__MAX && sl_drop_names[e->reason] ? sl_drop_names[e->reason]
+											  : "unknown");
+		break;
+	case SL_EVENT_POLICY:
+		if (e->reason == SL_VERDICT_ALLOW)
+			snprintf(buf, len, "allow");
+		else if (e->reason == SL_VERDICT_REDIRECT)
+			snprintf(buf, len, "redirect to proxy port %u", e->target);
+		else if (e->reason == SL_VERDICT_DENY_RULE)
+			snprintf(buf, len, "deny (policy-deny)");
+		else
+			snprintf(buf, len, "deny (policy)");
+		break;
+	case SL_EVENT_TUNNEL:
+		snprintf(buf, len, "to-overlay");
+		break;
+	case SL_EVENT_FROM_TUNNEL:
+		snprintf(buf, len, "from-overlay");
+		break;
+	case SL_EVENT_PROXY:
+		snprintf(buf, len, "to-proxy port %u", e->target);
+		break;
+	default:
+		snprintf(buf, len, "forward");
+	}
+}
+
+/* The verdict word of a verdict event, for JSON. */
+static const char *verdict_word(uint8_t v)
+{
+	switch (v) {
+	case SL_VERDICT_ALLOW:
+		return "allow";
+	case SL_VERDICT_REDIRECT:
+		return "redirect";
+	case SL_VERDICT_DENY_RULE:
+		return "policy-deny";
+	default:
+		return "policy";
+	}
+}
+
+/* An identity's labels: reserved:NAME, or the kept text. */
+static void labels_of(struct mon *mo, uint32_t id, char *buf, size_t len)
+{
+	const char *r = sl_reserved_identity_name(id);
+
+	if (r)
+		snprintf(buf, len, "reserved:%s", r);
+	else if (!id || sl_monitor_labels(mo->m, id, buf, len) < 0)
+		buf[0] = '\0';
+}
+
+static void json_labels(struct strbuf *b, const char *text)
+{
+	strbuf_adds(b, "[");
+	for (const char *p = text, *end; p && *p; p = end ? end + 1 : NULL) {
+		char one[SL_LABELS_LEN + 1];
+
+		end = strchr(p, ',');
+		snprintf(one, sizeof(one), "%.*s", (int)(end ? (size_t)(end - p) : strlen(p)), p);
+		if (p != text)
+			strbuf_adds(b, ",");
+		strbuf_add_json_str(b, one);
+	}
+	strbuf_adds(b, "]");
+}
+
+static void json_end(struct strbuf *b, const char *key, const char *addr, uint16_t port, bool ports, uint32_t id,
+		     const char *labels)
+{
+	strbuf_addf(b, ",\"%s\":{\"address\":", key);
+	strbuf_add_json_str(b, addr);
+	if (ports)
+		strbuf_addf(b, ",\"port\":%u", port);
+	strbuf_addf(b, ",\"identity\":%" PRIu32 ",\"labels\":", id);
+	json_labels(b, labels);
+	strbuf_adds(b, "}");
+}
+
+static int on_event(void *arg, const struct sl_event *e)
+{
+	struct mon *mo = arg;
+	const struct cli *c = mo->c;
+	char ep[SL_EP_NAME_LEN + 1] = "", ifname[IF_NAMESIZE] = "", when[64], what[64], src[64], dst[64], pbuf[16];
+	const char *proto;
+	char sl[SL_LABELS_LEN + 1], dl[SL_LABELS_LEN + 1];
+	uint32_t sid = e->src_identity, did = e->dst_identity;
+	bool ports = e->proto == 6 || e->proto == 17 || e->proto == 132;
+	const char *dir = e->dir == SL_DIR_EGRESS ? "egress" : "ingress";
+	struct strbuf *b = &mo->line;
+
+	sl_monitor_ep_name(mo->m, e->ifindex, ep, sizeof(ep));
+	if (!if_indextoname(e->ifindex, ifname))
+		snprintf(ifname, sizeof(ifname), "if%u", e->ifindex);
+	if (c->n_endpoints) {
+		bool match = false;
+
+		for (int i = 0; i < c->n_endpoints && !match; i++)
+			match = ep[0] && streq(c->endpoints[i], ep);
+		if (!match)
+			return 0;
+	}
+	if (e->family) {
+		/* identities the event does not carry: the ipcache's */
+		if (!sid)
+			sid = sl_monitor_identity_of(mo->m, e->saddr, e->family);
+		if (!did)
+			did = sl_monitor_identity_of(mo->m, e->daddr, e->family);
+		addr_text(e->saddr, e->family, src, sizeof(src));
+		addr_text(e->daddr, e->family, dst, sizeof(dst));
+	} else {
+		snprintf(src, sizeof(src), "?");
+		snprintf(dst, sizeof(dst), "?");
+	}
+	labels_of(mo, sid, sl, sizeof(sl));
+	labels_of(mo, did, dl, sizeof(dl));
+	what_text(e, what, sizeof(what));
+	proto = e->family ? desc_proto_name(e->proto, pbuf, sizeof(pbuf)) : "not-ip";
+	b->len = 0; /* one line at a time */
+	if (b->s)
+		b->s[0] = '\0';
+	if (c->output == CLI_OUTPUT_JSON) {
+		time_text(mo, e->time_ns, true, when, sizeof(when));
+		strbuf_adds(b, "{\"time\":");
+		strbuf_add_json_str(b, when);
+		strbuf_addf(b, ",\"type\":\"%s\"", type_word(e->type));
+		if (e->type == SL_EVENT_DROP)
+			strbuf_addf(b, ",\"reason\":\"%s\"", what);
+		else if (e->type == SL_EVENT_POLICY)
+			strbuf_addf(b, ",\"verdict\":\"%s\"", verdict_word(e->reason));
+		else
+			strbuf_addf(b, ",\"trace\":\"%s\"", e->type == SL_EVENT_TUNNEL	     ? "to-overlay"
+							     : e->type == SL_EVENT_FROM_TUNNEL ? "from-overlay"
+							     : e->type == SL_EVENT_PROXY	     ? "to-proxy"
+											     : "forward");
+		if (e->type == SL_EVENT_PROXY || (e->type == SL_EVENT_POLICY && e->reason == SL_VERDICT_REDIRECT))
+			strbuf_addf(b, ",\"proxyPort\":%u", e->target);
+		strbuf_adds(b, ",\"endpoint\":");
+		if (ep[0])
+			strbuf_add_json_str(b, ep);
+		else
+			strbuf_adds(b, "null");
+		strbuf_adds(b, ",\"interface\":");
+		strbuf_add_json_str(b, ifname);
+		strbuf_addf(b, ",\"direction\":\"%s\",\"protocol\":", dir);
+		strbuf_add_json_str(b, proto);
+		json_end(b, "source", src, ntohs(e->sport), ports, sid, sl);
+		json_end(b, "destination", dst, ntohs(e->dport), ports, did, dl);
+		strbuf_addf(b, ",\"length\":%u}\n", e->len);
+	} else {
+		time_text(mo, e->time_ns, false, when, sizeof(when));
+		strbuf_addf(b, "%s %s %s %s %s", when, type_word(e->type), what, dir, ep[0] ? ep : "-");
+		strbuf_addf(b, " (%s): ", ifname);
+		if (ports)
+			strbuf_addf(b, e->family == SL_FAMILY_IPV6 ? "[%s]:%u -> [%s]:%u" : "%s:%u -> %s:%u", src,
+				    ntohs(e->sport), dst, ntohs(e->dport));
+		else
+			strbuf_addf(b, "%s -> %s", src, dst);
+		strbuf_addf(b, " %s, identity %" PRIu32 " (%s) -> %" PRIu32 " (%s)\n", proto, sid, sl, did, dl);
+	}
+	fputs(strbuf_str(b), stdout);
+	fflush(stdout);
+	mo->shown++;
+	return 0;
+}
+
+static void report_lost(struct mon *mo, uint64_t n)
+{
+	char when[64];
+
+	mo->lost += n;
+	if (mo->c->output == CLI_OUTPUT_JSON) {
+		time_text(mo, (uint64_t)ns_of(CLOCK_MONOTONIC), true, when, sizeof(when));
+		printf("{\"time\":\"%s\",\"type\":\"lost\",\"count\":%" PRIu64 "}\n", when, n);
+	} else {
+		time_text(mo, (uint64_t)ns_of(CLOCK_MONOTONIC), false, when, sizeof(when));
+		printf("%s lost %" PRIu64 " events: this monitor did not keep up and its ring was full\n", when, n);
+	}
+	fflush(stdout);
+}
+
+int cmd_monitor(const struct cli *c)
+{
+	struct mon mo = { .c = c };
+	struct sl_kernel *k = NULL;
+	struct sl_kerr e = { "" };
+	struct sigaction sa = { .sa_handler = on_signal };
+	int64_t next_tick;
+	uint32_t types = c->monitor_types ? c->monitor_types : SL_MON_DROP;
+	int r;
+
+	if (c->n_args) {
+		fprintf(stderr, "sluice monitor: takes no PATH\n");
+		return 1;
+	}
+	sl_kernel_set_verbosity(c->verbose);
+	r = sl_kernel_open(cli_pin_dir(c), false, &k, &e);
+	if (r >= 0)
+		r = sl_monitor_open(k, types, on_event, &mo, &mo.m, &e);
+	if (r < 0) {
+		cli_kernel_error(stderr, "monitor", r, &e);
+		sl_kernel_close(k);
+		return 1;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	mo.mono_to_real_ns = ns_of(CLOCK_REALTIME) - ns_of(CLOCK_MONOTONIC);
+	if (!c->quiet)
+		fprintf(stderr, "sluice monitor: %s%s%s%s%s events%s; Ctrl-C to stop\n", types & SL_MON_DROP ? "drop" : "",
+			(types & SL_MON_DROP) && (types & ~SL_MON_DROP) ? ", " : "", types & SL_MON_VERDICT ? "verdict" : "",
+			(types & SL_MON_VERDICT) && (types & SL_MON_TRACE) ? ", " : "", types & SL_MON_TRACE ? "trace" : "",
+			c->n_endpoints ? " of the endpoints named" : "");
+	next_tick = ns_of(CLOCK_MONOTONIC) + 1000000000;
+	while (!stop) {
+		r = sl_monitor_poll(mo.m, 200);
+		if (r < 0) {
+			fprintf(stderr, "sluice monitor: reading events: %s\n", strerror(-r));
+			break;
+		}
+		if (ns_of(CLOCK_MONOTONIC) >= next_tick) {
+			uint64_t lost = 0;
+
+			sl_monitor_tick(mo.m, &lost);
+			if (lost)
+				report_lost(&mo, lost);
+			next_tick += 1000000000;
+		}
+	}
+	/* what is in the ring when told to stop, and the last count */
+	if (r >= 0) {
+		uint64_t lost = 0;
+
+		sl_monitor_poll(mo.m, 0);
+		sl_monitor_tick(mo.m, &lost);
+		if (lost)
+			report_lost(&mo, lost);
+	}
+	sl_monitor_close(mo.m);
+	sl_kernel_close(k);
+	strbuf_free(&mo.line);
+	if (!c->quiet)
+		fprintf(stderr, "sluice monitor: %" PRIu64 " events shown, %" PRIu64 " lost\n", mo.shown, mo.lost);
+	return r < 0 ? 1 : 0;
+}
