@@ -562,10 +562,11 @@ static void nf_print(const struct new_flows *r)
 	       rb, r->ratio_direct, r->ratio_direct <= 1.5 ? "met" : "NOT met", rb - fb, r->round_direct,
 	       rb / r->empty);
 	printf("    where the time goes (the same rounds; bench_ct_*: the conntrack work alone, lookups included):\n"
-	       "      to a service: the 2 inserts %.1f; its SERVICE entry looked up first %+.1f; its EGRESS entry\n"
-	       "        looked up before translation (never found: keyed by the frontend) %+.1f; the rest of\n"
-	       "        from-endpoint (parse, endpoint, service, hash, backend, translation, ipcache, policy) %+.1f\n",
-	       fa - r->empty, r->ct_service - r->floor2, r->ct_service_all - r->ct_service, r->service - r->ct_service_all);
+	       "      to a service: the 2 inserts %.1f; its SERVICE entry looked up first %+.1f; the rest of\n"
+	       "        from-endpoint (parse, endpoint, service, hash, backend, translation, ipcache, policy) %+.1f\n"
+	       "        (a lookup of its EGRESS entry before translation, which from-endpoint skips for a bare\n"
+	       "        SYN to a frontend since 65bba62: it could only miss, and would cost %+.1f)\n",
+	       fa - r->empty, r->ct_service - r->floor2, r->service - r->ct_service, r->ct_service_all - r->ct_service);
 	printf("      straight to a backend: the insert %.1f; its EGRESS entry looked up first %+.1f; the rest of\n"
 	       "        from-endpoint (parse, endpoint, no service, ipcache, policy) %+.1f\n",
 	       fb - r->empty, r->ct_direct - r->floor1, r->direct - r->ct_direct);

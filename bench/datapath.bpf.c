@@ -169,13 +169,14 @@ int bench_floor_insert2(struct __sk_buff *skb)
 /*
  * Where the new flows' time goes: the conntrack work from_endpoint does
  * for them, lookups included, and nothing else (the rest of the program
- * is the difference). A new flow to a service: the lookup of its EGRESS
- * entry before translation (the fast path for flows to addresses that
- * are no frontend: never found for a service flow, whose EGRESS entry is
- * keyed by the backend), the lookup of its SERVICE entry, then the two
- * inserts; bench_ct_service skips the first lookup. A new flow straight
- * to a backend: the lookup of its EGRESS entry, then its insert. A lookup
- * that finds something (none should) makes the verdict TC_ACT_SHOT.
+ * is the difference). A new flow to a service (bench_ct_service): the
+ * lookup of its SERVICE entry, then the two inserts; bench_ct_service_all
+ * also looks its EGRESS entry up before translation, as from_endpoint's
+ * fast path did for every packet before 65bba62 (never found for a
+ * service flow, whose EGRESS entry is keyed by the backend): what that
+ * lookup costs. A new flow straight to a backend: the lookup of its
+ * EGRESS entry, then its insert. A lookup that finds something (none
+ * should) makes the verdict TC_ACT_SHOT.
  */
 static __always_inline int bench_ct_service_flow(struct __sk_buff *skb, const int first_lookup)
 {
