@@ -6,6 +6,7 @@
 
 #include "common/util.h"
 #include "kinds/desc.h"
+#include "kinds/map.h"
 #include "metrics.h"
 
 const char *const metrics_result_names[METRICS_RESULT__MAX] = { "applied", "unchanged", "invalid", "failed" };
@@ -148,23 +149,23 @@ static int render_datapath(const struct metrics_datapath *dp, struct strbuf *b)
 	size_t n_metrics = st->n_metrics < SL_METRIC__MAX ? st->n_metrics : SL_METRIC__MAX;
 	static const uint64_t zero[32][2]; /* as many as struct sl_kernel_status holds */
 	int r = prom_family(b, "sluice_map_entries", PROM_GAUGE,
-			    "Entries in each of sluice's pinned maps (an array: its size), as sluice status counts "
-			    "them.");
+			    "Entries in each of sluice's pinned maps, by name and type (an array is always full: "
+			    "its size), as sluice status counts them.");
 
 	for (size_t i = 0; i < st->n_maps && r >= 0; i++) {
-		struct prom_label l = { "map", st->maps[i].name };
+		struct prom_label l[] = { { "map", st->maps[i].name }, { "type", sl_map_type_name(st->maps[i].type) } };
 
 		if (st->maps[i].type != BPF_MAP_TYPE_RINGBUF)
-			r = prom_sample_u64(b, "sluice_map_entries", &l, 1, st->maps[i].entries);
+			r = prom_sample_u64(b, "sluice_map_entries", l, ARRAY_SIZE(l), st->maps[i].entries);
 	}
 	if (r >= 0)
 		r = prom_family(b, "sluice_map_capacity", PROM_GAUGE,
 				"The most entries each of sluice's pinned maps holds (its max_entries).");
 	for (size_t i = 0; i < st->n_maps && r >= 0; i++) {
-		struct prom_label l = { "map", st->maps[i].name };
+		struct prom_label l[] = { { "map", st->maps[i].name }, { "type", sl_map_type_name(st->maps[i].type) } };
 
 		if (st->maps[i].type != BPF_MAP_TYPE_RINGBUF)
-			r = prom_sample_u64(b, "sluice_map_capacity", &l, 1, st->maps[i].max_entries);
+			r = prom_sample_u64(b, "sluice_map_capacity", l, ARRAY_SIZE(l), st->maps[i].max_entries);
 	}
 	/* Every reason, 0 before anything is applied: a rate is then 0, not
 	 * missing. */

@@ -65,7 +65,7 @@ def main():
             if m["type"] == "ringbuf":
                 continue
             for metric, key in (("sluice_map_entries", "entries"), ("sluice_map_capacity", "max_entries")):
-                got = page.get('%s{map="%s"}' % (metric, m["name"]))
+                got = page.get('%s{map="%s",type="%s"}' % (metric, m["name"], m["type"]))
                 if got != str(m[key]):
                     print("%s %s: page %s, status %s" % (metric, m["name"], got, m[key]))
                     bad += 1

@@ -111,9 +111,9 @@ Test(metrics, datapath)
 	cr_assert_eq(metrics_render(&w, &dp, &b), 0);
 	expect_line(b.s, "sluice_datapath_read_success 1");
 	expect_line(b.s, "# TYPE sluice_map_entries gauge");
-	expect_line(b.s, "sluice_map_entries{map=\"sluice_endpoints\"} 2");
-	expect_line(b.s, "sluice_map_capacity{map=\"sluice_endpoints\"} 65535");
-	expect_line(b.s, "sluice_map_entries{map=\"sluice_drops\"} 15");
+	expect_line(b.s, "sluice_map_entries{map=\"sluice_endpoints\",type=\"hash\"} 2");
+	expect_line(b.s, "sluice_map_capacity{map=\"sluice_endpoints\",type=\"hash\"} 65535");
+	expect_line(b.s, "sluice_map_entries{map=\"sluice_drops\",type=\"percpu_array\"} 15");
 	cr_expect_null(strstr(b.s, "sluice_events"), "a ring buffer has bytes, not entries: left out");
 	expect_line(b.s, "# TYPE sluice_drops_total counter");
 	expect_line(b.s, "sluice_drops_total{reason=\"policy-deny\"} 3");
