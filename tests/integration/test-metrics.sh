@@ -19,6 +19,8 @@
 #     sluice_applies_total{result="invalid"} up; fixed: valid again.
 #  5. Without the flag nothing listens; a port in use, a bad address:
 #     exit 1 naming the address and why; the option is watch's only.
+#  6. Every query of the Grafana dashboard (deploy/grafana/) parses, by
+#     promtool check rules.
 #
 # promtool comes from tests/tools/promtool.sh (Debian's prometheus package
 # unpacked into a cache, not installed), fetched before the test enters its
@@ -122,7 +124,7 @@ it_check "ss shows watch listening on 127.0.0.1:$PORT" \
 "$IT_SLUICE" status -o json > "$IT_WORK/status.json"
 out=$($PROM maps "$S" "$IT_WORK/status.json")
 it_check "map entries and capacity are status's ($out)" grep -q '^same [1-9]' <<<"$out"
-it_check "sluice_endpoints holds the 2 endpoints" eqv 'sluice_map_entries{map="sluice_endpoints"}' 2
+it_check "sluice_endpoints holds the 2 endpoints" eqv 'sluice_map_entries{map="sluice_endpoints",type="hash"}' 2
 it_check "drift repairs by kind, 0 at start" eqv 'sluice_drift_repairs_total{kind="endpoint"}' 0
 got=$($PROM get "http://127.0.0.1:$PORT/" "$IT_WORK/404")
 it_check "GET / is 404 ($got)" test "${got%% *}" = 404
@@ -167,7 +169,7 @@ T1=$(val sluice_last_success_timestamp_seconds)
 it_check "the last success moved ($T0 -> $T1)" gt "$T1" "$T0"
 it_check "the duration count moved ($C0 -> $(val sluice_apply_duration_seconds_count))" \
 	gt "$(val sluice_apply_duration_seconds_count)" "$C0"
-it_check "sluice_endpoints holds 2 again" eqv 'sluice_map_entries{map="sluice_endpoints"}' 2
+it_check "sluice_endpoints holds 2 again" eqv 'sluice_map_entries{map="sluice_endpoints",type="hash"}' 2
 
 it_log "== 4. an invalid file, then fixed"
 I0=$(val 'sluice_applies_total{result="invalid"}')
@@ -215,5 +217,24 @@ w_start plain "$D" --resync 0
 w_wait 'applied|unchanged' 1 20 '.*\(start\)' || it_bad "watch without the flag did not start"
 it_check "watch without --metrics-address has no TCP or UDP socket" test -z "$(ss -Hanp -t -u | grep "pid=$W_PID,")"
 w_stop TERM
+it_log "== 6. the dashboard's PromQL parses (promtool check rules)"
+# each query of deploy/grafana/sluice-dashboard.json as a recording rule,
+# Grafana's variables given values
+"$IT_PY" - "$IT_DIR/../../deploy/grafana/sluice-dashboard.json" > "$IT_WORK/rules.yaml" <<-'PY'
+	import json, sys
+	d = json.load(open(sys.argv[1]))
+	rules = [{"record": "dashboard:panel%d_%s" % (p["id"], t["refId"]),
+	          "expr": t["expr"].replace("$__rate_interval", "1m").replace("$instance", ".*")}
+	         for p in d["panels"] for t in p["targets"]]
+	print(json.dumps({"groups": [{"name": "dashboard", "rules": rules}]}))
+PY
+if [ -z "${SLUICE_PROMTOOL:-}" ]; then
+	it_bad "no promtool to check the dashboard's queries"
+elif "$SLUICE_PROMTOOL" check rules "$IT_WORK/rules.yaml" > "$IT_WORK/rules.out" 2>&1; then
+	it_check "promtool checked the $(grep -o "\"record\"" "$IT_WORK/rules.yaml" | wc -l) queries: $(grep SUCCESS "$IT_WORK/rules.out")" grep -q 'SUCCESS: [1-9][0-9]* rules found' "$IT_WORK/rules.out"
+else
+	it_bad "promtool check rules finds problems in the dashboard's queries:"
+	sed 's/^/   | /' "$IT_WORK/rules.out"
+fi
 "$IT_SLUICE" flush --yes -q > /dev/null 2>&1 || it_bad "flush"
 it_finish
