@@ -234,10 +234,21 @@ int metrics_server_start(const char *addr, struct metrics *m, const char *pin_di
 	struct metrics_server *s;
 	int fd, r;
 
+	const struct sl_map_layout *layouts;
+	size_t n_layouts;
+
 	*ret = NULL;
 	r = parse_address(addr, &ss, &len, why, why_len);
 	if (r < 0)
 		return r;
+	/* The table of the embedded programs' maps is made once, on first
+	 * use, and not under a lock: make it here, before the HTTP thread
+	 * exists, so that a scrape during watch's first apply only reads it. */
+	r = sl_kernel_layouts(&layouts, &n_layouts);
+	if (r < 0) {
+		snprintf(why, why_len, "the embedded programs' maps: %s", strerror(-r));
+		return r;
+	}
 	fd = listen_on(&ss, len, why, why_len);
 	if (fd < 0)
 		return fd;
