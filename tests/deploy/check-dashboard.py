@@ -15,13 +15,14 @@ import re
 import sys
 
 root = sys.argv[1]
-fails = 0
+fails = passes = 0
 
 
 def check(cond, what):
-    global fails
+    global fails, passes
     print(("ok: " if cond else "FAIL: ") + what)
     fails += not cond
+    passes += bool(cond)
 
 
 try:
@@ -94,5 +95,5 @@ want = {
 for what, rx in want.items():
     check(re.search(rx, exprs) is not None, "a panel shows %s" % what)
 
-print("%s" % ("FAILED: %d" % fails if fails else "all passed"))
+print("%d passed, %d failed" % (passes, fails))
 sys.exit(1 if fails else 0)
