@@ -36,7 +36,7 @@ static const struct command commands[] = {
 	  "text|json", "" },
 	{ "apply", cmd_apply, "PATH...", "make the kernel match the state: plan, apply, verify", "text|json", "DW" },
 	{ "watch", cmd_watch, "DIR", "keep the kernel matching a directory of state files (inotify, resync)", "text",
-	  "WRBLH" },
+	  "WRBLHM" },
 	{ "show", cmd_show, "", "print the live state that sluice owns as a state document", "yaml|json", "" },
 	{ "status", cmd_status, "", "attachments, map fill per map, drop counters by reason", "text|json", "" },
 	{ "flush", cmd_flush, "", "remove everything sluice owns (runtime maps too), nothing else", "text|json",
@@ -62,6 +62,8 @@ static void usage(FILE *out)
 		     "      --resync SECONDS watch: re-plan against the kernel this often (default 60; 0: never)\n"
 		     "      --log-format F   watch: text (default) or json, one line per event on stderr\n"
 		     "      --health-file P  watch: keep a JSON health file at P for liveness probes\n"
+		     "      --metrics-address HOST:PORT\n"
+		     "                       watch: serve Prometheus metrics at http://HOST:PORT/metrics\n"
 		     "      --type T         monitor: drop (default), verdict or trace; repeatable\n"
 		     "      --endpoint NAME  monitor: only this endpoint's events; repeatable\n"
 		     "      --node NAME      which entry of 'nodes' this machine is (default: the state's\n"
@@ -77,13 +79,14 @@ static void usage(FILE *out)
 static void command_usage(const struct command *cmd, FILE *out)
 {
 	fprintf(out,
-		"Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s%s%s%s%s%s%s%s%s\n"
+		"Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s%s%s%s%s%s%s%s%s%s\n"
 		"Common options (every command takes them): --pin-dir DIR, --node NAME, -q, -v, --no-color\n",
 		cmd->name, cmd->args, cmd->summary, cmd->outputs, strchr(cmd->options, 'D') ? ", --dry-run" : "",
 		strchr(cmd->options, 'W') ? ", --wait SECONDS" : "", strchr(cmd->options, 'Y') ? ", --yes" : "",
 		strchr(cmd->options, 'B') ? ", --debounce MS" : "", strchr(cmd->options, 'R') ? ", --resync SECONDS" : "",
 		strchr(cmd->options, 'L') ? ", --log-format text|json" : "",
 		strchr(cmd->options, 'H') ? ", --health-file PATH" : "",
+		strchr(cmd->options, 'M') ? ", --metrics-address HOST:PORT" : "",
 		strchr(cmd->options, 'T') ? ", --type drop|verdict|trace (repeatable), --endpoint NAME (repeatable)" : "");
 }
 
@@ -96,6 +99,7 @@ static const struct option long_opts[] = {
 	{ "resync", required_argument, NULL, 'R' },  { "debounce", required_argument, NULL, 'B' },
 	{ "log-format", required_argument, NULL, 'L' }, { "health-file", required_argument, NULL, 'H' },
 	{ "type", required_argument, NULL, 'T' },	{ "endpoint", required_argument, NULL, 'E' },
+	{ "metrics-address", required_argument, NULL, 'M' },
 	{},
 };
 
@@ -209,6 +213,14 @@ static int take_option(struct parsed *p, int opt, char **argv)
 		p->c.endpoints[p->c.n_endpoints++] = optarg;
 		strncat(p->given, "E", sizeof(p->given) - strlen(p->given) - 1);
 		return 0;
+	case 'M':
+		if (!*optarg) {
+			fprintf(stderr, "sluice: --metrics-address takes HOST:PORT, as in 127.0.0.1:9962\n");
+			return 1;
+		}
+		p->c.metrics_address = optarg;
+		strncat(p->given, "M", sizeof(p->given) - strlen(p->given) - 1);
+		return 0;
 	case 'q':
 		p->c.quiet = true;
 		return 0;
@@ -283,7 +295,7 @@ int main(int argc, char **argv)
 							 ['Y'] = "--yes",	  ['R'] = "--resync",
 							 ['B'] = "--debounce",	  ['L'] = "--log-format",
 							 ['H'] = "--health-file",	  ['T'] = "--type",
-							 ['E'] = "--endpoint" };
+							 ['E'] = "--endpoint",	  ['M'] = "--metrics-address" };
 
 		if (!strchr(cmd->options, *g)) {
 			fprintf(stderr, "sluice %s: %s does not apply to this command. See 'sluice %s --help'.\n",

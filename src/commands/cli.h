@@ -27,6 +27,7 @@ struct cli {
 #define CLI_MAX_ENDPOINTS 64
 	const char *endpoints[CLI_MAX_ENDPOINTS]; /* monitor --endpoint NAME... */
 	int n_endpoints;
+	const char *metrics_address; /* watch --metrics-address HOST:PORT */
 	enum cli_output output;
 	char **args; /* the operands (PATHs) */
 	int n_args;
@@ -57,12 +58,14 @@ int cli_observe(const struct cli *c, const char *cmd, struct sl_kernel **k, stru
 /* watch: apply a loaded, valid state (see reconcile.c). */
 #include <stddef.h>
 #include <stdio.h>
+#include "kinds/kind.h"
 struct sl_load;
 struct reconcile_result {
 	size_t lines[3]; /* the plan's lines by op: add, change, remove */
 	unsigned long writes;
 	bool changed; /* the plan was not empty */
 	bool invalid; /* the state was refused (capacity); the load's diagnostics say why */
+	size_t kinds[SL_OBJ__MAX]; /* the objects an apply that succeeded changed, by kind */
 	char *plan; /* the text plan when changed (free it) */
 };
 /* The kernel as watch read it beside its read of DIR. */

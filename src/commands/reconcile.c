@@ -573,6 +573,9 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 
 			r = execute(c, "watch", &p);
 			res->writes = sl_kernel_writes - w0;
+			for (size_t i = 0; !r && i < p.d.n; i++)
+				if (p.d.v[i].kind < SL_OBJ__MAX)
+					res->kinds[p.d.v[i].kind]++;
 		}
 	}
 	res->changed = p.d.n > 0;

@@ -48,6 +48,7 @@
 #include "common/util.h"
 #include "reconcile/load.h"
 #include "reconcile/validate.h"
+#include "metrics.h"
 #include "watch_log.h"
 
 enum reason { REASON_START, REASON_CHANGE, REASON_SIGNAL, REASON_RESYNC, REASON_RETRY, REASON__MAX };
@@ -93,6 +94,9 @@ struct watch {
 	bool have_reported;
 
 	unsigned long applies;
+	struct metrics metrics;		 /* what --metrics-address serves (counted without it too) */
+	struct metrics_server *msrv; /* NULL: no --metrics-address */
+	char metrics_url[96];
 	int retry_s;
 	double t_debounce, t_retry, t_resync, t_watchdog, t_health;
 	bool stop;
@@ -104,6 +108,14 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static double unix_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* ---- what is in DIR ----------------------------------------------------- */
@@ -453,6 +465,7 @@ static void apply_now(struct watch *w, enum reason why)
 		wlog_event(&w->log, WLOG_ERROR, "failed", f, ARRAY_SIZE(f), "reading %s: %s (%s)", w->dir, strerror(-r),
 			   reason);
 		set_result(w, "failed", "reading %s: %s", w->dir, strerror(-r));
+		metrics_state(&w->metrics, false);
 		schedule_retry(w);
 	} else if (fresh.diags.n_errors) {
 		struct wfield f[] = { WF_S("reason", reason), WF_I("errors", fresh.diags.n_errors) };
@@ -466,6 +479,7 @@ static void apply_now(struct watch *w, enum reason why)
 			   again ? ", as logged before" : "", reason);
 		set_result(w, "invalid", "the state in %s is invalid (%zu error%s)", w->dir, fresh.diags.n_errors,
 			   fresh.diags.n_errors == 1 ? "" : "s");
+		metrics_state(&w->metrics, false);
 		w->reported_print = print;
 		w->have_reported = true;
 	} else {
@@ -499,6 +513,8 @@ static void apply_now(struct watch *w, enum reason why)
 		fclose(err);
 	}
 	reconcile_live_free(&job.live);
+	if (from_dir)
+		metrics_state(&w->metrics, !res.invalid);
 	if (res.invalid) {
 		struct wfield f[] = { WF_S("reason", reason), WF_I("errors", use->diags.n_errors) };
 
@@ -527,6 +543,8 @@ static void apply_now(struct watch *w, enum reason why)
 					      WF_D("loadMs", load_ms),	     WF_D("observeMs", job.ms) };
 
 			log_plan(w, res.plan, drift);
+			if (drift)
+				metrics_drift(&w->metrics, res.kinds);
 			wlog_event(&w->log, WLOG_INFO, "applied", f, ARRAY_SIZE(f),
 				   "%zu added, %zu changed, %zu removed in %.1f ms, %lu kernel writes (%s)", res.lines[0],
 				   res.lines[1], res.lines[2], ms, res.writes, reason);
@@ -552,6 +570,9 @@ static void apply_now(struct watch *w, enum reason why)
 		}
 	}
 out:
+	for (int i = 0; i < METRICS_RESULT__MAX; i++)
+		if (w->health.last_result && streq(w->health.last_result, metrics_result_names[i]))
+			metrics_apply(&w->metrics, i, (now_ms() - t0) / 1e3, unix_now());
 	free(res.plan);
 	free(errtext);
 	sl_load_free(&fresh);
@@ -743,6 +764,7 @@ int cmd_watch(const struct cli *c)
 		fprintf(stderr, "sluice watch: out of memory\n");
 		return 1;
 	}
+	metrics_init(&w.metrics);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
@@ -765,6 +787,16 @@ int cmd_watch(const struct cli *c)
 			goto out;
 		}
 	}
+	if (c->metrics_address) {
+		char why[256] = "", bound[64] = "";
+
+		if (metrics_server_start(c->metrics_address, &w.metrics, cli_pin_dir(c), &w.log, &w.msrv, bound,
+					 sizeof(bound), why, sizeof(why)) < 0) {
+			fprintf(stderr, "sluice watch: --metrics-address %s: %s\n", str_esc(c->metrics_address), why);
+			goto out;
+		}
+		snprintf(w.metrics_url, sizeof(w.metrics_url), "http://%s/metrics", bound);
+	}
 	watch_dir(&w);
 	if (w.dir_wd < 0) {
 		fprintf(stderr, "sluice watch: watching %s: %s\n", str_esc(w.dir), strerror(errno));
@@ -782,6 +814,12 @@ int cmd_watch(const struct cli *c)
 			snprintf(resync, sizeof(resync), "resync %d s", c->resync_s);
 		wlog_event(&w.log, WLOG_INFO, "start", f, ARRAY_SIZE(f), "watching %s (debounce %d ms, %s, pin dir %s)",
 			   w.dir, c->debounce_ms, resync, cli_pin_dir(c));
+	}
+	if (w.msrv) {
+		struct wfield f[] = { WF_S("url", w.metrics_url) };
+
+		wlog_event(&w.log, WLOG_INFO, "metrics", f, ARRAY_SIZE(f), "serving Prometheus metrics at %s",
+			   w.metrics_url);
 	}
 	apply_now(&w, REASON_START);
 	{
@@ -838,6 +876,8 @@ int cmd_watch(const struct cli *c)
 		r = 0;
 	}
 out:
+	metrics_server_stop(w.msrv); /* before what a scrape reads goes */
+	metrics_destroy(&w.metrics);
 	health_remove(&w.health);
 	targets_clear(&w);
 	if (w.have_good)

@@ -83,7 +83,8 @@ def opt(argv, name):
             return a.split("=", 1)[1]
     return None
 # DIR: the one argument that is neither an option nor an option's value.
-takes_value = {"--resync", "--debounce", "--log-format", "--health-file", "--pin-dir", "--node", "--wait", "-o", "--output"}
+takes_value = {"--resync", "--debounce", "--log-format", "--health-file", "--pin-dir", "--node", "--wait", "-o", "--output",
+               "--metrics-address"}
 positional, i = [], 2
 while i < len(cmd):
     if cmd[i] in takes_value:
@@ -98,6 +99,17 @@ health = opt(cmd, "--health-file")
 check(health is not None, "manifest: the command has --health-file (%s)" % health)
 pin = opt(cmd, "--pin-dir") or "/sys/fs/bpf/sluice"
 check(opt(cmd, "--log-format") == "json", "manifest: --log-format json")
+# metrics: the flag, a containerPort and the scrape annotations agree
+maddr = opt(cmd, "--metrics-address") or ""
+mport = maddr.rpartition(":")[2]
+check(mport == "9962", "manifest: --metrics-address on port 9962 (%s)" % maddr)
+ports = [p for p in c.get("ports", []) if p.get("containerPort") == int(mport or 0)]
+check(len(ports) == 1 and ports[0].get("protocol", "TCP") == "TCP",
+      "manifest: a containerPort %s/TCP for the metrics" % mport)
+ann = ds["spec"]["template"]["metadata"].get("annotations") or {}
+check(ann.get("prometheus.io/scrape") == "true", "manifest: annotation prometheus.io/scrape: \"true\"")
+check(ann.get("prometheus.io/port") == mport, "manifest: annotation prometheus.io/port: %s" % ann.get("prometheus.io/port"))
+check(ann.get("prometheus.io/path") == "/metrics", "manifest: annotation prometheus.io/path: /metrics")
 
 vols = {v["name"]: v for v in pod.get("volumes", [])}
 mounts = {m["mountPath"].rstrip("/"): m for m in c.get("volumeMounts", [])}
@@ -197,9 +209,17 @@ check(ps in (None, "no", "yes", "full", "strict"), "unit: ProtectSystem=%s leave
 start = shlex.split(last(svc, "ExecStart") or "")
 check(start[:3] == ["/usr/local/sbin/sluice", "watch", "/etc/sluice/state.d"], "unit: ExecStart is %s" % " ".join(start))
 check(opt(start, "--log-format") == "json", "unit: --log-format json (journald takes stderr)")
+# metrics: the drop-in the unit's comments give to turn them on
+drop = [l.strip().lstrip("#").strip() for l in open(unit) if re.match(r"#\s+(ExecStart|RestrictAddressFamilies)=", l)]
+mstart = shlex.split(next((l.partition("=")[2] for l in drop if l.startswith("ExecStart=/")), ""))
+check(mstart == start + ["--metrics-address", "127.0.0.1:9962"],
+      "unit: its comments turn metrics on with ExecStart= plus --metrics-address 127.0.0.1:9962 (%s)" % " ".join(mstart))
+fams = set(" ".join(l.partition("=")[2] for l in drop if l.startswith("RestrictAddressFamilies=")).split())
+check({"AF_INET", "AF_INET6"} <= fams, "unit: ...and let it open TCP sockets (RestrictAddressFamilies=%s)" % " ".join(sorted(fams)))
 
 json.dump({"ds_argv": cmd, "ds_dir": watched, "ds_health": health, "ds_pin": pin,
-           "unit_argv": start, "unit_dir": "/etc/sluice/state.d", "live": live, "ready": ready, "version": version},
+           "unit_argv": start, "unit_metrics_argv": mstart, "unit_metrics_dir": "/etc/sluice/state.d",
+           "unit_dir": "/etc/sluice/state.d", "live": live, "ready": ready, "version": version},
           open(os.path.join(tmp, "parsed.json"), "w"))
 PY
 )
@@ -228,7 +248,7 @@ out=$("$sluice" version 2>&1 | head -1)
 # ---- each command line with its DIR (and health file, pin dir) moved under
 # $tmp: exit 1 naming the missing DIR, not an option error ----
 # argv_of NAME OLD_DIR NEW_DIR [NEW_HEALTH]: the command line, with the binary,
-# DIR, --health-file and --pin-dir replaced.
+# DIR, --health-file, --pin-dir and --metrics-address (127.0.0.1:0) replaced.
 argv_of() {
 	mapfile -t argv < <(get "$1")
 	local i
@@ -238,17 +258,19 @@ argv_of() {
 		case ${argv[$i]} in
 		--health-file=*) argv[$i]=--health-file=${4:-$tmp/run/health} ;;
 		--pin-dir=*) argv[$i]=--pin-dir=$tmp/pin ;;
+		--metrics-address=*) argv[$i]=--metrics-address=127.0.0.1:0 ;;
 		esac
 		if [ "$i" -gt 0 ]; then
 			case ${argv[$((i - 1))]} in
 			--health-file) argv[$i]=${4:-$tmp/run/health} ;;
 			--pin-dir) argv[$i]=$tmp/pin ;;
+			--metrics-address) argv[$i]=127.0.0.1:0 ;; # a free port, not the node's 9962
 			esac
 		fi
 	done
 }
 mkdir -p "$tmp/run"
-for which in ds unit; do
+for which in ds unit unit_metrics; do
 	argv_of "${which}_argv" "$(get ${which}_dir)" "$tmp/missing/state.d"
 	timeout 20 "${argv[@]}" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
