@@ -42,7 +42,9 @@
  *
  * Each figure is the median of 5 runs of --repeat iterations. Then the
  * kernel memory of each map at its default size, from /proc/self/fdinfo.
- * Needs root. Usage: datapath-bench [--repeat N] [--runs N] [--cpu N]
+ * Needs root. Usage: datapath-bench [--repeat N] [--runs N] [--cpu N] [--profile PROG]
+ * (--profile: after the same filling, only PROG's test runs, for a profiler
+ * on --cpu once "ready" is printed.)
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
