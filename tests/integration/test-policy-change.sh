@@ -141,6 +141,7 @@ it_plan_check s2 "$IT_WORK/s2.plan.json" <<-'E'
 	change endpoint other-1
 	add    policy other-1 ingress 1002 UDP 8080 allow
 	add    ipcache 203.0.113.0/24
+	add    identity labels identity 16777216 labels cidr:203.0.113.0/24
 E
 it_matrix s2 "$SRCS" "$DSTS" <<-'R'
 	ok   *        *       * *
