@@ -32,9 +32,34 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/*
+ * What an event's line needs from elsewhere (device and endpoint names,
+ * labels, the ipcache's identity of an address), remembered for a second
+ * (names and labels change with an apply): a line costs no system call
+ * but its share of the write after each drain of the ring.
+ */
+#define CACHE_SLOTS 256
+struct dev_cache {
+	uint32_t ifindex; /* 0: empty */
+	char ifname[IF_NAMESIZE];
+	char ep[SL_EP_NAME_LEN + 1];
+};
+struct labels_cache {
+	uint32_t id; /* 0: empty */
+	char text[SL_LABELS_LEN + 1];
+};
+struct ident_cache {
+	uint8_t family; /* 0: empty */
+	uint8_t addr[16];
+	uint32_t id;
+};
+
 struct mon {
 	const struct cli *c;
 	struct sl_monitor *m;
+	struct dev_cache dev[CACHE_SLOTS];
+	struct labels_cache labels[CACHE_SLOTS];
+	struct ident_cache ident[CACHE_SLOTS];
 	int64_t mono_to_real_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t shown, lost;
 	struct strbuf line;
@@ -138,11 +163,62 @@ static const char *verdict_word(uint8_t v)
 static void labels_of(struct mon *mo, uint32_t id, char *buf, size_t len)
 {
 	const char *r = sl_reserved_identity_name(id);
+	struct labels_cache *c = &mo->labels[id % CACHE_SLOTS];
 
-	if (r)
+	if (r) {
 		snprintf(buf, len, "reserved:%s", r);
-	else if (!id || sl_monitor_labels(mo->m, id, buf, len) < 0)
+		return;
+	}
+	if (!id) {
 		buf[0] = '\0';
+		return;
+	}
+	if (c->id != id) {
+		c->id = id;
+		if (sl_monitor_labels(mo->m, id, c->text, sizeof(c->text)) < 0)
+			c->text[0] = '\0';
+	}
+	snprintf(buf, len, "%s", c->text);
+}
+
+/* The device's name and its endpoint's ("" when none). */
+static const struct dev_cache *dev_of(struct mon *mo, uint32_t ifindex)
+{
+	struct dev_cache *c = &mo->dev[ifindex % CACHE_SLOTS];
+
+	if (c->ifindex != ifindex || !ifindex) {
+		c->ifindex = ifindex;
+		if (!if_indextoname(ifindex, c->ifname))
+			snprintf(c->ifname, sizeof(c->ifname), "if%u", ifindex);
+		if (sl_monitor_ep_name(mo->m, ifindex, c->ep, sizeof(c->ep)) < 0)
+			c->ep[0] = '\0';
+	}
+	return c;
+}
+
+/* The ipcache's identity of an address. */
+static uint32_t identity_of(struct mon *mo, const uint8_t *addr, uint8_t family)
+{
+	uint32_t h = 2166136261u;
+	struct ident_cache *c;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	c = &mo->ident[(h ^ family) % CACHE_SLOTS];
+	if (c->family != family || memcmp(c->addr, addr, 16)) {
+		c->family = family;
+		memcpy(c->addr, addr, 16);
+		c->id = sl_monitor_identity_of(mo->m, addr, family);
+	}
+	return c->id;
+}
+
+/* A second has passed: names, labels and identities may have changed. */
+static void forget(struct mon *mo)
+{
+	memset(mo->dev, 0, sizeof(mo->dev));
+	memset(mo->labels, 0, sizeof(mo->labels));
+	memset(mo->ident, 0, sizeof(mo->ident));
 }
 
 static void json_labels(struct strbuf *b, const char *text)
@@ -176,17 +252,15 @@ static int on_event(void *arg, const struct sl_event *e)
 {
 	struct mon *mo = arg;
 	const struct cli *c = mo->c;
-	char ep[SL_EP_NAME_LEN + 1] = "", ifname[IF_NAMESIZE] = "", when[64], what[64], src[64], dst[64], pbuf[16];
-	const char *proto;
+	char when[64], what[64], src[64], dst[64], pbuf[16];
+	const struct dev_cache *dev = dev_of(mo, e->ifindex);
+	const char *proto, *ep = dev->ep, *ifname = dev->ifname;
 	char sl[SL_LABELS_LEN + 1], dl[SL_LABELS_LEN + 1];
 	uint32_t sid = e->src_identity, did = e->dst_identity;
 	bool ports = e->proto == 6 || e->proto == 17 || e->proto == 132;
 	const char *dir = e->dir == SL_DIR_EGRESS ? "egress" : "ingress";
 	struct strbuf *b = &mo->line;
 
-	sl_monitor_ep_name(mo->m, e->ifindex, ep, sizeof(ep));
-	if (!if_indextoname(e->ifindex, ifname))
-		snprintf(ifname, sizeof(ifname), "if%u", e->ifindex);
 	if (c->n_endpoints) {
 		bool match = false;
 
@@ -198,9 +272,9 @@ static int on_event(void *arg, const struct sl_event *e)
 	if (e->family) {
 		/* identities the event does not carry: the ipcache's */
 		if (!sid)
-			sid = sl_monitor_identity_of(mo->m, e->saddr, e->family);
+			sid = identity_of(mo, e->saddr, e->family);
 		if (!did)
-			did = sl_monitor_identity_of(mo->m, e->daddr, e->family);
+			did = identity_of(mo, e->daddr, e->family);
 		addr_text(e->saddr, e->family, src, sizeof(src));
 		addr_text(e->daddr, e->family, dst, sizeof(dst));
 	} else {
@@ -239,22 +313,28 @@ static int on_event(void *arg, const struct sl_event *e)
 		strbuf_add_json_str(b, ifname);
 		strbuf_addf(b, ",\"direction\":\"%s\",\"protocol\":", dir);
 		strbuf_add_json_str(b, proto);
-		json_end(b, "source", src, ntohs(e->sport), ports, sid, sl);
-		json_end(b, "destination", dst, ntohs(e->dport), ports, did, dl);
+		if (e->family) {
+			json_end(b, "source", src, ntohs(e->sport), ports, sid, sl);
+			json_end(b, "destination", dst, ntohs(e->dport), ports, did, dl);
+		} else {
+			strbuf_adds(b, ",\"source\":null,\"destination\":null"); /* not IP (ARP...) */
+		}
 		strbuf_addf(b, ",\"length\":%u}\n", e->len);
 	} else {
 		time_text(mo, e->time_ns, false, when, sizeof(when));
 		strbuf_addf(b, "%s %s %s %s %s", when, type_word(e->type), what, dir, ep[0] ? ep : "-");
 		strbuf_addf(b, " (%s): ", ifname);
-		if (ports)
+		if (!e->family)
+			strbuf_adds(b, "not IP (ARP or another protocol)\n");
+		else if (ports)
 			strbuf_addf(b, e->family == SL_FAMILY_IPV6 ? "[%s]:%u -> [%s]:%u" : "%s:%u -> %s:%u", src,
 				    ntohs(e->sport), dst, ntohs(e->dport));
 		else
 			strbuf_addf(b, "%s -> %s", src, dst);
-		strbuf_addf(b, " %s, identity %" PRIu32 " (%s) -> %" PRIu32 " (%s)\n", proto, sid, sl, did, dl);
+		if (e->family)
+			strbuf_addf(b, " %s, identity %" PRIu32 " (%s) -> %" PRIu32 " (%s)\n", proto, sid, sl, did, dl);
 	}
-	fputs(strbuf_str(b), stdout);
-	fflush(stdout);
+	fwrite(b->s, 1, b->len, stdout); /* flushed when the ring is drained */
 	mo->shown++;
 	return 0;
 }
@@ -276,7 +356,7 @@ static void report_lost(struct mon *mo, uint64_t n)
 
 int cmd_monitor(const struct cli *c)
 {
-	struct mon mo = { .c = c };
+	struct mon *mop = calloc(1, sizeof(*mop));
 	struct sl_kernel *k = NULL;
 	struct sl_kerr e = { "" };
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -286,20 +366,29 @@ int cmd_monitor(const struct cli *c)
 
 	if (c->n_args) {
 		fprintf(stderr, "sluice monitor: takes no PATH\n");
+		free(mop);
 		return 1;
 	}
+	if (!mop) {
+		fprintf(stderr, "sluice monitor: out of memory\n");
+		return 1;
+	}
+	mop->c = c;
+	/* a pipe or a file: written once per drain of the ring */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	sl_kernel_set_verbosity(c->verbose);
 	r = sl_kernel_open(cli_pin_dir(c), false, &k, &e);
 	if (r >= 0)
-		r = sl_monitor_open(k, types, on_event, &mo, &mo.m, &e);
+		r = sl_monitor_open(k, types, on_event, mop, &mop->m, &e);
 	if (r < 0) {
 		cli_kernel_error(stderr, "monitor", r, &e);
 		sl_kernel_close(k);
+		free(mop);
 		return 1;
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	mo.mono_to_real_ns = ns_of(CLOCK_REALTIME) - ns_of(CLOCK_MONOTONIC);
+	mop->mono_to_real_ns = ns_of(CLOCK_REALTIME) - ns_of(CLOCK_MONOTONIC);
 	if (!c->quiet)
 		fprintf(stderr, "sluice monitor: %s%s%s%s%s events%s; Ctrl-C to stop\n", types & SL_MON_DROP ? "drop" : "",
 			(types & SL_MON_DROP) && (types & ~SL_MON_DROP) ? ", " : "", types & SL_MON_VERDICT ? "verdict" : "",
@@ -307,7 +396,8 @@ int cmd_monitor(const struct cli *c)
 			c->n_endpoints ? " of the endpoints named" : "");
 	next_tick = ns_of(CLOCK_MONOTONIC) + 1000000000;
 	while (!stop) {
-		r = sl_monitor_poll(mo.m, 200);
+		r = sl_monitor_poll(mop->m, 200);
+		fflush(stdout);
 		if (r < 0) {
 			fprintf(stderr, "sluice monitor: reading events: %s\n", strerror(-r));
 			break;
@@ -315,9 +405,10 @@ int cmd_monitor(const struct cli *c)
 		if (ns_of(CLOCK_MONOTONIC) >= next_tick) {
 			uint64_t lost = 0;
 
-			sl_monitor_tick(mo.m, &lost);
+			sl_monitor_tick(mop->m, &lost);
 			if (lost)
-				report_lost(&mo, lost);
+				report_lost(mop, lost);
+			forget(mop);
 			next_tick += 1000000000;
 		}
 	}
@@ -325,15 +416,17 @@ int cmd_monitor(const struct cli *c)
 	if (r >= 0) {
 		uint64_t lost = 0;
 
-		sl_monitor_poll(mo.m, 0);
-		sl_monitor_tick(mo.m, &lost);
+		sl_monitor_poll(mop->m, 0);
+		fflush(stdout);
+		sl_monitor_tick(mop->m, &lost);
 		if (lost)
-			report_lost(&mo, lost);
+			report_lost(mop, lost);
 	}
-	sl_monitor_close(mo.m);
+	sl_monitor_close(mop->m);
 	sl_kernel_close(k);
-	strbuf_free(&mo.line);
+	strbuf_free(&mop->line);
 	if (!c->quiet)
-		fprintf(stderr, "sluice monitor: %" PRIu64 " events shown, %" PRIu64 " lost\n", mo.shown, mo.lost);
+		fprintf(stderr, "sluice monitor: %" PRIu64 " events shown, %" PRIu64 " lost\n", mop->shown, mop->lost);
+	free(mop);
 	return r < 0 ? 1 : 0;
 }

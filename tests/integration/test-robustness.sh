@@ -121,11 +121,11 @@ it_check "key material in any field: nothing changed" [ "$before" = "$(snap)" ]
 it_check "key material in any field: no output holds 4 bytes of it" "$IT_PY" "$IT_DIR/../tools/key-sweep.py" "$IT_WORK/sweep" "$K"
 # What this version does not carry out yet is a warning, in diff and apply
 # too, and changes nothing else.
-notyet=$(it_state notyet <<< "datapath: {hostReachableServices: true}
+notyet=$(it_state notyet <<< "datapath: {mode: ipvlan, ipvlanMaster: eth0}
 $WEB_IN")
 it_sluice 0 diff "$notyet"
-it_check "diff: hostReachableServices is not carried out yet (a warning)" \
-	grep -q 'notyet.yaml:[0-9]*:[0-9]*: warning: datapath.hostReachableServices: hostReachableServices is not carried out yet by this version of sluice: ' "$IT_ERR"
+it_check "diff: mode: ipvlan is not carried out yet (a warning)" \
+	grep -q 'notyet.yaml:[0-9]*:[0-9]*: warning: datapath.mode: ipvlan is not carried out yet by this version of sluice: ' "$IT_ERR"
 it_check "diff: and nothing else changes" grep -qx 'No changes.' "$IT_OUT"
 it_sluice 0 apply "$notyet"
 it_check "apply: the same warning, and it applies" \
