@@ -107,7 +107,7 @@ static __inline int from_endpoint_steps(struct __sk_buff *skb, struct env *env, 
 {
 	struct sl_endpoint_value *ep;
 	struct sl_ct_value *ct, init = {};
-	struct sl_service_value *svc = NULL;
+	struct sl_service_value *svc;
 	__u16 proxy_port = 0;
 	int r, verdict;
 	__u64 now;
@@ -129,9 +129,9 @@ static __inline int from_endpoint_steps(struct __sk_buff *skb, struct env *env, 
 		 * entry is keyed by its backend: looked up by the frontend it
 		 * would only miss, which in a full table costs about what an
 		 * insert does. The services map is small and stays in cache. */
-		if (p->t.proto == IPPROTO_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
-			svc = lb_lookup(p);
-		ct = svc ? NULL : ct_lookup(&p->t, SL_CT_EGRESS, 0, now);
+		ct = p->t.proto == IPPROTO_TCP && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN && lb_lookup(p)
+			     ? NULL
+			     : ct_lookup(&p->t, SL_CT_EGRESS, 0, now);
 		if (ct) {
 			ct_update(ct, &p->t, p->tcp_flags, 0, now);
 			return from_forward(skb, env, p, NULL, ct->flags & SL_CT_PROXY ? ct->proxy_port : 0);
@@ -183,8 +183,7 @@ static __inline int from_endpoint_steps(struct __sk_buff *skb, struct env *env, 
 	}
 
 	/* To a frontend: translate to its backend. */
-	if (!svc)
-		svc = lb_lookup(p);
+	svc = lb_lookup(p);
 	if (svc) {
 		struct sl_backend_value *be = 0;
 		struct sl_ct_value *svc_ct = 0;
