@@ -87,11 +87,13 @@ static int create_map(const char *name, const struct sl_map_value *v, struct sl_
 	/* A map of maps is made with a map like those it will hold: the
 	 * monitor's rings (the only one sluice has) */
 	if (v->type == BPF_MAP_TYPE_HASH_OF_MAPS || v->type == BPF_MAP_TYPE_ARRAY_OF_MAPS) {
+		sl_kernel_writes++;
 		inner = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sluice_ring", 0, 0, SL_MONITOR_RING_BYTES, NULL);
 		if (inner < 0) {
 			int r = -errno;
 
-			kerr(e, "map %s: creating the ring buffer its entries are like: %s", name, strerror(-r));
+			kerr(e, "map %s: creating sluice_ring, the ring buffer its entries are like: %s", name,
+			     strerror(-r));
 			return r;
 		}
 		opts.inner_map_fd = inner;
