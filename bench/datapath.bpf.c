@@ -2,9 +2,15 @@
 /*
  * Programs for bench/datapath: baselines, and wrappers that make every
  * BPF_PROG_TEST_RUN iteration a new flow. The test run reuses one skb for
- * all its iterations, so a wrapper gives each a fresh source port and puts
- * the frontend back as the destination; bench_rewrite_only does the same
- * rewriting and nothing else, so its cost can be taken out.
+ * all its iterations, so a wrapper gives each a fresh source port (1024 +
+ * n % 60000) and, every 60,000 iterations, a fresh source address (out of
+ * the endpoint: egress policy is the endpoint's, whatever its source) or
+ * destination port (into the endpoint), so that no tuple comes back for
+ * 3.9 billion iterations (with the port alone, every iteration after the
+ * first 60,000 found its flow's conntrack entries), and puts the frontend
+ * back as the destination; bench_rewrite_only and
+ * bench_rewrite_sport_only do the same rewriting and nothing else, so
+ * that its cost can be taken out.
  */
 #define SLUICE_BENCH
 #include "../bpf/datapath.bpf.c"
@@ -28,13 +34,32 @@ static __inline int renew(struct __sk_buff *skb)
 
 	if (!seq)
 		return -1;
+	__u32 src;
+
 	*seq += 1;
 	sport = bpf_htons((__u16)(1024 + (*seq % 60000)));
+	src = bpf_htonl(0x0a400000 | ((*seq / 60000) & 0xffff)); /* 10.64.0.0/16 */
 	/* Ethernet 14 + IPv4 20: TCP source port at 34, destination at 36. */
 	if (bpf_skb_store_bytes(skb, 34, &sport, 2, 0) < 0 || bpf_skb_store_bytes(skb, 36, &port, 2, 0) < 0 ||
-	    bpf_skb_store_bytes(skb, 30, &addr, 4, 0) < 0)
+	    bpf_skb_store_bytes(skb, 30, &addr, 4, 0) < 0 || bpf_skb_store_bytes(skb, 26, &src, 4, 0) < 0)
 		return -1;
 	return 0;
+}
+
+/* A fresh source port, and destination port every 60,000 (the addresses
+ * kept): a new flow into the endpoint each iteration. */
+static __inline int renew_sport(struct __sk_buff *skb)
+{
+	__u32 zero = 0, *seq = bpf_map_lookup_elem(&bench_seq, &zero);
+	__u16 sport, dport;
+
+	if (!seq)
+		return -1;
+	*seq += 1;
+	sport = bpf_htons((__u16)(1024 + (*seq % 60000)));
+	dport = bpf_htons((__u16)(1024 + (*seq / 60000) % 60000));
+	return bpf_skb_store_bytes(skb, 34, &sport, 2, 0) < 0 || bpf_skb_store_bytes(skb, 36, &dport, 2, 0) < 0 ? -1
+														      : 0;
 }
 
 SEC("tc")
@@ -61,6 +86,23 @@ int bench_new_flow(struct __sk_buff *skb)
 	if (renew(skb) < 0)
 		return TC_ACT_SHOT;
 	return from_endpoint(skb);
+}
+
+SEC("tc")
+int bench_rewrite_sport_only(struct __sk_buff *skb)
+{
+	return renew_sport(skb) < 0 ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* A new flow into the endpoint each iteration (to_endpoint; the mark
+ * cleared, as bench_to_endpoint does). */
+SEC("tc")
+int bench_new_flow_in(struct __sk_buff *skb)
+{
+	skb->mark = 0;
+	if (renew_sport(skb) < 0)
+		return TC_ACT_SHOT;
+	return to_endpoint(skb);
 }
 
 SEC("tc")
