@@ -150,7 +150,7 @@ all_zero() { [ -z "$(slots | awk '$2 != 0 || $3 != 0')" ]; }
 declare -A MON=()
 mon_wait() { # NAME
 	local i
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		grep -q 'Ctrl-C to stop' "$IT_WORK/$1.err" 2>/dev/null && return 0
 		sleep 0.01
 	done
