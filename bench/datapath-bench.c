@@ -39,15 +39,33 @@
  *                delivers it) for the few packets that take it; and what
  *                sluice_from_overlay pays for looking for redirected flows
  *                when some policy names a proxy port (cfg_proxy)
+ *   monitor      what monitor events cost (issue 21), after the new flows'
+ *                check: established and new-flow paths, from_endpoint and
+ *                to_endpoint, with no monitor running (the types flag 0)
+ *                against the same paths in the programs from before the
+ *                events work (--baseline: that commit's bpf/ with this
+ *                bench's bench/datapath.bpf.c, built by bench/datapath,
+ *                bound to the same maps), and with a monitor registered
+ *                for verdicts (and for traces) as sluice monitor registers
+ *                one, its ring drained between runs. The new flows are
+ *                the wrappers above: bench_new_flow (to the service) and
+ *                bench_new_flow_in (into the endpoint, from peers among
+ *                the ipcache's /32s), the rewriting (bench_rewrite_only,
+ *                timed just before against the empty program) taken out.
+ *                The baseline of 1aa9511^ also predates 65bba62 (a bare
+ *                SYN to a frontend skips a conntrack lookup that could only
+ *                miss), which the new flow to a service's "before" pays.
  *
  * Each figure is the median of 5 runs of --repeat iterations. Then the
  * kernel memory of each map at its default size, from /proc/self/fdinfo.
  * Needs root. Usage: datapath-bench [--repeat N] [--runs N] [--cpu N] [--profile PROG]
+ *                                   [--baseline OBJ [--baseline-name TEXT]]
  * (--profile: after the same filling, only PROG's test runs, for a profiler
  * on --cpu once "ready" is printed.)
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>
@@ -68,6 +86,7 @@
 
 static unsigned repeat = 1000000, runs = 5;
 static int bench_cpu = 0;
+static const char *baseline, *baseline_name;
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -580,16 +599,271 @@ static void nf_print(const struct new_flows *r)
 	       r->load_before, r->load_after, r->other_load);
 }
 
+/* A global of an object opened from a file (no skeleton) set before load:
+ * its place in .rodata from the object's BTF. */
+static void set_rodata(struct bpf_object *obj, const char *var, const void *val, size_t len)
+{
+	struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *vs;
+	const struct btf_type *t;
+	struct bpf_map *m, *ro = NULL;
+	size_t size = 0;
+	const void *init = NULL;
+	int sec;
+
+	bpf_object__for_each_map(m, obj)
+		if (bpf_map__is_internal(m) && strstr(bpf_map__name(m), ".rodata"))
+			ro = m;
+	if (ro)
+		init = bpf_map__initial_value(ro, &size);
+	sec = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -1;
+	if (!init || sec < 0) {
+		errno = ENOENT;
+		die("baseline: no .rodata");
+	}
+	t = btf__type_by_id(btf, sec);
+	vs = btf_var_secinfos(t);
+	for (unsigned i = 0; i < btf_vlen(t); i++) {
+		const struct btf_type *v = btf__type_by_id(btf, vs[i].type);
+
+		if (!strcmp(btf__name_by_offset(btf, v->name_off), var) && vs[i].offset + len <= size) {
+			char data[size];
+
+			memcpy(data, init, size);
+			memcpy(data + vs[i].offset, val, len);
+			if (bpf_map__set_initial_value(ro, data, size))
+				die("baseline: .rodata");
+			return;
+		}
+	}
+	errno = ENOENT;
+	die(var);
+}
+
+/* Monitor events: programs (or packets) timed in turns, like time_turns:
+ * one test run of each per round (the order reversed every other round),
+ * --runs rounds after one round not counted; before each, the monitor
+ * types flag (both sluice_monitor[0], the union, and [1], slot 0) set to
+ * the arm's and the monitor's ring drained, so that it is never full. */
+struct arm {
+	int fd;
+	const uint8_t *pkt;
+	uint32_t len;
+	uint32_t types;
+	double med;
+	int verdict;
+	uint64_t events; /* read from the ring after its runs */
+};
+
+static int mon_fd = -1;
+static struct ring_buffer *mon_rb;
+static uint64_t mon_events;
+
+static void mon_types(uint32_t types)
+{
+	struct sl_monitor_slot v = { .types = types, .pid = types ? 1 : 0 };
+	uint32_t zero = 0, one = 1;
+
+	if (bpf_map_update_elem(mon_fd, &zero, &v, 0) || bpf_map_update_elem(mon_fd, &one, &v, 0))
+		die("sluice_monitor");
+}
+
+static int mon_count(void *ctx, void *data, size_t size)
+{
+	(void)ctx, (void)data, (void)size;
+	mon_events++;
+	return 0;
+}
+
+static void time_arms(struct arm *a, int n)
+{
+	uint32_t d[8][16];
+	uint8_t out[256];
+
+	for (int r = -1; r < (int)runs && r < 16; r++)
+		for (int j = 0; j < n; j++) {
+			int i = r & 1 ? n - 1 - j : j;
+			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = a[i].pkt, .data_size_in = a[i].len, .data_out = out,
+				    .data_size_out = sizeof(out), .repeat = repeat);
+
+			uint64_t e0;
+
+			mon_types(a[i].types);
+			ring_buffer__consume(mon_rb);
+			e0 = mon_events;
+			if (bpf_prog_test_run_opts(a[i].fd, &o) < 0)
+				die("test run");
+			ring_buffer__consume(mon_rb);
+			a[i].events += mon_events - e0;
+			a[i].verdict = (int)o.retval;
+			if (r >= 0)
+				d[i][r] = o.duration;
+		}
+	mon_types(0);
+	ring_buffer__consume(mon_rb);
+	for (int i = 0; i < n; i++) {
+		qsort(d[i], runs, sizeof(d[i][0]), cmp_u32);
+		a[i].med = d[i][runs / 2];
+	}
+}
+
+static uint64_t lost_total(int fd)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t v[ncpu > 0 ? ncpu : 1], sum = 0;
+	uint32_t all = SL_MONITOR_SLOTS;
+
+	if (ncpu <= 0 || bpf_map_lookup_elem(fd, &all, v))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += v[i];
+	return sum;
+}
+
+/* The monitor section's results: [path][arm], paths: from established,
+ * from new flow, to established, to new flow; arms: before, no monitor,
+ * verdict, trace. */
+struct monitor_events {
+	struct arm a[4][4];
+	int arms;		/* 1 with a baseline (the "before" arm), else 0 */
+	double empty, rewrite;	/* the wrappers' rewriting, timed just before */
+	uint64_t lost;
+	double other_load;
+	char load_before[32], load_after[32];
+};
+
+/* Monitor events (issue 21): the four paths, each timed in the programs
+ * from before the events work (--baseline, bound to the same maps), and
+ * in these with no monitor, a verdict monitor and a trace monitor (a ring
+ * in slot 0 large enough for a run's events, drained between runs). */
+static void bench_monitor(struct bench_datapath_bpf *s, uint32_t client, uint32_t vip, uint32_t server,
+			  struct monitor_events *r)
+{
+	static uint8_t pk[4][64];
+	static const char *progs[4] = { "bench_from_endpoint", "bench_new_flow", "bench_to_endpoint",
+					"bench_new_flow_in" };
+	static const uint32_t types[4] = { 0, 0, SL_MON_VERDICT, SL_MON_TRACE };
+	uint32_t pl[4], zero = 0, ring_bytes = 1u << 20, peers = htonl(0x0a870000); /* bench_new_flow_in's */
+	uint16_t fport = htons(80), bport = htons(8080);
+	struct bpf_object *b = NULL;
+	struct load_mark la, lb;
+	int ring;
+
+	memset(r, 0, sizeof(*r));
+	while (ring_bytes < (uint64_t)repeat * (sizeof(struct sl_event) + 8) * 5 / 4 && ring_bytes < (1u << 30))
+		ring_bytes <<= 1;
+	ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bench_mon_ring", 0, 0, ring_bytes, NULL);
+	if (ring < 0 || bpf_map_update_elem(bpf_map__fd(s->maps.sluice_monitor_rings), &zero, &ring, 0))
+		die("monitor ring");
+	mon_fd = bpf_map__fd(s->maps.sluice_monitor);
+	mon_rb = ring_buffer__new(ring, mon_count, NULL, NULL);
+	if (!mon_rb)
+		die("monitor ring buffer");
+	if (baseline) {
+		struct bpf_map *m;
+
+		b = bpf_object__open_file(baseline, NULL);
+		if (!b)
+			die(baseline);
+		set_rodata(b, "bench_frontend_addr", &vip, 4);
+		set_rodata(b, "bench_frontend_port", &fport, 2);
+		set_rodata(b, "bench_backend_addr", &server, 4);
+		set_rodata(b, "bench_backend_port", &bport, 2);
+		set_rodata(b, "bench_endpoint_addr", &client, 4);
+		set_rodata(b, "bench_endpoint_port", &fport, 2);
+		bpf_object__for_each_map(m, b) {
+			struct bpf_map *same = bpf_object__find_map_by_name(s->obj, bpf_map__name(m));
+
+			if (!bpf_map__is_internal(m) && same && bpf_map__reuse_fd(m, bpf_map__fd(same)))
+				die("reuse map (baseline)");
+		}
+		if (bpf_object__load(b))
+			die("load (baseline)");
+		r->arms = 1;
+	}
+	pl[0] = tcp4(pk[0], client, server, 44000, 8080, 0x10);
+	pl[1] = tcp4(pk[1], client, vip, 1000, 80, 0x02);
+	pl[2] = tcp4(pk[2], server, client, 44001, 80, 0x10);
+	pl[3] = tcp4(pk[3], peers, client, 1000, 80, 0x02);
+	loadavg(r->load_before, sizeof(r->load_before));
+	load_mark(&la);
+	time_ab(bpf_program__fd(s->progs.bench_empty_tc), pk[1], pl[1], bpf_program__fd(s->progs.bench_rewrite_only),
+		pk[1], pl[1], &r->empty, &r->rewrite);
+	for (int p = 0; p < 4; p++) {
+		for (int i = 0; i < 4; i++) {
+			struct bpf_program *prog = bpf_object__find_program_by_name(i ? s->obj : b ? b : s->obj, progs[p]);
+
+			if (!prog) {
+				errno = ENOENT;
+				die(progs[p]);
+			}
+			r->a[p][i] = (struct arm){ .fd = bpf_program__fd(prog), .pkt = pk[p], .len = pl[p], .types = types[i] };
+		}
+		time_arms(r->a[p] + 1 - r->arms, 3 + r->arms);
+		for (int i = 1 - r->arms; i < 4; i++)
+			if (r->a[p][i].verdict != TC_ACT_OK)
+				fprintf(stderr, "warning: monitor: %s arm %d: verdict %d\n", progs[p], i, r->a[p][i].verdict);
+	}
+	load_mark(&lb);
+	loadavg(r->load_after, sizeof(r->load_after));
+	r->other_load = other_load(&la, &lb);
+	r->lost = lost_total(bpf_map__fd(s->maps.sluice_monitor_lost));
+	bpf_map_delete_elem(bpf_map__fd(s->maps.sluice_monitor_rings), &zero);
+	ring_buffer__free(mon_rb);
+	close(ring);
+	bpf_object__close(b);
+}
+
+static void monitor_print(const struct monitor_events *r)
+{
+	double off = r->rewrite - r->empty;
+
+	printf("  monitor events (issue 21), interleaved rounds, medians; new flows less their wrapper's rewriting\n"
+	       "  (%.1f ns: bench_rewrite_only %.1f, empty %.1f); ratios: no monitor / before (target <= 1.02x),\n"
+	       "  a monitor / no monitor\n",
+	       off, r->rewrite, r->empty);
+	if (r->arms)
+		printf("    before: %s\n"
+		       "    (a new flow to a service before 65bba62 also looks up its EGRESS entry, which could only miss)\n",
+		       baseline_name ? baseline_name : baseline);
+	else
+		printf("    (no --baseline: no figures from before)\n");
+	printf("                                  before  no monitor         verdict monitor     trace monitor\n");
+	for (int p = 0; p < 4; p++) {
+		static const char *names[4] = { "from-endpoint, established", "from-endpoint, new flow",
+						"to-endpoint, established", "to-endpoint, new flow" };
+		double o = p == 1 || p == 3 ? off : 0, v[4];
+
+		for (int i = 0; i < 4; i++)
+			v[i] = r->a[p][i].med - o;
+		if (r->arms)
+			printf("    %-27s %6.1f  %6.1f %5.3fx", names[p], v[0], v[1], v[1] / v[0]);
+		else
+			printf("    %-27s      -  %6.1f       ", names[p], v[1]);
+		printf("   %6.1f %5.3fx    %6.1f %5.3fx\n", v[2], v[2] / v[1], v[3], v[3] / v[1]);
+	}
+	printf("    events a packet (read from the ring):");
+	for (int p = 0; p < 4; p++)
+		printf(" %.2f verdict, %.2f trace%s", (double)r->a[p][2].events / repeat / (runs + 1),
+		       (double)r->a[p][3].events / repeat / (runs + 1), p < 3 ? ";" : "\n");
+	printf("    events read from the monitor's ring: %llu; lost (ring full): %llu\n", (unsigned long long)mon_events,
+	       (unsigned long long)r->lost);
+	printf("    1-minute load %s before, %s after; other load during the timing %.2f cores\n", r->load_before,
+	       r->load_after, r->other_load);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "repeat", 1, 0, 'r' }, { "runs", 1, 0, 'n' }, { "cpu", 1, 0, 'c' },
-					      { "profile", 1, 0, 'p' }, {} };
+					      { "profile", 1, 0, 'p' }, { "baseline", 1, 0, 'b' }, { "baseline-name", 1, 0, 'B' },
+					      {} };
 	const char *profile = NULL;
 	struct bench_datapath_bpf *s;
 	struct prefilter_bpf *pf;
 	uint8_t pkt[64];
 	uint32_t len, client = htonl(0x0a010001), server = htonl(0x0a010002), vip = htonl(0x0a60000a);
 	struct new_flows nf;
+	struct monitor_events mon;
 	double empty_tc, empty_xdp, est, pf_t, ov_local, ov_remote, to_plain, to_marked, redir, tkey, ov_sparse;
 	double px_plain, px_est, px_to_plain, px_hairpin, px_back, px_ov_off, px_ov_on, px_ov_hit;
 	int c, verdict, failed;
@@ -603,6 +877,10 @@ int main(int argc, char **argv)
 			bench_cpu = atoi(optarg);
 		else if (c == 'p')
 			profile = optarg;
+		else if (c == 'b')
+			baseline = optarg;
+		else if (c == 'B')
+			baseline_name = optarg;
 	}
 	if (runs < 1 || runs > 15)
 		runs = 5;
@@ -619,6 +897,8 @@ int main(int argc, char **argv)
 	s->rodata->bench_frontend_port = htons(80);
 	s->rodata->bench_backend_addr = server;
 	s->rodata->bench_backend_port = htons(8080);
+	s->rodata->bench_endpoint_addr = client;
+	s->rodata->bench_endpoint_port = htons(80);
 	if (bench_datapath_bpf__load(s))
 		die("load");
 	/* Everything on one CPU: the conntrack table's LRU lists are per
@@ -975,6 +1255,10 @@ int main(int argc, char **argv)
 	bench_new_flows(s, client, vip, server, &nf);
 	nf_print(&nf);
 	failed = nf_check(s, pkt, len, vip, server) + !nf.verdicts_ok;
+	fflush(stdout);
+
+	bench_monitor(s, client, vip, server, &mon);
+	monitor_print(&mon);
 
 	printf("\nkernel memory per map (memlock from fdinfo; ipcache, policy, conntrack as filled above)\n");
 	{

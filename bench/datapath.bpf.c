@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Programs for bench/datapath: baselines, wrappers that make every
- * BPF_PROG_TEST_RUN iteration a new flow, and the floors of those new
- * flows. The test run reuses one skb for all its iterations, so a wrapper
- * gives each a fresh source (address and port: no tuple repeats) and puts
- * the destination back; bench_rewrite_only does the same rewriting and
- * nothing else, so its cost can be taken out.
+ * BPF_PROG_TEST_RUN iteration a new flow (out of the endpoint, and into it
+ * for the monitor section), and the floors of those new flows. The test
+ * run reuses one skb for all its iterations, so a wrapper gives each a
+ * fresh source (address and port: no tuple repeats) and puts the
+ * destination back; bench_rewrite_only does the same rewriting and
+ * nothing else, so its cost can be taken out. bench/datapath also builds
+ * this file against the bpf/ of an older commit (the monitor section's
+ * "before"): it uses nothing of bpf/ that commit lacks.
  */
 #define SLUICE_BENCH
 #include "../bpf/datapath.bpf.c"
@@ -40,6 +43,9 @@ const volatile __u32 bench_frontend_addr = 0;
 const volatile __u16 bench_frontend_port = 0;
 const volatile __u32 bench_backend_addr = 0;
 const volatile __u16 bench_backend_port = 0;
+/* and the endpoint's address and port the wrapper into it sends to */
+const volatile __u32 bench_endpoint_addr = 0;
+const volatile __u16 bench_endpoint_port = 0;
 
 /* Every new flow's source, host order: each program its own /16 (so that
  * the bench can tell whose entries a table holds), the address within it
@@ -51,6 +57,7 @@ const volatile __u16 bench_backend_port = 0;
 #define BENCH_SRC_FLOOR_1 0x0acb0000	 /* 10.203.0.0/16: bench_floor_insert1 */
 #define BENCH_SRC_CT_2 0x0acc0000	 /* 10.204.0.0/16: bench_ct_service, bench_ct_service_all */
 #define BENCH_SRC_CT_1 0x0acd0000	 /* 10.205.0.0/16: bench_ct_direct */
+#define BENCH_SRC_IN 0x0a870000	 /* 10.135.0.0/16: bench_new_flow_in (peers among the ipcache's /32s) */
 
 /* A new flow in the reused skb: a fresh source (address and port) and
  * the destination daddr:dport put back (a program before may have
@@ -229,6 +236,19 @@ int bench_ct_direct(struct __sk_buff *skb)
 	found = ct_lookup(&t, SL_CT_EGRESS, 0, now) != NULL;
 	c->inserted += ct_create(&t, SL_CT_EGRESS, &egress, now) == 0;
 	return found ? TC_ACT_SHOT : TC_ACT_OK;
+}
+
+/* A new flow into the endpoint (to_endpoint; the mark cleared, as
+ * bench_to_endpoint does), for the monitor section: from a peer in
+ * 10.135.0.0/16, a /32 of the bench's ipcache (each its own identity),
+ * which no other program's flows nor the conntrack filling use. */
+SEC("tc")
+int bench_new_flow_in(struct __sk_buff *skb)
+{
+	skb->mark = 0;
+	if (!renew(skb, BENCH_SRC_IN, bench_endpoint_addr, bench_endpoint_port))
+		return TC_ACT_SHOT;
+	return to_endpoint(skb);
 }
 
 SEC("tc")
