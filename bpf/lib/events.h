@@ -58,7 +58,7 @@ static __inline void event_tuple(struct sl_event *e, const struct env *env)
 {
 	const struct pkt *p = env->p;
 
-	e->time_ns = bpf_ktime_get_ns();
+	e->time_ns = bpf_ktime_get_tai_ns();
 	e->ifindex = env->ifindex;
 	e->len = env->len;
 	if (!p)

@@ -60,7 +60,7 @@ struct mon {
 	struct dev_cache dev[CACHE_SLOTS];
 	struct labels_cache labels[CACHE_SLOTS];
 	struct ident_cache ident[CACHE_SLOTS];
-	int64_t mono_to_real_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+	int64_t tai_to_real_ns; /* CLOCK_REALTIME - CLOCK_TAI: whole seconds, the same in every process */
 	uint64_t shown, lost;
 	struct strbuf line;
 };
@@ -73,10 +73,11 @@ static int64_t ns_of(clockid_t id)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* The event's time: "15:04:05.123456" (local), or RFC 3339 in UTC. */
-static void time_text(const struct mon *mo, uint64_t mono_ns, bool json, char *buf, size_t len)
+/* The event's time (CLOCK_TAI): "15:04:05.123456" (local), or RFC 3339 in
+ * UTC. */
+static void time_text(const struct mon *mo, uint64_t tai_ns, bool json, char *buf, size_t len)
 {
-	int64_t ns = (int64_t)mono_ns + mo->mono_to_real_ns;
+	int64_t ns = (int64_t)tai_ns + mo->tai_to_real_ns;
 	time_t s = (time_t)(ns / 1000000000);
 	long us = (long)(ns % 1000000000) / 1000;
 	struct tm tm;
@@ -345,10 +346,10 @@ static void report_lost(struct mon *mo, uint64_t n)
 
 	mo->lost += n;
 	if (mo->c->output == CLI_OUTPUT_JSON) {
-		time_text(mo, (uint64_t)ns_of(CLOCK_MONOTONIC), true, when, sizeof(when));
+		time_text(mo, (uint64_t)ns_of(CLOCK_TAI), true, when, sizeof(when));
 		printf("{\"time\":\"%s\",\"type\":\"lost\",\"count\":%" PRIu64 "}\n", when, n);
 	} else {
-		time_text(mo, (uint64_t)ns_of(CLOCK_MONOTONIC), false, when, sizeof(when));
+		time_text(mo, (uint64_t)ns_of(CLOCK_TAI), false, when, sizeof(when));
 		printf("%s lost %" PRIu64 " events: this monitor did not keep up and its ring was full\n", when, n);
 	}
 	fflush(stdout);
@@ -388,7 +389,13 @@ int cmd_monitor(const struct cli *c)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	mop->mono_to_real_ns = ns_of(CLOCK_REALTIME) - ns_of(CLOCK_MONOTONIC);
+	/* the kernel's TAI offset is whole seconds: rounded, every monitor
+	 * says the same time for the same event */
+	{
+		int64_t d = ns_of(CLOCK_REALTIME) - ns_of(CLOCK_TAI);
+
+		mop->tai_to_real_ns = (d >= 0 ? d + 500000000 : d - 500000000) / 1000000000 * 1000000000;
+	}
 	if (!c->quiet)
 		fprintf(stderr, "sluice monitor: %s%s%s%s%s events%s; Ctrl-C to stop\n", types & SL_MON_DROP ? "drop" : "",
 			(types & SL_MON_DROP) && (types & ~SL_MON_DROP) ? ", " : "", types & SL_MON_VERDICT ? "verdict" : "",

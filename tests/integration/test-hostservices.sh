@@ -667,7 +667,7 @@ conns "drift: node in the cgroup, TCP to 10.96.0.10:80 is no longer translated (
 	node cg --dst 10.96.0.10 --port 80 -n 3 --expect world
 repaired connect4
 conns "repaired: node in the cgroup, TCP to 10.96.0.10:80 reaches be-1 and be-2" \
-	node cg --dst 10.96.0.10 --port 80 -n 10 --expect be-1,be-2
+	node cg --dst 10.96.0.10 --port 80 -n 30 --expect be-1,be-2
 
 it_log "---- drift: the links of sendmsg6 and recvmsg4 detached (bpftool link detach)"
 for h in sendmsg6 recvmsg4; do

@@ -520,7 +520,7 @@ enum sl_verdict {
 };
 
 struct sl_event {
-	__u64 time_ns;	/* bpf_ktime_get_ns: CLOCK_MONOTONIC */
+	__u64 time_ns;	/* bpf_ktime_get_tai_ns: CLOCK_TAI (wall time, whole seconds from UTC) */
 	__u8 type;	/* enum sl_event_type */
 	__u8 reason;	/* drops: enum sl_drop_reason; verdicts: enum sl_verdict */
 	__u8 dir;	/* enum sl_policy_dir */
