@@ -253,6 +253,10 @@ static __inline int to_endpoint_steps(struct __sk_buff *skb, struct env *env, st
 	/* From another node through the overlay: its sender's identity. */
 	__u32 peer_id = cfg_tunnel_ifindex ? overlay_peer_identity(skb) : 0;
 
+	if (cfg_ipvlan && skb->mark == SL_MARK_RETURNED) {
+		skb->mark = 0;
+		return TC_ACT_OK;
+	}
 	r = parse_packet(skb, p);
 	if (r == PARSE_OK)
 		env->p = p; /* what events say of the packet */

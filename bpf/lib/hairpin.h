@@ -66,7 +66,7 @@ static __inline int hairpin_deliver(struct __sk_buff *skb, const struct pkt *p)
 	if (bpf_skb_store_bytes(skb, 0, sw, 12, 0) < 0)
 		return TC_ACT_SHOT;
 	bpf_skb_change_type(skb, PACKET_HOST);
-	return bpf_redirect_peer(skb->ifindex, 0);
+	return back_into_endpoint(skb);
 }
 
 /* A translated packet of a flow from an endpoint to itself (p: after the

@@ -36,4 +36,15 @@ struct {
 #include "metrics_map.h"
 #include "monitor_maps.h"
 
+/* ipvlan mode: where each endpoint's slave is (abi.h). No program reads it:
+ * it is the record that lets sluice find its programs in the endpoints'
+ * namespaces again. Not preallocated, as the names. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sl_ep_netns_key);
+	__type(value, struct sl_ep_netns_value);
+} sluice_ep_netns SEC(".maps");
+
 #endif

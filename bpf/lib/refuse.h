@@ -237,7 +237,7 @@ static __inline int refuse(struct __sk_buff *skb, const struct pkt *p, int from_
 	bpf_skb_change_type(skb, PACKET_HOST);
 	if (from_endpoint)
 		return bpf_redirect(skb->ifindex, BPF_F_INGRESS);
-	return bpf_redirect_peer(skb->ifindex, 0);
+	return back_into_endpoint(skb);
 }
 
 #endif

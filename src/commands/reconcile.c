@@ -154,7 +154,8 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 	p->s = (struct sl_prog_settings){ .hz = sl_kernel_hz(),
 					  .tunnel = st->datapath->tunnel == SL_TUNNEL_VXLAN,
 					  .encrypt = st->encryption && st->encryption->enabled,
-					  .proxy = sl_compile_uses_proxy(st) };
+					  .proxy = sl_compile_uses_proxy(st),
+					  .ipvlan = st->datapath->mode == SL_MODE_IPVLAN };
 	r = sl_kernel_layouts(&layouts, &n_layouts);
 	if (r >= 0)
 		r = sl_kernel_digests(&p->s, sizes, prev.prog_digest);

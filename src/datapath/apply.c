@@ -58,16 +58,28 @@ static bool made_by(const struct sl_objset *want, const char *name)
 int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
 			struct sl_kerr *e)
 {
+	int r;
+
+	/* where the endpoints' ipvlan slaves are, and that they are */
+	r = kernel_nsdevs_load(k, want);
+	if (r < 0) {
+		kerr(e, "reading the endpoints' namespaces: %s", strerror(-r));
+		return r;
+	}
+	r = kernel_nsdevs_check(k, e);
+	if (r < 0)
+		return r;
 	/* every device an object names */
 	for (size_t i = 0; i < want->n; i++) {
 		const struct sl_obj *o = &want->v[i];
 		const struct sl_kind *kind = sl_kind(o->kind);
 		char name[17] = { 0 };
+		uint32_t ifindex;
 
 		if (!kind || !kind->device || !sl_kind_fits(o->kind, o->klen, o->vlen) ||
 		    !kind->device(obj_key(want, o), obj_val(want, o), name))
 			continue;
-		if (!if_nametoindex(name) && !made_by(want, name)) {
+		if (kernel_dev_ifindex(k, name, &ifindex) < 0 && !made_by(want, name)) {
 			kerr(e, "%s %s: no such device in this network namespace; nothing was changed", kind->device_role,
 			     name);
 			return -ENODEV;
@@ -85,6 +97,13 @@ int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const str
 
 	if (!d->n)
 		return 0;
+	/* the endpoints' namespaces as want has them (the observation read
+	 * the record's) */
+	r = kernel_nsdevs_load(k, want);
+	if (r < 0) {
+		kerr(e, "reading the endpoints' namespaces: %s", strerror(-r));
+		return r;
+	}
 	k->settings = s;
 	r = kernel_walk_apply(backends, ARRAY_SIZE(backends), k, want, have, d, ms, e);
 	k->settings = NULL;

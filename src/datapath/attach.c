@@ -2,7 +2,8 @@
 /*
  * Attachments: sluice's tc filters (clsact ingress/egress at its own
  * priority and handle) and its XDP programs, found on every device of the
- * network namespace. A program that sluice did not load (its name does
+ * network namespace, and on the endpoints' ipvlan slaves in their own
+ * namespaces (netns.c). A program that sluice did not load (its name does
  * not start with sluice_) is never replaced or removed.
  */
 #include "attach.h"
@@ -64,8 +65,8 @@ static uint8_t prog_kind(const char *name, uint8_t hook)
 	return strncmp(name, "sluice_from", 11) == 0 ? SL_PROG_FROM_ENDPOINT : SL_PROG_TO_ENDPOINT;
 }
 
-static int note(struct sl_kernel *k, const char *ifname, uint32_t ifindex, uint8_t hook, uint32_t prog_id,
-		const char *name, uint8_t xdp_mode, struct sl_objset *live)
+static int note(struct sl_kernel *k, const struct kernel_nsdev *ns, const char *ifname, uint32_t ifindex,
+		uint8_t hook, uint32_t prog_id, const char *name, uint8_t xdp_mode, struct sl_objset *live)
 {
 	if (strncmp(name, SL_PROG_PREFIX, strlen(SL_PROG_PREFIX)) != 0) {
 		struct kernel_foreign *f;
@@ -88,7 +89,10 @@ static int note(struct sl_kernel *k, const char *ifname, uint32_t ifindex, uint8
 		a = &k->attached[k->n_attached++];
 		memset(a, 0, sizeof(*a));
 		snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
+		if (ns && ns->ns_fd >= 0)
+			snprintf(a->netns, sizeof(a->netns), "%s", ns->netns);
 		a->ifindex = ifindex;
+		val.netns_tag = ns ? sl_netns_tag(ns->netns, sizeof(ns->netns)) : 0;
 		a->hook = hook;
 		a->xdp_mode = xdp_mode;
 		a->prog_id = prog_id;
@@ -96,6 +100,50 @@ static int note(struct sl_kernel *k, const char *ifname, uint32_t ifindex, uint8
 		val.digest = kernel_prog_digest(k, prog_id, val.prog);
 		return objset_add(live, SL_OBJ_ATTACH, &key, sizeof(key), &val, sizeof(val));
 	}
+}
+
+/* sluice's tc filters on one device of the current namespace */
+static int observe_tc(struct sl_kernel *k, const struct kernel_nsdev *ns, const char *ifname, uint32_t ifindex,
+		      struct name_cache *cache, size_t n_cache, struct sl_objset *live)
+{
+	int r = 0;
+
+	for (int h = SL_HOOK_TC_INGRESS; r >= 0 && h <= SL_HOOK_TC_EGRESS; h++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
+			    .attach_point = h == SL_HOOK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, q, .handle = SL_TC_HANDLE, .priority = SL_TC_PRIORITY);
+
+		if (bpf_tc_query(&hook, &q) < 0 || !q.prog_id)
+			continue;
+		r = note(k, ns, ifname, ifindex, (uint8_t)h, q.prog_id, prog_name(q.prog_id, cache, n_cache), 0, live);
+	}
+	return r;
+}
+
+/* The endpoints' slaves in namespaces of their own (the directory was
+ * loaded from the record by the maps' observation, which goes first). */
+static int observe_nsdevs(struct sl_kernel *k, struct name_cache *cache, size_t n_cache, struct sl_objset *live,
+			  struct sl_kerr *e)
+{
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < k->n_nsdevs; i++) {
+		const struct kernel_nsdev *d = &k->nsdevs[i];
+		char name[17] = { 0 };
+		int saved;
+
+		if (d->ns_fd < 0 || !d->ifindex)
+			continue; /* in sluice's namespace (seen there), or gone */
+		memcpy(name, d->ifname, 16);
+		r = kernel_netns_enter(d, &saved);
+		if (r < 0) {
+			kerr(e, "entering network namespace %s: %s", d->netns, strerror(-r));
+			break;
+		}
+		r = observe_tc(k, d, name, d->ifindex, cache, n_cache, live);
+		kernel_netns_leave(saved);
+	}
+	return r;
 }
 
 int attach_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
@@ -111,31 +159,29 @@ int attach_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *
 		return -errno;
 	}
 	for (i = ifs; r >= 0 && i->if_index; i++) {
+		const struct kernel_nsdev *ns = kernel_nsdev(k, i->if_name);
 		LIBBPF_OPTS(bpf_xdp_query_opts, xq);
 
-		for (int h = SL_HOOK_TC_INGRESS; r >= 0 && h <= SL_HOOK_TC_EGRESS; h++) {
-			LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)i->if_index,
-				    .attach_point = h == SL_HOOK_TC_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
-			LIBBPF_OPTS(bpf_tc_opts, q, .handle = SL_TC_HANDLE, .priority = SL_TC_PRIORITY);
-
-			if (bpf_tc_query(&hook, &q) < 0 || !q.prog_id)
-				continue;
-			r = note(k, i->if_name, i->if_index, (uint8_t)h, q.prog_id,
-				 prog_name(q.prog_id, cache, ARRAY_SIZE(cache)), 0, live);
-		}
+		/* a device named as an endpoint's slave in another namespace
+		 * is not that endpoint's */
+		if (ns && ns->ns_fd >= 0)
+			continue;
+		r = observe_tc(k, ns, i->if_name, i->if_index, cache, ARRAY_SIZE(cache), live);
 		if (r < 0 || bpf_xdp_query((int)i->if_index, 0, &xq) < 0)
 			continue;
 		if (xq.drv_prog_id)
-			r = note(k, i->if_name, i->if_index, SL_HOOK_XDP, xq.drv_prog_id,
+			r = note(k, NULL, i->if_name, i->if_index, SL_HOOK_XDP, xq.drv_prog_id,
 				 prog_name(xq.drv_prog_id, cache, ARRAY_SIZE(cache)), SL_XDP_NATIVE, live);
 		if (r >= 0 && xq.skb_prog_id)
-			r = note(k, i->if_name, i->if_index, SL_HOOK_XDP, xq.skb_prog_id,
+			r = note(k, NULL, i->if_name, i->if_index, SL_HOOK_XDP, xq.skb_prog_id,
 				 prog_name(xq.skb_prog_id, cache, ARRAY_SIZE(cache)), SL_XDP_GENERIC, live);
 	}
 	if_freenameindex(ifs);
-	if (r < 0)
+	if (r < 0) {
 		kerr(e, "reading attachments: %s", strerror(-r));
-	return r;
+		return r;
+	}
+	return observe_nsdevs(k, cache, ARRAY_SIZE(cache), live, e);
 }
 
 int attach_preflight(struct sl_kernel *k, const struct sl_objset *want, struct sl_kerr *e)
@@ -183,8 +229,18 @@ static int detach_one(struct sl_kernel *k, const struct sl_attach_key *ak, struc
 	const struct kernel_attached *a = attached(k, ak);
 	int r = 0;
 
+	int saved;
+
 	if (!a)
 		return 0;
+	r = kernel_netns_enter_path(a->netns, &saved);
+	if (r == -ENOENT)
+		return 0; /* the namespace is gone, and its devices with it */
+	if (r < 0) {
+		kerr(e, "detaching %s from %.16s: entering network namespace %s: %s", hook_name[ak->hook], ak->ifname,
+		     a->netns, strerror(-r));
+		return r;
+	}
 	sl_kernel_writes++;
 	if (ak->hook == SL_HOOK_XDP) {
 		int old = bpf_prog_get_fd_by_id(a->prog_id);
@@ -203,6 +259,7 @@ static int detach_one(struct sl_kernel *k, const struct sl_attach_key *ak, struc
 		if (r == -ENOENT)
 			r = 0;
 	}
+	kernel_netns_leave(saved);
 	if (r < 0)
 		kerr(e, "detaching %s from %.16s: %s", hook_name[ak->hook], ak->ifname, strerror(-r));
 	return r;
@@ -213,14 +270,22 @@ static int attach_one(struct sl_kernel *k, const struct sl_attach_key *ak, const
 {
 	char ifname[17] = { 0 };
 	const struct kernel_attached *a = attached(k, ak);
+	const struct kernel_nsdev *ns = kernel_nsdev(k, ak->ifname);
 	uint32_t ifindex;
-	int fd, r;
+	int fd, r, saved;
 
 	memcpy(ifname, ak->ifname, 16);
-	ifindex = if_nametoindex(ifname);
-	if (!ifindex) {
-		kerr(e, "device %s: %s", ifname, strerror(errno));
-		return -ENODEV;
+	r = kernel_dev_ifindex(k, ak->ifname, &ifindex);
+	if (r < 0) {
+		kerr(e, "device %s%s%s: %s", ifname, ns && ns->netns[0] ? " in " : "", ns ? ns->netns : "", strerror(-r));
+		return r;
+	}
+	if (a && strcmp(a->netns, ns && ns->ns_fd >= 0 ? ns->netns : "")) {
+		/* the slave moved to another namespace: off the old one first */
+		r = detach_one(k, ak, e);
+		if (r < 0)
+			return r;
+		a = NULL;
 	}
 	fd = kernel_prog_open(k, av->prog, av->digest, e);
 	if (fd < 0)
@@ -256,7 +321,12 @@ static int attach_one(struct sl_kernel *k, const struct sl_attach_key *ak, const
 		LIBBPF_OPTS(bpf_tc_opts, o, .handle = SL_TC_HANDLE, .priority = SL_TC_PRIORITY, .prog_fd = fd,
 			    .flags = BPF_TC_F_REPLACE);
 
-		r = 0;
+		r = kernel_netns_enter(ns, &saved);
+		if (r < 0) {
+			kerr(e, "device %s: entering network namespace %s: %s", ifname, ns->netns, strerror(-r));
+			close(fd);
+			return r;
+		}
 		if (!a) {
 			sl_kernel_writes++;
 			r = bpf_tc_hook_create(&hook);
@@ -272,6 +342,7 @@ static int attach_one(struct sl_kernel *k, const struct sl_attach_key *ak, const
 				kerr(e, "device %s: attaching %s to %s: %s", ifname, sl_prog_names[av->prog],
 				     hook_name[ak->hook], strerror(-r));
 		}
+		kernel_netns_leave(saved);
 	}
 	close(fd);
 	return r;

@@ -72,6 +72,7 @@ out:
 }
 
 struct dump_ctx {
+	const struct sl_kernel *k;
 	struct sl_objset *set;
 	int kind;
 	uint32_t ksz, vsz;
@@ -86,15 +87,15 @@ static int dump_entry(void *ctx, const void *key, const void *val)
 		uint32_t ifindex;
 
 		memcpy(&ifindex, key, sizeof(ifindex));
-		if (!if_indextoname(ifindex, name))
+		if (!kernel_dev_name(d->k, ifindex, name))
 			snprintf(name, sizeof(name), "#%u", ifindex); /* the device is gone */
 		return objset_add(d->set, (enum sl_obj_kind)d->kind, name, sizeof(name), val, d->vsz);
 	}
 	return objset_add(d->set, (enum sl_obj_kind)d->kind, key, d->ksz, val, d->vsz);
 }
 
-/* The interface index behind an endpoint key. */
-static int endpoint_ifindex(const char *name, uint32_t *ret)
+/* The interface index behind an endpoint key: "#N" is a device gone. */
+static int endpoint_ifindex(const struct sl_kernel *k, const char *name, uint32_t *ret)
 {
 	char buf[17];
 	unsigned idx;
@@ -105,11 +106,7 @@ static int endpoint_ifindex(const char *name, uint32_t *ret)
 		*ret = idx;
 		return 0;
 	}
-	idx = if_nametoindex(buf);
-	if (!idx)
-		return -ENODEV;
-	*ret = idx;
-	return 0;
+	return kernel_dev_ifindex(k, name, ret);
 }
 
 /* Write n entries (keys and values packed); LPM tries have no batch update. */
@@ -186,6 +183,7 @@ static int map_delete_many(int fd, const char *name, const uint8_t *keys, uint32
  */
 
 struct dump_pool {
+	const struct sl_kernel *k;
 	struct kernel_dump_job *jobs;
 	size_t n;
 	atomic_size_t next;
@@ -211,7 +209,7 @@ static void *dump_work(void *arg)
 		if (i >= w->pool->n)
 			break;
 		j = &w->pool->jobs[i];
-		d = (struct dump_ctx){ w->set, j->kind, j->ksz, j->vsz };
+		d = (struct dump_ctx){ w->pool->k, w->set, j->kind, j->ksz, j->vsz };
 		w->r = kernel_map_dump(j->fd, j->ksz, j->vsz, dump_entry, &d);
 		if (w->r < 0) {
 			kerr(&w->e, "map %s: reading its entries: %s", j->name, strerror(-w->r));
@@ -228,9 +226,10 @@ static int job_cmp(const void *a, const void *b)
 	return x->max_entries < y->max_entries ? 1 : x->max_entries > y->max_entries ? -1 : 0;
 }
 
-int kernel_dump_maps(struct kernel_dump_job *jobs, size_t n, struct sl_objset *live, struct sl_kerr *e)
+int kernel_dump_maps(const struct sl_kernel *k, struct kernel_dump_job *jobs, size_t n, struct sl_objset *live,
+		     struct sl_kerr *e)
 {
-	struct dump_pool pool = { .jobs = jobs, .n = n };
+	struct dump_pool pool = { .k = k, .jobs = jobs, .n = n };
 	struct sl_objset other = {};
 	struct dump_worker main_w = { &pool, live }, help_w = { &pool, &other };
 	pthread_t helper;
@@ -277,12 +276,13 @@ static void batch_free(struct batch *b)
 }
 
 /* The map key of an object: an interface name goes to its ifindex. */
-static int entry_key(int kind, const uint8_t *okey, uint8_t *buf, uint32_t *ksz, struct sl_kerr *e)
+static int entry_key(const struct sl_kernel *k, int kind, const uint8_t *okey, uint8_t *buf, uint32_t *ksz,
+		     struct sl_kerr *e)
 {
 	if (sl_kind((unsigned)kind)->flags & SL_KIND_KEY_IFNAME) {
 		uint32_t idx;
 
-		if (endpoint_ifindex((const char *)okey, &idx) < 0) {
+		if (endpoint_ifindex(k, (const char *)okey, &idx) < 0) {
 			kerr(e, "%s %.16s does not exist", sl_kind((unsigned)kind)->device_role, (const char *)okey);
 			return -ENODEV;
 		}
@@ -324,7 +324,7 @@ static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct s
 		key = obj_key(s, o);
 		ksz = o->klen;
 		vsz = remove ? 0 : o->vlen;
-		t = entry_key(kind, key, kbuf, &ksz, e);
+		t = entry_key(k, kind, key, kbuf, &ksz, e);
 		if (t < 0) {
 			r = t;
 			break;
@@ -346,7 +346,8 @@ static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct s
 }
 
 /* Fill a new map with every desired entry of its kind. */
-int kernel_fill_map(int fd, const char *name, const struct sl_objset *want, struct sl_kerr *e)
+int kernel_fill_map(const struct sl_kernel *k, int fd, const char *name, const struct sl_objset *want,
+		    struct sl_kerr *e)
 {
 	int kind = sl_kind_by_map(name);
 	struct batch b = {};
@@ -362,7 +363,7 @@ int kernel_fill_map(int fd, const char *name, const struct sl_objset *want, stru
 			continue;
 		ksz = o->klen;
 		vsz = o->vlen;
-		t = entry_key(kind, obj_key(want, o), kbuf, &ksz, e);
+		t = entry_key(k, kind, obj_key(want, o), kbuf, &ksz, e);
 		if (t < 0)
 			r = t;
 		else

@@ -24,9 +24,20 @@ struct kernel_pinned_prog {
 	bool current;
 };
 
+/* An endpoint's device in a namespace of its own (ipvlan mode; netns.c). */
+struct kernel_nsdev {
+	char ifname[16];
+	char netns[128]; /* "": sluice's own */
+	char master[16];
+	int ns_fd;	  /* -1: sluice's own namespace */
+	uint32_t ifindex; /* in that namespace; 0: not found (err says why) */
+	int err;
+};
+
 /* One of sluice's programs attached somewhere, as observed. */
 struct kernel_attached {
 	char ifname[16];
+	char netns[128]; /* the namespace it was seen in; "": sluice's own */
 	uint32_t ifindex;
 	uint8_t hook;
 	uint8_t xdp_mode;
@@ -59,6 +70,9 @@ struct sl_kernel {
 	size_t n_progs, cap_progs;
 	struct kernel_attached *attached;
 	size_t n_attached, cap_attached;
+	/* the endpoints' devices in other namespaces (netns.c) */
+	struct kernel_nsdev *nsdevs;
+	size_t n_nsdevs;
 	size_t cap_foreign;
 	/* socket hooks as observed (sockhook.c): the program attached to
 	 * sluice_sock (0: none) */
@@ -104,6 +118,28 @@ int kernel_layout_index(const char *name);
  * k's cgroup path when it is that cgroup, else by file handle. */
 int kernel_cgroup_open(struct sl_kernel *k, uint64_t id);
 
+/* netns.c: the endpoints' devices in other namespaces (ipvlan mode), from
+ * the record (sluice_ep_netns) and, when want is not NULL, the desired
+ * objects (which win); the previous directory is dropped. */
+int kernel_nsdevs_load(struct sl_kernel *k, const struct sl_objset *want);
+void kernel_nsdevs_free(struct sl_kernel *k);
+/* The directory's entry for an interface name, or NULL (sluice's own). */
+const struct kernel_nsdev *kernel_nsdev(const struct sl_kernel *k, const char *ifname16);
+/* An interface's index where it lives; -errno (-ENODEV: not there). */
+int kernel_dev_ifindex(const struct sl_kernel *k, const char *name16, uint32_t *ret);
+/* An endpoint's interface name by index (the directory's, else sluice's
+ * namespace's); false when no device has it. */
+bool kernel_dev_name(const struct sl_kernel *k, uint32_t ifindex, char ret[16]);
+/* Each directory device exists, is an ipvlan slave of its master, and not
+ * in mode l3s; else e says which and why. */
+int kernel_nsdevs_check(const struct sl_kernel *k, struct sl_kerr *e);
+/* Enter d's namespace on this thread (NULL or sluice's own: nothing) and
+ * leave it again with what *ret_saved holds. */
+int kernel_netns_enter(const struct kernel_nsdev *d, int *ret_saved);
+/* The same by path ("": nothing). */
+int kernel_netns_enter_path(const char *path, int *ret_saved);
+void kernel_netns_leave(int saved);
+
 /* pin.c: open the pinned maps (again: whatever was opened before is closed). */
 int kernel_open_maps(struct sl_kernel *k, struct sl_kerr *e);
 
@@ -118,9 +154,11 @@ struct kernel_dump_job {
 	uint32_t ksz, vsz, max_entries;
 	const char *name;
 };
-int kernel_dump_maps(struct kernel_dump_job *jobs, size_t n, struct sl_objset *live, struct sl_kerr *e);
+int kernel_dump_maps(const struct sl_kernel *k, struct kernel_dump_job *jobs, size_t n, struct sl_objset *live,
+		     struct sl_kerr *e);
 /* Fill a new map with every desired entry of its kind. */
-int kernel_fill_map(int fd, const char *name, const struct sl_objset *want, struct sl_kerr *e);
+int kernel_fill_map(const struct sl_kernel *k, int fd, const char *name, const struct sl_objset *want,
+		    struct sl_kerr *e);
 /* The entries added and changed, kind by kind in add order (remove false),
  * or removed, in reverse (remove true). */
 int kernel_entries_write(struct sl_kernel *k, bool remove, const struct sl_objset *want,

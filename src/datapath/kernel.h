@@ -36,6 +36,7 @@ struct sl_prog_settings {
 	uint8_t tunnel;
 	uint8_t encrypt;
 	uint8_t proxy; /* some policy names a proxyPort (bpf/lib/proxy.h) */
+	uint8_t ipvlan; /* datapath.mode: ipvlan (bpf/lib/config.h) */
 };
 
 /* Kernel writes made by this process: bpf() commands that change state

@@ -55,8 +55,15 @@ static int maps_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_k
 			jobs[n_jobs++] = (struct kernel_dump_job){ k->map_fd[i], kind, info.key_size, info.value_size,
 							    info.max_entries, l[i].name };
 	}
+	/* where the endpoints' devices are (ipvlan mode), before the entries
+	 * keyed by them are read */
+	if (r >= 0) {
+		r = kernel_nsdevs_load(k, NULL);
+		if (r < 0)
+			kerr(e, "map %s: reading the endpoints' namespaces: %s", SL_MAPNAME_EP_NETNS, strerror(-r));
+	}
 	if (r >= 0)
-		r = kernel_dump_maps(jobs, n_jobs, live, e);
+		r = kernel_dump_maps(k, jobs, n_jobs, live, e);
 	return r;
 }
 
@@ -152,7 +159,7 @@ static int maps_prepare(struct sl_kernel *k, const struct sl_objset *want, const
 
 			k->new_fd[li] = fd;
 			if (sl_kind_by_map(mk->name) >= 0) {
-				r = kernel_fill_map(fd, mk->name, want, e);
+				r = kernel_fill_map(k, fd, mk->name, want, e);
 			} else if (old->type == mv->type && old->key_size == mv->key_size &&
 				   old->value_size == mv->value_size && k->map_fd[li] >= 0 &&
 				   mv->type != BPF_MAP_TYPE_RINGBUF) {

@@ -241,6 +241,7 @@ void sl_kernel_close(struct sl_kernel *k)
 	if (!k)
 		return;
 	close_maps(k);
+	kernel_nsdevs_free(k);
 	if (k->dir_fd >= 0)
 		close(k->dir_fd);
 	free(k->foreign);

@@ -103,6 +103,7 @@ static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, 
 	d->rodata->cfg_tunnel_ifindex = tun;
 	d->rodata->cfg_encrypt = s->encrypt;
 	d->rodata->cfg_proxy = s->proxy;
+	d->rodata->cfg_ipvlan = s->ipvlan;
 	r = reuse_maps(k, d->obj, e);
 	if (r >= 0 && (r = datapath_bpf__load(d)) < 0)
 		kerr(e, "program from_endpoint/to_endpoint/from_overlay: the kernel refused to load it: %s "

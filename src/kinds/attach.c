@@ -25,6 +25,10 @@ static void changes(const struct sl_attach_value *b, const struct sl_attach_valu
 
 	desc_put(d, &d->line, ": ");
 	sl_prog_desc_change(d, &first, b->prog, b->digest, a->prog, a->digest);
+	if (b->netns_tag != a->netns_tag) {
+		desc_sep(d, &first);
+		desc_put(d, &d->line, "moved to another network namespace");
+	}
 	if (xdp && b->xdp_mode != a->xdp_mode) {
 		desc_sep(d, &first);
 		desc_put(d, &d->line, "mode %s -> %s", DESC_TABLE_NAME(xdp_mode_name, b->xdp_mode, "mode", mb),

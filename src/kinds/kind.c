@@ -14,6 +14,7 @@ static const struct sl_kind *const kinds[SL_OBJ__MAX] = {
 	[SL_OBJ_ROUTE] = &sl_kind_route,	     [SL_OBJ_DEVICE] = &sl_kind_device,
 	[SL_OBJ_RULE] = &sl_kind_rule,		     [SL_OBJ_SOCKHOOK] = &sl_kind_sockhook,
 	[SL_OBJ_EP_NAME] = &sl_kind_ep_name,	     [SL_OBJ_ID_LABELS] = &sl_kind_id_labels,
+	[SL_OBJ_EP_NETNS] = &sl_kind_ep_netns,
 };
 
 const struct sl_kind *sl_kind(unsigned kind)

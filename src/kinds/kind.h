@@ -37,6 +37,7 @@ enum sl_obj_kind {
 	SL_OBJ_SOCKHOOK,   /* struct sl_sockhook_key -> struct sl_sockhook_value (kinds/sockhook.h) */
 	SL_OBJ_EP_NAME,	   /* interface name (16 bytes) -> struct sl_ep_name_value (kinds/names.c) */
 	SL_OBJ_ID_LABELS,  /* identity (4 bytes) -> struct sl_id_labels_value (kinds/names.c) */
+	SL_OBJ_EP_NETNS,   /* interface name (16 bytes) -> struct sl_ep_netns_value (kinds/netns.c) */
 	SL_OBJ__MAX
 };
 
@@ -150,4 +151,4 @@ const char *sl_kind_name(unsigned kind);
 extern const struct sl_kind sl_kind_endpoint, sl_kind_ipcache, sl_kind_policy, sl_kind_prefilter4,
 	sl_kind_prefilter6, sl_kind_attach, sl_kind_map, sl_kind_prog, sl_kind_backend, sl_kind_service,
 	sl_kind_xfrm_state, sl_kind_xfrm_policy, sl_kind_route, sl_kind_device, sl_kind_rule,
-	sl_kind_sockhook, sl_kind_ep_name, sl_kind_id_labels;
+	sl_kind_sockhook, sl_kind_ep_name, sl_kind_id_labels, sl_kind_ep_netns;

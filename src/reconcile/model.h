@@ -207,6 +207,7 @@ enum {
 	SL_EP_LABELS,
 	SL_EP_NODE,
 	SL_EP_ID,
+	SL_EP_NETNS,
 	SL_EP__MAX
 };
 struct sl_endpoint {
@@ -223,6 +224,7 @@ struct sl_endpoint {
 	uint32_t n_labels;
 	char *node; /* NULL: this node */
 	uint32_t id;
+	char *netns; /* ipvlan mode: the namespace holding interface; NULL: sluice's own */
 };
 
 /* ---- nodes ---- */

@@ -245,6 +245,7 @@ static const cyaml_schema_field_t endpoint_fields[] = {
 	[SL_EP_LABELS] = LABELS("labels", OPT, struct sl_endpoint, labels, n_labels),
 	[SL_EP_NODE] = STR_PTR("node", OPT, struct sl_endpoint, node),
 	[SL_EP_ID] = CYAML_FIELD_UINT("id", OPT, struct sl_endpoint, id),
+	[SL_EP_NETNS] = STR_PTR("netns", OPT, struct sl_endpoint, netns),
 	[SL_EP__MAX] = CYAML_FIELD_END,
 };
 CHECK_FIELDS(struct sl_endpoint, endpoint_fields, SL_EP__MAX);

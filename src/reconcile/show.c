@@ -70,9 +70,13 @@ static void build_doc(struct show *s)
 	for (int i = 0; i < SL_MAP__MAX; i++)
 		sizes |= s->map_size_set[i] && s->map_size[i] != sl_map_size_default[i];
 	if (s->enforcement != SL_ENFORCE_DEFAULT || sizes || s->has_tunnel || s->underlay[0] || s->sock_accel ||
-	    s->host_services) {
+	    s->host_services || s->ipvlan_master[0]) {
 		struct doc_node *dp = doc_map(&s->doc, root, "datapath", DOC_BLOCK);
 
+		if (s->ipvlan_master[0]) {
+			doc_str(&s->doc, dp, "mode", "ipvlan");
+			doc_str(&s->doc, dp, "ipvlanMaster", s->ipvlan_master);
+		}
 		if (s->has_tunnel) {
 			doc_str(&s->doc, dp, "tunnel", "vxlan");
 			doc_u64(&s->doc, dp, "vxlanPort", s->vxlan_port);

@@ -221,13 +221,15 @@ void show_remote_endpoints(struct show *s)
 }
 
 static void emit_endpoint(struct show *s, struct doc_node *seq, const char *name, const char *ifname, int a4, int a6,
-			 uint32_t identity, const char *node, unsigned id)
+			 uint32_t identity, const char *node, unsigned id, const char *netns)
 {
 	struct doc_node *m = doc_map(&s->doc, seq, NULL, DOC_BLOCK);
 
 	doc_str(&s->doc, m, "name", name);
 	if (ifname)
 		doc_str(&s->doc, m, "interface", ifname);
+	if (netns && netns[0])
+		doc_str(&s->doc, m, "netns", netns);
 	if (a4 >= 0)
 		doc_str(&s->doc, m, "ipv4", show_addr_str(s, &s->addrs[a4].p));
 	if (a6 >= 0)
@@ -251,11 +253,11 @@ void show_emit_endpoints(struct show *s)
 		const struct sep *e = &s->eps[i];
 
 		if (!e->skip)
-			emit_endpoint(s, q, e->name, e->ifname, e->a4, e->a6, e->v.identity, NULL, e->v.id);
+			emit_endpoint(s, q, e->name, e->ifname, e->a4, e->a6, e->v.identity, NULL, e->v.id, e->netns);
 	}
 	for (size_t i = 0; i < s->n_reps; i++) {
 		const struct srep *r = &s->reps[i];
 
-		emit_endpoint(s, q, r->name, NULL, r->a4, r->a6, r->identity, s->nodes[r->node].name, 0);
+		emit_endpoint(s, q, r->name, NULL, r->a4, r->a6, r->identity, s->nodes[r->node].name, 0, NULL);
 	}
 }

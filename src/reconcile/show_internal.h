@@ -57,6 +57,7 @@ struct sep {
 	struct sl_endpoint_value v;
 	const char *name;
 	char given[SL_EP_NAME_LEN + 1]; /* the name the kernel keeps (sluice_ep_names), "" if none */
+	char netns[SL_NETNS_PATH_LEN]; /* ipvlan mode: its slave's namespace (sluice_ep_netns), "" if none */
 	int a4, a6; /* index in addrs, or -1 */
 	bool skip;
 };
@@ -188,6 +189,7 @@ struct show {
 	bool has_tunnel;
 	uint16_t vxlan_port;
 	char underlay[SHOW_IFNAME_LEN + 1];
+	char ipvlan_master[SHOW_IFNAME_LEN + 1]; /* mode: ipvlan (sluice_ep_netns), "" in veth mode */
 	/* socket acceleration and host-reachable services, from their socket
 	 * hooks; the cgroup of a cgroup hook */
 	bool sock_accel;

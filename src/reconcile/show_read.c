@@ -285,8 +285,9 @@ static void read_attach(struct show *s, size_t at, const struct sl_obj *o)
 			show_note(s, "the prefilter on %s is in an unknown XDP mode; shown as native", ifname);
 		return;
 	}
-	if ((k.hook == SL_HOOK_TC_INGRESS && v.prog == SL_PROG_FROM_ENDPOINT) ||
-	    (k.hook == SL_HOOK_TC_EGRESS && v.prog == SL_PROG_TO_ENDPOINT)) {
+	if (v.prog == SL_PROG_FROM_ENDPOINT || v.prog == SL_PROG_TO_ENDPOINT) {
+		/* (on a veth's host side: from on ingress, to on egress; on an
+		 * ipvlan slave the other way round) */
 		/* Made for every endpoint; one without its endpoint is drift. */
 		if (s->live->sorted && !objset_find(s->live, SL_OBJ_ENDPOINT, k.ifname, SHOW_IFNAME_LEN))
 			show_note(s, "the programs on %s, which is no endpoint, are not shown", ifname);
@@ -484,6 +485,25 @@ static void read_ep_name(struct show *s, size_t at, const struct sl_obj *o)
 			snprintf(s->eps[i].given, sizeof(s->eps[i].given), "%.*s", (int)sizeof(v.name), v.name);
 }
 
+/* ipvlan mode: where an endpoint's slave is, and the master it hangs off */
+static void read_ep_netns(struct show *s, size_t at, const struct sl_obj *o)
+{
+	char ifname[SHOW_IFNAME_LEN];
+	struct sl_ep_netns_value v;
+
+	(void)at;
+	if (!show_obj_copy(s, o, ifname, sizeof(ifname), &v, sizeof(v)))
+		return;
+	if (!s->ipvlan_master[0])
+		snprintf(s->ipvlan_master, sizeof(s->ipvlan_master), "%.*s", (int)sizeof(v.master), v.master);
+	else if (strncmp(s->ipvlan_master, v.master, sizeof(v.master)))
+		show_note(s, "endpoint interface %.16s hangs off ipvlan master %.16s, not %s", ifname, v.master,
+			  s->ipvlan_master);
+	for (size_t i = 0; i < s->n_eps; i++)
+		if (!strncmp(s->eps[i].ifname, ifname, SHOW_IFNAME_LEN))
+			snprintf(s->eps[i].netns, sizeof(s->eps[i].netns), "%.*s", (int)sizeof(v.netns) - 1, v.netns);
+}
+
 static void read_id_labels(struct show *s, size_t at, const struct sl_obj *o)
 {
 	struct sl_id_labels_value v;
@@ -504,6 +524,7 @@ static void (*const readers[SL_OBJ__MAX])(struct show *s, size_t i, const struct
 	[SL_OBJ_ROUTE] = read_route,	       [SL_OBJ_DEVICE] = read_device,	      [SL_OBJ_RULE] = read_later,
 	[SL_OBJ_SOCKHOOK] = read_sockhook,
 	[SL_OBJ_EP_NAME] = read_ep_name,       [SL_OBJ_ID_LABELS] = read_id_labels,
+	[SL_OBJ_EP_NETNS] = read_ep_netns,
 };
 
 void show_read_live(struct show *s)

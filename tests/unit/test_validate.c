@@ -212,13 +212,57 @@ Test(validate, modes_need_their_settings)
 	assert_diags(&ld,
 		     "2:18: datapath.mode: mode: ipvlan needs ipvlanMaster, the device the endpoints' ipvlan slaves "
 		     "hang off\n"
-		     "2:18: warning: datapath.mode: ipvlan is not carried out yet by this version of sluice: the "
-		     "programs are attached to each endpoint's interface as on the host side of a veth, and "
-		     "ipvlanMaster is not used\n"
 		     "2:34: datapath.tunnel: tunnel: vxlan needs the nodes to tunnel to: add a 'nodes' section\n"
+		     "2:34: datapath.tunnel: tunnel: vxlan in ipvlan mode is not carried out yet by this version of "
+		     "sluice: the endpoint's program runs in the endpoint's own namespace and cannot hand a packet to "
+		     "sluice_vxlan in the node's; route the pod CIDRs through the underlay (tunnel: disabled), as "
+		     "Cilium's ipvlan mode does\n"
 		     "2:34: datapath.tunnel: tunnel: vxlan needs datapath.underlayDevice, the device toward the other "
 		     "nodes (sluice_vxlan's MTU is its MTU less the encapsulation)\n"
 		     "2:53: datapath.cgroupPath: 'rel' is not an absolute path\n");
+	sl_load_free(&ld);
+}
+
+/* ipvlan mode refuses what it cannot carry out (issue 22), and netns is
+ * for its endpoints only. */
+Test(validate, ipvlan_refusals_and_netns)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\n"
+		  "datapath: {mode: ipvlan, ipvlanMaster: eth0, underlayDevice: eth0}\n" IDS
+		  "endpoints:\n"
+		  "  - {name: a, interface: ipvl-a, ipv4: 10.1.0.10, identity: 1000, netns: /run/netns/a}\n"
+		  "  - {name: b, interface: ipvl-b, ipv4: 10.1.0.11, identity: 1000, netns: run/netns/b}\n"
+		  "encryption: {enabled: true, keys: [{spi: 3, aead: 'rfc4106(gcm(aes))', "
+		  "key: '0x0123456789abcdef0123456789abcdef01234567', icvBits: 128}]}\n"
+		  "policies:\n"
+		  "  - name: p\n"
+		  "    endpointSelector: {}\n"
+		  "    egress: [{toPorts: [{ports: [{port: 80, protocol: TCP}], proxyPort: 15001}]}]\n",
+		  true);
+	assert_diags(&ld,
+		     "8:74: endpoints[b].netns: 'run/netns/b' is not an absolute path of at most 127 bytes (for "
+		     "example /run/netns/b)\n"
+		     "9:23: encryption.enabled: encryption needs the nodes to encrypt to: add a 'nodes' section\n"
+		     "9:23: encryption.enabled: encryption in ipvlan mode is not carried out yet by this version of "
+		     "sluice: the ipvlan driver clears the mark that selects the key when a packet leaves the "
+		     "endpoint's namespace; use mode: veth\n"
+		     "9:77: warning: encryption.keys[3].key: the key sits in the state file; anyone who can read the "
+		     "file can read the key (prefer keyFile)\n"
+		     "13:73: policies[p].egress[0].toPorts[0].proxyPort: the L7 redirect needs mode: veth: in ipvlan "
+		     "mode the endpoint's packets never reach the node's stack, where the proxy listens (as Cilium's "
+		     "ipvlan mode, which has no L7 policy)\n");
+	sl_load_free(&ld);
+
+	load_text(&ld,
+		  "version: 1\n" IDS
+		  "endpoints:\n"
+		  "  - {name: a, interface: veth-a, ipv4: 10.1.0.10, identity: 1000, netns: /run/netns/a}\n",
+		  true);
+	assert_diags(&ld, "6:74: endpoints[a].netns: netns is for mode: ipvlan, where the endpoint's device is its "
+			  "ipvlan slave; in veth mode interface is the host side of the pair, in the node's namespace\n");
 	sl_load_free(&ld);
 }
 
@@ -418,7 +462,7 @@ Test(validate, settings_not_carried_out_yet_warn)
 		  "version: 1\nnode: a\n"
 		  "nodes: [{name: a, ip: 192.168.50.1, podCIDRs: [10.1.0.0/24]}]\n"
 		  "datapath:\n"
-		  "  mode: ipvlan\n"
+		  "  mode: veth\n"
 		  "  ipvlanMaster: eth0\n"
 		  "  tunnel: disabled\n"
 		  "  socketAcceleration: true\n"
@@ -430,9 +474,7 @@ Test(validate, settings_not_carried_out_yet_warn)
 		  "    egress: [{toPorts: [{ports: [{port: 80, protocol: TCP}], proxyPort: 15001}]}]\n",
 		  true);
 	assert_diags(&ld,
-		     "5:9: warning: datapath.mode: ipvlan is not carried out yet by this version of sluice: the "
-		     "programs are attached to each endpoint's interface as on the host side of a veth, and "
-		     "ipvlanMaster is not used\n"
+		     "6:17: warning: datapath.ipvlanMaster: ipvlanMaster is used only with mode: ipvlan and is ignored\n"
 		     "16:23: warning: policies[p].endpointSelector: this selector matches no endpoint\n");
 	cr_assert_eq(ld.diags.n_errors, 0, "warnings only: the state is valid");
 	sl_load_free(&ld);

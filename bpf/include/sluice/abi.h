@@ -38,6 +38,7 @@
 #define SL_MAPNAME_MONITOR_LOST "sluice_monitor_lost"
 #define SL_MAPNAME_EP_NAMES "sluice_ep_names"
 #define SL_MAPNAME_ID_LABELS "sluice_id_labels"
+#define SL_MAPNAME_EP_NETNS "sluice_ep_netns"
 #define SL_MAPNAME_PREFILTER_V4 "sluice_prefilter_v4"
 #define SL_MAPNAME_PREFILTER_V6 "sluice_prefilter_v6"
 #define SL_MAPNAME_SOCK "sluice_sock"
@@ -442,6 +443,10 @@ enum sl_metric {
 #define SL_MARK_PROXY 0x0A00u	   /* to the local proxy: routed locally (sluice's rule) */
 #define SL_MARK_FROM_PROXY 0x0B00u /* from the local proxy (state-format.md, "L7 redirect") */
 #define SL_MARK_IDENTITY 0x0F00u
+/* ipvlan mode: an answer sluice_from_endpoint sent back into its endpoint
+ * (bpf/lib/config.h, back_into_endpoint); the whole mark, taken off by
+ * sluice_to_endpoint, which lets the packet in */
+#define SL_MARK_RETURNED 0x0C00u
 #define SL_MARK_KEY_SHIFT 12
 #define SL_MARK_ENCRYPT_MASK 0xFF00u
 #define SL_MARK_PROXY_PORT_SHIFT 16
@@ -553,6 +558,20 @@ struct sl_id_labels_value {
 struct sl_ep_name_value {
 	char name[SL_EP_NAME_LEN];
 };
+
+/* sluice_ep_netns (ipvlan mode): an endpoint's interface (its name, as the
+ * state gives it) -> the namespace that holds it (a path; "" for sluice's
+ * own) and the ipvlan master it must hang off. User space's record of
+ * where its programs are: the kernel has no list of namespaces. */
+#define SL_NETNS_PATH_LEN 128
+struct sl_ep_netns_key {
+	char ifname[16];
+};
+struct sl_ep_netns_value {
+	char netns[SL_NETNS_PATH_LEN];
+	char master[16];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_ep_netns_value) == 144, "sl_ep_netns_value layout");
 
 /* Node-wide settings are `const volatile` globals of the programs, set
  * before load (see bpf/lib/config.h): cfg_tunnel_ifindex, cfg_encrypt,

@@ -33,10 +33,11 @@ void datapath_validate(struct val *v)
 		v_warn(v, f, SL_AT(dp, SL_DP_VXLAN_PORT), "vxlanPort", "vxlanPort is used only with tunnel: vxlan");
 	if (dp->cgroup_path && dp->cgroup_path[0] != '/')
 		v_err(v, f, SL_AT(dp, SL_DP_CGROUP_PATH), "cgroupPath", "%s is not an absolute path", diag_q(dp->cgroup_path));
-	if (SL_HAS(dp, SL_DP_MODE) && dp->mode == SL_MODE_IPVLAN)
-		v_warn(v, f, SL_AT(dp, SL_DP_MODE), "mode",
-		  "ipvlan " NOT_YET ": the programs are attached to each endpoint's interface as on the host side "
-		  "of a veth, and ipvlanMaster is not used");
+	if (mode_ok && dp->mode == SL_MODE_IPVLAN && SL_HAS(dp, SL_DP_TUNNEL) && dp->tunnel == SL_TUNNEL_VXLAN)
+		v_err(v, f, SL_AT(dp, SL_DP_TUNNEL), "tunnel",
+		  "tunnel: vxlan in ipvlan mode " NOT_YET ": the endpoint's program runs in the endpoint's own "
+		  "namespace and cannot hand a packet to sluice_vxlan in the node's; route the pod CIDRs through "
+		  "the underlay (tunnel: disabled), as Cilium's ipvlan mode does");
 	if (SL_HAS(dp, SL_DP_TUNNEL) && dp->tunnel == SL_TUNNEL_VXLAN && !dp->underlay_device)
 		v_err(v, f, SL_AT(dp, SL_DP_TUNNEL), "tunnel",
 		  "tunnel: vxlan needs datapath.underlayDevice, the device toward the other nodes (sluice_vxlan's "

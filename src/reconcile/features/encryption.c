@@ -185,6 +185,10 @@ void encryption_validate(struct val *v)
 			v_err(v, f, SL_AT(enc, SL_ENC_ENABLED), "enabled",
 			  "encryption routes the remote nodes' pod CIDRs through the device toward them: set "
 			  "datapath.underlayDevice");
+		if (enc->enabled && st->datapath->mode == SL_MODE_IPVLAN)
+			v_err(v, f, SL_AT(enc, SL_ENC_ENABLED), "enabled",
+			  "encryption in ipvlan mode " NOT_YET ": the ipvlan driver clears the mark that selects the "
+			  "key when a packet leaves the endpoint's namespace; use mode: veth");
 		if (!enc->enabled && enc->n_keys)
 			v_warn(v, f, SL_HAS(enc, SL_ENC_ENABLED) ? SL_AT(enc, SL_ENC_ENABLED) : &enc->m[0],
 			  SL_HAS(enc, SL_ENC_ENABLED) ? "enabled" : NULL,

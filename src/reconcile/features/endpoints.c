@@ -85,6 +85,17 @@ static void validate_endpoint(struct val *v, struct sl_endpoint *ep)
 		v_check_ifname(v, ep->file, SL_AT(ep, SL_EP_INTERFACE), "interface", ep->interface);
 	else if (local && local_known && !SL_GIVEN(ep, SL_EP_INTERFACE))
 		v_err(v, ep->file, &ep->m[0], NULL, "missing required key 'interface' (the endpoint's device on this node)");
+	/* The namespace of its ipvlan slave. */
+	if (SL_HAS(ep, SL_EP_NETNS)) {
+		if (ep->netns[0] != '/' || strlen(ep->netns) >= SL_NETNS_PATH_LEN)
+			v_err(v, ep->file, SL_AT(ep, SL_EP_NETNS), "netns",
+			      "%s is not an absolute path of at most %d bytes (for example /run/netns/%s)", diag_q(ep->netns),
+			      SL_NETNS_PATH_LEN - 1, ep->name ? ep->name : "web-1");
+		else if (st->datapath->mode != SL_MODE_IPVLAN)
+			v_err(v, ep->file, SL_AT(ep, SL_EP_NETNS), "netns",
+			      "netns is for mode: ipvlan, where the endpoint's device is its ipvlan slave; in veth mode "
+			      "interface is the host side of the pair, in the node's namespace");
+	}
 	/* Addresses, inside the pod CIDRs of the node that owns it. */
 	has4 = v_check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV4), "ipv4", ep->ipv4, 4, &ep->ipv4_pfx);
 	has6 = v_check_addr(v, ep->file, SL_AT(ep, SL_EP_IPV6), "ipv6", ep->ipv6, 6, &ep->ipv6_pfx);
@@ -275,11 +286,21 @@ static int assign_endpoint_ids(const struct endpoints_prev *prev, struct local_e
 	return 0;
 }
 
-/* The programs of an endpoint, on its device: tc ingress and egress. */
-static int endpoint_attach(const struct endpoints_prev *prev, const char *ifname, struct sl_objset *out)
+/* The programs of an endpoint, on its device: what the endpoint sends
+ * meets sluice_from_endpoint, what it is sent sluice_to_endpoint. The host
+ * side of a veth pair sends what the endpoint sent: from on its tc ingress,
+ * to on its egress. An ipvlan slave is the endpoint's own device, in its
+ * namespace: from on its egress, to on its ingress (the ipvlan driver
+ * delivers to a slave through its ingress whether the packet came from the
+ * master or from another slave). */
+static int endpoint_attach(const struct sl_state *st, const struct endpoints_prev *prev, const struct sl_endpoint *ep,
+			   struct sl_objset *out)
 {
-	struct sl_attach_key k = { .hook = SL_HOOK_TC_INGRESS };
-	struct sl_attach_value v = { .prog = SL_PROG_FROM_ENDPOINT };
+	bool ipvlan = st->datapath->mode == SL_MODE_IPVLAN;
+	const char *ifname = ep->interface;
+	struct sl_attach_key k = { .hook = ipvlan ? SL_HOOK_TC_EGRESS : SL_HOOK_TC_INGRESS };
+	struct sl_attach_value v = { .prog = SL_PROG_FROM_ENDPOINT,
+				     .netns_tag = ipvlan ? sl_netns_tag(ep->netns, SL_NETNS_PATH_LEN) : 0 };
 	int r;
 
 	if (prev)
@@ -288,7 +309,7 @@ static int endpoint_attach(const struct endpoints_prev *prev, const char *ifname
 	r = objset_add(out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
 	if (r < 0)
 		return r;
-	k.hook = SL_HOOK_TC_EGRESS;
+	k.hook = ipvlan ? SL_HOOK_TC_INGRESS : SL_HOOK_TC_EGRESS;
 	v.prog = SL_PROG_TO_ENDPOINT;
 	v.digest = prev ? prev->prog_digest[SL_PROG_TO_ENDPOINT] : 0;
 	return objset_add(out, SL_OBJ_ATTACH, &k, sizeof(k), &v, sizeof(v));
@@ -317,8 +338,17 @@ int endpoints_compile(const struct sl_state *st, const struct endpoints_prev *pr
 			break;
 		snprintf(key, sizeof(key), "%s", l[i].ep->interface);
 		r = objset_add(out, SL_OBJ_ENDPOINT, key, sizeof(key), &v, sizeof(v));
+		if (r >= 0 && st->datapath->mode == SL_MODE_IPVLAN) {
+			struct sl_ep_netns_value nv = { 0 };
+
+			if (l[i].ep->netns)
+				snprintf(nv.netns, sizeof(nv.netns), "%s", l[i].ep->netns);
+			if (st->datapath->ipvlan_master)
+				snprintf(nv.master, sizeof(nv.master), "%s", st->datapath->ipvlan_master);
+			r = objset_add(out, SL_OBJ_EP_NETNS, key, sizeof(key), &nv, sizeof(nv));
+		}
 		if (r >= 0)
-			r = endpoint_attach(prev, l[i].ep->interface, out);
+			r = endpoint_attach(st, prev, l[i].ep, out);
 	}
 	free(l);
 	return r;

@@ -92,6 +92,10 @@ static void proxy_port_check(struct val *v, const char *file, const struct sl_po
 	if (!v_check_range(v, file, SL_AT(pr, SL_PORTRULE_PROXY_PORT), "proxyPort", pr->proxy_port, 1, 65535,
 			   "a port"))
 		return;
+	if (v->st->datapath->mode == SL_MODE_IPVLAN)
+		v_err(v, file, SL_AT(pr, SL_PORTRULE_PROXY_PORT), "proxyPort",
+		      "the L7 redirect needs mode: veth: in ipvlan mode the endpoint's packets never reach the node's "
+		      "stack, where the proxy listens (as Cilium's ipvlan mode, which has no L7 policy)");
 	for (uint32_t j = 0; j < pr->n_ports; j++) {
 		const struct sl_port *p = &pr->ports[j];
 		size_t s = v_path_idx(v, ".ports", j);
