@@ -293,6 +293,23 @@ static int entry_key(const struct sl_kernel *k, int kind, const uint8_t *okey, u
 	return 1; /* use the object key as is */
 }
 
+/* Whether a desired object of this kind (keyed by interface) has the map
+ * key kkey: a removed "#N" (a device observed under no name, say an ipvlan
+ * slave whose record was lost) whose index is an added one's is not
+ * deleted, or it would take the new entry with it. */
+static bool wanted_key(const struct sl_kernel *k, int kind, const struct sl_objset *want, const uint8_t *kkey)
+{
+	for (size_t i = 0; i < want->n; i++) {
+		const struct sl_obj *o = &want->v[i];
+		uint32_t idx;
+
+		if (o->kind == kind && endpoint_ifindex(k, (const char *)obj_key(want, o), &idx) == 0 &&
+		    !memcmp(&idx, kkey, sizeof(idx)))
+			return true;
+	}
+	return false;
+}
+
 /* Write the adds and changes (remove: the removes) of one kind. migrated:
  * the map was made anew and already holds everything. */
 static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct sl_objset *want,
@@ -329,6 +346,8 @@ static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct s
 			r = t;
 			break;
 		}
+		if (remove && t == 0 && key[0] == '#' && wanted_key(k, kind, want, kbuf))
+			continue;
 		r = batch_add(&b, t == 0 ? kbuf : key, ksz, obj_val(s, o), vsz);
 	}
 	if (r >= 0 && b.n) {

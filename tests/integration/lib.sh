@@ -189,12 +189,32 @@ it_node_setup() {
 
 # it_endpoint NAME N IDENTITY: endpoint NAME with 10.1.0.N, fd00:1::N,
 # host side lxc-NAME, of the given identity (for it_topology_yaml).
+# With IT_IPVLAN_MASTER set (ipvlan mode): no veth pair; the endpoint's
+# device is ipvl-NAME, an ipvlan slave of that master (mode
+# IT_IPVLAN_MODE, default l3) moved into its namespace, which
+# it_topology_yaml names as /proc/PID/ns/net.
 it_endpoint() {
 	local name=$1 n=$2 ident=$3 pid dev=lxc-$1
 	it_netns pid
 	IT_PID[$name]=$pid IT_A4[$name]=10.1.0.$n IT_A6[$name]=fd00:1::$n IT_IDENT[$name]=$ident
 	IT_ENDPOINTS+=("$name")
 	it_sysctls it_in "$pid"
+	if [ -n "${IT_IPVLAN_MASTER:-}" ]; then
+		dev=ipvl-$name
+		ip link add link "$IT_IPVLAN_MASTER" name "$dev" type ipvlan mode "${IT_IPVLAN_MODE:-l3}" ||
+			it_die "$name: ipvlan slave"
+		ip link set "$dev" netns "$pid" || it_die "$name: into its namespace"
+		it_in "$pid" ip -batch - <<-EOF || it_die "$name: endpoint side"
+			link set lo up
+			link set $dev up
+			addr add 10.1.0.$n/32 dev $dev
+			addr add fd00:1::$n/128 dev $dev nodad
+			route add default dev $dev
+		EOF
+		it_in "$pid" ip -6 route replace default dev "$dev" || it_die "$name: IPv6 default route"
+		IT_LINK_T=${EPOCHREALTIME/./}
+		return
+	fi
 	ip link add "$dev" type veth peer name eth0 netns "$pid" || it_die "$name: veth"
 	# Proxy ARP answers for 169.254.1.1 (the node has a route to it, its
 	# default), at once: the default proxy_delay holds answers up to 0.8 s.
@@ -355,6 +375,10 @@ it_topology_yaml() {
 	done
 	echo "endpoints:"
 	for name in "${IT_ENDPOINTS[@]}"; do
+		if [ -n "${IT_IPVLAN_MASTER:-}" ]; then
+			echo "  - {name: $name, interface: ipvl-$name, netns: /proc/${IT_PID[$name]}/ns/net, ipv4: ${IT_A4[$name]}, ipv6: \"${IT_A6[$name]}\", identity: ${IT_IDENT[$name]}}"
+			continue
+		fi
 		echo "  - {name: $name, interface: lxc-$name, ipv4: ${IT_A4[$name]}, ipv6: \"${IT_A6[$name]}\", identity: ${IT_IDENT[$name]}}"
 	done
 }
