@@ -112,6 +112,12 @@ static __inline int from_endpoint_steps(struct __sk_buff *skb, struct env *env, 
 	int r, verdict;
 	__u64 now;
 
+	/* ipvlan mode: the mark that lets an answer into the endpoint
+	 * (back_into_endpoint) is sluice's to set; an endpoint that sets it
+	 * itself (SO_MARK) must not carry it to a slave in its own namespace,
+	 * which no namespace crossing would clear. */
+	if (cfg_ipvlan && skb->mark == SL_MARK_RETURNED)
+		skb->mark = 0;
 	r = parse_packet(skb, p);
 	if (r == PARSE_OK)
 		env->p = p; /* what events say of the packet */

@@ -32,6 +32,7 @@ struct kernel_nsdev {
 	int ns_fd;	  /* -1: sluice's own namespace */
 	uint32_t ifindex; /* in that namespace; 0: not found (err says why) */
 	int err;
+	bool wanted; /* desired (else only recorded: on its way out) */
 };
 
 /* One of sluice's programs attached somewhere, as observed. */
@@ -130,7 +131,7 @@ int kernel_dev_ifindex(const struct sl_kernel *k, const char *name16, uint32_t *
 /* An endpoint's interface name by index (the directory's, else sluice's
  * namespace's); false when no device has it. */
 bool kernel_dev_name(const struct sl_kernel *k, uint32_t ifindex, char ret[16]);
-/* Each directory device exists, is an ipvlan slave of its master, and not
+/* Each desired directory device exists, is an ipvlan slave of its master, and not
  * in mode l3s; else e says which and why. */
 int kernel_nsdevs_check(const struct sl_kernel *k, struct sl_kerr *e);
 /* Enter d's namespace on this thread (NULL or sluice's own: nothing) and

@@ -137,12 +137,14 @@ static struct kernel_nsdev *nsdev_slot(struct sl_kernel *k, const char *ifname, 
 	return &k->nsdevs[k->n_nsdevs++];
 }
 
-static int nsdev_set(struct sl_kernel *k, size_t *cap, const char *ifname, const struct sl_ep_netns_value *v)
+static int nsdev_set(struct sl_kernel *k, size_t *cap, const char *ifname, const struct sl_ep_netns_value *v,
+		     bool wanted)
 {
 	struct kernel_nsdev *d = nsdev_slot(k, ifname, cap);
 
 	if (!d)
 		return -ENOMEM;
+	d->wanted = wanted;
 	if (d->ns_fd >= 0)
 		close(d->ns_fd);
 	memcpy(d->ifname, ifname, 16);
@@ -169,12 +171,12 @@ int kernel_nsdevs_load(struct sl_kernel *k, const struct sl_objset *want)
 			key = next;
 			prev = &key;
 			if (bpf_map_lookup_elem(fd, &key, &v) == 0)
-				r = nsdev_set(k, &cap, key.ifname, &v);
+				r = nsdev_set(k, &cap, key.ifname, &v, false);
 		}
 	}
 	for (size_t i = 0; r >= 0 && want && i < want->n; i++)
 		if (want->v[i].kind == SL_OBJ_EP_NETNS && sl_kind_fits(SL_OBJ_EP_NETNS, want->v[i].klen, want->v[i].vlen))
-			r = nsdev_set(k, &cap, obj_key(want, &want->v[i]), obj_val(want, &want->v[i]));
+			r = nsdev_set(k, &cap, obj_key(want, &want->v[i]), obj_val(want, &want->v[i]), true);
 	return r;
 }
 
@@ -294,6 +296,20 @@ out:
 
 int kernel_nsdevs_check(const struct sl_kernel *k, struct sl_kerr *e)
 {
+	/* sluice_endpoints is keyed by ifindex, which is unique only inside
+	 * a namespace: two slaves with one index cannot both be endpoints */
+	for (size_t i = 0; i < k->n_nsdevs; i++)
+		for (size_t j = i + 1; k->nsdevs[i].wanted && k->nsdevs[i].ifindex && j < k->n_nsdevs; j++)
+			if (k->nsdevs[j].wanted && k->nsdevs[j].ifindex == k->nsdevs[i].ifindex) {
+				kerr(e, "endpoint interfaces %.16s in %s and %.16s in %s have the same index %u, and "
+					"sluice keys its endpoints by index; recreate one of them (a slave made in "
+					"the master's namespace and then moved keeps an index of its own); nothing was "
+					"changed",
+				     k->nsdevs[i].ifname, k->nsdevs[i].netns[0] ? k->nsdevs[i].netns : "sluice's namespace",
+				     k->nsdevs[j].ifname, k->nsdevs[j].netns[0] ? k->nsdevs[j].netns : "sluice's namespace",
+				     k->nsdevs[i].ifindex);
+				return -EEXIST;
+			}
 	for (size_t i = 0; i < k->n_nsdevs; i++) {
 		const struct kernel_nsdev *d = &k->nsdevs[i];
 		char name[17] = { 0 }, master[17] = { 0 };
@@ -303,6 +319,8 @@ int kernel_nsdevs_check(const struct sl_kernel *k, struct sl_kerr *e)
 		bool ipvlan;
 		int saved, r;
 
+		if (!d->wanted)
+			continue; /* recorded, on its way out: its namespace may be gone */
 		memcpy(name, d->ifname, 16);
 		memcpy(master, d->master, 16);
 		if (d->err == -ENODEV) {

@@ -330,6 +330,20 @@ it_check "other-1 removed: no program left on its slave" \
 	test -z "$(filters other-1 ingress)$(filters other-1 egress)"
 it_converged "$nother"
 it_apply "$svc"
+# An endpoint whose namespace is gone with its slave (the pod deleted):
+# the next apply, without it, goes through and forgets it.
+it_netns gone_pid
+ip link add link wld name ipvl-gone type ipvlan mode l3
+ip link set ipvl-gone netns "$gone_pid"
+sed "s|^endpoints:|endpoints:\n  - {name: gone-1, interface: ipvl-gone, netns: /proc/$gone_pid/ns/net, ipv4: 10.1.0.77, identity: 1000}|" \
+	"$svc" > "$IT_WORK/gone.yaml"
+it_apply "$IT_WORK/gone.yaml"
+it_check "gone-1: its programs on its slave" test -n "$(it_in "$gone_pid" tc filter show dev ipvl-gone ingress)"
+kill -KILL "$gone_pid"
+wait "$gone_pid" 2>/dev/null
+for i in $(seq 100); do [ -e "/proc/$gone_pid" ] || break; sleep 0.02; done
+it_apply "$svc"
+it_converged "$svc"
 
 # ---- refusals before any write ----
 snap() { for ep in "${IT_ENDPOINTS[@]}"; do filters "$ep" ingress; filters "$ep" egress; done
