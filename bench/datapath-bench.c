@@ -651,6 +651,7 @@ struct arm {
 	uint32_t len;
 	uint32_t types;
 	double med;
+	double round[16]; /* each round's figure */
 	int verdict;
 	uint64_t events; /* read from the ring after its runs */
 };
@@ -675,36 +676,62 @@ static int mon_count(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* ns per iteration of one test run, by the clock around it rather than
+ * the run's own figure, which the kernel gives in whole nanoseconds (one
+ * is 3% of an established flow's path); the system call's own microsecond
+ * is nothing against a run of --repeat iterations. */
+static double run_ns(int fd, const uint8_t *pkt, uint32_t len, int *ret_verdict)
+{
+	struct timespec t0, t1;
+	uint8_t out[256];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = repeat);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (bpf_prog_test_run_opts(fd, &o) < 0)
+		die("test run");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*ret_verdict = (int)o.retval;
+	return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / repeat;
+}
+
 static void time_arms(struct arm *a, int n)
 {
-	uint32_t d[8][16];
-	uint8_t out[256];
+	double d[8][16];
 
 	for (int r = -1; r < (int)runs && r < 16; r++)
 		for (int j = 0; j < n; j++) {
 			int i = r & 1 ? n - 1 - j : j;
-			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = a[i].pkt, .data_size_in = a[i].len, .data_out = out,
-				    .data_size_out = sizeof(out), .repeat = repeat);
-
 			uint64_t e0;
+			double t;
 
 			mon_types(a[i].types);
 			ring_buffer__consume(mon_rb);
 			e0 = mon_events;
-			if (bpf_prog_test_run_opts(a[i].fd, &o) < 0)
-				die("test run");
+			t = run_ns(a[i].fd, a[i].pkt, a[i].len, &a[i].verdict);
 			ring_buffer__consume(mon_rb);
 			a[i].events += mon_events - e0;
-			a[i].verdict = (int)o.retval;
 			if (r >= 0)
-				d[i][r] = o.duration;
+				d[i][r] = a[i].round[r] = t;
 		}
 	mon_types(0);
 	ring_buffer__consume(mon_rb);
 	for (int i = 0; i < n; i++) {
-		qsort(d[i], runs, sizeof(d[i][0]), cmp_u32);
+		qsort(d[i], runs, sizeof(d[i][0]), cmp_double);
 		a[i].med = d[i][runs / 2];
 	}
+}
+
+/* The median of the rounds' own ratios b / a: what the machine's changes
+ * of pace between rounds do not move. */
+static double round_ratio(const struct arm *a, const struct arm *b)
+{
+	double r[16];
+
+	for (unsigned i = 0; i < runs && i < 16; i++)
+		r[i] = b->round[i] / a->round[i];
+	qsort(r, runs < 16 ? runs : 16, sizeof(r[0]), cmp_double);
+	return r[(runs < 16 ? runs : 16) / 2];
 }
 
 static uint64_t lost_total(int fd)
@@ -725,6 +752,7 @@ static uint64_t lost_total(int fd)
  * verdict, trace. */
 struct monitor_events {
 	struct arm a[4][4];
+	struct arm flag[2]; /* the empty program, and it checking the flag */
 	int arms;		/* 1 with a baseline (the "before" arm), else 0 */
 	double empty, rewrite;	/* the wrappers' rewriting, timed just before */
 	uint64_t lost;
@@ -804,6 +832,9 @@ static void bench_monitor(struct bench_datapath_bpf *s, uint32_t client, uint32_
 			if (r->a[p][i].verdict != TC_ACT_OK)
 				fprintf(stderr, "warning: monitor: %s arm %d: verdict %d\n", progs[p], i, r->a[p][i].verdict);
 	}
+	r->flag[0] = (struct arm){ .fd = bpf_program__fd(s->progs.bench_empty_tc), .pkt = pk[0], .len = pl[0] };
+	r->flag[1] = (struct arm){ .fd = bpf_program__fd(s->progs.bench_flag_only), .pkt = pk[0], .len = pl[0] };
+	time_arms(r->flag, 2);
 	load_mark(&lb);
 	loadavg(r->load_after, sizeof(r->load_after));
 	r->other_load = other_load(&la, &lb);
@@ -837,11 +868,22 @@ static void monitor_print(const struct monitor_events *r)
 		for (int i = 0; i < 4; i++)
 			v[i] = r->a[p][i].med - o;
 		if (r->arms)
-			printf("    %-27s %6.1f  %6.1f %5.3fx", names[p], v[0], v[1], v[1] / v[0]);
+			printf("    %-27s %6.2f  %6.2f %5.3fx", names[p], v[0], v[1], v[1] / v[0]);
 		else
 			printf("    %-27s      -  %6.1f       ", names[p], v[1]);
-		printf("   %6.1f %5.3fx    %6.1f %5.3fx\n", v[2], v[2] / v[1], v[3], v[3] / v[1]);
+		printf("   %6.2f %5.3fx    %6.2f %5.3fx\n", v[2], v[2] / v[1], v[3], v[3] / v[1]);
 	}
+	printf("    the flag's check alone (an empty tc program %.2f ns, with the check %.2f): %+.2f ns, %.1f%% of\n"
+	       "    the established from-endpoint path above (%.2f ns): the floor of \"checking one flag\"\n",
+	       r->flag[0].med, r->flag[1].med, r->flag[1].med - r->flag[0].med,
+	       100 * (r->flag[1].med - r->flag[0].med) / r->a[0][1].med, r->a[0][1].med);
+	if (r->arms)
+		printf("    no monitor / before, the median of the rounds' own ratios: from-endpoint established %.3fx,\n"
+		       "    new flow %.3fx; to-endpoint established %.3fx, new flow %.3fx\n",
+		       round_ratio(&r->a[0][0], &r->a[0][1]), round_ratio(&r->a[1][0], &r->a[1][1]),
+		       round_ratio(&r->a[2][0], &r->a[2][1]), round_ratio(&r->a[3][0], &r->a[3][1]));
+	printf("    the flag's check alone, the median of the rounds' own differences: %+.2f ns\n",
+	       round_ratio(&r->flag[0], &r->flag[1]) * r->flag[0].med - r->flag[0].med);
 	printf("    events a packet (read from the ring):");
 	for (int p = 0; p < 4; p++)
 		printf(" %.2f verdict, %.2f trace%s", (double)r->a[p][2].events / repeat / (runs + 1),

@@ -87,6 +87,16 @@ int bench_empty_tc(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* The empty program and the check of the monitor's flag that every
+ * sluice program makes per packet (events.h): the flag's own cost. */
+#ifdef SLUICE_BPF_MONITOR_MAPS_H /* not in the programs from before the events */
+SEC("tc")
+int bench_flag_only(struct __sk_buff *skb)
+{
+	return monitor_types() & SL_MON_TRACE ? TC_ACT_UNSPEC : TC_ACT_OK;
+}
+#endif
+
 SEC("xdp")
 int bench_empty_xdp(struct xdp_md *ctx)
 {

@@ -37,6 +37,9 @@ ip link add sl-ipvl-probe link wld type ipvlan mode l3 2>/dev/null || it_skip "t
 ip link del sl-ipvl-probe
 
 IT_IPVLAN_MASTER=wld
+# (TCP and UDP on port 80 and ICMP: the policies here name port 80 only;
+# under TCG every probe counts)
+IT_KINDS="icmp tcp/80 udp/80"
 IT_LABELS[1000]="app: web"
 IT_LABELS[1001]="app: client"
 IT_LABELS[1003]="app: other"
