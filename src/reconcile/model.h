@@ -55,6 +55,10 @@ struct sl_mark {
 enum sl_mode { SL_MODE_VETH, SL_MODE_IPVLAN, SL_MODE__MAX };
 enum sl_tunnel { SL_TUNNEL_DISABLED, SL_TUNNEL_VXLAN, SL_TUNNEL__MAX };
 enum sl_enforcement { SL_ENFORCE_DEFAULT, SL_ENFORCE_ALWAYS, SL_ENFORCE_NEVER, SL_ENFORCE__MAX };
+/* datapath.allowLocalhost (Cilium's allow-localhost): always, the node
+ * reaches its local endpoints whatever their ingress policy; policy, only
+ * where a rule allows entity host. */
+enum sl_localhost { SL_LOCALHOST_ALWAYS, SL_LOCALHOST_POLICY, SL_LOCALHOST__MAX };
 enum sl_xdp_mode { SL_XDP_NATIVE, SL_XDP_GENERIC, SL_XDP__MAX };
 /* Values are IANA protocol numbers; ANY is 0. */
 enum sl_proto { SL_PROTO_ANY = 0, SL_PROTO_TCP = 6, SL_PROTO_UDP = 17, SL_PROTO_SCTP = 132 };
@@ -269,6 +273,7 @@ enum {
 	SL_DP_VXLAN_PORT,
 	SL_DP_UNDERLAY_DEVICE,
 	SL_DP_POLICY_ENFORCEMENT,
+	SL_DP_ALLOW_LOCALHOST,
 	SL_DP_SOCKET_ACCELERATION,
 	SL_DP_HOST_REACHABLE_SERVICES,
 	SL_DP_CGROUP_PATH,
@@ -283,6 +288,7 @@ struct sl_datapath {
 	uint32_t vxlan_port;
 	char *underlay_device;
 	int policy_enforcement; /* enum sl_enforcement */
+	int allow_localhost;	/* enum sl_localhost */
 	bool socket_acceleration;
 	bool host_reachable_services;
 	char *cgroup_path; /* NULL: SL_CGROUP_PATH_DEFAULT */

@@ -63,6 +63,10 @@ static const cyaml_strval_t enforcement_strings[] = {
 	{ "always", SL_ENFORCE_ALWAYS },
 	{ "never", SL_ENFORCE_NEVER },
 };
+static const cyaml_strval_t localhost_strings[] = {
+	{ "always", SL_LOCALHOST_ALWAYS },
+	{ "policy", SL_LOCALHOST_POLICY },
+};
 static const cyaml_strval_t xdp_mode_strings[] = {
 	{ "native", SL_XDP_NATIVE },
 	{ "generic", SL_XDP_GENERIC },
@@ -293,6 +297,7 @@ static const cyaml_schema_field_t datapath_fields[] = {
 	[SL_DP_UNDERLAY_DEVICE] = STR_PTR("underlayDevice", OPT, struct sl_datapath, underlay_device),
 	[SL_DP_POLICY_ENFORCEMENT] = ENUM("policyEnforcement", OPT, struct sl_datapath, policy_enforcement,
 					  enforcement_strings),
+	[SL_DP_ALLOW_LOCALHOST] = ENUM("allowLocalhost", OPT, struct sl_datapath, allow_localhost, localhost_strings),
 	[SL_DP_SOCKET_ACCELERATION] = CYAML_FIELD_BOOL("socketAcceleration", OPT, struct sl_datapath,
 						       socket_acceleration),
 	[SL_DP_HOST_REACHABLE_SERVICES] = CYAML_FIELD_BOOL("hostReachableServices", OPT, struct sl_datapath,

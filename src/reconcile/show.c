@@ -70,7 +70,7 @@ static void build_doc(struct show *s)
 	for (int i = 0; i < SL_MAP__MAX; i++)
 		sizes |= s->map_size_set[i] && s->map_size[i] != sl_map_size_default[i];
 	if (s->enforcement != SL_ENFORCE_DEFAULT || sizes || s->has_tunnel || s->underlay[0] || s->sock_accel ||
-	    s->host_services || s->ipvlan_master[0]) {
+	    s->host_services || s->ipvlan_master[0] || s->localhost_policy) {
 		struct doc_node *dp = doc_map(&s->doc, root, "datapath", DOC_BLOCK);
 
 		if (s->ipvlan_master[0]) {
@@ -87,6 +87,8 @@ static void build_doc(struct show *s)
 
 		if (s->enforcement != SL_ENFORCE_DEFAULT)
 			doc_str(&s->doc, dp, "policyEnforcement", s->enforcement == SL_ENFORCE_ALWAYS ? "always" : "never");
+		if (s->localhost_policy)
+			doc_str(&s->doc, dp, "allowLocalhost", "policy");
 		if (s->sock_accel)
 			doc_bool(&s->doc, dp, "socketAcceleration", true);
 		if (s->host_services)

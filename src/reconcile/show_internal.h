@@ -190,6 +190,7 @@ struct show {
 	uint16_t vxlan_port;
 	char underlay[SHOW_IFNAME_LEN + 1];
 	char ipvlan_master[SHOW_IFNAME_LEN + 1]; /* mode: ipvlan (sluice_ep_netns), "" in veth mode */
+	bool localhost_policy; /* allowLocalhost: policy (show_policy.c) */
 	/* socket acceleration and host-reachable services, from their socket
 	 * hooks; the cgroup of a cgroup hook */
 	bool sock_accel;

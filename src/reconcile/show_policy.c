@@ -414,6 +414,49 @@ struct spolicy *show_new_policy(struct show *s, const char *name, const char *su
 	return p;
 }
 
+static bool host_allow(const struct pent *e)
+{
+	return e->dir == SL_DIR_INGRESS && e->id == SL_ID_HOST && !e->proto && !e->port && !e->deny;
+}
+
+/* allowLocalhost: always puts an allow of host, every port, on every
+ * endpoint under ingress enforcement: then those entries are taken off and
+ * the default is not said; when some such endpoint has none, the state
+ * said allowLocalhost: policy (any host rule of its own is shown as one). */
+static void show_localhost(struct show *s)
+{
+	uint8_t *has = calloc(65536 / 8, 1), *in = calloc(65536 / 8, 1);
+	size_t n_in = 0, n_has = 0, w = 0;
+
+	if (!has || !in) {
+		s->oom = true;
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_pe; i++)
+		if (host_allow(&s->pe[i]))
+			has[s->pe[i].ep_id / 8] |= (uint8_t)(1u << (s->pe[i].ep_id % 8));
+	for (size_t i = 0; i < s->n_eps; i++) {
+		uint16_t id = s->eps[i].v.id;
+
+		if (s->eps[i].skip || !(s->eps[i].v.flags & SL_EP_ENFORCE_INGRESS))
+			continue;
+		n_in++;
+		n_has += !!(has[id / 8] & (1u << (id % 8)));
+		in[id / 8] |= (uint8_t)(1u << (id % 8));
+	}
+	if (n_in && n_has < n_in) {
+		s->localhost_policy = true;
+		goto out;
+	}
+	for (size_t i = 0; i < s->n_pe; i++)
+		if (!(host_allow(&s->pe[i]) && (in[s->pe[i].ep_id / 8] & (1u << (s->pe[i].ep_id % 8)))))
+			s->pe[w++] = s->pe[i];
+	s->n_pe = w;
+out:
+	free(has);
+	free(in);
+}
+
 void show_policies(struct show *s)
 {
 	uint8_t *shown = calloc(65536 / 8, 1);
@@ -435,6 +478,7 @@ void show_policies(struct show *s)
 	 * policyEnforcement: always makes, and the shortest way to say it. */
 	if (n_local && n_enforced == n_local)
 		s->enforcement = SL_ENFORCE_ALWAYS;
+	show_localhost(s);
 	for (size_t i = 0; i < s->n_pe; i++)
 		if (!(shown[s->pe[i].ep_id / 8] & (1u << (s->pe[i].ep_id % 8))))
 			orphans++;

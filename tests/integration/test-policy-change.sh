@@ -138,8 +138,10 @@ it_plan_check s2 "$IT_WORK/s2.plan.json" <<-'E'
 	add    policy client-1 egress cidr:203.0.113.0/24 any 0 allow
 	change endpoint db-1
 	remove policy db-1 ingress 1000 any 0 allow
+	remove policy db-1 ingress 1 any 0 allow
 	change endpoint other-1
 	add    policy other-1 ingress 1002 UDP 8080 allow
+	add    policy other-1 ingress 1 any 0 allow
 	add    ipcache 203.0.113.0/24
 	add    identity labels identity 16777216 labels cidr:203.0.113.0/24
 E

@@ -296,14 +296,26 @@ h_rules() { # FAMILY-OF-THE-NODE-IP OTHER-FAMILY
 		fail other-1 world-*  *  *
 	R
 }
+# With allowLocalhost: policy the host is a peer like any other: only the
+# rules that name it (web's, client's cluster, other's all) admit it.
 policy_set h4-entities "$(h_rules v4 v6 | rules h4)" <<-Y
 	node: node-a
 	nodes: [{name: node-a, ip: $IT_HOST4}]
+	datapath: {allowLocalhost: policy}
 	$H_POLICIES
 Y
 policy_set h6-entities "$(h_rules v6 v4 | rules h6)" <<-Y
 	node: node-a
 	nodes: [{name: node-a, ip: "$IT_HOST6"}]
+	datapath: {allowLocalhost: policy}
+	$H_POLICIES
+Y
+# (h-always) allowLocalhost: always, the default (Cilium's allow-localhost):
+# the host, by the node's ip, reaches every endpoint whatever its ingress
+# policy (db admits only the world); from its other address it is world.
+policy_set h4-always "$({ h_rules v4 v6; echo "ok host * v4 *"; } | rules h4a)" <<-Y
+	node: node-a
+	nodes: [{name: node-a, ip: $IT_HOST4}]
 	$H_POLICIES
 Y
 

@@ -76,8 +76,9 @@ policies:
 EOF
 )
 it_sluice 1 apply "$full"
+# (two endpoints x (three ports + host's entry, allowLocalhost: always))
 it_check "capacity: the error names the map, the count and the limit" \
-	grep -q "full.yaml:[0-9]*:[0-9]*: datapath.mapSizes.policy: .*6 entries in map sluice_policy, more than its capacity 2" "$IT_ERR"
+	grep -q "full.yaml:[0-9]*:[0-9]*: datapath.mapSizes.policy: .*8 entries in map sluice_policy, more than its capacity 2" "$IT_ERR"
 it_check "capacity: nothing changed" [ "$before" = "$(snap)" ]
 ghost=$IT_WORK/ghost.yaml
 { it_topology_yaml; echo "  - {name: ghost, interface: lxc-ghost, ipv4: 10.1.0.99, identity: 1000}"; } > "$ghost"

@@ -270,14 +270,28 @@ ParameterizedTestParameters(compiler, policy)
 	return cr_make_param_array(int, case_numbers, ARRAY_SIZE(case_numbers));
 }
 
+/* The cases' state with allowLocalhost: policy: the entries its rules make
+ * and nothing else (allowLocalhost: always has cases of its own). */
+static void policy_only(const char *state, char *buf, size_t size)
+{
+	const char *dp = strstr(state, "datapath: {");
+
+	if (dp)
+		snprintf(buf, size, "%.*sdatapath: {allowLocalhost: policy, %s", (int)(dp - state), state,
+			 dp + strlen("datapath: {"));
+	else
+		snprintf(buf, size, "datapath: {allowLocalhost: policy}\n%s", state);
+}
+
 ParameterizedTest(int *number, compiler, policy)
 {
 	const struct ccase *c = &cases[*number];
 	struct sl_load ld;
 	struct sl_compile_result res;
-	char got[8192];
+	char got[8192], state[4096];
 
-	compile_text(c->state, NULL, &ld, &res);
+	policy_only(c->state, state, sizeof(state));
+	compile_text(state, NULL, &ld, &res);
 	render_policy(&res.set, got, sizeof(got));
 	cr_expect_str_eq(got, c->expected, "%s:\n--- got\n%s--- expected\n%s", c->name, got, c->expected);
 	/* validate's counting compile finds as many policy entries */
@@ -433,8 +447,52 @@ Test(compiler, level_masks)
 		     "    egressDeny: [{toEntities: [all]}]\n",
 		     NULL, &ld, &res);
 	v = obj_val(&res.set, objset_find(&res.set, SL_OBJ_ENDPOINT, key, sizeof(key)));
-	cr_expect_eq(v->policy_levels[SL_DIR_INGRESS], SL_POLICY_LEVELS_KNOWN | SL_POLICY_LEVEL(1) | SL_POLICY_LEVEL(5));
+	/* (and allowLocalhost: always's entry for host, every port) */
+	cr_expect_eq(v->policy_levels[SL_DIR_INGRESS], SL_POLICY_LEVELS_KNOWN | SL_POLICY_LEVEL(1) | SL_POLICY_LEVEL(5) |
+							       SL_POLICY_LEVEL(sl_policy_key_level(SL_ID_HOST, 0, 0)));
 	cr_expect_eq(v->policy_levels[SL_DIR_EGRESS], SL_POLICY_LEVELS_KNOWN | SL_POLICY_LEVEL(6));
 	sl_compile_result_free(&res);
 	sl_load_free(&ld);
+}
+
+/* allowLocalhost (state-format.md, "Policy"): always, the default, admits
+ * host on every port of every endpoint under ingress enforcement; a deny
+ * naming host still wins; policy adds nothing. */
+Test(compiler, allow_localhost)
+{
+	static const struct {
+		const char *name, *state, *expected;
+	} t[] = {
+		{ "always: the enforced endpoint admits host",
+		  "policies:\n" SEL_WEB "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}]}]\n",
+		  WEB_IN("lxc-web in 1 any allow\nlxc-web in 1001 any allow\n") },
+		{ "always: egress enforcement alone adds nothing",
+		  "policies:\n" SEL_WEB "    egress: []\n",
+		  "endpoint lxc-client id=30 enforce=none\nendpoint lxc-db id=20 enforce=none\n"
+		  "endpoint lxc-web id=10 enforce=out\n" },
+		{ "always: a deny naming host wins",
+		  "policies:\n" SEL_WEB "    ingress: [{fromEntities: [all]}]\n    ingressDeny: [{fromEntities: [host]}]\n",
+		  WEB_IN("lxc-web in any any allow\nlxc-web in 1 any deny\n") },
+		{ "always with policyEnforcement: always: every endpoint",
+		  "datapath: {policyEnforcement: always}\n",
+		  "endpoint lxc-client id=30 enforce=in,out\nendpoint lxc-db id=20 enforce=in,out\n"
+		  "endpoint lxc-web id=10 enforce=in,out\nlxc-web in 1 any allow\nlxc-db in 1 any allow\n"
+		  "lxc-client in 1 any allow\n" },
+		{ "policy: nothing for host",
+		  "datapath: {allowLocalhost: policy}\npolicies:\n" SEL_WEB
+		  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}]}]\n",
+		  WEB_IN("lxc-web in 1001 any allow\n") },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		struct sl_load ld;
+		struct sl_compile_result res;
+		char got[8192];
+
+		compile_text(t[i].state, NULL, &ld, &res);
+		render_policy(&res.set, got, sizeof(got));
+		cr_expect_str_eq(got, t[i].expected, "%s:\n--- got\n%s--- expected\n%s", t[i].name, got, t[i].expected);
+		sl_compile_result_free(&res);
+		sl_load_free(&ld);
+	}
 }

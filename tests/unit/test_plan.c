@@ -135,9 +135,12 @@ Test(diff, a_set_against_itself_and_the_reverse)
 
 /* ---- plans of compiled states ---- */
 
+/* (allowLocalhost: policy: the entries the rules make, nothing for host;
+ * test_compile.c has the default's) */
 #define BASE                                                                                      \
 	"version: 1\n"                                                                            \
 	"node: node-a\n"                                                                          \
+	"datapath: {allowLocalhost: policy}\n"                                                    \
 	"nodes:\n"                                                                                \
 	"  - {name: node-a, ip: 192.168.50.1, podCIDRs: [10.1.0.0/24]}\n"                         \
 	"  - {name: node-b, ip: 192.168.50.2, podCIDRs: [10.2.0.0/24]}\n"                         \

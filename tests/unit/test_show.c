@@ -253,9 +253,21 @@ static const struct scase cases[] = {
 	{ "IPv6 CIDR with an exception", WEB_DB "policies:\n" SEL_WEB
 	  "    egress: [{toCIDRSet: [{cidr: '2001:db8::/32', except: ['2001:db8:1::/48']}]}]\n",
 	  "{cidr: \"2001:db8::/32\", except: [\"2001:db8:1::/48\"]}" },
-	{ "entities host and remote-node", WEB_DB "policies:\n" SEL_WEB
-	  "    ingress: [{fromEntities: [host, remote-node]}]\n",
+	/* (db under ingress enforcement without host: that is how the kernel
+	 * tells policy from always) */
+	{ "entities host and remote-node, allowLocalhost: policy",
+	  WEB_DB "datapath: {allowLocalhost: policy}\npolicies:\n" SEL_WEB
+	  "    ingress: [{fromEntities: [host, remote-node]}]\n"
+	  "  - name: db\n    endpointSelector: {matchLabels: {app: db}}\n    ingress: []\n",
 	  "fromEntities: [host, remote-node]" },
+	{ "allowLocalhost: policy is said", WEB_DB "datapath: {allowLocalhost: policy}\npolicies:\n" SEL_WEB
+	  "    ingress: [{fromEntities: [remote-node]}]\n",
+	  "datapath:\n  allowLocalhost: policy\n" },
+	/* allowLocalhost: always (the default) admits host everywhere: a rule
+	 * naming host says nothing more, and show does not say it */
+	{ "entity host under allowLocalhost: always", WEB_DB "policies:\n" SEL_WEB
+	  "    ingress: [{fromEntities: [host, remote-node]}]\n",
+	  "      - fromEntities: [remote-node]\n" },
 	{ "entity all on ports, and toPorts without a peer", WEB_DB "policies:\n" SEL_WEB
 	  "    egress: [{toEntities: [all], toPorts: [{ports: [{port: 53, protocol: UDP}]}]}, {toPorts: [{ports: [{port: 53, protocol: TCP}]}]}]\n",
 	  "      - toEntities: [all]\n        toPorts:\n          - ports: [{port: 53, protocol: TCP}, {port: 53, protocol: UDP}]\n" },

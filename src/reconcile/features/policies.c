@@ -783,6 +783,13 @@ int policies_compile_endpoint(struct policies_compile *c, uint32_t identity, uin
 		return r;
 	if (mode == SL_ENFORCE_ALWAYS)
 		v->flags = SL_EP_ENFORCE_INGRESS | SL_EP_ENFORCE_EGRESS;
+	/* allowLocalhost: always: the node reaches the endpoint, as if its
+	 * ingress had fromEntities: [host] (merged below: a deny naming host
+	 * on the same key still wins, and deny entries win at any level) */
+	if ((v->flags & SL_EP_ENFORCE_INGRESS) && st->datapath->allow_localhost == SL_LOCALHOST_ALWAYS)
+		r = pe_add(c, ep_id, SL_DIR_INGRESS, SL_ID_HOST, 0, 0, false, 0);
+	if (r < 0)
+		return r;
 	/* Merge this endpoint's entries: deny beats allow on the same key;
 	 * among allows, the lowest proxy port (a stable choice). */
 	if (c->n_pe - first > 1) /* else c->pe may be NULL: NULL + 0 is undefined */
