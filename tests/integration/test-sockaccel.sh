@@ -448,9 +448,14 @@ fi
 # ---- off, then flush, with a long connection established ----
 # long_start: an echoed message every 50 ms from client-1 to web-1:7000;
 # long_count: its exchanges so far; long_stop: its exit code.
+# (--io poll: non-blocking sockets, as an event loop's: what this checks is
+# that the connection survives acceleration going away, not the kernel's
+# spurious EAGAIN on blocking sockets in a sockmap, which the blocking runs
+# above report on their own; a blocking reader met it here once in CI, at
+# the EOF after a flush)
 long_start() {
 	rm -f "$IT_WORK/long.ready" "$IT_WORK/long.progress"
-	cg_spawn LONG client-1 "$IT_PY" "$LOAD" client --dst 10.1.0.11 --port 7000 --timeout 5 --deadline 120 \
+	cg_spawn LONG client-1 "$IT_PY" "$LOAD" client --io poll --dst 10.1.0.11 --port 7000 --timeout 5 --deadline 120 \
 		--ready "$IT_WORK/long.ready" --progress "$IT_WORK/long.progress" long > "$IT_WORK/long.out" 2>&1
 	wait_file "$IT_WORK/long.ready"
 }
