@@ -71,7 +71,10 @@ static void usage(FILE *out)
 		     "  -q, --quiet          print only diagnostics\n"
 		     "  -v, --verbose        say more\n"
 		     "      --no-color       no colour, even on a terminal (also: NO_COLOR)\n"
-		     "  -h, --help           this help; 'sluice COMMAND --help' for a command\n\n"
+		     "  -h, --help           this help; 'sluice help COMMAND' or 'sluice COMMAND --help'\n"
+		     "                       for a command\n"
+		     "      --version        sluice's version ('sluice version': the libraries' and the\n"
+		     "                       kernel's too)\n\n"
 		     "PATH is a state file, a directory of *.yaml files, or - for standard input.\n"
 		     "See sluice(8) and sluice-state(5).\n");
 }
@@ -94,6 +97,7 @@ static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' }, { "node", required_argument, NULL, 'N' },
 	{ "quiet", no_argument, NULL, 'q' },	    { "verbose", no_argument, NULL, 'v' },
 	{ "no-color", no_argument, NULL, 'C' },	    { "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 	{ "pin-dir", required_argument, NULL, 'P' }, { "dry-run", no_argument, NULL, 'D' },
 	{ "wait", required_argument, NULL, 'W' },    { "yes", no_argument, NULL, 'Y' },
 	{ "resync", required_argument, NULL, 'R' },  { "debounce", required_argument, NULL, 'B' },
@@ -105,7 +109,7 @@ static const struct option long_opts[] = {
 
 struct parsed {
 	struct cli c;
-	bool help, no_color;
+	bool help, no_color, version;
 	char given[16]; /* the command-specific option letters seen */
 };
 
@@ -233,6 +237,9 @@ static int take_option(struct parsed *p, int opt, char **argv)
 	case 'h':
 		p->help = true;
 		return 0;
+	case 'V':
+		p->version = true;
+		return 0;
 	case ':':
 		fprintf(stderr, "sluice: option '%s' needs a value\n", str_esc(argv[optind - 1]));
 		return 1;
@@ -253,9 +260,27 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+:o:qvh", long_opts, NULL)) != -1)
 		if (take_option(&p, opt, argv))
 			return 1;
+	if (p.version && !p.help && optind >= argc) {
+		printf("sluice %s\n", SLUICE_VERSION);
+		return 0;
+	}
 	if (optind >= argc) {
 		usage(p.help ? stdout : stderr);
 		return p.help ? 0 : 1;
+	}
+	/* sluice help [COMMAND]: the same as --help */
+	if (streq(argv[optind], "help")) {
+		if (optind + 1 >= argc) {
+			usage(stdout);
+			return 0;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+			if (streq(commands[i].name, argv[optind + 1])) {
+				command_usage(&commands[i], stdout);
+				return 0;
+			}
+		fprintf(stderr, "sluice help: unknown command '%s'. See 'sluice --help'.\n", str_esc(argv[optind + 1]));
+		return 1;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (streq(commands[i].name, argv[optind]))

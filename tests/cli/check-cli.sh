@@ -58,7 +58,17 @@ cmds=$(awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}' "$tmp/out" | tr '\n' '
 [ "$cmds" = "validate diff apply watch show status flush monitor version " ] && ok || bad "help lists: $cmds"
 for c in $cmds; do
 	expect_rc 0 "$sluice" "$c" --help
+	cp "$tmp/out" "$tmp/help-flag"
+	expect_rc 0 "$sluice" help "$c"
+	cmp -s "$tmp/out" "$tmp/help-flag" && ok || bad "sluice help $c differs from sluice $c --help"
 done
+expect_rc 0 "$sluice" help
+grep -q '^Commands:' "$tmp/out" && ok || bad "sluice help prints the usage"
+expect_rc 1 "$sluice" help frobnicate
+grep -q "unknown command 'frobnicate'" "$tmp/err" && ok || bad "sluice help of an unknown command says so"
+expect_rc 0 "$sluice" --version
+[ "$(cat "$tmp/out")" = "sluice $("$sluice" version | head -n 1 | cut -d' ' -f2)" ] && ok ||
+	bad "sluice --version: $(cat "$tmp/out")"
 # watch: what it refuses before it starts
 expect_rc 1 "$sluice" watch
 expect_rc 1 "$sluice" watch "$tmp/no-such-dir"
