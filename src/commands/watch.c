@@ -755,7 +755,8 @@ int cmd_watch(const struct cli *c)
 		return 1;
 	}
 	w.log = (struct wlog){ .json = c->log_json, .fd = STDERR_FILENO,
-			       .min = c->verbose ? WLOG_DEBUG : c->quiet ? WLOG_WARNING : WLOG_INFO };
+			       .min = c->verbose ? WLOG_DEBUG : c->quiet ? WLOG_WARNING : WLOG_INFO,
+			       .journal = wlog_to_journal(STDERR_FILENO) };
 	w.health.path = c->health_file;
 	w.t_debounce = w.t_retry = w.t_resync = w.t_watchdog = w.t_health = NEVER;
 	if (gethostname(w.host, sizeof(w.host) - 1) < 0)

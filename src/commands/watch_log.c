@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,9 +47,21 @@ static int write_all(int fd, const char *s, size_t n)
 	return 0;
 }
 
+bool wlog_to_journal(int fd)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(fd, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void wlog_event(const struct wlog *l, enum wlog_level lv, const char *event, const struct wfield *f, size_t n_f,
 		const char *fmt, ...)
 {
+	/* syslog priorities (sd-daemon(3)): debug 7, info 6, warning 4, error 3 */
+	static const char *const prio[WLOG__MAX] = { "<7>", "<6>", "<4>", "<3>" };
 	struct strbuf msg = {}, line = {};
 	char when[32];
 	va_list ap;
@@ -59,6 +72,8 @@ void wlog_event(const struct wlog *l, enum wlog_level lv, const char *event, con
 	strbuf_vaddf(&msg, fmt, ap);
 	va_end(ap);
 	wlog_time(when, NULL);
+	if (l->journal)
+		strbuf_adds(&line, prio[lv]);
 	if (!l->json) {
 		/* One line whatever the message holds (file names, values):
 		 * control characters are escaped, a newline never splits it. */

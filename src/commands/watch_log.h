@@ -30,7 +30,14 @@ struct wlog {
 	bool json;
 	enum wlog_level min; /* lines below this level are not written */
 	int fd;		     /* standard error */
+	bool journal;	     /* fd is the journal: each line starts with "<N>" (wlog_to_journal) */
 };
+
+/* Whether fd is the stream systemd's journal gave this process
+ * ($JOURNAL_STREAM, "DEVICE:INODE", names the very file fd is): then lines
+ * carry syslog priority prefixes (sd-daemon(3)), so that `journalctl -p
+ * warning` finds the warnings and errors. */
+bool wlog_to_journal(int fd);
 
 /* One event: "TIME LEVEL EVENT: MESSAGE", or a JSON object with time,
  * level, event, msg and the fields. Written with one write(2). */

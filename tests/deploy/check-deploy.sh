@@ -71,6 +71,14 @@ cs = pod.get("containers", [])
 check(len(cs) == 1, "manifest: one container")
 c = cs[0]
 check((c.get("securityContext") or {}).get("privileged") is True, "manifest: the container is privileged")
+# Cilium's and kube-proxy's conventions for a node agent (issue 24)
+check(pod.get("priorityClassName") == "system-node-critical", "manifest: priorityClassName: system-node-critical")
+check((pod.get("nodeSelector") or {}).get("kubernetes.io/os") == "linux", "manifest: nodeSelector kubernetes.io/os: linux")
+req = ((c.get("resources") or {}).get("requests") or {})
+check("cpu" in req and "memory" in req, "manifest: resource requests for cpu and memory (%s)" % req)
+env = {e["name"]: e for e in c.get("env", [])}
+check(((env.get("NODE_NAME") or {}).get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName",
+      "manifest: NODE_NAME from spec.nodeName")
 
 cmd = list(c.get("command", [])) + list(c.get("args", []))
 check(cmd[:2] in (["sluice", "watch"], ["/usr/local/sbin/sluice", "watch"]),
@@ -98,6 +106,7 @@ check(watched is not None, "manifest: the command watches one DIR (%s)" % watche
 health = opt(cmd, "--health-file")
 check(health is not None, "manifest: the command has --health-file (%s)" % health)
 pin = opt(cmd, "--pin-dir") or "/sys/fs/bpf/sluice"
+check(opt(cmd, "--node") == "$(NODE_NAME)", "manifest: --node $(NODE_NAME) (%s)" % opt(cmd, "--node"))
 check(opt(cmd, "--log-format") == "json", "manifest: --log-format json")
 # metrics: the flag, a containerPort and the scrape annotations agree
 maddr = opt(cmd, "--metrics-address") or ""
@@ -255,6 +264,8 @@ argv_of() {
 	argv[0]=$sluice
 	for i in "${!argv[@]}"; do
 		[ "${argv[$i]}" = "$2" ] && argv[$i]=$3
+		# what kubelet makes of $(NODE_NAME) (the test's states name no nodes)
+		argv[$i]=${argv[$i]//'$(NODE_NAME)'/node-a}
 		case ${argv[$i]} in
 		--health-file=*) argv[$i]=--health-file=${4:-$tmp/run/health} ;;
 		--pin-dir=*) argv[$i]=--pin-dir=$tmp/pin ;;
@@ -360,6 +371,34 @@ PY
 	pids=()
 done
 [ ! -e "$tmp/pin" ] && ok "no pin directory was made" || bad "a pin directory was made under $tmp"
+
+# ---- journald: when standard error is the journal ($JOURNAL_STREAM names
+# it), every line starts with its syslog priority, so `journalctl -p
+# warning` works; otherwise no prefix ----
+argv_of unit_argv "$(get unit_dir)" "$tmp/empty"
+for js in yes no; do
+	: > "$tmp/journal"
+	if [ $js = yes ]; then
+		JOURNAL_STREAM=$(stat -c '%d:%i' "$tmp/journal") "${argv[@]}" 2>> "$tmp/journal" &
+	else
+		JOURNAL_STREAM=1:1 "${argv[@]}" 2>> "$tmp/journal" &
+	fi
+	jp=$!
+	for _ in $(seq 100); do grep -q 'applied\|unchanged' "$tmp/journal" && break; sleep 0.05; done
+	kill -TERM "$jp"
+	wait "$jp"
+	n=$(grep -c . "$tmp/journal")
+	pre=$(grep -c '^<[3467]>' "$tmp/journal")
+	if [ $js = yes ]; then
+		[ "$n" -gt 0 ] && [ "$pre" -eq "$n" ] && grep -q '^<6>' "$tmp/journal" &&
+			ok "journald: each of $n lines carries its priority (<6> for info)" ||
+			bad "journald: $pre of $n lines carry a priority: $(head -n 2 "$tmp/journal")"
+	else
+		[ "$n" -gt 0 ] && [ "$pre" -eq 0 ] && ok "not the journal (another JOURNAL_STREAM): no priority prefix" ||
+			bad "not the journal: $pre of $n lines carry a priority"
+	fi
+done
+rm -rf "$tmp/pin"
 
 # ---- the unit's command as systemd runs it: READY=1, STATUS=, WATCHDOG=1,
 # SIGHUP applies, SIGTERM sends STOPPING=1 and exits 0 ----
