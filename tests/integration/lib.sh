@@ -282,6 +282,9 @@ it_measure() {
 			done
 		done
 		args=(--port-base "$IT_PORT_BASE")
+		# (IT_PROBE_TIMEOUT: how long a probe waits for its answer, when
+		# not probe.py's 0.5 s: under qemu's TCG, loaded, more)
+		if [ -n "${IT_PROBE_TIMEOUT:-}" ]; then args+=(--timeout "$IT_PROBE_TIMEOUT"); fi
 		IT_PORT_BASE=$((IT_PORT_BASE + n))
 		case $s in
 		host) args+=(--src4 "$IT_HOST4" --src6 "$IT_HOST6") ;;
