@@ -69,6 +69,16 @@ static void build_doc(struct show *s)
 	}
 	for (int i = 0; i < SL_MAP__MAX; i++)
 		sizes |= s->map_size_set[i] && s->map_size[i] != sl_map_size_default[i];
+	/* device names the kernel holds that are no interface name are not
+	 * given back (the state would not load), but said */
+	if (s->underlay[0] && sl_ifname_problem(s->underlay)) {
+		show_note(s, "the underlay device's name is not an interface name: not shown");
+		s->underlay[0] = '\0';
+	}
+	if (s->ipvlan_master[0] && sl_ifname_problem(s->ipvlan_master)) {
+		show_note(s, "the ipvlan master's name is not an interface name: not shown");
+		s->ipvlan_master[0] = '\0';
+	}
 	if (s->enforcement != SL_ENFORCE_DEFAULT || sizes || s->has_tunnel || s->underlay[0] || s->sock_accel ||
 	    s->host_services || s->ipvlan_master[0] || s->localhost_policy) {
 		struct doc_node *dp = doc_map(&s->doc, root, "datapath", DOC_BLOCK);

@@ -499,6 +499,12 @@ static void read_ep_netns(struct show *s, size_t at, const struct sl_obj *o)
 	else if (strncmp(s->ipvlan_master, v.master, sizeof(v.master)))
 		show_note(s, "endpoint interface %.16s hangs off ipvlan master %.16s, not %s", ifname, v.master,
 			  s->ipvlan_master);
+	/* a path the state can take back: absolute, printable */
+	for (size_t k = 0; k < sizeof(v.netns) && v.netns[k]; k++)
+		if ((unsigned char)v.netns[k] < 0x20 || (unsigned char)v.netns[k] >= 0x7f || v.netns[0] != '/') {
+			show_note(s, "endpoint interface %.16s: its namespace's path is not one: not shown", ifname);
+			return;
+		}
 	for (size_t i = 0; i < s->n_eps; i++)
 		if (!strncmp(s->eps[i].ifname, ifname, SHOW_IFNAME_LEN))
 			snprintf(s->eps[i].netns, sizeof(s->eps[i].netns), "%.*s", (int)sizeof(v.netns) - 1, v.netns);
