@@ -59,7 +59,7 @@
  * Each figure is the median of 5 runs of --repeat iterations. Then the
  * kernel memory of each map at its default size, from /proc/self/fdinfo.
  * Needs root. Usage: datapath-bench [--repeat N] [--runs N] [--cpu N] [--profile PROG]
- *                                   [--baseline OBJ [--baseline-name TEXT]]
+ *                                   [--baseline OBJ [--baseline-name TEXT]] [--monitor-only] [--loads N]
  * (--profile: after the same filling, only PROG's test runs, for a profiler
  * on --cpu once "ready" is printed.)
  */
@@ -71,6 +71,7 @@
 #include <getopt.h>
 #include <linux/pkt_cls.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,7 @@
 #include <sluice/abi.h>
 
 #include "bench_datapath.skel.h"
+#include "datapath/twins.h"
 #include "prefilter.skel.h"
 
 static unsigned repeat = 1000000, runs = 5;
@@ -802,7 +804,7 @@ static void bench_monitor(struct bench_datapath_bpf *s, uint32_t client, uint32_
 		bpf_object__for_each_map(m, b) {
 			struct bpf_map *same = bpf_object__find_map_by_name(s->obj, bpf_map__name(m));
 
-			if (!bpf_map__is_internal(m) && same && bpf_map__reuse_fd(m, bpf_map__fd(same)))
+			if (!bpf_map__is_internal(m) && !kernel_twins_map(m) && same && bpf_map__reuse_fd(m, bpf_map__fd(same)))
 				die("reuse map (baseline)");
 		}
 		if (bpf_object__load(b))
@@ -843,6 +845,109 @@ static void bench_monitor(struct bench_datapath_bpf *s, uint32_t client, uint32_
 	ring_buffer__free(mon_rb);
 	close(ring);
 	bpf_object__close(b);
+}
+
+/* An object of the bench's programs, loaded again and bound to s's maps:
+ * path (the baseline's file) or, NULL, this bench's own object; its own
+ * twins with events filled. */
+static struct bpf_object *load_copy(struct bench_datapath_bpf *s, const char *path, uint32_t client, uint32_t vip,
+				    uint32_t server)
+{
+	uint16_t fport = htons(80), bport = htons(8080);
+	struct bpf_object *o;
+	struct bpf_map *m;
+	const char *what = "";
+
+	if (path) {
+		o = bpf_object__open_file(path, NULL);
+	} else {
+		size_t sz;
+		const void *elf = bench_datapath_bpf__elf_bytes(&sz);
+
+		o = bpf_object__open_mem(elf, sz, NULL);
+	}
+	if (!o)
+		die("open (a copy)");
+	set_rodata(o, "bench_frontend_addr", &vip, 4);
+	set_rodata(o, "bench_frontend_port", &fport, 2);
+	set_rodata(o, "bench_backend_addr", &server, 4);
+	set_rodata(o, "bench_backend_port", &bport, 2);
+	set_rodata(o, "bench_endpoint_addr", &client, 4);
+	set_rodata(o, "bench_endpoint_port", &fport, 2);
+	bpf_object__for_each_map(m, o) {
+		struct bpf_map *same = bpf_object__find_map_by_name(s->obj, bpf_map__name(m));
+
+		if (!bpf_map__is_internal(m) && !kernel_twins_map(m) && same && bpf_map__reuse_fd(m, bpf_map__fd(same)))
+			die("reuse map (a copy)");
+	}
+	if (bpf_object__load(o))
+		die("load (a copy)");
+	if (kernel_twins_fill(o, &what) < 0)
+		die(what);
+	return o;
+}
+
+/* Established flows, before against no monitor, in fresh loads of both
+ * objects: where the JIT puts a program moves these 40-90 ns figures by
+ * a few per cent from one load to the next (the same code measured
+ * 1.00x and 1.10x in two loads), more than the flag's check costs, so the
+ * figure that says something is the median over several loads. */
+struct monitor_loads {
+	int n;
+	double ratio[2][32]; /* [from, to][load]: no monitor / before, medians of its rounds */
+	double med[2];
+};
+
+static void bench_monitor_loads(struct bench_datapath_bpf *s, uint32_t client, uint32_t vip, uint32_t server,
+				int loads, struct monitor_loads *r)
+{
+	static const char *progs[2] = { "bench_from_endpoint", "bench_to_endpoint" };
+	uint8_t pk[2][64];
+	uint32_t pl[2];
+
+	memset(r, 0, sizeof(*r));
+	if (!baseline || loads < 1)
+		return;
+	pl[0] = tcp4(pk[0], client, server, 44000, 8080, 0x10);
+	pl[1] = tcp4(pk[1], server, client, 44001, 80, 0x10);
+	for (int l = 0; l < loads && l < 32; l++) {
+		struct bpf_object *b = load_copy(s, baseline, client, vip, server);
+		struct bpf_object *c = load_copy(s, NULL, client, vip, server);
+
+		for (int p = 0; p < 2; p++) {
+			struct arm a[2] = {
+				{ .fd = bpf_program__fd(bpf_object__find_program_by_name(b, progs[p])), .pkt = pk[p], .len = pl[p] },
+				{ .fd = bpf_program__fd(bpf_object__find_program_by_name(c, progs[p])), .pkt = pk[p], .len = pl[p] },
+			};
+
+			time_arms(a, 2);
+			r->ratio[p][l] = a[1].med / a[0].med;
+		}
+		bpf_object__close(b);
+		bpf_object__close(c);
+		r->n = l + 1;
+	}
+	for (int p = 0; p < 2; p++) {
+		double v[32];
+
+		memcpy(v, r->ratio[p], sizeof(v[0]) * (size_t)r->n);
+		qsort(v, (size_t)r->n, sizeof(v[0]), cmp_double);
+		r->med[p] = r->n & 1 ? v[r->n / 2] : (v[r->n / 2 - 1] + v[r->n / 2]) / 2;
+	}
+}
+
+static void monitor_loads_print(const struct monitor_loads *r)
+{
+	if (!r->n)
+		return;
+	printf("  established flows, no monitor / before, in %d fresh loads of both objects (each the median of its\n"
+	       "  %u interleaved rounds; the JIT's placement of a program moves these figures by a few %%):\n", r->n, runs);
+	for (int p = 0; p < 2; p++) {
+		printf("    %s:", p ? "to-endpoint  " : "from-endpoint");
+		for (int l = 0; l < r->n; l++)
+			printf(" %.3f", r->ratio[p][l]);
+		printf("\n      median over the loads: %.3fx (target <= 1.02x)\n", r->med[p]);
+	}
 }
 
 static void monitor_print(const struct monitor_events *r)
@@ -898,7 +1003,10 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "repeat", 1, 0, 'r' }, { "runs", 1, 0, 'n' }, { "cpu", 1, 0, 'c' },
 					      { "profile", 1, 0, 'p' }, { "baseline", 1, 0, 'b' }, { "baseline-name", 1, 0, 'B' },
-					      {} };
+					      { "monitor-only", 0, 0, 'm' }, { "loads", 1, 0, 'l' }, {} };
+	bool monitor_only = false;
+	int loads = 7;
+	struct monitor_loads ml;
 	const char *profile = NULL;
 	struct bench_datapath_bpf *s;
 	struct prefilter_bpf *pf;
@@ -923,6 +1031,10 @@ int main(int argc, char **argv)
 			baseline = optarg;
 		else if (c == 'B')
 			baseline_name = optarg;
+		else if (c == 'm')
+			monitor_only = true;
+		else if (c == 'l')
+			loads = atoi(optarg);
 	}
 	if (runs < 1 || runs > 15)
 		runs = 5;
@@ -943,6 +1055,12 @@ int main(int argc, char **argv)
 	s->rodata->bench_endpoint_port = htons(80);
 	if (bench_datapath_bpf__load(s))
 		die("load");
+	{
+		const char *what = "";
+
+		if (kernel_twins_fill(s->obj, &what) < 0)
+			die(what);
+	}
 	/* Everything on one CPU: the conntrack table's LRU lists are per
 	 * CPU (filled below from each CPU in turn). */
 	pin_cpu(bench_cpu);
@@ -1093,6 +1211,17 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/* --monitor-only: the monitor section alone, on the same filling */
+	if (monitor_only) {
+		printf("BPF_PROG_TEST_RUN, %u iterations, median of %u runs (ns per packet)\n", repeat, runs);
+		bench_monitor(s, client, vip, server, &mon);
+		bench_monitor_loads(s, client, vip, server, loads, &ml);
+		monitor_print(&mon);
+		monitor_loads_print(&ml);
+		bench_datapath_bpf__destroy(s);
+		return 0;
+	}
+
 	len = tcp4(pkt, client, vip, 1000, 80, 0x02);
 	empty_tc = time_prog(bpf_program__fd(s->progs.bench_empty_tc), pkt, len, NULL);
 	empty_xdp = time_prog(bpf_program__fd(s->progs.bench_empty_xdp), pkt, len, NULL);
@@ -1123,7 +1252,7 @@ int main(int argc, char **argv)
 			die("open (overlay)");
 		o->rodata->cfg_tunnel_ifindex = 1;
 		bpf_object__for_each_map(m, o->obj) {
-			if (bpf_map__is_internal(m))
+			if (bpf_map__is_internal(m) || kernel_twins_map(m))
 				continue;
 			if (bpf_map__reuse_fd(m, bpf_map__fd(bpf_object__find_map_by_name(s->obj, bpf_map__name(m)))))
 				die("reuse map (overlay)");
@@ -1219,7 +1348,7 @@ int main(int argc, char **argv)
 			die("open (proxy)");
 		p->rodata->cfg_proxy = 1;
 		bpf_object__for_each_map(m, p->obj) {
-			if (bpf_map__is_internal(m))
+			if (bpf_map__is_internal(m) || kernel_twins_map(m))
 				continue;
 			if (bpf_map__reuse_fd(m, bpf_map__fd(bpf_object__find_map_by_name(s->obj, bpf_map__name(m)))))
 				die("reuse map (proxy)");
@@ -1300,7 +1429,9 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	bench_monitor(s, client, vip, server, &mon);
+	bench_monitor_loads(s, client, vip, server, loads, &ml);
 	monitor_print(&mon);
+	monitor_loads_print(&ml);
 
 	printf("\nkernel memory per map (memlock from fdinfo; ipcache, policy, conntrack as filled above)\n");
 	{

@@ -234,9 +234,9 @@ static __inline int from_endpoint_steps(struct __sk_buff *skb, struct env *env, 
 	return from_forward(skb, env, p, ep, proxy_port);
 }
 
-static __inline int from_endpoint(struct __sk_buff *skb)
+static __inline int from_endpoint_as(struct __sk_buff *skb, __u32 mon)
 {
-	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = monitor_types() };
+	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = mon };
 	struct pkt p;
 	int verdict;
 
@@ -340,9 +340,9 @@ static __inline int to_endpoint_steps(struct __sk_buff *skb, struct env *env, st
 	return TC_ACT_OK;
 }
 
-static __inline int to_endpoint(struct __sk_buff *skb)
+static __inline int to_endpoint_as(struct __sk_buff *skb, __u32 mon)
 {
-	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = monitor_types() };
+	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = mon };
 	struct pkt p;
 	int verdict;
 
@@ -352,9 +352,9 @@ static __inline int to_endpoint(struct __sk_buff *skb)
 	return verdict;
 }
 
-static __inline int from_overlay(struct __sk_buff *skb)
+static __inline int from_overlay_as(struct __sk_buff *skb, __u32 mon)
 {
-	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = monitor_types() };
+	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = mon };
 	int verdict;
 
 	event_trace_begin(&env);
@@ -362,6 +362,58 @@ static __inline int from_overlay(struct __sk_buff *skb)
 	event_trace_end(&env, verdict, SL_DIR_INGRESS);
 	return verdict;
 }
+
+static __inline int from_netdev_as(struct __sk_buff *skb, __u32 mon)
+{
+	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = mon };
+
+	/* only what it delivers to the proxy is traced */
+	event_trace_begin(&env);
+	if (proxy_arrival(skb, &env) == TC_ACT_OK)
+		event_trace_end(&env, TC_ACT_OK, SL_DIR_INGRESS);
+	return TC_ACT_OK;
+}
+
+/*
+ * Each program twice (issue 21: a type nobody monitors costs the check of
+ * one flag): the program itself, built with no event at all (env.mon the
+ * constant 0, so the compiler leaves no event code in it), which every
+ * packet takes while nobody monitors; and its twin with events,
+ * sluice_<name>_ev, which it tail-calls while some monitor wants some
+ * type. The twin is the one entry of the program's own prog array,
+ * sluice_ev_<name>, filled when the programs are loaded and pinned beside
+ * the program (src/datapath/programs.c). A tail call, not a call: the
+ * twin's stack does not come on top of the program's. A tail call that
+ * fails (the entry gone) counts as an event lost, and the packet is
+ * handled without events. SLUICE_NO_EVENTS (bench/datapath's baseline)
+ * builds the programs without the flag: the same paths, no events.
+ */
+#ifdef SLUICE_NO_EVENTS
+#define WITH_EVENTS(name)                                                                                              \
+	static __inline int name(struct __sk_buff *skb)                                                                \
+	{                                                                                                              \
+		return name##_as(skb, 0);                                                                              \
+	}
+#else
+#define WITH_EVENTS(name)                                                                                              \
+	struct sl_events_prog sluice_ev_##name SEC(".maps");                                                          \
+	SEC("tc") int sluice_##name##_ev(struct __sk_buff *skb)                                                        \
+	{                                                                                                              \
+		return name##_as(skb, monitor_types());                                                                \
+	}                                                                                                              \
+	static __inline int name(struct __sk_buff *skb)                                                                \
+	{                                                                                                              \
+		if (monitor_types()) {                                                                                 \
+			bpf_tail_call(skb, &sluice_ev_##name, 0);                                                      \
+			events_lost();                                                                                 \
+		}                                                                                                      \
+		return name##_as(skb, 0);                                                                              \
+	}
+#endif
+WITH_EVENTS(from_endpoint)
+WITH_EVENTS(to_endpoint)
+WITH_EVENTS(from_overlay)
+WITH_EVENTS(from_netdev)
 
 /* bench/datapath.bpf.c includes this file for the bodies above and brings
  * programs of its own. */
@@ -390,13 +442,7 @@ int sluice_from_overlay(struct __sk_buff *skb)
 SEC("tc")
 int sluice_from_netdev(struct __sk_buff *skb)
 {
-	struct env env = { .ifindex = skb->ifindex, .len = skb->len, .mon = monitor_types() };
-
-	/* only what it delivers to the proxy is traced */
-	event_trace_begin(&env);
-	if (proxy_arrival(skb, &env) == TC_ACT_OK)
-		event_trace_end(&env, TC_ACT_OK, SL_DIR_INGRESS);
-	return TC_ACT_OK;
+	return from_netdev(skb);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -33,6 +33,9 @@ const volatile __u8 cfg_ipvlan = 0;
  */
 static __inline int back_into_endpoint(struct __sk_buff *skb)
 {
+	/* a context pointer as the verifier wants it: not one the compiler
+	 * computed (skb + offsetof ifindex) early and kept on the stack */
+	asm volatile("" : "+r"(skb));
 	if (cfg_ipvlan) {
 		skb->mark = SL_MARK_RETURNED;
 		return bpf_redirect(skb->ifindex, BPF_F_INGRESS);

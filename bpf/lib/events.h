@@ -25,6 +25,17 @@ static __inline __u32 monitor_types(void)
 	return s ? s->types : 0;
 }
 
+/* An event lost for all monitors: counted where `sluice monitor` and the
+ * metrics read the total (sluice_monitor_lost[SL_MONITOR_SLOTS]). */
+static __inline void events_lost(void)
+{
+	__u32 all = SL_MONITOR_SLOTS;
+	__u64 *lost = bpf_map_lookup_elem(&sluice_monitor_lost, &all);
+
+	if (lost)
+		*lost += 1;
+}
+
 /* Copy e into the ring of every monitor that wants `bit`. A global
  * function: the verifier checks it once, not at every place an event is
  * made. */
@@ -53,14 +64,24 @@ __attribute__((noinline)) int sluice_event_send(struct sl_event *e, __u32 bit)
 	return 0;
 }
 
+/* Where an event happened: what event_tuple reads, copied out of the
+ * program's env so that env's address is never taken by a function that
+ * is not inlined (then the compiler keeps env in registers, and a program
+ * built with a constant env->mon of 0 has no event code at all). */
+struct event_at {
+	const struct pkt *p;
+	__u32 ifindex;
+	__u32 len;
+};
+
 /* The packet's addresses, ports and protocol into e. */
-static __inline void event_tuple(struct sl_event *e, const struct env *env)
+static __inline void event_tuple(struct sl_event *e, const struct event_at *at)
 {
-	const struct pkt *p = env->p;
+	const struct pkt *p = at->p;
 
 	e->time_ns = bpf_ktime_get_tai_ns();
-	e->ifindex = env->ifindex;
-	e->len = env->len;
+	e->ifindex = at->ifindex;
+	e->len = at->len;
 	if (!p)
 		return;
 	e->family = p->t.family;
@@ -88,21 +109,28 @@ static __inline struct sl_event *event_scratch(__u32 idx, __u8 type)
 #define EVENT_CODE(type, reason, dir) ((__u32)(type) | (__u32)(reason) << 8 | (__u32)(dir) << 16)
 
 /* A drop or a verdict (code: EVENT_CODE), sent at once. */
-static __attribute__((noinline)) void event_now(const struct env *env, __u32 code, __u32 src_id, __u32 dst_id,
-						__u32 target)
+static __attribute__((noinline)) void event_now_at(const struct event_at *at, __u32 code, __u32 src_id,
+						   __u32 dst_id, __u32 target)
 {
 	__u8 type = (__u8)code;
 	struct sl_event *e = event_scratch(1, type);
 
 	if (!e)
 		return;
-	event_tuple(e, env);
+	event_tuple(e, at);
 	e->reason = (__u8)(code >> 8);
 	e->dir = (__u8)(code >> 16);
 	e->src_identity = src_id;
 	e->dst_identity = dst_id;
 	e->target = target;
 	sluice_event_send(e, type == SL_EVENT_DROP ? SL_MON_DROP : SL_MON_VERDICT);
+}
+
+static __inline void event_now(const struct env *env, __u32 code, __u32 src_id, __u32 dst_id, __u32 target)
+{
+	struct event_at at = { .p = env->p, .ifindex = env->ifindex, .len = env->len };
+
+	event_now_at(&at, code, src_id, dst_id, target);
 }
 
 /* A new flow's verdict (enum sl_verdict). */
@@ -152,7 +180,11 @@ static __inline void event_trace_end(const struct env *env, int verdict, __u8 di
 		e->type = SL_EVENT_FORWARD;
 		e->dir = dir;
 	}
-	event_tuple(e, env);
+	{
+		struct event_at at = { .p = env->p, .ifindex = env->ifindex, .len = env->len };
+
+		event_tuple(e, &at);
+	}
 	sluice_event_send(e, SL_MON_TRACE);
 }
 

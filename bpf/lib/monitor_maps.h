@@ -63,4 +63,14 @@ struct {
 	__type(value, struct sl_event);
 } sluice_monitor_scratch SEC(".maps");
 
+/* The type of each datapath program's prog array, whose one entry is its
+ * twin with events (datapath.bpf.c, WITH_EVENTS). Not one of the pinned
+ * maps: each load makes its own, pinned with its program. */
+struct sl_events_prog {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
 #endif

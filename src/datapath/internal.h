@@ -105,6 +105,9 @@ bool kernel_parent_on_bpffs(const char *path);
 int kernel_map_fd(struct sl_kernel *k, const char *name);
 const struct sl_map_layout *kernel_layout(const char *name);
 void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len);
+/* The pin of a datapath program's prog array of its twin with events
+ * (twins.h), beside the program's own: events_<kind>_<digest>. */
+void kernel_twins_pin_name(int prog, uint64_t digest, char *buf, size_t len);
 /* The digest of the pinned, current program of that kind with that id
  * (observed), 0 when it is not one: what an observed attachment holds. */
 uint64_t kernel_prog_digest(struct sl_kernel *k, uint32_t prog_id, uint8_t prog);

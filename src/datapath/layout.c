@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "datapath.skel.h"
 #include "internal.h"
+#include "twins.h"
 #include "prefilter.skel.h"
 #include "sock.skel.h"
 #include "sock_lb.skel.h"
@@ -85,8 +86,8 @@ static int add_layouts(struct bpf_object *obj, uint8_t group)
 		const char *name = bpf_map__name(m);
 		size_t i;
 
-		if (bpf_map__is_internal(m))
-			continue;
+		if (bpf_map__is_internal(m) || kernel_twins_map(m))
+			continue; /* the object's own, made with each load */
 		for (i = 0; i < n_layouts; i++)
 			if (streq(layouts[i].name, name))
 				break;

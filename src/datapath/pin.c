@@ -35,6 +35,11 @@ void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len)
 	snprintf(buf, len, "prog_%s_%016" PRIx64, sl_prog_names[prog], digest);
 }
 
+void kernel_twins_pin_name(int prog, uint64_t digest, char *buf, size_t len)
+{
+	snprintf(buf, len, "events_%s_%016" PRIx64, sl_prog_names[prog], digest);
+}
+
 uint64_t kernel_prog_digest(struct sl_kernel *k, uint32_t prog_id, uint8_t prog)
 {
 	for (size_t i = 0; i < k->n_progs; i++)

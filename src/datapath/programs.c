@@ -26,6 +26,7 @@
 #include "sock.skel.h"
 #include "sock_lb.skel.h"
 #include "sockhook.h"
+#include "twins.h"
 #include "kinds/device.h"
 #include "kinds/prog.h"
 #include "kinds/map.h"
@@ -39,8 +40,8 @@ static int reuse_maps(struct sl_kernel *k, struct bpf_object *obj, struct sl_ker
 	{
 		int fd;
 
-		if (bpf_map__is_internal(m))
-			continue;
+		if (bpf_map__is_internal(m) || kernel_twins_map(m))
+			continue; /* the object's own */
 		fd = kernel_map_fd(k, bpf_map__name(m));
 		if (fd < 0) {
 			kerr(e, "program load: map %s is not there", bpf_map__name(m));
@@ -52,6 +53,26 @@ static int reuse_maps(struct sl_kernel *k, struct bpf_object *obj, struct sl_ker
 			kerr(e, "program load: reusing map %s: %s", bpf_map__name(m), strerror(-r));
 			return r;
 		}
+	}
+	return 0;
+}
+
+/* Pin what holds the program's twin with events (twins.h), before the
+ * program: a prog array whose last pin or descriptor goes is emptied. */
+static int pin_twins(struct sl_kernel *k, int prog, uint64_t digest, const struct bpf_map *m, struct sl_kerr *e)
+{
+	char name[64];
+
+	kernel_twins_pin_name(prog, digest, name, sizeof(name));
+	if (unlinkat(k->dir_fd, name, 0) == 0)
+		sl_kernel_writes++;
+	sl_kernel_writes++;
+	if (bpf_obj_pin(bpf_map__fd(m), kernel_path(k, name)) < 0) {
+		int r = -errno;
+
+		kerr(e, "program %s: pinning its events' twin at %s: %s", sl_prog_names[prog], kernel_path(k, name),
+		     strerror(-r));
+		return r;
 	}
 	return 0;
 }
@@ -108,6 +129,13 @@ static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, 
 	if (r >= 0 && (r = datapath_bpf__load(d)) < 0)
 		kerr(e, "program from_endpoint/to_endpoint/from_overlay: the kernel refused to load it: %s "
 			"(run with -vv for the verifier's log)", strerror(-r));
+	if (r >= 0) {
+		const char *what = "";
+
+		r = kernel_twins_fill(d->obj, &what);
+		if (r < 0)
+			kerr(e, "program from_endpoint: its twins with events (%s): %s", what, strerror(-r));
+	}
 	{
 		const struct {
 			int prog;
@@ -119,9 +147,16 @@ static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, 
 			{ SL_PROG_FROM_NETDEV, d->progs.sluice_from_netdev },
 		};
 
-		for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(pins); i++)
-			if (pin[pins[i].prog] && digest[pins[i].prog])
+		for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(pins); i++) {
+			const struct bpf_map *twins = kernel_twins_map_of(d->obj, bpf_program__name(pins[i].p));
+
+			if (!pin[pins[i].prog] || !digest[pins[i].prog])
+				continue;
+			if (twins)
+				r = pin_twins(k, pins[i].prog, digest[pins[i].prog], twins, e);
+			if (r >= 0)
 				r = pin_prog(k, pins[i].prog, digest[pins[i].prog], bpf_program__fd(pins[i].p), e);
+		}
 	}
 	datapath_bpf__destroy(d);
 	return r;
@@ -334,6 +369,12 @@ static int observe_progs(struct sl_kernel *k, struct sl_objset *live, struct sl_
 
 				if (mfd < 0 || bpf_obj_get_info_by_fd(mfd, &mi, &mlen) < 0) {
 					pp.current = false;
+				} else if (mi.type == BPF_MAP_TYPE_PROG_ARRAY) {
+					/* its twin with events (twins.h): there while
+					 * the array's pin is */
+					uint32_t zero = 0, twin_id;
+
+					ok = bpf_map_lookup_elem(mfd, &zero, &twin_id) == 0;
 				} else if (strchr(mi.name, '.')) {
 					/* the program's own .rodata: loaded for the overlay
 					 * device there is now? */
@@ -399,6 +440,41 @@ static int progs_load(struct sl_kernel *k, const struct sl_objset *want, const s
 	return 0;
 }
 
+/* A twins pin whose program's pin is gone (a run stopped between the
+ * two pins): removed with the other removals, so that nothing of sluice's
+ * stays behind (flush removes the pin directory after). */
+static int unpin_stray_twins(struct sl_kernel *k, struct sl_kerr *e)
+{
+	DIR *d;
+	struct dirent *de;
+	int dfd = dup(k->dir_fd), r = 0;
+
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		kerr(e, "pin directory %s: %s", k->pin_dir, strerror(errno));
+		return -errno;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		char prog[300];
+
+		if (strncmp(de->d_name, "events_", 7) != 0)
+			continue;
+		snprintf(prog, sizeof(prog), "prog_%s", de->d_name + 7);
+		if (faccessat(k->dir_fd, prog, F_OK, 0) == 0 || errno != ENOENT)
+			continue;
+		sl_kernel_writes++;
+		if (unlinkat(k->dir_fd, de->d_name, 0) < 0 && errno != ENOENT) {
+			r = -errno;
+			kerr(e, "unpinning %s: %s", kernel_path(k, de->d_name), strerror(-r));
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
 static int progs_unpin(struct sl_kernel *k, const struct sl_objset *have, const struct sl_diff *d, struct sl_kerr *e)
 {
 	for (size_t i = 0; i < d->n; i++) {
@@ -415,8 +491,11 @@ static int progs_unpin(struct sl_kernel *k, const struct sl_objset *have, const 
 			     strerror(errno));
 			return -errno;
 		}
+		kernel_twins_pin_name(pk->prog, pk->digest, name, sizeof(name));
+		if (unlinkat(k->dir_fd, name, 0) == 0)
+			sl_kernel_writes++;
 	}
-	return 0;
+	return unpin_stray_twins(k, e);
 }
 
 static int programs_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "harness.h"
+#include "datapath/twins.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -118,6 +119,11 @@ void dp_setup(struct dp *dp, const struct dp_cfg *cfg)
 	dp->skel->rodata->cfg_encrypt = cfg->encrypt;
 	dp->skel->rodata->cfg_proxy = cfg->proxy;
 	cr_assert_eq(datapath_bpf__load(dp->skel), 0, "datapath load failed");
+	{
+		const char *what = "";
+
+		cr_assert_geq(kernel_twins_fill(dp->skel->obj, &what), 0, "the twins with events: %s", what);
+	}
 
 	dp->pf = prefilter_bpf__open();
 	cr_assert_not_null(dp->pf);

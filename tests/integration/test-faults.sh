@@ -149,6 +149,8 @@ pins_clean() {
 			case ${f##*/} in
 			sluice_*) ;;
 			prog_from_endpoint_???????????????? | prog_to_endpoint_???????????????? | prog_prefilter_????????????????) ;;
+			# the prog arrays of their twins with events (docs/datapath.md)
+			events_from_endpoint_???????????????? | events_to_endpoint_????????????????) ;;
 			*) echo "   unknown in the pin dir: $f"; bad=1 ;;
 			esac
 		done
@@ -163,6 +165,7 @@ expect_name() { # DESCRIPTOR (OP OBJECT#K)
 	obj=${obj%#*}
 	case $op:$obj in
 	prog_load:sluice_from_* | prog_load:sluice_to_* | *:datapath.* | *:datapat.*) echo "from_endpoint" ;;
+	*:sluice_ev_*) echo "from_endpoint" ;; # a twin's prog array (made with the programs)
 	prog_load:sluice_prefilt* | *:prefilt*.*) echo "prefilter" ;;
 	rtnl_*) obj=${obj%%:*}; echo "$obj" ;;
 	*) echo "$obj" ;;
