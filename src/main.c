@@ -27,23 +27,99 @@ struct command {
 	const char *summary;
 	const char *outputs; /* accepted -o values */
 	const char *options; /* the option letters it takes beyond -o and the common options */
+	const char *example; /* lines of "$ command" and what it does, for --help */
 };
 
 static const struct command commands[] = {
-	{ "validate", cmd_validate, "PATH...",
-	  "check state files; touches no kernel object; runs unprivileged", "text|json", "" },
+	{ "validate", cmd_validate, "PATH...", "check state files; touches no kernel object; runs unprivileged",
+	  "text|json", "",
+	  "  sluice validate /etc/sluice/state.d          every *.yaml file of the directory\n"
+	  "  kubectl get cm sluice -o jsonpath='{.data.state\\.yaml}' | sluice validate -" },
 	{ "diff", cmd_diff, "PATH...", "plan only: what apply would change (exit 2 when changes are pending)",
-	  "text|json", "" },
-	{ "apply", cmd_apply, "PATH...", "make the kernel match the state: plan, apply, verify", "text|json", "DW" },
+	  "text|json", "S",
+	  "  sluice diff /etc/sluice/state.d              before a rollout: 0 nothing to do, 2 changes\n"
+	  "  sluice diff state.yaml -o json | jq .summary" },
+	{ "apply", cmd_apply, "PATH...", "make the kernel match the state: plan, apply, verify", "text|json", "DWS",
+	  "  sluice apply /etc/sluice/state.d\n"
+	  "  sluice apply state.yaml --dry-run --summary  the counts only; exit 2 when changes are pending" },
 	{ "watch", cmd_watch, "DIR", "keep the kernel matching a directory of state files (inotify, resync)", "text",
-	  "WRBLHM" },
-	{ "show", cmd_show, "", "print the live state that sluice owns as a state document", "yaml|json", "" },
-	{ "status", cmd_status, "", "attachments, map fill per map, drop counters by reason", "text|json", "" },
+	  "WRBLHM",
+	  "  sluice watch /etc/sluice/state.d --resync 60 --log-format json --metrics-address 127.0.0.1:9962" },
+	{ "show", cmd_show, "", "print the live state that sluice owns as a state document", "yaml|json", "",
+	  "  sluice show > live.yaml; sluice show | diff - state.yaml" },
+	{ "status", cmd_status, "", "attachments, map fill per map, drop counters by reason", "text|json", "",
+	  "  sluice status -o json | jq .drops" },
 	{ "flush", cmd_flush, "", "remove everything sluice owns (runtime maps too), nothing else", "text|json",
-	  "YW" },
-	{ "monitor", cmd_monitor, "", "live datapath events: drops, policy verdicts, traces", "text|json", "TE" },
-	{ "version", cmd_version, "", "print versions and the kernel features sluice detected", "text|json", "" },
+	  "YW", "  sluice flush --yes" },
+	{ "monitor", cmd_monitor, "", "live datapath events: drops, policy verdicts, traces", "text|json", "TE",
+	  "  sluice monitor                                 drops, as they happen\n"
+	  "  sluice monitor --type verdict --endpoint web-1 -o json" },
+	{ "version", cmd_version, "", "print versions and the kernel features sluice detected", "text|json", "",
+	  "  sluice version -o json" },
 };
+
+/* The options of one command or a few: the letter getopt gives, and what
+ * --help says of it. */
+static const struct option_doc {
+	char letter;
+	const char *name, *arg, *text;
+} option_docs[] = {
+	{ 'D', "dry-run", NULL, "plan only, change nothing: exit 2 when changes are pending, 0 when none" },
+	{ 'S', "summary", NULL, "print only the plan's counts (\"Plan: 1 to add, 0 to change, 0 to remove.\"; JSON: the summary object)" },
+	{ 'W', "wait", "SECONDS", "how long to wait for another sluice's lock on the pin directory (default 30)" },
+	{ 'Y', "yes", NULL, "do not ask (needed without a terminal)" },
+	{ 'B', "debounce", "MS", "quiet time after a change in DIR before applying (default 200)" },
+	{ 'R', "resync", "SECONDS", "re-plan against the kernel this often and repair drift (default 60; 0: never)" },
+	{ 'L', "log-format", "FORMAT", "text (default) or json: one line per event on standard error" },
+	{ 'H', "health-file", "PATH", "keep a JSON health file at PATH, for liveness and readiness probes" },
+	{ 'M', "metrics-address", "HOST:PORT", "serve Prometheus metrics at http://HOST:PORT/metrics (off unless given)" },
+	{ 'T', "type", "TYPE", "drop (default), verdict (new connections' policy decisions) or trace; repeatable" },
+	{ 'E', "endpoint", "NAME", "only this endpoint's events; repeatable" },
+};
+
+/* The options every command takes (cli.md: a command ignores those that
+ * mean nothing to it). */
+static const struct option_doc common_docs[] = {
+	{ 'P', "pin-dir", "DIR", "where sluice's objects are pinned (default: $SLUICE_PIN_DIR, else /sys/fs/bpf/sluice)" },
+	{ 'N', "node", "NAME", "which entry of 'nodes' this machine is (default: the state's 'node:', else the host name)" },
+	{ 'q', "quiet", NULL, "print only diagnostics" },
+	{ 'v', "verbose", NULL, "say more (-vv: libbpf's and the verifier's messages)" },
+	{ 'C', "no-color", NULL, "no colour, even on a terminal (also: NO_COLOR)" },
+	{ 'h', "help", NULL, "this help" },
+};
+
+static const struct option_doc *option_doc(char letter)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(option_docs); i++)
+		if (option_docs[i].letter == letter)
+			return &option_docs[i];
+	for (size_t i = 0; i < ARRAY_SIZE(common_docs); i++)
+		if (common_docs[i].letter == letter)
+			return &common_docs[i];
+	return NULL;
+}
+
+/* "  -q, --quiet              text": one option, its text after column 29. */
+static void option_line(FILE *out, const struct option_doc *o)
+{
+	char head[64];
+	bool short_too = o->letter == 'o' || o->letter == 'q' || o->letter == 'v' || o->letter == 'h';
+
+	snprintf(head, sizeof(head), "%s--%s%s%s", short_too ? (char[]){ '-', o->letter, ',', ' ', 0 } : "    ",
+		 o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+	fprintf(out, "  %-25s  %s\n", head, o->text);
+}
+
+static void output_line(FILE *out, const char *outputs)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "%s (default: %.*s)", outputs, (int)strcspn(outputs, "|"), outputs);
+	for (char *c = text; *c; c++)
+		if (*c == '|')
+			*c = '/';
+	option_line(out, &(struct option_doc){ 'o', "output", "FORMAT", text });
+}
 
 static void usage(FILE *out)
 {
@@ -51,46 +127,42 @@ static void usage(FILE *out)
 		     "Make this node's network datapath match a YAML state file.\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-9s %-8s %s\n", commands[i].name, commands[i].args, commands[i].summary);
-	fprintf(out, "\nOptions:\n"
-		     "  -o, --output FORMAT  text (default) or json; show: yaml (default) or json\n"
-		     "      --pin-dir DIR    where sluice's objects are pinned (default: $SLUICE_PIN_DIR,\n"
-		     "                       else /sys/fs/bpf/sluice)\n"
-		     "      --dry-run        apply: plan only, exit 2 when changes are pending\n"
-		     "      --wait SECONDS   apply: how long to wait for another apply's lock (default 30)\n"
-		     "      --yes            flush: do not ask\n"
-		     "      --debounce MS    watch: quiet time after a change before applying (default 200)\n"
-		     "      --resync SECONDS watch: re-plan against the kernel this often (default 60; 0: never)\n"
-		     "      --log-format F   watch: text (default) or json, one line per event on stderr\n"
-		     "      --health-file P  watch: keep a JSON health file at P for liveness probes\n"
-		     "      --metrics-address HOST:PORT\n"
-		     "                       watch: serve Prometheus metrics at http://HOST:PORT/metrics\n"
-		     "      --type T         monitor: drop (default), verdict or trace; repeatable\n"
-		     "      --endpoint NAME  monitor: only this endpoint's events; repeatable\n"
-		     "      --node NAME      which entry of 'nodes' this machine is (default: the state's\n"
-		     "                       'node:', else the host name)\n"
-		     "  -q, --quiet          print only diagnostics\n"
-		     "  -v, --verbose        say more\n"
-		     "      --no-color       no colour, even on a terminal (also: NO_COLOR)\n"
-		     "  -h, --help           this help; 'sluice help COMMAND' or 'sluice COMMAND --help'\n"
-		     "                       for a command\n"
-		     "      --version        sluice's version ('sluice version': the libraries' and the\n"
-		     "                       kernel's too)\n\n"
-		     "PATH is a state file, a directory of *.yaml files, or - for standard input.\n"
+	fprintf(out, "  help      [COMMAND] a command's options, with examples\n");
+	fprintf(out, "\nOptions of every command:\n");
+	option_line(out, &(struct option_doc){ 'o', "output", "FORMAT", "text (default) or json; show: yaml (default) or json" });
+	for (size_t i = 0; i < ARRAY_SIZE(common_docs); i++)
+		option_line(out, &common_docs[i]);
+	option_line(out, &(struct option_doc){ 0, "version", NULL, "sluice's version ('sluice version': the libraries' and the kernel's too)" });
+	fprintf(out, "\nOptions of one command or a few (see 'sluice help COMMAND'):\n");
+	for (size_t i = 0; i < ARRAY_SIZE(option_docs); i++) {
+		char text[256];
+		size_t n = 0;
+
+		for (size_t j = 0; j < ARRAY_SIZE(commands); j++)
+			if (strchr(commands[j].options, option_docs[i].letter))
+				n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s", n ? ", " : "", commands[j].name);
+		snprintf(text + n, sizeof(text) - n, ": %s", option_docs[i].text);
+		option_line(out, &(struct option_doc){ option_docs[i].letter, option_docs[i].name, option_docs[i].arg, text });
+	}
+	fprintf(out, "\nPATH is a state file, a directory of *.yaml files, or - for standard input.\n"
 		     "See sluice(8) and sluice-state(5).\n");
 }
 
 static void command_usage(const struct command *cmd, FILE *out)
 {
-	fprintf(out,
-		"Usage: sluice %s [OPTIONS] %s\n\n%s.\n\nOptions: -o %s%s%s%s%s%s%s%s%s%s\n"
-		"Common options (every command takes them): --pin-dir DIR, --node NAME, -q, -v, --no-color\n",
-		cmd->name, cmd->args, cmd->summary, cmd->outputs, strchr(cmd->options, 'D') ? ", --dry-run" : "",
-		strchr(cmd->options, 'W') ? ", --wait SECONDS" : "", strchr(cmd->options, 'Y') ? ", --yes" : "",
-		strchr(cmd->options, 'B') ? ", --debounce MS" : "", strchr(cmd->options, 'R') ? ", --resync SECONDS" : "",
-		strchr(cmd->options, 'L') ? ", --log-format text|json" : "",
-		strchr(cmd->options, 'H') ? ", --health-file PATH" : "",
-		strchr(cmd->options, 'M') ? ", --metrics-address HOST:PORT" : "",
-		strchr(cmd->options, 'T') ? ", --type drop|verdict|trace (repeatable), --endpoint NAME (repeatable)" : "");
+	fprintf(out, "Usage: sluice %s [OPTIONS]%s%s\n\n%c%s.\n", cmd->name, *cmd->args ? " " : "", cmd->args,
+		cmd->summary[0] >= 'a' && cmd->summary[0] <= 'z' ? cmd->summary[0] - 'a' + 'A' : cmd->summary[0],
+		cmd->summary + 1);
+	if (*cmd->args == 'P')
+		fprintf(out, "PATH is a state file, a directory of *.yaml files, or - for standard input.\n");
+	fprintf(out, "\nOptions:\n");
+	output_line(out, cmd->outputs);
+	for (const char *l = cmd->options; *l; l++)
+		option_line(out, option_doc(*l));
+	fprintf(out, "\nCommon options (every command takes them; those that mean nothing to it are ignored):\n");
+	for (size_t i = 0; i < ARRAY_SIZE(common_docs); i++)
+		option_line(out, &common_docs[i]);
+	fprintf(out, "\nExamples:\n%s\n\nSee sluice(8), section COMMANDS.\n", cmd->example);
 }
 
 static const struct option long_opts[] = {
@@ -103,7 +175,7 @@ static const struct option long_opts[] = {
 	{ "resync", required_argument, NULL, 'R' },  { "debounce", required_argument, NULL, 'B' },
 	{ "log-format", required_argument, NULL, 'L' }, { "health-file", required_argument, NULL, 'H' },
 	{ "type", required_argument, NULL, 'T' },	{ "endpoint", required_argument, NULL, 'E' },
-	{ "metrics-address", required_argument, NULL, 'M' },
+	{ "metrics-address", required_argument, NULL, 'M' }, { "summary", no_argument, NULL, 'S' },
 	{},
 };
 
@@ -141,6 +213,10 @@ static int take_option(struct parsed *p, int opt, char **argv)
 	case 'D':
 		p->c.dry_run = true;
 		strncat(p->given, "D", sizeof(p->given) - strlen(p->given) - 1);
+		return 0;
+	case 'S':
+		p->c.summary = true;
+		strncat(p->given, "S", sizeof(p->given) - strlen(p->given) - 1);
 		return 0;
 	case 'Y':
 		p->c.yes = true;
@@ -315,16 +391,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (const char *g = p.given; *g; g++) {
-		static const char *const long_name[] = { ['N'] = "--node",	  ['P'] = "--pin-dir",
-							 ['D'] = "--dry-run",	  ['W'] = "--wait",
-							 ['Y'] = "--yes",	  ['R'] = "--resync",
-							 ['B'] = "--debounce",	  ['L'] = "--log-format",
-							 ['H'] = "--health-file",	  ['T'] = "--type",
-							 ['E'] = "--endpoint",	  ['M'] = "--metrics-address" };
-
 		if (!strchr(cmd->options, *g)) {
-			fprintf(stderr, "sluice %s: %s does not apply to this command. See 'sluice %s --help'.\n",
-				cmd->name, long_name[(unsigned char)*g], cmd->name);
+			fprintf(stderr, "sluice %s: --%s does not apply to this command. See 'sluice %s --help'.\n",
+				cmd->name, option_doc(*g) ? option_doc(*g)->name : "?", cmd->name);
 			free(p.c.args);
 			return 1;
 		}

@@ -17,6 +17,7 @@ struct cli {
 	bool color_stdout; /* the same for standard output (plans) */
 	const char *pin_dir; /* --pin-dir; NULL: SLUICE_PIN_DIR, else the default */
 	bool dry_run;
+	bool summary; /* diff, apply: only the plan's counts */
 	bool yes;
 	int wait_s; /* --wait: how long apply waits for the lock */
 	int resync_s; /* watch --resync (0: none) */

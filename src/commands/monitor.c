@@ -291,7 +291,7 @@ static int on_event(void *arg, const struct sl_event *e)
 		b->s[0] = '\0';
 	if (c->output == CLI_OUTPUT_JSON) {
 		time_text(mo, e->time_ns, true, when, sizeof(when));
-		strbuf_adds(b, "{\"time\":");
+		strbuf_adds(b, "{\"formatVersion\":" SL_JSON_FORMAT_VERSION ",\"time\":");
 		strbuf_add_json_str(b, when);
 		strbuf_addf(b, ",\"type\":\"%s\"", type_word(e->type));
 		if (e->type == SL_EVENT_DROP)
@@ -347,7 +347,7 @@ static void report_lost(struct mon *mo, uint64_t n)
 	mo->lost += n;
 	if (mo->c->output == CLI_OUTPUT_JSON) {
 		time_text(mo, (uint64_t)ns_of(CLOCK_TAI), true, when, sizeof(when));
-		printf("{\"time\":\"%s\",\"type\":\"lost\",\"count\":%" PRIu64 "}\n", when, n);
+		printf("{\"formatVersion\":" SL_JSON_FORMAT_VERSION ",\"time\":\"%s\",\"type\":\"lost\",\"count\":%" PRIu64 "}\n", when, n);
 	} else {
 		time_text(mo, (uint64_t)ns_of(CLOCK_TAI), false, when, sizeof(when));
 		printf("%s lost %" PRIu64 " events: this monitor did not keep up and its ring was full\n", when, n);

@@ -271,7 +271,10 @@ static int print_plan(const struct cli *c, struct pipeline *p)
 	if (c->quiet && c->output != CLI_OUTPUT_JSON)
 		return 0; /* nothing would be printed: do not render it */
 	r = sl_plan_write(&p->want, &p->have, &p->d, p->loaded ? &p->ld.state : NULL,
-			  c->output == CLI_OUTPUT_JSON ? SL_PLAN_JSON : SL_PLAN_TEXT, c->color_stdout, stdout, p->lines);
+			  c->output == CLI_OUTPUT_JSON ? (c->summary ? SL_PLAN_JSON_SUMMARY : SL_PLAN_JSON)
+			  : c->summary		       ? SL_PLAN_TEXT_SUMMARY
+						       : SL_PLAN_TEXT,
+			  c->color_stdout, stdout, p->lines);
 	if (fflush(stdout) != 0 && r >= 0)
 		r = -EIO;
 	if (r < 0)

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include "common/util.h"
 #include "cli.h"
 #include "datapath/xfrm.h"
 #include "common/doc.h"
@@ -146,7 +147,7 @@ static void encryption(struct strbuf *b, struct doc *d, const struct sl_objset *
 	if (d) {
 		doc_u64(d, enc, "policies", n_pol);
 		doc_u64(d, enc, "routes", n_rt);
-		xfrm_stats(b, d, doc_map(d, enc, "xfrm_errors", DOC_BLOCK));
+		xfrm_stats(b, d, doc_map(d, enc, "xfrmErrors", DOC_BLOCK));
 		return;
 	}
 	if (first)
@@ -419,7 +420,8 @@ int cmd_status(const struct cli *c)
 	if (c->output == CLI_OUTPUT_JSON) {
 		d = &doc;
 		doc_init(d);
-		doc_str(d, doc_root(d), "pin_dir", cli_pin_dir(c));
+		doc_u64(d, doc_root(d), "formatVersion", SL_JSON_FORMAT_VERSION_N);
+		doc_str(d, doc_root(d), "pinDir", cli_pin_dir(c));
 		atts = doc_seq(d, doc_root(d), "attachments", DOC_BLOCK);
 	} else {
 		strbuf_addf(&b, "pin directory: %s\n", str_esc(cli_pin_dir(c)));
@@ -468,7 +470,7 @@ int cmd_status(const struct cli *c)
 			doc_str(d, m, "name", f->name);
 			doc_str(d, m, "type", sl_map_type_name(f->type));
 			doc_u64(d, m, "entries", f->entries);
-			doc_u64(d, m, "max_entries", f->max_entries);
+			doc_u64(d, m, "maxEntries", f->max_entries);
 			doc_bool(d, m, "runtime", f->runtime);
 		} else if (f->type == BPF_MAP_TYPE_RINGBUF) {
 			strbuf_addf(&b, "  %-20s %-12s %u bytes\n", f->name, sl_map_type_name(f->type), f->max_entries);

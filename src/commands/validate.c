@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "cli.h"
 #include "common/strbuf.h"
 #include "reconcile/compile.h"
@@ -62,7 +63,7 @@ int cmd_validate(const struct cli *c)
 	if (c->output == CLI_OUTPUT_JSON) {
 		struct strbuf b = {};
 
-		strbuf_addf(&b, "{\"valid\":%s,\"files\":[", valid ? "true" : "false");
+		strbuf_addf(&b, "{\"formatVersion\":" SL_JSON_FORMAT_VERSION ",\"valid\":%s,\"files\":[", valid ? "true" : "false");
 		for (size_t i = 0; i < ld.n_files; i++) {
 			if (i)
 				strbuf_adds(&b, ",");

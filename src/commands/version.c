@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <yaml.h>
 
+#include "common/util.h"
 #include "cli.h"
 #include "common/strbuf.h"
 #include "datapath/probe.h"
@@ -26,7 +27,7 @@ int cmd_version(const struct cli *c)
 	if (c->output == CLI_OUTPUT_JSON) {
 		struct strbuf b = {};
 
-		strbuf_adds(&b, "{\"sluice\":\"" SLUICE_VERSION "\",\"libbpf\":");
+		strbuf_adds(&b, "{\"formatVersion\":" SL_JSON_FORMAT_VERSION ",\"sluice\":\"" SLUICE_VERSION "\",\"libbpf\":");
 		strbuf_add_json_str(&b, libbpf_version_string());
 		strbuf_adds(&b, ",\"libyaml\":");
 		strbuf_add_json_str(&b, yaml_get_version_string());

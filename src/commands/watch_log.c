@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "common/strbuf.h"
 #include "watch_log.h"
 
@@ -81,7 +82,7 @@ void wlog_event(const struct wlog *l, enum wlog_level lv, const char *event, con
 		strbuf_add_escaped(&line, strbuf_str(&msg));
 		strbuf_adds(&line, "\n");
 	} else {
-		strbuf_addf(&line, "{\"time\":\"%s\",\"level\":\"%s\",\"event\":", when, level_name[lv]);
+		strbuf_addf(&line, "{\"formatVersion\":" SL_JSON_FORMAT_VERSION ",\"time\":\"%s\",\"level\":\"%s\",\"event\":", when, level_name[lv]);
 		strbuf_add_json_str(&line, event);
 		strbuf_adds(&line, ",\"msg\":");
 		strbuf_add_json_str(&line, strbuf_str(&msg));
@@ -159,7 +160,7 @@ int health_write(const struct health *h)
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", h->path, (long)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	wlog_time(when, &unix_s);
-	strbuf_addf(&b, "{\"pid\": %ld, \"updated\": \"%s\", \"updatedUnix\": %lld, \"ready\": %s, \"applies\": %lu, ",
+	strbuf_addf(&b, "{\"formatVersion\": " SL_JSON_FORMAT_VERSION ", \"pid\": %ld, \"updated\": \"%s\", \"updatedUnix\": %lld, \"ready\": %s, \"applies\": %lu, ",
 		    (long)getpid(), when, (long long)unix_s, h->ready ? "true" : "false", h->applies);
 	strbuf_adds(&b, "\"lastResult\": ");
 	strbuf_add_json_str(&b, h->last_result ? h->last_result : "none");

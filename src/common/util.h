@@ -10,6 +10,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* The version of the form of every JSON document and line sluice prints
+ * ("formatVersion", its first member; sluice(8), "JSON output"): adding a
+ * member keeps it, renaming or removing one raises it. */
+#define SL_JSON_FORMAT_VERSION_N 1
+#define SL_JSON_FORMAT_VERSION "1"
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define _cleanup_(f) __attribute__((cleanup(f)))

@@ -112,9 +112,9 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 			continue;
 		desc_json_s(d, sb, "name", name);
 		desc_json_s(d, sb, "type", DESC_TABLE_NAME(map_type_name, e->type, "type", t));
-		desc_json_u(d, sb, "key_size", e->key_size);
-		desc_json_u(d, sb, "value_size", e->value_size);
-		desc_json_u(d, sb, "max_entries", e->max_entries);
+		desc_json_u(d, sb, "keySize", e->key_size);
+		desc_json_u(d, sb, "valueSize", e->value_size);
+		desc_json_u(d, sb, "maxEntries", e->max_entries);
 		desc_json_u(d, sb, "flags", e->flags);
 	}
 }

@@ -40,7 +40,7 @@ void sl_prog_desc_change(struct sl_desc *d, bool *first, uint8_t bprog, uint64_t
  * it was loaded for. */
 static const char *state_name(const struct sl_prog_value *v)
 {
-	return v->current ? "current" : "stale (bound to replaced maps or devices)";
+	return v->current ? "current" : "stale (bound to replaced maps or devices, or its twin with events gone)";
 }
 
 static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struct sl_desc *d)

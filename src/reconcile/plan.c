@@ -125,6 +125,7 @@ struct emitter {
 	struct sl_desc *d;
 	struct strbuf *out;
 	bool json, color;
+	bool counts_only;    /* --summary: count the lines, write none */
 	struct strbuf group; /* JSON: the current group's name */
 	size_t n;	     /* lines so far */
 };
@@ -148,6 +149,8 @@ static void emit(void *arg, int op, const char *kind, bool before, bool after)
 
 	if (op >= 0 && op < SL_CHANGE_OPS)
 		d->count[op]++;
+	if (e->counts_only)
+		return;
 	if (!e->json) {
 		if (op >= 0 && op < (int)ARRAY_SIZE(op_sign))
 			desc_put(d, e->out, "  %s%s%s %s\n", e->color ? op_color[op] : "", op_sign[op],
@@ -176,13 +179,14 @@ static void emit(void *arg, int op, const char *kind, bool before, bool after)
 }
 
 static void render_lines(const struct sl_desc_ctx *c, const struct plan_item *items, size_t n, bool json,
-			 bool color, struct sl_desc *d, struct strbuf *out)
+			 bool counts_only, bool color, struct sl_desc *d, struct strbuf *out)
 {
-	struct emitter e = { .d = d, .out = out, .json = json, .color = color };
+	struct emitter e = { .d = d, .out = out, .json = json, .color = color, .counts_only = counts_only };
 
-	d->fields = json;
+	d->fields = json && !counts_only;
 	if (json)
-		desc_put(d, out, "{\"changes\":[");
+		desc_put(d, out, counts_only ? "{\"formatVersion\":" SL_JSON_FORMAT_VERSION
+					    : "{\"formatVersion\":" SL_JSON_FORMAT_VERSION ",\"changes\":[");
 	else if (!n)
 		desc_put(d, out, "No changes.\n");
 	for (size_t i = 0; i < n && d->err >= 0; i++) {
@@ -191,7 +195,7 @@ static void render_lines(const struct sl_desc_ctx *c, const struct plan_item *it
 		const struct sl_kind *k = sl_kind(ch->kind);
 		struct sl_view v;
 
-		if (!i || item_group_cmp(&items[i - 1], it)) {
+		if (!counts_only && (!i || item_group_cmp(&items[i - 1], it))) {
 			if (json) {
 				strbuf_truncate(&e.group, 0);
 				put_group(c, it, d, &e.group);
@@ -213,7 +217,8 @@ static void render_lines(const struct sl_desc_ctx *c, const struct plan_item *it
 		drain(d, out);
 	}
 	if (json)
-		desc_put(d, out, "],\"summary\":{\"add\":%zu,\"change\":%zu,\"remove\":%zu}}\n", d->count[SL_OP_ADD],
+		desc_put(d, out, "%s\"summary\":{\"add\":%zu,\"change\":%zu,\"remove\":%zu}}\n", counts_only ? "," : "],",
+			 d->count[SL_OP_ADD],
 			 d->count[SL_OP_CHANGE], d->count[SL_OP_REMOVE]);
 	else if (n)
 		desc_put(d, out, "Plan: %zu to add, %zu to change, %zu to remove.\n", d->count[SL_OP_ADD],
@@ -244,7 +249,12 @@ static int render(const struct sl_objset *want, const struct sl_objset *have, co
 	qsort(items, d->n, sizeof(*items), item_cmp);
 	for (n = 0; n < d->n && items[n].g.section != SL_SEC_HIDDEN; n++)
 		;
-	render_lines(&c, items, n, fmt == SL_PLAN_JSON, color && fmt != SL_PLAN_JSON, &desc, out);
+	{
+		bool json = fmt == SL_PLAN_JSON || fmt == SL_PLAN_JSON_SUMMARY;
+
+		render_lines(&c, items, n, json, fmt == SL_PLAN_TEXT_SUMMARY || fmt == SL_PLAN_JSON_SUMMARY,
+			     color && !json, &desc, out);
+	}
 	r = desc.err;
 	if (ret_counts)
 		memcpy(ret_counts, desc.count, sizeof(desc.count));

@@ -23,7 +23,9 @@
 
 struct sl_state;
 
-enum sl_plan_format { SL_PLAN_TEXT, SL_PLAN_JSON, SL_PLAN__MAX };
+/* The plan's lines and its counts, or (_SUMMARY: apply --summary) only
+ * its counts: "Plan: ..." or "No changes."; in JSON the summary object. */
+enum sl_plan_format { SL_PLAN_TEXT, SL_PLAN_JSON, SL_PLAN_TEXT_SUMMARY, SL_PLAN_JSON_SUMMARY, SL_PLAN__MAX };
 
 /*
  * Append the plan of d (= sl_diff(want, have), both sets sorted) to out.

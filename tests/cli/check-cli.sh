@@ -55,7 +55,8 @@ expect_rc 1 "$sluice"
 # help lists exactly the commands that exist
 expect_rc 0 "$sluice" --help
 cmds=$(awk '/^Commands:/{f=1;next} /^$/{f=0} f{print $1}' "$tmp/out" | tr '\n' ' ')
-[ "$cmds" = "validate diff apply watch show status flush monitor version " ] && ok || bad "help lists: $cmds"
+[ "$cmds" = "validate diff apply watch show status flush monitor version help " ] && ok || bad "help lists: $cmds"
+cmds=${cmds% help }
 for c in $cmds; do
 	expect_rc 0 "$sluice" "$c" --help
 	cp "$tmp/out" "$tmp/help-flag"
@@ -64,6 +65,56 @@ for c in $cmds; do
 done
 expect_rc 0 "$sluice" help
 grep -q '^Commands:' "$tmp/out" && ok || bad "sluice help prints the usage"
+# Each command's help: every option it takes, each with a description,
+# and examples that are that command's. The completions (dist/completion,
+# installed by meson install) offer exactly the same options.
+for c in $cmds; do
+	"$sluice" help "$c" >"$tmp/h" 2>&1
+	opts=$(awk '/^Options:/{f=1;next} /^$/{f=0} f' "$tmp/h" | grep -oE '^ +(-[a-z], )?--[a-z-]+' | grep -oE -- '--[a-z-]+' | sort | tr '\n' ' ')
+	common=$(awk '/^Common options/{f=1;next} /^$/{f=0} f' "$tmp/h" | grep -oE '^ +(-[a-z], )?--[a-z-]+' | grep -oE -- '--[a-z-]+' | sort | tr '\n' ' ')
+	[ "$common" = "--help --no-color --node --pin-dir --quiet --verbose " ] && ok || bad "help $c: common options: $common"
+	# an option line without a description is one that ends after its name
+	awk '/^(Options:|Common options)/{f=1;next} /^$/{f=0} f && /^ +(-[a-z], )?--[a-z-]+( [A-Z:]+)?$/ {n++} END {exit n > 0}' "$tmp/h" &&
+		ok || bad "help $c: an option without a description"
+	grep -A1 '^Examples:' "$tmp/h" | grep -q "^  sluice $c" && ok || bad "help $c: no example of $c"
+	for o in $opts; do
+		# accepted: not refused as an option of another command
+		case $o in --output) continue ;; esac
+		if "$sluice" "$c" "$o" --help >/dev/null 2>"$tmp/e" || ! grep -q 'does not apply' "$tmp/e"; then ok; else bad "help $c lists $o, which $c refuses"; fi
+	done
+	# bash: the same options, from the completion function itself
+	got=$(bash -c '. "$1"; COMP_WORDS=(sluice "$2" --); COMP_CWORD=2; _sluice; printf "%s\n" "${COMPREPLY[@]}"' _ \
+		"$root/dist/completion/sluice.bash" "$c" | sort | tr '\n' ' ')
+	[ "$got" = "$(printf '%s\n' $opts $common | sort -u | tr '\n' ' ')" ] && ok || bad "bash completion of 'sluice $c --': $got; help: $opts $common"
+	# zsh: every option of the command's help appears in its case
+	for o in $opts; do
+		awk -v c="$c" '$1 ~ "^" c "([) |]|$)" {f=1} f {print} f && /;;/ {f=0}' "$root/dist/completion/_sluice" | grep -q -- "$o" && ok ||
+			bad "zsh completion of $c lacks $o"
+	done
+done
+got=$(bash -c '. "$1"; COMP_WORDS=(sluice ""); COMP_CWORD=1; _sluice; printf "%s\n" "${COMPREPLY[@]}"' _ "$root/dist/completion/sluice.bash" | tr '\n' ' ')
+[ "$got" = "$cmds help " ] && ok || bad "bash completion of the commands: $got"
+got=$(bash -c '. "$1"; COMP_WORDS=(sluice monitor --type ""); COMP_CWORD=3; _sluice; printf "%s\n" "${COMPREPLY[@]}"' _ "$root/dist/completion/sluice.bash" | tr '\n' ' ')
+[ "$got" = "drop verdict trace " ] && ok || bad "bash completion of --type: $got"
+# with bash-completion's own helpers loaded, as an interactive shell has them
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+	got=$(bash -c '. /usr/share/bash-completion/bash_completion; . "$1"; COMP_WORDS=(sluice apply --s); COMP_CWORD=2
+		COMP_LINE="sluice apply --s"; COMP_POINT=${#COMP_LINE}; _sluice; echo "${COMPREPLY[@]}"' _ "$root/dist/completion/sluice.bash")
+	[ "$got" = "--summary" ] && ok || bad "bash completion with bash-completion loaded, 'sluice apply --s': $got"
+fi
+# zsh: the file parses, and compinit binds it to sluice
+if command -v zsh >/dev/null; then
+	zsh -n "$root/dist/completion/_sluice" && ok || bad "zsh: _sluice does not parse"
+	mkdir -p "$tmp/zfunc" && cp "$root/dist/completion/_sluice" "$tmp/zfunc/"
+	got=$(zsh -f -c 'fpath=($1 $fpath); autoload -Uz compinit; compinit -u -D; print -r -- ${_comps[sluice]}' _ "$tmp/zfunc")
+	[ "$got" = _sluice ] && ok || bad "zsh: compinit does not bind _sluice to sluice ($got)"
+fi
+# JSON: every document carries formatVersion 1 (sluice(8), "JSON output")
+for args in "validate -o json $ex/minimal.yaml" "version -o json"; do
+	"$sluice" $args >"$tmp/j" 2>/dev/null
+	/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert list(d)[0] == "formatVersion" and d["formatVersion"] == 1, d' "$tmp/j" &&
+		ok || bad "sluice $args: no formatVersion 1 first"
+done
 expect_rc 1 "$sluice" help frobnicate
 grep -q "unknown command 'frobnicate'" "$tmp/err" && ok || bad "sluice help of an unknown command says so"
 expect_rc 0 "$sluice" --version

@@ -353,5 +353,63 @@ import json, sys
 [json.loads(l) for l in open(sys.argv[1])]' "$IT_WORK/lost-json.out"
 check "after the lost-events monitors: sluice_monitor all zero" all_zero
 
+# ---- the programs' twins with events (docs/datapath.md, "Monitor events") ----
+# Each datapath program pinned has its twin's prog array pinned beside
+# it; a twin lost (its pin deleted: the kernel empties the array) counts
+# every packet the program could not trace as lost, the packet still
+# handled; diff sees the program as changed, apply repairs it, events
+# come again.
+pins() { # PREFIX: the digests' kinds "kind_digest" of the pins PREFIX*
+	(cd "$SLUICE_PIN_DIR" && for f in "$1"*; do [ -e "$f" ] && echo "${f#"$1"}"; done) | sort | tr '\n' ' '
+}
+dp_progs=$(pins prog_ | tr ' ' '\n' | grep -E '^(from_endpoint|to_endpoint|from_overlay|from_netdev)_' | tr '\n' ' ')
+echo "   datapath programs: $dp_progs; twins: $(pins events_)"
+check "each datapath program pinned has its twin's prog array pinned beside it" \
+	test -n "$dp_progs" -a "$(pins events_)" = "$dp_progs"
+it_converged "$state"
+mon twin
+twin_pin=$(cd "$SLUICE_PIN_DIR" && echo events_to_endpoint_*)
+rm "$SLUICE_PIN_DIR/$twin_pin"
+lost0=$(lost_at 8)
+echo "web $W4 tcp/8080" | it_in "${IT_PID[client-1]}" "$IT_PY" "$IT_PROBE" client --port-base 32000 --timeout 1 \
+	> "$IT_WORK/probe.twin"
+sleep 0.5
+lost1=$(lost_at 8)
+check "the twin gone: the probe is still refused ($(cat "$IT_WORK/probe.twin"))" grep -q 'fail$' "$IT_WORK/probe.twin"
+check "the twin gone: its packets count as lost ($lost0 -> $lost1)" test "$lost1" -gt "$lost0"
+check "the twin gone: no drop event for it" test "$(grep -c ":32000 " "$IT_WORK/twin.out")" = 0
+if it_sluice 2 diff "$state"; then
+	sed 's/^/   | /' "$IT_OUT"
+	check "diff: to_endpoint's program to load again" grep -q 'program' "$IT_OUT"
+	cp "$IT_OUT" "$IT_WORK/plan.full"
+fi
+# --summary (sluice(8)): only the counts, text and JSON, the same exit
+if it_sluice 2 diff --summary "$state"; then
+	check "diff --summary: only the plan's count line ($(cat "$IT_OUT"))" \
+		test "$(cat "$IT_OUT")" = "$(grep '^Plan: ' "$IT_WORK/plan.full")"
+fi
+if it_sluice 2 diff --summary -o json "$state"; then
+	check "diff --summary -o json: formatVersion and the summary, no changes" "$IT_PY" -c '
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+n = [int(x) for x in re.findall(r"\d+", open(sys.argv[2]).read().split("Plan: ")[1])]
+assert list(d) == ["formatVersion", "summary"] and d["formatVersion"] == 1, d
+assert [d["summary"][k] for k in ("add", "change", "remove")] == n, (d, n)' "$IT_OUT" "$IT_WORK/plan.full"
+fi
+if it_sluice 0 apply --summary "$state"; then
+	sed 's/^/   | /' "$IT_OUT"
+	check "apply --summary: the count line and the outcome, no plan lines" \
+		test "$(grep -vc '^Plan: \|^Apply complete: ' "$IT_OUT")" = 0
+fi
+check "apply pinned the twin again" test -n "$(pins events_to_endpoint_)"
+it_converged "$state"
+echo "web $W4 tcp/8080" | it_in "${IT_PID[client-1]}" "$IT_PY" "$IT_PROBE" client --port-base 32100 --timeout 1 \
+	> "$IT_WORK/probe.twin"
+sleep 0.5
+check "repaired: the drop is an event again" grep -Eq ":32100 -> .*:8080 " "$IT_WORK/twin.out"
+check "repaired: nothing more lost ($(lost_at 8))" test "$(lost_at 8)" = "$lost1"
+stop twin INT
+
 it_sluice 0 flush --yes -q
+check "flush: no pin left" test ! -e "$SLUICE_PIN_DIR"
 it_finish

@@ -223,7 +223,7 @@ Test(plan, the_empty_state_has_no_plan)
 	cr_expect_str_eq(strbuf_str(&out), "No changes.\n");
 	strbuf_truncate(&out, 0);
 	cr_assert_eq(sl_plan_render(&none, &none, &d, NULL, SL_PLAN_JSON, true, &out), 0);
-	cr_expect_str_eq(strbuf_str(&out), "{\"changes\":[],\"summary\":{\"add\":0,\"change\":0,\"remove\":0}}\n");
+	cr_expect_str_eq(strbuf_str(&out), "{\"formatVersion\":1,\"changes\":[],\"summary\":{\"add\":0,\"change\":0,\"remove\":0}}\n");
 	strbuf_free(&out);
 	sl_diff_free(&d);
 }
@@ -510,9 +510,9 @@ Test(plan, programs)
 	got = plan_of(&want, &have, NULL, SL_PLAN_TEXT, false);
 	cr_expect_str_eq(got,
 			 "programs\n"
-			 "  - program from_endpoint 00000000000000a1 stale (bound to replaced maps or devices)\n"
+			 "  - program from_endpoint 00000000000000a1 stale (bound to replaced maps or devices, or its twin with events gone)\n"
 			 "  + program from_endpoint 00000000000000b2\n"
-			 "  ~ program to_endpoint 00000000000000c3: stale (bound to replaced maps or devices) -> current\n"
+			 "  ~ program to_endpoint 00000000000000c3: stale (bound to replaced maps or devices, or its twin with events gone) -> current\n"
 			 "Plan: 1 to add, 1 to change, 1 to remove.\n",
 			 "%s", got);
 	free(got);
@@ -634,7 +634,7 @@ Test(plan, json)
 			&prev);
 	got = plan_of(&new.res.set, &old.res.set, &new.ld.state, SL_PLAN_JSON, true);
 	cr_expect(json_valid(got), "not JSON:\n%s", got);
-	cr_expect_eq(strncmp(got, "{\"changes\":[{", 13), 0, "%s", got);
+	cr_expect_eq(strncmp(got, "{\"formatVersion\":1,\"changes\":[{", 31), 0, "%s", got);
 	cr_expect(strstr(got, "{\"op\":\"change\",\"kind\":\"endpoint\",\"object\":\"endpoint: ingress levels 1 -> 1,3\","
 			      "\"group\":\"endpoint web-1 (lxc-web1, id 17)\","
 			      "\"before\":{\"interface\":\"lxc-web1\",\"id\":17,\"identity\":1000,\"enforce_ingress\":true,"
@@ -707,9 +707,9 @@ Test(plan, maps_and_remote_entries_in_text_and_json)
 			      "\"remote\":true}"),
 		  "%s", got);
 	cr_expect(strstr(got, "\"object\":\"map sluice_policy: max 2048 -> 1024 (migrated: entries carried over)\","
-			      "\"group\":\"maps\",\"before\":{\"name\":\"sluice_policy\",\"type\":\"hash\",\"key_size\":12,"
-			      "\"value_size\":4,\"max_entries\":2048,\"flags\":0},\"after\":{\"name\":\"sluice_policy\","
-			      "\"type\":\"hash\",\"key_size\":12,\"value_size\":4,\"max_entries\":1024,\"flags\":0}}"),
+			      "\"group\":\"maps\",\"before\":{\"name\":\"sluice_policy\",\"type\":\"hash\",\"keySize\":12,"
+			      "\"valueSize\":4,\"maxEntries\":2048,\"flags\":0},\"after\":{\"name\":\"sluice_policy\","
+			      "\"type\":\"hash\",\"keySize\":12,\"valueSize\":4,\"maxEntries\":1024,\"flags\":0}}"),
 		  "%s", got);
 	free(got);
 	objset_free(&want);
