@@ -209,10 +209,15 @@ need = {"CAP_BPF", "CAP_NET_ADMIN", "CAP_SYS_ADMIN", "CAP_PERFMON", "CAP_SYS_RES
 check(need <= caps and not any(cap.startswith("~") for cap in caps),
       "unit: CapabilityBoundingSet keeps %s" % " ".join(sorted(need)))
 yes = lambda k: (last(svc, k) or "no").lower() in ("yes", "true", "on", "1", "strict", "full")
-for k, why in (("ProtectKernelTunables", "makes /sys, bpffs included, read-only"),
-               ("PrivateNetwork", "hides the host's interfaces"),
-               ("ProtectControlGroups", "makes /sys/fs/cgroup read-only")):
+for k, why in (("PrivateNetwork", "hides the host's interfaces"),
+               ("ProtectProc", "hides /proc/PID/ns/net, which an endpoint's netns may name"),
+               ("PrivateUsers", "takes the capabilities out of the host's user namespace")):
     check(not yes(k), "unit: no %s (it %s)" % (k, why))
+# ProtectKernelTunables makes /sys read-only, bpffs included: the pins
+# need it writable again
+rw = " ".join(svc.get("ReadWritePaths", [])).split()
+check(not yes("ProtectKernelTunables") or "/sys/fs/bpf" in rw,
+      "unit: with ProtectKernelTunables, ReadWritePaths= has /sys/fs/bpf (%s)" % rw)
 ps = last(svc, "ProtectSystem")
 check(ps in (None, "no", "yes", "full", "strict"), "unit: ProtectSystem=%s leaves /sys writable" % ps)
 start = shlex.split(last(svc, "ExecStart") or "")
@@ -469,6 +474,49 @@ else
 			sed 's/^/    /' <<<"$out"
 		fi
 	fi
+fi
+
+# ---- its hardening: systemd-analyze security (offline) rates it OK ----
+if ! systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
+	skipped "systemd-analyze security --offline: not in this systemd"
+else
+	mkdir -p "$tmp/units"
+	sed "s#^ExecStart=/usr/local/sbin/sluice #ExecStart=$sluice #" "$unit" >"$tmp/units/sluice-watch.service"
+	sec=$(systemd-analyze security --offline=yes "$tmp/units/sluice-watch.service" 2>&1)
+	score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$sec")
+	if awk -v s="$score" 'BEGIN { exit !(s != "" && s + 0 < 3.0) }'; then
+		ok "systemd-analyze security: exposure $score, under 3 (OK)"
+	else
+		bad "systemd-analyze security: exposure '${score:-?}', want under 3"
+		grep '✗' <<<"$sec" | sed 's/^/    /'
+	fi
+	# what sluice needs stays: bpffs writable, bpf(2) allowed, setns into
+	# network namespaces, netlink sockets
+	for want in 'ReadWritePaths=/sys/fs/bpf' 'SystemCallFilter=@system-service bpf' 'RestrictNamespaces=net' \
+		'RestrictAddressFamilies=AF_UNIX AF_NETLINK' 'SystemCallErrorNumber=EPERM'; do
+		grep -qx "$want" "$unit" && ok "unit: $want" || bad "unit: no line $want"
+	done
+fi
+
+# ---- meson install: the unit, naming the installed binary, and the completions ----
+build=$(dirname "$sluice")
+if [ -f "$build/meson-info/intro-installed.json" ] && command -v meson >/dev/null; then
+	if meson install -C "$build" --no-rebuild --destdir "$tmp/inst" >"$tmp/inst.log" 2>&1; then
+		prefix=$(meson introspect "$build" --buildoptions | "$py" -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+		sbin=$(meson introspect "$build" --buildoptions | "$py" -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "sbindir"))')
+		iu=$tmp/inst$prefix/lib/systemd/system/sluice-watch.service
+		[ -f "$iu" ] && ok "meson install: the unit in $prefix/lib/systemd/system" || bad "meson install: no $iu"
+		grep -q "^ExecStart=$prefix/$sbin/sluice watch " "$iu" 2>/dev/null && ok "meson install: the unit's ExecStart= is $prefix/$sbin/sluice" ||
+			bad "meson install: the unit's ExecStart=: $(grep '^ExecStart=' "$iu" 2>/dev/null)"
+		[ -x "$tmp/inst$prefix/$sbin/sluice" ] && ok "meson install: $prefix/$sbin/sluice" || bad "meson install: no sluice in $prefix/$sbin"
+		[ -f "$tmp/inst$prefix/share/bash-completion/completions/sluice" ] && ok "meson install: bash completion" || bad "meson install: no bash completion"
+		[ -f "$tmp/inst$prefix/share/zsh/site-functions/_sluice" ] && ok "meson install: zsh completion" || bad "meson install: no zsh completion"
+	else
+		bad "meson install --destdir failed"
+		sed 's/^/    /' "$tmp/inst.log" | tail -20
+	fi
+else
+	skipped "meson install: not a meson build directory ($build)"
 fi
 
 # ---- the Containerfile: its packages and files ----
