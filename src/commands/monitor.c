@@ -362,6 +362,7 @@ int cmd_monitor(const struct cli *c)
 	struct sl_kerr e = { "" };
 	struct sigaction sa = { .sa_handler = on_signal };
 	int64_t next_tick;
+	bool tick_warned = false;
 	uint32_t types = c->monitor_types ? c->monitor_types : SL_MON_DROP;
 	int r;
 
@@ -412,7 +413,13 @@ int cmd_monitor(const struct cli *c)
 		if (ns_of(CLOCK_MONOTONIC) >= next_tick) {
 			uint64_t lost = 0;
 
-			sl_monitor_tick(mop->m, &lost);
+			struct sl_kerr te = { "" };
+
+			if (sl_monitor_tick(mop->m, &lost, &te) < 0 && !tick_warned) {
+				fprintf(stderr, "sluice monitor: %s (events of those programs are counted as lost)\n",
+					str_esc(te.msg));
+				tick_warned = true;
+			}
 			if (lost)
 				report_lost(mop, lost);
 			forget(mop);
@@ -423,9 +430,11 @@ int cmd_monitor(const struct cli *c)
 	if (r >= 0) {
 		uint64_t lost = 0;
 
+		struct sl_kerr ignored = { "" };
+
 		sl_monitor_poll(mop->m, 0);
 		fflush(stdout);
-		sl_monitor_tick(mop->m, &lost);
+		sl_monitor_tick(mop->m, &lost, &ignored);
 		if (lost)
 			report_lost(mop, lost);
 	}

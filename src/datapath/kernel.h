@@ -52,6 +52,24 @@ struct sl_kernel_timing {
 };
 extern struct sl_kernel_timing sl_kernel_timing;
 
+/* What an apply is doing, for a progress line (the command layer sets fn):
+ * called when a phase begins and after each batch of map entries written
+ * or removed, with the phase's name and the entries so far. */
+struct sl_kernel_progress {
+	void (*fn)(void *ctx, const char *phase, uint64_t entries);
+	void *ctx;
+	const char *phase;
+	uint64_t entries;
+};
+extern struct sl_kernel_progress sl_kernel_progress;
+
+/* Load the twins with events of the pinned datapath programs whose prog
+ * arrays have none (apply loads them only while some monitor runs): what a
+ * monitor does when it starts and every second. 0 or -errno. */
+struct sl_kernel;
+struct sl_kerr;
+int sl_kernel_twins_ensure(struct sl_kernel *k, struct sl_kerr *e);
+
 struct sl_kernel;
 
 /* Route libbpf's messages: shown from -vv on. */
@@ -142,10 +160,11 @@ int sl_monitor_open(struct sl_kernel *k, uint32_t types, sl_monitor_event_fn fn,
 		    struct sl_kerr *e);
 /* Wait up to timeout_ms for events and hand each to fn; 0 or -errno. */
 int sl_monitor_poll(struct sl_monitor *m, int timeout_ms);
-/* Keep the slot and the programs' flag right (call about once a second);
- * the events the kernel could not deliver to this monitor since the last
- * call. */
-int sl_monitor_tick(struct sl_monitor *m, uint64_t *ret_lost);
+/* Keep the slot and the programs' flag right, and load the twins with
+ * events of programs that have none (call about once a second); the
+ * events the kernel could not deliver to this monitor since the last
+ * call. 0, or -errno when a twin could not be loaded (said in *e). */
+int sl_monitor_tick(struct sl_monitor *m, uint64_t *ret_lost, struct sl_kerr *e);
 /* Give the slot back (the flag follows). */
 void sl_monitor_close(struct sl_monitor *m);
 /* An endpoint's name by its device, an identity's labels as text (-ENOENT:

@@ -206,6 +206,13 @@ int sl_monitor_open(struct sl_kernel *k, uint32_t types, sl_monitor_event_fn fn,
 		}
 	}
 	settle(m);
+	/* Now that the flag says a monitor runs, apply loads the twins with
+	 * the programs it loads; those loaded before have none yet. */
+	r = sl_kernel_twins_ensure(k, e);
+	if (r < 0) {
+		sl_monitor_close(m);
+		return r;
+	}
 	m->rb = ring_buffer__new(m->ring_fd, on_event, m, NULL);
 	if (!m->rb) {
 		r = -errno;
@@ -228,7 +235,7 @@ int sl_monitor_poll(struct sl_monitor *m, int timeout_ms)
 	return r < 0 && r != -EINTR ? r : 0;
 }
 
-int sl_monitor_tick(struct sl_monitor *m, uint64_t *ret_lost)
+int sl_monitor_tick(struct sl_monitor *m, uint64_t *ret_lost, struct sl_kerr *e)
 {
 	uint32_t idx = m->slot + 1;
 	struct sl_monitor_slot s;
@@ -246,7 +253,9 @@ int sl_monitor_tick(struct sl_monitor *m, uint64_t *ret_lost)
 	settle(m);
 	*ret_lost = lost - m->lost_seen;
 	m->lost_seen = lost;
-	return 0;
+	/* programs an apply loaded while no monitor ran yet (or just before
+	 * one started): their twins, loaded now */
+	return sl_kernel_twins_ensure(m->k, e);
 }
 
 void sl_monitor_close(struct sl_monitor *m)

@@ -94,6 +94,36 @@ static int pin_prog(struct sl_kernel *k, int prog, uint64_t digest, int fd, stru
 	return 0;
 }
 
+/* Whether some `sluice monitor` runs: the union of the types the
+ * monitors want (sluice_monitor[0]) is not 0. */
+static bool monitor_running(struct sl_kernel *k)
+{
+	int fd = kernel_map_fd(k, SL_MAPNAME_MONITOR);
+	struct sl_monitor_slot s = { 0 };
+	uint32_t zero = 0;
+
+	return fd >= 0 && bpf_map_lookup_elem(fd, &zero, &s) == 0 && s.types != 0;
+}
+
+/* Load, of obj's programs, only the twin named `only` (NULL: no twin;
+ * every other program keeps its autoload). */
+static void twins_autoload(struct bpf_object *obj, const char *only)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj)
+	{
+		const char *n = bpf_program__name(p);
+		size_t l = strlen(n);
+		bool twin = l > 3 && streq(n + l - 3, "_ev");
+
+		if (only)
+			bpf_program__set_autoload(p, streq(n, only));
+		else if (twin)
+			bpf_program__set_autoload(p, false);
+	}
+}
+
 /* The overlay device's ifindex in this network namespace now, 0: none. */
 static uint32_t tunnel_ifindex(void)
 {
@@ -109,6 +139,7 @@ static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, 
 {
 	struct datapath_bpf *d;
 	uint32_t tun = 0;
+	bool twins;
 	int r;
 
 	if (s->tunnel && !(tun = tunnel_ifindex())) {
@@ -125,11 +156,17 @@ static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, 
 	d->rodata->cfg_encrypt = s->encrypt;
 	d->rodata->cfg_proxy = s->proxy;
 	d->rodata->cfg_ipvlan = s->ipvlan;
+	/* The twins with events only while some monitor runs (it loads them
+	 * itself when they are not there: sl_kernel_twins_ensure): the
+	 * verifier's time for them would double every load. */
+	twins = monitor_running(k);
+	if (!twins)
+		twins_autoload(d->obj, NULL);
 	r = reuse_maps(k, d->obj, e);
 	if (r >= 0 && (r = datapath_bpf__load(d)) < 0)
 		kerr(e, "program from_endpoint/to_endpoint/from_overlay: the kernel refused to load it: %s "
 			"(run with -vv for the verifier's log)", strerror(-r));
-	if (r >= 0) {
+	if (r >= 0 && twins) {
 		const char *what = "";
 
 		r = kernel_twins_fill(d->obj, &what);
@@ -148,12 +185,12 @@ static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, 
 		};
 
 		for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(pins); i++) {
-			const struct bpf_map *twins = kernel_twins_map_of(d->obj, bpf_program__name(pins[i].p));
+			const struct bpf_map *arr = kernel_twins_map_of(d->obj, bpf_program__name(pins[i].p));
 
 			if (!pin[pins[i].prog] || !digest[pins[i].prog])
 				continue;
-			if (twins)
-				r = pin_twins(k, pins[i].prog, digest[pins[i].prog], twins, e);
+			if (arr)
+				r = pin_twins(k, pins[i].prog, digest[pins[i].prog], arr, e);
 			if (r >= 0)
 				r = pin_prog(k, pins[i].prog, digest[pins[i].prog], bpf_program__fd(pins[i].p), e);
 		}
@@ -300,6 +337,25 @@ static bool rodata_current(int mfd, const struct bpf_map_info *mi)
 	return ok;
 }
 
+/* Whether the prog array of program `prog` (digest) pinned beside it is
+ * the map map_id. */
+static bool twins_pinned(struct sl_kernel *k, int prog, uint64_t digest, uint32_t map_id)
+{
+	struct bpf_map_info mi = {};
+	uint32_t len = sizeof(mi);
+	char name[64];
+	bool ok;
+	int fd;
+
+	kernel_twins_pin_name(prog, digest, name, sizeof(name));
+	fd = bpf_obj_get(kernel_path(k, name));
+	if (fd < 0)
+		return false;
+	ok = bpf_obj_get_info_by_fd(fd, &mi, &len) == 0 && mi.id == map_id;
+	close(fd);
+	return ok;
+}
+
 static int observe_progs(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
 {
 	DIR *d;
@@ -370,11 +426,9 @@ static int observe_progs(struct sl_kernel *k, struct sl_objset *live, struct sl_
 				if (mfd < 0 || bpf_obj_get_info_by_fd(mfd, &mi, &mlen) < 0) {
 					pp.current = false;
 				} else if (mi.type == BPF_MAP_TYPE_PROG_ARRAY) {
-					/* its twin with events (twins.h): there while
-					 * the array's pin is */
-					uint32_t zero = 0, twin_id;
-
-					ok = bpf_map_lookup_elem(mfd, &zero, &twin_id) == 0;
+					/* the array of its twin with events (twins.h):
+					 * pinned beside it, else nobody can fill it */
+					ok = twins_pinned(k, p, digest, ids[i]);
 				} else if (strchr(mi.name, '.')) {
 					/* the program's own .rodata: loaded for the overlay
 					 * device there is now? */
@@ -403,6 +457,169 @@ static int observe_progs(struct sl_kernel *k, struct sl_objset *live, struct sl_
 		}
 	}
 	closedir(d);
+	return r;
+}
+
+/* The .rodata of the pinned program fd into buf (size len): 0, or -errno
+ * (-ENOENT: it has none of that size). */
+static int prog_rodata(int fd, void *buf, size_t len)
+{
+	struct bpf_prog_info info = {};
+	uint32_t ilen = sizeof(info), ids[64], n;
+	int r = -ENOENT;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) < 0)
+		return -errno;
+	n = info.nr_map_ids < 64 ? info.nr_map_ids : 64;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = n;
+	info.map_ids = (uint64_t)(uintptr_t)ids;
+	ilen = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) < 0)
+		return -errno;
+	for (uint32_t i = 0; i < n && r == -ENOENT; i++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi), zero = 0;
+		int mfd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (mfd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(mfd, &mi, &mlen) == 0 && strstr(mi.name, ".rodata") &&
+		    mi.value_size == len)
+			r = bpf_map_lookup_elem(mfd, &zero, buf) == 0 ? 0 : -errno;
+		close(mfd);
+	}
+	return r;
+}
+
+/* Load the twin with events of the pinned datapath program `prog`
+ * (digest) with that program's own settings (its .rodata), against the
+ * pinned maps, into the prog array arr_fd. */
+static int twin_load(struct sl_kernel *k, int prog, uint64_t digest, int arr_fd, struct sl_kerr *e)
+{
+	struct datapath_bpf *d;
+	struct bpf_map *m;
+	char name[64], twin[64];
+	int pfd, r;
+
+	kernel_prog_pin_name(prog, digest, name, sizeof(name));
+	pfd = bpf_obj_get(kernel_path(k, name));
+	if (pfd < 0)
+		return 0; /* its program is gone: nothing to trace */
+	d = datapath_bpf__open();
+	if (!d) {
+		r = -errno;
+		close(pfd);
+		kerr(e, "program %s: its twin with events: open: %s", sl_prog_names[prog], strerror(-r));
+		return r;
+	}
+	{
+		size_t sz = 0;
+		void *ro = bpf_map__initial_value(d->maps.rodata, &sz) && sz ? malloc(sz) : NULL;
+
+		r = ro ? prog_rodata(pfd, ro, sz) : -ENOENT;
+		if (r >= 0 && bpf_map__set_initial_value(d->maps.rodata, ro, sz) < 0)
+			r = -errno;
+		free(ro);
+	}
+	close(pfd);
+	if (r == -ENOENT) {
+		r = 0; /* not this build's program: the next apply loads it again */
+		goto out;
+	}
+	if (r < 0) {
+		kerr(e, "program %s: reading its settings: %s", sl_prog_names[prog], strerror(-r));
+		goto out;
+	}
+	snprintf(twin, sizeof(twin), SL_PROG_PREFIX "%s_ev", sl_prog_names[prog]);
+	twins_autoload(d->obj, twin);
+	bpf_object__for_each_map(m, d->obj)
+	{
+		int fd;
+
+		if (bpf_map__is_internal(m) || kernel_twins_map(m))
+			continue;
+		fd = bpf_obj_get(kernel_path(k, bpf_map__name(m)));
+		if (fd < 0) {
+			r = 0; /* a map gone: the next apply makes it and the programs again */
+			goto out;
+		}
+		r = bpf_map__reuse_fd(m, fd) < 0 ? -errno : 0;
+		close(fd);
+		if (r < 0) {
+			kerr(e, "program %s: its twin with events: map %s: %s", sl_prog_names[prog], bpf_map__name(m),
+			     strerror(-r));
+			goto out;
+		}
+	}
+	sl_kernel_writes++;
+	r = datapath_bpf__load(d);
+	if (r < 0) {
+		kerr(e, "program %s: the kernel refused to load its twin with events: %s", sl_prog_names[prog],
+		     strerror(-r));
+		goto out;
+	}
+	{
+		const struct bpf_program *p = bpf_object__find_program_by_name(d->obj, twin);
+		uint32_t zero = 0;
+		int fd = p ? bpf_program__fd(p) : -1;
+
+		sl_kernel_writes++;
+		if (fd < 0 || bpf_map_update_elem(arr_fd, &zero, &fd, BPF_ANY) < 0) {
+			r = fd < 0 ? -ENOENT : -errno;
+			kerr(e, "program %s: putting its twin with events in place: %s", sl_prog_names[prog], strerror(-r));
+		}
+	}
+out:
+	datapath_bpf__destroy(d);
+	return r;
+}
+
+int sl_kernel_twins_ensure(struct sl_kernel *k, struct sl_kerr *e)
+{
+	DIR *dir;
+	struct dirent *de;
+	int dfd, r = 0;
+
+	if (k->dir_fd < 0)
+		return 0;
+	dfd = dup(k->dir_fd);
+	if (dfd < 0 || !(dir = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		kerr(e, "pin directory %s: %s", k->pin_dir, strerror(errno));
+		return -errno;
+	}
+	rewinddir(dir);
+	while (r >= 0 && (de = readdir(dir))) {
+		const char *us = strrchr(de->d_name, '_');
+		uint32_t zero = 0, id;
+		char kind[32], *end;
+		uint64_t digest;
+		size_t kl;
+		int p, fd;
+
+		/* events_<kind>_<16 hex digits> */
+		if (strncmp(de->d_name, "events_", 7) != 0 || !us || strlen(us + 1) != 16)
+			continue;
+		kl = (size_t)(us - de->d_name) - 7;
+		if (kl == 0 || kl >= sizeof(kind))
+			continue;
+		memcpy(kind, de->d_name + 7, kl);
+		kind[kl] = 0;
+		digest = strtoull(us + 1, &end, 16);
+		for (p = 0; p < SL_PROG__MAX && !streq(sl_prog_names[p], kind); p++)
+			;
+		if (*end || p == SL_PROG__MAX)
+			continue;
+		fd = bpf_obj_get(kernel_path(k, de->d_name));
+		if (fd < 0)
+			continue;
+		if (bpf_map_lookup_elem(fd, &zero, &id) < 0)
+			r = twin_load(k, p, digest, fd, e);
+		close(fd);
+	}
+	closedir(dir);
 	return r;
 }
 

@@ -173,7 +173,22 @@ stop() {
 }
 
 # ---- monitors, then traffic ----
+# The twins with events are loaded only while some monitor runs
+# (docs/datapath.md): the apply above, with none running, pinned their
+# prog arrays empty; the first monitor loads them.
+twin_entries() { # the entries of every events_* prog array pinned
+	local f n=0
+	for f in "$SLUICE_PIN_DIR"/events_*; do
+		[ -e "$f" ] || continue
+		n=$((n + $(bpftool -j map dump pinned "$f" | "$IT_PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')))
+	done
+	echo "$n"
+}
+n_arrays=$(ls "$SLUICE_PIN_DIR" | grep -c '^events_')
+check "no monitor yet: $n_arrays prog arrays of twins pinned, all empty" test "$n_arrays" -ge 2 -a "$(twin_entries)" = 0
 mon drops-a
+check "the first monitor loaded the twins: each array holds one ($(twin_entries) of $n_arrays)" \
+	test "$(twin_entries)" = "$n_arrays"
 mon drops-b
 mon verdict --type verdict
 mon trace-client --type trace --endpoint client-1
@@ -401,6 +416,7 @@ if it_sluice 0 apply --summary "$state"; then
 	check "apply --summary: the count line and the outcome, no plan lines" \
 		test "$(grep -vc '^Plan: \|^Apply complete: ' "$IT_OUT")" = 0
 fi
+check "with a monitor running, apply loaded the twin with the program" test "$(twin_entries)" = "$n_arrays"
 check "apply pinned the twin again" test -n "$(pins events_to_endpoint_)"
 it_converged "$state"
 echo "web $W4 tcp/8080" | it_in "${IT_PID[client-1]}" "$IT_PY" "$IT_PROBE" client --port-base 32100 --timeout 1 \
