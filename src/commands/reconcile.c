@@ -4,6 +4,7 @@
  * plan, apply, verify (architecture.md's pipeline).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +310,61 @@ int cmd_diff(const struct cli *c)
 	return r;
 }
 
+/* The progress line of a long apply on a terminal (cli.md: nothing half
+ * done without a word): after a second (SLUICE_PROGRESS_AFTER_MS, for the
+ * tests), the phase and the entries written, rewritten in place at most
+ * ten times a second on standard error, and wiped at the end. */
+struct progress {
+	double start, last, after;
+	bool shown;
+};
+
+static void progress_line(void *ctx, const char *phase, uint64_t entries)
+{
+	struct progress *pr = ctx;
+	double t = now_ms();
+
+	if (t - pr->start < pr->after || (pr->shown && t - pr->last < 100))
+		return;
+	pr->last = t;
+	pr->shown = true;
+	fprintf(stderr, "\r\033[Ksluice apply: %s, %" PRIu64 " entries written, %.1f s", phase ? phase : "",
+		entries, (t - pr->start) / 1000);
+	fflush(stderr);
+}
+
+static void progress_start(const struct cli *c, struct progress *pr)
+{
+	const char *after = getenv("SLUICE_PROGRESS_AFTER_MS");
+
+	memset(&sl_kernel_progress, 0, sizeof(sl_kernel_progress));
+	if (c->quiet || !isatty(STDERR_FILENO))
+		return;
+	*pr = (struct progress){ .start = now_ms(), .after = after && *after ? atof(after) : 1000 };
+	sl_kernel_progress.fn = progress_line;
+	sl_kernel_progress.ctx = pr;
+}
+
+/* Wipe the line, if shown, before anything else is written. */
+static void progress_wipe(void)
+{
+	struct progress *pr = sl_kernel_progress.ctx;
+
+	if (sl_kernel_progress.fn && pr && pr->shown) {
+		fprintf(stderr, "\r\033[K");
+		fflush(stderr);
+		pr->shown = false;
+	}
+}
+
+static void progress_end(struct progress *pr)
+{
+	progress_wipe();
+	sl_kernel_progress.fn = NULL;
+	sl_kernel_progress.ctx = NULL;
+	(void)pr;
+}
+
 /* Whether the plan changes a device of sluice's: a change may make it
  * again (a new port or lower device), and what was loaded for the old one
  * (programs that hold its ifindex, their attachment to it, routes on it)
@@ -338,6 +394,7 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 		return 1;
 	}
 	r = sl_kernel_apply(p->k, &p->want, &p->have, &p->d, &p->s, &e);
+	progress_wipe();
 	if (r < 0) {
 		fprintf(p->err, "sluice %s: %s\n", cmd, e.msg[0] ? str_esc(e.msg) : strerror(-r));
 		fprintf(p->err, "sluice %s: the kernel holds part of the plan; run apply again to converge\n", cmd);
@@ -355,6 +412,7 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 			fprintf(p->err, "sluice %s: a device was made again: %zu changes to what depended on it\n", cmd,
 				left.n);
 		r = sl_kernel_apply(p->k, &p->want, &after, &left, &p->s, &e);
+		progress_wipe();
 		sl_diff_free(&left);
 		memset(&left, 0, sizeof(left));
 		if (r >= 0)
@@ -460,9 +518,13 @@ int cmd_apply(const struct cli *c)
 	else if (!r && p.d.n) {
 		/* The model is not needed any more: give its memory back before
 		 * the kernel is read a second time to verify. */
+		struct progress pr = {};
+
 		sl_load_free(&p.ld);
 		p.loaded = false;
+		progress_start(c, &pr);
 		r = execute(c, "apply", &p);
+		progress_end(&pr);
 		if (!r && !c->quiet && c->output != CLI_OUTPUT_JSON)
 			printf("Apply complete: %zu added, %zu changed, %zu removed.\n", p.lines[SL_OP_ADD],
 			       p.lines[SL_OP_CHANGE], p.lines[SL_OP_REMOVE]);

@@ -122,6 +122,7 @@ static int map_update_many(int fd, const char *name, const uint8_t *keys, const 
 		sl_kernel_writes++;
 		if (bpf_map_update_batch(fd, keys + (size_t)done * ksz, vals + (size_t)done * vsz, &count, &opts) == 0) {
 			done += count;
+			kernel_progress(NULL, count);
 			continue;
 		}
 		if (errno != EINVAL && errno != 524 /* ENOTSUPP */ && errno != EOPNOTSUPP) {
@@ -134,6 +135,8 @@ static int map_update_many(int fd, const char *name, const uint8_t *keys, const 
 				kerr(e, "map %s: writing an entry: %s", name, strerror(errno));
 				return -errno;
 			}
+			if ((done + 1) % 4096 == 0)
+				kernel_progress(NULL, 4096);
 		}
 	}
 	return 0;
@@ -152,6 +155,7 @@ static int map_delete_many(int fd, const char *name, const uint8_t *keys, uint32
 		sl_kernel_writes++;
 		if (bpf_map_delete_batch(fd, keys + (size_t)done * ksz, &count, &opts) == 0) {
 			done += count;
+			kernel_progress(NULL, count);
 			continue;
 		}
 		/* A batch stops at the first missing key, having removed

@@ -108,6 +108,17 @@ void kernel_prog_pin_name(int prog, uint64_t digest, char *buf, size_t len);
 /* The pin of a datapath program's prog array of its twin with events
  * (twins.h), beside the program's own: events_<kind>_<digest>. */
 void kernel_twins_pin_name(int prog, uint64_t digest, char *buf, size_t len);
+
+/* Tell sl_kernel_progress's listener, if any: a phase begins (phase not
+ * NULL), or n more entries were written or removed. */
+static inline void kernel_progress(const char *phase, uint64_t n)
+{
+	if (phase)
+		sl_kernel_progress.phase = phase;
+	sl_kernel_progress.entries += n;
+	if (sl_kernel_progress.fn)
+		sl_kernel_progress.fn(sl_kernel_progress.ctx, sl_kernel_progress.phase, sl_kernel_progress.entries);
+}
 /* The digest of the pinned, current program of that kind with that id
  * (observed), 0 when it is not one: what an observed attachment holds. */
 uint64_t kernel_prog_digest(struct sl_kernel *k, uint32_t prog_id, uint8_t prog);

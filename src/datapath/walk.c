@@ -2,6 +2,8 @@
 /* Walking a table of kernel backends (backend.h): no kernel call of its own. */
 #include "backend.h"
 
+struct sl_kernel_progress sl_kernel_progress;
+
 const char *const kernel_phase_name[KERNEL_PHASE__MAX] = {
 	"create",	"entries", "settle", "programs", "routes-add", "routes-remove",
 	"detach",	"devices-remove", "entries-remove", "xfrm-remove", "finish",
@@ -38,6 +40,7 @@ int kernel_walk_apply(const struct kernel_backend *const *t, size_t n, struct sl
 	for (int p = 0; p < KERNEL_PHASE__MAX; p++) {
 		double t0 = kernel_mono_ms();
 
+		kernel_progress(kernel_phase_name[p], 0);
 		for (size_t i = 0; i < n; i++) {
 			if (!t[i]->apply)
 				continue;

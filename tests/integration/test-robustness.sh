@@ -10,7 +10,8 @@
 # apply killed with SIGKILL in the middle of a large state, after which the
 # next apply converges; two applies at once, serialized by the lock; a
 # change of map capacity planned and carried out as a migration that keeps
-# conntrack entries and an established connection.
+# conntrack entries and an established connection; a long apply on a
+# terminal shows its progress on stderr, and nothing of it without one.
 #
 # Usage: test-robustness.sh [PATH-TO-SLUICE]
 . "$(dirname "$0")/lib.sh"
@@ -202,6 +203,55 @@ rca=$?
 it_check "the first apply succeeded (rc $rca)" [ "$rca" -eq 0 ]
 it_converged "$small"
 it_matrix "the later apply won" <<< "$RULES"
+
+# ---- a long apply on a terminal shows its progress on stderr ----
+# (sluice(8), apply; SLUICE_PROGRESS_AFTER_MS=0 shows it from the start
+# instead of after a second). The large state from the small one, under a
+# pseudo-terminal (--summary: the plan's 300k lines would only slow the
+# terminal); the same without a terminal says nothing of it.
+it_sluice 0 apply -q "$small"
+"$IT_PY" - "$IT_SLUICE" "$big" > "$IT_WORK/pty.out" <<'PY'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["SLUICE_PROGRESS_AFTER_MS"] = "0"
+    os.execv(sys.argv[1], [sys.argv[1], "apply", "--summary", sys.argv[2]])
+chunks = []
+while True:
+    try:
+        b = os.read(fd, 65536)
+    except OSError:
+        break
+    if not b:
+        break
+    chunks.append(b)
+out = b"".join(chunks)
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(repr(out.decode(errors="replace")) + "\n" + str(os.waitstatus_to_exitcode(st)) + "\n")
+PY
+"$IT_PY" - "$IT_WORK/pty.out" <<'PY' > "$IT_WORK/pty.check"
+import ast, re, sys
+text, rc = open(sys.argv[1]).read().rsplit("\n", 2)[:2]
+out = ast.literal_eval(text)
+lines = re.findall(r"\r\x1b\[Ksluice apply: ([a-z-]+), (\d+) entries written, [\d.]+ s", out)
+print("exit", rc)
+print("progress lines", len(lines), "phases", " ".join(sorted({p for p, _ in lines})), "max", max((int(n) for _, n in lines), default=0))
+last = out.rfind("sluice apply: ")
+print("wiped", out.find("\r\x1b[K", last) > last)
+print("complete", "Apply complete:" in out[last:])
+PY
+sed 's/^/   /' "$IT_WORK/pty.check"
+it_check "on a terminal: the apply succeeds" grep -qx 'exit 0' "$IT_WORK/pty.check"
+it_check "on a terminal: progress lines, in the entries phase, counting 150000 entries and more" \
+	"$IT_PY" -c 'import re,sys; t=open(sys.argv[1]).read(); m=re.search(r"progress lines (\d+) phases (.*) max (\d+)", t)
+sys.exit(0 if m and int(m.group(1)) > 0 and "entries" in m.group(2).split() and int(m.group(3)) >= 150000 else 1)' "$IT_WORK/pty.check"
+it_check "on a terminal: the progress line is wiped before the outcome is printed" \
+	grep -qx 'wiped True' "$IT_WORK/pty.check"
+it_check "on a terminal: then 'Apply complete'" grep -qx 'complete True' "$IT_WORK/pty.check"
+it_sluice 0 apply -q "$small"
+SLUICE_PROGRESS_AFTER_MS=0 it_sluice 0 apply --summary "$big"
+it_check "without a terminal: no progress line" test "$(grep -c 'entries written' "$IT_ERR")" = 0
+it_sluice 0 apply -q "$small"
 
 # ---- migration: capacities change; conntrack and a connection survive ----
 rm -f "$IT_WORK/ready.stream"
