@@ -158,7 +158,8 @@ typedef int (*sl_monitor_event_fn)(void *arg, const struct sl_event *ev);
  * -ENOENT: no datapath here, -EBUSY: every slot taken. */
 int sl_monitor_open(struct sl_kernel *k, uint32_t types, sl_monitor_event_fn fn, void *arg, struct sl_monitor **ret,
 		    struct sl_kerr *e);
-/* Wait up to timeout_ms for events and hand each to fn; 0 or -errno. */
+/* Wait up to timeout_ms for events and hand each to fn (0: read what the
+ * ring holds now, without waiting); 0 or -errno. */
 int sl_monitor_poll(struct sl_monitor *m, int timeout_ms);
 /* Keep the slot and the programs' flag right, and load the twins with
  * events of programs that have none (call about once a second); the

@@ -230,7 +230,10 @@ fail:
 
 int sl_monitor_poll(struct sl_monitor *m, int timeout_ms)
 {
-	int r = ring_buffer__poll(m->rb, timeout_ms);
+	/* 0: a drain (the last before exit): whatever the ring holds, read
+	 * without waiting for epoll to say so (the kernel wakes readers from
+	 * an irq_work, after the event is in the ring) */
+	int r = timeout_ms == 0 ? ring_buffer__consume(m->rb) : ring_buffer__poll(m->rb, timeout_ms);
 
 	return r < 0 && r != -EINTR ? r : 0;
 }

@@ -64,7 +64,7 @@ def main():
         for m in st["maps"]:
             if m["type"] == "ringbuf":
                 continue
-            for metric, key in (("sluice_map_entries", "entries"), ("sluice_map_capacity", "max_entries")):
+            for metric, key in (("sluice_map_entries", "entries"), ("sluice_map_capacity", "maxEntries")):
                 got = page.get('%s{map="%s",type="%s"}' % (metric, m["name"], m["type"]))
                 if got != str(m[key]):
                     print("%s %s: page %s, status %s" % (metric, m["name"], got, m[key]))

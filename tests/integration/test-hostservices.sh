@@ -26,7 +26,8 @@
 #   packets go to the backend's address: its EGRESS entry says so);
 # - weights 1:3 over 600 new connections (300 with SLUICE_IT_QUICK=1),
 #   IPv4 from the node and IPv6 from an endpoint: each backend's share
-#   within 8 percentage points of its weight's share;
+#   within 12 percentage points of its weight's share (15 with 300: the
+#   slot table's own deviation plus sampling; see the check);
 # - no active backend (backends: [], all terminating): connect() (TCP,
 #   connected UDP) and sendto() (unconnected UDP) fail with ECONNREFUSED
 #   at once (within 0.5 s), IPv4, IPv6 and v4-mapped, each counted once as
@@ -461,10 +462,20 @@ it_log "-- weights over $NW new connections each"
 # (--timeout 5, not 2: a lost SYN is sent again after 1 s, then 3 s; under
 # CI's load one connection of 600 once took longer than 2 s, cause not
 # found; the check is about the spread, and a real drop would still fail it)
-conns "node in the cgroup: $NW connections to 10.96.0.12:80 spread 1:3 over be-1, be-2 (within 8 points)" \
-	node cg --dst 10.96.0.12 --port 80 -n "$NW" --workers 16 --timeout 5 --expect be-1,be-2 --weights 1,3 --tol 8
-conns "client-1 in the cgroup: $NW connections to [fd00:96::12]:80 spread 3:1 over be-2, be-3 (within 8 points)" \
-	client-1 cg --dst fd00:96::12 --port 80 -n "$NW" --workers 16 --timeout 5 --expect be-2,be-3 --weights 3,1 --tol 8
+# The tolerance is two things (sluice-state(5), services): the slot table
+# itself, 251 slots each drawn by weighted rendezvous hashing, gives a
+# backend a share a few slots off its weight's (fixed by the backends:
+# here be-1 holds about 30% of 10.96.0.12's slots, not 25%); and 600 random
+# choices sample that share with a standard deviation of 1.9 points (2.6
+# with 300). 8 points failed once in CI at 34% (2.2 deviations above the
+# table's 30%); 12 (15 with 300) leaves four deviations of sampling and
+# still fails a 1:1 spread (25 points off) or a reversed one.
+tol=12
+[ "$NW" -ge 600 ] || tol=15
+conns "node in the cgroup: $NW connections to 10.96.0.12:80 spread 1:3 over be-1, be-2 (within $tol points)" \
+	node cg --dst 10.96.0.12 --port 80 -n "$NW" --workers 16 --timeout 5 --expect be-1,be-2 --weights 1,3 --tol "$tol"
+conns "client-1 in the cgroup: $NW connections to [fd00:96::12]:80 spread 3:1 over be-2, be-3 (within $tol points)" \
+	client-1 cg --dst fd00:96::12 --port 80 -n "$NW" --workers 16 --timeout 5 --expect be-2,be-3 --weights 3,1 --tol "$tol"
 
 # ==== no active backend ====
 it_log "-- no active backend: refused at once, counted"
