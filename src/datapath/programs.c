@@ -31,30 +31,100 @@
 #include "kinds/prog.h"
 #include "kinds/map.h"
 
-/* Bind every map of obj to the fd the pin directory holds for it. */
+/* Bind every map of obj to the fd the pin directory holds for it: the one
+ * k holds open, else (a handle that read no map: the monitor's) the pin. */
 static int reuse_maps(struct sl_kernel *k, struct bpf_object *obj, struct sl_kerr *e)
 {
 	struct bpf_map *m;
 
 	bpf_object__for_each_map(m, obj)
 	{
-		int fd;
+		int fd, own = -1, r;
 
 		if (bpf_map__is_internal(m) || kernel_twins_map(m))
 			continue; /* the object's own */
 		fd = kernel_map_fd(k, bpf_map__name(m));
+		if (fd < 0)
+			fd = own = bpf_obj_get(kernel_path(k, bpf_map__name(m)));
 		if (fd < 0) {
 			kerr(e, "program load: map %s is not there", bpf_map__name(m));
 			return -ENOENT;
 		}
-		if (bpf_map__reuse_fd(m, fd) < 0) {
-			int r = -errno;
-
+		r = bpf_map__reuse_fd(m, fd) < 0 ? -errno : 0;
+		if (own >= 0)
+			close(own);
+		if (r < 0) {
 			kerr(e, "program load: reusing map %s: %s", bpf_map__name(m), strerror(-r));
 			return r;
 		}
 	}
 	return 0;
+}
+
+/* The ids of the maps the program fd uses (at most cap) into ids, and the
+ * program's id: their number, or -errno. */
+static int prog_map_ids(int fd, uint32_t *ids, uint32_t cap, uint32_t *ret_id)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info), n;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	*ret_id = info.id;
+	n = info.nr_map_ids < cap ? info.nr_map_ids : cap;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = n;
+	info.map_ids = (uint64_t)(uintptr_t)ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
+	return (int)n;
+}
+
+/* Call fn for each pin PREFIX<kind>_<16 hex digits> of the pin directory
+ * whose kind is a program's (the kind has underscores itself), with its
+ * name, program and digest, until fn fails. */
+typedef int (*pin_fn)(struct sl_kernel *k, const char *name, int prog, uint64_t digest, void *ctx,
+		      struct sl_kerr *e);
+
+static int pins_each(struct sl_kernel *k, const char *prefix, pin_fn fn, void *ctx, struct sl_kerr *e)
+{
+	const size_t pl = strlen(prefix);
+	struct dirent *de;
+	DIR *d;
+	int dfd, r = 0;
+
+	if (k->dir_fd < 0)
+		return 0;
+	dfd = dup(k->dir_fd);
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		kerr(e, "pin directory %s: %s", k->pin_dir, strerror(errno));
+		return -errno;
+	}
+	rewinddir(d);
+	while (r >= 0 && (de = readdir(d))) {
+		const char *us = strrchr(de->d_name, '_');
+		size_t kl = us ? (size_t)(us - de->d_name) - pl : 0;
+		char kind[32], *end;
+		uint64_t digest;
+		int p;
+
+		if (strncmp(de->d_name, prefix, pl) != 0 || !us || kl == 0 || kl >= sizeof(kind) ||
+		    strlen(us + 1) != 16)
+			continue;
+		memcpy(kind, de->d_name + pl, kl);
+		kind[kl] = 0;
+		digest = strtoull(us + 1, &end, 16);
+		for (p = 0; p < SL_PROG__MAX && !streq(sl_prog_names[p], kind); p++)
+			;
+		if (*end || p == SL_PROG__MAX)
+			continue;
+		r = fn(k, de->d_name, p, digest, ctx, e);
+	}
+	closedir(d);
+	return r;
 }
 
 /* Pin what holds the program's twin with events (twins.h), before the
@@ -356,128 +426,72 @@ static bool twins_pinned(struct sl_kernel *k, int prog, uint64_t digest, uint32_
 	return ok;
 }
 
+/* One pinned program (pins_each): into k->progs and live. */
+static int observe_prog(struct sl_kernel *k, const char *name, int p, uint64_t digest, void *ctx, struct sl_kerr *e)
+{
+	struct sl_objset *live = ctx;
+	struct kernel_pinned_prog pp = { .prog = (uint8_t)p, .digest = digest, .current = true };
+	uint32_t ids[64];
+	int fd = bpf_obj_get(kernel_path(k, name)), n;
+
+	(void)e;
+	if (fd < 0)
+		return 0;
+	n = prog_map_ids(fd, ids, 64, &pp.id);
+	close(fd);
+	if (n < 0 && !pp.id)
+		return 0; /* not readable: not observed */
+	pp.current = n >= 0;
+	for (int i = 0; pp.current && i < n; i++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi);
+		int mfd = bpf_map_get_fd_by_id(ids[i]);
+		bool ok = false;
+
+		if (mfd < 0 || bpf_obj_get_info_by_fd(mfd, &mi, &mlen) < 0) {
+			pp.current = false;
+		} else if (mi.type == BPF_MAP_TYPE_PROG_ARRAY) {
+			/* the array of its twin with events (twins.h):
+			 * pinned beside it, else nobody can fill it */
+			ok = twins_pinned(k, p, digest, ids[i]);
+		} else if (strchr(mi.name, '.')) {
+			/* the program's own .rodata: loaded for the overlay
+			 * device there is now? */
+			ok = p == SL_PROG_PREFILTER || rodata_current(mfd, &mi);
+		} else {
+			for (int j = 0; j < KERNEL_MAX_MAPS && !ok; j++)
+				ok = k->map_fd[j] >= 0 && k->map_id[j] == ids[i];
+		}
+		if (mfd >= 0)
+			close(mfd);
+		pp.current = pp.current && ok;
+	}
+	if (grow_array((void **)&k->progs, &k->cap_progs, k->n_progs + 1, sizeof(*k->progs)) < 0)
+		return -ENOMEM;
+	k->progs[k->n_progs++] = pp;
+	{
+		struct sl_prog_key key = { .prog = (uint8_t)p, .digest = digest };
+		struct sl_prog_value val = { .current = pp.current };
+
+		return objset_add(live, SL_OBJ_PROG, &key, sizeof(key), &val, sizeof(val));
+	}
+}
+
 static int observe_progs(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
 {
-	DIR *d;
-	struct dirent *de;
-	int dfd, r = 0;
-
-	if (k->dir_fd < 0)
-		return 0;
-	dfd = dup(k->dir_fd);
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
-		kerr(e, "pin directory %s: %s", k->pin_dir, strerror(errno));
-		return -errno;
-	}
-	rewinddir(d);
-	while (r >= 0 && (de = readdir(d))) {
-		struct bpf_prog_info info = {};
-		uint32_t len = sizeof(info), ids[64];
-		struct kernel_pinned_prog pp = { 0 };
-		char kind[32];
-		uint64_t digest;
-		int fd, p;
-
-		if (strncmp(de->d_name, "prog_", 5) != 0)
-			continue;
-		{
-			/* prog_<kind>_<16 hex digits>; the kind has underscores itself */
-			const char *us = strrchr(de->d_name, '_');
-			size_t kl = us ? (size_t)(us - de->d_name) - 5 : 0;
-			char *end;
-
-			if (!us || kl == 0 || kl >= sizeof(kind) || strlen(us + 1) != 16)
-				continue;
-			memcpy(kind, de->d_name + 5, kl);
-			kind[kl] = 0;
-			digest = strtoull(us + 1, &end, 16);
-			if (*end)
-				continue;
-		}
-		for (p = 0; p < SL_PROG__MAX && !streq(sl_prog_names[p], kind); p++)
-			;
-		if (p == SL_PROG__MAX)
-			continue;
-		fd = bpf_obj_get(kernel_path(k, de->d_name));
-		if (fd < 0)
-			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
-			close(fd);
-			continue;
-		}
-		pp = (struct kernel_pinned_prog){ .prog = (uint8_t)p, .digest = digest, .id = info.id, .current = true };
-		{
-			uint32_t n = info.nr_map_ids < 64 ? info.nr_map_ids : 64;
-
-			memset(&info, 0, sizeof(info));
-			info.nr_map_ids = n;
-			info.map_ids = (uint64_t)(uintptr_t)ids;
-			len = sizeof(info);
-			if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-				pp.current = false;
-			for (uint32_t i = 0; pp.current && i < n; i++) {
-				struct bpf_map_info mi = {};
-				uint32_t mlen = sizeof(mi);
-				int mfd = bpf_map_get_fd_by_id(ids[i]);
-				bool ok = false;
-
-				if (mfd < 0 || bpf_obj_get_info_by_fd(mfd, &mi, &mlen) < 0) {
-					pp.current = false;
-				} else if (mi.type == BPF_MAP_TYPE_PROG_ARRAY) {
-					/* the array of its twin with events (twins.h):
-					 * pinned beside it, else nobody can fill it */
-					ok = twins_pinned(k, p, digest, ids[i]);
-				} else if (strchr(mi.name, '.')) {
-					/* the program's own .rodata: loaded for the overlay
-					 * device there is now? */
-					ok = p == SL_PROG_PREFILTER || rodata_current(mfd, &mi);
-				} else {
-					for (int j = 0; j < KERNEL_MAX_MAPS && !ok; j++)
-						ok = k->map_fd[j] >= 0 && k->map_id[j] == ids[i];
-				}
-				if (mfd >= 0)
-					close(mfd);
-				pp.current = pp.current && ok;
-			}
-		}
-		close(fd);
-		if (grow_array((void **)&k->progs, &k->cap_progs, k->n_progs + 1, sizeof(*k->progs)) <
-		    0) {
-			r = -ENOMEM;
-			break;
-		}
-		k->progs[k->n_progs++] = pp;
-		{
-			struct sl_prog_key key = { .prog = (uint8_t)p, .digest = digest };
-			struct sl_prog_value val = { .current = pp.current };
-
-			r = objset_add(live, SL_OBJ_PROG, &key, sizeof(key), &val, sizeof(val));
-		}
-	}
-	closedir(d);
-	return r;
+	return pins_each(k, "prog_", observe_prog, live, e);
 }
 
 /* The .rodata of the pinned program fd into buf (size len): 0, or -errno
  * (-ENOENT: it has none of that size). */
 static int prog_rodata(int fd, void *buf, size_t len)
 {
-	struct bpf_prog_info info = {};
-	uint32_t ilen = sizeof(info), ids[64], n;
-	int r = -ENOENT;
+	uint32_t ids[64], id;
+	int n = prog_map_ids(fd, ids, 64, &id), r = -ENOENT;
 
-	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) < 0)
-		return -errno;
-	n = info.nr_map_ids < 64 ? info.nr_map_ids : 64;
-	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = n;
-	info.map_ids = (uint64_t)(uintptr_t)ids;
-	ilen = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) < 0)
-		return -errno;
-	for (uint32_t i = 0; i < n && r == -ENOENT; i++) {
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && r == -ENOENT; i++) {
 		struct bpf_map_info mi = {};
 		uint32_t mlen = sizeof(mi), zero = 0;
 		int mfd = bpf_map_get_fd_by_id(ids[i]);
@@ -498,7 +512,6 @@ static int prog_rodata(int fd, void *buf, size_t len)
 static int twin_load(struct sl_kernel *k, int prog, uint64_t digest, int arr_fd, struct sl_kerr *e)
 {
 	struct datapath_bpf *d;
-	struct bpf_map *m;
 	char name[64], twin[64];
 	int pfd, r;
 
@@ -533,25 +546,13 @@ static int twin_load(struct sl_kernel *k, int prog, uint64_t digest, int arr_fd,
 	}
 	snprintf(twin, sizeof(twin), SL_PROG_PREFIX "%s_ev", sl_prog_names[prog]);
 	twins_autoload(d->obj, twin);
-	bpf_object__for_each_map(m, d->obj)
-	{
-		int fd;
-
-		if (bpf_map__is_internal(m) || kernel_twins_map(m))
-			continue;
-		fd = bpf_obj_get(kernel_path(k, bpf_map__name(m)));
-		if (fd < 0) {
-			r = 0; /* a map gone: the next apply makes it and the programs again */
-			goto out;
-		}
-		r = bpf_map__reuse_fd(m, fd) < 0 ? -errno : 0;
-		close(fd);
-		if (r < 0) {
-			kerr(e, "program %s: its twin with events: map %s: %s", sl_prog_names[prog], bpf_map__name(m),
-			     strerror(-r));
-			goto out;
-		}
+	r = reuse_maps(k, d->obj, e);
+	if (r == -ENOENT) {
+		r = 0; /* a map gone: the next apply makes it and the programs again */
+		goto out;
 	}
+	if (r < 0)
+		goto out;
 	sl_kernel_writes++;
 	r = datapath_bpf__load(d);
 	if (r < 0) {
@@ -575,52 +576,24 @@ out:
 	return r;
 }
 
+/* One prog array of twins (pins_each): its twin loaded when it has none. */
+static int twin_ensure(struct sl_kernel *k, const char *name, int p, uint64_t digest, void *ctx, struct sl_kerr *e)
+{
+	uint32_t zero = 0, id;
+	int fd = bpf_obj_get(kernel_path(k, name)), r = 0;
+
+	(void)ctx;
+	if (fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &zero, &id) < 0)
+		r = twin_load(k, p, digest, fd, e);
+	close(fd);
+	return r;
+}
+
 int sl_kernel_twins_ensure(struct sl_kernel *k, struct sl_kerr *e)
 {
-	DIR *dir;
-	struct dirent *de;
-	int dfd, r = 0;
-
-	if (k->dir_fd < 0)
-		return 0;
-	dfd = dup(k->dir_fd);
-	if (dfd < 0 || !(dir = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
-		kerr(e, "pin directory %s: %s", k->pin_dir, strerror(errno));
-		return -errno;
-	}
-	rewinddir(dir);
-	while (r >= 0 && (de = readdir(dir))) {
-		const char *us = strrchr(de->d_name, '_');
-		uint32_t zero = 0, id;
-		char kind[32], *end;
-		uint64_t digest;
-		size_t kl;
-		int p, fd;
-
-		/* events_<kind>_<16 hex digits> */
-		if (strncmp(de->d_name, "events_", 7) != 0 || !us || strlen(us + 1) != 16)
-			continue;
-		kl = (size_t)(us - de->d_name) - 7;
-		if (kl == 0 || kl >= sizeof(kind))
-			continue;
-		memcpy(kind, de->d_name + 7, kl);
-		kind[kl] = 0;
-		digest = strtoull(us + 1, &end, 16);
-		for (p = 0; p < SL_PROG__MAX && !streq(sl_prog_names[p], kind); p++)
-			;
-		if (*end || p == SL_PROG__MAX)
-			continue;
-		fd = bpf_obj_get(kernel_path(k, de->d_name));
-		if (fd < 0)
-			continue;
-		if (bpf_map_lookup_elem(fd, &zero, &id) < 0)
-			r = twin_load(k, p, digest, fd, e);
-		close(fd);
-	}
-	closedir(dir);
-	return r;
+	return pins_each(k, "events_", twin_ensure, NULL, e);
 }
 
 static int progs_load(struct sl_kernel *k, const struct sl_objset *want, const struct sl_diff *d,
@@ -660,36 +633,28 @@ static int progs_load(struct sl_kernel *k, const struct sl_objset *want, const s
 /* A twins pin whose program's pin is gone (a run stopped between the
  * two pins): removed with the other removals, so that nothing of sluice's
  * stays behind (flush removes the pin directory after). */
+static int unpin_stray_twin(struct sl_kernel *k, const char *name, int p, uint64_t digest, void *ctx,
+			    struct sl_kerr *e)
+{
+	char prog[64];
+
+	(void)ctx;
+	kernel_prog_pin_name(p, digest, prog, sizeof(prog));
+	if (faccessat(k->dir_fd, prog, F_OK, 0) == 0 || errno != ENOENT)
+		return 0;
+	sl_kernel_writes++;
+	if (unlinkat(k->dir_fd, name, 0) < 0 && errno != ENOENT) {
+		int r = -errno;
+
+		kerr(e, "unpinning %s: %s", kernel_path(k, name), strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 static int unpin_stray_twins(struct sl_kernel *k, struct sl_kerr *e)
 {
-	DIR *d;
-	struct dirent *de;
-	int dfd = dup(k->dir_fd), r = 0;
-
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
-		kerr(e, "pin directory %s: %s", k->pin_dir, strerror(errno));
-		return -errno;
-	}
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		char prog[300];
-
-		if (strncmp(de->d_name, "events_", 7) != 0)
-			continue;
-		snprintf(prog, sizeof(prog), "prog_%s", de->d_name + 7);
-		if (faccessat(k->dir_fd, prog, F_OK, 0) == 0 || errno != ENOENT)
-			continue;
-		sl_kernel_writes++;
-		if (unlinkat(k->dir_fd, de->d_name, 0) < 0 && errno != ENOENT) {
-			r = -errno;
-			kerr(e, "unpinning %s: %s", kernel_path(k, de->d_name), strerror(-r));
-			break;
-		}
-	}
-	closedir(d);
-	return r;
+	return pins_each(k, "events_", unpin_stray_twin, NULL, e);
 }
 
 static int progs_unpin(struct sl_kernel *k, const struct sl_objset *have, const struct sl_diff *d, struct sl_kerr *e)
