@@ -697,6 +697,13 @@ static double run_ns(int fd, const uint8_t *pkt, uint32_t len, int *ret_verdict)
 	return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / repeat;
 }
 
+/* What the monitor's ring holds, read (none after the monitor section). */
+static void drain(void)
+{
+	if (mon_rb)
+		ring_buffer__consume(mon_rb);
+}
+
 static void time_arms(struct arm *a, int n)
 {
 	double d[8][16];
@@ -708,16 +715,16 @@ static void time_arms(struct arm *a, int n)
 			double t;
 
 			mon_types(a[i].types);
-			ring_buffer__consume(mon_rb);
+			drain();
 			e0 = mon_events;
 			t = run_ns(a[i].fd, a[i].pkt, a[i].len, &a[i].verdict);
-			ring_buffer__consume(mon_rb);
+			drain();
 			a[i].events += mon_events - e0;
 			if (r >= 0)
 				d[i][r] = a[i].round[r] = t;
 		}
 	mon_types(0);
-	ring_buffer__consume(mon_rb);
+	drain();
 	for (int i = 0; i < n; i++) {
 		qsort(d[i], runs, sizeof(d[i][0]), cmp_double);
 		a[i].med = d[i][runs / 2];
@@ -762,91 +769,6 @@ struct monitor_events {
 	char load_before[32], load_after[32];
 };
 
-/* Monitor events (issue 21): the four paths, each timed in the programs
- * from before the events work (--baseline, bound to the same maps), and
- * in these with no monitor, a verdict monitor and a trace monitor (a ring
- * in slot 0 large enough for a run's events, drained between runs). */
-static void bench_monitor(struct bench_datapath_bpf *s, uint32_t client, uint32_t vip, uint32_t server,
-			  struct monitor_events *r)
-{
-	static uint8_t pk[4][64];
-	static const char *progs[4] = { "bench_from_endpoint", "bench_new_flow", "bench_to_endpoint",
-					"bench_new_flow_in" };
-	static const uint32_t types[4] = { 0, 0, SL_MON_VERDICT, SL_MON_TRACE };
-	uint32_t pl[4], zero = 0, ring_bytes = 1u << 20, peers = htonl(0x0a870000); /* bench_new_flow_in's */
-	uint16_t fport = htons(80), bport = htons(8080);
-	struct bpf_object *b = NULL;
-	struct load_mark la, lb;
-	int ring;
-
-	memset(r, 0, sizeof(*r));
-	while (ring_bytes < (uint64_t)repeat * (sizeof(struct sl_event) + 8) * 5 / 4 && ring_bytes < (1u << 30))
-		ring_bytes <<= 1;
-	ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bench_mon_ring", 0, 0, ring_bytes, NULL);
-	if (ring < 0 || bpf_map_update_elem(bpf_map__fd(s->maps.sluice_monitor_rings), &zero, &ring, 0))
-		die("monitor ring");
-	mon_fd = bpf_map__fd(s->maps.sluice_monitor);
-	mon_rb = ring_buffer__new(ring, mon_count, NULL, NULL);
-	if (!mon_rb)
-		die("monitor ring buffer");
-	if (baseline) {
-		struct bpf_map *m;
-
-		b = bpf_object__open_file(baseline, NULL);
-		if (!b)
-			die(baseline);
-		set_rodata(b, "bench_frontend_addr", &vip, 4);
-		set_rodata(b, "bench_frontend_port", &fport, 2);
-		set_rodata(b, "bench_backend_addr", &server, 4);
-		set_rodata(b, "bench_backend_port", &bport, 2);
-		set_rodata(b, "bench_endpoint_addr", &client, 4);
-		set_rodata(b, "bench_endpoint_port", &fport, 2);
-		bpf_object__for_each_map(m, b) {
-			struct bpf_map *same = bpf_object__find_map_by_name(s->obj, bpf_map__name(m));
-
-			if (!bpf_map__is_internal(m) && !kernel_twins_map(m) && same && bpf_map__reuse_fd(m, bpf_map__fd(same)))
-				die("reuse map (baseline)");
-		}
-		if (bpf_object__load(b))
-			die("load (baseline)");
-		r->arms = 1;
-	}
-	pl[0] = tcp4(pk[0], client, server, 44000, 8080, 0x10);
-	pl[1] = tcp4(pk[1], client, vip, 1000, 80, 0x02);
-	pl[2] = tcp4(pk[2], server, client, 44001, 80, 0x10);
-	pl[3] = tcp4(pk[3], peers, client, 1000, 80, 0x02);
-	loadavg(r->load_before, sizeof(r->load_before));
-	load_mark(&la);
-	time_ab(bpf_program__fd(s->progs.bench_empty_tc), pk[1], pl[1], bpf_program__fd(s->progs.bench_rewrite_only),
-		pk[1], pl[1], &r->empty, &r->rewrite);
-	for (int p = 0; p < 4; p++) {
-		for (int i = 0; i < 4; i++) {
-			struct bpf_program *prog = bpf_object__find_program_by_name(i ? s->obj : b ? b : s->obj, progs[p]);
-
-			if (!prog) {
-				errno = ENOENT;
-				die(progs[p]);
-			}
-			r->a[p][i] = (struct arm){ .fd = bpf_program__fd(prog), .pkt = pk[p], .len = pl[p], .types = types[i] };
-		}
-		time_arms(r->a[p] + 1 - r->arms, 3 + r->arms);
-		for (int i = 1 - r->arms; i < 4; i++)
-			if (r->a[p][i].verdict != TC_ACT_OK)
-				fprintf(stderr, "warning: monitor: %s arm %d: verdict %d\n", progs[p], i, r->a[p][i].verdict);
-	}
-	r->flag[0] = (struct arm){ .fd = bpf_program__fd(s->progs.bench_empty_tc), .pkt = pk[0], .len = pl[0] };
-	r->flag[1] = (struct arm){ .fd = bpf_program__fd(s->progs.bench_flag_only), .pkt = pk[0], .len = pl[0] };
-	time_arms(r->flag, 2);
-	load_mark(&lb);
-	loadavg(r->load_after, sizeof(r->load_after));
-	r->other_load = other_load(&la, &lb);
-	r->lost = lost_total(bpf_map__fd(s->maps.sluice_monitor_lost));
-	bpf_map_delete_elem(bpf_map__fd(s->maps.sluice_monitor_rings), &zero);
-	ring_buffer__free(mon_rb);
-	close(ring);
-	bpf_object__close(b);
-}
-
 /* An object of the bench's programs, loaded again and bound to s's maps:
  * path (the baseline's file) or, NULL, this bench's own object; its own
  * twins with events filled. */
@@ -885,6 +807,73 @@ static struct bpf_object *load_copy(struct bench_datapath_bpf *s, const char *pa
 	if (kernel_twins_fill(o, &what) < 0)
 		die(what);
 	return o;
+}
+
+/* Monitor events (issue 21): the four paths, each timed in the programs
+ * from before the events work (--baseline, bound to the same maps), and
+ * in these with no monitor, a verdict monitor and a trace monitor (a ring
+ * in slot 0 large enough for a run's events, drained between runs). */
+static void bench_monitor(struct bench_datapath_bpf *s, uint32_t client, uint32_t vip, uint32_t server,
+			  struct monitor_events *r)
+{
+	static uint8_t pk[4][64];
+	static const char *progs[4] = { "bench_from_endpoint", "bench_new_flow", "bench_to_endpoint",
+					"bench_new_flow_in" };
+	static const uint32_t types[4] = { 0, 0, SL_MON_VERDICT, SL_MON_TRACE };
+	uint32_t pl[4], zero = 0, ring_bytes = 1u << 20, peers = htonl(0x0a870000); /* bench_new_flow_in's */
+	struct bpf_object *b = NULL;
+	struct load_mark la, lb;
+	int ring;
+
+	memset(r, 0, sizeof(*r));
+	while (ring_bytes < (uint64_t)repeat * (sizeof(struct sl_event) + 8) * 5 / 4 && ring_bytes < (1u << 30))
+		ring_bytes <<= 1;
+	ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "bench_mon_ring", 0, 0, ring_bytes, NULL);
+	if (ring < 0 || bpf_map_update_elem(bpf_map__fd(s->maps.sluice_monitor_rings), &zero, &ring, 0))
+		die("monitor ring");
+	mon_fd = bpf_map__fd(s->maps.sluice_monitor);
+	mon_rb = ring_buffer__new(ring, mon_count, NULL, NULL);
+	if (!mon_rb)
+		die("monitor ring buffer");
+	if (baseline) {
+		b = load_copy(s, baseline, client, vip, server);
+		r->arms = 1;
+	}
+	pl[0] = tcp4(pk[0], client, server, 44000, 8080, 0x10);
+	pl[1] = tcp4(pk[1], client, vip, 1000, 80, 0x02);
+	pl[2] = tcp4(pk[2], server, client, 44001, 80, 0x10);
+	pl[3] = tcp4(pk[3], peers, client, 1000, 80, 0x02);
+	loadavg(r->load_before, sizeof(r->load_before));
+	load_mark(&la);
+	time_ab(bpf_program__fd(s->progs.bench_empty_tc), pk[1], pl[1], bpf_program__fd(s->progs.bench_rewrite_only),
+		pk[1], pl[1], &r->empty, &r->rewrite);
+	for (int p = 0; p < 4; p++) {
+		for (int i = 0; i < 4; i++) {
+			struct bpf_program *prog = bpf_object__find_program_by_name(i ? s->obj : b ? b : s->obj, progs[p]);
+
+			if (!prog) {
+				errno = ENOENT;
+				die(progs[p]);
+			}
+			r->a[p][i] = (struct arm){ .fd = bpf_program__fd(prog), .pkt = pk[p], .len = pl[p], .types = types[i] };
+		}
+		time_arms(r->a[p] + 1 - r->arms, 3 + r->arms);
+		for (int i = 1 - r->arms; i < 4; i++)
+			if (r->a[p][i].verdict != TC_ACT_OK)
+				fprintf(stderr, "warning: monitor: %s arm %d: verdict %d\n", progs[p], i, r->a[p][i].verdict);
+	}
+	r->flag[0] = (struct arm){ .fd = bpf_program__fd(s->progs.bench_empty_tc), .pkt = pk[0], .len = pl[0] };
+	r->flag[1] = (struct arm){ .fd = bpf_program__fd(s->progs.bench_flag_only), .pkt = pk[0], .len = pl[0] };
+	time_arms(r->flag, 2);
+	load_mark(&lb);
+	loadavg(r->load_after, sizeof(r->load_after));
+	r->other_load = other_load(&la, &lb);
+	r->lost = lost_total(bpf_map__fd(s->maps.sluice_monitor_lost));
+	bpf_map_delete_elem(bpf_map__fd(s->maps.sluice_monitor_rings), &zero);
+	ring_buffer__free(mon_rb);
+	mon_rb = NULL; /* the loads after time no monitor */
+	close(ring);
+	bpf_object__close(b);
 }
 
 /* Established flows, before against no monitor, in fresh loads of both
