@@ -20,6 +20,10 @@ static bool no_color_env(void)
 	return v && *v;
 }
 
+/* The options that have a short form too (-o, -q, -v, -h), as getopt_long
+ * is given them. */
+#define SHORT_OPTS "o:qvh"
+
 struct command {
 	const char *name;
 	int (*run)(const struct cli *c);
@@ -103,7 +107,7 @@ static const struct option_doc *option_doc(char letter)
 static void option_line(FILE *out, const struct option_doc *o)
 {
 	char head[64];
-	bool short_too = o->letter == 'o' || o->letter == 'q' || o->letter == 'v' || o->letter == 'h';
+	bool short_too = o->letter && strchr(SHORT_OPTS, o->letter);
 
 	snprintf(head, sizeof(head), "%s--%s%s%s", short_too ? (char[]){ '-', o->letter, ',', ' ', 0 } : "    ",
 		 o->name, o->arg ? " " : "", o->arg ? o->arg : "");
@@ -333,7 +337,7 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	/* Options before the command. */
-	while ((opt = getopt_long(argc, argv, "+:o:qvh", long_opts, NULL)) != -1)
+	while ((opt = getopt_long(argc, argv, "+:" SHORT_OPTS, long_opts, NULL)) != -1)
 		if (take_option(&p, opt, argv))
 			return 1;
 	if (p.version && !p.help && optind >= argc) {
@@ -375,7 +379,7 @@ int main(int argc, char **argv)
 	p.c.args = calloc((size_t)argc + 1, sizeof(char *));
 	if (!p.c.args)
 		return 1;
-	while ((opt = getopt_long(argc, argv, "-:o:qvh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "-:" SHORT_OPTS, long_opts, NULL)) != -1) {
 		if (opt == 1)
 			p.c.args[p.c.n_args++] = optarg;
 		else if (take_option(&p, opt, argv)) {

@@ -357,12 +357,11 @@ static void progress_wipe(void)
 	}
 }
 
-static void progress_end(struct progress *pr)
+static void progress_end(void)
 {
 	progress_wipe();
 	sl_kernel_progress.fn = NULL;
 	sl_kernel_progress.ctx = NULL;
-	(void)pr;
 }
 
 /* Whether the plan changes a device of sluice's: a change may make it
@@ -524,7 +523,7 @@ int cmd_apply(const struct cli *c)
 		p.loaded = false;
 		progress_start(c, &pr);
 		r = execute(c, "apply", &p);
-		progress_end(&pr);
+		progress_end();
 		if (!r && !c->quiet && c->output != CLI_OUTPUT_JSON)
 			printf("Apply complete: %zu added, %zu changed, %zu removed.\n", p.lines[SL_OP_ADD],
 			       p.lines[SL_OP_CHANGE], p.lines[SL_OP_REMOVE]);

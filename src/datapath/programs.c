@@ -175,25 +175,6 @@ static bool monitor_running(struct sl_kernel *k)
 	return fd >= 0 && bpf_map_lookup_elem(fd, &zero, &s) == 0 && s.types != 0;
 }
 
-/* Load, of obj's programs, only the twin named `only` (NULL: no twin;
- * every other program keeps its autoload). */
-static void twins_autoload(struct bpf_object *obj, const char *only)
-{
-	struct bpf_program *p;
-
-	bpf_object__for_each_program(p, obj)
-	{
-		const char *n = bpf_program__name(p);
-		size_t l = strlen(n);
-		bool twin = l > 3 && streq(n + l - 3, "_ev");
-
-		if (only)
-			bpf_program__set_autoload(p, streq(n, only));
-		else if (twin)
-			bpf_program__set_autoload(p, false);
-	}
-}
-
 /* The overlay device's ifindex in this network namespace now, 0: none. */
 static uint32_t tunnel_ifindex(void)
 {
@@ -231,7 +212,7 @@ static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, 
 	 * verifier's time for them would double every load. */
 	twins = monitor_running(k);
 	if (!twins)
-		twins_autoload(d->obj, NULL);
+		kernel_twins_autoload(d->obj, NULL);
 	r = reuse_maps(k, d->obj, e);
 	if (r >= 0 && (r = datapath_bpf__load(d)) < 0)
 		kerr(e, "program from_endpoint/to_endpoint/from_overlay: the kernel refused to load it: %s "
@@ -545,7 +526,7 @@ static int twin_load(struct sl_kernel *k, int prog, uint64_t digest, int arr_fd,
 		goto out;
 	}
 	snprintf(twin, sizeof(twin), SL_PROG_PREFIX "%s_ev", sl_prog_names[prog]);
-	twins_autoload(d->obj, twin);
+	kernel_twins_autoload(d->obj, twin);
 	r = reuse_maps(k, d->obj, e);
 	if (r == -ENOENT) {
 		r = 0; /* a map gone: the next apply makes it and the programs again */

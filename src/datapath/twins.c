@@ -41,6 +41,22 @@ int kernel_twins_fill(struct bpf_object *obj, const char **ret_what)
 	return 0;
 }
 
+void kernel_twins_autoload(struct bpf_object *obj, const char *only)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj)
+	{
+		const char *n = bpf_program__name(p);
+		size_t l = strlen(n);
+
+		if (only)
+			bpf_program__set_autoload(p, strcmp(n, only) == 0);
+		else if (l > 3 && strcmp(n + l - 3, "_ev") == 0)
+			bpf_program__set_autoload(p, false);
+	}
+}
+
 struct bpf_map *kernel_twins_map_of(struct bpf_object *obj, const char *prog)
 {
 	char name[128];

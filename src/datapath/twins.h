@@ -22,6 +22,10 @@ bool kernel_twins_map(const struct bpf_map *m);
  * -errno (the map and program named in *ret_what). */
 int kernel_twins_fill(struct bpf_object *obj, const char **ret_what);
 
+/* Of obj's programs, load only the twin named `only` (NULL: load no twin;
+ * every other program keeps its autoload). Before the object's load. */
+void kernel_twins_autoload(struct bpf_object *obj, const char *only);
+
 /* The prog array of obj's program `prog` (its name in the object,
  * "sluice_from_endpoint"), or NULL when it has none. */
 struct bpf_map *kernel_twins_map_of(struct bpf_object *obj, const char *prog);

@@ -122,17 +122,8 @@ void dp_setup(struct dp *dp, const struct dp_cfg *cfg)
 	/* The twins with events (twins.h) only where the test monitors: the
 	 * programs without events are what runs while nobody does, and the
 	 * verifier's time for the twins is most of a load under the VM lane. */
-	if (!cfg->trace) {
-		struct bpf_program *prog;
-
-		bpf_object__for_each_program(prog, dp->skel->obj)
-		{
-			const char *n = bpf_program__name(prog);
-
-			if (strlen(n) > 3 && !strcmp(n + strlen(n) - 3, "_ev"))
-				bpf_program__set_autoload(prog, false);
-		}
-	}
+	if (!cfg->trace)
+		kernel_twins_autoload(dp->skel->obj, NULL);
 	cr_assert_eq(datapath_bpf__load(dp->skel), 0, "datapath load failed");
 	if (cfg->trace) {
 		const char *what = "";
