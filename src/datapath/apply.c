@@ -61,7 +61,7 @@ int sl_kernel_preflight(struct sl_kernel *k, const struct sl_objset *want, const
 	int r;
 
 	/* where the endpoints' ipvlan slaves are, and that they are */
-	r = kernel_nsdevs_load(k, want);
+	r = kernel_nsdevs_load(k, kernel_map_fd(k, SL_MAPNAME_EP_NETNS), want);
 	if (r < 0) {
 		kerr(e, "reading the endpoints' namespaces: %s", strerror(-r));
 		return r;
@@ -99,7 +99,7 @@ int sl_kernel_apply(struct sl_kernel *k, const struct sl_objset *want, const str
 		return 0;
 	/* the endpoints' namespaces as want has them (the observation read
 	 * the record's) */
-	r = kernel_nsdevs_load(k, want);
+	r = kernel_nsdevs_load(k, kernel_map_fd(k, SL_MAPNAME_EP_NETNS), want);
 	if (r < 0) {
 		kerr(e, "reading the endpoints' namespaces: %s", strerror(-r));
 		return r;

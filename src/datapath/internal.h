@@ -74,6 +74,7 @@ struct sl_kernel {
 	/* the endpoints' devices in other namespaces (netns.c) */
 	struct kernel_nsdev *nsdevs;
 	size_t n_nsdevs;
+	const struct sl_objset *nsdevs_want; /* the want the directory was loaded for */
 	size_t cap_foreign;
 	/* socket hooks as observed (sockhook.c): the program attached to
 	 * sluice_sock (0: none) */
@@ -134,9 +135,11 @@ int kernel_layout_index(const char *name);
 int kernel_cgroup_open(struct sl_kernel *k, uint64_t id);
 
 /* netns.c: the endpoints' devices in other namespaces (ipvlan mode), from
- * the record (sluice_ep_netns) and, when want is not NULL, the desired
- * objects (which win); the previous directory is dropped. */
-int kernel_nsdevs_load(struct sl_kernel *k, const struct sl_objset *want);
+ * the record (record_fd: sluice_ep_netns, -1: none) and, when want is not
+ * NULL, the desired objects (which win); the previous directory is
+ * dropped, unless it is already the one of this want (preflight, then
+ * apply, of one plan: the namespaces are entered once). */
+int kernel_nsdevs_load(struct sl_kernel *k, int record_fd, const struct sl_objset *want);
 void kernel_nsdevs_free(struct sl_kernel *k);
 /* The directory's entry for an interface name, or NULL (sluice's own). */
 const struct kernel_nsdev *kernel_nsdev(const struct sl_kernel *k, const char *ifname16);

@@ -58,7 +58,7 @@ static int maps_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_k
 	/* where the endpoints' devices are (ipvlan mode), before the entries
 	 * keyed by them are read */
 	if (r >= 0) {
-		r = kernel_nsdevs_load(k, NULL);
+		r = kernel_nsdevs_load(k, kernel_map_fd(k, SL_MAPNAME_EP_NETNS), NULL);
 		if (r < 0)
 			kerr(e, "map %s: reading the endpoints' namespaces: %s", SL_MAPNAME_EP_NETNS, strerror(-r));
 	}

@@ -41,6 +41,7 @@ void kernel_nsdevs_free(struct sl_kernel *k)
 	free(k->nsdevs);
 	k->nsdevs = NULL;
 	k->n_nsdevs = 0;
+	k->nsdevs_want = NULL;
 }
 
 int kernel_netns_enter(const struct kernel_nsdev *d, int *ret_saved)
@@ -155,12 +156,13 @@ static int nsdev_set(struct sl_kernel *k, size_t *cap, const char *ifname, const
 	return 0;
 }
 
-int kernel_nsdevs_load(struct sl_kernel *k, const struct sl_objset *want)
+int kernel_nsdevs_load(struct sl_kernel *k, int fd, const struct sl_objset *want)
 {
-	int fd = kernel_map_fd(k, SL_MAPNAME_EP_NETNS);
 	size_t cap = 0;
 	int r = 0;
 
+	if (want && k->nsdevs_want == want)
+		return 0;
 	kernel_nsdevs_free(k);
 	if (fd >= 0) {
 		struct sl_ep_netns_key key, next;
@@ -177,6 +179,8 @@ int kernel_nsdevs_load(struct sl_kernel *k, const struct sl_objset *want)
 	for (size_t i = 0; r >= 0 && want && i < want->n; i++)
 		if (want->v[i].kind == SL_OBJ_EP_NETNS && sl_kind_fits(SL_OBJ_EP_NETNS, want->v[i].klen, want->v[i].vlen))
 			r = nsdev_set(k, &cap, obj_key(want, &want->v[i]), obj_val(want, &want->v[i]), true);
+	if (r >= 0)
+		k->nsdevs_want = want;
 	return r;
 }
 
