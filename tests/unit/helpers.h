@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "reconcile/compile.h"
 #include "reconcile/diff.h"
 #include "reconcile/load.h"
 #include "reconcile/plan.h"
@@ -64,4 +65,46 @@ static inline char *plan_render_of(const struct sl_objset *want, const struct sl
 	cr_assert_eq(sl_plan_render(want, have, &d, st, fmt, false, &out), 0);
 	sl_diff_free(&d);
 	return out.s ? out.s : strdup("");
+}
+
+/* A state loaded from text and compiled. */
+struct compiled {
+	struct sl_load ld;
+	struct sl_compile_result res;
+};
+
+/* Load, validate and compile yaml against prev (NULL: none). The state
+ * must have no error; strict: no warning either. */
+static inline void compile_yaml(struct compiled *c, const char *yaml, const struct sl_compile_prev *prev, bool strict)
+{
+	char *d;
+
+	load_text(&c->ld, yaml, true);
+	d = diag_lines(&c->ld);
+	cr_assert_eq(c->ld.diags.n_errors + (strict ? c->ld.diags.n_warnings : 0), 0,
+		     "the test's state has diagnostics:\n%s", d);
+	free(d);
+	cr_assert_eq(sl_compile(&c->ld.state, prev, &c->res), 0);
+}
+
+static inline void compiled_free(struct compiled *c)
+{
+	sl_compile_result_free(&c->res);
+	sl_load_free(&c->ld);
+}
+
+/* The plan from the set of old_yaml to that of new_yaml, each compiled
+ * with its prev (NULL: none). */
+static inline char *plan_between(const char *old_yaml, const struct sl_compile_prev *old_prev, const char *new_yaml,
+				 const struct sl_compile_prev *new_prev, bool strict, enum sl_plan_format fmt)
+{
+	struct compiled a, b;
+	char *plan;
+
+	compile_yaml(&a, old_yaml, old_prev, strict);
+	compile_yaml(&b, new_yaml, new_prev, strict);
+	plan = plan_render_of(&b.res.set, &a.res.set, &b.ld.state, fmt);
+	compiled_free(&a);
+	compiled_free(&b);
+	return plan;
 }

@@ -20,29 +20,19 @@
 #define IPVLAN "datapath: {mode: ipvlan, ipvlanMaster: eth0}\n"
 #define EP(ns) "endpoints: [{name: web-1, interface: ipvl-web1, ipv4: 10.1.0.10, identity: 1000, id: 10" ns "}]\n"
 
-struct compiled {
-	struct sl_load ld;
-	struct sl_compile_result res;
-};
+/* Programs known to the compile (their digests), as a node with them loaded. */
+static const struct sl_compile_prev *with_digests(void)
+{
+	static struct sl_compile_prev prev;
+
+	for (int p = 0; p < SL_PROG__MAX; p++)
+		prev.prog_digest[p] = 0x1000 + (uint64_t)p;
+	return &prev;
+}
 
 static void compile_text(struct compiled *c, const char *yaml)
 {
-	struct sl_compile_prev prev = { 0 };
-	char *d;
-
-	load_text(&c->ld, yaml, true);
-	d = diag_lines(&c->ld);
-	cr_assert_eq(c->ld.diags.n_errors + c->ld.diags.n_warnings, 0, "the test's state has diagnostics:\n%s", d);
-	free(d);
-	for (int p = 0; p < SL_PROG__MAX; p++)
-		prev.prog_digest[p] = 0x1000 + (uint64_t)p;
-	cr_assert_eq(sl_compile(&c->ld.state, &prev, &c->res), 0);
-}
-
-static void compiled_free(struct compiled *c)
-{
-	sl_compile_result_free(&c->res);
-	sl_load_free(&c->ld);
+	compile_yaml(c, yaml, with_digests(), true);
 }
 
 static const struct sl_attach_value *attach(const struct sl_objset *s, const char *ifname, uint8_t hook)
@@ -104,15 +94,7 @@ Test(ipvlan, the_slave_programs_the_other_way_round)
 
 static char *plan_of(const char *old_yaml, const char *new_yaml, enum sl_plan_format fmt)
 {
-	struct compiled a, b;
-	char *plan;
-
-	compile_text(&a, old_yaml);
-	compile_text(&b, new_yaml);
-	plan = plan_render_of(&b.res.set, &a.res.set, &b.ld.state, fmt);
-	compiled_free(&a);
-	compiled_free(&b);
-	return plan;
+	return plan_between(old_yaml, with_digests(), new_yaml, with_digests(), true, fmt);
 }
 
 Test(ipvlan, plans)

@@ -29,29 +29,13 @@
 #define VXLAN "datapath: {tunnel: vxlan, underlayDevice: eth0}\n"
 #define HEAD(datapath) "version: 1\nnode: node-a\n" datapath "nodes:\n"
 
-struct compiled {
-	struct sl_load ld;
-	struct sl_compile_result res;
-};
-
 /* Compiled as apply does, with the underlay device's MTU known
  * (underlay_mtu; 0: not known, as validate compiles). */
 static void compile_mtu(struct compiled *c, const char *yaml, uint32_t underlay_mtu)
 {
 	struct sl_compile_prev prev = { .underlay_mtu = underlay_mtu };
-	char *d;
 
-	load_text(&c->ld, yaml, true);
-	d = diag_lines(&c->ld);
-	cr_assert_eq(c->ld.diags.n_errors, 0, "the test's state is invalid:\n%s", d);
-	free(d);
-	cr_assert_eq(sl_compile(&c->ld.state, &prev, &c->res), 0);
-}
-
-static void compiled_free(struct compiled *c)
-{
-	sl_compile_result_free(&c->res);
-	sl_load_free(&c->ld);
+	compile_yaml(c, yaml, &prev, false);
 }
 
 /* The routes, then the rules, of a set as errors name them, one a line,

@@ -51,26 +51,9 @@
 	"    ingress:\n"                                                      \
 	"      - {toPorts: [{ports: [{port: 80, protocol: TCP}]}]}\n"
 
-struct compiled {
-	struct sl_load ld;
-	struct sl_compile_result res;
-};
-
 static void compile_text(struct compiled *c, const char *yaml)
 {
-	char *d;
-
-	load_text(&c->ld, yaml, true);
-	d = diag_lines(&c->ld);
-	cr_assert_eq(c->ld.diags.n_errors, 0, "the test's state is invalid:\n%s", d);
-	free(d);
-	cr_assert_eq(sl_compile(&c->ld.state, NULL, &c->res), 0);
-}
-
-static void compiled_free(struct compiled *c)
-{
-	sl_compile_result_free(&c->res);
-	sl_load_free(&c->ld);
+	compile_yaml(c, yaml, NULL, false);
 }
 
 /* The rules and the proxy table's routes of a set, as plan names them, one
@@ -247,15 +230,7 @@ Test(proxy, kind_rows)
 
 static char *plan_of(const char *old_yaml, const char *new_yaml, enum sl_plan_format fmt)
 {
-	struct compiled a, b;
-	char *plan;
-
-	compile_text(&a, old_yaml);
-	compile_text(&b, new_yaml);
-	plan = plan_render_of(&b.res.set, &a.res.set, &b.ld.state, fmt);
-	compiled_free(&a);
-	compiled_free(&b);
-	return plan;
+	return plan_between(old_yaml, NULL, new_yaml, NULL, false, fmt);
 }
 
 /* The lines of the "routes" group of a text plan. */

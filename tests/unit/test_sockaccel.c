@@ -25,30 +25,22 @@
 	"endpoints: [{name: web-1, interface: lxc-web1, ipv4: 10.1.0.10, identity: 1000, id: 10}]\n"
 #define ON(path) "datapath: {socketAcceleration: true, cgroupPath: " path "}\n"
 
-struct compiled {
-	struct sl_load ld;
-	struct sl_compile_result res;
-};
+/* What the compile knows of the node: the cgroup's id, and (digests) the
+ * programs loaded. */
+static struct sl_compile_prev node_prev(uint64_t cgroup_id, bool digests)
+{
+	struct sl_compile_prev prev = { .cgroup_id = cgroup_id };
+
+	for (int p = 0; digests && p < SL_PROG__MAX; p++)
+		prev.prog_digest[p] = 0x1000 + (uint64_t)p;
+	return prev;
+}
 
 static void compile_with(struct compiled *c, const char *yaml, uint64_t cgroup_id, bool digests)
 {
-	struct sl_compile_prev prev = { 0 };
-	char *d;
+	struct sl_compile_prev prev = node_prev(cgroup_id, digests);
 
-	load_text(&c->ld, yaml, true);
-	d = diag_lines(&c->ld);
-	cr_assert_eq(c->ld.diags.n_errors + c->ld.diags.n_warnings, 0, "the test's state has diagnostics:\n%s", d);
-	free(d);
-	for (int p = 0; digests && p < SL_PROG__MAX; p++)
-		prev.prog_digest[p] = 0x1000 + (uint64_t)p;
-	prev.cgroup_id = cgroup_id;
-	cr_assert_eq(sl_compile(&c->ld.state, &prev, &c->res), 0);
-}
-
-static void compiled_free(struct compiled *c)
-{
-	sl_compile_result_free(&c->res);
-	sl_load_free(&c->ld);
+	compile_yaml(c, yaml, &prev, true);
 }
 
 static const struct sl_sockhook_value *hook(const struct sl_objset *s, uint8_t h)
@@ -117,15 +109,9 @@ Test(sockaccel, kind_row)
 static char *plan_of(const char *old_yaml, uint64_t old_id, const char *new_yaml, uint64_t new_id,
 		     enum sl_plan_format fmt)
 {
-	struct compiled a, b;
-	char *plan;
+	struct sl_compile_prev a = node_prev(old_id, true), b = node_prev(new_id, true);
 
-	compile_with(&a, old_yaml, old_id, true);
-	compile_with(&b, new_yaml, new_id, true);
-	plan = plan_render_of(&b.res.set, &a.res.set, &b.ld.state, fmt);
-	compiled_free(&a);
-	compiled_free(&b);
-	return plan;
+	return plan_between(old_yaml, &a, new_yaml, &b, true, fmt);
 }
 
 Test(sockaccel, plan_text)
