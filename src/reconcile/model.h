@@ -121,11 +121,28 @@ struct sl_selector {
 
 /* ---- policies ---- */
 
-enum { SL_PORT_PORT, SL_PORT_PROTOCOL, SL_PORT__MAX };
+enum { SL_PORT_PORT, SL_PORT_PROTOCOL, SL_PORT_END_PORT, SL_PORT__MAX };
 struct sl_port {
 	SL_MARKS(SL_PORT__MAX);
-	uint32_t port; /* 0: all ports */
-	int protocol;  /* enum sl_proto */
+	uint32_t port;	   /* 0: all ports */
+	int protocol;	   /* enum sl_proto */
+	uint32_t end_port; /* 0: none; else the range port..end_port */
+};
+
+/* icmps (Cilium's): ICMP types a rule allows, as type numbers or names. */
+enum sl_icmp_family { SL_ICMP_IPV4, SL_ICMP_IPV6, SL_ICMP__MAX };
+enum { SL_ICMPF_TYPE, SL_ICMPF_FAMILY, SL_ICMPF__MAX };
+struct sl_icmp_field {
+	SL_MARKS(SL_ICMPF__MAX);
+	char *type;	 /* "8" or "EchoRequest" */
+	int family;	 /* enum sl_icmp_family, default IPv4 */
+	int type_num;	 /* validation's reading of type: 0..255, -1 when refused */
+};
+enum { SL_ICMPRULE_FIELDS, SL_ICMPRULE__MAX };
+struct sl_icmp_rule {
+	SL_MARKS(SL_ICMPRULE__MAX);
+	struct sl_icmp_field *fields;
+	uint32_t n_fields;
 };
 
 enum { SL_PORTRULE_PORTS, SL_PORTRULE_PROXY_PORT, SL_PORTRULE__MAX };
@@ -152,6 +169,7 @@ enum {
 	SL_RULE_CIDR_SET,
 	SL_RULE_ENTITIES,
 	SL_RULE_TO_PORTS,
+	SL_RULE_ICMPS,
 	SL_RULE__MAX
 };
 struct sl_rule {
@@ -165,6 +183,8 @@ struct sl_rule {
 	SL_SCALAR_SEQ(int, entities); /* enum sl_entity */
 	struct sl_port_rule *to_ports;
 	uint32_t n_to_ports;
+	struct sl_icmp_rule *icmps;
+	uint32_t n_icmps;
 };
 
 enum sl_direction { SL_INGRESS, SL_EGRESS, SL_INGRESS_DENY, SL_EGRESS_DENY, SL_DIRECTION__MAX };

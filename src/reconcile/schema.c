@@ -152,6 +152,7 @@ static const cyaml_schema_value_t selector_entry = {
 static const cyaml_schema_field_t port_fields[] = {
 	[SL_PORT_PORT] = CYAML_FIELD_UINT("port", OPT, struct sl_port, port),
 	[SL_PORT_PROTOCOL] = ENUM("protocol", OPT, struct sl_port, protocol, rule_proto_strings),
+	[SL_PORT_END_PORT] = CYAML_FIELD_UINT("endPort", OPT, struct sl_port, end_port),
 	[SL_PORT__MAX] = CYAML_FIELD_END,
 };
 CHECK_FIELDS(struct sl_port, port_fields, SL_PORT__MAX);
@@ -180,6 +181,28 @@ static const cyaml_schema_value_t cidr_set_entry = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct sl_cidr_set, cidr_set_fields),
 };
 
+static const cyaml_strval_t icmp_family_strings[] = {
+	{ "IPv4", SL_ICMP_IPV4 },
+	{ "IPv6", SL_ICMP_IPV6 },
+};
+static const cyaml_schema_field_t icmp_field_fields[] = {
+	[SL_ICMPF_TYPE] = STR_PTR("type", 0, struct sl_icmp_field, type),
+	[SL_ICMPF_FAMILY] = ENUM("family", OPT, struct sl_icmp_field, family, icmp_family_strings),
+	[SL_ICMPF__MAX] = CYAML_FIELD_END,
+};
+CHECK_FIELDS(struct sl_icmp_field, icmp_field_fields, SL_ICMPF__MAX);
+static const cyaml_schema_value_t icmp_field_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct sl_icmp_field, icmp_field_fields),
+};
+static const cyaml_schema_field_t icmp_rule_fields[] = {
+	[SL_ICMPRULE_FIELDS] = SEQ("fields", 0, struct sl_icmp_rule, fields, n_fields, &icmp_field_entry),
+	[SL_ICMPRULE__MAX] = CYAML_FIELD_END,
+};
+CHECK_FIELDS(struct sl_icmp_rule, icmp_rule_fields, SL_ICMPRULE__MAX);
+static const cyaml_schema_value_t icmp_rule_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct sl_icmp_rule, icmp_rule_fields),
+};
+
 static const cyaml_schema_value_t entity_entry = {
 	CYAML_VALUE_ENUM(CYAML_FLAG_DEFAULT, int, entity_strings, ARRAY_SIZE(entity_strings)),
 };
@@ -195,6 +218,7 @@ static const cyaml_schema_value_t entity_entry = {
 						&entity_entry),                                         \
 		[SL_RULE_TO_PORTS] = SEQ("toPorts", OPT, struct sl_rule, to_ports, n_to_ports,          \
 					 &port_rule_entry),                                             \
+		[SL_RULE_ICMPS] = SEQ("icmps", OPT, struct sl_rule, icmps, n_icmps, &icmp_rule_entry),  \
 		[SL_RULE__MAX] = CYAML_FIELD_END,                                                       \
 	}
 static const cyaml_schema_field_t ingress_rule_fields[] = RULE_FIELDS("from");
