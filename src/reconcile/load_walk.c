@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "k8s.h"
 #include "schema.h"
 
 struct loader {
@@ -32,6 +33,7 @@ struct loader {
 	yaml_parser_t parser;
 	yaml_event_t ev;
 	bool have_ev;
+	bool pushback; /* the next next() returns the current event again */
 	bool fatal; /* syntax error or out of memory: stop this file */
 	const char *file;
 	/* The document path, kept as segments and spelled out only when a
@@ -171,6 +173,10 @@ static int next(struct loader *l)
 {
 	if (l->fatal)
 		return -1;
+	if (l->pushback) {
+		l->pushback = false;
+		return 0;
+	}
 	if (l->have_ev)
 		yaml_event_delete(&l->ev);
 	l->have_ev = false;
@@ -420,6 +426,13 @@ static int load_scalar(struct loader *l, const cyaml_schema_value_t *s, void *ds
 	case CYAML_STRING: {
 		char *p;
 
+		/* A selector expression's key, as a label key, may carry
+		 * Cilium's source prefix k8s:, which means nothing more. */
+		if (l->depth >= 3 && l->path[l->depth - 1].key && streq(l->path[l->depth - 1].key, "key") &&
+		    l->path[l->depth - 3].key && streq(l->path[l->depth - 3].key, "matchExpressions")) {
+			v = sl_k8s_strip(v);
+			len = strlen(v);
+		}
 		p = arena_strndup(&l->ld->arena, v, len);
 		if (!p)
 			return -ENOMEM;
@@ -436,6 +449,11 @@ static int load_scalar(struct loader *l, const cyaml_schema_value_t *s, void *ds
 			else if (all_digits(v))
 				report(l, DIAG_ERROR, l->ev.start_mark, "%s is too large (at most %" PRIu64 ")", QN(l, v),
 				       max);
+			else if (l->depth && l->path[l->depth - 1].key && streq(l->path[l->depth - 1].key, "port"))
+				report(l, DIAG_ERROR, l->ev.start_mark,
+				       "%s is not a port number; named ports are not supported (sluice's endpoints "
+				       "declare no ports by name): write the number",
+				       Q(l, v));
 			else
 				report(l, DIAG_ERROR, l->ev.start_mark, "%s is not a whole number", Q(l, v));
 			return 0;
@@ -514,10 +532,19 @@ static unsigned distance(const char *a, const char *b)
 
 static void unknown_key(struct loader *l, const cyaml_schema_field_t *fields, const char *key)
 {
-	const char *best = NULL;
+	const char *best = NULL, *parent = NULL, *why;
 	unsigned best_d = UINT_MAX;
 	struct strbuf valid = {};
 
+	for (unsigned i = l->depth; i > 0 && !parent; i--)
+		parent = l->path[i - 1].key;
+	why = sl_k8s_refused_key(key, parent);
+
+	if (why) {
+		/* Cilium's, and not carried out here: refused by name. */
+		report(l, DIAG_ERROR, l->ev.start_mark, "%s is not supported by sluice: %s", Q(l, key), why);
+		return;
+	}
 	for (const cyaml_schema_field_t *f = fields; f->key; f++) {
 		unsigned d = distance(key, f->key);
 
@@ -627,6 +654,14 @@ static int load_mapping(struct loader *l, const cyaml_schema_value_t *s, void *b
 		key_marks[i] = mark_of(l->ev.start_mark);
 		if (next(l) < 0)
 			return -1;
+		if (f->value.type == CYAML_IGNORE) {
+			/* Read, and of no meaning here (a server's metadata). */
+			marks[1 + i] = mark_of(l->ev.start_mark);
+			if (skip_node(l) < 0)
+				return -1;
+			pop(l);
+			continue;
+		}
 		if (is_null(&l->ev)) {
 			if (!(f->value.flags & CYAML_FLAG_OPTIONAL))
 				report(l, DIAG_ERROR, l->ev.start_mark, "a value is required");
@@ -695,12 +730,13 @@ static int load_labels(struct loader *l, const cyaml_schema_field_t *field, void
 			continue;
 		}
 		lab.m[0] = lab.m[1] = mark_of(l->ev.start_mark);
-		lab.key = arena_strndup(&l->ld->arena, key, l->ev.data.scalar.length);
+		/* Cilium's source prefix k8s: means what the key means without it. */
+		lab.key = arena_strndup(&l->ld->arena, sl_k8s_strip(key), strlen(sl_k8s_strip(key)));
 		if (!lab.key)
 			goto fail;
 		push_key(l, lab.key);
 		for (size_t i = 0; i < n; i++) {
-			if (streq(v[i].key, key)) {
+			if (streq(v[i].key, lab.key)) {
 				report(l, DIAG_ERROR, l->ev.start_mark, "duplicate label key (first given at line %u)",
 				       v[i].m[1].line);
 				i_dup = true;
@@ -935,6 +971,188 @@ int load_add_file(struct sl_load *ld, const char *file, const char *dir)
 	return 0;
 }
 
+/* A scalar value of a Kubernetes object's key (apiVersion, kind): the
+ * current event; NULL, reported, if it is not one. */
+static const char *k8s_scalar(struct loader *l)
+{
+	if (l->ev.type != YAML_SCALAR_EVENT || is_null(&l->ev) ||
+	    strlen((const char *)l->ev.data.scalar.value) != l->ev.data.scalar.length) {
+		report(l, DIAG_ERROR, l->ev.start_mark, "expected a string, found %s",
+		       l->ev.type == YAML_SCALAR_EVENT && !is_null(&l->ev) ? "a string with a NUL character"
+									    : event_kind(&l->ev));
+		skip_node(l);
+		return NULL;
+	}
+	return arena_strndup(&l->ld->arena, (const char *)l->ev.data.scalar.value, l->ev.data.scalar.length);
+}
+
+/* A list of Cilium rules (specs) whose SEQUENCE_START is current. */
+static int load_cnp_specs(struct loader *l, struct sl_k8s_obj *o)
+{
+	if (l->ev.type != YAML_SEQUENCE_START_EVENT) {
+		report(l, DIAG_ERROR, l->ev.start_mark, "expected a list of rules, found %s", event_kind(&l->ev));
+		return skip_node(l);
+	}
+	for (size_t i = 0;; i++) {
+		struct sl_cnp_spec **v;
+
+		if (next(l) < 0)
+			return -1;
+		if (l->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		v = realloc(o->specs, (o->n_specs + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		o->specs = v;
+		v[o->n_specs] = NULL;
+		push_index(l, i);
+		if (load_value(l, NULL, &sl_schema_cnp_spec, &v[o->n_specs]) < 0)
+			return -1;
+		pop(l);
+		if (v[o->n_specs])
+			o->n_specs++;
+	}
+}
+
+static int load_k8s_object(struct loader *l, yaml_mark_t start, struct sl_doc *doc);
+
+/* The items of a List, whose SEQUENCE_START is current. */
+static int load_k8s_items(struct loader *l, struct sl_doc *doc)
+{
+	if (l->ev.type != YAML_SEQUENCE_START_EVENT) {
+		report(l, DIAG_ERROR, l->ev.start_mark, "expected a list of objects, found %s", event_kind(&l->ev));
+		return skip_node(l);
+	}
+	for (size_t i = 0;; i++) {
+		int r;
+
+		if (next(l) < 0)
+			return -1;
+		if (l->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		push_index(l, i);
+		if (l->ev.type != YAML_MAPPING_START_EVENT) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "expected an object (apiVersion, kind...), found %s",
+			       event_kind(&l->ev));
+			if (skip_node(l) < 0)
+				return -1;
+		} else if ((r = load_k8s_object(l, l->ev.start_mark, doc)) < 0) {
+			return r;
+		}
+		pop(l);
+	}
+}
+
+/*
+ * A Kubernetes or Cilium object whose MAPPING_START is current (or, at the
+ * top of a document, was: its first key is pushed back): apiVersion, kind,
+ * metadata and spec (specs for Cilium's, items for a List), read with the
+ * schema its kind gives, then made into policies of doc (k8s.c). The kind
+ * decides how spec is read, so it comes first, as every manifest has it.
+ */
+static int load_k8s_object(struct loader *l, yaml_mark_t start, struct sl_doc *doc)
+{
+	static const char *const keys[] = { "apiVersion", "kind", "metadata", "spec", "specs", "items", "status" };
+	struct sl_k8s_obj o = { .at = mark_of(start) };
+	struct strbuf where = {};
+	struct sl_mark seen[ARRAY_SIZE(keys)] = {};
+	int r = 0;
+
+	for (;;) {
+		const char *key;
+		unsigned k;
+
+		if (next(l) < 0) {
+			r = -1;
+			goto out;
+		}
+		if (l->ev.type == YAML_MAPPING_END_EVENT)
+			break;
+		if (l->ev.type != YAML_SCALAR_EVENT) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "a key must be a plain word, found %s",
+			       event_kind(&l->ev));
+			if (skip_node(l) < 0 || next(l) < 0 || skip_node(l) < 0) {
+				r = -1;
+				goto out;
+			}
+			continue;
+		}
+		key = (const char *)l->ev.data.scalar.value;
+		for (k = 0; k < ARRAY_SIZE(keys) && !streq(keys[k], key); k++)
+			;
+		if (k == ARRAY_SIZE(keys)) {
+			report(l, DIAG_ERROR, l->ev.start_mark,
+			       "unknown key %s (a Kubernetes object here has apiVersion, kind, metadata and spec)",
+			       Q(l, key));
+			if (next(l) < 0 || skip_node(l) < 0) {
+				r = -1;
+				goto out;
+			}
+			continue;
+		}
+		push_key(l, keys[k]);
+		if (seen[k].line) {
+			report(l, DIAG_ERROR, l->ev.start_mark, "duplicate key (first given at line %u)", seen[k].line);
+			if (next(l) < 0 || skip_node(l) < 0) {
+				r = -1;
+				goto out;
+			}
+			pop(l);
+			continue;
+		}
+		seen[k] = mark_of(l->ev.start_mark);
+		if (next(l) < 0) {
+			r = -1;
+			goto out;
+		}
+		if (k == 0 || k == 1) {
+			const char *v = k8s_scalar(l);
+
+			*(k ? &o.kind : &o.api_version) = v;
+			*(k ? &o.kind_m : &o.api_m) = v ? mark_of(l->ev.start_mark) : (struct sl_mark){};
+			if (v)
+				o.kind_id = sl_k8s_kind_of(o.kind);
+		} else if (k == 2) {
+			r = load_value(l, NULL, &sl_schema_k8s_meta, &o.meta);
+		} else if (k == 6) {
+			r = skip_node(l); /* what a server reports, not what is asked */
+		} else if (!o.kind) {
+			report(l, DIAG_ERROR, l->ev.start_mark,
+			       "'kind' must be given before '%s' (the kind says how to read it)", keys[k]);
+			r = skip_node(l);
+		} else if (k == 3 && o.kind_id == SL_K8S_NP) {
+			o.spec_m = mark_of(l->ev.start_mark);
+			r = load_value(l, NULL, &sl_schema_np_spec, &o.np);
+		} else if (k == 3 && (o.kind_id == SL_K8S_CNP || o.kind_id == SL_K8S_CCNP)) {
+			o.spec_m = mark_of(l->ev.start_mark);
+			r = load_value(l, NULL, &sl_schema_cnp_spec, &o.spec);
+		} else if (k == 4 && (o.kind_id == SL_K8S_CNP || o.kind_id == SL_K8S_CCNP)) {
+			o.specs_m = mark_of(l->ev.start_mark);
+			r = load_cnp_specs(l, &o);
+		} else if (k == 5 && o.kind_id == SL_K8S_LIST) {
+			o.items_m = mark_of(l->ev.start_mark);
+			r = load_k8s_items(l, doc);
+		} else {
+			/* Not this kind's (or a kind not read here: said once, below). */
+			if (o.kind_id != SL_K8S_UNKNOWN)
+				report(l, DIAG_ERROR, l->ev.start_mark, "a %s has no '%s'", o.kind, keys[k]);
+			r = skip_node(l);
+		}
+		pop(l);
+		if (r < 0)
+			goto out;
+	}
+	/* What k8s.c reports is at this object's place in the document. */
+	format_path(l, l->depth, &where);
+	o.path = strbuf_str(&where);
+	o.file = l->file;
+	r = sl_k8s_convert(l->ld, &o, doc);
+out:
+	sl_k8s_obj_free(&o);
+	strbuf_free(&where);
+	return r;
+}
+
 /* One YAML document whose DOCUMENT_START is current. */
 static int load_document(struct loader *l)
 {
@@ -965,6 +1183,25 @@ static int load_document(struct loader *l)
 	doc = calloc(1, sizeof(*doc));
 	if (!doc)
 		return -ENOMEM;
+	/* The first key tells a Kubernetes or Cilium document (apiVersion,
+	 * kind) from a sluice one (version). */
+	if (next(l) < 0) {
+		free(doc);
+		return -1;
+	}
+	if (l->ev.type == YAML_SCALAR_EVENT && sl_k8s_first_key((const char *)l->ev.data.scalar.value)) {
+		l->pushback = true;
+		r = load_k8s_object(l, start, doc);
+		if (r >= 0)
+			r = load_add_doc(l->ld, doc, l->file);
+		if (r < 0) {
+			sl_schema_free_mapping(&sl_schema_doc, doc);
+			free(doc);
+			return r;
+		}
+		return next(l); /* DOCUMENT_END */
+	}
+	l->pushback = true;
 	r = load_mapping(l, &sl_schema_doc, doc);
 	if (r >= 0 && SL_HAS(doc, SL_DOC_VERSION) && doc->version != 1) {
 		/* Another version's format is not ours to judge: drop what we

@@ -198,10 +198,15 @@ enum {
 	SL_POLICY_EGRESS_DENY,
 	SL_POLICY__MAX
 };
+/* Where a policy was written: a sluice document, or a Kubernetes or
+ * Cilium document read as one (k8s.c; its name is then KIND/NAMESPACE/NAME). */
+enum sl_policy_origin { SL_ORIGIN_SLUICE, SL_ORIGIN_K8S_NP, SL_ORIGIN_CNP, SL_ORIGIN_CCNP };
+
 struct sl_policy {
 	SL_MARKS(SL_POLICY__MAX);
 	const char *file;   /* the file it came from (set by the merge) */
 	uint32_t doc_index; /* its index in that document's list */
+	int origin;	    /* enum sl_policy_origin */
 	char *name;
 	struct sl_selector *selector;
 	struct {
@@ -468,6 +473,88 @@ struct sl_state {
 	uint32_t n_services;
 	struct sl_encryption *encryption;
 	struct sl_origin encryption_origin;
+};
+
+/* ---- Kubernetes and Cilium documents (k8s.c), as loaded, before they
+ * become policies ---- */
+
+/* name, namespace and labels; the other metadata a server adds (uid,
+ * resourceVersion, managedFields...) is read and has no meaning here. */
+enum { SL_K8SMETA_NAME, SL_K8SMETA_NAMESPACE, SL_K8SMETA_LABELS, SL_K8SMETA__MAX = 15 };
+struct sl_k8s_meta {
+	SL_MARKS(SL_K8SMETA__MAX);
+	char *name;
+	char *namespace;
+	struct sl_label *labels;
+	uint32_t n_labels;
+};
+
+/* A NetworkPolicy port: port is an int or a name (IntOrString). */
+enum { SL_NPPORT_PROTOCOL, SL_NPPORT_PORT, SL_NPPORT_END_PORT, SL_NPPORT__MAX };
+struct sl_np_port {
+	SL_MARKS(SL_NPPORT__MAX);
+	int protocol; /* enum sl_proto; Kubernetes' default TCP */
+	char *port;
+	uint32_t end_port;
+};
+
+enum { SL_IPBLOCK_CIDR, SL_IPBLOCK_EXCEPT, SL_IPBLOCK__MAX };
+struct sl_np_ipblock {
+	SL_MARKS(SL_IPBLOCK__MAX);
+	char *cidr;
+	SL_SCALAR_SEQ(char *, except);
+};
+
+enum { SL_NPPEER_POD, SL_NPPEER_NS, SL_NPPEER_IPBLOCK, SL_NPPEER__MAX };
+struct sl_np_peer {
+	SL_MARKS(SL_NPPEER__MAX);
+	struct sl_selector *pod;
+	struct sl_selector *ns;
+	struct sl_np_ipblock *ip_block;
+};
+
+/* An ingress rule's peers are `from`, an egress rule's `to`. */
+enum { SL_NPRULE_PEERS, SL_NPRULE_PORTS, SL_NPRULE__MAX };
+struct sl_np_rule {
+	SL_MARKS(SL_NPRULE__MAX);
+	struct sl_np_peer *peers;
+	uint32_t n_peers;
+	struct sl_np_port *ports;
+	uint32_t n_ports;
+};
+
+enum sl_np_type { SL_NPTYPE_INGRESS, SL_NPTYPE_EGRESS };
+enum { SL_NPSPEC_POD, SL_NPSPEC_TYPES, SL_NPSPEC_INGRESS, SL_NPSPEC_EGRESS, SL_NPSPEC__MAX };
+struct sl_np_spec {
+	SL_MARKS(SL_NPSPEC__MAX);
+	struct sl_selector *pod;
+	SL_SCALAR_SEQ(int, types); /* enum sl_np_type */
+	struct sl_np_rule *ingress;
+	uint32_t n_ingress;
+	struct sl_np_rule *egress;
+	uint32_t n_egress;
+};
+
+/* A Cilium rule (spec, or one of specs): a sluice policy without a name,
+ * its directions in enum sl_direction's order. */
+enum {
+	SL_CNP_SELECTOR,
+	SL_CNP_INGRESS,
+	SL_CNP_EGRESS,
+	SL_CNP_INGRESS_DENY,
+	SL_CNP_EGRESS_DENY,
+	SL_CNP_DESCRIPTION,
+	SL_CNP_LABELS,
+	SL_CNP__MAX
+};
+struct sl_cnp_spec {
+	SL_MARKS(SL_CNP__MAX);
+	struct sl_selector *selector;
+	struct {
+		struct sl_rule *v;
+		uint32_t n;
+	} rules[SL_DIRECTION__MAX];
+	char *description;
 };
 
 /* Defaults: Cilium's map sizes. */

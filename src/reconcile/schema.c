@@ -426,6 +426,126 @@ const cyaml_schema_value_t sl_schema_doc = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct sl_doc, doc_fields),
 };
 
+/* ---- Kubernetes NetworkPolicy and Cilium policies (k8s.c) ---- */
+
+#define IGNORED(key) CYAML_FIELD_IGNORE(key, OPT)
+
+static const cyaml_schema_field_t k8s_meta_fields[] = {
+	[SL_K8SMETA_NAME] = STR_PTR("name", OPT, struct sl_k8s_meta, name),
+	[SL_K8SMETA_NAMESPACE] = STR_PTR("namespace", OPT, struct sl_k8s_meta, namespace),
+	[SL_K8SMETA_LABELS] = LABELS("labels", OPT, struct sl_k8s_meta, labels, n_labels),
+	IGNORED("annotations"),
+	IGNORED("uid"),
+	IGNORED("resourceVersion"),
+	IGNORED("generation"),
+	IGNORED("creationTimestamp"),
+	IGNORED("managedFields"),
+	IGNORED("selfLink"),
+	IGNORED("finalizers"),
+	IGNORED("ownerReferences"),
+	IGNORED("generateName"),
+	IGNORED("deletionTimestamp"),
+	IGNORED("deletionGracePeriodSeconds"),
+	CYAML_FIELD_END,
+};
+CHECK_FIELDS(struct sl_k8s_meta, k8s_meta_fields, SL_K8SMETA__MAX);
+const cyaml_schema_value_t sl_schema_k8s_meta = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct sl_k8s_meta, k8s_meta_fields),
+};
+
+static const cyaml_strval_t np_proto_strings[] = {
+	{ "TCP", SL_PROTO_TCP },
+	{ "UDP", SL_PROTO_UDP },
+	{ "SCTP", SL_PROTO_SCTP },
+};
+static const cyaml_schema_field_t np_port_fields[] = {
+	[SL_NPPORT_PROTOCOL] = ENUM("protocol", OPT, struct sl_np_port, protocol, np_proto_strings),
+	[SL_NPPORT_PORT] = STR_PTR("port", OPT, struct sl_np_port, port),
+	[SL_NPPORT_END_PORT] = CYAML_FIELD_UINT("endPort", OPT, struct sl_np_port, end_port),
+	[SL_NPPORT__MAX] = CYAML_FIELD_END,
+};
+CHECK_FIELDS(struct sl_np_port, np_port_fields, SL_NPPORT__MAX);
+static const cyaml_schema_value_t np_port_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct sl_np_port, np_port_fields),
+};
+
+static const cyaml_schema_field_t np_ipblock_fields[] = {
+	[SL_IPBLOCK_CIDR] = STR_PTR("cidr", 0, struct sl_np_ipblock, cidr),
+	[SL_IPBLOCK_EXCEPT] = SCALAR_SEQ("except", OPT, struct sl_np_ipblock, except, &string_entry),
+	[SL_IPBLOCK__MAX] = CYAML_FIELD_END,
+};
+CHECK_FIELDS(struct sl_np_ipblock, np_ipblock_fields, SL_IPBLOCK__MAX);
+CHECK_SCALAR_SEQ(struct sl_np_ipblock, except);
+
+static const cyaml_schema_field_t np_peer_fields[] = {
+	[SL_NPPEER_POD] = CYAML_FIELD_MAPPING_PTR("podSelector", OPT_PTR, struct sl_np_peer, pod, selector_fields),
+	[SL_NPPEER_NS] = CYAML_FIELD_MAPPING_PTR("namespaceSelector", OPT_PTR, struct sl_np_peer, ns,
+						 selector_fields),
+	[SL_NPPEER_IPBLOCK] = CYAML_FIELD_MAPPING_PTR("ipBlock", OPT_PTR, struct sl_np_peer, ip_block,
+						      np_ipblock_fields),
+	[SL_NPPEER__MAX] = CYAML_FIELD_END,
+};
+CHECK_FIELDS(struct sl_np_peer, np_peer_fields, SL_NPPEER__MAX);
+static const cyaml_schema_value_t np_peer_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct sl_np_peer, np_peer_fields),
+};
+
+#define NP_RULE_FIELDS(pkey)                                                                           \
+	{                                                                                               \
+		[SL_NPRULE_PEERS] = SEQ(pkey, OPT, struct sl_np_rule, peers, n_peers, &np_peer_entry), \
+		[SL_NPRULE_PORTS] = SEQ("ports", OPT, struct sl_np_rule, ports, n_ports, &np_port_entry), \
+		[SL_NPRULE__MAX] = CYAML_FIELD_END,                                                     \
+	}
+static const cyaml_schema_field_t np_ingress_fields[] = NP_RULE_FIELDS("from");
+static const cyaml_schema_field_t np_egress_fields[] = NP_RULE_FIELDS("to");
+CHECK_FIELDS(struct sl_np_rule, np_ingress_fields, SL_NPRULE__MAX);
+CHECK_FIELDS(struct sl_np_rule, np_egress_fields, SL_NPRULE__MAX);
+static const cyaml_schema_value_t np_ingress_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct sl_np_rule, np_ingress_fields),
+};
+static const cyaml_schema_value_t np_egress_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct sl_np_rule, np_egress_fields),
+};
+
+static const cyaml_strval_t np_type_strings[] = {
+	{ "Ingress", SL_NPTYPE_INGRESS },
+	{ "Egress", SL_NPTYPE_EGRESS },
+};
+static const cyaml_schema_value_t np_type_entry = {
+	CYAML_VALUE_ENUM(CYAML_FLAG_DEFAULT, int, np_type_strings, ARRAY_SIZE(np_type_strings)),
+};
+static const cyaml_schema_field_t np_spec_fields[] = {
+	[SL_NPSPEC_POD] = CYAML_FIELD_MAPPING_PTR("podSelector", REQ_PTR, struct sl_np_spec, pod, selector_fields),
+	[SL_NPSPEC_TYPES] = SCALAR_SEQ("policyTypes", OPT, struct sl_np_spec, types, &np_type_entry),
+	[SL_NPSPEC_INGRESS] = SEQ("ingress", OPT, struct sl_np_spec, ingress, n_ingress, &np_ingress_entry),
+	[SL_NPSPEC_EGRESS] = SEQ("egress", OPT, struct sl_np_spec, egress, n_egress, &np_egress_entry),
+	[SL_NPSPEC__MAX] = CYAML_FIELD_END,
+};
+CHECK_FIELDS(struct sl_np_spec, np_spec_fields, SL_NPSPEC__MAX);
+CHECK_SCALAR_SEQ(struct sl_np_spec, types);
+const cyaml_schema_value_t sl_schema_np_spec = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct sl_np_spec, np_spec_fields),
+};
+
+#define CNP_RULES(key, dir, entry)                                                                      \
+	CYAML_FIELD_SEQUENCE_COUNT(key, OPT_PTR, struct sl_cnp_spec, rules[dir].v, rules[dir].n, entry, \
+				   0, CYAML_UNLIMITED)
+static const cyaml_schema_field_t cnp_spec_fields[] = {
+	[SL_CNP_SELECTOR] = CYAML_FIELD_MAPPING_PTR("endpointSelector", OPT_PTR, struct sl_cnp_spec, selector,
+						    selector_fields),
+	[SL_CNP_INGRESS] = CNP_RULES("ingress", SL_INGRESS, &ingress_rule_entry),
+	[SL_CNP_EGRESS] = CNP_RULES("egress", SL_EGRESS, &egress_rule_entry),
+	[SL_CNP_INGRESS_DENY] = CNP_RULES("ingressDeny", SL_INGRESS_DENY, &ingress_rule_entry),
+	[SL_CNP_EGRESS_DENY] = CNP_RULES("egressDeny", SL_EGRESS_DENY, &egress_rule_entry),
+	[SL_CNP_DESCRIPTION] = STR_PTR("description", OPT, struct sl_cnp_spec, description),
+	[SL_CNP_LABELS] = IGNORED("labels"), /* the rule's own labels: names, not behaviour */
+	[SL_CNP__MAX] = CYAML_FIELD_END,
+};
+CHECK_FIELDS(struct sl_cnp_spec, cnp_spec_fields, SL_CNP__MAX);
+const cyaml_schema_value_t sl_schema_cnp_spec = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct sl_cnp_spec, cnp_spec_fields),
+};
+
 const struct sl_named_list sl_named_lists[] = {
 	{ &identity_entry, SL_IDENTITY_ID }, { &endpoint_entry, SL_EP_NAME }, { &policy_entry, SL_POLICY_NAME },
 	{ &service_entry, SL_SVC_NAME },     { &node_entry, SL_NODE_NAME },   { &key_entry, SL_KEY_SPI },
@@ -443,7 +563,8 @@ unsigned sl_schema_n_fields(const cyaml_schema_value_t *mapping)
 
 int sl_schema_presence_matters(const cyaml_schema_field_t *f)
 {
-	return f >= &policy_fields[SL_POLICY_INGRESS] && f <= &policy_fields[SL_POLICY_EGRESS_DENY];
+	return (f >= &policy_fields[SL_POLICY_INGRESS] && f <= &policy_fields[SL_POLICY_EGRESS_DENY]) ||
+	       (f >= &cnp_spec_fields[SL_CNP_INGRESS] && f <= &cnp_spec_fields[SL_CNP_EGRESS_DENY]);
 }
 
 uint64_t sl_schema_load_count(const void *p, uint32_t size)

@@ -8,6 +8,13 @@
 /* A whole document (struct sl_doc). */
 extern const cyaml_schema_value_t sl_schema_doc;
 
+/* The parts of Kubernetes and Cilium documents that k8s.c reads: metadata
+ * (struct sl_k8s_meta), a NetworkPolicy's spec (struct sl_np_spec), a
+ * Cilium rule (struct sl_cnp_spec). */
+extern const cyaml_schema_value_t sl_schema_k8s_meta;
+extern const cyaml_schema_value_t sl_schema_np_spec;
+extern const cyaml_schema_value_t sl_schema_cnp_spec;
+
 /* The entry schema of every label map. In libcyaml's terms a label map is a
  * sequence of {key, value} pairs; in YAML it is a mapping of strings, and the
  * loader reads it as one. */

@@ -210,7 +210,9 @@ void policies_validate(struct val *v)
 		struct sl_policy *p = &st->policies[i];
 		size_t saved = v_path_item(v, "policies", p->name, p->doc_index);
 
-		v_check_name(v, p->file, SL_AT(p, SL_POLICY_NAME), p->name);
+		/* A Kubernetes or Cilium document's name was checked as such (k8s.c). */
+		if (p->origin == SL_ORIGIN_SLUICE)
+			v_check_name(v, p->file, SL_AT(p, SL_POLICY_NAME), p->name);
 		v_dup_add(v, &names, p->name, p->file, SL_AT(p, SL_POLICY_NAME), p->name, p->doc_index);
 		if (p->selector) {
 			size_t s2 = v_path_lit(v, ".endpointSelector");
