@@ -129,9 +129,13 @@ struct conv {
 	struct sl_load *ld;
 	struct sl_k8s_obj *o;
 	struct sl_doc *doc;
-	const char *ns; /* NULL: cluster-wide */
+	char *ns; /* NULL: cluster-wide */
 	struct sl_mark ns_m;
 	const char *name;
+	/* SL_K8S_NS_LABEL in the arena: every string of a state is the
+	 * load's (watch's cache copies and wipes them). */
+	char *ns_key;
+	bool oom;
 };
 
 static void err(struct conv *c, enum diag_severity sev, const struct sl_mark *at, const char *path, const char *fmt,
@@ -211,7 +215,7 @@ static bool sel_names_namespace(const struct sl_selector *s)
 /* Restrict s to the policy's namespace. */
 static int sel_in_namespace(struct conv *c, struct sl_selector *s)
 {
-	return sel_add_label(s, (char *)SL_K8S_NS_LABEL, (char *)c->ns, s->m[0]);
+	return sel_add_label(s, c->ns_key, c->ns, s->m[0]);
 }
 
 static void free_selector(struct sl_selector *s)
@@ -292,7 +296,11 @@ static bool check_object(struct conv *c)
 		return ok;
 	}
 	/* As kubectl applies a document without one: the namespace "default". */
-	c->ns = o->meta->namespace ? o->meta->namespace : "default";
+	c->ns = o->meta->namespace ? o->meta->namespace : arena_strndup(&c->ld->arena, "default", 7);
+	if (!c->ns) {
+		c->oom = true;
+		return false;
+	}
 	c->ns_m = o->meta->namespace ? *SL_AT(o->meta, SL_K8SMETA_NAMESPACE) : o->meta->m[0];
 	if (!dns_name(c->ns, 63, false)) {
 		err(c, DIAG_ERROR, &c->ns_m, "metadata.namespace",
@@ -424,7 +432,7 @@ static int np_peer(struct conv *c, struct sl_np_peer *pe, struct sl_rule *r, con
 		ret = sel_in_namespace(c, s);
 	} else {
 		struct sl_selector *ns = pe->ns;
-		struct sl_expr exists = { .key = (char *)SL_K8S_NS_LABEL, .op = SL_OP_EXISTS };
+		struct sl_expr exists = { .op = SL_OP_EXISTS };
 
 		ret = 0;
 		for (uint32_t i = 0; ret >= 0 && i < ns->n_match_labels; i++) {
@@ -444,7 +452,7 @@ static int np_peer(struct conv *c, struct sl_np_peer *pe, struct sl_rule *r, con
 		for (int i = 0; i <= SL_EXPR__MAX; i++)
 			exists.m[i] = ns->m[0];
 		if (ret >= 0)
-			ret = sel_add_expr(s, &exists, (char *)SL_K8S_NS_LABEL);
+			ret = sel_add_expr(s, &exists, c->ns_key);
 	}
 	if (ret >= 0) {
 		struct sl_selector *v = realloc(r->endpoints, (r->n_endpoints + 1) * sizeof(*v));
@@ -633,8 +641,11 @@ int sl_k8s_convert(struct sl_load *ld, struct sl_k8s_obj *o, struct sl_doc *doc)
 	doc->version = 1;
 	if (!SL_HAS(doc, SL_DOC_VERSION))
 		*SL_AT(doc, SL_DOC_VERSION) = o->at;
+	c.ns_key = arena_strndup(&ld->arena, SL_K8S_NS_LABEL, strlen(SL_K8S_NS_LABEL));
+	if (!c.ns_key)
+		return -ENOMEM;
 	if (!check_object(&c) || o->kind_id == SL_K8S_LIST)
-		return 0;
+		return c.oom ? -ENOMEM : 0;
 	c.name = o->meta->name;
 	if (o->kind_id == SL_K8S_NP) {
 		if (!o->np && !SL_MARK_OK(&o->spec_m)) {

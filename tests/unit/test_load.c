@@ -1401,3 +1401,40 @@ Test(hostile, escaped_for_terminals_and_json)
 	free(out);
 	diag_list_free(&dl);
 }
+
+Test(load_cache, kubernetes_and_cilium_documents)
+{
+	char dir[] = "/tmp/sluice-test-XXXXXX";
+	struct sl_load_cache cache = {};
+	char *first, *again;
+
+	/* Their policies are made by the loader (k8s.c): the cache keeps and
+	 * copies them as it does sluice's own, and wipes them when it lets go. */
+	cache_dir(dir);
+	write_file(dir, "40-netpol.yaml",
+		   "apiVersion: networking.k8s.io/v1\n"
+		   "kind: NetworkPolicy\n"
+		   "metadata: {name: web}\n"
+		   "spec:\n"
+		   "  podSelector: {matchLabels: {app: web}}\n"
+		   "  ingress:\n"
+		   "    - from: [{namespaceSelector: {matchLabels: {team: a}}}]\n"
+		   "      ports: [{port: 80}]\n"
+		   "---\n"
+		   "apiVersion: cilium.io/v2\n"
+		   "kind: CiliumNetworkPolicy\n"
+		   "metadata: {name: db, namespace: prod}\n"
+		   "spec:\n"
+		   "  endpointSelector: {matchLabels: {\"k8s:app\": db}}\n"
+		   "  egress: [{toEndpoints: [{}]}]\n");
+	first = check_cached(dir, &cache, 4, 0, "first load");
+	cr_assert(strstr(first, "'NetworkPolicy/default/web'") && strstr(first, "'CiliumNetworkPolicy/prod/db'") &&
+			  strstr(first, "'io.cilium.k8s.namespace.labels.team'"),
+		  "the dump shows the policies:\n%s", first);
+	again = check_cached(dir, &cache, 0, 4, "the same files again");
+	cr_assert_str_eq(again, first);
+	free(again);
+	free(first);
+	sl_load_cache_free(&cache);
+	rm_rf(dir);
+}
