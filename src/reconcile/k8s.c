@@ -116,6 +116,8 @@ void sl_k8s_obj_free(struct sl_k8s_obj *o)
 		free(o->spec);
 	}
 	for (size_t i = 0; i < o->n_specs; i++) {
+		if (!o->specs[i])
+			continue;
 		sl_schema_free_mapping(&sl_schema_cnp_spec, o->specs[i]);
 		free(o->specs[i]);
 	}
@@ -663,6 +665,8 @@ int sl_k8s_convert(struct sl_load *ld, struct sl_k8s_obj *o, struct sl_doc *doc)
 	for (size_t i = 0; ret >= 0 && i < o->n_specs; i++) {
 		char where[32], suffix[32];
 
+		if (!o->specs[i])
+			continue; /* not a mapping: reported */
 		snprintf(where, sizeof(where), "specs[%zu]", i);
 		snprintf(suffix, sizeof(suffix), "/specs[%zu]", i);
 		ret = cnp_convert(&c, o->specs[i], where, suffix);

@@ -1006,11 +1006,10 @@ static int load_cnp_specs(struct loader *l, struct sl_k8s_obj *o)
 		o->specs = v;
 		v[o->n_specs] = NULL;
 		push_index(l, i);
-		if (load_value(l, NULL, &sl_schema_cnp_spec, &v[o->n_specs]) < 0)
+		/* counted at once: what a failed load allocated is freed too */
+		if (load_value(l, NULL, &sl_schema_cnp_spec, &v[o->n_specs++]) < 0)
 			return -1;
 		pop(l);
-		if (v[o->n_specs])
-			o->n_specs++;
 	}
 }
 
