@@ -26,6 +26,8 @@ done
 for n in node-a node-b node-c; do
 	check --node "$n" "$ex/cluster"
 done
+# sluice's topology beside Kubernetes and Cilium policy documents
+check "$ex/kubernetes"
 # All examples at once would clash (same names in several files): make sure
 # that is reported, naming both places, rather than crashing.
 out=$("$sluice" validate --no-color "$ex/minimal.yaml" "$ex/minimal.yaml" 2>&1)

@@ -493,7 +493,8 @@ Test(load, examples)
 		struct sl_validate_opts o = { .node = NULL, .hostname = "test-host", .strict_node = true };
 		char *paths[1] = { path };
 
-		if (!sl_state_file_name(de->d_name) && strcmp(de->d_name, "cluster") != 0)
+		if (!sl_state_file_name(de->d_name) && strcmp(de->d_name, "cluster") != 0 &&
+		    strcmp(de->d_name, "kubernetes") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (strcmp(de->d_name, "cluster") == 0)
