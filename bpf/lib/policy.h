@@ -69,10 +69,23 @@ static __inline int policy_lookup(__u16 ep_id, __u8 dir, __u8 levels, __u32 iden
 	return verdict;
 }
 
-/* The port policy sees: none for protocols without ports. */
-static __inline __u16 policy_port(const struct pkt *p)
+/*
+ * The port policy sees: for ICMP and ICMPv6 the message type, as icmps
+ * rules are filed (abi.h, sl_policy_icmp_port); none for other protocols
+ * without ports. The type is read from the packet here, on the way of a
+ * new flow only: kept in struct pkt from parse to policy, it would hold a
+ * stack slot through the whole program, which has none to spare.
+ */
+static __inline __u16 policy_port(struct __sk_buff *skb, const struct pkt *p)
 {
-	return p->has_ports ? p->t.dport : 0;
+	__u8 type;
+
+	if (p->has_ports)
+		return p->t.dport;
+	if ((p->t.proto != IPPROTO_ICMP && p->t.proto != IPPROTO_ICMPV6) ||
+	    bpf_skb_load_bytes(skb, p->l4_off, &type, 1) < 0)
+		return 0;
+	return bpf_htons(sl_policy_icmp_port(type));
 }
 
 /*
@@ -80,13 +93,13 @@ static __inline __u16 policy_port(const struct pkt *p)
  * peer_id: a deny drops it (`policy-deny`), also where dir is not
  * enforced; where it is, no allow drops it (`policy`). Returns TC_ACT_OK
  * with *verdict (POLICY_*) and *proxy_port set, or TC_ACT_SHOT, counted
- * (src_id, dst_id: the flow's identities).
+ * (src_id, dst_id: the flow's identities; dport: policy_port's).
  */
 static __always_inline int policy_judge(const struct env *env, const struct pkt *p,
 					const struct sl_endpoint_value *ep, const __u8 dir, __u32 peer_id,
-					__u32 src_id, __u32 dst_id, int *verdict, __u16 *proxy_port)
+					__u32 src_id, __u32 dst_id, __u16 dport, int *verdict, __u16 *proxy_port)
 {
-	*verdict = policy_lookup(ep->id, dir, ep->policy_levels[dir], peer_id, p->t.proto, policy_port(p), proxy_port);
+	*verdict = policy_lookup(ep->id, dir, ep->policy_levels[dir], peer_id, p->t.proto, dport, proxy_port);
 	if (*verdict == POLICY_DENY) {
 		verdict_event(env, dir, SL_VERDICT_DENY_RULE, src_id, dst_id, 0);
 		return drop(env, SL_DROP_POLICY_DENY, dir, src_id, dst_id);
@@ -106,7 +119,8 @@ static __always_inline int policy_judge(const struct env *env, const struct pkt 
  * the flow now, for the sender's identity, as it would without the proxy.
  * The destination's device comes from the FIB; an address that no local
  * endpoint's device leads to is for the policy of its own node. Returns
- * TC_ACT_OK or TC_ACT_SHOT, counted.
+ * TC_ACT_OK or TC_ACT_SHOT, counted. (Only TCP goes to a proxy: the flow
+ * has ports, its destination port is policy's.)
  */
 static __inline int policy_peer_ingress(struct __sk_buff *skb, const struct env *env, const struct pkt *p,
 					__u32 src_id, __u32 dst_id)
@@ -136,7 +150,7 @@ static __inline int policy_peer_ingress(struct __sk_buff *skb, const struct env 
 	peer = bpf_map_lookup_elem(&sluice_endpoints, &ek);
 	if (!peer)
 		return TC_ACT_OK;
-	return policy_judge(env, p, peer, SL_DIR_INGRESS, src_id, src_id, dst_id, &verdict, &port);
+	return policy_judge(env, p, peer, SL_DIR_INGRESS, src_id, src_id, dst_id, p->t.dport, &verdict, &port);
 }
 
 /*
@@ -168,7 +182,7 @@ static __always_inline int policy_decide(struct __sk_buff *skb, const struct env
 		peer_id = identity_of(egress ? p->t.daddr : p->t.saddr, p->t.family);
 	src_id = egress ? ep->identity : peer_id;
 	dst_id = egress ? peer_id : ep->identity;
-	if (policy_judge(env, p, ep, dir, peer_id, src_id, dst_id, &verdict, &port) != TC_ACT_OK)
+	if (policy_judge(env, p, ep, dir, peer_id, src_id, dst_id, policy_port(skb, p), &verdict, &port) != TC_ACT_OK)
 		return TC_ACT_SHOT;
 	if (verdict != POLICY_ALLOW || p->t.proto != IPPROTO_TCP)
 		port = 0; /* only TCP is redirected */

@@ -40,8 +40,11 @@ static void describe(const struct sl_desc_ctx *c, const struct sl_view *v, struc
 	} else {
 		desc_put(d, &d->line, "any peer");
 	}
-	/* Ports: "80/TCP"; a protocol's every port "any/TCP"; every protocol "any". */
-	if (k->proto && port)
+	/* Ports: "80/TCP"; a protocol's every port "any/TCP"; every protocol
+	 * "any"; an ICMP type (abi.h: the port stands for it) "type 8/ICMP". */
+	if ((k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6) && sl_policy_icmp_type(port) >= 0)
+		desc_put(d, &d->line, " type %d/%s", sl_policy_icmp_type(port), proto);
+	else if (k->proto && port)
 		desc_put(d, &d->line, " %u/%s", port, proto);
 	else if (k->proto)
 		desc_put(d, &d->line, " any/%s", proto);

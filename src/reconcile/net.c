@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "model.h"
 
 bool sl_addr_parse(const char *s, struct sl_prefix *ret)
 {
@@ -166,4 +167,98 @@ const char *sl_addr_endpoint_problem(const struct sl_prefix *a)
 	if (memcmp(a->addr, mapped, 12) == 0)
 		return "an IPv4-mapped IPv6 address";
 	return NULL;
+}
+
+static const struct icmp_name {
+	const char *name;
+	uint8_t type;
+} icmp4_names[] = {
+	{ "EchoReply", 0 },
+	{ "DestinationUnreachable", 3 },
+	{ "Redirect", 5 },
+	{ "EchoRequest", 8 },
+	{ "Echo", 8 },
+	{ "RouterAdvertisement", 9 },
+	{ "RouterSelection", 10 },
+	{ "TimeExceeded", 11 },
+	{ "ParameterProblem", 12 },
+	{ "Timestamp", 13 },
+	{ "TimestampReply", 14 },
+	{ "Photuris", 40 },
+	{ "ExtendedEchoRequest", 42 },
+	{ "ExtendedEchoReply", 43 },
+	{ NULL, 0 },
+}, icmp6_names[] = {
+	{ "DestinationUnreachable", 1 },
+	{ "PacketTooBig", 2 },
+	{ "TimeExceeded", 3 },
+	{ "ParameterProblem", 4 },
+	{ "EchoRequest", 128 },
+	{ "EchoReply", 129 },
+	{ "MulticastListenerQuery", 130 },
+	{ "MulticastListenerReport", 131 },
+	{ "MulticastListenerDone", 132 },
+	{ "RouterSolicitation", 133 },
+	{ "RouterAdvertisement", 134 },
+	{ "NeighborSolicitation", 135 },
+	{ "NeighborAdvertisement", 136 },
+	{ "RedirectMessage", 137 },
+	{ "RouterRenumbering", 138 },
+	{ "ICMPNodeInformationQuery", 139 },
+	{ "ICMPNodeInformationResponse", 140 },
+	{ "InverseNeighborDiscoverySolicitation", 141 },
+	{ "InverseNeighborDiscoveryAdvertisement", 142 },
+	{ "HomeAgentAddressDiscoveryRequest", 144 },
+	{ "HomeAgentAddressDiscoveryReply", 145 },
+	{ "MobilePrefixSolicitation", 146 },
+	{ "MobilePrefixAdvertisement", 147 },
+	{ "DuplicateAddressRequestCodeSuffix", 157 },
+	{ "DuplicateAddressConfirmationCodeSuffix", 158 },
+	{ "ExtendedEchoRequest", 160 },
+	{ "ExtendedEchoReply", 161 },
+	{ NULL, 0 },
+};
+
+static const struct icmp_name *icmp_names(int family)
+{
+	return family == SL_ICMP_IPV6 ? icmp6_names : icmp4_names;
+}
+
+int sl_icmp_type_parse(const char *s, int family)
+{
+	size_t n = strspn(s, "0123456789");
+
+	if (n && !s[n]) {
+		/* at most three digits: "00000008" is no type either */
+		if (n > 3 || atoi(s) > 255)
+			return -1;
+		return atoi(s);
+	}
+	for (const struct icmp_name *e = icmp_names(family); e->name; e++)
+		if (!strcmp(e->name, s))
+			return e->type;
+	return -1;
+}
+
+const char *sl_icmp_type_name(int family, int type)
+{
+	for (const struct icmp_name *e = icmp_names(family); e->name; e++)
+		if (e->type == type)
+			return e->name;
+	return NULL;
+}
+
+void sl_icmp_type_names(int family, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (const struct icmp_name *e = icmp_names(family); e->name && o < len; e++) {
+		int w = snprintf(buf + o, len - o, "%s%s", o ? ", " : "", e->name);
+
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
 }

@@ -36,3 +36,15 @@ const char *sl_addr_endpoint_problem(const struct sl_prefix *a);
 /* Linux interface names: 1..15 bytes, no '/', ':' or white space. NULL when
  * fine, else what is wrong. */
 const char *sl_ifname_problem(const char *name);
+
+/*
+ * ICMP message types as a rule's icmps name them: Cilium's names (its
+ * pkg/policy/api/icmp.go), per family (enum sl_icmp_family, model.h).
+ * sl_icmp_type_parse: a number 0..255, or a name of that family; -1 when
+ * it is neither. sl_icmp_type_name: the name of a type, the first where it
+ * has two (EchoRequest, not Echo), or NULL. sl_icmp_type_names: every name
+ * of the family, ", " between them, for errors.
+ */
+int sl_icmp_type_parse(const char *s, int family);
+const char *sl_icmp_type_name(int family, int type);
+void sl_icmp_type_names(int family, char *buf, size_t len);

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 
 #include <sluice/abi.h>
 
@@ -35,6 +36,12 @@ static const char *const entity_name[SL_ENTITY__MAX] = {
 };
 
 /* ---- policy: entries back into rules ---- */
+
+/* An icmps rule's entries: ICMP or ICMPv6, the type as the port (abi.h). */
+static bool is_icmp(uint8_t proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
 
 /* The entries of one endpoint (dir < 0: both directions). */
 static const struct pent *pe_range(const struct show *s, uint16_t ep_id, int dir, size_t *ret_n)
@@ -127,10 +134,12 @@ static void ports_text(const struct pgroup *g, char *buf, size_t len)
 	}
 	buf[0] = '\0';
 	for (size_t i = 0; i < g->n_ports && o < len; i++) {
-		int w = g->ports[i].port ? snprintf(buf + o, len - o, "%s%u/%s", i ? ", " : "", g->ports[i].port,
-						    sl_proto_name(g->ports[i].proto))
-					 : snprintf(buf + o, len - o, "%s%s", i ? ", " : "",
-						    sl_proto_name(g->ports[i].proto));
+		const struct pspec *p = &g->ports[i];
+		int w = is_icmp(p->proto) ? snprintf(buf + o, len - o, "%s%s type %d", i ? ", " : "",
+						     p->proto == IPPROTO_ICMP ? "ICMP" : "ICMPv6",
+						     sl_policy_icmp_type(p->port))
+			: p->port ? snprintf(buf + o, len - o, "%s%u/%s", i ? ", " : "", p->port, sl_proto_name(p->proto))
+				  : snprintf(buf + o, len - o, "%s%s", i ? ", " : "", sl_proto_name(p->proto));
 		if (w < 0)
 			break;
 		o += (size_t)w;
@@ -323,7 +332,14 @@ static int direction_rules(struct show *s, struct spolicy *pol, bool egress, con
 		const struct pent *e = &E[i];
 		bool found = false;
 
-		if (e->proto && e->proto != SL_PROTO_TCP && e->proto != SL_PROTO_UDP && e->proto != SL_PROTO_SCTP) {
+		if (is_icmp(e->proto) && sl_policy_icmp_type(e->port) < 0) {
+			show_note(s, "policy %s: the %s entry for %s port %u is no ICMP type, and cannot be written as a "
+				"rule: not shown", pol->name, egress ? "egress" : "ingress",
+			     e->proto == IPPROTO_ICMP ? "ICMP" : "ICMPv6", e->port);
+			continue;
+		}
+		if (e->proto && e->proto != SL_PROTO_TCP && e->proto != SL_PROTO_UDP && e->proto != SL_PROTO_SCTP &&
+		    !is_icmp(e->proto)) {
 			show_note(s, "policy %s: the %s entry for protocol %u cannot be written as a rule: not shown",
 			     pol->name, egress ? "egress" : "ingress", e->proto);
 			continue;
@@ -551,27 +567,107 @@ static void identity_selector(struct show *s, struct doc_node *parent, const cha
 		SL_SHOW_IDENTITY_LABEL, id);
 }
 
+/* A port item of toPorts: port..hi of one protocol, or (proto 0) of TCP,
+ * UDP and SCTP at once, which is what ANY with a port makes. */
+struct prange {
+	uint16_t lo, hi;
+	uint8_t proto;
+};
+
+static int prange_cmp(const void *a, const void *b)
+{
+	const struct prange *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	return x->proto < y->proto ? -1 : x->proto > y->proto;
+}
+
+/* Whether x is the range of r in protocol proto. */
+static bool same_range(const struct prange *x, const struct prange *r, uint8_t proto)
+{
+	return x->lo == r->lo && x->hi == r->hi && x->proto == proto;
+}
+
+/*
+ * A rule's ports and ICMP types: the ports as toPorts, consecutive ports of
+ * a protocol as one range (port, endPort: compile makes one entry per port
+ * of it), the same range of TCP, UDP and SCTP as one without a protocol;
+ * the types as icmps.
+ */
 static void emit_ports(struct show *s, struct doc_node *rule, const struct srule *r)
 {
-	struct doc_node *pr = doc_map(&s->doc, doc_seq(&s->doc, rule, "toPorts", DOC_BLOCK), NULL, DOC_BLOCK);
-	struct doc_node *ports = doc_seq(&s->doc, pr, "ports", DOC_FLOW);
+	static const uint8_t protos[] = { SL_PROTO_TCP, SL_PROTO_UDP, SL_PROTO_SCTP };
+	struct prange *rg = show_alloc(s, (r->n_ports + 1) * sizeof(*rg));
+	struct doc_node *fields = NULL;
+	size_t n = 0, w = 0;
 
-	for (size_t i = 0; i < r->n_ports; i++) {
-		const struct pspec *p = &r->ports[i];
-		struct doc_node *it = doc_map(&s->doc, ports, NULL, DOC_FLOW);
+	if (!rg)
+		return;
+	/* r->ports are by port, then protocol: each protocol's in order */
+	for (size_t k = 0; k < ARRAY_SIZE(protos); k++)
+		for (size_t i = 0; i < r->n_ports; i++) {
+			const struct pspec *p = &r->ports[i];
+			struct prange *last = n ? &rg[n - 1] : NULL;
 
-		doc_u64(&s->doc, it, "port", p->port);
-		/* TCP, UDP and SCTP on one port: what ANY with a port makes. */
-		if (p->port && p->proto == SL_PROTO_TCP && i + 2 < r->n_ports && r->ports[i + 1].port == p->port &&
-		    r->ports[i + 1].proto == SL_PROTO_UDP && r->ports[i + 2].port == p->port &&
-		    r->ports[i + 2].proto == SL_PROTO_SCTP) {
+			if (p->proto != protos[k])
+				continue;
+			/* (1..65535 in one range would be port 0, every port) */
+			if (p->port && last && last->proto == p->proto && last->lo && last->hi + 1 == p->port &&
+			    !(last->lo == 1 && p->port == 65535))
+				last->hi = p->port;
+			else
+				rg[n++] = (struct prange){ p->port, p->port, p->proto };
+		}
+	show_sort(rg, n, sizeof(*rg), prange_cmp);
+	for (size_t i = 0; i < n; i++) {
+		/* port 0 of every protocol is no ANY: that would be every protocol */
+		if (rg[i].lo && rg[i].proto == SL_PROTO_TCP && i + 2 < n && same_range(&rg[i + 1], &rg[i], SL_PROTO_UDP) &&
+		    same_range(&rg[i + 2], &rg[i], SL_PROTO_SCTP)) {
+			rg[w++] = (struct prange){ rg[i].lo, rg[i].hi, 0 };
 			i += 2;
 			continue;
 		}
-		doc_str(&s->doc, it, "protocol", sl_proto_name(p->proto));
+		rg[w++] = rg[i];
 	}
-	if (r->proxy)
-		doc_u64(&s->doc, pr, "proxyPort", r->proxy);
+	n = w;
+	if (n) {
+		struct doc_node *pr = doc_map(&s->doc, doc_seq(&s->doc, rule, "toPorts", DOC_BLOCK), NULL, DOC_BLOCK);
+		struct doc_node *ports = doc_seq(&s->doc, pr, "ports", DOC_FLOW);
+
+		for (size_t i = 0; i < n; i++) {
+			struct doc_node *it = doc_map(&s->doc, ports, NULL, DOC_FLOW);
+
+			doc_u64(&s->doc, it, "port", rg[i].lo);
+			if (rg[i].hi != rg[i].lo)
+				doc_u64(&s->doc, it, "endPort", rg[i].hi);
+			if (rg[i].proto)
+				doc_str(&s->doc, it, "protocol", sl_proto_name(rg[i].proto));
+		}
+		if (r->proxy)
+			doc_u64(&s->doc, pr, "proxyPort", r->proxy);
+	}
+	for (size_t i = 0; i < r->n_ports; i++) {
+		const struct pspec *p = &r->ports[i];
+		int family = p->proto == IPPROTO_ICMPV6 ? SL_ICMP_IPV6 : SL_ICMP_IPV4;
+		int type = sl_policy_icmp_type(p->port);
+		const char *name = sl_icmp_type_name(family, type);
+		struct doc_node *it;
+
+		if (!is_icmp(p->proto))
+			continue;
+		if (!fields)
+			fields = doc_seq(&s->doc, doc_map(&s->doc, doc_seq(&s->doc, rule, "icmps", DOC_BLOCK), NULL,
+							  DOC_BLOCK), "fields", DOC_FLOW);
+		it = doc_map(&s->doc, fields, NULL, DOC_FLOW);
+		if (name)
+			doc_str(&s->doc, it, "type", name);
+		else
+			doc_u64(&s->doc, it, "type", (uint64_t)type);
+		doc_str(&s->doc, it, "family", family == SL_ICMP_IPV6 ? "IPv6" : "IPv4");
+	}
 }
 
 static void emit_rule(struct show *s, struct doc_node *seq, const struct srule *r)

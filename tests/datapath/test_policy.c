@@ -3,8 +3,8 @@
  * Policy, packet by packet: each of the six lookup levels of abi.h alone,
  * allow and deny by identity, port and protocol, deny precedence across
  * levels, enforcement per direction, the world identity of unknown peers,
- * prefix (LPM) identities, and ICMP under L3-only rules. Every case runs
- * for IPv4 and for IPv6.
+ * prefix (LPM) identities, ICMP under L3-only rules and ICMP by type
+ * (icmps). Every case runs for IPv4 and for IPv6.
  *
  * The subject is endpoint B (id 2, identity 2000, on dpb): an ingress case
  * sends peer -> B through sluice_to_endpoint, an egress case B -> peer
@@ -52,6 +52,20 @@ static const char *peer_ip(int peer, int fam)
 static uint8_t real_proto(uint8_t proto, int fam)
 {
 	return proto == ICMPX ? icmp_proto(fam) : proto;
+}
+
+/* In a rule's port (with ICMPX): an icmps rule's type, echo request or
+ * reply of the family, encoded as compile files it (abi.h). */
+#define TYPE_ECHO_REQ 0xfff8
+#define TYPE_ECHO_REP 0xfff0
+
+static uint16_t real_port(uint16_t port, int fam)
+{
+	if (port == TYPE_ECHO_REQ)
+		return sl_policy_icmp_port(fam == 4 ? 8 : 128);
+	if (port == TYPE_ECHO_REP)
+		return sl_policy_icmp_port(fam == 4 ? 0 : 129);
+	return port;
 }
 
 static void seed_topology(uint8_t flags_b)
@@ -360,6 +374,23 @@ ParameterizedTestParameters(policy, matrix)
 		     .p = ECHO_DROP(IN, PEER_A, DNY, ID_A)),
 		BOTH("ICMP echo egress allowed by an L3 rule for ICMP", .flags_b = ENF_EG,
 		     .r = { ALLOW(ID_C, ICMPX, 0) }, .p = ECHO_PASS(EG, PEER_C, ID_C)),
+		/* ICMP by type (icmps): the type stands as the port */
+		BOTH("ICMP echo request allowed by its type", .flags_b = ENF_IN,
+		     .r = { ALLOW(ID_A, ICMPX, TYPE_ECHO_REQ) }, .p = ECHO_PASS(IN, PEER_A, ID_A)),
+		BOTH("ICMP echo request allowed by its type for any peer", .flags_b = ENF_IN,
+		     .r = { ALLOW(0, ICMPX, TYPE_ECHO_REQ) }, .p = ECHO_PASS(IN, PEER_WORLD, SL_ID_WORLD)),
+		BOTH("ICMP echo request egress allowed by its type", .flags_b = ENF_EG,
+		     .r = { ALLOW(ID_C, ICMPX, TYPE_ECHO_REQ) }, .p = ECHO_PASS(EG, PEER_C, ID_C)),
+		BOTH("the echo reply type does not allow an echo request", .flags_b = ENF_IN,
+		     .r = { ALLOW(ID_A, ICMPX, TYPE_ECHO_REP) }, .p = ECHO_DROP(IN, PEER_A, POL, ID_A)),
+		BOTH("an echo reply (no request tracked) allowed by its type", .flags_b = ENF_IN,
+		     .r = { ALLOW(ID_A, ICMPX, TYPE_ECHO_REP) }, .p = PASS(IN, PEER_A, ICMPX, 1, ID_A)),
+		BOTH("the echo request type does not allow an echo reply", .flags_b = ENF_IN,
+		     .r = { ALLOW(ID_A, ICMPX, TYPE_ECHO_REQ) }, .p = DROP(IN, PEER_A, ICMPX, 1, POL, ID_A)),
+		BOTH("ICMP echo request denied by its type, not enforced", .flags_b = 0,
+		     .r = { DENY(0, ICMPX, TYPE_ECHO_REQ) }, .p = ECHO_DROP(IN, PEER_A, DNY, ID_A)),
+		BOTH("a deny of the echo reply type spares echo requests", .flags_b = ENF_IN,
+		     .r = { ALLOW(ID_A, 0, 0), DENY(ID_A, ICMPX, TYPE_ECHO_REP) }, .p = ECHO_PASS(IN, PEER_A, ID_A)),
 	};
 
 	return cr_make_param_array(struct pcase, cases, sizeof(cases) / sizeof(cases[0]));
@@ -374,8 +405,8 @@ ParameterizedTest(struct pcase *c, policy, matrix)
 
 		if (!r->on)
 			continue;
-		seed_policy(&dp, r->other_ep ? EP_A : EP_B, dir, r->id, real_proto(r->proto, c->fam), r->port, r->deny,
-			    0);
+		seed_policy(&dp, r->other_ep ? EP_A : EP_B, dir, r->id, real_proto(r->proto, c->fam),
+			    real_port(r->port, c->fam), r->deny, 0);
 	}
 	expect_probe(c->name, c->fam, &c->p);
 }

@@ -71,6 +71,10 @@ static void render_policy(const struct sl_objset *s, char *buf, size_t len)
 				snprintf(id, sizeof(id), "any");
 			if (!k->proto)
 				snprintf(proto, sizeof(proto), "any");
+			else if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6)
+				/* the type as it stands in the key: 0x100 | type */
+				snprintf(proto, sizeof(proto), "%s/0x%x", k->proto == IPPROTO_ICMP ? "icmp" : "icmp6",
+					 ntohs(k->dport));
 			else
 				snprintf(proto, sizeof(proto), "%s%s%.0u",
 					 k->proto == 6 ? "tcp" : k->proto == 17 ? "udp" : k->proto == 132 ? "sctp" : "?",
@@ -256,6 +260,48 @@ static struct ccase cases[] = {
 	  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}, {matchLabels: {app: scraper}}], toPorts: [{ports: [{port: 80, protocol: TCP}, {port: 443, protocol: TCP}]}]}]\n",
 	  WEB_IN("lxc-web in 1001 tcp/80 allow\nlxc-web in 1003 tcp/80 allow\nlxc-web in 1001 tcp/443 allow\n"
 		 "lxc-web in 1003 tcp/443 allow\n") },
+	{ "endPort: one entry per port of the range",
+	  "policies:\n" SEL_WEB
+	  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: 8000, endPort: 8002, protocol: TCP}]}]}]\n",
+	  WEB_IN("lxc-web in 1001 tcp/8000 allow\nlxc-web in 1001 tcp/8001 allow\nlxc-web in 1001 tcp/8002 allow\n") },
+	{ "endPort equal to port: that port",
+	  "policies:\n" SEL_WEB
+	  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: 80, endPort: 80, protocol: UDP}]}]}]\n",
+	  WEB_IN("lxc-web in 1001 udp/80 allow\n") },
+	{ "endPort with ANY: each port, each protocol",
+	  "policies:\n" SEL_WEB
+	  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: 53, endPort: 54}]}]}]\n",
+	  WEB_IN("lxc-web in 1001 tcp/53 allow\nlxc-web in 1001 tcp/54 allow\nlxc-web in 1001 udp/53 allow\n"
+		 "lxc-web in 1001 udp/54 allow\nlxc-web in 1001 sctp/53 allow\nlxc-web in 1001 sctp/54 allow\n") },
+	{ "endPort over every port, 1..65535: the protocol's every port, one entry",
+	  "policies:\n" SEL_WEB
+	  "    egress: [{toEndpoints: [{matchLabels: {app: db}}], toPorts: [{ports: [{port: 1, endPort: 65535, protocol: TCP}, {port: 1, endPort: 65535}]}]}]\n",
+	  "endpoint lxc-client id=30 enforce=none\nendpoint lxc-db id=20 enforce=none\n"
+	  "endpoint lxc-web id=10 enforce=out\nlxc-web out 1002 any allow\nlxc-web out 1002 tcp allow\n" },
+	{ "a range with a proxy port: each port goes to the proxy",
+	  "policies:\n" SEL_WEB
+	  "    ingress: [{fromEndpoints: [{matchLabels: {app: scraper}}], toPorts: [{ports: [{port: 9090, endPort: 9091, protocol: TCP}], proxyPort: 15001}]}]\n",
+	  WEB_IN("lxc-web in 1003 tcp/9090 allow proxy=15001\nlxc-web in 1003 tcp/9091 allow proxy=15001\n") },
+	{ "icmps: the type stands as the port, per family",
+	  "policies:\n" SEL_WEB
+	  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}], icmps: [{fields: [{type: 8}, {type: EchoRequest, family: IPv6}, {type: Timestamp, family: IPv4}]}]}]\n",
+	  WEB_IN("lxc-web in 1001 icmp/0x108 allow\nlxc-web in 1001 icmp/0x10d allow\nlxc-web in 1001 icmp6/0x180 allow\n") },
+	{ "icmps type 0 (echo reply) is that type, never every ICMP message",
+	  "policies:\n" SEL_WEB
+	  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}], icmps: [{fields: [{type: 0}, {type: EchoReply}]}]}]\n",
+	  WEB_IN("lxc-web in 1001 icmp/0x100 allow\n") },
+	{ "icmps without a peer: every peer on those types",
+	  "policies:\n" SEL_WEB "    ingress: [{icmps: [{fields: [{type: 255, family: IPv6}]}]}]\n",
+	  WEB_IN("lxc-web in any icmp6/0x1ff allow\n") },
+	{ "toPorts and icmps in one rule: the union",
+	  "policies:\n" SEL_WEB
+	  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: 80, protocol: TCP}]}], icmps: [{fields: [{type: Echo}]}]}]\n",
+	  WEB_IN("lxc-web in 1001 icmp/0x108 allow\nlxc-web in 1001 tcp/80 allow\n") },
+	{ "icmps in a deny rule",
+	  "policies:\n" SEL_WEB
+	  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}]}]\n"
+	  "    ingressDeny: [{fromEndpoints: [{matchLabels: {app: client}}], icmps: [{fields: [{type: 13}]}]}]\n",
+	  WEB_IN("lxc-web in 1001 any allow\nlxc-web in 1001 icmp/0x10d deny\n") },
 };
 
 /* criterion runs each parameterized test in a fresh exec of this binary:

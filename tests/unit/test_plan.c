@@ -238,6 +238,22 @@ Test(plan, adding_a_policy_rule)
 		    "Plan: 1 to add, 1 to change, 0 to remove.\n");
 }
 
+/* A range is an entry per port; an ICMP type is said as one, not as the
+ * port that stands for it in the key. */
+Test(plan, a_port_range_and_icmp_types)
+{
+	assert_plan(BASE "policies:\n" SEL_WEB "    ingress:\n" WEB_80,
+		    BASE "policies:\n" SEL_WEB "    ingress:\n"
+		    "      - fromEndpoints: [{matchLabels: {app: client}}]\n"
+		    "        toPorts: [{ports: [{port: 80, endPort: 81, protocol: TCP}]}]\n"
+		    "        icmps: [{fields: [{type: EchoRequest}, {type: EchoRequest, family: IPv6}]}]\n",
+		    "endpoint web-1 (lxc-web1, id 17)\n"
+		    "  + policy ingress identity 1001 (app=client) type 8/ICMP allow\n"
+		    "  + policy ingress identity 1001 (app=client) 81/TCP allow\n"
+		    "  + policy ingress identity 1001 (app=client) type 128/ICMPv6 allow\n"
+		    "Plan: 3 to add, 0 to change, 0 to remove.\n");
+}
+
 Test(plan, a_new_endpoint_and_its_policy)
 {
 	assert_plan(BASE, BASE "policies:\n" SEL_WEB "    ingress:\n" WEB_80,

@@ -354,6 +354,23 @@ static const struct scase cases[] = {
 	  "encryption:\n  enabled: true\n  keys:\n"
 	  "    - {spi: 3, aead: rfc4106(gcm(aes)), key: '0123456789abcdef0123456789abcdef01234567'}\n",
 	  "podCIDRs: [10.2.0.0/24]", "node-192-168-50-2 (key 3)", NULL, true },
+	{ "port ranges come back as port and endPort", WEB_DB "policies:\n" SEL_WEB
+	  "    egress: [{toEndpoints: [{matchLabels: {app: db}}], toPorts: [{ports: [{port: 8000, endPort: 8010, protocol: TCP}, {port: 53, endPort: 54}, {port: 9000, protocol: UDP}, {port: 9001, endPort: 9002, protocol: UDP}]}]}]\n",
+	  "ports: [{port: 53, endPort: 54}, {port: 8000, endPort: 8010, protocol: TCP}, {port: 9000, endPort: 9002, protocol: UDP}]" },
+	{ "a range over every port but one, and one over every port", WEB_DB "policies:\n" SEL_WEB
+	  "    egress: [{toEndpoints: [{matchLabels: {app: db}}], toPorts: [{ports: [{port: 2, endPort: 65535, protocol: TCP}, {port: 1, endPort: 65535, protocol: UDP}]}]}]\n",
+	  "ports: [{port: 0, protocol: UDP}, {port: 2, endPort: 65535, protocol: TCP}]" },
+	{ "a range with a proxy port", WEB_DB "policies:\n" SEL_WEB
+	  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: 9090, endPort: 9092, protocol: TCP}], proxyPort: 15001}]}]\n",
+	  "ports: [{port: 9090, endPort: 9092, protocol: TCP}]\n            proxyPort: 15001\n" },
+	{ "icmps, with toPorts in the same rule", WEB_DB "policies:\n" SEL_WEB
+	  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}], toPorts: [{ports: [{port: 80, protocol: TCP}]}], icmps: [{fields: [{type: 8}, {type: EchoRequest, family: IPv6}, {type: 0}, {type: 200, family: IPv6}]}]}]\n",
+	  "        icmps:\n          - fields: [{type: EchoReply, family: IPv4}, {type: EchoRequest, family: IPv4}, "
+	  "{type: EchoRequest, family: IPv6}, {type: 200, family: IPv6}]\n" },
+	{ "icmps alone, in a deny rule for every peer", WEB_DB "policies:\n" SEL_WEB
+	  "    ingress: [{fromEndpoints: [{matchLabels: {app: client}}]}]\n"
+	  "    ingressDeny: [{icmps: [{fields: [{type: Timestamp}]}]}]\n",
+	  "    ingressDeny:\n      - fromEntities: [all]\n        icmps:\n          - fields: [{type: Timestamp, family: IPv4}]\n" },
 	{ "policy.yaml's kind of policy, on IPv6", WEB_DB "policies:\n" SEL_WEB
 	  "    ingress: [{fromCIDR: ['2001:db8::1/128'], toPorts: [{ports: [{port: 443, protocol: TCP}]}]}]\n"
 	  "    egress: [{toEndpoints: [{matchLabels: {app: client}}]}]\n",

@@ -204,6 +204,61 @@ Test(validate, policies)
 	sl_load_free(&ld);
 }
 
+/* endPort: a range port..endPort; icmps: a type by number or by its
+ * family's name. Each error at its key, with the document path. */
+Test(validate, port_ranges_and_icmp_types)
+{
+	struct sl_load ld;
+
+	load_text(&ld,
+		  "version: 1\n" IDS "endpoints: [{name: w, interface: lxc1, ipv4: 10.1.0.1, identity: 1000}]\n"
+		  "policies:\n"
+		  "  - name: p\n"
+		  "    endpointSelector: {matchLabels: {app: web}}\n"
+		  "    ingress:\n"
+		  "      - toPorts: [{ports: [{port: 8000, endPort: 7999, protocol: TCP}, {port: 8000, endPort: 8000}]}]\n"
+		  "      - toPorts: [{ports: [{endPort: 10}, {port: 5, endPort: 70000}, {port: 70000, endPort: 70001}]}]\n"
+		  "      - icmps: [{fields: [{type: 256}, {type: '0008'}, {type: EchoRequst}]}]\n"
+		  "      - icmps: [{fields: [{type: RedirectMessage}, {type: Echo, family: IPv6}, {type: 0}]}]\n"
+		  "      - icmps: [{fields: []}]\n"
+		  "        toPorts: [{ports: [{port: 1, endPort: 65535}]}]\n",
+		  true);
+	assert_diags(&ld,
+		     "10:50: policies[p].ingress[0].toPorts[0].ports[0].endPort: endPort 7999 is below port 8000: the "
+		     "range is port..endPort\n"
+		     "11:38: policies[p].ingress[1].toPorts[0].ports[0].endPort: endPort 10 needs a port to start the "
+		     "range from (port: 1..65535); without endPort, port 0 means all ports\n"
+		     "11:62: policies[p].ingress[1].toPorts[0].ports[1].endPort: 70000 is not a port (0..65535)\n"
+		     "11:77: policies[p].ingress[1].toPorts[0].ports[2].port: 70000 is not a port (0..65535)\n"
+		     "12:34: policies[p].ingress[2].icmps[0].fields[0].type: 256 is not an ICMP type (0..255)\n"
+		     "12:47: policies[p].ingress[2].icmps[0].fields[1].type: 0008 is not an ICMP type (0..255)\n"
+		     "12:63: policies[p].ingress[2].icmps[0].fields[2].type: 'EchoRequst' is not an ICMP type of IPv4: "
+		     "give a number 0..255 or one of EchoReply, DestinationUnreachable, Redirect, EchoRequest, Echo, "
+		     "RouterAdvertisement, RouterSelection, TimeExceeded, ParameterProblem, Timestamp, TimestampReply, "
+		     "Photuris, ExtendedEchoRequest, ExtendedEchoReply\n"
+		     "13:34: policies[p].ingress[3].icmps[0].fields[0].type: 'RedirectMessage' is not an ICMP type of "
+		     "IPv4: give a number 0..255 or one of EchoReply, DestinationUnreachable, Redirect, EchoRequest, "
+		     "Echo, RouterAdvertisement, RouterSelection, TimeExceeded, ParameterProblem, Timestamp, "
+		     "TimestampReply, Photuris, ExtendedEchoRequest, ExtendedEchoReply (RedirectMessage is an IPv6 "
+		     "type: write family: IPv6)\n"
+		     "13:59: policies[p].ingress[3].icmps[0].fields[1].type: 'Echo' is not an ICMP type of IPv6: give a "
+		     "number 0..255 or one of DestinationUnreachable, PacketTooBig, TimeExceeded, ParameterProblem, "
+		     "EchoRequest, EchoReply, MulticastListenerQuery, MulticastListenerReport, MulticastListenerDone, "
+		     "RouterSolicitation, RouterAdvertisement, NeighborSolicitation, NeighborAdvertisement, "
+		     "RedirectMessage, RouterRenumbering, ICMPNodeInformationQuery, ICMPNodeInformationResponse, "
+		     "InverseNeighborDiscoverySolicitation, InverseNeighborDiscoveryAdvertisement, "
+		     "HomeAgentAddressDiscoveryRequest, HomeAgentAddressDiscoveryReply, MobilePrefixSolicitation, "
+		     "MobilePrefixAdvertisement, DuplicateAddressRequestCodeSuffix, "
+		     "DuplicateAddressConfirmationCodeSuffix, ExtendedEchoRequest, ExtendedEchoReply (Echo is an IPv4 "
+		     "type: write family: IPv4)\n"
+		     "14:26: warning: policies[p].ingress[4].icmps[0].fields: an empty list of fields matches nothing\n");
+	/* validation's reading of each type, for compile */
+	cr_expect_eq(ld.state.policies[0].rules[SL_INGRESS].v[2].icmps[0].fields[0].type_num, -1);
+	cr_expect_eq(ld.state.policies[0].rules[SL_INGRESS].v[3].icmps[0].fields[1].type_num, -1);
+	cr_expect_eq(ld.state.policies[0].rules[SL_INGRESS].v[3].icmps[0].fields[2].type_num, 0);
+	sl_load_free(&ld);
+}
+
 Test(validate, modes_need_their_settings)
 {
 	struct sl_load ld;

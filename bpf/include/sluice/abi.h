@@ -159,6 +159,8 @@ enum sl_policy_dir {
  *   4. (0, proto, dport)          5. (0, proto, 0)          6. (0, 0, 0)
  * A protocol of "ANY" with a port is compiled into entries per protocol
  * (TCP, UDP, SCTP): the programs never look up (proto 0, dport != 0).
+ * A port range (endPort) is one entry per port. For ICMP and ICMPv6 the
+ * message type stands as the port (sl_policy_icmp_port).
  */
 struct sl_policy_key {
 	__u16 ep_id;
@@ -169,6 +171,27 @@ struct sl_policy_key {
 	__u32 identity; /* the peer's, 0: any */
 };
 SL_STATIC_ASSERT(sizeof(struct sl_policy_key) == 12, "sl_policy_key");
+
+/*
+ * The port of an ICMP or ICMPv6 message in a policy key (proto 1 or 58):
+ * its type with a bit above it, so that it is never 0, which is "every
+ * port" (type 0, an echo reply, must not stand for every ICMP message).
+ * Host order, as a rule's port; the key holds it in network order like
+ * every port. The one statement of the encoding: compile files icmps
+ * rules by it, the programs look up ICMP packets by it, show reads it back
+ * (sl_policy_icmp_type).
+ */
+#define SL_POLICY_ICMP_TYPE_BIT 0x100
+static inline __u16 sl_policy_icmp_port(__u8 type)
+{
+	return (__u16)(SL_POLICY_ICMP_TYPE_BIT | type);
+}
+
+/* The ICMP type an ICMP key's port (host order) stands for; -1: none. */
+static inline int sl_policy_icmp_type(__u16 port)
+{
+	return (port & 0xff00) == SL_POLICY_ICMP_TYPE_BIT ? (int)(port & 0xff) : -1;
+}
 
 enum sl_policy_flags {
 	SL_POLICY_DENY = 1 << 0,

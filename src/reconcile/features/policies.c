@@ -112,6 +112,59 @@ static void proxy_port_check(struct val *v, const char *file, const struct sl_po
 	}
 }
 
+/*
+ * A port, and endPort (Cilium's and Kubernetes'): the range port..endPort,
+ * which needs a port to start from and may not run backwards. Each port of
+ * a range is an entry of its own (compile), so the capacity check counts
+ * them.
+ */
+static void port_check(struct val *v, const char *file, const struct sl_port *p)
+{
+	if (!v_check_range(v, file, SL_AT(p, SL_PORT_PORT), "port", p->port, 0, 65535, "a port") ||
+	    !SL_HAS(p, SL_PORT_END_PORT) ||
+	    !v_check_range(v, file, SL_AT(p, SL_PORT_END_PORT), "endPort", p->end_port, 0, 65535, "a port"))
+		return;
+	if (!p->port)
+		v_err(v, file, SL_AT(p, SL_PORT_END_PORT), "endPort",
+		      "endPort %" PRIu32 " needs a port to start the range from (port: 1..65535); without endPort, "
+		      "port 0 means all ports", p->end_port);
+	else if (p->end_port < p->port)
+		v_err(v, file, SL_AT(p, SL_PORT_END_PORT), "endPort",
+		      "endPort %" PRIu32 " is below port %" PRIu32 ": the range is port..endPort", p->end_port, p->port);
+}
+
+/*
+ * An ICMP type of icmps (Cilium's): a number 0..255 or a name of its
+ * family. Its reading goes to type_num, for compile: -1 when refused.
+ */
+static void icmp_field_check(struct val *v, const char *file, struct sl_icmp_field *f)
+{
+	static const char *const family_name[SL_ICMP__MAX] = { [SL_ICMP_IPV4] = "IPv4", [SL_ICMP_IPV6] = "IPv6" };
+	int other = f->family == SL_ICMP_IPV6 ? SL_ICMP_IPV4 : SL_ICMP_IPV6;
+	char names[1024], hint[128] = "";
+	size_t digits;
+
+	f->type_num = -1;
+	/* What the loader refused (no type, a family that is none) was
+	 * reported there. */
+	if (!f->type || !SL_HAS(f, SL_ICMPF_TYPE) || (SL_GIVEN(f, SL_ICMPF_FAMILY) && !SL_HAS(f, SL_ICMPF_FAMILY)))
+		return;
+	f->type_num = sl_icmp_type_parse(f->type, f->family);
+	if (f->type_num >= 0)
+		return;
+	digits = strspn(f->type, "0123456789");
+	if (digits && !f->type[digits]) {
+		v_err(v, file, SL_AT(f, SL_ICMPF_TYPE), "type", "%s is not an ICMP type (0..255)", f->type);
+		return;
+	}
+	if (sl_icmp_type_parse(f->type, other) >= 0)
+		snprintf(hint, sizeof(hint), " (%s is an %s type: write family: %s)", f->type, family_name[other],
+			 family_name[other]);
+	sl_icmp_type_names(f->family, names, sizeof(names));
+	v_err(v, file, SL_AT(f, SL_ICMPF_TYPE), "type", "%s is not an ICMP type of %s: give a number 0..255 or one of %s%s",
+	      diag_q(f->type), family_name[f->family], names, hint);
+}
+
 /* Whether an ingress rule may admit peers from outside this node: CIDRs,
  * entities other than host, or no peer field at all (every peer). */
 static bool rule_admits_outside(const struct sl_rule *r)
@@ -178,8 +231,7 @@ static void validate_rule(struct val *v, const char *file, struct sl_rule *r, en
 		for (uint32_t j = 0; j < pr->n_ports; j++) {
 			size_t s2 = v_path_idx(v, ".ports", j);
 
-			v_check_range(v, file, SL_AT(&pr->ports[j], SL_PORT_PORT), "port", pr->ports[j].port, 0, 65535,
-				    "a port");
+			port_check(v, file, &pr->ports[j]);
 			v_pop(v, s2);
 		}
 		if (SL_HAS(pr, SL_PORTRULE_PROXY_PORT)) {
@@ -196,6 +248,21 @@ static void validate_rule(struct val *v, const char *file, struct sl_rule *r, en
 				       "clients from outside this node reach the proxy only through the overlay or "
 				       "datapath.underlayDevice, which is not set: name the device they arrive on, or "
 				       "their connections stall after the first packet (docs/l7.md)");
+		}
+		v_pop(v, saved);
+	}
+	for (uint32_t i = 0; i < r->n_icmps; i++) {
+		struct sl_icmp_rule *ir = &r->icmps[i];
+
+		saved = v_path_idx(v, ".icmps", i);
+		if (SL_HAS(ir, SL_ICMPRULE_FIELDS) && !ir->n_fields)
+			v_warn(v, file, SL_AT(ir, SL_ICMPRULE_FIELDS), "fields",
+			       "an empty list of fields matches nothing");
+		for (uint32_t j = 0; j < ir->n_fields; j++) {
+			size_t s2 = v_path_idx(v, ".fields", j);
+
+			icmp_field_check(v, file, &ir->fields[j]);
+			v_pop(v, s2);
 		}
 		v_pop(v, saved);
 	}
@@ -632,7 +699,32 @@ static int pe_add(struct policies_compile *c, uint16_t ep_id, uint8_t dir, uint3
 	return 0;
 }
 
-/* Entries of one rule for one endpoint. */
+/*
+ * The entries of one port of a rule: one per port of its range (the map is
+ * a hash: a range has no key of its own), and per protocol for ANY with a
+ * port. A range over every port, 1..65535, is port 0: one entry.
+ */
+static int port_entries(struct policies_compile *c, uint16_t ep_id, uint8_t dir, uint32_t id,
+			const struct sl_port *port, bool deny, uint16_t proxy)
+{
+	/* ANY with a port: one entry per protocol that has ports */
+	static const uint8_t any[] = { SL_PROTO_TCP, SL_PROTO_UDP, SL_PROTO_SCTP };
+	uint8_t one = (uint8_t)port->protocol;
+	const uint8_t *protos = port->protocol == SL_PROTO_ANY ? any : &one;
+	size_t n_protos = port->protocol == SL_PROTO_ANY ? ARRAY_SIZE(any) : 1;
+	uint32_t lo = port->port, hi = port->end_port > lo ? port->end_port : lo;
+	int ret = 0;
+
+	if (lo <= 1 && hi == 65535)
+		lo = hi = 0;
+	if (!lo) /* every port: of the protocol, or of every protocol for ANY */
+		return pe_add(c, ep_id, dir, id, one, 0, deny, proxy);
+	for (uint32_t pn = lo; ret >= 0 && pn <= hi; pn++)
+		for (size_t k = 0; ret >= 0 && k < n_protos; k++)
+			ret = pe_add(c, ep_id, dir, id, protos[k], (uint16_t)pn, deny, proxy);
+	return ret;
+}
+
 /* The memo's slot of r: r's resolved peers, resolved now if they were not. */
 static const struct rule_memo *rule_memo_get(struct policies_compile *c, const struct sl_rule *r)
 {
@@ -652,46 +744,46 @@ static const struct rule_memo *rule_memo_get(struct policies_compile *c, const s
 	return m;
 }
 
+/* Entries of one rule for one endpoint. */
 static int rule_entries(struct policies_compile *c, uint16_t ep_id, uint8_t dir, const struct sl_rule *r, bool deny)
 {
 	const struct rule_memo *m = rule_memo_get(c, r);
 	struct ids peers = m->peers;
 	bool no_peer_field = m->no_peer_field;
 	int ret = m->ret;
+	/* its L4 part: toPorts, icmps, their union when it has both */
+	bool l4 = r->n_to_ports || r->n_icmps;
 
-	/* toPorts without a peer field: every peer on those ports. An empty
-	 * rule {}: nothing (it only turns enforcement on). */
+	/* L4 without a peer field: every peer on those ports and types. An
+	 * empty rule {}: nothing (it only turns enforcement on). */
 	if (ret >= 0 && no_peer_field) {
-		if (!r->n_to_ports)
+		if (!l4)
 			goto out;
 		peers.any = true;
 	}
 	for (size_t pi = 0; ret >= 0 && pi < peers.n + (peers.any ? 1 : 0); pi++) {
 		uint32_t id = pi < peers.n ? peers.v[pi] : 0;
 
-		if (!r->n_to_ports) {
+		if (!l4) {
 			ret = pe_add(c, ep_id, dir, id, 0, 0, deny, 0);
 			continue;
 		}
 		for (uint32_t t = 0; ret >= 0 && t < r->n_to_ports; t++) {
 			const struct sl_port_rule *pr = &r->to_ports[t];
 
-			for (uint32_t q = 0; ret >= 0 && q < pr->n_ports; q++) {
-				const struct sl_port *port = &pr->ports[q];
-				uint16_t pn = (uint16_t)port->port;
+			for (uint32_t q = 0; ret >= 0 && q < pr->n_ports; q++)
+				ret = port_entries(c, ep_id, dir, id, &pr->ports[q], deny, (uint16_t)pr->proxy_port);
+		}
+		for (uint32_t t = 0; ret >= 0 && t < r->n_icmps; t++) {
+			const struct sl_icmp_rule *ir = &r->icmps[t];
 
-				if (port->protocol == SL_PROTO_ANY && pn) {
-					/* ANY with a port: one entry per protocol that has ports */
-					static const uint8_t protos[] = { SL_PROTO_TCP, SL_PROTO_UDP, SL_PROTO_SCTP };
+			for (uint32_t q = 0; ret >= 0 && q < ir->n_fields; q++) {
+				const struct sl_icmp_field *f = &ir->fields[q];
 
-					for (size_t k = 0; ret >= 0 && k < ARRAY_SIZE(protos); k++)
-						ret = pe_add(c, ep_id, dir, id, protos[k], pn, deny,
-							     (uint16_t)pr->proxy_port);
-				} else {
-					ret = pe_add(c, ep_id, dir, id, (uint8_t)port->protocol,
-						     port->protocol == SL_PROTO_ANY ? 0 : pn, deny,
-						     (uint16_t)pr->proxy_port);
-				}
+				if (f->type_num >= 0) /* -1: validation refused it */
+					ret = pe_add(c, ep_id, dir, id,
+						     f->family == SL_ICMP_IPV6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP,
+						     sl_policy_icmp_port((uint8_t)f->type_num), deny, 0);
 			}
 		}
 	}
