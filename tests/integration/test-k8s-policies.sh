@@ -24,8 +24,8 @@ prod+=", io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name: prod"
 dev="io.kubernetes.pod.namespace: dev, io.cilium.k8s.namespace.labels.team: b"
 dev+=", io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name: dev"
 IT_LABELS[1000]="app: web, $prod"
-IT_LABELS[1001]="app: client, $prod"
-IT_LABELS[1002]="app: client, $dev"
+IT_LABELS[1000]="app: web, $prod" IT_LABELS[1001]="app: client, $prod"
+IT_LABELS[1002]="app: client, $dev" IT_LABELS[1003]="app: other, $prod"
 IT_LABELS[1003]="app: other, $prod"
 it_endpoint web-1 11 1000
 it_endpoint client-1 21 1001
@@ -234,6 +234,46 @@ R
 	        - matchLabels: {k8s:io.kubernetes.pod.namespace: prod, app: web}
 Y
 
+# (5b) Cilium's ICMP rule (icmps, by type number and by name): the pods of
+# web-1's namespace may ping it, in both families, and send it nothing
+# else; the documentation's L3 example stays.
+k8s_set 5b-cilium-icmps "$(rules 5b <<-'R'
+	ok   *        *     * *
+	fail *        web-1 * *
+	ok   client-1 web-1 * icmp
+	ok   other-1  web-1 * icmp
+	ok   host     web-1 v4 *
+R
+)" <<-'Y'
+	apiVersion: cilium.io/v2
+	kind: CiliumNetworkPolicy
+	metadata: {name: web-ping, namespace: prod}
+	spec:
+	  endpointSelector: {matchLabels: {app: web}}
+	  ingress:
+	    - fromEndpoints: [{}]
+	      icmps:
+	        - fields:
+	            - {type: 8, family: IPv4}
+	            - {type: EchoRequest, family: IPv6}
+Y
+
+# (5c) e2e "should allow ingress access from updated namespace" and "should
+# deny ingress access to updated pod": the policy of (2) stays; dev's
+# team becomes a, prod's b (the namespaces' labels, which endpoints carry),
+# and client-2 turns into a server: the policy now admits client-1 alone.
+for id in 1000 1001 1003; do IT_LABELS[$id]=${IT_LABELS[$id]//team: a/team: b}; done
+IT_LABELS[1002]="app: server, ${dev//team: b/team: a}"
+k8s_set 5c-updated-namespace-and-pod "$(rules 5c <<-'R'
+	ok   *        *     * *
+	fail *        web-1 * *
+	ok   client-1 web-1 * *
+	ok   host     web-1 v4 *
+R
+)" < "$IT_WORK/2-pod-and-namespace-selector/10-policies.yaml"
+IT_LABELS[1000]="app: web, $prod" IT_LABELS[1001]="app: client, $prod"
+IT_LABELS[1002]="app: client, $dev" IT_LABELS[1003]="app: other, $prod"
+
 # (6) What sluice cannot carry out is refused, naming the field and its
 # place, and the kernel keeps the last state: a named port, Cilium's
 # toFQDNs and L7 rules, and a kind that is no policy.
@@ -290,9 +330,9 @@ refused "a kind that is no policy" "2:7: kind: 'Deployment' is not read by sluic
 	metadata: {name: web}
 	spec: {replicas: 1}
 Y
-# The last state applied (5) still holds: nothing was half-applied.
-it_converged "$IT_WORK/5-cilium-examples"
-it_matrix "5 still holds after the refusals" < "$IT_WORK/rules.5"
+# The last state applied (5c) still holds: nothing was half-applied.
+it_converged "$IT_WORK/5c-updated-namespace-and-pod"
+it_matrix "5c still holds after the refusals" < "$IT_WORK/rules.5c"
 
 # Without the documents (a file of only `version: 1`), nothing is enforced.
 k8s_set 7-no-policies "$(rules 7 <<-'R'
