@@ -128,7 +128,8 @@ void sl_k8s_obj_free(struct sl_k8s_obj *o)
 /* ---- the conversion ---- */
 
 struct conv {
-	struct sl_load *ld;
+	struct diag_list *diags;
+	struct arena *arena;
 	struct sl_k8s_obj *o;
 	struct sl_doc *doc;
 	char *ns; /* NULL: cluster-wide */
@@ -150,7 +151,7 @@ static void err(struct conv *c, enum diag_severity sev, const struct sl_mark *at
 
 	strbuf_addf(&p, "%s%s%s", c->o->path, *c->o->path && *path ? "." : "", path);
 	va_start(ap, fmt);
-	diag_vadd(&c->ld->diags, sev, c->o->file, at ? at->line : c->o->at.line, at ? at->col : c->o->at.col,
+	diag_vadd(c->diags, sev, c->o->file, at ? at->line : c->o->at.line, at ? at->col : c->o->at.col,
 		  strbuf_str(&p), fmt, ap);
 	va_end(ap);
 	strbuf_free(&p);
@@ -168,7 +169,7 @@ static char *astr(struct conv *c, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return NULL;
-	return arena_strndup(&c->ld->arena, s, (size_t)n);
+	return arena_strndup(c->arena, s, (size_t)n);
 }
 
 static int sel_add_label(struct sl_selector *s, char *key, char *value, struct sl_mark at)
@@ -298,7 +299,7 @@ static bool check_object(struct conv *c)
 		return ok;
 	}
 	/* As kubectl applies a document without one: the namespace "default". */
-	c->ns = o->meta->namespace ? o->meta->namespace : arena_strndup(&c->ld->arena, "default", 7);
+	c->ns = o->meta->namespace ? o->meta->namespace : arena_strndup(c->arena, "default", 7);
 	if (!c->ns) {
 		c->oom = true;
 		return false;
@@ -634,16 +635,16 @@ static int cnp_convert(struct conv *c, struct sl_cnp_spec *sp, const char *where
 	return ret;
 }
 
-int sl_k8s_convert(struct sl_load *ld, struct sl_k8s_obj *o, struct sl_doc *doc)
+int sl_k8s_convert(struct diag_list *diags, struct arena *arena, struct sl_k8s_obj *o, struct sl_doc *doc)
 {
-	struct conv c = { .ld = ld, .o = o, .doc = doc };
+	struct conv c = { .diags = diags, .arena = arena, .o = o, .doc = doc };
 	int ret = 0;
 
 	/* The document stands as a sluice one of version 1. */
 	doc->version = 1;
 	if (!SL_HAS(doc, SL_DOC_VERSION))
 		*SL_AT(doc, SL_DOC_VERSION) = o->at;
-	c.ns_key = arena_strndup(&ld->arena, SL_K8S_NS_LABEL, strlen(SL_K8S_NS_LABEL));
+	c.ns_key = arena_strndup(arena, SL_K8S_NS_LABEL, strlen(SL_K8S_NS_LABEL));
 	if (!c.ns_key)
 		return -ENOMEM;
 	if (!check_object(&c) || o->kind_id == SL_K8S_LIST)

@@ -12,7 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "load.h"
+#include "common/arena.h"
+#include "diag.h"
 #include "model.h"
 
 /* The label by which a namespaced policy selects its namespace's
@@ -52,8 +53,9 @@ const char *sl_k8s_strip(const char *key);
 const char *sl_k8s_refused_key(const char *key, const char *parent);
 
 /* Make o's policies (appended to doc->policies; what they take is taken
- * from o), reporting what the document's kind does not allow. Negative
- * only when out of memory. */
-int sl_k8s_convert(struct sl_load *ld, struct sl_k8s_obj *o, struct sl_doc *doc);
+ * from o, strings new to them are the load's arena's), reporting into
+ * diags what the document's kind does not allow. Negative only when out
+ * of memory. */
+int sl_k8s_convert(struct diag_list *diags, struct arena *arena, struct sl_k8s_obj *o, struct sl_doc *doc);
 
 void sl_k8s_obj_free(struct sl_k8s_obj *o);

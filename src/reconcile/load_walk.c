@@ -1145,7 +1145,7 @@ static int load_k8s_object(struct loader *l, yaml_mark_t start, struct sl_doc *d
 	format_path(l, l->depth, &where);
 	o.path = strbuf_str(&where);
 	o.file = l->file;
-	r = sl_k8s_convert(l->ld, &o, doc);
+	r = sl_k8s_convert(&l->ld->diags, &l->ld->arena, &o, doc);
 out:
 	sl_k8s_obj_free(&o);
 	strbuf_free(&where);
@@ -1188,21 +1188,11 @@ static int load_document(struct loader *l)
 		free(doc);
 		return -1;
 	}
-	if (l->ev.type == YAML_SCALAR_EVENT && sl_k8s_first_key((const char *)l->ev.data.scalar.value)) {
-		l->pushback = true;
-		r = load_k8s_object(l, start, doc);
-		if (r >= 0)
-			r = load_add_doc(l->ld, doc, l->file);
-		if (r < 0) {
-			sl_schema_free_mapping(&sl_schema_doc, doc);
-			free(doc);
-			return r;
-		}
-		return next(l); /* DOCUMENT_END */
-	}
 	l->pushback = true;
-	r = load_mapping(l, &sl_schema_doc, doc);
-	if (r >= 0 && SL_HAS(doc, SL_DOC_VERSION) && doc->version != 1) {
+	if (l->ev.type == YAML_SCALAR_EVENT && sl_k8s_first_key((const char *)l->ev.data.scalar.value))
+		r = load_k8s_object(l, start, doc);
+	else if ((r = load_mapping(l, &sl_schema_doc, doc)) >= 0 && SL_HAS(doc, SL_DOC_VERSION) &&
+		 doc->version != 1) {
 		/* Another version's format is not ours to judge: drop what we
 		 * said about the rest of this document. */
 		struct diag_list *dl = &l->ld->diags;
