@@ -14,8 +14,4 @@ here=$(cd "$(dirname "$0")" && pwd)
 script=$(readlink -f "$1") || exit 1
 shift
 cd "$here/../.." || exit 1
-# SLUICE_VM_TIMEOUT_SCALE (a whole number, 1 unless set): .ci/run runs the
-# lane beside the other tests, sharing the CPU, and scales it with meson's
-# own timeouts (-t).
-timeout=$((${SLUICE_VM_TIMEOUT:-600} * ${SLUICE_VM_TIMEOUT_SCALE:-1}))
-exec "$here/run" --timeout "$timeout" "$script" "$@"
+exec "$here/run" --timeout "${SLUICE_VM_TIMEOUT:-600}" "$script" "$@"
