@@ -68,6 +68,12 @@ struct reconcile_result {
 	bool invalid; /* the state was refused (capacity); the load's diagnostics say why */
 	size_t kinds[SL_OBJ__MAX]; /* the objects an apply that succeeded changed, by kind */
 	char *plan; /* the text plan when changed (free it) */
+	/* watch: the set the kernel holds now, verified (moved here when the
+	 * apply succeeded: the next incremental apply plans against it) */
+	struct sl_objset *verified;
+	bool incremental;  /* planned against the verified set, by key */
+	double compile_ms; /* the phases, for watch's log */
+	double read_ms, write_ms, verify_ms;
 };
 /* The kernel as watch read it beside its read of DIR. */
 #include "datapath/kernel.h"
@@ -83,4 +89,11 @@ void reconcile_observe(const struct cli *c, struct reconcile_live *live);
 void reconcile_live_free(struct reconcile_live *live);
 int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct reconcile_live *live, FILE *err,
 			   struct reconcile_result *res);
+/* watch's apply between resyncs (cli.md): planned against verified, the
+ * set the last apply left; only the objects the change touches are read
+ * (and must be as verified says), written and verified, by key. Returns 0
+ * when the kernel matches the state afterwards, 1 when not, 2 when the
+ * change needs the full path (nothing was written; why_full says why). */
+int reconcile_apply_incremental(const struct cli *c, struct sl_load *ld, struct sl_objset *verified, FILE *err,
+				struct reconcile_result *res, char *why_full, size_t len);
 int cmd_watch(const struct cli *c);

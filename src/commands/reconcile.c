@@ -607,9 +607,10 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 {
 	struct pipeline p = { .ld = *ld, .loaded = true, .err = err };
 	size_t errors0 = ld->diags.n_errors;
+	struct sl_objset *keep = res->verified;
 	int r;
 
-	*res = (struct reconcile_result){};
+	*res = (struct reconcile_result){ .verified = keep };
 	p.k = TAKE_PTR(live->k);
 	p.have = live->have;
 	live->have = (struct sl_objset){};
@@ -644,7 +645,116 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 		}
 	}
 	res->changed = p.d.n > 0;
+	if (!r && res->verified) {
+		/* planned, applied and verified (or nothing to do): the kernel
+		 * holds want */
+		objset_free(res->verified);
+		*res->verified = p.want;
+		p.want = (struct sl_objset){};
+	}
 	*ld = p.ld; /* back to the caller, with any diagnostics added */
+	p.loaded = false;
+	pipeline_free(&p);
+	return r;
+}
+
+int reconcile_apply_incremental(const struct cli *c, struct sl_load *ld, struct sl_objset *verified, FILE *err,
+				struct reconcile_result *res, char *why_full, size_t len)
+{
+	struct pipeline p = { .ld = *ld, .loaded = true, .err = err };
+	size_t errors0 = ld->diags.n_errors;
+	struct sl_objset *keep = res->verified;
+	struct sl_kerr e = { "" };
+	char what[128] = "";
+	unsigned long w0 = sl_kernel_writes;
+	double t;
+	int r, n;
+
+	*res = (struct reconcile_result){ .verified = keep, .incremental = true };
+	sl_kernel_set_verbosity(c->verbose);
+	r = sl_kernel_open(cli_pin_dir(c), false, &p.k, &e);
+	if (r >= 0)
+		r = sl_kernel_lock(p.k, c->wait_s, &e);
+	if (r < 0) {
+		snprintf(why_full, len, "the pin directory: %s", e.msg[0] ? e.msg : strerror(-r));
+		r = 2;
+		goto out;
+	}
+	/* borrowed: given back below, never freed here */
+	p.have = *verified;
+	t = now_ms();
+	r = plan_against_live(c, "watch", &p, 0);
+	res->compile_ms = now_ms() - t;
+	if (r) {
+		res->invalid = p.ld.diags.n_errors > errors0;
+		goto out;
+	}
+	for (size_t i = 0; i < p.d.n; i++) {
+		if (!sl_kernel_entry_kind_exact(p.d.v[i].kind)) {
+			snprintf(why_full, len, "the change has %s objects, which are read whole",
+				 sl_kind(p.d.v[i].kind)->name);
+			r = 2;
+			goto out;
+		}
+	}
+	if (!p.d.n)
+		goto out; /* the kernel holds want: verified says so */
+	/* What the change touches must be as verified says: else the kernel
+	 * changed behind watch's back, which the full path repairs. */
+	t = now_ms();
+	n = sl_kernel_entries_check(p.k, &p.want, &p.have, &p.d, false, what, sizeof(what), &e);
+	res->read_ms = now_ms() - t;
+	if (n != 0) {
+		snprintf(why_full, len, "%s", n < 0 ? (e.msg[0] ? e.msg : strerror(-n)) : what);
+		r = 2;
+		goto out;
+	}
+	{
+		size_t plen = 0;
+		FILE *f = open_memstream(&res->plan, &plen);
+
+		if (!f || sl_plan_write(&p.want, &p.have, &p.d, &p.ld.state, SL_PLAN_TEXT, false, f, res->lines) < 0) {
+			fprintf(err, "sluice watch: rendering the plan: out of memory\n");
+			r = 1;
+		}
+		if (f)
+			fclose(f);
+		if (r)
+			goto out;
+	}
+	t = now_ms();
+	r = sl_kernel_entries_apply(p.k, &p.want, &p.have, &p.d, &e);
+	res->write_ms = now_ms() - t;
+	res->writes = sl_kernel_writes - w0;
+	res->changed = true;
+	if (r < 0) {
+		fprintf(err, "sluice watch: %s\n", e.msg[0] ? str_esc(e.msg) : strerror(-r));
+		fprintf(err, "sluice watch: the kernel holds part of the plan; the next apply converges\n");
+		r = 1;
+		goto out;
+	}
+	t = now_ms();
+	n = sl_kernel_entries_check(p.k, &p.want, &p.have, &p.d, true, what, sizeof(what), &e);
+	res->verify_ms = now_ms() - t;
+	if (n != 0) {
+		fprintf(err, "sluice watch: verifying: %s\n",
+			n < 0 ? (e.msg[0] ? str_esc(e.msg) : strerror(-n)) : what);
+		r = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < p.d.n; i++)
+		res->kinds[p.d.v[i].kind]++;
+out:
+	p.have = (struct sl_objset){}; /* verified's, not ours */
+	if (r == 0 && keep && p.d.n) {
+		objset_free(verified);
+		*verified = p.want;
+		p.want = (struct sl_objset){};
+	} else if (r == 1 && keep && res->changed) {
+		/* what the kernel holds is no longer known: the next apply reads it */
+		objset_free(verified);
+	}
+	*ld = p.ld;
 	p.loaded = false;
 	pipeline_free(&p);
 	return r;

@@ -89,6 +89,10 @@ struct watch {
 	struct sl_load_cache cache; /* DIR's files as last parsed */
 	struct sl_load good; /* the last state applied, for resyncs while DIR is invalid */
 	bool have_good;
+	/* What the last apply left in the kernel, verified: a change between
+	 * resyncs is planned against it (reconcile_apply_incremental). */
+	struct sl_objset verified;
+	bool have_verified;
 	uint64_t good_print;	 /* fingerprint of that state's files */
 	uint64_t reported_print; /* the files whose diagnostics were last logged */
 	bool have_reported;
@@ -418,6 +422,10 @@ static void apply_now(struct watch *w, enum reason why)
 	struct cli qc = *w->c;
 	struct observe_job job = { .c = &qc };
 	pthread_t observer;
+	/* A change between resyncs is tried against the verified set first:
+	 * the kernel is then read only where the change touches it. */
+	bool incremental = why == REASON_CHANGE && w->have_verified;
+	char why_full[256] = "";
 	bool threaded;
 	int r;
 
@@ -427,7 +435,7 @@ static void apply_now(struct watch *w, enum reason why)
 	/* The kernel is read (under the lock) while DIR is read and validated:
 	 * the two share nothing, and the kernel takes the longer of the two
 	 * when few files changed (only those are parsed). */
-	threaded = pthread_create(&observer, NULL, observe_thread, &job) == 0;
+	threaded = !incremental && pthread_create(&observer, NULL, observe_thread, &job) == 0;
 	w->applies++;
 	w->health.applies = w->applies;
 	ping_watchdog(w); /* an apply may wait for the lock: start it with a full period */
@@ -498,20 +506,31 @@ static void apply_now(struct watch *w, enum reason why)
 	}
 	if (threaded)
 		pthread_join(observer, NULL);
-	else if (use)
-		observe_timed(&job);
 	if (!use) {
 		reconcile_live_free(&job.live); /* and the lock with it */
 		goto out;
 	}
 
 	err = open_memstream(&errtext, &errlen);
+	res.verified = &w->verified;
 	if (!err) {
 		r = 1;
 	} else {
-		r = reconcile_apply_loaded(&qc, use, &job.live, err, &res);
+		r = 2;
+		if (incremental)
+			r = reconcile_apply_incremental(&qc, use, &w->verified, err, &res, why_full, sizeof(why_full));
+		if (r == 2) {
+			/* the full path: everything read, planned, verified */
+			if (!threaded)
+				observe_timed(&job);
+			res.verified = &w->verified;
+			r = reconcile_apply_loaded(&qc, use, &job.live, err, &res);
+		}
 		fclose(err);
 	}
+	w->have_verified = r == 0;
+	if (r)
+		objset_free(&w->verified);
 	reconcile_live_free(&job.live);
 	if (from_dir)
 		metrics_state(&w->metrics, !res.invalid);
@@ -535,12 +554,33 @@ static void apply_now(struct watch *w, enum reason why)
 	} else {
 		bool drift = w->have_good && print == w->good_print && why != REASON_START;
 		double ms = now_ms() - t0;
+		const char *path = res.incremental ? "incremental" : "full";
 
+		/* which path, and what each phase took (-v, and in JSON always) */
+		if (res.incremental) {
+			struct wfield f[] = { WF_S("reason", reason),	       WF_S("path", path),
+					      WF_D("loadMs", load_ms),	       WF_D("compileMs", res.compile_ms),
+					      WF_D("readMs", res.read_ms),     WF_D("writeMs", res.write_ms),
+					      WF_D("verifyMs", res.verify_ms) };
+
+			wlog_event(&w->log, WLOG_DEBUG, "path", f, ARRAY_SIZE(f),
+				   "incremental: load %.1f ms, compile and plan %.1f ms, read %.1f ms (the touched "
+				   "objects), write %.1f ms, verify %.1f ms",
+				   load_ms, res.compile_ms, res.read_ms, res.write_ms, res.verify_ms);
+		} else {
+			struct wfield f[] = { WF_S("reason", reason), WF_S("path", path), WF_S("fullBecause", why_full),
+					      WF_D("loadMs", load_ms),	WF_D("observeMs", job.ms) };
+
+			wlog_event(&w->log, WLOG_DEBUG, "path", f, ARRAY_SIZE(f),
+				   "full%s%s%s: load %.1f ms, observe %.1f ms, then compile, plan, apply and verify",
+				   why_full[0] ? " (" : "", why_full, why_full[0] ? ")" : "", load_ms, job.ms);
+		}
 		if (res.changed) {
 			struct wfield f[] = { WF_S("reason", reason),	     WF_I("added", res.lines[0]),
 					      WF_I("changed", res.lines[1]), WF_I("removed", res.lines[2]),
 					      WF_I("writes", res.writes),    WF_D("ms", ms),
-					      WF_D("loadMs", load_ms),	     WF_D("observeMs", job.ms) };
+					      WF_D("loadMs", load_ms),	     WF_D("observeMs", job.ms),
+					      WF_S("path", path) };
 
 			log_plan(w, res.plan, drift);
 			if (drift)
@@ -552,7 +592,7 @@ static void apply_now(struct watch *w, enum reason why)
 				   res.lines[2], reason);
 		} else {
 			struct wfield f[] = { WF_S("reason", reason), WF_D("ms", ms), WF_D("loadMs", load_ms),
-					      WF_D("observeMs", job.ms) };
+					      WF_D("observeMs", job.ms), WF_S("path", path) };
 
 			wlog_event(&w->log, why == REASON_RESYNC ? WLOG_DEBUG : WLOG_INFO, "unchanged", f, ARRAY_SIZE(f),
 				   "no changes in %.1f ms (%s)", ms, reason);
@@ -883,6 +923,7 @@ out:
 	targets_clear(&w);
 	if (w.have_good)
 		sl_load_free(&w.good);
+	objset_free(&w.verified);
 	sl_load_cache_free(&w.cache);
 	notifier_close(&w.notify);
 	if (w.ifd >= 0)

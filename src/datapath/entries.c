@@ -463,3 +463,111 @@ int kernel_entries_write(struct sl_kernel *k, bool remove, const struct sl_objse
 	}
 	return r;
 }
+
+/* ---- one by one: watch's incremental applies (cli.md, watch) ---- */
+
+bool sl_kernel_entry_kind_exact(int kind)
+{
+	const struct sl_kind *kd = kind >= 0 ? sl_kind((unsigned)kind) : NULL;
+	const char *name = kd && kd->backend == SL_VIA_ENTRIES ? kd->map : NULL;
+	const struct sl_map_layout *l = name ? kernel_layout(name) : NULL;
+
+	/* looked up exactly: a hash map (keyed as the objects are, or by the
+	 * index of the device an object names), not an LPM trie, whose lookup
+	 * is by the longest prefix and so cannot tell a missing entry from
+	 * one that covers its key */
+	return l && (l->v.type == BPF_MAP_TYPE_HASH || l->v.type == BPF_MAP_TYPE_LRU_HASH);
+}
+
+/* Before the entries keyed by devices are looked up or written: where the
+ * endpoints' devices are (ipvlan slaves in their namespaces). */
+static int entries_prepare(struct sl_kernel *k, const struct sl_objset *want, struct sl_kerr *e)
+{
+	int r = 0;
+
+	if (!k->maps_open)
+		r = kernel_open_maps(k, e);
+	if (r >= 0 && (r = kernel_nsdevs_load(k, kernel_map_fd(k, SL_MAPNAME_EP_NETNS), want)) < 0)
+		kerr(e, "reading the endpoints' namespaces: %s", strerror(-r));
+	return r;
+}
+
+int sl_kernel_entries_check(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			    const struct sl_diff *d, bool after, char *what, size_t len, struct sl_kerr *e)
+{
+	const struct sl_map_layout *layouts;
+	size_t n_layouts, vmax = 0;
+	uint8_t *val = NULL;
+	int differ = 0, r;
+
+	for (size_t i = 0; i < d->n; i++)
+		if (!sl_kernel_entry_kind_exact(d->v[i].kind))
+			return -EINVAL; /* the caller asks for exact kinds only */
+	r = sl_kernel_layouts(&layouts, &n_layouts);
+	for (size_t i = 0; r >= 0 && i < n_layouts; i++)
+		vmax = layouts[i].v.value_size > vmax ? layouts[i].v.value_size : vmax;
+	if (r >= 0 && !(val = malloc(vmax ? vmax : 1)))
+		r = -ENOMEM;
+	if (r >= 0)
+		r = entries_prepare(k, want, e);
+	for (size_t i = 0; r >= 0 && i < d->n; i++) {
+		const struct sl_change *c = &d->v[i];
+		const char *name = sl_kind(c->kind)->map;
+		const struct sl_map_layout *l = kernel_layout(name);
+		int li = kernel_layout_index(name);
+		/* what the entry must be now: have's side before the write,
+		 * want's after */
+		bool present = after ? c->op != SL_OP_REMOVE : c->op != SL_OP_ADD;
+		bool from_have = c->op == SL_OP_REMOVE || (!after && c->op == SL_OP_CHANGE);
+		const struct sl_objset *s = from_have ? have : want;
+		const struct sl_obj *o = &s->v[from_have ? c->have : c->want];
+		const uint8_t *key = obj_key(s, o);
+		uint8_t kbuf[64];
+		uint32_t ksz = o->klen;
+		const char *why = NULL;
+		int t = entry_key(k, c->kind, key, kbuf, &ksz, e);
+
+		if (t < 0) {
+			r = t;
+			break;
+		}
+		if (k->map_fd[li] < 0) {
+			why = "its map is missing";
+		} else if (bpf_map_lookup_elem(k->map_fd[li], t == 0 ? kbuf : key, val) < 0) {
+			if (errno != ENOENT) {
+				r = -errno;
+				kerr(e, "map %s: reading an entry: %s", name, strerror(-r));
+				break;
+			}
+			if (present)
+				why = "missing";
+		} else if (!present) {
+			why = "present";
+		} else if (o->vlen != l->v.value_size || memcmp(val, obj_val(s, o), o->vlen) != 0) {
+			why = "of another value";
+		}
+		if (why && !differ++ && what)
+			snprintf(what, len, "an entry of %s %s", name, why);
+	}
+	if (val)
+		explicit_bzero(val, vmax);
+	free(val);
+	return r < 0 ? r : differ;
+}
+
+int sl_kernel_entries_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			    const struct sl_diff *d, struct sl_kerr *e)
+{
+	int r;
+
+	for (size_t i = 0; i < d->n; i++)
+		if (!sl_kernel_entry_kind_exact(d->v[i].kind))
+			return -EINVAL;
+	r = entries_prepare(k, want, e);
+	kernel_progress("entries", 0);
+	if (r >= 0)
+		r = kernel_entries_write(k, false, want, have, d, e);
+	if (r >= 0)
+		r = kernel_entries_write(k, true, want, have, d, e);
+	return r;
+}

@@ -101,6 +101,27 @@ int sl_kernel_lock(struct sl_kernel *k, int wait_s, struct sl_kerr *e);
 int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e);
 
 /*
+ * watch's incremental applies (cli.md, watch): between resyncs, a change is
+ * planned against the set watch last verified, and only the objects it
+ * touches are read, written and verified, by key. Possible for the kinds
+ * for which sl_kernel_entry_kind_exact holds: entries of a hash map, keyed
+ * as the objects are.
+ *
+ * sl_kernel_entries_check compares the kernel's entries with what d's
+ * changes expect: before they are written (after false: a change's or a
+ * removal's key holds have's value, an add's key is absent), or after
+ * (after true: want's). Returns how many differ (the first described in
+ * what), or -errno with e set; -EINVAL for a kind that is not exact.
+ * sl_kernel_entries_apply writes d's entries only (adds and changes, then
+ * removals).
+ */
+bool sl_kernel_entry_kind_exact(int kind);
+int sl_kernel_entries_check(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			    const struct sl_diff *d, bool after, char *what, size_t len, struct sl_kerr *e);
+int sl_kernel_entries_apply(struct sl_kernel *k, const struct sl_objset *want, const struct sl_objset *have,
+			    const struct sl_diff *d, struct sl_kerr *e);
+
+/*
  * Make the kernel match want, given have = the live set just observed and
  * d = sl_diff(want, have). Order: maps (new ones, migrations), entries
  * added and changed (ipcache, policy, endpoints, prefilter), programs

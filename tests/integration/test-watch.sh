@@ -128,11 +128,11 @@ cat > "$LOGCHECK" <<-'PY'
 	TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"
 	LEVEL = {"start": "info", "applied": "info", "unchanged": "info|debug", "change": "debug",
 	         "drift": "warning", "invalid": "error", "validate": "warning", "rejected": "error",
-	         "failed": "error", "signal": "info", "exit": "info"}
+	         "failed": "error", "signal": "info", "exit": "info", "path": "debug"}
 	EXTRA = {"start": "dir debounceMs resyncS pinDir", "applied": "reason added changed removed writes ms",
 	         "unchanged": "reason ms", "change": "object change", "drift": "object change",
 	         "invalid": "file line col path", "validate": "file line col path", "rejected": "reason errors",
-	         "failed": "reason retryS", "signal": "signal", "exit": "applies"}
+	         "failed": "reason retryS", "signal": "signal", "exit": "applies", "path": "reason path loadMs"}
 	REASONS = {"start", "change", "signal", "resync", "retry"}
 	MSG = {"applied": r"\d+ added, \d+ changed, \d+ removed in [\d.]+ ms, \d+ kernel writes \((\w+)\)",
 	       "unchanged": r"no changes in [\d.]+ ms \((\w+)\)",
