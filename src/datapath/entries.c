@@ -472,11 +472,33 @@ bool sl_kernel_entry_kind_exact(int kind)
 	const char *name = kd && kd->backend == SL_VIA_ENTRIES ? kd->map : NULL;
 	const struct sl_map_layout *l = name ? kernel_layout(name) : NULL;
 
-	/* looked up exactly: a hash map (keyed as the objects are, or by the
-	 * index of the device an object names), not an LPM trie, whose lookup
-	 * is by the longest prefix and so cannot tell a missing entry from
-	 * one that covers its key */
-	return l && (l->v.type == BPF_MAP_TYPE_HASH || l->v.type == BPF_MAP_TYPE_LRU_HASH);
+	/* a hash map (keyed as the objects are, or by the index of the
+	 * device an object names), or an LPM trie (lpm_has tells its exact
+	 * keys) */
+	return l && (l->v.type == BPF_MAP_TYPE_HASH || l->v.type == BPF_MAP_TYPE_LRU_HASH ||
+		     l->v.type == BPF_MAP_TYPE_LPM_TRIE);
+}
+
+/*
+ * Whether an LPM trie holds exactly key (its lookup answers for the
+ * longest prefix that covers the key, so cannot tell). The trie's next
+ * key after a key it holds comes after it in the trie's order, or there is
+ * none (-ENOENT); after a key it does not hold, the kernel gives the first
+ * key of all (trie_get_next_key). So: held when there is no next key while
+ * the trie is not empty, or the next key is not the first. Returns 1, 0,
+ * or -errno.
+ */
+static int lpm_has(int fd, const void *key, uint32_t ksz)
+{
+	uint8_t first[64], next[64];
+
+	if (ksz > sizeof(first))
+		return -EINVAL;
+	if (bpf_map_get_next_key(fd, NULL, first) < 0)
+		return errno == ENOENT ? 0 : -errno; /* empty: holds nothing */
+	if (bpf_map_get_next_key(fd, key, next) < 0)
+		return errno == ENOENT ? 1 : -errno; /* the last key */
+	return memcmp(next, first, ksz) != 0;
 }
 
 /* Before the entries keyed by devices are looked up or written: where the
@@ -533,6 +555,14 @@ int sl_kernel_entries_check(struct sl_kernel *k, const struct sl_objset *want, c
 		}
 		if (k->map_fd[li] < 0) {
 			why = "its map is missing";
+		} else if (l->v.type == BPF_MAP_TYPE_LPM_TRIE && (t = lpm_has(k->map_fd[li], key, ksz)) <= 0) {
+			if (t < 0) {
+				r = t;
+				kerr(e, "map %s: reading an entry: %s", name, strerror(-r));
+				break;
+			}
+			if (present)
+				why = "missing";
 		} else if (bpf_map_lookup_elem(k->map_fd[li], t == 0 ? kbuf : key, val) < 0) {
 			if (errno != ENOENT) {
 				r = -errno;

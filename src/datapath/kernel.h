@@ -104,8 +104,8 @@ int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_ker
  * watch's incremental applies (cli.md, watch): between resyncs, a change is
  * planned against the set watch last verified, and only the objects it
  * touches are read, written and verified, by key. Possible for the kinds
- * for which sl_kernel_entry_kind_exact holds: entries of a hash map, keyed
- * as the objects are.
+ * for which sl_kernel_entry_kind_exact holds: map entries (hash maps, keyed
+ * by object or by a device's index, and LPM tries).
  *
  * sl_kernel_entries_check compares the kernel's entries with what d's
  * changes expect: before they are written (after false: a change's or a

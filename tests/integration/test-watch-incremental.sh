@@ -4,17 +4,17 @@
 # watch between resyncs (cli.md, watch): a change of DIR is planned against
 # the set the last apply left in the kernel and verified, and only the
 # entries it touches are read, written and verified; the start, SIGHUP and
-# changes the incremental way cannot take (endpoints, the ipcache's LPM
-# entries, drift in what the change touches) take the full path.
+# changes the incremental way cannot take (a map made anew, drift in what
+# the change touches) take the full path.
 #
 # The property, checked after every step of a random sequence of file
-# changes (services, policies, endpoints' identities; seed printed, set it
-# with SLUICE_TEST_SEED): a full plan against a full observation of the
-# kernel (`sluice diff DIR`) finds nothing to change, i.e. the incremental
-# result is the full result. Real traffic: a service's backend changed on
-# the incremental path takes new connections at once. Drift: an entry a
-# change touches, deleted behind watch's back, sends that change the full
-# way, which repairs it.
+# changes (services, policies with and without CIDRs, endpoints'
+# identities, the size of a map; the seed is printed, SLUICE_TEST_SEED sets
+# it): a full plan against a full observation of the kernel (`sluice diff
+# DIR`) finds nothing to change, i.e. the incremental result is the full
+# result. Real traffic: a service's backend changed on the incremental path
+# takes new connections at once. Drift: an entry a change touches, deleted
+# behind watch's back, sends that change the full way, which repairs it.
 #
 # Usage: test-watch-incremental.sh [PATH-TO-SLUICE]
 . "$(dirname "$0")/lib.sh"
@@ -67,7 +67,7 @@ policies_yaml() {
 	echo "    endpointSelector: {matchLabels: {app: web}}"
 	echo "    ingress:"
 	echo "      - fromEndpoints: [{matchLabels: {app: client}}]"
-	echo "        toPorts: [{ports: [{port: $((80 + RANDOM % 2 * 8000)), protocol: TCP}]}]"
+	echo "        toPorts: [{ports: [{port: 80, protocol: TCP}, {port: $((8000 + RANDOM % 100)), protocol: TCP}]}]"
 	if ((cidr)); then
 		echo "      - fromCIDR: [198.51.100.$((RANDOM % 4 * 64))/26]"
 	fi
@@ -148,10 +148,10 @@ it_check "and back, incrementally ($STEP_PATH)" test "$STEP_PATH" = incremental
 it_check "the service takes connections again" connect
 
 # The random walk: the property after every step.
-incremental=0 full=0
+incremental=0 full=0 POLICY_SIZE=65536
 for ((s = 1; s <= 24; s++)); do
 	w_mark
-	case $((RANDOM % 6)) in
+	case $((RANDOM % 7)) in
 	0 | 1 | 2) what="services ($s)"; services_yaml $((RANDOM % 8)) | put 20-services.yaml ;;
 	3) what="policies ($s)"; policies_yaml 0 | put 10-policies.yaml ;;
 	4) what="policies with a CIDR ($s)"; policies_yaml 1 | put 10-policies.yaml ;;
@@ -159,6 +159,12 @@ for ((s = 1; s <= 24; s++)); do
 		what="an endpoint's identity ($s)"
 		IT_IDENT[web-2]=$((IT_IDENT[web-2] == 1000 ? 1002 : 1000))
 		it_topology_yaml | put 00-topology.yaml
+		;;
+	6)
+		# the policy map's size: the map is made anew (a kind read whole)
+		what="the policy map's size ($s)"
+		POLICY_SIZE=$((POLICY_SIZE == 65536 ? 131072 : 65536))
+		printf 'version: 1\ndatapath: {mapSizes: {policy: %d}}\n' "$POLICY_SIZE" | put 05-datapath.yaml
 		;;
 	esac
 	step "$what" || break
