@@ -115,13 +115,7 @@ void sl_k8s_obj_free(struct sl_k8s_obj *o)
 		sl_schema_free_mapping(&sl_schema_cnp_spec, o->spec);
 		free(o->spec);
 	}
-	for (size_t i = 0; i < o->n_specs; i++) {
-		if (!o->specs[i])
-			continue;
-		sl_schema_free_mapping(&sl_schema_cnp_spec, o->specs[i]);
-		free(o->specs[i]);
-	}
-	free(o->specs);
+	sl_schema_free_mapping(&sl_schema_cnp_specs, &o->specs);
 	*o = (struct sl_k8s_obj){};
 }
 
@@ -657,20 +651,18 @@ int sl_k8s_convert(struct diag_list *diags, struct arena *arena, struct sl_k8s_o
 		}
 		return o->np ? np_convert(&c) : 0;
 	}
-	if (!o->spec && !o->n_specs && !o->spec_m.line && !o->specs_m.line) {
+	if (!o->spec && !o->specs.n && !o->spec_m.line && !o->specs_m.line) {
 		err(&c, DIAG_ERROR, &o->at, "", "missing required key 'spec' (or 'specs')");
 		return 0;
 	}
 	if (o->spec)
 		ret = cnp_convert(&c, o->spec, "spec", "");
-	for (size_t i = 0; ret >= 0 && i < o->n_specs; i++) {
+	for (uint32_t i = 0; ret >= 0 && i < o->specs.n; i++) {
 		char where[32], suffix[32];
 
-		if (!o->specs[i])
-			continue; /* not a mapping: reported */
-		snprintf(where, sizeof(where), "specs[%zu]", i);
-		snprintf(suffix, sizeof(suffix), "/specs[%zu]", i);
-		ret = cnp_convert(&c, o->specs[i], where, suffix);
+		snprintf(where, sizeof(where), "specs[%" PRIu32 "]", i);
+		snprintf(suffix, sizeof(suffix), "/specs[%" PRIu32 "]", i);
+		ret = cnp_convert(&c, &o->specs.v[i], where, suffix);
 	}
 	return ret;
 }

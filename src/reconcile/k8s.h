@@ -35,9 +35,8 @@ struct sl_k8s_obj {
 	struct sl_k8s_meta *meta;
 	struct sl_np_spec *np;	  /* NetworkPolicy's spec */
 	struct sl_cnp_spec *spec; /* Cilium's spec */
-	struct sl_cnp_spec **specs;
-	size_t n_specs;
-	struct sl_mark spec_m, specs_m, items_m;
+	struct sl_cnp_specs specs; /* Cilium's specs */
+	struct sl_mark spec_m, specs_m;
 };
 
 /* Whether a document whose first key is `key` is a Kubernetes object. */

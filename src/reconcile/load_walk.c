@@ -986,33 +986,6 @@ static const char *k8s_scalar(struct loader *l)
 	return arena_strndup(&l->ld->arena, (const char *)l->ev.data.scalar.value, l->ev.data.scalar.length);
 }
 
-/* A list of Cilium rules (specs) whose SEQUENCE_START is current. */
-static int load_cnp_specs(struct loader *l, struct sl_k8s_obj *o)
-{
-	if (l->ev.type != YAML_SEQUENCE_START_EVENT) {
-		report(l, DIAG_ERROR, l->ev.start_mark, "expected a list of rules, found %s", event_kind(&l->ev));
-		return skip_node(l);
-	}
-	for (size_t i = 0;; i++) {
-		struct sl_cnp_spec **v;
-
-		if (next(l) < 0)
-			return -1;
-		if (l->ev.type == YAML_SEQUENCE_END_EVENT)
-			return 0;
-		v = realloc(o->specs, (o->n_specs + 1) * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		o->specs = v;
-		v[o->n_specs] = NULL;
-		push_index(l, i);
-		/* counted at once: what a failed load allocated is freed too */
-		if (load_value(l, NULL, &sl_schema_cnp_spec, &v[o->n_specs++]) < 0)
-			return -1;
-		pop(l);
-	}
-}
-
 static int load_k8s_object(struct loader *l, yaml_mark_t start, struct sl_doc *doc);
 
 /* The items of a List, whose SEQUENCE_START is current. */
@@ -1126,10 +1099,11 @@ static int load_k8s_object(struct loader *l, yaml_mark_t start, struct sl_doc *d
 			o.spec_m = mark_of(l->ev.start_mark);
 			r = load_value(l, NULL, &sl_schema_cnp_spec, &o.spec);
 		} else if (k == 4 && (o.kind_id == SL_K8S_CNP || o.kind_id == SL_K8S_CCNP)) {
+			const cyaml_schema_field_t *f = &sl_schema_cnp_specs.mapping.fields[SL_CNPSPECS_LIST];
+
 			o.specs_m = mark_of(l->ev.start_mark);
-			r = load_cnp_specs(l, &o);
+			r = load_sequence(l, f, (char *)&o.specs + f->data_offset);
 		} else if (k == 5 && o.kind_id == SL_K8S_LIST) {
-			o.items_m = mark_of(l->ev.start_mark);
 			r = load_k8s_items(l, doc);
 		} else {
 			/* Not this kind's (or a kind not read here: said once, below). */

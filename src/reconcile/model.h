@@ -557,6 +557,14 @@ struct sl_cnp_spec {
 	char *description;
 };
 
+/* A Cilium document's specs: a list of its rules. */
+enum { SL_CNPSPECS_LIST, SL_CNPSPECS__MAX };
+struct sl_cnp_specs {
+	SL_MARKS(SL_CNPSPECS__MAX);
+	struct sl_cnp_spec *v;
+	uint32_t n;
+};
+
 /* Defaults: Cilium's map sizes. */
 extern const uint32_t sl_map_size_default[SL_MAP__MAX];
 extern const char *const sl_map_size_name[SL_MAP__MAX];

@@ -545,6 +545,17 @@ CHECK_FIELDS(struct sl_cnp_spec, cnp_spec_fields, SL_CNP__MAX);
 const cyaml_schema_value_t sl_schema_cnp_spec = {
 	CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, struct sl_cnp_spec, cnp_spec_fields),
 };
+static const cyaml_schema_value_t cnp_spec_entry = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct sl_cnp_spec, cnp_spec_fields),
+};
+static const cyaml_schema_field_t cnp_specs_fields[] = {
+	[SL_CNPSPECS_LIST] = SEQ("specs", 0, struct sl_cnp_specs, v, n, &cnp_spec_entry),
+	[SL_CNPSPECS__MAX] = CYAML_FIELD_END,
+};
+CHECK_FIELDS(struct sl_cnp_specs, cnp_specs_fields, SL_CNPSPECS__MAX);
+const cyaml_schema_value_t sl_schema_cnp_specs = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct sl_cnp_specs, cnp_specs_fields),
+};
 
 const struct sl_named_list sl_named_lists[] = {
 	{ &identity_entry, SL_IDENTITY_ID }, { &endpoint_entry, SL_EP_NAME }, { &policy_entry, SL_POLICY_NAME },

@@ -14,6 +14,8 @@ extern const cyaml_schema_value_t sl_schema_doc;
 extern const cyaml_schema_value_t sl_schema_k8s_meta;
 extern const cyaml_schema_value_t sl_schema_np_spec;
 extern const cyaml_schema_value_t sl_schema_cnp_spec;
+/* Cilium's specs (struct sl_cnp_specs: the list of rules, its one field). */
+extern const cyaml_schema_value_t sl_schema_cnp_specs;
 
 /* The entry schema of every label map. In libcyaml's terms a label map is a
  * sequence of {key, value} pairs; in YAML it is a mapping of strings, and the
