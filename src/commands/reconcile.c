@@ -594,6 +594,23 @@ void reconcile_live_free(struct reconcile_live *live)
 	objset_free(&live->have);
 }
 
+/* watch's plan, as text, into res->plan (its lines counted in res->lines);
+ * 0, or 1 after saying why. */
+static int render_plan(struct pipeline *p, struct reconcile_result *res)
+{
+	size_t len = 0;
+	FILE *f = open_memstream(&res->plan, &len);
+	int r = 0;
+
+	if (!f || sl_plan_write(&p->want, &p->have, &p->d, &p->ld.state, SL_PLAN_TEXT, false, f, res->lines) < 0) {
+		fprintf(p->err, "sluice watch: rendering the plan: out of memory\n");
+		r = 1;
+	}
+	if (f)
+		fclose(f);
+	return r;
+}
+
 /*
  * watch's apply of a state it loaded and validated (ld stays the caller's:
  * watch keeps the last good one for its resyncs), against the kernel as
@@ -625,15 +642,7 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 	if (!r)
 		r = lock_for_plan(c, "watch", &p);
 	if (!r && p.d.n) {
-		size_t len = 0;
-		FILE *f = open_memstream(&res->plan, &len);
-
-		if (!f || sl_plan_write(&p.want, &p.have, &p.d, &p.ld.state, SL_PLAN_TEXT, false, f, res->lines) < 0) {
-			fprintf(err, "sluice watch: rendering the plan: out of memory\n");
-			r = 1;
-		}
-		if (f)
-			fclose(f);
+		r = render_plan(&p, res);
 		if (!r) {
 			unsigned long w0 = sl_kernel_writes;
 
@@ -709,19 +718,9 @@ int reconcile_apply_incremental(const struct cli *c, struct sl_load *ld, struct 
 		r = 2;
 		goto out;
 	}
-	{
-		size_t plen = 0;
-		FILE *f = open_memstream(&res->plan, &plen);
-
-		if (!f || sl_plan_write(&p.want, &p.have, &p.d, &p.ld.state, SL_PLAN_TEXT, false, f, res->lines) < 0) {
-			fprintf(err, "sluice watch: rendering the plan: out of memory\n");
-			r = 1;
-		}
-		if (f)
-			fclose(f);
-		if (r)
-			goto out;
-	}
+	r = render_plan(&p, res);
+	if (r)
+		goto out;
 	t = now_ms();
 	r = sl_kernel_entries_apply(p.k, &p.want, &p.have, &p.d, &e);
 	res->write_ms = now_ms() - t;

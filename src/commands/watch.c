@@ -523,7 +523,6 @@ static void apply_now(struct watch *w, enum reason why)
 			/* the full path: everything read, planned, verified */
 			if (!threaded)
 				observe_timed(&job);
-			res.verified = &w->verified;
 			r = reconcile_apply_loaded(&qc, use, &job.live, err, &res);
 		}
 		fclose(err);
