@@ -18,6 +18,7 @@
 #include "reconcile/compile.h"
 #include "reconcile/diff.h"
 #include "reconcile/keys.h"
+#include "reconcile/lb.h"
 #include "reconcile/load.h"
 #include "reconcile/plan.h"
 #include "reconcile/validate.h"
@@ -667,6 +668,51 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 	return r;
 }
 
+/* The incremental paths' apply of p->d (map entries only): each entry it
+ * touches looked up first (it must be as p->have says), then written and
+ * read back (as p->want says). Returns as reconcile_apply_incremental. */
+static int apply_entries(struct pipeline *p, struct reconcile_result *res, FILE *err, char *why_full, size_t len)
+{
+	struct sl_kerr e = { "" };
+	char what[128] = "";
+	unsigned long w0 = sl_kernel_writes;
+	double t = now_ms();
+	int r, n;
+
+	/* What the change touches must be as verified says: else the kernel
+	 * changed behind watch's back, which the full path repairs. */
+	n = sl_kernel_entries_check(p->k, &p->want, &p->have, &p->d, false, what, sizeof(what), &e);
+	res->read_ms = now_ms() - t;
+	if (n != 0) {
+		snprintf(why_full, len, "%s", n < 0 ? (e.msg[0] ? e.msg : strerror(-n)) : what);
+		return 2;
+	}
+	r = render_plan(p, res);
+	if (r)
+		return r;
+	t = now_ms();
+	r = sl_kernel_entries_apply(p->k, &p->want, &p->have, &p->d, &e);
+	res->write_ms = now_ms() - t;
+	res->writes = sl_kernel_writes - w0;
+	res->changed = true;
+	if (r < 0) {
+		fprintf(err, "sluice watch: %s\n", e.msg[0] ? str_esc(e.msg) : strerror(-r));
+		fprintf(err, "sluice watch: the kernel holds part of the plan; the next apply converges\n");
+		return 1;
+	}
+	t = now_ms();
+	n = sl_kernel_entries_check(p->k, &p->want, &p->have, &p->d, true, what, sizeof(what), &e);
+	res->verify_ms = now_ms() - t;
+	if (n != 0) {
+		fprintf(err, "sluice watch: verifying: %s\n",
+			n < 0 ? (e.msg[0] ? str_esc(e.msg) : strerror(-n)) : what);
+		return 1;
+	}
+	for (size_t i = 0; i < p->d.n; i++)
+		res->kinds[p->d.v[i].kind]++;
+	return 0;
+}
+
 int reconcile_apply_incremental(const struct cli *c, struct sl_load *ld, struct sl_objset *verified, FILE *err,
 				struct reconcile_result *res, char *why_full, size_t len)
 {
@@ -674,10 +720,8 @@ int reconcile_apply_incremental(const struct cli *c, struct sl_load *ld, struct 
 	size_t errors0 = ld->diags.n_errors;
 	struct sl_objset *keep = res->verified;
 	struct sl_kerr e = { "" };
-	char what[128] = "";
-	unsigned long w0 = sl_kernel_writes;
 	double t;
-	int r, n;
+	int r;
 
 	*res = (struct reconcile_result){ .verified = keep, .incremental = true };
 	sl_kernel_set_verbosity(c->verbose);
@@ -708,41 +752,7 @@ int reconcile_apply_incremental(const struct cli *c, struct sl_load *ld, struct 
 	}
 	if (!p.d.n)
 		goto out; /* the kernel holds want: verified says so */
-	/* What the change touches must be as verified says: else the kernel
-	 * changed behind watch's back, which the full path repairs. */
-	t = now_ms();
-	n = sl_kernel_entries_check(p.k, &p.want, &p.have, &p.d, false, what, sizeof(what), &e);
-	res->read_ms = now_ms() - t;
-	if (n != 0) {
-		snprintf(why_full, len, "%s", n < 0 ? (e.msg[0] ? e.msg : strerror(-n)) : what);
-		r = 2;
-		goto out;
-	}
-	r = render_plan(&p, res);
-	if (r)
-		goto out;
-	t = now_ms();
-	r = sl_kernel_entries_apply(p.k, &p.want, &p.have, &p.d, &e);
-	res->write_ms = now_ms() - t;
-	res->writes = sl_kernel_writes - w0;
-	res->changed = true;
-	if (r < 0) {
-		fprintf(err, "sluice watch: %s\n", e.msg[0] ? str_esc(e.msg) : strerror(-r));
-		fprintf(err, "sluice watch: the kernel holds part of the plan; the next apply converges\n");
-		r = 1;
-		goto out;
-	}
-	t = now_ms();
-	n = sl_kernel_entries_check(p.k, &p.want, &p.have, &p.d, true, what, sizeof(what), &e);
-	res->verify_ms = now_ms() - t;
-	if (n != 0) {
-		fprintf(err, "sluice watch: verifying: %s\n",
-			n < 0 ? (e.msg[0] ? str_esc(e.msg) : strerror(-n)) : what);
-		r = 1;
-		goto out;
-	}
-	for (size_t i = 0; i < p.d.n; i++)
-		res->kinds[p.d.v[i].kind]++;
+	r = apply_entries(&p, res, err, why_full, len);
 out:
 	p.have = (struct sl_objset){}; /* verified's, not ours */
 	if (r == 0 && keep && p.d.n) {
@@ -755,6 +765,73 @@ out:
 	}
 	*ld = p.ld;
 	p.loaded = false;
+	pipeline_free(&p);
+	return r;
+}
+
+int reconcile_apply_services(const struct cli *c, struct sl_load *good, struct sl_services_patch *patch,
+			     struct sl_lb_index *ix, struct sl_objset *verified, FILE *err, struct reconcile_result *res,
+			     char *why_full, size_t len)
+{
+	struct pipeline p = { .err = err };
+	struct sl_objset *keep = res->verified;
+	struct sl_service *old = NULL, *both = NULL;
+	struct sl_kerr e = { "" };
+	uint32_t n_old = 0;
+	double t;
+	int r;
+
+	*res = (struct reconcile_result){ .verified = keep, .incremental = true, .services_only = true };
+	sl_kernel_set_verbosity(c->verbose);
+	if (sl_load_file_services(good, patch->file, &old, &n_old) < 0) {
+		snprintf(why_full, len, "%s holds more than services", patch->file);
+		return 2;
+	}
+	r = sl_kernel_open(cli_pin_dir(c), false, &p.k, &e);
+	if (r >= 0)
+		r = sl_kernel_lock(p.k, c->wait_s, &e);
+	if (r < 0) {
+		snprintf(why_full, len, "the pin directory: %s", e.msg[0] ? e.msg : strerror(-r));
+		r = 2;
+		goto out;
+	}
+	t = now_ms();
+	r = sl_lb_delta(ix, verified, old, n_old, patch->v, patch->n, good->state.datapath->map_sizes, &p.want,
+			&p.have);
+	if (r >= 0)
+		r = sl_diff(&p.want, &p.have, &p.d);
+	res->compile_ms = now_ms() - t;
+	if (r == -EAGAIN) {
+		snprintf(why_full, len, "the services of %s need the whole state compiled", patch->file);
+		r = 2;
+		goto out;
+	}
+	if (r < 0) {
+		fprintf(err, "sluice watch: compiling the services of %s: %s\n", str_esc(patch->file), strerror(-r));
+		r = 1;
+		goto out;
+	}
+	if (!p.d.n)
+		goto out;
+	/* the plan names the services, old and new, from a state of them */
+	both = malloc((patch->n + n_old + 1) * sizeof(*both));
+	if (!both) {
+		r = 1;
+		fprintf(err, "sluice watch: out of memory\n");
+		goto out;
+	}
+	memcpy(both, patch->v, patch->n * sizeof(*both));
+	if (n_old)
+		memcpy(both + patch->n, old, n_old * sizeof(*both));
+	p.ld.state = good->state;
+	p.ld.state.services = both;
+	p.ld.state.n_services = patch->n + n_old;
+	r = apply_entries(&p, res, err, why_full, len);
+	if (r == 0 && sl_diff_patch(verified, &p.want, &p.have, &p.d) < 0)
+		res->verified_lost = true; /* the kernel is right; what it holds is read again */
+out:
+	p.ld.state = (struct sl_state){};
+	free(both);
 	pipeline_free(&p);
 	return r;
 }

@@ -46,6 +46,7 @@
 #include "cli.h"
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "reconcile/lb.h"
 #include "reconcile/load.h"
 #include "reconcile/validate.h"
 #include "metrics.h"
@@ -93,6 +94,10 @@ struct watch {
 	 * resyncs is planned against it (reconcile_apply_incremental). */
 	struct sl_objset verified;
 	bool have_verified;
+	/* What verified holds of services, indexed for a change of services
+	 * only (reconcile_apply_services): built after each apply of the
+	 * whole state, NULL when it is not known. */
+	struct sl_lb_index *lb_ix;
 	uint64_t good_print;	 /* fingerprint of that state's files */
 	uint64_t reported_print; /* the files whose diagnostics were last logged */
 	bool have_reported;
@@ -407,6 +412,73 @@ static void *observe_thread(void *arg)
 	return NULL;
 }
 
+static bool same_files(const struct sl_load *a, const struct sl_load *b)
+{
+	if (a->n_files != b->n_files)
+		return false;
+	for (size_t i = 0; i < a->n_files; i++)
+		if (!streq(a->files[i], b->files[i]))
+			return false;
+	return true;
+}
+
+/*
+ * A change of one file that holds services and nothing else, before and
+ * after (the common change of a large state): DIR read (every file, as
+ * always), the file's services validated alone and compiled alone against
+ * the verified set (reconcile_apply_services), the kept state patched.
+ * Returns 2 when the change is not one of these (nothing done but reading
+ * DIR: the caller loads it); else as reconcile_apply_services, *print the
+ * files' fingerprint.
+ */
+static int apply_services_patch(struct watch *w, const struct cli *qc, FILE *err, struct reconcile_result *res,
+				uint64_t *print, double *load_ms, char *why_full, size_t len)
+{
+	struct sl_validate_opts opts = { .node = w->c->node, .strict_node = true,
+					 .hostname = w->host[0] ? w->host : NULL };
+	char *paths[] = { (char *)w->dir };
+	struct sl_load scan = {}, check = {};
+	struct sl_services_patch patch = {};
+	const struct sl_load *parsed = NULL;
+	const char *name = NULL, *name2 = NULL;
+	struct links links;
+	size_t it = 0;
+	double t0 = now_ms();
+	int r;
+
+	r = sl_load_paths_scan(&scan, &w->cache, paths, 1);
+	links_of(&scan, &links);
+	targets_set(w, &links);
+	links_free(&links);
+	if (r >= 0 && !scan.diags.n)
+		parsed = sl_load_cache_fresh(&w->cache, &it, &name);
+	r = 2;
+	/* one file changed, read without a diagnostic, the same files */
+	if (!parsed || parsed->diags.n || sl_load_cache_fresh(&w->cache, &it, &name2) || !same_files(&scan, &w->good))
+		goto out;
+	if (sl_services_patch_make(&w->good, name, parsed, &patch) < 0)
+		goto out;
+	check.state.services = patch.v;
+	check.state.n_services = patch.n;
+	if (sl_validate_services(&check, &opts) < 0 || check.diags.n)
+		goto out; /* the full load reports it */
+	*print = scan.digest;
+	*load_ms = now_ms() - t0;
+	r = reconcile_apply_services(qc, &w->good, &patch, w->lb_ix, &w->verified, err, res, why_full, len);
+	if (r == 0 && sl_load_services_replace(&w->good, &patch) < 0) {
+		/* the kernel holds the change, the kept state does not: the
+		 * retry reads everything again */
+		fprintf(err, "sluice watch: keeping the state of %s: out of memory\n", str_esc(name));
+		r = 1;
+	}
+out:
+	check.state = (struct sl_state){};
+	sl_load_free(&check);
+	sl_services_patch_free(&patch);
+	sl_load_free(&scan);
+	return r;
+}
+
 static void apply_now(struct watch *w, enum reason why)
 {
 	const char *reason = reason_name[why];
@@ -426,12 +498,34 @@ static void apply_now(struct watch *w, enum reason why)
 	 * the kernel is then read only where the change touches it. */
 	bool incremental = why == REASON_CHANGE && w->have_verified;
 	char why_full[256] = "";
-	bool threaded;
+	bool threaded = false, patched = false;
 	int r;
 
 	qc.quiet = true;
 	qc.verbose = 0;
 	qc.color = qc.color_stdout = false;
+	/* A change of services only, in one file, since a good load: its
+	 * services compiled alone (the index says what the others hold). */
+	if (incremental && w->lb_ix && w->have_good && w->have_reported && w->reported_print == w->good_print) {
+		w->applies++;
+		w->health.applies = w->applies;
+		w->t_debounce = NEVER;
+		w->t_retry = NEVER;
+		err = open_memstream(&errtext, &errlen);
+		res.verified = &w->verified;
+		r = err ? apply_services_patch(w, &qc, err, &res, &print, &load_ms, why_full, sizeof(why_full)) : 2;
+		if (err)
+			fclose(err);
+		err = NULL;
+		if (r != 2) {
+			patched = true;
+			use = &w->good;
+			goto applied;
+		}
+		free(errtext);
+		errtext = NULL;
+		w->applies--;
+	}
 	/* The kernel is read (under the lock) while DIR is read and validated:
 	 * the two share nothing, and the kernel takes the longer of the two
 	 * when few files changed (only those are parsed). */
@@ -527,11 +621,17 @@ static void apply_now(struct watch *w, enum reason why)
 		}
 		fclose(err);
 	}
-	w->have_verified = r == 0;
-	if (r)
+applied:
+	w->have_verified = r == 0 && !res.verified_lost;
+	if (!w->have_verified)
 		objset_free(&w->verified);
+	if (!w->have_verified || !patched) {
+		/* made again below once the state and verified agree */
+		sl_lb_index_free(w->lb_ix);
+		w->lb_ix = NULL;
+	}
 	reconcile_live_free(&job.live);
-	if (from_dir)
+	if (from_dir || patched)
 		metrics_state(&w->metrics, !res.invalid);
 	if (res.invalid) {
 		struct wfield f[] = { WF_S("reason", reason), WF_I("errors", use->diags.n_errors) };
@@ -557,15 +657,17 @@ static void apply_now(struct watch *w, enum reason why)
 
 		/* which path, and what each phase took (-v, and in JSON always) */
 		if (res.incremental) {
+			const char *compiled = res.services_only ? "services" : "state";
 			struct wfield f[] = { WF_S("reason", reason),	       WF_S("path", path),
-					      WF_D("loadMs", load_ms),	       WF_D("compileMs", res.compile_ms),
-					      WF_D("readMs", res.read_ms),     WF_D("writeMs", res.write_ms),
-					      WF_D("verifyMs", res.verify_ms) };
+					      WF_S("compiled", compiled),      WF_D("loadMs", load_ms),
+					      WF_D("compileMs", res.compile_ms), WF_D("readMs", res.read_ms),
+					      WF_D("writeMs", res.write_ms),   WF_D("verifyMs", res.verify_ms) };
 
 			wlog_event(&w->log, WLOG_DEBUG, "path", f, ARRAY_SIZE(f),
-				   "incremental: load %.1f ms, compile and plan %.1f ms, read %.1f ms (the touched "
-				   "objects), write %.1f ms, verify %.1f ms",
-				   load_ms, res.compile_ms, res.read_ms, res.write_ms, res.verify_ms);
+				   "incremental (%s compiled): load %.1f ms, compile and plan %.1f ms, read %.1f ms (the "
+				   "touched objects), write %.1f ms, verify %.1f ms",
+				   res.services_only ? "one file's services" : "the whole state", load_ms,
+				   res.compile_ms, res.read_ms, res.write_ms, res.verify_ms);
 		} else {
 			struct wfield f[] = { WF_S("reason", reason), WF_S("path", path), WF_S("fullBecause", why_full),
 					      WF_D("loadMs", load_ms),	WF_D("observeMs", job.ms) };
@@ -606,6 +708,15 @@ static void apply_now(struct watch *w, enum reason why)
 			w->have_good = true;
 			w->good_print = print;
 			fresh = (struct sl_load){}; /* now owned as w->good */
+		}
+		if (patched) {
+			/* w->good was patched: it is the files read */
+			w->good_print = w->reported_print = print;
+		} else if (w->have_verified && w->have_good) {
+			/* the index of what verified holds of services, for the
+			 * next change (its cost is the whole state's, once) */
+			if (sl_lb_index_build(&w->verified, &w->good.state, &w->lb_ix) < 0)
+				w->lb_ix = NULL;
 		}
 	}
 out:
@@ -923,6 +1034,7 @@ out:
 	if (w.have_good)
 		sl_load_free(&w.good);
 	objset_free(&w.verified);
+	sl_lb_index_free(w.lb_ix);
 	sl_load_cache_free(&w.cache);
 	notifier_close(&w.notify);
 	if (w.ifd >= 0)

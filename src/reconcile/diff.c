@@ -2,6 +2,7 @@
 #include "diff.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,4 +52,124 @@ void sl_diff_free(struct sl_diff *d)
 {
 	free(d->v);
 	memset(d, 0, sizeof(*d));
+}
+
+/* The first of s's objects not before (kind, key). */
+static size_t lower_bound(const struct sl_objset *s, const struct sl_objset *ks, const struct sl_obj *k)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (obj_cmp(s, &s->v[mid], ks, k) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int patch_room(struct sl_objset *s, const struct sl_diff *d, const struct sl_objset *want)
+{
+	size_t more = 0, bytes = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		const struct sl_change *c = &d->v[i];
+
+		if (c->op == SL_OP_ADD)
+			more++;
+		if (c->op != SL_OP_REMOVE)
+			bytes += want->v[c->want].klen + want->v[c->want].vlen;
+	}
+	if (s->blen + bytes > UINT32_MAX)
+		return -E2BIG;
+	/* room for more than this change when it grows: not a copy of the
+	 * whole array at every change */
+	if (s->blen + bytes > s->bcap && bytes < s->blen / 4)
+		bytes = s->blen / 4;
+	if (s->n + more > s->cap && more < s->n / 4)
+		more = s->n / 4;
+	return objset_reserve(s, more, bytes);
+}
+
+/* Give back the bytes no object points to (a new array, in record order). */
+static int patch_compact(struct sl_objset *s)
+{
+	struct sl_objset t = { .secret = s->secret };
+	size_t len = s->blen - s->garbage;
+	uint8_t *p = malloc(len ? len : 1);
+	size_t at = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		struct sl_obj *o = &s->v[i];
+		size_t n = (size_t)o->klen + o->vlen;
+
+		memcpy(p + at, s->bytes + o->off, n);
+		o->off = (uint32_t)at;
+		at += n;
+	}
+	t.bytes = s->bytes;
+	t.bcap = s->bcap;
+	if (s->secret)
+		explicit_bzero(t.bytes, t.bcap);
+	free(t.bytes);
+	s->bytes = p;
+	s->blen = s->bcap = at;
+	s->garbage = 0;
+	return 0;
+}
+
+int sl_diff_patch(struct sl_objset *s, const struct sl_objset *want, const struct sl_objset *have,
+		  const struct sl_diff *d)
+{
+	int r;
+
+	/* every change checked first: s is changed all or not at all */
+	for (size_t i = 0; i < d->n; i++) {
+		const struct sl_change *c = &d->v[i];
+		const struct sl_objset *ks = c->op == SL_OP_REMOVE ? have : want;
+		const struct sl_obj *k = &ks->v[c->op == SL_OP_REMOVE ? c->have : c->want];
+		size_t at = lower_bound(s, ks, k);
+		bool there = at < s->n && obj_cmp(s, &s->v[at], ks, k) == 0;
+
+		if (there != (c->op != SL_OP_ADD))
+			return -EINVAL;
+	}
+	r = patch_room(s, d, want);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct sl_change *c = &d->v[i];
+		const struct sl_objset *ks = c->op == SL_OP_REMOVE ? have : want;
+		const struct sl_obj *k = &ks->v[c->op == SL_OP_REMOVE ? c->have : c->want];
+		size_t at = lower_bound(s, ks, k);
+		struct sl_obj *o = &s->v[at];
+
+		if (c->op == SL_OP_REMOVE) {
+			s->garbage += (size_t)o->klen + o->vlen;
+			memmove(o, o + 1, (s->n - at - 1) * sizeof(*o));
+			s->n--;
+			continue;
+		}
+		if (c->op == SL_OP_CHANGE && o->vlen == k->vlen) {
+			memcpy(s->bytes + o->off + o->klen, obj_val(want, k), k->vlen);
+			continue;
+		}
+		if (c->op == SL_OP_CHANGE) {
+			s->garbage += (size_t)o->klen + o->vlen;
+		} else {
+			memmove(o + 1, o, (s->n - at) * sizeof(*o));
+			s->n++;
+		}
+		*o = (struct sl_obj){ .kind = k->kind, .klen = k->klen, .vlen = k->vlen, .off = (uint32_t)s->blen };
+		memcpy(s->bytes + s->blen, obj_key(want, k), (size_t)k->klen + k->vlen);
+		s->blen += (size_t)k->klen + k->vlen;
+	}
+	/* without the memory for a copy, s stays as it is: still right */
+	if (s->garbage > s->blen / 2)
+		(void)patch_compact(s);
+	return 0;
 }

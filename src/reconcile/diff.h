@@ -32,4 +32,18 @@ struct sl_diff {
 int sl_diff(const struct sl_objset *want, const struct sl_objset *have, struct sl_diff *out);
 void sl_diff_free(struct sl_diff *d);
 
+/*
+ * Make s (sorted, holding have's objects among others) hold what d says
+ * instead: each added or changed object as want has it, each removed one
+ * gone. In place, in time of d's changes times a move of s's records (no
+ * copy of its bytes: a changed value of the same size is written over, a
+ * new one appended, and the bytes left unused given back when they are
+ * more than half). watch keeps its verified set up to date with it.
+ * Returns 0, -EINVAL when s does not hold what have says (an object to
+ * change or remove missing, one to add there already: s is then as
+ * before), or -ENOMEM (s as before).
+ */
+int sl_diff_patch(struct sl_objset *s, const struct sl_objset *want, const struct sl_objset *have,
+		  const struct sl_diff *d);
+
 extern const char *const sl_op_name[SL_CHANGE_OPS];

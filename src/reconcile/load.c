@@ -22,7 +22,7 @@
 static int load_fd(struct sl_load *ld, int fd, const char *name, const char *dir, bool regular)
 {
 	FILE *f = fdopen(fd, "r");
-	struct stream_in in = { .f = f, .ld = ld };
+	struct stream_in in = { .f = f, .ld = ld, .hash = FNV1A64_INIT };
 	int r;
 
 	if (!f) {
@@ -39,7 +39,7 @@ static int load_fd(struct sl_load *ld, int fd, const char *name, const char *dir
 		size_t n;
 
 		while (!in.over && (n = fread(rest, 1, sizeof(rest), f)) > 0) {
-			ld->digest = fnv1a64(ld->digest, rest, n);
+			in.hash = fnv1a64(in.hash, rest, n);
 			in.total += n;
 			in.over = in.total > in.limit;
 		}
@@ -47,6 +47,7 @@ static int load_fd(struct sl_load *ld, int fd, const char *name, const char *dir
 			in.err = errno ? errno : EIO;
 		explicit_bzero(rest, sizeof(rest));
 	}
+	load_digest_fold(ld, in.hash);
 	if (r >= 0 && (in.over || in.err))
 		load_stream_stopped(&in, diag_file(&ld->diags, name));
 	ld->bytes_read += in.total;
@@ -246,6 +247,16 @@ static int load_paths(struct sl_load *ld, struct sl_load_cache *cache, char *con
 int sl_load_paths(struct sl_load *ld, char *const *paths, size_t n_paths)
 {
 	return load_paths(ld, NULL, paths, n_paths);
+}
+
+int sl_load_paths_scan(struct sl_load *ld, struct sl_load_cache *cache, char *const *paths, size_t n_paths)
+{
+	int r;
+
+	cache->scan = true;
+	r = sl_load_paths_cached(ld, cache, paths, n_paths);
+	cache->scan = false;
+	return r;
 }
 
 int sl_load_paths_cached(struct sl_load *ld, struct sl_load_cache *cache, char *const *paths, size_t n_paths)

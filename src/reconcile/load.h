@@ -41,6 +41,16 @@ struct sl_load {
 	 * small ones), and the bytes read so far against the second. */
 	size_t max_file_bytes, max_total_bytes;
 	size_t bytes_read;
+	/* The strings of services a services patch put in (watch): one arena
+	 * per file, freed with the file's next patch, so that the state does
+	 * not grow with the number of changes. */
+	struct sl_file_arena *file_arenas;
+	size_t n_file_arenas;
+};
+
+struct sl_file_arena {
+	const char *file;
+	struct arena arena;
 };
 
 struct sl_loaded_doc {
@@ -71,6 +81,7 @@ int sl_load_buffer(struct sl_load *ld, const char *name, const char *dir, const 
  */
 struct sl_cached_file;
 struct sl_load_cache {
+	bool scan; /* sl_load_paths_scan: no document copied into the load */
 	struct sl_cached_file *files;
 	size_t n_files, cap_files;
 	size_t next;		/* where the next lookup starts (files come in order) */
@@ -82,6 +93,40 @@ int sl_load_paths_cached(struct sl_load *ld, struct sl_load_cache *cache, char *
 
 /* Free (and wipe) everything the cache holds; it can be used again after. */
 void sl_load_cache_free(struct sl_load_cache *cache);
+
+/*
+ * The scan of watch's incremental path: sl_load_paths_cached without
+ * copying any document into ld (ld gets the files read, the digest, and
+ * the errors of what could not be read); the cache marks the files whose
+ * bytes it parsed anew, which sl_load_cache_fresh then gives, one by one
+ * (*i from 0; NULL after the last).
+ */
+int sl_load_paths_scan(struct sl_load *ld, struct sl_load_cache *cache, char *const *paths, size_t n_paths);
+const struct sl_load *sl_load_cache_fresh(const struct sl_load_cache *cache, size_t *i, const char **name);
+
+/*
+ * A change of one file that holds services and nothing else, before and
+ * after, made to a loaded state without loading the others again (watch).
+ * sl_services_patch_make copies the services of parsed (the file as the
+ * cache parsed it anew) with the defaults a load fills; after validation
+ * (sl_validate_services) and the apply, sl_load_services_replace puts them
+ * in place of the file's old services in good (taking p's memory).
+ * sl_load_file_services gives the file's services in good (one slice: a
+ * merge keeps a file's items together). Returns 0; -EAGAIN when the
+ * change is not of that kind (the file holds or held something else; it
+ * is not one of good's files); -ENOMEM.
+ */
+struct sl_services_patch {
+	const char *file; /* as good names it */
+	struct sl_service *v;
+	uint32_t n;
+	struct arena arena; /* their strings */
+};
+int sl_services_patch_make(const struct sl_load *good, const char *name, const struct sl_load *parsed,
+			   struct sl_services_patch *p);
+int sl_load_file_services(const struct sl_load *good, const char *file, struct sl_service **v, uint32_t *n);
+int sl_load_services_replace(struct sl_load *good, struct sl_services_patch *p);
+void sl_services_patch_free(struct sl_services_patch *p);
 
 /* Merge what was loaded and fill defaults; call once after the loads. */
 int sl_load_finish(struct sl_load *ld);

@@ -32,9 +32,10 @@ struct sl_cached_file {
 	unsigned char *bytes; /* what was parsed */
 	size_t len;
 	bool have_digest;
-	uint64_t digest_in, digest_out; /* a load's digest before and after these bytes (and the name) */
+	uint64_t bytes_hash; /* the bytes' part of a load's digest (load_digest_fold) */
 	struct sl_load parsed;		/* its documents, unmerged, and its diagnostics */
 	bool used;			/* read by the current load */
+	bool fresh;			/* parsed by the current load */
 };
 
 static size_t seq_entry_size(const cyaml_schema_value_t *e)
@@ -327,7 +328,7 @@ int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t si
 		/* As the stream reader: refused, counted in the digest. */
 		ld->bytes_read += len;
 		ld->digest = fnv1a64(ld->digest, name, strlen(name) + 1);
-		ld->digest = fnv1a64(ld->digest, bytes, len);
+		load_digest_fold(ld, fnv1a64(FNV1A64_INIT, bytes, len));
 		load_wipe_free(bytes, len);
 		in.over = true;
 		load_stream_stopped(&in, diag_file(&ld->diags, name));
@@ -354,25 +355,93 @@ int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t si
 		if (r < 0)
 			return r;
 		c->parsed++;
+		cf->fresh = true;
 	}
 	cf->used = true;
 	h = fnv1a64(ld->digest, name, strlen(name) + 1);
-	if (!cf->have_digest || cf->digest_in != h) {
-		cf->digest_in = h;
-		cf->digest_out = fnv1a64(h, cf->bytes, cf->len);
+	if (!cf->have_digest) {
+		cf->bytes_hash = fnv1a64(FNV1A64_INIT, cf->bytes, cf->len);
 		cf->have_digest = true;
 	}
-	ld->digest = cf->digest_out;
+	ld->digest = h;
+	load_digest_fold(ld, cf->bytes_hash);
 	file = diag_file(&ld->diags, name);
 	if (!file || load_add_file(ld, file, dir) < 0)
 		return -ENOMEM;
-	return cache_replay(ld, cf, file);
+	return c->scan ? 0 : cache_replay(ld, cf, file);
 }
 
 void load_cache_begin(struct sl_load_cache *cache)
 {
 	cache->parsed = cache->reused = 0;
 	cache->next = 0;
+	for (size_t i = 0; i < cache->n_files; i++)
+		cache->files[i].fresh = false;
+}
+
+const struct sl_load *sl_load_cache_fresh(const struct sl_load_cache *cache, size_t *i, const char **name)
+{
+	for (; *i < cache->n_files; (*i)++) {
+		const struct sl_cached_file *cf = &cache->files[*i];
+
+		if (cf->fresh) {
+			(*i)++;
+			*name = cf->name;
+			return &cf->parsed;
+		}
+	}
+	return NULL;
+}
+
+int sl_services_patch_make(const struct sl_load *good, const char *name, const struct sl_load *parsed,
+			   struct sl_services_patch *p)
+{
+	const cyaml_schema_field_t *f = &sl_schema_doc.mapping.fields[SL_DOC_SERVICES];
+	int r = 0;
+
+	*p = (struct sl_services_patch){};
+	for (size_t i = 0; i < good->n_files && !p->file; i++)
+		if (streq(good->files[i], name))
+			p->file = good->files[i];
+	if (!p->file)
+		return -EAGAIN;
+	for (size_t i = 0; i < parsed->n_docs && r >= 0; i++) {
+		const struct sl_doc *d = parsed->docs[i].doc;
+		struct sl_doc tmp = {};
+		struct sl_service *v;
+
+		if (d->node || d->n_nodes || d->datapath || d->prefilter || d->n_identities || d->n_endpoints ||
+		    d->n_policies || d->encryption) {
+			r = -EAGAIN;
+			break;
+		}
+		if (!d->n_services)
+			continue;
+		tmp.n_services = d->n_services; /* copy_sequence copies the items */
+		r = copy_sequence(f, (char *)&tmp, (const char *)d, &p->arena);
+		v = r >= 0 ? realloc(p->v, (p->n + tmp.n_services) * sizeof(*p->v)) : NULL;
+		if (r >= 0 && !v)
+			r = -ENOMEM;
+		if (r >= 0) {
+			memcpy(v + p->n, tmp.services, tmp.n_services * sizeof(*v));
+			for (uint32_t j = 0; j < tmp.n_services; j++) {
+				v[p->n + j].file = p->file;
+				v[p->n + j].doc_index = j;
+			}
+			p->v = v;
+			p->n += tmp.n_services;
+			free(tmp.services);
+		} else {
+			sl_schema_free_mapping(&sl_schema_doc, &tmp);
+		}
+	}
+	if (r < 0) {
+		sl_services_patch_free(p);
+		return r;
+	}
+	for (uint32_t i = 0; i < p->n; i++)
+		load_fill_service_defaults(&p->v[i]);
+	return 0;
 }
 
 /* What this load did not read (a file removed or renamed) goes. */

@@ -26,7 +26,16 @@ struct stream_in {
 	bool over;	  /* there was more than limit: reading stopped */
 	bool reported;
 	int err;	  /* a read failed: its errno */
+	uint64_t hash;	  /* FNV-1a of the bytes read, from FNV1A64_INIT */
 };
+
+/* A file's bytes in the load's digest: their own hash (FNV-1a), folded
+ * in after the file's name, so that a file's part is computed once for
+ * its bytes whatever came before it (the cache keeps it). */
+static inline void load_digest_fold(struct sl_load *ld, uint64_t bytes_hash)
+{
+	ld->digest = fnv1a64(ld->digest, &bytes_hash, sizeof(bytes_hash));
+}
 
 /* ---- load_stream.c ---- */
 
@@ -59,4 +68,8 @@ int load_parse_stream(struct sl_load *ld, const char *name, const char *dir, str
 int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t size, const char *name,
 		  const char *dir);
 void load_cache_begin(struct sl_load_cache *cache);
+/* ---- load_merge.c ---- */
+/* The defaults a merge fills in a service (its protocol, its backends'
+ * ports and weights). */
+void load_fill_service_defaults(struct sl_service *svc);
 void load_cache_end(struct sl_load_cache *cache);

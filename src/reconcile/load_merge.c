@@ -63,6 +63,22 @@ static void take_singleton(struct sl_load *ld, void **dst, struct sl_origin *ori
 	*origin = (struct sl_origin){ .file = file, .mark = *mark };
 }
 
+void load_fill_service_defaults(struct sl_service *svc)
+{
+	if (!svc->frontend)
+		return;
+	if (!SL_HAS(svc->frontend, SL_FE_PROTOCOL))
+		svc->frontend->protocol = SL_PROTO_TCP;
+	for (uint32_t j = 0; j < svc->n_backends; j++) {
+		struct sl_backend *be = &svc->backends[j];
+
+		if (!SL_HAS(be, SL_BE_PORT))
+			be->port = svc->frontend->port;
+		if (!SL_HAS(be, SL_BE_WEIGHT))
+			be->weight = 1;
+	}
+}
+
 static void fill_defaults(struct sl_state *st)
 {
 	struct sl_datapath *dp = st->datapath;
@@ -72,22 +88,8 @@ static void fill_defaults(struct sl_state *st)
 	for (unsigned i = 0; i < SL_MAP__MAX; i++)
 		if (!SL_HAS(dp->map_sizes, i))
 			dp->map_sizes->size[i] = sl_map_size_default[i];
-	for (uint32_t i = 0; i < st->n_services; i++) {
-		struct sl_service *svc = &st->services[i];
-
-		if (!svc->frontend)
-			continue;
-		if (!SL_HAS(svc->frontend, SL_FE_PROTOCOL))
-			svc->frontend->protocol = SL_PROTO_TCP;
-		for (uint32_t j = 0; j < svc->n_backends; j++) {
-			struct sl_backend *be = &svc->backends[j];
-
-			if (!SL_HAS(be, SL_BE_PORT))
-				be->port = svc->frontend->port;
-			if (!SL_HAS(be, SL_BE_WEIGHT))
-				be->weight = 1;
-		}
-	}
+	for (uint32_t i = 0; i < st->n_services; i++)
+		load_fill_service_defaults(&st->services[i]);
 	for (uint32_t i = 0; st->encryption && i < st->encryption->n_keys; i++) {
 		struct sl_key *k = &st->encryption->keys[i];
 
@@ -177,7 +179,128 @@ void sl_load_free(struct sl_load *ld)
 	free_list(&sl_schema_doc, SL_DOC_SERVICES, st->services, st->n_services);
 	diag_list_free(&ld->diags);
 	arena_free(&ld->arena);
+	for (size_t i = 0; i < ld->n_file_arenas; i++)
+		arena_free(&ld->file_arenas[i].arena);
+	free(ld->file_arenas);
 	free(ld->files);
 	free(ld->file_dirs);
 	memset(ld, 0, sizeof(*ld));
+}
+
+/* ---- a services patch (watch) ---- */
+
+void sl_services_patch_free(struct sl_services_patch *p)
+{
+	free_list(&sl_schema_doc, SL_DOC_SERVICES, p->v, p->n);
+	arena_free(&p->arena);
+	*p = (struct sl_services_patch){};
+}
+
+/* Whether an origin or an item of a list is the file's. */
+#define FROM_FILE(list, n, f)                                        \
+	({                                                           \
+		bool _yes = false;                                   \
+		for (uint32_t _i = 0; _i < (n) && !_yes; _i++)       \
+			_yes = (list)[_i].file == (f);               \
+		_yes;                                                \
+	})
+
+int sl_load_file_services(const struct sl_load *good, const char *file, struct sl_service **v, uint32_t *n)
+{
+	const struct sl_state *st = &good->state;
+	uint32_t first = st->n_services, last = 0;
+
+	if (st->node_origin.file == file || st->datapath_origin.file == file || st->prefilter_origin.file == file ||
+	    st->encryption_origin.file == file || FROM_FILE(st->nodes, st->n_nodes, file) ||
+	    FROM_FILE(st->identities, st->n_identities, file) || FROM_FILE(st->endpoints, st->n_endpoints, file) ||
+	    FROM_FILE(st->policies, st->n_policies, file))
+		return -EAGAIN;
+	for (uint32_t i = 0; i < st->n_services; i++)
+		if (st->services[i].file == file) {
+			if (first == st->n_services)
+				first = i;
+			last = i;
+		}
+	if (first == st->n_services) {
+		*v = NULL;
+		*n = 0;
+		return 0;
+	}
+	/* one slice, as the merge makes it */
+	for (uint32_t i = first; i <= last; i++)
+		if (st->services[i].file != file)
+			return -EAGAIN;
+	*v = &st->services[first];
+	*n = last - first + 1;
+	return 0;
+}
+
+int sl_load_services_replace(struct sl_load *good, struct sl_services_patch *p)
+{
+	struct sl_state *st = &good->state;
+	struct sl_service *old, *v;
+	uint32_t n_old, at = 0, n;
+	size_t fi = good->n_files;
+	struct sl_file_arena *fa = NULL;
+	int r = sl_load_file_services(good, p->file, &old, &n_old);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < good->n_files; i++)
+		if (good->files[i] == p->file)
+			fi = i;
+	if (fi == good->n_files)
+		return -EAGAIN;
+	if (old) {
+		at = (uint32_t)(old - st->services);
+	} else {
+		/* where the file's services go: after those of the files
+		 * before it (the services are in the order of their files) */
+		size_t cur = 0;
+		const char *curf = NULL;
+
+		for (at = 0; at < st->n_services; at++) {
+			if (st->services[at].file != curf) {
+				curf = st->services[at].file;
+				for (cur = 0; cur < good->n_files && good->files[cur] != curf; cur++)
+					;
+			}
+			if (cur > fi)
+				break;
+		}
+	}
+	for (size_t i = 0; i < good->n_file_arenas && !fa; i++)
+		if (good->file_arenas[i].file == p->file)
+			fa = &good->file_arenas[i];
+	if (!fa) {
+		struct sl_file_arena *a = realloc(good->file_arenas, (good->n_file_arenas + 1) * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		good->file_arenas = a;
+		fa = &a[good->n_file_arenas++];
+		*fa = (struct sl_file_arena){ .file = p->file };
+	}
+	n = st->n_services - n_old + p->n;
+	v = malloc((n ? n : 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, st->services, at * sizeof(*v));
+	memcpy(v + at, p->v, p->n * sizeof(*v));
+	memcpy(v + at + p->n, st->services + at + n_old, (st->n_services - at - n_old) * sizeof(*v));
+	/* the old ones' lists and mappings go; their strings with their
+	 * file's arena (or, for those of the first load, with the load) */
+	{
+		struct sl_service *gone = st->services;
+
+		memmove(gone, gone + at, n_old * sizeof(*gone));
+		free_list(&sl_schema_doc, SL_DOC_SERVICES, gone, n_old);
+	}
+	st->services = v;
+	st->n_services = n;
+	arena_free(&fa->arena);
+	fa->arena = p->arena;
+	free(p->v);
+	*p = (struct sl_services_patch){};
+	return 0;
 }

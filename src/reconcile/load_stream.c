@@ -97,7 +97,7 @@ int load_read_stream(void *data, unsigned char *buf, size_t size, size_t *size_r
 		in->err = errno ? errno : EIO;
 		return 0;
 	}
-	in->ld->digest = fnv1a64(in->ld->digest, buf, n);
+	in->hash = fnv1a64(in->hash, buf, n);
 	in->total += n;
 	if (in->total > in->limit) {
 		in->over = true;

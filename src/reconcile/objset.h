@@ -26,6 +26,9 @@ struct sl_objset {
 	uint8_t *bytes;
 	size_t blen, bcap;
 	bool sorted;
+	/* Bytes no object points to any more (sl_diff_patch), given back
+	 * when they are more than the half. */
+	size_t garbage;
 	/* It holds key material (an xfrm state): bytes are wiped whenever
 	 * they are given back (growth, shrink, free). */
 	bool secret;

@@ -143,3 +143,24 @@ int sl_validate(struct sl_load *ld, const struct sl_validate_opts *opts)
 	strbuf_free(&v.path);
 	return v.oom || ld->diags.out_of_memory ? -ENOMEM : 0;
 }
+
+int sl_validate_services(struct sl_load *ld, const struct sl_validate_opts *opts)
+{
+	struct val v = {
+		.ld = ld,
+		.st = &ld->state,
+		.d = &ld->diags,
+		.o = opts,
+		.node_idx = -1,
+	};
+	size_t backends = 0;
+
+	services_validate(&v, &backends);
+	for (size_t i = 0; i < v.lidx_cap; i++)
+		free(v.lidx[i].v);
+	free(v.lidx);
+	free(v.ids);
+	free(v.id_used);
+	strbuf_free(&v.path);
+	return v.oom || ld->diags.out_of_memory ? -ENOMEM : 0;
+}

@@ -15,3 +15,9 @@
  * memory.
  */
 int sl_validate(struct sl_load *ld, const struct sl_validate_opts *opts);
+
+/* The checks of the services section alone, on ld->state's services (the
+ * rest of the state is not looked at): watch's services patch, whose
+ * services are checked against the others' by the incremental compile
+ * (lb.h, sl_lb_delta). */
+int sl_validate_services(struct sl_load *ld, const struct sl_validate_opts *opts);

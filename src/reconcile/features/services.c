@@ -545,3 +545,490 @@ out:
 	free(val);
 	return r;
 }
+
+/* ---- the incremental compile (lb.h, sl_lb_delta) ---- */
+
+/* A backend the verified set holds (or the change adds), with how many of
+ * the services use it and how many of those have it active. */
+struct ix_backend {
+	struct sl_backend_value v; /* flags: 0 */
+	uint32_t id;
+	uint32_t refs, active;
+	uint32_t next_free; /* in the free list: the next free record + 1 */
+};
+
+/* An open-addressing table of record numbers + 1 (0: empty), linear
+ * probing, deletion by moving the entries after the hole back. */
+struct ix_table {
+	uint32_t *slot;
+	size_t cap; /* a power of two */
+};
+
+struct sl_lb_index {
+	struct ix_backend *rec;
+	size_t n_rec, cap_rec, n_live;
+	uint32_t free_head; /* a free record + 1, or 0 */
+	struct ix_table by_value, by_id;
+	/* names: a hash's count of services (hash only: two names with one
+	 * hash count as a duplicate, which sends the change the full way) */
+	uint64_t *name_hash;
+	uint32_t *name_count;
+	size_t name_cap, name_used;
+	uint32_t max_backend_id, max_service_id;
+	size_t n_services;
+};
+
+static uint64_t value_hash(const struct sl_backend_value *v)
+{
+	return mix64(backend_hash(v));
+}
+
+static uint64_t id_hash(uint32_t id)
+{
+	return mix64(id);
+}
+
+static bool value_eq(const struct sl_backend_value *a, const struct sl_backend_value *b)
+{
+	return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
+}
+
+static uint64_t rec_hash(const struct sl_lb_index *ix, bool by_id, uint32_t r)
+{
+	return by_id ? id_hash(ix->rec[r].id) : value_hash(&ix->rec[r].v);
+}
+
+static int table_grow(struct sl_lb_index *ix, struct ix_table *t, bool by_id)
+{
+	size_t cap = t->cap ? t->cap * 2 : 64;
+	uint32_t *s = calloc(cap, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		size_t h;
+
+		if (!t->slot[i])
+			continue;
+		for (h = rec_hash(ix, by_id, t->slot[i] - 1) & (cap - 1); s[h]; h = (h + 1) & (cap - 1))
+			;
+		s[h] = t->slot[i];
+	}
+	free(t->slot);
+	t->slot = s;
+	t->cap = cap;
+	return 0;
+}
+
+/* The slot of the record with that value (or id), or of the hole where it
+ * would go. */
+static size_t table_find(const struct sl_lb_index *ix, const struct ix_table *t, const struct sl_backend_value *v,
+			 uint32_t id)
+{
+	size_t h = (v ? value_hash(v) : id_hash(id)) & (t->cap - 1);
+
+	for (; t->slot[h]; h = (h + 1) & (t->cap - 1)) {
+		const struct ix_backend *b = &ix->rec[t->slot[h] - 1];
+
+		if (v ? value_eq(&b->v, v) : b->id == id)
+			break;
+	}
+	return h;
+}
+
+static void table_delete(struct sl_lb_index *ix, struct ix_table *t, bool by_id, size_t hole)
+{
+	size_t mask = t->cap - 1;
+
+	t->slot[hole] = 0;
+	for (size_t j = (hole + 1) & mask; t->slot[j]; j = (j + 1) & mask) {
+		size_t home = rec_hash(ix, by_id, t->slot[j] - 1) & mask;
+
+		/* j's entry moves to the hole unless its home lies in (hole, j] */
+		if ((j > hole && (home <= hole || home > j)) || (j < hole && home <= hole && home > j)) {
+			t->slot[hole] = t->slot[j];
+			t->slot[j] = 0;
+			hole = j;
+		}
+	}
+}
+
+static struct ix_backend *ix_by_value(struct sl_lb_index *ix, const struct sl_backend_value *v)
+{
+	size_t h;
+
+	if (!ix->by_value.cap)
+		return NULL;
+	h = table_find(ix, &ix->by_value, v, 0);
+
+	return ix->by_value.slot[h] ? &ix->rec[ix->by_value.slot[h] - 1] : NULL;
+}
+
+static struct ix_backend *ix_by_id(struct sl_lb_index *ix, uint32_t id)
+{
+	size_t h;
+
+	if (!ix->by_id.cap)
+		return NULL;
+	h = table_find(ix, &ix->by_id, NULL, id);
+
+	return ix->by_id.slot[h] ? &ix->rec[ix->by_id.slot[h] - 1] : NULL;
+}
+
+static struct ix_backend *ix_add(struct sl_lb_index *ix, const struct sl_backend_value *v, uint32_t id)
+{
+	uint32_t r;
+
+	if ((ix->n_live + 1) * 2 > ix->by_value.cap &&
+	    (table_grow(ix, &ix->by_value, false) < 0 || table_grow(ix, &ix->by_id, true) < 0))
+		return NULL;
+	if (ix->free_head) {
+		r = ix->free_head - 1;
+		ix->free_head = ix->rec[r].next_free;
+	} else {
+		if (grow_array((void **)&ix->rec, &ix->cap_rec, ix->n_rec + 1, sizeof(*ix->rec)) < 0)
+			return NULL;
+		r = (uint32_t)ix->n_rec++;
+	}
+	ix->rec[r] = (struct ix_backend){ .v = *v, .id = id };
+	ix->rec[r].v.flags = 0;
+	ix->by_value.slot[table_find(ix, &ix->by_value, &ix->rec[r].v, 0)] = r + 1;
+	ix->by_id.slot[table_find(ix, &ix->by_id, NULL, id)] = r + 1;
+	ix->n_live++;
+	if (id > ix->max_backend_id)
+		ix->max_backend_id = id;
+	return &ix->rec[r];
+}
+
+static void ix_remove(struct sl_lb_index *ix, struct ix_backend *b)
+{
+	uint32_t r = (uint32_t)(b - ix->rec);
+
+	table_delete(ix, &ix->by_value, false, table_find(ix, &ix->by_value, &b->v, 0));
+	table_delete(ix, &ix->by_id, true, table_find(ix, &ix->by_id, NULL, b->id));
+	b->next_free = ix->free_head;
+	ix->free_head = r + 1;
+	ix->n_live--;
+}
+
+static uint64_t name_key(const char *name)
+{
+	uint64_t h = fnv1a64(FNV1A64_INIT, name, strlen(name));
+
+	return h ? h : 1;
+}
+
+static size_t name_slot(const struct sl_lb_index *ix, uint64_t h)
+{
+	size_t i = mix64(h) & (ix->name_cap - 1);
+
+	while (ix->name_hash[i] && ix->name_hash[i] != h)
+		i = (i + 1) & (ix->name_cap - 1);
+	return i;
+}
+
+/* Add d to a name's count (a name whose count falls to 0 keeps its slot
+ * until the table is made again). Returns the new count, or -ENOMEM. */
+static long name_add(struct sl_lb_index *ix, const char *name, int d)
+{
+	uint64_t h = name_key(name);
+	size_t i;
+
+	if ((ix->name_used + 1) * 2 > ix->name_cap) {
+		size_t cap = ix->name_cap ? ix->name_cap * 2 : 64, used = 0;
+		uint64_t *nh = calloc(cap, sizeof(*nh)), *oh = ix->name_hash;
+		uint32_t *nc = calloc(cap, sizeof(*nc)), *oc = ix->name_count;
+		size_t ocap = ix->name_cap;
+
+		if (!nh || !nc) {
+			free(nh);
+			free(nc);
+			return -ENOMEM;
+		}
+		ix->name_hash = nh;
+		ix->name_count = nc;
+		ix->name_cap = cap;
+		for (size_t k = 0; k < ocap; k++)
+			if (oh[k] && oc[k]) {
+				size_t s = name_slot(ix, oh[k]);
+
+				nh[s] = oh[k];
+				nc[s] = oc[k];
+				used++;
+			}
+		ix->name_used = used;
+		free(oh);
+		free(oc);
+	}
+	i = name_slot(ix, h);
+	if (!ix->name_hash[i]) {
+		ix->name_hash[i] = h;
+		ix->name_used++;
+	}
+	ix->name_count[i] = (uint32_t)((long)ix->name_count[i] + d);
+	return (long)ix->name_count[i];
+}
+
+void sl_lb_index_free(struct sl_lb_index *ix)
+{
+	if (!ix)
+		return;
+	free(ix->rec);
+	free(ix->by_value.slot);
+	free(ix->by_id.slot);
+	free(ix->name_hash);
+	free(ix->name_count);
+	free(ix);
+}
+
+static bool read_service(const struct sl_objset *s, const struct sl_obj *o, struct sl_service_value *v)
+{
+	if (o->kind != SL_OBJ_SERVICE || o->klen != sizeof(struct sl_service_key) || o->vlen != sizeof(*v))
+		return false;
+	memcpy(v, obj_val(s, o), sizeof(*v));
+	return v->n_members <= SL_LB_MAX_BACKENDS;
+}
+
+int sl_lb_index_build(const struct sl_objset *verified, const struct sl_state *st, struct sl_lb_index **ret)
+{
+	struct sl_lb_index *ix = calloc(1, sizeof(*ix));
+	struct sl_service_value *v = malloc(sizeof(*v));
+	int r = ix && v ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r >= 0 && i < verified->n; i++) {
+		const struct sl_obj *o = &verified->v[i];
+		struct sl_backend_key k;
+		struct sl_backend_value b;
+
+		if (o->kind != SL_OBJ_BACKEND)
+			continue;
+		if (o->klen != sizeof(k) || o->vlen != sizeof(b)) {
+			r = -EINVAL;
+			break;
+		}
+		memcpy(&k, obj_key(verified, o), sizeof(k));
+		memcpy(&b, obj_val(verified, o), sizeof(b));
+		b.flags = 0;
+		/* two ids for one backend: not what sl_lb_compile makes */
+		if (ix_by_value(ix, &b))
+			r = -EINVAL;
+		else
+			r = ix_add(ix, &b, k.id) ? 0 : -ENOMEM;
+	}
+	for (size_t i = 0; r >= 0 && i < verified->n; i++) {
+		const struct sl_obj *o = &verified->v[i];
+
+		if (o->kind != SL_OBJ_SERVICE)
+			continue;
+		if (!read_service(verified, o, v)) {
+			r = -EINVAL;
+			break;
+		}
+		ix->n_services++;
+		if (v->id > ix->max_service_id)
+			ix->max_service_id = v->id;
+		for (uint8_t m = 0; r >= 0 && m < v->n_members; m++) {
+			struct ix_backend *b = ix_by_id(ix, v->member[m].backend_id);
+
+			if (!b) {
+				r = -EINVAL;
+				break;
+			}
+			b->refs++;
+			b->active += !(v->member[m].flags & SL_LB_MEMBER_TERMINATING);
+		}
+	}
+	for (uint32_t i = 0; r >= 0 && i < st->n_services; i++)
+		if (name_add(ix, st->services[i].name, 1) < 0)
+			r = -ENOMEM;
+	free(v);
+	if (r < 0) {
+		sl_lb_index_free(ix);
+		ix = NULL;
+	}
+	*ret = ix;
+	return r;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sl_service_key));
+}
+
+int sl_lb_delta(struct sl_lb_index *ix, const struct sl_objset *verified, const struct sl_service *old, size_t n_old,
+		const struct sl_service *nw, size_t n_new, const struct sl_map_sizes *ms, struct sl_objset *want,
+		struct sl_objset *have)
+{
+	struct sl_service_key *okeys = calloc(n_old + 1, sizeof(*okeys));
+	struct sl_service_value *v = malloc(sizeof(*v));
+	uint32_t *touched = NULL;
+	size_t n_touched = 0, cap_touched = 0;
+	/* with no service before or after, the maps the services use come
+	 * or go: the whole state's compile says which */
+	int r = !okeys || !v ? -ENOMEM : !ix->n_services ? -EAGAIN : 0;
+
+#define TOUCH(id_)                                                                                               \
+	do {                                                                                                     \
+		if (grow_array((void **)&touched, &cap_touched, n_touched + 1, sizeof(*touched)) < 0)            \
+			r = -ENOMEM;                                                                             \
+		else                                                                                             \
+			touched[n_touched++] = (id_);                                                            \
+	} while (0)
+
+	/* names: the old ones go, the new ones must be alone */
+	for (size_t i = 0; r >= 0 && i < n_old; i++)
+		if (name_add(ix, old[i].name, -1) < 0)
+			r = -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < n_new; i++) {
+		long c = name_add(ix, nw[i].name, 1);
+
+		r = c < 0 ? -ENOMEM : c > 1 ? -EAGAIN : 0;
+	}
+	/* the old services: what verified holds for them goes, and the
+	 * backends they used lose them */
+	for (size_t i = 0; r >= 0 && i < n_old; i++) {
+		const struct sl_obj *o;
+
+		if (frontend_key(&old[i], &okeys[i]) < 0 ||
+		    !(o = objset_find(verified, SL_OBJ_SERVICE, &okeys[i], sizeof(okeys[i]))) ||
+		    !read_service(verified, o, v)) {
+			r = -EAGAIN;
+			break;
+		}
+		r = objset_add(have, SL_OBJ_SERVICE, &okeys[i], sizeof(okeys[i]), v, sizeof(*v));
+		for (uint8_t m = 0; r >= 0 && m < v->n_members; m++) {
+			struct ix_backend *b = ix_by_id(ix, v->member[m].backend_id);
+
+			if (!b || !b->refs) {
+				r = -EAGAIN;
+				break;
+			}
+			b->refs--;
+			b->active -= !(v->member[m].flags & SL_LB_MEMBER_TERMINATING);
+			TOUCH(b->id);
+		}
+	}
+	if (r >= 0 && n_old > 1)
+		qsort(okeys, n_old, sizeof(*okeys), key_cmp);
+	ix->n_services -= r >= 0 ? n_old : 0;
+	/* the new ones, compiled as sl_lb_compile does */
+	for (size_t i = 0; r >= 0 && i < n_new; i++) {
+		const struct sl_service *svc = &nw[i];
+		struct sl_service_key key;
+		struct ix_backend *mb[SL_LB_MAX_BACKENDS];
+		const struct sl_backend *src[SL_LB_MAX_BACKENDS];
+		uint64_t hash[SL_LB_MAX_BACKENDS];
+		const struct sl_obj *o;
+		uint32_t nm = 0, sid;
+
+		if (frontend_key(svc, &key) < 0 || svc->n_backends > SL_LB_MAX_BACKENDS) {
+			r = -EAGAIN;
+			break;
+		}
+		o = objset_find(verified, SL_OBJ_SERVICE, &key, sizeof(key));
+		if (o && !bsearch(&key, okeys, n_old, sizeof(*okeys), key_cmp)) {
+			r = -EAGAIN; /* another file's service has this frontend */
+			break;
+		}
+		if (o) {
+			memcpy(&sid, obj_val(verified, o), sizeof(sid)); /* the value's first member: id */
+		} else {
+			if (ix->max_service_id == UINT32_MAX) {
+				r = -EAGAIN;
+				break;
+			}
+			sid = ++ix->max_service_id;
+		}
+		for (uint32_t j = 0; r >= 0 && j < svc->n_backends; j++) {
+			struct sl_backend_value b;
+			struct ix_backend *x;
+
+			if (backend_of(svc, &svc->backends[j], &b) < 0) {
+				r = -EAGAIN;
+				break;
+			}
+			x = ix_by_value(ix, &b);
+			if (!x && ix->max_backend_id == UINT32_MAX) {
+				r = -EAGAIN;
+				break;
+			}
+			if (!x && !(x = ix_add(ix, &b, ix->max_backend_id + 1))) {
+				r = -ENOMEM;
+				break;
+			}
+			mb[nm] = x;
+			src[nm++] = &svc->backends[j];
+		}
+		if (r < 0)
+			break;
+		/* members in address order, as sl_lb_compile orders them */
+		for (uint32_t a = 1; a < nm; a++)
+			for (uint32_t c = a; c > 0 && backend_cmp(&mb[c - 1]->v, &mb[c]->v) > 0; c--) {
+				struct ix_backend *tb = mb[c];
+				const struct sl_backend *ts = src[c];
+
+				mb[c] = mb[c - 1];
+				src[c] = src[c - 1];
+				mb[c - 1] = tb;
+				src[c - 1] = ts;
+			}
+		memset(v, 0, sizeof(*v));
+		v->id = sid;
+		for (uint32_t m = 0; r >= 0 && m < nm; m++) {
+			bool term = src[m]->state == SL_BACKEND_TERMINATING;
+
+			v->member[m].backend_id = mb[m]->id;
+			v->member[m].weight = (uint16_t)src[m]->weight;
+			v->member[m].flags = term ? SL_LB_MEMBER_TERMINATING : 0;
+			mb[m]->refs++;
+			mb[m]->active += !term;
+			hash[m] = backend_hash(&mb[m]->v);
+			TOUCH(mb[m]->id);
+		}
+		v->n_members = (uint8_t)nm;
+		fill_slots(v, hash);
+		if (r >= 0)
+			r = objset_add(want, SL_OBJ_SERVICE, &key, sizeof(key), v, sizeof(*v));
+	}
+	ix->n_services += r >= 0 ? n_new : 0;
+	/* the backends touched: as they are now, or gone */
+	if (r >= 0 && n_touched > 1)
+		qsort(touched, n_touched, sizeof(*touched), cmp_u32);
+	for (size_t i = 0; r >= 0 && i < n_touched; i++) {
+		struct sl_backend_key k = { .id = touched[i] };
+		struct ix_backend *b;
+		const struct sl_obj *o;
+
+		if (i && touched[i] == touched[i - 1])
+			continue;
+		b = ix_by_id(ix, touched[i]);
+		o = objset_find(verified, SL_OBJ_BACKEND, &k, sizeof(k));
+		if (!b) {
+			r = -EAGAIN;
+			break;
+		}
+		if (o)
+			r = objset_add(have, SL_OBJ_BACKEND, &k, sizeof(k), obj_val(verified, o), o->vlen);
+		if (r >= 0 && b->refs) {
+			struct sl_backend_value bv = b->v;
+
+			bv.flags = b->active ? 0 : SL_BACKEND_F_TERMINATING;
+			r = objset_add(want, SL_OBJ_BACKEND, &k, sizeof(k), &bv, sizeof(bv));
+		} else if (r >= 0) {
+			ix_remove(ix, b);
+		}
+	}
+#undef TOUCH
+	/* what the maps hold after it */
+	if (r >= 0 && (!ix->n_services || ix->n_services > ms->size[SL_MAP_SERVICES] ||
+		       ix->n_live > ms->size[SL_MAP_BACKENDS]))
+		r = -EAGAIN;
+	if (r >= 0) {
+		objset_sort(want);
+		objset_sort(have);
+	}
+	free(okeys);
+	free(v);
+	free(touched);
+	return r;
+}
