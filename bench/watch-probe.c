@@ -14,6 +14,12 @@
  *       ~100 us (sleeping between lookups, never spinning) until
  *       (value & MASK) == (VALHEX & MASK)
  *       -> "LATENCY_US LOOKUPS", or after 5 s "timeout VALHEX|missing"
+ *   renamechange FROM TO KEYHEX MASKHEX
+ *       reads KEY's value, takes CLOCK_MONOTONIC, rename(FROM, TO), then
+ *       looks KEY up as above until (value & MASK) differs from what it
+ *       was (for a value the bench cannot know in advance: a service's
+ *       members, whose backend ids sluice gives)
+ *       -> "LATENCY_US LOOKUPS", or after 5 s "timeout VALHEX|missing"
  *   id
  *       -> "same" if MAP_PIN still names the map opened at start,
  *          else "replaced" (the datapath made a new map: the lookups
@@ -26,6 +32,7 @@
  */
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_BYTES 512
+#define MAX_BYTES 1024
 #define TIMEOUT_NS (5LL * 1000 * 1000 * 1000)
 #define PAUSE_NS (100 * 1000)
 
@@ -135,15 +142,26 @@ int main(int argc, char **argv)
 			} else {
 				printf("missing\n");
 			}
-		} else if (!strcmp(w[0], "rename") && n == 6) {
+		} else if ((!strcmp(w[0], "rename") && n == 6) || (!strcmp(w[0], "renamechange") && n == 5)) {
+			bool change = n == 5;
 			const struct timespec pause = { 0, PAUSE_NS };
 			long long t0, t;
 			unsigned long lookups = 0;
 			int r;
 
-			if (unhex(w[3], key, info.key_size) || unhex(w[4], want, info.value_size) ||
-			    unhex(w[5], mask, info.value_size)) {
+			int bad = unhex(w[3], key, info.key_size);
+
+			if (change)
+				bad = bad || unhex(w[4], mask, info.value_size);
+			else
+				bad = bad || unhex(w[4], want, info.value_size) || unhex(w[5], mask, info.value_size);
+			if (bad) {
 				printf("error: bad hex (key %u, value %u bytes)\n", info.key_size, info.value_size);
+				fflush(stdout);
+				continue;
+			}
+			if (change && bpf_map_lookup_elem(fd, key, want) < 0) {
+				printf("error: the key is not there before the rename\n");
 				fflush(stdout);
 				continue;
 			}
@@ -157,6 +175,8 @@ int main(int argc, char **argv)
 				r = probe(fd, key, want, mask, val, info.value_size);
 				t = now_ns();
 				lookups++;
+				if (change && r >= 0)
+					r = !r; /* done when it differs */
 				if (r == 1) {
 					printf("%.1f %lu\n", (double)(t - t0) / 1e3, lookups);
 					break;

@@ -5,11 +5,13 @@
  * services.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strbuf.h"
 #include "helpers.h"
 #include "reconcile/compile.h"
 #include "reconcile/lb.h"
@@ -237,4 +239,133 @@ Test(lb, shared_backend_is_one_entry)
 	cr_expect_eq(objset_count(&res.set, SL_OBJ_BACKEND), 2);
 	sl_compile_result_free(&res);
 	sl_load_free(&ld);
+}
+
+/* ---- the incremental compile (sl_lb_delta) ---- */
+
+/* Random services: `prefix`-i for i < n, frontends from 10.`net`.0.x,
+ * backends from a pool of 12 addresses (shared with the other services),
+ * weights 1-4, some terminating. */
+static void random_services(struct strbuf *b, unsigned *seed, const char *prefix, int net, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int nb = (int)(rand_r(seed) % 4);
+
+		strbuf_addf(b, "  - name: %s-%d\n    frontend: {ip: 10.%d.0.%d, port: %u, protocol: %s}\n", prefix, i,
+			    net, i + 1, 8000 + rand_r(seed) % 3, rand_r(seed) % 2 ? "TCP" : "UDP");
+		strbuf_adds(b, nb ? "    backends:\n" : "    backends: []\n");
+		for (int j = 0; j < nb; j++)
+			strbuf_addf(b, "      - {ip: 10.1.0.%u, port: %d, weight: %u%s}\n", 1 + rand_r(seed) % 4, 8080 + j,
+				    1 + rand_r(seed) % 4, rand_r(seed) % 5 ? "" : ", state: terminating");
+	}
+}
+
+static void assert_same_set(const struct sl_objset *a, const struct sl_objset *b, const char *what)
+{
+	cr_assert_eq(a->n, b->n, "%s: %zu objects, the whole compile %zu", what, a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct sl_obj *x = &a->v[i], *y = &b->v[i];
+
+		cr_assert(obj_cmp(a, x, b, y) == 0 && x->vlen == y->vlen &&
+				  !memcmp(obj_val(a, x), obj_val(b, y), x->vlen),
+			  "%s: object %zu (kind %u) differs from the whole compile's", what, i, x->kind);
+	}
+}
+
+/*
+ * The property: for random sequences of changes of some services (beside
+ * others that stay, sharing backends with them), the verified set patched
+ * with sl_lb_delta's objects is, after every step, what the whole state
+ * compiles to against it (ids and slot tables included).
+ */
+Test(lb, delta_is_the_whole_compile)
+{
+	for (unsigned run = 0; run < 40; run++) {
+		unsigned seed = 0x5eed + run;
+		struct strbuf fixed = {}, y = {};
+		struct compiled a;
+		struct sl_objset v = {};
+		struct sl_lb_index *ix = NULL;
+		int n_fixed = 1 + (int)(rand_r(&seed) % 5), n_chg = (int)(rand_r(&seed) % 6);
+
+		random_services(&fixed, &seed, "fix", 97, n_fixed);
+		strbuf_addf(&y, "version: 1\nservices:\n%s", fixed.s);
+		random_services(&y, &seed, "chg", 96, n_chg);
+		compile_yaml(&a, y.s, NULL, false);
+		cr_assert_eq(objset_append(&v, &a.res.set), 0);
+		objset_sort(&v);
+		cr_assert_eq(sl_lb_index_build(&v, &a.ld.state, &ix), 0);
+		for (int step = 0; step < 12; step++) {
+			struct compiled b, full;
+			struct sl_objset want = {}, have = {};
+			struct sl_compile_prev prev = {};
+			char(*names)[17] = NULL;
+			struct sl_diff d;
+			char what[64];
+			int n_new = (int)(rand_r(&seed) % 6);
+
+			snprintf(what, sizeof(what), "run %u step %d", run, step);
+			strbuf_free(&y);
+			strbuf_addf(&y, "version: 1\nservices:\n%s", fixed.s);
+			random_services(&y, &seed, "chg", 96, n_new);
+			compile_yaml(&b, y.s, NULL, false);
+			/* the changing services follow the fixed ones in both */
+			cr_assert_eq(sl_lb_delta(ix, &v, a.ld.state.services + n_fixed, a.ld.state.n_services - n_fixed,
+						 b.ld.state.services + n_fixed, b.ld.state.n_services - n_fixed,
+						 b.ld.state.datapath->map_sizes, &want, &have),
+				     0, "%s", what);
+			cr_assert_eq(sl_diff(&want, &have, &d), 0);
+			cr_assert_eq(sl_diff_patch(&v, &want, &have, &d), 0, "%s", what);
+			sl_compile_prev_from_live(&v, &prev, &names);
+			cr_assert_eq(sl_compile(&b.ld.state, &prev, &full.res), 0);
+			assert_same_set(&v, &full.res.set, what);
+			sl_compile_prev_free(&prev, names);
+			sl_compile_result_free(&full.res);
+			sl_diff_free(&d);
+			objset_free(&want);
+			objset_free(&have);
+			compiled_free(&a);
+			a = b;
+		}
+		sl_lb_index_free(ix);
+		objset_free(&v);
+		compiled_free(&a);
+		strbuf_free(&fixed);
+		strbuf_free(&y);
+	}
+}
+
+/* What the delta cannot compile alone: a frontend or a name that a service
+ * it does not change has. */
+Test(lb, delta_refuses_what_others_have)
+{
+	static const char *const changes[] = {
+		"  - {name: b, frontend: {ip: 10.96.0.1, port: 80}, backends: [{ip: 10.1.0.1}]}\n",
+		"  - {name: a, frontend: {ip: 10.96.0.2, port: 80}, backends: [{ip: 10.1.0.1}]}\n",
+	};
+
+	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		struct compiled a, b;
+		struct sl_objset v = {}, want = {}, have = {};
+		struct sl_lb_index *ix = NULL;
+		char y[1024];
+
+		compile_yaml(&a, "version: 1\nservices:\n  - {name: a, frontend: {ip: 10.96.0.1, port: 80}, "
+				 "backends: [{ip: 10.1.0.1}]}\n",
+			     NULL, false);
+		cr_assert_eq(objset_append(&v, &a.res.set), 0);
+		objset_sort(&v);
+		cr_assert_eq(sl_lb_index_build(&v, &a.ld.state, &ix), 0);
+		snprintf(y, sizeof(y), "version: 1\nservices:\n%s", changes[i]);
+		compile_yaml(&b, y, NULL, false);
+		cr_assert_eq(sl_lb_delta(ix, &v, NULL, 0, b.ld.state.services, b.ld.state.n_services,
+					 b.ld.state.datapath->map_sizes, &want, &have),
+			     -EAGAIN, "change %zu", i);
+		sl_lb_index_free(ix);
+		objset_free(&v);
+		objset_free(&want);
+		objset_free(&have);
+		compiled_free(&a);
+		compiled_free(&b);
+	}
 }

@@ -930,6 +930,11 @@ int sl_lb_delta(struct sl_lb_index *ix, const struct sl_objset *verified, const 
 			r = -EAGAIN; /* another file's service has this frontend */
 			break;
 		}
+		/* room for its backends first: mb[] points into the records */
+		if (grow_array((void **)&ix->rec, &ix->cap_rec, ix->n_rec + svc->n_backends + 1, sizeof(*ix->rec)) < 0) {
+			r = -ENOMEM;
+			break;
+		}
 		if (o) {
 			memcpy(&sid, obj_val(verified, o), sizeof(sid)); /* the value's first member: id */
 		} else {
