@@ -25,7 +25,10 @@
  * Every apply reads every file of DIR in full, but parses only the files
  * whose bytes changed since the last read: the others' documents come from
  * the loader's cache (sl_load_cache), which lives as long as the watch and
- * holds the files of the last read only.
+ * holds the files of the last read only. A change of one file that holds
+ * services only does not even copy the others' documents: its services
+ * are validated and compiled alone and patched into the kept state
+ * (apply_services_patch).
  */
 #include <errno.h>
 #include <limits.h>
