@@ -72,7 +72,8 @@ struct reconcile_result {
 	 * apply succeeded: the next incremental apply plans against it) */
 	struct sl_objset *verified;
 	bool incremental;  /* planned against the verified set, by key */
-	bool services_only; /* ... with only the changed services compiled */
+	unsigned section; /* ... with only the changed file's list compiled: SL_DOC_SERVICES or
+			   * SL_DOC_ENDPOINTS (0: the whole state) */
 	bool verified_lost; /* applied, but verified could not be kept up to date */
 	double compile_ms; /* the phases, for watch's log */
 	double read_ms, write_ms, verify_ms;
@@ -98,14 +99,16 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
  * change needs the full path (nothing was written; why_full says why). */
 int reconcile_apply_incremental(const struct cli *c, struct sl_load *ld, struct sl_objset *verified, FILE *err,
 				struct reconcile_result *res, char *why_full, size_t len);
-/* watch's apply of a change of one file that holds only services (the
- * load's services patch, validated): compiled alone against verified
- * (sl_lb_delta, with its index ix), applied as the incremental path does,
- * verified patched. Returns as reconcile_apply_incremental; on any result
- * but 0, ix is no longer right. */
-struct sl_services_patch;
+/* watch's apply of a change of one file that holds only services, or only
+ * remote endpoints (the load's section patch, validated): compiled alone
+ * against verified (sl_lb_delta with lb_ix, sl_ep_delta with ep_ix),
+ * applied as the incremental path does, verified patched. Returns as
+ * reconcile_apply_incremental; on any result but 0, the index used is no
+ * longer right. */
+struct sl_section_patch;
 struct sl_lb_index;
-int reconcile_apply_services(const struct cli *c, struct sl_load *good, struct sl_services_patch *patch,
-			     struct sl_lb_index *ix, struct sl_objset *verified, FILE *err, struct reconcile_result *res,
-			     char *why_full, size_t len);
+struct sl_ep_index;
+int reconcile_apply_section(const struct cli *c, struct sl_load *good, struct sl_section_patch *patch,
+			    struct sl_lb_index *lb_ix, struct sl_ep_index *ep_ix, struct sl_objset *verified, FILE *err,
+			    struct reconcile_result *res, char *why_full, size_t len);
 int cmd_watch(const struct cli *c);

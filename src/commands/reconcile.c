@@ -769,22 +769,25 @@ out:
 	return r;
 }
 
-int reconcile_apply_services(const struct cli *c, struct sl_load *good, struct sl_services_patch *patch,
-			     struct sl_lb_index *ix, struct sl_objset *verified, FILE *err, struct reconcile_result *res,
-			     char *why_full, size_t len)
+int reconcile_apply_section(const struct cli *c, struct sl_load *good, struct sl_section_patch *patch,
+			    struct sl_lb_index *lb_ix, struct sl_ep_index *ep_ix, struct sl_objset *verified, FILE *err,
+			    struct reconcile_result *res, char *why_full, size_t len)
 {
+	bool services = patch->section == SL_DOC_SERVICES;
 	struct pipeline p = { .err = err };
 	struct sl_objset *keep = res->verified;
-	struct sl_service *old = NULL, *both = NULL;
+	void *old = NULL;
+	char *both = NULL;
+	size_t esize = services ? sizeof(struct sl_service) : sizeof(struct sl_endpoint);
 	struct sl_kerr e = { "" };
 	uint32_t n_old = 0;
 	double t;
 	int r;
 
-	*res = (struct reconcile_result){ .verified = keep, .incremental = true, .services_only = true };
+	*res = (struct reconcile_result){ .verified = keep, .incremental = true, .section = patch->section };
 	sl_kernel_set_verbosity(c->verbose);
-	if (sl_load_file_services(good, patch->file, &old, &n_old) < 0) {
-		snprintf(why_full, len, "%s holds more than services", patch->file);
+	if (sl_load_file_section(good, patch->file, patch->section, &old, &n_old) < 0 || (services ? !lb_ix : !ep_ix)) {
+		snprintf(why_full, len, "%s holds more than %s", patch->file, services ? "services" : "endpoints");
 		return 2;
 	}
 	r = sl_kernel_open(cli_pin_dir(c), false, &p.k, &e);
@@ -796,36 +799,46 @@ int reconcile_apply_services(const struct cli *c, struct sl_load *good, struct s
 		goto out;
 	}
 	t = now_ms();
-	r = sl_lb_delta(ix, verified, old, n_old, patch->v, patch->n, good->state.datapath->map_sizes, &p.want,
-			&p.have);
+	if (services)
+		r = sl_lb_delta(lb_ix, verified, old, n_old, patch->v, patch->n, good->state.datapath->map_sizes,
+				&p.want, &p.have);
+	else
+		r = sl_ep_delta(ep_ix, &good->state, verified, old, n_old, patch->v, patch->n, &p.want, &p.have);
 	if (r >= 0)
 		r = sl_diff(&p.want, &p.have, &p.d);
 	res->compile_ms = now_ms() - t;
 	if (r == -EAGAIN) {
-		snprintf(why_full, len, "the services of %s need the whole state compiled", patch->file);
+		snprintf(why_full, len, "the %s of %s need the whole state compiled", services ? "services" : "endpoints",
+			 patch->file);
 		r = 2;
 		goto out;
 	}
 	if (r < 0) {
-		fprintf(err, "sluice watch: compiling the services of %s: %s\n", str_esc(patch->file), strerror(-r));
+		fprintf(err, "sluice watch: compiling the %s of %s: %s\n", services ? "services" : "endpoints",
+			str_esc(patch->file), strerror(-r));
 		r = 1;
 		goto out;
 	}
 	if (!p.d.n)
 		goto out;
-	/* the plan names the services, old and new, from a state of them */
-	both = malloc((patch->n + n_old + 1) * sizeof(*both));
+	/* the plan names the items, old and new, from a state of them */
+	both = malloc((patch->n + n_old + 1) * esize);
 	if (!both) {
 		r = 1;
 		fprintf(err, "sluice watch: out of memory\n");
 		goto out;
 	}
-	memcpy(both, patch->v, patch->n * sizeof(*both));
+	memcpy(both, patch->v, patch->n * esize);
 	if (n_old)
-		memcpy(both + patch->n, old, n_old * sizeof(*both));
+		memcpy(both + patch->n * esize, old, n_old * esize);
 	p.ld.state = good->state;
-	p.ld.state.services = both;
-	p.ld.state.n_services = patch->n + n_old;
+	if (services) {
+		p.ld.state.services = (struct sl_service *)both;
+		p.ld.state.n_services = patch->n + n_old;
+	} else {
+		p.ld.state.endpoints = (struct sl_endpoint *)both;
+		p.ld.state.n_endpoints = patch->n + n_old;
+	}
 	r = apply_entries(&p, res, err, why_full, len);
 	if (r == 0 && sl_diff_patch(verified, &p.want, &p.have, &p.d) < 0)
 		res->verified_lost = true; /* the kernel is right; what it holds is read again */

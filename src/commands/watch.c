@@ -28,7 +28,7 @@
  * holds the files of the last read only. A change of one file that holds
  * services only does not even copy the others' documents: its services
  * are validated and compiled alone and patched into the kept state
- * (apply_services_patch).
+ * (apply_section_patch); so does one of endpoints of other nodes.
  */
 #include <errno.h>
 #include <limits.h>
@@ -49,6 +49,7 @@
 #include "cli.h"
 #include "common/strbuf.h"
 #include "common/util.h"
+#include "reconcile/compile.h"
 #include "reconcile/lb.h"
 #include "reconcile/load.h"
 #include "reconcile/validate.h"
@@ -98,9 +99,10 @@ struct watch {
 	struct sl_objset verified;
 	bool have_verified;
 	/* What verified holds of services, indexed for a change of services
-	 * only (reconcile_apply_services): built after each apply of the
+	 * only (reconcile_apply_section): built after each apply of the
 	 * whole state, NULL when it is not known. */
 	struct sl_lb_index *lb_ix;
+	struct sl_ep_index *ep_ix; /* the same for remote endpoints (sl_ep_delta) */
 	uint64_t good_print;	 /* fingerprint of that state's files */
 	uint64_t reported_print; /* the files whose diagnostics were last logged */
 	bool have_reported;
@@ -426,22 +428,23 @@ static bool same_files(const struct sl_load *a, const struct sl_load *b)
 }
 
 /*
- * A change of one file that holds services and nothing else, before and
- * after (the common change of a large state): DIR read (every file, as
- * always), the file's services validated alone and compiled alone against
- * the verified set (reconcile_apply_services), the kept state patched.
- * Returns 2 when the change is not one of these (nothing done but reading
- * DIR: the caller loads it); else as reconcile_apply_services, *print the
- * files' fingerprint.
+ * A change of one file that holds services, or endpoints of other nodes,
+ * and nothing else, before and after (the common changes of a large
+ * state): DIR read (every file, as always), the file's list validated
+ * alone and compiled alone against the verified set
+ * (reconcile_apply_section), the kept state patched. Returns 2 when the
+ * change is not one of these (nothing done but reading DIR: the caller
+ * loads it); else as reconcile_apply_section, *print the files'
+ * fingerprint.
  */
-static int apply_services_patch(struct watch *w, const struct cli *qc, FILE *err, struct reconcile_result *res,
+static int apply_section_patch(struct watch *w, const struct cli *qc, FILE *err, struct reconcile_result *res,
 				uint64_t *print, double *load_ms, char *why_full, size_t len)
 {
 	struct sl_validate_opts opts = { .node = w->c->node, .strict_node = true,
 					 .hostname = w->host[0] ? w->host : NULL };
 	char *paths[] = { (char *)w->dir };
 	struct sl_load scan = {}, check = {};
-	struct sl_services_patch patch = {};
+	struct sl_section_patch patch = {};
 	const struct sl_load *parsed = NULL;
 	const char *name = NULL, *name2 = NULL;
 	struct links links;
@@ -459,16 +462,31 @@ static int apply_services_patch(struct watch *w, const struct cli *qc, FILE *err
 	/* one file changed, read without a diagnostic, the same files */
 	if (!parsed || parsed->diags.n || sl_load_cache_fresh(&w->cache, &it, &name2) || !same_files(&scan, &w->good))
 		goto out;
-	if (sl_services_patch_make(&w->good, name, parsed, &patch) < 0)
+	if (sl_section_patch_make(&w->good, name, parsed, &patch) < 0)
 		goto out;
-	check.state.services = patch.v;
-	check.state.n_services = patch.n;
-	if (sl_validate_services(&check, &opts) < 0 || check.diags.n)
+	if (patch.section == SL_DOC_SERVICES) {
+		check.state.services = patch.v;
+		check.state.n_services = patch.n;
+	} else {
+		/* checked with the nodes and identities of the kept state */
+		const struct sl_state *g = &w->good.state;
+
+		check.state.node = g->node;
+		check.state.nodes = g->nodes;
+		check.state.n_nodes = g->n_nodes;
+		check.state.identities = g->identities;
+		check.state.n_identities = g->n_identities;
+		check.state.datapath = g->datapath;
+		check.state.encryption = g->encryption;
+		check.state.endpoints = patch.v;
+		check.state.n_endpoints = patch.n;
+	}
+	if (sl_validate_section(&check, patch.section, &opts) < 0 || check.diags.n)
 		goto out; /* the full load reports it */
 	*print = scan.digest;
 	*load_ms = now_ms() - t0;
-	r = reconcile_apply_services(qc, &w->good, &patch, w->lb_ix, &w->verified, err, res, why_full, len);
-	if (r == 0 && sl_load_services_replace(&w->good, &patch) < 0) {
+	r = reconcile_apply_section(qc, &w->good, &patch, w->lb_ix, w->ep_ix, &w->verified, err, res, why_full, len);
+	if (r == 0 && sl_load_section_replace(&w->good, &patch) < 0) {
 		/* the kernel holds the change, the kept state does not: the
 		 * retry reads everything again */
 		fprintf(err, "sluice watch: keeping the state of %s: out of memory\n", str_esc(name));
@@ -477,7 +495,7 @@ static int apply_services_patch(struct watch *w, const struct cli *qc, FILE *err
 out:
 	check.state = (struct sl_state){};
 	sl_load_free(&check);
-	sl_services_patch_free(&patch);
+	sl_section_patch_free(&patch);
 	sl_load_free(&scan);
 	return r;
 }
@@ -507,16 +525,17 @@ static void apply_now(struct watch *w, enum reason why)
 	qc.quiet = true;
 	qc.verbose = 0;
 	qc.color = qc.color_stdout = false;
-	/* A change of services only, in one file, since a good load: its
-	 * services compiled alone (the index says what the others hold). */
-	if (incremental && w->lb_ix && w->have_good && w->have_reported && w->reported_print == w->good_print) {
+	/* A change of one file of services or remote endpoints only, since a
+	 * good load: compiled alone (the indexes say what the others hold). */
+	if (incremental && (w->lb_ix || w->ep_ix) && w->have_good && w->have_reported &&
+	    w->reported_print == w->good_print) {
 		w->applies++;
 		w->health.applies = w->applies;
 		w->t_debounce = NEVER;
 		w->t_retry = NEVER;
 		err = open_memstream(&errtext, &errlen);
 		res.verified = &w->verified;
-		r = err ? apply_services_patch(w, &qc, err, &res, &print, &load_ms, why_full, sizeof(why_full)) : 2;
+		r = err ? apply_section_patch(w, &qc, err, &res, &print, &load_ms, why_full, sizeof(why_full)) : 2;
 		if (err)
 			fclose(err);
 		err = NULL;
@@ -628,10 +647,12 @@ applied:
 	w->have_verified = r == 0 && !res.verified_lost;
 	if (!w->have_verified)
 		objset_free(&w->verified);
-	if (!w->have_verified || !patched) {
+	if (!w->have_verified || !patched || r) {
 		/* made again below once the state and verified agree */
 		sl_lb_index_free(w->lb_ix);
+		sl_ep_index_free(w->ep_ix);
 		w->lb_ix = NULL;
+		w->ep_ix = NULL;
 	}
 	reconcile_live_free(&job.live);
 	if (from_dir || patched)
@@ -660,7 +681,9 @@ applied:
 
 		/* which path, and what each phase took (-v, and in JSON always) */
 		if (res.incremental) {
-			const char *compiled = res.services_only ? "services" : "state";
+			const char *compiled = res.section == SL_DOC_SERVICES	 ? "services"
+					       : res.section == SL_DOC_ENDPOINTS ? "endpoints"
+										 : "state";
 			struct wfield f[] = { WF_S("reason", reason),	       WF_S("path", path),
 					      WF_S("compiled", compiled),      WF_D("loadMs", load_ms),
 					      WF_D("compileMs", res.compile_ms), WF_D("readMs", res.read_ms),
@@ -669,7 +692,10 @@ applied:
 			wlog_event(&w->log, WLOG_DEBUG, "path", f, ARRAY_SIZE(f),
 				   "incremental (%s compiled): load %.1f ms, compile and plan %.1f ms, read %.1f ms (the "
 				   "touched objects), write %.1f ms, verify %.1f ms",
-				   res.services_only ? "one file's services" : "the whole state", load_ms,
+				   res.section == SL_DOC_SERVICES    ? "one file's services"
+				   : res.section == SL_DOC_ENDPOINTS ? "one file's endpoints"
+								     : "the whole state",
+				   load_ms,
 				   res.compile_ms, res.read_ms, res.write_ms, res.verify_ms);
 		} else {
 			struct wfield f[] = { WF_S("reason", reason), WF_S("path", path), WF_S("fullBecause", why_full),
@@ -720,6 +746,8 @@ applied:
 			 * next change (its cost is the whole state's, once) */
 			if (sl_lb_index_build(&w->verified, &w->good.state, &w->lb_ix) < 0)
 				w->lb_ix = NULL;
+			if (sl_ep_index_build(&w->verified, &w->good.state, &w->ep_ix) < 0)
+				w->ep_ix = NULL;
 		}
 	}
 out:
@@ -1038,6 +1066,7 @@ out:
 		sl_load_free(&w.good);
 	objset_free(&w.verified);
 	sl_lb_index_free(w.lb_ix);
+	sl_ep_index_free(w.ep_ix);
 	sl_load_cache_free(&w.cache);
 	notifier_close(&w.notify);
 	if (w.ifd >= 0)

@@ -105,28 +105,29 @@ int sl_load_paths_scan(struct sl_load *ld, struct sl_load_cache *cache, char *co
 const struct sl_load *sl_load_cache_fresh(const struct sl_load_cache *cache, size_t *i, const char **name);
 
 /*
- * A change of one file that holds services and nothing else, before and
- * after, made to a loaded state without loading the others again (watch).
- * sl_services_patch_make copies the services of parsed (the file as the
- * cache parsed it anew) with the defaults a load fills; after validation
- * (sl_validate_services) and the apply, sl_load_services_replace puts them
- * in place of the file's old services in good (taking p's memory).
- * sl_load_file_services gives the file's services in good (one slice: a
- * merge keeps a file's items together). Returns 0; -EAGAIN when the
- * change is not of that kind (the file holds or held something else; it
- * is not one of good's files); -ENOMEM.
+ * A change of one file that holds one list and nothing else, before and
+ * after (services, or endpoints), made to a loaded state without loading
+ * the others again (watch). sl_section_patch_make copies that list from
+ * parsed (the file as the cache parsed it anew), with the defaults a load
+ * fills; after validation and the apply, sl_load_section_replace puts the
+ * items in place of the file's old ones in good (taking p's memory).
+ * sl_load_file_section gives the file's items of a list in good (one
+ * slice: a merge keeps a file's items together). Each returns 0; -EAGAIN
+ * when the change is not of that kind (the file holds or held something
+ * else, or two lists; it is not one of good's files); -ENOMEM.
  */
-struct sl_services_patch {
+struct sl_section_patch {
+	unsigned section; /* SL_DOC_SERVICES or SL_DOC_ENDPOINTS */
 	const char *file; /* as good names it */
-	struct sl_service *v;
+	void *v;	  /* struct sl_service or struct sl_endpoint items */
 	uint32_t n;
 	struct arena arena; /* their strings */
 };
-int sl_services_patch_make(const struct sl_load *good, const char *name, const struct sl_load *parsed,
-			   struct sl_services_patch *p);
-int sl_load_file_services(const struct sl_load *good, const char *file, struct sl_service **v, uint32_t *n);
-int sl_load_services_replace(struct sl_load *good, struct sl_services_patch *p);
-void sl_services_patch_free(struct sl_services_patch *p);
+int sl_section_patch_make(const struct sl_load *good, const char *name, const struct sl_load *parsed,
+			  struct sl_section_patch *p);
+int sl_load_file_section(const struct sl_load *good, const char *file, unsigned section, void **v, uint32_t *n);
+int sl_load_section_replace(struct sl_load *good, struct sl_section_patch *p);
+void sl_section_patch_free(struct sl_section_patch *p);
 
 /* Merge what was loaded and fill defaults; call once after the loads. */
 int sl_load_finish(struct sl_load *ld);

@@ -393,55 +393,78 @@ const struct sl_load *sl_load_cache_fresh(const struct sl_load_cache *cache, siz
 	return NULL;
 }
 
-int sl_services_patch_make(const struct sl_load *good, const char *name, const struct sl_load *parsed,
-			   struct sl_services_patch *p)
+/* The one list a document holds (SL_DOC_SERVICES or SL_DOC_ENDPOINTS),
+ * SL_DOC__MAX for none, or -1 for anything else. */
+static int doc_section(const struct sl_doc *d)
 {
-	const cyaml_schema_field_t *f = &sl_schema_doc.mapping.fields[SL_DOC_SERVICES];
-	int r = 0;
+	if (d->node || d->n_nodes || d->datapath || d->prefilter || d->n_identities || d->n_policies || d->encryption ||
+	    (d->n_services && d->n_endpoints))
+		return -1;
+	return d->n_services ? SL_DOC_SERVICES : d->n_endpoints ? SL_DOC_ENDPOINTS : SL_DOC__MAX;
+}
 
-	*p = (struct sl_services_patch){};
+int sl_section_patch_make(const struct sl_load *good, const char *name, const struct sl_load *parsed,
+			  struct sl_section_patch *p)
+{
+	int section = SL_DOC__MAX, r = 0;
+	void *old;
+	uint32_t n_old;
+
+	*p = (struct sl_section_patch){};
 	for (size_t i = 0; i < good->n_files && !p->file; i++)
 		if (streq(good->files[i], name))
 			p->file = good->files[i];
 	if (!p->file)
 		return -EAGAIN;
+	/* the list the file holds now, else the one it held */
+	for (size_t i = 0; i < parsed->n_docs; i++) {
+		int s = doc_section(parsed->docs[i].doc);
+
+		if (s < 0 || (s != SL_DOC__MAX && section != SL_DOC__MAX && s != section))
+			return -EAGAIN;
+		if (s != SL_DOC__MAX)
+			section = s;
+	}
+	if (section == SL_DOC__MAX) {
+		if (sl_load_file_section(good, p->file, SL_DOC_SERVICES, &old, &n_old) == 0 && n_old)
+			section = SL_DOC_SERVICES;
+		else if (sl_load_file_section(good, p->file, SL_DOC_ENDPOINTS, &old, &n_old) == 0 && n_old)
+			section = SL_DOC_ENDPOINTS;
+		else
+			return -EAGAIN;
+	}
+	p->section = (unsigned)section;
 	for (size_t i = 0; i < parsed->n_docs && r >= 0; i++) {
+		const cyaml_schema_field_t *f = &sl_schema_doc.mapping.fields[section];
 		const struct sl_doc *d = parsed->docs[i].doc;
 		struct sl_doc tmp = {};
-		struct sl_service *v;
+		size_t esize = f->value.sequence.entry->data_size;
+		uint64_t n = sl_schema_load_count((const char *)d + f->count_offset, f->count_size);
+		char *v;
 
-		if (d->node || d->n_nodes || d->datapath || d->prefilter || d->n_identities || d->n_endpoints ||
-		    d->n_policies || d->encryption) {
-			r = -EAGAIN;
-			break;
-		}
-		if (!d->n_services)
+		if (!n)
 			continue;
-		tmp.n_services = d->n_services; /* copy_sequence copies the items */
+		/* copy_sequence copies the items; the count comes along */
+		load_store_uint((char *)&tmp + f->count_offset, f->count_size, n);
 		r = copy_sequence(f, (char *)&tmp, (const char *)d, &p->arena);
-		v = r >= 0 ? realloc(p->v, (p->n + tmp.n_services) * sizeof(*p->v)) : NULL;
+		v = r >= 0 ? realloc(p->v, (p->n + n) * esize) : NULL;
 		if (r >= 0 && !v)
 			r = -ENOMEM;
 		if (r >= 0) {
-			memcpy(v + p->n, tmp.services, tmp.n_services * sizeof(*v));
-			for (uint32_t j = 0; j < tmp.n_services; j++) {
-				v[p->n + j].file = p->file;
-				v[p->n + j].doc_index = j;
-			}
+			char *items = *(char **)((char *)&tmp + f->data_offset);
+
+			memcpy(v + p->n * esize, items, n * esize);
+			load_section_items_set(p->section, v + p->n * esize, (uint32_t)n, p->file);
 			p->v = v;
-			p->n += tmp.n_services;
-			free(tmp.services);
+			p->n += (uint32_t)n;
+			free(items);
 		} else {
 			sl_schema_free_mapping(&sl_schema_doc, &tmp);
 		}
 	}
-	if (r < 0) {
-		sl_services_patch_free(p);
-		return r;
-	}
-	for (uint32_t i = 0; i < p->n; i++)
-		load_fill_service_defaults(&p->v[i]);
-	return 0;
+	if (r < 0)
+		sl_section_patch_free(p);
+	return r;
 }
 
 /* What this load did not read (a file removed or renamed) goes. */

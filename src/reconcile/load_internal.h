@@ -72,4 +72,7 @@ void load_cache_begin(struct sl_load_cache *cache);
 /* The defaults a merge fills in a service (its protocol, its backends'
  * ports and weights). */
 void load_fill_service_defaults(struct sl_service *svc);
+/* A patch's items (section: SL_DOC_SERVICES or SL_DOC_ENDPOINTS): their
+ * file and index set, the defaults a merge fills filled. */
+void load_section_items_set(unsigned section, void *v, uint32_t n, const char *file);
 void load_cache_end(struct sl_load_cache *cache);

@@ -4,6 +4,7 @@
 #include "load_internal.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -187,13 +188,54 @@ void sl_load_free(struct sl_load *ld)
 	memset(ld, 0, sizeof(*ld));
 }
 
-/* ---- a services patch (watch) ---- */
+/* ---- a section patch (watch) ---- */
 
-void sl_services_patch_free(struct sl_services_patch *p)
+/* The lists a patch may be of, as the state holds them. */
+struct section {
+	void **list;
+	uint32_t *n;
+	size_t esize, off_file, off_doc;
+};
+
+static int section_of(struct sl_state *st, unsigned section, struct section *s)
 {
-	free_list(&sl_schema_doc, SL_DOC_SERVICES, p->v, p->n);
+	if (section == SL_DOC_SERVICES)
+		*s = (struct section){ (void **)&st->services, &st->n_services, sizeof(struct sl_service),
+				       offsetof(struct sl_service, file), offsetof(struct sl_service, doc_index) };
+	else if (section == SL_DOC_ENDPOINTS)
+		*s = (struct section){ (void **)&st->endpoints, &st->n_endpoints, sizeof(struct sl_endpoint),
+				       offsetof(struct sl_endpoint, file), offsetof(struct sl_endpoint, doc_index) };
+	else
+		return -EAGAIN;
+	return 0;
+}
+
+static const char **item_file(const struct section *s, void *base, size_t i)
+{
+	return (const char **)((char *)base + i * s->esize + s->off_file);
+}
+
+void load_section_items_set(unsigned section, void *v, uint32_t n, const char *file)
+{
+	struct sl_state st = {};
+	struct section s;
+
+	if (section_of(&st, section, &s) < 0)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		*item_file(&s, v, i) = file;
+		*(uint32_t *)((char *)v + i * s.esize + s.off_doc) = i;
+		if (section == SL_DOC_SERVICES)
+			load_fill_service_defaults(&((struct sl_service *)v)[i]);
+	}
+}
+
+void sl_section_patch_free(struct sl_section_patch *p)
+{
+	if (p->v)
+		free_list(&sl_schema_doc, p->section, p->v, p->n);
 	arena_free(&p->arena);
-	*p = (struct sl_services_patch){};
+	*p = (struct sl_section_patch){};
 }
 
 /* Whether an origin or an item of a list is the file's. */
@@ -205,63 +247,71 @@ void sl_services_patch_free(struct sl_services_patch *p)
 		_yes;                                                \
 	})
 
-int sl_load_file_services(const struct sl_load *good, const char *file, struct sl_service **v, uint32_t *n)
+int sl_load_file_section(const struct sl_load *good, const char *file, unsigned section, void **v, uint32_t *n)
 {
-	const struct sl_state *st = &good->state;
-	uint32_t first = st->n_services, last = 0;
+	struct sl_state *st = (struct sl_state *)&good->state;
+	struct section s;
+	uint32_t first, last = 0;
 
+	if (section_of(st, section, &s) < 0)
+		return -EAGAIN;
 	if (st->node_origin.file == file || st->datapath_origin.file == file || st->prefilter_origin.file == file ||
 	    st->encryption_origin.file == file || FROM_FILE(st->nodes, st->n_nodes, file) ||
-	    FROM_FILE(st->identities, st->n_identities, file) || FROM_FILE(st->endpoints, st->n_endpoints, file) ||
-	    FROM_FILE(st->policies, st->n_policies, file))
+	    FROM_FILE(st->identities, st->n_identities, file) || FROM_FILE(st->policies, st->n_policies, file) ||
+	    (section != SL_DOC_ENDPOINTS && FROM_FILE(st->endpoints, st->n_endpoints, file)) ||
+	    (section != SL_DOC_SERVICES && FROM_FILE(st->services, st->n_services, file)))
 		return -EAGAIN;
-	for (uint32_t i = 0; i < st->n_services; i++)
-		if (st->services[i].file == file) {
-			if (first == st->n_services)
+	first = *s.n;
+	for (uint32_t i = 0; i < *s.n; i++)
+		if (*item_file(&s, *s.list, i) == file) {
+			if (first == *s.n)
 				first = i;
 			last = i;
 		}
-	if (first == st->n_services) {
+	if (first == *s.n) {
 		*v = NULL;
 		*n = 0;
 		return 0;
 	}
 	/* one slice, as the merge makes it */
 	for (uint32_t i = first; i <= last; i++)
-		if (st->services[i].file != file)
+		if (*item_file(&s, *s.list, i) != file)
 			return -EAGAIN;
-	*v = &st->services[first];
+	*v = (char *)*s.list + first * s.esize;
 	*n = last - first + 1;
 	return 0;
 }
 
-int sl_load_services_replace(struct sl_load *good, struct sl_services_patch *p)
+int sl_load_section_replace(struct sl_load *good, struct sl_section_patch *p)
 {
 	struct sl_state *st = &good->state;
-	struct sl_service *old, *v;
+	struct sl_file_arena *fa = NULL;
+	struct section s;
+	void *old, *v;
 	uint32_t n_old, at = 0, n;
 	size_t fi = good->n_files;
-	struct sl_file_arena *fa = NULL;
-	int r = sl_load_file_services(good, p->file, &old, &n_old);
+	int r = sl_load_file_section(good, p->file, p->section, &old, &n_old);
 
-	if (r < 0)
-		return r;
+	if (r < 0 || section_of(st, p->section, &s) < 0)
+		return r < 0 ? r : -EAGAIN;
 	for (size_t i = 0; i < good->n_files; i++)
 		if (good->files[i] == p->file)
 			fi = i;
 	if (fi == good->n_files)
 		return -EAGAIN;
 	if (old) {
-		at = (uint32_t)(old - st->services);
+		at = (uint32_t)(((char *)old - (char *)*s.list) / s.esize);
 	} else {
-		/* where the file's services go: after those of the files
-		 * before it (the services are in the order of their files) */
+		/* where the file's items go: after those of the files before
+		 * it (a list is in the order of its files) */
 		size_t cur = 0;
 		const char *curf = NULL;
 
-		for (at = 0; at < st->n_services; at++) {
-			if (st->services[at].file != curf) {
-				curf = st->services[at].file;
+		for (at = 0; at < *s.n; at++) {
+			const char *f = *item_file(&s, *s.list, at);
+
+			if (f != curf) {
+				curf = f;
 				for (cur = 0; cur < good->n_files && good->files[cur] != curf; cur++)
 					;
 			}
@@ -281,26 +331,23 @@ int sl_load_services_replace(struct sl_load *good, struct sl_services_patch *p)
 		fa = &a[good->n_file_arenas++];
 		*fa = (struct sl_file_arena){ .file = p->file };
 	}
-	n = st->n_services - n_old + p->n;
-	v = malloc((n ? n : 1) * sizeof(*v));
+	n = *s.n - n_old + p->n;
+	v = malloc((n ? n : 1) * s.esize);
 	if (!v)
 		return -ENOMEM;
-	memcpy(v, st->services, at * sizeof(*v));
-	memcpy(v + at, p->v, p->n * sizeof(*v));
-	memcpy(v + at + p->n, st->services + at + n_old, (st->n_services - at - n_old) * sizeof(*v));
-	/* the old ones' lists and mappings go; their strings with their
+	memcpy(v, *s.list, at * s.esize);
+	memcpy((char *)v + at * s.esize, p->v, p->n * s.esize);
+	memcpy((char *)v + (at + p->n) * s.esize, (char *)*s.list + (at + n_old) * s.esize,
+	       (*s.n - at - n_old) * s.esize);
+	/* the old items' lists and mappings go; their strings with their
 	 * file's arena (or, for those of the first load, with the load) */
-	{
-		struct sl_service *gone = st->services;
-
-		memmove(gone, gone + at, n_old * sizeof(*gone));
-		free_list(&sl_schema_doc, SL_DOC_SERVICES, gone, n_old);
-	}
-	st->services = v;
-	st->n_services = n;
+	memmove(*s.list, (char *)*s.list + at * s.esize, n_old * s.esize);
+	free_list(&sl_schema_doc, p->section, *s.list, n_old);
+	*s.list = v;
+	*s.n = n;
 	arena_free(&fa->arena);
 	fa->arena = p->arena;
 	free(p->v);
-	*p = (struct sl_services_patch){};
+	*p = (struct sl_section_patch){};
 	return 0;
 }

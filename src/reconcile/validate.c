@@ -144,7 +144,7 @@ int sl_validate(struct sl_load *ld, const struct sl_validate_opts *opts)
 	return v.oom || ld->diags.out_of_memory ? -ENOMEM : 0;
 }
 
-int sl_validate_services(struct sl_load *ld, const struct sl_validate_opts *opts)
+int sl_validate_section(struct sl_load *ld, unsigned section, const struct sl_validate_opts *opts)
 {
 	struct val v = {
 		.ld = ld,
@@ -155,7 +155,16 @@ int sl_validate_services(struct sl_load *ld, const struct sl_validate_opts *opts
 	};
 	size_t backends = 0;
 
-	services_validate(&v, &backends);
+	if (section == SL_DOC_SERVICES) {
+		services_validate(&v, &backends);
+	} else {
+		/* which node this is, and the identities' index (the nodes and
+		 * identities were checked with the whole state: read only) */
+		nodes_resolve_this_node(&v);
+		identities_validate(&v);
+		if (!v.oom)
+			endpoints_validate(&v);
+	}
 	for (size_t i = 0; i < v.lidx_cap; i++)
 		free(v.lidx[i].v);
 	free(v.lidx);

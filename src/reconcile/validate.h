@@ -16,8 +16,9 @@
  */
 int sl_validate(struct sl_load *ld, const struct sl_validate_opts *opts);
 
-/* The checks of the services section alone, on ld->state's services (the
- * rest of the state is not looked at): watch's services patch, whose
- * services are checked against the others' by the incremental compile
- * (lb.h, sl_lb_delta). */
-int sl_validate_services(struct sl_load *ld, const struct sl_validate_opts *opts);
+/* The checks of one list alone (section: SL_DOC_SERVICES, or
+ * SL_DOC_ENDPOINTS with ld->state's nodes, identities, datapath and node
+ * those of the whole state, only read): watch's section patch, whose items
+ * are checked against the others' by the incremental compile (sl_lb_delta,
+ * sl_ep_delta). */
+int sl_validate_section(struct sl_load *ld, unsigned section, const struct sl_validate_opts *opts);

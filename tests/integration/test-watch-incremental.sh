@@ -77,6 +77,24 @@ policies_yaml() {
 		echo "    ingress: [{fromEndpoints: [{matchLabels: {app: web}}], toPorts: [{ports: [{port: 5432}]}]}]"
 	fi
 }
+# Nodes: this one, and node-b whose endpoints are in 30-remote.yaml (ipcache
+# entries only: a change of them alone is compiled alone).
+cat <<EOF | put 01-nodes.yaml
+version: 1
+node: node-a
+nodes:
+  - {name: node-a, ip: 192.168.77.1, podCIDRs: [10.1.0.0/16, "fd00:1::/64"]}
+  - {name: node-b, ip: 192.168.77.2, podCIDRs: [10.2.0.0/16, "fd00:2::/64"]}
+EOF
+remote_yaml() {
+	local n=$1 off=$((RANDOM % 50)) i
+	echo "version: 1"
+	((n)) && echo "endpoints:"
+	for ((i = 0; i < n; i++)); do
+		echo "  - {name: remote-$i, ipv4: 10.2.0.$((10 + (off + i) % 60)), identity: $((1000 + RANDOM % 3)), node: node-b$( ((RANDOM % 3 == 0)) && echo ", ipv6: \"fd00:2::$((16 + (off + i) % 60))\"")}"
+	done
+}
+remote_yaml 2 | put 30-remote.yaml
 services_yaml 3 | put 20-services.yaml
 policies_yaml 0 | put 10-policies.yaml
 
@@ -92,8 +110,8 @@ for line in sys.stdin:
         continue
     if o.get("event") == "path":
         p = o["path"] + (" (%s)" % o["fullBecause"] if o.get("fullBecause") else "")
-        if o.get("compiled") == "services":
-            p += " services"
+        if o.get("compiled") in ("services", "endpoints"):
+            p += " " + o["compiled"]
 print(p or "none")'
 }
 # converged TEXT: a full plan against a full observation finds nothing
@@ -150,10 +168,17 @@ it_check "and back, its services compiled alone ($STEP_PATH)" test "$STEP_PATH" 
 it_check "the service takes connections again" connect
 
 # The random walk: the property after every step.
-incremental=0 alone=0 full=0 POLICY_SIZE=65536
-for ((s = 1; s <= 24; s++)); do
+incremental=0 alone=0 ealone=0 full=0 POLICY_SIZE=65536
+# every kind of step once first, in a random order, then at random
+order=(0 1 2 3 4 5 6 7)
+for ((i = 7; i > 0; i--)); do
+	j=$((RANDOM % (i + 1)))
+	t=${order[i]} order[i]=${order[j]} order[j]=$t
+done
+for ((s = 1; s <= 28; s++)); do
 	w_mark
-	case $((RANDOM % 7)) in
+	case $( ((s <= 8)) && echo "${order[s - 1]}" || echo $((RANDOM % 8))) in
+	7) what="remote endpoints ($s)"; remote_yaml $((RANDOM % 5)) | put 30-remote.yaml ;;
 	0 | 1 | 2) what="services ($s)"; services_yaml $((RANDOM % 8)) | put 20-services.yaml ;;
 	3) what="policies ($s)"; policies_yaml 0 | put 10-policies.yaml ;;
 	4) what="policies with a CIDR ($s)"; policies_yaml 1 | put 10-policies.yaml ;;
@@ -173,12 +198,13 @@ for ((s = 1; s <= 24; s++)); do
 	case $STEP_PATH in
 	incremental) incremental=$((incremental + 1)) ;;
 	"incremental services") alone=$((alone + 1)) ;;
+	"incremental endpoints") ealone=$((ealone + 1)) ;;
 	full*) full=$((full + 1)) ;;
 	esac
 	echo "   step $s: $what: $STEP_PATH"
 done
-it_check "the walk took every path ($alone with services compiled alone, $incremental incremental, $full full)" \
-	test "$alone" -gt 0 -a "$incremental" -gt 0 -a "$full" -gt 0
+it_check "the walk took every path ($alone with services compiled alone, $ealone with endpoints compiled alone, $incremental incremental, $full full)" \
+	test "$alone" -gt 0 -a "$ealone" -gt 0 -a "$incremental" -gt 0 -a "$full" -gt 0
 
 # Drift in what a change touches: the service's entry deleted behind
 # watch's back; the next change of it goes the full way and repairs it.

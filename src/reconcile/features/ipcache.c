@@ -10,7 +10,9 @@
 
 #include <sluice/abi.h>
 
+#include "common/counts.h"
 #include "common/util.h"
+#include "reconcile/compile.h"
 #include "reconcile/encrypt.h"
 
 static const struct sl_node *node_by_name(const struct sl_state *st, const char *name)
@@ -124,5 +126,189 @@ int ipcache_compile(const struct sl_state *st, const struct policy_cidr *cidrs, 
 	}
 out:
 	free(e);
+	return r;
+}
+
+/* ---- the incremental compile of remote endpoints (compile.h) ---- */
+
+struct sl_ep_index {
+	struct counts names;	/* endpoints by name */
+	struct counts used;	/* endpoints by identity */
+	struct counts others;	/* the ipcache keys nodes and policies give */
+	size_t n_ipcache;
+};
+
+static uint64_t ipc_key_hash(const struct sl_prefix *p)
+{
+	struct sl_ipcache_key k;
+
+	ipc_key(&k, p);
+	return counts_key(&k, sizeof(k));
+}
+
+void sl_ep_index_free(struct sl_ep_index *ix)
+{
+	if (!ix)
+		return;
+	counts_free(&ix->names);
+	counts_free(&ix->used);
+	counts_free(&ix->others);
+	free(ix);
+}
+
+int sl_ep_index_build(const struct sl_objset *verified, const struct sl_state *st, struct sl_ep_index **ret)
+{
+	struct sl_ep_index *ix = calloc(1, sizeof(*ix));
+	int r = ix ? 0 : -ENOMEM;
+
+#define OTHER(p_)                                                                      \
+	do {                                                                           \
+		if ((p_)->family && counts_add(&ix->others, ipc_key_hash(p_), 1) < 0) \
+			r = -ENOMEM;                                                   \
+	} while (0)
+
+	if (ix)
+		ix->n_ipcache = objset_count(verified, SL_OBJ_IPCACHE);
+	for (uint32_t i = 0; r >= 0 && i < st->n_endpoints; i++) {
+		const struct sl_endpoint *ep = &st->endpoints[i];
+
+		if ((ep->name && counts_add(&ix->names, counts_key(ep->name, strlen(ep->name)), 1) < 0) ||
+		    counts_add(&ix->used, (uint64_t)ep->identity + 1, 1) < 0)
+			r = -ENOMEM;
+	}
+	for (uint32_t i = 0; r >= 0 && i < st->n_nodes; i++) {
+		const struct sl_node *nd = &st->nodes[i];
+
+		OTHER(&nd->ip_pfx);
+		for (uint32_t j = 0; nd->pod_cidrs_pfx && j < nd->n_pod_cidrs; j++)
+			OTHER(&nd->pod_cidrs_pfx[j]);
+	}
+	for (uint32_t i = 0; r >= 0 && i < st->n_policies; i++)
+		for (int d = 0; d < SL_DIRECTION__MAX; d++)
+			for (uint32_t j = 0; j < st->policies[i].rules[d].n; j++) {
+				const struct sl_rule *ru = &st->policies[i].rules[d].v[j];
+
+				for (uint32_t q = 0; ru->cidrs_pfx && q < ru->n_cidrs; q++)
+					OTHER(&ru->cidrs_pfx[q]);
+				for (uint32_t q = 0; q < ru->n_cidr_sets; q++) {
+					const struct sl_cidr_set *cs = &ru->cidr_sets[q];
+
+					OTHER(&cs->cidr_pfx);
+					for (uint32_t x = 0; cs->except_pfx && x < cs->n_except; x++)
+						OTHER(&cs->except_pfx[x]);
+				}
+			}
+#undef OTHER
+	if (r < 0) {
+		sl_ep_index_free(ix);
+		ix = NULL;
+	}
+	*ret = ix;
+	return r;
+}
+
+/* The ipcache keys of an endpoint (its addresses), into k; how many. */
+static int ep_keys(const struct sl_endpoint *ep, struct sl_ipcache_key k[2])
+{
+	int n = 0;
+
+	if (ep->ipv4_pfx.family)
+		ipc_key(&k[n++], &ep->ipv4_pfx);
+	if (ep->ipv6_pfx.family)
+		ipc_key(&k[n++], &ep->ipv6_pfx);
+	return n;
+}
+
+static int ipc_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct sl_ipcache_key));
+}
+
+int sl_ep_delta(struct sl_ep_index *ix, const struct sl_state *st, const struct sl_objset *verified,
+		const struct sl_endpoint *old, size_t n_old, const struct sl_endpoint *nw, size_t n_new,
+		struct sl_objset *want, struct sl_objset *have)
+{
+	struct sl_ipcache_key *okeys = calloc(2 * n_old + 1, sizeof(*okeys));
+	uint32_t *ids = calloc(n_old + n_new + 1, sizeof(*ids)), *before = calloc(n_old + n_new + 1, sizeof(*before));
+	size_t n_okeys = 0, n_ids = n_old + n_new, n_keys_new = 0;
+	int r = okeys && ids && before ? 0 : -ENOMEM;
+
+	/* remote endpoints only: a local one has a device, programs, an id */
+	for (size_t i = 0; r >= 0 && i < n_old + n_new; i++) {
+		const struct sl_endpoint *ep = i < n_old ? &old[i] : &nw[i - n_old];
+
+		if (endpoints_is_local(st, ep) || !node_by_name(st, ep->node))
+			r = -EAGAIN;
+		else
+			ids[i] = ep->identity;
+	}
+	/* names: the old ones go, the new ones must be alone */
+	for (size_t i = 0; r >= 0 && i < n_old; i++)
+		if (old[i].name && counts_add(&ix->names, counts_key(old[i].name, strlen(old[i].name)), -1) < 0)
+			r = -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < n_new; i++) {
+		long c = nw[i].name ? counts_add(&ix->names, counts_key(nw[i].name, strlen(nw[i].name)), 1) : 0;
+
+		r = c < 0 ? -ENOMEM : c > 1 ? -EAGAIN : 0;
+	}
+	/* Identities in use: one that gains its first endpoint or loses its
+	 * last changes what the policies' selectors match among endpoints
+	 * (their warnings): the whole state's way. */
+	for (size_t i = 0; r >= 0 && i < n_ids; i++)
+		before[i] = counts_get(&ix->used, (uint64_t)ids[i] + 1);
+	for (size_t i = 0; r >= 0 && i < n_ids; i++)
+		if (counts_add(&ix->used, (uint64_t)ids[i] + 1, i < n_old ? -1 : 1) < 0)
+			r = -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < n_ids; i++)
+		if (!before[i] != !counts_get(&ix->used, (uint64_t)ids[i] + 1))
+			r = -EAGAIN;
+	/* the old entries: as verified holds them, and the endpoint's alone */
+	for (size_t i = 0; r >= 0 && i < n_old; i++) {
+		struct sl_ipcache_key k[2];
+		int n = ep_keys(&old[i], k);
+
+		for (int a = 0; r >= 0 && a < n; a++) {
+			const struct sl_obj *o = objset_find(verified, SL_OBJ_IPCACHE, &k[a], sizeof(k[a]));
+
+			if (!o || counts_get(&ix->others, counts_key(&k[a], sizeof(k[a]))))
+				r = -EAGAIN;
+			else
+				r = objset_add(have, SL_OBJ_IPCACHE, &k[a], sizeof(k[a]), obj_val(verified, o), o->vlen);
+			okeys[n_okeys++] = k[a];
+		}
+	}
+	if (r >= 0 && n_okeys > 1)
+		qsort(okeys, n_okeys, sizeof(*okeys), ipc_key_cmp);
+	/* the new ones, as ipcache_compile makes them */
+	for (size_t i = 0; r >= 0 && i < n_new; i++) {
+		struct sl_ipcache_key k[2];
+		int n = ep_keys(&nw[i], k);
+
+		for (int a = 0; r >= 0 && a < n; a++) {
+			struct sl_ipcache_value v = { .identity = nw[i].identity };
+
+			if (counts_get(&ix->others, counts_key(&k[a], sizeof(k[a]))) ||
+			    (objset_find(verified, SL_OBJ_IPCACHE, &k[a], sizeof(k[a])) &&
+			     !bsearch(&k[a], okeys, n_okeys, sizeof(*okeys), ipc_key_cmp))) {
+				r = -EAGAIN; /* another source's prefix: the whole compile ranks them */
+				break;
+			}
+			remote_info(st, node_by_name(st, nw[i].node), &v);
+			r = objset_add(want, SL_OBJ_IPCACHE, &k[a], sizeof(k[a]), &v, sizeof(v));
+			n_keys_new++;
+		}
+	}
+	if (r >= 0) {
+		ix->n_ipcache = ix->n_ipcache - n_okeys + n_keys_new;
+		if (ix->n_ipcache > st->datapath->map_sizes->size[SL_MAP_IPCACHE])
+			r = -EAGAIN;
+	}
+	if (r >= 0) {
+		objset_sort(want);
+		objset_sort(have);
+	}
+	free(okeys);
+	free(ids);
+	free(before);
 	return r;
 }

@@ -14,6 +14,7 @@
 #include <sluice/abi.h>
 
 #include "common.h"
+#include "common/counts.h"
 #include "common/util.h"
 #include "reconcile/lb.h"
 #include "reconcile/net.h"
@@ -571,9 +572,7 @@ struct sl_lb_index {
 	struct ix_table by_value, by_id;
 	/* names: a hash's count of services (hash only: two names with one
 	 * hash count as a duplicate, which sends the change the full way) */
-	uint64_t *name_hash;
-	uint32_t *name_count;
-	size_t name_cap, name_used;
+	struct counts names;
 	uint32_t max_backend_id, max_service_id;
 	size_t n_services;
 };
@@ -711,62 +710,12 @@ static void ix_remove(struct sl_lb_index *ix, struct ix_backend *b)
 	ix->n_live--;
 }
 
-static uint64_t name_key(const char *name)
-{
-	uint64_t h = fnv1a64(FNV1A64_INIT, name, strlen(name));
-
-	return h ? h : 1;
-}
-
-static size_t name_slot(const struct sl_lb_index *ix, uint64_t h)
-{
-	size_t i = mix64(h) & (ix->name_cap - 1);
-
-	while (ix->name_hash[i] && ix->name_hash[i] != h)
-		i = (i + 1) & (ix->name_cap - 1);
-	return i;
-}
-
-/* Add d to a name's count (a name whose count falls to 0 keeps its slot
- * until the table is made again). Returns the new count, or -ENOMEM. */
+/* Add d to a name's count: the count after, or -ENOMEM. */
 static long name_add(struct sl_lb_index *ix, const char *name, int d)
 {
-	uint64_t h = name_key(name);
-	size_t i;
+	long n = counts_add(&ix->names, counts_key(name, strlen(name)), d);
 
-	if ((ix->name_used + 1) * 2 > ix->name_cap) {
-		size_t cap = ix->name_cap ? ix->name_cap * 2 : 64, used = 0;
-		uint64_t *nh = calloc(cap, sizeof(*nh)), *oh = ix->name_hash;
-		uint32_t *nc = calloc(cap, sizeof(*nc)), *oc = ix->name_count;
-		size_t ocap = ix->name_cap;
-
-		if (!nh || !nc) {
-			free(nh);
-			free(nc);
-			return -ENOMEM;
-		}
-		ix->name_hash = nh;
-		ix->name_count = nc;
-		ix->name_cap = cap;
-		for (size_t k = 0; k < ocap; k++)
-			if (oh[k] && oc[k]) {
-				size_t s = name_slot(ix, oh[k]);
-
-				nh[s] = oh[k];
-				nc[s] = oc[k];
-				used++;
-			}
-		ix->name_used = used;
-		free(oh);
-		free(oc);
-	}
-	i = name_slot(ix, h);
-	if (!ix->name_hash[i]) {
-		ix->name_hash[i] = h;
-		ix->name_used++;
-	}
-	ix->name_count[i] = (uint32_t)((long)ix->name_count[i] + d);
-	return (long)ix->name_count[i];
+	return n < 0 ? -ENOMEM : n;
 }
 
 void sl_lb_index_free(struct sl_lb_index *ix)
@@ -776,8 +725,7 @@ void sl_lb_index_free(struct sl_lb_index *ix)
 	free(ix->rec);
 	free(ix->by_value.slot);
 	free(ix->by_id.slot);
-	free(ix->name_hash);
-	free(ix->name_count);
+	counts_free(&ix->names);
 	free(ix);
 }
 
