@@ -68,6 +68,7 @@ struct reconcile_result {
 	bool invalid; /* the state was refused (capacity); the load's diagnostics say why */
 	size_t kinds[SL_OBJ__MAX]; /* the objects an apply that succeeded changed, by kind */
 	char *plan; /* the text plan when changed (free it) */
+	bool no_plan_text; /* given: no text (plan stays NULL), only the lines counted */
 	/* watch: the set the kernel holds now, verified (moved here when the
 	 * apply succeeded: the next incremental apply plans against it) */
 	struct sl_objset *verified;

@@ -600,7 +600,10 @@ void reconcile_live_free(struct reconcile_live *live)
 static int render_plan(struct pipeline *p, struct reconcile_result *res)
 {
 	size_t len = 0;
-	FILE *f = open_memstream(&res->plan, &len);
+	/* without the text, the lines are still counted (the applied event's
+	 * counts), into nothing: a large state's first plan is hundreds of
+	 * megabytes of text */
+	FILE *f = res->no_plan_text ? fopen("/dev/null", "w") : open_memstream(&res->plan, &len);
 	int r = 0;
 
 	if (!f || sl_plan_write(&p->want, &p->have, &p->d, &p->ld.state, SL_PLAN_TEXT, false, f, res->lines) < 0) {
@@ -628,7 +631,7 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 	struct sl_objset *keep = res->verified;
 	int r;
 
-	*res = (struct reconcile_result){ .verified = keep };
+	*res = (struct reconcile_result){ .verified = keep, .no_plan_text = res->no_plan_text };
 	p.k = TAKE_PTR(live->k);
 	p.have = live->have;
 	live->have = (struct sl_objset){};
@@ -723,7 +726,7 @@ int reconcile_apply_incremental(const struct cli *c, struct sl_load *ld, struct 
 	double t;
 	int r;
 
-	*res = (struct reconcile_result){ .verified = keep, .incremental = true };
+	*res = (struct reconcile_result){ .verified = keep, .no_plan_text = res->no_plan_text, .incremental = true };
 	sl_kernel_set_verbosity(c->verbose);
 	r = sl_kernel_open(cli_pin_dir(c), false, &p.k, &e);
 	if (r >= 0)
@@ -784,7 +787,8 @@ int reconcile_apply_section(const struct cli *c, struct sl_load *good, struct sl
 	double t;
 	int r;
 
-	*res = (struct reconcile_result){ .verified = keep, .incremental = true, .section = patch->section };
+	*res = (struct reconcile_result){ .verified = keep, .no_plan_text = res->no_plan_text, .incremental = true,
+					  .section = patch->section };
 	sl_kernel_set_verbosity(c->verbose);
 	if (sl_load_file_section(good, patch->file, patch->section, &old, &n_old) < 0 || (services ? !lb_ix : !ep_ix)) {
 		snprintf(why_full, len, "%s holds more than %s", patch->file, services ? "services" : "endpoints");

@@ -535,6 +535,9 @@ static void apply_now(struct watch *w, enum reason why)
 		w->t_retry = NEVER;
 		err = open_memstream(&errtext, &errlen);
 		res.verified = &w->verified;
+		/* the plan's text is for the change lines at debug level (a
+		 * file changed: never drift) */
+		res.no_plan_text = w->log.min > WLOG_DEBUG;
 		r = err ? apply_section_patch(w, &qc, err, &res, &print, &load_ms, why_full, sizeof(why_full)) : 2;
 		if (err)
 			fclose(err);
@@ -629,6 +632,9 @@ static void apply_now(struct watch *w, enum reason why)
 
 	err = open_memstream(&errtext, &errlen);
 	res.verified = &w->verified;
+	/* the plan's text is for the change lines (debug) and the drift
+	 * lines (warning), which an apply of the files as last applied logs */
+	res.no_plan_text = w->log.min > WLOG_DEBUG && !(w->have_good && print == w->good_print && why != REASON_START);
 	if (!err) {
 		r = 1;
 	} else {
@@ -678,12 +684,12 @@ applied:
 		bool drift = w->have_good && print == w->good_print && why != REASON_START;
 		double ms = now_ms() - t0;
 		const char *path = res.incremental ? "incremental" : "full";
+		const char *compiled = res.section == SL_DOC_SERVICES	 ? "services"
+				       : res.section == SL_DOC_ENDPOINTS ? "endpoints"
+									 : "state";
 
 		/* which path, and what each phase took (-v, and in JSON always) */
 		if (res.incremental) {
-			const char *compiled = res.section == SL_DOC_SERVICES	 ? "services"
-					       : res.section == SL_DOC_ENDPOINTS ? "endpoints"
-										 : "state";
 			struct wfield f[] = { WF_S("reason", reason),	       WF_S("path", path),
 					      WF_S("compiled", compiled),      WF_D("loadMs", load_ms),
 					      WF_D("compileMs", res.compile_ms), WF_D("readMs", res.read_ms),
@@ -710,7 +716,7 @@ applied:
 					      WF_I("changed", res.lines[1]), WF_I("removed", res.lines[2]),
 					      WF_I("writes", res.writes),    WF_D("ms", ms),
 					      WF_D("loadMs", load_ms),	     WF_D("observeMs", job.ms),
-					      WF_S("path", path) };
+					      WF_S("path", path),	     WF_S("compiled", compiled) };
 
 			log_plan(w, res.plan, drift);
 			if (drift)
@@ -722,7 +728,7 @@ applied:
 				   res.lines[2], reason);
 		} else {
 			struct wfield f[] = { WF_S("reason", reason), WF_D("ms", ms), WF_D("loadMs", load_ms),
-					      WF_D("observeMs", job.ms), WF_S("path", path) };
+					      WF_D("observeMs", job.ms), WF_S("path", path), WF_S("compiled", compiled) };
 
 			wlog_event(&w->log, why == REASON_RESYNC ? WLOG_DEBUG : WLOG_INFO, "unchanged", f, ARRAY_SIZE(f),
 				   "no changes in %.1f ms (%s)", ms, reason);
