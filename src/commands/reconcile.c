@@ -16,6 +16,7 @@
 #include "common/strbuf.h"
 #include "datapath/kernel.h"
 #include "reconcile/compile.h"
+#include "reconcile/epdelta.h"
 #include "reconcile/diff.h"
 #include "reconcile/keys.h"
 #include "reconcile/lb.h"
@@ -716,26 +717,36 @@ static int apply_entries(struct pipeline *p, struct reconcile_result *res, FILE 
 	return 0;
 }
 
+/* The incremental paths' kernel, opened and locked into p->k; 0, or 2
+ * with why_full saying why (the full path says it to the user). */
+static int open_locked(const struct cli *c, struct pipeline *p, char *why_full, size_t len)
+{
+	struct sl_kerr e = { "" };
+	int r = sl_kernel_open(cli_pin_dir(c), false, &p->k, &e);
+
+	if (r >= 0)
+		r = sl_kernel_lock(p->k, c->wait_s, &e);
+	if (r < 0) {
+		snprintf(why_full, len, "the pin directory: %s", e.msg[0] ? e.msg : strerror(-r));
+		return 2;
+	}
+	return 0;
+}
+
 int reconcile_apply_incremental(const struct cli *c, struct sl_load *ld, struct sl_objset *verified, FILE *err,
 				struct reconcile_result *res, char *why_full, size_t len)
 {
 	struct pipeline p = { .ld = *ld, .loaded = true, .err = err };
 	size_t errors0 = ld->diags.n_errors;
 	struct sl_objset *keep = res->verified;
-	struct sl_kerr e = { "" };
 	double t;
 	int r;
 
 	*res = (struct reconcile_result){ .verified = keep, .no_plan_text = res->no_plan_text, .incremental = true };
 	sl_kernel_set_verbosity(c->verbose);
-	r = sl_kernel_open(cli_pin_dir(c), false, &p.k, &e);
-	if (r >= 0)
-		r = sl_kernel_lock(p.k, c->wait_s, &e);
-	if (r < 0) {
-		snprintf(why_full, len, "the pin directory: %s", e.msg[0] ? e.msg : strerror(-r));
-		r = 2;
+	r = open_locked(c, &p, why_full, len);
+	if (r)
 		goto out;
-	}
 	/* borrowed: given back below, never freed here */
 	p.have = *verified;
 	t = now_ms();
@@ -782,7 +793,6 @@ int reconcile_apply_section(const struct cli *c, struct sl_load *good, struct sl
 	void *old = NULL;
 	char *both = NULL;
 	size_t esize = services ? sizeof(struct sl_service) : sizeof(struct sl_endpoint);
-	struct sl_kerr e = { "" };
 	uint32_t n_old = 0;
 	double t;
 	int r;
@@ -794,14 +804,9 @@ int reconcile_apply_section(const struct cli *c, struct sl_load *good, struct sl
 		snprintf(why_full, len, "%s holds more than %s", patch->file, services ? "services" : "endpoints");
 		return 2;
 	}
-	r = sl_kernel_open(cli_pin_dir(c), false, &p.k, &e);
-	if (r >= 0)
-		r = sl_kernel_lock(p.k, c->wait_s, &e);
-	if (r < 0) {
-		snprintf(why_full, len, "the pin directory: %s", e.msg[0] ? e.msg : strerror(-r));
-		r = 2;
+	r = open_locked(c, &p, why_full, len);
+	if (r)
 		goto out;
-	}
 	t = now_ms();
 	if (services)
 		r = sl_lb_delta(lb_ix, verified, old, n_old, patch->v, patch->n, good->state.datapath->map_sizes,

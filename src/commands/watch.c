@@ -50,6 +50,7 @@
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "reconcile/compile.h"
+#include "reconcile/epdelta.h"
 #include "reconcile/lb.h"
 #include "reconcile/load.h"
 #include "reconcile/validate.h"

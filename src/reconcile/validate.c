@@ -43,11 +43,25 @@ static int prefix_cmp_v(const void *a, const void *b)
 	return sl_prefix_cmp(a, b);
 }
 
+struct keys {
+	struct sl_prefix *v;
+	size_t n, cap;
+};
+
+static void add_key(const struct sl_prefix *p, void *ctx)
+{
+	struct keys *k = ctx;
+
+	if (p->family && grow_array((void **)&k->v, &k->cap, k->n + 1, sizeof(*k->v)) >= 0)
+		k->v[k->n++] = *p;
+}
+
 static void validate_capacity(struct val *v, size_t backends)
 {
 	struct sl_state *st = v->st;
 	size_t local = 0, n = 0, cap = 0, uniq = 0, remote_cidrs = 0;
 	struct sl_prefix *keys = NULL;
+	struct keys pk;
 
 	/* The ipcache's prefixes, each once. (A list's prefixes are NULL when
 	 * validation ran out of memory.) */
@@ -72,22 +86,11 @@ static void validate_capacity(struct val *v, size_t backends)
 		if ((int)i != v->node_idx)
 			remote_cidrs += st->nodes[i].n_pod_cidrs;
 	}
-	for (uint32_t i = 0; i < st->n_policies; i++)
-		for (int d = 0; d < SL_DIRECTION__MAX; d++)
-			for (uint32_t j = 0; j < st->policies[i].rules[d].n; j++) {
-				const struct sl_rule *r = &st->policies[i].rules[d].v[j];
-
-				for (uint32_t q = 0; r->cidrs_pfx && q < r->n_cidrs; q++)
-					ADD_KEY(&r->cidrs_pfx[q]);
-				for (uint32_t q = 0; q < r->n_cidr_sets; q++) {
-					const struct sl_cidr_set *cs = &r->cidr_sets[q];
-
-					ADD_KEY(&cs->cidr_pfx);
-					for (uint32_t x = 0; cs->except_pfx && x < cs->n_except; x++)
-						ADD_KEY(&cs->except_pfx[x]);
-				}
-			}
 #undef ADD_KEY
+	pk = (struct keys){ keys, n, cap };
+	policies_each_prefix(st, add_key, &pk);
+	keys = pk.v;
+	n = pk.n;
 	if (n > 1)
 		qsort(keys, n, sizeof(*keys), prefix_cmp_v);
 	for (size_t i = 0; i < n; i++)
@@ -111,15 +114,26 @@ static void validate_capacity(struct val *v, size_t backends)
 	}
 }
 
+static struct val val_new(struct sl_load *ld, const struct sl_validate_opts *opts)
+{
+	return (struct val){ .ld = ld, .st = &ld->state, .d = &ld->diags, .o = opts, .node_idx = -1 };
+}
+
+/* What a validation held, given back; its result. */
+static int val_end(struct val *v)
+{
+	for (size_t i = 0; i < v->lidx_cap; i++)
+		free(v->lidx[i].v);
+	free(v->lidx);
+	free(v->ids);
+	free(v->id_used);
+	strbuf_free(&v->path);
+	return v->oom || v->d->out_of_memory ? -ENOMEM : 0;
+}
+
 int sl_validate(struct sl_load *ld, const struct sl_validate_opts *opts)
 {
-	struct val v = {
-		.ld = ld,
-		.st = &ld->state,
-		.d = &ld->diags,
-		.o = opts,
-		.node_idx = -1,
-	};
+	struct val v = val_new(ld, opts);
 	size_t backends = 0;
 
 	nodes_validate(&v);
@@ -134,25 +148,12 @@ int sl_validate(struct sl_load *ld, const struct sl_validate_opts *opts)
 	services_validate(&v, &backends);
 	encryption_validate(&v);
 	validate_capacity(&v, backends);
-
-	for (size_t i = 0; i < v.lidx_cap; i++)
-		free(v.lidx[i].v);
-	free(v.lidx);
-	free(v.ids);
-	free(v.id_used);
-	strbuf_free(&v.path);
-	return v.oom || ld->diags.out_of_memory ? -ENOMEM : 0;
+	return val_end(&v);
 }
 
 int sl_validate_section(struct sl_load *ld, unsigned section, const struct sl_validate_opts *opts)
 {
-	struct val v = {
-		.ld = ld,
-		.st = &ld->state,
-		.d = &ld->diags,
-		.o = opts,
-		.node_idx = -1,
-	};
+	struct val v = val_new(ld, opts);
 	size_t backends = 0;
 
 	if (section == SL_DOC_SERVICES) {
@@ -165,11 +166,5 @@ int sl_validate_section(struct sl_load *ld, unsigned section, const struct sl_va
 		if (!v.oom)
 			endpoints_validate(&v);
 	}
-	for (size_t i = 0; i < v.lidx_cap; i++)
-		free(v.lidx[i].v);
-	free(v.lidx);
-	free(v.ids);
-	free(v.id_used);
-	strbuf_free(&v.path);
-	return v.oom || ld->diags.out_of_memory ? -ENOMEM : 0;
+	return val_end(&v);
 }

@@ -108,3 +108,16 @@ static inline char *plan_between(const char *old_yaml, const struct sl_compile_p
 	compiled_free(&b);
 	return plan;
 }
+
+/* Two sets hold the same objects, keys and values. */
+static inline void assert_same_set(const struct sl_objset *a, const struct sl_objset *b, const char *what)
+{
+	cr_assert_eq(a->n, b->n, "%s: %zu objects, the other %zu", what, a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct sl_obj *x = &a->v[i], *y = &b->v[i];
+
+		cr_assert(obj_cmp(a, x, b, y) == 0 && x->vlen == y->vlen &&
+				  !memcmp(obj_val(a, x), obj_val(b, y), x->vlen),
+			  "%s: object %zu (kind %u) differs", what, i, x->kind);
+	}
+}

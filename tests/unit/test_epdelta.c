@@ -17,6 +17,7 @@
 #include "common/strbuf.h"
 #include "helpers.h"
 #include "reconcile/compile.h"
+#include "reconcile/epdelta.h"
 
 static const char base[] =
 	"version: 1\n"
@@ -63,18 +64,6 @@ static void changing(struct strbuf *b, unsigned *seed, int n)
 		else
 			strbuf_addf(b, "  - {name: chg-%d, ipv4: 10.3.2.%u, %sidentity: %u, node: node-c}\n", i, host, v6,
 				    id);
-	}
-}
-
-static void assert_same(const struct sl_objset *a, const struct sl_objset *b, const char *what)
-{
-	cr_assert_eq(a->n, b->n, "%s: %zu objects, the whole compile %zu", what, a->n, b->n);
-	for (size_t i = 0; i < a->n; i++) {
-		const struct sl_obj *x = &a->v[i], *y = &b->v[i];
-
-		cr_assert(obj_cmp(a, x, b, y) == 0 && x->vlen == y->vlen &&
-				  !memcmp(obj_val(a, x), obj_val(b, y), x->vlen),
-			  "%s: object %zu (kind %u) differs from the whole compile's", what, i, x->kind);
 	}
 }
 
@@ -129,7 +118,7 @@ Test(epdelta, delta_is_the_whole_compile)
 				cr_assert_eq(sl_diff(&want, &have, &d), 0);
 				cr_assert_eq(sl_diff_patch(&v, &want, &have, &d), 0, "%s", what);
 				sl_diff_free(&d);
-				assert_same(&v, &full.set, what);
+				assert_same_set(&v, &full.set, what);
 			} else {
 				/* the whole way: the kernel becomes the compile's, the
 				 * index is made again */

@@ -260,18 +260,6 @@ static void random_services(struct strbuf *b, unsigned *seed, const char *prefix
 	}
 }
 
-static void assert_same_set(const struct sl_objset *a, const struct sl_objset *b, const char *what)
-{
-	cr_assert_eq(a->n, b->n, "%s: %zu objects, the whole compile %zu", what, a->n, b->n);
-	for (size_t i = 0; i < a->n; i++) {
-		const struct sl_obj *x = &a->v[i], *y = &b->v[i];
-
-		cr_assert(obj_cmp(a, x, b, y) == 0 && x->vlen == y->vlen &&
-				  !memcmp(obj_val(a, x), obj_val(b, y), x->vlen),
-			  "%s: object %zu (kind %u) differs from the whole compile's", what, i, x->kind);
-	}
-}
-
 /*
  * The property: for random sequences of changes of some services (beside
  * others that stay, sharing backends with them), the verified set patched

@@ -88,6 +88,10 @@ void policies_validate(struct val *v);
  */
 struct sl_endpoint_value;
 /* A CIDR named by policy, with the identity it is given. */
+/* Each prefix the policies name (their CIDRs, CIDR sets and the sets'
+ * exceptions), as validation parsed them (family 0: none): fn(p, ctx). */
+void policies_each_prefix(const struct sl_state *st, void (*fn)(const struct sl_prefix *p, void *ctx), void *ctx);
+
 struct policy_cidr {
 	struct sl_prefix p;
 	uint32_t id;

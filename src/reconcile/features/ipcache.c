@@ -12,7 +12,7 @@
 
 #include "common/counts.h"
 #include "common/util.h"
-#include "reconcile/compile.h"
+#include "reconcile/epdelta.h"
 #include "reconcile/encrypt.h"
 
 static const struct sl_node *node_by_name(const struct sl_state *st, const char *name)
@@ -146,6 +146,19 @@ static uint64_t ipc_key_hash(const struct sl_prefix *p)
 	return counts_key(&k, sizeof(k));
 }
 
+struct other_ctx {
+	struct counts *c;
+	int r;
+};
+
+static void other_add(const struct sl_prefix *p, void *ctx)
+{
+	struct other_ctx *o = ctx;
+
+	if (p->family && counts_add(o->c, ipc_key_hash(p), 1) < 0)
+		o->r = -ENOMEM;
+}
+
 void sl_ep_index_free(struct sl_ep_index *ix)
 {
 	if (!ix)
@@ -183,22 +196,13 @@ int sl_ep_index_build(const struct sl_objset *verified, const struct sl_state *s
 		for (uint32_t j = 0; nd->pod_cidrs_pfx && j < nd->n_pod_cidrs; j++)
 			OTHER(&nd->pod_cidrs_pfx[j]);
 	}
-	for (uint32_t i = 0; r >= 0 && i < st->n_policies; i++)
-		for (int d = 0; d < SL_DIRECTION__MAX; d++)
-			for (uint32_t j = 0; j < st->policies[i].rules[d].n; j++) {
-				const struct sl_rule *ru = &st->policies[i].rules[d].v[j];
-
-				for (uint32_t q = 0; ru->cidrs_pfx && q < ru->n_cidrs; q++)
-					OTHER(&ru->cidrs_pfx[q]);
-				for (uint32_t q = 0; q < ru->n_cidr_sets; q++) {
-					const struct sl_cidr_set *cs = &ru->cidr_sets[q];
-
-					OTHER(&cs->cidr_pfx);
-					for (uint32_t x = 0; cs->except_pfx && x < cs->n_except; x++)
-						OTHER(&cs->except_pfx[x]);
-				}
-			}
 #undef OTHER
+	if (r >= 0) {
+		struct other_ctx o = { &ix->others, 0 };
+
+		policies_each_prefix(st, other_add, &o);
+		r = o.r;
+	}
 	if (r < 0) {
 		sl_ep_index_free(ix);
 		ix = NULL;

@@ -1021,3 +1021,22 @@ bool policies_use_proxy(const struct sl_state *st)
 	}
 	return false;
 }
+
+void policies_each_prefix(const struct sl_state *st, void (*fn)(const struct sl_prefix *p, void *ctx), void *ctx)
+{
+	for (uint32_t i = 0; i < st->n_policies; i++)
+		for (int d = 0; d < SL_DIRECTION__MAX; d++)
+			for (uint32_t j = 0; j < st->policies[i].rules[d].n; j++) {
+				const struct sl_rule *r = &st->policies[i].rules[d].v[j];
+
+				for (uint32_t q = 0; r->cidrs_pfx && q < r->n_cidrs; q++)
+					fn(&r->cidrs_pfx[q], ctx);
+				for (uint32_t q = 0; q < r->n_cidr_sets; q++) {
+					const struct sl_cidr_set *cs = &r->cidr_sets[q];
+
+					fn(&cs->cidr_pfx, ctx);
+					for (uint32_t x = 0; cs->except_pfx && x < cs->n_except; x++)
+						fn(&cs->except_pfx[x], ctx);
+				}
+			}
+}
