@@ -71,7 +71,9 @@ int objset_reserve(struct sl_objset *s, size_t more, size_t more_bytes)
 		s->v = p;
 		s->cap = s->n + more;
 	}
-	if (s->blen + more_bytes > s->bcap && bytes_resize(s, s->blen + more_bytes) < 0)
+	/* bytes exists once anything is reserved, empty keys and values or
+	 * not: NULL + 0 would be undefined (objset_append's memcpy) */
+	if ((s->blen + more_bytes > s->bcap || !s->bytes) && bytes_resize(s, s->blen + more_bytes) < 0)
 		return -ENOMEM;
 	return 0;
 }
