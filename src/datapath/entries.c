@@ -246,10 +246,19 @@ int kernel_dump_maps(const struct sl_kernel *k, struct kernel_dump_job *jobs, si
 	if (helped)
 		pthread_join(helper, NULL);
 	r = main_w.r < 0 ? main_w.r : help_w.r;
-	if (r < 0)
+	if (r < 0) {
 		kerr(e, "%s", main_w.r < 0 ? main_w.e.msg : help_w.e.msg);
-	else
+	} else {
+		/* the smaller set is copied into the larger one (a large map's
+		 * values are not copied a second time) */
+		if (other.blen > live->blen) {
+			struct sl_objset t = *live;
+
+			*live = other;
+			other = t;
+		}
 		r = objset_append(live, &other);
+	}
 	objset_free(&other);
 	return r;
 }
