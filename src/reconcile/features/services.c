@@ -499,6 +499,12 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 		free(order);
 		free(tmp);
 	}
+	/* room for every service and backend at once: growing a large set
+	 * copies it again at each doubling */
+	if (r >= 0)
+		r = objset_reserve(out, st->n_services + n_all,
+				   st->n_services * (sizeof(struct sl_service_key) + sizeof(struct sl_service_value)) +
+					   n_all * (sizeof(struct sl_backend_key) + sizeof(struct sl_backend_value)));
 	for (uint32_t i = 0; r >= 0 && i < st->n_services; i++) {
 		const struct sl_service *svc = &st->services[i];
 		struct lb_member mem[SL_LB_MAX_BACKENDS];
