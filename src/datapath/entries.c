@@ -281,6 +281,18 @@ static int batch_add(struct batch *b, const void *key, uint32_t ksz, const void 
 	return 0;
 }
 
+/* Room for n entries at once (a batch of a large map grown by doubling
+ * was copied again at each step). */
+static int batch_reserve(struct batch *b, size_t n, uint32_t ksz, uint32_t vsz)
+{
+	if (!n)
+		return 0;
+	if (grow_array((void **)&b->keys, &b->kcap, n * ksz, 1) < 0 ||
+	    (vsz && grow_array((void **)&b->vals, &b->vcap, n * vsz, 1) < 0))
+		return -ENOMEM;
+	return 0;
+}
+
 static void batch_free(struct batch *b)
 {
 	free(b->keys);
@@ -340,6 +352,26 @@ static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct s
 	if (k->new_fd[li] >= 0)
 		return 0;
 	fd = k->map_fd[li];
+	{
+		/* every entry of this kind at once: the objects' sizes bound
+		 * the entries' (a device's name becomes its index) */
+		size_t n = 0;
+		uint32_t kmax = 0, vmax = 0;
+
+		for (size_t i = 0; i < d->n; i++) {
+			const struct sl_change *c = &d->v[i];
+			const struct sl_objset *s = remove ? have : want;
+			const struct sl_obj *o;
+
+			if (c->kind != kind || (remove != (c->op == SL_OP_REMOVE)))
+				continue;
+			o = &s->v[remove ? c->have : c->want];
+			kmax = o->klen > kmax ? o->klen : kmax;
+			vmax = !remove && o->vlen > vmax ? o->vlen : vmax;
+			n++;
+		}
+		r = batch_reserve(&b, n, kmax, vmax);
+	}
 	for (size_t i = 0; r >= 0 && i < d->n; i++) {
 		const struct sl_change *c = &d->v[i];
 		const struct sl_objset *s = remove ? have : want;
