@@ -359,17 +359,43 @@ static void fill_slots(struct sl_service_value *v, const uint64_t *member_hash)
 	v->n_slots = SL_LB_SLOTS;
 }
 
-/* A service's member as compiled: its backend entry and its line in the file. */
+/* A service's member as compiled: its backend (address and port, and the
+ * id it has), its line in the file, and the caller's record of the backend
+ * (which the sort moves along). */
 struct lb_member {
-	struct lb_backend *b;
+	const struct sl_backend_value *v;
+	uint32_t id;
 	const struct sl_backend *src;
+	void *owner;
 };
 
 static int member_cmp(const void *a, const void *b)
 {
 	const struct lb_member *x = a, *y = b;
 
-	return backend_cmp(&x->b->v, &y->b->v);
+	return backend_cmp(x->v, y->v);
+}
+
+/* A service's value from its members: in address order (the table does
+ * not depend on the order the file lists them in), with their ids,
+ * weights and states, and its slot table. The whole compile and the
+ * incremental one both make it here; mem is left sorted. */
+static void service_value(struct sl_service_value *val, uint32_t sid, struct lb_member *mem, uint32_t nm)
+{
+	uint64_t hash[SL_LB_MAX_BACKENDS];
+
+	qsort(mem, nm, sizeof(*mem), member_cmp);
+	memset(val, 0, sizeof(*val));
+	val->id = sid;
+	for (uint32_t m = 0; m < nm; m++) {
+		val->member[m].backend_id = mem[m].id;
+		val->member[m].weight = (uint16_t)mem[m].src->weight;
+		if (mem[m].src->state == SL_BACKEND_TERMINATING)
+			val->member[m].flags = SL_LB_MEMBER_TERMINATING;
+		hash[m] = backend_hash(mem[m].v);
+	}
+	val->n_members = (uint8_t)nm;
+	fill_slots(val, hash);
 }
 
 static struct lb_backend *find_backend(struct lb_backend *all, size_t n, const struct sl_backend_value *v)
@@ -508,34 +534,20 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 	for (uint32_t i = 0; r >= 0 && i < st->n_services; i++) {
 		const struct sl_service *svc = &st->services[i];
 		struct lb_member mem[SL_LB_MAX_BACKENDS];
-		uint64_t hash[SL_LB_MAX_BACKENDS];
 		uint32_t nm = 0;
 
-		memset(val, 0, sizeof(*val));
-		val->id = sids[i];
 		for (uint32_t j = 0; j < svc->n_backends && nm < SL_LB_MAX_BACKENDS; j++) {
 			struct sl_backend_value b;
+			struct lb_backend *f;
 
-			if (backend_of(svc, &svc->backends[j], &b) < 0)
+			if (backend_of(svc, &svc->backends[j], &b) < 0 || !(f = find_backend(all, n_all, &b)))
 				continue;
-			mem[nm] = (struct lb_member){ find_backend(all, n_all, &b), &svc->backends[j] };
-			if (mem[nm].b)
-				nm++;
+			mem[nm++] = (struct lb_member){ &f->v, f->id, &svc->backends[j], f };
 		}
-		/* Members in address order: the table does not depend on the
-		 * order the file lists them in. */
-		qsort(mem, nm, sizeof(*mem), member_cmp);
-		for (uint32_t m = 0; m < nm; m++) {
-			val->member[m].backend_id = mem[m].b->id;
-			val->member[m].weight = (uint16_t)mem[m].src->weight;
-			if (mem[m].src->state == SL_BACKEND_TERMINATING)
-				val->member[m].flags = SL_LB_MEMBER_TERMINATING;
-			else
-				mem[m].b->v.flags = 0; /* active in some service */
-			hash[m] = backend_hash(&mem[m].b->v);
-		}
-		val->n_members = (uint8_t)nm;
-		fill_slots(val, hash);
+		service_value(val, sids[i], mem, nm);
+		for (uint32_t m = 0; m < nm; m++)
+			if (mem[m].src->state != SL_BACKEND_TERMINATING)
+				((struct lb_backend *)mem[m].owner)->v.flags = 0; /* active in some service */
 		r = objset_add(out, SL_OBJ_SERVICE, &keys[i], sizeof(keys[i]), val, sizeof(*val));
 	}
 	for (size_t i = 0; r >= 0 && i < n_all; i++) {
@@ -593,11 +605,6 @@ static uint64_t id_hash(uint32_t id)
 	return mix64(id);
 }
 
-static bool value_eq(const struct sl_backend_value *a, const struct sl_backend_value *b)
-{
-	return a->family == b->family && a->port == b->port && !memcmp(a->addr, b->addr, 16);
-}
-
 static uint64_t rec_hash(const struct sl_lb_index *ix, bool by_id, uint32_t r)
 {
 	return by_id ? id_hash(ix->rec[r].id) : value_hash(&ix->rec[r].v);
@@ -635,7 +642,7 @@ static size_t table_find(const struct sl_lb_index *ix, const struct ix_table *t,
 	for (; t->slot[h]; h = (h + 1) & (t->cap - 1)) {
 		const struct ix_backend *b = &ix->rec[t->slot[h] - 1];
 
-		if (v ? value_eq(&b->v, v) : b->id == id)
+		if (v ? !backend_cmp(&b->v, v) : b->id == id)
 			break;
 	}
 	return h;
@@ -869,9 +876,7 @@ int sl_lb_delta(struct sl_lb_index *ix, const struct sl_objset *verified, const 
 	for (size_t i = 0; r >= 0 && i < n_new; i++) {
 		const struct sl_service *svc = &nw[i];
 		struct sl_service_key key;
-		struct ix_backend *mb[SL_LB_MAX_BACKENDS];
-		const struct sl_backend *src[SL_LB_MAX_BACKENDS];
-		uint64_t hash[SL_LB_MAX_BACKENDS];
+		struct lb_member mem[SL_LB_MAX_BACKENDS];
 		const struct sl_obj *o;
 		uint32_t nm = 0, sid;
 
@@ -884,7 +889,7 @@ int sl_lb_delta(struct sl_lb_index *ix, const struct sl_objset *verified, const 
 			r = -EAGAIN; /* another file's service has this frontend */
 			break;
 		}
-		/* room for its backends first: mb[] points into the records */
+		/* room for its backends first: mem[] points into the records */
 		if (grow_array((void **)&ix->rec, &ix->cap_rec, ix->n_rec + svc->n_backends + 1, sizeof(*ix->rec)) < 0) {
 			r = -ENOMEM;
 			break;
@@ -915,37 +920,18 @@ int sl_lb_delta(struct sl_lb_index *ix, const struct sl_objset *verified, const 
 				r = -ENOMEM;
 				break;
 			}
-			mb[nm] = x;
-			src[nm++] = &svc->backends[j];
+			mem[nm++] = (struct lb_member){ &x->v, x->id, &svc->backends[j], x };
 		}
 		if (r < 0)
 			break;
-		/* members in address order, as sl_lb_compile orders them */
-		for (uint32_t a = 1; a < nm; a++)
-			for (uint32_t c = a; c > 0 && backend_cmp(&mb[c - 1]->v, &mb[c]->v) > 0; c--) {
-				struct ix_backend *tb = mb[c];
-				const struct sl_backend *ts = src[c];
-
-				mb[c] = mb[c - 1];
-				src[c] = src[c - 1];
-				mb[c - 1] = tb;
-				src[c - 1] = ts;
-			}
-		memset(v, 0, sizeof(*v));
-		v->id = sid;
+		service_value(v, sid, mem, nm);
 		for (uint32_t m = 0; r >= 0 && m < nm; m++) {
-			bool term = src[m]->state == SL_BACKEND_TERMINATING;
+			struct ix_backend *x = mem[m].owner;
 
-			v->member[m].backend_id = mb[m]->id;
-			v->member[m].weight = (uint16_t)src[m]->weight;
-			v->member[m].flags = term ? SL_LB_MEMBER_TERMINATING : 0;
-			mb[m]->refs++;
-			mb[m]->active += !term;
-			hash[m] = backend_hash(&mb[m]->v);
-			TOUCH(mb[m]->id);
+			x->refs++;
+			x->active += mem[m].src->state != SL_BACKEND_TERMINATING;
+			TOUCH(x->id);
 		}
-		v->n_members = (uint8_t)nm;
-		fill_slots(v, hash);
 		if (r >= 0)
 			r = objset_add(want, SL_OBJ_SERVICE, &key, sizeof(key), v, sizeof(*v));
 	}
