@@ -790,18 +790,18 @@ int reconcile_apply_section(const struct cli *c, struct sl_load *good, struct sl
 	bool services = patch->section == SL_DOC_SERVICES;
 	struct pipeline p = { .err = err };
 	struct sl_objset *keep = res->verified;
-	void *old = NULL;
+	void *old = patch->old;
 	char *both = NULL;
 	size_t esize = services ? sizeof(struct sl_service) : sizeof(struct sl_endpoint);
-	uint32_t n_old = 0;
+	uint32_t n_old = patch->n_old;
 	double t;
 	int r;
 
 	*res = (struct reconcile_result){ .verified = keep, .no_plan_text = res->no_plan_text, .incremental = true,
 					  .section = patch->section };
 	sl_kernel_set_verbosity(c->verbose);
-	if (sl_load_file_section(good, patch->file, patch->section, &old, &n_old) < 0 || (services ? !lb_ix : !ep_ix)) {
-		snprintf(why_full, len, "%s holds more than %s", patch->file, services ? "services" : "endpoints");
+	if (services ? !lb_ix : !ep_ix) {
+		snprintf(why_full, len, "the %s of the last apply are not indexed", services ? "services" : "endpoints");
 		return 2;
 	}
 	r = open_locked(c, &p, why_full, len);

@@ -49,7 +49,6 @@
 #include "cli.h"
 #include "common/strbuf.h"
 #include "common/util.h"
-#include "reconcile/compile.h"
 #include "reconcile/epdelta.h"
 #include "reconcile/lb.h"
 #include "reconcile/load.h"
@@ -526,14 +525,25 @@ static void apply_now(struct watch *w, enum reason why)
 	qc.quiet = true;
 	qc.verbose = 0;
 	qc.color = qc.color_stdout = false;
+	/* The kernel is read (under the lock) while DIR is read and validated:
+	 * the two share nothing, and the kernel takes the longer of the two
+	 * when few files changed (only those are parsed). */
+	threaded = !incremental && pthread_create(&observer, NULL, observe_thread, &job) == 0;
+	w->applies++;
+	w->health.applies = w->applies;
+	ping_watchdog(w); /* an apply may wait for the lock: start it with a full period */
+	/* A resync leaves a pending change (its debounce) and a pending retry
+	 * for later: it does not read DIR, so it does not stand for them. */
+	if (why != REASON_RESYNC || !w->have_good) {
+		w->t_debounce = NEVER;
+		w->t_retry = NEVER;
+	}
+	if (w->dir_wd < 0)
+		watch_dir(w);
 	/* A change of one file of services or remote endpoints only, since a
 	 * good load: compiled alone (the indexes say what the others hold). */
 	if (incremental && (w->lb_ix || w->ep_ix) && w->have_good && w->have_reported &&
 	    w->reported_print == w->good_print) {
-		w->applies++;
-		w->health.applies = w->applies;
-		w->t_debounce = NEVER;
-		w->t_retry = NEVER;
 		err = open_memstream(&errtext, &errlen);
 		res.verified = &w->verified;
 		/* the plan's text is for the change lines at debug level (a
@@ -550,23 +560,7 @@ static void apply_now(struct watch *w, enum reason why)
 		}
 		free(errtext);
 		errtext = NULL;
-		w->applies--;
 	}
-	/* The kernel is read (under the lock) while DIR is read and validated:
-	 * the two share nothing, and the kernel takes the longer of the two
-	 * when few files changed (only those are parsed). */
-	threaded = !incremental && pthread_create(&observer, NULL, observe_thread, &job) == 0;
-	w->applies++;
-	w->health.applies = w->applies;
-	ping_watchdog(w); /* an apply may wait for the lock: start it with a full period */
-	/* A resync leaves a pending change (its debounce) and a pending retry
-	 * for later: it does not read DIR, so it does not stand for them. */
-	if (why != REASON_RESYNC || !w->have_good) {
-		w->t_debounce = NEVER;
-		w->t_retry = NEVER;
-	}
-	if (w->dir_wd < 0)
-		watch_dir(w);
 
 	/* A resync re-plans the last good state, as parsed, against the
 	 * kernel: it never reads DIR, which may be half written (a change
@@ -697,13 +691,10 @@ applied:
 					      WF_D("writeMs", res.write_ms),   WF_D("verifyMs", res.verify_ms) };
 
 			wlog_event(&w->log, WLOG_DEBUG, "path", f, ARRAY_SIZE(f),
-				   "incremental (%s compiled): load %.1f ms, compile and plan %.1f ms, read %.1f ms (the "
-				   "touched objects), write %.1f ms, verify %.1f ms",
-				   res.section == SL_DOC_SERVICES    ? "one file's services"
-				   : res.section == SL_DOC_ENDPOINTS ? "one file's endpoints"
-								     : "the whole state",
-				   load_ms,
-				   res.compile_ms, res.read_ms, res.write_ms, res.verify_ms);
+				   "incremental (%s%s compiled): load %.1f ms, compile and plan %.1f ms, read %.1f ms "
+				   "(the touched objects), write %.1f ms, verify %.1f ms",
+				   res.section ? "one file's " : "the whole ", compiled, load_ms, res.compile_ms,
+				   res.read_ms, res.write_ms, res.verify_ms);
 		} else {
 			struct wfield f[] = { WF_S("reason", reason), WF_S("path", path), WF_S("fullBecause", why_full),
 					      WF_D("loadMs", load_ms),	WF_D("observeMs", job.ms) };

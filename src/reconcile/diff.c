@@ -96,7 +96,6 @@ static int patch_room(struct sl_objset *s, const struct sl_diff *d, const struct
 /* Give back the bytes no object points to (a new array, in record order). */
 static int patch_compact(struct sl_objset *s)
 {
-	struct sl_objset t = { .secret = s->secret };
 	size_t len = s->blen - s->garbage;
 	uint8_t *p = malloc(len ? len : 1);
 	size_t at = 0;
@@ -111,11 +110,9 @@ static int patch_compact(struct sl_objset *s)
 		o->off = (uint32_t)at;
 		at += n;
 	}
-	t.bytes = s->bytes;
-	t.bcap = s->bcap;
 	if (s->secret)
-		explicit_bzero(t.bytes, t.bcap);
-	free(t.bytes);
+		explicit_bzero(s->bytes, s->bcap);
+	free(s->bytes);
 	s->bytes = p;
 	s->blen = s->bcap = at;
 	s->garbage = 0;

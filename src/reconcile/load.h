@@ -111,8 +111,8 @@ const struct sl_load *sl_load_cache_fresh(const struct sl_load_cache *cache, siz
  * parsed (the file as the cache parsed it anew), with the defaults a load
  * fills; after validation and the apply, sl_load_section_replace puts the
  * items in place of the file's old ones in good (taking p's memory).
- * sl_load_file_section gives the file's items of a list in good (one
- * slice: a merge keeps a file's items together). Each returns 0; -EAGAIN
+ * The patch holds the file's items in good (old, n_old: one slice, as a
+ * merge keeps a file's items together). Each returns 0; -EAGAIN
  * when the change is not of that kind (the file holds or held something
  * else, or two lists; it is not one of good's files); -ENOMEM.
  */
@@ -122,10 +122,11 @@ struct sl_section_patch {
 	void *v;	  /* struct sl_service or struct sl_endpoint items */
 	uint32_t n;
 	struct arena arena; /* their strings */
+	void *old;	    /* the file's items in good (a slice of its list) */
+	uint32_t n_old;
 };
 int sl_section_patch_make(const struct sl_load *good, const char *name, const struct sl_load *parsed,
 			  struct sl_section_patch *p);
-int sl_load_file_section(const struct sl_load *good, const char *file, unsigned section, void **v, uint32_t *n);
 int sl_load_section_replace(struct sl_load *good, struct sl_section_patch *p);
 void sl_section_patch_free(struct sl_section_patch *p);
 

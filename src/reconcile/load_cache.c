@@ -407,8 +407,6 @@ int sl_section_patch_make(const struct sl_load *good, const char *name, const st
 			  struct sl_section_patch *p)
 {
 	int section = SL_DOC__MAX, r = 0;
-	void *old;
-	uint32_t n_old;
 
 	*p = (struct sl_section_patch){};
 	for (size_t i = 0; i < good->n_files && !p->file; i++)
@@ -426,12 +424,14 @@ int sl_section_patch_make(const struct sl_load *good, const char *name, const st
 			section = s;
 	}
 	if (section == SL_DOC__MAX) {
-		if (sl_load_file_section(good, p->file, SL_DOC_SERVICES, &old, &n_old) == 0 && n_old)
+		if (sl_load_file_section(good, p->file, SL_DOC_SERVICES, &p->old, &p->n_old) == 0 && p->n_old)
 			section = SL_DOC_SERVICES;
-		else if (sl_load_file_section(good, p->file, SL_DOC_ENDPOINTS, &old, &n_old) == 0 && n_old)
+		else if (sl_load_file_section(good, p->file, SL_DOC_ENDPOINTS, &p->old, &p->n_old) == 0 && p->n_old)
 			section = SL_DOC_ENDPOINTS;
 		else
 			return -EAGAIN;
+	} else if (sl_load_file_section(good, p->file, (unsigned)section, &p->old, &p->n_old) < 0) {
+		return -EAGAIN; /* it held something else */
 	}
 	p->section = (unsigned)section;
 	for (size_t i = 0; i < parsed->n_docs && r >= 0; i++) {

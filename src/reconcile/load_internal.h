@@ -75,4 +75,7 @@ void load_fill_service_defaults(struct sl_service *svc);
 /* A patch's items (section: SL_DOC_SERVICES or SL_DOC_ENDPOINTS): their
  * file and index set, the defaults a merge fills filled. */
 void load_section_items_set(unsigned section, void *v, uint32_t n, const char *file);
+/* The file's items of a list in good (one slice); -EAGAIN when the file
+ * holds anything else, or its items are not together. */
+int sl_load_file_section(const struct sl_load *good, const char *file, unsigned section, void **v, uint32_t *n);
 void load_cache_end(struct sl_load_cache *cache);

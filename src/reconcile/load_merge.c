@@ -287,13 +287,12 @@ int sl_load_section_replace(struct sl_load *good, struct sl_section_patch *p)
 	struct sl_state *st = &good->state;
 	struct sl_file_arena *fa = NULL;
 	struct section s;
-	void *old, *v;
-	uint32_t n_old, at = 0, n;
+	void *old = p->old, *v;
+	uint32_t n_old = p->n_old, at = 0, n;
 	size_t fi = good->n_files;
-	int r = sl_load_file_section(good, p->file, p->section, &old, &n_old);
 
-	if (r < 0 || section_of(st, p->section, &s) < 0)
-		return r < 0 ? r : -EAGAIN;
+	if (section_of(st, p->section, &s) < 0)
+		return -EAGAIN;
 	for (size_t i = 0; i < good->n_files; i++)
 		if (good->files[i] == p->file)
 			fi = i;

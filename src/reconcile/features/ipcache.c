@@ -129,7 +129,7 @@ out:
 	return r;
 }
 
-/* ---- the incremental compile of remote endpoints (compile.h) ---- */
+/* ---- the incremental compile of remote endpoints (epdelta.h) ---- */
 
 struct sl_ep_index {
 	struct counts names;	/* endpoints by name */
@@ -174,12 +174,6 @@ int sl_ep_index_build(const struct sl_objset *verified, const struct sl_state *s
 	struct sl_ep_index *ix = calloc(1, sizeof(*ix));
 	int r = ix ? 0 : -ENOMEM;
 
-#define OTHER(p_)                                                                      \
-	do {                                                                           \
-		if ((p_)->family && counts_add(&ix->others, ipc_key_hash(p_), 1) < 0) \
-			r = -ENOMEM;                                                   \
-	} while (0)
-
 	if (ix)
 		ix->n_ipcache = objset_count(verified, SL_OBJ_IPCACHE);
 	for (uint32_t i = 0; r >= 0 && i < st->n_endpoints; i++) {
@@ -189,17 +183,16 @@ int sl_ep_index_build(const struct sl_objset *verified, const struct sl_state *s
 		    counts_add(&ix->used, (uint64_t)ep->identity + 1, 1) < 0)
 			r = -ENOMEM;
 	}
-	for (uint32_t i = 0; r >= 0 && i < st->n_nodes; i++) {
-		const struct sl_node *nd = &st->nodes[i];
-
-		OTHER(&nd->ip_pfx);
-		for (uint32_t j = 0; nd->pod_cidrs_pfx && j < nd->n_pod_cidrs; j++)
-			OTHER(&nd->pod_cidrs_pfx[j]);
-	}
-#undef OTHER
 	if (r >= 0) {
 		struct other_ctx o = { &ix->others, 0 };
 
+		for (uint32_t i = 0; i < st->n_nodes; i++) {
+			const struct sl_node *nd = &st->nodes[i];
+
+			other_add(&nd->ip_pfx, &o);
+			for (uint32_t j = 0; nd->pod_cidrs_pfx && j < nd->n_pod_cidrs; j++)
+				other_add(&nd->pod_cidrs_pfx[j], &o);
+		}
 		policies_each_prefix(st, other_add, &o);
 		r = o.r;
 	}
