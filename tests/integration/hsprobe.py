@@ -216,6 +216,7 @@ def conns(a):
     res = [None] * a.n
     nxt = [0]
     failed = [0]
+    retried = [0]
     lock = threading.Lock()
 
     def work():
@@ -230,6 +231,22 @@ def conns(a):
                     continue
             try:
                 res[i] = fn(a, i)
+            except socket.timeout as e:
+                # A timed-out exchange is tried once more with a new socket
+                # (at most --retry-timeouts in all, each reported): the
+                # test proves with the drop counters that the datapath
+                # dropped nothing meanwhile.
+                with lock:
+                    again = retried[0] < a.retry_timeouts
+                    retried[0] += again
+                try:
+                    if not again:
+                        raise e
+                    res[i] = fn(a, i)
+                except Exception as e2:  # noqa: BLE001
+                    res[i] = e2
+                    with lock:
+                        failed[0] += 1
             except Exception as e:  # noqa: BLE001
                 res[i] = e
                 with lock:
@@ -283,8 +300,10 @@ def conns(a):
                 f.write("%s %s %s %s %d\n" % (r.backend, r.seen, r.server, r.caddr, r.cport))
     checked = [x for x, on in (("getpeername() = frontend", a.proto != "udp"),
                                ("reply source = frontend", a.proto != "tcp")) if on]
-    print("   %s %s port %d: %d/%d answered; by backend: %s; server saw peer %s%s%s" % (
-        a.proto, a.dst, a.port, len(good), a.n, ", ".join(shares) if shares else dict(sorted(by.items())),
+    print("   %s %s port %d: %d/%d answered%s; by backend: %s; server saw peer %s%s%s" % (
+        a.proto, a.dst, a.port, len(good), a.n,
+        " (%d timed out once and were tried again)" % retried[0] if retried[0] else "",
+        ", ".join(shares) if shares else dict(sorted(by.items())),
         dict(sorted(seen.items())), "; " + ", ".join(checked) if good and not bad else "",
         "".join("\n   PROBLEM: " + b for b in bad)))
     return 1 if bad else 0
@@ -465,6 +484,8 @@ def main():
         p.add_argument("--spread", action="store_true", help="sticky: the sockets reach at least 2 backends")
         p.add_argument("--limit", type=float, default=0.5)
         p.add_argument("--give-up", type=int, default=10, help="conns: try no more after this many failures")
+        p.add_argument("--retry-timeouts", type=int, default=0,
+                       help="conns: try a timed-out exchange once more, at most this many times")
         p.add_argument("--at")
         p.add_argument("--status")
         p.add_argument("--interval", type=float, default=0.1)

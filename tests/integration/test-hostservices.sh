@@ -470,12 +470,27 @@ it_log "-- weights over $NW new connections each"
 # with 300). 8 points failed once in CI at 34% (2.2 deviations above the
 # table's 30%); 12 (15 with 300) leaves four deviations of sampling and
 # still fails a 1:1 spread (25 points off) or a reversed one.
+# A connection that still times out (one of 600 did, twice in CI, with
+# nothing dropped that anyone saw) is tried once more, at most 3 times per
+# run, each reported; what proves it was the machine and not the datapath
+# is that the drop counters, every reason, did not move meanwhile.
 tol=12
 [ "$NW" -ge 600 ] || tol=15
+drops_all() {
+	"$IT_SLUICE" status -o json | "$IT_PY" -c '
+import json, sys
+print(sum(v["packets"] for v in json.load(sys.stdin)["drops"].values()))'
+}
+d0=$(drops_all) || it_die "sluice status -o json: no drop counters"
 conns "node in the cgroup: $NW connections to 10.96.0.12:80 spread 1:3 over be-1, be-2 (within $tol points)" \
-	node cg --dst 10.96.0.12 --port 80 -n "$NW" --workers 16 --timeout 5 --expect be-1,be-2 --weights 1,3 --tol "$tol"
+	node cg --dst 10.96.0.12 --port 80 -n "$NW" --workers 16 --timeout 5 --retry-timeouts 3 \
+	--expect be-1,be-2 --weights 1,3 --tol "$tol"
 conns "client-1 in the cgroup: $NW connections to [fd00:96::12]:80 spread 3:1 over be-2, be-3 (within $tol points)" \
-	client-1 cg --dst fd00:96::12 --port 80 -n "$NW" --workers 16 --timeout 5 --expect be-2,be-3 --weights 3,1 --tol "$tol"
+	client-1 cg --dst fd00:96::12 --port 80 -n "$NW" --workers 16 --timeout 5 --retry-timeouts 3 \
+	--expect be-2,be-3 --weights 3,1 --tol "$tol"
+d1=$(drops_all) || it_die "sluice status -o json: no drop counters"
+it_check "... the datapath dropped nothing meanwhile (drop counters, every reason: $d0 before, $d1 after)" \
+	test "$d1" -eq "$d0"
 
 # ==== no active backend ====
 it_log "-- no active backend: refused at once, counted"
