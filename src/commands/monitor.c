@@ -160,8 +160,9 @@ static const char *verdict_word(uint8_t v)
 	}
 }
 
-/* An identity's labels: reserved:NAME, or the kept text. */
-static void labels_of(struct mon *mo, uint32_t id, char *buf, size_t len)
+/* An identity's labels: reserved:NAME, cidr:PREFIX (the ipcache's prefix
+ * of the address that carries it), or the kept text. */
+static void labels_of(struct mon *mo, uint32_t id, const uint8_t *addr, uint8_t family, char *buf, size_t len)
 {
 	const char *r = sl_reserved_identity_name(id);
 	struct labels_cache *c = &mo->labels[id % CACHE_SLOTS];
@@ -174,7 +175,18 @@ static void labels_of(struct mon *mo, uint32_t id, char *buf, size_t len)
 		buf[0] = '\0';
 		return;
 	}
-	if (c->id != id) {
+	if (c->id != id && id >= SL_ID_CIDR_MIN) {
+		int plen = family ? sl_monitor_prefix_of(mo->m, id, addr, family) : -ENOENT;
+		uint8_t net[16] = { 0 };
+		char p[64];
+
+		c->id = id;
+		c->text[0] = '\0';
+		for (int i = 0; plen >= 0 && i < 16 && i * 8 < plen; i++)
+			net[i] = addr[i] & (uint8_t)(plen - i * 8 >= 8 ? 0xff : 0xff << (8 - (plen - i * 8)));
+		if (plen >= 0 && desc_prefix_format(family, (uint32_t)plen, net, p, sizeof(p)))
+			snprintf(c->text, sizeof(c->text), "cidr:%s", p);
+	} else if (c->id != id) {
 		c->id = id;
 		if (sl_monitor_labels(mo->m, id, c->text, sizeof(c->text)) < 0)
 			c->text[0] = '\0';
@@ -282,8 +294,8 @@ static int on_event(void *arg, const struct sl_event *e)
 		snprintf(src, sizeof(src), "?");
 		snprintf(dst, sizeof(dst), "?");
 	}
-	labels_of(mo, sid, sl, sizeof(sl));
-	labels_of(mo, did, dl, sizeof(dl));
+	labels_of(mo, sid, e->saddr, e->family, sl, sizeof(sl));
+	labels_of(mo, did, e->daddr, e->family, dl, sizeof(dl));
 	what_text(e, what, sizeof(what));
 	proto = e->family ? desc_proto_name(e->proto, pbuf, sizeof(pbuf)) : "not-ip";
 	b->len = 0; /* one line at a time */

@@ -194,6 +194,10 @@ void sl_monitor_close(struct sl_monitor *m);
 int sl_monitor_ep_name(struct sl_monitor *m, uint32_t ifindex, char *buf, size_t len);
 int sl_monitor_labels(struct sl_monitor *m, uint32_t id, char *buf, size_t len);
 uint32_t sl_monitor_identity_of(struct sl_monitor *m, const uint8_t addr[16], uint8_t family);
+/* The length of the ipcache's prefix holding addr that carries identity id
+ * (a CIDR identity's prefix: the kernel keeps no name for it but that), or
+ * -ENOENT. */
+int sl_monitor_prefix_of(struct sl_monitor *m, uint32_t id, const uint8_t addr[16], uint8_t family);
 
 /* Remove the pin directory itself when it is empty (after flush). */
 int sl_kernel_remove_dir(struct sl_kernel *k);

@@ -297,6 +297,45 @@ int sl_monitor_labels(struct sl_monitor *m, uint32_t id, char *buf, size_t len)
 	return 0;
 }
 
+/* The identity of the longest ipcache prefix of addr no longer than len
+ * bits (0 when none). */
+static uint32_t identity_within(struct sl_monitor *m, const uint8_t addr[16], uint8_t family, uint32_t len)
+{
+	struct sl_ipcache_key k = { .family = family };
+	struct sl_ipcache_value v;
+
+	k.prefixlen = SL_IPCACHE_PREFIX_BITS(len);
+	memcpy(k.addr, addr, family == SL_FAMILY_IPV4 ? 4 : 16);
+	if (bpf_map_lookup_elem(m->ipcache_fd, &k, &v) < 0)
+		return 0;
+	return v.identity;
+}
+
+/*
+ * A lookup returns the longest prefix no longer than the key's length:
+ * for every length at or above the matching prefix's it is that prefix's
+ * identity, below it another prefix's (each CIDR identity has its own
+ * prefix) or none. The shortest length that still gives id is the
+ * prefix's: a binary search, at most 8 lookups.
+ */
+int sl_monitor_prefix_of(struct sl_monitor *m, uint32_t id, const uint8_t addr[16], uint8_t family)
+{
+	uint32_t lo = 0, hi = family == SL_FAMILY_IPV4 ? 32 : 128;
+
+	if (m->ipcache_fd < 0 || (family != SL_FAMILY_IPV4 && family != SL_FAMILY_IPV6) || !id ||
+	    identity_within(m, addr, family, hi) != id)
+		return -ENOENT;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (identity_within(m, addr, family, mid) == id)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return (int)lo;
+}
+
 uint32_t sl_monitor_identity_of(struct sl_monitor *m, const uint8_t addr[16], uint8_t family)
 {
 	struct sl_ipcache_key k = { .family = family };

@@ -6,8 +6,8 @@
  *                   interface (the map is keyed by its ifindex): the
  *                   endpoint's name;
  *   identity labels an entry of sluice_id_labels, by identity: its labels
- *                   as text ("app=web,env=prod"; a CIDR identity's
- *                   "cidr:10.0.0.0/8").
+ *                   as text ("app=web,env=prod"); a CIDR identity has
+ *                   none (the monitor finds its prefix in the ipcache).
  */
 #include <stdio.h>
 #include <string.h>

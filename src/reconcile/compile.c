@@ -120,7 +120,7 @@ static int compile(const struct sl_state *st, const struct sl_compile_prev *prev
 	if (r >= 0)
 		r = ipcache_compile(st, cidrs, n_cidrs, &res->set);
 	if (r >= 0)
-		r = names_compile(st, cidrs, n_cidrs, &res->set);
+		r = names_compile(st, &res->set);
 	if (r >= 0)
 		r = prefilter_compile(st, prev ? prev->prog_digest[SL_PROG_PREFILTER] : 0, &res->set);
 	if (r >= 0)

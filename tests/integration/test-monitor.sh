@@ -4,13 +4,15 @@
 # sluice monitor (cli.md "monitor") with real traffic. Three endpoints:
 # web (ingress: TCP 80 and UDP 80/9 from client allowed, TCP 8080 from
 # client denied by an ingressDeny rule, anything else refused), client
-# (no policy) and db (egress: TCP 80 to web only). Monitors run in the
+# (no policy) and db (egress: TCP 80 to web only, and a deny of the
+# world's /24 by CIDR). Monitors run in the
 # background while probes cross the node. Checks:
 # - with nothing applied, monitor exits 1 and says so;
 # - the text line of a drop: time, "drop", the reason as status names it
 #   (policy-deny for the deny rule, policy for what no rule allows),
 #   direction, endpoint name and interface, addr:port -> addr:port, the
-#   protocol, both identities with their labels; ICMP too (no ports);
+#   protocol, both identities with their labels; ICMP too (no ports); a
+#   CIDR identity named cidr:PREFIX (the ipcache's prefix that holds it);
 # - -o json: every line parses and the drop and verdict objects carry the
 #   same fields (type, reason/verdict, endpoint, direction, protocol,
 #   source/destination address, port, identity, labels);
@@ -53,7 +55,9 @@ check "monitor with nothing applied exits 1 (exit $rc)" test "$rc" -eq 1
 check "... and says nothing is applied" grep -q 'nothing is applied here' "$IT_WORK/none.err"
 sed 's/^/   | /' "$IT_WORK/none.err"
 
-state=$(it_state monitor <<-'EOF'
+X4=${IT_A4[world-a]}
+XNET=${X4%.*}.0/24
+state=$(it_state monitor <<-EOF
 	policies:
 	  - name: web-in
 	    endpointSelector: {matchLabels: {app: web}}
@@ -68,6 +72,8 @@ state=$(it_state monitor <<-'EOF'
 	    egress:
 	      - toEndpoints: [{matchLabels: {app: web}}]
 	        toPorts: [{ports: [{port: 80, protocol: TCP}]}]
+	    egressDeny:
+	      - toCIDR: [$XNET]
 	EOF
 )
 it_apply "$state"
@@ -228,12 +234,12 @@ ID_C='identity 1001 \(app=client\)' ID_D='identity 1002 \(app=db\)' TO_W='-> 100
 line_deny="drop policy-deny ingress web-1 \(lxc-web-1\): $C4:30001 -> $W4:8080 TCP, $ID_C $TO_W"
 line_pol="drop policy ingress web-1 \(lxc-web-1\): $D4:31000 -> $W4:80 TCP, $ID_D $TO_W"
 line_icmp="drop policy ingress web-1 \(lxc-web-1\): $C4 -> $W4 ICMP, $ID_C $TO_W"
-line_egr="drop policy egress db-1 \(lxc-db-1\): $D4:31001 -> $X4:80 TCP, $ID_D -> 2 \(reserved:world\)"
+line_egr="drop policy-deny egress db-1 \(lxc-db-1\): $D4:31001 -> $X4:80 TCP, $ID_D -> 16777216 \(cidr:$XNET\)"
 check "text: the deny rule's drop (policy-deny, ingress, web-1, ports, TCP, identities and labels)" \
 	grep -Eq "$T$line_deny\$" "$IT_WORK/drops-a.out"
 check "text: a drop no rule allows (policy)" grep -Eq "$T$line_pol\$" "$IT_WORK/drops-a.out"
 check "text: an ICMP drop (no ports)" grep -Eq "$T$line_icmp\$" "$IT_WORK/drops-a.out"
-check "text: an egress drop at db-1, to the world" grep -Eq "$T$line_egr\$" "$IT_WORK/drops-a.out"
+check "text: an egress drop at db-1, to the world's CIDR identity (named by the ipcache's prefix)" grep -Eq "$T$line_egr\$" "$IT_WORK/drops-a.out"
 check "text: the default type is drops only" test -z "$(grep -Ev "$T"'drop ' "$IT_WORK/drops-a.out")"
 check "two monitors at once: both got the same drop" \
 	test -n "$(grep -E "$line_deny" "$IT_WORK/drops-a.out")" -a \
@@ -274,6 +280,9 @@ jcheck "json: the deny rule's drop, every field" '{"type": "drop", "reason": "po
 	"destination": {"address": "'"$W4"'", "port": 8080, "identity": 1000, "labels": ["app=web"]}}'
 jcheck "json: a drop no rule allows" '{"type": "drop", "reason": "policy", "endpoint": "web-1", "direction": "ingress",
 	"protocol": "TCP", "source": {"address": "'"$D4"'", "port": 31000, "identity": 1002, "labels": ["app=db"]}}'
+jcheck "json: the egress deny to a CIDR identity, its labels the prefix" '{"type": "drop", "reason": "policy-deny",
+	"endpoint": "db-1", "direction": "egress", "destination": {"address": "'"$X4"'", "port": 80,
+	"identity": 16777216, "labels": ["cidr:'"$XNET"'"]}}'
 jcheck "json: the verdict allow" '{"type": "verdict", "verdict": "allow", "endpoint": "web-1", "direction": "ingress",
 	"protocol": "TCP", "source": {"address": "'"$C4"'", "port": 30000, "identity": 1001, "labels": ["app=client"]},
 	"destination": {"address": "'"$W4"'", "port": 80, "identity": 1000, "labels": ["app=web"]}}'

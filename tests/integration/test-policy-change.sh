@@ -143,7 +143,6 @@ it_plan_check s2 "$IT_WORK/s2.plan.json" <<-'E'
 	add    policy other-1 ingress 1002 UDP 8080 allow
 	add    policy other-1 ingress 1 any 0 allow
 	add    ipcache 203.0.113.0/24
-	add    identity labels identity 16777216 labels cidr:203.0.113.0/24
 E
 it_matrix s2 "$SRCS" "$DSTS" <<-'R'
 	ok   *        *       * *

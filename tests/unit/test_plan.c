@@ -347,13 +347,10 @@ Test(plan, cidr_identities_are_named_by_their_prefix)
 		    "  ~ endpoint: enforce none -> egress, egress levels none -> 1\n"
 		    "  + policy egress identity 16777216 (cidr 192.0.2.0/24) 443/TCP allow\n"
 		    "  + policy egress identity 16777217 (cidr 198.51.100.0/24) 443/TCP allow\n"
-		    "identities\n"
-		    "  + identity 16777216 labels cidr:192.0.2.0/24\n"
-		    "  + identity 16777217 labels cidr:198.51.100.0/24\n"
 		    "ipcache\n"
 		    "  + ipcache 192.0.2.0/24 identity 16777216 (cidr 192.0.2.0/24)\n"
 		    "  + ipcache 198.51.100.0/24 identity 16777217 (cidr 198.51.100.0/24)\n"
-		    "Plan: 6 to add, 1 to change, 0 to remove.\n");
+		    "Plan: 4 to add, 1 to change, 0 to remove.\n");
 }
 
 #define ENC_NODES(b_ip, b_keys)                                                                          \

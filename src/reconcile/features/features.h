@@ -114,9 +114,8 @@ void services_validate(struct val *v, size_t *ret_backends);
  * pod CIDRs, and the CIDRs policies name (policies_compile_cidrs). */
 int ipcache_compile(const struct sl_state *st, const struct policy_cidr *cidrs, size_t n_cidrs, struct sl_objset *out);
 /* names.c: the names the monitor says: endpoints' names, identities'
- * labels (the CIDR identities' too). */
-int names_compile(const struct sl_state *st, const struct policy_cidr *cidrs, size_t n_cidrs,
-		  struct sl_objset *out);
+ * labels (not the CIDR identities': the ipcache holds their prefixes). */
+int names_compile(const struct sl_state *st, struct sl_objset *out);
 void encryption_validate(struct val *v);
 /* encryption's compile is sl_compile_encryption (encrypt.h) */
 /* proxy.c: the policy routing of the L7 proxy redirect (a rule and a local

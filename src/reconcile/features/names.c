@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The names the monitor says (kinds/names.c): each local endpoint's name
- * by its interface, and the labels of every identity the state names (its
- * own identities, and the CIDR identities policies made: "cidr:PREFIX").
- * Reserved identities have their names in sluice itself.
+ * by its interface, and the labels of every identity the state names.
+ * Reserved identities have their names in sluice itself; a CIDR identity
+ * is named by its prefix, which the ipcache's entry carrying it holds
+ * (sl_monitor_cidr_of): a map entry of its own for each would cost 260
+ * bytes in the kernel and in every copy of the set, for names the kernel
+ * already has (a policy of 500,000 CIDRs made half its objects of them).
  */
 #include "features.h"
 
@@ -15,7 +18,6 @@
 #include <sluice/abi.h>
 
 #include "kinds/kind.h"
-#include "reconcile/net.h"
 
 static int by_key(const void *a, const void *b)
 {
@@ -50,8 +52,7 @@ static int labels_text(const struct sl_identity *id, struct sl_id_labels_value *
 	return 0;
 }
 
-int names_compile(const struct sl_state *st, const struct policy_cidr *cidrs, size_t n_cidrs,
-		  struct sl_objset *out)
+int names_compile(const struct sl_state *st, struct sl_objset *out)
 {
 	int r = 0;
 
@@ -73,14 +74,6 @@ int names_compile(const struct sl_state *st, const struct policy_cidr *cidrs, si
 		r = labels_text(id, &v);
 		if (r >= 0)
 			r = objset_add(out, SL_OBJ_ID_LABELS, &id->id, sizeof(id->id), &v, sizeof(v));
-	}
-	for (size_t i = 0; r >= 0 && i < n_cidrs; i++) {
-		struct sl_id_labels_value v = { { 0 } };
-		char pfx[64];
-
-		sl_prefix_format(&cidrs[i].p, pfx, sizeof(pfx));
-		snprintf(v.text, sizeof(v.text), "cidr:%s", pfx);
-		r = objset_add(out, SL_OBJ_ID_LABELS, &cidrs[i].id, sizeof(cidrs[i].id), &v, sizeof(v));
 	}
 	return r;
 }
