@@ -89,9 +89,9 @@ static int dump_entry(void *ctx, const void *key, const void *val)
 		memcpy(&ifindex, key, sizeof(ifindex));
 		if (!kernel_dev_name(d->k, ifindex, name))
 			snprintf(name, sizeof(name), "#%u", ifindex); /* the device is gone */
-		return objset_add(d->set, (enum sl_obj_kind)d->kind, name, sizeof(name), val, d->vsz);
+		return sl_kind_add(d->set, (unsigned)d->kind, name, sizeof(name), val, d->vsz);
 	}
-	return objset_add(d->set, (enum sl_obj_kind)d->kind, key, d->ksz, val, d->vsz);
+	return sl_kind_add(d->set, (unsigned)d->kind, key, d->ksz, val, d->vsz);
 }
 
 /* The interface index behind an endpoint key: "#N" is a device gone. */
@@ -269,14 +269,24 @@ struct batch {
 	size_t kcap, vcap;
 };
 
-static int batch_add(struct batch *b, const void *key, uint32_t ksz, const void *val, uint32_t vsz)
+/* An entry: its key, and (vsz) the kernel's bytes of the object's value
+ * (the set holds the kind's form of it: kinds/kind.h). */
+static int batch_add(struct batch *b, const void *key, uint32_t ksz, int kind, const struct sl_objset *s,
+		     const struct sl_obj *o, uint32_t vsz)
 {
 	if (grow_array((void **)&b->keys, &b->kcap, (size_t)(b->n + 1) * ksz, 1) < 0 ||
 	    (vsz && grow_array((void **)&b->vals, &b->vcap, (size_t)(b->n + 1) * vsz, 1) < 0))
 		return -ENOMEM;
 	memcpy(b->keys + (size_t)b->n * ksz, key, ksz);
-	if (vsz)
-		memcpy(b->vals + (size_t)b->n * vsz, val, vsz);
+	if (vsz) {
+		uint8_t *at = b->vals + (size_t)b->n * vsz;
+		const void *v = sl_kind_value((unsigned)kind, obj_val(s, o), o->vlen, at);
+
+		if (!v)
+			return -EINVAL;
+		if (v != at)
+			memcpy(at, v, vsz);
+	}
 	b->n++;
 	return 0;
 }
@@ -291,6 +301,36 @@ static int batch_reserve(struct batch *b, size_t n, uint32_t ksz, uint32_t vsz)
 	    (vsz && grow_array((void **)&b->vals, &b->vcap, n * vsz, 1) < 0))
 		return -ENOMEM;
 	return 0;
+}
+
+/* Entries go to the kernel a chunk at a time, about 1 MiB of keys and
+ * values: that buffer is made once and used again, where one for every
+ * entry of a large kind (16 MB for 20,000 services) was fresh memory that
+ * the kernel faulted in page by page, as long as the write itself. */
+static uint32_t batch_chunk(uint32_t ksz, uint32_t vsz)
+{
+	size_t n = ((size_t)1 << 20) / (ksz + vsz ? ksz + vsz : 1);
+
+	return n < 256 ? 256 : n > 65536 ? 65536 : (uint32_t)n;
+}
+
+static int batch_flush(int fd, const char *name, bool remove, struct batch *b, uint32_t ksz, uint32_t vsz,
+		       struct sl_kerr *e)
+{
+	int r = 0;
+
+	if (!b->n)
+		return 0;
+	if (fd < 0) {
+		kerr(e, "map %s is missing", name);
+		r = -ENOENT;
+	} else if (remove) {
+		r = map_delete_many(fd, name, b->keys, b->n, ksz, e);
+	} else {
+		r = map_update_many(fd, name, b->keys, b->vals, b->n, ksz, vsz, e);
+	}
+	b->n = 0;
+	return r;
 }
 
 static void batch_free(struct batch *b)
@@ -343,7 +383,7 @@ static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct s
 	const char *name = sl_kind(kind)->map;
 	int li = name ? kernel_layout_index(name) : -1;
 	struct batch b = {};
-	uint32_t ksz = 0, vsz = 0;
+	uint32_t ksz = 0, vsz = 0, chunk;
 	int fd, r = 0;
 
 	if (li < 0)
@@ -353,8 +393,8 @@ static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct s
 		return 0;
 	fd = k->map_fd[li];
 	{
-		/* every entry of this kind at once: the objects' sizes bound
-		 * the entries' (a device's name becomes its index) */
+		/* room for a chunk of this kind's entries: the objects' sizes
+		 * bound the entries' (a device's name becomes its index) */
 		size_t n = 0;
 		uint32_t kmax = 0, vmax = 0;
 
@@ -367,10 +407,11 @@ static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct s
 				continue;
 			o = &s->v[remove ? c->have : c->want];
 			kmax = o->klen > kmax ? o->klen : kmax;
-			vmax = !remove && o->vlen > vmax ? o->vlen : vmax;
+			vmax = remove ? 0 : sl_kind((unsigned)kind)->vlen;
 			n++;
 		}
-		r = batch_reserve(&b, n, kmax, vmax);
+		chunk = batch_chunk(kmax, vmax);
+		r = batch_reserve(&b, n < chunk ? n : chunk, kmax, vmax);
 	}
 	for (size_t i = 0; r >= 0 && i < d->n; i++) {
 		const struct sl_change *c = &d->v[i];
@@ -385,7 +426,7 @@ static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct s
 		o = &s->v[remove ? c->have : c->want];
 		key = obj_key(s, o);
 		ksz = o->klen;
-		vsz = remove ? 0 : o->vlen;
+		vsz = remove ? 0 : sl_kind((unsigned)kind)->vlen;
 		t = entry_key(k, kind, key, kbuf, &ksz, e);
 		if (t < 0) {
 			r = t;
@@ -393,18 +434,14 @@ static int write_kind(struct sl_kernel *k, int kind, bool remove, const struct s
 		}
 		if (remove && t == 0 && key[0] == '#' && wanted_key(k, kind, want, kbuf))
 			continue;
-		r = batch_add(&b, t == 0 ? kbuf : key, ksz, obj_val(s, o), vsz);
+		r = batch_add(&b, t == 0 ? kbuf : key, ksz, kind, s, o, vsz);
+		if (r == -EINVAL)
+			kerr(e, "map %s: an entry's value is not one of its kind", name);
+		else if (r >= 0 && b.n >= chunk)
+			r = batch_flush(fd, name, remove, &b, ksz, vsz, e);
 	}
-	if (r >= 0 && b.n) {
-		if (fd < 0) {
-			kerr(e, "map %s is missing", name);
-			r = -ENOENT;
-		} else if (remove) {
-			r = map_delete_many(fd, name, b.keys, b.n, ksz, e);
-		} else {
-			r = map_update_many(fd, name, b.keys, b.vals, b.n, ksz, vsz, e);
-		}
-	}
+	if (r >= 0)
+		r = batch_flush(fd, name, remove, &b, ksz, vsz, e);
 	batch_free(&b);
 	return r;
 }
@@ -415,7 +452,7 @@ int kernel_fill_map(const struct sl_kernel *k, int fd, const char *name, const s
 {
 	int kind = sl_kind_by_map(name);
 	struct batch b = {};
-	uint32_t ksz = 0, vsz = 0;
+	uint32_t ksz = 0, vsz = 0, chunk = kind >= 0 ? batch_chunk(64, sl_kind((unsigned)kind)->vlen) : 0;
 	int r = 0;
 
 	for (size_t i = 0; kind >= 0 && r >= 0 && i < want->n; i++) {
@@ -426,15 +463,17 @@ int kernel_fill_map(const struct sl_kernel *k, int fd, const char *name, const s
 		if (o->kind != kind)
 			continue;
 		ksz = o->klen;
-		vsz = o->vlen;
+		vsz = sl_kind((unsigned)kind)->vlen;
 		t = entry_key(k, kind, obj_key(want, o), kbuf, &ksz, e);
 		if (t < 0)
 			r = t;
-		else
-			r = batch_add(&b, t == 0 ? kbuf : obj_key(want, o), ksz, obj_val(want, o), vsz);
+		else if ((r = batch_add(&b, t == 0 ? kbuf : obj_key(want, o), ksz, kind, want, o, vsz)) == -EINVAL)
+			kerr(e, "map %s: an entry's value is not one of its kind", name);
+		else if (r >= 0 && b.n >= chunk)
+			r = batch_flush(fd, name, false, &b, ksz, vsz, e);
 	}
-	if (r >= 0 && b.n)
-		r = map_update_many(fd, name, b.keys, b.vals, b.n, ksz, vsz, e);
+	if (r >= 0)
+		r = batch_flush(fd, name, false, &b, ksz, vsz, e);
 	batch_free(&b);
 	return r;
 }
@@ -614,8 +653,12 @@ int sl_kernel_entries_check(struct sl_kernel *k, const struct sl_objset *want, c
 				why = "missing";
 		} else if (!present) {
 			why = "present";
-		} else if (o->vlen != l->v.value_size || memcmp(val, obj_val(s, o), o->vlen) != 0) {
-			why = "of another value";
+		} else {
+			uint8_t buf[SL_KIND_VLEN_MAX];
+			const void *v = sl_kind_value(c->kind, obj_val(s, o), o->vlen, buf);
+
+			if (!v || sl_kind(c->kind)->vlen != l->v.value_size || memcmp(val, v, l->v.value_size) != 0)
+				why = "of another value";
 		}
 		if (why && !differ++ && what)
 			snprintf(what, len, "an entry of %s %s", name, why);

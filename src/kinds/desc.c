@@ -368,6 +368,20 @@ static const void *view_copy(union sl_view_bytes *buf, const void *p, size_t n)
 	return buf->b;
 }
 
+/* A value as the kernel has it (a kind with a form of its own unpacked:
+ * kinds/kind.h); a form that is none is left as it is, said in hex. */
+static const void *view_value(union sl_view_bytes *buf, unsigned kind, const void *p, uint16_t n, uint16_t *ret_len)
+{
+	const struct sl_kind *k = sl_kind(kind);
+
+	*ret_len = n;
+	if (k && k->unpack && k->vlen <= sizeof(buf->b) && k->unpack(p, n, buf->b)) {
+		*ret_len = k->vlen;
+		return buf->b;
+	}
+	return view_copy(buf, p, n);
+}
+
 void desc_view_init(const struct sl_desc_ctx *c, const struct sl_change *ch, struct sl_view *v)
 {
 	const struct sl_objset *w = c->set[SL_WANT], *h = c->set[SL_HAVE];
@@ -382,14 +396,14 @@ void desc_view_init(const struct sl_desc_ctx *c, const struct sl_change *ch, str
 	if (b) {
 		v->key = view_copy(&v->kbuf, obj_key(h, b), b->klen);
 		v->klen = b->klen;
-		v->val[SL_BEFORE] = view_copy(&v->vbuf[SL_BEFORE], obj_val(h, b), b->vlen);
-		v->vlen[SL_BEFORE] = b->vlen;
+		v->val[SL_BEFORE] = view_value(&v->vbuf[SL_BEFORE], ch->kind, obj_val(h, b), b->vlen,
+					       &v->vlen[SL_BEFORE]);
 	}
 	if (a) {
 		v->key = view_copy(&v->kbuf, obj_key(w, a), a->klen);
 		v->klen = a->klen;
-		v->val[SL_AFTER] = view_copy(&v->vbuf[SL_AFTER], obj_val(w, a), a->vlen);
-		v->vlen[SL_AFTER] = a->vlen;
+		v->val[SL_AFTER] = view_value(&v->vbuf[SL_AFTER], ch->kind, obj_val(w, a), a->vlen,
+					      &v->vlen[SL_AFTER]);
 	}
 }
 

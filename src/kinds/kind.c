@@ -4,6 +4,12 @@
 
 #include <string.h>
 
+#include <sluice/abi.h>
+
+#include "reconcile/objset.h"
+
+_Static_assert(sizeof(struct sl_service_value) <= SL_KIND_VLEN_MAX, "SL_KIND_VLEN_MAX");
+
 static const struct sl_kind *const kinds[SL_OBJ__MAX] = {
 	[SL_OBJ_ENDPOINT] = &sl_kind_endpoint,	     [SL_OBJ_IPCACHE] = &sl_kind_ipcache,
 	[SL_OBJ_POLICY] = &sl_kind_policy,	     [SL_OBJ_PREFILTER4] = &sl_kind_prefilter4,
@@ -26,7 +32,26 @@ bool sl_kind_fits(unsigned kind, size_t klen, size_t vlen)
 {
 	const struct sl_kind *k = sl_kind(kind);
 
-	return k && k->klen == klen && k->vlen == vlen;
+	return k && k->klen == klen && (k->pack ? vlen >= 1 && vlen <= k->vlen : k->vlen == vlen);
+}
+
+const void *sl_kind_value(unsigned kind, const void *val, size_t len, void *buf)
+{
+	const struct sl_kind *k = sl_kind(kind);
+
+	if (!k || !k->unpack)
+		return k && len == k->vlen ? val : NULL;
+	return k->unpack(val, len, buf) ? buf : NULL;
+}
+
+int sl_kind_add(struct sl_objset *s, unsigned kind, const void *key, size_t klen, const void *kval, size_t kvlen)
+{
+	const struct sl_kind *k = sl_kind(kind);
+	uint8_t form[SL_KIND_VLEN_MAX];
+
+	if (k && k->pack && kvlen == k->vlen)
+		return objset_add(s, (enum sl_obj_kind)kind, key, klen, form, k->pack(kval, form));
+	return objset_add(s, (enum sl_obj_kind)kind, key, klen, kval, kvlen);
 }
 
 const char *sl_kind_name(unsigned kind)

@@ -135,12 +135,36 @@ struct sl_kind {
 	 * one line. */
 	void (*lines)(const struct sl_desc_ctx *c, const struct sl_view *v, int op, struct sl_desc *d,
 		      sl_line_fn line, void *arg);
+
+	/* ---- the sets' form of a value ----
+	 * NULL: an object set holds the kernel's vlen bytes. Else the sets
+	 * hold a form of the kind's own (a service's 772-byte value is 58
+	 * bytes with two backends): pack writes the form of the kernel's
+	 * vlen bytes into out (room for vlen bytes) and returns its length;
+	 * unpack writes the kernel's bytes back, false when the bytes are
+	 * no form of the kind. pack is a function of the value and unpack
+	 * its inverse, so two values are equal exactly when their forms
+	 * are: sets, diffs and patches compare forms and never unpack. */
+	size_t (*pack)(const void *kval, uint8_t *out);
+	bool (*unpack)(const void *form, size_t len, void *kval);
 };
 
 /* The row of a kind, or NULL for a number no kind has. */
 const struct sl_kind *sl_kind(unsigned kind);
-/* Whether an object of that kind and sizes is one its row describes. */
+/* Whether an object of that kind and sizes is one its row describes (a
+ * kind with a form of its own: a value of 1 to vlen bytes, which
+ * sl_kind_value checks). */
 bool sl_kind_fits(unsigned kind, size_t klen, size_t vlen);
+struct sl_objset;
+/* The most bytes a kernel value of any kind has. */
+#define SL_KIND_VLEN_MAX 1024
+/* Where the kernel's bytes of an object's value are: the set's own, or
+ * unpacked into buf (room for the kind's vlen bytes); NULL when the bytes
+ * are not a value of the kind. */
+const void *sl_kind_value(unsigned kind, const void *val, size_t len, void *buf);
+/* Add an object from the kernel's bytes of its value: the set gets the
+ * kind's form of it. */
+int sl_kind_add(struct sl_objset *s, unsigned kind, const void *key, size_t klen, const void *kval, size_t kvlen);
 /* The kinds of one backend, by apply rank; returns how many. */
 size_t sl_kind_order(enum sl_kind_backend backend, uint8_t ret_kinds[SL_OBJ__MAX]);
 /* The kind whose entries live in the pinned map of that name, or -1. */

@@ -183,6 +183,165 @@ static void group(const struct sl_desc_ctx *c, const struct sl_view *v, int op, 
 	memcpy(g->name, v->key, sizeof(struct sl_service_key));
 }
 
+/*
+ * The sets' form of a service value (kind.h). The kernel's is 772 bytes:
+ * 64 member places, most of them unused, and 252 slot bytes, each the
+ * index of one of the few members in use. The form:
+ *   [0]       the bits each slot byte takes: 1, 2, 4 or 8, the fewest
+ *             that hold every one of the 252
+ *   [1]       k, the members kept: those after the last nonzero one are
+ *             all zero and left out
+ *   [2..9]    id, n_slots, n_members, flags, as the kernel has them
+ *   8k bytes  the members
+ *   then the 252 slot bytes at that many bits each, the first in the
+ *             lowest bits of the first byte (unused high bits zero).
+ * A value whose form would not be shorter (64 members in use, slots up
+ * to 255) is kept as the kernel's bytes: a form of exactly 772 bytes.
+ * With two backends: 58 bytes.
+ */
+#define FORM_HEAD 10
+#define N_SLOT_BYTES (SL_LB_SLOTS + 1)
+
+static size_t form_len(unsigned bits, unsigned k)
+{
+	return FORM_HEAD + 8 * (size_t)k + (N_SLOT_BYTES * bits + 7) / 8;
+}
+
+/* The slot bytes at `bits` each and back, through 256 bytes (the 252
+ * and zeros) so that every output byte takes whole groups; inlined with a
+ * constant width, the loops have fixed lengths. */
+static inline __attribute__((always_inline)) void slots_pack(uint8_t *out, const uint8_t *slot, unsigned bits)
+{
+	unsigned per = 8 / bits;
+	uint8_t s[256] = { 0 };
+
+	memcpy(s, slot, N_SLOT_BYTES);
+	if (bits == 1) {
+		/* eight bytes of 0 or 1 at once: each shift brings the next
+		 * ones' bits beside the first's */
+		for (unsigned j = 0; j < 32; j++) {
+			uint64_t x;
+
+			memcpy(&x, s + 8 * j, sizeof(x));
+			x |= x >> 7;
+			x |= x >> 14;
+			x |= x >> 28;
+			s[j] = (uint8_t)x;
+		}
+		memcpy(out, s, 32);
+		return;
+	}
+	for (unsigned j = 0; j < 256 / per; j++) {
+		unsigned x = 0;
+
+		for (unsigned b = 0; b < per; b++)
+			x |= (unsigned)s[j * per + b] << (b * bits);
+		s[j] = (uint8_t)x; /* j < j * per: read before */
+	}
+	memcpy(out, s, (N_SLOT_BYTES * bits + 7) / 8);
+}
+
+static inline __attribute__((always_inline)) void slots_unpack(uint8_t *slot, const uint8_t *in, unsigned bits)
+{
+	unsigned per = 8 / bits, mask = (1u << bits) - 1;
+	uint8_t s[256];
+
+	for (unsigned j = 0; j < 256 / per; j++) {
+		unsigned x = j < (N_SLOT_BYTES * bits + 7) / 8 ? in[j] : 0;
+
+		for (unsigned b = 0; b < per; b++)
+			s[j * per + b] = (uint8_t)(x >> (b * bits) & mask);
+	}
+	memcpy(slot, s, N_SLOT_BYTES);
+}
+
+static size_t service_pack(const void *kval, uint8_t *out)
+{
+	const struct sl_service_value *v = kval;
+	const uint8_t *mem = (const uint8_t *)v->member, *slot = v->slot;
+	unsigned bits, k = SL_LB_MAX_BACKENDS, all = 0;
+	size_t n;
+
+	{
+		uint64_t x = 0, w;
+
+		for (size_t i = 0; i + 8 <= N_SLOT_BYTES; i += 8) {
+			memcpy(&w, slot + i, sizeof(w));
+			x |= w;
+		}
+		for (size_t i = N_SLOT_BYTES / 8 * 8; i < N_SLOT_BYTES; i++)
+			x |= slot[i];
+		for (; x; x >>= 8)
+			all |= x & 0xff;
+	}
+	bits = all < 2 ? 1 : all < 4 ? 2 : all < 16 ? 4 : 8;
+	for (uint64_t m; k; k--) {
+		memcpy(&m, mem + 8 * (k - 1), sizeof(m));
+		if (m)
+			break;
+	}
+	n = form_len(bits, k);
+	if (n >= sizeof(*v)) {
+		memcpy(out, kval, sizeof(*v));
+		return sizeof(*v);
+	}
+	out[0] = (uint8_t)bits;
+	out[1] = (uint8_t)k;
+	memcpy(out + 2, kval, FORM_HEAD - 2);
+	memcpy(out + FORM_HEAD, mem, 8 * (size_t)k);
+	out += FORM_HEAD + 8 * (size_t)k;
+	switch (bits) {
+	case 1:
+		slots_pack(out, slot, 1);
+		break;
+	case 2:
+		slots_pack(out, slot, 2);
+		break;
+	case 4:
+		slots_pack(out, slot, 4);
+		break;
+	default:
+		memcpy(out, slot, N_SLOT_BYTES);
+	}
+	return n;
+}
+
+static bool service_unpack(const void *form, size_t len, void *kval)
+{
+	struct sl_service_value *v = kval;
+	const uint8_t *f = form;
+	unsigned bits, k;
+
+	if (len == sizeof(*v)) {
+		memcpy(kval, form, len);
+		return true;
+	}
+	if (len < FORM_HEAD)
+		return false;
+	bits = f[0];
+	k = f[1];
+	if ((bits != 1 && bits != 2 && bits != 4 && bits != 8) || k > SL_LB_MAX_BACKENDS || len != form_len(bits, k))
+		return false;
+	memset(v, 0, sizeof(*v));
+	memcpy(kval, f + 2, FORM_HEAD - 2);
+	memcpy(v->member, f + FORM_HEAD, 8 * (size_t)k);
+	f += FORM_HEAD + 8 * (size_t)k;
+	switch (bits) {
+	case 1:
+		slots_unpack(v->slot, f, 1);
+		break;
+	case 2:
+		slots_unpack(v->slot, f, 2);
+		break;
+	case 4:
+		slots_unpack(v->slot, f, 4);
+		break;
+	default:
+		memcpy(v->slot, f, N_SLOT_BYTES);
+	}
+	return true;
+}
+
 const struct sl_kind sl_kind_service = {
 	.name = "service",
 	.klen = sizeof(struct sl_service_key),
@@ -195,4 +354,6 @@ const struct sl_kind sl_kind_service = {
 	.describe = describe,
 	.group = group,
 	.lines = lines,
+	.pack = service_pack,
+	.unpack = service_unpack,
 };

@@ -209,16 +209,21 @@ int sl_compile_check_capacity_counted(const struct sl_state *st, const struct sl
 	return bad ? -ENOSPC : 0;
 }
 
-/* An object's key and value copied into k and v when it is of that kind
- * and its sizes are klen and vlen: in a set they sit at any alignment
- * (obj_val), and a live set may hold anything. */
+/* An object's key and the kernel's bytes of its value copied into k and v
+ * when it is of that kind and they are klen and vlen bytes: in a set they
+ * sit at any alignment (obj_val), a kind may keep its values in a form of
+ * its own (kinds/kind.h), and a live set may hold anything. */
 static bool obj_read(const struct sl_objset *s, const struct sl_obj *o, enum sl_obj_kind kind, void *k, size_t klen,
 		     void *v, size_t vlen)
 {
-	if (o->kind != kind || o->klen != klen || o->vlen != vlen)
+	uint8_t buf[SL_KIND_VLEN_MAX];
+	const void *val;
+
+	if (o->kind != kind || o->klen != klen || sl_kind(kind)->vlen != vlen ||
+	    !(val = sl_kind_value(kind, obj_val(s, o), o->vlen, buf)))
 		return false;
 	memcpy(k, obj_key(s, o), klen);
-	memcpy(v, obj_val(s, o), vlen);
+	memcpy(v, val, vlen);
 	return true;
 }
 

@@ -365,7 +365,9 @@ static void read_map(struct show *s, size_t at, const struct sl_obj *o)
 /* Of the services: where they are in the set (services_section reads them). */
 static void read_service(struct show *s, size_t at, const struct sl_obj *o)
 {
-	if (!sl_kind_fits(o->kind, o->klen, o->vlen)) {
+	struct sl_service_value v;
+
+	if (!sl_kind_fits(o->kind, o->klen, o->vlen) || !sl_kind_value(o->kind, obj_val(s->live, o), o->vlen, &v)) {
 		show_note(s, "a service of an unknown form is not shown");
 		return;
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kinds/kind.h"
 #include "show_internal.h"
 
 void *show_alloc(struct show *s, size_t size)
@@ -178,14 +179,19 @@ void show_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const
 		qsort(base, n, size, cmp);
 }
 
-/* An object's key and value copied into k and v when their sizes are klen
- * and vlen: in a set they sit at any alignment (obj_val), so they are
- * never read in place as structs. */
+/* An object's key and the kernel's bytes of its value copied into k and v
+ * when their sizes are klen and vlen: in a set they sit at any alignment
+ * (obj_val), so they are never read in place as structs, and a kind may
+ * keep its values in a form of its own (kinds/kind.h). */
 bool show_obj_copy(const struct show *s, const struct sl_obj *o, void *k, size_t klen, void *v, size_t vlen)
 {
-	if (o->klen != klen || o->vlen != vlen)
+	const struct sl_kind *kind = sl_kind(o->kind);
+	uint8_t buf[SL_KIND_VLEN_MAX];
+	const void *val;
+
+	if (!kind || o->klen != klen || kind->vlen != vlen || !(val = sl_kind_value(o->kind, obj_val(s->live, o), o->vlen, buf)))
 		return false;
 	memcpy(k, obj_key(s->live, o), klen);
-	memcpy(v, obj_val(s->live, o), vlen);
+	memcpy(v, val, vlen);
 	return true;
 }

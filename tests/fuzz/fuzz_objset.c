@@ -25,6 +25,7 @@
 
 #include "datapath/route.h"
 #include "datapath/xfrm.h"
+#include "kinds/kind.h"
 #include "kinds/rule.h"
 #include "fuzz.h"
 #include "reconcile/compile.h"
@@ -131,7 +132,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (size - i < klen + vlen)
 			break;
-		objset_add(&raw[flags & 1], (enum sl_obj_kind)kind, data + i, klen, data + i + klen, vlen);
+		/* the kernel's bytes of a value of its kind become the kind's
+		 * form (a service's), any other length stays what it is */
+		sl_kind_add(&raw[flags & 1], kind, data + i, klen, data + i + klen, vlen);
 		i += klen + vlen;
 	}
 	for (int s = HAVE; s <= WANT; s++)

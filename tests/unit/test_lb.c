@@ -13,6 +13,7 @@
 
 #include "common/strbuf.h"
 #include "helpers.h"
+#include "kinds/kind.h"
 #include "reconcile/compile.h"
 #include "reconcile/lb.h"
 
@@ -33,11 +34,25 @@ static void compile_service(const char *backends, const struct sl_compile_prev *
 	sl_load_free(&ld);
 }
 
+/* The first service's value as the kernel gets it (the set holds its
+ * form: kinds/service.c), in one of two buffers that take turns. */
 static const struct sl_service_value *the_service(const struct sl_objset *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].kind == SL_OBJ_SERVICE)
-			return obj_val(s, &s->v[i]);
+	static struct sl_service_value buf[2];
+	static int turn;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct sl_obj *o = &s->v[i];
+		struct sl_service_value *v;
+
+		if (o->kind != SL_OBJ_SERVICE)
+			continue;
+		v = &buf[turn++ % 2];
+		cr_assert_lt(o->vlen, sizeof(*v), "a service with two or three backends is kept short (%u bytes)",
+			     o->vlen);
+		cr_assert_not_null(sl_kind_value(SL_OBJ_SERVICE, obj_val(s, o), o->vlen, v), "its form unpacks");
+		return v;
+	}
 	cr_assert_fail("no service object");
 	return NULL;
 }
@@ -356,4 +371,98 @@ Test(lb, delta_refuses_what_others_have)
 		compiled_free(&a);
 		compiled_free(&b);
 	}
+}
+
+/*
+ * The sets' form of a service value (kinds/service.c): every value comes
+ * back whole from its form, the form is short when few members are in
+ * use and the slots are small numbers, and two values have the same form
+ * exactly when they are the same (sets compare forms, never values).
+ */
+static size_t form_of(const struct sl_service_value *v, uint8_t *out)
+{
+	return sl_kind(SL_OBJ_SERVICE)->pack(v, out);
+}
+
+static void round_trip(const struct sl_service_value *v, size_t want_max, const char *what)
+{
+	uint8_t form[SL_KIND_VLEN_MAX];
+	struct sl_service_value back;
+	size_t n = form_of(v, form);
+
+	cr_assert_leq(n, want_max, "%s: a form of %zu bytes, want at most %zu", what, n, want_max);
+	memset(&back, 0xa5, sizeof(back));
+	cr_assert_not_null(sl_kind_value(SL_OBJ_SERVICE, form, n, &back), "%s: the form unpacks", what);
+	cr_assert_eq(memcmp(&back, v, sizeof(back)), 0, "%s: the value comes back whole", what);
+}
+
+Test(lb, service_form_round_trips)
+{
+	struct sl_service_value v, w;
+	uint8_t fa[SL_KIND_VLEN_MAX], fb[SL_KIND_VLEN_MAX];
+	unsigned seed = 7;
+	size_t na;
+
+	/* a compiled value with two backends: 10 + 16 + 32 bytes */
+	memset(&v, 0, sizeof(v));
+	v.id = 42;
+	v.n_slots = SL_LB_SLOTS;
+	v.n_members = 2;
+	v.member[0] = (struct sl_lb_member){ .backend_id = 1, .weight = 1 };
+	v.member[1] = (struct sl_lb_member){ .backend_id = 2, .weight = 3, .flags = SL_LB_MEMBER_TERMINATING };
+	for (int i = 0; i < SL_LB_SLOTS; i++)
+		v.slot[i] = (uint8_t)(i % 3 == 0);
+	round_trip(&v, 58, "two members");
+	/* every bit width, and the padding byte not zero */
+	for (int bits = 1; bits <= 8; bits *= 2) {
+		for (int i = 0; i < SL_LB_SLOTS + 1; i++)
+			v.slot[i] = (uint8_t)((i * 37u) % (1u << bits));
+		round_trip(&v, 10 + 16 + ((SL_LB_SLOTS + 1) * bits + 7) / 8, "slots of a width");
+	}
+	/* a member in the middle zero, the last one not */
+	v.member[9] = (struct sl_lb_member){ .backend_id = 99, .weight = 1 };
+	round_trip(&v, 10 + 80 + SL_LB_SLOTS + 1, "a zero member between two");
+	/* nothing to drop: kept as the kernel's bytes */
+	for (int m = 0; m < SL_LB_MAX_BACKENDS; m++)
+		v.member[m] = (struct sl_lb_member){ .backend_id = (uint32_t)m + 1, .weight = 1 };
+	v.slot[0] = 255;
+	round_trip(&v, sizeof(v), "64 members, a slot of 255");
+	cr_assert_eq(form_of(&v, fa), sizeof(v));
+	/* random values, and one byte changed: the forms differ */
+	for (int t = 0; t < 2000; t++) {
+		size_t nb;
+		int k = rand_r(&seed) % (SL_LB_MAX_BACKENDS + 1), bits = 1 << (rand_r(&seed) % 4);
+		size_t at;
+
+		memset(&v, 0, sizeof(v));
+		v.id = (uint32_t)rand_r(&seed);
+		v.n_slots = SL_LB_SLOTS;
+		v.n_members = (uint8_t)k;
+		for (int m = 0; m < k; m++)
+			v.member[m] = (struct sl_lb_member){ .backend_id = (uint32_t)rand_r(&seed), .weight = 1 };
+		for (int i = 0; i < SL_LB_SLOTS; i++)
+			v.slot[i] = (uint8_t)(rand_r(&seed) % (1 << bits));
+		round_trip(&v, sizeof(v), "a random value");
+		w = v;
+		at = (size_t)rand_r(&seed) % sizeof(w);
+		((uint8_t *)&w)[at] ^= (uint8_t)(1 + rand_r(&seed) % 255);
+		na = form_of(&v, fa);
+		nb = form_of(&w, fb);
+		cr_assert(na != nb || memcmp(fa, fb, na), "values that differ at byte %zu have the same form", at);
+		memcpy(&w, &v, sizeof(w));
+		cr_assert(form_of(&w, fb) == na && !memcmp(fa, fb, na), "a copy has the same form");
+	}
+	/* what is no form is refused */
+	memset(&v, 0, sizeof(v));
+	v.n_members = 1;
+	v.member[0].backend_id = 1;
+	na = form_of(&v, fa);
+	cr_assert_eq(na, 10 + 8 + 32);
+	cr_assert_null(sl_kind_value(SL_OBJ_SERVICE, fa, 5, &w), "too short");
+	cr_assert_null(sl_kind_value(SL_OBJ_SERVICE, fa, na - 1, &w), "a byte short");
+	fa[0] = 3;
+	cr_assert_null(sl_kind_value(SL_OBJ_SERVICE, fa, na, &w), "3 bits per slot is no form");
+	fa[0] = 1;
+	fa[1] = SL_LB_MAX_BACKENDS + 1;
+	cr_assert_null(sl_kind_value(SL_OBJ_SERVICE, fa, na, &w), "65 members is no form");
 }

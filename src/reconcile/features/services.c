@@ -16,6 +16,7 @@
 #include "common.h"
 #include "common/counts.h"
 #include "common/util.h"
+#include "kinds/kind.h"
 #include "reconcile/lb.h"
 #include "reconcile/net.h"
 
@@ -416,6 +417,10 @@ static struct lb_backend *find_backend(struct lb_backend *all, size_t n, const s
 	return NULL;
 }
 
+/* The room a service takes in a set, most often (its form: kinds/service.c;
+ * 58 bytes with two backends): what the compile reserves for each. */
+#define SERVICE_FORM_GUESS 64
+
 int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, struct sl_objset *out)
 {
 	struct lb_backend *all = NULL;
@@ -529,7 +534,7 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 	 * copies it again at each doubling */
 	if (r >= 0)
 		r = objset_reserve(out, st->n_services + n_all,
-				   st->n_services * (sizeof(struct sl_service_key) + sizeof(struct sl_service_value)) +
+				   st->n_services * (sizeof(struct sl_service_key) + SERVICE_FORM_GUESS) +
 					   n_all * (sizeof(struct sl_backend_key) + sizeof(struct sl_backend_value)));
 	for (uint32_t i = 0; r >= 0 && i < st->n_services; i++) {
 		const struct sl_service *svc = &st->services[i];
@@ -548,7 +553,7 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 		for (uint32_t m = 0; m < nm; m++)
 			if (mem[m].src->state != SL_BACKEND_TERMINATING)
 				((struct lb_backend *)mem[m].owner)->v.flags = 0; /* active in some service */
-		r = objset_add(out, SL_OBJ_SERVICE, &keys[i], sizeof(keys[i]), val, sizeof(*val));
+		r = sl_kind_add(out, SL_OBJ_SERVICE, &keys[i], sizeof(keys[i]), val, sizeof(*val));
 	}
 	for (size_t i = 0; r >= 0 && i < n_all; i++) {
 		struct sl_backend_key k = { .id = all[i].id };
@@ -742,11 +747,17 @@ void sl_lb_index_free(struct sl_lb_index *ix)
 	free(ix);
 }
 
+/* A service's value as the kernel has it (the set holds its form:
+ * kinds/service.c). */
 static bool read_service(const struct sl_objset *s, const struct sl_obj *o, struct sl_service_value *v)
 {
-	if (o->kind != SL_OBJ_SERVICE || o->klen != sizeof(struct sl_service_key) || o->vlen != sizeof(*v))
+	const void *p;
+
+	if (o->kind != SL_OBJ_SERVICE || o->klen != sizeof(struct sl_service_key) ||
+	    !(p = sl_kind_value(SL_OBJ_SERVICE, obj_val(s, o), o->vlen, v)))
 		return false;
-	memcpy(v, obj_val(s, o), sizeof(*v));
+	if (p != v)
+		memcpy(v, p, sizeof(*v));
 	return v->n_members <= SL_LB_MAX_BACKENDS;
 }
 
@@ -856,7 +867,7 @@ int sl_lb_delta(struct sl_lb_index *ix, const struct sl_objset *verified, const 
 			r = -EAGAIN;
 			break;
 		}
-		r = objset_add(have, SL_OBJ_SERVICE, &okeys[i], sizeof(okeys[i]), v, sizeof(*v));
+		r = objset_add(have, SL_OBJ_SERVICE, &okeys[i], sizeof(okeys[i]), obj_val(verified, o), o->vlen);
 		for (uint8_t m = 0; r >= 0 && m < v->n_members; m++) {
 			struct ix_backend *b = ix_by_id(ix, v->member[m].backend_id);
 
@@ -895,7 +906,11 @@ int sl_lb_delta(struct sl_lb_index *ix, const struct sl_objset *verified, const 
 			break;
 		}
 		if (o) {
-			memcpy(&sid, obj_val(verified, o), sizeof(sid)); /* the value's first member: id */
+			if (!read_service(verified, o, v)) {
+				r = -EAGAIN;
+				break;
+			}
+			sid = v->id;
 		} else {
 			if (ix->max_service_id == UINT32_MAX) {
 				r = -EAGAIN;
@@ -933,7 +948,7 @@ int sl_lb_delta(struct sl_lb_index *ix, const struct sl_objset *verified, const 
 			TOUCH(x->id);
 		}
 		if (r >= 0)
-			r = objset_add(want, SL_OBJ_SERVICE, &key, sizeof(key), v, sizeof(*v));
+			r = sl_kind_add(want, SL_OBJ_SERVICE, &key, sizeof(key), v, sizeof(*v));
 	}
 	ix->n_services += r >= 0 ? n_new : 0;
 	/* the backends touched: as they are now, or gone */
