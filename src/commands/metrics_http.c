@@ -18,9 +18,38 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/dlib.h"
 #include "common/strbuf.h"
 #include "common/util.h"
 #include "metrics.h"
+
+/* libmicrohttpd, loaded when a server starts (common/dlib.h): it and the
+ * libraries it brings are most of what a process loads at its start. */
+static struct {
+	__typeof__(&MHD_start_daemon) start_daemon;
+	__typeof__(&MHD_stop_daemon) stop_daemon;
+	__typeof__(&MHD_create_response_from_buffer) response_from_buffer;
+	__typeof__(&MHD_add_response_header) add_response_header;
+	__typeof__(&MHD_queue_response) queue_response;
+	__typeof__(&MHD_destroy_response) destroy_response;
+} mhd;
+
+static int mhd_load(char *why, size_t why_len)
+{
+	static const char *const names[] = { "MHD_start_daemon",	"MHD_stop_daemon",
+					     "MHD_create_response_from_buffer", "MHD_add_response_header",
+					     "MHD_queue_response",	"MHD_destroy_response" };
+	void *fns[6];
+	int r;
+
+	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(mhd) / sizeof(void *), "mhd");
+	if (mhd.start_daemon)
+		return 0;
+	r = sl_dlib_load("libmicrohttpd.so.12", names, fns, 6, why, why_len);
+	if (r >= 0)
+		memcpy(&mhd, fns, sizeof(mhd));
+	return r;
+}
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -149,7 +178,7 @@ static void format_bound(int fd, char *buf, size_t len)
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *allow, char *body,
 			     size_t len, enum MHD_ResponseMemoryMode mode)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
+	struct MHD_Response *resp = mhd.response_from_buffer(len, body, mode);
 	enum MHD_Result r;
 
 	if (!resp) {
@@ -157,12 +186,12 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 			free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				status == MHD_HTTP_OK ? CONTENT_TYPE : "text/plain; charset=utf-8");
 	if (allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	r = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
+		mhd.add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	r = mhd.queue_response(conn, status, resp);
+	mhd.destroy_response(resp);
 	return r;
 }
 
@@ -241,6 +270,9 @@ int metrics_server_start(const char *addr, struct metrics *m, const char *pin_di
 	r = parse_address(addr, &ss, &len, why, why_len);
 	if (r < 0)
 		return r;
+	r = mhd_load(why, why_len);
+	if (r < 0)
+		return r;
 	/* The table of the embedded programs' maps is made once, on first
 	 * use, and not under a lock: make it here, before the HTTP thread
 	 * exists, so that a scrape during watch's first apply only reads it. */
@@ -262,7 +294,7 @@ int metrics_server_start(const char *addr, struct metrics *m, const char *pin_di
 	}
 	s->m = m;
 	s->log = *log;
-	s->d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
+	s->d = mhd.start_daemon(MHD_USE_POLL_INTERNAL_THREAD | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
 				NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
 				(unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
 	if (!s->d) {
@@ -281,7 +313,7 @@ void metrics_server_stop(struct metrics_server *s)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->d); /* and the listening socket with it */
+	mhd.stop_daemon(s->d); /* and the listening socket with it */
 	free(s->pin_dir);
 	free(s);
 }

@@ -213,6 +213,14 @@ static int plan_against_live(const struct cli *c, const char *cmd, struct pipeli
 			fprintf(p->err, "sluice %s: encryption keys: %s; nothing was changed\n", cmd, str_esc(why));
 			return 1;
 		}
+		if (sl_key_crypto_error()) {
+			fprintf(p->err,
+				"sluice %s: encryption keys: a plan tells keys apart by fingerprints, made with "
+				"OpenSSL's libcrypto, which could not be loaded: %s; nothing was changed\n",
+				cmd, str_esc(sl_key_crypto_error()));
+			sl_keyring_free(&keys);
+			return 1;
+		}
 	}
 	sl_compile_prev_from_live(&p->have, &prev, &names);
 	prev.layouts = layouts;

@@ -168,7 +168,7 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
 	const void *self = sock_bpf__elf_bytes(&ssz);
 	size_t lsz = 0;
 	const void *lelf = sock_lb_bpf__elf_bytes(&lsz);
-	uint64_t base = FNV1A64_INIT;
+	uint64_t base = FNV1A64_INIT, hd, hs, hl;
 	int r = sl_kernel_layouts(&l, &n);
 
 	if (r < 0)
@@ -182,15 +182,20 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
 		base = fnv1a64(base, l[i].name, strlen(l[i].name));
 		base = fnv1a64(base, &v, sizeof(v));
 	}
-	ret[SL_PROG_FROM_ENDPOINT] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "from", 4);
-	ret[SL_PROG_TO_ENDPOINT] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "to", 2);
-	ret[SL_PROG_FROM_OVERLAY] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "overlay", 7);
-	ret[SL_PROG_FROM_NETDEV] = fnv1a64(fnv1a64(fnv1a64(base, delf, dsz), s, sizeof(*s)), "netdev", 6);
+	/* each object's bytes hashed once (1-2 MB each), then what tells
+	 * its programs apart */
+	hd = fnv1a64(base, delf, dsz);
+	hs = fnv1a64(base, self, ssz);
+	hl = fnv1a64(base, lelf, lsz);
+	ret[SL_PROG_FROM_ENDPOINT] = fnv1a64(fnv1a64(hd, s, sizeof(*s)), "from", 4);
+	ret[SL_PROG_TO_ENDPOINT] = fnv1a64(fnv1a64(hd, s, sizeof(*s)), "to", 2);
+	ret[SL_PROG_FROM_OVERLAY] = fnv1a64(fnv1a64(hd, s, sizeof(*s)), "overlay", 7);
+	ret[SL_PROG_FROM_NETDEV] = fnv1a64(fnv1a64(hd, s, sizeof(*s)), "netdev", 6);
 	ret[SL_PROG_PREFILTER] = fnv1a64(fnv1a64(base, pelf, psz), "prefilter", 9);
-	ret[SL_PROG_SOCKOPS] = fnv1a64(fnv1a64(base, self, ssz), "sockops", 7);
-	ret[SL_PROG_SK_MSG] = fnv1a64(fnv1a64(base, self, ssz), "sk_msg", 6);
+	ret[SL_PROG_SOCKOPS] = fnv1a64(hs, "sockops", 7);
+	ret[SL_PROG_SK_MSG] = fnv1a64(hs, "sk_msg", 6);
 	for (int i = SL_PROG_CONNECT4; i <= SL_PROG_GETPEERNAME6; i++)
-		ret[i] = fnv1a64(fnv1a64(base, lelf, lsz), sl_prog_names[i], strlen(sl_prog_names[i]));
+		ret[i] = fnv1a64(hl, sl_prog_names[i], strlen(sl_prog_names[i]));
 	for (int i = 0; i < SL_PROG__MAX; i++)
 		if (!ret[i])
 			ret[i] = 1; /* 0 means "not known" in observed attachments */

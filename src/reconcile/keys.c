@@ -12,9 +12,11 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/dlib.h"
 #include "common/util.h"
 #include "load.h"
 #include "model.h"
@@ -199,14 +201,52 @@ void sl_keyring_free(struct sl_keyring *kr)
 	kr->n = 0;
 }
 
+/* OpenSSL's libcrypto, loaded the first time a fingerprint is made
+ * (common/dlib.h): most applies hold no key. */
+static struct {
+	__typeof__(&EVP_MD_CTX_new) ctx_new;
+	__typeof__(&EVP_MD_CTX_free) ctx_free;
+	__typeof__(&EVP_sha256) sha256;
+	__typeof__(&EVP_DigestInit_ex) init;
+	__typeof__(&EVP_DigestUpdate) update;
+	__typeof__(&EVP_DigestFinal_ex) final;
+} crypto;
+static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+static bool crypto_ok;
+static char crypto_why[256];
+
+static void crypto_load(void)
+{
+	static const char *const names[] = { "EVP_MD_CTX_new",	"EVP_MD_CTX_free", "EVP_sha256",
+					     "EVP_DigestInit_ex", "EVP_DigestUpdate", "EVP_DigestFinal_ex" };
+	void *fns[6];
+
+	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(crypto) / sizeof(void *), "crypto");
+	crypto_ok = sl_dlib_load("libcrypto.so.3", names, fns, 6, crypto_why, sizeof(crypto_why)) == 0;
+	if (crypto_ok)
+		memcpy(&crypto, fns, sizeof(crypto));
+}
+
+const char *sl_key_crypto_error(void)
+{
+	pthread_once(&crypto_once, crypto_load);
+	return crypto_ok ? NULL : crypto_why;
+}
+
 void sl_key_fingerprint(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, char out[9])
 {
 	static const char domain[] = "sluice key fingerprint v2"; /* with its NUL */
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
 	uint8_t len[8];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx;
 	bool ok;
+
+	if (sl_key_crypto_error()) {
+		snprintf(out, 9, "????????"); /* never anything derived from the key by other means */
+		return;
+	}
+	ctx = crypto.ctx_new();
 
 	/* SHA-256 over a domain, then each part with its length (so that the
 	 * split between a and b is part of what is hashed) */
@@ -214,12 +254,11 @@ void sl_key_fingerprint(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
 		len[i] = (uint8_t)(alen >> (8 * i));
 		len[4 + i] = (uint8_t)(blen >> (8 * i));
 	}
-	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-	     EVP_DigestUpdate(ctx, domain, sizeof(domain)) == 1 && EVP_DigestUpdate(ctx, len, 4) == 1 &&
-	     (!alen || EVP_DigestUpdate(ctx, a, alen) == 1) && EVP_DigestUpdate(ctx, len + 4, 4) == 1 &&
-	     (!blen || EVP_DigestUpdate(ctx, b, blen) == 1) && EVP_DigestFinal_ex(ctx, md, &md_len) == 1 &&
-	     md_len >= 4;
-	EVP_MD_CTX_free(ctx);
+	ok = ctx && crypto.init(ctx, crypto.sha256(), NULL) == 1 && crypto.update(ctx, domain, sizeof(domain)) == 1 &&
+	     crypto.update(ctx, len, 4) == 1 && (!alen || crypto.update(ctx, a, alen) == 1) &&
+	     crypto.update(ctx, len + 4, 4) == 1 && (!blen || crypto.update(ctx, b, blen) == 1) &&
+	     crypto.final(ctx, md, &md_len) == 1 && md_len >= 4;
+	crypto.ctx_free(ctx);
 	if (!ok) {
 		snprintf(out, 9, "????????"); /* never anything derived from the key by other means */
 		return;

@@ -66,3 +66,6 @@ void sl_keyring_free(struct sl_keyring *kr);
  * in a plan without showing them: the first 32 bits of SHA-256 (OpenSSL's
  * libcrypto) over a domain string and the two parts with their lengths. */
 void sl_key_fingerprint(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, char out[9]);
+/* libcrypto is loaded the first time it is needed (common/dlib.h): NULL
+ * when it is there, else why not (fingerprints are then "????????"). */
+const char *sl_key_crypto_error(void);

@@ -13,6 +13,7 @@
 
 #include <sluice/abi.h>
 
+#include "common/dlib.h"
 #include "helpers.h"
 #include "datapath/route.h"
 #include "datapath/xfrm.h"
@@ -473,4 +474,21 @@ Test(encrypt, fingerprint_is_sha256)
 	sl_key_fingerprint(a, 10, a + 10, 10, fp);
 	sl_key_fingerprint(a, 11, a + 11, 9, fp2);
 	cr_assert_str_neq(fp, fp2);
+}
+
+/* libcrypto is loaded when a fingerprint is first made (common/dlib.h);
+ * a library or function that is not there is an error that names it. */
+Test(encrypt, libraries_loaded_when_needed)
+{
+	const char *const present[] = { "EVP_sha256" }, *const absent[] = { "sluice_no_such_function" };
+	void *fn[1];
+	char why[256];
+
+	cr_assert_null(sl_key_crypto_error(), "libcrypto.so.3 loads");
+	cr_assert_eq(sl_dlib_load("libcrypto.so.3", present, fn, 1, why, sizeof(why)), 0);
+	cr_assert_not_null(fn[0]);
+	cr_assert_eq(sl_dlib_load("libsluice-none.so.9", present, fn, 1, why, sizeof(why)), -ENOENT);
+	cr_expect(strstr(why, "libsluice-none.so.9") != NULL, "names the library: %s", why);
+	cr_assert_eq(sl_dlib_load("libcrypto.so.3", absent, fn, 1, why, sizeof(why)), -ENOENT);
+	cr_expect(strstr(why, "sluice_no_such_function") != NULL, "names the function: %s", why);
 }
