@@ -86,6 +86,9 @@ void v_dup_add(struct val *v, struct dups *ds, const char *key, const char *file
 		const char *name, uint32_t doc_index);
 int v_dup_cmp(const void *pa, const void *pb);
 void v_dup_report(struct val *v, struct dups *ds);
+/* Room for n keys at once (a large list grown by doubling is copied again
+ * at each step). */
+void v_dup_reserve(struct val *v, struct dups *ds, size_t n);
 const char *v_astrf(struct val *v, const char *fmt, ...) _printf_(2, 3);
 const char *v_astr(struct val *v, const char *s, size_t len);
 const char *v_u32_key(struct val *v, uint32_t n);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,9 @@ void services_validate(struct val *v, size_t *ret_backends)
 		    fes = { .what = "frontend", .list = "services", .field = "frontend" };
 	struct be_key *bkeys = NULL;
 	size_t nb = 0, capb = 0, unique = 0;
+
+	v_dup_reserve(v, &names, st->n_services);
+	v_dup_reserve(v, &fes, st->n_services);
 
 	for (uint32_t i = 0; i < st->n_services; i++) {
 		const struct sl_service *svc = &st->services[i];
@@ -274,6 +278,16 @@ static uint64_t mix64(uint64_t x)
 static uint64_t salt[SL_LB_SLOTS];
 static bool salt_ready;
 
+/* Before any thread of the compile fills a table (sl_lb_compile). */
+static void salt_init(void)
+{
+	if (salt_ready)
+		return;
+	for (uint32_t c = 0; c < SL_LB_SLOTS; c++)
+		salt[c] = mix64(c + 0x51c0ull);
+	salt_ready = true;
+}
+
 static inline uint64_t slot_draw(uint64_t backend_hash, uint32_t c)
 {
 	uint64_t x = (backend_hash ^ salt[c]) * 0x9e3779b97f4a7c15ull;
@@ -306,11 +320,7 @@ static void fill_slots(struct sl_service_value *v, const uint64_t *member_hash)
 	 * wins it comes or goes, so one backend more or less among N moves
 	 * 1/N of the slots on average, and no other slot. With equal weights
 	 * the highest u wins, no logarithm needed. */
-	if (!salt_ready) {
-		for (uint32_t c = 0; c < SL_LB_SLOTS; c++)
-			salt[c] = mix64(c + 0x51c0ull);
-		salt_ready = true;
-	}
+	salt_init();
 	for (uint32_t c = 0; c < SL_LB_SLOTS; c++) {
 		uint32_t best = 0;
 		double best_score = -1.0;
@@ -417,6 +427,80 @@ static struct lb_backend *find_backend(struct lb_backend *all, size_t n, const s
 	return NULL;
 }
 
+/*
+ * The services' values are most of the compile (a slot table is 251 draws
+ * per backend): with many services, two threads make them, each half's
+ * forms (kinds/service.c) into a buffer of its own, added to the set in
+ * order afterwards. Which backends are active in some service is noted
+ * by each and marked after both are done (the flags are written by one
+ * thread only).
+ */
+struct lb_values {
+	const struct sl_state *st;
+	const struct lb_backend *all;
+	size_t n_all;
+	const uint32_t *sids;
+	uint32_t lo, hi;
+	uint8_t *forms; /* one after another: service lo + k's at off[k] */
+	size_t len, cap;
+	uint32_t *off; /* hi - lo + 1 */
+	uint32_t *active; /* indexes into all */
+	size_t n_active, cap_active;
+	int r;
+};
+
+static void *lb_values_work(void *arg)
+{
+	struct lb_values *j = arg;
+	struct sl_service_value *val = malloc(sizeof(*val));
+
+	j->off = malloc(((size_t)(j->hi - j->lo) + 1) * sizeof(*j->off));
+	j->r = val && j->off ? 0 : -ENOMEM;
+	for (uint32_t i = j->lo; j->r >= 0 && i < j->hi; i++) {
+		const struct sl_service *svc = &j->st->services[i];
+		struct lb_member mem[SL_LB_MAX_BACKENDS];
+		uint32_t nm = 0;
+
+		for (uint32_t b = 0; b < svc->n_backends && nm < SL_LB_MAX_BACKENDS; b++) {
+			struct sl_backend_value bv;
+			const struct lb_backend *f;
+
+			if (backend_of(svc, &svc->backends[b], &bv) < 0 ||
+			    !(f = find_backend((struct lb_backend *)j->all, j->n_all, &bv)))
+				continue;
+			mem[nm++] = (struct lb_member){ &f->v, f->id, &svc->backends[b], (void *)f };
+		}
+		service_value(val, j->sids[i], mem, nm);
+		for (uint32_t m = 0; j->r >= 0 && m < nm; m++)
+			if (mem[m].src->state != SL_BACKEND_TERMINATING) {
+				if (grow_array((void **)&j->active, &j->cap_active, j->n_active + 1, sizeof(*j->active)) < 0)
+					j->r = -ENOMEM;
+				else
+					j->active[j->n_active++] = (uint32_t)((const struct lb_backend *)mem[m].owner - j->all);
+			}
+		if (j->r >= 0 && grow_array((void **)&j->forms, &j->cap, j->len + sizeof(*val), 1) < 0)
+			j->r = -ENOMEM;
+		if (j->r >= 0) {
+			j->off[i - j->lo] = (uint32_t)j->len;
+			j->len += sl_kind(SL_OBJ_SERVICE)->pack(val, j->forms + j->len);
+		}
+	}
+	if (j->r >= 0)
+		j->off[j->hi - j->lo] = (uint32_t)j->len;
+	free(val);
+	return NULL;
+}
+
+static void lb_values_free(struct lb_values *j)
+{
+	free(j->forms);
+	free(j->off);
+	free(j->active);
+}
+
+/* From this many services on, two threads make their values. */
+#define LB_VALUES_THREADED 4096
+
 /* The room a service takes in a set, most often (its form: kinds/service.c;
  * 58 bytes with two backends): what the compile reserves for each. */
 #define SERVICE_FORM_GUESS 64
@@ -426,7 +510,6 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 	struct lb_backend *all = NULL;
 	uint32_t *sids = NULL, *bids = NULL;
 	struct sl_service_key *keys = NULL;
-	struct sl_service_value *val = NULL;
 	uint32_t *live_idx = NULL;
 	size_t n_all = 0, n = 0;
 	int r = 0;
@@ -438,8 +521,7 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 	all = calloc(n_all + 1, sizeof(*all));
 	sids = calloc(st->n_services, sizeof(*sids));
 	keys = calloc(st->n_services, sizeof(*keys));
-	val = malloc(sizeof(*val));
-	if (!all || !sids || !keys || !val) {
+	if (!all || !sids || !keys) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -536,24 +618,37 @@ int sl_lb_compile(const struct sl_state *st, const struct sl_lb_prev *prev, stru
 		r = objset_reserve(out, st->n_services + n_all,
 				   st->n_services * (sizeof(struct sl_service_key) + SERVICE_FORM_GUESS) +
 					   n_all * (sizeof(struct sl_backend_key) + sizeof(struct sl_backend_value)));
-	for (uint32_t i = 0; r >= 0 && i < st->n_services; i++) {
-		const struct sl_service *svc = &st->services[i];
-		struct lb_member mem[SL_LB_MAX_BACKENDS];
-		uint32_t nm = 0;
+	if (r >= 0) {
+		struct lb_values job[2];
+		uint32_t half = st->n_services >= LB_VALUES_THREADED ? st->n_services / 2 : st->n_services;
+		pthread_t helper;
+		bool helped = false;
 
-		for (uint32_t j = 0; j < svc->n_backends && nm < SL_LB_MAX_BACKENDS; j++) {
-			struct sl_backend_value b;
-			struct lb_backend *f;
-
-			if (backend_of(svc, &svc->backends[j], &b) < 0 || !(f = find_backend(all, n_all, &b)))
-				continue;
-			mem[nm++] = (struct lb_member){ &f->v, f->id, &svc->backends[j], f };
+		salt_init();
+		for (int h = 0; h < 2; h++)
+			job[h] = (struct lb_values){ .st = st, .all = all, .n_all = n_all, .sids = sids,
+						      .lo = h ? half : 0, .hi = h ? st->n_services : half };
+		if (half < st->n_services)
+			helped = pthread_create(&helper, NULL, lb_values_work, &job[1]) == 0;
+		lb_values_work(&job[0]);
+		if (helped)
+			pthread_join(helper, NULL);
+		else if (half < st->n_services)
+			lb_values_work(&job[1]);
+		for (int h = 0; h < 2; h++) {
+			r = r < 0 ? r : job[h].r;
+			for (size_t a = 0; r >= 0 && a < job[h].n_active; a++)
+				all[job[h].active[a]].v.flags = 0; /* active in some service */
 		}
-		service_value(val, sids[i], mem, nm);
-		for (uint32_t m = 0; m < nm; m++)
-			if (mem[m].src->state != SL_BACKEND_TERMINATING)
-				((struct lb_backend *)mem[m].owner)->v.flags = 0; /* active in some service */
-		r = sl_kind_add(out, SL_OBJ_SERVICE, &keys[i], sizeof(keys[i]), val, sizeof(*val));
+		for (int h = 0; h < 2; h++)
+			for (uint32_t i = job[h].lo; r >= 0 && i < job[h].hi; i++) {
+				const uint32_t *off = &job[h].off[i - job[h].lo];
+
+				r = objset_add(out, SL_OBJ_SERVICE, &keys[i], sizeof(keys[i]), job[h].forms + off[0],
+					       off[1] - off[0]);
+			}
+		lb_values_free(&job[0]);
+		lb_values_free(&job[1]);
 	}
 	for (size_t i = 0; r >= 0 && i < n_all; i++) {
 		struct sl_backend_key k = { .id = all[i].id };
@@ -566,7 +661,6 @@ out:
 	free(sids);
 	free(bids);
 	free(keys);
-	free(val);
 	return r;
 }
 
