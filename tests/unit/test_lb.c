@@ -466,3 +466,60 @@ Test(lb, service_form_round_trips)
 	fa[1] = SL_LB_MAX_BACKENDS + 1;
 	cr_assert_null(sl_kind_value(SL_OBJ_SERVICE, fa, na, &w), "65 members is no form");
 }
+
+/* N services of 1 to 4 backends (weights and states mixed), and with
+ * extra one more whose frontend and backends sort after every other's:
+ * the others' ids, and so their values, are the same either way. */
+static void compile_many(int n, bool extra, struct sl_compile_result *res)
+{
+	struct strbuf y = {};
+	struct sl_load ld;
+
+	strbuf_adds(&y, "version: 1\ndatapath:\n  mapSizes: {services: 8192, backends: 32768}\nservices:\n");
+	for (int i = 0; i < n; i++) {
+		strbuf_addf(&y, "  - name: s%d\n    frontend: {ip: 10.96.%d.%d, port: 80, protocol: TCP}\n    backends:\n",
+			    i, i / 250, i % 250 + 1);
+		for (int b = 0; b <= i % 4; b++)
+			strbuf_addf(&y, "      - {ip: 10.%d.%d.%d, port: 8080%s}\n", 1 + b, i / 250, i % 250 + 1,
+				    b == 2 ? ", weight: 3" : b == 3 ? ", state: terminating" : "");
+	}
+	if (extra)
+		strbuf_adds(&y, "  - name: last\n    frontend: {ip: 10.97.0.1, port: 80, protocol: TCP}\n"
+				"    backends: [{ip: 11.0.0.1, port: 8080}, {ip: 11.0.0.2, port: 8080}]\n");
+	load_text(&ld, strbuf_str(&y), true);
+	assert_no_diags(&ld);
+	cr_assert_eq(sl_compile(&ld.state, NULL, res), 0);
+	sl_load_free(&ld);
+	strbuf_free(&y);
+}
+
+/* From 4,096 services on, two threads make the values (services.c): the
+ * same values, in the same order, as one thread makes. */
+Test(lb, values_made_on_two_threads_are_the_same)
+{
+	struct sl_compile_result one, two;
+	size_t n1 = 0, n2 = 0, j = 0;
+
+	compile_many(4095, false, &one); /* one thread */
+	compile_many(4095, true, &two);	 /* two */
+	for (size_t i = 0; i < one.set.n; i++)
+		n1 += one.set.v[i].kind == SL_OBJ_SERVICE;
+	for (size_t i = 0; i < two.set.n; i++)
+		n2 += two.set.v[i].kind == SL_OBJ_SERVICE;
+	cr_assert_eq(n1, 4095);
+	cr_assert_eq(n2, 4096);
+	for (size_t i = 0; i < one.set.n; i++) {
+		const struct sl_obj *a = &one.set.v[i], *b;
+
+		if (a->kind != SL_OBJ_SERVICE && a->kind != SL_OBJ_BACKEND)
+			continue;
+		b = objset_find(&two.set, a->kind, obj_key(&one.set, a), a->klen);
+		cr_assert_not_null(b, "object %zu of kind %u is in both", i, a->kind);
+		cr_assert(a->vlen == b->vlen && !memcmp(obj_val(&one.set, a), obj_val(&two.set, b), a->vlen),
+			  "object %zu of kind %u has the same value", i, a->kind);
+		j++;
+	}
+	cr_assert_gt(j, 4095 + 4095);
+	sl_compile_result_free(&one);
+	sl_compile_result_free(&two);
+}
