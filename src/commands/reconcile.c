@@ -88,6 +88,7 @@ static int load_state(const struct cli *c, const char *cmd, struct pipeline *p)
 	if (gethostname(host, sizeof(host) - 1) == 0 && host[0])
 		opts.hostname = host;
 	p->loaded = true;
+	p->ld.no_digest = true; /* only watch compares digests */
 	r = sl_load_paths(&p->ld, c->args, (size_t)c->n_args);
 	if (r >= 0)
 		r = sl_load_finish(&p->ld);

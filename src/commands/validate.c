@@ -31,6 +31,7 @@ int cmd_validate(const struct cli *c)
 	}
 	if (gethostname(host, sizeof(host) - 1) == 0 && host[0])
 		opts.hostname = host;
+	ld.no_digest = true; /* only watch compares digests */
 	r = sl_load_paths(&ld, c->args, (size_t)c->n_args);
 	if (r >= 0)
 		r = sl_load_finish(&ld);

@@ -34,7 +34,7 @@ static int load_fd(struct sl_load *ld, int fd, const char *name, const char *dir
 	/* A parse that stopped early (a syntax error) has not read all of the
 	 * file: the rest counts in the digest too, so that equal digests mean
 	 * equal bytes; never more than the limit. */
-	if (r >= 0 && regular && !in.over && !in.err) {
+	if (r >= 0 && regular && !in.over && !in.err && !ld->no_digest) {
 		unsigned char rest[4096];
 		size_t n;
 

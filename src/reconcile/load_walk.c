@@ -1270,6 +1270,7 @@ int sl_load_buffer(struct sl_load *ld, const char *name, const char *dir, const 
 	} else {
 		ld->digest = fnv1a64(ld->digest, name, strlen(name) + 1);
 	}
-	load_digest_fold(ld, fnv1a64(FNV1A64_INIT, buf, len));
+	if (!ld->no_digest)
+		load_digest_fold(ld, fnv1a64(FNV1A64_INIT, buf, len));
 	return r;
 }
