@@ -328,6 +328,7 @@ int cmd_diff(const struct cli *c)
 struct progress {
 	double start, last, after;
 	bool shown;
+	const char *phase; /* of the last line shown */
 };
 
 static void progress_line(void *ctx, const char *phase, uint64_t entries)
@@ -335,9 +336,12 @@ static void progress_line(void *ctx, const char *phase, uint64_t entries)
 	struct progress *pr = ctx;
 	double t = now_ms();
 
-	if (t - pr->start < pr->after || (pr->shown && t - pr->last < 100))
+	/* at most ten lines a second, but always when a phase begins: the
+	 * line then says what the phase before it wrote in all */
+	if (t - pr->start < pr->after || (pr->shown && t - pr->last < 100 && phase == pr->phase))
 		return;
 	pr->last = t;
+	pr->phase = phase;
 	pr->shown = true;
 	fprintf(stderr, "\r\033[Ksluice apply: %s, %" PRIu64 " entries written, %.1f s", phase ? phase : "",
 		entries, (t - pr->start) / 1000);

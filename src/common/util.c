@@ -2,6 +2,8 @@
 #include "util.h"
 
 #include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 int grow_array(void **v, size_t *cap, size_t need, size_t elem_size)
 {
@@ -21,4 +23,23 @@ int grow_array(void **v, size_t *cap, size_t need, size_t elem_size)
 	*v = p;
 	*cap = n;
 	return 0;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void prefault(void *p, size_t len)
+{
+	static long page;
+	uintptr_t a, b;
+
+	if (len < ((size_t)1 << 20))
+		return;
+	if (!page)
+		page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+	a = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+	b = ((uintptr_t)p + len) & ~((uintptr_t)page - 1);
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
 }

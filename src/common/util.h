@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The version of the form of every JSON document and line sluice prints
@@ -53,6 +54,11 @@ static inline void fclosep(FILE **f)
 
 /* Grow a dynamic array so that it holds at least `need` elements. */
 int grow_array(void **v, size_t *cap, size_t need, size_t elem_size);
+/* Fault in the pages of [p, p + len) that are about to be written, in one
+ * system call (madvise MADV_POPULATE_WRITE, Linux 5.14) instead of a fault
+ * per page, which a virtual machine makes costly; only for large ranges,
+ * and nothing happens where the kernel cannot. */
+void prefault(void *p, size_t len);
 
 static inline bool streq(const char *a, const char *b)
 {
@@ -79,4 +85,24 @@ static inline uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+/* A 64-bit hash of a large buffer, continuing from h: eight bytes a step
+ * (the round of xxHash64, its primes), the tail by FNV-1a, then mixed
+ * (splitmix64's finaliser). About 8x faster than fnv1a64 over the 800 KB
+ * of an embedded BPF object; not a cryptographic hash. */
+static inline uint64_t hash64_bytes(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t w;
+
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, sizeof(w));
+		h += w * 0xc2b2ae3d27d4eb4fULL;
+		h = (h << 31 | h >> 33) * 0x9e3779b185ebca87ULL;
+	}
+	h = fnv1a64(h, b, n);
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
 }

@@ -184,14 +184,14 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
 	}
 	/* each object's bytes hashed once (1-2 MB each), then what tells
 	 * its programs apart */
-	hd = fnv1a64(base, delf, dsz);
-	hs = fnv1a64(base, self, ssz);
-	hl = fnv1a64(base, lelf, lsz);
+	hd = hash64_bytes(base, delf, dsz);
+	hs = hash64_bytes(base, self, ssz);
+	hl = hash64_bytes(base, lelf, lsz);
 	ret[SL_PROG_FROM_ENDPOINT] = fnv1a64(fnv1a64(hd, s, sizeof(*s)), "from", 4);
 	ret[SL_PROG_TO_ENDPOINT] = fnv1a64(fnv1a64(hd, s, sizeof(*s)), "to", 2);
 	ret[SL_PROG_FROM_OVERLAY] = fnv1a64(fnv1a64(hd, s, sizeof(*s)), "overlay", 7);
 	ret[SL_PROG_FROM_NETDEV] = fnv1a64(fnv1a64(hd, s, sizeof(*s)), "netdev", 6);
-	ret[SL_PROG_PREFILTER] = fnv1a64(fnv1a64(base, pelf, psz), "prefilter", 9);
+	ret[SL_PROG_PREFILTER] = fnv1a64(hash64_bytes(base, pelf, psz), "prefilter", 9);
 	ret[SL_PROG_SOCKOPS] = fnv1a64(hs, "sockops", 7);
 	ret[SL_PROG_SK_MSG] = fnv1a64(hs, "sk_msg", 6);
 	for (int i = SL_PROG_CONNECT4; i <= SL_PROG_GETPEERNAME6; i++)

@@ -6,6 +6,7 @@
 #include "kinds/service.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -255,10 +256,16 @@ static inline __attribute__((always_inline)) void slots_unpack(uint8_t *slot, co
 	memcpy(slot, s, N_SLOT_BYTES);
 }
 
+/* Both sides are bytes at any alignment (a set's, a batch's): the value
+ * is read and written by its fields' offsets, never as a struct. */
+#define VALUE_SIZE sizeof(struct sl_service_value)
+#define MEMBERS_AT offsetof(struct sl_service_value, member)
+#define SLOTS_AT offsetof(struct sl_service_value, slot)
+_Static_assert(MEMBERS_AT == FORM_HEAD - 2, "the header is what comes before the members");
+
 static size_t service_pack(const void *kval, uint8_t *out)
 {
-	const struct sl_service_value *v = kval;
-	const uint8_t *mem = (const uint8_t *)v->member, *slot = v->slot;
+	const uint8_t *mem = (const uint8_t *)kval + MEMBERS_AT, *slot = (const uint8_t *)kval + SLOTS_AT;
 	unsigned bits, k = SL_LB_MAX_BACKENDS, all = 0;
 	size_t n;
 
@@ -281,9 +288,9 @@ static size_t service_pack(const void *kval, uint8_t *out)
 			break;
 	}
 	n = form_len(bits, k);
-	if (n >= sizeof(*v)) {
-		memcpy(out, kval, sizeof(*v));
-		return sizeof(*v);
+	if (n >= VALUE_SIZE) {
+		memcpy(out, kval, VALUE_SIZE);
+		return VALUE_SIZE;
 	}
 	out[0] = (uint8_t)bits;
 	out[1] = (uint8_t)k;
@@ -308,11 +315,11 @@ static size_t service_pack(const void *kval, uint8_t *out)
 
 static bool service_unpack(const void *form, size_t len, void *kval)
 {
-	struct sl_service_value *v = kval;
+	uint8_t *v = kval;
 	const uint8_t *f = form;
 	unsigned bits, k;
 
-	if (len == sizeof(*v)) {
+	if (len == VALUE_SIZE) {
 		memcpy(kval, form, len);
 		return true;
 	}
@@ -322,22 +329,22 @@ static bool service_unpack(const void *form, size_t len, void *kval)
 	k = f[1];
 	if ((bits != 1 && bits != 2 && bits != 4 && bits != 8) || k > SL_LB_MAX_BACKENDS || len != form_len(bits, k))
 		return false;
-	memset(v, 0, sizeof(*v));
-	memcpy(kval, f + 2, FORM_HEAD - 2);
-	memcpy(v->member, f + FORM_HEAD, 8 * (size_t)k);
+	memset(v, 0, VALUE_SIZE);
+	memcpy(v, f + 2, FORM_HEAD - 2);
+	memcpy(v + MEMBERS_AT, f + FORM_HEAD, 8 * (size_t)k);
 	f += FORM_HEAD + 8 * (size_t)k;
 	switch (bits) {
 	case 1:
-		slots_unpack(v->slot, f, 1);
+		slots_unpack(v + SLOTS_AT, f, 1);
 		break;
 	case 2:
-		slots_unpack(v->slot, f, 2);
+		slots_unpack(v + SLOTS_AT, f, 2);
 		break;
 	case 4:
-		slots_unpack(v->slot, f, 4);
+		slots_unpack(v + SLOTS_AT, f, 4);
 		break;
 	default:
-		memcpy(v->slot, f, N_SLOT_BYTES);
+		memcpy(v + SLOTS_AT, f, N_SLOT_BYTES);
 	}
 	return true;
 }

@@ -75,6 +75,12 @@ int objset_reserve(struct sl_objset *s, size_t more, size_t more_bytes)
 	 * not: NULL + 0 would be undefined (objset_append's memcpy) */
 	if ((s->blen + more_bytes > s->bcap || !s->bytes) && bytes_resize(s, s->blen + more_bytes) < 0)
 		return -ENOMEM;
+	/* what is reserved is about to be written (a reservation is exact,
+	 * never a doubling's slack) */
+	if (more_bytes)
+		prefault(s->bytes + s->blen, more_bytes);
+	if (more)
+		prefault(s->v + s->n, more * sizeof(*s->v));
 	return 0;
 }
 
