@@ -5,7 +5,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -307,10 +309,34 @@ static int check_plan(const char *cmd, struct pipeline *p)
 	return 1;
 }
 
+/*
+ * A one-shot command (apply, diff) grows its heap in one step and asks for
+ * huge pages there: a fault per 2 MB instead of per 4 KB page, which a
+ * virtual machine makes costly (13% of an apply of 10,000 services). Not
+ * for watch, whose resident size is a target and stays.
+ */
+static void heap_in_huge_pages(void)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t a, b;
+	void *p;
+
+	mallopt(M_TOP_PAD, 64 << 20);
+	p = malloc(96 << 10); /* more than the top has, less than mmap's threshold: the heap grows */
+	a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	b = (uintptr_t)sbrk(0) & ~(huge - 1);
+	if (p && b > a)
+		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+	free(p);
+}
+
 int cmd_diff(const struct cli *c)
 {
 	struct pipeline p = { .err = stderr };
-	int r = load_state(c, "diff", &p);
+	int r;
+
+	heap_in_huge_pages();
+	r = load_state(c, "diff", &p);
 
 	if (!r)
 		r = make_plan(c, "diff", &p, LOCK_NONE);
@@ -519,7 +545,10 @@ static int lock_for_plan(const struct cli *c, const char *cmd, struct pipeline *
 int cmd_apply(const struct cli *c)
 {
 	struct pipeline p = { .err = stderr };
-	int r = load_state(c, "apply", &p);
+	int r;
+
+	heap_in_huge_pages();
+	r = load_state(c, "apply", &p);
 
 	if (!r)
 		r = make_plan(c, "apply", &p, c->dry_run ? LOCK_NONE : LOCK_IF_THERE);

@@ -124,6 +124,8 @@ void v_dup_reserve(struct val *v, struct dups *ds, size_t n)
 {
 	if (grow_array((void **)&ds->v, &ds->cap, n, sizeof(*ds->v)) < 0)
 		v->oom = true;
+	else
+		prefault(ds->v + ds->n, (ds->cap - ds->n) * sizeof(*ds->v));
 }
 
 void v_dup_add(struct val *v, struct dups *ds, const char *key, const char *file, const struct sl_mark *m,
