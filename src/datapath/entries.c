@@ -89,9 +89,9 @@ static int dump_entry(void *ctx, const void *key, const void *val)
 		memcpy(&ifindex, key, sizeof(ifindex));
 		if (!kernel_dev_name(d->k, ifindex, name))
 			snprintf(name, sizeof(name), "#%u", ifindex); /* the device is gone */
-		return sl_kind_add(d->set, (unsigned)d->kind, name, sizeof(name), val, d->vsz);
+		return objset_add_kernel(d->set, (enum sl_obj_kind)d->kind, name, sizeof(name), val, d->vsz);
 	}
-	return sl_kind_add(d->set, (unsigned)d->kind, key, d->ksz, val, d->vsz);
+	return objset_add_kernel(d->set, (enum sl_obj_kind)d->kind, key, d->ksz, val, d->vsz);
 }
 
 /* The interface index behind an endpoint key: "#N" is a device gone. */

@@ -6,7 +6,6 @@
 
 #include <sluice/abi.h>
 
-#include "reconcile/objset.h"
 
 _Static_assert(sizeof(struct sl_service_value) <= SL_KIND_VLEN_MAX, "SL_KIND_VLEN_MAX");
 
@@ -42,16 +41,6 @@ const void *sl_kind_value(unsigned kind, const void *val, size_t len, void *buf)
 	if (!k || !k->unpack)
 		return k && len == k->vlen ? val : NULL;
 	return k->unpack(val, len, buf) ? buf : NULL;
-}
-
-int sl_kind_add(struct sl_objset *s, unsigned kind, const void *key, size_t klen, const void *kval, size_t kvlen)
-{
-	const struct sl_kind *k = sl_kind(kind);
-	uint8_t form[SL_KIND_VLEN_MAX];
-
-	if (k && k->pack && kvlen == k->vlen)
-		return objset_add(s, (enum sl_obj_kind)kind, key, klen, form, k->pack(kval, form));
-	return objset_add(s, (enum sl_obj_kind)kind, key, klen, kval, kvlen);
 }
 
 const char *sl_kind_name(unsigned kind)

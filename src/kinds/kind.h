@@ -155,16 +155,14 @@ const struct sl_kind *sl_kind(unsigned kind);
  * kind with a form of its own: a value of 1 to vlen bytes, which
  * sl_kind_value checks). */
 bool sl_kind_fits(unsigned kind, size_t klen, size_t vlen);
-struct sl_objset;
 /* The most bytes a kernel value of any kind has. */
 #define SL_KIND_VLEN_MAX 1024
 /* Where the kernel's bytes of an object's value are: the set's own, or
  * unpacked into buf (room for the kind's vlen bytes); NULL when the bytes
  * are not a value of the kind. */
 const void *sl_kind_value(unsigned kind, const void *val, size_t len, void *buf);
-/* Add an object from the kernel's bytes of its value: the set gets the
- * kind's form of it. */
-int sl_kind_add(struct sl_objset *s, unsigned kind, const void *key, size_t klen, const void *kval, size_t kvlen);
+/* (objset_add_kernel, reconcile/objset.h, adds an object from the
+ * kernel's bytes of its value: the set gets the kind's form of it.) */
 /* The kinds of one backend, by apply rank; returns how many. */
 size_t sl_kind_order(enum sl_kind_backend backend, uint8_t ret_kinds[SL_OBJ__MAX]);
 /* The kind whose entries live in the pinned map of that name, or -1. */

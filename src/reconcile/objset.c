@@ -60,6 +60,17 @@ int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size
 	return 0;
 }
 
+int objset_add_kernel(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *kval,
+		      size_t kvlen)
+{
+	const struct sl_kind *k = sl_kind(kind);
+	uint8_t form[SL_KIND_VLEN_MAX];
+
+	if (k && k->pack && kvlen == k->vlen)
+		return objset_add(s, kind, key, klen, form, k->pack(kval, form));
+	return objset_add(s, kind, key, klen, kval, kvlen);
+}
+
 int objset_reserve(struct sl_objset *s, size_t more, size_t more_bytes)
 {
 	void *p;

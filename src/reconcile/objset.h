@@ -36,6 +36,10 @@ struct sl_objset {
 
 int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *val,
 	       size_t vlen);
+/* Add an object from the kernel's bytes of its value (kvlen): the set gets
+ * its kind's form of it (kinds/kind.h, pack), or the bytes themselves. */
+int objset_add_kernel(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *kval,
+		      size_t kvlen);
 /* Make room for `more` objects of `more_bytes` key and value bytes in all,
  * exactly (growth by doubling leaves up to half unused). */
 int objset_reserve(struct sl_objset *s, size_t more, size_t more_bytes);

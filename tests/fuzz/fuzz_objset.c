@@ -134,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		/* the kernel's bytes of a value of its kind become the kind's
 		 * form (a service's), any other length stays what it is */
-		sl_kind_add(&raw[flags & 1], kind, data + i, klen, data + i + klen, vlen);
+		objset_add_kernel(&raw[flags & 1], (enum sl_obj_kind)kind, data + i, klen, data + i + klen, vlen);
 		i += klen + vlen;
 	}
 	for (int s = HAVE; s <= WANT; s++)

@@ -1042,7 +1042,7 @@ int sl_lb_delta(struct sl_lb_index *ix, const struct sl_objset *verified, const 
 			TOUCH(x->id);
 		}
 		if (r >= 0)
-			r = sl_kind_add(want, SL_OBJ_SERVICE, &key, sizeof(key), v, sizeof(*v));
+			r = objset_add_kernel(want, SL_OBJ_SERVICE, &key, sizeof(key), v, sizeof(*v));
 	}
 	ix->n_services += r >= 0 ? n_new : 0;
 	/* the backends touched: as they are now, or gone */
