@@ -122,6 +122,8 @@ void v_warn(struct val *v, const char *file, const struct sl_mark *m, const char
 
 void v_dup_reserve(struct val *v, struct dups *ds, size_t n)
 {
+	if (!n)
+		return;
 	if (grow_array((void **)&ds->v, &ds->cap, n, sizeof(*ds->v)) < 0)
 		v->oom = true;
 	else
