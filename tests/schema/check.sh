@@ -7,5 +7,6 @@ dump=$1 python=$2 root=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$dump" > "$tmp/cyaml.json"
-exec "$python" "$root/tests/schema/check-json-schema.py" "$root/schema/sluice-state.schema.json" \
+# (not exec: the trap must still remove the directory)
+"$python" "$root/tests/schema/check-json-schema.py" "$root/schema/sluice-state.schema.json" \
 	"$tmp/cyaml.json" "$root/examples/states"
