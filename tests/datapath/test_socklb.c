@@ -406,8 +406,15 @@ Test(socklb, weights)
 		close(fd);
 	}
 	cr_expect_eq(n[0] + n[1], 400);
-	/* 25% +- 8 points */
-	cr_expect(n[0] >= 68 && n[0] <= 132, "weight 1 of 4 got %d of 400", n[0]);
+	/*
+	 * The member of weight 1 has 63 of the 251 slots: of 400 connections
+	 * it gets a binomial count of mean 100.4 and standard deviation 8.7.
+	 * Within 45 of that (5.2 deviations: a false failure about once in
+	 * five million runs; 68..132, 3.7 deviations, failed once in CI at
+	 * 63). A hook that ignored the weights (half each: 200, deviation 10)
+	 * is still outside by 5.5 of its deviations.
+	 */
+	cr_expect(n[0] >= 55 && n[0] <= 145, "weight 1 of 4 got %d of 400", n[0]);
 }
 
 /* A terminating backend gets no new connection; removed from backends,
