@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Chunks grow from ARENA_CHUNK_FIRST to ARENA_CHUNK_SIZE, doubling: a
+ * load of one small file (watch keeps one per file) holds a few KB, not a
+ * 64 KB chunk; a large load still gets 64 KB chunks after a few. */
 #define ARENA_CHUNK_SIZE (64 * 1024)
+#define ARENA_CHUNK_FIRST (2 * 1024)
 
 struct arena_chunk {
 	struct arena_chunk *next;
@@ -19,13 +23,16 @@ void *arena_alloc(struct arena *a, size_t size)
 
 	size = (size + 7) & ~(size_t)7;
 	if (!a->head || a->used + size > a->head->size) {
-		size_t csize = size > ARENA_CHUNK_SIZE / 4 ? size : ARENA_CHUNK_SIZE;
+		size_t step = a->next_size ? a->next_size : ARENA_CHUNK_FIRST;
+		size_t csize = size > step / 4 ? size : step;
 
 		c = malloc(sizeof(*c) + csize);
 		if (!c)
 			return NULL;
 		c->size = csize;
-		if (a->head && size > ARENA_CHUNK_SIZE / 4) {
+		if (size <= step / 4 && step < ARENA_CHUNK_SIZE)
+			a->next_size = step * 2;
+		if (a->head && size > step / 4) {
 			/* A large block gets a chunk of its own behind the head,
 			 * so the head's free space stays usable. */
 			c->next = a->head->next;
@@ -67,4 +74,5 @@ void arena_free(struct arena *a)
 	a->head = NULL;
 	a->used = 0;
 	a->total = 0;
+	a->next_size = 0;
 }

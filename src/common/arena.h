@@ -11,6 +11,7 @@ struct arena {
 	struct arena_chunk *head;
 	size_t used;  /* bytes used in head */
 	size_t total; /* bytes handed out, for statistics */
+	size_t next_size; /* the next chunk's size (0: the first's) */
 };
 
 void *arena_alloc(struct arena *a, size_t size);
