@@ -14,13 +14,18 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <xxhash.h>
+
 #include "schema.h"
 
 /* ---- the cache of parsed files (sl_load_cache) ----
  *
  * A file is parsed alone into an sl_load of its own (its documents not
  * merged, its diagnostics numbered from 0), which the cache keeps with the
- * bytes it was parsed from. A load that reads the same bytes again copies
+ * length and a 128-bit fingerprint (XXH3, libxxhash) of the bytes it was
+ * parsed from, not the bytes: 3.5 MB of 20,000 services was watch's
+ * largest part after the parsed state. A load that reads the same bytes
+ * again (the same length and fingerprint) copies
  * that file's documents into its own memory and its diagnostics into its
  * own list, renumbered from where they would have started: what the load
  * gets is what parsing the file there would have given it, and the merge
@@ -29,9 +34,8 @@
 
 struct sl_cached_file {
 	char *name;	      /* the file as the diagnostics name it */
-	unsigned char *bytes; /* what was parsed */
+	XXH128_hash_t fingerprint; /* of what was parsed */
 	size_t len;
-	bool have_digest;
 	uint64_t bytes_hash; /* the bytes' part of a load's digest (load_digest_fold) */
 	struct sl_load parsed;		/* its documents, unmerged, and its diagnostics */
 	bool used;			/* read by the current load */
@@ -206,10 +210,9 @@ static void cached_file_clear(struct sl_cached_file *cf)
 		wipe_str(p->diags.v[i].message);
 	}
 	sl_load_free(p);
-	load_wipe_free(cf->bytes, cf->len);
-	cf->bytes = NULL;
+	cf->fingerprint = (XXH128_hash_t){};
 	cf->len = 0;
-	cf->have_digest = false;
+	cf->bytes_hash = 0;
 }
 
 void sl_load_cache_free(struct sl_load_cache *c)
@@ -235,15 +238,19 @@ static struct sl_cached_file *cache_find(struct sl_load_cache *c, const char *na
 	return NULL;
 }
 
-/* Parse bytes (taken: kept or wiped) as the file `name` into the cache. */
+/* Parse bytes (taken: wiped and freed) of fingerprint fp as the file
+ * `name` into the cache. */
 static int cache_parse(struct sl_load_cache *c, const char *name, unsigned char *bytes, size_t len,
-		       struct sl_cached_file **ret)
+		       XXH128_hash_t fp, struct sl_cached_file **ret)
 {
 	struct sl_load parsed = {};
 	struct sl_cached_file *cf = cache_find(c, name);
+	uint64_t bytes_hash;
 	int r;
 
 	r = load_parse_buffer(&parsed, name, ".", (const char *)bytes, len);
+	bytes_hash = fnv1a64(FNV1A64_INIT, bytes, len);
+	load_wipe_free(bytes, len);
 	if (r >= 0 && parsed.diags.out_of_memory)
 		r = -ENOMEM;
 	if (r >= 0 && !cf) {
@@ -258,15 +265,16 @@ static int cache_parse(struct sl_load_cache *c, const char *name, unsigned char 
 		}
 	}
 	if (r < 0) {
-		struct sl_cached_file tmp = { .parsed = parsed, .bytes = bytes, .len = len };
+		struct sl_cached_file tmp = { .parsed = parsed };
 
 		cached_file_clear(&tmp);
 		return r;
 	}
 	cached_file_clear(cf);
 	cf->parsed = parsed;
-	cf->bytes = bytes;
+	cf->fingerprint = fp;
 	cf->len = len;
+	cf->bytes_hash = bytes_hash;
 	*ret = cf;
 	return 0;
 }
@@ -305,7 +313,7 @@ static int cache_replay(struct sl_load *ld, const struct sl_cached_file *cf, con
 }
 
 /* load_fd with a cache: read the whole file, parse it only if its bytes
- * are not the ones the cache parsed last. */
+ * are not the ones the cache parsed last (by length and fingerprint). */
 int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t size, const char *name,
 			  const char *dir)
 {
@@ -314,6 +322,7 @@ int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t si
 	unsigned char *bytes = NULL;
 	const char *file;
 	size_t len = 0;
+	XXH128_hash_t fp;
 	uint64_t h;
 	int r;
 
@@ -346,12 +355,13 @@ int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t si
 		return 0;
 	}
 	ld->bytes_read += len;
+	fp = XXH3_128bits(bytes, len);
 	cf = cache_find(c, name);
-	if (cf && cf->len == len && memcmp(cf->bytes, bytes, len) == 0) {
+	if (cf && cf->len == len && XXH128_isEqual(cf->fingerprint, fp)) {
 		load_wipe_free(bytes, len);
 		c->reused++;
 	} else {
-		r = cache_parse(c, name, bytes, len, &cf);
+		r = cache_parse(c, name, bytes, len, fp, &cf);
 		if (r < 0)
 			return r;
 		c->parsed++;
@@ -359,10 +369,6 @@ int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t si
 	}
 	cf->used = true;
 	h = fnv1a64(ld->digest, name, strlen(name) + 1);
-	if (!cf->have_digest) {
-		cf->bytes_hash = fnv1a64(FNV1A64_INIT, cf->bytes, cf->len);
-		cf->have_digest = true;
-	}
 	ld->digest = h;
 	load_digest_fold(ld, cf->bytes_hash);
 	file = diag_file(&ld->diags, name);
