@@ -76,12 +76,13 @@ int sl_load_buffer(struct sl_load *ld, const char *name, const char *dir, const 
  * What a load parsed, by file, for the next load of the same paths (watch):
  * a file whose bytes are the same as last time is not parsed again, its
  * documents and diagnostics are copied from here. Every file is still read
- * in full each time and compared byte for byte with what was parsed (the
- * files are the truth; no stat or mtime decides anything), and the result
- * is the same sl_load, digest included, as a load without the cache.
- * Files the last load did not read (deleted, renamed) are dropped from it.
- * It holds file bytes and strings that may be key material: all of it is
- * wiped when it is freed or replaced.
+ * in full each time and compared with what was parsed by its length and a
+ * 128-bit fingerprint (XXH3) of its bytes (the files are the truth; no
+ * stat or mtime decides anything), and the result is the same sl_load,
+ * digest included, as a load without the cache. Files the last load did
+ * not read (deleted, renamed) are dropped from it. It holds strings that
+ * may be key material (not the files' bytes, wiped once parsed): all of
+ * it is wiped when it is freed or replaced.
  */
 struct sl_cached_file;
 struct sl_load_cache {
