@@ -67,8 +67,11 @@ struct reconcile_result {
 	bool changed; /* the plan was not empty */
 	bool invalid; /* the state was refused (capacity); the load's diagnostics say why */
 	size_t kinds[SL_OBJ__MAX]; /* the objects an apply that succeeded changed, by kind */
-	char *plan; /* the text plan when changed (free it) */
-	bool no_plan_text; /* given: no text (plan stays NULL), only the lines counted */
+	/* given (NULL: none): where the text plan goes once the apply has
+	 * succeeded (watch's change and drift lines, logged as they come:
+	 * a large state's first plan is megabytes of text, never held
+	 * whole); the lines are counted before the apply either way */
+	FILE *plan_to;
 	/* watch: the set the kernel holds now, verified (moved here when the
 	 * apply succeeded: the next incremental apply plans against it) */
 	struct sl_objset *verified;

@@ -638,18 +638,15 @@ void reconcile_live_free(struct reconcile_live *live)
 	objset_free(&live->have);
 }
 
-/* watch's plan, as text, into res->plan (its lines counted in res->lines);
- * 0, or 1 after saying why. */
-static int render_plan(struct pipeline *p, struct reconcile_result *res)
+/* watch's plan counted by op into res->lines (no text): 0, or 1 after
+ * saying why. */
+static int count_plan(struct pipeline *p, struct reconcile_result *res)
 {
-	size_t len = 0;
-	/* without the text, the lines are still counted (the applied event's
-	 * counts), into nothing: a large state's first plan is hundreds of
-	 * megabytes of text */
-	FILE *f = res->no_plan_text ? fopen("/dev/null", "w") : open_memstream(&res->plan, &len);
+	FILE *f = fopen("/dev/null", "w");
 	int r = 0;
 
-	if (!f || sl_plan_write(&p->want, &p->have, &p->d, &p->ld.state, SL_PLAN_TEXT, false, f, res->lines) < 0) {
+	if (!f || sl_plan_write(&p->want, &p->have, &p->d, &p->ld.state, SL_PLAN_TEXT_SUMMARY, false, f,
+				res->lines) < 0) {
 		fprintf(p->err, "sluice watch: rendering the plan: out of memory\n");
 		r = 1;
 	}
@@ -658,11 +655,23 @@ static int render_plan(struct pipeline *p, struct reconcile_result *res)
 	return r;
 }
 
+/* After a successful apply: the text plan into res->plan_to (watch logs
+ * its lines); a failure only loses the lines. */
+static void write_plan(struct pipeline *p, struct reconcile_result *res)
+{
+	size_t lines[SL_CHANGE_OPS];
+
+	if (res->plan_to) {
+		sl_plan_write(&p->want, &p->have, &p->d, &p->ld.state, SL_PLAN_TEXT, false, res->plan_to, lines);
+		fflush(res->plan_to);
+	}
+}
+
 /*
  * watch's apply of a state it loaded and validated (ld stays the caller's:
  * watch keeps the last good one for its resyncs), against the kernel as
  * reconcile_observe read it (live is consumed). Quiet: the plan is
- * rendered only into res->plan, and errors go to err. Returns 0 when the
+ * written only into res->plan_to (after it succeeded), and errors go to err. Returns 0 when the
  * kernel matches the state afterwards, 1 when not; res->invalid when the
  * state itself was refused (capacity: ld->diags holds why).
  */
@@ -674,7 +683,7 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 	struct sl_objset *keep = res->verified;
 	int r;
 
-	*res = (struct reconcile_result){ .verified = keep, .no_plan_text = res->no_plan_text };
+	*res = (struct reconcile_result){ .verified = keep, .plan_to = res->plan_to };
 	p.k = TAKE_PTR(live->k);
 	p.have = live->have;
 	live->have = (struct sl_objset){};
@@ -689,7 +698,7 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 	if (!r)
 		r = lock_for_plan(c, "watch", &p);
 	if (!r && p.d.n) {
-		r = render_plan(&p, res);
+		r = count_plan(&p, res);
 		if (!r) {
 			unsigned long w0 = sl_kernel_writes;
 
@@ -699,6 +708,8 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 				if (p.d.v[i].kind < SL_OBJ__MAX)
 					res->kinds[p.d.v[i].kind]++;
 		}
+		if (!r)
+			write_plan(&p, res);
 	}
 	res->changed = p.d.n > 0;
 	if (!r && res->verified) {
@@ -733,7 +744,7 @@ static int apply_entries(struct pipeline *p, struct reconcile_result *res, FILE 
 		snprintf(why_full, len, "%s", n < 0 ? (e.msg[0] ? e.msg : strerror(-n)) : what);
 		return 2;
 	}
-	r = render_plan(p, res);
+	r = count_plan(p, res);
 	if (r)
 		return r;
 	t = now_ms();
@@ -756,6 +767,7 @@ static int apply_entries(struct pipeline *p, struct reconcile_result *res, FILE 
 	}
 	for (size_t i = 0; i < p->d.n; i++)
 		res->kinds[p->d.v[i].kind]++;
+	write_plan(p, res);
 	return 0;
 }
 
@@ -784,7 +796,7 @@ int reconcile_apply_incremental(const struct cli *c, struct sl_load *ld, struct 
 	double t;
 	int r;
 
-	*res = (struct reconcile_result){ .verified = keep, .no_plan_text = res->no_plan_text, .incremental = true };
+	*res = (struct reconcile_result){ .verified = keep, .plan_to = res->plan_to, .incremental = true };
 	sl_kernel_set_verbosity(c->verbose);
 	r = open_locked(c, &p, why_full, len);
 	if (r)
@@ -839,7 +851,7 @@ int reconcile_apply_section(const struct cli *c, struct sl_load *good, struct sl
 	double t;
 	int r;
 
-	*res = (struct reconcile_result){ .verified = keep, .no_plan_text = res->no_plan_text, .incremental = true,
+	*res = (struct reconcile_result){ .verified = keep, .plan_to = res->plan_to, .incremental = true,
 					  .section = patch->section };
 	sl_kernel_set_verbosity(c->verbose);
 	if (services ? !lb_ix : !ep_ix) {

@@ -323,29 +323,84 @@ static void log_diags(struct watch *w, const struct diag_list *dl)
 	}
 }
 
-/* Each change of a text plan as a line: drift (repaired) or a change. */
-static void log_plan(struct watch *w, const char *plan, bool drift)
+/*
+ * The text plan of an apply that succeeded, logged line by line as it is
+ * rendered (reconcile_result.plan_to is a stream of this): each change as
+ * a drift (repaired) or a change line. The path event goes before the
+ * first line, as it would before the lines of a plan held whole.
+ */
+struct path_event;
+struct plan_log {
+	struct watch *w;
+	bool drift;
+	struct path_event *path; /* logged before the first line (NULL: already) */
+	struct strbuf part;	 /* a line not yet ended */
+	char object[512];
+};
+
+/* What the path event of an apply says (see log_path). */
+struct path_event {
+	const char *reason;
+	const struct reconcile_result *res;
+	const char *why_full;
+	const double *load_ms, *observe_ms;
+};
+
+static void log_path(struct watch *w, const struct path_event *pe);
+
+static void plan_log_line(struct plan_log *pl, const char *p, size_t len)
 {
-	char object[512] = "";
-	const char *p = plan;
+	if (len > 2 && p[0] == ' ' && p[1] == ' ') {
+		char *change = strndup(p + 2, len - 2);
+		struct wfield f[] = { WF_S("object", pl->object), WF_S("change", change) };
 
-	while (p && *p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-
-		if (len > 2 && p[0] == ' ' && p[1] == ' ') {
-			char *change = strndup(p + 2, len - 2);
-			struct wfield f[] = { WF_S("object", object), WF_S("change", change) };
-
-			if (change)
-				wlog_event(&w->log, drift ? WLOG_WARNING : WLOG_DEBUG, drift ? "drift" : "change", f,
-					   ARRAY_SIZE(f), "%s: %s%s", object, change, drift ? " (repaired)" : "");
-			free(change);
-		} else if (len && strncmp(p, "Plan: ", 6) != 0) {
-			snprintf(object, sizeof(object), "%.*s", (int)len, p);
-		}
-		p = nl ? nl + 1 : NULL;
+		if (change)
+			wlog_event(&pl->w->log, pl->drift ? WLOG_WARNING : WLOG_DEBUG, pl->drift ? "drift" : "change",
+				   f, ARRAY_SIZE(f), "%s: %s%s", pl->object, change, pl->drift ? " (repaired)" : "");
+		free(change);
+	} else if (len && strncmp(p, "Plan: ", 6) != 0) {
+		snprintf(pl->object, sizeof(pl->object), "%.*s", (int)len, p);
 	}
+}
+
+static ssize_t plan_log_write(void *cookie, const char *buf, size_t size)
+{
+	struct plan_log *pl = cookie;
+	const char *p = buf, *end = buf + size;
+
+	if (pl->path) {
+		log_path(pl->w, pl->path);
+		pl->path = NULL;
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (!nl) {
+			if (strbuf_add(&pl->part, p, (size_t)(end - p)) < 0)
+				return -1;
+			break;
+		}
+		if (pl->part.len) {
+			if (strbuf_add(&pl->part, p, (size_t)(nl - p)) < 0)
+				return -1;
+			plan_log_line(pl, pl->part.s, pl->part.len);
+			strbuf_truncate(&pl->part, 0);
+		} else {
+			plan_log_line(pl, p, (size_t)(nl - p));
+		}
+		p = nl + 1;
+	}
+	return (ssize_t)size;
+}
+
+static int plan_log_close(void *cookie)
+{
+	struct plan_log *pl = cookie;
+
+	if (pl->part.len)
+		plan_log_line(pl, pl->part.s, pl->part.len);
+	strbuf_free(&pl->part);
+	return 0;
 }
 
 /* The errors an apply wrote, as one message: lines joined by "; ", each
@@ -500,6 +555,37 @@ out:
 	return r;
 }
 
+/* Which path an apply took, and what each phase took (debug). */
+static void log_path(struct watch *w, const struct path_event *pe)
+{
+	const struct reconcile_result *res = pe->res;
+	const char *path = res->incremental ? "incremental" : "full";
+	const char *compiled = res->section == SL_DOC_SERVICES	  ? "services"
+			       : res->section == SL_DOC_ENDPOINTS ? "endpoints"
+								  : "state";
+
+	if (res->incremental) {
+		struct wfield f[] = { WF_S("reason", pe->reason),	  WF_S("path", path),
+				      WF_S("compiled", compiled),	  WF_D("loadMs", *pe->load_ms),
+				      WF_D("compileMs", res->compile_ms), WF_D("readMs", res->read_ms),
+				      WF_D("writeMs", res->write_ms),	  WF_D("verifyMs", res->verify_ms) };
+
+		wlog_event(&w->log, WLOG_DEBUG, "path", f, ARRAY_SIZE(f),
+			   "incremental (%s%s compiled): load %.1f ms, compile and plan %.1f ms, read %.1f ms "
+			   "(the touched objects), write %.1f ms, verify %.1f ms",
+			   res->section ? "one file's " : "the whole ", compiled, *pe->load_ms, res->compile_ms,
+			   res->read_ms, res->write_ms, res->verify_ms);
+	} else {
+		struct wfield f[] = { WF_S("reason", pe->reason), WF_S("path", path), WF_S("fullBecause", pe->why_full),
+				      WF_D("loadMs", *pe->load_ms), WF_D("observeMs", *pe->observe_ms) };
+
+		wlog_event(&w->log, WLOG_DEBUG, "path", f, ARRAY_SIZE(f),
+			   "full%s%s%s: load %.1f ms, observe %.1f ms, then compile, plan, apply and verify",
+			   pe->why_full[0] ? " (" : "", pe->why_full, pe->why_full[0] ? ")" : "", *pe->load_ms,
+			   *pe->observe_ms);
+	}
+}
+
 static void apply_now(struct watch *w, enum reason why)
 {
 	const char *reason = reason_name[why];
@@ -520,6 +606,10 @@ static void apply_now(struct watch *w, enum reason why)
 	bool incremental = why == REASON_CHANGE && w->have_verified;
 	char why_full[256] = "";
 	bool threaded = false, patched = false;
+	struct path_event pe = { .reason = reason, .res = &res, .why_full = why_full, .load_ms = &load_ms,
+				 .observe_ms = &job.ms };
+	struct plan_log pl = { .w = w, .path = &pe };
+	cookie_io_functions_t plan_io = { .write = plan_log_write, .close = plan_log_close };
 	int r;
 
 	qc.quiet = true;
@@ -548,7 +638,8 @@ static void apply_now(struct watch *w, enum reason why)
 		res.verified = &w->verified;
 		/* the plan's text is for the change lines at debug level (a
 		 * file changed: never drift) */
-		res.no_plan_text = w->log.min > WLOG_DEBUG;
+		if (w->log.min <= WLOG_DEBUG)
+			res.plan_to = fopencookie(&pl, "w", plan_io);
 		r = err ? apply_section_patch(w, &qc, err, &res, &print, &load_ms, why_full, sizeof(why_full)) : 2;
 		if (err)
 			fclose(err);
@@ -629,7 +720,9 @@ static void apply_now(struct watch *w, enum reason why)
 	res.verified = &w->verified;
 	/* the plan's text is for the change lines (debug) and the drift
 	 * lines (warning), which an apply of the files as last applied logs */
-	res.no_plan_text = w->log.min > WLOG_DEBUG && !(w->have_good && print == w->good_print && why != REASON_START);
+	pl.drift = w->have_good && print == w->good_print && why != REASON_START;
+	if (!res.plan_to && (w->log.min <= WLOG_DEBUG || pl.drift))
+		res.plan_to = fopencookie(&pl, "w", plan_io);
 	if (!err) {
 		r = 1;
 	} else {
@@ -683,26 +776,12 @@ applied:
 				       : res.section == SL_DOC_ENDPOINTS ? "endpoints"
 									 : "state";
 
-		/* which path, and what each phase took (-v, and in JSON always) */
-		if (res.incremental) {
-			struct wfield f[] = { WF_S("reason", reason),	       WF_S("path", path),
-					      WF_S("compiled", compiled),      WF_D("loadMs", load_ms),
-					      WF_D("compileMs", res.compile_ms), WF_D("readMs", res.read_ms),
-					      WF_D("writeMs", res.write_ms),   WF_D("verifyMs", res.verify_ms) };
-
-			wlog_event(&w->log, WLOG_DEBUG, "path", f, ARRAY_SIZE(f),
-				   "incremental (%s%s compiled): load %.1f ms, compile and plan %.1f ms, read %.1f ms "
-				   "(the touched objects), write %.1f ms, verify %.1f ms",
-				   res.section ? "one file's " : "the whole ", compiled, load_ms, res.compile_ms,
-				   res.read_ms, res.write_ms, res.verify_ms);
-		} else {
-			struct wfield f[] = { WF_S("reason", reason), WF_S("path", path), WF_S("fullBecause", why_full),
-					      WF_D("loadMs", load_ms),	WF_D("observeMs", job.ms) };
-
-			wlog_event(&w->log, WLOG_DEBUG, "path", f, ARRAY_SIZE(f),
-				   "full%s%s%s: load %.1f ms, observe %.1f ms, then compile, plan, apply and verify",
-				   why_full[0] ? " (" : "", why_full, why_full[0] ? ")" : "", load_ms, job.ms);
-		}
+		/* which path, and what each phase took (-v, and in JSON always),
+		 * before the plan's lines (logged as the plan was written, if
+		 * any was) */
+		if (pl.path)
+			log_path(w, pl.path);
+		pl.path = NULL;
 		if (res.changed) {
 			struct wfield f[] = { WF_S("reason", reason),	     WF_I("added", res.lines[0]),
 					      WF_I("changed", res.lines[1]), WF_I("removed", res.lines[2]),
@@ -710,7 +789,6 @@ applied:
 					      WF_D("loadMs", load_ms),	     WF_D("observeMs", job.ms),
 					      WF_S("path", path),	     WF_S("compiled", compiled) };
 
-			log_plan(w, res.plan, drift);
 			if (drift)
 				metrics_drift(&w->metrics, res.kinds);
 			wlog_event(&w->log, WLOG_INFO, "applied", f, ARRAY_SIZE(f),
@@ -752,7 +830,8 @@ out:
 	for (int i = 0; i < METRICS_RESULT__MAX; i++)
 		if (w->health.last_result && streq(w->health.last_result, metrics_result_names[i]))
 			metrics_apply(&w->metrics, i, (now_ms() - t0) / 1e3, unix_now());
-	free(res.plan);
+	if (res.plan_to)
+		fclose(res.plan_to);
 	free(errtext);
 	sl_load_free(&fresh);
 	/* the next resync counts from this apply */
