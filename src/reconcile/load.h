@@ -45,16 +45,19 @@ struct sl_load {
 	 * small ones), and the bytes read so far against the second. */
 	size_t max_file_bytes, max_total_bytes;
 	size_t bytes_read;
-	/* The strings of services a services patch put in (watch): one arena
-	 * per file, freed with the file's next patch, so that the state does
-	 * not grow with the number of changes. */
-	struct sl_file_arena *file_arenas;
-	size_t n_file_arenas;
+	/* What a load from watch's cache shares with the cache's parses: by
+	 * file (one reference each), the parse whose items the file's nodes,
+	 * identities, endpoints and services are; their strings, lists and
+	 * mappings are the parse's, the items themselves the load's. A
+	 * file's items are shared if and only if the file is here. */
+	struct sl_held *held;
+	size_t n_held;
 };
 
-struct sl_file_arena {
+struct sl_parse;
+struct sl_held {
 	const char *file;
-	struct arena arena;
+	struct sl_parse *parse;
 };
 
 struct sl_loaded_doc {
@@ -114,8 +117,10 @@ const struct sl_load *sl_load_cache_fresh(const struct sl_load_cache *cache, siz
  * after (services, or endpoints), made to a loaded state without loading
  * the others again (watch). sl_section_patch_make copies that list from
  * parsed (the file as the cache parsed it anew), with the defaults a load
- * fills; after validation and the apply, sl_load_section_replace puts the
- * items in place of the file's old ones in good (taking p's memory).
+ * fills (the items' strings and lists stay parsed's, which the patch
+ * holds); after validation and the apply, sl_load_section_replace puts the
+ * items in place of the file's old ones in good (taking p's memory and
+ * its hold).
  * The patch holds the file's items in good (old, n_old: one slice, as a
  * merge keeps a file's items together). Each returns 0; -EAGAIN
  * when the change is not of that kind (the file holds or held something
@@ -126,7 +131,7 @@ struct sl_section_patch {
 	const char *file; /* as good names it */
 	void *v;	  /* struct sl_service or struct sl_endpoint items */
 	uint32_t n;
-	struct arena arena; /* their strings */
+	struct sl_parse *parse; /* whose the items' strings and lists are (held) */
 	void *old;	    /* the file's items in good (a slice of its list) */
 	uint32_t n_old;
 };

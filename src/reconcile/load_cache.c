@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,23 +22,39 @@
 /* ---- the cache of parsed files (sl_load_cache) ----
  *
  * A file is parsed alone into an sl_load of its own (its documents not
- * merged, its diagnostics numbered from 0), which the cache keeps with the
- * length and a 128-bit fingerprint (XXH3, libxxhash) of the bytes it was
- * parsed from, not the bytes: 3.5 MB of 20,000 services was watch's
- * largest part after the parsed state. A load that reads the same bytes
- * again (the same length and fingerprint) copies
- * that file's documents into its own memory and its diagnostics into its
- * own list, renumbered from where they would have started: what the load
- * gets is what parsing the file there would have given it, and the merge
- * (sl_load_finish) may take the copies apart as it does parsed documents.
+ * merged, its diagnostics numbered from 0), an sl_parse, which the cache
+ * keeps with the length and a 128-bit fingerprint (XXH3, libxxhash) of
+ * the bytes it was parsed from, not the bytes: 3.5 MB of 20,000 services
+ * was watch's largest part after the parsed state. A load that reads the
+ * same bytes again (the same length and fingerprint) gets that file's
+ * diagnostics, renumbered from where they would have started, and its
+ * documents: what the load gets is what parsing the file there would have
+ * given it, and the merge (sl_load_finish) may take the documents apart as
+ * it does parsed ones.
+ *
+ * The documents' lists of nodes, identities, endpoints and services (the
+ * bulk of a large state) are not copied deeper than their arrays: their
+ * items' strings, lists and mappings stay the parse's, which the load
+ * holds (a reference, sl_load.held) for as long as it has them. A copy of
+ * them all was half of watch's memory (7.5 MB of 20,000 services). What a
+ * merge and validation write into what items point to is the same for the
+ * same bytes (a default, an address parsed), never anything of the load's
+ * own: what they make of the load's own (a list of prefixes in its arena)
+ * goes into the items themselves, which are the load's. Everything else
+ * (policies, the singletons, keys) is copied whole, as before.
  */
+
+struct sl_parse {
+	unsigned refs;	   /* the cache's, the loads' and patches' that hold it */
+	struct sl_load ld; /* its documents, unmerged, and its diagnostics */
+};
 
 struct sl_cached_file {
 	char *name;	      /* the file as the diagnostics name it */
 	XXH128_hash_t fingerprint; /* of what was parsed */
 	size_t len;
 	uint64_t bytes_hash; /* the bytes' part of a load's digest (load_digest_fold) */
-	struct sl_load parsed;		/* its documents, unmerged, and its diagnostics */
+	struct sl_parse *parse;		/* what it was parsed into (one reference) */
 	bool used;			/* read by the current load */
 	bool fresh;			/* parsed by the current load */
 };
@@ -198,18 +215,35 @@ static int copy_mapping(const cyaml_schema_value_t *s, void *dst, const void *sr
 	return r;
 }
 
-/* Free what one cached file holds, wiping it first. */
+static struct sl_parse *parse_ref(struct sl_parse *p)
+{
+	p->refs++;
+	return p;
+}
+
+/* Drop a reference; the last frees the parse, wiping it first. */
+void load_parse_unref(struct sl_parse *p)
+{
+	struct sl_load *ld;
+
+	if (!p || --p->refs)
+		return;
+	ld = &p->ld;
+	for (size_t i = 0; i < ld->n_docs; i++)
+		wipe_mapping(&sl_schema_doc, ld->docs[i].doc);
+	for (size_t i = 0; i < ld->diags.n; i++) {
+		wipe_str(ld->diags.v[i].path);
+		wipe_str(ld->diags.v[i].message);
+	}
+	sl_load_free(ld);
+	free(p);
+}
+
+/* Free what one cached file holds (its parse, when no load holds it). */
 static void cached_file_clear(struct sl_cached_file *cf)
 {
-	struct sl_load *p = &cf->parsed;
-
-	for (size_t i = 0; i < p->n_docs; i++)
-		wipe_mapping(&sl_schema_doc, p->docs[i].doc);
-	for (size_t i = 0; i < p->diags.n; i++) {
-		wipe_str(p->diags.v[i].path);
-		wipe_str(p->diags.v[i].message);
-	}
-	sl_load_free(p);
+	load_parse_unref(cf->parse);
+	cf->parse = NULL;
 	cf->fingerprint = (XXH128_hash_t){};
 	cf->len = 0;
 	cf->bytes_hash = 0;
@@ -243,15 +277,18 @@ static struct sl_cached_file *cache_find(struct sl_load_cache *c, const char *na
 static int cache_parse(struct sl_load_cache *c, const char *name, unsigned char *bytes, size_t len,
 		       XXH128_hash_t fp, struct sl_cached_file **ret)
 {
-	struct sl_load parsed = {};
+	struct sl_parse *np = calloc(1, sizeof(*np));
 	struct sl_cached_file *cf = cache_find(c, name);
 	uint64_t bytes_hash;
-	int r;
+	int r = np ? 0 : -ENOMEM;
 
-	r = load_parse_buffer(&parsed, name, ".", (const char *)bytes, len);
+	if (np) {
+		np->refs = 1;
+		r = load_parse_buffer(&np->ld, name, ".", (const char *)bytes, len);
+	}
 	bytes_hash = fnv1a64(FNV1A64_INIT, bytes, len);
 	load_wipe_free(bytes, len);
-	if (r >= 0 && parsed.diags.out_of_memory)
+	if (r >= 0 && np->ld.diags.out_of_memory)
 		r = -ENOMEM;
 	if (r >= 0 && !cf) {
 		char *copy = strdup(name);
@@ -265,13 +302,11 @@ static int cache_parse(struct sl_load_cache *c, const char *name, unsigned char 
 		}
 	}
 	if (r < 0) {
-		struct sl_cached_file tmp = { .parsed = parsed };
-
-		cached_file_clear(&tmp);
+		load_parse_unref(np);
 		return r;
 	}
 	cached_file_clear(cf);
-	cf->parsed = parsed;
+	cf->parse = np;
 	cf->fingerprint = fp;
 	cf->len = len;
 	cf->bytes_hash = bytes_hash;
@@ -279,12 +314,15 @@ static int cache_parse(struct sl_load_cache *c, const char *name, unsigned char 
 	return 0;
 }
 
-/* Copy what the cache holds for a file into ld, as if it had been parsed
- * there as `file` (interned in ld->diags). */
+/* Give ld what the cache holds for a file, as if it had been parsed there
+ * as `file` (interned in ld->diags): the diagnostics copied, the documents
+ * copied but for the items of the shared lists, which stay the parse's
+ * (ld holds it). */
 static int cache_replay(struct sl_load *ld, const struct sl_cached_file *cf, const char *file)
 {
-	const struct sl_load *p = &cf->parsed;
+	const struct sl_load *p = &cf->parse->ld;
 	size_t base = ld->diags.n;
+	struct sl_held *h;
 
 	for (size_t i = 0; i < p->diags.n; i++) {
 		const struct diag *d = &p->diags.v[i];
@@ -294,17 +332,51 @@ static int cache_replay(struct sl_load *ld, const struct sl_cached_file *cf, con
 		if (ld->diags.n > n)
 			ld->diags.v[n].seq = base + d->seq;
 	}
+	if (!p->n_docs)
+		return 0;
+	h = realloc(ld->held, (ld->n_held + 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	ld->held = h;
+	ld->held[ld->n_held++] = (struct sl_held){ .file = file, .parse = parse_ref(cf->parse) };
 	for (size_t i = 0; i < p->n_docs; i++) {
-		struct sl_doc *doc = malloc(sizeof(*doc));
-		int r;
+		const struct sl_doc *src = p->docs[i].doc;
+		struct sl_doc tmp = *src, *doc = malloc(sizeof(*doc));
+		int r = doc ? 0 : -ENOMEM;
 
-		if (!doc)
-			return -ENOMEM;
-		r = copy_mapping(&sl_schema_doc, doc, p->docs[i].doc, &ld->arena);
+		for (size_t k = 0; k < ARRAY_SIZE(load_shared_lists); k++) {
+			const cyaml_schema_field_t *f = &sl_schema_doc.mapping.fields[load_shared_lists[k]];
+
+			*(void **)((char *)&tmp + f->data_offset) = NULL;
+			load_store_uint((char *)&tmp + f->count_offset, f->count_size, 0);
+		}
+		if (doc)
+			r = copy_mapping(&sl_schema_doc, doc, &tmp, &ld->arena);
+		for (size_t k = 0; k < ARRAY_SIZE(load_shared_lists) && r >= 0; k++) {
+			const cyaml_schema_field_t *f = &sl_schema_doc.mapping.fields[load_shared_lists[k]];
+			size_t esize = f->value.sequence.entry->data_size;
+			uint64_t n = sl_schema_load_count((const char *)src + f->count_offset, f->count_size);
+			const void *from = *(void *const *)((const char *)src + f->data_offset);
+			void *to;
+
+			if (!n || !from)
+				continue;
+			to = malloc(n * esize);
+			if (!to) {
+				r = -ENOMEM;
+				break;
+			}
+			memcpy(to, from, n * esize);
+			*(void **)((char *)doc + f->data_offset) = to;
+			load_store_uint((char *)doc + f->count_offset, f->count_size, n);
+		}
 		if (r >= 0)
 			r = load_add_doc(ld, doc, file);
 		if (r < 0) {
-			sl_schema_free_mapping(&sl_schema_doc, doc);
+			if (doc) {
+				load_doc_drop_shared(doc);
+				sl_schema_free_mapping(&sl_schema_doc, doc);
+			}
 			free(doc);
 			return r;
 		}
@@ -393,7 +465,7 @@ const struct sl_load *sl_load_cache_fresh(const struct sl_load_cache *cache, siz
 		if (cf->fresh) {
 			(*i)++;
 			*name = cf->name;
-			return &cf->parsed;
+			return &cf->parse->ld;
 		}
 	}
 	return NULL;
@@ -439,35 +511,35 @@ int sl_section_patch_make(const struct sl_load *good, const char *name, const st
 	} else if (sl_load_file_section(good, p->file, (unsigned)section, &p->old, &p->n_old) < 0) {
 		return -EAGAIN; /* it held something else */
 	}
+	/* the file's items in good go without their strings and lists,
+	 * which are a parse's that good holds (never the case of a file
+	 * good has items of from elsewhere) */
+	if (p->n_old && !load_file_held(good, p->file))
+		return -EAGAIN;
 	p->section = (unsigned)section;
 	for (size_t i = 0; i < parsed->n_docs && r >= 0; i++) {
 		const cyaml_schema_field_t *f = &sl_schema_doc.mapping.fields[section];
 		const struct sl_doc *d = parsed->docs[i].doc;
-		struct sl_doc tmp = {};
 		size_t esize = f->value.sequence.entry->data_size;
 		uint64_t n = sl_schema_load_count((const char *)d + f->count_offset, f->count_size);
+		const char *items = *(char *const *)((const char *)d + f->data_offset);
 		char *v;
 
-		if (!n)
+		if (!n || !items)
 			continue;
-		/* copy_sequence copies the items; the count comes along */
-		load_store_uint((char *)&tmp + f->count_offset, f->count_size, n);
-		r = copy_sequence(f, (char *)&tmp, (const char *)d, &p->arena);
-		v = r >= 0 ? realloc(p->v, (p->n + n) * esize) : NULL;
-		if (r >= 0 && !v)
+		/* the items, their strings and lists staying the parse's */
+		v = realloc(p->v, (p->n + n) * esize);
+		if (!v) {
 			r = -ENOMEM;
-		if (r >= 0) {
-			char *items = *(char **)((char *)&tmp + f->data_offset);
-
-			memcpy(v + p->n * esize, items, n * esize);
-			load_section_items_set(p->section, v + p->n * esize, (uint32_t)n, p->file);
-			p->v = v;
-			p->n += (uint32_t)n;
-			free(items);
-		} else {
-			sl_schema_free_mapping(&sl_schema_doc, &tmp);
+			break;
 		}
+		memcpy(v + p->n * esize, items, n * esize);
+		load_section_items_set(p->section, v + p->n * esize, (uint32_t)n, p->file);
+		p->v = v;
+		p->n += (uint32_t)n;
 	}
+	if (r >= 0)
+		p->parse = parse_ref((struct sl_parse *)((char *)parsed - offsetof(struct sl_parse, ld)));
 	if (r < 0)
 		sl_section_patch_free(p);
 	return r;

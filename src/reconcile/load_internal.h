@@ -68,6 +68,18 @@ int load_parse_stream(struct sl_load *ld, const char *name, const char *dir, str
 int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t size, const char *name,
 		  const char *dir);
 void load_cache_begin(struct sl_load_cache *cache);
+/* Drop a hold on a parse (the last frees it, wiped). */
+void load_parse_unref(struct sl_parse *p);
+
+/* The lists of a document whose items a load from watch's cache shares
+ * with the cache's parse of their file (sl_load.held). */
+static const unsigned load_shared_lists[] = { SL_DOC_NODES, SL_DOC_IDENTITIES, SL_DOC_ENDPOINTS, SL_DOC_SERVICES };
+/* Whether ld holds a parse of file (its shared lists' items are one's). */
+bool load_file_held(const struct sl_load *ld, const char *file);
+/* Free the arrays of a document's shared lists (not their items' strings
+ * and lists, a parse's) and empty them: before a document of a load from
+ * the cache is freed with the schema. */
+void load_doc_drop_shared(struct sl_doc *d);
 /* ---- load_merge.c ---- */
 /* The defaults a merge fills in a service (its protocol, its backends'
  * ports and weights). */

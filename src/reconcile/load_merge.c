@@ -130,6 +130,9 @@ int sl_load_finish(struct sl_load *ld)
 			st->encryption->keys[k].file = st->encryption_origin.file;
 			st->encryption->keys[k].doc_index = k;
 		}
+		/* what the lists left behind (an error above) is the parse's */
+		if (load_file_held(ld, file))
+			load_doc_drop_shared(d);
 		sl_schema_free_mapping(&sl_schema_doc, d);
 		free(d);
 		ld->docs[i].doc = NULL;
@@ -158,6 +161,52 @@ static void free_list(const cyaml_schema_value_t *doc_schema, unsigned field, vo
 	sl_schema_free_mapping(doc_schema, &d);
 }
 
+bool load_file_held(const struct sl_load *ld, const char *file)
+{
+	for (size_t i = 0; i < ld->n_held; i++)
+		if (ld->held[i].file == file)
+			return true;
+	return false;
+}
+
+void load_doc_drop_shared(struct sl_doc *d)
+{
+	for (size_t k = 0; k < ARRAY_SIZE(load_shared_lists); k++) {
+		const cyaml_schema_field_t *f = &sl_schema_doc.mapping.fields[load_shared_lists[k]];
+
+		free(*(void **)((char *)d + f->data_offset));
+		*(void **)((char *)d + f->data_offset) = NULL;
+		load_store_uint((char *)d + f->count_offset, f->count_size, 0);
+	}
+}
+
+/* A list of the state that may share items (load_shared_lists): the items
+ * of a file ld holds a parse of keep their strings and lists (the
+ * parse's); the others are freed with the schema. Items come grouped by
+ * file. */
+static void free_items(const struct sl_load *ld, unsigned field, void *list, uint32_t n, size_t off_file)
+{
+	const cyaml_schema_value_t *e = sl_schema_doc.mapping.fields[field].value.sequence.entry;
+	const char *last = NULL;
+	bool held = false;
+
+	for (uint32_t i = 0; list && ld->n_held && i < n; i++) {
+		char *item = (char *)list + (size_t)i * e->data_size;
+		const char *file = *(const char **)(item + off_file);
+
+		if (!i || file != last) {
+			last = file;
+			held = load_file_held(ld, file);
+		}
+		if (!held)
+			sl_schema_free_mapping(e, item);
+	}
+	if (ld->n_held)
+		free(list);
+	else
+		free_list(&sl_schema_doc, field, list, n);
+}
+
 void sl_load_free(struct sl_load *ld)
 {
 	struct sl_state *st = &ld->state;
@@ -168,21 +217,23 @@ void sl_load_free(struct sl_load *ld)
 	};
 
 	for (size_t i = 0; i < ld->n_docs; i++) {
+		if (load_file_held(ld, ld->docs[i].file))
+			load_doc_drop_shared(ld->docs[i].doc);
 		sl_schema_free_mapping(&sl_schema_doc, ld->docs[i].doc);
 		free(ld->docs[i].doc);
 	}
 	free(ld->docs);
 	sl_schema_free_mapping(&sl_schema_doc, &d);
-	free_list(&sl_schema_doc, SL_DOC_NODES, st->nodes, st->n_nodes);
-	free_list(&sl_schema_doc, SL_DOC_IDENTITIES, st->identities, st->n_identities);
-	free_list(&sl_schema_doc, SL_DOC_ENDPOINTS, st->endpoints, st->n_endpoints);
+	free_items(ld, SL_DOC_NODES, st->nodes, st->n_nodes, offsetof(struct sl_node, file));
+	free_items(ld, SL_DOC_IDENTITIES, st->identities, st->n_identities, offsetof(struct sl_identity, file));
+	free_items(ld, SL_DOC_ENDPOINTS, st->endpoints, st->n_endpoints, offsetof(struct sl_endpoint, file));
 	free_list(&sl_schema_doc, SL_DOC_POLICIES, st->policies, st->n_policies);
-	free_list(&sl_schema_doc, SL_DOC_SERVICES, st->services, st->n_services);
+	free_items(ld, SL_DOC_SERVICES, st->services, st->n_services, offsetof(struct sl_service, file));
 	diag_list_free(&ld->diags);
 	arena_free(&ld->arena);
-	for (size_t i = 0; i < ld->n_file_arenas; i++)
-		arena_free(&ld->file_arenas[i].arena);
-	free(ld->file_arenas);
+	for (size_t i = 0; i < ld->n_held; i++)
+		load_parse_unref(ld->held[i].parse);
+	free(ld->held);
 	free(ld->files);
 	free(ld->file_dirs);
 	memset(ld, 0, sizeof(*ld));
@@ -232,9 +283,9 @@ void load_section_items_set(unsigned section, void *v, uint32_t n, const char *f
 
 void sl_section_patch_free(struct sl_section_patch *p)
 {
-	if (p->v)
-		free_list(&sl_schema_doc, p->section, p->v, p->n);
-	arena_free(&p->arena);
+	/* the items' strings and lists are the parse's */
+	free(p->v);
+	load_parse_unref(p->parse);
 	*p = (struct sl_section_patch){};
 }
 
@@ -285,7 +336,7 @@ int sl_load_file_section(const struct sl_load *good, const char *file, unsigned 
 int sl_load_section_replace(struct sl_load *good, struct sl_section_patch *p)
 {
 	struct sl_state *st = &good->state;
-	struct sl_file_arena *fa = NULL;
+	struct sl_held *held;
 	struct section s;
 	void *old = p->old, *v;
 	uint32_t n_old = p->n_old, at = 0, n;
@@ -318,34 +369,33 @@ int sl_load_section_replace(struct sl_load *good, struct sl_section_patch *p)
 				break;
 		}
 	}
-	for (size_t i = 0; i < good->n_file_arenas && !fa; i++)
-		if (good->file_arenas[i].file == p->file)
-			fa = &good->file_arenas[i];
-	if (!fa) {
-		struct sl_file_arena *a = realloc(good->file_arenas, (good->n_file_arenas + 1) * sizeof(*a));
-
-		if (!a)
-			return -ENOMEM;
-		good->file_arenas = a;
-		fa = &a[good->n_file_arenas++];
-		*fa = (struct sl_file_arena){ .file = p->file };
-	}
 	n = *s.n - n_old + p->n;
 	v = malloc((n ? n : 1) * s.esize);
-	if (!v)
+	held = realloc(good->held, (good->n_held + 1) * sizeof(*held));
+	if (held)
+		good->held = held;
+	if (!v || !held) {
+		free(v);
 		return -ENOMEM;
+	}
 	memcpy(v, *s.list, at * s.esize);
 	memcpy((char *)v + at * s.esize, p->v, p->n * s.esize);
 	memcpy((char *)v + (at + p->n) * s.esize, (char *)*s.list + (at + n_old) * s.esize,
 	       (*s.n - at - n_old) * s.esize);
-	/* the old items' lists and mappings go; their strings with their
-	 * file's arena (or, for those of the first load, with the load) */
-	memmove(*s.list, (char *)*s.list + at * s.esize, n_old * s.esize);
-	free_list(&sl_schema_doc, p->section, *s.list, n_old);
+	/* the old items' strings and lists are the file's old parse's,
+	 * which good holds no more: the patch's instead */
+	free(*s.list);
 	*s.list = v;
 	*s.n = n;
-	arena_free(&fa->arena);
-	fa->arena = p->arena;
+	for (size_t i = 0, kept = 0, n_held = good->n_held; i < n_held; i++) {
+		if (good->held[i].file == p->file)
+			load_parse_unref(good->held[i].parse);
+		else
+			good->held[kept++] = good->held[i];
+		good->n_held = kept;
+	}
+	good->held[good->n_held++] = (struct sl_held){ .file = p->file, .parse = p->parse };
+	p->parse = NULL;
 	free(p->v);
 	*p = (struct sl_section_patch){};
 	return 0;
