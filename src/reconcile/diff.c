@@ -80,7 +80,7 @@ static int patch_room(struct sl_objset *s, const struct sl_diff *d, const struct
 		if (c->op == SL_OP_ADD)
 			more++;
 		if (c->op != SL_OP_REMOVE)
-			bytes += want->v[c->want].klen + want->v[c->want].vlen;
+			bytes += obj_span(want->v[c->want].klen, want->v[c->want].vlen);
 	}
 	if (s->blen + bytes > UINT32_MAX)
 		return -E2BIG;
@@ -96,16 +96,19 @@ static int patch_room(struct sl_objset *s, const struct sl_diff *d, const struct
 /* Give back the bytes no object points to (a new array, in record order). */
 static int patch_compact(struct sl_objset *s)
 {
-	size_t len = s->blen - s->garbage;
-	uint8_t *p = malloc(len ? len : 1);
-	size_t at = 0;
+	size_t len = 0, at = 0;
+	uint8_t *p;
 
+	for (size_t i = 0; i < s->n; i++)
+		len = obj_align(len) + obj_span(s->v[i].klen, s->v[i].vlen);
+	p = calloc(1, len ? len : 1); /* the padding zero */
 	if (!p)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n; i++) {
 		struct sl_obj *o = &s->v[i];
-		size_t n = (size_t)o->klen + o->vlen;
+		size_t n = obj_span(o->klen, o->vlen);
 
+		at = obj_align(at);
 		memcpy(p + at, s->bytes + o->off, n);
 		o->off = (uint32_t)at;
 		at += n;
@@ -146,24 +149,23 @@ int sl_diff_patch(struct sl_objset *s, const struct sl_objset *want, const struc
 		struct sl_obj *o = &s->v[at];
 
 		if (c->op == SL_OP_REMOVE) {
-			s->garbage += (size_t)o->klen + o->vlen;
+			s->garbage += obj_span(o->klen, o->vlen);
 			memmove(o, o + 1, (s->n - at - 1) * sizeof(*o));
 			s->n--;
 			continue;
 		}
 		if (c->op == SL_OP_CHANGE && o->vlen == k->vlen) {
-			memcpy(s->bytes + o->off + o->klen, obj_val(want, k), k->vlen);
+			memcpy(s->bytes + o->off + obj_align(o->klen), obj_val(want, k), k->vlen);
 			continue;
 		}
 		if (c->op == SL_OP_CHANGE) {
-			s->garbage += (size_t)o->klen + o->vlen;
+			s->garbage += obj_span(o->klen, o->vlen);
 		} else {
 			memmove(o + 1, o, (s->n - at) * sizeof(*o));
 			s->n++;
 		}
-		*o = (struct sl_obj){ .kind = k->kind, .klen = k->klen, .vlen = k->vlen, .off = (uint32_t)s->blen };
-		memcpy(s->bytes + s->blen, obj_key(want, k), (size_t)k->klen + k->vlen);
-		s->blen += (size_t)k->klen + k->vlen;
+		*o = (struct sl_obj){ .kind = k->kind, .klen = k->klen, .vlen = k->vlen };
+		o->off = objset_put_bytes(s, obj_key(want, k), k->klen, obj_val(want, k), k->vlen);
 	}
 	/* without the memory for a copy, s stays as it is: still right */
 	if (s->garbage > s->blen / 2)

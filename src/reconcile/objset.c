@@ -43,21 +43,35 @@ int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size
 		return -ENOMEM;
 	/* bytes is allocated by the first add, empty key and value or not:
 	 * NULL + 0 below would be undefined */
-	if (!s->bytes || s->blen + klen + vlen > s->bcap) {
+	if (!s->bytes || obj_align(s->blen) + obj_span(klen, vlen) > s->bcap) {
 		size_t cap = s->bcap ? s->bcap * 2 : 256;
 
-		while (cap < s->blen + klen + vlen)
+		while (cap < obj_align(s->blen) + obj_span(klen, vlen))
 			cap *= 2;
 		if (bytes_resize(s, cap) < 0)
 			return -ENOMEM;
 	}
-	s->v[s->n++] = (struct sl_obj){ .kind = (uint8_t)kind, .klen = (uint8_t)klen, .vlen = (uint16_t)vlen,
-					.off = (uint32_t)s->blen };
-	memcpy(s->bytes + s->blen, key, klen);
-	memcpy(s->bytes + s->blen + klen, val, vlen);
-	s->blen += klen + vlen;
+	s->v[s->n].off = objset_put_bytes(s, key, klen, val, vlen);
+	s->v[s->n].kind = (uint8_t)kind;
+	s->v[s->n].klen = (uint8_t)klen;
+	s->v[s->n].vlen = (uint16_t)vlen;
+	s->n++;
 	s->sorted = false;
 	return 0;
+}
+
+uint32_t objset_put_bytes(struct sl_objset *s, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	size_t at = obj_align(s->blen);
+
+	memset(s->bytes + s->blen, 0, at - s->blen);
+	if (klen)
+		memcpy(s->bytes + at, key, klen);
+	memset(s->bytes + at + klen, 0, obj_align(klen) - klen);
+	if (vlen)
+		memcpy(s->bytes + at + obj_align(klen), val, vlen);
+	s->blen = at + obj_span(klen, vlen);
+	return (uint32_t)at;
 }
 
 int objset_add_kernel(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *kval,
@@ -71,7 +85,7 @@ int objset_add_kernel(struct sl_objset *s, enum sl_obj_kind kind, const void *ke
 	return objset_add(s, kind, key, klen, kval, kvlen);
 }
 
-int objset_reserve(struct sl_objset *s, size_t more, size_t more_bytes)
+static int reserve(struct sl_objset *s, size_t more, size_t more_bytes)
 {
 	void *p;
 
@@ -95,6 +109,11 @@ int objset_reserve(struct sl_objset *s, size_t more, size_t more_bytes)
 	return 0;
 }
 
+int objset_reserve(struct sl_objset *s, size_t more, size_t more_bytes)
+{
+	return reserve(s, more, more_bytes + more * SL_OBJ_PAD_MAX);
+}
+
 int objset_append(struct sl_objset *dst, const struct sl_objset *src)
 {
 	size_t base = dst->blen;
@@ -108,10 +127,13 @@ int objset_append(struct sl_objset *dst, const struct sl_objset *src)
 		 * arrays to come will hold one */
 		dst->secret = true;
 	}
-	if (objset_reserve(dst, src->n, src->blen) < 0)
+	if (reserve(dst, src->n, src->blen + SL_OBJ_ALIGN - 1) < 0)
 		return -ENOMEM;
+	/* src's objects are at 8-byte boundaries of its bytes: so they stay */
+	base = obj_align(dst->blen);
+	memset(dst->bytes + dst->blen, 0, base - dst->blen);
 	memcpy(dst->bytes + base, src->bytes, src->blen);
-	dst->blen += src->blen;
+	dst->blen = base + src->blen;
 	for (size_t i = 0; i < src->n; i++) {
 		dst->v[dst->n] = src->v[i];
 		dst->v[dst->n++].off += (uint32_t)base;

@@ -17,8 +17,27 @@ struct sl_obj {
 	uint8_t kind;
 	uint8_t klen;
 	uint16_t vlen;
-	uint32_t off; /* key bytes at bytes + off, value right after */
+	uint32_t off; /* key bytes at bytes + off, value at the next 8-byte boundary after */
 };
+
+/*
+ * An object's key starts at an 8-byte boundary of the set's bytes and its
+ * value at the first one after the key (the bytes between are zero), so
+ * that both may be read as their structs (a program's 64-bit digest, an
+ * attachment's value) whatever came before: obj_key, obj_val. An object
+ * spans obj_span bytes from its key.
+ */
+#define SL_OBJ_ALIGN 8
+static inline size_t obj_align(size_t n)
+{
+	return (n + SL_OBJ_ALIGN - 1) & ~(size_t)(SL_OBJ_ALIGN - 1);
+}
+static inline size_t obj_span(size_t klen, size_t vlen)
+{
+	return obj_align(klen) + vlen;
+}
+/* The most an object takes, with the padding before it and in it. */
+#define SL_OBJ_PAD_MAX (2 * (SL_OBJ_ALIGN - 1))
 
 struct sl_objset {
 	struct sl_obj *v;
@@ -40,8 +59,9 @@ int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size
  * its kind's form of it (kinds/kind.h, pack), or the bytes themselves. */
 int objset_add_kernel(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *kval,
 		      size_t kvlen);
-/* Make room for `more` objects of `more_bytes` key and value bytes in all,
- * exactly (growth by doubling leaves up to half unused). */
+/* Make room for `more` objects of `more_bytes` key and value bytes in all
+ * (and their padding), exactly (growth by doubling leaves up to half
+ * unused). */
 int objset_reserve(struct sl_objset *s, size_t more, size_t more_bytes);
 /* Sort by (kind, key). Objects with equal kind and key must not be there. */
 void objset_sort(struct sl_objset *s);
@@ -55,6 +75,9 @@ size_t objset_count(const struct sl_objset *s, enum sl_obj_kind kind);
 bool objset_find_unsorted(const struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen);
 /* Add every object of src to dst (dst is then unsorted). */
 int objset_append(struct sl_objset *dst, const struct sl_objset *src);
+/* Write an object at the end of s's bytes (room reserved before: at most
+ * obj_span + SL_OBJ_PAD_MAX bytes); its record's offset. */
+uint32_t objset_put_bytes(struct sl_objset *s, const void *key, size_t klen, const void *val, size_t vlen);
 void objset_free(struct sl_objset *s);
 
 static inline const void *obj_key(const struct sl_objset *s, const struct sl_obj *o)
@@ -64,7 +87,7 @@ static inline const void *obj_key(const struct sl_objset *s, const struct sl_obj
 
 static inline const void *obj_val(const struct sl_objset *s, const struct sl_obj *o)
 {
-	return s->bytes + o->off + o->klen;
+	return s->bytes + o->off + obj_align(o->klen);
 }
 
 /* Compare two objects of possibly different sets by (kind, key). */

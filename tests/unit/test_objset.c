@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "reconcile/diff.h"
 #include "reconcile/objset.h"
 
 /* A key of klen bytes from a seed; few distinct values in some bytes, so
@@ -86,4 +87,78 @@ Test(objset, sort_mixed_key_lengths_in_one_kind)
 	for (size_t i = 1; i < s.n; i++)
 		cr_assert_lt(obj_cmp(&s, &s.v[i - 1], &s, &s.v[i]), 0);
 	objset_free(&s);
+}
+
+/* Every key and value starts at an 8-byte boundary (a program's key holds
+ * a 64-bit digest, an attachment's value 64-bit fields), whatever the
+ * lengths before it, through adds, appends, patches (values changed in
+ * place and grown, objects added and removed) and the patch's compaction,
+ * and the bytes between are zero. */
+static void check_aligned(const struct sl_objset *s, const char *what)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct sl_obj *o = &s->v[i];
+
+		cr_assert_eq((uintptr_t)obj_key(s, o) % 8, 0, "%s: object %zu's key at %u", what, i, o->off);
+		cr_assert_eq((uintptr_t)obj_val(s, o) % 8, 0, "%s: object %zu's value (key %u bytes)", what, i,
+			     o->klen);
+		for (size_t b = o->klen; b < obj_align(o->klen); b++)
+			cr_assert_eq(s->bytes[o->off + b], 0, "%s: object %zu: padding byte %zu", what, i, b);
+	}
+}
+
+static void add_odd(struct sl_objset *s, unsigned i, size_t vlen)
+{
+	uint8_t key[13] = { 0 }, val[64];
+
+	memcpy(key, &i, sizeof(i));
+	memset(val, (int)(i & 0xff) | 1, sizeof(val));
+	cr_assert_eq(objset_add(s, SL_OBJ_BACKEND, key, 5 + i % 9, val, vlen), 0);
+}
+
+Test(objset, keys_and_values_aligned)
+{
+	struct sl_objset a = {}, b = {}, want = {}, have = {};
+	struct sl_diff d = {};
+
+	for (unsigned i = 0; i < 300; i++)
+		add_odd(&a, i, 1 + i % 37);
+	check_aligned(&a, "added");
+	for (unsigned i = 300; i < 330; i++)
+		add_odd(&b, i, 3 + i % 11);
+	cr_assert_eq(objset_append(&a, &b), 0);
+	check_aligned(&a, "appended");
+	objset_sort(&a);
+	objset_shrink(&a);
+	check_aligned(&a, "sorted and shrunk");
+	/* a patch: the first 100 changed (a longer value), 100-199 removed,
+	 * 40 added */
+	for (unsigned i = 0; i < 330; i++)
+		if (i < 100 || i >= 200)
+			add_odd(&want, i, i < 100 ? 50 : 1 + i % 37);
+	for (unsigned i = 330; i < 370; i++)
+		add_odd(&want, i, 7);
+	for (unsigned i = 0; i < 330; i++) {
+		const struct sl_obj *o = &a.v[i];
+
+		cr_assert_eq(objset_add(&have, (enum sl_obj_kind)o->kind, obj_key(&a, o), o->klen, obj_val(&a, o),
+					o->vlen),
+			     0);
+	}
+	objset_sort(&want);
+	objset_sort(&have);
+	cr_assert_eq(sl_diff(&want, &have, &d), 0);
+	cr_assert_eq(sl_diff_patch(&a, &want, &have, &d), 0);
+	check_aligned(&a, "patched");
+	cr_assert_eq(a.n, want.n);
+	for (size_t i = 0; i < a.n; i++) {
+		cr_assert_eq(obj_cmp(&a, &a.v[i], &want, &want.v[i]), 0);
+		cr_assert_eq(a.v[i].vlen, want.v[i].vlen);
+		cr_assert_eq(memcmp(obj_val(&a, &a.v[i]), obj_val(&want, &want.v[i]), want.v[i].vlen), 0);
+	}
+	sl_diff_free(&d);
+	objset_free(&a);
+	objset_free(&b);
+	objset_free(&want);
+	objset_free(&have);
 }
