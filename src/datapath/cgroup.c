@@ -107,8 +107,11 @@ static int open_in(const char *mnt, void *ctx)
 
 void sl_kernel_set_cgroup_path(struct sl_kernel *k, const char *path)
 {
-	if (k)
-		k->cgroup_path = path;
+	if (!k)
+		return;
+	free(k->cgroup_path);
+	/* out of memory: NULL, the cgroup is then opened by its id */
+	k->cgroup_path = path ? strdup(path) : NULL;
 }
 
 int kernel_cgroup_open(struct sl_kernel *k, uint64_t id)

@@ -79,7 +79,7 @@ struct sl_kernel {
 	/* socket hooks as observed (sockhook.c): the program attached to
 	 * sluice_sock (0: none) */
 	uint32_t sk_msg_prog_id;
-	const char *cgroup_path; /* sl_kernel_set_cgroup_path */
+	char *cgroup_path; /* sl_kernel_set_cgroup_path (a copy) */
 	/* during sl_kernel_apply: the programs' settings; the runtime maps'
 	 * thread (maps.c); the kinds whose removals went first (entries.c) */
 	const struct sl_prog_settings *settings;

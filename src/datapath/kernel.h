@@ -159,7 +159,8 @@ int sl_kernel_device_mtu(const char *name);
 
 /* Where the state says its cgroup is (datapath.cgroupPath): attaching
  * there opens this path when its id is the one planned, else the cgroup by
- * id (which needs CAP_DAC_READ_SEARCH). The string must outlive k's use. */
+ * id (which needs CAP_DAC_READ_SEARCH). k keeps a copy of the string
+ * (apply frees the state before it writes). */
 void sl_kernel_set_cgroup_path(struct sl_kernel *k, const char *path);
 /* cgroup.c: the id of a cgroup v2 directory (datapath.cgroupPath), what a
  * socket hook's value holds; -EMEDIUMTYPE: not cgroup v2. */

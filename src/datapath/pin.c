@@ -253,6 +253,7 @@ void sl_kernel_close(struct sl_kernel *k)
 	free(k->attached);
 	free(k->progs);
 	free(k->pin_dir);
+	free(k->cgroup_path);
 	free(k);
 }
 
