@@ -191,6 +191,15 @@ int sl_monitor_open(struct sl_kernel *k, uint32_t types, sl_monitor_event_fn fn,
 			kerr(e, "claiming a monitor slot: %s", strerror(-r));
 		goto fail;
 	}
+	/* The twins first (they take the verifier a few hundred ms): a
+	 * packet that finds the flag set tail-calls its program's twin, and
+	 * one not loaded yet counts as an event lost for every monitor (a
+	 * busy node's first second of monitoring said dozens lost). */
+	r = sl_kernel_twins_ensure(k, e);
+	if (r < 0) {
+		bpf_map_delete_elem(m->rings_fd, &m->slot);
+		goto fail;
+	}
 	{
 		uint32_t idx = m->slot + 1, me = (uint32_t)getpid();
 		struct sl_monitor_slot s = { .types = types, .pid = me, .start = start_time(me) };
@@ -207,7 +216,8 @@ int sl_monitor_open(struct sl_kernel *k, uint32_t types, sl_monitor_event_fn fn,
 	}
 	settle(m);
 	/* Now that the flag says a monitor runs, apply loads the twins with
-	 * the programs it loads; those loaded before have none yet. */
+	 * the programs it loads; those an apply loaded since the twins above
+	 * (the flag not yet set) have none yet. */
 	r = sl_kernel_twins_ensure(k, e);
 	if (r < 0) {
 		sl_monitor_close(m);

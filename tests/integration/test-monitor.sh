@@ -316,7 +316,10 @@ check "and all zero again after it" all_zero
 # Two trace monitors whose standard output is a pipe that nobody reads
 # until the flood is over: a reader waits for a file, then copies.
 lost0=$(lost_at 8)
-check "nothing lost so far (sluice_monitor_lost[8] = ${lost0:-none})" test "${lost0:-x}" = 0
+# by slot (0-7, 8 the total), to say whose ring lost them when one did
+lost_slots=$("$IT_PY" "$PYH" lost "$SLUICE_PIN_DIR" | awk '$2 != 0 { printf "%s%s=%s", n++ ? " " : "", $1, $2 }')
+check "nothing lost so far (sluice_monitor_lost[8] = ${lost0:-none}${lost_slots:+; by slot: $lost_slots})" \
+	test "${lost0:-x}" = 0
 declare -A LATE=()
 late_mon() { # NAME ARGS...
 	local name=$1; shift
