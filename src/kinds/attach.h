@@ -36,5 +36,5 @@ struct sl_attach_value {
 	/* Which build of the program with which settings and map layouts
 	 * (datapath/programs.c); observed 0 when the attached program is not
 	 * the one sluice pinned for that digest. */
-	uint64_t digest;
+	sl_u64_a4 digest;
 };

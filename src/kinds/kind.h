@@ -18,6 +18,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * A 64-bit field of an object's key or value as sluice's own structs hold
+ * it (a program's digest, a cgroup id): 4-byte aligned, so that an object
+ * set keeps every object at a 4-byte boundary (reconcile/objset.h) and
+ * still reads these as their structs. A typedef may lower a type's
+ * alignment (GCC and clang); the structs' layouts do not change (their
+ * 64-bit fields are at 8-byte offsets, after explicit padding).
+ */
+typedef uint64_t sl_u64_a4 __attribute__((aligned(4)));
+
 enum sl_obj_kind {
 	SL_OBJ_ENDPOINT,   /* key: interface name (16 bytes); value: struct sl_endpoint_value */
 	SL_OBJ_IPCACHE,	   /* struct sl_ipcache_key -> struct sl_ipcache_value */

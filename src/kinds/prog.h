@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kinds/kind.h"
+
 /* The programs sluice loads. */
 enum sl_prog {
 	SL_PROG_FROM_ENDPOINT,
@@ -36,7 +38,7 @@ enum sl_prog {
 struct sl_prog_key {
 	uint8_t prog; /* enum sl_prog */
 	uint8_t pad[7];
-	uint64_t digest;
+	sl_u64_a4 digest;
 };
 struct sl_prog_value {
 	uint8_t current;

@@ -36,8 +36,8 @@ struct sl_sockhook_value {
 	uint8_t prog; /* enum sl_prog */
 	uint8_t pad[7];
 	/* as struct sl_attach_value's: 0 when not the program sluice pinned */
-	uint64_t digest;
-	uint64_t cgroup_id; /* cgroup hooks; 0 for the sockhash's */
+	sl_u64_a4 digest;
+	sl_u64_a4 cgroup_id; /* cgroup hooks; 0 for the sockhash's */
 };
 
 /* "sockops", "sk_msg", "connect4", ...; "hook N" in buf. */

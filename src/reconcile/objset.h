@@ -17,17 +17,19 @@ struct sl_obj {
 	uint8_t kind;
 	uint8_t klen;
 	uint16_t vlen;
-	uint32_t off; /* key bytes at bytes + off, value at the next 8-byte boundary after */
+	uint32_t off; /* key bytes at bytes + off, value at the next 4-byte boundary after */
 };
 
 /*
- * An object's key starts at an 8-byte boundary of the set's bytes and its
+ * An object's key starts at a 4-byte boundary of the set's bytes and its
  * value at the first one after the key (the bytes between are zero), so
- * that both may be read as their structs (a program's 64-bit digest, an
- * attachment's value) whatever came before: obj_key, obj_val. An object
- * spans obj_span bytes from its key.
+ * that both may be read as their structs whatever came before (a
+ * service's form is 58 bytes with two backends): obj_key, obj_val. The
+ * structs of keys and values are at most 4-byte aligned (their 64-bit
+ * fields sl_u64_a4, kinds/kind.h); most are whole 4-byte words, so
+ * objects cost no padding. An object spans obj_span bytes from its key.
  */
-#define SL_OBJ_ALIGN 8
+#define SL_OBJ_ALIGN 4
 static inline size_t obj_align(size_t n)
 {
 	return (n + SL_OBJ_ALIGN - 1) & ~(size_t)(SL_OBJ_ALIGN - 1);

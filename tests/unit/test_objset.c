@@ -89,9 +89,9 @@ Test(objset, sort_mixed_key_lengths_in_one_kind)
 	objset_free(&s);
 }
 
-/* Every key and value starts at an 8-byte boundary (a program's key holds
- * a 64-bit digest, an attachment's value 64-bit fields), whatever the
- * lengths before it, through adds, appends, patches (values changed in
+/* Every key and value starts at a 4-byte boundary, whatever the lengths
+ * before it (a program's key, whose 64-bit digest is 4-byte aligned, is
+ * read as its struct), through adds, appends, patches (values changed in
  * place and grown, objects added and removed) and the patch's compaction,
  * and the bytes between are zero. */
 static void check_aligned(const struct sl_objset *s, const char *what)
@@ -99,9 +99,10 @@ static void check_aligned(const struct sl_objset *s, const char *what)
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sl_obj *o = &s->v[i];
 
-		cr_assert_eq((uintptr_t)obj_key(s, o) % 8, 0, "%s: object %zu's key at %u", what, i, o->off);
-		cr_assert_eq((uintptr_t)obj_val(s, o) % 8, 0, "%s: object %zu's value (key %u bytes)", what, i,
-			     o->klen);
+		cr_assert_eq((uintptr_t)obj_key(s, o) % SL_OBJ_ALIGN, 0, "%s: object %zu's key at %u", what, i,
+			     o->off);
+		cr_assert_eq((uintptr_t)obj_val(s, o) % SL_OBJ_ALIGN, 0, "%s: object %zu's value (key %u bytes)",
+			     what, i, o->klen);
 		for (size_t b = o->klen; b < obj_align(o->klen); b++)
 			cr_assert_eq(s->bytes[o->off + b], 0, "%s: object %zu: padding byte %zu", what, i, b);
 	}
