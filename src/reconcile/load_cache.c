@@ -44,10 +44,6 @@
  * (policies, the singletons, keys) is copied whole, as before.
  */
 
-struct sl_parse {
-	unsigned refs;	   /* the cache's, the loads' and patches' that hold it */
-	struct sl_load ld; /* its documents, unmerged, and its diagnostics */
-};
 
 struct sl_cached_file {
 	char *name;	      /* the file as the diagnostics name it */
@@ -62,41 +58,6 @@ struct sl_cached_file {
 static size_t seq_entry_size(const cyaml_schema_value_t *e)
 {
 	return e->flags & CYAML_FLAG_POINTER && e->type == CYAML_STRING ? sizeof(char *) : e->data_size;
-}
-
-static void wipe_str(char *s)
-{
-	if (s)
-		explicit_bzero(s, strlen(s));
-}
-
-/* Overwrite every string the mapping at obj points to (they live in an
- * arena, which is freed without being wiped). */
-static void wipe_mapping(const cyaml_schema_value_t *s, void *obj)
-{
-	for (const cyaml_schema_field_t *f = s->mapping.fields; f->key; f++) {
-		char *p = (char *)obj + f->data_offset;
-
-		if (f->value.type == CYAML_STRING) {
-			wipe_str(*(char **)p);
-		} else if (f->value.type == CYAML_MAPPING) {
-			void *sub = f->value.flags & CYAML_FLAG_POINTER ? *(void **)p : p;
-
-			if (sub)
-				wipe_mapping(&f->value, sub);
-		} else if (f->value.type == CYAML_SEQUENCE) {
-			const cyaml_schema_value_t *e = f->value.sequence.entry;
-			char *arr = *(char **)p;
-			uint64_t n = sl_schema_load_count((char *)obj + f->count_offset, f->count_size);
-
-			for (uint64_t i = 0; arr && i < n; i++) {
-				if (e->type == CYAML_MAPPING)
-					wipe_mapping(e, arr + i * e->data_size);
-				else if (e->type == CYAML_STRING)
-					wipe_str(((char **)arr)[i]);
-			}
-		}
-	}
 }
 
 /* Make the struct at obj (a byte copy of another) own nothing yet, so that
@@ -215,30 +176,6 @@ static int copy_mapping(const cyaml_schema_value_t *s, void *dst, const void *sr
 	return r;
 }
 
-static struct sl_parse *parse_ref(struct sl_parse *p)
-{
-	p->refs++;
-	return p;
-}
-
-/* Drop a reference; the last frees the parse, wiping it first. */
-void load_parse_unref(struct sl_parse *p)
-{
-	struct sl_load *ld;
-
-	if (!p || --p->refs)
-		return;
-	ld = &p->ld;
-	for (size_t i = 0; i < ld->n_docs; i++)
-		wipe_mapping(&sl_schema_doc, ld->docs[i].doc);
-	for (size_t i = 0; i < ld->diags.n; i++) {
-		wipe_str(ld->diags.v[i].path);
-		wipe_str(ld->diags.v[i].message);
-	}
-	sl_load_free(ld);
-	free(p);
-}
-
 /* Free what one cached file holds (its parse, when no load holds it). */
 static void cached_file_clear(struct sl_cached_file *cf)
 {
@@ -338,7 +275,7 @@ static int cache_replay(struct sl_load *ld, const struct sl_cached_file *cf, con
 	if (!h)
 		return -ENOMEM;
 	ld->held = h;
-	ld->held[ld->n_held++] = (struct sl_held){ .file = file, .parse = parse_ref(cf->parse) };
+	ld->held[ld->n_held++] = (struct sl_held){ .file = file, .parse = load_parse_ref(cf->parse) };
 	for (size_t i = 0; i < p->n_docs; i++) {
 		const struct sl_doc *src = p->docs[i].doc;
 		struct sl_doc tmp = *src, *doc = malloc(sizeof(*doc));
@@ -539,7 +476,7 @@ int sl_section_patch_make(const struct sl_load *good, const char *name, const st
 		p->n += (uint32_t)n;
 	}
 	if (r >= 0)
-		p->parse = parse_ref((struct sl_parse *)((char *)parsed - offsetof(struct sl_parse, ld)));
+		p->parse = load_parse_ref((struct sl_parse *)((char *)parsed - offsetof(struct sl_parse, ld)));
 	if (r < 0)
 		sl_section_patch_free(p);
 	return r;

@@ -68,7 +68,20 @@ int load_parse_stream(struct sl_load *ld, const char *name, const char *dir, str
 int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t size, const char *name,
 		  const char *dir);
 void load_cache_begin(struct sl_load_cache *cache);
-/* Drop a hold on a parse (the last frees it, wiped). */
+/* A file as watch's cache parsed it (load_cache.c), held by reference by
+ * the cache, the loads and the section patches given its items. */
+struct sl_parse {
+	unsigned refs;	   /* the cache's, the loads' and patches' that hold it */
+	struct sl_load ld; /* its documents, unmerged, and its diagnostics */
+};
+
+static inline struct sl_parse *load_parse_ref(struct sl_parse *p)
+{
+	p->refs++;
+	return p;
+}
+
+/* Drop a hold on a parse (the last frees it, wiped; load_merge.c). */
 void load_parse_unref(struct sl_parse *p);
 
 /* The lists of a document whose items a load from watch's cache shares

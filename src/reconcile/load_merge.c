@@ -239,6 +239,61 @@ void sl_load_free(struct sl_load *ld)
 	memset(ld, 0, sizeof(*ld));
 }
 
+/* ---- a file's parse (watch's cache), held by reference ---- */
+
+static void wipe_str(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+}
+
+/* Overwrite every string the mapping at obj points to (they live in an
+ * arena, which is freed without being wiped). */
+static void wipe_mapping(const cyaml_schema_value_t *s, void *obj)
+{
+	for (const cyaml_schema_field_t *f = s->mapping.fields; f->key; f++) {
+		char *p = (char *)obj + f->data_offset;
+
+		if (f->value.type == CYAML_STRING) {
+			wipe_str(*(char **)p);
+		} else if (f->value.type == CYAML_MAPPING) {
+			void *sub = f->value.flags & CYAML_FLAG_POINTER ? *(void **)p : p;
+
+			if (sub)
+				wipe_mapping(&f->value, sub);
+		} else if (f->value.type == CYAML_SEQUENCE) {
+			const cyaml_schema_value_t *e = f->value.sequence.entry;
+			char *arr = *(char **)p;
+			uint64_t n = sl_schema_load_count((char *)obj + f->count_offset, f->count_size);
+
+			for (uint64_t i = 0; arr && i < n; i++) {
+				if (e->type == CYAML_MAPPING)
+					wipe_mapping(e, arr + i * e->data_size);
+				else if (e->type == CYAML_STRING)
+					wipe_str(((char **)arr)[i]);
+			}
+		}
+	}
+}
+
+/* Drop a reference; the last frees the parse, wiping it first. */
+void load_parse_unref(struct sl_parse *p)
+{
+	struct sl_load *ld;
+
+	if (!p || --p->refs)
+		return;
+	ld = &p->ld;
+	for (size_t i = 0; i < ld->n_docs; i++)
+		wipe_mapping(&sl_schema_doc, ld->docs[i].doc);
+	for (size_t i = 0; i < ld->diags.n; i++) {
+		wipe_str(ld->diags.v[i].path);
+		wipe_str(ld->diags.v[i].message);
+	}
+	sl_load_free(ld);
+	free(p);
+}
+
 /* ---- a section patch (watch) ---- */
 
 /* The lists a patch may be of, as the state holds them. */
