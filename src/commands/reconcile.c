@@ -317,16 +317,12 @@ static int check_plan(const char *cmd, struct pipeline *p)
  */
 static void heap_in_huge_pages(void)
 {
-	const uintptr_t huge = (uintptr_t)2 << 20;
-	uintptr_t a, b;
 	void *p;
 
 	mallopt(M_TOP_PAD, 64 << 20);
 	p = malloc(96 << 10); /* more than the top has, less than mmap's threshold: the heap grows */
-	a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
-	b = (uintptr_t)sbrk(0) & ~(huge - 1);
-	if (p && b > a)
-		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+	if (p)
+		madvise_within(p, sbrk(0), (size_t)2 << 20, MADV_HUGEPAGE);
 	free(p);
 }
 

@@ -29,17 +29,21 @@ int grow_array(void **v, size_t *cap, size_t need, size_t elem_size)
 #define MADV_POPULATE_WRITE 23
 #endif
 
+void madvise_within(const void *from, const void *to, size_t unit, int advice)
+{
+	uintptr_t a = ((uintptr_t)from + unit - 1) & ~(uintptr_t)(unit - 1), b = (uintptr_t)to & ~(uintptr_t)(unit - 1);
+
+	if (b > a)
+		(void)madvise((void *)a, b - a, advice);
+}
+
 void prefault(void *p, size_t len)
 {
 	static long page;
-	uintptr_t a, b;
 
 	if (len < ((size_t)1 << 20))
 		return;
 	if (!page)
 		page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
-	a = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-	b = ((uintptr_t)p + len) & ~((uintptr_t)page - 1);
-	if (b > a)
-		(void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+	madvise_within(p, (char *)p + len, (size_t)page, MADV_POPULATE_WRITE);
 }

@@ -59,6 +59,9 @@ int grow_array(void **v, size_t *cap, size_t need, size_t elem_size);
  * per page, which a virtual machine makes costly; only for large ranges,
  * and nothing happens where the kernel cannot. */
 void prefault(void *p, size_t len);
+/* madvise(advice) over the whole units of unit bytes (a power of two: a
+ * page, a huge page) inside [from, to); nothing when there is none. */
+void madvise_within(const void *from, const void *to, size_t unit, int advice);
 
 static inline bool streq(const char *a, const char *b)
 {

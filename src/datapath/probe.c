@@ -36,41 +36,42 @@ struct kconfig {
 	bool loaded;
 };
 
-static void kconfig_load(struct kconfig *k)
+/* The first of the configuration's files that opens, or NULL. */
+static gzFile kconfig_open(void)
 {
-	static const char *const fixed[] = { "/proc/config.gz" };
 	struct utsname u;
 	char boot[300];
-	const char *paths[2] = { fixed[0], NULL };
+	gzFile gz;
+
+	if (access("/proc/config.gz", R_OK) == 0 && (gz = gzopen("/proc/config.gz", "rb")))
+		return gz;
+	if (uname(&u) != 0)
+		return NULL;
+	snprintf(boot, sizeof(boot), "/boot/config-%s", u.release);
+	return access(boot, R_OK) == 0 ? gzopen(boot, "rb") : NULL;
+}
+
+static void kconfig_load(struct kconfig *k)
+{
 	struct strbuf_lite {
 		char *s;
 		size_t len, cap;
 	} b = {};
+	gzFile gz = kconfig_open();
+	char buf[65536];
+	int n;
 
-	if (uname(&u) == 0) {
-		snprintf(boot, sizeof(boot), "/boot/config-%s", u.release);
-		paths[1] = boot;
+	if (!gz)
+		return;
+	while ((n = gzread(gz, buf, sizeof(buf))) > 0) {
+		if (grow_array((void **)&b.s, &b.cap, b.len + (size_t)n + 1, 1) < 0)
+			break;
+		memcpy(b.s + b.len, buf, (size_t)n);
+		b.len += (size_t)n;
+		b.s[b.len] = '\0';
 	}
-	for (unsigned i = 0; i < ARRAY_SIZE(paths) && !k->loaded; i++) {
-		gzFile gz;
-		char buf[65536];
-		int n;
-
-		if (!paths[i] || access(paths[i], R_OK) != 0)
-			continue;
-		gz = gzopen(paths[i], "rb");
-		if (!gz)
-			continue;
-		while ((n = gzread(gz, buf, sizeof(buf))) > 0) {
-			if (grow_array((void **)&b.s, &b.cap, b.len + (size_t)n + 1, 1) < 0)
-				break;
-			memcpy(b.s + b.len, buf, (size_t)n);
-			b.len += (size_t)n;
-			b.s[b.len] = '\0';
-		}
-		gzclose(gz);
-		k->loaded = b.len > 0;
-	}
+	gzclose(gz);
+	k->loaded = b.len > 0;
 	k->text = b.s;
 }
 
@@ -95,31 +96,19 @@ static char kconfig_get(const struct kconfig *k, const char *option)
  * few milliseconds to decompress. */
 long probe_kconfig_number(const char *option, long fallback)
 {
-	struct utsname u;
-	char boot[300], needle[96], line[512];
-	const char *paths[2] = { "/proc/config.gz", NULL };
+	char needle[96], line[512];
 	size_t nl = (size_t)snprintf(needle, sizeof(needle), "%s=", option);
+	gzFile gz = kconfig_open();
 	long v = fallback;
-	bool read_one = false;
 
-	if (uname(&u) == 0) {
-		snprintf(boot, sizeof(boot), "/boot/config-%s", u.release);
-		paths[1] = boot;
-	}
-	for (unsigned i = 0; i < ARRAY_SIZE(paths) && !read_one; i++) {
-		gzFile gz;
-
-		if (!paths[i] || access(paths[i], R_OK) != 0 || !(gz = gzopen(paths[i], "rb")))
-			continue;
-		while (gzgets(gz, line, sizeof(line))) {
-			read_one = true;
-			if (!strncmp(line, needle, nl)) {
-				v = strtol(line + nl, NULL, 10);
-				break;
-			}
+	if (!gz)
+		return fallback;
+	while (gzgets(gz, line, sizeof(line)))
+		if (!strncmp(line, needle, nl)) {
+			v = strtol(line + nl, NULL, 10);
+			break;
 		}
-		gzclose(gz);
-	}
+	gzclose(gz);
 	return v > 0 ? v : fallback;
 }
 
