@@ -112,7 +112,11 @@ if [ -n "$RECORD" ]; then
 	mkdir -p "$RECORD"
 	it_spawn REC_PID $PROM record "$URL" "$RECORD" 0.5
 fi
+# status before and after the page: what traffic changes (conntrack)
+# may change between two reads
+"$IT_SLUICE" status -o json > "$IT_WORK/status0.json"
 scrape
+"$IT_SLUICE" status -o json > "$IT_WORK/status.json"
 it_check "state valid at start" eqv sluice_state_valid 1
 it_check "one apply applied" eqv 'sluice_applies_total{result="applied"}' 1
 it_check "no apply invalid" eqv 'sluice_applies_total{result="invalid"}' 0
@@ -123,8 +127,7 @@ it_check "a last success, in Unix seconds ($T0)" gt "$T0" "$(($(date +%s) - 60))
 it_check "the datapath was read" eqv sluice_datapath_read_success 1
 it_check "ss shows watch listening on 127.0.0.1:$PORT" \
 	grep -q "127.0.0.1:$PORT .*pid=$W_PID," <<<"$(ss -Hltnp)"
-"$IT_SLUICE" status -o json > "$IT_WORK/status.json"
-out=$($PROM maps "$S" "$IT_WORK/status.json")
+out=$($PROM maps "$S" "$IT_WORK/status0.json" "$IT_WORK/status.json")
 it_check "map entries and capacity are status's ($out)" grep -q '^same [1-9]' <<<"$out"
 it_check "sluice_endpoints holds the 2 endpoints" eqv 'sluice_map_entries{map="sluice_endpoints",type="hash"}' 2
 it_check "drift repairs by kind, 0 at start" eqv 'sluice_drift_repairs_total{kind="endpoint"}' 0
