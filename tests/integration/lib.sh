@@ -319,6 +319,7 @@ it_matrix() {
 		s0=$(it_syn_retrans)
 	fi
 	it_measure "$IT_WORK/measured.$IT_RUN" "$srcs" "$dsts"
+	it_retry_unreached "$IT_WORK/expect.$IT_RUN" "$IT_WORK/measured.$IT_RUN"
 	local rc=0
 	"$IT_PY" "$IT_MATRIX" "$IT_WORK/expect.$IT_RUN" "$IT_WORK/measured.$IT_RUN" "$title" "$srcs" "$dsts" || rc=1
 	if [ $rc -eq 0 ]; then it_ok; else it_bad "reachability $title (see DIFF lines above)"; fi
@@ -344,6 +345,50 @@ it_matrix() {
 	fi
 	it_log "matrix $title measured in $((SECONDS - t0))s"
 	return $rc
+}
+
+# it_retry_unreached EXPECT MEASURED: a probe that should have reached but
+# got no answer in its time is tried once more, alone, when at most
+# IT_RETRIES_MAX (3) of the matrix did so: under qemu's TCG beside other
+# tests an echo server in a namespace can miss a probe's deadline
+# (vm-ipvlan: one TCP pair, both families, in one run of five). One that
+# reaches the second time counts as reached and is said; one that does
+# not stays refused, and so does every probe of a matrix with more such
+# (a datapath that drops is not retried away; nor is a probe that should
+# have been refused and reached: never retried).
+it_retry_unreached() {
+	local expect=$1 measured=$2 lines line s d fam addr k got n
+	lines=$("$IT_PY" "$IT_MATRIX" --unreached "$expect" "$measured")
+	[ -n "$lines" ] || return 0
+	n=$(wc -l <<<"$lines")
+	if [ "$n" -gt "${IT_RETRIES_MAX:-3}" ]; then
+		echo "   $n probes that should have reached did not: not tried again (more than ${IT_RETRIES_MAX:-3})"
+		return 0
+	fi
+	while read -r s d fam addr k got; do
+		local args=(--port-base "$IT_PORT_BASE")
+		IT_PORT_BASE=$((IT_PORT_BASE + 1))
+		if [ -n "${IT_PROBE_TIMEOUT:-}" ]; then args+=(--timeout "$IT_PROBE_TIMEOUT"); fi
+		case $s in
+		host) args+=(--src4 "$IT_HOST4" --src6 "$IT_HOST6") ;;
+		world) args+=(--src4 "${IT_A4[world-a]}" --src6 "${IT_A6[world-a]}") ;;
+		esac
+		if [ "$s" = host ]; then
+			line=$(echo "$s $d $fam $addr $k" | "$IT_PY" "$IT_PROBE" client "${args[@]}")
+		else
+			line=$(echo "$s $d $fam $addr $k" | nsenter -t "${IT_PID[$s]}" -n -- "$IT_PY" "$IT_PROBE" client "${args[@]}")
+		fi
+		if [ "${line##* }" = ok ]; then
+			echo "   retried: $s -> $d ($fam $addr) $k: no answer in time the first time, reached the second"
+			"$IT_PY" -c '
+import sys
+path, key = sys.argv[1], sys.argv[2]
+out = [(key + " ok\n") if l.rsplit(" ", 1)[0] == key else l for l in open(path)]
+open(path, "w").writelines(out)' "$measured" "$s $d $fam $addr $k"
+		else
+			echo "   retried: $s -> $d ($fam $addr) $k: no answer again"
+		fi
+	done <<<"$lines"
 }
 
 # it_settle: a new interface or address sends IPv6 multicast listener

@@ -17,13 +17,20 @@ character per kind, rows and columns in the order of SOURCES and
 DESTINATIONS (space-separated names) when given: '+' reached, '.' refused, as expected; 'X' expected
 reachable but refused, '!' expected refused but reached), then every
 difference, one a line. Exit 0 when everything matches, 1 otherwise.
+
+matrix.py --unreached EXPECT MEASURED prints the measured lines of the
+probes that were expected to reach and did not (none: nothing).
 """
 import fnmatch
 import sys
 
 
 def main():
-    expect_path, measured_path, title = sys.argv[1:4]
+    unreached = sys.argv[1] == "--unreached"
+    if unreached:
+        del sys.argv[1]
+    expect_path, measured_path = sys.argv[1:3]
+    title = sys.argv[3] if len(sys.argv) > 3 else ""
     order = [a.split() for a in sys.argv[4:6]]
     rules = []
     for n, line in enumerate(open(expect_path), 1):
@@ -48,6 +55,12 @@ def main():
             if all(fnmatch.fnmatchcase(v, p) for v, p in zip((src, dst, fam, kind), r[1:])):
                 want = r[0]
         return want
+
+    if unreached:
+        for f in probes:
+            if f[5] == "fail" and expected(f[0], f[1], f[2], f[4]) == "ok":
+                print(" ".join(f))
+        return 0
 
     srcs, dsts, kinds = [], [], []
     cells = {}
