@@ -79,8 +79,11 @@ static int patch_room(struct sl_objset *s, const struct sl_diff *d, const struct
 
 		if (c->op == SL_OP_ADD)
 			more++;
+		/* an add or a change of length is written at the end: its
+		 * bytes and the padding before them (a change of the same
+		 * length, in place, counted too: room to spare) */
 		if (c->op != SL_OP_REMOVE)
-			bytes += obj_span(want->v[c->want].klen, want->v[c->want].vlen);
+			bytes += obj_span(want->v[c->want].klen, want->v[c->want].vlen) + SL_OBJ_ALIGN - 1;
 	}
 	if (s->blen + bytes > UINT32_MAX)
 		return -E2BIG;

@@ -129,7 +129,7 @@ int objset_append(struct sl_objset *dst, const struct sl_objset *src)
 	}
 	if (reserve(dst, src->n, src->blen + SL_OBJ_ALIGN - 1) < 0)
 		return -ENOMEM;
-	/* src's objects are at 8-byte boundaries of its bytes: so they stay */
+	/* src's objects are at SL_OBJ_ALIGN boundaries of its bytes: so they stay */
 	base = obj_align(dst->blen);
 	memset(dst->bytes + dst->blen, 0, base - dst->blen);
 	memcpy(dst->bytes + base, src->bytes, src->blen);
