@@ -655,10 +655,8 @@ static int count_plan(struct pipeline *p, struct reconcile_result *res)
  * its lines); a failure only loses the lines. */
 static void write_plan(struct pipeline *p, struct reconcile_result *res)
 {
-	size_t lines[SL_CHANGE_OPS];
-
 	if (res->plan_to) {
-		sl_plan_write(&p->want, &p->have, &p->d, &p->ld.state, SL_PLAN_TEXT, false, res->plan_to, lines);
+		sl_plan_write(&p->want, &p->have, &p->d, &p->ld.state, SL_PLAN_TEXT, false, res->plan_to, NULL);
 		fflush(res->plan_to);
 	}
 }

@@ -555,14 +555,22 @@ out:
 	return r;
 }
 
+/* Which path an apply took, and what it compiled: the log's words. */
+static const char *path_name(const struct reconcile_result *res)
+{
+	return res->incremental ? "incremental" : "full";
+}
+
+static const char *compiled_name(const struct reconcile_result *res)
+{
+	return res->section == SL_DOC_SERVICES ? "services" : res->section == SL_DOC_ENDPOINTS ? "endpoints" : "state";
+}
+
 /* Which path an apply took, and what each phase took (debug). */
 static void log_path(struct watch *w, const struct path_event *pe)
 {
 	const struct reconcile_result *res = pe->res;
-	const char *path = res->incremental ? "incremental" : "full";
-	const char *compiled = res->section == SL_DOC_SERVICES	  ? "services"
-			       : res->section == SL_DOC_ENDPOINTS ? "endpoints"
-								  : "state";
+	const char *path = path_name(res), *compiled = compiled_name(res);
 
 	if (res->incremental) {
 		struct wfield f[] = { WF_S("reason", pe->reason),	  WF_S("path", path),
@@ -769,12 +777,9 @@ applied:
 			   reason);
 		set_result(w, "failed", "%s", msg);
 	} else {
-		bool drift = w->have_good && print == w->good_print && why != REASON_START;
+		bool drift = pl.drift; /* never on the section patch's path: a file changed */
 		double ms = now_ms() - t0;
-		const char *path = res.incremental ? "incremental" : "full";
-		const char *compiled = res.section == SL_DOC_SERVICES	 ? "services"
-				       : res.section == SL_DOC_ENDPOINTS ? "endpoints"
-									 : "state";
+		const char *path = path_name(&res), *compiled = compiled_name(&res);
 
 		/* which path, and what each phase took (-v, and in JSON always),
 		 * before the plan's lines (logged as the plan was written, if

@@ -44,7 +44,6 @@
  * (policies, the singletons, keys) is copied whole, as before.
  */
 
-
 struct sl_cached_file {
 	char *name;	      /* the file as the diagnostics name it */
 	XXH128_hash_t fingerprint; /* of what was parsed */
@@ -281,19 +280,14 @@ static int cache_replay(struct sl_load *ld, const struct sl_cached_file *cf, con
 		struct sl_doc tmp = *src, *doc = malloc(sizeof(*doc));
 		int r = doc ? 0 : -ENOMEM;
 
-		for (size_t k = 0; k < ARRAY_SIZE(load_shared_lists); k++) {
-			const cyaml_schema_field_t *f = &sl_schema_doc.mapping.fields[load_shared_lists[k]];
-
-			*(void **)((char *)&tmp + f->data_offset) = NULL;
-			load_store_uint((char *)&tmp + f->count_offset, f->count_size, 0);
-		}
+		for (size_t k = 0; k < ARRAY_SIZE(load_shared_lists); k++)
+			load_doc_list_set(&tmp, load_shared_lists[k], NULL, 0);
 		if (doc)
 			r = copy_mapping(&sl_schema_doc, doc, &tmp, &ld->arena);
 		for (size_t k = 0; k < ARRAY_SIZE(load_shared_lists) && r >= 0; k++) {
-			const cyaml_schema_field_t *f = &sl_schema_doc.mapping.fields[load_shared_lists[k]];
-			size_t esize = f->value.sequence.entry->data_size;
-			uint64_t n = sl_schema_load_count((const char *)src + f->count_offset, f->count_size);
-			const void *from = *(void *const *)((const char *)src + f->data_offset);
+			size_t esize;
+			uint64_t n;
+			const void *from = load_doc_list(src, load_shared_lists[k], &n, &esize);
 			void *to;
 
 			if (!n || !from)
@@ -304,8 +298,7 @@ static int cache_replay(struct sl_load *ld, const struct sl_cached_file *cf, con
 				break;
 			}
 			memcpy(to, from, n * esize);
-			*(void **)((char *)doc + f->data_offset) = to;
-			load_store_uint((char *)doc + f->count_offset, f->count_size, n);
+			load_doc_list_set(doc, load_shared_lists[k], to, n);
 		}
 		if (r >= 0)
 			r = load_add_doc(ld, doc, file);
@@ -455,11 +448,9 @@ int sl_section_patch_make(const struct sl_load *good, const char *name, const st
 		return -EAGAIN;
 	p->section = (unsigned)section;
 	for (size_t i = 0; i < parsed->n_docs && r >= 0; i++) {
-		const cyaml_schema_field_t *f = &sl_schema_doc.mapping.fields[section];
-		const struct sl_doc *d = parsed->docs[i].doc;
-		size_t esize = f->value.sequence.entry->data_size;
-		uint64_t n = sl_schema_load_count((const char *)d + f->count_offset, f->count_size);
-		const char *items = *(char *const *)((const char *)d + f->data_offset);
+		size_t esize;
+		uint64_t n;
+		const char *items = load_doc_list(parsed->docs[i].doc, (unsigned)section, &n, &esize);
 		char *v;
 
 		if (!n || !items)

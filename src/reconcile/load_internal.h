@@ -15,6 +15,7 @@
 
 #include "load.h"
 #include "model.h"
+#include "schema.h"
 
 /* A stream being read (a file, standard input, a FIFO): at most `limit`
  * bytes, each added to the load's digest on the way. */
@@ -83,6 +84,25 @@ static inline struct sl_parse *load_parse_ref(struct sl_parse *p)
 
 /* Drop a hold on a parse (the last frees it, wiped; load_merge.c). */
 void load_parse_unref(struct sl_parse *p);
+
+/* A document's list of field f (an SL_DOC_* list): its items, *n of them,
+ * esize bytes each; and setting it. */
+static inline void *load_doc_list(const struct sl_doc *d, unsigned f, uint64_t *n, size_t *esize)
+{
+	const cyaml_schema_field_t *sf = &sl_schema_doc.mapping.fields[f];
+
+	*n = sl_schema_load_count((const char *)d + sf->count_offset, sf->count_size);
+	*esize = sf->value.sequence.entry->data_size;
+	return *(void *const *)((const char *)d + sf->data_offset);
+}
+
+static inline void load_doc_list_set(struct sl_doc *d, unsigned f, void *v, uint64_t n)
+{
+	const cyaml_schema_field_t *sf = &sl_schema_doc.mapping.fields[f];
+
+	*(void **)((char *)d + sf->data_offset) = v;
+	load_store_uint((char *)d + sf->count_offset, sf->count_size, n);
+}
 
 /* The lists of a document whose items a load from watch's cache shares
  * with the cache's parse of their file (sl_load.held). */

@@ -172,11 +172,11 @@ bool load_file_held(const struct sl_load *ld, const char *file)
 void load_doc_drop_shared(struct sl_doc *d)
 {
 	for (size_t k = 0; k < ARRAY_SIZE(load_shared_lists); k++) {
-		const cyaml_schema_field_t *f = &sl_schema_doc.mapping.fields[load_shared_lists[k]];
+		size_t esize;
+		uint64_t n;
 
-		free(*(void **)((char *)d + f->data_offset));
-		*(void **)((char *)d + f->data_offset) = NULL;
-		load_store_uint((char *)d + f->count_offset, f->count_size, 0);
+		free(load_doc_list(d, load_shared_lists[k], &n, &esize));
+		load_doc_list_set(d, load_shared_lists[k], NULL, 0);
 	}
 }
 
@@ -190,7 +190,11 @@ static void free_items(const struct sl_load *ld, unsigned field, void *list, uin
 	const char *last = NULL;
 	bool held = false;
 
-	for (uint32_t i = 0; list && ld->n_held && i < n; i++) {
+	if (!ld->n_held) {
+		free_list(&sl_schema_doc, field, list, n);
+		return;
+	}
+	for (uint32_t i = 0; list && i < n; i++) {
 		char *item = (char *)list + (size_t)i * e->data_size;
 		const char *file = *(const char **)(item + off_file);
 
@@ -201,10 +205,7 @@ static void free_items(const struct sl_load *ld, unsigned field, void *list, uin
 		if (!held)
 			sl_schema_free_mapping(e, item);
 	}
-	if (ld->n_held)
-		free(list);
-	else
-		free_list(&sl_schema_doc, field, list, n);
+	free(list);
 }
 
 void sl_load_free(struct sl_load *ld)
