@@ -413,6 +413,31 @@ static bool plan_changes_device(const struct sl_diff *d)
 	return false;
 }
 
+/*
+ * Read the kernel back after an apply and say what still differs from
+ * want: after gets only the objects that differ (what the plan of left
+ * names), an object as want has it is compared while it is read and not
+ * kept (no second copy of the state). Returns as sl_kernel_observe.
+ */
+static int verify_read(struct sl_kernel *k, const struct sl_objset *want, struct sl_objset *after,
+		       struct sl_diff *left, struct sl_kerr *e)
+{
+	struct sl_objset_filter f;
+	int r = objset_filter_init(&f, want);
+
+	memset(after, 0, sizeof(*after));
+	memset(left, 0, sizeof(*left));
+	if (r < 0)
+		return r;
+	after->filter = &f;
+	r = sl_kernel_observe(k, after, e);
+	if (r >= 0)
+		r = sl_diff_seen(want, after, &f, left);
+	after->filter = NULL;
+	objset_filter_free(&f);
+	return r;
+}
+
 /* Apply the plan in p, then observe again: any difference is an error
  * (after one more pass when a device was made again: see above). */
 static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
@@ -438,23 +463,26 @@ static int execute(const struct cli *c, const char *cmd, struct pipeline *p)
 	}
 	t1 = now_ms();
 	/* Verify: the kernel is the record. */
-	r = sl_kernel_observe(p->k, &after, &e);
-	if (r >= 0)
-		r = sl_diff(&p->want, &after, &left);
+	r = verify_read(p->k, &p->want, &after, &left, &e);
 	if (r >= 0 && left.n && plan_changes_device(&p->d)) {
 		struct sl_objset again = {};
 
 		if (c->verbose)
 			fprintf(p->err, "sluice %s: a device was made again: %zu changes to what depended on it\n", cmd,
 				left.n);
-		r = sl_kernel_apply(p->k, &p->want, &after, &left, &p->s, &e);
+		/* this apply plans against the kernel as a whole: read it so */
+		sl_diff_free(&left);
+		objset_free(&after);
+		r = sl_kernel_observe(p->k, &after, &e);
+		if (r >= 0)
+			r = sl_diff(&p->want, &after, &left);
+		if (r >= 0)
+			r = sl_kernel_apply(p->k, &p->want, &after, &left, &p->s, &e);
 		progress_wipe();
 		sl_diff_free(&left);
 		memset(&left, 0, sizeof(left));
 		if (r >= 0)
-			r = sl_kernel_observe(p->k, &again, &e);
-		if (r >= 0)
-			r = sl_diff(&p->want, &again, &left);
+			r = verify_read(p->k, &p->want, &again, &left, &e);
 		objset_free(&after);
 		after = again;
 	}

@@ -29,9 +29,11 @@ static const struct kernel_backend *const backends[] = {
 
 int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e)
 {
+	const struct sl_objset_filter *f = live->filter;
 	int r;
 
 	memset(live, 0, sizeof(*live));
+	live->filter = f;
 	r = kernel_walk_observe(backends, ARRAY_SIZE(backends), k, live, e);
 	if (r < 0) {
 		objset_free(live);

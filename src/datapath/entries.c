@@ -263,7 +263,7 @@ int kernel_dump_maps(const struct sl_kernel *k, struct kernel_dump_job *jobs, si
 		     struct sl_kerr *e)
 {
 	struct dump_pool pool = { .k = k, .jobs = jobs, .n = n };
-	struct sl_objset other = {};
+	struct sl_objset other = { .filter = live->filter }; /* a verify's filter is both threads' */
 	struct dump_worker main_w = { &pool, live }, help_w = { &pool, &other };
 	pthread_t helper;
 	bool helped;

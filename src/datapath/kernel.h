@@ -97,7 +97,8 @@ bool sl_kernel_exists(const struct sl_kernel *k);
 /* flock the pin directory, waiting up to wait_s seconds. */
 int sl_kernel_lock(struct sl_kernel *k, int wait_s, struct sl_kerr *e);
 
-/* Read what sluice owns into live (sorted). */
+/* Read what sluice owns into live (sorted). A filter set in live before
+ * (objset.h) stays: a verify reads only what differs. */
 int sl_kernel_observe(struct sl_kernel *k, struct sl_objset *live, struct sl_kerr *e);
 
 /*

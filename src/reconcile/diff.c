@@ -23,6 +23,12 @@ static int push(struct sl_diff *d, enum sl_op op, uint8_t kind, size_t want, siz
 
 int sl_diff(const struct sl_objset *want, const struct sl_objset *have, struct sl_diff *out)
 {
+	return sl_diff_seen(want, have, NULL, out);
+}
+
+int sl_diff_seen(const struct sl_objset *want, const struct sl_objset *have, const struct sl_objset_filter *seen,
+		 struct sl_diff *out)
+{
 	size_t i = 0, j = 0;
 	int r = 0;
 
@@ -32,7 +38,9 @@ int sl_diff(const struct sl_objset *want, const struct sl_objset *have, struct s
 		const struct sl_obj *h = j < have->n ? &have->v[j] : NULL;
 		int c = !w ? 1 : !h ? -1 : obj_cmp(want, w, have, h);
 
-		if (c < 0) {
+		if (c < 0 && objset_filter_seen(seen, i)) {
+			i++; /* in the kernel as it should be */
+		} else if (c < 0) {
 			r = push(out, SL_OP_ADD, w->kind, i++, SIZE_MAX);
 		} else if (c > 0) {
 			r = push(out, SL_OP_REMOVE, h->kind, SIZE_MAX, j++);

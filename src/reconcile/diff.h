@@ -30,6 +30,10 @@ struct sl_diff {
 
 /* Both sets sorted. Returns 0 or -ENOMEM. */
 int sl_diff(const struct sl_objset *want, const struct sl_objset *have, struct sl_diff *out);
+/* The same, have read through a filter of want (objset.h): an object of
+ * want that have lacks but the filter saw is no change. */
+int sl_diff_seen(const struct sl_objset *want, const struct sl_objset *have, const struct sl_objset_filter *seen,
+		 struct sl_diff *out);
 void sl_diff_free(struct sl_diff *d);
 
 /*

@@ -32,11 +32,42 @@ static int bytes_resize(struct sl_objset *s, size_t cap)
 	return 0;
 }
 
+int objset_filter_init(struct sl_objset_filter *f, const struct sl_objset *same)
+{
+	f->same = same;
+	f->seen = calloc(same->n / 64 + 1, sizeof(*f->seen));
+	return f->seen ? 0 : -ENOMEM;
+}
+
+void objset_filter_free(struct sl_objset_filter *f)
+{
+	free(f->seen);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Whether the filter's set holds this very object: then it is marked.
+ * Threads may share a filter: the bits are set atomically. */
+static bool filter_marks(const struct sl_objset_filter *f, enum sl_obj_kind kind, const void *key, size_t klen,
+			 const void *val, size_t vlen)
+{
+	const struct sl_obj *o = objset_find(f->same, kind, key, klen);
+	size_t i;
+
+	if (!o || o->vlen != vlen || (vlen && memcmp(obj_val(f->same, o), val, vlen)))
+		return false;
+	i = (size_t)(o - f->same->v);
+	/* two threads read maps into one filter (kernel_dump_maps) */
+	__atomic_fetch_or(&f->seen[i / 64], (uint64_t)1 << (i % 64), __ATOMIC_RELAXED);
+	return true;
+}
+
 int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *val,
 	       size_t vlen)
 {
 	if (klen > UINT8_MAX || vlen > UINT16_MAX)
 		return -EINVAL;
+	if (s->filter && filter_marks(s->filter, kind, key, klen, val, vlen))
+		return 0;
 	if (sl_kind(kind) && (sl_kind(kind)->flags & SL_KIND_SECRET))
 		s->secret = true;
 	if (grow_array((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)

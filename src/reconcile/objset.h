@@ -41,6 +41,18 @@ static inline size_t obj_span(size_t klen, size_t vlen)
 /* The most an object takes, with the padding before it and in it. */
 #define SL_OBJ_PAD_MAX (2 * (SL_OBJ_ALIGN - 1))
 
+/*
+ * What a verify reads the kernel into: an object equal (kind, key and
+ * value) to one of same (sorted) is not added to the set but marked in
+ * seen, a bit per object of same, by its index. The set then holds only
+ * what differs, and sl_diff_seen says what still differs without a
+ * second copy of everything that is as it should be.
+ */
+struct sl_objset_filter {
+	const struct sl_objset *same;
+	uint64_t *seen;
+};
+
 struct sl_objset {
 	struct sl_obj *v;
 	size_t n, cap;
@@ -53,6 +65,8 @@ struct sl_objset {
 	/* It holds key material (an xfrm state): bytes are wiped whenever
 	 * they are given back (growth, shrink, free). */
 	bool secret;
+	/* Set: objects equal to the filter's are only marked (above). */
+	const struct sl_objset_filter *filter;
 };
 
 int objset_add(struct sl_objset *s, enum sl_obj_kind kind, const void *key, size_t klen, const void *val,
@@ -81,6 +95,14 @@ int objset_append(struct sl_objset *dst, const struct sl_objset *src);
  * obj_span + SL_OBJ_PAD_MAX bytes); its record's offset. */
 uint32_t objset_put_bytes(struct sl_objset *s, const void *key, size_t klen, const void *val, size_t vlen);
 void objset_free(struct sl_objset *s);
+/* A filter of same's objects for a verify's set (every bit clear); 0 or
+ * -ENOMEM. */
+int objset_filter_init(struct sl_objset_filter *f, const struct sl_objset *same);
+void objset_filter_free(struct sl_objset_filter *f);
+static inline bool objset_filter_seen(const struct sl_objset_filter *f, size_t i)
+{
+	return f && (__atomic_load_n(&f->seen[i / 64], __ATOMIC_RELAXED) >> (i % 64)) & 1;
+}
 
 static inline const void *obj_key(const struct sl_objset *s, const struct sl_obj *o)
 {

@@ -163,3 +163,101 @@ Test(objset, keys_and_values_aligned)
 	objset_free(&want);
 	objset_free(&have);
 }
+
+/*
+ * A verify's read through a filter of want (objset_filter_init,
+ * sl_diff_seen) says exactly what a full read and sl_diff say: random
+ * sets of several kinds with objects equal, changed (value or its
+ * length), only wanted and only there, read in a random order; the
+ * filtered set keeps only what differs.
+ */
+Test(objset, filtered_read_diffs_as_a_full_read)
+{
+	for (unsigned round = 0; round < 40; round++) {
+		struct sl_objset want = {}, full = {}, kept = {};
+		struct sl_objset_filter f;
+		struct sl_diff a, b;
+		size_t n = 1 + (size_t)(round * 97 % 3000), n_have = 0, differ = 0;
+		unsigned seed = round * 7919 + 1;
+		size_t *order;
+
+		for (size_t i = 0; i < n; i++) {
+			uint8_t key[12], val[9] = { 0 };
+			unsigned fate = (seed = seed * 1103515245u + 12345u) >> 16;
+			enum sl_obj_kind kind = (enum sl_obj_kind)(i % 3);
+
+			make_key(key, 4, (unsigned)i);
+			memcpy(key + 4, &i, sizeof(i));
+			memcpy(val, &fate, sizeof(fate));
+			/* 0-5 equal, 6 value changed, 7 longer, 8 only wanted, 9 only there */
+			switch (fate % 10) {
+			case 9:
+				cr_assert_eq(objset_add(&full, kind, key, sizeof(key), val, 5), 0);
+				differ++;
+				break;
+			case 8:
+				cr_assert_eq(objset_add(&want, kind, key, sizeof(key), val, 5), 0);
+				break;
+			default:
+				cr_assert_eq(objset_add(&want, kind, key, sizeof(key), val, 5), 0);
+				if (fate % 10 == 6)
+					val[4] ^= 1;
+				cr_assert_eq(objset_add(&full, kind, key, sizeof(key), val, fate % 10 == 7 ? 9 : 5), 0);
+				differ += fate % 10 >= 6;
+			}
+		}
+		objset_sort(&want);
+		/* the kernel's order is any order: full's, shuffled */
+		n_have = full.n;
+		order = malloc((n_have + 1) * sizeof(*order));
+		for (size_t i = 0; i < n_have; i++)
+			order[i] = i;
+		for (size_t i = n_have; i > 1; i--) {
+			size_t j = (seed = seed * 1103515245u + 12345u) % i, t = order[i - 1];
+
+			order[i - 1] = order[j];
+			order[j] = t;
+		}
+		cr_assert_eq(objset_filter_init(&f, &want), 0);
+		kept.filter = &f;
+		for (size_t i = 0; i < n_have; i++) {
+			const struct sl_obj *o = &full.v[order[i]];
+
+			cr_assert_eq(objset_add(&kept, (enum sl_obj_kind)o->kind, obj_key(&full, o), o->klen,
+						obj_val(&full, o), o->vlen),
+				     0);
+		}
+		kept.filter = NULL;
+		objset_sort(&full);
+		objset_sort(&kept);
+		cr_assert_eq(kept.n, differ, "round %u: %zu kept, %zu differ", round, kept.n, differ);
+		cr_assert_eq(sl_diff(&want, &full, &a), 0);
+		cr_assert_eq(sl_diff_seen(&want, &kept, &f, &b), 0);
+		cr_assert_eq(a.n, b.n, "round %u: %zu changes from the full read, %zu through the filter", round, a.n,
+			     b.n);
+		for (size_t i = 0; i < a.n; i++) {
+			const struct sl_change *x = &a.v[i], *y = &b.v[i];
+
+			cr_assert_eq(x->op, y->op);
+			cr_assert_eq(x->kind, y->kind);
+			cr_assert_eq(x->want, y->want);
+			cr_assert_eq(x->have == SL_DIFF_NONE, y->have == SL_DIFF_NONE);
+			if (x->have != SL_DIFF_NONE) {
+				const struct sl_obj *p = &full.v[x->have], *q = &kept.v[y->have];
+
+				cr_assert_eq(obj_cmp(&full, p, &kept, q), 0);
+				cr_assert_eq(p->vlen, q->vlen);
+				cr_assert_eq(memcmp(obj_val(&full, p), obj_val(&kept, q), p->vlen), 0);
+			}
+		}
+		for (int op = 0; op < SL_CHANGE_OPS; op++)
+			cr_assert_eq(a.count[op], b.count[op]);
+		sl_diff_free(&a);
+		sl_diff_free(&b);
+		objset_filter_free(&f);
+		free(order);
+		objset_free(&want);
+		objset_free(&full);
+		objset_free(&kept);
+	}
+}
