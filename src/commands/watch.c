@@ -1003,11 +1003,15 @@ int cmd_watch(const struct cli *c)
 		return 1;
 	}
 	w.dir = c->args[0];
-	/* Every apply allocates about the same again: keep freed memory in
-	 * the process instead of giving it back and faulting it in anew each
-	 * time (the peak is what the resident size stays at). */
+	/* Large arrays (a set, an index, a list of a large state) are mapped
+	 * on their own and given back whole when freed: the heap keeps only
+	 * small blocks, and what a start or a full apply held for a moment
+	 * (the plan's lines, validation's tables) does not stay resident in
+	 * its holes. A fixed threshold: glibc would otherwise raise it to the
+	 * largest block freed. Small blocks freed stay in the heap for the
+	 * next apply. */
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
-	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	if (stat(w.dir, &st) < 0) {
 		fprintf(stderr, "sluice watch: %s: %s\n", str_esc(w.dir), strerror(errno));
 		return 1;

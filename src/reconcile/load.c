@@ -143,7 +143,7 @@ static int load_file(struct sl_load *ld, struct sl_load_cache *cache, const char
 		return 0;
 	}
 	if (cache && !in)
-		return load_cache_fd(ld, cache, fd, (size_t)st.st_size, display, dir);
+		return load_cache_fd(ld, cache, fd, (size_t)st.st_size, S_ISREG(st.st_mode), display, dir);
 	return load_fd(ld, fd, display, dir, S_ISREG(st.st_mode) && !in);
 }
 

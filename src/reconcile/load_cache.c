@@ -17,6 +17,9 @@
 
 #include <xxhash.h>
 
+/* What cache_same reads at a time. */
+#define CACHE_READ_CHUNK (64 << 10)
+
 #include "schema.h"
 
 /* ---- the cache of parsed files (sl_load_cache) ----
@@ -314,10 +317,48 @@ static int cache_replay(struct sl_load *ld, const struct sl_cached_file *cf, con
 	return 0;
 }
 
-/* load_fd with a cache: read the whole file, parse it only if its bytes
- * are not the ones the cache parsed last (by length and fingerprint). */
-int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t size, const char *name,
-			  const char *dir)
+/*
+ * Whether the regular file at fd holds the very bytes the cache parsed
+ * last as cf (by length and fingerprint), read through a small buffer:
+ * a large file that did not change is not held in memory whole for it.
+ * Read with pread: fd stays at its start for the caller's read when not
+ * (or on any error, which that read then says).
+ */
+static bool cache_same(struct sl_cached_file *cf, int fd, size_t size, size_t max)
+{
+	XXH3_state_t *st = cf && cf->len == size && size <= max ? XXH3_createState() : NULL;
+	unsigned char *buf = st ? malloc(CACHE_READ_CHUNK) : NULL;
+	size_t len = 0;
+	bool same = false;
+
+	if (buf && XXH3_128bits_reset(st) == XXH_OK) {
+		for (;;) {
+			ssize_t n = pread(fd, buf, CACHE_READ_CHUNK, (off_t)len);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				same = n == 0 && len == cf->len &&
+				       XXH128_isEqual(cf->fingerprint, XXH3_128bits_digest(st));
+				break;
+			}
+			len += (size_t)n;
+			if (len > cf->len || XXH3_128bits_update(st, buf, (size_t)n) != XXH_OK)
+				break;
+		}
+		explicit_bzero(buf, CACHE_READ_CHUNK);
+	}
+	free(buf);
+	if (st)
+		XXH3_freeState(st);
+	return same;
+}
+
+/* load_fd with a cache: parse the file only if its bytes are not the ones
+ * the cache parsed last (by length and fingerprint). A regular file is
+ * compared first as it is read (cache_same), else read whole. */
+int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t size, bool regular,
+		  const char *name, const char *dir)
 {
 	struct sl_cached_file *cf = NULL;
 	struct stream_in in = { .ld = ld };
@@ -329,6 +370,13 @@ int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t si
 	int r;
 
 	load_stream_limit(ld, &in);
+	if (regular && cache_same(cache_find(c, name), fd, size, in.limit)) {
+		close(fd);
+		cf = cache_find(c, name);
+		ld->bytes_read += cf->len;
+		c->reused++;
+		goto have;
+	}
 	r = load_read_all(fd, size, in.limit, &bytes, &len);
 	close(fd);
 	if (r == -ENOMEM) {
@@ -369,6 +417,7 @@ int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t si
 		c->parsed++;
 		cf->fresh = true;
 	}
+have:
 	cf->used = true;
 	h = fnv1a64(ld->digest, name, strlen(name) + 1);
 	ld->digest = h;

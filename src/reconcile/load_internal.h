@@ -66,7 +66,7 @@ int load_parse_stream(struct sl_load *ld, const char *name, const char *dir, str
 
 /* load.c's load_fd with a cache: read the whole file, parse it only if its
  * bytes are not the ones the cache parsed last. */
-int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t size, const char *name,
+int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t size, bool regular, const char *name,
 		  const char *dir);
 void load_cache_begin(struct sl_load_cache *cache);
 /* A file as watch's cache parsed it (load_cache.c), held by reference by
