@@ -128,6 +128,7 @@ static int val_end(struct val *v)
 	free(v->ids);
 	free(v->id_used);
 	strbuf_free(&v->path);
+	arena_free(&v->scratch);
 	return v->oom || v->d->out_of_memory ? -ENOMEM : 0;
 }
 

@@ -214,16 +214,17 @@ const char *v_astrf(struct val *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	p = arena_strndup(&v->ld->arena, buf, n < 0 ? 0 : (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+	p = arena_strndup(&v->scratch, buf, n < 0 ? 0 : (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 	if (!p)
 		v->oom = true;
 	return p;
 }
 
-/* Text kept in the loader's arena (keys that must outlive the caller). */
+/* Text kept for as long as the validation (keys that must outlive the
+ * caller): in its scratch arena. */
 const char *v_astr(struct val *v, const char *s, size_t len)
 {
-	const char *p = arena_strndup(&v->ld->arena, s, len);
+	const char *p = arena_strndup(&v->scratch, s, len);
 
 	if (!p)
 		v->oom = true;
@@ -398,7 +399,7 @@ struct lidx_slot *v_lidx_find(struct val *v, const char *key, bool create)
 			return &v->lidx[i];
 	if (!create)
 		return NULL;
-	v->lidx[i].key = arena_strndup(&v->ld->arena, key, strlen(key));
+	v->lidx[i].key = arena_strndup(&v->scratch, key, strlen(key));
 	if (!v->lidx[i].key) {
 		v->oom = true;
 		return NULL;
@@ -515,7 +516,7 @@ const char *v_label_set_key(struct val *v, const struct sl_label *l, uint32_t n)
 	for (uint32_t i = 0; i < n; i++)
 		strbuf_addf(&b, "%s%s=%s", i ? "," : "", sorted[i]->key, sorted[i]->value);
 	free(sorted);
-	r = arena_strndup(&v->ld->arena, strbuf_str(&b), b.len);
+	r = arena_strndup(&v->scratch, strbuf_str(&b), b.len);
 	strbuf_free(&b);
 	if (!r)
 		v->oom = true;

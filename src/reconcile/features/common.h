@@ -40,6 +40,9 @@ struct val {
 	bool *id_used;
 	struct lidx_slot *lidx;
 	size_t lidx_cap, lidx_n;
+	/* the validation's own text (keys of duplicates, the label index):
+	 * given back at its end, not kept with the state */
+	struct arena scratch;
 	bool oom;
 };
 
