@@ -426,23 +426,29 @@ int sl_load_section_replace(struct sl_load *good, struct sl_section_patch *p)
 		}
 	}
 	n = *s.n - n_old + p->n;
-	v = malloc((n ? n : 1) * s.esize);
 	held = realloc(good->held, (good->n_held + 1) * sizeof(*held));
-	if (held)
-		good->held = held;
-	if (!v || !held) {
-		free(v);
+	if (!held)
 		return -ENOMEM;
+	good->held = held;
+	/* In place: a list of a large state is not copied for one file's
+	 * items (a change of the same number of them moves nothing). */
+	if (p->n > n_old) {
+		v = realloc(*s.list, n * s.esize);
+		if (!v)
+			return -ENOMEM;
+		*s.list = v;
 	}
-	memcpy(v, *s.list, at * s.esize);
-	memcpy((char *)v + at * s.esize, p->v, p->n * s.esize);
-	memcpy((char *)v + (at + p->n) * s.esize, (char *)*s.list + (at + n_old) * s.esize,
-	       (*s.n - at - n_old) * s.esize);
+	v = *s.list;
+	if (p->n != n_old)
+		memmove((char *)v + (at + p->n) * s.esize, (char *)v + (at + n_old) * s.esize,
+			(*s.n - at - n_old) * s.esize);
+	if (p->n)
+		memcpy((char *)v + at * s.esize, p->v, p->n * s.esize);
+	if (p->n < n_old && (v = realloc(*s.list, (n ? n : 1) * s.esize)))
+		*s.list = v;
+	*s.n = n;
 	/* the old items' strings and lists are the file's old parse's,
 	 * which good holds no more: the patch's instead */
-	free(*s.list);
-	*s.list = v;
-	*s.n = n;
 	for (size_t i = 0, kept = 0, n_held = good->n_held; i < n_held; i++) {
 		if (good->held[i].file == p->file)
 			load_parse_unref(good->held[i].parse);
