@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "counts.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "util.h"
@@ -23,9 +24,16 @@ static size_t slot_of(const struct counts *c, uint64_t key)
 	return i;
 }
 
-static int grow(struct counts *c)
+/* Whether a table of cap slots holds n keys (at most three quarters
+ * full: linear probing stays short). */
+static bool fits(size_t n, size_t cap)
 {
-	struct counts t = { .cap = c->cap ? c->cap * 2 : 64 };
+	return n * 4 <= cap * 3;
+}
+
+static int grow_to(struct counts *c, size_t cap)
+{
+	struct counts t = { .cap = cap };
 
 	t.key = calloc(t.cap, sizeof(*t.key));
 	t.n = calloc(t.cap, sizeof(*t.n));
@@ -51,7 +59,7 @@ long counts_add(struct counts *c, uint64_t key, int d)
 {
 	size_t i;
 
-	if ((c->used + 1) * 2 > c->cap && grow(c) < 0)
+	if (!fits(c->used + 1, c->cap) && grow_to(c, c->cap ? c->cap * 2 : 64) < 0)
 		return -1;
 	i = slot_of(c, key);
 	if (!c->key[i]) {
@@ -60,6 +68,15 @@ long counts_add(struct counts *c, uint64_t key, int d)
 	}
 	c->n[i] = (uint32_t)((long)c->n[i] + d);
 	return (long)c->n[i];
+}
+
+int counts_reserve(struct counts *c, size_t n)
+{
+	size_t cap = c->cap ? c->cap : 64;
+
+	while (!fits(c->used + n, cap))
+		cap *= 2;
+	return cap == c->cap ? 0 : grow_to(c, cap);
 }
 
 uint32_t counts_get(const struct counts *c, uint64_t key)

@@ -20,6 +20,9 @@ struct counts {
 uint64_t counts_key(const void *p, size_t len);
 /* Add d to key's count; returns the count after, or -1 (out of memory). */
 long counts_add(struct counts *c, uint64_t key, int d);
+/* Room for n more keys at once (no growth by doubling on the way);
+ * 0 or -1 (out of memory). */
+int counts_reserve(struct counts *c, size_t n);
 /* key's count (0 when not there). */
 uint32_t counts_get(const struct counts *c, uint64_t key);
 void counts_free(struct counts *c);

@@ -176,6 +176,9 @@ int sl_ep_index_build(const struct sl_objset *verified, const struct sl_state *s
 
 	if (ix)
 		ix->n_ipcache = objset_count(verified, SL_OBJ_IPCACHE);
+	/* sized once: no table grown by doubling on the way */
+	if (ix && counts_reserve(&ix->names, st->n_endpoints) < 0)
+		r = -ENOMEM;
 	for (uint32_t i = 0; r >= 0 && i < st->n_endpoints; i++) {
 		const struct sl_endpoint *ep = &st->endpoints[i];
 

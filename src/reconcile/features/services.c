@@ -709,9 +709,17 @@ static uint64_t rec_hash(const struct sl_lb_index *ix, bool by_id, uint32_t r)
 	return by_id ? id_hash(ix->rec[r].id) : value_hash(&ix->rec[r].v);
 }
 
-static int table_grow(struct sl_lb_index *ix, struct ix_table *t, bool by_id)
+/* A table's room for n records: at most three quarters full (linear
+ * probing stays short). */
+static size_t table_cap_for(size_t n, size_t cap)
 {
-	size_t cap = t->cap ? t->cap * 2 : 64;
+	for (cap = cap ? cap : 64; n * 4 > cap * 3; cap *= 2)
+		;
+	return cap;
+}
+
+static int table_grow(struct sl_lb_index *ix, struct ix_table *t, bool by_id, size_t cap)
+{
 	uint32_t *s = calloc(cap, sizeof(*s));
 
 	if (!s)
@@ -786,12 +794,30 @@ static struct ix_backend *ix_by_id(struct sl_lb_index *ix, uint32_t id)
 	return ix->by_id.slot[h] ? &ix->rec[ix->by_id.slot[h] - 1] : NULL;
 }
 
+/* Room for n more backends in the tables and the records, at once. */
+static int ix_reserve(struct sl_lb_index *ix, size_t n)
+{
+	size_t cap = table_cap_for(ix->n_live + n, ix->by_value.cap);
+
+	if (cap != ix->by_value.cap &&
+	    (table_grow(ix, &ix->by_value, false, cap) < 0 || table_grow(ix, &ix->by_id, true, cap) < 0))
+		return -ENOMEM;
+	if (n > 1 && ix->n_rec + n > ix->cap_rec) {
+		struct ix_backend *r = realloc(ix->rec, (ix->n_rec + n) * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		ix->rec = r;
+		ix->cap_rec = ix->n_rec + n;
+	}
+	return 0;
+}
+
 static struct ix_backend *ix_add(struct sl_lb_index *ix, const struct sl_backend_value *v, uint32_t id)
 {
 	uint32_t r;
 
-	if ((ix->n_live + 1) * 2 > ix->by_value.cap &&
-	    (table_grow(ix, &ix->by_value, false) < 0 || table_grow(ix, &ix->by_id, true) < 0))
+	if (ix_reserve(ix, 1) < 0)
 		return NULL;
 	if (ix->free_head) {
 		r = ix->free_head - 1;
@@ -861,6 +887,10 @@ int sl_lb_index_build(const struct sl_objset *verified, const struct sl_state *s
 	struct sl_service_value *v = malloc(sizeof(*v));
 	int r = ix && v ? 0 : -ENOMEM;
 
+	/* sized once: no table or array grown by doubling on the way */
+	if (r >= 0 && (ix_reserve(ix, objset_count(verified, SL_OBJ_BACKEND)) < 0 ||
+		       counts_reserve(&ix->names, st->n_services) < 0))
+		r = -ENOMEM;
 	for (size_t i = 0; r >= 0 && i < verified->n; i++) {
 		const struct sl_obj *o = &verified->v[i];
 		struct sl_backend_key k;
