@@ -178,20 +178,36 @@ static void emit(void *arg, int op, const char *kind, bool before, bool after)
 	desc_put(d, e->out, "}");
 }
 
+/*
+ * The plan's lines of items[0..n) in their order; with no items (a
+ * summary: the lines counted, none written), of every change in the
+ * diff's order but the hidden ones, n then being the diff's length (the
+ * counts need no order, nor the memory of one).
+ */
 static void render_lines(const struct sl_desc_ctx *c, const struct plan_item *items, size_t n, bool json,
 			 bool counts_only, bool color, struct sl_desc *d, struct strbuf *out)
 {
 	struct emitter e = { .d = d, .out = out, .json = json, .color = color, .counts_only = counts_only };
+	size_t shown = 0;
 
 	d->fields = json && !counts_only;
 	if (json)
 		desc_put(d, out, counts_only ? "{\"formatVersion\":" SL_JSON_FORMAT_VERSION
 					    : "{\"formatVersion\":" SL_JSON_FORMAT_VERSION ",\"changes\":[");
-	else if (!n)
+	else if (!n && items)
 		desc_put(d, out, "No changes.\n");
 	for (size_t i = 0; i < n && d->err >= 0; i++) {
-		const struct plan_item *it = &items[i];
-		const struct sl_change *ch = &c->d->v[it->change];
+		struct plan_item one;
+		const struct plan_item *it = items ? &items[i] : &one;
+		const struct sl_change *ch;
+
+		if (!items) {
+			item_init(c, (uint32_t)i, &one);
+			if (one.g.section == SL_SEC_HIDDEN)
+				continue;
+		}
+		shown++;
+		ch = &c->d->v[it->change];
 		const struct sl_kind *k = sl_kind(ch->kind);
 		struct sl_view v;
 
@@ -220,9 +236,11 @@ static void render_lines(const struct sl_desc_ctx *c, const struct plan_item *it
 		desc_put(d, out, "%s\"summary\":{\"add\":%zu,\"change\":%zu,\"remove\":%zu}}\n", counts_only ? "," : "],",
 			 d->count[SL_OP_ADD],
 			 d->count[SL_OP_CHANGE], d->count[SL_OP_REMOVE]);
-	else if (n)
+	else if (shown)
 		desc_put(d, out, "Plan: %zu to add, %zu to change, %zu to remove.\n", d->count[SL_OP_ADD],
 			 d->count[SL_OP_CHANGE], d->count[SL_OP_REMOVE]);
+	else if (!items)
+		desc_put(d, out, "No changes.\n");
 	strbuf_free(&e.group);
 }
 
@@ -234,27 +252,28 @@ static int render(const struct sl_objset *want, const struct sl_objset *have, co
 	struct sl_desc desc = { .sink = sink };
 	struct plan_item *items = NULL;
 	size_t start = out->len, n;
+	bool json = fmt == SL_PLAN_JSON || fmt == SL_PLAN_JSON_SUMMARY;
+	bool counts_only = fmt == SL_PLAN_TEXT_SUMMARY || fmt == SL_PLAN_JSON_SUMMARY;
 	int r;
 
 	r = desc_ctx_init(&c, want, have, d, st);
 	if (r < 0)
 		goto out;
-	items = calloc(d->n + 1, sizeof(*items));
-	if (!items) {
-		r = -ENOMEM;
-		goto out;
+	if (counts_only) {
+		n = d->n; /* in the diff's order: render_lines */
+	} else {
+		items = calloc(d->n + 1, sizeof(*items));
+		if (!items) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < d->n; i++)
+			item_init(&c, (uint32_t)i, &items[i]);
+		qsort(items, d->n, sizeof(*items), item_cmp);
+		for (n = 0; n < d->n && items[n].g.section != SL_SEC_HIDDEN; n++)
+			;
 	}
-	for (size_t i = 0; i < d->n; i++)
-		item_init(&c, (uint32_t)i, &items[i]);
-	qsort(items, d->n, sizeof(*items), item_cmp);
-	for (n = 0; n < d->n && items[n].g.section != SL_SEC_HIDDEN; n++)
-		;
-	{
-		bool json = fmt == SL_PLAN_JSON || fmt == SL_PLAN_JSON_SUMMARY;
-
-		render_lines(&c, items, n, json, fmt == SL_PLAN_TEXT_SUMMARY || fmt == SL_PLAN_JSON_SUMMARY,
-			     color && !json, &desc, out);
-	}
+	render_lines(&c, items, n, json, counts_only, color && !json, &desc, out);
 	r = desc.err;
 	if (ret_counts)
 		memcpy(ret_counts, desc.count, sizeof(desc.count));
