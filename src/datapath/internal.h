@@ -122,6 +122,11 @@ static inline void kernel_progress(const char *phase, uint64_t n)
 }
 /* The digest of the pinned, current program of that kind with that id
  * (observed), 0 when it is not one: what an observed attachment holds. */
+/* The bytes of the embedded object of a group of maps (enum
+ * sl_map_group: datapath, prefilter, sock, sock_lb), or NULL. Only
+ * programs.c includes the skeletons: each file that includes one holds its
+ * own copy of the object (1 MB for the datapath's). */
+const void *kernel_embedded_elf(int group, size_t *sz);
 uint64_t kernel_prog_digest(struct sl_kernel *k, uint32_t prog_id, uint8_t prog);
 /* The pinned program of that kind and digest, opened; -errno, said in e. */
 int kernel_prog_open(struct sl_kernel *k, uint8_t prog, uint64_t digest, struct sl_kerr *e);

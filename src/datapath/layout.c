@@ -15,12 +15,8 @@
 
 
 #include "common/util.h"
-#include "datapath.skel.h"
 #include "internal.h"
 #include "twins.h"
-#include "prefilter.skel.h"
-#include "sock.skel.h"
-#include "sock_lb.skel.h"
 #include "probe.h"
 #include "kinds/prog.h"
 #include "kinds/map.h"
@@ -117,26 +113,20 @@ static int add_layouts(struct bpf_object *obj, uint8_t group)
 int sl_kernel_layouts(const struct sl_map_layout **ret, size_t *ret_n)
 {
 	if (!layouts_done) {
-		struct datapath_bpf *d = datapath_bpf__open();
-		struct prefilter_bpf *p = prefilter_bpf__open();
-		struct sock_bpf *so = sock_bpf__open();
-		struct sock_lb_bpf *lb = sock_lb_bpf__open();
-		int r = d && p && so && lb ? 0 : -errno;
+		/* the objects as data (kernel_embedded_elf): their maps' layouts */
+		static const uint8_t groups[] = { SL_MAPS_DATAPATH, SL_MAPS_PREFILTER, SL_MAPS_SOCK, SL_MAPS_SOCK_LB };
+		int r = 0;
 
-		if (r >= 0)
-			r = add_layouts(d->obj, SL_MAPS_DATAPATH);
-		if (r >= 0)
-			r = add_layouts(p->obj, SL_MAPS_PREFILTER);
-		if (r >= 0)
-			r = add_layouts(so->obj, SL_MAPS_SOCK);
-		if (r >= 0)
-			r = add_layouts(lb->obj, SL_MAPS_SOCK_LB);
-		datapath_bpf__destroy(d);
-		sock_lb_bpf__destroy(lb);
-		prefilter_bpf__destroy(p);
-		sock_bpf__destroy(so);
+		for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(groups); i++) {
+			size_t sz = 0;
+			const void *elf = kernel_embedded_elf(groups[i], &sz);
+			struct bpf_object *o = elf ? bpf_object__open_mem(elf, sz, NULL) : NULL;
+
+			r = o ? add_layouts(o, groups[i]) : elf ? -errno : -ENOENT;
+			bpf_object__close(o);
+		}
 		if (r < 0)
-			return r ? r : -ENOMEM;
+			return r;
 		layouts_done = true;
 	}
 	*ret = layouts;
@@ -161,13 +151,11 @@ int sl_kernel_digests(const struct sl_prog_settings *s, const uint32_t *sizes,
 		      uint64_t ret[SL_PROG__MAX])
 {
 	const struct sl_map_layout *l;
-	size_t n, dsz = 0, psz = 0;
-	const void *delf = datapath_bpf__elf_bytes(&dsz);
-	const void *pelf = prefilter_bpf__elf_bytes(&psz);
-	size_t ssz = 0;
-	const void *self = sock_bpf__elf_bytes(&ssz);
-	size_t lsz = 0;
-	const void *lelf = sock_lb_bpf__elf_bytes(&lsz);
+	size_t n, dsz = 0, psz = 0, ssz = 0, lsz = 0;
+	const void *delf = kernel_embedded_elf(SL_MAPS_DATAPATH, &dsz);
+	const void *pelf = kernel_embedded_elf(SL_MAPS_PREFILTER, &psz);
+	const void *self = kernel_embedded_elf(SL_MAPS_SOCK, &ssz);
+	const void *lelf = kernel_embedded_elf(SL_MAPS_SOCK_LB, &lsz);
 	uint64_t base = FNV1A64_INIT, hd, hs, hl;
 	int r = sl_kernel_layouts(&l, &n);
 

@@ -33,6 +33,23 @@
 
 /* Bind every map of obj to the fd the pin directory holds for it: the one
  * k holds open, else (a handle that read no map: the monitor's) the pin. */
+const void *kernel_embedded_elf(int group, size_t *sz)
+{
+	switch (group) {
+	case SL_MAPS_DATAPATH:
+		return datapath_bpf__elf_bytes(sz);
+	case SL_MAPS_PREFILTER:
+		return prefilter_bpf__elf_bytes(sz);
+	case SL_MAPS_SOCK:
+		return sock_bpf__elf_bytes(sz);
+	case SL_MAPS_SOCK_LB:
+		return sock_lb_bpf__elf_bytes(sz);
+	default:
+		*sz = 0;
+		return NULL;
+	}
+}
+
 static int reuse_maps(struct sl_kernel *k, struct bpf_object *obj, struct sl_kerr *e)
 {
 	struct bpf_map *m;
