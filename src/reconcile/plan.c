@@ -70,6 +70,73 @@ static int item_cmp(const void *a, const void *b)
 	return x->change < y->change ? -1 : x->change > y->change;
 }
 
+static void item_swap(struct plan_item *a, struct plan_item *b)
+{
+	struct plan_item t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void item_sift(struct plan_item *v, size_t root, size_t n)
+{
+	for (size_t c; (c = 2 * root + 1) < n; root = c) {
+		if (c + 1 < n && item_cmp(&v[c], &v[c + 1]) < 0)
+			c++;
+		if (item_cmp(&v[root], &v[c]) >= 0)
+			return;
+		item_swap(&v[root], &v[c]);
+	}
+}
+
+/*
+ * Sort items in place (an introsort: quicksort on the median of three,
+ * insertion sort for short runs, heapsort past a depth): qsort would take
+ * a second array the size of a large plan's (1 MB at 60k changes) while
+ * the whole state is held. item_cmp is a total order (the change's index
+ * last), so any sort gives the one order.
+ */
+static void items_sort(struct plan_item *v, size_t n, unsigned depth)
+{
+	while (n > 16) {
+		struct plan_item *mid = v + n / 2, *last = v + n - 1;
+		size_t i, j;
+
+		if (!depth--) {
+			for (size_t k = n / 2; k-- > 0;)
+				item_sift(v, k, n);
+			for (size_t k = n - 1; k > 0; k--) {
+				item_swap(&v[0], &v[k]);
+				item_sift(v, 0, k);
+			}
+			return;
+		}
+		/* the median of the first, the middle and the last to the end */
+		if (item_cmp(mid, v) < 0)
+			item_swap(mid, v);
+		if (item_cmp(last, v) < 0)
+			item_swap(last, v);
+		if (item_cmp(mid, last) < 0)
+			item_swap(mid, last);
+		for (i = 0, j = 0; j < n - 1; j++)
+			if (item_cmp(&v[j], last) < 0)
+				item_swap(&v[i++], &v[j]);
+		item_swap(&v[i], last);
+		/* the shorter side first, the longer by the loop */
+		if (i < n - i - 1) {
+			items_sort(v, i, depth);
+			v += i + 1;
+			n -= i + 1;
+		} else {
+			items_sort(v + i + 1, n - i - 1, depth);
+			n = i;
+		}
+	}
+	for (size_t k = 1; k < n; k++)
+		for (size_t m = k; m > 0 && item_cmp(&v[m - 1], &v[m]) > 0; m--)
+			item_swap(&v[m - 1], &v[m]);
+}
+
 /* "endpoint web-1 (lxc-web1, id 17)", "endpoint lxc-web1 (id 17)",
  * "endpoint id 7 (gone)", "service web 10.96.0.10:80/TCP", "ipcache"... */
 static void put_group(const struct sl_desc_ctx *c, const struct plan_item *it, struct sl_desc *d, struct strbuf *sb)
@@ -269,7 +336,7 @@ static int render(const struct sl_objset *want, const struct sl_objset *have, co
 		}
 		for (size_t i = 0; i < d->n; i++)
 			item_init(&c, (uint32_t)i, &items[i]);
-		qsort(items, d->n, sizeof(*items), item_cmp);
+		items_sort(items, d->n, 2 * (unsigned)(64 - __builtin_clzll((unsigned long long)d->n | 1)));
 		for (n = 0; n < d->n && items[n].g.section != SL_SEC_HIDDEN; n++)
 			;
 	}
