@@ -730,8 +730,13 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 				if (p.d.v[i].kind < SL_OBJ__MAX)
 					res->kinds[p.d.v[i].kind]++;
 		}
+		/* the programs are loaded: their objects are not needed
+		 * until the next full apply */
+		sl_kernel_release_embedded();
 		if (!r)
 			write_plan(&p, res);
+	} else {
+		sl_kernel_release_embedded(); /* read for the digests */
 	}
 	res->changed = p.d.n > 0;
 	if (!r && res->verified) {

@@ -74,6 +74,11 @@ struct sl_kernel;
 
 /* Route libbpf's messages: shown from -vv on. */
 void sl_kernel_set_verbosity(int verbose);
+/* The pages of the embedded programs' objects given back to the page
+ * cache (they are read-only data of the binary, read again from it when
+ * next needed): a long-running watch keeps only what it holds between
+ * applies resident, not the 1 MB of objects the last apply read. */
+void sl_kernel_release_embedded(void);
 
 /* The maps the embedded programs define. Static; no kernel call. */
 int sl_kernel_layouts(const struct sl_map_layout **ret, size_t *ret_n);

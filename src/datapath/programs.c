@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <sluice/abi.h>
@@ -47,6 +48,19 @@ const void *kernel_embedded_elf(int group, size_t *sz)
 	default:
 		*sz = 0;
 		return NULL;
+	}
+}
+
+void sl_kernel_release_embedded(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	for (int g = 0; g < SL_MAPS__MAX; g++) {
+		size_t sz = 0;
+		const uint8_t *elf = kernel_embedded_elf(g, &sz);
+
+		if (elf && page > 0)
+			madvise_within(elf, elf + sz, (size_t)page, MADV_DONTNEED);
 	}
 }
 
