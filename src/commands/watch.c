@@ -1012,6 +1012,9 @@ int cmd_watch(const struct cli *c)
 	 * next apply. */
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	/* One heap for all threads (the observer, the map readers): each
+	 * thread's own arena kept its blocks resident for the next apply. */
+	mallopt(M_ARENA_MAX, 1);
 	if (stat(w.dir, &st) < 0) {
 		fprintf(stderr, "sluice watch: %s: %s\n", str_esc(w.dir), strerror(errno));
 		return 1;
