@@ -138,9 +138,10 @@ static int endpoint_ifindex(const struct sl_kernel *k, const char *name, uint32_
 	return kernel_dev_ifindex(k, name, ret);
 }
 
-/* Write n entries (keys and values packed); LPM tries have no batch update. */
-static int map_update_many(int fd, const char *name, const uint8_t *keys, const uint8_t *vals, uint32_t n,
-			   uint32_t ksz, uint32_t vsz, struct sl_kerr *e)
+/* Write n entries (keys and values packed); LPM tries have no batch
+ * update. progress: tell sl_kernel_progress (the calling thread only). */
+static int map_update_range(int fd, const char *name, const uint8_t *keys, const uint8_t *vals, uint32_t n,
+			    uint32_t ksz, uint32_t vsz, bool progress, struct sl_kerr *e)
 {
 	uint32_t done = 0;
 	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
@@ -151,7 +152,8 @@ static int map_update_many(int fd, const char *name, const uint8_t *keys, const 
 		sl_kernel_writes++;
 		if (bpf_map_update_batch(fd, keys + (size_t)done * ksz, vals + (size_t)done * vsz, &count, &opts) == 0) {
 			done += count;
-			kernel_progress(NULL, count);
+			if (progress)
+				kernel_progress(NULL, count);
 			continue;
 		}
 		if (errno != EINVAL && errno != 524 /* ENOTSUPP */ && errno != EOPNOTSUPP) {
@@ -164,11 +166,66 @@ static int map_update_many(int fd, const char *name, const uint8_t *keys, const 
 				kerr(e, "map %s: writing an entry: %s", name, strerror(errno));
 				return -errno;
 			}
-			if ((done + 1) % 4096 == 0)
+			if (progress && (done + 1) % 4096 == 0)
 				kernel_progress(NULL, 4096);
 		}
 	}
 	return 0;
+}
+
+struct update_half {
+	int fd;
+	const char *name;
+	const uint8_t *keys, *vals;
+	uint32_t n, ksz, vsz;
+	struct sl_kerr e;
+	int r;
+};
+
+static void *update_half_work(void *arg)
+{
+	struct update_half *h = arg;
+
+	h->r = map_update_range(h->fd, h->name, h->keys, h->vals, h->n, h->ksz, h->vsz, false, &h->e);
+	return NULL;
+}
+
+/* From this many entries on, a hash map's are written by two threads. */
+#define UPDATE_SPLIT_MIN 512
+
+/*
+ * Write n entries. parallel (a hash map: its buckets have their own locks,
+ * its preallocated elements per-CPU free lists; an LPM trie: one lock, but
+ * each of its entries is a system call of its own, whose copying and
+ * allocation run beside the other thread's): from UPDATE_SPLIT_MIN entries
+ * on, the second half is written by a second thread at the same time (the
+ * kernel's work is most of an apply's). The entries of one write have no
+ * order among them either way; the next map is written once both halves
+ * are in.
+ */
+static int map_update_many(int fd, const char *name, const uint8_t *keys, const uint8_t *vals, uint32_t n,
+			   uint32_t ksz, uint32_t vsz, bool parallel, struct sl_kerr *e)
+{
+	struct update_half h;
+	pthread_t helper;
+	int r;
+
+	if (!parallel || n < UPDATE_SPLIT_MIN)
+		return map_update_range(fd, name, keys, vals, n, ksz, vsz, true, e);
+	h = (struct update_half){ .fd = fd, .name = name, .keys = keys + (size_t)(n / 2) * ksz,
+				  .vals = vals + (size_t)(n / 2) * vsz, .n = n - n / 2, .ksz = ksz, .vsz = vsz,
+				  .e = { "" } };
+	if (pthread_create(&helper, NULL, update_half_work, &h) != 0)
+		return map_update_range(fd, name, keys, vals, n, ksz, vsz, true, e);
+	r = map_update_range(fd, name, keys, vals, n / 2, ksz, vsz, true, e);
+	pthread_join(helper, NULL);
+	if (r >= 0 && h.r < 0) {
+		kerr(e, "%s", h.e.msg);
+		r = h.r;
+	}
+	if (r >= 0)
+		kernel_progress(NULL, h.n);
+	return r;
 }
 
 static int map_delete_many(int fd, const char *name, const uint8_t *keys, uint32_t n, uint32_t ksz,
@@ -343,6 +400,15 @@ static uint32_t batch_chunk(uint32_t ksz, uint32_t vsz)
 	return n < 256 ? 256 : n > 65536 ? 65536 : (uint32_t)n;
 }
 
+/* Whether sluice's map of that name is written by two threads
+ * (map_update_many). */
+static bool map_is_hash(const char *name)
+{
+	const struct sl_map_layout *l = kernel_layout(name);
+
+	return l && (l->v.type == BPF_MAP_TYPE_HASH || l->v.type == BPF_MAP_TYPE_LRU_HASH || l->v.type == BPF_MAP_TYPE_LPM_TRIE);
+}
+
 static int batch_flush(int fd, const char *name, bool remove, struct batch *b, uint32_t ksz, uint32_t vsz,
 		       struct sl_kerr *e)
 {
@@ -356,7 +422,7 @@ static int batch_flush(int fd, const char *name, bool remove, struct batch *b, u
 	} else if (remove) {
 		r = map_delete_many(fd, name, b->keys, b->n, ksz, e);
 	} else {
-		r = map_update_many(fd, name, b->keys, b->vals, b->n, ksz, vsz, e);
+		r = map_update_many(fd, name, b->keys, b->vals, b->n, ksz, vsz, map_is_hash(name), e);
 	}
 	b->n = 0;
 	return r;
