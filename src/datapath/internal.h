@@ -122,11 +122,20 @@ static inline void kernel_progress(const char *phase, uint64_t n)
 }
 /* The digest of the pinned, current program of that kind with that id
  * (observed), 0 when it is not one: what an observed attachment holds. */
-/* The bytes of the embedded object of a group of maps (enum
- * sl_map_group: datapath, prefilter, sock, sock_lb), or NULL. Only
- * programs.c includes the skeletons: each file that includes one holds its
- * own copy of the object (1 MB for the datapath's). */
+/* embedded.c: the embedded objects, each once in the binary (a file
+ * that calls a skeleton's open holds its own copy of the object, 1 MB for
+ * the datapath's). The bytes of the object of a group of maps (enum
+ * sl_map_group: datapath, prefilter, sock, sock_lb), or NULL; and the
+ * skeletons' opens. */
 const void *kernel_embedded_elf(int group, size_t *sz);
+struct datapath_bpf;
+struct prefilter_bpf;
+struct sock_bpf;
+struct sock_lb_bpf;
+struct datapath_bpf *kernel_open_datapath(void);
+struct prefilter_bpf *kernel_open_prefilter(void);
+struct sock_bpf *kernel_open_sock(void);
+struct sock_lb_bpf *kernel_open_sock_lb(void);
 uint64_t kernel_prog_digest(struct sl_kernel *k, uint32_t prog_id, uint8_t prog);
 /* The pinned program of that kind and digest, opened; -errno, said in e. */
 int kernel_prog_open(struct sl_kernel *k, uint8_t prog, uint64_t digest, struct sl_kerr *e);

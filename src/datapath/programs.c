@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <sluice/abi.h>
@@ -34,36 +33,6 @@
 
 /* Bind every map of obj to the fd the pin directory holds for it: the one
  * k holds open, else (a handle that read no map: the monitor's) the pin. */
-const void *kernel_embedded_elf(int group, size_t *sz)
-{
-	switch (group) {
-	case SL_MAPS_DATAPATH:
-		return datapath_bpf__elf_bytes(sz);
-	case SL_MAPS_PREFILTER:
-		return prefilter_bpf__elf_bytes(sz);
-	case SL_MAPS_SOCK:
-		return sock_bpf__elf_bytes(sz);
-	case SL_MAPS_SOCK_LB:
-		return sock_lb_bpf__elf_bytes(sz);
-	default:
-		*sz = 0;
-		return NULL;
-	}
-}
-
-void sl_kernel_release_embedded(void)
-{
-	long page = sysconf(_SC_PAGESIZE);
-
-	for (int g = 0; g < SL_MAPS__MAX; g++) {
-		size_t sz = 0;
-		const uint8_t *elf = kernel_embedded_elf(g, &sz);
-
-		if (elf && page > 0)
-			madvise_within(elf, elf + sz, (size_t)page, MADV_DONTNEED);
-	}
-}
-
 static int reuse_maps(struct sl_kernel *k, struct bpf_object *obj, struct sl_kerr *e)
 {
 	struct bpf_map *m;
@@ -228,7 +197,7 @@ static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, 
 		kerr(e, "program from_endpoint: the overlay device %s is not there", SL_DEVICE_VXLAN_NAME);
 		return -ENODEV;
 	}
-	d = datapath_bpf__open();
+	d = kernel_open_datapath();
 	if (!d) {
 		kerr(e, "program from_endpoint: open: %s", strerror(errno));
 		return -errno;
@@ -285,7 +254,7 @@ static int load_datapath(struct sl_kernel *k, const struct sl_prog_settings *s, 
 static int load_sock(struct sl_kernel *k, const uint64_t digest[SL_PROG__MAX], const bool pin[SL_PROG__MAX],
 		     struct sl_kerr *e)
 {
-	struct sock_bpf *so = sock_bpf__open();
+	struct sock_bpf *so = kernel_open_sock();
 	int r;
 
 	if (!so) {
@@ -309,7 +278,7 @@ static int load_sock(struct sl_kernel *k, const uint64_t digest[SL_PROG__MAX], c
 static int load_sock_lb(struct sl_kernel *k, const uint64_t digest[SL_PROG__MAX], const bool pin[SL_PROG__MAX],
 			struct sl_kerr *e)
 {
-	struct sock_lb_bpf *lb = sock_lb_bpf__open();
+	struct sock_lb_bpf *lb = kernel_open_sock_lb();
 	int r;
 
 	if (!lb) {
@@ -375,7 +344,7 @@ static int load_progs(struct sl_kernel *k, int group, const struct sl_prog_setti
 	} else if (group == SL_MAPS_SOCK_LB) {
 		r = load_sock_lb(k, digest, pin, e);
 	} else {
-		struct prefilter_bpf *p = prefilter_bpf__open();
+		struct prefilter_bpf *p = kernel_open_prefilter();
 
 		if (!p) {
 			kerr(e, "program prefilter: open: %s", strerror(errno));
@@ -531,7 +500,7 @@ static int twin_load(struct sl_kernel *k, int prog, uint64_t digest, int arr_fd,
 	pfd = bpf_obj_get(kernel_path(k, name));
 	if (pfd < 0)
 		return 0; /* its program is gone: nothing to trace */
-	d = datapath_bpf__open();
+	d = kernel_open_datapath();
 	if (!d) {
 		r = -errno;
 		close(pfd);
