@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "common/util.h"
 
 /* Give the byte array cap bytes. A secret set's old array is wiped, not
@@ -32,17 +34,55 @@ static int bytes_resize(struct sl_objset *s, size_t cap)
 	return 0;
 }
 
+static size_t filter_hash(enum sl_obj_kind kind, const void *key, size_t klen)
+{
+	return (size_t)XXH3_64bits_withSeed(key, klen, (XXH64_hash_t)kind);
+}
+
 int objset_filter_init(struct sl_objset_filter *f, const struct sl_objset *same)
 {
-	f->same = same;
+	size_t cap = 16;
+
+	while (cap < 2 * same->n)
+		cap *= 2;
+	*f = (struct sl_objset_filter){ .same = same, .mask = cap - 1 };
 	f->seen = calloc(same->n / 64 + 1, sizeof(*f->seen));
-	return f->seen ? 0 : -ENOMEM;
+	f->slot = same->n < UINT32_MAX ? calloc(cap, sizeof(*f->slot)) : NULL;
+	if (!f->seen || !f->slot) {
+		objset_filter_free(f);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < same->n; i++) {
+		const struct sl_obj *o = &same->v[i];
+		size_t h = filter_hash((enum sl_obj_kind)o->kind, obj_key(same, o), o->klen) & f->mask;
+
+		while (f->slot[h])
+			h = (h + 1) & f->mask;
+		f->slot[h] = (uint32_t)i + 1;
+	}
+	return 0;
 }
 
 void objset_filter_free(struct sl_objset_filter *f)
 {
 	free(f->seen);
+	free(f->slot);
 	memset(f, 0, sizeof(*f));
+}
+
+/* The filter's object of that kind and key, or NULL. */
+static const struct sl_obj *filter_find(const struct sl_objset_filter *f, enum sl_obj_kind kind, const void *key,
+					size_t klen)
+{
+	const struct sl_objset *s = f->same;
+
+	for (size_t h = filter_hash(kind, key, klen) & f->mask; f->slot[h]; h = (h + 1) & f->mask) {
+		const struct sl_obj *o = &s->v[f->slot[h] - 1];
+
+		if (o->kind == kind && o->klen == klen && !memcmp(obj_key(s, o), key, klen))
+			return o;
+	}
+	return NULL;
 }
 
 /* Whether the filter's set holds this very object: then it is marked.
@@ -50,7 +90,7 @@ void objset_filter_free(struct sl_objset_filter *f)
 static bool filter_marks(const struct sl_objset_filter *f, enum sl_obj_kind kind, const void *key, size_t klen,
 			 const void *val, size_t vlen)
 {
-	const struct sl_obj *o = objset_find(f->same, kind, key, klen);
+	const struct sl_obj *o = filter_find(f, kind, key, klen);
 	size_t i;
 
 	if (!o || o->vlen != vlen || (vlen && memcmp(obj_val(f->same, o), val, vlen)))

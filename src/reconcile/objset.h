@@ -51,6 +51,10 @@ static inline size_t obj_span(size_t klen, size_t vlen)
 struct sl_objset_filter {
 	const struct sl_objset *same;
 	uint64_t *seen;
+	/* same's objects by a hash of kind and key: index + 1, 0 empty (a
+	 * binary search of a large set per object read costs its misses) */
+	uint32_t *slot;
+	size_t mask;
 };
 
 struct sl_objset {
@@ -95,8 +99,9 @@ int objset_append(struct sl_objset *dst, const struct sl_objset *src);
  * obj_span + SL_OBJ_PAD_MAX bytes); its record's offset. */
 uint32_t objset_put_bytes(struct sl_objset *s, const void *key, size_t klen, const void *val, size_t vlen);
 void objset_free(struct sl_objset *s);
-/* A filter of same's objects for a verify's set (every bit clear); 0 or
- * -ENOMEM. */
+/* A filter of same's objects for a verify's set (every bit clear; its
+ * objects found by a hash table of theirs, 8 bytes per object at most);
+ * 0 or -ENOMEM. */
 int objset_filter_init(struct sl_objset_filter *f, const struct sl_objset *same);
 void objset_filter_free(struct sl_objset_filter *f);
 static inline bool objset_filter_seen(const struct sl_objset_filter *f, size_t i)
