@@ -17,10 +17,10 @@
 
 #include <xxhash.h>
 
+#include "schema.h"
+
 /* What cache_same reads at a time. */
 #define CACHE_READ_CHUNK (64 << 10)
-
-#include "schema.h"
 
 /* ---- the cache of parsed files (sl_load_cache) ----
  *
@@ -370,9 +370,9 @@ int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t si
 	int r;
 
 	load_stream_limit(ld, &in);
-	if (regular && cache_same(cache_find(c, name), fd, size, in.limit)) {
+	cf = cache_find(c, name);
+	if (regular && cache_same(cf, fd, size, in.limit)) {
 		close(fd);
-		cf = cache_find(c, name);
 		ld->bytes_read += cf->len;
 		c->reused++;
 		goto have;
@@ -406,7 +406,6 @@ int load_cache_fd(struct sl_load *ld, struct sl_load_cache *c, int fd, size_t si
 	}
 	ld->bytes_read += len;
 	fp = XXH3_128bits(bytes, len);
-	cf = cache_find(c, name);
 	if (cf && cf->len == len && XXH128_isEqual(cf->fingerprint, fp)) {
 		load_wipe_free(bytes, len);
 		c->reused++;
