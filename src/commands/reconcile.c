@@ -730,14 +730,12 @@ int reconcile_apply_loaded(const struct cli *c, struct sl_load *ld, struct recon
 				if (p.d.v[i].kind < SL_OBJ__MAX)
 					res->kinds[p.d.v[i].kind]++;
 		}
-		/* the programs are loaded: their objects are not needed
-		 * until the next full apply */
-		sl_kernel_release_embedded();
-		if (!r)
-			write_plan(&p, res);
-	} else {
-		sl_kernel_release_embedded(); /* read for the digests */
 	}
+	/* the programs' objects (read for their digests, loaded by the
+	 * apply) are not needed until the next full apply */
+	sl_kernel_release_embedded();
+	if (!r && p.d.n)
+		write_plan(&p, res);
 	res->changed = p.d.n > 0;
 	if (!r && res->verified) {
 		/* planned, applied and verified (or nothing to do): the kernel
