@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "counts.h"
 
-#include <stdbool.h>
 #include <stdlib.h>
 
 #include "util.h"
@@ -22,13 +21,6 @@ static size_t slot_of(const struct counts *c, uint64_t key)
 	while (c->key[i] && c->key[i] != key)
 		i = (i + 1) & (c->cap - 1);
 	return i;
-}
-
-/* Whether a table of cap slots holds n keys (at most three quarters
- * full: linear probing stays short). */
-static bool fits(size_t n, size_t cap)
-{
-	return n * 4 <= cap * 3;
 }
 
 static int grow_to(struct counts *c, size_t cap)
@@ -57,9 +49,9 @@ static int grow_to(struct counts *c, size_t cap)
 
 long counts_add(struct counts *c, uint64_t key, int d)
 {
-	size_t i;
+	size_t cap = table_cap_for(c->used + 1, c->cap), i;
 
-	if (!fits(c->used + 1, c->cap) && grow_to(c, c->cap ? c->cap * 2 : 64) < 0)
+	if (cap != c->cap && grow_to(c, cap) < 0)
 		return -1;
 	i = slot_of(c, key);
 	if (!c->key[i]) {
@@ -72,10 +64,8 @@ long counts_add(struct counts *c, uint64_t key, int d)
 
 int counts_reserve(struct counts *c, size_t n)
 {
-	size_t cap = c->cap ? c->cap : 64;
+	size_t cap = table_cap_for(c->used + n, c->cap);
 
-	while (!fits(c->used + n, cap))
-		cap *= 2;
 	return cap == c->cap ? 0 : grow_to(c, cap);
 }
 

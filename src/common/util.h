@@ -63,6 +63,16 @@ void prefault(void *p, size_t len);
  * page, a huge page) inside [from, to); nothing when there is none. */
 void madvise_within(const void *from, const void *to, size_t unit, int advice);
 
+/* The slots of an open-addressing table for n keys, kept at most three
+ * quarters full (linear probing stays short): cap, or doubled from it
+ * (from 64 when 0) until they fit. */
+static inline size_t table_cap_for(size_t n, size_t cap)
+{
+	for (cap = cap ? cap : 64; n * 4 > cap * 3; cap *= 2)
+		;
+	return cap;
+}
+
 static inline bool streq(const char *a, const char *b)
 {
 	return a && b && __builtin_strcmp(a, b) == 0;

@@ -709,15 +709,6 @@ static uint64_t rec_hash(const struct sl_lb_index *ix, bool by_id, uint32_t r)
 	return by_id ? id_hash(ix->rec[r].id) : value_hash(&ix->rec[r].v);
 }
 
-/* A table's room for n records: at most three quarters full (linear
- * probing stays short). */
-static size_t table_cap_for(size_t n, size_t cap)
-{
-	for (cap = cap ? cap : 64; n * 4 > cap * 3; cap *= 2)
-		;
-	return cap;
-}
-
 static int table_grow(struct sl_lb_index *ix, struct ix_table *t, bool by_id, size_t cap)
 {
 	uint32_t *s = calloc(cap, sizeof(*s));
